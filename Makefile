@@ -1,0 +1,57 @@
+# device-triage: one Makefile for a fresh machine with only Python 3.11+.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export TRIAGE_DATA_DIR ?= $(CURDIR)/var
+
+.PHONY: install run test test-fast lint format bench system-deps clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev,bench]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: start the system on SQLite with a demo facility (creates ./var on first start).
+run: install
+	@$(BIN)/triage init --facility-id demo --name "Demo Triage Facility" >/dev/null
+	@echo "device-triage: demo facility ready in $(TRIAGE_DATA_DIR)"
+	@echo "  API and docs: http://127.0.0.1:8000/api/v1/docs"
+	@echo "  No login yet: the ledger endpoints are public by design (hashes, proofs and signed checkpoints)."
+	@echo "  Verifier key: $$($(BIN)/triage keys show)"
+	$(BIN)/triage serve --host 127.0.0.1 --port 8000
+
+## system-deps: what pip cannot bring (the PostgreSQL server for the tests).
+system-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		echo "installing the PostgreSQL server with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+## make test: install everything needed and run the whole suite (SQLite and PostgreSQL).
+test: install system-deps
+	$(BIN)/pytest -n auto --dist loadgroup -q
+
+test-fast: install
+	$(BIN)/pytest -q -m "not slow and not postgres"
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+## make bench: the ledger benchmark (minutes); results go to docs/performance.md.
+bench: install system-deps
+	$(BIN)/python -m bench.ledger_bench --write docs/performance.md
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Storage, keys and other things outside the domain."""

@@ -1,0 +1,201 @@
+"""The ledger's storage in SQL: ``LogStorage`` for ``triage.ledger.log.Log`` on one connection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Select, insert, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from triage.adapters.tables import (
+    ledger_checkpoint,
+    ledger_entry,
+    ledger_head,
+    ledger_subject,
+    ledger_tile,
+)
+from triage.errors import NotInitialised
+from triage.ledger.entry import Entry
+from triage.ledger.log import Log, LogHead, StoredCheckpoint
+from triage.ledger.rfc6962 import EMPTY_ROOT
+from triage.ledger.tiles import TileKey
+
+STREAM_BATCH = 4096
+_ENTRIES_SQL = (
+    "SELECT idx, data FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx"
+)
+
+
+class SqlLogStorage:
+    """Reads and writes one log's rows within the caller's transaction."""
+
+    def __init__(self, conn: Connection, log_id: str) -> None:
+        self._conn = conn
+        self._log_id = log_id
+
+    def create(self) -> None:
+        """Create the log's empty head (once, when its facility is created)."""
+        self._conn.execute(insert(ledger_head).values(log_id=self._log_id, size=0, root=EMPTY_ROOT))
+
+    def lock_head(self) -> LogHead:
+        query = select(ledger_head.c.size, ledger_head.c.root).where(
+            ledger_head.c.log_id == self._log_id
+        )
+        # FOR UPDATE is PostgreSQL's per-log writer lock; SQLite already holds the database
+        # write lock since BEGIN IMMEDIATE, and SQLAlchemy leaves the clause out there.
+        return self._head(query.with_for_update())
+
+    def read_head(self) -> LogHead:
+        query = select(ledger_head.c.size, ledger_head.c.root).where(
+            ledger_head.c.log_id == self._log_id
+        )
+        return self._head(query)
+
+    def _head(self, query: Select[Any]) -> LogHead:
+        row = self._conn.execute(query).first()
+        if row is None:
+            raise NotInitialised(f"the ledger {self._log_id!r} does not exist; run 'triage init'")
+        size, root = row
+        return LogHead(int(size), bytes(root))
+
+    def write_head(self, head: LogHead) -> None:
+        self._conn.execute(
+            update(ledger_head)
+            .where(ledger_head.c.log_id == self._log_id)
+            .values(size=head.size, root=head.root)
+        )
+
+    def insert_entries(self, first_index: int, entries: Sequence[bytes]) -> None:
+        self._conn.execute(
+            insert(ledger_entry),
+            [
+                {"log_id": self._log_id, "idx": first_index + i, "data": data}
+                for i, data in enumerate(entries)
+            ],
+        )
+
+    def read_entries(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+        # The driver's own cursor, on this transaction's connection: verification streams
+        # millions of rows and SQLAlchemy's row objects would be most of its cost.
+        raw = self._conn.connection.dbapi_connection
+        assert raw is not None
+        if self._conn.dialect.name == "postgresql":
+            cursor = raw.cursor(name=f"ledger_entries_{uuid.uuid4().hex}")
+            sql = _ENTRIES_SQL.replace("?", "%s")
+        else:
+            cursor = raw.cursor()
+            sql = _ENTRIES_SQL
+        try:
+            cursor.execute(sql, (self._log_id, start, stop))
+            while rows := cursor.fetchmany(STREAM_BATCH):
+                yield rows
+        finally:
+            cursor.close()
+
+    def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]:
+        if not keys:
+            return {}
+        query = select(ledger_tile.c.level, ledger_tile.c.idx, ledger_tile.c.hashes).where(
+            ledger_tile.c.log_id == self._log_id,
+            tuple_(ledger_tile.c.level, ledger_tile.c.idx).in_([(k.level, k.index) for k in keys]),
+        )
+        return {
+            TileKey(int(level), int(idx)): bytes(hashes)
+            for level, idx, hashes in self._conn.execute(query)
+        }
+
+    def iter_tiles(self, level: int) -> Iterator[tuple[int, bytes]]:
+        query = (
+            select(ledger_tile.c.idx, ledger_tile.c.hashes)
+            .where(ledger_tile.c.log_id == self._log_id, ledger_tile.c.level == level)
+            .order_by(ledger_tile.c.idx)
+        )
+        result = self._conn.execution_options(yield_per=256).execute(query)
+        for idx, hashes in result:
+            yield int(idx), bytes(hashes)
+
+    def write_tiles(self, tiles: Mapping[TileKey, bytes]) -> None:
+        if not tiles:
+            return
+        rows = [
+            {"log_id": self._log_id, "level": key.level, "idx": key.index, "hashes": data}
+            for key, data in tiles.items()
+        ]
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(ledger_tile)
+        self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["log_id", "level", "idx"],
+                set_={"hashes": statement.excluded.hashes},
+            ),
+            rows,
+        )
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        self._conn.execute(
+            dialect.insert(ledger_checkpoint)
+            .values(
+                log_id=self._log_id,
+                size=checkpoint.size,
+                note=checkpoint.note,
+                issued_at=datetime.now(UTC),
+            )
+            .on_conflict_do_nothing()
+        )
+
+    def read_checkpoints(self) -> list[StoredCheckpoint]:
+        query = (
+            select(ledger_checkpoint.c.size, ledger_checkpoint.c.note)
+            .where(ledger_checkpoint.c.log_id == self._log_id)
+            .order_by(ledger_checkpoint.c.size)
+        )
+        return [StoredCheckpoint(int(size), note) for size, note in self._conn.execute(query)]
+
+
+class SqlLedger:
+    """Records entries in one facility's log, with the subject index that history queries use."""
+
+    def __init__(self, conn: Connection, log_id: str) -> None:
+        self._conn = conn
+        self._log_id = log_id
+        self.storage = SqlLogStorage(conn, log_id)
+        self.log = Log(self.storage)
+
+    def create(self) -> None:
+        """Create the facility's empty log."""
+        self.storage.create()
+
+    def record(self, entries: Sequence[Entry]) -> int:
+        """Append entries in the current transaction; returns the first entry's index."""
+        first = self.log.append([entry.to_bytes() for entry in entries])
+        self._conn.execute(
+            insert(ledger_subject),
+            [
+                {
+                    "log_id": self._log_id,
+                    "idx": first + i,
+                    "entry_type": entry.type,
+                    "subject_kind": entry.subject.kind,
+                    "subject_id": entry.subject.id,
+                }
+                for i, entry in enumerate(entries)
+            ],
+        )
+        return first
+
+    def indexes_for(self, subject_kind: str, subject_id: str) -> list[int]:
+        """Indexes of every entry about one subject, oldest first."""
+        query = (
+            select(ledger_subject.c.idx)
+            .where(
+                ledger_subject.c.log_id == self._log_id,
+                ledger_subject.c.subject_kind == subject_kind,
+                ledger_subject.c.subject_id == subject_id,
+            )
+            .order_by(ledger_subject.c.idx)
+        )
+        return [int(idx) for (idx,) in self._conn.execute(query)]

@@ -1,0 +1,1 @@
+"""Alembic migrations of the triage database (SQLite and PostgreSQL alike)."""

@@ -1,0 +1,65 @@
+"""The SQL unit of work: one connection, one transaction, the facility's ledger on it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, RootTransaction
+
+from triage.adapters.database import Database
+from triage.adapters.facilities import SqlFacilityRepository
+from triage.adapters.ledger_store import SqlLedger
+
+
+class SqlUnitOfWork:
+    """Rolls back on leaving unless ``commit`` was called."""
+
+    def __init__(self, database: Database, facility_id: str, write: bool) -> None:
+        self._database = database
+        self.facility_id = facility_id
+        self._write = write
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._database.engine.connect()
+        if self._write:
+            conn = conn.execution_options(triage_write=True)
+        elif self._database.dialect == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        self._conn = conn
+        self._tx = conn.begin()
+        self.ledger = SqlLedger(conn, self.facility_id)
+        self.facilities = SqlFacilityRepository(conn)
+        return self
+
+    def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("unit of work is not open")
+        self._tx.commit()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = self._tx = None
+
+
+class SqlUnitOfWorkFactory:
+    """Opens units of work on one database for one facility."""
+
+    def __init__(self, database: Database, facility_id: str) -> None:
+        self.database = database
+        self.facility_id = facility_id
+
+    def __call__(self, *, write: bool) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.database, self.facility_id, write)

@@ -1,0 +1,115 @@
+"""Wires settings, database, keys and facility together: the only module that knows them all."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from triage.adapters import keys, migrate
+from triage.adapters.database import Database
+from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
+from triage.config import Settings
+from triage.domain.facility import Facility, default_origin
+from triage.errors import InvalidInput, NotInitialised
+from triage.services import facility as facility_service
+
+DEMO_FACILITY_ID = "demo"
+DEMO_FACILITY_NAME = "Demo Triage Facility"
+
+
+@dataclass
+class App:
+    """Everything a running command or server needs."""
+
+    settings: Settings
+    database: Database
+    facility: Facility
+    uow: SqlUnitOfWorkFactory
+
+    @property
+    def origin(self) -> str:
+        """The facility log's origin: the first line of its checkpoints and its key's name."""
+        return self.facility.log_origin
+
+    def signer_key(self) -> str:
+        """The facility's signing key, read from its 0600 file."""
+        return keys.load_signer_key(self.settings.keys_dir)
+
+    def verifier_key(self) -> str:
+        """The facility's public verifier key."""
+        return keys.load_verifier_key(self.settings.keys_dir)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.database.dispose()
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What ``triage init`` did."""
+
+    app: App
+    verifier_key: str
+    key_created: bool
+    facility_created: bool
+
+
+def initialise(
+    settings: Settings,
+    facility_id: str = DEMO_FACILITY_ID,
+    name: str = DEMO_FACILITY_NAME,
+    origin: str | None = None,
+) -> InitResult:
+    """Create the data directory, the database schema, the facility key and the facility."""
+    origin = origin or default_origin(facility_id)
+    try:  # validate before anything is written
+        Facility(facility_id, name, origin, datetime.now(UTC))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+    verifier, key_created = keys.create_facility_key(settings.keys_dir, origin)
+    database = Database(settings.database_url)
+    migrate.upgrade(database)
+    key_name = verifier.split("+", 1)[0]
+    if key_name != origin:
+        raise NotInitialised(
+            f"the facility key in {settings.keys_dir} is named {key_name!r}, but the log origin "
+            f"is {origin!r}; use --origin {key_name} or a fresh data directory"
+        )
+    factory = SqlUnitOfWorkFactory(database, facility_id)
+    facility, created = facility_service.create_facility(factory, facility_id, name, origin)
+    app = App(settings, database, facility, factory)
+    return InitResult(app, verifier, key_created, created)
+
+
+def bootstrap(settings: Settings | None = None, facility_id: str | None = None) -> App:
+    """Open an initialised installation; ``TRIAGE_FACILITY`` picks one when there are several."""
+    settings = settings or Settings.from_env()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
+        raise NotInitialised(f"no database at {url.database}; run 'triage init' first")
+    database = Database(settings.database_url)
+    if not migrate.is_current(database):
+        raise NotInitialised("the database schema is not up to date; run 'triage init'")
+    wanted = facility_id or os.environ.get("TRIAGE_FACILITY")
+    with SqlUnitOfWorkFactory(database, "")(write=False) as uow:
+        facilities = uow.facilities.list()
+    chosen = [f for f in facilities if wanted in (None, f.id)]
+    if not chosen:
+        raise NotInitialised(
+            f"no facility {wanted!r} in the database; run 'triage init'"
+            if wanted
+            else "no facility in the database; run 'triage init'"
+        )
+    if len(chosen) > 1:
+        raise NotInitialised(
+            "several facilities share this database; set TRIAGE_FACILITY to one of "
+            + ", ".join(f.id for f in chosen)
+        )
+    facility = chosen[0]
+    return App(settings, database, facility, SqlUnitOfWorkFactory(database, facility.id))

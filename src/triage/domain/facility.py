@@ -1,0 +1,40 @@
+"""A Triage Facility and the name of its ledger."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_ORIGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}$")
+
+
+@dataclass(frozen=True)
+class Facility:
+    """One site with benches, tools, stores and staff; its ledger is named by ``log_origin``."""
+
+    id: str
+    name: str
+    log_origin: str
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id):
+            raise ValueError(
+                f"facility id {self.id!r} must be 1-63 lower-case letters, digits or hyphens"
+            )
+        if not self.name.strip() or len(self.name) > 200:
+            raise ValueError("facility name must be 1-200 characters")
+        if not _ORIGIN.match(self.log_origin):
+            raise ValueError(
+                f"log origin {self.log_origin!r} must be a schema-less URL such as "
+                "'triage.example.net/facility-1' (letters, digits and . _ / : -, no spaces or '+')"
+            )
+        if self.created_at.tzinfo is None:
+            raise ValueError("facility creation time must be timezone-aware")
+
+
+def default_origin(facility_id: str) -> str:
+    """The log origin a facility gets unless told otherwise."""
+    return f"device-triage.local/{facility_id}"

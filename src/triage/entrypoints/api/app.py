@@ -1,0 +1,166 @@
+"""The FastAPI application: health, ledger status, checkpoints and proofs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, Field
+
+from triage import __version__
+from triage.bootstrap import App
+from triage.entrypoints.api import problems
+from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
+from triage.errors import InvalidInput
+from triage.services import ledger as ledger_service
+
+log = logging.getLogger(__name__)
+
+
+class Health(BaseModel):
+    status: str = Field(description="'ok' when the database answers.")
+    version: str
+    facility: str
+    ledger_size: int
+
+
+class LedgerInfo(BaseModel):
+    origin: str = Field(description="The log's origin: first line of every checkpoint.")
+    size: int
+    root: str = Field(description="Root hash, standard base64.")
+    checkpoint: str | None = Field(description="Latest signed checkpoint (a C2SP signed note).")
+    checkpoint_size: int | None
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    size: int
+    leaf_hash: str
+    root: str
+    proof: list[str] = Field(description="Sibling hashes from the leaf up, standard base64.")
+
+
+class ConsistencyProofOut(BaseModel):
+    size1: int
+    size2: int
+    root1: str
+    root2: str
+    proof: list[str]
+
+
+class CheckpointOut(BaseModel):
+    size: int
+    checkpoint: str
+
+
+class CheckpointPage(BaseModel):
+    items: list[CheckpointOut]
+    total: int
+    offset: int
+    limit: int
+
+
+def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
+    """Build the API for one facility; a positive interval starts periodic checkpoints."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if checkpoint_interval > 0:
+            task = asyncio.create_task(_checkpoint_loop(application, checkpoint_interval))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    api = FastAPI(
+        title="device-triage",
+        version=__version__,
+        description="API of a smart-meter Triage Facility. Errors are RFC 9457 problem details.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    problems.install(api)
+    router = APIRouter(prefix="/api/v1")
+    uow = application.uow
+
+    @router.get("/health", tags=["system"])
+    def health() -> Health:
+        """Liveness and database reachability."""
+        size = ledger_service.status(uow).size
+        return Health(
+            status="ok", version=__version__, facility=application.facility.id, ledger_size=size
+        )
+
+    @router.get("/ledger", tags=["ledger"])
+    def ledger() -> LedgerInfo:
+        """Size, root and latest signed checkpoint of the facility's ledger."""
+        return LedgerInfo(**status_json(ledger_service.status(uow), application.origin))
+
+    @router.get("/ledger/checkpoints", tags=["ledger"])
+    def checkpoints(
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    ) -> CheckpointPage:
+        """Stored signed checkpoints, oldest first."""
+        with uow(write=False) as unit:
+            stored = unit.ledger.storage.read_checkpoints()
+        page = stored[offset : offset + limit]
+        return CheckpointPage(
+            items=[CheckpointOut(size=c.size, checkpoint=c.note) for c in page],
+            total=len(stored),
+            offset=offset,
+            limit=limit,
+        )
+
+    @router.get("/ledger/proofs/inclusion", tags=["ledger"])
+    def inclusion(
+        index: Annotated[int, Query(ge=0, description="Entry index, 0-based.")],
+        size: Annotated[int | None, Query(ge=1, description="Tree size; default current.")] = None,
+    ) -> InclusionProofOut:
+        """Inclusion proof of one entry in the tree of a given size."""
+        if size is not None and index >= size:
+            raise InvalidInput(f"index: {index} is not below size {size}")
+        return InclusionProofOut(**inclusion_json(ledger_service.prove_inclusion(uow, index, size)))
+
+    @router.get("/ledger/proofs/consistency", tags=["ledger"])
+    def consistency(
+        size1: Annotated[int, Query(alias="from", ge=1, description="Older tree size.")],
+        size2: Annotated[int | None, Query(alias="to", ge=1, description="Newer size.")] = None,
+    ) -> ConsistencyProofOut:
+        """Consistency proof that the older tree is a prefix of the newer one."""
+        if size2 is not None and size1 > size2:
+            raise InvalidInput(f"from: {size1} is larger than to ({size2})")
+        return ConsistencyProofOut(
+            **consistency_json(ledger_service.prove_consistency(uow, size1, size2))
+        )
+
+    api.include_router(router)
+
+    @api.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/api/v1/docs")
+
+    return api
+
+
+async def _checkpoint_loop(application: App, interval: int) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(
+                ledger_service.issue_checkpoint_if_grown,
+                application.uow,
+                application.origin,
+                application.signer_key(),
+            )
+        except Exception:  # a failed round must not stop later ones
+            log.exception("periodic checkpoint failed")
+        await asyncio.sleep(interval)

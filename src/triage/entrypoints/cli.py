@@ -1,0 +1,252 @@
+"""The ``triage`` command line for operators and auditors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from triage import bootstrap
+from triage.config import Settings
+from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
+from triage.errors import TriageError
+from triage.services import ledger as ledger_service
+
+app = typer.Typer(
+    help="device-triage: the system a smart-meter Triage Facility runs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ledger_app = typer.Typer(
+    help="The tamper-evident ledger: verify, checkpoint, prove.", no_args_is_help=True
+)
+keys_app = typer.Typer(help="The facility's keys.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(keys_app, name="keys")
+
+err = Console(stderr=True, soft_wrap=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
+]
+
+
+def main() -> None:
+    """Entry point of the ``triage`` command."""
+    app()
+
+
+def _emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=True) if as_json else text)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _app(data_dir: Path | None) -> Iterator[bootstrap.App]:
+    try:
+        application = bootstrap.bootstrap(Settings.from_env(data_dir))
+    except TriageError as exc:
+        raise _fail(str(exc)) from exc
+    try:
+        yield application
+    except TriageError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        application.close()
+
+
+@app.command()
+def init(
+    facility_id: Annotated[
+        str, typer.Option("--facility-id", help="Short id, such as 'leeds-1'.")
+    ] = (bootstrap.DEMO_FACILITY_ID),
+    name: Annotated[str, typer.Option(help="The facility's name.")] = bootstrap.DEMO_FACILITY_NAME,
+    origin: Annotated[
+        str | None, typer.Option(help="Log origin (default: device-triage.local/FACILITY_ID).")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the data directory, database, facility signing key and facility (safe to repeat)."""
+    settings = Settings.from_env(data_dir)
+    try:
+        result = bootstrap.initialise(settings, facility_id, name, origin)
+    except TriageError as exc:
+        raise _fail(str(exc)) from exc
+    facility = result.app.facility
+    result.app.close()
+    lines = [
+        f"data directory: {settings.data_dir}",
+        f"facility: {facility.id} ({facility.name})"
+        + ("" if result.facility_created else " (existing)"),
+        f"log origin: {facility.log_origin}",
+        f"signing key: {'created' if result.key_created else 'kept (already present)'}",
+        "verifier key (give this to auditors):",
+        result.verifier_key,
+    ]
+    _emit(
+        as_json,
+        {
+            "data_dir": str(settings.data_dir),
+            "facility": facility.id,
+            "origin": facility.log_origin,
+            "key_created": result.key_created,
+            "facility_created": result.facility_created,
+            "verifier_key": result.verifier_key,
+        },
+        "\n".join(lines),
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    checkpoint_interval: Annotated[
+        int, typer.Option(help="Seconds between periodic checkpoints (0 to disable).")
+    ] = 300,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the API server."""
+    import uvicorn
+
+    from triage.entrypoints.api.app import create_app
+
+    try:
+        application = bootstrap.bootstrap(Settings.from_env(data_dir))
+        application.signer_key()
+    except TriageError as exc:
+        raise _fail(str(exc)) from exc
+    err.print(
+        f"device-triage serving facility {application.facility.id} at http://{host}:{port}/ "
+        f"(API docs: http://{host}:{port}/api/v1/docs)",
+        highlight=False,
+    )
+    uvicorn.run(
+        create_app(application, checkpoint_interval=checkpoint_interval),
+        host=host,
+        port=port,
+        log_level="info",
+    )
+
+
+@keys_app.command("show")
+def keys_show(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Print the facility's verifier key (public; auditors verify with it)."""
+    with _app(data_dir) as application:
+        key = application.verifier_key()
+        _emit(as_json, {"verifier_key": key, "origin": application.origin}, key)
+
+
+@ledger_app.command("status")
+def ledger_status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Print the ledger's size, root and latest checkpoint."""
+    with _app(data_dir) as application:
+        current = ledger_service.status(application.uow)
+        data = status_json(current, application.origin)
+        checkpoint = current.latest_checkpoint
+        text = f"origin {application.origin}\nsize {current.size}\nroot {b64(current.root)}\n" + (
+            f"latest checkpoint at size {checkpoint.size}" if checkpoint else "no checkpoint yet"
+        )
+        _emit(as_json, data, text)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Issue, store and print a signed checkpoint of the ledger as it stands."""
+    with _app(data_dir) as application:
+        stored = ledger_service.issue_checkpoint(
+            application.uow, application.origin, application.signer_key()
+        )
+        _emit(as_json, {"size": stored.size, "checkpoint": stored.note}, stored.note.rstrip("\n"))
+
+
+@ledger_app.command("prove")
+def ledger_prove(
+    index: Annotated[int, typer.Option(help="Entry index (0-based).", min=0)],
+    size: Annotated[int | None, typer.Option(help="Tree size (default: current).", min=1)] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print an inclusion proof of one entry as JSON."""
+    with _app(data_dir) as application:
+        proof = ledger_service.prove_inclusion(application.uow, index, size)
+        typer.echo(json.dumps(inclusion_json(proof), indent=2))
+
+
+@ledger_app.command("consistency")
+def ledger_consistency(
+    size1: Annotated[int, typer.Option("--from", help="Older tree size.", min=1)],
+    size2: Annotated[
+        int | None, typer.Option("--to", help="Newer size (default: current).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print a consistency proof between two tree sizes as JSON."""
+    with _app(data_dir) as application:
+        proof = ledger_service.prove_consistency(application.uow, size1, size2)
+        typer.echo(json.dumps(consistency_json(proof), indent=2))
+
+
+@ledger_app.command("verify")
+def ledger_verify(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Recompute every leaf and tile from the entries, check every checkpoint; exit 1 on failure."""
+    with _app(data_dir) as application:
+        total = ledger_service.status(application.uow).size
+        with _progress(total, enabled=not as_json and sys.stderr.isatty()) as advance:
+            report = ledger_service.verify(
+                application.uow, application.verifier_key(), application.origin, advance
+            )
+    first = report.first_problem()
+    data = {
+        "ok": report.ok,
+        "size": report.size,
+        "root": b64(report.root),
+        "entries_checked": report.entries_checked,
+        "checkpoints_checked": report.checkpoints_checked,
+        "first_bad_index": None if first is None else first.index,
+        "problems": [{"index": p.index, "message": p.message} for p in report.problems],
+    }
+    if first is None:
+        _emit(
+            as_json,
+            data,
+            f"ok: {report.entries_checked} entries, {report.checkpoints_checked} checkpoints "
+            f"verified; size {report.size}, root {b64(report.root)}",
+        )
+        return
+    where = f"first bad index {first.index}: " if first.index is not None else ""
+    _emit(as_json, data, f"FAILED: {where}{first.message} ({len(report.problems)} problem(s))")
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    if not enabled:
+        yield lambda _done: None
+        return
+    columns = (
+        TextColumn("verifying"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("verify", total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+if __name__ == "__main__":
+    main()

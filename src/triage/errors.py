@@ -1,0 +1,62 @@
+"""The errors every layer raises; entrypoints turn them into problem details or CLI messages.
+
+Messages say what is wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+from triage.ledger.errors import LedgerStateError, VerificationError
+
+
+class TriageError(Exception):
+    """Base of the errors a user of the system can act on."""
+
+    status = 400
+    title = "Request failed"
+
+
+class NotFound(TriageError):
+    """The thing asked for does not exist."""
+
+    status = 404
+    title = "Not found"
+
+
+class Conflict(TriageError):
+    """The request clashes with the current state."""
+
+    status = 409
+    title = "Conflict"
+
+
+class InvalidInput(TriageError):
+    """Input failed validation; the message names the field and the problem."""
+
+    status = 422
+    title = "Invalid input"
+
+
+class NotInitialised(TriageError):
+    """The data directory, database or keys have not been set up."""
+
+    status = 503
+    title = "Not initialised"
+
+
+class KeyFileError(TriageError):
+    """A key file is missing, malformed or readable by others."""
+
+    status = 500
+    title = "Key file problem"
+
+
+__all__ = [
+    "Conflict",
+    "InvalidInput",
+    "KeyFileError",
+    "LedgerStateError",
+    "NotFound",
+    "NotInitialised",
+    "TriageError",
+    "VerificationError",
+]

@@ -1,0 +1,174 @@
+"""A storage-backed, append-only Merkle log with tiles, proofs and signed checkpoints.
+
+The log does not own transactions: the caller opens one (the unit of work), and the log reads
+and writes through a ``LogStorage`` bound to it. That is how a state change and its ledger entry
+commit together or not at all. ``LogStorage.lock_head`` is what serialises writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from triage.ledger import checkpoint as checkpoints
+from triage.ledger.errors import LedgerStateError
+from triage.ledger.rfc6962 import (
+    EMPTY_ROOT,
+    RangeHash,
+    consistency_path,
+    inclusion_path,
+    leaf_hash,
+)
+from triage.ledger.tiles import TileAppender, TileHashes, TileKey
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """The log's current size and root hash."""
+
+    size: int
+    root: bytes
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A signed checkpoint as stored: its tree size and the whole signed note."""
+
+    size: int
+    note: str
+
+
+class LogStorage(Protocol):
+    """What the log needs from storage, all within the caller's transaction."""
+
+    def lock_head(self) -> LogHead:
+        """Read the head and hold the log's append lock until the transaction ends."""
+        ...
+
+    def read_head(self) -> LogHead: ...
+
+    def write_head(self, head: LogHead) -> None: ...
+
+    def insert_entries(self, first_index: int, entries: Sequence[bytes]) -> None: ...
+
+    def read_entries(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+        """Stored entries with start <= index < stop as (index, data), in index order, in batches.
+
+        Gaps are not filled: a missing entry is simply absent.
+        """
+        ...
+
+    def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]: ...
+
+    def iter_tiles(self, level: int) -> Iterator[tuple[int, bytes]]:
+        """Every stored tile of ``level`` as (index, hashes), in index order."""
+        ...
+
+    def write_tiles(self, tiles: Mapping[TileKey, bytes]) -> None: ...
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None: ...
+
+    def read_checkpoints(self) -> list[StoredCheckpoint]:
+        """All stored checkpoints, smallest size first."""
+        ...
+
+
+class Log:
+    """Append entries, answer proofs and issue checkpoints for one log."""
+
+    def __init__(self, storage: LogStorage) -> None:
+        self._storage = storage
+
+    def head(self) -> LogHead:
+        """Current size and root."""
+        return self._storage.read_head()
+
+    def append(self, entries: Sequence[bytes]) -> int:
+        """Append ``entries`` in order and return the index of the first; holds the append lock."""
+        head = self._storage.lock_head()
+        if not entries:
+            return head.size
+        edge_keys = TileAppender.edge_keys(head.size)
+        edge_tiles = self._storage.read_tiles(edge_keys)
+        appender = TileAppender(
+            head.size, {key.level: edge_tiles.get(key, b"") for key in edge_keys}
+        )
+        appender.append([leaf_hash(e) for e in entries])
+        self._storage.insert_entries(head.size, entries)
+        self._storage.write_tiles(appender.changed())
+        self._storage.write_head(LogHead(appender.size, appender.root()))
+        return head.size
+
+    def entry(self, index: int) -> bytes:
+        """The stored bytes of entry ``index``."""
+        for batch in self._storage.read_entries(index, index + 1):
+            for found, data in batch:
+                if found == index:
+                    return data
+        raise LedgerStateError(f"entry {index} is not in the log")
+
+    def root_at(self, size: int) -> bytes:
+        """Root hash of the tree of the first ``size`` entries."""
+        self._check_size(size)
+        if size == 0:
+            return EMPTY_ROOT
+        hashes = TileHashes(self._storage, size)
+        hashes.prefetch([(0, size)])
+        return hashes.range_hash(0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """Inclusion proof of entry ``index`` in the tree of ``size`` (default: current) entries."""
+        size = self.head().size if size is None else size
+        self._check_size(size)
+        if not 0 <= index < size:
+            raise LedgerStateError(f"index {index} is not in a tree of size {size}")
+        hashes = TileHashes(self._storage, size)
+        hashes.prefetch(_ranges(lambda mth: inclusion_path(index, 0, size, mth)))
+        return inclusion_path(index, 0, size, hashes.range_hash)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """Consistency proof from tree size ``size1`` to ``size2`` (default: current)."""
+        size2 = self.head().size if size2 is None else size2
+        self._check_size(size2)
+        if not 0 < size1 <= size2:
+            raise LedgerStateError(f"no consistency proof from size {size1} to size {size2}")
+        if size1 == size2:
+            return []
+        hashes = TileHashes(self._storage, size2)
+        hashes.prefetch(_ranges(lambda mth: consistency_path(size1, size2, mth)))
+        return consistency_path(size1, size2, hashes.range_hash)
+
+    def leaf_hash(self, index: int) -> bytes:
+        """The stored leaf hash of entry ``index``."""
+        return TileHashes(self._storage, index + 1).range_hash(index, index + 1)
+
+    def issue_checkpoint(self, origin: str, signer_key: str) -> StoredCheckpoint:
+        """Sign a checkpoint of the current head and store it (idempotent for the same size)."""
+        head = self.head()
+        body = checkpoints.Checkpoint(origin=origin, size=head.size, root_hash=head.root)
+        stored = StoredCheckpoint(head.size, checkpoints.sign_checkpoint(body, signer_key))
+        self._storage.add_checkpoint(stored)
+        return stored
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        """The stored checkpoint of the largest size, if any."""
+        stored = self._storage.read_checkpoints()
+        return stored[-1] if stored else None
+
+    def _check_size(self, size: int) -> None:
+        current = self.head().size
+        if not 0 <= size <= current:
+            raise LedgerStateError(f"tree size {size} is beyond the log's size {current}")
+
+
+def _ranges(run: Callable[[RangeHash], object]) -> list[tuple[int, int]]:
+    """Ranges a proof algorithm asks for, found by running it with a recording hash function."""
+    asked: list[tuple[int, int]] = []
+
+    def record(lo: int, hi: int) -> bytes:
+        asked.append((lo, hi))
+        return b""
+
+    run(record)
+    return asked

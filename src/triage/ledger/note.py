@@ -1,0 +1,311 @@
+"""C2SP signed notes (https://c2sp.org/signed-note), byte-compatible with Go's sumdb/note.
+
+Keys are Ed25519 only (algorithm byte 0x01):
+
+- signer key: ``PRIVATE+KEY+<name>+<hash %08x>+<base64(0x01 || 32-byte seed)>``
+- verifier key: ``<name>+<hash %08x>+<base64(0x01 || 32-byte public key)>``
+
+where ``hash`` is the first four bytes, big-endian, of SHA-256(name || "\\n" || 0x01 || pubkey).
+
+A signed note is the text (ending in a newline), a blank line, then one line per signature:
+``— <name> <base64(4-byte key hash || 64-byte signature)>``. :func:`verify` follows Go's
+``note.Open`` rule for rule. Anything that fails to parse or verify raises
+:class:`~triage.ledger.errors.VerificationError`; invalid arguments of our own making (a bad key
+name for :func:`generate_key`, a text without a final newline for :func:`sign`) raise
+:class:`ValueError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from triage.ledger.errors import VerificationError
+
+__all__ = [
+    "ALG_ED25519",
+    "MAX_SIGNATURES",
+    "Verifier",
+    "generate_key",
+    "parse_verifier_key",
+    "sign",
+    "verifier_key_from_signer",
+    "verify",
+]
+
+ALG_ED25519 = 0x01
+"""The algorithm byte for Ed25519 keys."""
+
+MAX_SIGNATURES = 100
+"""A note with more signature lines than this is malformed (as in Go)."""
+
+_SIG_PREFIX = "— "  # U+2014 EM DASH, then a space
+_SIG_SPLIT = b"\n\n"
+_PRIVATE_PREFIX = "PRIVATE+KEY+"
+_HASH_RE = re.compile(r"[0-9A-Fa-f]{8}")
+# Standard base64 with mandatory padding, as Go's base64.StdEncoding decodes it (apart from its
+# silent skipping of CR and LF, which cannot occur where we decode).
+_B64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+# Go's unicode.IsSpace: the Unicode White_Space property (not Python's str.isspace, which also
+# counts U+001C..U+001F).
+_WHITE_SPACE = frozenset(
+    {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028}
+    | {0x2029, 0x202F, 0x205F, 0x3000}
+)
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """A parsed Ed25519 verifier key: its name, 32-bit key hash and raw 32-byte public key."""
+
+    name: str
+    key_hash: int
+    public_key: bytes
+
+    @property
+    def key_id(self) -> str:
+        """Return ``name+hash`` as Go prints it in its errors."""
+        return f"{self.name}+{self.key_hash:08x}"
+
+    def encode(self) -> str:
+        """Return the verifier key string."""
+        return _encode_key(self.name, self.key_hash, self.public_key)
+
+
+def _is_valid_name(name: str) -> bool:
+    """Report whether name is non-empty UTF-8 with no Unicode white space and no '+'."""
+    if not name or "+" in name:
+        return False
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return not any(ord(c) in _WHITE_SPACE for c in name)
+
+
+def _key_hash(name: str, key: bytes) -> int:
+    """Compute the key hash of a name and an encoded (algorithm-prefixed) public key."""
+    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + key).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def _b64decode(text: str) -> bytes | None:
+    """Decode strict padded standard base64; return None if it is not."""
+    if not text.isascii() or _B64_RE.fullmatch(text) is None:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _encode_key(name: str, key_hash: int, public_key: bytes) -> str:
+    return f"{name}+{key_hash:08x}+{_b64encode(bytes([ALG_ED25519]) + public_key)}"
+
+
+def _raw_public_key(private: Ed25519PrivateKey) -> bytes:
+    return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def generate_key(name: str) -> tuple[str, str]:
+    """Generate a fresh Ed25519 key pair for name; return (signer_key, verifier_key)."""
+    if not _is_valid_name(name):
+        raise ValueError(
+            f"invalid key name {name!r}: it must be non-empty UTF-8 without white space or '+'"
+        )
+    private = Ed25519PrivateKey.generate()
+    seed = private.private_bytes_raw()
+    public = _raw_public_key(private)
+    key_hash = _key_hash(name, bytes([ALG_ED25519]) + public)
+    signer_key = f"{_PRIVATE_PREFIX}{name}+{key_hash:08x}+{_b64encode(bytes([ALG_ED25519]) + seed)}"
+    return signer_key, _encode_key(name, key_hash, public)
+
+
+def parse_verifier_key(vkey: str) -> Verifier:
+    """Parse a verifier key string strictly, checking its key hash; raise VerificationError."""
+    name, _, rest = vkey.partition("+")
+    hash16, _, key64 = rest.partition("+")
+    if not _is_valid_name(name):
+        raise VerificationError(f"malformed verifier key {vkey!r}: invalid key name {name!r}")
+    if _HASH_RE.fullmatch(hash16) is None:
+        raise VerificationError(
+            f"malformed verifier key {vkey!r}: key hash {hash16!r} is not 8 hex digits"
+        )
+    key = _b64decode(key64)
+    if not key:
+        raise VerificationError(f"malformed verifier key {vkey!r}: key is not valid base64")
+    key_hash = int(hash16, 16)
+    if key_hash != _key_hash(name, key):
+        raise VerificationError(
+            f"malformed verifier key {vkey!r}: key hash {hash16} does not match the key"
+        )
+    if key[0] != ALG_ED25519:
+        raise VerificationError(
+            f"malformed verifier key {vkey!r}: unknown algorithm 0x{key[0]:02x} (want 0x01)"
+        )
+    if len(key) != 33:
+        raise VerificationError(
+            f"malformed verifier key {vkey!r}: Ed25519 key is {len(key) - 1} bytes, not 32"
+        )
+    return Verifier(name=name, key_hash=key_hash, public_key=key[1:])
+
+
+def _parse_signer_key(skey: str) -> tuple[str, int, Ed25519PrivateKey]:
+    """Parse a signer key strictly; errors never quote the secret."""
+    priv1, _, rest = skey.partition("+")
+    priv2, _, rest = rest.partition("+")
+    name, _, rest = rest.partition("+")
+    hash16, _, key64 = rest.partition("+")
+    if priv1 != "PRIVATE" or priv2 != "KEY":
+        raise VerificationError("malformed signer key: it does not start with PRIVATE+KEY+")
+    if not _is_valid_name(name):
+        raise VerificationError(f"malformed signer key: invalid key name {name!r}")
+    if _HASH_RE.fullmatch(hash16) is None:
+        raise VerificationError(
+            f"malformed signer key {name}: key hash {hash16!r} is not 8 hex digits"
+        )
+    key = _b64decode(key64)
+    if not key:
+        raise VerificationError(f"malformed signer key {name}: key is not valid base64")
+    if key[0] != ALG_ED25519:
+        raise VerificationError(
+            f"malformed signer key {name}: unknown algorithm 0x{key[0]:02x} (want 0x01)"
+        )
+    if len(key) != 33:
+        raise VerificationError(
+            f"malformed signer key {name}: Ed25519 seed is {len(key) - 1} bytes, not 32"
+        )
+    private = Ed25519PrivateKey.from_private_bytes(key[1:])
+    key_hash = int(hash16, 16)
+    if key_hash != _key_hash(name, bytes([ALG_ED25519]) + _raw_public_key(private)):
+        raise VerificationError(
+            f"malformed signer key {name}: key hash {hash16} does not match the key"
+        )
+    return name, key_hash, private
+
+
+def verifier_key_from_signer(signer_key: str) -> str:
+    """Derive the verifier key string from a signer key string."""
+    name, key_hash, private = _parse_signer_key(signer_key)
+    return _encode_key(name, key_hash, _raw_public_key(private))
+
+
+def _check_text(data: bytes, what: str) -> None:
+    """Reject bytes that are not UTF-8 or hold an ASCII control character other than newline."""
+    try:
+        decoded = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise VerificationError(f"malformed {what}: invalid UTF-8 at byte {exc.start}") from None
+    for index, char in enumerate(decoded):
+        if char < " " and char != "\n":
+            raise VerificationError(
+                f"malformed {what}: control character U+{ord(char):04X} at character {index}"
+            )
+
+
+def sign(text: str, signer_key: str) -> str:
+    """Sign text (which must end in a newline) and return the signed note."""
+    if not text.endswith("\n"):
+        raise ValueError("note text must end with a newline")
+    try:
+        message = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("note text is not encodable as UTF-8") from None
+    try:
+        _check_text(message, "note text")
+    except VerificationError as exc:
+        raise ValueError(str(exc)) from None
+    name, key_hash, private = _parse_signer_key(signer_key)
+    signature = private.sign(message)
+    blob = _b64encode(key_hash.to_bytes(4, "big") + signature)
+    return f"{text}\n{_SIG_PREFIX}{name} {blob}\n"
+
+
+def verify(note: str | bytes, verifier_keys: Sequence[str]) -> str:
+    """Check a signed note against known verifier keys and return its text; raise otherwise."""
+    known: dict[tuple[str, int], list[Verifier]] = {}
+    for vkey in verifier_keys:
+        verifier = parse_verifier_key(vkey)
+        same = known.setdefault((verifier.name, verifier.key_hash), [])
+        if verifier not in same:
+            same.append(verifier)
+
+    if isinstance(note, str):
+        try:
+            message = note.encode("utf-8")
+        except UnicodeEncodeError:
+            raise VerificationError("malformed note: not encodable as UTF-8") from None
+    else:
+        message = bytes(note)
+    _check_text(message, "note")
+
+    split = message.rfind(_SIG_SPLIT)
+    if split < 0:
+        raise VerificationError("malformed note: no blank line before the signatures")
+    text, sigs = message[: split + 1], message[split + 2 :]
+    if not sigs:
+        raise VerificationError("malformed note: no signature lines after the blank line")
+    if not sigs.endswith(b"\n"):
+        raise VerificationError("malformed note: the last signature line has no final newline")
+
+    seen: set[tuple[str, int]] = set()
+    verified = 0
+    lines = sigs.decode("utf-8").split("\n")[:-1]
+    for number, line in enumerate(lines, start=1):
+        where = f"signature line {number}"
+        if not line.startswith(_SIG_PREFIX):
+            raise VerificationError(f"malformed note: {where} does not start with '— '")
+        name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
+        if not _is_valid_name(name):
+            raise VerificationError(f"malformed note: {where} has an invalid key name {name!r}")
+        if not b64:
+            raise VerificationError(f"malformed note: {where} by {name} has no signature")
+        blob = _b64decode(b64)
+        if blob is None:
+            raise VerificationError(f"malformed note: {where} by {name} is not valid base64")
+        if len(blob) < 5:
+            raise VerificationError(f"malformed note: {where} by {name} is too short")
+        if number > MAX_SIGNATURES:
+            raise VerificationError(f"malformed note: more than {MAX_SIGNATURES} signatures")
+        key_hash = int.from_bytes(blob[:4], "big")
+        candidates = known.get((name, key_hash))
+        if candidates is None:
+            continue  # a signature by a key we do not know: ignored
+        if len(candidates) > 1:
+            raise VerificationError(f"ambiguous key {name}+{key_hash:08x}")
+        if (name, key_hash) in seen:
+            continue  # repeated signatures by one key: only the first counts
+        seen.add((name, key_hash))
+        if not _ed25519_verify(candidates[0].public_key, text, blob[4:]):
+            raise VerificationError(f"bad signature by key {name}+{key_hash:08x}")
+        verified += 1
+
+    if verified == 0:
+        raise VerificationError("note has no signature by a known key")
+    return text.decode("utf-8")
+
+
+def _ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    if len(signature) != 64:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -1,0 +1,247 @@
+"""C2SP tlog-tiles arithmetic: where each Merkle node lives, and how to read nodes from tiles.
+
+A tile at level L holds up to 256 consecutive hashes of tree height 8*L; level 0 holds the leaf
+hashes. A full tile never changes; a partial tile only ever grows, so a partial tile of width w
+is a prefix of every later version of itself. That is what lets a proof for any older tree size
+be answered from today's tiles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from hashlib import sha256 as _sha256
+from typing import Protocol
+
+from triage.ledger.errors import LedgerStateError, VerificationError
+from triage.ledger.rfc6962 import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, node_hash, split_point
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+TILE_BYTES = TILE_WIDTH * HASH_SIZE
+
+
+@dataclass(frozen=True, order=True)
+class TileKey:
+    """Address of one tile: its level and its index within that level."""
+
+    level: int
+    index: int
+
+    def path(self) -> str:
+        """The C2SP tile path, such as ``1/x001/234`` (without the ``tile/`` prefix or width)."""
+        return f"{self.level}/{encode_tile_index(self.index)}"
+
+
+def encode_tile_index(index: int) -> str:
+    """Encode a tile index as C2SP path elements: three-digit groups, all but the last with 'x'."""
+    groups = [f"{index % 1000:03d}"]
+    index //= 1000
+    while index > 0:
+        groups.append(f"x{index % 1000:03d}")
+        index //= 1000
+    return "/".join(reversed(groups))
+
+
+class TileReader(Protocol):
+    """Anything that can read stored tiles (missing tiles are simply absent from the result)."""
+
+    def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]: ...
+
+
+def split_hashes(data: bytes) -> list[bytes]:
+    """Cut a tile's bytes into its 32-byte hashes."""
+    if len(data) % HASH_SIZE:
+        raise VerificationError(f"tile data of {len(data)} bytes is not a whole number of hashes")
+    return [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+
+
+def subtree_root(hashes: Sequence[bytes]) -> bytes:
+    """Root of a perfect subtree whose bottom row is ``hashes`` (a power-of-two count)."""
+    row = list(hashes)
+    while len(row) > 1:
+        # node_hash inlined: this loop is most of the cost of verifying a log.
+        row = [
+            _sha256(NODE_PREFIX + a + b).digest() for a, b in zip(row[::2], row[1::2], strict=True)
+        ]
+    return row[0]
+
+
+def perfect_nodes(count: int, hashes: Sequence[bytes]) -> list[bytes]:
+    """Roots of the perfect subtrees (largest first) that a row of ``count`` hashes splits into."""
+    nodes: list[bytes] = []
+    start = 0
+    for bit in range(count.bit_length() - 1, -1, -1):
+        width = 1 << bit
+        if count & width:
+            nodes.append(subtree_root(hashes[start : start + width]))
+            start += width
+    return nodes
+
+
+def fold_right(nodes: Sequence[bytes]) -> bytes:
+    """Root of a tree given the roots of its perfect subtrees from left (largest) to right."""
+    if not nodes:
+        return EMPTY_ROOT
+    root = nodes[-1]
+    for node in reversed(nodes[:-1]):
+        root = node_hash(node, root)
+    return root
+
+
+@dataclass(frozen=True)
+class _Node:
+    height: int
+    index: int
+
+
+class TileHashes:
+    """Node hashes of the tree of ``size`` leaves, read from tiles with a per-instance cache.
+
+    Used by proofs: the caller first names every range it needs (``prefetch``) so that all
+    tiles are read in one round trip, then asks for range hashes.
+    """
+
+    def __init__(self, reader: TileReader, size: int) -> None:
+        self._reader = reader
+        self._size = size
+        self._tiles: dict[TileKey, bytes] = {}
+
+    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Read, in one call, every tile needed for the given leaf ranges."""
+        keys = {self._tile_of(node)[0] for lo, hi in ranges for node in _decompose(lo, hi)}
+        missing = keys - self._tiles.keys()
+        if missing:
+            self._tiles.update(self._reader.read_tiles(missing))
+
+    def range_hash(self, lo: int, hi: int) -> bytes:
+        """MTH(D[lo:hi]) for 0 <= lo < hi <= size."""
+        if not 0 <= lo < hi <= self._size:
+            raise LedgerStateError(f"range {lo}..{hi} is outside a tree of size {self._size}")
+        return fold_right([self._perfect(node) for node in _decompose(lo, hi)])
+
+    def _tile_of(self, node: _Node) -> tuple[TileKey, int, int]:
+        level, rest = divmod(node.height, TILE_HEIGHT)
+        first = node.index << rest
+        return TileKey(level, first >> TILE_HEIGHT), first % TILE_WIDTH, 1 << rest
+
+    def _perfect(self, node: _Node) -> bytes:
+        key, offset, count = self._tile_of(node)
+        data = self._tiles.get(key)
+        if data is None:
+            data = self._reader.read_tiles([key]).get(key)
+            if data is None:
+                raise VerificationError(f"tile {key.path()} is missing from storage")
+            self._tiles[key] = data
+        end = (offset + count) * HASH_SIZE
+        if len(data) < end:
+            raise VerificationError(
+                f"tile {key.path()} holds {len(data) // HASH_SIZE} hashes, "
+                f"{offset + count} needed for tree size {self._size}"
+            )
+        return subtree_root(split_hashes(data[offset * HASH_SIZE : end]))
+
+
+def _decompose(lo: int, hi: int) -> list[_Node]:
+    """Perfect subtrees covering [lo, hi), left to right, for ranges RFC 6962 recursion makes."""
+    nodes: list[_Node] = []
+    while hi - lo > 0:
+        width = hi - lo
+        if width & (width - 1) == 0 and lo % width == 0:
+            nodes.append(_Node(width.bit_length() - 1, lo // width))
+            break
+        k = split_point(width) if width > 1 else 1
+        # RFC 6962 ranges always start on a boundary of their largest power of two.
+        if lo % k:
+            raise LedgerStateError(f"range {lo}..{hi} is not a Merkle subtree range")
+        nodes.append(_Node(k.bit_length() - 1, lo // k))
+        lo += k
+    return nodes
+
+
+class TileAppender:
+    """Extends the right edge of the tiles as leaf hashes are appended.
+
+    ``edge`` holds, for each level, the hashes of that level's rightmost (partial) tile. After
+    appending, ``changed`` gives every tile to write: full tiles completed on the way and the new
+    partial tiles.
+    """
+
+    def __init__(self, size: int, edge: Mapping[int, bytes]) -> None:
+        self.size = size
+        self._rows: dict[int, list[bytes]] = {}
+        for level in range(self._levels(size)):
+            expected = (size >> (TILE_HEIGHT * level)) % TILE_WIDTH
+            data = edge.get(level, b"")
+            if len(data) != expected * HASH_SIZE:
+                raise VerificationError(
+                    f"right-edge tile at level {level} holds {len(data) // HASH_SIZE} hashes, "
+                    f"a log of size {size} needs {expected}"
+                )
+            self._rows[level] = split_hashes(data)
+        self._full: dict[TileKey, bytes] = {}
+        self._touched: set[int] = set()
+
+    @staticmethod
+    def edge_keys(size: int) -> list[TileKey]:
+        """The partial tiles a log of ``size`` leaves has, one per level that has hashes."""
+        keys = []
+        for level in range(TileAppender._levels(size)):
+            if (size >> (TILE_HEIGHT * level)) % TILE_WIDTH:
+                keys.append(TileKey(level, size >> (TILE_HEIGHT * (level + 1))))
+        return keys
+
+    @staticmethod
+    def _levels(size: int) -> int:
+        levels = 0
+        while size >> (TILE_HEIGHT * levels):
+            levels += 1
+        return levels
+
+    def append(self, leaf_hashes: Sequence[bytes]) -> None:
+        """Add leaf hashes at the right edge, rolling full tiles up a level."""
+        done = 0
+        while done < len(leaf_hashes):
+            row = self._rows.setdefault(0, [])
+            take = min(TILE_WIDTH - len(row), len(leaf_hashes) - done)
+            row.extend(leaf_hashes[done : done + take])
+            done += take
+            self.size += take
+            self._touched.add(0)
+            level = 0
+            while len(self._rows[level]) == TILE_WIDTH:
+                full = self._rows[level]
+                index = (self.size - 1) >> (TILE_HEIGHT * (level + 1))
+                self._full[TileKey(level, index)] = b"".join(full)
+                self._rows[level] = []
+                level += 1
+                self._rows.setdefault(level, []).append(subtree_root(full))
+                self._touched.add(level)
+
+    def drain_full(self) -> dict[TileKey, bytes]:
+        """Full tiles completed since the last drain (and forget them)."""
+        full, self._full = self._full, {}
+        return full
+
+    def partial(self) -> dict[TileKey, bytes]:
+        """The current partial tile of every level that has one."""
+        return {
+            TileKey(level, self.size >> (TILE_HEIGHT * (level + 1))): b"".join(row)
+            for level, row in self._rows.items()
+            if row
+        }
+
+    def changed(self) -> dict[TileKey, bytes]:
+        """Tiles to write after the appends: completed full tiles and the touched partial ones."""
+        out = self.drain_full()
+        out.update((k, v) for k, v in self.partial().items() if k.level in self._touched)
+        self._touched.clear()
+        return out
+
+    def root(self) -> bytes:
+        """Root hash of the tree as it stands after the appends."""
+        nodes: list[bytes] = []
+        for level in sorted(self._rows, reverse=True):
+            row = self._rows[level]
+            nodes.extend(perfect_nodes(len(row), row))
+        return fold_right(nodes)

@@ -1,0 +1,47 @@
+"""Creating a facility, with its empty ledger and the first entry in it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from triage.domain.facility import Facility
+from triage.errors import Conflict, InvalidInput
+from triage.ledger.entry import Entry, Ref
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+SYSTEM = Ref("system", "triage")
+
+
+def create_facility(
+    uow_factory: UnitOfWorkFactory, facility_id: str, name: str, origin: str
+) -> tuple[Facility, bool]:
+    """Create the facility and its ledger, or return the existing one; (facility, created)."""
+    try:
+        facility = Facility(facility_id, name, origin, datetime.now(UTC))
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    with uow_factory(write=True) as uow:
+        existing = uow.facilities.get(facility_id)
+        if existing is not None:
+            if existing.log_origin != origin:
+                raise Conflict(
+                    f"facility {facility_id!r} exists with log origin {existing.log_origin!r}, "
+                    f"not {origin!r}; a log's origin never changes"
+                )
+            return existing, False
+        uow.facilities.add(facility)
+        uow.ledger.create()
+        uow.ledger.record(
+            [
+                Entry(
+                    type="facility.created",
+                    at=facility.created_at,
+                    actor=SYSTEM,
+                    facility=facility.id,
+                    subject=Ref("facility", facility.id),
+                    data={"name": facility.name, "log_origin": facility.log_origin},
+                )
+            ]
+        )
+        uow.commit()
+    return facility, True

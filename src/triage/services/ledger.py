@@ -1,0 +1,110 @@
+"""Ledger use cases: status, checkpoints, proofs and full verification."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from triage.errors import LedgerStateError, NotFound
+from triage.ledger.audit import AuditReport, audit_log
+from triage.ledger.log import StoredCheckpoint
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class LedgerStatus:
+    """Size, root and the latest signed checkpoint of a facility's ledger."""
+
+    size: int
+    root: bytes
+    latest_checkpoint: StoredCheckpoint | None
+
+
+def status(uow_factory: UnitOfWorkFactory) -> LedgerStatus:
+    """The ledger as it stands."""
+    with uow_factory(write=False) as uow:
+        head = uow.ledger.log.head()
+        return LedgerStatus(head.size, head.root, uow.ledger.log.latest_checkpoint())
+
+
+def issue_checkpoint(
+    uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
+) -> StoredCheckpoint:
+    """Sign and store a checkpoint of the current head."""
+    with uow_factory(write=True) as uow:
+        stored = uow.ledger.log.issue_checkpoint(origin, signer_key)
+        uow.commit()
+        return stored
+
+
+def issue_checkpoint_if_grown(
+    uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
+) -> StoredCheckpoint | None:
+    """Issue a checkpoint only when the log grew since the last one (for the periodic task)."""
+    with uow_factory(write=False) as uow:
+        latest = uow.ledger.log.latest_checkpoint()
+        size = uow.ledger.log.head().size
+    if latest is not None and latest.size == size:
+        return None
+    return issue_checkpoint(uow_factory, origin, signer_key)
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    """Entry ``index`` is in the tree of ``size`` entries whose root is ``root``."""
+
+    index: int
+    size: int
+    leaf_hash: bytes
+    root: bytes
+    hashes: list[bytes]
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """The tree of ``size1`` entries is a prefix of the tree of ``size2``."""
+
+    size1: int
+    size2: int
+    root1: bytes
+    root2: bytes
+    hashes: list[bytes]
+
+
+def prove_inclusion(
+    uow_factory: UnitOfWorkFactory, index: int, size: int | None = None
+) -> InclusionProof:
+    """Inclusion proof of one entry at a tree size (default: the current size)."""
+    with uow_factory(write=False) as uow:
+        log = uow.ledger.log
+        size = log.head().size if size is None else size
+        try:
+            hashes = log.inclusion_proof(index, size)
+            return InclusionProof(index, size, log.leaf_hash(index), log.root_at(size), hashes)
+        except LedgerStateError as exc:
+            raise NotFound(str(exc)) from exc
+
+
+def prove_consistency(
+    uow_factory: UnitOfWorkFactory, size1: int, size2: int | None = None
+) -> ConsistencyProof:
+    """Consistency proof between two tree sizes (default second size: the current size)."""
+    with uow_factory(write=False) as uow:
+        log = uow.ledger.log
+        size2 = log.head().size if size2 is None else size2
+        try:
+            hashes = log.consistency_proof(size1, size2)
+            return ConsistencyProof(size1, size2, log.root_at(size1), log.root_at(size2), hashes)
+        except LedgerStateError as exc:
+            raise NotFound(str(exc)) from exc
+
+
+def verify(
+    uow_factory: UnitOfWorkFactory,
+    verifier_key: str,
+    origin: str,
+    progress: Callable[[int], None] | None = None,
+) -> AuditReport:
+    """Recompute the whole ledger from its entries and check every tile, head and checkpoint."""
+    with uow_factory(write=False) as uow:
+        return audit_log(uow.ledger.storage, [verifier_key], origin, progress)

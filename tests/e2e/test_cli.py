@@ -1,0 +1,63 @@
+"""The `triage` command as an operator and an auditor use it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+
+from tests.e2e.conftest import Triage
+from triage.ledger import checkpoint, rfc6962
+
+
+def test_init_creates_a_private_key_and_never_overwrites_it(triage: Triage) -> None:
+    first = json.loads(triage.run("init", "--json").stdout)
+    key_file = triage.data_dir / "keys" / "facility.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE((triage.data_dir / "keys").stat().st_mode) == 0o700
+    secret = key_file.read_text()
+    assert secret.startswith("PRIVATE+KEY+device-triage.local/demo+")
+    second = json.loads(triage.run("init", "--json").stdout)
+    assert key_file.read_text() == secret
+    assert second["verifier_key"] == first["verifier_key"]
+    assert (first["key_created"], second["key_created"]) == (True, False)
+    assert triage.run("keys", "show").stdout.strip() == first["verifier_key"]
+    assert "PRIVATE" not in triage.run("keys", "show").stdout
+
+
+def test_checkpoint_and_proofs_verify_offline(triage: Triage) -> None:
+    vkey = json.loads(triage.run("init", "--json").stdout)["verifier_key"]
+    signed = json.loads(triage.run("ledger", "checkpoint", "--json").stdout)["checkpoint"]
+    body = checkpoint.open_checkpoint(signed, [vkey], "device-triage.local/demo")
+    proof = json.loads(triage.run("ledger", "prove", "--index", "0").stdout)
+    rfc6962.verify_inclusion(
+        base64.b64decode(proof["leaf_hash"]),
+        proof["index"],
+        proof["size"],
+        [base64.b64decode(h) for h in proof["proof"]],
+        body.root_hash,
+    )
+    consistency = json.loads(triage.run("ledger", "consistency", "--from", "1").stdout)
+    assert consistency["proof"] == []
+    result = triage.run("ledger", "verify")
+    assert result.stdout.startswith("ok: 1 entries, 1 checkpoints verified")
+
+
+def test_errors_are_clear_and_exit_non_zero(triage: Triage) -> None:
+    missing = triage.run("ledger", "verify", check=False)
+    assert missing.returncode == 2
+    assert "run 'triage init'" in missing.stderr
+    triage.run("init")
+    beyond = triage.run("ledger", "prove", "--index", "5", check=False)
+    assert beyond.returncode == 2
+    assert "index 5 is not in a tree of size 1" in beyond.stderr
+    key_file = triage.data_dir / "keys" / "facility.key"
+    key_file.chmod(0o644)
+    exposed = triage.run("ledger", "checkpoint", check=False)
+    assert exposed.returncode == 2
+    assert "chmod 600" in exposed.stderr
+    bad_id = triage.run(
+        "init", "--facility-id", "Bad Id", "--data-dir", str(triage.data_dir / "x"), check=False
+    )
+    assert bad_id.returncode == 2
+    assert "facility id 'Bad Id'" in bad_id.stderr

@@ -1,0 +1,54 @@
+"""Several processes appending at once: every index exactly once, and the root adds up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from triage import bootstrap
+from triage.ledger import rfc6962
+from triage.services import ledger as ledger_service
+
+WRITERS = 4
+PER_WRITER = 60
+
+
+def test_concurrent_writers_get_distinct_gapless_indexes(app: bootstrap.App) -> None:
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.integration.ledger_writer",
+                "--url",
+                app.settings.database_url,
+                "--count",
+                str(PER_WRITER),
+                "--tag",
+                f"w{w}",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(WRITERS)
+    ]
+    acked: dict[int, str] = {}
+    for proc in procs:
+        out, errors = proc.communicate(timeout=300)
+        assert proc.returncode == 0, errors
+        for line in out.splitlines():
+            _, index, name = line.split()
+            assert int(index) not in acked, f"index {index} handed out twice"
+            acked[int(index)] = name
+    total = 1 + WRITERS * PER_WRITER  # the facility.created entry comes first
+    assert sorted(acked) == list(range(1, total))
+    with app.uow(write=False) as uow:
+        stored = [row for batch in uow.ledger.storage.read_entries(0, 10**9) for row in batch]
+    assert [index for index, _ in stored] == list(range(total))
+    for index, data in stored[1:]:
+        assert acked[index].encode() in data, f"entry {index} is not the one its writer was told"
+    status = ledger_service.status(app.uow)
+    assert status.size == total
+    assert status.root == rfc6962.root_hash([rfc6962.leaf_hash(d) for _, d in stored])
+    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok

@@ -1,0 +1,157 @@
+"""Whatever is changed behind the ledger's back, `triage ledger verify` finds it and says where."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Connection, delete, select, text, update
+from typer.testing import CliRunner
+
+from triage import bootstrap
+from triage.adapters.tables import ledger_checkpoint, ledger_entry, ledger_head, ledger_tile
+from triage.entrypoints.cli import app as cli
+from triage.ledger import checkpoint, note
+from triage.ledger.log import Log
+from triage.ledger.memory import MemoryLogStorage
+from triage.services import ledger as ledger_service
+
+SIZE = 601  # two full level-0 tiles and a partial one
+
+
+@pytest.fixture
+def populated(app: bootstrap.App) -> bootstrap.App:
+    with app.uow(write=True) as uow:
+        uow.ledger.log.append([f"entry {i}".encode() for i in range(1, 300)])
+        uow.commit()
+    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    with app.uow(write=True) as uow:
+        uow.ledger.log.append([f"entry {i}".encode() for i in range(300, SIZE)])
+        uow.commit()
+    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    return app
+
+
+def _verify(app: bootstrap.App) -> tuple[int, dict[str, object], str]:
+    env = {"TRIAGE_DATA_DIR": str(app.settings.data_dir)}
+    env["TRIAGE_DATABASE_URL"] = app.settings.database_url
+    json_run = CliRunner().invoke(cli, ["ledger", "verify", "--json"], env=env)
+    text_run = CliRunner().invoke(cli, ["ledger", "verify"], env=env)
+    assert json_run.exit_code == text_run.exit_code
+    return json_run.exit_code, json.loads(json_run.stdout), text_run.stdout
+
+
+def _entry_data(conn: Connection, index: int) -> bytes:
+    return bytes(
+        conn.execute(select(ledger_entry.c.data).where(ledger_entry.c.idx == index)).scalar_one()
+    )
+
+
+def _set_entry(conn: Connection, index: int, data: bytes) -> None:
+    conn.execute(update(ledger_entry).where(ledger_entry.c.idx == index).values(data=data))
+
+
+def change_one_byte(conn: Connection, app: bootstrap.App) -> None:
+    data = bytearray(_entry_data(conn, 123))
+    data[3] ^= 0x01
+    _set_entry(conn, 123, bytes(data))
+
+
+def delete_a_row(conn: Connection, app: bootstrap.App) -> None:
+    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx == 200))
+
+
+def swap_two_rows(conn: Connection, app: bootstrap.App) -> None:
+    a, b = _entry_data(conn, 10), _entry_data(conn, 11)
+    _set_entry(conn, 10, b)
+    _set_entry(conn, 11, a)
+
+
+def alter_a_tile(conn: Connection, app: bootstrap.App) -> None:
+    where = (ledger_tile.c.level == 0) & (ledger_tile.c.idx == 1)
+    hashes = bytearray(conn.execute(select(ledger_tile.c.hashes).where(where)).scalar_one())
+    hashes[5 * 32] ^= 0x80  # hash 5 of tile 0/001: entry 261
+    conn.execute(update(ledger_tile).where(where).values(hashes=bytes(hashes)))
+
+
+def truncate_the_log(conn: Connection, app: bootstrap.App) -> None:
+    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx >= 500))
+
+
+def truncate_and_rewrite_the_tree(conn: Connection, app: bootstrap.App) -> None:
+    """A careful forger: removes the last entries and rebuilds head and tiles to match."""
+    kept = [
+        bytes(d)
+        for (d,) in conn.execute(
+            select(ledger_entry.c.data).where(ledger_entry.c.idx < 500).order_by(ledger_entry.c.idx)
+        )
+    ]
+    rebuilt = MemoryLogStorage()
+    Log(rebuilt).append(kept)
+    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx >= 500))
+    conn.execute(delete(ledger_tile))
+    conn.execute(
+        ledger_tile.insert(),
+        [
+            {"log_id": "demo", "level": k.level, "idx": k.index, "hashes": v}
+            for k, v in rebuilt.tiles.items()
+        ],
+    )
+    conn.execute(update(ledger_head).values(size=500, root=rebuilt.head.root))
+
+
+def forge_a_checkpoint_root(conn: Connection, app: bootstrap.App) -> None:
+    where = ledger_checkpoint.c.size == 300
+    signed = conn.execute(select(ledger_checkpoint.c.note).where(where)).scalar_one()
+    body, signature = signed.split("\n\n")
+    lines = body.split("\n")
+    lines[2] = "A" * 43 + "="
+    conn.execute(
+        update(ledger_checkpoint).where(where).values(note="\n".join(lines) + "\n\n" + signature)
+    )
+
+
+def sign_a_checkpoint_with_another_key(conn: Connection, app: bootstrap.App) -> None:
+    signer, _ = note.generate_key(app.origin)
+    cp = checkpoint.Checkpoint(app.origin, 300, b"\x11" * 32)
+    conn.execute(
+        update(ledger_checkpoint)
+        .where(ledger_checkpoint.c.size == 300)
+        .values(note=checkpoint.sign_checkpoint(cp, signer))
+    )
+
+
+CASES: list[tuple[Callable[[Connection, bootstrap.App], None], int | None, str]] = [
+    (change_one_byte, 123, "entry 123"),
+    (delete_a_row, 200, "entry 200 is missing"),
+    (swap_two_rows, 10, "entry 10"),
+    (alter_a_tile, 261, "tile 0/001"),
+    (truncate_the_log, 500, "head says size 601"),
+    (truncate_and_rewrite_the_tree, 500, "checkpoint at size 601 is beyond"),
+    (forge_a_checkpoint_root, None, "checkpoint stored at size 300 does not verify"),
+    (sign_a_checkpoint_with_another_key, None, "no signature by a known key"),
+]
+
+
+@pytest.mark.parametrize(("tamper", "bad_index", "says"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_verify_names_the_tampering(
+    populated: bootstrap.App,
+    tamper: Callable[[Connection, bootstrap.App], None],
+    bad_index: int | None,
+    says: str,
+) -> None:
+    code, before, _ = _verify(populated)
+    assert code == 0 and before["ok"] and before["entries_checked"] == SIZE
+    with populated.database.engine.begin() as conn:
+        if populated.database.dialect == "sqlite":
+            conn.execute(text("PRAGMA foreign_keys = OFF"))
+        tamper(conn, populated)
+    code, report, human = _verify(populated)
+    assert code == 1
+    assert report["ok"] is False
+    assert report["first_bad_index"] == bad_index
+    problems = report["problems"]
+    assert isinstance(problems, list)
+    assert says in problems[0]["message"] if bad_index is None else says in human
+    assert "FAILED" in human
