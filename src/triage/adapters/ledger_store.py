@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from triage.adapters.database import Database
 from triage.adapters.tables import (
     ledger_checkpoint,
     ledger_entry,
@@ -19,7 +22,7 @@ from triage.adapters.tables import (
 )
 from triage.errors import NotInitialised
 from triage.ledger.entry import Entry
-from triage.ledger.log import Log, LogHead, StoredCheckpoint
+from triage.ledger.log import Log, LogHead, LogStorage, StoredCheckpoint
 from triage.ledger.rfc6962 import EMPTY_ROOT
 from triage.ledger.tiles import TileKey
 
@@ -107,10 +110,14 @@ class SqlLogStorage:
             for level, idx, hashes in self._conn.execute(query)
         }
 
-    def iter_tiles(self, level: int) -> Iterator[tuple[int, bytes]]:
+    def iter_tiles(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
         query = (
             select(ledger_tile.c.idx, ledger_tile.c.hashes)
-            .where(ledger_tile.c.log_id == self._log_id, ledger_tile.c.level == level)
+            .where(
+                ledger_tile.c.log_id == self._log_id,
+                ledger_tile.c.level == level,
+                ledger_tile.c.idx >= start,
+            )
             .order_by(ledger_tile.c.idx)
         )
         result = self._conn.execution_options(yield_per=256).execute(query)
@@ -154,6 +161,23 @@ class SqlLogStorage:
             .order_by(ledger_checkpoint.c.size)
         )
         return [StoredCheckpoint(int(size), note) for size, note in self._conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class SqlLogOpener:
+    """Opens one log read-only on its own connection: how verification workers read it."""
+
+    url: str
+    log_id: str
+
+    @contextmanager
+    def __call__(self) -> Iterator[LogStorage]:
+        database = Database(self.url)
+        try:
+            with database.read() as conn:
+                yield SqlLogStorage(conn, self.log_id)
+        finally:
+            database.dispose()
 
 
 class SqlLedger:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, RootTransaction
 
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
-from triage.adapters.ledger_store import SqlLedger
+from triage.adapters.ledger_store import SqlLedger, SqlLogOpener
 
 
 class SqlUnitOfWork:
@@ -63,3 +63,7 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.facility_id, write)
+
+    def log_opener(self) -> SqlLogOpener:
+        """A picklable way for another process to read this facility's log."""
+        return SqlLogOpener(self.database.url, self.facility_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -201,13 +202,23 @@ def ledger_consistency(
 
 
 @ledger_app.command("verify")
-def ledger_verify(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def ledger_verify(
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    workers: Annotated[
+        int, typer.Option(help="Processes hashing entries (default: one per CPU).", min=1)
+    ] = os.cpu_count() or 1,
+) -> None:
     """Recompute every leaf and tile from the entries, check every checkpoint; exit 1 on failure."""
     with _app(data_dir) as application:
         total = ledger_service.status(application.uow).size
         with _progress(total, enabled=not as_json and sys.stderr.isatty()) as advance:
             report = ledger_service.verify(
-                application.uow, application.verifier_key(), application.origin, advance
+                application.uow,
+                application.verifier_key(),
+                application.origin,
+                advance,
+                workers=workers,
             )
     first = report.first_problem()
     data = {

@@ -4,21 +4,42 @@ The entries are the evidence; everything else is recomputed from them and compar
 checkpoints are what an outsider holds: a checkpoint whose root the entries no longer produce
 means the entries were altered, removed or reordered after it was signed.
 
-Memory stays bounded by one batch of entries plus one partial tile per level, whatever the size.
+The work is in two parts. Checking the full level-0 tiles (hash every entry, compare with the
+stored leaf hashes, compute each tile's root) is nearly all of the cost, and full tiles never
+change, so it is cut into chunks that worker processes can check side by side, each in its own
+read transaction. The main process consumes the chunk results in order and checks the rest:
+upper tiles, the last partial tile, the head and the checkpoints. Memory stays bounded by a few
+chunks whatever the size of the log.
 """
 
 from __future__ import annotations
 
-import collections
-from collections.abc import Callable, Iterator, Sequence
+import multiprocessing
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from hashlib import sha256
+from typing import Protocol
 
 from triage.ledger.checkpoint import open_checkpoint
 from triage.ledger.errors import VerificationError
 from triage.ledger.log import LogStorage
 from triage.ledger.rfc6962 import HASH_SIZE, LEAF_PREFIX
-from triage.ledger.tiles import TILE_HEIGHT, TileAppender, TileKey, split_hashes
+from triage.ledger.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileAppender,
+    TileKey,
+    fold_right,
+    perfect_nodes,
+    split_hashes,
+    subtree_root,
+)
+
+CHUNK_TILES = 64  # full level-0 tiles (16,384 entries) per unit of work
+PARALLEL_FROM = (
+    512 * TILE_WIDTH
+)  # below this many entries, worker start-up costs more than it saves
 
 
 @dataclass(frozen=True)
@@ -27,8 +48,8 @@ class Problem:
 
     index: int | None
     message: str
-    # Among problems at one index, the most specific comes first: an altered entry before
-    # the checkpoint roots it spoils.
+    # Among problems at one index the most specific comes first: an altered entry (0) before
+    # a tile (1) before the checkpoint roots it spoils (2).
     rank: int = 1
 
 
@@ -54,88 +75,278 @@ class AuditReport:
         return min(self.problems, key=lambda p: (p.index is None, p.index or 0, p.rank))
 
 
+class StorageOpener(Protocol):
+    """Opens a read-only view of the same log, in another process; must be picklable."""
+
+    def __call__(self) -> AbstractContextManager[LogStorage]: ...
+
+
 def audit_log(
     storage: LogStorage,
     verifier_keys: Sequence[str],
     origin: str | None = None,
     progress: Callable[[int], None] | None = None,
     max_problems: int = 50,
+    opener: StorageOpener | None = None,
+    workers: int = 0,
 ) -> AuditReport:
-    """Recompute the whole log from its entries and compare every stored artefact with it."""
+    """Recompute the whole log from its entries and compare every stored artefact with it.
+
+    With an ``opener`` and ``workers`` > 1, large logs are checked by that many processes.
+    """
     head = storage.read_head()
     report = AuditReport(size=head.size, root=head.root)
+    findings = _Findings(report, max_problems)
+    roots = _checked_checkpoints(storage, verifier_keys, origin, head.size, findings)
+    report.checkpoints_checked = len(roots)
+    cuts = sorted(size for size in roots if size % TILE_WIDTH)
+    full_tiles = head.size // TILE_WIDTH
+    upper = TileAppender(0, {}, base_level=1)
 
-    problem = _Findings(report, max_problems)
-
-    expected_roots = _checked_checkpoints(storage, verifier_keys, origin, head.size, problem)
-    report.checkpoints_checked = len(expected_roots)
-    appender = TileAppender(0, {})
-    level0 = _TileStream(storage.iter_tiles(0))
-
-    def compare_root(size: int) -> None:
-        want = expected_roots.get(size)
-        if want is not None and appender.root() != want:
-            problem(
+    def check_root(size: int, nodes: list[bytes]) -> None:
+        want = roots.get(size)
+        if want is not None and fold_right(nodes) != want:
+            findings(
                 size - 1,
                 f"checkpoint at size {size}: its signed root {want.hex()} is not the root "
-                f"{appender.root().hex()} recomputed from entries 0..{size - 1}; "
+                f"{fold_right(nodes).hex()} recomputed from entries 0..{size - 1}; "
                 "entries before it were altered, removed or reordered",
-                consequence=True,
+                rank=2,
             )
 
-    compare_root(0)
-    stop_sizes = collections.deque(sorted(s for s in expected_roots if s > 0))
-    expected = 0
-    for stored_batch in storage.read_entries(0, 2**63 - 1):
-        batch = list(stored_batch)
-        if batch[-1][0] != expected + len(batch) - 1:
-            cut = next(i for i, (index, _) in enumerate(batch) if index != expected + i)
-            problem(
-                expected + cut,
-                f"entry {expected + cut} is missing: the next stored entry is {batch[cut][0]} "
-                "(entries were deleted or the log was truncated)",
+    check_root(0, [])
+    chunks = [
+        (first, min(first + CHUNK_TILES, full_tiles), [s for s in cuts if first * TILE_WIDTH < s])
+        for first in range(0, full_tiles, CHUNK_TILES)
+    ]
+    chunks = [(a, b, [s for s in c if s < b * TILE_WIDTH]) for a, b, c in chunks]
+    with ExitStack() as stack:
+        if opener is not None and workers > 1 and full_tiles * TILE_WIDTH >= PARALLEL_FROM:
+            pool = stack.enter_context(
+                multiprocessing.get_context("spawn").Pool(
+                    workers, initializer=_worker_start, initargs=(opener,)
+                )
             )
-            # Recomputing past a gap would only repeat the same finding at every later root.
-            batch, gap = batch[:cut], True
+            results: Iterable[_ChunkResult] = pool.imap(_worker_scan, chunks)
         else:
-            gap = False
-        leaves = [sha256(LEAF_PREFIX + data).digest() for _, data in batch]
-        start = 0
-        while start < len(leaves):
-            while stop_sizes and stop_sizes[0] <= expected:
-                stop_sizes.popleft()
-            end = len(leaves)
-            if stop_sizes and stop_sizes[0] < expected + (end - start):
-                end = start + stop_sizes[0] - expected
-            appender.append(leaves[start:end])
-            expected += end - start
-            start = end
-            _compare_full_tiles(storage, appender, level0, problem)
-            compare_root(expected)
-        if progress is not None:
-            progress(expected)
-        if gap:
-            break
+            results = (_scan_chunk(storage, *chunk) for chunk in chunks)
+        for result in results:
+            findings.extend(result)
+            for offset, tile_root in enumerate(result.tile_roots):
+                tile = result.first_tile + offset
+                for size, prefix in result.prefix_nodes.items():
+                    if size // TILE_WIDTH == tile:
+                        check_root(size, upper.nodes() + prefix)
+                upper.append([tile_root])
+                _check_upper_tiles(storage, upper.drain_full(), findings)
+                check_root((tile + 1) * TILE_WIDTH, upper.nodes())
+            if progress is not None:
+                progress((result.first_tile + len(result.tile_roots)) * TILE_WIDTH)
+            if result.gap is not None:
+                report.entries_checked = result.gap
+                _report_gap(storage, result.gap, head.size, findings)
+                return report
+    _check_last_tile(storage, head.size, full_tiles, upper, roots, check_root, findings)
+    report.entries_checked = head.size
+    if progress is not None:
+        progress(head.size)
+    return report
 
-    report.entries_checked = expected
-    if expected > head.size:
-        problem(
-            head.size, f"entries exist beyond the head's size {head.size} (up to {expected - 1})"
-        )
-    elif expected < head.size:
-        problem(
-            expected,
-            f"the log ends after {expected} entries but its head says size {head.size}: "
-            "entries were removed",
-        )
-    elif appender.root() != head.root:
-        problem(
+
+class _Findings:
+    """Collects problems, capped, and remembers which entries were found altered."""
+
+    def __init__(self, report: AuditReport, limit: int) -> None:
+        self._report = report
+        self._limit = limit
+        self._altered: list[int] = []
+
+    def __call__(self, index: int | None, message: str, rank: int = 1) -> None:
+        if rank == 0 and index is not None:
+            self._altered.append(index)
+        if len(self._report.problems) < self._limit:
+            self._report.problems.append(Problem(index, message, rank))
+
+    def extend(self, result: _ChunkResult) -> None:
+        for problem in result.problems:
+            self(problem.index, problem.message, problem.rank)
+
+    def explains(self, lo: int, hi: int) -> bool:
+        """True when an altered entry in [lo, hi) already accounts for a differing hash."""
+        return any(lo <= index < hi for index in self._altered)
+
+
+@dataclass(frozen=True)
+class _ChunkResult:
+    first_tile: int
+    tile_roots: list[bytes]  # roots of the tiles checked, in order, up to any gap
+    prefix_nodes: dict[int, list[bytes]]  # checkpoint size -> perfect nodes of its partial tile
+    problems: list[Problem]
+    gap: int | None  # first missing entry index
+
+
+def _scan_chunk(
+    storage: LogStorage, first_tile: int, end_tile: int, cuts: Sequence[int]
+) -> _ChunkResult:
+    """Check full level-0 tiles [first_tile, end_tile) against the entries they hash."""
+    lo, hi = first_tile * TILE_WIDTH, end_tile * TILE_WIDTH
+    stored = storage.read_tiles([TileKey(0, t) for t in range(first_tile, end_tile)])
+    leaves: list[bytes] = []
+    gap = None
+    for batch in storage.read_entries(lo, hi):
+        expected = lo + len(leaves)
+        if batch[0][0] != expected or batch[-1][0] != expected + len(batch) - 1:
+            cut = next(i for i, (index, _) in enumerate(batch) if index != expected + i)
+            leaves.extend(sha256(LEAF_PREFIX + data).digest() for _, data in batch[:cut])
+            gap = expected + cut
+            break
+        leaves.extend([sha256(LEAF_PREFIX + data).digest() for _, data in batch])
+    if gap is None and lo + len(leaves) < hi:
+        gap = lo + len(leaves)
+    problems: list[Problem] = []
+    roots: list[bytes] = []
+    prefixes: dict[int, list[bytes]] = {}
+    for tile in range(first_tile, end_tile):
+        start = (tile - first_tile) * TILE_WIDTH
+        row = leaves[start : start + TILE_WIDTH]
+        key = TileKey(0, tile)
+        problems.extend(_compare_tile(key, row, stored.get(key), complete=len(row) == TILE_WIDTH))
+        if len(row) < TILE_WIDTH:
+            break
+        roots.append(subtree_root(row))
+        for size in cuts:
+            if size // TILE_WIDTH == tile:
+                prefixes[size] = perfect_nodes(size % TILE_WIDTH, row)
+    return _ChunkResult(first_tile, roots, prefixes, problems, gap)
+
+
+def _compare_tile(
+    key: TileKey, computed: Sequence[bytes], stored: bytes | None, complete: bool = True
+) -> list[Problem]:
+    """Problems of one stored tile against the hashes recomputed from the entries.
+
+    ``complete=False`` compares only the recomputed prefix (the rest is missing entries,
+    reported on its own).
+    """
+    span = 1 << (TILE_HEIGHT * key.level)
+    first = key.index * TILE_WIDTH * span
+    if stored is None:
+        return [Problem(first, f"tile {key.path()} is missing from storage")]
+    if len(stored) % HASH_SIZE:
+        return [Problem(first, f"tile {key.path()} is {len(stored)} bytes, not whole hashes")]
+    got = split_hashes(stored)
+    for position, want in enumerate(computed):
+        if position >= len(got) or got[position] != want:
+            index = first + position * span
+            held = got[position].hex() if position < len(got) else "nothing"
+            if key.level == 0:
+                what, rank = f"entry {index}: its leaf hash {want.hex()}", 0
+            else:
+                what, rank = f"hash {position} (entries from {index})", 1
+            return [
+                Problem(
+                    index,
+                    f"{what} recomputed from the entries differs from tile {key.path()}, "
+                    f"which holds {held}; the entry or the tile was altered",
+                    rank,
+                )
+            ]
+    if complete and len(got) > len(computed):
+        return [
+            Problem(
+                first + len(computed) * span,
+                f"tile {key.path()} holds {len(got)} hashes where the entries give {len(computed)}",
+            )
+        ]
+    return []
+
+
+def _check_upper_tiles(
+    storage: LogStorage, computed: dict[TileKey, bytes], findings: _Findings
+) -> None:
+    if not computed:
+        return
+    stored = storage.read_tiles(list(computed))
+    for key, data in sorted(computed.items()):
+        for problem in _compare_tile(key, split_hashes(data), stored.get(key)):
+            span = 1 << (TILE_HEIGHT * key.level)
+            if problem.index is None or not findings.explains(problem.index, problem.index + span):
+                findings(problem.index, problem.message, problem.rank)
+
+
+def _check_last_tile(
+    storage: LogStorage,
+    size: int,
+    full_tiles: int,
+    upper: TileAppender,
+    roots: dict[int, bytes],
+    check_root: Callable[[int, list[bytes]], None],
+    findings: _Findings,
+) -> None:
+    """The partial level-0 tile, the partial upper tiles, the head and anything beyond the log."""
+    lo = full_tiles * TILE_WIDTH
+    rows = [row for batch in storage.read_entries(lo, 2**63 - 1) for row in batch]
+    present = [index for index, _ in rows]
+    in_log = [data for index, data in rows if index < size]
+    expected = list(range(lo, size))
+    if present[: len(expected)] != expected:
+        missing = next((i for i, p in zip(expected, present, strict=False) if i != p), None)
+        _report_gap(storage, lo + len(present) if missing is None else missing, size, findings)
+        return
+    if len(present) > size - lo:
+        findings(size, f"entries exist beyond the head's size {size} (up to {present[-1]})")
+    leaves = [sha256(LEAF_PREFIX + data).digest() for data in in_log]
+    for cut in sorted(roots):
+        if lo < cut < size:
+            check_root(cut, upper.nodes() + perfect_nodes(cut - lo, leaves))
+    nodes = upper.nodes() + perfect_nodes(len(leaves), leaves)
+    if size % TILE_WIDTH:
+        check_root(size, nodes)
+        key = TileKey(0, full_tiles)
+        for problem in _compare_tile(key, leaves, storage.read_tiles([key]).get(key)):
+            findings(problem.index, problem.message, problem.rank)
+    partial = upper.partial()
+    if partial:
+        _check_upper_tiles(storage, partial, findings)
+    head = storage.read_head()
+    if fold_right(nodes) != head.root:
+        findings(
             None,
             f"the stored head root {head.root.hex()} is not the root "
-            f"{appender.root().hex()} recomputed from the entries",
+            f"{fold_right(nodes).hex()} recomputed from the entries",
         )
-    _compare_partial_tiles(storage, appender, level0, problem)
-    return report
+    _check_no_tiles_beyond(storage, size, findings)
+
+
+def _check_no_tiles_beyond(storage: LogStorage, size: int, findings: _Findings) -> None:
+    level = 0
+    while True:
+        width = size >> (TILE_HEIGHT * level)  # how many hashes this level has
+        for index, _ in storage.iter_tiles(level, -(-width // TILE_WIDTH)):
+            findings(
+                (index * TILE_WIDTH) if level == 0 else None,
+                f"tile {TileKey(level, index).path()} is beyond the log",
+            )
+        if width == 0:
+            return
+        level += 1
+
+
+def _report_gap(storage: LogStorage, missing: int, size: int, findings: _Findings) -> None:
+    later = next(
+        (batch[0][0] for batch in storage.read_entries(missing + 1, 2**63 - 1) if batch), None
+    )
+    if later is None:
+        findings(
+            missing,
+            f"the log ends after {missing} entries but its head says size {size}: "
+            "entries were removed",
+        )
+    else:
+        findings(
+            missing,
+            f"entry {missing} is missing: the next stored entry is {later} (entries were deleted)",
+        )
 
 
 def _checked_checkpoints(
@@ -143,7 +354,7 @@ def _checked_checkpoints(
     verifier_keys: Sequence[str],
     origin: str | None,
     head_size: int,
-    problem: _Findings,
+    findings: _Findings,
 ) -> dict[int, bytes]:
     """Signed roots by size, from every stored checkpoint whose signature and body verify."""
     roots: dict[int, bytes] = {}
@@ -151,13 +362,13 @@ def _checked_checkpoints(
         try:
             body = open_checkpoint(stored.note, verifier_keys, origin)
         except VerificationError as exc:
-            problem(None, f"checkpoint stored at size {stored.size} does not verify: {exc}")
+            findings(None, f"checkpoint stored at size {stored.size} does not verify: {exc}")
             continue
         if body.size != stored.size:
-            problem(None, f"checkpoint stored at size {stored.size} is signed for size {body.size}")
+            findings(None, f"checkpoint stored at size {stored.size} is signed for {body.size}")
             continue
         if body.size > head_size:
-            problem(
+            findings(
                 head_size,
                 f"checkpoint at size {body.size} is beyond the log's size {head_size}: "
                 "the log was truncated after it was signed",
@@ -167,138 +378,14 @@ def _checked_checkpoints(
     return roots
 
 
-class _Findings:
-    """Collects problems, capped, and remembers which entries were found altered."""
-
-    def __init__(self, report: AuditReport, limit: int) -> None:
-        self._report = report
-        self._limit = limit
-        self._entries: list[int] = []
-
-    def __call__(
-        self, index: int | None, message: str, entry: bool = False, consequence: bool = False
-    ) -> None:
-        if entry and index is not None:
-            self._entries.append(index)
-        if len(self._report.problems) < self._limit:
-            rank = 0 if entry else 2 if consequence else 1
-            self._report.problems.append(Problem(index, message, rank))
-
-    def explains(self, lo: int, hi: int) -> bool:
-        """True when an altered entry in [lo, hi) already accounts for a differing hash."""
-        return any(lo <= index < hi for index in self._entries)
+# Worker processes keep their storage (a read transaction) open for their whole life.
+_worker_storage: list[LogStorage] = []
+_worker_exits = ExitStack()
 
 
-class _TileStream:
-    """Stored tiles of one level read in index order, alongside the recomputation."""
-
-    def __init__(self, tiles: Iterator[tuple[int, bytes]]) -> None:
-        self._tiles = tiles
-        self._pending: tuple[int, bytes] | None = None
-
-    def take(self, index: int) -> bytes | None:
-        """The stored tile ``index``, or None when storage has no such tile."""
-        while True:
-            if self._pending is None:
-                self._pending = next(self._tiles, None)
-                if self._pending is None:
-                    return None
-            found, data = self._pending
-            if found > index:
-                return None
-            self._pending = None
-            if found == index:
-                return data
-
-    def rest(self) -> list[int]:
-        """Indexes of stored tiles not yet taken."""
-        left = [] if self._pending is None else [self._pending[0]]
-        return left + [index for index, _ in self._tiles]
+def _worker_start(opener: StorageOpener) -> None:
+    _worker_storage.append(_worker_exits.enter_context(opener()))
 
 
-def _compare_full_tiles(
-    storage: LogStorage,
-    appender: TileAppender,
-    level0: _TileStream,
-    problem: _Findings,
-) -> None:
-    full = appender.drain_full()
-    upper = [key for key in full if key.level > 0]
-    stored_upper = storage.read_tiles(upper) if upper else {}
-    for key in sorted(full):
-        stored = level0.take(key.index) if key.level == 0 else stored_upper.get(key)
-        _compare_tile(key, full[key], stored, problem, appender.size)
-
-
-def _compare_partial_tiles(
-    storage: LogStorage,
-    appender: TileAppender,
-    level0: _TileStream,
-    problem: _Findings,
-) -> None:
-    partial = appender.partial()
-    stored_upper = storage.read_tiles([key for key in partial if key.level > 0])
-    last_index: dict[int, int] = {}
-    for key in sorted(partial):
-        stored = level0.take(key.index) if key.level == 0 else stored_upper.get(key)
-        _compare_tile(key, partial[key], stored, problem, appender.size)
-        last_index[key.level] = key.index
-    for index in level0.rest():
-        problem(index << TILE_HEIGHT, f"tile {TileKey(0, index).path()} is beyond the log")
-    level = 1
-    while True:
-        extra = [
-            index
-            for index, _ in storage.iter_tiles(level)
-            if index > last_index.get(level, (appender.size >> (TILE_HEIGHT * (level + 1))) - 1)
-        ]
-        for index in extra:
-            problem(None, f"tile {TileKey(level, index).path()} is beyond the log")
-        if appender.size >> (TILE_HEIGHT * level) == 0 and not extra:
-            break
-        level += 1
-
-
-def _compare_tile(
-    key: TileKey,
-    computed: bytes,
-    stored: bytes | None,
-    problem: _Findings,
-    entries: int,
-) -> None:
-    first_leaf = (key.index << TILE_HEIGHT) << (TILE_HEIGHT * key.level)
-    if stored is None:
-        problem(first_leaf, f"tile {key.path()} is missing from storage")
-        return
-    if stored == computed:
-        return
-    if len(stored) % HASH_SIZE:
-        problem(first_leaf, f"tile {key.path()} is {len(stored)} bytes, not whole hashes")
-        return
-    want, got = split_hashes(computed), split_hashes(stored)
-    for position in range(max(len(want), len(got))):
-        if position >= len(want):
-            problem(
-                # The first entry this extra hash would need is the first one that is missing.
-                max(first_leaf + (position << (TILE_HEIGHT * key.level)), entries),
-                f"tile {key.path()} holds {len(got)} hashes where the entries give {len(want)}",
-            )
-            return
-        if position >= len(got) or want[position] != got[position]:
-            span = 1 << (TILE_HEIGHT * key.level)
-            index = first_leaf + position * span
-            if key.level > 0 and problem.explains(index, index + span):
-                continue  # a consequence of an altered entry reported already
-            what = (
-                f"entry {index}: its leaf hash {want[position].hex()}"
-                if key.level == 0
-                else f"hash {position} (entries from {index})"
-            )
-            stored_hash = got[position].hex() if position < len(got) else "nothing"
-            problem(
-                index,
-                f"{what} recomputed from the entries differs from tile {key.path()}, "
-                f"which holds {stored_hash}; the entry or the tile was altered",
-                entry=key.level == 0,
-            )
-            return
+def _worker_scan(chunk: tuple[int, int, list[int]]) -> _ChunkResult:
+    return _scan_chunk(_worker_storage[0], *chunk)

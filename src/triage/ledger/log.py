@@ -61,8 +61,8 @@ class LogStorage(Protocol):
 
     def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]: ...
 
-    def iter_tiles(self, level: int) -> Iterator[tuple[int, bytes]]:
-        """Every stored tile of ``level`` as (index, hashes), in index order."""
+    def iter_tiles(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        """Stored tiles of ``level`` with index >= ``start`` as (index, hashes), in order."""
         ...
 
     def write_tiles(self, tiles: Mapping[TileKey, bytes]) -> None: ...

@@ -41,8 +41,8 @@ class MemoryLogStorage:
     def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]:
         return {key: self.tiles[key] for key in keys if key in self.tiles}
 
-    def iter_tiles(self, level: int) -> Iterator[tuple[int, bytes]]:
-        for key in sorted(k for k in self.tiles if k.level == level):
+    def iter_tiles(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
+        for key in sorted(k for k in self.tiles if k.level == level and k.index >= start):
             yield key.index, self.tiles[key]
 
     def write_tiles(self, tiles: Mapping[TileKey, bytes]) -> None:

@@ -164,15 +164,17 @@ class TileAppender:
 
     ``edge`` holds, for each level, the hashes of that level's rightmost (partial) tile. After
     appending, ``changed`` gives every tile to write: full tiles completed on the way and the new
-    partial tiles.
+    partial tiles. With ``base_level`` L > 0 the appended hashes are level-L hashes (each the
+    root of 256**L leaves) and ``size`` counts those.
     """
 
-    def __init__(self, size: int, edge: Mapping[int, bytes]) -> None:
+    def __init__(self, size: int, edge: Mapping[int, bytes], base_level: int = 0) -> None:
         self.size = size
+        self._base = base_level
         self._rows: dict[int, list[bytes]] = {}
         for level in range(self._levels(size)):
             expected = (size >> (TILE_HEIGHT * level)) % TILE_WIDTH
-            data = edge.get(level, b"")
+            data = edge.get(base_level + level, b"")
             if len(data) != expected * HASH_SIZE:
                 raise VerificationError(
                     f"right-edge tile at level {level} holds {len(data) // HASH_SIZE} hashes, "
@@ -212,7 +214,7 @@ class TileAppender:
             while len(self._rows[level]) == TILE_WIDTH:
                 full = self._rows[level]
                 index = (self.size - 1) >> (TILE_HEIGHT * (level + 1))
-                self._full[TileKey(level, index)] = b"".join(full)
+                self._full[TileKey(self._base + level, index)] = b"".join(full)
                 self._rows[level] = []
                 level += 1
                 self._rows.setdefault(level, []).append(subtree_root(full))
@@ -226,7 +228,7 @@ class TileAppender:
     def partial(self) -> dict[TileKey, bytes]:
         """The current partial tile of every level that has one."""
         return {
-            TileKey(level, self.size >> (TILE_HEIGHT * (level + 1))): b"".join(row)
+            TileKey(self._base + level, self.size >> (TILE_HEIGHT * (level + 1))): b"".join(row)
             for level, row in self._rows.items()
             if row
         }
@@ -234,14 +236,20 @@ class TileAppender:
     def changed(self) -> dict[TileKey, bytes]:
         """Tiles to write after the appends: completed full tiles and the touched partial ones."""
         out = self.drain_full()
-        out.update((k, v) for k, v in self.partial().items() if k.level in self._touched)
+        out.update(
+            (k, v) for k, v in self.partial().items() if k.level - self._base in self._touched
+        )
         self._touched.clear()
         return out
 
-    def root(self) -> bytes:
-        """Root hash of the tree as it stands after the appends."""
+    def nodes(self) -> list[bytes]:
+        """Roots of the perfect subtrees the tree splits into, largest (leftmost) first."""
         nodes: list[bytes] = []
         for level in sorted(self._rows, reverse=True):
             row = self._rows[level]
             nodes.extend(perfect_nodes(len(row), row))
-        return fold_right(nodes)
+        return nodes
+
+    def root(self) -> bytes:
+        """Root hash of the tree as it stands after the appends."""
+        return fold_right(self.nodes())

@@ -104,7 +104,18 @@ def verify(
     verifier_key: str,
     origin: str,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> AuditReport:
-    """Recompute the whole ledger from its entries and check every tile, head and checkpoint."""
+    """Recompute the whole ledger from its entries and check every tile, head and checkpoint.
+
+    ``workers`` > 1 spreads the entry hashing of a large ledger over that many processes.
+    """
     with uow_factory(write=False) as uow:
-        return audit_log(uow.ledger.storage, [verifier_key], origin, progress)
+        return audit_log(
+            uow.ledger.storage,
+            [verifier_key],
+            origin,
+            progress,
+            opener=uow_factory.log_opener(),
+            workers=workers,
+        )

@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from triage.domain.facility import Facility
+from triage.ledger.audit import StorageOpener
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogStorage
 
@@ -73,3 +74,7 @@ class UnitOfWorkFactory(Protocol):
     """Opens units of work: ``write=True`` for one that may change state."""
 
     def __call__(self, *, write: bool) -> UnitOfWork: ...
+
+    def log_opener(self) -> StorageOpener:
+        """Lets worker processes read the facility's log (for parallel verification)."""
+        ...
