@@ -29,6 +29,26 @@ class Conflict(TriageError):
     title = "Conflict"
 
 
+class Unauthenticated(TriageError):
+    """No valid credentials came with the request."""
+
+    status = 401
+    title = "Unauthenticated"
+
+
+class PermissionDenied(TriageError):
+    """The caller is known but may not do this."""
+
+    status = 403
+    title = "Forbidden"
+
+
+class IllegalTransition(Conflict):
+    """A device cannot go from its current state by the requested step."""
+
+    title = "Illegal transition"
+
+
 class InvalidInput(TriageError):
     """Input failed validation; the message names the field and the problem."""
 
@@ -52,11 +72,14 @@ class KeyFileError(TriageError):
 
 __all__ = [
     "Conflict",
+    "IllegalTransition",
     "InvalidInput",
     "KeyFileError",
     "LedgerStateError",
     "NotFound",
     "NotInitialised",
+    "PermissionDenied",
     "TriageError",
+    "Unauthenticated",
     "VerificationError",
 ]

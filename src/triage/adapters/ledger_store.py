@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, insert, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from triage.adapters import projector
 from triage.adapters.database import Database
 from triage.adapters.tables import (
     ledger_checkpoint,
@@ -194,7 +195,10 @@ class SqlLedger:
         self.storage.create()
 
     def record(self, entries: Sequence[Entry]) -> int:
-        """Append entries in the current transaction; returns the first entry's index."""
+        """Append entries and apply them to the projections, in the current transaction.
+
+        Returns the first entry's index.
+        """
         first = self.log.append([entry.to_bytes() for entry in entries])
         self._conn.execute(
             insert(ledger_subject),
@@ -209,6 +213,7 @@ class SqlLedger:
                 for i, entry in enumerate(entries)
             ],
         )
+        projector.apply(self._conn, entries)
         return first
 
     def indexes_for(self, subject_kind: str, subject_id: str) -> list[int]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -81,4 +84,246 @@ ledger_subject = Table(
     Column("subject_kind", String(40), nullable=False),
     Column("subject_id", String(120), nullable=False),
     Index("ix_ledger_subject_subject", "log_id", "subject_kind", "subject_id", "idx"),
+)
+
+# ---------------------------------------------------------------------------------------------
+# Projections of the ledger (issue 3). Every row below is rebuilt by `triage ledger replay`
+# from the entries alone, except where a comment says otherwise.
+
+facility_settings = Table(
+    "facility_settings",
+    metadata,
+    Column("facility_id", String(64), ForeignKey("facility.id"), primary_key=True),
+    Column("max_reset_attempts", Integer, nullable=False),
+    Column("work_order_minutes", Integer, nullable=False),
+)
+
+operator = Table(
+    "operator",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("roles", String(300), nullable=False),  # comma-separated Role values, sorted
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Credentials, not records: rebuilt by nobody, and never in the ledger beyond their id.
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("operator_id", String(64), ForeignKey("operator.id"), nullable=False),
+    Column("token_hash", LargeBinary(32), nullable=False, unique=True),
+    Column("label", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+tool = Table(
+    "tool",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("bench", String(64), nullable=False),
+    Column("verifier_key", String(300), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("enrolled_at", DateTime(timezone=True), nullable=False),
+)
+
+# Operational replay protection for signed agent requests; not a projection.
+agent_nonce = Table(
+    "agent_nonce",
+    metadata,
+    Column("tool_id", String(64), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+
+tamper_policy = Table(
+    "tamper_policy",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("policy_id", String(100), nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("activated_at", DateTime(timezone=True), nullable=False),
+)
+
+consignment = Table(
+    "consignment",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("reference", String(100), nullable=False),
+    Column("asset_owner", String(100), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    UniqueConstraint("asset_owner", "reference", name="uq_consignment_owner_reference"),
+)
+
+DEVICE_COLUMNS = (
+    "device_type",
+    "manufacturer",
+    "model",
+    "firmware_version",
+    "inventory_status",
+    "asset_owner",
+    "smets_version",
+    "chf_id",
+)
+
+
+def _device_fields() -> list[Column[object]]:
+    return [
+        Column("device_type", SmallInteger, nullable=False),
+        Column("manufacturer", String(100), nullable=False),
+        Column("model", String(100), nullable=False),
+        Column("firmware_version", String(100), nullable=False),
+        Column("inventory_status", String(30), nullable=False),
+        Column("asset_owner", String(100), nullable=False),
+        Column("smets_version", String(40)),
+        Column("chf_id", String(23)),
+    ]
+
+
+consignment_device = Table(
+    "consignment_device",
+    metadata,
+    Column("consignment_id", String(64), ForeignKey("consignment.id"), primary_key=True),
+    Column("device_id", String(23), primary_key=True),
+    *_device_fields(),
+    Column("arrived", Boolean, nullable=False),
+    Index("ix_consignment_device_device", "device_id"),
+)
+
+device = Table(
+    "device",
+    metadata,
+    Column("id", String(23), primary_key=True),
+    *_device_fields(),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+triage_job = Table(
+    "triage_job",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("device_id", String(23), ForeignKey("device.id"), nullable=False),
+    Column("consignment_id", String(64), ForeignKey("consignment.id")),
+    Column("state", String(30), nullable=False),
+    Column("inspector_id", String(64)),
+    Column("outcome", String(30)),
+    Column("reset_attempts", Integer, nullable=False),
+    Column("seal_serial", String(64)),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Index("ix_triage_job_device", "device_id", "opened_at"),
+    Index("ix_triage_job_state", "state"),
+)
+# A device has at most one open triage job, whatever the callers do.
+Index(
+    "uq_triage_job_open_device",
+    triage_job.c.device_id,
+    unique=True,
+    sqlite_where=triage_job.c.closed_at.is_(None),
+    postgresql_where=triage_job.c.closed_at.is_(None),
+)
+
+inspection = Table(
+    "inspection",
+    metadata,
+    Column("job_id", String(36), ForeignKey("triage_job.id"), primary_key=True),
+    Column("inspector_id", String(64), nullable=False),
+    Column("evidence", Text, nullable=False),  # canonical JSON
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+decision = Table(
+    "decision",
+    metadata,
+    Column("job_id", String(36), ForeignKey("triage_job.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("outcome", String(30), nullable=False),
+    Column("reasons", Text, nullable=False),  # canonical JSON
+    Column("policy_hash", String(64)),
+    Column("decided_by", String(64), nullable=False),
+    Column("justification", Text),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+work_order = Table(
+    "work_order",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("job_id", String(36), ForeignKey("triage_job.id"), nullable=False),
+    Column("tool_id", String(64), ForeignKey("tool.id"), nullable=False),
+    Column("device_id", String(23), nullable=False),
+    Column("operator_id", String(64), nullable=False),
+    Column("nonce", String(32), nullable=False, unique=True),
+    Column("profile", String(100), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("signed", Text, nullable=False),
+    Index("ix_work_order_tool_status", "tool_id", "status"),
+)
+
+reset_result = Table(
+    "reset_result",
+    metadata,
+    Column("work_order_id", String(36), ForeignKey("work_order.id"), primary_key=True),
+    Column("job_id", String(36), ForeignKey("triage_job.id"), nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("verified", Boolean),
+    Column("failures", Text, nullable=False),  # canonical JSON list
+    Column("before", Text, nullable=False),
+    Column("after", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("signed", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+seal_fitting = Table(
+    "seal_fitting",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("device_id", String(23), nullable=False),
+    Column("job_id", String(36), ForeignKey("triage_job.id"), nullable=False, unique=True),
+    Column("fitted_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+device_exception = Table(
+    "device_exception",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("device_id", String(23), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("raised_by", String(64), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_by", String(64)),
+    Column("resolution", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+)
+
+# The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
+PROJECTIONS = (
+    facility_settings,
+    operator,
+    tool,
+    tamper_policy,
+    consignment,
+    consignment_device,
+    device,
+    triage_job,
+    inspection,
+    decision,
+    work_order,
+    reset_result,
+    seal_fitting,
+    device_exception,
 )

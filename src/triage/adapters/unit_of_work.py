@@ -10,6 +10,7 @@ from sqlalchemy import Connection, RootTransaction
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener
+from triage.adapters.triage_repository import SqlTriageRepository
 
 
 class SqlUnitOfWork:
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self._tx = conn.begin()
         self.ledger = SqlLedger(conn, self.facility_id)
         self.facilities = SqlFacilityRepository(conn)
+        self.triage = SqlTriageRepository(conn, self.facility_id)
         return self
 
     def commit(self) -> None:

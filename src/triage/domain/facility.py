@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+DEFAULT_MAX_RESET_ATTEMPTS = 3  # reset attempts per job before the device is quarantined
+DEFAULT_WORK_ORDER_MINUTES = 15  # how long a work order stays valid
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _ORIGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,199}$")
 

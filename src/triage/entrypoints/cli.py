@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from triage import bootstrap
 from triage.config import Settings
+from triage.entrypoints import cli_triage
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
 from triage.errors import TriageError
 from triage.services import ledger as ledger_service
@@ -258,6 +259,9 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
         task = bar.add_task("verify", total=total)
         yield lambda done: bar.update(task, completed=done)
 
+
+cli_triage.register(app, _app, _emit, _fail)
+cli_triage.replay_command(app, ledger_app, _app, _emit)
 
 if __name__ == "__main__":
     main()

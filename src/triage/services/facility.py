@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from triage.domain.facility import Facility
+from triage.domain.facility import (
+    DEFAULT_MAX_RESET_ATTEMPTS,
+    DEFAULT_WORK_ORDER_MINUTES,
+    Facility,
+)
 from triage.errors import Conflict, InvalidInput
 from triage.ledger.entry import Entry, Ref
 from triage.services.unit_of_work import UnitOfWorkFactory
@@ -29,6 +33,12 @@ def create_facility(
                     f"not {origin!r}; a log's origin never changes"
                 )
             return existing, False
+        others = [f.id for f in uow.facilities.list()]
+        if others:
+            raise Conflict(
+                f"this database already holds facility {others[0]!r}; each facility has its "
+                "own database (PostgreSQL can host many on one server)"
+            )
         uow.facilities.add(facility)
         uow.ledger.create()
         uow.ledger.record(
@@ -39,7 +49,12 @@ def create_facility(
                     actor=SYSTEM,
                     facility=facility.id,
                     subject=Ref("facility", facility.id),
-                    data={"name": facility.name, "log_origin": facility.log_origin},
+                    data={
+                        "name": facility.name,
+                        "log_origin": facility.log_origin,
+                        "max_reset_attempts": DEFAULT_MAX_RESET_ATTEMPTS,
+                        "work_order_minutes": DEFAULT_WORK_ORDER_MINUTES,
+                    },
                 )
             ]
         )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from triage import __version__
 from triage.bootstrap import App
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
 from triage.errors import InvalidInput
 from triage.services import ledger as ledger_service
@@ -144,6 +145,7 @@ def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
         )
 
     api.include_router(router)
+    api.include_router(build_router(application))
 
     @api.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -29,7 +29,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TriageError)
     async def _triage(_: Request, exc: TriageError) -> JSONResponse:
-        return problem(exc.status, exc.title, str(exc))
+        response = problem(exc.status, exc.title, str(exc))
+        if exc.status == 401:
+            response.headers["WWW-Authenticate"] = "Bearer"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""Device connectors: how the bench agent talks to the device on the bench, real or simulated."""

@@ -1,0 +1,89 @@
+"""The interface between the bench agent and a device, which real-hardware plugins implement.
+
+A connector is found by name among the ``triage.device_connectors`` entry points, so a plugin
+package for a make of optical probe or HAN test rig only has to declare one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+from triage.domain.device import DeviceType
+from triage.errors import TriageError
+
+ENTRY_POINT_GROUP = "triage.device_connectors"
+
+
+class DeviceNotPresent(Exception):
+    """No such device at this bench, or the connector cannot talk to it."""
+
+
+class ResetFailed(Exception):
+    """The device refused or failed the reset; the message says why."""
+
+
+class UnknownConnector(TriageError):
+    """No installed device connector has the requested name."""
+
+    status = 500
+    title = "Unknown device connector"
+
+
+class AttachedDevice(Protocol):
+    """One device physically at the bench, as the connector sees it."""
+
+    @property
+    def device_id(self) -> str:
+        """The EUI-64 the device itself reports, in canonical form (BC-33-AC-FF-FE-FA-55-3D)."""
+        ...
+
+    @property
+    def device_type(self) -> DeviceType:
+        """The device's GBCS type."""
+        ...
+
+    def read_state(self) -> dict[str, str]:
+        """Every reset-profile item the device holds, mapped to the SHA-256 hex of its content."""
+        ...
+
+    def read_security_log(self) -> list[tuple[int, datetime]]:
+        """The device's security log: (GBCS alert code, time) pairs, oldest first."""
+        ...
+
+    def factory_reset(self, signed_work_order: str) -> None:
+        """Reset the device under a signed work order; WorkOrderRefused or ResetFailed."""
+        ...
+
+
+@runtime_checkable
+class DeviceConnector(Protocol):
+    """Finds devices at one bench."""
+
+    def attach(self, device_id: str) -> AttachedDevice:
+        """The device on the bench that answers to device_id; DeviceNotPresent if none does."""
+        ...
+
+
+def installed_connectors() -> list[str]:
+    """The names of the device connectors installed in this environment."""
+    return sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+
+
+def load_connector(name: str, **options: object) -> DeviceConnector:
+    """Build the connector registered under name with the given options."""
+    found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
+    if not found:
+        installed = ", ".join(installed_connectors()) or "none"
+        raise UnknownConnector(
+            f"no device connector named {name!r}; installed connectors: {installed}. "
+            f"Check the name, or install the plugin package that provides it "
+            f"(it registers an entry point in the group {ENTRY_POINT_GROUP!r})."
+        )
+    connector = found[0].load()(**options)
+    if not isinstance(connector, DeviceConnector):
+        raise UnknownConnector(
+            f"the device connector {name!r} ({found[0].value}) does not provide attach()"
+        )
+    return connector

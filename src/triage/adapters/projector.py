@@ -1,0 +1,430 @@
+"""Turns ledger entries into the current-state tables: the only writer of the projections.
+
+Services never write these tables: they append entries, and the same transaction applies them
+here. ``triage ledger replay --check`` applies every entry again to an empty database and
+compares; because both paths run this code on the entry alone, a difference means a table was
+changed behind the ledger's back.
+
+Every entry about a triage job carries ``job_id`` and the job's new ``state``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, insert, select, update
+
+from triage.adapters.tables import (
+    consignment,
+    consignment_device,
+    decision,
+    device,
+    device_exception,
+    facility,
+    facility_settings,
+    inspection,
+    operator,
+    reset_result,
+    seal_fitting,
+    tamper_policy,
+    tool,
+    triage_job,
+    work_order,
+)
+from triage.domain.facility import DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES
+from triage.domain.lifecycle import FINAL_STATES, JobState
+from triage.ledger.entry import Entry
+
+
+@dataclass(frozen=True)
+class _Insert:
+    table: Table
+    row: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Run:
+    run: Callable[[Connection], None]
+
+
+_Op = _Insert | _Run
+_Handler = Callable[[Entry], list[_Op]]
+_HANDLERS: dict[str, _Handler] = {}
+
+
+def _handles(*types: str) -> Callable[[_Handler], _Handler]:
+    def register(handler: _Handler) -> _Handler:
+        for entry_type in types:
+            _HANDLERS[entry_type] = handler
+        return handler
+
+    return register
+
+
+def apply(conn: Connection, entries: Sequence[Entry]) -> None:
+    """Apply entries in order; consecutive inserts into one table go in one statement."""
+    pending: list[_Insert] = []
+
+    def flush() -> None:
+        if pending:
+            conn.execute(insert(pending[0].table), [op.row for op in pending])
+            pending.clear()
+
+    for entry in entries:
+        handler = _HANDLERS.get(entry.type)
+        if handler is None:
+            continue  # entries that change no table: refusals, logins, checkpoints...
+        for op in handler(entry):
+            if isinstance(op, _Insert):
+                if pending and pending[0].table is not op.table:
+                    flush()
+                pending.append(op)
+            else:
+                flush()
+                op.run(conn)
+    flush()
+
+
+def canonical(value: object) -> str:
+    """JSON text as stored in projection columns: sorted keys, no spaces."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _set(table: Table, where: Any, **values: Any) -> _Run:
+    statement = update(table).where(where).values(**values)
+
+    def run(conn: Connection) -> None:
+        conn.execute(statement)
+
+    return _Run(run)
+
+
+def _job_state(entry: Entry, **extra: Any) -> _Run:
+    state = JobState(entry.data["state"])
+    values: dict[str, Any] = {"state": state.value, "updated_at": entry.at, **extra}
+    if state in FINAL_STATES:
+        values["closed_at"] = entry.at
+    return _set(triage_job, triage_job.c.id == entry.data["job_id"], **values)
+
+
+def _device_row(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "device_type": data["type"],
+        "manufacturer": data["manufacturer"],
+        "model": data["model"],
+        "firmware_version": data["firmware_version"],
+        "inventory_status": data["inventory_status"],
+        "asset_owner": data["asset_owner"],
+        "smets_version": data.get("smets_version"),
+        "chf_id": data.get("chf_id"),
+    }
+
+
+@_handles("facility.created")
+def _facility_created(entry: Entry) -> list[_Op]:
+    facility_id = entry.subject.id
+
+    def run(conn: Connection) -> None:
+        # The live path inserts the facility row before its ledger can exist (the ledger's
+        # head refers to it); replay starts from nothing and creates it here.
+        exists = conn.execute(select(facility.c.id).where(facility.c.id == facility_id)).first()
+        if exists is None:
+            conn.execute(
+                insert(facility).values(
+                    id=facility_id,
+                    name=entry.data["name"],
+                    log_origin=entry.data["log_origin"],
+                    created_at=entry.at,
+                )
+            )
+        conn.execute(
+            insert(facility_settings).values(
+                facility_id=facility_id,
+                max_reset_attempts=entry.data.get("max_reset_attempts", DEFAULT_MAX_RESET_ATTEMPTS),
+                work_order_minutes=entry.data.get("work_order_minutes", DEFAULT_WORK_ORDER_MINUTES),
+            )
+        )
+
+    return [_Run(run)]
+
+
+@_handles("facility.settings_changed")
+def _settings_changed(entry: Entry) -> list[_Op]:
+    values = {k: entry.data[k] for k in ("max_reset_attempts", "work_order_minutes")}
+    where = facility_settings.c.facility_id == entry.subject.id
+    return [_set(facility_settings, where, **values)]
+
+
+@_handles("operator.created")
+def _operator_created(entry: Entry) -> list[_Op]:
+    row = {
+        "id": entry.subject.id,
+        "name": entry.data["name"],
+        "roles": ",".join(sorted(entry.data["roles"])),
+        "active": True,
+        "created_at": entry.at,
+    }
+    return [_Insert(operator, row)]
+
+
+@_handles("tool.enrolled")
+def _tool_enrolled(entry: Entry) -> list[_Op]:
+    row = {
+        "id": entry.subject.id,
+        "bench": entry.data["bench"],
+        "verifier_key": entry.data["verifier_key"],
+        "status": "active",
+        "enrolled_at": entry.at,
+    }
+    return [_Insert(tool, row)]
+
+
+@_handles("policy.activated")
+def _policy_activated(entry: Entry) -> list[_Op]:
+    row = {
+        "hash": entry.data["hash"],
+        "policy_id": entry.data["policy_id"],
+        "version": entry.data["version"],
+        "source": entry.data["source"],
+        "active": True,
+        "activated_at": entry.at,
+    }
+    return [
+        _set(tamper_policy, tamper_policy.c.active.is_(True), active=False),
+        _Insert(tamper_policy, row),
+    ]
+
+
+@_handles("consignment.created")
+def _consignment_created(entry: Entry) -> list[_Op]:
+    row = {
+        "id": entry.subject.id,
+        "reference": entry.data["reference"],
+        "asset_owner": entry.data["asset_owner"],
+        "status": "open",
+        "created_at": entry.at,
+        "closed_at": None,
+    }
+    return [_Insert(consignment, row)]
+
+
+@_handles("consignment.device_expected")
+def _device_expected(entry: Entry) -> list[_Op]:
+    row = {
+        "consignment_id": entry.data["consignment_id"],
+        "device_id": entry.subject.id,
+        **_device_row(entry.data["device"]),
+        "arrived": False,
+    }
+    return [_Insert(consignment_device, row)]
+
+
+@_handles("consignment.closed")
+def _consignment_closed(entry: Entry) -> list[_Op]:
+    where = consignment.c.id == entry.subject.id
+    return [_set(consignment, where, status="closed", closed_at=entry.at)]
+
+
+@_handles("device.received")
+def _device_received(entry: Entry) -> list[_Op]:
+    data = entry.data
+    device_id = entry.subject.id
+    fields = _device_row(data["device"])
+
+    def upsert_device(conn: Connection) -> None:
+        found = conn.execute(select(device.c.id).where(device.c.id == device_id)).first()
+        if found is None:
+            conn.execute(
+                insert(device).values(
+                    id=device_id, **fields, first_seen_at=entry.at, updated_at=entry.at
+                )
+            )
+        else:
+            conn.execute(
+                update(device).where(device.c.id == device_id).values(**fields, updated_at=entry.at)
+            )
+
+    ops: list[_Op] = [
+        _Run(upsert_device),
+        _Insert(
+            triage_job,
+            {
+                "id": data["job_id"],
+                "device_id": device_id,
+                "consignment_id": data.get("consignment_id"),
+                "state": JobState.RECEIVED.value,
+                "inspector_id": None,
+                "outcome": None,
+                "reset_attempts": 0,
+                "seal_serial": None,
+                "opened_at": entry.at,
+                "updated_at": entry.at,
+                "closed_at": None,
+            },
+        ),
+    ]
+    if data.get("consignment_id"):
+        ops.append(
+            _set(
+                consignment_device,
+                (consignment_device.c.consignment_id == data["consignment_id"])
+                & (consignment_device.c.device_id == device_id),
+                arrived=True,
+            )
+        )
+    return ops
+
+
+@_handles("exception.raised")
+def _exception_raised(entry: Entry) -> list[_Op]:
+    row = {
+        "id": entry.data["exception_id"],
+        "kind": entry.data["kind"],
+        "device_id": entry.subject.id,
+        "detail": entry.data["detail"],
+        "status": "open",
+        "raised_by": entry.actor.id,
+        "raised_at": entry.at,
+        "resolved_by": None,
+        "resolution": None,
+        "resolved_at": None,
+    }
+    return [_Insert(device_exception, row)]
+
+
+@_handles("exception.resolved")
+def _exception_resolved(entry: Entry) -> list[_Op]:
+    return [
+        _set(
+            device_exception,
+            device_exception.c.id == entry.data["exception_id"],
+            status="resolved",
+            resolved_by=entry.actor.id,
+            resolution=entry.data["resolution"],
+            resolved_at=entry.at,
+        )
+    ]
+
+
+@_handles("device.inspected")
+def _inspected(entry: Entry) -> list[_Op]:
+    row = {
+        "job_id": entry.data["job_id"],
+        "inspector_id": entry.actor.id,
+        "evidence": canonical(entry.data["evidence"]),
+        "at": entry.at,
+    }
+    return [_Insert(inspection, row), _job_state(entry, inspector_id=entry.actor.id)]
+
+
+@_handles("device.decided", "decision.overridden")
+def _decided(entry: Entry) -> list[_Op]:
+    data = entry.data
+    row = {
+        "job_id": data["job_id"],
+        "seq": data["seq"],
+        "outcome": data["outcome"],
+        "reasons": canonical(data.get("reasons", [])),
+        "policy_hash": (data.get("policy") or {}).get("hash"),
+        "decided_by": entry.actor.id,
+        "justification": data.get("justification"),
+        "at": entry.at,
+    }
+    return [_Insert(decision, row), _job_state(entry, outcome=data["outcome"])]
+
+
+@_handles("reset.authorised")
+def _authorised(entry: Entry) -> list[_Op]:
+    data = entry.data
+    job_id = data["job_id"]
+    row = {
+        "id": data["work_order_id"],
+        "job_id": job_id,
+        "tool_id": data["tool_id"],
+        "device_id": entry.subject.id,
+        "operator_id": data["operator_id"],
+        "nonce": data["nonce"],
+        "profile": data["profile"],
+        "status": "issued",
+        "issued_at": _time(data["issued_at"]),
+        "expires_at": _time(data["expires_at"]),
+        "signed": data["signed"],
+    }
+    return [
+        # A new order replaces any earlier one for the job that was never carried out.
+        _set(
+            work_order,
+            (work_order.c.job_id == job_id) & (work_order.c.status == "issued"),
+            status="superseded",
+        ),
+        _Insert(work_order, row),
+        _job_state(entry, reset_attempts=data["attempt"]),
+    ]
+
+
+@_handles("reset.completed", "reset.failed")
+def _reset_result(entry: Entry) -> list[_Op]:
+    data = entry.data
+    outcome = "completed" if entry.type == "reset.completed" else "failed"
+    row = {
+        "work_order_id": data["work_order_id"],
+        "job_id": data["job_id"],
+        "outcome": outcome,
+        "verified": None,
+        "failures": canonical([]),
+        "before": canonical(data.get("before", {})),
+        "after": canonical(data.get("after", {})),
+        "detail": data.get("detail", ""),
+        "signed": data.get("signed", ""),
+        "at": entry.at,
+    }
+    return [
+        _Insert(reset_result, row),
+        _set(work_order, work_order.c.id == data["work_order_id"], status=outcome),
+        _job_state(entry),
+    ]
+
+
+@_handles("reset.verified", "reset.verification_failed")
+def _verification(entry: Entry) -> list[_Op]:
+    data = entry.data
+    return [
+        _set(
+            reset_result,
+            reset_result.c.work_order_id == data["work_order_id"],
+            verified=entry.type == "reset.verified",
+            failures=canonical(data.get("failures", [])),
+        ),
+        _job_state(entry),
+    ]
+
+
+@_handles("seal.fitted")
+def _seal_fitted(entry: Entry) -> list[_Op]:
+    data = entry.data
+    row = {
+        "serial": data["serial"],
+        "device_id": entry.subject.id,
+        "job_id": data["job_id"],
+        "fitted_by": entry.actor.id,
+        "at": entry.at,
+    }
+    return [_Insert(seal_fitting, row), _job_state(entry, seal_serial=data["serial"])]
+
+
+@_handles(
+    "device.released",
+    "device.quarantined",
+    "device.returned_to_manufacturer",
+    "device.destroyed",
+)
+def _job_moved(entry: Entry) -> list[_Op]:
+    return [_job_state(entry)]
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

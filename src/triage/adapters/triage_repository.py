@@ -1,0 +1,409 @@
+"""Reads of the current-state tables for the services (writes go through the ledger only)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Integer, RowMapping, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from triage.adapters.tables import (
+    agent_nonce,
+    api_token,
+    consignment,
+    consignment_device,
+    decision,
+    device,
+    device_exception,
+    facility_settings,
+    operator,
+    reset_result,
+    seal_fitting,
+    tamper_policy,
+    tool,
+    triage_job,
+    work_order,
+)
+from triage.domain.consignment import Consignment, ConsignmentStatus
+from triage.domain.device import Device, DeviceId, DeviceType, InventoryStatus
+from triage.domain.job import TriageJob
+from triage.domain.lifecycle import JobState
+from triage.domain.people import Operator
+from triage.domain.roles import Role
+from triage.domain.tool import Tool, ToolStatus
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    result = _utc(value)
+    assert result is not None
+    return result
+
+
+def job_from_row(row: RowMapping) -> TriageJob:
+    """A job from its table row."""
+    return TriageJob(
+        id=row["id"],
+        device_id=row["device_id"],
+        consignment_id=row["consignment_id"],
+        state=JobState(row["state"]),
+        inspector_id=row["inspector_id"],
+        outcome=row["outcome"],
+        reset_attempts=row["reset_attempts"],
+        seal_serial=row["seal_serial"],
+        opened_at=_aware(row["opened_at"]),
+        closed_at=_utc(row["closed_at"]),
+    )
+
+
+def device_from_row(row: RowMapping, id_column: str = "id") -> Device:
+    """A device from a row of ``device`` or ``consignment_device``."""
+    return Device(
+        id=DeviceId.parse(row[id_column]),
+        type=DeviceType(row["device_type"]),
+        manufacturer=row["manufacturer"],
+        model=row["model"],
+        firmware_version=row["firmware_version"],
+        inventory_status=InventoryStatus(row["inventory_status"]),
+        asset_owner=row["asset_owner"],
+        smets_version=row["smets_version"],
+        chf_id=DeviceId.parse(row["chf_id"]) if row["chf_id"] else None,
+    )
+
+
+class SqlTriageRepository:
+    """Queries over the projections, on the unit of work's connection."""
+
+    def __init__(self, conn: Connection, facility_id: str) -> None:
+        self._conn = conn
+        self._facility_id = facility_id
+
+    # -- facility ---------------------------------------------------------------------------
+    def settings(self) -> tuple[int, int]:
+        """(max reset attempts, work order validity in minutes)."""
+        row = (
+            self._conn.execute(
+                select(facility_settings).where(
+                    facility_settings.c.facility_id == self._facility_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return 3, 15
+        return int(row["max_reset_attempts"]), int(row["work_order_minutes"])
+
+    # -- operators and credentials ----------------------------------------------------------
+    def operator(self, operator_id: str) -> Operator | None:
+        row = (
+            self._conn.execute(select(operator).where(operator.c.id == operator_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _operator(row)
+
+    def operators(self) -> list[Operator]:
+        rows = self._conn.execute(select(operator).order_by(operator.c.id)).mappings()
+        return [_operator(row) for row in rows]
+
+    def add_token(self, token_id: str, operator_id: str, secret: str, label: str) -> None:
+        """Store a token by its hash: the secret itself is shown once and never stored."""
+        self._conn.execute(
+            insert(api_token).values(
+                id=token_id,
+                operator_id=operator_id,
+                token_hash=hashlib.sha256(secret.encode()).digest(),
+                label=label,
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def operator_for_token(self, secret: str) -> Operator | None:
+        digest = hashlib.sha256(secret.encode()).digest()
+        row = (
+            self._conn.execute(
+                select(operator)
+                .join(api_token, api_token.c.operator_id == operator.c.id)
+                .where(api_token.c.token_hash == digest)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _operator(row)
+
+    # -- tools ------------------------------------------------------------------------------
+    def tool(self, tool_id: str) -> Tool | None:
+        row = self._conn.execute(select(tool).where(tool.c.id == tool_id)).mappings().first()
+        if row is None:
+            return None
+        return Tool(
+            id=row["id"],
+            bench=row["bench"],
+            verifier_key=row["verifier_key"],
+            status=ToolStatus(row["status"]),
+            enrolled_at=_aware(row["enrolled_at"]),
+        )
+
+    def use_agent_nonce(self, tool_id: str, nonce: str) -> bool:
+        """Remember a signed request's nonce; False when it was seen before (a replay)."""
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(
+                    insert(agent_nonce).values(
+                        tool_id=tool_id, nonce=nonce, seen_at=datetime.now(UTC)
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    # -- policy -----------------------------------------------------------------------------
+    def active_policy_source(self) -> str | None:
+        return self._conn.execute(
+            select(tamper_policy.c.source).where(tamper_policy.c.active.is_(True))
+        ).scalar_one_or_none()
+
+    # -- consignments -----------------------------------------------------------------------
+    def consignment(self, consignment_id: str) -> Consignment | None:
+        row = (
+            self._conn.execute(select(consignment).where(consignment.c.id == consignment_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else self._consignment(row)
+
+    def consignment_by_reference(self, asset_owner: str, reference: str) -> Consignment | None:
+        row = (
+            self._conn.execute(
+                select(consignment).where(
+                    consignment.c.asset_owner == asset_owner, consignment.c.reference == reference
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else self._consignment(row)
+
+    def consignments(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
+        total = self._conn.execute(select(func.count()).select_from(consignment)).scalar_one()
+        rows = self._conn.execute(
+            select(consignment)
+            .order_by(consignment.c.created_at, consignment.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        return [self._consignment(row) for row in rows], int(total)
+
+    def _consignment(self, row: RowMapping) -> Consignment:
+        counts = self._conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(consignment_device.c.arrived.cast(Integer)), 0),
+            ).where(consignment_device.c.consignment_id == row["id"])
+        ).one()
+        return Consignment(
+            id=row["id"],
+            reference=row["reference"],
+            asset_owner=row["asset_owner"],
+            status=ConsignmentStatus(row["status"]),
+            created_at=_aware(row["created_at"]),
+            closed_at=_utc(row["closed_at"]),
+            expected=int(counts[0]),
+            arrived=int(counts[1]),
+        )
+
+    def expected_in_open_consignment(self, device_id: str) -> tuple[str, Device, bool] | None:
+        """(consignment id, device as the manifest has it, arrived) for an open consignment."""
+        row = (
+            self._conn.execute(
+                select(consignment_device)
+                .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
+                .where(consignment_device.c.device_id == device_id, consignment.c.status == "open")
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return row["consignment_id"], device_from_row(row, "device_id"), bool(row["arrived"])
+
+    def expected_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
+        """Which of ``device_ids`` are already expected in an open consignment, and where."""
+        found: dict[str, str] = {}
+        for start in range(0, len(device_ids), 500):
+            rows = self._conn.execute(
+                select(consignment_device.c.device_id, consignment_device.c.consignment_id)
+                .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
+                .where(
+                    consignment.c.status == "open",
+                    consignment_device.c.device_id.in_(device_ids[start : start + 500]),
+                )
+            )
+            found.update({d: c for d, c in rows})
+        return found
+
+    def missing_devices(self, consignment_id: str) -> list[str]:
+        rows = self._conn.execute(
+            select(consignment_device.c.device_id)
+            .where(
+                consignment_device.c.consignment_id == consignment_id,
+                consignment_device.c.arrived.is_(False),
+            )
+            .order_by(consignment_device.c.device_id)
+        )
+        return [r for (r,) in rows]
+
+    # -- devices and jobs -------------------------------------------------------------------
+    def device(self, device_id: str) -> Device | None:
+        row = self._conn.execute(select(device).where(device.c.id == device_id)).mappings().first()
+        return None if row is None else device_from_row(row)
+
+    def job(self, job_id: str) -> TriageJob | None:
+        row = (
+            self._conn.execute(select(triage_job).where(triage_job.c.id == job_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else job_from_row(row)
+
+    def open_job_for_device(self, device_id: str) -> TriageJob | None:
+        row = (
+            self._conn.execute(
+                select(triage_job).where(
+                    triage_job.c.device_id == device_id, triage_job.c.closed_at.is_(None)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else job_from_row(row)
+
+    def open_jobs_for_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(device_ids), 500):
+            rows = self._conn.execute(
+                select(triage_job.c.device_id, triage_job.c.id).where(
+                    triage_job.c.closed_at.is_(None),
+                    triage_job.c.device_id.in_(device_ids[start : start + 500]),
+                )
+            )
+            found.update({d: j for d, j in rows})
+        return found
+
+    def jobs_for_device(self, device_id: str) -> list[TriageJob]:
+        rows = self._conn.execute(
+            select(triage_job)
+            .where(triage_job.c.device_id == device_id)
+            .order_by(triage_job.c.opened_at, triage_job.c.id)
+        ).mappings()
+        return [job_from_row(row) for row in rows]
+
+    def jobs(self, state: JobState | None, offset: int, limit: int) -> tuple[list[TriageJob], int]:
+        query = select(triage_job)
+        count = select(func.count()).select_from(triage_job)
+        if state is not None:
+            query = query.where(triage_job.c.state == state.value)
+            count = count.where(triage_job.c.state == state.value)
+        rows = self._conn.execute(
+            query.order_by(triage_job.c.opened_at, triage_job.c.id).offset(offset).limit(limit)
+        ).mappings()
+        return [job_from_row(row) for row in rows], int(self._conn.execute(count).scalar_one())
+
+    def decision_count(self, job_id: str) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count()).select_from(decision).where(decision.c.job_id == job_id)
+            ).scalar_one()
+        )
+
+    def seal_fitted_to(self, serial: str) -> str | None:
+        """The device a seal serial is fitted to, if any."""
+        return self._conn.execute(
+            select(seal_fitting.c.device_id).where(seal_fitting.c.serial == serial)
+        ).scalar_one_or_none()
+
+    # -- work orders ------------------------------------------------------------------------
+    def work_order(self, work_order_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(select(work_order).where(work_order.c.id == work_order_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    def issued_work_orders(self, tool_id: str, now: datetime) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(work_order)
+            .where(
+                work_order.c.tool_id == tool_id,
+                work_order.c.status == "issued",
+                work_order.c.expires_at > now,
+            )
+            .order_by(work_order.c.issued_at)
+        ).mappings()
+        return [dict(row) for row in rows]
+
+    def live_work_order(self, job_id: str, now: datetime) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(
+                select(work_order).where(
+                    work_order.c.job_id == job_id,
+                    work_order.c.status == "issued",
+                    work_order.c.expires_at > now,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    def reset_results(self, job_id: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(reset_result).where(reset_result.c.job_id == job_id).order_by(reset_result.c.at)
+        ).mappings()
+        return [{**dict(row), "failures": json.loads(row["failures"])} for row in rows]
+
+    # -- exceptions -------------------------------------------------------------------------
+    def exceptions(
+        self, status: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        query = select(device_exception)
+        count = select(func.count()).select_from(device_exception)
+        if status is not None:
+            query = query.where(device_exception.c.status == status)
+            count = count.where(device_exception.c.status == status)
+        rows = self._conn.execute(
+            query.order_by(device_exception.c.raised_at).offset(offset).limit(limit)
+        ).mappings()
+        return [dict(row) for row in rows], int(self._conn.execute(count).scalar_one())
+
+    def exception(self, exception_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(
+                select(device_exception).where(device_exception.c.id == exception_id)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+
+def _operator(row: RowMapping) -> Operator:
+    return Operator(
+        id=row["id"],
+        name=row["name"],
+        roles=frozenset(Role(r) for r in row["roles"].split(",") if r),
+        active=bool(row["active"]),
+        created_at=_aware(row["created_at"]),
+    )

@@ -1,0 +1,68 @@
+"""Who is asking: an operator with roles, an enrolled Triage Tool, or the system itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from triage.domain.roles import Permission, Role, permissions, roles_with
+from triage.errors import PermissionDenied
+from triage.ledger.entry import Ref
+
+
+class CallerKind(StrEnum):
+    """The kinds of actor that appear in ledger entries."""
+
+    OPERATOR = "operator"
+    TOOL = "tool"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated actor; services check every request against ``require``."""
+
+    kind: CallerKind
+    id: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    @classmethod
+    def operator(cls, operator_id: str, roles: frozenset[Role]) -> Caller:
+        """An operator holding ``roles``."""
+        return cls(CallerKind.OPERATOR, operator_id, roles)
+
+    @classmethod
+    def tool(cls, tool_id: str) -> Caller:
+        """An enrolled Triage Tool, authenticated by its own key."""
+        return cls(CallerKind.TOOL, tool_id)
+
+    @classmethod
+    def system(cls, name: str = "triage") -> Caller:
+        """The system acting on its own rules (policy decisions, automatic quarantine)."""
+        return cls(CallerKind.SYSTEM, name)
+
+    @property
+    def ref(self) -> Ref:
+        """How the caller appears as the actor of a ledger entry."""
+        return Ref(self.kind.value, self.id)
+
+    def can(self, permission: Permission) -> bool:
+        """True when an operator's roles grant ``permission`` (the system may do anything)."""
+        if self.kind is CallerKind.SYSTEM:
+            return True
+        return self.kind is CallerKind.OPERATOR and permission in permissions(self.roles)
+
+    def require(self, permission: Permission) -> None:
+        """Raise PermissionDenied unless the caller may do ``permission``."""
+        if not self.can(permission):
+            holders = ", ".join(role.value for role in roles_with(permission)) or "no role"
+            held = ", ".join(sorted(role.value for role in self.roles)) or "no role"
+            raise PermissionDenied(
+                f"{self.kind.value} {self.id} ({held}) may not {permission.value}; "
+                f"that needs: {holders}"
+            )
+
+    def require_tool(self) -> None:
+        """Raise PermissionDenied unless the caller is a Triage Tool."""
+        if self.kind is not CallerKind.TOOL:
+            raise PermissionDenied("only an enrolled Triage Tool may do this")

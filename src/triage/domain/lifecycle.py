@@ -1,0 +1,235 @@
+"""The triage lifecycle: one state machine, its guards and who may take each step.
+
+A triage job is one visit of one device through the facility. Every step a job can take is a
+row of ``TRANSITIONS``: the states it may start from, the states it may end in, the permission
+it needs (None for steps the system or the Triage Tool takes on its own evidence) and the type
+of the ledger entry that records it. Nothing else moves a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from triage.domain.roles import Permission
+from triage.errors import IllegalTransition
+
+
+class JobState(StrEnum):
+    """Where a device is in its triage job."""
+
+    RECEIVED = "received"
+    INSPECTED = "inspected"
+    AWAITING_REVIEW = "awaiting_review"
+    ELIGIBLE = "eligible"
+    REVERIFY_METROLOGY = "reverify_metrology"
+    QUARANTINED = "quarantined"
+    RESET_AUTHORISED = "reset_authorised"
+    RESET_DONE = "reset_done"
+    RESET_FAILED = "reset_failed"
+    VERIFIED = "verified"
+    VERIFICATION_FAILED = "verification_failed"
+    SEALED = "sealed"
+    RELEASED = "released"
+    RETURNED_TO_MANUFACTURER = "returned_to_manufacturer"
+    DESTROYED = "destroyed"
+
+    @property
+    def is_final(self) -> bool:
+        """True when the job is over and the device has left triage."""
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({JobState.RELEASED, JobState.RETURNED_TO_MANUFACTURER, JobState.DESTROYED})
+
+
+class Action(StrEnum):
+    """A step of the lifecycle."""
+
+    INSPECT = "inspect"
+    DECIDE = "decide"
+    OVERRIDE = "override"
+    AUTHORISE_RESET = "authorise_reset"
+    COMPLETE_RESET = "complete_reset"
+    FAIL_RESET = "fail_reset"
+    VERIFY = "verify"
+    FAIL_VERIFICATION = "fail_verification"
+    SEAL = "seal"
+    RELEASE = "release"
+    QUARANTINE = "quarantine"
+    RETURN_TO_MANUFACTURER = "return_to_manufacturer"
+    DESTROY = "destroy"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One step: from which states, to which states, by whose permission, recorded how."""
+
+    action: Action
+    sources: frozenset[JobState]
+    targets: frozenset[JobState]
+    permission: Permission | None
+    entry_type: str
+    description: str
+
+
+S = JobState
+_DECIDED = frozenset({S.ELIGIBLE, S.QUARANTINED, S.REVERIFY_METROLOGY})
+
+TRANSITIONS: dict[Action, Transition] = {
+    t.action: t
+    for t in (
+        Transition(
+            Action.INSPECT,
+            frozenset({S.RECEIVED}),
+            frozenset({S.INSPECTED}),
+            Permission.DEVICE_INSPECT,
+            "device.inspected",
+            "record the four boundary facts, the security log alerts and any legitimate reasons",
+        ),
+        Transition(
+            Action.DECIDE,
+            frozenset({S.INSPECTED}),
+            _DECIDED | {S.AWAITING_REVIEW},
+            None,
+            "device.decided",
+            "the tamper policy decides on the inspection",
+        ),
+        Transition(
+            Action.OVERRIDE,
+            _DECIDED | {S.AWAITING_REVIEW},
+            _DECIDED,
+            Permission.DECISION_OVERRIDE,
+            "decision.overridden",
+            "a supervisor who did not inspect the device decides, with a written justification",
+        ),
+        Transition(
+            Action.AUTHORISE_RESET,
+            frozenset({S.ELIGIBLE, S.RESET_AUTHORISED, S.RESET_FAILED, S.VERIFICATION_FAILED}),
+            frozenset({S.RESET_AUTHORISED}),
+            Permission.RESET_REQUEST,
+            "reset.authorised",
+            "a signed work order is issued to one tool for one device",
+        ),
+        Transition(
+            Action.COMPLETE_RESET,
+            frozenset({S.RESET_AUTHORISED}),
+            frozenset({S.RESET_DONE}),
+            None,
+            "reset.completed",
+            "the tool reports a reset, signed, with device state digests before and after",
+        ),
+        Transition(
+            Action.FAIL_RESET,
+            frozenset({S.RESET_AUTHORISED}),
+            frozenset({S.RESET_FAILED}),
+            None,
+            "reset.failed",
+            "the tool reports that the reset failed",
+        ),
+        Transition(
+            Action.VERIFY,
+            frozenset({S.RESET_DONE}),
+            frozenset({S.VERIFIED}),
+            None,
+            "reset.verified",
+            "the state read back shows every item of the reset profile cleared or kept",
+        ),
+        Transition(
+            Action.FAIL_VERIFICATION,
+            frozenset({S.RESET_DONE}),
+            frozenset({S.VERIFICATION_FAILED}),
+            None,
+            "reset.verification_failed",
+            "the state read back shows an item not cleared, or a kept item changed",
+        ),
+        Transition(
+            Action.SEAL,
+            frozenset({S.VERIFIED}),
+            frozenset({S.SEALED}),
+            Permission.DEVICE_SEAL,
+            "seal.fitted",
+            "a tamper-protection seal is fitted and its serial recorded",
+        ),
+        Transition(
+            Action.RELEASE,
+            frozenset({S.SEALED}),
+            frozenset({S.RELEASED}),
+            Permission.DEVICE_RELEASE,
+            "device.released",
+            "the sealed device leaves the facility as triaged",
+        ),
+        Transition(
+            Action.QUARANTINE,
+            frozenset(
+                {
+                    S.RECEIVED,
+                    S.INSPECTED,
+                    S.AWAITING_REVIEW,
+                    S.ELIGIBLE,
+                    S.RESET_AUTHORISED,
+                    S.RESET_FAILED,
+                    S.VERIFICATION_FAILED,
+                }
+            ),
+            frozenset({S.QUARANTINED}),
+            Permission.DEVICE_QUARANTINE,
+            "device.quarantined",
+            "set aside: by a supervisor, or by the system when retries run out",
+        ),
+        Transition(
+            Action.RETURN_TO_MANUFACTURER,
+            frozenset({S.QUARANTINED, S.REVERIFY_METROLOGY}),
+            frozenset({S.RETURNED_TO_MANUFACTURER}),
+            Permission.DEVICE_DISPOSE,
+            "device.returned_to_manufacturer",
+            "sent back to the manufacturer (or for metrology re-verification)",
+        ),
+        Transition(
+            Action.DESTROY,
+            frozenset({S.QUARANTINED, S.REVERIFY_METROLOGY}),
+            frozenset({S.DESTROYED}),
+            Permission.DEVICE_DISPOSE,
+            "device.destroyed",
+            "securely destroyed",
+        ),
+    )
+}
+
+
+def step(state: JobState, action: Action, target: JobState | None = None) -> JobState:
+    """The state after ``action`` from ``state``; raises IllegalTransition if not allowed."""
+    transition = TRANSITIONS[action]
+    if state not in transition.sources:
+        allowed = ", ".join(sorted(a.value for a in allowed_actions(state))) or "nothing"
+        raise IllegalTransition(
+            f"cannot {action.value.replace('_', ' ')} a device that is {state.value}; "
+            f"from {state.value} the next step can be: {allowed}"
+        )
+    if target is None:
+        if len(transition.targets) != 1:
+            raise ValueError(f"{action.value} needs an explicit target state")
+        (target,) = transition.targets
+    if target not in transition.targets:
+        raise IllegalTransition(
+            f"{action.value.replace('_', ' ')} cannot lead to {target.value}; it leads to "
+            + ", ".join(sorted(t.value for t in transition.targets))
+        )
+    return target
+
+
+def allowed_actions(state: JobState) -> list[Action]:
+    """Actions that may be taken from ``state``."""
+    return [a for a, t in TRANSITIONS.items() if state in t.sources]
+
+
+def mermaid() -> str:
+    """The lifecycle as a Mermaid state diagram (the docs embed exactly this)."""
+    lines = ["stateDiagram-v2", "    [*] --> received"]
+    for transition in TRANSITIONS.values():
+        who = transition.permission.value if transition.permission else "system/tool"
+        for source in sorted(transition.sources):
+            for target in sorted(transition.targets):
+                lines.append(f"    {source} --> {target}: {transition.action} ({who})")
+    lines.extend(f"    {state} --> [*]" for state in sorted(FINAL_STATES))
+    return "\n".join(lines)

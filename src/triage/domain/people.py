@@ -1,0 +1,49 @@
+"""Operators: the people who use the system, each with one or more roles."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from triage.domain.roles import Role
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A person known to the system. Only an id and a display name: no other personal data."""
+
+    id: str
+    name: str
+    roles: frozenset[Role]
+    active: bool
+    created_at: datetime
+
+    def __post_init__(self) -> None:
+        check_operator_id(self.id)
+        if not self.name.strip() or len(self.name) > 200:
+            raise ValueError("name: must be 1-200 characters")
+        if not self.roles:
+            raise ValueError("roles: an operator needs at least one role")
+
+
+def check_operator_id(operator_id: str) -> None:
+    """Operator ids are short, lower-case and stable (they appear in the ledger forever)."""
+    if not _ID.match(operator_id):
+        raise ValueError(
+            f"operator id {operator_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
+        )
+
+
+def parse_roles(values: list[str]) -> frozenset[Role]:
+    """Roles from their names, with a message listing the valid ones."""
+    roles = set()
+    for value in values:
+        try:
+            roles.add(Role(value.strip().lower()))
+        except ValueError:
+            valid = ", ".join(r.value for r in Role)
+            raise ValueError(f"role {value!r} is not one of: {valid}") from None
+    return frozenset(roles)

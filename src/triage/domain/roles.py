@@ -1,0 +1,101 @@
+"""Roles and the one permission matrix that the API, the web pages and the CLI all check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a person at the facility does."""
+
+    BENCH_OPERATOR = "bench_operator"
+    SUPERVISOR = "supervisor"
+    STORES = "stores"
+    SECURITY_MANAGER = "security_manager"
+    AUDITOR = "auditor"
+    ADMINISTRATOR = "administrator"
+
+
+class Permission(StrEnum):
+    """One kind of act the system can be asked to do."""
+
+    CONSIGNMENT_IMPORT = "consignment.import"
+    CONSIGNMENT_CLOSE = "consignment.close"
+    DEVICE_SCAN = "device.scan"
+    DEVICE_INSPECT = "device.inspect"
+    DECISION_OVERRIDE = "decision.override"
+    EXCEPTION_RESOLVE = "exception.resolve"
+    RESET_REQUEST = "reset.request"
+    DEVICE_SEAL = "device.seal"
+    DEVICE_RELEASE = "device.release"
+    DEVICE_DISPOSE = "device.dispose"
+    DEVICE_QUARANTINE = "device.quarantine"
+    TRIAGE_READ = "triage.read"
+    HISTORY_READ = "history.read"
+    RECEIPT_ISSUE = "receipt.issue"
+    LEDGER_READ = "ledger.read"
+    LEDGER_CHECKPOINT = "ledger.checkpoint"
+    OPERATOR_MANAGE = "operator.manage"
+    TOOL_MANAGE = "tool.manage"
+    POLICY_MANAGE = "policy.manage"
+
+
+_READ = {Permission.TRIAGE_READ, Permission.HISTORY_READ, Permission.LEDGER_READ}
+_BENCH = {
+    Permission.DEVICE_SCAN,
+    Permission.DEVICE_INSPECT,
+    Permission.RESET_REQUEST,
+    Permission.DEVICE_SEAL,
+    Permission.DEVICE_RELEASE,
+    Permission.RECEIPT_ISSUE,
+}
+
+# Separation of duties is built into the matrix: a security manager does not run triage, an
+# auditor only reads and verifies, an administrator manages people and tools but triages
+# nothing, and nobody at all has a permission to change or delete ledger entries.
+MATRIX: dict[Role, frozenset[Permission]] = {
+    Role.BENCH_OPERATOR: frozenset(_READ | _BENCH),
+    Role.SUPERVISOR: frozenset(
+        _READ
+        | _BENCH
+        | {
+            Permission.CONSIGNMENT_IMPORT,
+            Permission.CONSIGNMENT_CLOSE,
+            Permission.DECISION_OVERRIDE,
+            Permission.EXCEPTION_RESOLVE,
+            Permission.DEVICE_DISPOSE,
+            Permission.DEVICE_QUARANTINE,
+        }
+    ),
+    Role.STORES: frozenset(
+        _READ
+        | {Permission.CONSIGNMENT_IMPORT, Permission.CONSIGNMENT_CLOSE, Permission.DEVICE_SCAN}
+    ),
+    Role.SECURITY_MANAGER: frozenset(
+        _READ | {Permission.TOOL_MANAGE, Permission.LEDGER_CHECKPOINT, Permission.RECEIPT_ISSUE}
+    ),
+    Role.AUDITOR: frozenset(_READ | {Permission.RECEIPT_ISSUE}),
+    Role.ADMINISTRATOR: frozenset(
+        _READ
+        | {
+            Permission.OPERATOR_MANAGE,
+            Permission.TOOL_MANAGE,
+            Permission.POLICY_MANAGE,
+            Permission.LEDGER_CHECKPOINT,
+        }
+    ),
+}
+
+
+def permissions(roles: Iterable[Role]) -> frozenset[Permission]:
+    """Everything any of ``roles`` may do."""
+    granted: set[Permission] = set()
+    for role in roles:
+        granted |= MATRIX[role]
+    return frozenset(granted)
+
+
+def roles_with(permission: Permission) -> list[Role]:
+    """The roles holding ``permission``, for error messages and documentation."""
+    return [role for role in Role if permission in MATRIX[role]]

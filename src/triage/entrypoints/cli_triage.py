@@ -1,0 +1,598 @@
+"""`triage` commands for the workflow: operators, tools, consignments, devices, receipts, agent.
+
+The command line runs on the facility's own host with access to its data directory, so it is
+trusted to say who is acting: every workflow command takes ``--as OPERATOR`` and is checked
+against that operator's roles, exactly as the API checks a token's operator.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from triage.adapters.manifest import ManifestFormatError, parse_manifest
+from triage.adapters.replay import replay_check
+from triage.bootstrap import App
+from triage.domain.caller import Caller
+from triage.domain.people import parse_roles
+from triage.domain.roles import Role
+from triage.errors import InvalidInput, PermissionDenied, TriageError
+from triage.ledger.errors import VerificationError
+from triage.ledger.receipt import receipt_digest, verify_receipt
+from triage.services import bench, history, intake, people
+from triage.services.intake import ManifestRejected
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
+]
+As = Annotated[str, typer.Option("--as", help="The operator doing this (checked against roles).")]
+DeviceArg = Annotated[
+    str, typer.Argument(help="Device ID as scanned, e.g. BC-33-AC-FF-FE-FA-55-3D.")
+]
+
+operator_app = typer.Typer(help="Operators and their API tokens.", no_args_is_help=True)
+tool_app = typer.Typer(help="Triage Tools enrolled at the benches.", no_args_is_help=True)
+consignment_app = typer.Typer(help="Consignments of returned devices.", no_args_is_help=True)
+device_app = typer.Typer(help="Devices through triage, from scan to release.", no_args_is_help=True)
+agent_app = typer.Typer(help="The bench agent beside a Triage Tool.", no_args_is_help=True)
+
+
+def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
+    """Add the workflow commands to the main app (helpers come from cli.py)."""
+
+    def caller_for(application: App, operator_id: str) -> Caller:
+        return people.operator_caller(application.uow, operator_id)
+
+    # -- operators --------------------------------------------------------------------------
+    @operator_app.command("add")
+    def operator_add(
+        operator_id: Annotated[str, typer.Argument(help="Short id, e.g. 'j.smith'.")],
+        name: Annotated[str, typer.Option(help="Display name.")],
+        role: Annotated[list[str], typer.Option(help="Role (repeat for several).")],
+        acting: Annotated[
+            str | None,
+            typer.Option("--as", help="Administrator doing this (not needed for the first one)."),
+        ] = None,
+        token: Annotated[bool, typer.Option(help="Also issue an API token.")] = False,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Register an operator. The first administrator is created by the host's own user."""
+        with open_app(data_dir) as application:
+            try:
+                roles = parse_roles(role)
+            except ValueError as exc:
+                raise InvalidInput(f"role: {exc}") from exc
+            caller = _admin_or_bootstrap(application, acting)
+            created = people.create_operator(application.uow, caller, operator_id, name, roles)
+            issued = people.issue_token(application.uow, caller, created.id) if token else None
+            data = {"operator": created.id, "roles": sorted(r.value for r in created.roles)}
+            text = f"operator {created.id} created with roles {', '.join(data['roles'])}"
+            if issued is not None:
+                data["token"] = issued.secret
+                text += f"\nAPI token (shown once, keep it safe):\n{issued.secret}"
+            emit(as_json, data, text)
+
+    @operator_app.command("token")
+    def operator_token(
+        operator_id: Annotated[str, typer.Argument(help="The operator the token is for.")],
+        acting: As,
+        label: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Issue an API token (shown once; only its hash is stored)."""
+        with open_app(data_dir) as application:
+            issued = people.issue_token(
+                application.uow, caller_for(application, acting), operator_id, label
+            )
+            emit(as_json, {"token": issued.secret, "token_id": issued.token_id}, issued.secret)
+
+    @operator_app.command("list")
+    def operator_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+        """Operators and their roles."""
+        with open_app(data_dir) as application, application.uow(write=False) as uow:
+            found = uow.triage.operators()
+        rows = [
+            {
+                "id": o.id,
+                "name": o.name,
+                "roles": sorted(r.value for r in o.roles),
+                "active": o.active,
+            }
+            for o in found
+        ]
+        text = "\n".join(f"{r['id']:20} {','.join(r['roles']):40} {r['name']}" for r in rows)
+        emit(as_json, {"items": rows}, text or "no operators yet")
+
+    # -- tools ------------------------------------------------------------------------------
+    @tool_app.command("enrol")
+    def tool_enrol(
+        tool_id: Annotated[str, typer.Argument(help="The tool's id, e.g. BENCH-1.")],
+        bench_name: Annotated[str, typer.Option("--bench", help="The bench it sits at.")],
+        key: Annotated[
+            str, typer.Option(help="The tool's verifier key (from 'triage agent keygen').")
+        ],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Enrol a Triage Tool by its public key."""
+        with open_app(data_dir) as application:
+            enrolled = people.enrol_tool(
+                application.uow, caller_for(application, acting), tool_id, bench_name, key
+            )
+            emit(
+                as_json,
+                {"tool": enrolled.id, "bench": enrolled.bench},
+                f"tool {enrolled.id} enrolled",
+            )
+
+    # -- consignments -----------------------------------------------------------------------
+    @consignment_app.command("import")
+    def consignment_import(
+        manifest: Annotated[
+            Path, typer.Argument(help="CSV or JSON manifest.", exists=True, dir_okay=False)
+        ],
+        reference: Annotated[str, typer.Option(help="The asset owner's consignment reference.")],
+        asset_owner: Annotated[str, typer.Option(help="Who returned the devices.")],
+        acting: As,
+        skip_invalid: Annotated[
+            bool, typer.Option(help="Import the good rows and list the bad ones.")
+        ] = False,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Import a consignment manifest: all rows or none, unless --skip-invalid."""
+        kind = "json" if manifest.suffix.lower() == ".json" else "csv"
+        try:
+            rows = parse_manifest(manifest.read_bytes(), kind)
+        except ManifestFormatError as exc:
+            raise fail(f"{manifest}: {exc}") from exc
+        with open_app(data_dir) as application:
+            caller = caller_for(application, acting)
+            with _progress_bar(len(rows) + 1, not as_json) as advance:
+                try:
+                    report = intake.import_manifest(
+                        application.uow, caller, reference, asset_owner, rows, skip_invalid, advance
+                    )
+                except ManifestRejected as exc:
+                    lines = "\n".join(f"  {p}" for p in exc.problems)
+                    raise fail(
+                        f"{len(exc.problems)} bad row(s) in {manifest}, nothing imported:\n"
+                        f"{lines}\nFix them, or import the good rows with --skip-invalid."
+                    ) from exc
+        data = {
+            "consignment_id": report.consignment_id,
+            "imported": report.imported,
+            "rejected": [
+                {"line": p.line, "field": p.field, "problem": p.problem} for p in report.problems
+            ],
+        }
+        text = f"consignment {report.consignment_id}: {report.imported} device(s) expected"
+        if report.problems:
+            text += f"\n{len(report.problems)} row(s) skipped:\n" + "\n".join(
+                f"  {p}" for p in report.problems
+            )
+        emit(as_json, data, text)
+
+    @consignment_app.command("close")
+    def consignment_close(
+        consignment_id: str, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+    ) -> None:
+        """Close a consignment and report what was expected but never arrived."""
+        with open_app(data_dir) as application:
+            closed, missing = intake.close_consignment(
+                application.uow, caller_for(application, acting), consignment_id
+            )
+        text = f"consignment {closed.id} closed: {closed.arrived} of {closed.expected} arrived"
+        if missing:
+            text += "\nnever arrived:\n" + "\n".join(f"  {d}" for d in missing)
+        emit(as_json, {"consignment_id": closed.id, "never_arrived": missing}, text)
+
+    # -- devices ----------------------------------------------------------------------------
+    @device_app.command("scan")
+    def device_scan(
+        device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+    ) -> None:
+        """A device arrives at the facility."""
+        with open_app(data_dir) as application:
+            result = intake.scan_device(application.uow, caller_for(application, acting), device)
+        data = {
+            "device_id": result.device_id,
+            "job_id": result.job.id if result.job else None,
+            "state": result.job.state.value if result.job else None,
+            "exception_id": result.exception_id,
+            "message": result.message,
+        }
+        emit(as_json, data, f"{result.device_id}: {result.message}")
+
+    @device_app.command("inspect")
+    def device_inspect(
+        device: DeviceArg,
+        evidence: Annotated[
+            Path, typer.Option(help="JSON file of the inspection ('-' for stdin).")
+        ],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Record the inspection; prints the policy's decision with every reason."""
+        raw = sys.stdin.read() if str(evidence) == "-" else evidence.read_text()
+        try:
+            obj = json.loads(raw)
+        except ValueError as exc:
+            raise fail(f"evidence: not JSON ({exc})") from exc
+        if not isinstance(obj, dict):
+            raise fail("evidence: must be a JSON object")
+        with open_app(data_dir) as application:
+            caller = caller_for(application, acting)
+            job_id = history.open_job_id(application.uow, caller, device)
+            decision = bench.inspect(application.uow, caller, job_id, obj)
+        lines = [
+            f"decision: {decision.outcome.value} "
+            f"(policy {decision.policy_id} v{decision.policy_version})"
+        ]
+        lines += [f"  - {r.text}" for r in decision.reasons]
+        emit(as_json, decision.to_json(), "\n".join(lines))
+
+    @device_app.command("override")
+    def device_override(
+        device: DeviceArg,
+        outcome: Annotated[str, typer.Option(help="eligible, quarantine or reverify_metrology.")],
+        justification: Annotated[str, typer.Option(help="Why, in writing.")],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """A supervisor overrides the policy's decision."""
+        _job_command(
+            open_app,
+            emit,
+            data_dir,
+            as_json,
+            acting,
+            device,
+            lambda app, c, j: bench.override(app.uow, c, j, outcome, justification),
+        )
+
+    @device_app.command("reset")
+    def device_reset(
+        device: DeviceArg,
+        tool: Annotated[str, typer.Option(help="The tool at this bench.")],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Issue a signed work order for the bench's tool to factory-reset the device."""
+        with open_app(data_dir) as application:
+            caller = caller_for(application, acting)
+            job_id = history.open_job_id(application.uow, caller, device)
+            signed = bench.authorise_reset(
+                application.uow, caller, job_id, tool, application.signer_key()
+            )
+        emit(as_json, {"job_id": job_id, "work_order": signed}, f"work order issued to {tool}")
+
+    @device_app.command("seal")
+    def device_seal(
+        device: DeviceArg,
+        serial: Annotated[str, typer.Option(help="The seal's serial number (scan it).")],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Record the tamper-protection seal fitted to a verified device."""
+        _job_command(
+            open_app,
+            emit,
+            data_dir,
+            as_json,
+            acting,
+            device,
+            lambda app, c, j: bench.seal(app.uow, c, j, serial),
+        )
+
+    @device_app.command("release")
+    def device_release(
+        device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+    ) -> None:
+        """Release a sealed device."""
+        _job_command(
+            open_app,
+            emit,
+            data_dir,
+            as_json,
+            acting,
+            device,
+            lambda app, c, j: bench.release(app.uow, c, j),
+        )
+
+    @device_app.command("quarantine")
+    def device_quarantine(
+        device: DeviceArg,
+        reason: Annotated[str, typer.Option(help="Why.")],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Set a device aside."""
+        _job_command(
+            open_app,
+            emit,
+            data_dir,
+            as_json,
+            acting,
+            device,
+            lambda app, c, j: bench.quarantine(app.uow, c, j, reason),
+        )
+
+    @device_app.command("dispose")
+    def device_dispose(
+        device: DeviceArg,
+        action: Annotated[str, typer.Option(help="'return' to the manufacturer or 'destroy'.")],
+        reference: Annotated[
+            str, typer.Option(help="Returns authorisation or destruction certificate.")
+        ],
+        acting: As,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Return a quarantined device to its manufacturer, or destroy it."""
+        _job_command(
+            open_app,
+            emit,
+            data_dir,
+            as_json,
+            acting,
+            device,
+            lambda app, c, j: bench.dispose(app.uow, c, j, action, reference),
+        )
+
+    @device_app.command("history")
+    def device_history(
+        device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+    ) -> None:
+        """Every ledger entry about the device, across all its jobs."""
+        with open_app(data_dir) as application:
+            found = history.device_history(application.uow, caller_for(application, acting), device)
+        data = {
+            "device_id": found.device_id,
+            "jobs": [{"id": j.id, "state": j.state.value} for j in found.jobs],
+            "entries": [{"index": i, "entry": e.to_json()} for i, e in found.entries],
+        }
+        text = "\n".join(
+            f"{i:>8}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type:32} by {e.actor.kind} {e.actor.id}"
+            + (f"  -> {e.data['state']}" if "state" in e.data else "")
+            for i, e in found.entries
+        )
+        emit(as_json, data, f"device {found.device_id}\n{text}")
+
+    @device_app.command("receipt")
+    def device_receipt(
+        device: DeviceArg,
+        out: Annotated[Path, typer.Option(help="Where to write the receipt JSON.")],
+        acting: As,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Write the device's offline receipt (entries, proofs, signed checkpoint)."""
+        with open_app(data_dir) as application:
+            receipt = history.device_receipt(
+                application.uow,
+                caller_for(application, acting),
+                device,
+                application.origin,
+                application.signer_key(),
+            )
+        out.write_text(receipt)
+        typer.echo(f"receipt written to {out}")
+
+    # -- verification of receipts -----------------------------------------------------------
+    @app.command("verify")
+    def verify(
+        receipt: Annotated[
+            Path, typer.Argument(help="A receipt JSON file.", exists=True, dir_okay=False)
+        ],
+        key: Annotated[str, typer.Option(help="The facility's verifier key.")],
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Check a receipt offline with nothing but the facility's verifier key."""
+        data = receipt.read_bytes()
+        try:
+            verified = verify_receipt(data, [key])
+        except VerificationError as exc:
+            emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
+            raise typer.Exit(1) from exc
+        lines = [
+            f"ok: {len(verified.entries)} entries about {verified.subject.kind} "
+            f"{verified.subject.id} are in {verified.origin} at size {verified.checkpoint.size}",
+            *(
+                f"  {i:>8}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type}"
+                + (f" -> {e.data['state']}" if "state" in e.data else "")
+                for i, e in verified.entries
+            ),
+        ]
+        emit(
+            as_json,
+            {
+                "ok": True,
+                "origin": verified.origin,
+                "subject": verified.subject.to_json(),
+                "checkpoint_size": verified.checkpoint.size,
+                "digest": receipt_digest(data, verified),
+                "entries": [{"index": i, "entry": e.to_json()} for i, e in verified.entries],
+            },
+            "\n".join(lines),
+        )
+
+    # -- agent ------------------------------------------------------------------------------
+    @agent_app.command("keygen")
+    def agent_keygen(
+        tool_id: Annotated[str, typer.Option(help="The tool's id.")],
+        out: Annotated[Path, typer.Option(help="Where to keep the private key (mode 0600).")],
+    ) -> None:
+        """Create a tool's key pair on the bench; prints the verifier key to enrol."""
+        from triage.entrypoints.agent import generate_tool_key
+
+        try:
+            typer.echo(generate_tool_key(tool_id, out))
+        except FileExistsError as exc:
+            raise fail(f"{out} exists; a tool key is never overwritten") from exc
+
+    @agent_app.command("run")
+    def agent_run(
+        server: Annotated[
+            str, typer.Option(help="The facility server, e.g. http://127.0.0.1:8000.")
+        ],
+        tool_id: Annotated[str, typer.Option(help="This tool's id.")],
+        key: Annotated[Path, typer.Option(help="This tool's private key file.")],
+        facility_key: Annotated[str, typer.Option(help="The facility's verifier key.")],
+        state_dir: Annotated[Path, typer.Option(help="Where the agent keeps its replay record.")],
+        connector: Annotated[str, typer.Option(help="Device connector plugin.")] = "simulated",
+        option: Annotated[
+            list[str] | None, typer.Option(help="Connector option NAME=VALUE (repeatable).")
+        ] = None,
+        once: Annotated[bool, typer.Option(help="Handle waiting orders, then exit.")] = False,
+        interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+    ) -> None:
+        """Run the bench agent: verify work orders, reset devices, report signed results."""
+        import logging
+
+        from triage.adapters.devices.base import load_connector
+        from triage.entrypoints.agent import (
+            Agent,
+            AgentClient,
+            AgentError,
+            NonceStore,
+            load_tool_key,
+        )
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        options = dict(o.split("=", 1) for o in option or [] if "=" in o)
+        try:
+            signer = load_tool_key(key)
+            device_connector = load_connector(
+                connector, facility_verifier_key=facility_key, **options
+            )
+        except (AgentError, TriageError, OSError, TypeError) as exc:
+            raise fail(str(exc)) from exc
+        client = AgentClient(server, tool_id, signer)
+        agent = Agent(
+            client,
+            device_connector,
+            tool_id,
+            signer,
+            facility_key,
+            NonceStore(state_dir / "used-nonces"),
+        )
+        stopping: list[bool] = []
+        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        try:
+            if once:
+                agent.run_once()
+            else:
+                agent.run(interval, stop=lambda: bool(stopping))
+        except AgentError as exc:
+            raise fail(str(exc)) from exc
+        finally:
+            client.close()
+
+    app.add_typer(operator_app, name="operator")
+    app.add_typer(tool_app, name="tool")
+    app.add_typer(consignment_app, name="consignment")
+    app.add_typer(device_app, name="device")
+    app.add_typer(agent_app, name="agent")
+
+
+def _admin_or_bootstrap(application: App, acting: str | None) -> Caller:
+    """The administrator acting, or the host itself while there is no administrator yet."""
+    with application.uow(write=False) as uow:
+        admins = [o for o in uow.triage.operators() if Role.ADMINISTRATOR in o.roles and o.active]
+    if acting is not None:
+        return people.operator_caller(application.uow, acting)
+    if admins:
+        raise PermissionDenied(
+            "an administrator exists: say who is acting with --as ADMINISTRATOR_ID"
+        )
+    return Caller.system("first-administrator")
+
+
+def _job_command(
+    open_app: Any,
+    emit: Any,
+    data_dir: Path | None,
+    as_json: bool,
+    acting: str,
+    device: str,
+    run: Any,
+) -> None:
+    with open_app(data_dir) as application:
+        caller = people.operator_caller(application.uow, acting)
+        job_id = history.open_job_id(application.uow, caller, device)
+        job = run(application, caller, job_id)
+    emit(
+        as_json,
+        {"job_id": job.id, "device_id": job.device_id, "state": job.state.value},
+        f"{job.device_id}: {job.state.value}",
+    )
+
+
+class _progress_bar:
+    """A progress bar on standard error for long imports (quiet when not a terminal)."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self._total = total
+        self._enabled = enabled and sys.stderr.isatty()
+        self._bar: Any = None
+
+    def __enter__(self) -> Any:
+        if not self._enabled:
+            return lambda _done: None
+        from rich.progress import Progress
+
+        self._bar = Progress(transient=True)
+        self._bar.__enter__()
+        task = self._bar.add_task("importing", total=self._total)
+        return lambda done: self._bar.update(task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def replay_command(app: typer.Typer, ledger_app: typer.Typer, open_app: Any, emit: Any) -> None:
+    """`triage ledger replay --check`."""
+
+    @ledger_app.command("replay")
+    def ledger_replay(
+        check: Annotated[
+            bool, typer.Option("--check", help="Compare with the live tables.")
+        ] = True,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Rebuild the current-state tables from the entries and compare; exit 1 on a difference."""
+        with open_app(data_dir) as application:
+            report = replay_check(application.database, application.facility.id)
+        data = {
+            "ok": not report.differences,
+            "entries": report.entries,
+            "rows": report.rows,
+            "differences": [str(d) for d in report.differences],
+        }
+        if not report.differences:
+            emit(as_json, data, f"ok: {report.entries} entries replayed; {report.rows} rows agree")
+            return
+        emit(
+            as_json,
+            data,
+            "FAILED: the tables differ from the ledger:\n"
+            + "\n".join(f"  {d}" for d in report.differences),
+        )
+        raise typer.Exit(1)

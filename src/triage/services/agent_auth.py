@@ -1,0 +1,75 @@
+"""Authenticating bench agents by their tool keys, and recording every refusal."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from triage.domain.agent_request import request_message, time_problem
+from triage.domain.caller import Caller
+from triage.domain.tool import ToolStatus
+from triage.errors import Unauthenticated
+from triage.ledger import note
+from triage.ledger.entry import Ref, parse_time
+from triage.ledger.errors import VerificationError
+from triage.services.common import make_entry, now
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+_NONCE = re.compile(r"^[0-9a-f]{32}$")
+
+
+def authenticate_tool(
+    uow_factory: UnitOfWorkFactory,
+    tool_id: str,
+    method: str,
+    target: str,
+    sent_time: str,
+    nonce: str,
+    signature: str,
+    body: bytes,
+) -> Caller:
+    """The tool a signed request comes from; Unauthenticated (recorded) when it does not verify."""
+    with uow_factory(write=True) as uow:
+        tool = uow.triage.tool(tool_id) if tool_id else None
+        problem = None
+        if tool is None:
+            problem = f"unknown tool {tool_id!r}"
+        elif tool.status is not ToolStatus.ACTIVE:
+            problem = f"tool {tool_id} is {tool.status}"
+        elif not _NONCE.match(nonce):
+            problem = "nonce must be 32 lower-case hex digits"
+        else:
+            try:
+                sent = parse_time(sent_time)
+                problem = time_problem(sent, now())
+                raw = base64.b64decode(signature, validate=True)
+                if problem is None:
+                    message = request_message(method, target, sent_time, nonce, body)
+                    note.verify_message(message, raw, tool.verifier_key)
+                    if not uow.triage.use_agent_nonce(tool_id, nonce):
+                        problem = "nonce already used: the request is a replay"
+            except (ValueError, binascii.Error, VerificationError) as exc:
+                problem = f"signature or time does not verify: {exc}"
+        if problem is None:
+            uow.commit()
+            return Caller.tool(tool_id)
+    _record_refusal(uow_factory, tool_id, f"{method} {target}: {problem}")
+    raise Unauthenticated(f"agent request refused: {problem}")
+
+
+def _record_refusal(uow_factory: UnitOfWorkFactory, tool_id: str, reason: str) -> None:
+    with uow_factory(write=True) as uow:
+        subject = Ref("tool", tool_id[:64] or "unknown")
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    Caller.system("agent-auth"),
+                    "auth.refused",
+                    subject,
+                    {"reason": reason[:500]},
+                )
+            ]
+        )
+        uow.commit()

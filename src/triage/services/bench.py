@@ -1,0 +1,390 @@
+"""At the bench: inspection and decision, overrides, work orders and tool results, sealing,
+release, quarantine and disposal."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.device import DeviceType
+from triage.domain.evidence_codec import evidence_from_json, evidence_to_json
+from triage.domain.job import TriageJob, attempts_exhausted, check_override, check_retry
+from triage.domain.lifecycle import Action, JobState
+from triage.domain.reset_profile import ResetProfiles, check_reset
+from triage.domain.roles import Permission
+from triage.domain.tamper_policy import EvidenceError, Outcome, TamperDecision
+from triage.domain.tool import ToolStatus
+from triage.domain.work_order import (
+    FACTORY_RESET,
+    ResetOutcome,
+    ToolResult,
+    WorkOrder,
+    WorkOrderRefused,
+)
+from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from triage.ledger.entry import Entry, Ref
+from triage.services.common import device_ref, get_job, job_step, make_entry, now
+from triage.services.people import ensure_policy
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+OUTCOME_STATE = {
+    Outcome.eligible: JobState.ELIGIBLE,
+    Outcome.quarantine: JobState.QUARANTINED,
+    Outcome.reverify_metrology: JobState.REVERIFY_METROLOGY,
+    Outcome.supervisor_review: JobState.AWAITING_REVIEW,
+}
+_SEAL = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
+
+
+def inspect(
+    uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, evidence: Mapping[str, Any]
+) -> TamperDecision:
+    """Record the inspection and let the tamper policy decide, in one transaction."""
+    caller.require(Permission.DEVICE_INSPECT)
+    try:
+        parsed = evidence_from_json(evidence)
+    except EvidenceError as exc:
+        raise InvalidInput(str(exc)) from exc
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        policy = ensure_policy(uow)
+        decision = policy.decide(parsed)
+        inspected = job_step(
+            uow, caller, job, Action.INSPECT, {"evidence": evidence_to_json(parsed)}
+        )
+        job = dataclasses.replace(job, state=JobState.INSPECTED, inspector_id=caller.id)
+        decided = job_step(
+            uow,
+            Caller.system("tamper-policy"),
+            job,
+            Action.DECIDE,
+            {
+                "seq": uow.triage.decision_count(job.id) + 1,
+                "outcome": decision.outcome.value,
+                "reasons": [r.to_json() for r in decision.reasons],
+                "policy": {
+                    "id": decision.policy_id,
+                    "version": decision.policy_version,
+                    "hash": decision.policy_hash,
+                },
+            },
+            target=OUTCOME_STATE[decision.outcome],
+        )
+        uow.ledger.record([inspected, decided])
+        uow.commit()
+    return decision
+
+
+def override(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    job_id: str,
+    outcome: str,
+    justification: str,
+) -> TriageJob:
+    """A supervisor decides instead of the policy, in writing, never on their own inspection."""
+    caller.require(Permission.DECISION_OVERRIDE)
+    try:
+        chosen = Outcome(outcome)
+    except ValueError:
+        raise InvalidInput("outcome: must be eligible, quarantine or reverify_metrology") from None
+    if chosen is Outcome.supervisor_review:
+        raise InvalidInput(
+            "outcome: an override must decide: eligible, quarantine or reverify_metrology"
+        )
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        text = check_override(job, caller.id, justification)
+        entry = job_step(
+            uow,
+            caller,
+            job,
+            Action.OVERRIDE,
+            {
+                "seq": uow.triage.decision_count(job.id) + 1,
+                "outcome": chosen.value,
+                "previous": job.state.value,
+                "justification": text,
+                "inspector": job.inspector_id,
+            },
+            target=OUTCOME_STATE[chosen],
+        )
+        return _record_and_reload(uow, [entry], job.id)
+
+
+def authorise_reset(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    job_id: str,
+    tool_id: str,
+    origin_signer_key: str,
+) -> str:
+    """Issue a signed work order for one tool to reset one device; returns the signed note."""
+    caller.require(Permission.RESET_REQUEST)
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        tool = uow.triage.tool(tool_id)
+        if tool is None:
+            raise NotFound(f"no enrolled tool {tool_id!r}")
+        if tool.status is not ToolStatus.ACTIVE:
+            raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
+        device = uow.triage.device(job.device_id)
+        if device is None:
+            raise NotFound(f"device {job.device_id} is not in the register")
+        max_attempts, minutes = uow.triage.settings()
+        issued = now()
+        if job.state is JobState.RESET_AUTHORISED and uow.triage.live_work_order(job.id, issued):
+            raise Conflict(
+                "a work order for this device is still valid; wait for the tool's result "
+                "or for the order to expire"
+            )
+        attempt = check_retry(job, max_attempts)
+        profile = _profiles().for_type(device.type)
+        order = WorkOrder(
+            id=str(uuid.uuid4()),
+            facility=uow.facility_id,
+            tool_id=tool.id,
+            device_id=job.device_id,
+            job_id=job.id,
+            operator_id=caller.id,
+            action=FACTORY_RESET,
+            profile=f"{profile.id}@{profile.version}",
+            nonce=secrets.token_hex(16),
+            issued_at=issued,
+            expires_at=issued + timedelta(minutes=minutes),
+        )
+        signed = order.sign(origin_signer_key)
+        entry = job_step(
+            uow,
+            caller,
+            job,
+            Action.AUTHORISE_RESET,
+            {
+                "work_order_id": order.id,
+                "tool_id": tool.id,
+                "operator_id": caller.id,
+                "nonce": order.nonce,
+                "profile": order.profile,
+                "issued_at": order.to_json()["issued_at"],
+                "expires_at": order.to_json()["expires_at"],
+                "attempt": attempt,
+                "signed": signed,
+            },
+            at=issued,
+        )
+        uow.ledger.record([entry])
+        uow.commit()
+    return signed
+
+
+def work_orders_for_tool(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[str]:
+    """The signed work orders waiting for the calling tool."""
+    caller.require_tool()
+    with uow_factory(write=False) as uow:
+        _active_tool(uow, caller)
+        return [row["signed"] for row in uow.triage.issued_work_orders(caller.id, now())]
+
+
+def record_tool_result(
+    uow_factory: UnitOfWorkFactory, caller: Caller, signed_result: str
+) -> TriageJob:
+    """Record a tool's signed result, verify the reset against the profile, and move the job."""
+    caller.require_tool()
+    try:
+        with uow_factory(write=True) as uow:
+            tool = _active_tool(uow, caller)
+            result = ToolResult.open(signed_result, tool.verifier_key)
+            order = _order_for(uow, result, caller.id)
+            job = get_job(uow, order["job_id"])
+            entries = _result_entries(uow, caller, job, order, result, signed_result)
+            return _record_and_reload(uow, entries, job.id)
+    except WorkOrderRefused as exc:
+        refuse(uow_factory, caller, "tool.result_refused", str(exc))
+        raise InvalidInput(str(exc)) from exc
+
+
+def _order_for(uow: UnitOfWork, result: ToolResult, tool_id: str) -> dict[str, Any]:
+    order = uow.triage.work_order(result.work_order_id)
+    if order is None:
+        raise WorkOrderRefused(f"result names unknown work order {result.work_order_id}")
+    if result.tool_id != tool_id or order["tool_id"] != tool_id:
+        raise WorkOrderRefused(f"work order {order['id']} was not issued to tool {tool_id}")
+    if result.nonce != order["nonce"] or result.device_id != order["device_id"]:
+        raise WorkOrderRefused(f"result does not match work order {order['id']}")
+    if order["status"] != "issued":
+        raise WorkOrderRefused(
+            f"work order {order['id']} is {order['status']}: a second result is a replay"
+        )
+    return order
+
+
+def _result_entries(
+    uow: UnitOfWork,
+    caller: Caller,
+    job: TriageJob,
+    order: Mapping[str, Any],
+    result: ToolResult,
+    signed: str,
+) -> list[Entry]:
+    max_attempts, _ = uow.triage.settings()
+    base = {
+        "work_order_id": order["id"],
+        "before": dict(result.before),
+        "after": dict(result.after),
+        "detail": result.detail[:2000],
+        "signed": signed,
+    }
+    system = Caller.system()
+    if result.outcome is ResetOutcome.FAILED:
+        entries = [job_step(uow, caller, job, Action.FAIL_RESET, base)]
+        job = dataclasses.replace(job, state=JobState.RESET_FAILED)
+    else:
+        entries = [job_step(uow, caller, job, Action.COMPLETE_RESET, base)]
+        job = dataclasses.replace(job, state=JobState.RESET_DONE)
+        device = uow.triage.device(job.device_id)
+        if device is None:
+            raise NotFound(f"device {job.device_id} is not in the register")
+        failures = check_reset(_profiles().for_type(device.type), result.before, result.after)
+        verdict = {"work_order_id": order["id"], "failures": failures}
+        if not failures:
+            entries.append(job_step(uow, system, job, Action.VERIFY, verdict))
+            return entries
+        entries.append(job_step(uow, system, job, Action.FAIL_VERIFICATION, verdict))
+        job = dataclasses.replace(job, state=JobState.VERIFICATION_FAILED)
+    if attempts_exhausted(job.reset_attempts, max_attempts):
+        entries.append(
+            job_step(
+                uow,
+                system,
+                job,
+                Action.QUARANTINE,
+                {"reason": f"reset not verified after {job.reset_attempts} attempts"},
+            )
+        )
+    return entries
+
+
+def refuse(uow_factory: UnitOfWorkFactory, caller: Caller, entry_type: str, reason: str) -> None:
+    """Record a refused request in its own transaction (the request itself changes nothing)."""
+    with uow_factory(write=True) as uow:
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    entry_type,
+                    Ref(caller.kind.value, caller.id),
+                    {"reason": reason[:500]},
+                )
+            ]
+        )
+        uow.commit()
+
+
+def record_refusal(
+    uow_factory: UnitOfWorkFactory, caller: Caller, work_order_id: str, reason: str
+) -> None:
+    """The agent refused a work order (wrong device, expired, replayed, bad signature)."""
+    caller.require_tool()
+    with uow_factory(write=True) as uow:
+        _active_tool(uow, caller)
+        order = uow.triage.work_order(work_order_id)
+        subject = device_ref(order["device_id"]) if order else Ref("tool", caller.id)
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "tool.command_refused",
+                    subject,
+                    {"work_order_id": work_order_id, "reason": reason[:500]},
+                )
+            ]
+        )
+        uow.commit()
+
+
+def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: str) -> TriageJob:
+    """Record the tamper-protection seal fitted to a verified device."""
+    serial = serial.strip().upper()
+    if not _SEAL.match(serial):
+        raise InvalidInput(
+            "serial: a seal serial is 4-32 letters, digits or hyphens, as printed on the seal"
+        )
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        fitted_to = uow.triage.seal_fitted_to(serial)
+        if fitted_to is not None:
+            raise Conflict(f"seal {serial} is already fitted to device {fitted_to}")
+        entry = job_step(uow, caller, job, Action.SEAL, {"serial": serial})
+        return _record_and_reload(uow, [entry], job.id)
+
+
+def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> TriageJob:
+    """The sealed device leaves as triaged."""
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        if job.state is JobState.VERIFIED:
+            raise Conflict("a device cannot be released without a fitted seal: seal it first")
+        entry = job_step(uow, caller, job, Action.RELEASE, {"seal_serial": job.seal_serial})
+        return _record_and_reload(uow, [entry], job.id)
+
+
+def quarantine(
+    uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, reason: str
+) -> TriageJob:
+    """A supervisor sets a device aside."""
+    text = " ".join(reason.split())
+    if len(text) < 10:
+        raise InvalidInput("reason: say in at least 10 characters why")
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        entry = job_step(uow, caller, job, Action.QUARANTINE, {"reason": text})
+        return _record_and_reload(uow, [entry], job.id)
+
+
+def dispose(
+    uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, action: str, reference: str
+) -> TriageJob:
+    """A quarantined device is returned to its manufacturer or destroyed."""
+    choices = {"return": Action.RETURN_TO_MANUFACTURER, "destroy": Action.DESTROY}
+    if action not in choices:
+        raise InvalidInput("action: must be 'return' (to the manufacturer) or 'destroy'")
+    text = reference.strip()
+    if not text or len(text) > 100:
+        raise InvalidInput(
+            "reference: give the returns authorisation or destruction certificate reference"
+        )
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        entry = job_step(uow, caller, job, choices[action], {"reference": text})
+        return _record_and_reload(uow, [entry], job.id)
+
+
+def _record_and_reload(uow: UnitOfWork, entries: list[Entry], job_id: str) -> TriageJob:
+    uow.ledger.record(entries)
+    job = get_job(uow, job_id)
+    uow.commit()
+    return job
+
+
+def _active_tool(uow: UnitOfWork, caller: Caller) -> Any:
+    tool = uow.triage.tool(caller.id)
+    if tool is None or tool.status is not ToolStatus.ACTIVE:
+        raise PermissionDenied(f"tool {caller.id} is not an active enrolled tool")
+    return tool
+
+
+def _profiles() -> ResetProfiles:
+    return ResetProfiles.default()
+
+
+def profile_items(device_type: DeviceType) -> tuple[str, ...]:
+    """The reset profile items of a device type (for display)."""
+    return _profiles().for_type(device_type).items

@@ -1,0 +1,68 @@
+"""Helpers every use case shares: the clock, entry building, and lifecycle steps as entries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.job import TriageJob
+from triage.domain.lifecycle import TRANSITIONS, Action, JobState, step
+from triage.errors import NotFound
+from triage.ledger.entry import Entry, Ref
+from triage.services.unit_of_work import UnitOfWork
+
+
+def now() -> datetime:
+    """The current time in UTC (one place, so tests can move it)."""
+    return datetime.now(UTC)
+
+
+def make_entry(
+    uow: UnitOfWork,
+    caller: Caller,
+    entry_type: str,
+    subject: Ref,
+    data: dict[str, Any],
+    at: datetime | None = None,
+) -> Entry:
+    """An entry by ``caller`` about ``subject`` in this facility."""
+    return Entry(
+        type=entry_type,
+        at=at or now(),
+        actor=caller.ref,
+        facility=uow.facility_id,
+        subject=subject,
+        data=data,
+    )
+
+
+def device_ref(device_id: str) -> Ref:
+    """Entries about a device, across all its jobs, name the device as subject."""
+    return Ref("device", device_id)
+
+
+def get_job(uow: UnitOfWork, job_id: str) -> TriageJob:
+    """The job, or NotFound."""
+    job = uow.triage.job(job_id)
+    if job is None:
+        raise NotFound(f"no triage job {job_id!r}")
+    return job
+
+
+def job_step(
+    uow: UnitOfWork,
+    caller: Caller,
+    job: TriageJob,
+    action: Action,
+    data: dict[str, Any] | None = None,
+    target: JobState | None = None,
+    at: datetime | None = None,
+) -> Entry:
+    """Check ``action`` against the lifecycle and the caller's permission; return its entry."""
+    transition = TRANSITIONS[action]
+    if transition.permission is not None:
+        caller.require(transition.permission)
+    new_state = step(job.state, action, target)
+    payload = {"job_id": job.id, "state": new_state.value, **(data or {})}
+    return make_entry(uow, caller, transition.entry_type, device_ref(job.device_id), payload, at)

@@ -1,0 +1,74 @@
+"""A device's history across all its jobs, and its receipt, from the ledger itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage.domain.caller import Caller
+from triage.domain.device import DeviceId, FieldError
+from triage.domain.job import TriageJob
+from triage.domain.roles import Permission
+from triage.errors import InvalidInput, NotFound
+from triage.ledger.entry import Entry
+from triage.ledger.receipt import build_receipt
+from triage.services.common import device_ref
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class DeviceHistory:
+    """Every ledger entry about a device, oldest first, and its jobs."""
+
+    device_id: str
+    entries: list[tuple[int, Entry]]
+    jobs: list[TriageJob]
+
+
+def parse_device_id(text: str) -> str:
+    """A Device ID from outside, canonical, or InvalidInput saying why not."""
+    try:
+        return DeviceId.parse(text).value
+    except FieldError as exc:
+        raise InvalidInput(f"device_id: {exc.problem}") from exc
+
+
+def device_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> DeviceHistory:
+    """The device's story from the ledger (not from the current-state tables)."""
+    caller.require(Permission.HISTORY_READ)
+    device_id = parse_device_id(device)
+    with uow_factory(write=False) as uow:
+        indexes = uow.ledger.indexes_for("device", device_id)
+        if not indexes:
+            raise NotFound(f"the ledger has nothing about device {device_id}")
+        entries = [(i, Entry.from_bytes(uow.ledger.log.entry(i))) for i in indexes]
+        jobs = uow.triage.jobs_for_device(device_id)
+    return DeviceHistory(device_id, entries, jobs)
+
+
+def device_receipt(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, origin: str, signer_key: str
+) -> str:
+    """An offline receipt of every entry about the device, proven against a fresh checkpoint."""
+    caller.require(Permission.RECEIPT_ISSUE)
+    device_id = parse_device_id(device)
+    with uow_factory(write=True) as uow:
+        indexes = uow.ledger.indexes_for("device", device_id)
+        if not indexes:
+            raise NotFound(f"the ledger has nothing about device {device_id}")
+        latest = uow.ledger.log.latest_checkpoint()
+        if latest is None or latest.size <= max(indexes):
+            latest = uow.ledger.log.issue_checkpoint(origin, signer_key)
+        receipt = build_receipt(uow.ledger.log, origin, device_ref(device_id), indexes, latest)
+        uow.commit()
+    return receipt
+
+
+def open_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> str:
+    """The id of the device's open triage job (bench commands name devices, not jobs)."""
+    caller.require(Permission.TRIAGE_READ)
+    device_id = parse_device_id(device)
+    with uow_factory(write=False) as uow:
+        job = uow.triage.open_job_for_device(device_id)
+    if job is None:
+        raise NotFound(f"device {device_id} has no open triage job; scan it in first")
+    return job.id

@@ -1,0 +1,306 @@
+"""Intake: consignment manifests, scanning devices in, unexpected devices, closing consignments."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.consignment import (
+    Consignment,
+    ConsignmentStatus,
+    ManifestProblem,
+    ManifestRow,
+)
+from triage.domain.device import Device, DeviceId, FieldError
+from triage.domain.job import TriageJob
+from triage.domain.roles import Permission
+from triage.errors import Conflict, InvalidInput, NotFound
+from triage.ledger.entry import Entry, Ref
+from triage.services.common import device_ref, make_entry, now
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+RECORD_BATCH = 2000
+MANIFEST_FIELDS = (
+    "device_id",
+    "device_type",
+    "manufacturer",
+    "model",
+    "firmware_version",
+    "inventory_status",
+    "asset_owner",
+)
+
+
+def device_json(device: Device) -> dict[str, Any]:
+    """A device's fields as stored in entries."""
+    return {
+        "id": device.id.value,
+        "type": int(device.type),
+        "manufacturer": device.manufacturer,
+        "model": device.model,
+        "firmware_version": device.firmware_version,
+        "inventory_status": device.inventory_status.value,
+        "asset_owner": device.asset_owner,
+        "smets_version": device.smets_version,
+        "chf_id": device.chf_id.value if device.chf_id else None,
+    }
+
+
+@dataclass
+class ImportReport:
+    """What an import did: the consignment, how many devices, every rejected row and why."""
+
+    consignment_id: str | None
+    imported: int
+    problems: list[ManifestProblem] = field(default_factory=list)
+
+
+class ManifestRejected(InvalidInput):
+    """A manifest with bad rows, imported not at all; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[ManifestProblem]) -> None:
+        shown = "; ".join(str(p) for p in problems[:20])
+        more = f" (and {len(problems) - 20} more)" if len(problems) > 20 else ""
+        super().__init__(
+            f"{len(problems)} bad row(s), nothing imported: {shown}{more}. "
+            "Fix them, or import the good rows with --skip-invalid."
+        )
+        self.problems = problems
+
+
+def import_manifest(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    reference: str,
+    asset_owner: str,
+    rows: Iterable[ManifestRow],
+    skip_invalid: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
+    """Create a consignment from a manifest; all rows or none, unless ``skip_invalid``."""
+    caller.require(Permission.CONSIGNMENT_IMPORT)
+    reference, asset_owner = reference.strip(), asset_owner.strip()
+    if not reference or len(reference) > 100:
+        raise InvalidInput("reference: give the asset owner's consignment reference (1-100 chars)")
+    if not asset_owner or len(asset_owner) > 100:
+        raise InvalidInput("asset_owner: name the asset owner (1-100 characters)")
+    problems: list[ManifestProblem] = []
+    devices: list[tuple[int, Device]] = []
+    seen: dict[str, int] = {}
+    for row in rows:
+        line = row.line
+        if row.problem is not None:
+            problems.append(ManifestProblem(line, "row", row.problem))
+            continue
+        errors = Device.validate_fields(row.fields)
+        if errors:
+            problems.extend(ManifestProblem(line, e.field, e.problem) for e in errors)
+            continue
+        device = Device.from_fields(row.fields)
+        key = device.id.value
+        if key in seen:
+            problems.append(
+                ManifestProblem(line, "device_id", f"{key} is a duplicate of line {seen[key]}")
+            )
+            continue
+        seen[key] = line
+        refusal = device.inventory_status.triage_refusal_reason()
+        if refusal is not None:
+            problems.append(ManifestProblem(line, "inventory_status", f"{key} is {refusal}"))
+            continue
+        devices.append((line, device))
+    with uow_factory(write=True) as uow:
+        if uow.triage.consignment_by_reference(asset_owner, reference) is not None:
+            raise Conflict(f"{asset_owner} consignment {reference!r} was imported already")
+        ids = [d.id.value for _, d in devices]
+        open_jobs = uow.triage.open_jobs_for_devices(ids)
+        expected = uow.triage.expected_devices(ids)
+        accepted: list[Device] = []
+        for line, device in devices:
+            key = device.id.value
+            if key in open_jobs:
+                problems.append(ManifestProblem(line, "device_id", f"{key} has an open triage job"))
+            elif key in expected:
+                problems.append(
+                    ManifestProblem(
+                        line,
+                        "device_id",
+                        f"{key} is already expected in open consignment {expected[key]}",
+                    )
+                )
+            else:
+                accepted.append(device)
+        problems.sort(key=lambda p: p.line)
+        if problems and not skip_invalid:
+            raise ManifestRejected(problems)
+        consignment_id = str(uuid.uuid4())
+        at = now()
+        entries: list[Entry] = [
+            make_entry(
+                uow,
+                caller,
+                "consignment.created",
+                Ref("consignment", consignment_id),
+                {"reference": reference, "asset_owner": asset_owner, "expected": len(accepted)},
+                at,
+            )
+        ]
+        done = 0
+        for device in accepted:
+            entries.append(
+                make_entry(
+                    uow,
+                    caller,
+                    "consignment.device_expected",
+                    device_ref(device.id.value),
+                    {"consignment_id": consignment_id, "device": device_json(device)},
+                    at,
+                )
+            )
+            if len(entries) >= RECORD_BATCH:
+                uow.ledger.record(entries)
+                done += len(entries)
+                entries = []
+                if progress is not None:
+                    progress(done)
+        uow.ledger.record(entries)
+        uow.commit()
+    if progress is not None:
+        progress(len(accepted) + 1)
+    return ImportReport(consignment_id, len(accepted), problems)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """What scanning a device did: opened (or found) its job, or raised an exception."""
+
+    device_id: str
+    job: TriageJob | None
+    created: bool
+    exception_id: str | None
+    message: str
+
+
+def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) -> ScanResult:
+    """A device arrives at the facility: open its job, or raise an unexpected-device exception."""
+    caller.require(Permission.DEVICE_SCAN)
+    try:
+        device_id = DeviceId.parse(scanned).value
+    except FieldError as exc:
+        raise InvalidInput(f"device_id: {exc.problem}") from exc
+    with uow_factory(write=True) as uow:
+        job = uow.triage.open_job_for_device(device_id)
+        if job is not None:
+            return ScanResult(device_id, job, False, None, f"already received, {job.state}")
+        expected = uow.triage.expected_in_open_consignment(device_id)
+        if expected is None:
+            exception_id = str(uuid.uuid4())
+            uow.ledger.record(
+                [
+                    make_entry(
+                        uow,
+                        caller,
+                        "exception.raised",
+                        device_ref(device_id),
+                        {
+                            "exception_id": exception_id,
+                            "kind": "unexpected_device",
+                            "detail": "scanned, but not expected in any open consignment",
+                        },
+                    )
+                ]
+            )
+            uow.commit()
+            return ScanResult(
+                device_id,
+                None,
+                False,
+                exception_id,
+                "not expected in any open consignment: set it aside; an unexpected-device "
+                "exception was raised for a supervisor",
+            )
+        consignment_id, device, _ = expected
+        job_id = str(uuid.uuid4())
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "device.received",
+                    device_ref(device_id),
+                    {
+                        "job_id": job_id,
+                        "consignment_id": consignment_id,
+                        "device": device_json(device),
+                        "state": "received",
+                    },
+                )
+            ]
+        )
+        job = uow.triage.job(job_id)
+        uow.commit()
+    return ScanResult(device_id, job, True, None, "received: inspect it next")
+
+
+def close_consignment(
+    uow_factory: UnitOfWorkFactory, caller: Caller, consignment_id: str
+) -> tuple[Consignment, list[str]]:
+    """Close a consignment; returns it and the devices that were expected but never arrived."""
+    caller.require(Permission.CONSIGNMENT_CLOSE)
+    with uow_factory(write=True) as uow:
+        found = _consignment(uow, consignment_id)
+        if found.status is ConsignmentStatus.CLOSED:
+            raise Conflict(f"consignment {consignment_id} is already closed")
+        missing = uow.triage.missing_devices(consignment_id)
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "consignment.closed",
+                    Ref("consignment", consignment_id),
+                    {"missing": missing, "arrived": found.arrived, "expected": found.expected},
+                )
+            ]
+        )
+        closed = _consignment(uow, consignment_id)
+        uow.commit()
+    return closed, missing
+
+
+def resolve_exception(
+    uow_factory: UnitOfWorkFactory, caller: Caller, exception_id: str, resolution: str
+) -> None:
+    """Record how an exception (such as an unexpected device) was dealt with."""
+    caller.require(Permission.EXCEPTION_RESOLVE)
+    text = " ".join(resolution.split())
+    if len(text) < 10:
+        raise InvalidInput("resolution: say in at least 10 characters what was done")
+    with uow_factory(write=True) as uow:
+        found = uow.triage.exception(exception_id)
+        if found is None:
+            raise NotFound(f"no exception {exception_id!r}")
+        if found["status"] != "open":
+            raise Conflict(f"exception {exception_id} is already resolved")
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "exception.resolved",
+                    device_ref(found["device_id"]),
+                    {"exception_id": exception_id, "resolution": text},
+                )
+            ]
+        )
+        uow.commit()
+
+
+def _consignment(uow: UnitOfWork, consignment_id: str) -> Consignment:
+    found = uow.triage.consignment(consignment_id)
+    if found is None:
+        raise NotFound(f"no consignment {consignment_id!r}")
+    return found
