@@ -224,12 +224,16 @@ class SqlTriageRepository:
         )
 
     def expected_in_open_consignment(self, device_id: str) -> tuple[str, Device, bool] | None:
-        """(consignment id, device as the manifest has it, arrived) for an open consignment."""
+        """(consignment id, device as the manifest has it, arrived) while it is still awaited."""
         row = (
             self._conn.execute(
                 select(consignment_device)
                 .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
-                .where(consignment_device.c.device_id == device_id, consignment.c.status == "open")
+                .where(
+                consignment_device.c.device_id == device_id,
+                consignment_device.c.arrived.is_(False),
+                consignment.c.status == "open",
+            )
             )
             .mappings()
             .first()
@@ -239,7 +243,7 @@ class SqlTriageRepository:
         return row["consignment_id"], device_from_row(row, "device_id"), bool(row["arrived"])
 
     def expected_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
-        """Which of ``device_ids`` are already expected in an open consignment, and where."""
+        """Which of ``device_ids`` an open consignment still awaits, and which consignment."""
         found: dict[str, str] = {}
         for start in range(0, len(device_ids), 500):
             rows = self._conn.execute(
@@ -247,6 +251,7 @@ class SqlTriageRepository:
                 .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
                 .where(
                     consignment.c.status == "open",
+                    consignment_device.c.arrived.is_(False),
                     consignment_device.c.device_id.in_(device_ids[start : start + 500]),
                 )
             )

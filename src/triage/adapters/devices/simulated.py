@@ -125,6 +125,15 @@ class SimulatedFleet:
             _write(Path(path), state)
         return cls(path)
 
+    def add_devices(self, devices: Iterable[DeviceSpec]) -> None:
+        """Put more fresh devices in the fleet (a new consignment arriving)."""
+        with self.update() as state:
+            for spec in devices:
+                device_id = _canonical_id(spec.device_id)
+                if device_id in state["devices"]:
+                    raise ValueError(f"device {device_id} is already in the fleet")
+                state["devices"][device_id] = _new_device(spec, device_id)
+
     def device_ids(self) -> list[str]:
         """The ids of every device in the fleet."""
         return sorted(self.snapshot()["devices"])

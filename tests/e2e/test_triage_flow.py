@@ -1,0 +1,355 @@
+"""A consignment through the real API and a real `triage agent` process, every outcome covered,
+then every receipt verified offline and the whole record checked."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import TRIAGE, Triage
+from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
+
+RELEASED = "BC-33-AC-FF-FE-FA-00-01"
+CPA_BREACHED = "BC-33-AC-FF-FE-FA-00-02"
+METROLOGY = "BC-33-AC-FF-FE-FA-00-03"
+REVIEWED = "BC-33-AC-FF-FE-FA-00-04"
+RESET_RETRIED = "BC-33-AC-FF-FE-FA-00-05"
+NEVER_VERIFIES = "BC-33-AC-FF-FE-FA-00-06"
+NOT_AT_BENCH = "BC-33-AC-FF-FE-FA-00-07"
+NEVER_ARRIVES = "BC-33-AC-FF-FE-FA-00-08"
+UNEXPECTED = "BC-33-AC-FF-FE-FA-00-09"
+CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
+
+
+@dataclass
+class Facility:
+    triage: Triage
+    client: httpx.Client
+    tokens: dict[str, str]
+    vkey: str
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        return self.raw(who, method, path, **kwargs).json()
+
+    def raw(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", **kwargs.pop("headers", {})}
+        response = self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)
+        assert response.status_code < 400, (method, path, response.status_code, response.text)
+        return response
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.call("ben", "GET", f"/jobs/{job_id}")
+
+    def wait_for(self, job_id: str, states: set[str]) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = self.job(job_id)
+            if job["state"] in states:
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} stuck in {job['state']}, wanted {states}")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
+    vkey = triage.run("init").stdout.strip().splitlines()[-1]
+    triage.run("operator", "add", "admin", "--name", "Ada Admin", "--role", "administrator")
+    tokens = {}
+    for operator_id, role in [
+        ("sup", "supervisor"),
+        ("sup2", "supervisor"),
+        ("ben", "bench_operator"),
+    ]:
+        out = triage.run(
+            "operator",
+            "add",
+            operator_id,
+            "--name",
+            operator_id,
+            "--role",
+            role,
+            "--as",
+            "admin",
+            "--token",
+            "--json",
+        ).stdout
+        tokens[operator_id] = json.loads(out)["token"]
+    key = tmp_path / "bench" / "tool.key"
+    tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
+    triage.run(
+        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--as", "admin"
+    )
+    fleet = tmp_path / "bench" / "fleet.json"
+    SimulatedFleet.create(
+        fleet,
+        [
+            DeviceSpec(RELEASED, "ESME"),
+            DeviceSpec(CPA_BREACHED, "ESME"),
+            DeviceSpec(METROLOGY, "GSME"),
+            DeviceSpec(REVIEWED, "ESME"),
+            DeviceSpec(RESET_RETRIED, "CHF", fail_times=1),
+            DeviceSpec(NEVER_VERIFIES, "ESME", half_fail_times=5),
+        ],
+    )
+    port = _port()
+    server = subprocess.Popen(
+        [*TRIAGE, "serve", "--port", str(port), "--checkpoint-interval", "0"],
+        env=triage.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    agent = subprocess.Popen(
+        [
+            *TRIAGE,
+            "agent",
+            "run",
+            "--server",
+            base,
+            "--tool-id",
+            "BENCH-1",
+            "--key",
+            str(key),
+            "--facility-key",
+            vkey,
+            "--state-dir",
+            str(tmp_path / "bench" / "state"),
+            "--option",
+            f"state_file={fleet}",
+            "--interval",
+            "0.2",
+        ],
+        env=triage.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    client = httpx.Client(base_url=base, timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if client.get("/api/v1/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert server.poll() is None and time.monotonic() < deadline, "server did not start"
+        time.sleep(0.1)
+    try:
+        yield Facility(triage, client, tokens, vkey)
+    finally:
+        client.close()
+        for proc in (agent, server):
+            proc.send_signal(signal.SIGTERM)
+        for proc in (agent, server):
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+MANIFEST_HEADER = (
+    "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
+)
+
+
+def _manifest(rows: list[tuple[str, str]]) -> str:
+    return MANIFEST_HEADER + "".join(
+        f"{device},{kind},Acme,X1,1.0,Decommissioned,MAP-1\n" for device, kind in rows
+    )
+
+
+def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_path: Path) -> None:
+    f = facility
+    bad = f.client.post(
+        "/api/v1/consignments",
+        params={"reference": "C-0", "asset_owner": "MAP-1"},
+        content=_manifest([(RELEASED, "ESME")])
+        + "nonsense,ESME,Acme,X1,1.0,Decommissioned,MAP-1\n",
+        headers={"Authorization": f"Bearer {f.tokens['sup']}", "Content-Type": "text/csv"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["rows"][0]["line"] == 3
+    assert bad.json()["rows"][0]["field"] == "device_id"
+
+    imported = f.call(
+        "sup",
+        "POST",
+        "/consignments",
+        params={"reference": "C-1", "asset_owner": "MAP-1"},
+        content=_manifest(
+            [
+                (RELEASED, "ESME"),
+                (CPA_BREACHED, "ESME"),
+                (METROLOGY, "GSME"),
+                (REVIEWED, "ESME"),
+                (RESET_RETRIED, "CHF"),
+                (NEVER_VERIFIES, "ESME"),
+                (NOT_AT_BENCH, "ESME"),
+                (NEVER_ARRIVES, "ESME"),
+            ]
+        ),
+        headers={"Content-Type": "text/csv"},
+    )
+    assert imported["imported"] == 8
+
+    def receive(device: str, evidence: dict[str, Any], inspector: str = "ben") -> tuple[str, str]:
+        scanned = f.call("ben", "POST", "/devices/scan", json={"device_id": device.lower()})
+        assert scanned["created"], scanned
+        job_id = scanned["job"]["id"]
+        decision = f.call(inspector, "POST", f"/jobs/{job_id}/inspection", json=evidence)
+        return job_id, decision["outcome"]
+
+    def reset(job_id: str) -> dict[str, Any]:
+        f.call("ben", "POST", f"/jobs/{job_id}/work-orders", json={"tool_id": "BENCH-1"})
+        return f.wait_for(
+            job_id, {"verified", "reset_failed", "verification_failed", "quarantined"}
+        )
+
+    def seal_and_release(job_id: str, serial: str) -> None:
+        f.call("ben", "POST", f"/jobs/{job_id}/seal", json={"serial": serial})
+        assert f.call("ben", "POST", f"/jobs/{job_id}/release")["state"] == "released"
+
+    # Eligible, reset by the agent, verified, sealed, released.
+    job_released, outcome = receive(RELEASED, CLEAN)
+    assert outcome == "eligible"
+    assert reset(job_released)["state"] == "verified"
+    seal_and_release(job_released, "SL-1001")
+
+    # CPA boundary breached: quarantined, then destroyed.
+    job_cpa, outcome = receive(CPA_BREACHED, {**CLEAN, "cpa_boundary_intact": False})
+    assert outcome == "quarantine"
+    f.call(
+        "sup", "POST", f"/jobs/{job_cpa}/disposal", json={"action": "destroy", "reference": "DC-1"}
+    )
+
+    # Metrology seal broken: routed to re-verification, returned.
+    job_mid, outcome = receive(METROLOGY, {**CLEAN, "metrology_seal_intact": False})
+    assert outcome == "reverify_metrology"
+    f.call(
+        "sup", "POST", f"/jobs/{job_mid}/disposal", json={"action": "return", "reference": "RMA-1"}
+    )
+
+    # Unexplained cover: supervisor review; the inspecting supervisor may not override.
+    job_rev, outcome = receive(REVIEWED, {**CLEAN, "outer_covers_opened": ["terminal"]}, "sup")
+    assert outcome == "supervisor_review"
+    own = f.client.post(
+        f"/api/v1/jobs/{job_rev}/override",
+        json={
+            "outcome": "eligible",
+            "justification": "supplier job J-55 opened the terminal cover",
+        },
+        headers={"Authorization": f"Bearer {f.tokens['sup']}"},
+    )
+    assert own.status_code == 403
+    assert "separation of duties" in own.json()["detail"]
+    f.call(
+        "sup2",
+        "POST",
+        f"/jobs/{job_rev}/override",
+        json={
+            "outcome": "eligible",
+            "justification": "supplier job J-55 opened the terminal cover",
+        },
+    )
+    assert reset(job_rev)["state"] == "verified"
+    seal_and_release(job_rev, "SL-1002")
+
+    # The reset fails once, the retry succeeds.
+    job_retry, _ = receive(RESET_RETRIED, CLEAN)
+    assert reset(job_retry)["state"] == "reset_failed"
+    assert reset(job_retry)["state"] == "verified"
+    seal_and_release(job_retry, "SL-1003")
+
+    # Verification keeps failing: quarantined after the last allowed attempt.
+    job_never, _ = receive(NEVER_VERIFIES, CLEAN)
+    assert reset(job_never)["state"] == "verification_failed"
+    assert reset(job_never)["state"] == "verification_failed"
+    final = reset(job_never)
+    assert final["state"] == "quarantined"
+    assert all(r["verified"] is False for r in final["resets"])
+    assert any("not cleared" in failure for failure in final["resets"][0]["failures"])
+
+    # The agent refuses a work order for a device that is not at its bench, and says so.
+    job_absent, _ = receive(NOT_AT_BENCH, CLEAN)
+    f.call("ben", "POST", f"/jobs/{job_absent}/work-orders", json={"tool_id": "BENCH-1"})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        story = f.call("sup", "GET", f"/devices/{NOT_AT_BENCH}/history")
+        if any(item["entry"]["type"] == "tool.command_refused" for item in story["items"]):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the agent's refusal was not recorded")
+    assert f.job(job_absent)["state"] == "reset_authorised"
+    f.call(
+        "sup",
+        "POST",
+        f"/jobs/{job_absent}/quarantine",
+        json={"reason": "device missing from bench B1"},
+    )
+
+    # An unexpected device is an exception, not silently ignored.
+    unexpected = f.call("ben", "POST", "/devices/scan", json={"device_id": UNEXPECTED})
+    assert unexpected["job"] is None
+    assert unexpected["exception_id"]
+    assert f.call("sup", "GET", "/exceptions", params={"status": "open"})["total"] == 1
+
+    closed = f.call("sup", "POST", f"/consignments/{imported['consignment_id']}/close")
+    assert closed["never_arrived"] == [NEVER_ARRIVES]
+
+    # Every receipt verifies offline with nothing but the verifier key, and a forgery does not.
+    for device in (RELEASED, CPA_BREACHED, METROLOGY, REVIEWED, RESET_RETRIED, NEVER_VERIFIES):
+        receipt = f.raw("ben", "GET", f"/devices/{device}/receipt").text
+        path = tmp_path / f"{device}.json"
+        path.write_text(receipt)
+        checked = f.triage.run("verify", str(path), "--key", f.vkey, "--json")
+        assert json.loads(checked.stdout)["subject"]["id"] == device
+    forged = json.loads((tmp_path / f"{RELEASED}.json").read_text())
+    forged["entries"][-1]["entry"] = forged["entries"][-1]["entry"].replace("SL-1001", "SL-9999")
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    refused = f.triage.run("verify", str(tmp_path / "forged.json"), "--key", f.vkey, check=False)
+    assert refused.returncode == 1
+    assert "not proven" in refused.stdout
+
+    assert f.triage.run("ledger", "verify").stdout.startswith("ok:")
+    assert f.triage.run("ledger", "replay", "--check").stdout.startswith("ok:")
+
+
+def test_workflow_endpoints_refuse_callers_without_credentials(facility: Facility) -> None:
+    spec = facility.client.get("/api/v1/openapi.json").json()
+    public = {
+        "/api/v1/health",
+        "/api/v1/ledger",
+        "/api/v1/ledger/checkpoints",
+        "/api/v1/ledger/proofs/inclusion",
+        "/api/v1/ledger/proofs/consistency",
+    }
+    checked = 0
+    for path, methods in spec["paths"].items():
+        if path in public:
+            continue
+        concrete = path.replace("{job_id}", "x").replace("{device_id}", RELEASED)
+        concrete = concrete.replace("{consignment_id}", "x").replace("{exception_id}", "x")
+        for method in methods:
+            response = facility.client.request(method.upper(), concrete)
+            assert response.status_code == 401, (method, path, response.status_code)
+            checked += 1
+    assert checked >= 20

@@ -1,0 +1,140 @@
+"""A staffed facility: operators in each role, an enrolled tool, a fleet of simulated devices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from triage import bootstrap
+from triage.adapters.devices.base import ResetFailed
+from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
+from triage.domain.caller import Caller
+from triage.domain.consignment import ManifestRow
+from triage.domain.job import TriageJob
+from triage.domain.roles import Role
+from triage.domain.tool import tool_key_name
+from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
+from triage.ledger import note
+from triage.services import bench, intake, people
+
+CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
+
+
+@dataclass
+class Staffed:
+    """Everything a service-level test needs, with shortcuts for the usual steps."""
+
+    app: bootstrap.App
+    admin: Caller
+    sup: Caller
+    sup2: Caller
+    ben: Caller
+    auditor: Caller
+    tool: Caller
+    tool_key: str
+    fleet_path: Path
+    connector: SimulatedConnector
+
+    def manifest(self, reference: str, device_ids: list[str], device_type: str = "ESME") -> str:
+        rows = [
+            ManifestRow(
+                i + 2,
+                {
+                    "device_id": d,
+                    "device_type": device_type,
+                    "manufacturer": "Acme",
+                    "model": "M1",
+                    "firmware_version": "1.0",
+                    "inventory_status": "Decommissioned",
+                    "asset_owner": "MAP-1",
+                },
+            )
+            for i, d in enumerate(device_ids)
+        ]
+        SimulatedFleet(self.fleet_path).add_devices(DeviceSpec(d, device_type) for d in device_ids)
+        report = intake.import_manifest(self.app.uow, self.sup, reference, "MAP-1", rows)
+        assert report.consignment_id is not None
+        return report.consignment_id
+
+    def receive(self, device_id: str, evidence: dict[str, Any] | None = None) -> TriageJob:
+        scanned = intake.scan_device(self.app.uow, self.ben, device_id)
+        assert scanned.job is not None, scanned.message
+        bench.inspect(self.app.uow, self.ben, scanned.job.id, evidence or CLEAN)
+        job = self.job(scanned.job.id)
+        return job
+
+    def job(self, job_id: str) -> TriageJob:
+        with self.app.uow(write=False) as uow:
+            found = uow.triage.job(job_id)
+        assert found is not None
+        return found
+
+    def reset(
+        self, job_id: str, tamper: Callable[[ToolResult], ToolResult] | None = None
+    ) -> TriageJob:
+        """Issue a work order and carry it out on the simulated device, as the agent would."""
+        signed = bench.authorise_reset(
+            self.app.uow, self.ben, job_id, self.tool.id, self.app.signer_key()
+        )
+        return bench.record_tool_result(self.app.uow, self.tool, self.carry_out(signed, tamper))
+
+    def carry_out(
+        self, signed: str, tamper: Callable[[ToolResult], ToolResult] | None = None
+    ) -> str:
+        order = WorkOrder.open(signed, self.app.verifier_key())
+        device = self.connector.attach(order.device_id)
+        before = device.read_state()
+        outcome, detail = ResetOutcome.COMPLETED, "done"
+        try:
+            device.factory_reset(signed)
+        except ResetFailed as exc:
+            outcome, detail = ResetOutcome.FAILED, str(exc)
+        result = ToolResult(
+            order.id,
+            order.nonce,
+            self.tool.id,
+            order.device_id,
+            outcome,
+            before,
+            device.read_state(),
+            detail,
+            datetime.now(UTC),
+        )
+        return (tamper(result) if tamper else result).sign(self.tool_key)
+
+
+@pytest.fixture
+def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
+    uow = app.uow
+    system = Caller.system("test")
+    made = {}
+    for operator_id, role in [
+        ("admin", Role.ADMINISTRATOR),
+        ("sup", Role.SUPERVISOR),
+        ("sup2", Role.SUPERVISOR),
+        ("ben", Role.BENCH_OPERATOR),
+        ("audrey", Role.AUDITOR),
+    ]:
+        people.create_operator(uow, system, operator_id, operator_id.title(), frozenset({role}))
+        made[operator_id] = people.operator_caller(uow, operator_id)
+    signer, verifier = note.generate_key(tool_key_name("BENCH-1"))
+    people.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
+    fleet_path = tmp_path / "fleet.json"
+    SimulatedFleet.create(fleet_path, [])
+    return Staffed(
+        app=app,
+        admin=made["admin"],
+        sup=made["sup"],
+        sup2=made["sup2"],
+        ben=made["ben"],
+        auditor=made["audrey"],
+        tool=Caller.tool("BENCH-1"),
+        tool_key=signer,
+        fleet_path=fleet_path,
+        connector=SimulatedConnector(fleet_path, app.verifier_key()),
+    )

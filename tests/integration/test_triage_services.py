@@ -1,0 +1,329 @@
+"""The triage workflow through the services, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import update
+
+from tests.integration.conftest import CLEAN, Staffed
+from triage.adapters.devices.simulated import SimulatedFleet
+from triage.adapters.replay import replay_check
+from triage.adapters.tables import triage_job
+from triage.domain.consignment import ManifestRow
+from triage.domain.lifecycle import JobState
+from triage.domain.work_order import ToolResult
+from triage.errors import Conflict, IllegalTransition, InvalidInput, PermissionDenied
+from triage.ledger.receipt import verify_receipt
+from triage.services import bench, history, intake
+from triage.services import ledger as ledger_service
+from triage.services.intake import ManifestRejected
+
+D1, D2, D3 = "BC-33-AC-FF-FE-FA-55-01", "BC-33-AC-FF-FE-FA-55-02", "BC-33-AC-FF-FE-FA-55-03"
+
+
+def _assert_record_consistent(staffed: Staffed) -> None:
+    app = staffed.app
+    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    report = replay_check(app.database, app.facility.id)
+    assert report.differences == []
+
+
+def test_device_released_with_its_whole_story_in_the_ledger(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    job = staffed.receive(D1.lower().replace("-", ":"))
+    assert job.state is JobState.ELIGIBLE
+    job = staffed.reset(job.id)
+    assert job.state is JobState.VERIFIED
+    bench.seal(staffed.app.uow, staffed.ben, job.id, "sl-0001")
+    job = bench.release(staffed.app.uow, staffed.ben, job.id)
+    assert job.state is JobState.RELEASED
+    assert job.seal_serial == "SL-0001"
+    assert job.closed_at is not None
+
+    story = history.device_history(staffed.app.uow, staffed.auditor, D1)
+    assert [e.type for _, e in story.entries] == [
+        "consignment.device_expected",
+        "device.received",
+        "device.inspected",
+        "device.decided",
+        "reset.authorised",
+        "reset.completed",
+        "reset.verified",
+        "seal.fitted",
+        "device.released",
+    ]
+    decided = story.entries[3][1]
+    assert decided.data["policy"]["id"] == "tamper-default"
+    assert decided.actor.kind == "system"
+    receipt = history.device_receipt(
+        staffed.app.uow, staffed.auditor, D1, staffed.app.origin, staffed.app.signer_key()
+    )
+    proven = verify_receipt(receipt, [staffed.app.verifier_key()])
+    assert [i for i, _ in proven.entries] == [i for i, _ in story.entries]
+    _assert_record_consistent(staffed)
+
+
+def test_a_device_comes_back_years_later_for_a_new_job(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    first = staffed.reset(staffed.receive(D1).id)
+    bench.seal(staffed.app.uow, staffed.ben, first.id, "SL-0001")
+    bench.release(staffed.app.uow, staffed.ben, first.id)
+    SimulatedFleet(staffed.fleet_path).set_failure(D1, fail_times=0)
+    with staffed.app.uow(write=False) as uow:
+        assert uow.triage.open_job_for_device(D1) is None
+    rows = [
+        ManifestRow(
+            2,
+            {
+                "device_id": D1,
+                "device_type": "ESME",
+                "manufacturer": "Acme",
+                "model": "M1",
+                "firmware_version": "1.1",
+                "inventory_status": "Decommissioned",
+                "asset_owner": "MAP-1",
+            },
+        )
+    ]
+    intake.import_manifest(staffed.app.uow, staffed.sup, "C-2", "MAP-1", rows)
+    second = staffed.receive(D1)
+    assert second.id != first.id
+    story = history.device_history(staffed.app.uow, staffed.auditor, D1)
+    assert [j.id for j in story.jobs] == [first.id, second.id]
+    assert sum(e.type == "device.received" for _, e in story.entries) == 2
+    _assert_record_consistent(staffed)
+
+
+def _row(line: int, device_id: str, status: str = "Decommissioned") -> ManifestRow:
+    return ManifestRow(
+        line,
+        {
+            "device_id": device_id,
+            "device_type": "GSME",
+            "manufacturer": "Acme",
+            "model": "G1",
+            "firmware_version": "2.0",
+            "inventory_status": status,
+            "asset_owner": "MAP-1",
+        },
+    )
+
+
+def test_a_bad_manifest_imports_nothing_and_names_every_bad_row(staffed: Staffed) -> None:
+    rows = [
+        _row(2, D1),
+        _row(3, "BC-33-AC-FF-FE-FA-55"),
+        _row(4, D2, status="Commissioned"),
+        _row(5, D1),
+        ManifestRow(6, problem="has 3 values for 7 columns"),
+        _row(7, D3),
+    ]
+    with pytest.raises(ManifestRejected) as rejected:
+        intake.import_manifest(staffed.app.uow, staffed.sup, "C-1", "MAP-1", rows)
+    found = [(p.line, p.field) for p in rejected.value.problems]
+    assert found == [(3, "device_id"), (4, "inventory_status"), (5, "device_id"), (6, "row")]
+    assert "Commissioned" in str(rejected.value.problems[1])
+    assert "duplicate of line 2" in rejected.value.problems[2].problem
+    with staffed.app.uow(write=False) as uow:
+        assert uow.triage.consignments(0, 10) == ([], 0)
+
+    report = intake.import_manifest(
+        staffed.app.uow, staffed.sup, "C-1", "MAP-1", rows, skip_invalid=True
+    )
+    assert report.imported == 2
+    assert [p.line for p in report.problems] == [3, 4, 5, 6]
+    _assert_record_consistent(staffed)
+
+
+def test_devices_with_an_open_job_or_already_expected_are_refused(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1, D2])
+    staffed.receive(D1)
+    with pytest.raises(ManifestRejected) as rejected:
+        intake.import_manifest(
+            staffed.app.uow, staffed.sup, "C-2", "MAP-1", [_row(2, D1), _row(3, D2)]
+        )
+    problems = [p.problem for p in rejected.value.problems]
+    assert "open triage job" in problems[0]
+    assert "already expected in open consignment" in problems[1]
+    with pytest.raises(Conflict, match="imported already"):
+        intake.import_manifest(staffed.app.uow, staffed.sup, "C-1", "MAP-1", [_row(2, D3)])
+
+
+def test_unexpected_device_raises_an_exception_not_a_job(staffed: Staffed) -> None:
+    scanned = intake.scan_device(staffed.app.uow, staffed.ben, D3)
+    assert scanned.job is None
+    assert scanned.exception_id is not None
+    assert "not expected" in scanned.message
+    with staffed.app.uow(write=False) as uow:
+        open_items, total = uow.triage.exceptions("open", 0, 10)
+    assert total == 1
+    assert open_items[0]["device_id"] == D3
+    with pytest.raises(PermissionDenied):
+        intake.resolve_exception(staffed.app.uow, staffed.ben, scanned.exception_id, "x" * 20)
+    intake.resolve_exception(
+        staffed.app.uow, staffed.sup, scanned.exception_id, "returned to MAP-1 unopened"
+    )
+    with staffed.app.uow(write=False) as uow:
+        assert uow.triage.exceptions("open", 0, 10)[1] == 0
+    with pytest.raises(InvalidInput, match="device_id"):
+        intake.scan_device(staffed.app.uow, staffed.ben, "not a device")
+    _assert_record_consistent(staffed)
+
+
+def test_closing_a_consignment_reports_what_never_arrived(staffed: Staffed) -> None:
+    consignment_id = staffed.manifest("C-1", [D1, D2, D3])
+    staffed.receive(D2)
+    closed, missing = intake.close_consignment(staffed.app.uow, staffed.sup, consignment_id)
+    assert missing == [D1, D3]
+    assert (closed.expected, closed.arrived) == (3, 1)
+    with pytest.raises(Conflict, match="already closed"):
+        intake.close_consignment(staffed.app.uow, staffed.sup, consignment_id)
+    # A device of a closed consignment is unexpected now.
+    assert intake.scan_device(staffed.app.uow, staffed.ben, D1).exception_id is not None
+
+
+def test_policy_routes_each_boundary_and_an_override_needs_another_supervisor(
+    staffed: Staffed,
+) -> None:
+    staffed.manifest("C-1", [D1, D2, D3])
+    cpa = staffed.receive(D1, {**CLEAN, "cpa_boundary_intact": False})
+    assert cpa.state is JobState.QUARANTINED
+    mid = staffed.receive(D2, {**CLEAN, "metrology_seal_intact": False})
+    assert mid.state is JobState.REVERIFY_METROLOGY
+    scanned = intake.scan_device(staffed.app.uow, staffed.sup, D3)
+    assert scanned.job is not None
+    decision = bench.inspect(
+        staffed.app.uow, staffed.sup, scanned.job.id, {**CLEAN, "outer_covers_opened": ["terminal"]}
+    )
+    assert decision.outcome.value == "supervisor_review"
+    assert any("terminal cover" in r.text for r in decision.reasons)
+    job_id = scanned.job.id
+    with pytest.raises(PermissionDenied, match="separation of duties"):
+        bench.override(staffed.app.uow, staffed.sup, job_id, "eligible", "supplier job J-1 seen")
+    with pytest.raises(PermissionDenied):
+        bench.override(staffed.app.uow, staffed.ben, job_id, "eligible", "x" * 30)
+    with pytest.raises(InvalidInput, match="justification"):
+        bench.override(staffed.app.uow, staffed.sup2, job_id, "eligible", "ok")
+    job = bench.override(
+        staffed.app.uow,
+        staffed.sup2,
+        job_id,
+        "eligible",
+        "terminal cover opened by supplier job J-123 on 2026-11-01, paperwork seen",
+    )
+    assert job.state is JobState.ELIGIBLE
+    assert job.outcome == "eligible"
+    disposed = bench.dispose(staffed.app.uow, staffed.sup, cpa.id, "destroy", "DC-2026-001")
+    assert disposed.state is JobState.DESTROYED
+    returned = bench.dispose(staffed.app.uow, staffed.sup, mid.id, "return", "RMA-77")
+    assert returned.state is JobState.RETURNED_TO_MANUFACTURER
+    with pytest.raises(IllegalTransition):
+        bench.authorise_reset(
+            staffed.app.uow, staffed.ben, cpa.id, "BENCH-1", staffed.app.signer_key()
+        )
+    _assert_record_consistent(staffed)
+
+
+def test_reset_failures_are_retried_then_quarantined(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1, D2])
+    fleet = SimulatedFleet(staffed.fleet_path)
+    fleet.set_failure(D1, fail_times=1)
+    fleet.set_failure(D2, half_fail_times=3)
+
+    job = staffed.receive(D1)
+    job = staffed.reset(job.id)
+    assert job.state is JobState.RESET_FAILED
+    job = staffed.reset(job.id)
+    assert job.state is JobState.VERIFIED
+    assert job.reset_attempts == 2
+
+    job = staffed.receive(D2)
+    for attempt in (1, 2):
+        job = staffed.reset(job.id)
+        assert job.state is JobState.VERIFICATION_FAILED, attempt
+    job = staffed.reset(job.id)
+    assert job.state is JobState.QUARANTINED
+    with staffed.app.uow(write=False) as uow:
+        results = uow.triage.reset_results(job.id)
+    assert [r["verified"] for r in results] == [False, False, False]
+    assert any("not cleared" in f for f in results[0]["failures"])
+    with pytest.raises(IllegalTransition):
+        staffed.reset(job.id)
+    _assert_record_consistent(staffed)
+
+
+def test_tool_results_that_do_not_match_their_work_order_are_refused(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    job = staffed.receive(D1)
+    signed_order = bench.authorise_reset(
+        staffed.app.uow, staffed.ben, job.id, "BENCH-1", staffed.app.signer_key()
+    )
+    with pytest.raises(Conflict, match="still valid"):
+        bench.authorise_reset(
+            staffed.app.uow, staffed.ben, job.id, "BENCH-1", staffed.app.signer_key()
+        )
+    carried_out: list[ToolResult] = []
+
+    def forge(result: ToolResult) -> ToolResult:
+        carried_out.append(result)
+        return dataclasses.replace(result, nonce="0" * 32)
+
+    forged = staffed.carry_out(signed_order, forge)
+    with pytest.raises(InvalidInput, match="does not match"):
+        bench.record_tool_result(staffed.app.uow, staffed.tool, forged)
+    good = carried_out[0].sign(staffed.tool_key)
+    assert bench.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    with pytest.raises(InvalidInput, match="replay"):
+        bench.record_tool_result(staffed.app.uow, staffed.tool, good)
+    story = history.device_history(staffed.app.uow, staffed.auditor, D1)
+    assert story.entries[-1][1].type == "reset.verified"
+    with staffed.app.uow(write=False) as uow:
+        refusals = [uow.ledger.log.entry(i) for i in uow.ledger.indexes_for("tool", "BENCH-1")]
+    assert sum(b"tool.result_refused" in r for r in refusals) == 2
+    _assert_record_consistent(staffed)
+
+
+def test_seals_and_release_rules(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1, D2])
+    one = staffed.reset(staffed.receive(D1).id)
+    two = staffed.reset(staffed.receive(D2).id)
+    with pytest.raises(Conflict, match="without a fitted seal"):
+        bench.release(staffed.app.uow, staffed.ben, one.id)
+    with pytest.raises(InvalidInput, match="serial"):
+        bench.seal(staffed.app.uow, staffed.ben, one.id, "a b")
+    bench.seal(staffed.app.uow, staffed.ben, one.id, "SL-0009")
+    with pytest.raises(Conflict, match=f"already fitted to device {D1}"):
+        bench.seal(staffed.app.uow, staffed.ben, two.id, "SL-0009")
+    with pytest.raises(IllegalTransition):
+        bench.seal(staffed.app.uow, staffed.ben, one.id, "SL-0010")
+
+
+def test_roles_are_checked_by_every_use_case(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    with pytest.raises(PermissionDenied):
+        intake.import_manifest(staffed.app.uow, staffed.ben, "C-9", "MAP-1", [_row(2, D2)])
+    with pytest.raises(PermissionDenied):
+        intake.scan_device(staffed.app.uow, staffed.auditor, D1)
+    with pytest.raises(PermissionDenied):
+        intake.scan_device(staffed.app.uow, staffed.admin, D1)
+    job = staffed.receive(D1)
+    with pytest.raises(PermissionDenied):
+        bench.authorise_reset(
+            staffed.app.uow, staffed.auditor, job.id, "BENCH-1", staffed.app.signer_key()
+        )
+    with pytest.raises(PermissionDenied, match="only an enrolled Triage Tool"):
+        bench.record_tool_result(staffed.app.uow, staffed.ben, "anything")
+    assert history.device_history(staffed.app.uow, staffed.auditor, D1).device_id == D1
+
+
+def test_replay_finds_a_table_changed_behind_the_ledger(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    job = staffed.receive(D1)
+    assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
+    with staffed.app.database.engine.begin() as conn:
+        conn.execute(update(triage_job).where(triage_job.c.id == job.id).values(state="released"))
+    differences = replay_check(staffed.app.database, staffed.app.facility.id).differences
+    assert [(d.table, d.key) for d in differences] == [("triage_job", job.id)]
+    assert "state is 'released' but the entries give 'eligible'" in differences[0].message
