@@ -20,9 +20,9 @@ install: $(STAMP)
 run: install
 	@$(BIN)/triage init --facility-id demo --name "Demo Triage Facility" >/dev/null
 	@echo "device-triage: demo facility ready in $(TRIAGE_DATA_DIR)"
-	@echo "  API and docs: http://127.0.0.1:8000/api/v1/docs"
-	@echo "  No login yet: the ledger endpoints are public by design (hashes, proofs and signed checkpoints)."
-	@echo "  Verifier key: $$($(BIN)/triage keys show)"
+	@echo "  API and docs: http://127.0.0.1:8000/api/v1/docs (Authorize with a token below)"
+	@$(BIN)/triage demo
+	@echo "  Verifier key (for 'triage verify'): $$($(BIN)/triage keys show)"
 	$(BIN)/triage serve --host 127.0.0.1 --port 8000
 
 ## system-deps: what pip cannot bring (the PostgreSQL server for the tests).

@@ -55,6 +55,7 @@ _TYPE_NAMES = {
 }
 
 _MARGIN = 16 * mm
+_FRAME_PADDING = 6  # points reportlab's frame keeps inside the page margins
 _WIDTH = A4[0] - 2 * _MARGIN
 _QR_SIDE = 46 * mm
 _INK = colors.HexColor("#1a1a1a")
@@ -104,8 +105,8 @@ def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: s
     doc = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
+        leftMargin=_MARGIN - _FRAME_PADDING,
+        rightMargin=_MARGIN - _FRAME_PADDING,
         topMargin=14 * mm,
         bottomMargin=14 * mm,
         title=f"Triage certificate {facts.device_id}",
@@ -259,7 +260,7 @@ def _story(
         [
             [_p("Triage certificate", _TITLE), _p("RELEASED", _BADGE)],
             [_p(facility_name, _FACILITY), _p(_time(facts.released.at), _SMALL_RIGHT)],
-            [_p(f"Ledger {verified.origin}", _SMALL), ""],
+            [_p(f"Log origin: {verified.origin}", _SMALL), ""],
         ],
         colWidths=[_WIDTH * 0.7, _WIDTH * 0.3],
         style=_grid_style(padding=0, line_below=True),
@@ -333,9 +334,9 @@ def _device_block(facts: _Facts, digest: str) -> Table:
     right = [
         _QrCode(segno.make(digest, error=QR_ERROR, micro=False), _QR_SIDE),
         Spacer(1, 1 * mm),
-        Paragraph("<br/>".join(escape(line) for line in _wrap(digest, 40)), _DIGEST),
+        Paragraph("<br/>".join(escape(line) for line in _wrap(digest, 44)), _DIGEST),
         Spacer(1, 1 * mm),
-        _p("Receipt digest (DTR1): the QR code carries exactly this line", _CAPTION),
+        _p("The QR code encodes exactly this receipt digest", _CAPTION),
     ]
     qr_width = _QR_SIDE + 14 * mm
     table = Table(
@@ -360,7 +361,7 @@ def _triage_table(verified: VerifiedReceipt, facts: _Facts) -> Table:
     ]
     table = Table(
         [[_p(label, _LABEL), _p(value, style)] for label, value, style in rows],
-        colWidths=[34 * mm, None],
+        colWidths=[34 * mm, _WIDTH - 34 * mm],
     )
     table.setStyle(
         TableStyle(
@@ -431,7 +432,7 @@ def _entries_table(entries: Sequence[tuple[int, Entry]]) -> Table:
         )
     table = Table(
         data,
-        colWidths=[16 * mm, 37 * mm, 46 * mm, None, 30 * mm],
+        colWidths=[16 * mm, 37 * mm, 46 * mm, _WIDTH - 129 * mm, 30 * mm],
         repeatRows=1,
     )
     table.setStyle(

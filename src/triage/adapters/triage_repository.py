@@ -230,10 +230,10 @@ class SqlTriageRepository:
                 select(consignment_device)
                 .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
                 .where(
-                consignment_device.c.device_id == device_id,
-                consignment_device.c.arrived.is_(False),
-                consignment.c.status == "open",
-            )
+                    consignment_device.c.device_id == device_id,
+                    consignment_device.c.arrived.is_(False),
+                    consignment.c.status == "open",
+                )
             )
             .mappings()
             .first()

@@ -112,6 +112,45 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         text = "\n".join(f"{r['id']:20} {','.join(r['roles']):40} {r['name']}" for r in rows)
         emit(as_json, {"items": rows}, text or "no operators yet")
 
+    @app.command("demo")
+    def demo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+        """Create demo staff (one per role) if missing and print a fresh API token for each."""
+        staff = [
+            ("demo-admin", "Demo Administrator", Role.ADMINISTRATOR),
+            ("demo-supervisor", "Demo Supervisor", Role.SUPERVISOR),
+            ("demo-bench", "Demo Bench Operator", Role.BENCH_OPERATOR),
+            ("demo-stores", "Demo Stores", Role.STORES),
+            ("demo-security", "Demo Security Manager", Role.SECURITY_MANAGER),
+            ("demo-auditor", "Demo Auditor", Role.AUDITOR),
+        ]
+        with open_app(data_dir) as application:
+            with application.uow(write=False) as uow:
+                known = {o.id for o in uow.triage.operators()}
+            if "demo-admin" not in known:
+                people.create_operator(
+                    application.uow,
+                    _admin_or_bootstrap(application, None),
+                    "demo-admin",
+                    "Demo Administrator",
+                    frozenset({Role.ADMINISTRATOR}),
+                )
+            admin = people.operator_caller(application.uow, "demo-admin")
+            tokens = {}
+            for operator_id, name, role in staff:
+                if operator_id not in known and role is not Role.ADMINISTRATOR:
+                    people.create_operator(
+                        application.uow, admin, operator_id, name, frozenset({role})
+                    )
+                tokens[operator_id] = people.issue_token(
+                    application.uow, admin, operator_id, "demo"
+                ).secret
+        emit(
+            as_json,
+            {"tokens": tokens},
+            "demo staff (send as 'Authorization: Bearer TOKEN'):\n"
+            + "\n".join(f"  {who:16} {token}" for who, token in tokens.items()),
+        )
+
     # -- tools ------------------------------------------------------------------------------
     @tool_app.command("enrol")
     def tool_enrol(
