@@ -329,6 +329,16 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
     assert refused.returncode == 1
     assert "not proven" in refused.stdout
 
+    certificate = f.raw("ben", "GET", f"/devices/{RELEASED}/certificate")
+    assert certificate.headers["content-type"] == "application/pdf"
+    assert certificate.content.startswith(b"%PDF")
+    not_released = f.client.get(
+        f"/api/v1/devices/{NEVER_VERIFIES}/certificate",
+        headers={"Authorization": f"Bearer {f.tokens['ben']}"},
+    )
+    assert not_released.status_code == 409
+    assert "was not released" in not_released.json()["detail"]
+
     assert f.triage.run("ledger", "verify").stdout.startswith("ok:")
     assert f.triage.run("ledger", "replay", "--check").stdout.startswith("ok:")
 

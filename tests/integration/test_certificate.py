@@ -235,6 +235,18 @@ def test_override_is_shown_with_its_justification(ledger: Ledger) -> None:
     assert "tamper-default version 1.2" in text
 
 
+def test_a_long_job_still_fits_one_page(ledger: Ledger) -> None:
+    retries = [step for step in RELEASED_JOB if step[0].startswith("reset.")] * 15
+    ledger.job(RELEASED_JOB[:3] + retries + RELEASED_JOB[-2:])
+    pdf = render_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = flat(pdf_text(pdf))
+    assert "entries not shown: see the receipt" in text
+    assert "device.received" in text
+    assert "device.released" in text
+    assert SEAL in text
+
+
 def test_device_not_released_is_refused(ledger: Ledger) -> None:
     ledger.job(RELEASED_JOB[:-1])
     with pytest.raises(Conflict, match=r"was not released.*sealed"):

@@ -27,7 +27,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
-    KeepTogether,
+    KeepInFrame,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -54,6 +54,9 @@ _TYPE_NAMES = {
     DeviceType.TYPE2: "Type 2 device (IHD/CAD)",
 }
 
+_MAX_ROWS = 24  # entries tabled in full; a longer job shows its first and latest entries
+_HEAD_ROWS = 6
+_MAX_TEXT = 400
 _MARGIN = 16 * mm
 _FRAME_PADDING = 6  # points reportlab's frame keeps inside the page margins
 _WIDTH = A4[0] - 2 * _MARGIN
@@ -116,7 +119,11 @@ def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: s
         invariant=1,
     )
     story = _story(verified, facts, digest, verifier_key, facility_name)
-    doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    # One page, always: a job with unusually many entries or long texts is shrunk to fit.
+    # The story sits in one fixed-width cell, so that shrinking scales it all alike.
+    body = Table([[story]], colWidths=[_WIDTH], style=_grid_style(padding=0))
+    page = KeepInFrame(_WIDTH, doc.height - 2 * _FRAME_PADDING - 1, [body], mode="shrink")
+    doc.build([page], onFirstPage=_footer, onLaterPages=_footer)
     return buffer.getvalue()
 
 
@@ -274,13 +281,9 @@ def _story(
         Spacer(1, 1.5 * mm),
         _triage_table(verified, facts),
         Spacer(1, 5 * mm),
-        KeepTogether(
-            [
-                _p(f"Ledger entries of triage job {facts.job_id}", _SECTION),
-                Spacer(1, 1.5 * mm),
-                _entries_table(facts.job_entries),
-            ]
-        ),
+        _p(f"Ledger entries of triage job {facts.job_id}", _SECTION),
+        Spacer(1, 1.5 * mm),
+        _entries_table(facts.job_entries),
         Spacer(1, 3 * mm),
         _p(
             f"The receipt holds {len(verified.entries)} ledger "
@@ -385,14 +388,23 @@ def _decision(facts: _Facts) -> str:
         return "not recorded"
     outcome = _text(decision.data.get("outcome")).replace("_", " ")
     if decision.type == "decision.overridden":
-        justification = _text(decision.data.get("justification"), "no justification recorded")
+        justification = _clip(
+            _text(decision.data.get("justification"), "no justification recorded")
+        )
         return (
             f"{outcome}, by override of {_actor(decision)} on {_time(decision.at)}: {justification}"
         )
     reasons = decision.data.get("reasons")
     texts = [str(r["text"]) for r in reasons or [] if isinstance(r, Mapping) and r.get("text")]
     because = f" ({'; '.join(texts)})" if texts else ""
-    return f"{outcome}, by the tamper policy on {_time(decision.at)}{because}"
+    return _clip(f"{outcome}, by the tamper policy on {_time(decision.at)}{because}")
+
+
+def _clip(text: str) -> str:
+    """Long free text cut short for the page (the receipt holds it in full)."""
+    if len(text) <= _MAX_TEXT:
+        return text
+    return text[: _MAX_TEXT - 30].rstrip() + "... (in full in the receipt)"
 
 
 def _policy(decision: Entry | None) -> str:
@@ -420,7 +432,15 @@ def _entries_table(entries: Sequence[tuple[int, Entry]]) -> Table:
     data: list[list[Paragraph]] = [
         [_p(h, _HEAD) for h in ("Index", "Time (UTC)", "Type", "Actor", "New state")]
     ]
-    for index, entry in entries:
+    shown = list(entries)
+    hidden = len(shown) - _MAX_ROWS
+    if hidden > 0:
+        shown = shown[:_HEAD_ROWS] + shown[_HEAD_ROWS + hidden :]
+    for row, (index, entry) in enumerate(shown):
+        if hidden > 0 and row == _HEAD_ROWS:
+            data.append(
+                [_p("", _CELL), _p(f"... {hidden} entries not shown: see the receipt", _CELL)]
+            )
         data.append(
             [
                 _p(str(index), _CELL_MONO),
@@ -435,9 +455,11 @@ def _entries_table(entries: Sequence[tuple[int, Entry]]) -> Table:
         colWidths=[16 * mm, 37 * mm, 46 * mm, _WIDTH - 129 * mm, 30 * mm],
         repeatRows=1,
     )
+    gap = [("SPAN", (1, _HEAD_ROWS + 1), (-1, _HEAD_ROWS + 1))] if hidden > 0 else []
     table.setStyle(
         TableStyle(
             [
+                *gap,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 4),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
@@ -454,7 +476,7 @@ def _entries_table(entries: Sequence[tuple[int, Entry]]) -> Table:
 
 def _verify_block(verifier_key: str) -> Table:
     text = Paragraph(
-        f"<b>Verify:</b> <font face='Courier'>triage verify RECEIPT --key "
+        f"<b>Verify:</b> <font face='Courier' size='7'>triage verify RECEIPT --key "
         f"{escape(verifier_key)}</font>",
         _style("verify", fontSize=8, leading=10.5),
     )

@@ -16,7 +16,6 @@ from triage.adapters import projector
 from triage.adapters.database import Database
 from triage.adapters.tables import (
     ledger_checkpoint,
-    ledger_entry,
     ledger_head,
     ledger_subject,
     ledger_tile,
@@ -28,6 +27,7 @@ from triage.ledger.rfc6962 import EMPTY_ROOT
 from triage.ledger.tiles import TileKey
 
 STREAM_BATCH = 4096
+_INSERT_ENTRY_SQL = "INSERT INTO ledger_entry (log_id, idx, data) VALUES (?, ?, ?)"
 _ENTRIES_SQL = (
     "SELECT idx, data FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx"
 )
@@ -73,27 +73,36 @@ class SqlLogStorage:
         )
 
     def insert_entries(self, first_index: int, entries: Sequence[bytes]) -> None:
-        self._conn.execute(
-            insert(ledger_entry),
-            [
-                {"log_id": self._log_id, "idx": first_index + i, "data": data}
-                for i, data in enumerate(entries)
-            ],
+        # The driver's executemany on this transaction's connection: bulk appends would spend
+        # most of their time in SQLAlchemy's per-row parameter processing otherwise.
+        log_id = self._log_id
+        rows = [(log_id, first_index + i, data) for i, data in enumerate(entries)]
+        cursor = self._raw().cursor()
+        try:
+            cursor.executemany(self._sql(_INSERT_ENTRY_SQL), rows)
+        finally:
+            cursor.close()
+
+    def _raw(self) -> Any:
+        raw = self._conn.connection.dbapi_connection
+        assert raw is not None
+        return raw
+
+    def _sql(self, statement: str) -> str:
+        return (
+            statement.replace("?", "%s") if self._conn.dialect.name == "postgresql" else statement
         )
 
     def read_entries(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
         # The driver's own cursor, on this transaction's connection: verification streams
         # millions of rows and SQLAlchemy's row objects would be most of its cost.
-        raw = self._conn.connection.dbapi_connection
-        assert raw is not None
+        raw = self._raw()
         if self._conn.dialect.name == "postgresql":
             cursor = raw.cursor(name=f"ledger_entries_{uuid.uuid4().hex}")
-            sql = _ENTRIES_SQL.replace("?", "%s")
         else:
             cursor = raw.cursor()
-            sql = _ENTRIES_SQL
         try:
-            cursor.execute(sql, (self._log_id, start, stop))
+            cursor.execute(self._sql(_ENTRIES_SQL), (self._log_id, start, stop))
             while rows := cursor.fetchmany(STREAM_BATCH):
                 yield rows
         finally:

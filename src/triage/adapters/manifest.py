@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -38,10 +39,13 @@ def _column(name: str) -> str:
 def parse_manifest(data: bytes, kind: str) -> list[ManifestRow]:
     """Every row with its line number; CSV lines count from the header (line 1), JSON rows are
     numbered by their position in the list."""
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = data.decode("utf-8-sig")
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ManifestFormatError(f"manifest is not UTF-8 (byte {exc.start})") from exc
+        raise ManifestFormatError(
+            f"manifest is not UTF-8: byte {exc.start + bom} of the file"
+        ) from exc
     if kind == "json":
         return _json_rows(text)
     if kind == "csv":
@@ -50,6 +54,11 @@ def parse_manifest(data: bytes, kind: str) -> list[ManifestRow]:
 
 
 def _check_columns(columns: list[str]) -> None:
+    for position, column in enumerate(columns, start=1):
+        if not column:
+            raise ManifestFormatError(
+                f"column {position} of the header has no name (a trailing comma?)"
+            )
     unknown = [c for c in columns if c not in REQUIRED and c not in OPTIONAL]
     if unknown:
         raise ManifestFormatError(
@@ -75,15 +84,17 @@ def _csv_rows(text: str) -> list[ManifestRow]:
     _check_columns(columns)
     rows = []
     try:
+        # A row is numbered by the line it starts on, even when a quoted value spans lines.
+        line = reader.line_num + 1
         for values in reader:
+            start, line = line, reader.line_num + 1
             if not any(v.strip() for v in values):
                 continue
-            line = reader.line_num
             if len(values) != len(columns):
                 shape = f"has {len(values)} values for {len(columns)} columns"
-                rows.append(ManifestRow(line, problem=shape))
+                rows.append(ManifestRow(start, problem=shape))
                 continue
-            rows.append(ManifestRow(line, _fields(dict(zip(columns, values, strict=True)))))
+            rows.append(ManifestRow(start, _fields(dict(zip(columns, values, strict=True)))))
     except csv.Error as exc:
         raise ManifestFormatError(f"line {reader.line_num}: {exc}") from exc
     return rows
@@ -92,7 +103,7 @@ def _csv_rows(text: str) -> list[ManifestRow]:
 def _json_rows(text: str) -> list[ManifestRow]:
     try:
         items = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ManifestFormatError(f"manifest is not valid JSON: {exc}") from exc
     if isinstance(items, dict) and isinstance(items.get("devices"), list):
         items = items["devices"]

@@ -53,6 +53,7 @@ ledger_entry = Table(
     Column("log_id", String(64), ForeignKey("ledger_head.log_id"), primary_key=True),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("data", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # C2SP tlog-tiles: up to 256 hashes of height 8*level; partial tiles grow in place.
@@ -63,6 +64,7 @@ ledger_tile = Table(
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hashes", LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 ledger_checkpoint = Table(
@@ -84,6 +86,7 @@ ledger_subject = Table(
     Column("subject_kind", String(40), nullable=False),
     Column("subject_id", String(120), nullable=False),
     Index("ix_ledger_subject_subject", "log_id", "subject_kind", "subject_id", "idx"),
+    sqlite_with_rowid=False,
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -161,10 +161,10 @@ TRANSITIONS: dict[Action, Transition] = {
         ),
         Transition(
             Action.QUARANTINE,
+            # Not from received: a device is quarantined on the evidence of its inspection, so
+            # that no path (quarantine, then an override) can reach release without one.
             frozenset(
                 {
-                    S.RECEIVED,
-                    S.INSPECTED,
                     S.AWAITING_REVIEW,
                     S.ELIGIBLE,
                     S.RESET_AUTHORISED,

@@ -27,8 +27,8 @@ WORK_ORDER_FORMAT = "device-triage/work-order/v1"
 TOOL_RESULT_FORMAT = "device-triage/tool-result/v1"
 FACTORY_RESET = "factory_reset"
 DEFAULT_VALIDITY = timedelta(minutes=15)
-_NONCE = re.compile(r"^[0-9a-f]{32}$")
-_DIGEST = re.compile(r"^[0-9a-f]{64}$")
+_NONCE = re.compile(r"[0-9a-f]{32}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 class WorkOrderRefused(VerificationError):
@@ -54,7 +54,7 @@ class WorkOrder:
     def __post_init__(self) -> None:
         if self.action != FACTORY_RESET:
             raise ValueError(f"work order action {self.action!r} is not {FACTORY_RESET!r}")
-        if not _NONCE.match(self.nonce):
+        if not _NONCE.fullmatch(self.nonce):
             raise ValueError("work order nonce must be 32 lower-case hex digits")
         if self.expires_at <= self.issued_at:
             raise ValueError("work order must expire after it is issued")
@@ -148,7 +148,7 @@ class ToolResult:
     def __post_init__(self) -> None:
         for name, digests in (("before", self.before), ("after", self.after)):
             for item, digest in digests.items():
-                if not _DIGEST.match(digest):
+                if not _DIGEST.fullmatch(digest):
                     raise ValueError(f"{name}.{item}: digest must be 64 lower-case hex digits")
 
     def to_json(self) -> dict[str, Any]:
@@ -197,7 +197,7 @@ class ToolResult:
 def _json_object(text: str, what: str, expected_format: str) -> dict[str, Any]:
     try:
         obj = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise WorkOrderRefused(f"{what} is not JSON: {exc}") from exc
     if not isinstance(obj, dict) or obj.get("format") != expected_format:
         raise WorkOrderRefused(f"{what} is not in the format {expected_format}")

@@ -188,7 +188,7 @@ def _claimed_id(signed: str) -> str:
     """The id an unverifiable order claims, only to name it in the refusal."""
     try:
         claimed = json.loads(signed.split("\n\n", 1)[0]).get("id", "unknown")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return "unknown"
     return str(claimed)[:64]
 

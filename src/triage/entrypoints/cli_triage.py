@@ -267,7 +267,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         raw = sys.stdin.read() if str(evidence) == "-" else evidence.read_text()
         try:
             obj = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise fail(f"evidence: not JSON ({exc})") from exc
         if not isinstance(obj, dict):
             raise fail("evidence: must be a JSON object")
@@ -431,6 +431,29 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             )
         out.write_text(receipt)
         typer.echo(f"receipt written to {out}")
+
+    @device_app.command("certificate")
+    def device_certificate(
+        device: DeviceArg,
+        out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
+        acting: As,
+        data_dir: DataDir = None,
+    ) -> None:
+        """Write the triage certificate (PDF with a QR code) of a released device."""
+        from triage.adapters.certificate import render_certificate
+
+        with open_app(data_dir) as application:
+            receipt = history.device_receipt(
+                application.uow,
+                caller_for(application, acting),
+                device,
+                application.origin,
+                application.signer_key(),
+            )
+            out.write_bytes(
+                render_certificate(receipt, application.verifier_key(), application.facility.name)
+            )
+        typer.echo(f"certificate written to {out}")
 
     # -- verification of receipts -----------------------------------------------------------
     @app.command("verify")

@@ -81,7 +81,7 @@ class Entry:
         """Parse stored bytes, refusing anything that is not an entry in canonical form."""
         try:
             obj = json.loads(raw.decode("utf-8"), parse_float=_refuse_float)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise VerificationError(f"entry is not valid JSON: {exc}") from exc
         if not isinstance(obj, dict) or set(obj) != _FIELDS:
             raise VerificationError(f"entry must have exactly the fields {sorted(_FIELDS)}")

@@ -65,7 +65,7 @@ def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedR
         raise VerificationError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
     try:
         obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise VerificationError(f"receipt is not JSON: {exc}") from exc
     if not isinstance(obj, dict) or obj.get("format") != RECEIPT_FORMAT:
         raise VerificationError(f"not a receipt in the format {RECEIPT_FORMAT}")
@@ -92,7 +92,10 @@ def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedR
             )
         except VerificationError as exc:
             raise VerificationError(f"entry {index} is not proven in the log: {exc}") from exc
-        entry = Entry.from_bytes(entry_bytes)
+        try:
+            entry = Entry.from_bytes(entry_bytes)
+        except VerificationError as exc:
+            raise VerificationError(f"entry {index}: {exc}") from exc
         if entry.subject != subject:
             raise VerificationError(
                 f"entry {index} is about {entry.subject.kind} {entry.subject.id}, "

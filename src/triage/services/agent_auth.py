@@ -16,7 +16,7 @@ from triage.ledger.errors import VerificationError
 from triage.services.common import make_entry, now
 from triage.services.unit_of_work import UnitOfWorkFactory
 
-_NONCE = re.compile(r"^[0-9a-f]{32}$")
+_NONCE = re.compile(r"[0-9a-f]{32}")
 
 
 def authenticate_tool(
@@ -37,7 +37,7 @@ def authenticate_tool(
             problem = f"unknown tool {tool_id!r}"
         elif tool.status is not ToolStatus.ACTIVE:
             problem = f"tool {tool_id} is {tool.status}"
-        elif not _NONCE.match(nonce):
+        elif not _NONCE.fullmatch(nonce):
             problem = "nonce must be 32 lower-case hex digits"
         else:
             try:

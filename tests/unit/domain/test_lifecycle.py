@@ -149,24 +149,7 @@ def test_release_is_reachable_at_all() -> None:
     assert JobState.RELEASED in _paths(JobState.RECEIVED)
 
 
-SKIP_INSPECTION_BUG = (
-    "BUG: a device can be released without ever being inspected: QUARANTINE is allowed from "
-    "received, and OVERRIDE is allowed from quarantined to eligible, so received -> quarantined "
-    "-> eligible -> reset_authorised -> ... -> released never passes through inspected "
-    "(check_override does not stop it either: a job with no inspector and no reset attempt "
-    "passes every guard)"
-)
-
-
-@pytest.mark.parametrize(
-    "skipped",
-    [
-        pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=SKIP_INSPECTION_BUG))
-        if s is JobState.INSPECTED
-        else s
-        for s in MANDATORY
-    ],
-)
+@pytest.mark.parametrize("skipped", MANDATORY)
 def test_a_device_cannot_reach_release_without_passing_through(skipped: JobState) -> None:
     path = _paths(JobState.RECEIVED, frozenset({skipped})).get(JobState.RELEASED)
     assert path is None, " -> ".join(path)

@@ -106,7 +106,11 @@ def test_work_order_signed_by_another_key_is_refused(facility_key: tuple[str, st
 
 @pytest.mark.parametrize(
     ("old", "new"),
-    [(DEVICE, "BC-33-AC-FF-FE-FA-55-3E"), ('"tool-7"', '"tool-8"'), ("2026-03-02T10:15", "2026-03-02T11:15")],
+    [
+        (DEVICE, "BC-33-AC-FF-FE-FA-55-3E"),
+        ('"tool-7"', '"tool-8"'),
+        ("2026-03-02T10:15", "2026-03-02T11:15"),
+    ],
 )
 def test_tampered_work_order_text_is_refused(
     facility_key: tuple[str, str], old: str, new: str
@@ -238,14 +242,6 @@ def test_work_order_needs_a_nonce_of_32_lower_case_hex_digits(nonce: str) -> Non
         _order(nonce=nonce)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: work_order.py checks the nonce (and tool-result digests) with "
-        "re.match(r'^...$'), and '$' also matches before a final newline, so a nonce of 32 hex "
-        "digits plus '\\n' (33 characters) is accepted; use fullmatch or \\Z"
-    ),
-)
 def test_work_order_refuses_a_nonce_with_a_trailing_newline() -> None:
     with pytest.raises(ValueError, match="nonce"):
         _order(nonce=NONCE + "\n")
@@ -320,13 +316,6 @@ def test_tool_result_digests_must_be_64_lower_case_hex(side: str, digest: str) -
         _result(**{side: {"credit": digest}})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: ToolResult checks digests with re.match(r'^[0-9a-f]{64}$'); '$' matches before a "
-        "final newline, so a 65-character digest ending in '\\n' is accepted"
-    ),
-)
 def test_tool_result_refuses_a_digest_with_a_trailing_newline() -> None:
     with pytest.raises(ValueError, match="digest must be 64"):
         _result(before={"credit": DIGEST_A + "\n"})

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
+from triage.adapters.certificate import certificate_filename, render_certificate
 from triage.adapters.manifest import ManifestFormatError, parse_manifest
 from triage.bootstrap import App
 from triage.domain import agent_request
@@ -246,6 +247,26 @@ def build_router(application: App) -> APIRouter:
         )
         return Response(receipt, media_type="application/json")
 
+    @router.get(
+        "/devices/{device_id}/certificate",
+        tags=["devices"],
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
+    def device_certificate(device_id: str, caller: Operator) -> Response:
+        """The triage certificate (PDF, with the receipt's digest as a QR code) of a released
+        device."""
+        receipt = history.device_receipt(
+            uow, caller, device_id, application.origin, application.signer_key()
+        )
+        pdf = render_certificate(receipt, application.verifier_key(), application.facility.name)
+        name = certificate_filename(device_id)
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
     # -- jobs -------------------------------------------------------------------------------
     @router.get("/jobs", tags=["jobs"])
     def list_jobs(
@@ -384,7 +405,7 @@ async def _limited_body(request: Request, limit: int) -> bytes:
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
         obj = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidInput(f"body: not JSON ({exc})") from exc
     if not isinstance(obj, dict):
         raise InvalidInput("body: must be a JSON object")

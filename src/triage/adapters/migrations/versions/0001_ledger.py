@@ -43,6 +43,8 @@ def upgrade() -> None:
             ["log_id"], ["ledger_head.log_id"], name="fk_ledger_entry_log_id_ledger_head"
         ),
         sa.PrimaryKeyConstraint("log_id", "idx", name="pk_ledger_entry"),
+        # Clustered on the key: appends go to the end of one B-tree, not a table and an index.
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "ledger_tile",
@@ -54,6 +56,8 @@ def upgrade() -> None:
             ["log_id"], ["ledger_head.log_id"], name="fk_ledger_tile_log_id_ledger_head"
         ),
         sa.PrimaryKeyConstraint("log_id", "level", "idx", name="pk_ledger_tile"),
+        # Clustered on the key: appends go to the end of one B-tree, not a table and an index.
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "ledger_checkpoint",
@@ -74,6 +78,8 @@ def upgrade() -> None:
         sa.Column("subject_kind", sa.String(40), nullable=False),
         sa.Column("subject_id", sa.String(120), nullable=False),
         sa.PrimaryKeyConstraint("log_id", "idx", name="pk_ledger_subject"),
+        # Clustered on the key: appends go to the end of one B-tree, not a table and an index.
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_ledger_subject_subject",
