@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, tuple_, update
+from sqlalchemy import Connection, Select, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.adapters import projector
@@ -24,9 +24,11 @@ from triage.errors import NotInitialised
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogHead, LogStorage, StoredCheckpoint
 from triage.ledger.rfc6962 import EMPTY_ROOT
-from triage.ledger.tiles import TileKey
+from triage.ledger.tiles import TileCache, TileKey
 
 STREAM_BATCH = 4096
+# Followed by one "(level = ? AND idx = ?)" per tile: only placeholders, never values.
+_TILES_SQL = "SELECT level, idx, hashes FROM ledger_tile WHERE log_id = ? AND ("
 _INSERT_ENTRY_SQL = "INSERT INTO ledger_entry (log_id, idx, data) VALUES (?, ?, ?)"
 _ENTRIES_SQL = (
     "SELECT idx, data FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx"
@@ -111,14 +113,19 @@ class SqlLogStorage:
     def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]:
         if not keys:
             return {}
-        query = select(ledger_tile.c.level, ledger_tile.c.idx, ledger_tile.c.hashes).where(
-            ledger_tile.c.log_id == self._log_id,
-            tuple_(ledger_tile.c.level, ledger_tile.c.idx).in_([(k.level, k.index) for k in keys]),
-        )
-        return {
-            TileKey(int(level), int(idx)): bytes(hashes)
-            for level, idx, hashes in self._conn.execute(query)
-        }
+        # Driver SQL: the number of keys varies, so SQLAlchemy would compile every query anew.
+        ordered = list(keys)
+        where = " OR ".join(["(level = ? AND idx = ?)"] * len(ordered))
+        query = _TILES_SQL + where + ")"
+        params: list[object] = [self._log_id]
+        for key in ordered:
+            params += [key.level, key.index]
+        cursor = self._raw().cursor()
+        try:
+            cursor.execute(self._sql(query), params)
+            return {TileKey(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()}
+        finally:
+            cursor.close()
 
     def iter_tiles(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
         query = (
@@ -190,6 +197,18 @@ class SqlLogOpener:
             database.dispose()
 
 
+_TILE_CACHES: dict[str, TileCache] = {}
+
+
+def tile_cache(url: str, log_id: str) -> TileCache:
+    """The process's cache of one log's tiles (their nodes never change, so it is shared)."""
+    key = f"{url}#{log_id}"
+    cache = _TILE_CACHES.get(key)
+    if cache is None:
+        cache = _TILE_CACHES.setdefault(key, TileCache())
+    return cache
+
+
 class SqlLedger:
     """Records entries in one facility's log, with the subject index that history queries use."""
 
@@ -197,7 +216,8 @@ class SqlLedger:
         self._conn = conn
         self._log_id = log_id
         self.storage = SqlLogStorage(conn, log_id)
-        self.log = Log(self.storage)
+        url = conn.engine.url.render_as_string(hide_password=True)
+        self.log = Log(self.storage, tile_cache(url, log_id))
 
     def create(self) -> None:
         """Create the facility's empty log."""

@@ -9,8 +9,9 @@ from sqlalchemy import Connection, RootTransaction
 
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
-from triage.adapters.ledger_store import SqlLedger, SqlLogOpener
+from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
 from triage.adapters.triage_repository import SqlTriageRepository
+from triage.ledger.tiles import TileCache
 
 
 class SqlUnitOfWork:
@@ -65,6 +66,11 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.database, self.facility_id, write)
+
+    def tile_cache(self) -> TileCache:
+        """This process's memory of the facility log's tiles."""
+        url = self.database.engine.url.render_as_string(hide_password=True)
+        return tile_cache(url, self.facility_id)
 
     def log_opener(self) -> SqlLogOpener:
         """A picklable way for another process to read this facility's log."""

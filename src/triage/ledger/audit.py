@@ -37,9 +37,11 @@ from triage.ledger.tiles import (
 )
 
 CHUNK_TILES = 64  # full level-0 tiles (16,384 entries) per unit of work
-PARALLEL_FROM = (
-    512 * TILE_WIDTH
-)  # below this many entries, worker start-up costs more than it saves
+# Below this many entries, starting workers costs more than it saves.
+PARALLEL_FROM = 512 * TILE_WIDTH
+# Workers are forked: they start at once and share the parent's imported code. They only ever
+# open their own storage, never touch the parent's connections.
+_START_METHOD = "fork"
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def audit_log(
     with ExitStack() as stack:
         if opener is not None and workers > 1 and full_tiles * TILE_WIDTH >= PARALLEL_FROM:
             pool = stack.enter_context(
-                multiprocessing.get_context("spawn").Pool(
+                multiprocessing.get_context(_START_METHOD).Pool(
                     workers, initializer=_worker_start, initargs=(opener,)
                 )
             )

@@ -20,7 +20,14 @@ from triage.ledger.rfc6962 import (
     inclusion_path,
     leaf_hash,
 )
-from triage.ledger.tiles import TileAppender, TileHashes, TileKey
+from triage.ledger.tiles import (
+    MEMORY_ONLY,
+    CacheMiss,
+    TileAppender,
+    TileCache,
+    TileHashes,
+    TileKey,
+)
 
 
 @dataclass(frozen=True)
@@ -77,12 +84,16 @@ class LogStorage(Protocol):
 class Log:
     """Append entries, answer proofs and issue checkpoints for one log."""
 
-    def __init__(self, storage: LogStorage) -> None:
+    def __init__(self, storage: LogStorage, cache: TileCache | None = None) -> None:
         self._storage = storage
+        self._cache = cache
 
     def head(self) -> LogHead:
         """Current size and root."""
-        return self._storage.read_head()
+        head = self._storage.read_head()
+        if self._cache is not None:
+            self._cache.observe(head.size)
+        return head
 
     def append(self, entries: Sequence[bytes]) -> int:
         """Append ``entries`` in order and return the index of the first; holds the append lock."""
@@ -139,6 +150,46 @@ class Log:
         hashes.prefetch(_ranges(lambda mth: consistency_path(size1, size2, mth)))
         return consistency_path(size1, size2, hashes.range_hash)
 
+    def inclusion_bundle(
+        self, index: int, size: int | None = None
+    ) -> tuple[int, bytes, list[bytes], bytes]:
+        """(size, leaf hash, inclusion proof, root) for one entry, in one read of the tiles."""
+        head = self.head()
+        size = head.size if size is None else size
+        if not 0 <= size <= head.size:
+            raise LedgerStateError(f"tree size {size} is beyond the log's size {head.size}")
+        if not 0 <= index < size:
+            raise LedgerStateError(f"index {index} is not in a tree of size {size}")
+        hashes = TileHashes(self._storage, size, self._cache)
+        ranges = _ranges(lambda mth: inclusion_path(index, 0, size, mth))
+        # The root's tiles too, even when the head has the root: later proofs at this size
+        # can then be answered from memory.
+        ranges += [(index, index + 1), (0, size)]
+        hashes.prefetch(ranges)
+        root = head.root if size == head.size else hashes.range_hash(0, size)
+        proof = inclusion_path(index, 0, size, hashes.range_hash)
+        return size, hashes.range_hash(index, index + 1), proof, root
+
+    def consistency_bundle(
+        self, size1: int, size2: int | None = None
+    ) -> tuple[int, list[bytes], bytes, bytes]:
+        """(size2, consistency proof, root1, root2), in one read of the tiles."""
+        head = self.head()
+        size2 = head.size if size2 is None else size2
+        if not 0 <= size2 <= head.size:
+            raise LedgerStateError(f"tree size {size2} is beyond the log's size {head.size}")
+        if not 0 < size1 <= size2:
+            raise LedgerStateError(f"no consistency proof from size {size1} to size {size2}")
+        hashes = TileHashes(self._storage, size2, self._cache)
+        ranges = [(0, size1)]
+        if size1 != size2:
+            ranges += _ranges(lambda mth: consistency_path(size1, size2, mth))
+        ranges.append((0, size2))
+        hashes.prefetch(ranges)
+        root2 = head.root if size2 == head.size else hashes.range_hash(0, size2)
+        proof = [] if size1 == size2 else consistency_path(size1, size2, hashes.range_hash)
+        return size2, proof, hashes.range_hash(0, size1), root2
+
     def leaf_hash(self, index: int) -> bytes:
         """The stored leaf hash of entry ``index``."""
         return TileHashes(self._storage, index + 1).range_hash(index, index + 1)
@@ -160,6 +211,37 @@ class Log:
         current = self.head().size
         if not 0 <= size <= current:
             raise LedgerStateError(f"tree size {size} is beyond the log's size {current}")
+
+
+def cached_inclusion(
+    cache: TileCache, index: int, size: int
+) -> tuple[bytes, list[bytes], bytes] | None:
+    """(leaf hash, proof, root) from memory alone, or None when memory cannot answer.
+
+    Only for a size the log is known to have reached: such a tree never changes.
+    """
+    if not 0 <= index < size <= cache.known_size:
+        return None
+    hashes = TileHashes(MEMORY_ONLY, size, cache)
+    try:
+        proof = inclusion_path(index, 0, size, hashes.range_hash)
+        return hashes.range_hash(index, index + 1), proof, hashes.range_hash(0, size)
+    except CacheMiss:
+        return None
+
+
+def cached_consistency(
+    cache: TileCache, size1: int, size2: int
+) -> tuple[list[bytes], bytes, bytes] | None:
+    """(proof, root1, root2) from memory alone, or None when memory cannot answer."""
+    if not 0 < size1 <= size2 <= cache.known_size:
+        return None
+    hashes = TileHashes(MEMORY_ONLY, size2, cache)
+    try:
+        proof = [] if size1 == size2 else consistency_path(size1, size2, hashes.range_hash)
+        return proof, hashes.range_hash(0, size1), hashes.range_hash(0, size2)
+    except CacheMiss:
+        return None
 
 
 def _ranges(run: Callable[[RangeHash], object]) -> list[tuple[int, int]]:

@@ -8,6 +8,8 @@ be answered from today's tiles.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from hashlib import sha256 as _sha256
@@ -95,24 +97,91 @@ class _Node:
     index: int
 
 
-class TileHashes:
-    """Node hashes of the tree of ``size`` leaves, read from tiles with a per-instance cache.
+class TileCache:
+    """Tiles with all their internal nodes, kept in memory (thread-safe, least recently used
+    dropped first), and the largest tree size seen.
 
-    Used by proofs: the caller first names every range it needs (``prefetch``) so that all
-    tiles are read in one round trip, then asks for range hashes.
+    A full tile never changes and a partial tile only grows, so whatever nodes a tile of some
+    width holds stay true for ever: repeated proofs need not ask storage again. A longer
+    version of a partial tile replaces a shorter one.
     """
 
-    def __init__(self, reader: TileReader, size: int) -> None:
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._tiles: OrderedDict[TileKey, tuple[bytes, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.known_size = 0
+
+    def observe(self, size: int) -> None:
+        """Remember that the log has reached ``size`` (sizes only grow)."""
+        with self._lock:
+            self.known_size = max(self.known_size, size)
+
+    def get(self, key: TileKey, width: int) -> tuple[bytes, ...] | None:
+        """The node rows of a tile holding at least ``width`` hashes, bottom row first."""
+        with self._lock:
+            rows = self._tiles.get(key)
+            if rows is None or len(rows[0]) < width * HASH_SIZE:
+                return None
+            self._tiles.move_to_end(key)
+            return rows
+
+    def put(self, key: TileKey, data: bytes) -> tuple[bytes, ...]:
+        """Compute and keep the node rows of a tile (over its complete pairs); returns them."""
+        rows = [data]
+        hashes = split_hashes(data)
+        while len(hashes) > 1:
+            pairs = zip(hashes[0 : len(hashes) - 1 : 2], hashes[1::2], strict=True)
+            hashes = [_sha256(NODE_PREFIX + a + b).digest() for a, b in pairs]
+            rows.append(b"".join(hashes))
+        stored = tuple(rows)
+        with self._lock:
+            current = self._tiles.get(key)
+            if current is None or len(current[0]) <= len(data):
+                self._tiles[key] = stored
+            self._tiles.move_to_end(key)
+            while len(self._tiles) > self._capacity:
+                self._tiles.popitem(last=False)
+        return stored
+
+
+class CacheMiss(Exception):
+    """A tile needed for an answer from memory alone is not in memory."""
+
+
+class _MemoryOnly:
+    def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]:
+        raise CacheMiss(", ".join(key.path() for key in keys))
+
+
+MEMORY_ONLY: TileReader = _MemoryOnly()
+
+
+class TileHashes:
+    """Node hashes of the tree of ``size`` leaves, read from tiles.
+
+    Used by proofs: the caller first names every range it needs (``prefetch``) so that all
+    tiles are read in one round trip, then asks for range hashes. With a ``TileCache``, tiles
+    come from memory when it has them; with the ``MEMORY_ONLY`` reader, a tile that is not
+    there raises CacheMiss instead of being read.
+    """
+
+    def __init__(self, reader: TileReader, size: int, cache: TileCache | None = None) -> None:
         self._reader = reader
         self._size = size
-        self._tiles: dict[TileKey, bytes] = {}
+        self._cache = cache if cache is not None else TileCache(capacity=64)
 
     def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
-        """Read, in one call, every tile needed for the given leaf ranges."""
-        keys = {self._tile_of(node)[0] for lo, hi in ranges for node in _decompose(lo, hi)}
-        missing = keys - self._tiles.keys()
+        """Read, in one call, every tile needed for the given leaf ranges that memory lacks."""
+        needed: dict[TileKey, int] = {}
+        for lo, hi in ranges:
+            for node in _decompose(lo, hi):
+                key, offset, count = self._tile_of(node)
+                needed[key] = max(needed.get(key, 0), offset + count)
+        missing = [key for key, width in needed.items() if self._cache.get(key, width) is None]
         if missing:
-            self._tiles.update(self._reader.read_tiles(missing))
+            for key, data in self._reader.read_tiles(missing).items():
+                self._cache.put(key, data)
 
     def range_hash(self, lo: int, hi: int) -> bytes:
         """MTH(D[lo:hi]) for 0 <= lo < hi <= size."""
@@ -127,19 +196,25 @@ class TileHashes:
 
     def _perfect(self, node: _Node) -> bytes:
         key, offset, count = self._tile_of(node)
-        data = self._tiles.get(key)
-        if data is None:
+        rows = self._cache.get(key, offset + count)
+        if rows is None:
             data = self._reader.read_tiles([key]).get(key)
             if data is None:
                 raise VerificationError(f"tile {key.path()} is missing from storage")
-            self._tiles[key] = data
-        end = (offset + count) * HASH_SIZE
-        if len(data) < end:
-            raise VerificationError(
-                f"tile {key.path()} holds {len(data) // HASH_SIZE} hashes, "
-                f"{offset + count} needed for tree size {self._size}"
-            )
-        return subtree_root(split_hashes(data[offset * HASH_SIZE : end]))
+            if len(data) < (offset + count) * HASH_SIZE:
+                raise VerificationError(
+                    f"tile {key.path()} holds {len(data) // HASH_SIZE} hashes, "
+                    f"{offset + count} needed for tree size {self._size}"
+                )
+            rows = self._cache.put(key, data)
+        return _node_in(rows, offset, count)
+
+
+def _node_in(rows: tuple[bytes, ...], offset: int, count: int) -> bytes:
+    """The node covering ``count`` hashes from ``offset`` in a tile's node rows."""
+    row = rows[count.bit_length() - 1]
+    position = offset // count
+    return row[position * HASH_SIZE : (position + 1) * HASH_SIZE]
 
 
 def _decompose(lo: int, hi: int) -> list[_Node]:

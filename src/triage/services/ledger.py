@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from triage.errors import LedgerStateError, NotFound
 from triage.ledger.audit import AuditReport, audit_log
-from triage.ledger.log import StoredCheckpoint
+from triage.ledger.log import StoredCheckpoint, cached_consistency, cached_inclusion
 from triage.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -75,28 +75,32 @@ def prove_inclusion(
     uow_factory: UnitOfWorkFactory, index: int, size: int | None = None
 ) -> InclusionProof:
     """Inclusion proof of one entry at a tree size (default: the current size)."""
+    if size is not None:
+        cached = cached_inclusion(uow_factory.tile_cache(), index, size)
+        if cached is not None:
+            return InclusionProof(index, size, cached[0], cached[2], cached[1])
     with uow_factory(write=False) as uow:
-        log = uow.ledger.log
-        size = log.head().size if size is None else size
         try:
-            hashes = log.inclusion_proof(index, size)
-            return InclusionProof(index, size, log.leaf_hash(index), log.root_at(size), hashes)
+            size, leaf, hashes, root = uow.ledger.log.inclusion_bundle(index, size)
         except LedgerStateError as exc:
             raise NotFound(str(exc)) from exc
+        return InclusionProof(index, size, leaf, root, hashes)
 
 
 def prove_consistency(
     uow_factory: UnitOfWorkFactory, size1: int, size2: int | None = None
 ) -> ConsistencyProof:
     """Consistency proof between two tree sizes (default second size: the current size)."""
+    if size2 is not None:
+        cached = cached_consistency(uow_factory.tile_cache(), size1, size2)
+        if cached is not None:
+            return ConsistencyProof(size1, size2, cached[1], cached[2], cached[0])
     with uow_factory(write=False) as uow:
-        log = uow.ledger.log
-        size2 = log.head().size if size2 is None else size2
         try:
-            hashes = log.consistency_proof(size1, size2)
-            return ConsistencyProof(size1, size2, log.root_at(size1), log.root_at(size2), hashes)
+            size2, hashes, root1, root2 = uow.ledger.log.consistency_bundle(size1, size2)
         except LedgerStateError as exc:
             raise NotFound(str(exc)) from exc
+        return ConsistencyProof(size1, size2, root1, root2, hashes)
 
 
 def verify(

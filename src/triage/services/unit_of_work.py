@@ -17,6 +17,7 @@ from triage.domain.tool import Tool
 from triage.ledger.audit import StorageOpener
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogStorage
+from triage.ledger.tiles import TileCache
 
 
 class LedgerRecorder(Protocol):
@@ -121,6 +122,10 @@ class UnitOfWorkFactory(Protocol):
     """Opens units of work: ``write=True`` for one that may change state."""
 
     def __call__(self, *, write: bool) -> UnitOfWork: ...
+
+    def tile_cache(self) -> TileCache:
+        """What this process remembers of the log's tiles (never changes once seen)."""
+        ...
 
     def log_opener(self) -> StorageOpener:
         """Lets worker processes read the facility's log (for parallel verification)."""
