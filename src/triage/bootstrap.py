@@ -13,9 +13,11 @@ from triage.adapters import keys, migrate
 from triage.adapters.database import Database
 from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
 from triage.config import Settings
+from triage.domain.caller import Caller
 from triage.domain.facility import Facility, default_origin
 from triage.errors import InvalidInput, NotInitialised
 from triage.services import facility as facility_service
+from triage.services import history
 
 DEMO_FACILITY_ID = "demo"
 DEMO_FACILITY_NAME = "Demo Triage Facility"
@@ -42,6 +44,17 @@ class App:
     def verifier_key(self) -> str:
         """The facility's public verifier key."""
         return keys.load_verifier_key(self.settings.keys_dir)
+
+    def receipt(self, caller: Caller, device: str) -> str:
+        """A device's offline receipt, signed by this facility."""
+        return history.device_receipt(self.uow, caller, device, self.origin, self.signer_key())
+
+    def certificate(self, caller: Caller, device: str) -> bytes:
+        """A released device's triage certificate (PDF), built from its verified receipt."""
+        from triage.adapters.certificate import render_certificate
+
+        receipt = self.receipt(caller, device)
+        return render_certificate(receipt, self.verifier_key(), self.facility.name)
 
     def close(self) -> None:
         """Release database connections."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
@@ -38,3 +42,46 @@ class Triage:
 @pytest.fixture
 def triage(tmp_path: Path) -> Triage:
     return Triage(tmp_path / "var")
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(triage: Triage, *args: str) -> tuple[subprocess.Popen[str], httpx.Client]:
+    """`triage serve` on a free loopback port, waited for until it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*TRIAGE, "serve", "--port", str(port), *args],
+        env=triage.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if client.get("/api/v1/health").status_code == 200:
+                return proc, client
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(f"server did not start: {proc.communicate()[1]}")
+        time.sleep(0.1)
+
+
+def stop(*procs: subprocess.Popen[str]) -> None:
+    """SIGTERM, then SIGKILL whatever has not stopped within 15 seconds."""
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import socket
 import subprocess
 import sys
 import time
@@ -12,48 +11,21 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import TRIAGE, Triage
+from tests.e2e.conftest import Triage, start_server, stop
 from triage.ledger import checkpoint, rfc6962
 
 ORIGIN = "device-triage.local/demo"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(triage: Triage) -> Iterator[tuple[httpx.Client, str]]:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*TRIAGE, "serve", "--port", str(port), "--checkpoint-interval", "1"],
-        env=triage.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if client.get("/api/v1/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"server did not start: {proc.communicate()[1]}")
-        time.sleep(0.1)
+    proc, client = start_server(triage, "--checkpoint-interval", "1")
     try:
         yield client, vkey
     finally:
         client.close()
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)
 
 
 def _b64(values: list[str]) -> list[bytes]:

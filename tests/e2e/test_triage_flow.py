@@ -4,8 +4,6 @@ then every receipt verified offline and the whole record checked."""
 from __future__ import annotations
 
 import json
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import TRIAGE, Triage
+from tests.e2e.conftest import TRIAGE, Triage, start_server, stop
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 
 RELEASED = "BC-33-AC-FF-FE-FA-00-01"
@@ -60,12 +58,6 @@ class Facility:
         raise AssertionError(f"job {job_id} stuck in {job['state']}, wanted {states}")
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
@@ -107,15 +99,8 @@ def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
             DeviceSpec(NEVER_VERIFIES, "ESME", half_fail_times=5),
         ],
     )
-    port = _port()
-    server = subprocess.Popen(
-        [*TRIAGE, "serve", "--port", str(port), "--checkpoint-interval", "0"],
-        env=triage.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, client = start_server(triage, "--checkpoint-interval", "0")
+    base = str(client.base_url).rstrip("/")
     agent = subprocess.Popen(
         [
             *TRIAGE,
@@ -142,27 +127,11 @@ def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    client = httpx.Client(base_url=base, timeout=30)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if client.get("/api/v1/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert server.poll() is None and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
     try:
         yield Facility(triage, client, tokens, vkey)
     finally:
         client.close()
-        for proc in (agent, server):
-            proc.send_signal(signal.SIGTERM)
-        for proc in (agent, server):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop(agent, server)
 
 
 MANIFEST_HEADER = (

@@ -9,17 +9,10 @@ import json
 from collections.abc import Mapping
 
 from triage.domain.consignment import ManifestRow
+from triage.domain.device import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
-REQUIRED = (
-    "device_id",
-    "device_type",
-    "manufacturer",
-    "model",
-    "firmware_version",
-    "inventory_status",
-    "asset_owner",
-)
-OPTIONAL = ("smets_version", "chf_id")
+REQUIRED = REQUIRED_FIELDS
+OPTIONAL = OPTIONAL_FIELDS
 ALIASES = {
     "asset_owner_reference": "asset_owner",
     "type": "device_type",

@@ -231,7 +231,7 @@ def _chf_link_problem(
     return None
 
 
-_REQUIRED = (
+REQUIRED_FIELDS = (
     "device_id",
     "device_type",
     "manufacturer",
@@ -240,7 +240,7 @@ _REQUIRED = (
     "inventory_status",
     "asset_owner",
 )
-_OPTIONAL = ("smets_version", "chf_id")
+OPTIONAL_FIELDS = ("smets_version", "chf_id")
 _TEXT_FIELDS = ("manufacturer", "model", "firmware_version", "asset_owner", "smets_version")
 
 
@@ -308,7 +308,7 @@ def _read_fields(fields: Mapping[str, str]) -> tuple[Device | None, list[FieldEr
     errors: list[FieldError] = []
     # Unknown keys are refused rather than ignored: a misspelt optional column such as
     # "chf id" would otherwise drop the comms hub link without a word.
-    known = (*_REQUIRED, *_OPTIONAL)
+    known = (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)
     for key in fields:
         if key not in known:
             errors.append(FieldError(key, f"is not a device field; expected {', '.join(known)}"))
@@ -319,7 +319,7 @@ def _read_fields(fields: Mapping[str, str]) -> tuple[Device | None, list[FieldEr
         value = raw.strip() if raw is not None else ""
         if value:
             values[key] = value
-        elif key in _REQUIRED:
+        elif key in REQUIRED_FIELDS:
             errors.append(FieldError(key, "is missing" if raw is None else "is empty"))
         else:
             values[key] = None

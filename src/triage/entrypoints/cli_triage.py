@@ -422,13 +422,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Write the device's offline receipt (entries, proofs, signed checkpoint)."""
         with open_app(data_dir) as application:
-            receipt = history.device_receipt(
-                application.uow,
-                caller_for(application, acting),
-                device,
-                application.origin,
-                application.signer_key(),
-            )
+            receipt = application.receipt(caller_for(application, acting), device)
         out.write_text(receipt)
         typer.echo(f"receipt written to {out}")
 
@@ -440,19 +434,8 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         data_dir: DataDir = None,
     ) -> None:
         """Write the triage certificate (PDF with a QR code) of a released device."""
-        from triage.adapters.certificate import render_certificate
-
         with open_app(data_dir) as application:
-            receipt = history.device_receipt(
-                application.uow,
-                caller_for(application, acting),
-                device,
-                application.origin,
-                application.signer_key(),
-            )
-            out.write_bytes(
-                render_certificate(receipt, application.verifier_key(), application.facility.name)
-            )
+            out.write_bytes(application.certificate(caller_for(application, acting), device))
         typer.echo(f"certificate written to {out}")
 
     # -- verification of receipts -----------------------------------------------------------

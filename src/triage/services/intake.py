@@ -23,15 +23,6 @@ from triage.services.common import device_ref, make_entry, now
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 RECORD_BATCH = 2000
-MANIFEST_FIELDS = (
-    "device_id",
-    "device_type",
-    "manufacturer",
-    "model",
-    "firmware_version",
-    "inventory_status",
-    "asset_owner",
-)
 
 
 def device_json(device: Device) -> dict[str, Any]:

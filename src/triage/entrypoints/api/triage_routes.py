@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from triage.adapters.certificate import certificate_filename, render_certificate
+from triage.adapters.certificate import certificate_filename
 from triage.adapters.manifest import ManifestFormatError, parse_manifest
 from triage.bootstrap import App
 from triage.domain import agent_request
@@ -242,10 +242,7 @@ def build_router(application: App) -> APIRouter:
     @router.get("/devices/{device_id}/receipt", tags=["devices"])
     def device_receipt(device_id: str, caller: Operator) -> Response:
         """An offline receipt: the entries, their inclusion proofs and a signed checkpoint."""
-        receipt = history.device_receipt(
-            uow, caller, device_id, application.origin, application.signer_key()
-        )
-        return Response(receipt, media_type="application/json")
+        return Response(application.receipt(caller, device_id), media_type="application/json")
 
     @router.get(
         "/devices/{device_id}/certificate",
@@ -256,13 +253,9 @@ def build_router(application: App) -> APIRouter:
     def device_certificate(device_id: str, caller: Operator) -> Response:
         """The triage certificate (PDF, with the receipt's digest as a QR code) of a released
         device."""
-        receipt = history.device_receipt(
-            uow, caller, device_id, application.origin, application.signer_key()
-        )
-        pdf = render_certificate(receipt, application.verifier_key(), application.facility.name)
         name = certificate_filename(device_id)
         return Response(
-            pdf,
+            application.certificate(caller, device_id),
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
