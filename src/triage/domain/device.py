@@ -275,6 +275,11 @@ class Device:
         return device
 
     @staticmethod
+    def read(fields: Mapping[str, str]) -> tuple[Device | None, list[FieldError]]:
+        """The device and no problems, or None and every problem, in one pass over the fields."""
+        return _read_fields(fields)
+
+    @staticmethod
     def validate_fields(fields: Mapping[str, str]) -> list[FieldError]:
         """Every problem with a set of text fields, in field order; empty when they are good."""
         return _read_fields(fields)[1]

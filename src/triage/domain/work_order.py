@@ -17,9 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-import rfc8785
-
-from triage.ledger import note
+from triage.ledger import canonical, note
 from triage.ledger.entry import format_time, parse_time
 from triage.ledger.errors import VerificationError
 
@@ -78,7 +76,7 @@ class WorkOrder:
 
     def sign(self, facility_signer_key: str) -> str:
         """The signed note the tool receives."""
-        return note.sign(rfc8785.dumps(self.to_json()).decode() + "\n", facility_signer_key)
+        return note.sign(canonical.dumps(self.to_json()).decode() + "\n", facility_signer_key)
 
     @classmethod
     def open(cls, signed: str, facility_verifier_key: str) -> WorkOrder:
@@ -168,7 +166,7 @@ class ToolResult:
 
     def sign(self, tool_signer_key: str) -> str:
         """The signed note the tool sends back."""
-        return note.sign(rfc8785.dumps(self.to_json()).decode() + "\n", tool_signer_key)
+        return note.sign(canonical.dumps(self.to_json()).decode() + "\n", tool_signer_key)
 
     @classmethod
     def open(cls, signed: str, tool_verifier_key: str) -> ToolResult:

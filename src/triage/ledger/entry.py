@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
-
+from triage.ledger import canonical
 from triage.ledger.errors import VerificationError
 
 JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
@@ -74,7 +73,8 @@ class Entry:
 
     def to_bytes(self) -> bytes:
         """RFC 8785 canonical JSON: the exact bytes that are hashed into the ledger."""
-        return rfc8785.dumps(self.to_json())
+        # __post_init__ checked the data: no floats, safe integers, ASCII keys.
+        return canonical.dumps(self.to_json(), plain=True)
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Entry:
@@ -128,8 +128,8 @@ def _check_json(value: object, path: str) -> None:
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValueError(f"{path}: keys must be strings, not {key!r}")
+            if not isinstance(key, str) or not key.isascii():
+                raise ValueError(f"{path}: keys must be ASCII strings, not {key!r}")
             _check_json(item, f"{path}.{key}")
         return
     raise ValueError(f"{path}: {type(value).__name__} cannot be stored in a ledger entry")

@@ -86,11 +86,10 @@ def import_manifest(
         if row.problem is not None:
             problems.append(ManifestProblem(line, "row", row.problem))
             continue
-        errors = Device.validate_fields(row.fields)
-        if errors:
+        device, errors = Device.read(row.fields)
+        if device is None:
             problems.extend(ManifestProblem(line, e.field, e.problem) for e in errors)
             continue
-        device = Device.from_fields(row.fields)
         key = device.id.value
         if key in seen:
             problems.append(
