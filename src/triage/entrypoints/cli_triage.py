@@ -50,6 +50,12 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     def caller_for(application: App, operator_id: str) -> Caller:
         return people.operator_caller(application.uow, operator_id)
 
+    def job_command(
+        data_dir: Path | None, as_json: bool, acting: str, device: str, run: Any
+    ) -> None:
+        """Run ``run(app, caller, job_id)`` on the device's open job and print the new state."""
+        _job_command(open_app, emit, data_dir, as_json, acting, device, run)
+
     # -- operators --------------------------------------------------------------------------
     @operator_app.command("add")
     def operator_add(
@@ -292,9 +298,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """A supervisor overrides the policy's decision."""
-        _job_command(
-            open_app,
-            emit,
+        job_command(
             data_dir,
             as_json,
             acting,
@@ -328,9 +332,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """Record the tamper-protection seal fitted to a verified device."""
-        _job_command(
-            open_app,
-            emit,
+        job_command(
             data_dir,
             as_json,
             acting,
@@ -343,9 +345,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
     ) -> None:
         """Release a sealed device."""
-        _job_command(
-            open_app,
-            emit,
+        job_command(
             data_dir,
             as_json,
             acting,
@@ -362,9 +362,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """Set a device aside."""
-        _job_command(
-            open_app,
-            emit,
+        job_command(
             data_dir,
             as_json,
             acting,
@@ -384,9 +382,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         as_json: JsonFlag = False,
     ) -> None:
         """Return a quarantined device to its manufacturer, or destroy it."""
-        _job_command(
-            open_app,
-            emit,
+        job_command(
             data_dir,
             as_json,
             acting,

@@ -1,0 +1,133 @@
+"""The workflow by command line, as an operator at a terminal would run it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.e2e.conftest import Triage, start_server, stop
+from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
+
+DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
+HEADER = "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
+
+
+def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_path: Path) -> None:
+    vkey = triage.run("init").stdout.strip().splitlines()[-1]
+    triage.run("operator", "add", "admin", "--name", "Ada", "--role", "administrator")
+    second_admin = triage.run(
+        "operator", "add", "eve", "--name", "Eve", "--role", "administrator", check=False
+    )
+    assert second_admin.returncode == 2
+    assert "--as ADMINISTRATOR_ID" in second_admin.stderr
+    for who, role in [("sup", "supervisor"), ("ben", "bench_operator")]:
+        triage.run("operator", "add", who, "--name", who, "--role", role, "--as", "admin")
+    key = tmp_path / "tool.key"
+    tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
+    triage.run(
+        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--as", "admin"
+    )
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        HEADER
+        + f"{DEVICE},ESME,Acme,E1,1.0,Commissioned,MAP-1\nzz,ESME,Acme,E1,1.0,Withdrawn,MAP-1\n"
+    )
+    refused = triage.run(
+        "consignment",
+        "import",
+        str(bad),
+        "--reference",
+        "C-0",
+        "--asset-owner",
+        "MAP-1",
+        "--as",
+        "sup",
+        check=False,
+    )
+    assert refused.returncode == 2
+    assert "line 2: inventory_status" in refused.stderr
+    assert "line 3: device_id" in refused.stderr
+    denied = triage.run(
+        "consignment",
+        "import",
+        str(bad),
+        "--reference",
+        "C-0",
+        "--asset-owner",
+        "MAP-1",
+        "--as",
+        "ben",
+        check=False,
+    )
+    assert denied.returncode == 2
+    assert "may not consignment.import" in denied.stderr
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(HEADER + f"{DEVICE.lower()},ESME,Acme,E1,1.0,Decommissioned,MAP-1\n")
+    imported = json.loads(
+        triage.run(
+            "consignment",
+            "import",
+            str(manifest),
+            "--reference",
+            "C-1",
+            "--asset-owner",
+            "MAP-1",
+            "--as",
+            "sup",
+            "--json",
+        ).stdout
+    )
+    assert imported["imported"] == 1
+    assert "received" in triage.run("device", "scan", "bc33acfffefa553d", "--as", "ben").stdout
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(json.dumps({"metrology_seal_intact": True, "cpa_boundary_intact": True}))
+    decided = triage.run("device", "inspect", DEVICE, "--evidence", str(evidence), "--as", "ben")
+    assert decided.stdout.startswith("decision: eligible")
+    triage.run("device", "reset", DEVICE, "--tool", "BENCH-1", "--as", "ben")
+
+    fleet = tmp_path / "fleet.json"
+    SimulatedFleet.create(fleet, [DeviceSpec(DEVICE, "ESME")])
+    server, client = start_server(triage, "--checkpoint-interval", "0")
+    try:
+        triage.run(
+            "agent",
+            "run",
+            "--server",
+            str(client.base_url).rstrip("/"),
+            "--tool-id",
+            "BENCH-1",
+            "--key",
+            str(key),
+            "--facility-key",
+            vkey,
+            "--state-dir",
+            str(tmp_path / "agent"),
+            "--option",
+            f"state_file={fleet}",
+            "--once",
+        )
+    finally:
+        client.close()
+        stop(server)
+    early = triage.run("device", "release", DEVICE, "--as", "ben", check=False)
+    assert early.returncode == 2
+    assert "without a fitted seal" in early.stderr
+    triage.run("device", "seal", DEVICE, "--serial", "SL-7", "--as", "ben")
+    assert triage.run("device", "release", DEVICE, "--as", "ben").stdout.endswith("released\n")
+
+    story = json.loads(triage.run("device", "history", DEVICE, "--as", "sup", "--json").stdout)
+    assert [e["entry"]["type"] for e in story["entries"]][-4:] == [
+        "reset.completed",
+        "reset.verified",
+        "seal.fitted",
+        "device.released",
+    ]
+    receipt = tmp_path / "receipt.json"
+    triage.run("device", "receipt", DEVICE, "--out", str(receipt), "--as", "ben")
+    assert triage.run("verify", str(receipt), "--key", vkey).stdout.startswith("ok: 9 entries")
+    pdf = tmp_path / "certificate.pdf"
+    triage.run("device", "certificate", DEVICE, "--out", str(pdf), "--as", "ben")
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert triage.run("ledger", "replay", "--check").stdout.startswith("ok:")
