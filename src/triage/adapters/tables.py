@@ -271,6 +271,7 @@ work_order = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("signed", Text, nullable=False),
     Index("ix_work_order_tool_status", "tool_id", "status"),
+    Index("ix_work_order_job", "job_id"),
 )
 
 reset_result = Table(
@@ -286,6 +287,7 @@ reset_result = Table(
     Column("detail", Text, nullable=False),
     Column("signed", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_reset_result_job", "job_id"),
 )
 
 seal_fitting = Table(

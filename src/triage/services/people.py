@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -180,7 +181,14 @@ def ensure_policy(uow: UnitOfWork) -> TamperPolicy:
     """The policy in force; the packaged default is activated the first time one is needed."""
     source = uow.triage.active_policy_source()
     if source is not None:
-        return TamperPolicy.load(source.encode("utf-8"))
+        return _policy(source)
     policy = TamperPolicy.default()
     _record_policy(uow, Caller.system(), policy)
     return policy
+
+
+@functools.lru_cache(maxsize=8)
+def _policy(source: str) -> TamperPolicy:
+    # Parsing and validating the YAML is most of an inspection's cost; a policy's text is its
+    # identity, so the parsed policy can be reused for as long as that text is in force.
+    return TamperPolicy.load(source.encode("utf-8"))
