@@ -7,6 +7,7 @@ half-way. PostgreSQL writers are serialised per log by a row lock on the log's h
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ class Database:
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = _normalise_url(url)
         self.engine: Engine = _create_engine(self.url, echo)
+        self.write_lock = threading.RLock()
 
     @property
     def dialect(self) -> str:

@@ -22,16 +22,26 @@ class SqlUnitOfWork:
         self.facility_id = facility_id
         self._write = write
         self._conn: Connection | None = None
+        self._locked = False
         self._tx: RootTransaction | None = None
 
     def __enter__(self) -> Self:
-        conn = self._database.engine.connect()
-        if self._write:
-            conn = conn.execution_options(triage_write=True)
-        elif self._database.dialect == "postgresql":
-            conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        self._conn = conn
-        self._tx = conn.begin()
+        if self._write and self._database.dialect == "sqlite":
+            # SQLite admits one writer at a time; writers of this process queue here instead of
+            # sleeping and polling in SQLite's busy handler.
+            self._database.write_lock.acquire()
+            self._locked = True
+        try:
+            conn = self._database.engine.connect()
+            self._conn = conn
+            if self._write:
+                conn = conn.execution_options(triage_write=True)
+            elif self._database.dialect == "postgresql":
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            self._tx = conn.begin()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         self.ledger = SqlLedger(conn, self.facility_id)
         self.facilities = SqlFacilityRepository(conn)
         self.triage = SqlTriageRepository(conn, self.facility_id)
@@ -55,6 +65,9 @@ class SqlUnitOfWork:
             if self._conn is not None:
                 self._conn.close()
             self._conn = self._tx = None
+            if self._locked:
+                self._locked = False
+                self._database.write_lock.release()
 
 
 class SqlUnitOfWorkFactory:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from triage.adapters.certificate import certificate_filename
 from triage.adapters.manifest import ManifestFormatError, parse_manifest
@@ -131,7 +132,9 @@ def build_router(application: App) -> APIRouter:
         body = await request.body()
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         headers = request.headers
-        return agent_auth.authenticate_tool(
+        # The services are synchronous: run them in the thread pool, never on the event loop.
+        return await run_in_threadpool(
+            agent_auth.authenticate_tool,
             uow,
             headers.get(agent_request.HEADER_TOOL, ""),
             request.method,
@@ -164,8 +167,14 @@ def build_router(application: App) -> APIRouter:
         except ManifestFormatError as exc:
             raise InvalidInput(str(exc)) from exc
         try:
-            report = intake.import_manifest(
-                uow, caller, reference, asset_owner, rows, skip_invalid=skip_invalid
+            report = await run_in_threadpool(
+                intake.import_manifest,
+                uow,
+                caller,
+                reference,
+                asset_owner,
+                rows,
+                skip_invalid=skip_invalid,
             )
         except ManifestRejected as exc:
             return _problem_with_rows(exc)
@@ -302,7 +311,7 @@ def build_router(application: App) -> APIRouter:
         """Record the inspection; the tamper policy decides and says why."""
         caller.require(Permission.DEVICE_INSPECT)
         evidence = _json_object(await _limited_body(request, MAX_JSON_BYTES))
-        decision = bench.inspect(uow, caller, job_id, evidence)
+        decision = await run_in_threadpool(bench.inspect, uow, caller, job_id, evidence)
         return decision.to_json()
 
     @router.post("/jobs/{job_id}/override", tags=["jobs"])
