@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TRIAGE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test test-fast lint format bench system-deps clean
+.PHONY: install run test test-fast lint format bench bench-triage system-deps clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ format: install
 ## make bench: the ledger benchmark (minutes); results go to docs/performance.md.
 bench: install system-deps
 	$(BIN)/python -m bench.ledger_bench --write docs/performance.md
+
+## make bench-triage: the end-to-end triage benchmark (minutes); results in bench/results/.
+bench-triage: install
+	$(BIN)/python -m bench.triage_bench --write bench/results/triage.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
