@@ -16,6 +16,7 @@ from triage.ledger.errors import VerificationError
 from triage.services.common import make_entry, now
 from triage.services.unit_of_work import UnitOfWorkFactory
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 _NONCE = re.compile(r"[0-9a-f]{32}")
 
 
@@ -29,8 +30,13 @@ def authenticate_tool(
     signature: str,
     body: bytes,
 ) -> Caller:
-    """The tool a signed request comes from; Unauthenticated (recorded) when it does not verify."""
-    with uow_factory(write=True) as uow:
+    """The tool a signed request comes from; Unauthenticated (recorded) when it does not verify.
+
+    A request that changes state must also carry a nonce never seen before; a read (GET) needs
+    only a fresh signed time, so an agent's polling does not cost a durable write each time.
+    """
+    changes_state = method.upper() not in SAFE_METHODS
+    with uow_factory(write=changes_state) as uow:
         tool = uow.triage.tool(tool_id) if tool_id else None
         problem = None
         if tool is None:
@@ -47,12 +53,13 @@ def authenticate_tool(
                 if problem is None:
                     message = request_message(method, target, sent_time, nonce, body)
                     note.verify_message(message, raw, tool.verifier_key)
-                    if not uow.triage.use_agent_nonce(tool_id, nonce):
+                    if changes_state and not uow.triage.use_agent_nonce(tool_id, nonce):
                         problem = "nonce already used: the request is a replay"
             except (ValueError, binascii.Error, VerificationError) as exc:
                 problem = f"signature or time does not verify: {exc}"
         if problem is None:
-            uow.commit()
+            if changes_state:
+                uow.commit()
             return Caller.tool(tool_id)
     _record_refusal(uow_factory, tool_id, f"{method} {target}: {problem}")
     raise Unauthenticated(f"agent request refused: {problem}")
