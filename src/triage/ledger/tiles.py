@@ -8,6 +8,7 @@ be answered from today's tiles.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -76,9 +77,19 @@ def perfect_nodes(count: int, hashes: Sequence[bytes]) -> list[bytes]:
     for bit in range(count.bit_length() - 1, -1, -1):
         width = 1 << bit
         if count & width:
-            nodes.append(subtree_root(hashes[start : start + width]))
+            if width == 1:
+                nodes.append(hashes[start])
+            else:
+                nodes.append(_subtree_root_of(b"".join(hashes[start : start + width])))
             start += width
     return nodes
+
+
+@functools.lru_cache(maxsize=1024)
+def _subtree_root_of(data: bytes) -> bytes:
+    # A subtree's root depends only on its hashes. The right edge of a growing log splits into
+    # the same large subtrees append after append, so they are computed once, not every time.
+    return subtree_root(split_hashes(data))
 
 
 def fold_right(nodes: Sequence[bytes]) -> bytes:
