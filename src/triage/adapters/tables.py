@@ -47,13 +47,16 @@ ledger_head = Table(
     Column("root", LargeBinary(32), nullable=False),
 )
 
+# One log per database (each facility has its own), so the entry index alone is the key: on
+# SQLite it is the rowid itself, and appends fill pages densely at the end of one B-tree.
+INDEX_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
 ledger_entry = Table(
     "ledger_entry",
     metadata,
-    Column("log_id", String(64), ForeignKey("ledger_head.log_id"), primary_key=True),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", INDEX_TYPE, primary_key=True, autoincrement=False),
+    Column("log_id", String(64), ForeignKey("ledger_head.log_id"), nullable=False),
     Column("data", LargeBinary, nullable=False),
-    sqlite_with_rowid=False,
 )
 
 # C2SP tlog-tiles: up to 256 hashes of height 8*level; partial tiles grow in place.
@@ -64,7 +67,6 @@ ledger_tile = Table(
     Column("level", SmallInteger, primary_key=True, autoincrement=False),
     Column("idx", BigInteger, primary_key=True, autoincrement=False),
     Column("hashes", LargeBinary, nullable=False),
-    sqlite_with_rowid=False,
 )
 
 ledger_checkpoint = Table(
@@ -80,13 +82,12 @@ ledger_checkpoint = Table(
 ledger_subject = Table(
     "ledger_subject",
     metadata,
-    Column("log_id", String(64), primary_key=True),
-    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("idx", INDEX_TYPE, primary_key=True, autoincrement=False),
+    Column("log_id", String(64), nullable=False),
     Column("entry_type", String(80), nullable=False),
     Column("subject_kind", String(40), nullable=False),
     Column("subject_id", String(120), nullable=False),
     Index("ix_ledger_subject_subject", "log_id", "subject_kind", "subject_id", "idx"),
-    sqlite_with_rowid=False,
 )
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+INDEX_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -36,15 +38,14 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_entry",
+        sa.Column("idx", INDEX_TYPE, nullable=False, autoincrement=False),
         sa.Column("log_id", sa.String(64), nullable=False),
-        sa.Column("idx", sa.BigInteger(), nullable=False, autoincrement=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["log_id"], ["ledger_head.log_id"], name="fk_ledger_entry_log_id_ledger_head"
         ),
-        sa.PrimaryKeyConstraint("log_id", "idx", name="pk_ledger_entry"),
-        # Clustered on the key: appends go to the end of one B-tree, not a table and an index.
-        sqlite_with_rowid=False,
+        # One log per database: the index alone is the key (on SQLite, the rowid itself).
+        sa.PrimaryKeyConstraint("idx", name="pk_ledger_entry"),
     )
     op.create_table(
         "ledger_tile",
@@ -56,8 +57,6 @@ def upgrade() -> None:
             ["log_id"], ["ledger_head.log_id"], name="fk_ledger_tile_log_id_ledger_head"
         ),
         sa.PrimaryKeyConstraint("log_id", "level", "idx", name="pk_ledger_tile"),
-        # Clustered on the key: appends go to the end of one B-tree, not a table and an index.
-        sqlite_with_rowid=False,
     )
     op.create_table(
         "ledger_checkpoint",
@@ -72,14 +71,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "ledger_subject",
+        sa.Column("idx", INDEX_TYPE, nullable=False, autoincrement=False),
         sa.Column("log_id", sa.String(64), nullable=False),
-        sa.Column("idx", sa.BigInteger(), nullable=False, autoincrement=False),
         sa.Column("entry_type", sa.String(80), nullable=False),
         sa.Column("subject_kind", sa.String(40), nullable=False),
         sa.Column("subject_id", sa.String(120), nullable=False),
-        sa.PrimaryKeyConstraint("log_id", "idx", name="pk_ledger_subject"),
-        # Clustered on the key: appends go to the end of one B-tree, not a table and an index.
-        sqlite_with_rowid=False,
+        sa.PrimaryKeyConstraint("idx", name="pk_ledger_subject"),
     )
     op.create_index(
         "ix_ledger_subject_subject",
