@@ -327,3 +327,20 @@ def test_replay_finds_a_table_changed_behind_the_ledger(staffed: Staffed) -> Non
     differences = replay_check(staffed.app.database, staffed.app.facility.id).differences
     assert [(d.table, d.key) for d in differences] == [("triage_job", job.id)]
     assert "state is 'released' but the entries give 'eligible'" in differences[0].message
+
+
+def test_facility_settings_change_the_retry_limit_and_are_recorded(staffed: Staffed) -> None:
+    from triage.services import facility as facility_service
+
+    with pytest.raises(PermissionDenied):
+        facility_service.change_settings(staffed.app.uow, staffed.sup, max_reset_attempts=1)
+    with pytest.raises(InvalidInput, match="max_reset_attempts"):
+        facility_service.change_settings(staffed.app.uow, staffed.admin, max_reset_attempts=0)
+    assert facility_service.change_settings(
+        staffed.app.uow, staffed.admin, max_reset_attempts=1
+    ) == (1, 15)
+    staffed.manifest("C-1", [D1])
+    SimulatedFleet(staffed.fleet_path).set_failure(D1, fail_times=1)
+    job = staffed.reset(staffed.receive(D1).id)
+    assert job.state is JobState.QUARANTINED
+    _assert_record_consistent(staffed)

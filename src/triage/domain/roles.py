@@ -39,6 +39,7 @@ class Permission(StrEnum):
     OPERATOR_MANAGE = "operator.manage"
     TOOL_MANAGE = "tool.manage"
     POLICY_MANAGE = "policy.manage"
+    FACILITY_MANAGE = "facility.manage"
 
 
 _READ = {Permission.TRIAGE_READ, Permission.HISTORY_READ, Permission.LEDGER_READ}
@@ -82,6 +83,7 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.OPERATOR_MANAGE,
             Permission.TOOL_MANAGE,
             Permission.POLICY_MANAGE,
+            Permission.FACILITY_MANAGE,
             Permission.LEDGER_CHECKPOINT,
         }
     ),

@@ -25,6 +25,7 @@ from triage.errors import InvalidInput, PermissionDenied, TriageError
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import receipt_digest, verify_receipt
 from triage.services import bench, history, intake, people
+from triage.services import facility as facility_service
 from triage.services.intake import ManifestRejected
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -42,6 +43,7 @@ tool_app = typer.Typer(help="Triage Tools enrolled at the benches.", no_args_is_
 consignment_app = typer.Typer(help="Consignments of returned devices.", no_args_is_help=True)
 device_app = typer.Typer(help="Devices through triage, from scan to release.", no_args_is_help=True)
 agent_app = typer.Typer(help="The bench agent beside a Triage Tool.", no_args_is_help=True)
+facility_app = typer.Typer(help="The facility's settings.", no_args_is_help=True)
 
 
 def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
@@ -155,6 +157,34 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             {"tokens": tokens},
             "demo staff (send as 'Authorization: Bearer TOKEN'):\n"
             + "\n".join(f"  {who:16} {token}" for who, token in tokens.items()),
+        )
+
+    @facility_app.command("settings")
+    def facility_settings(
+        acting: As,
+        max_reset_attempts: Annotated[
+            int | None, typer.Option(help="Reset attempts per job before quarantine.")
+        ] = None,
+        work_order_minutes: Annotated[
+            int | None, typer.Option(help="How long a work order stays valid.")
+        ] = None,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Show or change the facility's triage settings (changes are ledger entries)."""
+        with open_app(data_dir) as application:
+            caller = caller_for(application, acting)
+            if max_reset_attempts is None and work_order_minutes is None:
+                with application.uow(write=False) as uow:
+                    attempts, minutes = uow.triage.settings()
+            else:
+                attempts, minutes = facility_service.change_settings(
+                    application.uow, caller, max_reset_attempts, work_order_minutes
+                )
+        emit(
+            as_json,
+            {"max_reset_attempts": attempts, "work_order_minutes": minutes},
+            f"max reset attempts {attempts}; work orders valid for {minutes} minutes",
         )
 
     # -- tools ------------------------------------------------------------------------------
@@ -549,6 +579,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     app.add_typer(consignment_app, name="consignment")
     app.add_typer(device_app, name="device")
     app.add_typer(agent_app, name="agent")
+    app.add_typer(facility_app, name="facility")
 
 
 def _admin_or_bootstrap(application: App, acting: str | None) -> Caller:

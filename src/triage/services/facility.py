@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from triage.domain.caller import Caller
 from triage.domain.facility import (
     DEFAULT_MAX_RESET_ATTEMPTS,
     DEFAULT_WORK_ORDER_MINUTES,
     Facility,
 )
+from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput
 from triage.ledger.entry import Entry, Ref
 from triage.services.unit_of_work import UnitOfWorkFactory
@@ -60,3 +62,35 @@ def create_facility(
         )
         uow.commit()
     return facility, True
+
+
+def change_settings(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    max_reset_attempts: int | None = None,
+    work_order_minutes: int | None = None,
+) -> tuple[int, int]:
+    """Change how many reset attempts a job gets and how long a work order stays valid."""
+    caller.require(Permission.FACILITY_MANAGE)
+    if max_reset_attempts is not None and not 1 <= max_reset_attempts <= 10:
+        raise InvalidInput("max_reset_attempts: must be between 1 and 10")
+    if work_order_minutes is not None and not 1 <= work_order_minutes <= 240:
+        raise InvalidInput("work_order_minutes: must be between 1 and 240")
+    with uow_factory(write=True) as uow:
+        attempts, minutes = uow.triage.settings()
+        attempts = attempts if max_reset_attempts is None else max_reset_attempts
+        minutes = minutes if work_order_minutes is None else work_order_minutes
+        uow.ledger.record(
+            [
+                Entry(
+                    type="facility.settings_changed",
+                    at=datetime.now(UTC),
+                    actor=caller.ref,
+                    facility=uow.facility_id,
+                    subject=Ref("facility", uow.facility_id),
+                    data={"max_reset_attempts": attempts, "work_order_minutes": minutes},
+                )
+            ]
+        )
+        uow.commit()
+    return attempts, minutes
