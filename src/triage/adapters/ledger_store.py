@@ -27,8 +27,10 @@ from triage.ledger.rfc6962 import EMPTY_ROOT
 from triage.ledger.tiles import TileCache, TileKey
 
 STREAM_BATCH = 4096
-# Followed by one "(level = ? AND idx = ?)" per tile: only placeholders, never values.
-_TILES_SQL = "SELECT level, idx, hashes FROM ledger_tile WHERE log_id = ? AND ("
+# Followed by one "?" per tile index and ")": only placeholders, never values.
+_TILES_SQL = (
+    "SELECT level, idx, hashes FROM ledger_tile WHERE log_id = ? AND level = ? AND idx IN ("
+)
 _INSERT_ENTRY_SQL = "INSERT INTO ledger_entry (log_id, idx, data) VALUES (?, ?, ?)"
 _ENTRIES_SQL = (
     "SELECT idx, data FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx"
@@ -113,19 +115,23 @@ class SqlLogStorage:
     def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]:
         if not keys:
             return {}
-        # Driver SQL: the number of keys varies, so SQLAlchemy would compile every query anew.
-        ordered = list(keys)
-        where = " OR ".join(["(level = ? AND idx = ?)"] * len(ordered))
-        query = _TILES_SQL + where + ")"
-        params: list[object] = [self._log_id]
-        for key in ordered:
-            params += [key.level, key.index]
+        # One key lookup per level: "level = ? AND idx IN (...)" walks the primary key, where an
+        # OR of (level, idx) pairs made SQLite scan every tile of the log. Driver SQL, because
+        # the number of keys varies and SQLAlchemy would compile every query anew.
+        by_level: dict[int, list[int]] = {}
+        for key in keys:
+            by_level.setdefault(key.level, []).append(key.index)
+        found: dict[TileKey, bytes] = {}
         cursor = self._raw().cursor()
         try:
-            cursor.execute(self._sql(query), params)
-            return {TileKey(int(lv), int(ix)): bytes(h) for lv, ix, h in cursor.fetchall()}
+            for level, indexes in by_level.items():
+                query = _TILES_SQL + ", ".join("?" * len(indexes)) + ")"
+                cursor.execute(self._sql(query), [self._log_id, level, *indexes])
+                for lv, ix, data in cursor.fetchall():
+                    found[TileKey(int(lv), int(ix))] = bytes(data)
         finally:
             cursor.close()
+        return found
 
     def iter_tiles(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:
         query = (
