@@ -55,7 +55,7 @@ bench: install system-deps
 
 ## make bench-triage: the end-to-end triage benchmark (minutes); results in bench/results/.
 bench-triage: install
-	$(BIN)/python -m bench.triage_bench --write bench/results/triage.md
+	$(BIN)/python -m bench.triage_bench --workers 6 --write bench/results/triage.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
