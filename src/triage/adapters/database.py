@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 
 from triage.errors import NotInitialised
 
@@ -102,8 +101,3 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
 def _sqlite_begin(conn: Connection) -> None:
     write = conn.get_execution_options().get("triage_write", False)
     conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-
-def is_unavailable(exc: BaseException) -> bool:
-    """True for errors that mean the database cannot be reached right now."""
-    return isinstance(exc, OperationalError)

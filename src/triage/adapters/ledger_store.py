@@ -218,12 +218,11 @@ def tile_cache(url: str, log_id: str) -> TileCache:
 class SqlLedger:
     """Records entries in one facility's log, with the subject index that history queries use."""
 
-    def __init__(self, conn: Connection, log_id: str) -> None:
+    def __init__(self, conn: Connection, log_id: str, cache: TileCache | None = None) -> None:
         self._conn = conn
         self._log_id = log_id
         self.storage = SqlLogStorage(conn, log_id)
-        url = conn.engine.url.render_as_string(hide_password=True)
-        self.log = Log(self.storage, tile_cache(url, log_id))
+        self.log = Log(self.storage, cache)
 
     def create(self) -> None:
         """Create the facility's empty log."""

@@ -165,17 +165,6 @@ consignment = Table(
     UniqueConstraint("asset_owner", "reference", name="uq_consignment_owner_reference"),
 )
 
-DEVICE_COLUMNS = (
-    "device_type",
-    "manufacturer",
-    "model",
-    "firmware_version",
-    "inventory_status",
-    "asset_owner",
-    "smets_version",
-    "chf_id",
-)
-
 
 def _device_fields() -> list[Column[object]]:
     return [

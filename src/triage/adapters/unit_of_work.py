@@ -17,10 +17,13 @@ from triage.ledger.tiles import TileCache
 class SqlUnitOfWork:
     """Rolls back on leaving unless ``commit`` was called."""
 
-    def __init__(self, database: Database, facility_id: str, write: bool) -> None:
+    def __init__(
+        self, database: Database, facility_id: str, write: bool, cache: TileCache | None = None
+    ) -> None:
         self._database = database
         self.facility_id = facility_id
         self._write = write
+        self._cache = cache
         self._conn: Connection | None = None
         self._locked = False
         self._tx: RootTransaction | None = None
@@ -42,7 +45,7 @@ class SqlUnitOfWork:
         except BaseException:
             self.__exit__(None, None, None)
             raise
-        self.ledger = SqlLedger(conn, self.facility_id)
+        self.ledger = SqlLedger(conn, self.facility_id, self._cache)
         self.facilities = SqlFacilityRepository(conn)
         self.triage = SqlTriageRepository(conn, self.facility_id)
         return self
@@ -76,14 +79,15 @@ class SqlUnitOfWorkFactory:
     def __init__(self, database: Database, facility_id: str) -> None:
         self.database = database
         self.facility_id = facility_id
+        url = database.engine.url.render_as_string(hide_password=True)
+        self._cache = tile_cache(url, facility_id)
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, self.facility_id, write)
+        return SqlUnitOfWork(self.database, self.facility_id, write, self._cache)
 
     def tile_cache(self) -> TileCache:
         """This process's memory of the facility log's tiles."""
-        url = self.database.engine.url.render_as_string(hide_password=True)
-        return tile_cache(url, self.facility_id)
+        return self._cache
 
     def log_opener(self) -> SqlLogOpener:
         """A picklable way for another process to read this facility's log."""

@@ -124,31 +124,17 @@ class Log:
         self._check_size(size)
         if size == 0:
             return EMPTY_ROOT
-        hashes = TileHashes(self._storage, size)
+        hashes = TileHashes(self._storage, size, self._cache)
         hashes.prefetch([(0, size)])
         return hashes.range_hash(0, size)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """Inclusion proof of entry ``index`` in the tree of ``size`` (default: current) entries."""
-        size = self.head().size if size is None else size
-        self._check_size(size)
-        if not 0 <= index < size:
-            raise LedgerStateError(f"index {index} is not in a tree of size {size}")
-        hashes = TileHashes(self._storage, size)
-        hashes.prefetch(_ranges(lambda mth: inclusion_path(index, 0, size, mth)))
-        return inclusion_path(index, 0, size, hashes.range_hash)
+        return self.inclusion_bundle(index, size)[2]
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """Consistency proof from tree size ``size1`` to ``size2`` (default: current)."""
-        size2 = self.head().size if size2 is None else size2
-        self._check_size(size2)
-        if not 0 < size1 <= size2:
-            raise LedgerStateError(f"no consistency proof from size {size1} to size {size2}")
-        if size1 == size2:
-            return []
-        hashes = TileHashes(self._storage, size2)
-        hashes.prefetch(_ranges(lambda mth: consistency_path(size1, size2, mth)))
-        return consistency_path(size1, size2, hashes.range_hash)
+        return self.consistency_bundle(size1, size2)[1]
 
     def inclusion_bundle(
         self, index: int, size: int | None = None

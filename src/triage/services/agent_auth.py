@@ -13,7 +13,7 @@ from triage.errors import Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import Ref, parse_time
 from triage.ledger.errors import VerificationError
-from triage.services.common import make_entry, now
+from triage.services.common import now, record_refusal
 from triage.services.unit_of_work import UnitOfWorkFactory
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -61,22 +61,11 @@ def authenticate_tool(
             if changes_state:
                 uow.commit()
             return Caller.tool(tool_id)
-    _record_refusal(uow_factory, tool_id, f"{method} {target}: {problem}")
+    record_refusal(
+        uow_factory,
+        Caller.system("agent-auth"),
+        "auth.refused",
+        Ref("tool", tool_id[:64] or "unknown"),
+        f"{method} {target}: {problem}",
+    )
     raise Unauthenticated(f"agent request refused: {problem}")
-
-
-def _record_refusal(uow_factory: UnitOfWorkFactory, tool_id: str, reason: str) -> None:
-    with uow_factory(write=True) as uow:
-        subject = Ref("tool", tool_id[:64] or "unknown")
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    Caller.system("agent-auth"),
-                    "auth.refused",
-                    subject,
-                    {"reason": reason[:500]},
-                )
-            ]
-        )
-        uow.commit()

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
-from triage.domain.device import DeviceType
 from triage.domain.evidence_codec import evidence_from_json, evidence_to_json
 from triage.domain.job import TriageJob, attempts_exhausted, check_override, check_retry
 from triage.domain.lifecycle import Action, JobState
@@ -29,6 +28,7 @@ from triage.domain.work_order import (
 )
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref
+from triage.services import common
 from triage.services.common import device_ref, get_job, job_step, make_entry, now
 from triage.services.people import ensure_policy
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -205,7 +205,9 @@ def record_tool_result(
             entries = _result_entries(uow, caller, job, order, result, signed_result)
             return _record_and_reload(uow, entries, job.id)
     except WorkOrderRefused as exc:
-        refuse(uow_factory, caller, "tool.result_refused", str(exc))
+        common.record_refusal(
+            uow_factory, caller, "tool.result_refused", Ref(caller.kind.value, caller.id), str(exc)
+        )
         raise InvalidInput(str(exc)) from exc
 
 
@@ -268,23 +270,6 @@ def _result_entries(
             )
         )
     return entries
-
-
-def refuse(uow_factory: UnitOfWorkFactory, caller: Caller, entry_type: str, reason: str) -> None:
-    """Record a refused request in its own transaction (the request itself changes nothing)."""
-    with uow_factory(write=True) as uow:
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    entry_type,
-                    Ref(caller.kind.value, caller.id),
-                    {"reason": reason[:500]},
-                )
-            ]
-        )
-        uow.commit()
 
 
 def record_refusal(
@@ -383,8 +368,3 @@ def _active_tool(uow: UnitOfWork, caller: Caller) -> Any:
 
 def _profiles() -> ResetProfiles:
     return ResetProfiles.default()
-
-
-def profile_items(device_type: DeviceType) -> tuple[str, ...]:
-    """The reset profile items of a device type (for display)."""
-    return _profiles().for_type(device_type).items

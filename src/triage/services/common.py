@@ -10,7 +10,7 @@ from triage.domain.job import TriageJob
 from triage.domain.lifecycle import TRANSITIONS, Action, JobState, step
 from triage.errors import NotFound
 from triage.ledger.entry import Entry, Ref
-from triage.services.unit_of_work import UnitOfWork
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 
 def now() -> datetime:
@@ -66,3 +66,12 @@ def job_step(
     new_state = step(job.state, action, target)
     payload = {"job_id": job.id, "state": new_state.value, **(data or {})}
     return make_entry(uow, caller, transition.entry_type, device_ref(job.device_id), payload, at)
+
+
+def record_refusal(
+    uow_factory: UnitOfWorkFactory, actor: Caller, entry_type: str, subject: Ref, reason: str
+) -> None:
+    """Record a refused request in its own transaction: the request itself changes nothing."""
+    with uow_factory(write=True) as uow:
+        uow.ledger.record([make_entry(uow, actor, entry_type, subject, {"reason": reason[:500]})])
+        uow.commit()
