@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from itertools import count, repeat
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -79,8 +80,7 @@ class SqlLogStorage:
     def insert_entries(self, first_index: int, entries: Sequence[bytes]) -> None:
         # The driver's executemany on this transaction's connection: bulk appends would spend
         # most of their time in SQLAlchemy's per-row parameter processing otherwise.
-        log_id = self._log_id
-        rows = [(log_id, first_index + i, data) for i, data in enumerate(entries)]
+        rows = list(zip(repeat(self._log_id), count(first_index), entries))
         cursor = self._raw().cursor()
         try:
             cursor.executemany(self._sql(_INSERT_ENTRY_SQL), rows)

@@ -18,7 +18,7 @@ from triage.ledger.rfc6962 import (
     RangeHash,
     consistency_path,
     inclusion_path,
-    leaf_hash,
+    leaf_hashes,
 )
 from triage.ledger.tiles import (
     MEMORY_ONLY,
@@ -105,7 +105,7 @@ class Log:
         appender = TileAppender(
             head.size, {key.level: edge_tiles.get(key, b"") for key in edge_keys}
         )
-        appender.append([leaf_hash(e) for e in entries])
+        appender.append(leaf_hashes(entries))
         self._storage.insert_entries(head.size, entries)
         self._storage.write_tiles(appender.changed())
         self._storage.write_head(LogHead(appender.size, appender.root()))

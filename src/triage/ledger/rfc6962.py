@@ -8,7 +8,7 @@ auditor runs, and they follow the public transparency-dev test vectors on every 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from triage.ledger.errors import VerificationError
 
@@ -24,6 +24,12 @@ RangeHash = Callable[[int, int], bytes]
 def leaf_hash(data: bytes) -> bytes:
     """Hash of a leaf: SHA-256(0x00 || data)."""
     return hashlib.sha256(LEAF_PREFIX + data).digest()
+
+
+def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
+    """``leaf_hash`` of each entry, in order (the bulk form appends and verification use)."""
+    sha256, prefix = hashlib.sha256, LEAF_PREFIX
+    return [sha256(prefix + data).digest() for data in entries]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
