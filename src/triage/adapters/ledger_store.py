@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from itertools import count, repeat
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import count, repeat
 from typing import Any
 
 from sqlalchemy import Connection, Select, insert, select, update
