@@ -53,13 +53,15 @@ class _Run:
 
 _Op = _Insert | _Run
 _Handler = Callable[[Entry], list[_Op]]
-_HANDLERS: dict[str, _Handler] = {}
+# Several handlers may project one entry type (each area keeps its own tables), in the order
+# they were registered.
+_HANDLERS: dict[str, list[_Handler]] = {}
 
 
 def _handles(*types: str) -> Callable[[_Handler], _Handler]:
     def register(handler: _Handler) -> _Handler:
         for entry_type in types:
-            _HANDLERS[entry_type] = handler
+            _HANDLERS.setdefault(entry_type, []).append(handler)
         return handler
 
     return register
@@ -75,10 +77,9 @@ def apply(conn: Connection, entries: Sequence[Entry]) -> None:
             pending.clear()
 
     for entry in entries:
-        handler = _HANDLERS.get(entry.type)
-        if handler is None:
-            continue  # entries that change no table: refusals, logins, checkpoints...
-        for op in handler(entry):
+        ops = [op for handler in _HANDLERS.get(entry.type, ()) for op in handler(entry)]
+        # Entries with no handler change no table: refusals, checkpoints...
+        for op in ops:
             if isinstance(op, _Insert):
                 if pending and pending[0].table is not op.table:
                     flush()
@@ -428,3 +429,18 @@ def _job_moved(entry: Entry) -> list[_Op]:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# For the handler modules of other areas (they register with ``handles`` on import).
+handles = _handles
+Insert = _Insert
+Run = _Run
+Op = _Op
+set_values = _set
+
+# Imported last: they use the names above.
+from triage.adapters import (  # noqa: E402
+    projector_access,  # noqa: F401
+    projector_auth,  # noqa: F401
+    projector_security,  # noqa: F401
+)

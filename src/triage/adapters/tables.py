@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData(
@@ -100,6 +101,9 @@ facility_settings = Table(
     Column("facility_id", String(64), ForeignKey("facility.id"), primary_key=True),
     Column("max_reset_attempts", Integer, nullable=False),
     Column("work_order_minutes", Integer, nullable=False),
+    # Working hours for the out-of-hours threshold, as JSON {"start", "end", "days"}; none set
+    # means every hour is working time.
+    Column("working_hours", Text),
 )
 
 operator = Table(
@@ -110,9 +114,15 @@ operator = Table(
     Column("roles", String(300), nullable=False),  # comma-separated Role values, sorted
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Suspended by an anomaly breach (or a security manager) until a security manager
+    # reinstates; a suspended operator cannot act.
+    Column("suspended", Boolean, nullable=False, server_default=false()),
+    Column("mfa_enrolled", Boolean, nullable=False, server_default=false()),
+    Column("last_login_at", DateTime(timezone=True)),
 )
 
 # Credentials, not records: rebuilt by nobody, and never in the ledger beyond their id.
+# Issue and revocation are ledger entries; the hash of the secret is not.
 api_token = Table(
     "api_token",
     metadata,
@@ -121,6 +131,125 @@ api_token = Table(
     Column("token_hash", LargeBinary(32), nullable=False, unique=True),
     Column("label", String(100), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Comma-separated Permission values the token may use (within its operator's roles).
+    Column("scopes", Text, nullable=False, server_default=""),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+    # The bench a token was issued for (a bench tablet); work orders need the bench.
+    Column("bench", String(64)),
+)
+
+# A person's secrets: the Argon2id password hash and the TOTP secret (encrypted with the
+# data directory's secrets key). Never in the ledger; enrolment and changes are.
+operator_credential = Table(
+    "operator_credential",
+    metadata,
+    Column("operator_id", String(64), ForeignKey("operator.id"), primary_key=True),
+    Column("password_hash", String(200)),
+    Column("totp_secret", LargeBinary),
+    Column("totp_confirmed_at", DateTime(timezone=True)),
+    # The last TOTP time step accepted: a code is good once.
+    Column("last_totp_step", BigInteger),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One-time codes an administrator hands a new operator (or after a reset) to set a password
+# and enrol a second factor; only the hash is kept.
+activation_code = Table(
+    "activation_code",
+    metadata,
+    Column("operator_id", String(64), ForeignKey("operator.id"), primary_key=True),
+    Column("code_hash", LargeBinary(32), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+recovery_code = Table(
+    "recovery_code",
+    metadata,
+    Column("operator_id", String(64), ForeignKey("operator.id"), primary_key=True),
+    Column("code_hash", LargeBinary(32), primary_key=True),
+    Column("used_at", DateTime(timezone=True)),
+)
+
+# Operational: recent login attempts, counted for lockout and the growing delay. Failures and
+# lockouts are ledger entries too.
+login_attempt = Table(
+    "login_attempt",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operator_id", String(64)),
+    Column("source", String(64), nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_login_attempt_operator", "operator_id", "at"),
+    Index("ix_login_attempt_source", "source", "at"),
+)
+
+# Web sessions: the id is the SHA-256 of the cookie's secret.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id", LargeBinary(32), primary_key=True),
+    Column("operator_id", String(64), ForeignKey("operator.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("bench", String(64)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Index("ix_web_session_operator", "operator_id"),
+)
+
+# Locked accounts and source addresses (auth.locked / auth.unlocked entries).
+access_lock = Table(
+    "access_lock",
+    metadata,
+    Column("subject_kind", String(12), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("locked_at", DateTime(timezone=True), nullable=False),
+)
+
+# Anomaly thresholds (threshold.set entries): scope 'facility', 'tool' or 'operator'; the
+# subject is '' for the facility-wide value.
+anomaly_threshold = Table(
+    "anomaly_threshold",
+    metadata,
+    Column("scope", String(12), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("metric", String(40), primary_key=True),
+    Column("max_count", Integer, nullable=False),
+    Column("window_minutes", Integer, nullable=False),
+)
+
+# What the thresholds count: one row per counted event, from the entries that record it.
+activity = Table(
+    "activity",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("tool_id", String(64)),
+    Column("operator_id", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_activity_tool", "kind", "tool_id", "at"),
+    Index("ix_activity_operator", "kind", "operator_id", "at"),
+)
+
+alert = Table(
+    "alert",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("metric", String(40), nullable=False),
+    Column("subject_kind", String(12), nullable=False),
+    Column("subject_id", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_by", String(64)),
+    Column("resolution", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index("ix_alert_status", "status"),
 )
 
 tool = Table(
@@ -131,6 +260,8 @@ tool = Table(
     Column("verifier_key", String(300), nullable=False),
     Column("status", String(20), nullable=False),
     Column("enrolled_at", DateTime(timezone=True), nullable=False),
+    Column("status_reason", Text),
+    Column("status_changed_at", DateTime(timezone=True)),
 )
 
 # Operational replay protection for signed agent requests; not a projection.
@@ -310,6 +441,10 @@ PROJECTIONS = (
     facility_settings,
     operator,
     tool,
+    access_lock,
+    anomaly_threshold,
+    activity,
+    alert,
     tamper_policy,
     consignment,
     consignment_device,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, RowMapping, func, insert, select
+from sqlalchemy import Connection, Integer, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from triage.adapters.tables import (
@@ -33,7 +33,8 @@ from triage.domain.device import Device, DeviceId, DeviceType, InventoryStatus
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Operator
-from triage.domain.roles import Role
+from triage.domain.roles import Permission, Role
+from triage.domain.token import StoredToken
 from triage.domain.tool import Tool, ToolStatus
 
 
@@ -117,30 +118,44 @@ class SqlTriageRepository:
         rows = self._conn.execute(select(operator).order_by(operator.c.id)).mappings()
         return [_operator(row) for row in rows]
 
-    def add_token(self, token_id: str, operator_id: str, secret: str, label: str) -> None:
+    def add_token(self, token: StoredToken, secret: str) -> None:
         """Store a token by its hash: the secret itself is shown once and never stored."""
         self._conn.execute(
             insert(api_token).values(
-                id=token_id,
-                operator_id=operator_id,
+                id=token.id,
+                operator_id=token.operator_id,
                 token_hash=hashlib.sha256(secret.encode()).digest(),
-                label=label,
-                created_at=datetime.now(UTC),
+                label=token.label,
+                created_at=token.created_at,
+                scopes=",".join(sorted(p.value for p in token.scopes or ())),
+                expires_at=token.expires_at,
+                bench=token.bench,
             )
         )
 
-    def operator_for_token(self, secret: str) -> Operator | None:
+    def token_by_secret(self, secret: str) -> StoredToken | None:
         digest = hashlib.sha256(secret.encode()).digest()
-        row = (
-            self._conn.execute(
-                select(operator)
-                .join(api_token, api_token.c.operator_id == operator.c.id)
-                .where(api_token.c.token_hash == digest)
-            )
-            .mappings()
-            .first()
+        row = self._conn.execute(select(api_token).where(api_token.c.token_hash == digest))
+        found = row.mappings().first()
+        return None if found is None else _token(found)
+
+    def token(self, token_id: str) -> StoredToken | None:
+        row = self._conn.execute(select(api_token).where(api_token.c.id == token_id))
+        found = row.mappings().first()
+        return None if found is None else _token(found)
+
+    def tokens(self, operator_id: str | None = None) -> list[StoredToken]:
+        query = select(api_token).order_by(api_token.c.operator_id, api_token.c.created_at)
+        if operator_id is not None:
+            query = query.where(api_token.c.operator_id == operator_id)
+        return [_token(row) for row in self._conn.execute(query).mappings()]
+
+    def revoke_token(self, token_id: str, at: datetime) -> None:
+        self._conn.execute(
+            update(api_token)
+            .where(api_token.c.id == token_id, api_token.c.revoked_at.is_(None))
+            .values(revoked_at=at)
         )
-        return None if row is None else _operator(row)
 
     # -- tools ------------------------------------------------------------------------------
     def tool(self, tool_id: str) -> Tool | None:
@@ -404,6 +419,20 @@ class SqlTriageRepository:
         return None if row is None else dict(row)
 
 
+def _token(row: RowMapping) -> StoredToken:
+    scopes = frozenset(Permission(p) for p in row["scopes"].split(",") if p)
+    return StoredToken(
+        id=row["id"],
+        operator_id=row["operator_id"],
+        label=row["label"],
+        created_at=_aware(row["created_at"]),
+        scopes=scopes or None,
+        expires_at=_aware(row["expires_at"]),
+        revoked_at=_aware(row["revoked_at"]) if row["revoked_at"] else None,
+        bench=row["bench"],
+    )
+
+
 def _operator(row: RowMapping) -> Operator:
     return Operator(
         id=row["id"],
@@ -411,4 +440,7 @@ def _operator(row: RowMapping) -> Operator:
         roles=frozenset(Role(r) for r in row["roles"].split(",") if r),
         active=bool(row["active"]),
         created_at=_aware(row["created_at"]),
+        suspended=bool(row["suspended"]),
+        mfa_enrolled=bool(row["mfa_enrolled"]),
+        last_login_at=_aware(row["last_login_at"]) if row["last_login_at"] else None,
     )

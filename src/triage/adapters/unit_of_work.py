@@ -7,9 +7,11 @@ from typing import Self
 
 from sqlalchemy import Connection, RootTransaction
 
+from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
+from triage.adapters.security_repository import SqlSecurityRepository
 from triage.adapters.triage_repository import SqlTriageRepository
 from triage.ledger.tiles import TileCache
 
@@ -48,6 +50,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn, self.facility_id, self._cache)
         self.facilities = SqlFacilityRepository(conn)
         self.triage = SqlTriageRepository(conn, self.facility_id)
+        self.credentials = SqlCredentialRepository(conn)
+        self.security = SqlSecurityRepository(conn)
         return self
 
     def commit(self) -> None:

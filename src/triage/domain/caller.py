@@ -25,11 +25,21 @@ class Caller:
     kind: CallerKind
     id: str
     roles: frozenset[Role] = field(default_factory=frozenset)
+    # A token's scopes: what it may be used for, within the roles. None: all the roles allow.
+    scopes: frozenset[Permission] | None = None
+    # The bench the operator is signed in at (a bench session or a bench token), if any.
+    bench: str | None = None
 
     @classmethod
-    def operator(cls, operator_id: str, roles: frozenset[Role]) -> Caller:
-        """An operator holding ``roles``."""
-        return cls(CallerKind.OPERATOR, operator_id, roles)
+    def operator(
+        cls,
+        operator_id: str,
+        roles: frozenset[Role],
+        scopes: frozenset[Permission] | None = None,
+        bench: str | None = None,
+    ) -> Caller:
+        """An operator holding ``roles``, limited to ``scopes`` when given, at ``bench``."""
+        return cls(CallerKind.OPERATOR, operator_id, roles, scopes, bench)
 
     @classmethod
     def tool(cls, tool_id: str) -> Caller:
@@ -50,11 +60,18 @@ class Caller:
         """True when an operator's roles grant ``permission`` (the system may do anything)."""
         if self.kind is CallerKind.SYSTEM:
             return True
+        if self.scopes is not None and permission not in self.scopes:
+            return False
         return self.kind is CallerKind.OPERATOR and permission in permissions(self.roles)
 
     def require(self, permission: Permission) -> None:
         """Raise PermissionDenied unless the caller may do ``permission``."""
         if not self.can(permission):
+            if self.scopes is not None and permission in permissions(self.roles):
+                raise PermissionDenied(
+                    f"this token of {self.kind.value} {self.id} is not scoped for "
+                    f"{permission.value}"
+                )
             holders = ", ".join(role.value for role in roles_with(permission)) or "no role"
             held = ", ".join(sorted(role.value for role in self.roles)) or "no role"
             raise PermissionDenied(

@@ -20,6 +20,14 @@ class Operator:
     roles: frozenset[Role]
     active: bool
     created_at: datetime
+    suspended: bool = False
+    mfa_enrolled: bool = False
+    last_login_at: datetime | None = None
+
+    @property
+    def may_act(self) -> bool:
+        """Active and not suspended: the only operators whose credentials are honoured."""
+        return self.active and not self.suspended
 
     def __post_init__(self) -> None:
         check_operator_id(self.id)

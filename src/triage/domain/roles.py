@@ -40,6 +40,11 @@ class Permission(StrEnum):
     TOOL_MANAGE = "tool.manage"
     POLICY_MANAGE = "policy.manage"
     FACILITY_MANAGE = "facility.manage"
+    ACCOUNT_UNLOCK = "account.unlock"
+    SUSPENSION_REINSTATE = "suspension.reinstate"
+    THRESHOLD_MANAGE = "threshold.manage"
+    ALERT_READ = "alert.read"
+    ACCESS_REVIEW = "access.review"
 
 
 _READ = {Permission.TRIAGE_READ, Permission.HISTORY_READ, Permission.LEDGER_READ}
@@ -73,10 +78,22 @@ MATRIX: dict[Role, frozenset[Permission]] = {
         _READ
         | {Permission.CONSIGNMENT_IMPORT, Permission.CONSIGNMENT_CLOSE, Permission.DEVICE_SCAN}
     ),
+    # Only a security manager reinstates what an anomaly suspended, sets the thresholds and
+    # watches the alerts; an administrator can unlock a locked-out account but not reinstate.
     Role.SECURITY_MANAGER: frozenset(
-        _READ | {Permission.TOOL_MANAGE, Permission.LEDGER_CHECKPOINT, Permission.RECEIPT_ISSUE}
+        _READ
+        | {
+            Permission.TOOL_MANAGE,
+            Permission.LEDGER_CHECKPOINT,
+            Permission.RECEIPT_ISSUE,
+            Permission.ACCOUNT_UNLOCK,
+            Permission.SUSPENSION_REINSTATE,
+            Permission.THRESHOLD_MANAGE,
+            Permission.ALERT_READ,
+            Permission.ACCESS_REVIEW,
+        }
     ),
-    Role.AUDITOR: frozenset(_READ | {Permission.RECEIPT_ISSUE}),
+    Role.AUDITOR: frozenset(_READ | {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW}),
     Role.ADMINISTRATOR: frozenset(
         _READ
         | {
@@ -85,6 +102,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.POLICY_MANAGE,
             Permission.FACILITY_MANAGE,
             Permission.LEDGER_CHECKPOINT,
+            Permission.ACCOUNT_UNLOCK,
+            Permission.ACCESS_REVIEW,
         }
     ),
 }

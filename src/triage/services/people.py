@@ -6,14 +6,15 @@ import functools
 import secrets
 from dataclasses import dataclass
 
-from triage.domain.caller import Caller
+from triage.domain import token as tokens
+from triage.domain.caller import Caller, CallerKind
 from triage.domain.people import Operator, check_operator_id
 from triage.domain.roles import Permission, Role
 from triage.domain.tamper_policy import TamperPolicy
 from triage.domain.tool import Tool, ToolStatus, check_tool_id, tool_key_name
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from triage.ledger import note
-from triage.ledger.entry import Ref
+from triage.ledger.entry import Ref, format_time
 from triage.ledger.errors import VerificationError
 from triage.services.common import make_entry, now
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -64,18 +65,48 @@ def create_operator(
 
 
 def issue_token(
-    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str, label: str = "api"
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    operator_id: str,
+    label: str = "api",
+    scopes: frozenset[Permission] | None = None,
+    days: int = tokens.DEFAULT_DAYS,
+    bench: str | None = None,
 ) -> IssuedToken:
-    """A new API token for an operator (by an administrator, or the operator for themself)."""
-    if caller.id != operator_id:
+    """A new API token, shown once: by an administrator, or by an operator for themself.
+
+    The token may be limited to ``scopes`` (never beyond the operator's roles), lasts ``days``
+    and, for a bench tablet, names the ``bench`` it is used at.
+    """
+    if caller.id != operator_id or caller.kind is not CallerKind.OPERATOR:
         caller.require(Permission.OPERATOR_MANAGE)
+    elif caller.scopes is not None:
+        # A scoped token cannot mint itself a wider one.
+        scopes = caller.scopes if scopes is None else scopes
+        if not scopes <= caller.scopes:
+            raise PermissionDenied("a scoped token cannot issue a token with wider scopes")
+    label = label.strip()[:100] or "api"
+    issued = now()
+    try:
+        expires = tokens.expiry(issued, days)
+        if bench is not None:
+            bench = _bench_name(bench)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
     token_id = secrets.token_hex(8)
     secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     with uow_factory(write=True) as uow:
         found = uow.triage.operator(operator_id)
-        if found is None or not found.active:
+        if found is None or not found.may_act:
             raise NotFound(f"no active operator {operator_id!r}")
-        uow.triage.add_token(token_id, operator_id, secret, label[:100])
+        try:
+            tokens.check_scopes(scopes, found.roles)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+        stored = tokens.StoredToken(
+            token_id, operator_id, label, issued, scopes, expires, None, bench
+        )
+        uow.triage.add_token(stored, secret)
         uow.ledger.record(
             [
                 make_entry(
@@ -83,7 +114,14 @@ def issue_token(
                     caller,
                     "operator.token_issued",
                     Ref("operator", operator_id),
-                    {"token_id": token_id, "label": label[:100]},
+                    {
+                        "token_id": token_id,
+                        "label": label,
+                        "scopes": sorted(p.value for p in scopes) if scopes else ["role"],
+                        "expires_at": format_time(expires),
+                        "bench": bench,
+                    },
+                    issued,
                 )
             ]
         )
@@ -91,26 +129,125 @@ def issue_token(
     return IssuedToken(token_id, operator_id, secret)
 
 
+def revoke_token(
+    uow_factory: UnitOfWorkFactory, caller: Caller, token_id: str, reason: str = ""
+) -> tokens.StoredToken:
+    """Revoke a token at once (its operator, an administrator or a security manager)."""
+    with uow_factory(write=True) as uow:
+        found = uow.triage.token(token_id.strip())
+        if found is None:
+            raise NotFound(f"no token {token_id!r}")
+        own = caller.id == found.operator_id and caller.kind is CallerKind.OPERATOR
+        if not (own or caller.can(Permission.ACCOUNT_UNLOCK)):
+            caller.require(Permission.OPERATOR_MANAGE)
+        if found.revoked_at is not None:
+            raise Conflict(f"token {token_id} was already revoked")
+        at = now()
+        uow.triage.revoke_token(found.id, at)
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "operator.token_revoked",
+                    Ref("operator", found.operator_id),
+                    {"token_id": found.id, "reason": reason.strip()[:500]},
+                    at,
+                )
+            ]
+        )
+        uow.commit()
+    return tokens.StoredToken(
+        found.id,
+        found.operator_id,
+        found.label,
+        found.created_at,
+        found.scopes,
+        found.expires_at,
+        at,
+        found.bench,
+    )
+
+
+def list_tokens(
+    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str | None = None
+) -> list[tokens.StoredToken]:
+    """Tokens (never their secrets): one's own, or anyone's for who manages operators."""
+    own = operator_id == caller.id and caller.kind is CallerKind.OPERATOR
+    if not (own or caller.can(Permission.ACCESS_REVIEW)):
+        caller.require(Permission.OPERATOR_MANAGE)
+    with uow_factory(write=False) as uow:
+        return uow.triage.tokens(operator_id)
+
+
 def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
-    """The operator a bearer token belongs to, or Unauthenticated."""
+    """The operator a bearer token belongs to, limited to the token's scopes and bench."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthenticated("the bearer token is not a device-triage API token")
     with uow_factory(write=False) as uow:
-        found = uow.triage.operator_for_token(secret)
-    if found is None:
-        raise Unauthenticated("the bearer token is unknown or revoked")
+        token = uow.triage.token_by_secret(secret)
+        found = None if token is None else uow.triage.operator(token.operator_id)
+    if token is None or found is None:
+        raise Unauthenticated("the bearer token is unknown")
+    state = token.state(now())
+    if state != "active":
+        raise Unauthenticated(f"the bearer token {token.id} is {state}")
     if not found.active:
         raise Unauthenticated(f"operator {found.id} is not active")
-    return Caller.operator(found.id, found.roles)
+    if found.suspended:
+        raise Unauthenticated(
+            f"operator {found.id} is suspended; a security manager must reinstate them"
+        )
+    return Caller.operator(found.id, found.roles, token.scopes, token.bench)
 
 
 def operator_caller(uow_factory: UnitOfWorkFactory, operator_id: str) -> Caller:
-    """The caller for an operator named on the command line (local shell access)."""
+    """The caller for an operator acting through a trusted local path (tests, the demo)."""
     with uow_factory(write=False) as uow:
         found = uow.triage.operator(operator_id)
-    if found is None or not found.active:
+    if found is None or not found.may_act:
         raise PermissionDenied(f"no active operator {operator_id!r}")
     return Caller.operator(found.id, found.roles)
+
+
+def change_roles(
+    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str, roles: frozenset[Role]
+) -> Operator:
+    """Give an operator a new set of roles (an administrator; not their own)."""
+    caller.require(Permission.OPERATOR_MANAGE)
+    if caller.id == operator_id:
+        raise PermissionDenied("an administrator cannot change their own roles")
+    if not roles:
+        raise InvalidInput("roles: an operator needs at least one role")
+    with uow_factory(write=True) as uow:
+        found = uow.triage.operator(operator_id)
+        if found is None:
+            raise NotFound(f"no operator {operator_id!r}")
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "operator.roles_changed",
+                    Ref("operator", operator_id),
+                    {
+                        "roles": sorted(r.value for r in roles),
+                        "previous": sorted(r.value for r in found.roles),
+                    },
+                )
+            ]
+        )
+        uow.commit()
+        changed = uow.triage.operator(operator_id)
+    assert changed is not None
+    return changed
+
+
+def _bench_name(bench: str) -> str:
+    name = bench.strip()
+    if not name or len(name) > 64:
+        raise ValueError("bench: name the bench (1-64 characters)")
+    return name
 
 
 def enrol_tool(
@@ -148,6 +285,68 @@ def enrol_tool(
         )
         uow.commit()
     return enrolled
+
+
+def suspend_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
+    """Stop a tool from being given work or heard from, until a security manager reinstates it."""
+    caller.require(Permission.TOOL_MANAGE)
+    with uow_factory(write=True) as uow:
+        found = _tool_status_change(uow, caller, tool_id, reason, "tool.suspended")
+        uow.commit()
+    return found
+
+
+def retire_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
+    """Take a tool out of service for good: it is never given work or heard from again."""
+    caller.require(Permission.TOOL_MANAGE)
+    with uow_factory(write=True) as uow:
+        found = _tool_status_change(uow, caller, tool_id, reason, "tool.retired")
+        uow.commit()
+    return found
+
+
+def reinstate_tool(
+    uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str
+) -> Tool:
+    """Put a suspended tool back in service (a security manager, with a reason)."""
+    caller.require(Permission.SUSPENSION_REINSTATE)
+    with uow_factory(write=True) as uow:
+        found = _tool_status_change(uow, caller, tool_id, reason, "tool.reinstated")
+        uow.commit()
+    return found
+
+
+def record_tool_suspension(uow: UnitOfWork, caller: Caller, tool_id: str, reason: str) -> Tool:
+    """Suspend a tool within an open unit of work (for the anomaly checks)."""
+    return _tool_status_change(uow, caller, tool_id, reason, "tool.suspended")
+
+
+_FROM = {
+    "tool.suspended": (ToolStatus.ACTIVE,),
+    "tool.retired": (ToolStatus.ACTIVE, ToolStatus.SUSPENDED),
+    "tool.reinstated": (ToolStatus.SUSPENDED,),
+}
+
+
+def _tool_status_change(
+    uow: UnitOfWork, caller: Caller, tool_id: str, reason: str, entry_type: str
+) -> Tool:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    found = uow.triage.tool(tool_id)
+    if found is None:
+        raise NotFound(f"no enrolled tool {tool_id!r}")
+    if found.status not in _FROM[entry_type]:
+        raise Conflict(
+            f"tool {tool_id} is {found.status}; it cannot be {entry_type.removeprefix('tool.')}"
+        )
+    uow.ledger.record(
+        [make_entry(uow, caller, entry_type, Ref("tool", tool_id), {"reason": reason[:2000]})]
+    )
+    changed = uow.triage.tool(tool_id)
+    assert changed is not None
+    return changed
 
 
 def activate_policy(uow_factory: UnitOfWorkFactory, caller: Caller, policy: TamperPolicy) -> None:
