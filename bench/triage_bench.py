@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import dataclasses
 import hashlib
 import io
 import json
@@ -334,7 +335,8 @@ def run_service(
         people.create_operator(uow, admin, "sup", "Sue", frozenset({Role.SUPERVISOR}))
         people.create_operator(uow, admin, "ben", "Ben", frozenset({Role.BENCH_OPERATOR}))
         sup = people.operator_caller(uow, "sup")
-        ben = people.operator_caller(uow, "ben")
+        ben = dataclasses.replace(people.operator_caller(uow, "ben"), bench="B1")
+        checker_token = people.issue_token(uow, admin, "sup", "ledger checks").secret
         key_file = workdir / "service-tool.key"
         people.enrol_tool(uow, admin, TOOL_ID, "B1", generate_tool_key(TOOL_ID, key_file))
         tool_key = load_tool_key(key_file)
@@ -406,7 +408,7 @@ def run_service(
         pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(30)
         top = buffer.getvalue()
         log(f"service layer: cProfile statistics written to {profile}")
-    env = _triage_env(data_dir, database_url)
+    env = {**_triage_env(data_dir, database_url), "TRIAGE_TOKEN": checker_token}
     checks = ledger_checks(env)
     return ServiceResult(
         len(devices),
@@ -651,28 +653,38 @@ class ApiRun:
     def setup(self) -> None:
         env = self.env
         self.verifier = json.loads(triage_cli(env, "init", "--json"))["verifier_key"]
-        triage_cli(env, "operator", "add", "admin", "--name", "Admin", "--role", "administrator")
+        first = triage_cli(
+            env,
+            "operator",
+            "add",
+            "admin",
+            "--name",
+            "Admin",
+            "--role",
+            "administrator",
+            "--issue-token",
+            "--json",
+        )
+        self.admin_token = admin = str(json.loads(first)["token"])
 
-        def token(operator: str, name: str, role: str) -> str:
+        def token(operator: str, name: str, role: str, bench: str) -> str:
+            triage_cli(
+                env, "operator", "add", operator, "--name", name, "--role", role, "--token", admin
+            )
             out = triage_cli(
-                env,
-                "operator",
-                "add",
-                operator,
-                "--name",
-                name,
-                "--role",
-                role,
-                "--as",
-                "admin",
-                "--token",
-                "--json",
+                env, "operator", "token", operator, "--bench", bench, "--token", admin, "--json"
             )
             return str(json.loads(out)["token"])
 
-        self.sup_token = token("sup", "Sue", "supervisor")
+        self.sup_token = token("sup", "Sue", "supervisor", "B1")
+        # Worker w works at the bench of tool w % agents (see the worker loop).
         self.bench_tokens = [
-            token(f"ben-{w + 1}", f"Bench operator {w + 1}", "bench_operator")
+            token(
+                f"ben-{w + 1}",
+                f"Bench operator {w + 1}",
+                "bench_operator",
+                f"B{w % self.agents + 1}",
+            )
             for w in range(self.workers)
         ]
         self.tools = []
@@ -691,8 +703,8 @@ class ApiRun:
                 f"B{k + 1}",
                 "--key",
                 vkey,
-                "--as",
-                "admin",
+                "--token",
+                admin,
             )
             fleet = BenchFleet(self.workdir / "agents" / f"{tool_id}-bench.json", self.catalogue)
             self.tools.append((tool_id, key_file, fleet))
@@ -932,7 +944,7 @@ def run_api(
     finally:
         api.stop_processes()
     requests = count_requests(api.workdir / "server.log")
-    checks = ledger_checks(api.env)
+    checks = ledger_checks({**api.env, "TRIAGE_TOKEN": api.sup_token})
     return ApiResult(
         len(devices),
         args.workers,

@@ -45,6 +45,10 @@ class App:
         """The facility's public verifier key."""
         return keys.load_verifier_key(self.settings.keys_dir)
 
+    def secret_box(self) -> keys.SecretBox:
+        """Encrypts and decrypts stored secrets (TOTP secrets) with the 0600 secrets key."""
+        return keys.load_secret_box(self.settings.keys_dir)
+
     def receipt(self, caller: Caller, device: str) -> str:
         """A device's offline receipt, signed by this facility."""
         return history.device_receipt(self.uow, caller, device, self.origin, self.signer_key())
@@ -86,6 +90,7 @@ def initialise(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     verifier, key_created = keys.create_facility_key(settings.keys_dir, origin)
+    keys.create_secrets_key(settings.keys_dir)
     database = Database(settings.database_url)
     migrate.upgrade(database)
     key_name = verifier.split("+", 1)[0]

@@ -43,6 +43,23 @@ class PermissionDenied(TriageError):
     title = "Forbidden"
 
 
+class AccessLocked(PermissionDenied):
+    """An account or source address is locked after repeated failed logins."""
+
+    title = "Locked"
+
+
+class TooManyAttempts(TriageError):
+    """Attempts came too fast after failures; try again after ``retry_after`` seconds."""
+
+    status = 429
+    title = "Too many attempts"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IllegalTransition(Conflict):
     """A device cannot go from its current state by the requested step."""
 
@@ -71,6 +88,7 @@ class KeyFileError(TriageError):
 
 
 __all__ = [
+    "AccessLocked",
     "Conflict",
     "IllegalTransition",
     "InvalidInput",
@@ -79,6 +97,7 @@ __all__ = [
     "NotFound",
     "NotInitialised",
     "PermissionDenied",
+    "TooManyAttempts",
     "TriageError",
     "Unauthenticated",
     "VerificationError",

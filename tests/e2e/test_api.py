@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import sys
 import time
@@ -20,7 +21,20 @@ ORIGIN = "device-triage.local/demo"
 @pytest.fixture
 def server(triage: Triage) -> Iterator[tuple[httpx.Client, str]]:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
+    # An administrator and their token: entries 1 and 2, so the ledger starts at size 3.
+    out = triage.run(
+        "operator",
+        "add",
+        "ada",
+        "--name",
+        "Ada",
+        "--role",
+        "administrator",
+        "--issue-token",
+        "--json",
+    ).stdout
     proc, client = start_server(triage, "--checkpoint-interval", "1")
+    client.headers["Authorization"] = f"Bearer {json.loads(out)['token']}"
     try:
         yield client, vkey
     finally:
@@ -49,7 +63,7 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
     client, vkey = server
     health = client.get("/api/v1/health").json()
     assert health["status"] == "ok" and health["facility"] == "demo"
-    first = _latest_checkpoint(client, vkey, 1)
+    first = _latest_checkpoint(client, vkey, 3)
     proof = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 0}).json()
     rfc6962.verify_inclusion(
         base64.b64decode(proof["leaf_hash"]), 0, first.size, _b64(proof["proof"]), first.root_hash
@@ -70,7 +84,7 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
         check=True,
     )
     assert writer.stdout.count("acked") == 300
-    second = _latest_checkpoint(client, vkey, 301)
+    second = _latest_checkpoint(client, vkey, 303)
     consistency = client.get(
         "/api/v1/ledger/proofs/consistency", params={"from": first.size, "to": second.size}
     ).json()
@@ -80,12 +94,20 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
     late = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 250, "size": 301})
     body = late.json()
     assert late.status_code == 200
-    assert second.size == 301
+    assert second.size == 303
+    # An older tree size: its root is tied to the signed checkpoint by a consistency proof.
+    root_301 = base64.b64decode(body["root"])
     rfc6962.verify_inclusion(
-        base64.b64decode(body["leaf_hash"]), 250, 301, _b64(body["proof"]), second.root_hash
+        base64.b64decode(body["leaf_hash"]), 250, 301, _b64(body["proof"]), root_301
+    )
+    tie = client.get("/api/v1/ledger/proofs/consistency", params={"from": 301, "to": 303}).json()
+    rfc6962.verify_consistency(301, 303, _b64(tie["proof"]), root_301, second.root_hash)
+    at_303 = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 250}).json()
+    rfc6962.verify_inclusion(
+        base64.b64decode(at_303["leaf_hash"]), 250, 303, _b64(at_303["proof"]), second.root_hash
     )
     page = client.get("/api/v1/ledger/checkpoints", params={"limit": 1}).json()
-    assert page["total"] >= 2 and len(page["items"]) == 1 and page["items"][0]["size"] == 1
+    assert page["total"] >= 2 and len(page["items"]) == 1 and page["items"][0]["size"] == 3
 
 
 @pytest.mark.parametrize(
@@ -93,10 +115,10 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
     [
         ("/api/v1/ledger/proofs/inclusion", {"index": -1}, 422, "index"),
         ("/api/v1/ledger/proofs/inclusion", {"index": "x"}, 422, "index"),
-        ("/api/v1/ledger/proofs/inclusion", {"index": 5}, 404, "not in a tree of size 1"),
+        ("/api/v1/ledger/proofs/inclusion", {"index": 5}, 404, "not in a tree of size 3"),
         ("/api/v1/ledger/proofs/inclusion", {"index": 3, "size": 2}, 422, "not below size 2"),
         ("/api/v1/ledger/proofs/consistency", {"from": 3, "to": 2}, 422, "larger than"),
-        ("/api/v1/ledger/proofs/consistency", {"from": 7}, 404, "from size 7 to size 1"),
+        ("/api/v1/ledger/proofs/consistency", {"from": 7}, 404, "from size 7 to size 3"),
         ("/api/v1/nothing-here", {}, 404, "Not Found"),
     ],
 )

@@ -25,8 +25,27 @@ def test_init_creates_a_private_key_and_never_overwrites_it(triage: Triage) -> N
     assert "PRIVATE" not in triage.run("keys", "show").stdout
 
 
+def _admin_token(triage: Triage) -> str:
+    """The first administrator (entries 1 and 2) and their token, in $TRIAGE_TOKEN."""
+    out = triage.run(
+        "operator",
+        "add",
+        "ada",
+        "--name",
+        "Ada",
+        "--role",
+        "administrator",
+        "--issue-token",
+        "--json",
+    ).stdout
+    token: str = json.loads(out)["token"]
+    triage.env["TRIAGE_TOKEN"] = token
+    return token
+
+
 def test_checkpoint_and_proofs_verify_offline(triage: Triage) -> None:
     vkey = json.loads(triage.run("init", "--json").stdout)["verifier_key"]
+    _admin_token(triage)
     signed = json.loads(triage.run("ledger", "checkpoint", "--json").stdout)["checkpoint"]
     body = checkpoint.open_checkpoint(signed, [vkey], "device-triage.local/demo")
     proof = json.loads(triage.run("ledger", "prove", "--index", "0").stdout)
@@ -37,10 +56,10 @@ def test_checkpoint_and_proofs_verify_offline(triage: Triage) -> None:
         [base64.b64decode(h) for h in proof["proof"]],
         body.root_hash,
     )
-    consistency = json.loads(triage.run("ledger", "consistency", "--from", "1").stdout)
+    consistency = json.loads(triage.run("ledger", "consistency", "--from", "3").stdout)
     assert consistency["proof"] == []
     result = triage.run("ledger", "verify")
-    assert result.stdout.startswith("ok: 1 entries, 1 checkpoints verified")
+    assert result.stdout.startswith("ok: 3 entries, 1 checkpoints verified")
 
 
 def test_errors_are_clear_and_exit_non_zero(triage: Triage) -> None:
@@ -48,9 +67,13 @@ def test_errors_are_clear_and_exit_non_zero(triage: Triage) -> None:
     assert missing.returncode == 2
     assert "run 'triage init'" in missing.stderr
     triage.run("init")
+    anonymous = triage.run("ledger", "verify", check=False)
+    assert anonymous.returncode == 2
+    assert "needs your API token" in anonymous.stderr
+    _admin_token(triage)
     beyond = triage.run("ledger", "prove", "--index", "5", check=False)
     assert beyond.returncode == 2
-    assert "index 5 is not in a tree of size 1" in beyond.stderr
+    assert "index 5 is not in a tree of size 3" in beyond.stderr
     key_file = triage.data_dir / "keys" / "facility.key"
     key_file.chmod(0o644)
     exposed = triage.run("ledger", "checkpoint", check=False)

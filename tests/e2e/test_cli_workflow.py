@@ -14,18 +14,42 @@ HEADER = "device_id,device_type,manufacturer,model,firmware_version,inventory_st
 
 def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_path: Path) -> None:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    triage.run("operator", "add", "admin", "--name", "Ada", "--role", "administrator")
+    first = triage.run(
+        "operator",
+        "add",
+        "admin",
+        "--name",
+        "Ada",
+        "--role",
+        "administrator",
+        "--issue-token",
+        "--json",
+    )
+    tok = {"admin": json.loads(first.stdout)["token"]}
     second_admin = triage.run(
         "operator", "add", "eve", "--name", "Eve", "--role", "administrator", check=False
     )
     assert second_admin.returncode == 2
-    assert "--as ADMINISTRATOR_ID" in second_admin.stderr
+    assert "sign in as one" in second_admin.stderr
     for who, role in [("sup", "supervisor"), ("ben", "bench_operator")]:
-        triage.run("operator", "add", who, "--name", who, "--role", role, "--as", "admin")
+        triage.run("operator", "add", who, "--name", who, "--role", role, "--token", tok["admin"])
+        # Signed in at bench B1, where the tool sits: work orders need it.
+        issued = triage.run(
+            "operator", "token", who, "--bench", "B1", "--token", tok["admin"], "--json"
+        )
+        tok[who] = json.loads(issued.stdout)["token"]
     key = tmp_path / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
     triage.run(
-        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--as", "admin"
+        "tool",
+        "enrol",
+        "BENCH-1",
+        "--bench",
+        "B1",
+        "--key",
+        tool_vkey.strip(),
+        "--token",
+        tok["admin"],
     )
 
     bad = tmp_path / "bad.csv"
@@ -41,8 +65,8 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
         "C-0",
         "--asset-owner",
         "MAP-1",
-        "--as",
-        "sup",
+        "--token",
+        tok["sup"],
         check=False,
     )
     assert refused.returncode == 2
@@ -56,8 +80,8 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
         "C-0",
         "--asset-owner",
         "MAP-1",
-        "--as",
-        "ben",
+        "--token",
+        tok["ben"],
         check=False,
     )
     assert denied.returncode == 2
@@ -74,18 +98,22 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
             "C-1",
             "--asset-owner",
             "MAP-1",
-            "--as",
-            "sup",
+            "--token",
+            tok["sup"],
             "--json",
         ).stdout
     )
     assert imported["imported"] == 1
-    assert "received" in triage.run("device", "scan", "bc33acfffefa553d", "--as", "ben").stdout
+    assert (
+        "received" in triage.run("device", "scan", "bc33acfffefa553d", "--token", tok["ben"]).stdout
+    )
     evidence = tmp_path / "evidence.json"
     evidence.write_text(json.dumps({"metrology_seal_intact": True, "cpa_boundary_intact": True}))
-    decided = triage.run("device", "inspect", DEVICE, "--evidence", str(evidence), "--as", "ben")
+    decided = triage.run(
+        "device", "inspect", DEVICE, "--evidence", str(evidence), "--token", tok["ben"]
+    )
     assert decided.stdout.startswith("decision: eligible")
-    triage.run("device", "reset", DEVICE, "--tool", "BENCH-1", "--as", "ben")
+    triage.run("device", "reset", DEVICE, "--tool", "BENCH-1", "--token", tok["ben"])
 
     fleet = tmp_path / "fleet.json"
     SimulatedFleet.create(fleet, [DeviceSpec(DEVICE, "ESME")])
@@ -111,13 +139,17 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     finally:
         client.close()
         stop(server)
-    early = triage.run("device", "release", DEVICE, "--as", "ben", check=False)
+    early = triage.run("device", "release", DEVICE, "--token", tok["ben"], check=False)
     assert early.returncode == 2
     assert "without a fitted seal" in early.stderr
-    triage.run("device", "seal", DEVICE, "--serial", "SL-7", "--as", "ben")
-    assert triage.run("device", "release", DEVICE, "--as", "ben").stdout.endswith("released\n")
+    triage.run("device", "seal", DEVICE, "--serial", "SL-7", "--token", tok["ben"])
+    assert triage.run("device", "release", DEVICE, "--token", tok["ben"]).stdout.endswith(
+        "released\n"
+    )
 
-    story = json.loads(triage.run("device", "history", DEVICE, "--as", "sup", "--json").stdout)
+    story = json.loads(
+        triage.run("device", "history", DEVICE, "--token", tok["sup"], "--json").stdout
+    )
     assert [e["entry"]["type"] for e in story["entries"]][-4:] == [
         "reset.completed",
         "reset.verified",
@@ -125,9 +157,9 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
         "device.released",
     ]
     receipt = tmp_path / "receipt.json"
-    triage.run("device", "receipt", DEVICE, "--out", str(receipt), "--as", "ben")
+    triage.run("device", "receipt", DEVICE, "--out", str(receipt), "--token", tok["ben"])
     assert triage.run("verify", str(receipt), "--key", vkey).stdout.startswith("ok: 9 entries")
     pdf = tmp_path / "certificate.pdf"
-    triage.run("device", "certificate", DEVICE, "--out", str(pdf), "--as", "ben")
+    triage.run("device", "certificate", DEVICE, "--out", str(pdf), "--token", tok["ben"])
     assert pdf.read_bytes().startswith(b"%PDF")
-    assert triage.run("ledger", "replay", "--check").stdout.startswith("ok:")
+    assert triage.run("ledger", "replay", "--check", "--token", tok["sup"]).stdout.startswith("ok:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -121,7 +122,10 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         ("audrey", Role.AUDITOR),
     ]:
         people.create_operator(uow, system, operator_id, operator_id.title(), frozenset({role}))
-        made[operator_id] = people.operator_caller(uow, operator_id)
+        caller = people.operator_caller(uow, operator_id)
+        # Those who run triage are signed in at bench B1, where tool BENCH-1 sits.
+        bench_ = "B1" if role in (Role.SUPERVISOR, Role.BENCH_OPERATOR) else None
+        made[operator_id] = dataclasses.replace(caller, bench=bench_)
     signer, verifier = note.generate_key(tool_key_name("BENCH-1"))
     people.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
     fleet_path = tmp_path / "fleet.json"

@@ -11,19 +11,29 @@ from typer.testing import CliRunner
 
 from triage import bootstrap
 from triage.adapters.tables import ledger_checkpoint, ledger_entry, ledger_head, ledger_tile
+from triage.domain.caller import Caller
+from triage.domain.roles import Role
 from triage.entrypoints.cli import app as cli
 from triage.ledger import checkpoint, note
 from triage.ledger.log import Log
 from triage.ledger.memory import MemoryLogStorage
 from triage.services import ledger as ledger_service
+from triage.services import people
 
 SIZE = 601  # two full level-0 tiles and a partial one
 
 
+_TOKENS: dict[int, str] = {}
+
+
 @pytest.fixture
 def populated(app: bootstrap.App) -> bootstrap.App:
+    # An auditor to run `triage ledger verify` (entries 1 and 2), then plain entries.
+    auditor = frozenset({Role.AUDITOR})
+    people.create_operator(app.uow, Caller.system("test"), "audrey", "Audrey", auditor)
+    _TOKENS[id(app)] = people.issue_token(app.uow, Caller.system("test"), "audrey").secret
     with app.uow(write=True) as uow:
-        uow.ledger.log.append([f"entry {i}".encode() for i in range(1, 300)])
+        uow.ledger.log.append([f"entry {i}".encode() for i in range(3, 300)])
         uow.commit()
     ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
     with app.uow(write=True) as uow:
@@ -36,6 +46,7 @@ def populated(app: bootstrap.App) -> bootstrap.App:
 def _verify(app: bootstrap.App) -> tuple[int, dict[str, object], str]:
     env = {"TRIAGE_DATA_DIR": str(app.settings.data_dir)}
     env["TRIAGE_DATABASE_URL"] = app.settings.database_url
+    env["TRIAGE_TOKEN"] = _TOKENS[id(app)]
     json_run = CliRunner().invoke(cli, ["ledger", "verify", "--json"], env=env)
     text_run = CliRunner().invoke(cli, ["ledger", "verify"], env=env)
     assert json_run.exit_code == text_run.exit_code

@@ -2,7 +2,35 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select
+
+from triage.adapters.tables import (
+    activity,
+    alert,
+    anomaly_threshold,
+    consignment_device,
+    facility_settings,
+    ledger_entry,
+    ledger_subject,
+    tool,
+    triage_job,
+)
+from triage.domain.thresholds import Limit, Metric, Scope, ThresholdSetting, WorkingHours
+from triage.ledger.entry import Entry
+
+_SUBJECT_COLUMN = {Scope.TOOL: activity.c.tool_id, Scope.OPERATOR: activity.c.operator_id}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 class SqlSecurityRepository:
@@ -10,3 +38,105 @@ class SqlSecurityRepository:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def thresholds(self) -> list[ThresholdSetting]:
+        query = select(anomaly_threshold).order_by(
+            anomaly_threshold.c.scope, anomaly_threshold.c.subject_id, anomaly_threshold.c.metric
+        )
+        return [
+            ThresholdSetting(
+                Scope(row["scope"]),
+                row["subject_id"],
+                Metric(row["metric"]),
+                Limit(int(row["max_count"]), int(row["window_minutes"])),
+            )
+            for row in self._conn.execute(query).mappings()
+        ]
+
+    def working_hours(self) -> WorkingHours | None:
+        # One facility per database: its settings row is the only one.
+        text = self._conn.execute(select(facility_settings.c.working_hours)).scalar()
+        return None if not text else WorkingHours.from_json(json.loads(text))
+
+    def count_activity(self, metric: Metric, scope: Scope, subject_id: str, since: datetime) -> int:
+        query = (
+            select(func.count())
+            .select_from(activity)
+            .where(
+                activity.c.kind == metric.value,
+                _SUBJECT_COLUMN[scope] == subject_id,
+                activity.c.at > since,
+            )
+        )
+        return int(self._conn.execute(query).scalar_one())
+
+    def last_entry_at(
+        self, subject_kind: str, subject_id: str, entry_types: Sequence[str]
+    ) -> datetime | None:
+        latest = (
+            select(func.max(ledger_subject.c.idx))
+            .where(
+                ledger_subject.c.subject_kind == subject_kind,
+                ledger_subject.c.subject_id == subject_id,
+                ledger_subject.c.entry_type.in_(list(entry_types)),
+            )
+            .scalar_subquery()
+        )
+        raw = self._conn.execute(
+            select(ledger_entry.c.data).where(ledger_entry.c.idx == latest)
+        ).scalar()
+        return None if raw is None else Entry.from_bytes(bytes(raw)).at
+
+    def arrived_as_expected(self, job_id: str) -> bool:
+        query = (
+            select(consignment_device.c.arrived)
+            .join(
+                triage_job,
+                (triage_job.c.consignment_id == consignment_device.c.consignment_id)
+                & (triage_job.c.device_id == consignment_device.c.device_id),
+            )
+            .where(triage_job.c.id == job_id)
+        )
+        return bool(self._conn.execute(query).scalar())
+
+    def alert(self, alert_id: str) -> dict[str, Any] | None:
+        row = self._conn.execute(select(alert).where(alert.c.id == alert_id)).mappings().first()
+        return None if row is None else _alert(row)
+
+    def alerts(
+        self, status: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = [] if status is None else [alert.c.status == status]
+        total = self._conn.execute(
+            select(func.count()).select_from(alert).where(*where)
+        ).scalar_one()
+        rows = self._conn.execute(
+            select(alert)
+            .where(*where)
+            .order_by(alert.c.raised_at, alert.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        return [_alert(row) for row in rows], int(total)
+
+    def tools(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(select(tool).order_by(tool.c.id)).mappings()
+        return [
+            {
+                "id": row["id"],
+                "bench": row["bench"],
+                "status": row["status"],
+                "status_reason": row["status_reason"],
+                "status_changed_at": _utc(row["status_changed_at"]),
+                "enrolled_at": _utc(row["enrolled_at"]),
+            }
+            for row in rows
+        ]
+
+
+def _alert(row: RowMapping) -> dict[str, Any]:
+    found = dict(row)
+    found["raised_at"] = _utc(found["raised_at"])
+    found["resolved_at"] = _utc(found["resolved_at"])
+    found["detail"] = json.loads(found["detail"])
+    return found

@@ -16,7 +16,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from triage import bootstrap
 from triage.config import Settings
-from triage.entrypoints import cli_triage
+from triage.domain.roles import Permission
+from triage.entrypoints import cli_auth, cli_security, cli_triage
+from triage.entrypoints.cli_common import Token, token_caller
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
 from triage.errors import TriageError
 from triage.services import ledger as ledger_service
@@ -154,9 +156,10 @@ def keys_show(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
 
 @ledger_app.command("status")
-def ledger_status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def ledger_status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Print the ledger's size, root and latest checkpoint."""
     with _app(data_dir) as application:
+        token_caller(application, token, Permission.LEDGER_READ)
         current = ledger_service.status(application.uow)
         data = status_json(current, application.origin)
         checkpoint = current.latest_checkpoint
@@ -167,9 +170,12 @@ def ledger_status(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 
 
 @ledger_app.command("checkpoint")
-def ledger_checkpoint(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+def ledger_checkpoint(
+    token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
     """Issue, store and print a signed checkpoint of the ledger as it stands."""
     with _app(data_dir) as application:
+        token_caller(application, token, Permission.LEDGER_CHECKPOINT)
         stored = ledger_service.issue_checkpoint(
             application.uow, application.origin, application.signer_key()
         )
@@ -180,10 +186,12 @@ def ledger_checkpoint(data_dir: DataDir = None, as_json: JsonFlag = False) -> No
 def ledger_prove(
     index: Annotated[int, typer.Option(help="Entry index (0-based).", min=0)],
     size: Annotated[int | None, typer.Option(help="Tree size (default: current).", min=1)] = None,
+    token: Token = "",
     data_dir: DataDir = None,
 ) -> None:
     """Print an inclusion proof of one entry as JSON."""
     with _app(data_dir) as application:
+        token_caller(application, token, Permission.LEDGER_READ)
         proof = ledger_service.prove_inclusion(application.uow, index, size)
         typer.echo(json.dumps(inclusion_json(proof), indent=2))
 
@@ -194,16 +202,19 @@ def ledger_consistency(
     size2: Annotated[
         int | None, typer.Option("--to", help="Newer size (default: current).")
     ] = None,
+    token: Token = "",
     data_dir: DataDir = None,
 ) -> None:
     """Print a consistency proof between two tree sizes as JSON."""
     with _app(data_dir) as application:
+        token_caller(application, token, Permission.LEDGER_READ)
         proof = ledger_service.prove_consistency(application.uow, size1, size2)
         typer.echo(json.dumps(consistency_json(proof), indent=2))
 
 
 @ledger_app.command("verify")
 def ledger_verify(
+    token: Token = "",
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
     workers: Annotated[
@@ -212,6 +223,7 @@ def ledger_verify(
 ) -> None:
     """Recompute every leaf and tile from the entries, check every checkpoint; exit 1 on failure."""
     with _app(data_dir) as application:
+        token_caller(application, token, Permission.LEDGER_READ)
         total = ledger_service.status(application.uow).size
         with _progress(total, enabled=not as_json and sys.stderr.isatty()) as advance:
             report = ledger_service.verify(
@@ -261,6 +273,8 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 
 
 cli_triage.register(app, _app, _emit, _fail)
+cli_auth.register(app, _app, _emit, _fail)
+cli_security.register(app, _app, _emit, _fail)
 cli_triage.replay_command(app, ledger_app, _app, _emit)
 
 if __name__ == "__main__":

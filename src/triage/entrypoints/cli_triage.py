@@ -1,8 +1,9 @@
 """`triage` commands for the workflow: operators, tools, consignments, devices, receipts, agent.
 
 The command line runs on the facility's own host with access to its data directory, so it is
-trusted to say who is acting: every workflow command takes ``--as OPERATOR`` and is checked
-against that operator's roles, exactly as the API checks a token's operator.
+still not trusted to say who is acting: every workflow command authenticates with an API token
+(``--token`` or ``$TRIAGE_TOKEN``, from ``triage auth login``) and is checked exactly as the API
+checks it: scopes, expiry, revocation, bench.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,20 +22,24 @@ from triage.adapters.replay import replay_check
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.people import parse_roles
-from triage.domain.roles import Role
+from triage.domain.roles import Permission, Role
+from triage.domain.token import StoredToken, parse_scopes
+from triage.entrypoints.cli_common import Token, token_caller
 from triage.errors import InvalidInput, PermissionDenied, TriageError
+from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import receipt_digest, verify_receipt
 from triage.services import bench, history, intake, people
 from triage.services import facility as facility_service
+from triage.services.common import now
 from triage.services.intake import ManifestRejected
 
+DEMO_BENCH = "B1"  # the bench the demo's bench operator and supervisor tokens are for
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 DataDir = Annotated[
     Path | None,
     typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
 ]
-As = Annotated[str, typer.Option("--as", help="The operator doing this (checked against roles).")]
 DeviceArg = Annotated[
     str, typer.Argument(help="Device ID as scanned, e.g. BC-33-AC-FF-FE-FA-55-3D.")
 ]
@@ -49,14 +55,14 @@ facility_app = typer.Typer(help="The facility's settings.", no_args_is_help=True
 def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     """Add the workflow commands to the main app (helpers come from cli.py)."""
 
-    def caller_for(application: App, operator_id: str) -> Caller:
-        return people.operator_caller(application.uow, operator_id)
+    def caller_for(application: App, token: str) -> Caller:
+        return token_caller(application, token)
 
     def job_command(
-        data_dir: Path | None, as_json: bool, acting: str, device: str, run: Any
+        data_dir: Path | None, as_json: bool, token: str, device: str, run: Any
     ) -> None:
         """Run ``run(app, caller, job_id)`` on the device's open job and print the new state."""
-        _job_command(open_app, emit, data_dir, as_json, acting, device, run)
+        _job_command(open_app, emit, data_dir, as_json, token, device, run)
 
     # -- operators --------------------------------------------------------------------------
     @operator_app.command("add")
@@ -64,11 +70,8 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         operator_id: Annotated[str, typer.Argument(help="Short id, e.g. 'j.smith'.")],
         name: Annotated[str, typer.Option(help="Display name.")],
         role: Annotated[list[str], typer.Option(help="Role (repeat for several).")],
-        acting: Annotated[
-            str | None,
-            typer.Option("--as", help="Administrator doing this (not needed for the first one)."),
-        ] = None,
-        token: Annotated[bool, typer.Option(help="Also issue an API token.")] = False,
+        token: Token = "",
+        issue_token: Annotated[bool, typer.Option(help="Also issue an API token.")] = False,
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -78,9 +81,11 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 roles = parse_roles(role)
             except ValueError as exc:
                 raise InvalidInput(f"role: {exc}") from exc
-            caller = _admin_or_bootstrap(application, acting)
+            caller = _admin_or_bootstrap(application, token)
             created = people.create_operator(application.uow, caller, operator_id, name, roles)
-            issued = people.issue_token(application.uow, caller, created.id) if token else None
+            issued = (
+                people.issue_token(application.uow, caller, created.id) if issue_token else None
+            )
             data = {"operator": created.id, "roles": sorted(r.value for r in created.roles)}
             text = f"operator {created.id} created with roles {', '.join(data['roles'])}"
             if issued is not None:
@@ -91,29 +96,110 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     @operator_app.command("token")
     def operator_token(
         operator_id: Annotated[str, typer.Argument(help="The operator the token is for.")],
-        acting: As,
+        token: Token = "",
         label: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+        scope: Annotated[
+            list[str] | None,
+            typer.Option(help="Limit to a permission, or 'read-only' (repeat; default: roles)."),
+        ] = None,
+        days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 90,
+        bench_name: Annotated[
+            str | None, typer.Option("--bench", help="The bench this token is used at.")
+        ] = None,
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Issue an API token (shown once; only its hash is stored)."""
         with open_app(data_dir) as application:
+            caller = caller_for(application, token)
+            try:
+                scopes = parse_scopes(scope or [])
+            except ValueError as exc:
+                raise fail(str(exc)) from exc
             issued = people.issue_token(
-                application.uow, caller_for(application, acting), operator_id, label
+                application.uow,
+                caller,
+                operator_id,
+                label,
+                scopes=scopes,
+                days=days,
+                bench=bench_name,
             )
             emit(as_json, {"token": issued.secret, "token_id": issued.token_id}, issued.secret)
 
+    @operator_app.command("tokens")
+    def operator_tokens(
+        operator_id: Annotated[
+            str | None, typer.Argument(help="Whose tokens (default: everyone's).")
+        ] = None,
+        token: Token = "",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """API tokens and their state (never their secrets)."""
+        with open_app(data_dir) as application:
+            found = people.list_tokens(application.uow, caller_for(application, token), operator_id)
+        at = now()
+        rows = [_token_row(t, at) for t in found]
+        text = "\n".join(
+            f"{r['id']:18} {r['operator_id']:16} {r['state']:8} {r['expires_at']:26} {r['label']}"
+            for r in rows
+        )
+        emit(as_json, {"items": rows}, text or "no tokens")
+
+    @operator_app.command("revoke-token")
+    def operator_revoke_token(
+        token_id: Annotated[str, typer.Argument(help="The token's id (not its secret).")],
+        reason: Annotated[str, typer.Option(help="Why (recorded).")] = "",
+        token: Token = "",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Revoke an API token at once."""
+        with open_app(data_dir) as application:
+            revoked = people.revoke_token(
+                application.uow, caller_for(application, token), token_id, reason
+            )
+        emit(as_json, _token_row(revoked, now()), f"token {revoked.id} revoked")
+
+    @operator_app.command("roles")
+    def operator_roles(
+        operator_id: Annotated[str, typer.Argument(help="The operator.")],
+        role: Annotated[list[str], typer.Option(help="Role (repeat for several).")],
+        token: Token = "",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Give an operator a new set of roles (recorded in the ledger)."""
+        with open_app(data_dir) as application:
+            caller = caller_for(application, token)
+            try:
+                roles = parse_roles(role)
+            except ValueError as exc:
+                raise fail(f"role: {exc}") from exc
+            changed = people.change_roles(application.uow, caller, operator_id, roles)
+        names = sorted(r.value for r in changed.roles)
+        emit(as_json, {"operator": changed.id, "roles": names}, f"{changed.id}: {', '.join(names)}")
+
     @operator_app.command("list")
-    def operator_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    def operator_list(
+        token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+    ) -> None:
         """Operators and their roles."""
-        with open_app(data_dir) as application, application.uow(write=False) as uow:
-            found = uow.triage.operators()
+        with open_app(data_dir) as application:
+            caller = caller_for(application, token)
+            if not caller.can(Permission.ACCESS_REVIEW):
+                caller.require(Permission.OPERATOR_MANAGE)
+            with application.uow(write=False) as uow:
+                found = uow.triage.operators()
         rows = [
             {
                 "id": o.id,
                 "name": o.name,
                 "roles": sorted(r.value for r in o.roles),
                 "active": o.active,
+                "suspended": o.suspended,
+                "mfa_enrolled": o.mfa_enrolled,
             }
             for o in found
         ]
@@ -134,10 +220,17 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         with open_app(data_dir) as application:
             with application.uow(write=False) as uow:
                 known = {o.id for o in uow.triage.operators()}
+            real = sorted(o for o in known if not o.startswith("demo-"))
+            if real:
+                # Demo staff get tokens without signing in: never beside real people.
+                raise PermissionDenied(
+                    f"this facility has real operators ({', '.join(real[:3])}); "
+                    "demo staff are only for a demo facility"
+                )
             if "demo-admin" not in known:
                 people.create_operator(
                     application.uow,
-                    _admin_or_bootstrap(application, None),
+                    _admin_or_bootstrap(application, ""),
                     "demo-admin",
                     "Demo Administrator",
                     frozenset({Role.ADMINISTRATOR}),
@@ -149,8 +242,14 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                     people.create_operator(
                         application.uow, admin, operator_id, name, frozenset({role})
                     )
+                at_bench = role in (Role.BENCH_OPERATOR, Role.SUPERVISOR)
                 tokens[operator_id] = people.issue_token(
-                    application.uow, admin, operator_id, "demo"
+                    application.uow,
+                    admin,
+                    operator_id,
+                    "demo",
+                    days=7,
+                    bench=DEMO_BENCH if at_bench else None,
                 ).secret
         emit(
             as_json,
@@ -161,7 +260,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
 
     @facility_app.command("settings")
     def facility_settings(
-        acting: As,
+        token: Token = "",
         max_reset_attempts: Annotated[
             int | None, typer.Option(help="Reset attempts per job before quarantine.")
         ] = None,
@@ -173,7 +272,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Show or change the facility's triage settings (changes are ledger entries)."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, acting)
+            caller = caller_for(application, token)
             if max_reset_attempts is None and work_order_minutes is None:
                 with application.uow(write=False) as uow:
                     attempts, minutes = uow.triage.settings()
@@ -195,14 +294,14 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         key: Annotated[
             str, typer.Option(help="The tool's verifier key (from 'triage agent keygen').")
         ],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Enrol a Triage Tool by its public key."""
         with open_app(data_dir) as application:
             enrolled = people.enrol_tool(
-                application.uow, caller_for(application, acting), tool_id, bench_name, key
+                application.uow, caller_for(application, token), tool_id, bench_name, key
             )
             emit(
                 as_json,
@@ -218,7 +317,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         ],
         reference: Annotated[str, typer.Option(help="The asset owner's consignment reference.")],
         asset_owner: Annotated[str, typer.Option(help="Who returned the devices.")],
-        acting: As,
+        token: Token = "",
         skip_invalid: Annotated[
             bool, typer.Option(help="Import the good rows and list the bad ones.")
         ] = False,
@@ -227,12 +326,13 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Import a consignment manifest: all rows or none, unless --skip-invalid."""
         kind = "json" if manifest.suffix.lower() == ".json" else "csv"
-        try:
-            rows = parse_manifest(manifest.read_bytes(), kind)
-        except ManifestFormatError as exc:
-            raise fail(f"{manifest}: {exc}") from exc
         with open_app(data_dir) as application:
-            caller = caller_for(application, acting)
+            # Who is asking comes first: nobody learns anything about a file unsigned-in.
+            caller = caller_for(application, token)
+            try:
+                rows = parse_manifest(manifest.read_bytes(), kind)
+            except ManifestFormatError as exc:
+                raise fail(f"{manifest}: {exc}") from exc
             with _progress_bar(len(rows) + 1, not as_json) as advance:
                 try:
                     report = intake.import_manifest(
@@ -260,12 +360,12 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
 
     @consignment_app.command("close")
     def consignment_close(
-        consignment_id: str, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+        consignment_id: str, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
     ) -> None:
         """Close a consignment and report what was expected but never arrived."""
         with open_app(data_dir) as application:
             closed, missing = intake.close_consignment(
-                application.uow, caller_for(application, acting), consignment_id
+                application.uow, caller_for(application, token), consignment_id
             )
         text = f"consignment {closed.id} closed: {closed.arrived} of {closed.expected} arrived"
         if missing:
@@ -275,11 +375,11 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     # -- devices ----------------------------------------------------------------------------
     @device_app.command("scan")
     def device_scan(
-        device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+        device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
     ) -> None:
         """A device arrives at the facility."""
         with open_app(data_dir) as application:
-            result = intake.scan_device(application.uow, caller_for(application, acting), device)
+            result = intake.scan_device(application.uow, caller_for(application, token), device)
         data = {
             "device_id": result.device_id,
             "job_id": result.job.id if result.job else None,
@@ -295,20 +395,20 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         evidence: Annotated[
             Path, typer.Option(help="JSON file of the inspection ('-' for stdin).")
         ],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Record the inspection; prints the policy's decision with every reason."""
-        raw = sys.stdin.read() if str(evidence) == "-" else evidence.read_text()
-        try:
-            obj = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise fail(f"evidence: not JSON ({exc})") from exc
-        if not isinstance(obj, dict):
-            raise fail("evidence: must be a JSON object")
         with open_app(data_dir) as application:
-            caller = caller_for(application, acting)
+            caller = caller_for(application, token)
+            raw = sys.stdin.read() if str(evidence) == "-" else evidence.read_text()
+            try:
+                obj = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                raise fail(f"evidence: not JSON ({exc})") from exc
+            if not isinstance(obj, dict):
+                raise fail("evidence: must be a JSON object")
             job_id = history.open_job_id(application.uow, caller, device)
             decision = bench.inspect(application.uow, caller, job_id, obj)
         lines = [
@@ -323,7 +423,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         device: DeviceArg,
         outcome: Annotated[str, typer.Option(help="eligible, quarantine or reverify_metrology.")],
         justification: Annotated[str, typer.Option(help="Why, in writing.")],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -331,7 +431,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         job_command(
             data_dir,
             as_json,
-            acting,
+            token,
             device,
             lambda app, c, j: bench.override(app.uow, c, j, outcome, justification),
         )
@@ -340,13 +440,13 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     def device_reset(
         device: DeviceArg,
         tool: Annotated[str, typer.Option(help="The tool at this bench.")],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Issue a signed work order for the bench's tool to factory-reset the device."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, acting)
+            caller = caller_for(application, token)
             job_id = history.open_job_id(application.uow, caller, device)
             signed = bench.authorise_reset(
                 application.uow, caller, job_id, tool, application.signer_key()
@@ -357,7 +457,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     def device_seal(
         device: DeviceArg,
         serial: Annotated[str, typer.Option(help="The seal's serial number (scan it).")],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -365,20 +465,20 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         job_command(
             data_dir,
             as_json,
-            acting,
+            token,
             device,
             lambda app, c, j: bench.seal(app.uow, c, j, serial),
         )
 
     @device_app.command("release")
     def device_release(
-        device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+        device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
     ) -> None:
         """Release a sealed device."""
         job_command(
             data_dir,
             as_json,
-            acting,
+            token,
             device,
             lambda app, c, j: bench.release(app.uow, c, j),
         )
@@ -387,7 +487,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     def device_quarantine(
         device: DeviceArg,
         reason: Annotated[str, typer.Option(help="Why.")],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -395,7 +495,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         job_command(
             data_dir,
             as_json,
-            acting,
+            token,
             device,
             lambda app, c, j: bench.quarantine(app.uow, c, j, reason),
         )
@@ -407,7 +507,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         reference: Annotated[
             str, typer.Option(help="Returns authorisation or destruction certificate.")
         ],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
@@ -415,18 +515,18 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         job_command(
             data_dir,
             as_json,
-            acting,
+            token,
             device,
             lambda app, c, j: bench.dispose(app.uow, c, j, action, reference),
         )
 
     @device_app.command("history")
     def device_history(
-        device: DeviceArg, acting: As, data_dir: DataDir = None, as_json: JsonFlag = False
+        device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
     ) -> None:
         """Every ledger entry about the device, across all its jobs."""
         with open_app(data_dir) as application:
-            found = history.device_history(application.uow, caller_for(application, acting), device)
+            found = history.device_history(application.uow, caller_for(application, token), device)
         data = {
             "device_id": found.device_id,
             "jobs": [{"id": j.id, "state": j.state.value} for j in found.jobs],
@@ -443,12 +543,12 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     def device_receipt(
         device: DeviceArg,
         out: Annotated[Path, typer.Option(help="Where to write the receipt JSON.")],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
     ) -> None:
         """Write the device's offline receipt (entries, proofs, signed checkpoint)."""
         with open_app(data_dir) as application:
-            receipt = application.receipt(caller_for(application, acting), device)
+            receipt = application.receipt(caller_for(application, token), device)
         out.write_text(receipt)
         typer.echo(f"receipt written to {out}")
 
@@ -456,12 +556,12 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     def device_certificate(
         device: DeviceArg,
         out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
-        acting: As,
+        token: Token = "",
         data_dir: DataDir = None,
     ) -> None:
         """Write the triage certificate (PDF with a QR code) of a released device."""
         with open_app(data_dir) as application:
-            out.write_bytes(application.certificate(caller_for(application, acting), device))
+            out.write_bytes(application.certificate(caller_for(application, token), device))
         typer.echo(f"certificate written to {out}")
 
     # -- verification of receipts -----------------------------------------------------------
@@ -582,16 +682,27 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     app.add_typer(facility_app, name="facility")
 
 
-def _admin_or_bootstrap(application: App, acting: str | None) -> Caller:
+def _token_row(stored: StoredToken, at: datetime) -> dict[str, Any]:
+    return {
+        "id": stored.id,
+        "operator_id": stored.operator_id,
+        "label": stored.label,
+        "scopes": sorted(p.value for p in stored.scopes) if stored.scopes else ["role"],
+        "bench": stored.bench,
+        "created_at": format_time(stored.created_at),
+        "expires_at": format_time(stored.expires_at),
+        "state": stored.state(at),
+    }
+
+
+def _admin_or_bootstrap(application: App, token: str) -> Caller:
     """The administrator acting, or the host itself while there is no administrator yet."""
     with application.uow(write=False) as uow:
         admins = [o for o in uow.triage.operators() if Role.ADMINISTRATOR in o.roles and o.active]
-    if acting is not None:
-        return people.operator_caller(application.uow, acting)
+    if token:
+        return token_caller(application, token)
     if admins:
-        raise PermissionDenied(
-            "an administrator exists: say who is acting with --as ADMINISTRATOR_ID"
-        )
+        raise PermissionDenied("an administrator exists: sign in as one (--token or $TRIAGE_TOKEN)")
     return Caller.system("first-administrator")
 
 
@@ -600,12 +711,12 @@ def _job_command(
     emit: Any,
     data_dir: Path | None,
     as_json: bool,
-    acting: str,
+    token: str,
     device: str,
     run: Any,
 ) -> None:
     with open_app(data_dir) as application:
-        caller = people.operator_caller(application.uow, acting)
+        caller = token_caller(application, token)
         job_id = history.open_job_id(application.uow, caller, device)
         job = run(application, caller, job_id)
     emit(
@@ -646,11 +757,13 @@ def replay_command(app: typer.Typer, ledger_app: typer.Typer, open_app: Any, emi
         check: Annotated[
             bool, typer.Option("--check", help="Compare with the live tables.")
         ] = True,
+        token: Token = "",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
         """Rebuild the current-state tables from the entries and compare; exit 1 on a difference."""
         with open_app(data_dir) as application:
+            token_caller(application, token, Permission.LEDGER_READ)
             report = replay_check(application.database, application.facility.id)
         data = {
             "ok": not report.differences,

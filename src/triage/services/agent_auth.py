@@ -13,6 +13,7 @@ from triage.errors import Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import Ref, parse_time
 from triage.ledger.errors import VerificationError
+from triage.services import anomaly
 from triage.services.common import now, record_refusal
 from triage.services.unit_of_work import UnitOfWorkFactory
 
@@ -67,5 +68,6 @@ def authenticate_tool(
         "auth.refused",
         Ref("tool", tool_id[:64] or "unknown"),
         f"{method} {target}: {problem}",
+        then=anomaly.after_refusal(tool_id),
     )
     raise Unauthenticated(f"agent request refused: {problem}")

@@ -18,6 +18,7 @@ from triage.domain.lifecycle import Action, JobState
 from triage.domain.reset_profile import ResetProfiles, check_reset
 from triage.domain.roles import Permission
 from triage.domain.tamper_policy import EvidenceError, Outcome, TamperDecision
+from triage.domain.thresholds import Metric
 from triage.domain.tool import ToolStatus
 from triage.domain.work_order import (
     FACTORY_RESET,
@@ -28,7 +29,7 @@ from triage.domain.work_order import (
 )
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref
-from triage.services import common
+from triage.services import anomaly, common
 from triage.services.common import device_ref, get_job, job_step, make_entry, now
 from triage.services.people import ensure_policy
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -134,6 +135,12 @@ def authorise_reset(
             raise NotFound(f"no enrolled tool {tool_id!r}")
         if tool.status is not ToolStatus.ACTIVE:
             raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
+        if caller.bench != tool.bench:
+            where = f"at bench {caller.bench}" if caller.bench else "at no bench"
+            raise PermissionDenied(
+                f"{caller.id} is signed in {where}; a work order for tool {tool_id} must be "
+                f"requested by an operator signed in at its bench, {tool.bench}"
+            )
         device = uow.triage.device(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
@@ -179,6 +186,7 @@ def authorise_reset(
             at=issued,
         )
         uow.ledger.record([entry])
+        anomaly.reset_issued(uow, job, tool.id, caller.id, issued)
         uow.commit()
     return signed
 
@@ -203,10 +211,21 @@ def record_tool_result(
             order = _order_for(uow, result, caller.id)
             job = get_job(uow, order["job_id"])
             entries = _result_entries(uow, caller, job, order, result, signed_result)
-            return _record_and_reload(uow, entries, job.id)
+            uow.ledger.record(entries)
+            anomaly.check(
+                uow, caller.id, order["operator_id"], now(), [Metric.FAILED_VERIFICATIONS]
+            )
+            job = get_job(uow, job.id)
+            uow.commit()
+            return job
     except WorkOrderRefused as exc:
         common.record_refusal(
-            uow_factory, caller, "tool.result_refused", Ref(caller.kind.value, caller.id), str(exc)
+            uow_factory,
+            caller,
+            "tool.result_refused",
+            Ref(caller.kind.value, caller.id),
+            str(exc),
+            then=anomaly.after_refusal(caller.id),
         )
         raise InvalidInput(str(exc)) from exc
 
@@ -292,6 +311,7 @@ def record_refusal(
                 )
             ]
         )
+        anomaly.refusal_recorded(uow, caller.id)
         uow.commit()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,9 +70,19 @@ def job_step(
 
 
 def record_refusal(
-    uow_factory: UnitOfWorkFactory, actor: Caller, entry_type: str, subject: Ref, reason: str
+    uow_factory: UnitOfWorkFactory,
+    actor: Caller,
+    entry_type: str,
+    subject: Ref,
+    reason: str,
+    then: Callable[[UnitOfWork], object] | None = None,
 ) -> None:
-    """Record a refused request in its own transaction: the request itself changes nothing."""
+    """Record a refused request in its own transaction: the request itself changes nothing.
+
+    ``then`` runs in the same transaction after the entry (the anomaly check counts refusals).
+    """
     with uow_factory(write=True) as uow:
         uow.ledger.record([make_entry(uow, actor, entry_type, subject, {"reason": reason[:500]})])
+        if then is not None:
+            then(uow)
         uow.commit()

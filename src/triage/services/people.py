@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from triage.domain import token as tokens
 from triage.domain.caller import Caller, CallerKind
 from triage.domain.people import Operator, check_operator_id
-from triage.domain.roles import Permission, Role
+from triage.domain.roles import Permission, Role, permissions
 from triage.domain.tamper_policy import TamperPolicy
 from triage.domain.tool import Tool, ToolStatus, check_tool_id, tool_key_name
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
@@ -99,6 +99,11 @@ def issue_token(
         found = uow.triage.operator(operator_id)
         if found is None or not found.may_act:
             raise NotFound(f"no active operator {operator_id!r}")
+        if scopes is not None and scopes <= tokens.READ_ONLY:
+            # "read-only": the reading permissions this operator's roles have.
+            scopes = (scopes & permissions(found.roles)) or None
+            if scopes is None:
+                raise InvalidInput("scopes: the operator's roles allow none of these")
         try:
             tokens.check_scopes(scopes, found.roles)
         except ValueError as exc:

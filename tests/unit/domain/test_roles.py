@@ -24,6 +24,7 @@ READ_AND_RECEIPT = frozenset(
         Permission.HISTORY_READ,
         Permission.LEDGER_READ,
         Permission.RECEIPT_ISSUE,
+        Permission.ACCESS_REVIEW,  # reading who holds what: assurance evidence
     }
 )
 # Words that would name an act changing what the ledger already holds.

@@ -14,7 +14,11 @@ from pydantic import BaseModel, Field
 
 from triage import __version__
 from triage.bootstrap import App
+from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.auth_routes import build_auth_router
+from triage.entrypoints.api.security import access, requires
+from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
 from triage.errors import InvalidInput
@@ -27,7 +31,6 @@ class Health(BaseModel):
     status: str = Field(description="'ok' when the database answers.")
     version: str
     facility: str
-    ledger_size: int
 
 
 class LedgerInfo(BaseModel):
@@ -93,20 +96,20 @@ def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
     router = APIRouter(prefix="/api/v1")
     uow = application.uow
 
-    @router.get("/health", tags=["system"])
-    def health() -> Health:
-        """Liveness and database reachability."""
-        size = ledger_service.status(uow).size
-        return Health(
-            status="ok", version=__version__, facility=application.facility.id, ledger_size=size
-        )
+    reader = requires(application, Permission.LEDGER_READ)
 
-    @router.get("/ledger", tags=["ledger"])
+    @router.get("/health", tags=["system"], **access("public"))
+    def health() -> Health:
+        """Liveness and database reachability (the one endpoint that needs no credentials)."""
+        ledger_service.status(uow)
+        return Health(status="ok", version=__version__, facility=application.facility.id)
+
+    @router.get("/ledger", tags=["ledger"], **reader)
     def ledger() -> LedgerInfo:
         """Size, root and latest signed checkpoint of the facility's ledger."""
         return LedgerInfo(**status_json(ledger_service.status(uow), application.origin))
 
-    @router.get("/ledger/checkpoints", tags=["ledger"])
+    @router.get("/ledger/checkpoints", tags=["ledger"], **reader)
     def checkpoints(
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -122,7 +125,7 @@ def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
             limit=limit,
         )
 
-    @router.get("/ledger/proofs/inclusion", tags=["ledger"])
+    @router.get("/ledger/proofs/inclusion", tags=["ledger"], **reader)
     def inclusion(
         index: Annotated[int, Query(ge=0, description="Entry index, 0-based.")],
         size: Annotated[int | None, Query(ge=1, description="Tree size; default current.")] = None,
@@ -132,7 +135,7 @@ def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
             raise InvalidInput(f"index: {index} is not below size {size}")
         return InclusionProofOut(**inclusion_json(ledger_service.prove_inclusion(uow, index, size)))
 
-    @router.get("/ledger/proofs/consistency", tags=["ledger"])
+    @router.get("/ledger/proofs/consistency", tags=["ledger"], **reader)
     def consistency(
         size1: Annotated[int, Query(alias="from", ge=1, description="Older tree size.")],
         size2: Annotated[int | None, Query(alias="to", ge=1, description="Newer size.")] = None,
@@ -146,6 +149,8 @@ def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
 
     api.include_router(router)
     api.include_router(build_router(application))
+    api.include_router(build_auth_router(application))
+    api.include_router(build_security_router(application))
 
     @api.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -21,8 +20,9 @@ from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState, allowed_actions
 from triage.domain.roles import Permission
-from triage.errors import InvalidInput, NotFound, Unauthenticated
-from triage.services import agent_auth, bench, history, intake, people
+from triage.entrypoints.api.security import access, operator_dependency, requires
+from triage.errors import InvalidInput, NotFound
+from triage.services import agent_auth, bench, history, intake
 from triage.services.intake import ManifestRejected
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
@@ -119,14 +119,7 @@ def job_json(job: TriageJob) -> JobOut:
 def build_router(application: App) -> APIRouter:
     """The workflow routes for one facility."""
     uow = application.uow
-    bearer = HTTPBearer(auto_error=False, description="An operator's API token.")
-
-    def operator(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Caller:
-        if credentials is None or credentials.scheme.lower() != "bearer":
-            raise Unauthenticated("send an operator's API token as 'Authorization: Bearer ...'")
-        return people.authenticate_token(uow, credentials.credentials)
+    operator = operator_dependency(application)
 
     async def tool(request: Request) -> Caller:
         body = await request.body()
@@ -150,7 +143,12 @@ def build_router(application: App) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
     # -- consignments -----------------------------------------------------------------------
-    @router.post("/consignments", tags=["intake"], status_code=201)
+    @router.post(
+        "/consignments",
+        tags=["intake"],
+        status_code=201,
+        **requires(application, Permission.CONSIGNMENT_IMPORT),
+    )
     async def import_consignment(
         request: Request,
         caller: Operator,
@@ -187,7 +185,7 @@ def build_router(application: App) -> APIRouter:
             status_code=201,
         )
 
-    @router.get("/consignments", tags=["intake"])
+    @router.get("/consignments", tags=["intake"], **requires(application, Permission.TRIAGE_READ))
     def list_consignments(
         caller: Operator, offset: Offset = 0, limit: Limit = 50
     ) -> dict[str, Any]:
@@ -202,7 +200,11 @@ def build_router(application: App) -> APIRouter:
             "limit": limit,
         }
 
-    @router.get("/consignments/{consignment_id}", tags=["intake"])
+    @router.get(
+        "/consignments/{consignment_id}",
+        tags=["intake"],
+        **requires(application, Permission.TRIAGE_READ),
+    )
     def get_consignment(consignment_id: str, caller: Operator) -> dict[str, Any]:
         """One consignment, with the devices still expected."""
         caller.require(Permission.TRIAGE_READ)
@@ -213,14 +215,18 @@ def build_router(application: App) -> APIRouter:
             missing = unit.triage.missing_devices(consignment_id)
         return {**_consignment_json(found), "not_arrived": missing}
 
-    @router.post("/consignments/{consignment_id}/close", tags=["intake"])
+    @router.post(
+        "/consignments/{consignment_id}/close",
+        tags=["intake"],
+        **requires(application, Permission.CONSIGNMENT_CLOSE),
+    )
     def close_consignment(consignment_id: str, caller: Operator) -> dict[str, Any]:
         """Close a consignment: the report lists every device expected but never arrived."""
         closed, missing = intake.close_consignment(uow, caller, consignment_id)
         return {**_consignment_json(closed), "never_arrived": missing}
 
     # -- devices ----------------------------------------------------------------------------
-    @router.post("/devices/scan", tags=["devices"])
+    @router.post("/devices/scan", tags=["devices"], **requires(application, Permission.DEVICE_SCAN))
     def scan(body: ScanIn, caller: Operator) -> ScanOut:
         """A device arrives: opens its job, or raises an unexpected-device exception."""
         result = intake.scan_device(uow, caller, body.device_id)
@@ -232,7 +238,11 @@ def build_router(application: App) -> APIRouter:
             message=result.message,
         )
 
-    @router.get("/devices/{device_id}/history", tags=["devices"])
+    @router.get(
+        "/devices/{device_id}/history",
+        tags=["devices"],
+        **requires(application, Permission.HISTORY_READ),
+    )
     def device_history(
         device_id: str, caller: Operator, offset: Offset = 0, limit: Limit = 200
     ) -> dict[str, Any]:
@@ -248,7 +258,11 @@ def build_router(application: App) -> APIRouter:
             "limit": limit,
         }
 
-    @router.get("/devices/{device_id}/receipt", tags=["devices"])
+    @router.get(
+        "/devices/{device_id}/receipt",
+        tags=["devices"],
+        **requires(application, Permission.RECEIPT_ISSUE),
+    )
     def device_receipt(device_id: str, caller: Operator) -> Response:
         """An offline receipt: the entries, their inclusion proofs and a signed checkpoint."""
         return Response(application.receipt(caller, device_id), media_type="application/json")
@@ -258,6 +272,7 @@ def build_router(application: App) -> APIRouter:
         tags=["devices"],
         response_class=Response,
         responses={200: {"content": {"application/pdf": {}}}},
+        **requires(application, Permission.RECEIPT_ISSUE),
     )
     def device_certificate(device_id: str, caller: Operator) -> Response:
         """The triage certificate (PDF, with the receipt's digest as a QR code) of a released
@@ -270,7 +285,7 @@ def build_router(application: App) -> APIRouter:
         )
 
     # -- jobs -------------------------------------------------------------------------------
-    @router.get("/jobs", tags=["jobs"])
+    @router.get("/jobs", tags=["jobs"], **requires(application, Permission.TRIAGE_READ))
     def list_jobs(
         caller: Operator,
         state: JobState | None = None,
@@ -283,7 +298,7 @@ def build_router(application: App) -> APIRouter:
             items, total = unit.triage.jobs(state, offset, limit)
         return JobPage(items=[job_json(j) for j in items], total=total, offset=offset, limit=limit)
 
-    @router.get("/jobs/{job_id}", tags=["jobs"])
+    @router.get("/jobs/{job_id}", tags=["jobs"], **requires(application, Permission.TRIAGE_READ))
     def get_job(job_id: str, caller: Operator) -> dict[str, Any]:
         """One job, with its reset results."""
         caller.require(Permission.TRIAGE_READ)
@@ -306,7 +321,11 @@ def build_router(application: App) -> APIRouter:
             ],
         }
 
-    @router.post("/jobs/{job_id}/inspection", tags=["jobs"])
+    @router.post(
+        "/jobs/{job_id}/inspection",
+        tags=["jobs"],
+        **requires(application, Permission.DEVICE_INSPECT),
+    )
     async def inspect(job_id: str, request: Request, caller: Operator) -> dict[str, Any]:
         """Record the inspection; the tamper policy decides and says why."""
         caller.require(Permission.DEVICE_INSPECT)
@@ -314,39 +333,58 @@ def build_router(application: App) -> APIRouter:
         decision = await run_in_threadpool(bench.inspect, uow, caller, job_id, evidence)
         return decision.to_json()
 
-    @router.post("/jobs/{job_id}/override", tags=["jobs"])
+    @router.post(
+        "/jobs/{job_id}/override",
+        tags=["jobs"],
+        **requires(application, Permission.DECISION_OVERRIDE),
+    )
     def override(job_id: str, body: OverrideIn, caller: Operator) -> JobOut:
         """A supervisor overrides the decision, with a written justification."""
         return job_json(bench.override(uow, caller, job_id, body.outcome, body.justification))
 
-    @router.post("/jobs/{job_id}/work-orders", tags=["jobs"], status_code=201)
+    @router.post(
+        "/jobs/{job_id}/work-orders",
+        tags=["jobs"],
+        status_code=201,
+        **requires(application, Permission.RESET_REQUEST),
+    )
     def work_order(job_id: str, body: WorkOrderIn, caller: Operator) -> dict[str, str]:
         """Issue a signed work order for one tool to reset this device."""
         signed = bench.authorise_reset(uow, caller, job_id, body.tool_id, application.signer_key())
         return {"work_order": signed}
 
-    @router.post("/jobs/{job_id}/seal", tags=["jobs"])
+    @router.post(
+        "/jobs/{job_id}/seal", tags=["jobs"], **requires(application, Permission.DEVICE_SEAL)
+    )
     def seal(job_id: str, body: SealIn, caller: Operator) -> JobOut:
         """Record the tamper-protection seal fitted to a verified device."""
         return job_json(bench.seal(uow, caller, job_id, body.serial))
 
-    @router.post("/jobs/{job_id}/release", tags=["jobs"])
+    @router.post(
+        "/jobs/{job_id}/release", tags=["jobs"], **requires(application, Permission.DEVICE_RELEASE)
+    )
     def release(job_id: str, caller: Operator) -> JobOut:
         """Release a sealed device."""
         return job_json(bench.release(uow, caller, job_id))
 
-    @router.post("/jobs/{job_id}/quarantine", tags=["jobs"])
+    @router.post(
+        "/jobs/{job_id}/quarantine",
+        tags=["jobs"],
+        **requires(application, Permission.DEVICE_QUARANTINE),
+    )
     def quarantine(job_id: str, body: ReasonIn, caller: Operator) -> JobOut:
         """Set a device aside."""
         return job_json(bench.quarantine(uow, caller, job_id, body.reason))
 
-    @router.post("/jobs/{job_id}/disposal", tags=["jobs"])
+    @router.post(
+        "/jobs/{job_id}/disposal", tags=["jobs"], **requires(application, Permission.DEVICE_DISPOSE)
+    )
     def disposal(job_id: str, body: DisposalIn, caller: Operator) -> JobOut:
         """Return a quarantined device to its manufacturer, or destroy it."""
         return job_json(bench.dispose(uow, caller, job_id, body.action, body.reference))
 
     # -- exceptions -------------------------------------------------------------------------
-    @router.get("/exceptions", tags=["exceptions"])
+    @router.get("/exceptions", tags=["exceptions"], **requires(application, Permission.TRIAGE_READ))
     def list_exceptions(
         caller: Operator,
         status: Literal["open", "resolved"] | None = None,
@@ -364,24 +402,28 @@ def build_router(application: App) -> APIRouter:
             "limit": limit,
         }
 
-    @router.post("/exceptions/{exception_id}/resolve", tags=["exceptions"])
+    @router.post(
+        "/exceptions/{exception_id}/resolve",
+        tags=["exceptions"],
+        **requires(application, Permission.EXCEPTION_RESOLVE),
+    )
     def resolve(exception_id: str, body: ResolutionIn, caller: Operator) -> dict[str, str]:
         """Record how an exception was dealt with."""
         intake.resolve_exception(uow, caller, exception_id, body.resolution)
         return {"status": "resolved"}
 
     # -- bench agents -----------------------------------------------------------------------
-    @router.get("/agent/work-orders", tags=["agent"])
+    @router.get("/agent/work-orders", tags=["agent"], **access("tool"))
     def agent_work_orders(caller: Tool) -> dict[str, list[str]]:
         """Signed work orders waiting for the calling tool (signed request)."""
         return {"items": bench.work_orders_for_tool(uow, caller)}
 
-    @router.post("/agent/results", tags=["agent"])
+    @router.post("/agent/results", tags=["agent"], **access("tool"))
     def agent_result(body: ResultIn, caller: Tool) -> JobOut:
         """A tool's signed result of a work order (signed request)."""
         return job_json(bench.record_tool_result(uow, caller, body.result))
 
-    @router.post("/agent/refusals", tags=["agent"])
+    @router.post("/agent/refusals", tags=["agent"], **access("tool"))
     def agent_refusal(body: RefusalIn, caller: Tool) -> dict[str, str]:
         """The agent refused a work order and says why (signed request)."""
         bench.record_refusal(uow, caller, body.work_order_id, body.reason)

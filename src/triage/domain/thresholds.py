@@ -1,0 +1,208 @@
+"""Anomaly thresholds and working hours: what counts as misuse of the Triage Tool and Interface.
+
+A threshold allows at most ``max_count`` events of one metric within a sliding window of
+``window_minutes``; one more is a breach. Values are set facility-wide (the default for every
+tool and every operator) or for one tool or one operator, which overrides the facility value for
+that subject. Where nothing was set, the built-in defaults below apply.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from enum import StrEnum
+from typing import Any
+
+MAX_COUNT = 100_000
+MAX_WINDOW_MINUTES = 7 * 24 * 60
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class Metric(StrEnum):
+    """What the thresholds count."""
+
+    RESETS = "resets"  # work orders issued
+    REFUSED_COMMANDS = "refused_commands"  # tool refusals and refused agent requests
+    FAILED_VERIFICATIONS = "failed_verifications"  # resets the read-back did not verify
+    OUT_OF_HOURS = "out_of_hours"  # work orders issued outside working hours
+    UNEXPECTED_CONSIGNMENT = "unexpected_consignment"  # resets of devices no consignment expected
+
+
+class Scope(StrEnum):
+    """Whom a threshold value is for."""
+
+    FACILITY = "facility"
+    TOOL = "tool"
+    OPERATOR = "operator"
+
+
+# The subjects a breach can suspend.
+SUBJECT_SCOPES = (Scope.TOOL, Scope.OPERATOR)
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most ``max_count`` events within ``window_minutes``; one more is a breach."""
+
+    max_count: int
+    window_minutes: int
+
+    def breached_by(self, count: int) -> bool:
+        """True when ``count`` events in the window are more than allowed."""
+        return count > self.max_count
+
+    def to_json(self) -> dict[str, int]:
+        """As stored in entries and shown by the API."""
+        return {"max_count": self.max_count, "window_minutes": self.window_minutes}
+
+
+# Built-in defaults per metric and subject: an operator may work several tools, so may issue
+# more resets an hour than one tool can carry out. Use outside working hours and resets of
+# devices no open consignment expected are allowed zero times: any one is a breach.
+DEFAULTS: Mapping[tuple[Metric, Scope], Limit] = {
+    (Metric.RESETS, Scope.TOOL): Limit(60, 60),
+    (Metric.RESETS, Scope.OPERATOR): Limit(120, 60),
+    (Metric.REFUSED_COMMANDS, Scope.TOOL): Limit(5, 60),
+    (Metric.REFUSED_COMMANDS, Scope.OPERATOR): Limit(5, 60),
+    (Metric.FAILED_VERIFICATIONS, Scope.TOOL): Limit(3, 60),
+    (Metric.FAILED_VERIFICATIONS, Scope.OPERATOR): Limit(3, 60),
+    (Metric.OUT_OF_HOURS, Scope.TOOL): Limit(0, 60),
+    (Metric.OUT_OF_HOURS, Scope.OPERATOR): Limit(0, 60),
+    (Metric.UNEXPECTED_CONSIGNMENT, Scope.TOOL): Limit(0, 60),
+    (Metric.UNEXPECTED_CONSIGNMENT, Scope.OPERATOR): Limit(0, 60),
+}
+
+
+@dataclass(frozen=True)
+class ThresholdSetting:
+    """A value set by a security manager: for the facility (subject '') or one subject."""
+
+    scope: Scope
+    subject_id: str
+    metric: Metric
+    limit: Limit
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in ``threshold.set`` entries."""
+        return {
+            "scope": self.scope.value,
+            "subject_id": self.subject_id,
+            "metric": self.metric.value,
+            **self.limit.to_json(),
+        }
+
+
+def parse_setting(
+    scope: str, subject_id: str | None, metric: str, max_count: int, window_minutes: int
+) -> ThresholdSetting:
+    """A threshold setting from outside input; ValueError names the field and the problem."""
+    try:
+        parsed_scope = Scope(scope.strip().lower())
+    except ValueError:
+        raise ValueError(
+            f"scope: {scope!r} is not one of: {', '.join(s.value for s in Scope)}"
+        ) from None
+    try:
+        parsed_metric = Metric(metric.strip().lower())
+    except ValueError:
+        raise ValueError(
+            f"metric: {metric!r} is not one of: {', '.join(m.value for m in Metric)}"
+        ) from None
+    subject = (subject_id or "").strip()
+    if parsed_scope is Scope.FACILITY and subject:
+        raise ValueError("subject_id: a facility-wide threshold names no subject")
+    if parsed_scope is not Scope.FACILITY and not 1 <= len(subject) <= 64:
+        raise ValueError(f"subject_id: name the {parsed_scope.value} the threshold is for")
+    if isinstance(max_count, bool) or not 0 <= max_count <= MAX_COUNT:
+        raise ValueError(f"max_count: must be a whole number from 0 to {MAX_COUNT}")
+    if isinstance(window_minutes, bool) or not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
+        raise ValueError(
+            f"window_minutes: must be from 1 to {MAX_WINDOW_MINUTES} (a week), not {window_minutes}"
+        )
+    return ThresholdSetting(parsed_scope, subject, parsed_metric, Limit(max_count, window_minutes))
+
+
+def effective_limit(
+    settings: Iterable[ThresholdSetting], metric: Metric, scope: Scope, subject_id: str
+) -> tuple[Limit, str]:
+    """The limit for one subject and where it comes from: 'subject', 'facility' or 'default'."""
+    facility_value = None
+    for setting in settings:
+        if setting.metric is not metric:
+            continue
+        if setting.scope is scope and setting.subject_id == subject_id:
+            return setting.limit, "subject"
+        if setting.scope is Scope.FACILITY:
+            facility_value = setting.limit
+    if facility_value is not None:
+        return facility_value, "facility"
+    return DEFAULTS[(metric, scope)], "default"
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    """When the facility works, in UTC: from ``start`` to ``end`` on ``days``.
+
+    An ``end`` before ``start`` is a night shift that ends the next morning; it belongs to the
+    day it started on.
+    """
+
+    start: time
+    end: time
+    days: frozenset[str]
+
+    def contains(self, at: datetime) -> bool:
+        """True when ``at`` (timezone-aware) falls within working hours."""
+        if at.tzinfo is None:
+            raise ValueError("working hours are checked against timezone-aware times")
+        moment = at.astimezone(UTC)
+        clock = moment.time().replace(tzinfo=None)
+        day = DAYS[moment.weekday()]
+        if self.start < self.end:
+            return day in self.days and self.start <= clock < self.end
+        previous = DAYS[(moment.weekday() - 1) % 7]
+        return (day in self.days and clock >= self.start) or (
+            previous in self.days and clock < self.end
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored in entries and in the facility settings."""
+        return {
+            "start": self.start.strftime("%H:%M"),
+            "end": self.end.strftime("%H:%M"),
+            "days": [d for d in DAYS if d in self.days],
+        }
+
+    @classmethod
+    def parse(cls, start: str, end: str, days: Iterable[str]) -> WorkingHours:
+        """Working hours from outside input; ValueError names the field and the problem."""
+        parsed = []
+        for name, text in (("start", start), ("end", end)):
+            match = _HHMM.match(text.strip())
+            if match is None:
+                raise ValueError(f"{name}: give a time as HH:MM (24-hour, UTC), not {text!r}")
+            parsed.append(time(int(match.group(1)), int(match.group(2))))
+        if parsed[0] == parsed[1]:
+            raise ValueError("end: must differ from start (leave working hours unset for 24h)")
+        chosen = set()
+        for day in days:
+            name = day.strip().lower()[:3]
+            if name not in DAYS:
+                raise ValueError(f"days: {day!r} is not a weekday ({', '.join(DAYS)})")
+            chosen.add(name)
+        if not chosen:
+            raise ValueError("days: name at least one working day")
+        return cls(parsed[0], parsed[1], frozenset(chosen))
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorkingHours:
+        """Working hours as stored by ``to_json``."""
+        return cls.parse(data["start"], data["end"], data["days"])
+
+
+def is_working_time(hours: WorkingHours | None, at: datetime) -> bool:
+    """Whether ``at`` is working time; no working hours set means always."""
+    return hours is None or hours.contains(at)

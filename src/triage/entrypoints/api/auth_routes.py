@@ -1,0 +1,244 @@
+"""REST endpoints of people's authentication: activation, MFA, login, logout, locks.
+
+No "from __future__ import annotations" here: FastAPI must see the dependency types that are
+defined inside ``build_auth_router``.
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from triage.bootstrap import App
+from triage.domain.caller import Caller
+from triage.domain.credentials import ACTIVATION_LIFETIME, AccessLock
+from triage.domain.roles import Permission
+from triage.entrypoints.api.security import (
+    SESSION_COOKIE,
+    access,
+    operator_dependency,
+    permission_dependency,
+    requires,
+)
+from triage.errors import InvalidInput
+from triage.ledger.entry import format_time
+from triage.services import auth
+
+NO_STORE = {"Cache-Control": "no-store"}
+Secret = Annotated[str, Field(min_length=1, max_length=auth.MAX_SECRET_LENGTH)]
+OperatorId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ActivateIn(BaseModel):
+    operator_id: OperatorId
+    code: Secret = Field(description="The activation code an administrator handed over.")
+    password: Secret = Field(description="The new password (12 or more characters).")
+
+
+class ActivateOut(BaseModel):
+    totp_secret: str = Field(description="Base32 TOTP secret: put it in an authenticator app.")
+    provisioning_uri: str = Field(description="The otpauth:// URI (show it as a QR code).")
+
+
+class ConfirmIn(BaseModel):
+    operator_id: OperatorId
+    code: Secret = Field(description="The same activation code.")
+    totp_code: Annotated[str, Field(min_length=6, max_length=10)] = Field(
+        description="The code the authenticator shows now."
+    )
+
+
+class ConfirmOut(BaseModel):
+    recovery_codes: list[str] = Field(description="Ten single-use codes, shown this once.")
+
+
+class LoginIn(BaseModel):
+    operator_id: OperatorId
+    password: Secret
+    second_factor: Secret = Field(description="A TOTP code, or one of the recovery codes.")
+    bench: Annotated[str | None, Field(max_length=64)] = Field(
+        default=None, description="The bench this session is used at, if any."
+    )
+
+
+class LoginOut(BaseModel):
+    operator_id: str
+    csrf_token: str = Field(description="Send it as X-CSRF-Token with every change.")
+    expires_at: str = Field(description="When the session ends at the latest (UTC).")
+
+
+class PasswordIn(BaseModel):
+    old_password: Secret
+    new_password: Secret
+
+
+class PasswordOut(BaseModel):
+    sessions_ended: int = Field(description="Other sessions of yours that were ended.")
+
+
+class ActivationOut(BaseModel):
+    operator_id: str
+    code: str = Field(description="Hand it to the operator in person; shown this once.")
+    expires_in_hours: int
+
+
+class LockOut(BaseModel):
+    subject_kind: Literal["operator", "source"]
+    subject_id: str
+    reason: str
+    locked_at: str
+
+
+class LockPage(BaseModel):
+    items: list[LockOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class UnlockIn(BaseModel):
+    subject_kind: Literal["operator", "source"]
+    subject_id: Annotated[str, Field(min_length=1, max_length=64)]
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def _lock_out(lock: AccessLock) -> LockOut:
+    kind: Literal["operator", "source"] = "source" if lock.subject_kind == "source" else "operator"
+    return LockOut(
+        subject_kind=kind,
+        subject_id=lock.subject_id,
+        reason=lock.reason,
+        locked_at=format_time(lock.locked_at),
+    )
+
+
+def _source(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
+def build_auth_router(application: App) -> APIRouter:
+    """The authentication endpoints of one facility."""
+    router = APIRouter(prefix="/api/v1")
+    uow = application.uow
+    Operator = Annotated[Caller, Depends(operator_dependency(application))]
+    Manager = Annotated[
+        Caller, Depends(permission_dependency(application, Permission.OPERATOR_MANAGE))
+    ]
+    Unlocker = Annotated[
+        Caller, Depends(permission_dependency(application, Permission.ACCOUNT_UNLOCK))
+    ]
+
+    @router.post("/auth/activate", tags=["auth"], **access("public"))
+    def activate(body: ActivateIn, response: Response) -> ActivateOut:
+        """Set a password with an activation code; returns the TOTP secret to enrol (once)."""
+        secret, uri = auth.activate(
+            uow, body.operator_id, body.code, body.password, box=application.secret_box()
+        )
+        response.headers.update(NO_STORE)
+        return ActivateOut(totp_secret=secret, provisioning_uri=uri)
+
+    @router.post("/auth/mfa/confirm", tags=["auth"], **access("public"))
+    def confirm_mfa(body: ConfirmIn, response: Response) -> ConfirmOut:
+        """Prove the authenticator works; returns ten recovery codes, shown this once."""
+        codes = auth.confirm_mfa(
+            uow, body.operator_id, body.code, body.totp_code, box=application.secret_box()
+        )
+        response.headers.update(NO_STORE)
+        return ConfirmOut(recovery_codes=codes)
+
+    @router.post("/auth/login", tags=["auth"], **access("public"))
+    def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
+        """Sign in with password and second factor; sets the session cookie.
+
+        Repeated failures are answered 429 with Retry-After, then the account or the address
+        is locked until an administrator or security manager unlocks it.
+        """
+        session = auth.login(
+            uow,
+            body.operator_id,
+            body.password,
+            body.second_factor,
+            _source(request),
+            body.bench,
+            box=application.secret_box(),
+        )
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.secret,
+            max_age=int(auth.SESSION_ABSOLUTE_TIMEOUT.total_seconds()),
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+        response.headers.update(NO_STORE)
+        return LoginOut(
+            operator_id=session.operator_id,
+            csrf_token=session.csrf_token,
+            expires_at=format_time(session.expires_at),
+        )
+
+    @router.post("/auth/logout", tags=["auth"], status_code=204, **access("self"))
+    def logout(_: Operator, request: Request, response: Response) -> None:
+        """End this web session for good (the cookie is worthless afterwards)."""
+        secret = request.cookies.get(SESSION_COOKIE)
+        if not secret or request.headers.get("Authorization"):
+            raise InvalidInput(
+                "logout ends a web session (the triage_session cookie); an API token is "
+                "revoked instead ('triage operator revoke-token')"
+            )
+        auth.logout(uow, secret)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True)
+
+    @router.post("/auth/password", tags=["auth"], **access("self"))
+    def change_password(caller: Operator, body: PasswordIn, request: Request) -> PasswordOut:
+        """Change your password; your other sessions end."""
+        current = (
+            None if request.headers.get("Authorization") else request.cookies.get(SESSION_COOKIE)
+        )
+        ended = auth.change_password(
+            uow,
+            caller,
+            body.old_password,
+            body.new_password,
+            current_session=current,
+            source=_source(request),
+        )
+        return PasswordOut(sessions_ended=ended)
+
+    @router.post(
+        "/operators/{operator_id}/activation",
+        tags=["auth"],
+        **requires(application, Permission.OPERATOR_MANAGE),
+    )
+    def issue_activation(operator_id: str, caller: Manager, response: Response) -> ActivationOut:
+        """A one-time activation code for an operator to set a password and enrol MFA."""
+        code = auth.issue_activation(uow, caller, operator_id)
+        response.headers.update(NO_STORE)
+        return ActivationOut(
+            operator_id=operator_id,
+            code=code,
+            expires_in_hours=int(ACTIVATION_LIFETIME.total_seconds() // 3600),
+        )
+
+    @router.get("/locks", tags=["auth"], **access("service"))
+    def locks(
+        caller: Operator,
+        offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
+        limit: Annotated[int, Query(ge=1, le=500, description="Items to return.")] = 100,
+    ) -> LockPage:
+        """Locked operator accounts and source addresses."""
+        found = auth.locks(uow, caller)
+        return LockPage(
+            items=[_lock_out(lock) for lock in found[offset : offset + limit]],
+            total=len(found),
+            offset=offset,
+            limit=limit,
+        )
+
+    @router.post("/locks/unlock", tags=["auth"], **requires(application, Permission.ACCOUNT_UNLOCK))
+    def unlock(caller: Unlocker, body: UnlockIn) -> LockOut:
+        """Unlock an account or address, with a reason (recorded in the ledger)."""
+        return _lock_out(auth.unlock(uow, caller, body.subject_kind, body.subject_id, body.reason))
+
+    return router

@@ -1,0 +1,160 @@
+"""REST endpoints of the security team: thresholds, alerts, suspensions and the access review.
+
+No "from __future__ import annotations" here: FastAPI must see the dependency types that are
+defined inside ``build_security_router``.
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from triage.bootstrap import App
+from triage.domain.caller import Caller
+from triage.domain.roles import Permission
+from triage.domain.tool import Tool
+from triage.entrypoints.api.security import operator_dependency, requires
+from triage.ledger.entry import format_time
+from triage.services import access_review, anomaly, people
+
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Limit = Annotated[int, Query(ge=1, le=500, description="Items to return.")]
+
+
+class ThresholdIn(BaseModel):
+    scope: Literal["facility", "tool", "operator"]
+    subject_id: str | None = Field(
+        default=None, max_length=64, description="The tool or operator; none for the facility."
+    )
+    metric: Literal[
+        "resets",
+        "refused_commands",
+        "failed_verifications",
+        "out_of_hours",
+        "unexpected_consignment",
+    ]
+    max_count: int = Field(description="Events allowed in the window; one more is a breach.")
+    window_minutes: int = Field(description="The sliding window, in minutes.")
+
+
+class WorkingHoursIn(BaseModel):
+    start: str | None = Field(default=None, max_length=5, description="HH:MM UTC; none clears.")
+    end: str | None = Field(default=None, max_length=5, description="HH:MM UTC; none clears.")
+    days: list[str] | None = Field(
+        default=None, max_length=7, description="mon..sun (default mon-fri)."
+    )
+
+
+class ResolutionIn(BaseModel):
+    resolution: str = Field(max_length=2000)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(max_length=2000)
+
+
+def _tool_json(found: Tool) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "bench": found.bench,
+        "status": found.status.value,
+        "enrolled_at": format_time(found.enrolled_at),
+    }
+
+
+def build_security_router(application: App) -> APIRouter:
+    """The security routes for one facility."""
+    uow = application.uow
+    Operator = Annotated[Caller, Depends(operator_dependency(application))]
+    router = APIRouter(prefix="/api/v1", tags=["security"])
+
+    @router.get("/thresholds", **requires(application, Permission.ACCESS_REVIEW))
+    def get_thresholds(caller: Operator) -> dict[str, Any]:
+        """The anomaly thresholds and working hours in force."""
+        return anomaly.thresholds(uow, caller).to_json()
+
+    @router.put("/thresholds", **requires(application, Permission.THRESHOLD_MANAGE))
+    def put_threshold(body: ThresholdIn, caller: Operator) -> dict[str, Any]:
+        """Set a threshold facility-wide or for one tool or operator (a security manager)."""
+        setting = anomaly.set_threshold(
+            uow,
+            caller,
+            body.scope,
+            body.subject_id,
+            body.metric,
+            body.max_count,
+            body.window_minutes,
+        )
+        return setting.to_json()
+
+    @router.put("/working-hours", **requires(application, Permission.THRESHOLD_MANAGE))
+    def put_working_hours(body: WorkingHoursIn, caller: Operator) -> dict[str, Any]:
+        """Set the facility's working hours (UTC), or clear them with no start and end."""
+        hours = anomaly.set_working_hours(uow, caller, body.start, body.end, body.days)
+        return {"working_hours": None if hours is None else hours.to_json()}
+
+    @router.get("/alerts", **requires(application, Permission.ALERT_READ))
+    def list_alerts(
+        caller: Operator,
+        status: Literal["open", "resolved", "all"] = "open",
+        offset: Offset = 0,
+        limit: Limit = 50,
+    ) -> dict[str, Any]:
+        """Anomaly alerts, oldest first (a security manager)."""
+        items, total = anomaly.alerts(
+            uow, caller, None if status == "all" else status, offset, limit
+        )
+        return {"items": items, "total": total, "offset": offset, "limit": limit}
+
+    @router.post("/alerts/{alert_id}/resolve", **requires(application, Permission.ALERT_READ))
+    def resolve_alert(alert_id: str, body: ResolutionIn, caller: Operator) -> dict[str, Any]:
+        """Record how an alert was dealt with (reinstating is a separate act)."""
+        return anomaly.resolve_alert(uow, caller, alert_id, body.resolution)
+
+    @router.post(
+        "/operators/{operator_id}/reinstate",
+        **requires(application, Permission.SUSPENSION_REINSTATE),
+    )
+    def reinstate_operator(operator_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+        """Let a suspended operator act again (a security manager, with a reason)."""
+        found = anomaly.reinstate_operator(uow, caller, operator_id, body.reason)
+        return {"id": found.id, "suspended": found.suspended, "active": found.active}
+
+    @router.post("/tools/{tool_id}/suspend", **requires(application, Permission.TOOL_MANAGE))
+    def suspend_tool(tool_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+        """Stop a tool being given work or heard from, until a security manager reinstates it."""
+        return _tool_json(people.suspend_tool(uow, caller, tool_id, body.reason))
+
+    @router.post(
+        "/tools/{tool_id}/reinstate", **requires(application, Permission.SUSPENSION_REINSTATE)
+    )
+    def reinstate_tool(tool_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+        """Put a suspended tool back in service (a security manager, with a reason)."""
+        return _tool_json(people.reinstate_tool(uow, caller, tool_id, body.reason))
+
+    @router.post("/tools/{tool_id}/retire", **requires(application, Permission.TOOL_MANAGE))
+    def retire_tool(tool_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+        """Take a tool out of service for good."""
+        return _tool_json(people.retire_tool(uow, caller, tool_id, body.reason))
+
+    @router.get(
+        "/access-review",
+        responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+        **requires(application, Permission.ACCESS_REVIEW),
+    )
+    def get_access_review(caller: Operator, format: Literal["json", "csv"] = "json") -> Response:
+        """Who holds which role, their credentials, the tools and the thresholds (JSON or CSV)."""
+        review = access_review.access_review(uow, caller)
+        if format == "csv":
+            stamp = review.generated_at.strftime("%Y%m%dT%H%M%SZ")
+            return Response(
+                access_review.to_csv(review),
+                media_type="text/csv; charset=utf-8",
+                headers={
+                    "Content-Disposition": f'attachment; filename="access-review-{stamp}.csv"'
+                },
+            )
+        return JSONResponse(access_review.to_dict(review))
+
+    return router

@@ -1,0 +1,214 @@
+"""`triage auth` commands: activation, MFA enrolment, login for an API token, locks.
+
+A person at the command line logs in with password and second factor once, and gets an API
+token to put in ``TRIAGE_TOKEN`` for the commands that follow.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from triage.domain import token as tokens
+from triage.domain.credentials import ACTIVATION_LIFETIME
+from triage.domain.roles import Permission
+from triage.entrypoints.cli_common import Token, token_caller
+from triage.errors import InvalidInput
+from triage.ledger.entry import format_time
+from triage.services import auth, people
+
+# What a login from the command line is counted against, in place of a network address.
+CLI_SOURCE = "local-cli"
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
+]
+OperatorArg = Annotated[str, typer.Argument(help="The operator's id.")]
+Password = Annotated[
+    str | None,
+    typer.Option(help="The password (visible to other users of this host: prefer stdin)."),
+]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+auth_app = typer.Typer(
+    help="Sign-in: activation, second factor, API tokens for the CLI, locks.",
+    no_args_is_help=True,
+)
+
+
+def _password(password: str | None, from_stdin: bool) -> str:
+    if from_stdin == (password is not None):
+        raise InvalidInput("password: give exactly one of --password and --password-stdin")
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    assert password is not None
+    return password
+
+
+def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
+    """Add the ``auth`` commands to the main app (helpers come from cli.py)."""
+
+    @auth_app.command("issue-activation")
+    def issue_activation(
+        operator_id: OperatorArg,
+        token: Token = "",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Issue a one-time activation code for an operator (an administrator; shown once)."""
+        with open_app(data_dir) as application:
+            caller = token_caller(application, token, Permission.OPERATOR_MANAGE)
+            code = auth.issue_activation(application.uow, caller, operator_id)
+        hours = int(ACTIVATION_LIFETIME.total_seconds() // 3600)
+        emit(
+            as_json,
+            {"operator": operator_id, "code": code, "expires_in_hours": hours},
+            f"activation code for {operator_id} (valid {hours} h, shown once):\n{code}",
+        )
+
+    @auth_app.command("activate")
+    def activate(
+        operator_id: OperatorArg,
+        code: Annotated[str, typer.Option(help="The activation code from an administrator.")],
+        password: Password = None,
+        password_stdin: PasswordStdin = False,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Set your password; prints the TOTP secret for your authenticator app."""
+        with open_app(data_dir) as application:
+            secret, uri = auth.activate(
+                application.uow,
+                operator_id,
+                code,
+                _password(password, password_stdin),
+                box=application.secret_box(),
+            )
+        emit(
+            as_json,
+            {"operator": operator_id, "totp_secret": secret, "provisioning_uri": uri},
+            f"TOTP secret (add it to your authenticator app): {secret}\n{uri}\n"
+            f"then: triage auth confirm {operator_id} --code CODE --totp NNNNNN",
+        )
+
+    @auth_app.command("confirm")
+    def confirm(
+        operator_id: OperatorArg,
+        code: Annotated[str, typer.Option(help="The same activation code.")],
+        totp: Annotated[str, typer.Option("--totp", help="The code your authenticator shows.")],
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Confirm your authenticator; prints ten recovery codes, this once."""
+        with open_app(data_dir) as application:
+            codes = auth.confirm_mfa(
+                application.uow, operator_id, code, totp, box=application.secret_box()
+            )
+        emit(
+            as_json,
+            {"operator": operator_id, "recovery_codes": codes},
+            "second factor enrolled. Recovery codes (each works once; keep them safe):\n"
+            + "\n".join(codes),
+        )
+
+    @auth_app.command("login")
+    def login(
+        operator_id: OperatorArg,
+        password: Password = None,
+        password_stdin: PasswordStdin = False,
+        totp: Annotated[
+            str | None, typer.Option("--totp", help="The code your authenticator shows.")
+        ] = None,
+        recovery_code: Annotated[
+            str | None, typer.Option(help="One of your recovery codes instead of --totp.")
+        ] = None,
+        bench: Annotated[str | None, typer.Option(help="The bench you work at.")] = None,
+        days: Annotated[int, typer.Option(help="Days the token lasts (1-365).")] = 1,
+        label: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Sign in and get an API token (shown once): export TRIAGE_TOKEN=... to use it."""
+        if (totp is None) == (recovery_code is None):
+            raise fail("second factor: give exactly one of --totp and --recovery-code")
+        if not 1 <= days <= tokens.MAX_DAYS:
+            raise fail(f"days: a token lasts 1 to {tokens.MAX_DAYS} days, not {days}")
+        second = totp if totp is not None else recovery_code
+        assert second is not None
+        with open_app(data_dir) as application:
+            session = auth.login(
+                application.uow,
+                operator_id,
+                _password(password, password_stdin),
+                second,
+                CLI_SOURCE,
+                bench,
+                box=application.secret_box(),
+            )
+            # The session only proves the login: the CLI keeps the token, not the session.
+            try:
+                signed_in = auth.authenticate_session(application.uow, session.secret)
+                issued = people.issue_token(
+                    application.uow,
+                    signed_in.caller,
+                    operator_id,
+                    label,
+                    days=days,
+                    bench=bench,
+                )
+            finally:
+                auth.logout(application.uow, session.secret)
+        emit(
+            as_json,
+            {"operator": operator_id, "token": issued.secret, "token_id": issued.token_id},
+            f"signed in as {operator_id}. API token {issued.token_id} (shown once, "
+            f"lasts {days} day(s)):\n{issued.secret}",
+        )
+
+    @auth_app.command("unlock")
+    def unlock(
+        kind: Annotated[str, typer.Argument(help="'operator' or 'source' (an address).")],
+        subject_id: Annotated[str, typer.Argument(help="The operator id or the address.")],
+        reason: Annotated[str, typer.Option(help="Why (recorded in the ledger).")],
+        token: Token = "",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Unlock a locked operator or source address (administrator or security manager)."""
+        with open_app(data_dir) as application:
+            caller = token_caller(application, token)
+            lock = auth.unlock(application.uow, caller, kind, subject_id, reason)
+        emit(
+            as_json,
+            {"subject_kind": lock.subject_kind, "subject_id": lock.subject_id, "unlocked": True},
+            f"{lock.subject_kind} {lock.subject_id} unlocked",
+        )
+
+    @auth_app.command("locks")
+    def locks(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+        """Locked operators and source addresses."""
+        with open_app(data_dir) as application:
+            found = auth.locks(application.uow, token_caller(application, token))
+        items = [
+            {
+                "subject_kind": lock.subject_kind,
+                "subject_id": lock.subject_id,
+                "reason": lock.reason,
+                "locked_at": format_time(lock.locked_at),
+            }
+            for lock in found
+        ]
+        text = "\n".join(
+            f"{i['subject_kind']:<9} {i['subject_id']:<24} {i['locked_at']}  {i['reason']}"
+            for i in items
+        )
+        emit(as_json, {"items": items}, text or "nothing is locked")
+
+    app.add_typer(auth_app, name="auth")

@@ -1,0 +1,422 @@
+"""Anomaly thresholds: counting misuse, suspending on a breach, alerts, and reinstatement.
+
+``check`` runs inside the unit of work that records a counted event, right after its entry, so
+the breach, the suspension and the alert commit with the event that caused them or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.job import TriageJob
+from triage.domain.people import Operator
+from triage.domain.roles import Permission
+from triage.domain.thresholds import (
+    DEFAULTS,
+    SUBJECT_SCOPES,
+    Limit,
+    Metric,
+    Scope,
+    ThresholdSetting,
+    WorkingHours,
+    effective_limit,
+    is_working_time,
+    parse_setting,
+)
+from triage.domain.tool import ToolStatus
+from triage.errors import Conflict, InvalidInput, NotFound
+from triage.ledger.entry import Ref, format_time
+from triage.services.common import device_ref, make_entry, now
+from triage.services.people import record_tool_suspension
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+ANOMALY = Caller.system("anomaly")
+RESET_METRICS = (Metric.RESETS, Metric.OUT_OF_HOURS, Metric.UNEXPECTED_CONSIGNMENT)
+ALERT_STATUSES = ("open", "resolved")
+MIN_TEXT = 10
+DAYS_DEFAULT = ("mon", "tue", "wed", "thu", "fri")
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A threshold exceeded by one tool or operator, and the alert raised for it."""
+
+    metric: Metric
+    scope: Scope
+    subject_id: str
+    count: int
+    limit: Limit
+    alert_id: str
+
+
+# -- detection ------------------------------------------------------------------------------
+
+
+def check(
+    uow: UnitOfWork,
+    tool_id: str | None,
+    operator_id: str | None,
+    at: datetime,
+    metrics: Iterable[Metric] = tuple(Metric),
+) -> list[Breach]:
+    """Count each metric in its window; suspend and alert on a breach, once per subject.
+
+    A subject already suspended (or retired, or unknown) is left alone, and events before its
+    latest reinstatement are not held against it again.
+    """
+    chosen = list(metrics)
+    settings = uow.security.thresholds()
+    breaches = []
+    for scope, subject_id in zip(SUBJECT_SCOPES, (tool_id, operator_id), strict=True):
+        if not subject_id or not _may_be_suspended(uow, scope, subject_id):
+            continue
+        breach = _first_breach(uow, settings, chosen, scope, subject_id, at)
+        if breach is not None:
+            _suspend(uow, breach)
+            breaches.append(breach)
+    return breaches
+
+
+def reset_issued(
+    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
+) -> list[Breach]:
+    """After a work order's entry: note use out of hours or for an unexpected device, check."""
+    observed = []
+    if not is_working_time(uow.security.working_hours(), at):
+        observed.append((Metric.OUT_OF_HOURS, "work order issued outside working hours"))
+    if job.consignment_id is None or not uow.security.arrived_as_expected(job.id):
+        observed.append(
+            (
+                Metric.UNEXPECTED_CONSIGNMENT,
+                "reset of a device that did not come in an open consignment that expected it",
+            )
+        )
+    if observed:
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    ANOMALY,
+                    "anomaly.observed",
+                    device_ref(job.device_id),
+                    {
+                        "metric": metric.value,
+                        "tool_id": tool_id,
+                        "operator_id": operator_id,
+                        "job_id": job.id,
+                        "detail": detail,
+                    },
+                    at,
+                )
+                for metric, detail in observed
+            ]
+        )
+    return check(uow, tool_id, operator_id, at, RESET_METRICS)
+
+
+def refusal_recorded(uow: UnitOfWork, tool_id: str) -> list[Breach]:
+    """After a refusal's entry: count refused commands against the tool."""
+    return check(uow, tool_id, None, now(), (Metric.REFUSED_COMMANDS,))
+
+
+def after_refusal(tool_id: str) -> Callable[[UnitOfWork], object]:
+    """The refusal check as a hook for ``common.record_refusal``."""
+    return lambda uow: refusal_recorded(uow, tool_id)
+
+
+def _may_be_suspended(uow: UnitOfWork, scope: Scope, subject_id: str) -> bool:
+    if scope is Scope.TOOL:
+        found_tool = uow.triage.tool(subject_id)
+        return found_tool is not None and found_tool.status is ToolStatus.ACTIVE
+    found = uow.triage.operator(subject_id)
+    return found is not None and found.may_act
+
+
+def _first_breach(
+    uow: UnitOfWork,
+    settings: Sequence[ThresholdSetting],
+    metrics: Sequence[Metric],
+    scope: Scope,
+    subject_id: str,
+    at: datetime,
+) -> Breach | None:
+    reinstated: datetime | None = None
+    looked_up = False
+    for metric in metrics:
+        limit, _ = effective_limit(settings, metric, scope, subject_id)
+        since = at - timedelta(minutes=limit.window_minutes)
+        count = uow.security.count_activity(metric, scope, subject_id, since)
+        if not limit.breached_by(count):
+            continue
+        # Rare: only now is it worth finding when the subject was last reinstated.
+        if not looked_up:
+            reinstated = uow.security.last_entry_at(
+                scope.value, subject_id, [f"{scope.value}.reinstated"]
+            )
+            looked_up = True
+        if reinstated is not None and reinstated > since:
+            count = uow.security.count_activity(metric, scope, subject_id, reinstated)
+            if not limit.breached_by(count):
+                continue
+        return Breach(metric, scope, subject_id, count, limit, str(uuid.uuid4()))
+    return None
+
+
+def _suspend(uow: UnitOfWork, breach: Breach) -> None:
+    reason = (
+        f"anomaly: {breach.count} {breach.metric.value.replace('_', ' ')} within "
+        f"{breach.limit.window_minutes} minutes, more than the {breach.limit.max_count} allowed "
+        f"(alert {breach.alert_id})"
+    )
+    subject = Ref(breach.scope.value, breach.subject_id)
+    raised = make_entry(
+        uow,
+        ANOMALY,
+        "alert.raised",
+        subject,
+        {
+            "alert_id": breach.alert_id,
+            "metric": breach.metric.value,
+            "count": breach.count,
+            **breach.limit.to_json(),
+            "action": "suspended",
+        },
+    )
+    if breach.scope is Scope.TOOL:
+        uow.ledger.record([raised])
+        record_tool_suspension(uow, ANOMALY, breach.subject_id, reason)
+        return
+    suspended = make_entry(
+        uow,
+        ANOMALY,
+        "operator.suspended",
+        subject,
+        {"reason": reason, "alert_id": breach.alert_id},
+    )
+    uow.ledger.record([raised, suspended])
+
+
+# -- thresholds and working hours -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThresholdView:
+    """The thresholds in force: facility values per metric and subject, overrides, hours."""
+
+    facility: list[dict[str, Any]]
+    overrides: list[ThresholdSetting]
+    working_hours: WorkingHours | None
+
+    def to_json(self) -> dict[str, Any]:
+        """As the API and ``--json`` show it."""
+        return {
+            "facility": self.facility,
+            "overrides": [s.to_json() for s in self.overrides],
+            "working_hours": None if self.working_hours is None else self.working_hours.to_json(),
+        }
+
+
+def set_threshold(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    scope: str,
+    subject_id: str | None,
+    metric: str,
+    max_count: int,
+    window_minutes: int,
+) -> ThresholdSetting:
+    """Set a threshold facility-wide, or for one tool or operator (a security manager)."""
+    caller.require(Permission.THRESHOLD_MANAGE)
+    try:
+        setting = parse_setting(scope, subject_id, metric, max_count, window_minutes)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    with uow_factory(write=True) as uow:
+        if setting.scope is Scope.FACILITY:
+            subject = Ref("facility", uow.facility_id)
+        else:
+            _require_subject(uow, setting.scope, setting.subject_id)
+            subject = Ref(setting.scope.value, setting.subject_id)
+        uow.ledger.record([make_entry(uow, caller, "threshold.set", subject, setting.to_json())])
+        uow.commit()
+    return setting
+
+
+def set_working_hours(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    start: str | None,
+    end: str | None,
+    days: Sequence[str] | None,
+) -> WorkingHours | None:
+    """Set the facility's working hours (UTC); no start and no end clears them (always on)."""
+    caller.require(Permission.THRESHOLD_MANAGE)
+    hours: WorkingHours | None = None
+    if start or end:
+        if not start or not end:
+            raise InvalidInput("start, end: give both, or neither to clear the working hours")
+        try:
+            hours = WorkingHours.parse(start, end, days if days is not None else DAYS_DEFAULT)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+    with uow_factory(write=True) as uow:
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "facility.working_hours_set",
+                    Ref("facility", uow.facility_id),
+                    {"working_hours": None if hours is None else hours.to_json()},
+                )
+            ]
+        )
+        uow.commit()
+    return hours
+
+
+def thresholds(uow_factory: UnitOfWorkFactory, caller: Caller) -> ThresholdView:
+    """The thresholds in force, for who sets them, watches alerts or reviews access."""
+    _require_any(
+        caller, Permission.THRESHOLD_MANAGE, Permission.ALERT_READ, Permission.ACCESS_REVIEW
+    )
+    with uow_factory(write=False) as uow:
+        return threshold_view(uow)
+
+
+def threshold_view(uow: UnitOfWork) -> ThresholdView:
+    """The thresholds in force, within an open unit of work."""
+    settings = uow.security.thresholds()
+    facility = []
+    for metric, scope in DEFAULTS:
+        limit, source = effective_limit(settings, metric, scope, "")
+        facility.append(
+            {
+                "metric": metric.value,
+                "applies_to": scope.value,
+                **limit.to_json(),
+                "source": source,
+            }
+        )
+    overrides = [s for s in settings if s.scope is not Scope.FACILITY]
+    return ThresholdView(facility, overrides, uow.security.working_hours())
+
+
+def _require_subject(uow: UnitOfWork, scope: Scope, subject_id: str) -> None:
+    if scope is Scope.TOOL and uow.triage.tool(subject_id) is None:
+        raise NotFound(f"no enrolled tool {subject_id!r}")
+    if scope is Scope.OPERATOR and uow.triage.operator(subject_id) is None:
+        raise NotFound(f"no operator {subject_id!r}")
+
+
+def _require_any(caller: Caller, *needed: Permission) -> None:
+    if not any(caller.can(p) for p in needed):
+        caller.require(needed[0])
+
+
+# -- alerts and reinstatement ---------------------------------------------------------------
+
+
+def alert_json(found: dict[str, Any]) -> dict[str, Any]:
+    """An alert as the API and the CLI show it, times in RFC 3339 UTC."""
+    return {
+        "id": found["id"],
+        "metric": found["metric"],
+        "subject": {"kind": found["subject_kind"], "id": found["subject_id"]},
+        "detail": found["detail"],
+        "status": found["status"],
+        "raised_at": format_time(found["raised_at"]),
+        "resolved_by": found["resolved_by"],
+        "resolution": found["resolution"],
+        "resolved_at": format_time(found["resolved_at"]) if found["resolved_at"] else None,
+    }
+
+
+def alerts(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    status: str | None = "open",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[dict[str, Any]], int]:
+    """Alerts, oldest first, with the total: open ones by default (a security manager)."""
+    caller.require(Permission.ALERT_READ)
+    if status is not None and status not in ALERT_STATUSES:
+        raise InvalidInput(
+            f"status: must be one of {', '.join(ALERT_STATUSES)}, or omitted for all"
+        )
+    if offset < 0 or not 1 <= limit <= 500:
+        raise InvalidInput("offset, limit: offset from 0, limit from 1 to 500")
+    with uow_factory(write=False) as uow:
+        found, total = uow.security.alerts(status, offset, limit)
+    return [alert_json(a) for a in found], total
+
+
+def resolve_alert(
+    uow_factory: UnitOfWorkFactory, caller: Caller, alert_id: str, resolution: str
+) -> dict[str, Any]:
+    """Record how an alert was dealt with; reinstating what it suspended is a separate act."""
+    _require_any(caller, Permission.ALERT_READ, Permission.SUSPENSION_REINSTATE)
+    text = _text(resolution, "resolution", "what was found and done")
+    with uow_factory(write=True) as uow:
+        found = uow.security.alert(alert_id)
+        if found is None:
+            raise NotFound(f"no alert {alert_id!r}")
+        if found["status"] != "open":
+            raise Conflict(f"alert {alert_id} is already resolved")
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "alert.resolved",
+                    Ref(found["subject_kind"], found["subject_id"]),
+                    {"alert_id": alert_id, "resolution": text},
+                )
+            ]
+        )
+        resolved = uow.security.alert(alert_id)
+        uow.commit()
+    assert resolved is not None
+    return alert_json(resolved)
+
+
+def reinstate_operator(
+    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str, reason: str
+) -> Operator:
+    """Let a suspended operator act again: only a security manager, with a recorded reason."""
+    caller.require(Permission.SUSPENSION_REINSTATE)
+    text = _text(reason, "reason", "why the operator may act again")
+    with uow_factory(write=True) as uow:
+        found = uow.triage.operator(operator_id)
+        if found is None:
+            raise NotFound(f"no operator {operator_id!r}")
+        if not found.suspended:
+            raise Conflict(f"operator {operator_id} is not suspended")
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "operator.reinstated",
+                    Ref("operator", operator_id),
+                    {"reason": text},
+                )
+            ]
+        )
+        changed = uow.triage.operator(operator_id)
+        uow.commit()
+    assert changed is not None
+    return changed
+
+
+def _text(value: str, field: str, what: str) -> str:
+    text = " ".join(value.split())
+    if len(text) < MIN_TEXT:
+        raise InvalidInput(f"{field}: say in at least {MIN_TEXT} characters {what}")
+    return text[:2000]

@@ -1,0 +1,639 @@
+"""People's authentication: activation, MFA enrolment, login, lockout, sessions, logout.
+
+Every change is recorded in the ledger in the same transaction, and no entry ever holds a
+secret: no password, code, TOTP secret or session secret (nor a session's hash).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from triage.domain import credentials
+from triage.domain.caller import Caller, CallerKind
+from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+from triage.domain.people import Operator
+from triage.domain.roles import Permission
+from triage.errors import (
+    AccessLocked,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+    TriageError,
+    Unauthenticated,
+)
+from triage.ledger.entry import Entry, Ref, format_time
+from triage.services.common import make_entry, now
+from triage.services.credentials_port import SecretSealer
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=8)
+# A session's last use is written at most this often (a write per request is not needed).
+SESSION_TOUCH_INTERVAL = timedelta(seconds=10)
+ACCOUNT_LOCK_FAILURES = 5
+SOURCE_LOCK_FAILURES = 20
+SOURCE_LOCK_WINDOW = timedelta(minutes=15)
+LOCK_KINDS = ("operator", "source")
+MAX_SECRET_LENGTH = 300
+
+_AUTH = Caller.system("auth")
+_WRONG = "the operator id, password or second factor is wrong"
+_ASK = "ask an administrator or a security manager to unlock it"
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A web session just opened: the secret goes in the cookie and is kept nowhere else."""
+
+    secret: str
+    csrf_token: str
+    expires_at: datetime
+    operator_id: str
+    bench: str | None
+
+
+@dataclass(frozen=True)
+class SessionCaller:
+    """The operator behind a live session, and the CSRF token their changes must carry."""
+
+    caller: Caller
+    csrf_token: str
+    session_id_hex: str
+
+
+# -- activation and enrolment ---------------------------------------------------------------
+
+
+def issue_activation(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str) -> str:
+    """A one-time activation code (72 h) with which an operator sets a password and enrols MFA."""
+    caller.require(Permission.OPERATOR_MANAGE)
+    code = credentials.new_activation_code()
+    at = now()
+    expires = credentials.activation_expiry(at)
+    with uow_factory(write=True) as uow:
+        found = uow.triage.operator(operator_id)
+        if found is None or not found.active:
+            raise NotFound(f"no active operator {operator_id!r}")
+        if caller.id == operator_id and found.mfa_enrolled:
+            # Otherwise a stolen administrator token could re-enrol its owner's login.
+            raise PermissionDenied(
+                "an administrator cannot issue their own activation code once enrolled; "
+                "ask another administrator"
+            )
+        uow.credentials.set_activation_code(operator_id, credentials.code_hash(code), at, expires)
+        _record(
+            uow,
+            caller,
+            "auth.activation_issued",
+            Ref("operator", operator_id),
+            at,
+            {"expires_at": format_time(expires)},
+        )
+        uow.commit()
+    return code
+
+
+def activate(
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    code: str,
+    password: str,
+    *,
+    box: SecretSealer,
+) -> tuple[str, str]:
+    """Set a password with an activation code; returns a new TOTP secret and its otpauth URI.
+
+    The second factor is pending until ``confirm_mfa`` proves the authenticator has it.
+    """
+    try:
+        credentials.check_password(password, operator_id)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    password_hash = credentials.hash_password(password)
+    secret = credentials.new_totp_secret()
+    at = now()
+    with uow_factory(write=True) as uow:
+        found = _check_activation(uow, operator_id, code, at)
+        if isinstance(found, TriageError):
+            uow.commit()
+            raise found
+        uow.credentials.set_pending_credential(
+            operator_id, password_hash, box.seal(secret.encode("ascii")), at
+        )
+        _record(
+            uow,
+            _operator(found),
+            "auth.activated",
+            Ref("operator", operator_id),
+            at,
+            {"second_factor": "pending"},
+        )
+        uow.commit()
+        issuer = f"device-triage {uow.facility_id}"
+    return secret, credentials.provisioning_uri(secret, operator_id, issuer)
+
+
+def confirm_mfa(
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    code: str,
+    totp_code: str,
+    *,
+    box: SecretSealer,
+) -> list[str]:
+    """Confirm the authenticator with a current code; returns ten recovery codes, shown once."""
+    recovery = credentials.new_recovery_codes()
+    at = now()
+    with uow_factory(write=True) as uow:
+        found = _check_activation(uow, operator_id, code, at)
+        if isinstance(found, TriageError):
+            uow.commit()
+            raise found
+        stored = uow.credentials.credential(operator_id, for_update=True)
+        if stored is None or stored.sealed_totp_secret is None:
+            raise Conflict(
+                f"operator {operator_id} has not set a password yet: activate first "
+                "(POST /api/v1/auth/activate or 'triage auth activate')"
+            )
+        secret = box.open(stored.sealed_totp_secret).decode("ascii")
+        step = credentials.accept_totp(secret, totp_code, at, stored.last_totp_step)
+        if step is None:
+            raise InvalidInput(
+                "totp_code: not the current code of this secret; check the authenticator's "
+                "clock and enter the code it shows now"
+            )
+        uow.credentials.confirm_totp(operator_id, step, at)
+        uow.credentials.replace_recovery_codes(
+            operator_id, [credentials.code_hash(c) for c in recovery]
+        )
+        uow.credentials.delete_activation_code(operator_id)
+        uow.credentials.forget_failures("operator", operator_id)
+        _record(
+            uow,
+            _operator(found),
+            "auth.mfa_enrolled",
+            Ref("operator", operator_id),
+            at,
+            {"second_factor": "totp", "recovery_codes": len(recovery)},
+        )
+        uow.commit()
+    return recovery
+
+
+def _check_activation(
+    uow: UnitOfWork, operator_id: str, code: str, at: datetime
+) -> Operator | TriageError:
+    """The operator when ``code`` is their live activation code; else the error to raise.
+
+    A refusal about a known operator is recorded (the caller commits it before raising).
+    """
+    found = uow.triage.operator(operator_id)
+    stored = None if found is None else uow.credentials.activation_code(operator_id)
+    wrong = stored is None or not hmac.compare_digest(stored[0], credentials.code_hash(code))
+    expired = stored is not None and at >= stored[1]
+    if found is not None and (wrong or expired):
+        reason = "expired_code" if not wrong else "wrong_code"
+        _record(
+            uow,
+            _AUTH,
+            "auth.activation_refused",
+            Ref("operator", operator_id),
+            at,
+            {"reason": reason},
+        )
+    if found is None or wrong:
+        return Unauthenticated(
+            "the activation code is wrong for this operator; check it or ask an administrator "
+            "for a new one"
+        )
+    if expired:
+        return Unauthenticated(
+            "the activation code has expired; ask an administrator for a new one"
+        )
+    if not found.may_act:
+        return PermissionDenied(f"operator {operator_id} is not active or is suspended")
+    return found
+
+
+# -- login and lockout ----------------------------------------------------------------------
+
+
+def login(
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    password: str,
+    second_factor: str,
+    source: str,
+    bench: str | None = None,
+    *,
+    box: SecretSealer,
+) -> NewSession:
+    """Open a web session with a password and a TOTP or recovery code.
+
+    Failures are counted per account and per source address: each consecutive failure doubles
+    the wait before the next attempt is even checked (TooManyAttempts), five lock the account
+    and twenty from one address within fifteen minutes lock the address (AccessLocked).
+    """
+    source = (source or "unknown").strip()[:64] or "unknown"
+    if bench is not None:
+        bench = bench.strip()
+        if not bench or len(bench) > 64:
+            raise InvalidInput("bench: name the bench (1-64 characters)")
+    operator_id = operator_id.strip()
+    if len(password) > MAX_SECRET_LENGTH or len(second_factor) > MAX_SECRET_LENGTH:
+        raise InvalidInput("password or second factor: too long")
+    at = now()
+    with uow_factory(write=True) as uow:
+        outcome = _login(uow, operator_id, password, second_factor, source, bench, at, box)
+        uow.commit()
+    if isinstance(outcome, TriageError):
+        raise outcome
+    return outcome
+
+
+def _login(
+    uow: UnitOfWork,
+    operator_id: str,
+    password: str,
+    second_factor: str,
+    source: str,
+    bench: str | None,
+    at: datetime,
+    box: SecretSealer,
+) -> NewSession | TriageError:
+    store = uow.credentials
+    if store.lock("source", source) is not None:
+        return _refuse(
+            uow,
+            at,
+            source,
+            None,
+            "source_locked",
+            AccessLocked(f"logins from {source} are locked after repeated failures; {_ASK}"),
+        )
+    found = uow.triage.operator(operator_id) if len(operator_id) <= 64 else None
+    if found is None:
+        credentials.verify_password(None, password)  # as slow as a wrong password
+        return _fail(uow, at, source, None, "unknown_operator")
+    stored = store.credential(found.id, for_update=True)
+    if store.lock("operator", found.id) is not None:
+        return _refuse(
+            uow,
+            at,
+            source,
+            found.id,
+            "locked",
+            AccessLocked(f"operator {found.id} is locked after repeated failed logins; {_ASK}"),
+        )
+    if found.suspended:
+        return _refuse(
+            uow,
+            at,
+            source,
+            found.id,
+            "suspended",
+            AccessLocked(
+                f"operator {found.id} is suspended; a security manager must reinstate them"
+            ),
+        )
+    if not found.active:
+        return _refuse(
+            uow,
+            at,
+            source,
+            found.id,
+            "inactive",
+            AccessLocked(f"operator {found.id} is no longer active; ask an administrator"),
+        )
+    failures, last = store.consecutive_failures(found.id)
+    if failures and last is not None:
+        ready = last + timedelta(seconds=2 ** (failures - 1))
+        if at < ready:
+            # Not checked, so not counted against the account; it counts against the source.
+            store.add_attempt(None, source, False, at)
+            retry = max(1, math.ceil((ready - at).total_seconds()))
+            extra = _source_lock(uow, at, source)
+            return _refuse(
+                uow,
+                at,
+                source,
+                found.id,
+                "too_soon",
+                TooManyAttempts(
+                    f"{failures} failed login(s) in a row: wait {retry} s before trying again",
+                    retry,
+                ),
+                extra,
+            )
+    password_hash = None if stored is None else stored.password_hash
+    if not credentials.verify_password(password_hash, password) or stored is None:
+        return _fail(uow, at, source, found.id, "bad_password")
+    if stored.totp_confirmed_at is None or stored.sealed_totp_secret is None:
+        return _refuse(
+            uow,
+            at,
+            source,
+            found.id,
+            "mfa_not_enrolled",
+            PermissionDenied(
+                f"operator {found.id} has no confirmed second factor; every role must enrol one: "
+                "ask an administrator for an activation code"
+            ),
+        )
+    method = _second_factor(uow, found.id, stored, second_factor, at, box)
+    if method is None:
+        return _fail(uow, at, source, found.id, "bad_second_factor")
+    store.add_attempt(found.id, source, True, at)
+    if credentials.needs_rehash(stored.password_hash or ""):
+        store.set_password(found.id, credentials.hash_password(password), at)
+    secret = secrets.token_urlsafe(32)
+    session = WebSession(
+        id=credentials.session_id(secret),
+        operator_id=found.id,
+        csrf_token=secrets.token_urlsafe(32),
+        bench=bench,
+        created_at=at,
+        last_seen_at=at,
+        expires_at=at + SESSION_ABSOLUTE_TIMEOUT,
+        ended_at=None,
+    )
+    store.add_session(session)
+    data: dict[str, Any] = {"source": source, "bench": bench, "second_factor": method}
+    if method == "recovery_code":
+        data["recovery_codes_left"] = store.recovery_codes_left(found.id)
+    _record(uow, _operator(found, bench), "auth.login", Ref("operator", found.id), at, data)
+    return NewSession(secret, session.csrf_token, session.expires_at, found.id, bench)
+
+
+def _second_factor(
+    uow: UnitOfWork,
+    operator_id: str,
+    stored: StoredCredential,
+    code: str,
+    at: datetime,
+    box: SecretSealer,
+) -> str | None:
+    """'totp' or 'recovery_code' when ``code`` is good (and now used up); else None."""
+    if credentials.is_totp_code(code):
+        assert stored.sealed_totp_secret is not None
+        secret = box.open(stored.sealed_totp_secret).decode("ascii")
+        step = credentials.accept_totp(secret, code, at, stored.last_totp_step)
+        if step is None or not uow.credentials.use_totp_step(operator_id, step):
+            return None
+        return "totp"
+    if code.strip() and uow.credentials.use_recovery_code(
+        operator_id, credentials.code_hash(code), at
+    ):
+        return "recovery_code"
+    return None
+
+
+def _refuse(
+    uow: UnitOfWork,
+    at: datetime,
+    source: str,
+    operator_id: str | None,
+    reason: str,
+    error: TriageError,
+    extra: list[Entry] | None = None,
+) -> TriageError:
+    """Record a login refused before the password was checked; returns the error to raise."""
+    subject = Ref("operator", operator_id) if operator_id else Ref("source", source)
+    uow.ledger.record(
+        [
+            make_entry(
+                uow, _AUTH, "auth.login_failed", subject, {"reason": reason, "source": source}, at
+            ),
+            *(extra or []),
+        ]
+    )
+    return error
+
+
+def _fail(
+    uow: UnitOfWork, at: datetime, source: str, operator_id: str | None, reason: str
+) -> TriageError:
+    """Count and record a failed login, locking the account or the source when it is time."""
+    store = uow.credentials
+    store.add_attempt(operator_id, source, False, at)
+    # An unknown id is not recorded: people type their password into the id field.
+    subject = Ref("operator", operator_id) if operator_id else Ref("source", source)
+    entries = [
+        make_entry(
+            uow, _AUTH, "auth.login_failed", subject, {"reason": reason, "source": source}, at
+        )
+    ]
+    error: TriageError = Unauthenticated(_WRONG)
+    if operator_id is not None:
+        failures, _ = store.consecutive_failures(operator_id)
+        if failures >= ACCOUNT_LOCK_FAILURES and store.lock("operator", operator_id) is None:
+            entries.append(
+                make_entry(
+                    uow,
+                    _AUTH,
+                    "auth.locked",
+                    subject,
+                    {"reason": f"{failures} failed logins in a row", "failures": failures},
+                    at,
+                )
+            )
+            error = AccessLocked(f"{_WRONG}; operator {operator_id} is now locked: {_ASK}")
+    source_entries = _source_lock(uow, at, source)
+    if source_entries:
+        error = AccessLocked(f"{_WRONG}; logins from {source} are now locked: {_ASK}")
+    uow.ledger.record([*entries, *source_entries])
+    return error
+
+
+def _source_lock(uow: UnitOfWork, at: datetime, source: str) -> list[Entry]:
+    """The entry locking ``source`` when it has failed too often lately; else nothing."""
+    count = uow.credentials.source_failures(source, at - SOURCE_LOCK_WINDOW)
+    if count < SOURCE_LOCK_FAILURES or uow.credentials.lock("source", source) is not None:
+        return []
+    minutes = int(SOURCE_LOCK_WINDOW.total_seconds() // 60)
+    return [
+        make_entry(
+            uow,
+            _AUTH,
+            "auth.locked",
+            Ref("source", source),
+            {"reason": f"{count} failed logins within {minutes} minutes", "failures": count},
+            at,
+        )
+    ]
+
+
+def unlock(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    subject_kind: str,
+    subject_id: str,
+    reason: str,
+) -> AccessLock:
+    """Unlock an operator or a source address and reset its failure count (with a reason)."""
+    caller.require(Permission.ACCOUNT_UNLOCK)
+    if subject_kind not in LOCK_KINDS:
+        raise InvalidInput(f"subject_kind: one of {', '.join(LOCK_KINDS)}, not {subject_kind!r}")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    if subject_kind == "operator" and subject_id == caller.id:
+        raise PermissionDenied("nobody unlocks their own account; ask another person who may")
+    at = now()
+    with uow_factory(write=True) as uow:
+        found = uow.credentials.lock(subject_kind, subject_id)
+        if found is None:
+            raise NotFound(f"{subject_kind} {subject_id!r} is not locked")
+        _record(
+            uow,
+            caller,
+            "auth.unlocked",
+            Ref(subject_kind, subject_id),
+            at,
+            {"reason": reason[:2000], "locked_at": format_time(found.locked_at)},
+        )
+        uow.credentials.forget_failures(subject_kind, subject_id)
+        uow.commit()
+    return found
+
+
+def locks(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[AccessLock]:
+    """Locked operators and source addresses (for who may unlock them or review access)."""
+    if not caller.can(Permission.ACCESS_REVIEW):
+        caller.require(Permission.ACCOUNT_UNLOCK)
+    with uow_factory(write=False) as uow:
+        return uow.credentials.locks()
+
+
+# -- sessions -------------------------------------------------------------------------------
+
+
+def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> SessionCaller:
+    """The operator behind a live session's secret; Unauthenticated for any other."""
+    if not secret or len(secret) > MAX_SECRET_LENGTH:
+        raise Unauthenticated("no valid session; sign in (POST /api/v1/auth/login)")
+    session_id = credentials.session_id(secret)
+    at = now()
+    with uow_factory(write=False) as uow:
+        session = uow.credentials.session(session_id)
+        found = None if session is None else uow.triage.operator(session.operator_id)
+        locked = found is not None and uow.credentials.lock("operator", found.id) is not None
+    if session is None or found is None:
+        raise Unauthenticated("the session is unknown; sign in again")
+    if session.ended_at is not None:
+        raise Unauthenticated("the session has ended; sign in again")
+    if at >= session.expires_at:
+        hours = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds() // 3600)
+        raise Unauthenticated(f"the session expired ({hours} h after sign-in); sign in again")
+    if at - session.last_seen_at >= SESSION_IDLE_TIMEOUT:
+        minutes = int(SESSION_IDLE_TIMEOUT.total_seconds() // 60)
+        raise Unauthenticated(f"the session expired after {minutes} minutes unused; sign in again")
+    if locked:
+        raise Unauthenticated(f"operator {found.id} is locked; {_ASK}")
+    if not found.may_act:
+        raise Unauthenticated(f"operator {found.id} is not active or is suspended")
+    if at - session.last_seen_at >= SESSION_TOUCH_INTERVAL:
+        with uow_factory(write=True) as uow:
+            uow.credentials.touch_session(session_id, at)
+            uow.commit()
+    return SessionCaller(
+        Caller.operator(found.id, found.roles, None, session.bench),
+        session.csrf_token,
+        session_id.hex(),
+    )
+
+
+def logout(uow_factory: UnitOfWorkFactory, secret: str) -> None:
+    """End a session for good: its cookie is worthless from now on."""
+    if not secret or len(secret) > MAX_SECRET_LENGTH:
+        raise Unauthenticated("no session to end")
+    session_id = credentials.session_id(secret)
+    at = now()
+    with uow_factory(write=True) as uow:
+        session = uow.credentials.session(session_id)
+        if session is None or not uow.credentials.end_session(session_id, at):
+            raise Unauthenticated("no live session to end")
+        found = uow.triage.operator(session.operator_id)
+        actor = Caller.operator(session.operator_id, found.roles if found else frozenset())
+        _record(
+            uow,
+            actor,
+            "auth.logout",
+            Ref("operator", session.operator_id),
+            at,
+            {"bench": session.bench},
+        )
+        uow.commit()
+
+
+def change_password(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    old_password: str,
+    new_password: str,
+    *,
+    current_session: str | None = None,
+    source: str = "local",
+) -> int:
+    """Change one's own password; ends one's other sessions (all but ``current_session``).
+
+    A wrong old password counts as a failed login. Returns how many sessions were ended.
+    """
+    if caller.kind is not CallerKind.OPERATOR:
+        raise PermissionDenied("only an operator has a password to change")
+    try:
+        credentials.check_password(new_password, caller.id)
+    except ValueError as exc:
+        raise InvalidInput(f"new_{exc}") from exc
+    if new_password == old_password:
+        raise InvalidInput("new_password: must differ from the current password")
+    new_hash = credentials.hash_password(new_password)
+    keep = None if current_session is None else credentials.session_id(current_session)
+    source = (source or "local").strip()[:64] or "local"
+    at = now()
+    with uow_factory(write=True) as uow:
+        stored = uow.credentials.credential(caller.id, for_update=True)
+        password_hash = None if stored is None else stored.password_hash
+        if not credentials.verify_password(password_hash, old_password):
+            error = _fail(uow, at, source, caller.id, "bad_password")
+            uow.commit()
+            if isinstance(error, AccessLocked):
+                raise error
+            raise PermissionDenied("old_password: not the current password")
+        uow.credentials.set_password(caller.id, new_hash, at)
+        ended = uow.credentials.end_sessions(caller.id, at, keep)
+        _record(
+            uow,
+            caller,
+            "auth.password_changed",
+            Ref("operator", caller.id),
+            at,
+            {"sessions_ended": ended},
+        )
+        uow.commit()
+    return ended
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _operator(found: Operator, bench: str | None = None) -> Caller:
+    return Caller.operator(found.id, found.roles, None, bench)
+
+
+def _record(
+    uow: UnitOfWork,
+    caller: Caller,
+    entry_type: str,
+    subject: Ref,
+    at: datetime,
+    data: dict[str, Any],
+) -> None:
+    uow.ledger.record([make_entry(uow, caller, entry_type, subject, data, at)])

@@ -1,0 +1,145 @@
+"""The security team's API against a real server: a threshold trips on a forged agent request,
+the alert is seen and resolved, the tool is reinstated, and the access review is exported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Triage, start_server, stop
+from triage.domain import agent_request
+
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Site:
+    client: httpx.Client
+    tokens: dict[str, str]
+
+    def call(self, who: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)
+
+
+@pytest.fixture
+def site(triage: Triage, tmp_path: Path) -> Iterator[Site]:
+    triage.run("init")
+    out = triage.run(
+        "operator", "add", "admin", "--name", "Ada", "--role", "administrator", "--issue-token"
+    )
+    admin = out.stdout.strip().splitlines()[-1]
+    tokens = {"admin": admin}
+    for who, role in (("sam", "security_manager"), ("ben", "bench_operator")):
+        triage.run("operator", "add", who, "--name", who, "--role", role, "--token", admin)
+        issued = triage.run("operator", "token", who, "--bench", "B1", "--token", admin, "--json")
+        tokens[who] = json.loads(issued.stdout)["token"]
+    key = tmp_path / "tool.key"
+    tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
+    triage.run(
+        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--token", admin
+    )
+    server, client = start_server(triage, "--checkpoint-interval", "0")
+    try:
+        yield Site(client, tokens)
+    finally:
+        client.close()
+        stop(server)
+
+
+def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
+    site: Site, triage: Triage
+) -> None:
+    limit = {
+        "scope": "tool",
+        "subject_id": "BENCH-1",
+        "metric": "refused_commands",
+        "max_count": 0,
+        "window_minutes": 60,
+    }
+    assert site.call(None, "PUT", "/thresholds", json=limit).status_code == 401
+    refused = site.call("admin", "PUT", "/thresholds", json=limit)
+    assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM
+    bad = site.call("sam", "PUT", "/thresholds", json={**limit, "window_minutes": 0})
+    assert bad.status_code == 422 and "window_minutes" in bad.json()["detail"]
+    assert site.call("sam", "PUT", "/thresholds", json=limit).json() == limit
+
+    # A forged agent request in the tool's name: refused, recorded, and over the limit.
+    forged = site.client.get(
+        "/api/v1/agent/work-orders",
+        headers={
+            agent_request.HEADER_TOOL: "BENCH-1",
+            agent_request.HEADER_TIME: "2020-01-01T00:00:00.000000Z",
+            agent_request.HEADER_NONCE: "0" * 32,
+            agent_request.HEADER_SIGNATURE: "AAAA",
+        },
+    )
+    assert forged.status_code == 401
+
+    assert site.call("admin", "GET", "/alerts").status_code == 403
+    page = site.call("sam", "GET", "/alerts", params={"limit": 1}).json()
+    assert page["total"] == 1 and page["limit"] == 1
+    [alert] = page["items"]
+    assert alert["metric"] == "refused_commands"
+    assert alert["subject"] == {"kind": "tool", "id": "BENCH-1"}
+    assert site.call("sam", "GET", "/alerts", params={"status": "nonsense"}).status_code == 422
+
+    # The access review shows the tool suspended.
+    review = site.call("sam", "GET", "/access-review").json()
+    assert review["tools"][0]["status"] == "suspended"
+
+    # Only a security manager reinstates, with a reason.
+    assert (
+        site.call("admin", "POST", "/tools/BENCH-1/reinstate", json={"reason": "ok"}).status_code
+        == 403
+    )
+    empty = site.call("sam", "POST", "/tools/BENCH-1/reinstate", json={"reason": " "})
+    assert empty.status_code == 422 and "reason" in empty.json()["detail"]
+    back = site.call("sam", "POST", "/tools/BENCH-1/reinstate", json={"reason": "forgery traced"})
+    assert back.status_code == 200 and back.json()["status"] == "active"
+    resolved = site.call(
+        "sam",
+        "POST",
+        f"/alerts/{alert['id']}/resolve",
+        json={"resolution": "forgery traced to a test rig"},
+    ).json()
+    assert resolved["status"] == "resolved" and resolved["resolved_by"] == "sam"
+    assert site.call("sam", "GET", "/alerts").json()["total"] == 0
+
+    not_suspended = site.call(
+        "sam", "POST", "/operators/ben/reinstate", json={"reason": "just in case"}
+    )
+    assert not_suspended.status_code == 409 and not_suspended.headers["content-type"] == PROBLEM
+    hours = {"start": "07:00", "end": "19:00", "days": ["mon", "tue"]}
+    assert site.call("sam", "PUT", "/working-hours", json=hours).json() == {"working_hours": hours}
+
+    # An administrator suspends and retires tools; the review shows state and reason.
+    suspended = site.call("admin", "POST", "/tools/BENCH-1/suspend", json={"reason": "moved"})
+    assert suspended.json()["status"] == "suspended"
+    retired = site.call("admin", "POST", "/tools/BENCH-1/retire", json={"reason": "replaced"})
+    assert retired.json()["status"] == "retired"
+
+    exported = site.call("sam", "GET", "/access-review", params={"format": "csv"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(exported.text)))
+    tool = next(r for r in rows if r["kind"] == "tool")
+    assert (tool["id"], tool["status"], tool["reason"]) == ("BENCH-1", "retired", "replaced")
+    assert {r["id"] for r in rows if r["kind"] == "operator"} == {"admin", "sam", "ben"}
+    assert site.tokens["ben"] not in exported.text
+    assert site.call("ben", "GET", "/access-review").status_code == 403
+
+    # The CLI sees the same record, and the projections still agree with the ledger.
+    env_token = ["--token", site.tokens["sam"]]
+    shown = json.loads(triage.run("alerts", "list", "--status", "all", "--json", *env_token).stdout)
+    assert shown["total"] == 1 and shown["items"][0]["status"] == "resolved"
+    checked = triage.run("ledger", "replay", "--check", "--token", site.tokens["sam"], check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -1,0 +1,240 @@
+"""Tokens, benches and separation of duties, on both databases; and an attacker who has the
+database file but not the facility key."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert
+
+from tests.integration.conftest import CLEAN, Staffed
+from triage.adapters.devices.simulated import SimulatedFleet
+from triage.adapters.tables import work_order
+from triage.domain.roles import MATRIX, Permission, Role
+from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
+from triage.errors import InvalidInput, PermissionDenied, Unauthenticated
+from triage.ledger import note
+from triage.ledger.entry import Entry
+from triage.services import bench, intake, people
+
+DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
+
+
+def _entries(staffed: Staffed, entry_type: str) -> list[Entry]:
+    found = []
+    with staffed.app.uow(write=False) as uow:
+        for batch in uow.ledger.storage.read_entries(0, 2**62):
+            for _, data in batch:
+                entry = Entry.from_bytes(data)
+                if entry.type == entry_type:
+                    found.append(entry)
+    return found
+
+
+def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
+    staffed: Staffed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uow = staffed.app.uow
+    scoped = people.issue_token(
+        uow, staffed.admin, "sup", "reader", scopes=frozenset({Permission.TRIAGE_READ}), days=1
+    )
+    caller = people.authenticate_token(uow, scoped.secret)
+    assert caller.id == "sup" and caller.can(Permission.TRIAGE_READ)
+    with pytest.raises(PermissionDenied, match=r"not scoped for device.scan"):
+        intake.scan_device(uow, caller, DEVICE)
+    # A scoped token cannot mint a wider one.
+    with pytest.raises(PermissionDenied, match="wider scopes"):
+        people.issue_token(uow, caller, "sup", "wider", scopes=frozenset(MATRIX[Role.SUPERVISOR]))
+    # Nor may a token go beyond the operator's roles.
+    with pytest.raises(InvalidInput, match=r"do not allow operator.manage"):
+        people.issue_token(
+            uow, staffed.admin, "ben", scopes=frozenset({Permission.OPERATOR_MANAGE})
+        )
+    with pytest.raises(InvalidInput, match="1 to 365 days"):
+        people.issue_token(uow, staffed.admin, "ben", days=400)
+
+    later = datetime.now(UTC) + timedelta(days=1, seconds=1)
+    monkeypatch.setattr(people, "now", lambda: later)
+    with pytest.raises(Unauthenticated, match="expired"):
+        people.authenticate_token(uow, scoped.secret)
+
+    monkeypatch.undo()
+    other = people.issue_token(uow, staffed.admin, "ben", "tablet")
+    # Another bench operator may not revoke it; its owner may.
+    with pytest.raises(PermissionDenied):
+        people.revoke_token(uow, staffed.sup, other.token_id)
+    people.revoke_token(uow, staffed.ben, other.token_id, "tablet lost")
+    with pytest.raises(Unauthenticated, match="revoked"):
+        people.authenticate_token(uow, other.secret)
+    issued = _entries(staffed, "operator.token_issued")
+    revoked = _entries(staffed, "operator.token_revoked")
+    assert [e.data["token_id"] for e in revoked] == [other.token_id]
+    assert revoked[0].data["reason"] == "tablet lost"
+    # The ledger never holds a token's secret.
+    for entry in issued + revoked:
+        text = entry.to_bytes().decode()
+        assert scoped.secret not in text and other.secret not in text
+        assert other.secret.split("_")[-1] not in text
+
+
+def test_an_auditor_can_get_a_read_only_token(staffed: Staffed) -> None:
+    uow = staffed.app.uow
+    from triage.domain.token import parse_scopes
+
+    issued = people.issue_token(uow, staffed.auditor, "audrey", scopes=parse_scopes(["read-only"]))
+    caller = people.authenticate_token(uow, issued.secret)
+    assert caller.can(Permission.LEDGER_READ) and caller.can(Permission.ACCESS_REVIEW)
+    assert not any(caller.can(p) for p in Permission if p.value.endswith(".manage"))
+
+
+def test_work_orders_only_for_an_operator_signed_in_at_the_tools_bench(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [DEVICE])
+    job = staffed.receive(DEVICE)
+    uow, key = staffed.app.uow, staffed.app.signer_key()
+    nowhere = dataclasses.replace(staffed.ben, bench=None)
+    with pytest.raises(PermissionDenied, match="signed in at no bench"):
+        bench.authorise_reset(uow, nowhere, job.id, "BENCH-1", key)
+    elsewhere = dataclasses.replace(staffed.ben, bench="B7")
+    with pytest.raises(PermissionDenied, match=r"at bench B7.*its bench, B1"):
+        bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
+    # A token issued for bench B1 carries the bench.
+    tablet = people.issue_token(uow, staffed.admin, "ben", "bench tablet", bench="B1")
+    at_bench = people.authenticate_token(uow, tablet.secret)
+    signed = bench.authorise_reset(uow, at_bench, job.id, "BENCH-1", key)
+    assert WorkOrder.open(signed, staffed.app.verifier_key()).operator_id == "ben"
+
+
+def test_a_suspended_or_retired_tool_gets_no_work_and_its_requests_are_refused(
+    staffed: Staffed,
+) -> None:
+    staffed.manifest("C-1", [DEVICE])
+    job = staffed.receive(DEVICE)
+    uow, key = staffed.app.uow, staffed.app.signer_key()
+    with pytest.raises(InvalidInput, match="reason"):
+        people.suspend_tool(uow, staffed.admin, "BENCH-1", " ")
+    people.suspend_tool(uow, staffed.admin, "BENCH-1", "seal on the casing broken")
+    with pytest.raises(Exception, match="suspended"):
+        bench.authorise_reset(uow, staffed.ben, job.id, "BENCH-1", key)
+    with pytest.raises(Exception, match="not an active enrolled tool"):
+        bench.work_orders_for_tool(uow, staffed.tool)
+    # Only a security manager reinstates; an administrator may not.
+    with pytest.raises(PermissionDenied, match=r"suspension.reinstate"):
+        people.reinstate_tool(uow, staffed.admin, "BENCH-1", "checked")
+    people.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+    sam = people.operator_caller(uow, "sam")
+    people.reinstate_tool(uow, sam, "BENCH-1", "casing replaced, seal refitted")
+    assert bench.work_orders_for_tool(uow, staffed.tool) == []
+    people.retire_tool(uow, staffed.admin, "BENCH-1", "end of life")
+    with pytest.raises(Exception, match="retired"):
+        people.reinstate_tool(uow, sam, "BENCH-1", "no")
+    kinds = [e.type for e in _entries(staffed, "tool.suspended")]
+    kinds += [e.type for e in _entries(staffed, "tool.reinstated")]
+    kinds += [e.type for e in _entries(staffed, "tool.retired")]
+    assert kinds == ["tool.suspended", "tool.reinstated", "tool.retired"]
+
+
+def test_separation_of_duties(staffed: Staffed) -> None:
+    uow = staffed.app.uow
+    # The matrix: a security manager runs no triage; an auditor changes nothing; nobody has a
+    # permission that edits or deletes ledger entries.
+    triage_work = {
+        Permission.DEVICE_SCAN,
+        Permission.DEVICE_INSPECT,
+        Permission.RESET_REQUEST,
+        Permission.DEVICE_SEAL,
+        Permission.DEVICE_RELEASE,
+        Permission.DECISION_OVERRIDE,
+    }
+    assert not MATRIX[Role.SECURITY_MANAGER] & triage_work
+    assert not MATRIX[Role.ADMINISTRATOR] & triage_work
+    assert all(".manage" not in p.value for p in MATRIX[Role.AUDITOR])
+    assert not [
+        p
+        for p in Permission
+        if p.value.startswith("ledger.") and p.value not in ("ledger.read", "ledger.checkpoint")
+    ]
+    people.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+    sam = dataclasses.replace(people.operator_caller(uow, "sam"), bench="B1")
+    with pytest.raises(PermissionDenied, match=r"may not device.scan"):
+        intake.scan_device(uow, sam, DEVICE)
+
+    # The inspector cannot approve an override of their own decision, even as a supervisor.
+    staffed.manifest("C-1", [DEVICE])
+    scanned = intake.scan_device(uow, staffed.sup, DEVICE)
+    assert scanned.job is not None
+    decision = bench.inspect(
+        uow, staffed.sup, scanned.job.id, {**CLEAN, "outer_covers_opened": ["terminal"]}
+    )
+    assert decision.outcome.value == "supervisor_review"
+    with pytest.raises(PermissionDenied, match="separation of duties"):
+        bench.override(uow, staffed.sup, scanned.job.id, "eligible", "paperwork seen, J-1")
+
+    # An administrator cannot give themself more roles.
+    with pytest.raises(PermissionDenied, match="own roles"):
+        people.change_roles(uow, staffed.admin, "admin", frozenset(Role))
+    people.change_roles(uow, staffed.admin, "ben", frozenset({Role.STORES}))
+    changed = _entries(staffed, "operator.roles_changed")
+    assert changed[-1].data == {"roles": ["stores"], "previous": ["bench_operator"]}
+
+
+def test_the_database_file_without_the_facility_key_cannot_make_a_work_order(
+    staffed: Staffed,
+) -> None:
+    """An attacker who can write the database (but has not the facility's private key) plants a
+    work order for the tool; the bench refuses it, whatever its fields say."""
+    staffed.manifest("C-1", [DEVICE])
+    job = staffed.receive(DEVICE)
+    # A key with the facility's own name, made by the attacker.
+    name = note.parse_verifier_key(staffed.app.verifier_key()).name
+    forged_key, _ = note.generate_key(name)
+    now = datetime.now(UTC)
+    order = WorkOrder(
+        id=str(uuid.uuid4()),
+        facility=staffed.app.facility.id,
+        tool_id="BENCH-1",
+        device_id=DEVICE,
+        job_id=job.id,
+        operator_id="ben",
+        action=FACTORY_RESET,
+        profile="esme-default@1",
+        nonce=uuid.uuid4().hex,
+        issued_at=now,
+        expires_at=now + timedelta(minutes=10),
+    )
+    forged = order.sign(forged_key)
+    with staffed.app.database.engine.begin() as conn:
+        conn.execute(
+            insert(work_order).values(
+                id=order.id,
+                job_id=job.id,
+                tool_id="BENCH-1",
+                device_id=DEVICE,
+                operator_id="ben",
+                nonce=order.nonce,
+                profile=order.profile,
+                signed=forged,
+                status="issued",
+                issued_at=now,
+                expires_at=order.expires_at,
+            )
+        )
+    offered = bench.work_orders_for_tool(staffed.app.uow, staffed.tool)
+    assert forged in offered  # the server hands out what the database holds...
+    with pytest.raises(WorkOrderRefused, match="not signed by the facility"):
+        WorkOrder.open(forged, staffed.app.verifier_key())  # ...the agent checks it first
+    device = staffed.connector.attach(DEVICE)
+    before = json.dumps(SimulatedFleet(staffed.fleet_path).snapshot(), sort_keys=True)
+    with pytest.raises(WorkOrderRefused, match="not signed by the facility"):
+        device.factory_reset(forged)
+    assert json.dumps(SimulatedFleet(staffed.fleet_path).snapshot(), sort_keys=True) == before
+    # Re-signing a genuine order's edited text does not help either.
+    genuine = bench.authorise_reset(
+        staffed.app.uow, staffed.ben, job.id, "BENCH-1", staffed.app.signer_key()
+    )
+    edited = genuine.replace(DEVICE, "00-00-00-00-00-00-00-01")
+    with pytest.raises(WorkOrderRefused):
+        device.factory_reset(edited)

@@ -1,0 +1,374 @@
+"""Anomaly thresholds: each one trips, suspends and alerts; only a security manager reinstates."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.integration.conftest import CLEAN, Staffed
+from triage.adapters.devices.simulated import SimulatedFleet
+from triage.adapters.replay import replay_check
+from triage.domain.caller import Caller
+from triage.domain.device import Device
+from triage.domain.lifecycle import JobState
+from triage.domain.roles import Role
+from triage.domain.thresholds import DAYS
+from triage.domain.tool import ToolStatus
+from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from triage.ledger.entry import Entry
+from triage.services import agent_auth, anomaly, bench, intake, people
+from triage.services.common import device_ref, make_entry
+
+DEVICES = [f"BC-33-AC-FF-FE-FA-66-0{i}" for i in range(1, 6)]
+TOOL = "BENCH-1"
+
+
+@pytest.fixture
+def sam(staffed: Staffed) -> Caller:
+    """A security manager."""
+    people.create_operator(
+        staffed.app.uow,
+        Caller.system("test"),
+        "sam",
+        "Sam Security",
+        frozenset({Role.SECURITY_MANAGER}),
+    )
+    return people.operator_caller(staffed.app.uow, "sam")
+
+
+def _entries(staffed: Staffed, kind: str, subject_id: str) -> list[Entry]:
+    with staffed.app.uow(write=False) as uow:
+        log = uow.ledger.log
+        return [Entry.from_bytes(log.entry(i)) for i in uow.ledger.indexes_for(kind, subject_id)]
+
+
+def _types(staffed: Staffed, kind: str, subject_id: str) -> list[str]:
+    return [e.type for e in _entries(staffed, kind, subject_id)]
+
+
+def _tool_status(staffed: Staffed) -> ToolStatus:
+    with staffed.app.uow(write=False) as uow:
+        found = uow.triage.tool(TOOL)
+    assert found is not None
+    return found.status
+
+
+def _operator_suspended(staffed: Staffed, operator_id: str) -> bool:
+    with staffed.app.uow(write=False) as uow:
+        found = uow.triage.operator(operator_id)
+    assert found is not None
+    return found.suspended
+
+
+def _eligible_jobs(staffed: Staffed, count: int) -> list[str]:
+    staffed.manifest("C-1", DEVICES[:count])
+    return [staffed.receive(d).id for d in DEVICES[:count]]
+
+
+def _issue(staffed: Staffed, job_id: str, caller: Caller | None = None) -> str:
+    return bench.authorise_reset(
+        staffed.app.uow, caller or staffed.ben, job_id, TOOL, staffed.app.signer_key()
+    )
+
+
+def _open_alerts(staffed: Staffed, sam: Caller) -> list[dict[str, object]]:
+    found, total = anomaly.alerts(staffed.app.uow, sam, "open")
+    assert total == len(found)
+    return found
+
+
+def _assert_replay_agrees(staffed: Staffed) -> None:
+    assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
+
+
+def test_resets_per_tool_trip_suspend_the_tool_and_raise_one_alert(
+    staffed: Staffed, sam: Caller
+) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "resets", 2, 60)
+    jobs = _eligible_jobs(staffed, 4)
+    _issue(staffed, jobs[0])
+    _issue(staffed, jobs[1])
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+    assert _open_alerts(staffed, sam) == []
+
+    _issue(staffed, jobs[2])  # the third within the hour is one more than allowed
+
+    assert _tool_status(staffed) is ToolStatus.SUSPENDED
+    [alert] = _open_alerts(staffed, sam)
+    assert alert["metric"] == "resets"
+    assert alert["subject"] == {"kind": "tool", "id": TOOL}
+    assert alert["detail"] == {
+        "count": 3,
+        "max_count": 2,
+        "window_minutes": 60,
+        "action": "suspended",
+    }
+    story = _entries(staffed, "tool", TOOL)
+    assert [e.type for e in story][-2:] == ["alert.raised", "tool.suspended"]
+    assert story[-1].actor.id == "anomaly" and story[-1].actor.kind == "system"
+    assert str(alert["id"]) in story[-1].data["reason"]
+    # The operator stays within their own (default) limit.
+    assert not _operator_suspended(staffed, "ben")
+
+    # A suspended tool is given no work and its agent is not heard.
+    with pytest.raises(Conflict, match="suspended"):
+        _issue(staffed, jobs[3])
+    with pytest.raises(PermissionDenied):
+        bench.work_orders_for_tool(staffed.app.uow, staffed.tool)
+    with pytest.raises(Unauthenticated, match="suspended"):
+        agent_auth.authenticate_tool(
+            staffed.app.uow, TOOL, "GET", "/api/v1/agent/work-orders", "", "0" * 32, "", b""
+        )
+    # More refusals of a suspended tool do not suspend it again or raise another alert.
+    assert _types(staffed, "tool", TOOL).count("tool.suspended") == 1
+    assert len(_open_alerts(staffed, sam)) == 1
+    _assert_replay_agrees(staffed)
+
+
+def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reinstates(
+    staffed: Staffed, sam: Caller
+) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "operator", "ben", "resets", 1, 60)
+    issued = people.issue_token(staffed.app.uow, staffed.admin, "ben", bench="B1")
+    jobs = _eligible_jobs(staffed, 4)
+    _issue(staffed, jobs[0])
+    _issue(staffed, jobs[1])
+
+    assert _operator_suspended(staffed, "ben")
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+    [alert] = _open_alerts(staffed, sam)
+    assert alert["subject"] == {"kind": "operator", "id": "ben"}
+    assert _types(staffed, "operator", "ben")[-2:] == ["alert.raised", "operator.suspended"]
+    with pytest.raises(Unauthenticated, match="suspended"):
+        people.authenticate_token(staffed.app.uow, issued.secret)
+
+    # Only a security manager reinstates, and only with a reason.
+    with pytest.raises(PermissionDenied, match=r"suspension\.reinstate"):
+        anomaly.reinstate_operator(staffed.app.uow, staffed.admin, "ben", "looked into it fully")
+    with pytest.raises(InvalidInput, match="reason"):
+        anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "  ")
+    assert _operator_suspended(staffed, "ben")
+    anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "batch of 40 meters, agreed with sup")
+    assert not _operator_suspended(staffed, "ben")
+    reinstated = _entries(staffed, "operator", "ben")[-1]
+    assert reinstated.type == "operator.reinstated"
+    assert reinstated.actor.id == "sam"
+    assert reinstated.data["reason"] == "batch of 40 meters, agreed with sup"
+    assert people.authenticate_token(staffed.app.uow, issued.secret).id == "ben"
+    with pytest.raises(Conflict, match="not suspended"):
+        anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "once more for good measure")
+
+    # Work before the reinstatement is not held against the operator again...
+    _issue(staffed, jobs[2])
+    assert not _operator_suspended(staffed, "ben")
+    # ...but a new breach suspends again.
+    _issue(staffed, jobs[3])
+    assert _operator_suspended(staffed, "ben")
+    assert _types(staffed, "operator", "ben").count("operator.suspended") == 2
+
+    resolved = anomaly.resolve_alert(staffed.app.uow, sam, str(alert["id"]), "agreed batch work")
+    assert resolved["status"] == "resolved" and resolved["resolved_by"] == "sam"
+    with pytest.raises(Conflict):
+        anomaly.resolve_alert(staffed.app.uow, sam, str(alert["id"]), "agreed batch work")
+    assert len(_open_alerts(staffed, sam)) == 1
+    _assert_replay_agrees(staffed)
+
+
+def test_refused_commands_trip_and_suspend_the_tool_once(staffed: Staffed, sam: Caller) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "refused_commands", 2, 30)
+    bench.record_refusal(staffed.app.uow, staffed.tool, "no-such-order", "wrong device")
+    with pytest.raises(Unauthenticated, match="nonce"):
+        agent_auth.authenticate_tool(
+            staffed.app.uow, TOOL, "POST", "/api/v1/agent/results", "", "bad", "", b""
+        )
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+
+    with pytest.raises(InvalidInput):
+        bench.record_tool_result(staffed.app.uow, staffed.tool, "not a signed result")
+
+    assert _tool_status(staffed) is ToolStatus.SUSPENDED
+    [alert] = _open_alerts(staffed, sam)
+    assert alert["metric"] == "refused_commands"
+    assert alert["detail"]["count"] == 3  # type: ignore[index]
+    # Its agent's next requests are refused and recorded, but it is not suspended twice.
+    for _ in range(3):
+        with pytest.raises(Unauthenticated, match="suspended"):
+            agent_auth.authenticate_tool(
+                staffed.app.uow, TOOL, "POST", "/api/v1/agent/results", "", "0" * 32, "", b""
+            )
+    types = _types(staffed, "tool", TOOL)
+    assert types.count("tool.suspended") == 1
+    assert types.count("alert.raised") == 1
+    assert types.count("auth.refused") == 4
+    _assert_replay_agrees(staffed)
+
+
+def test_failed_verifications_trip_and_suspend_the_tool(staffed: Staffed, sam: Caller) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "facility", None, "failed_verifications", 1, 60)
+    [job_id] = _eligible_jobs(staffed, 1)
+    SimulatedFleet(staffed.fleet_path).set_failure(DEVICES[0], half_fail_times=2)
+    assert staffed.reset(job_id).state is JobState.VERIFICATION_FAILED
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+
+    assert staffed.reset(job_id).state is JobState.VERIFICATION_FAILED
+
+    assert _tool_status(staffed) is ToolStatus.SUSPENDED
+    # The facility value applies to operators too: the one who ordered the resets.
+    assert _operator_suspended(staffed, "ben")
+    alerts = _open_alerts(staffed, sam)
+    assert {(a["metric"], a["subject"]["id"]) for a in alerts} == {  # type: ignore[index]
+        ("failed_verifications", TOOL),
+        ("failed_verifications", "ben"),
+    }
+    _assert_replay_agrees(staffed)
+
+
+def test_a_work_order_out_of_hours_suspends_tool_and_operator(
+    staffed: Staffed, sam: Caller
+) -> None:
+    job_id, later_job = _eligible_jobs(staffed, 2)
+    today = datetime.now(UTC).weekday()
+    # Neither today nor tomorrow is a working day, so this holds even across midnight.
+    days = [d for i, d in enumerate(DAYS) if i not in (today, (today + 1) % 7)]
+    anomaly.set_working_hours(staffed.app.uow, sam, "00:00", "23:59", days)
+
+    _issue(staffed, job_id)
+
+    observed = [e for e in _entries(staffed, "device", DEVICES[0]) if e.type == "anomaly.observed"]
+    assert [e.data["metric"] for e in observed] == ["out_of_hours"]
+    assert observed[0].data["tool_id"] == TOOL and observed[0].data["operator_id"] == "ben"
+    assert _tool_status(staffed) is ToolStatus.SUSPENDED
+    assert _operator_suspended(staffed, "ben")
+    assert {a["metric"] for a in _open_alerts(staffed, sam)} == {"out_of_hours"}
+    assert len(_open_alerts(staffed, sam)) == 2
+
+    # Within working hours nothing is observed.
+    anomaly.set_working_hours(staffed.app.uow, sam, None, None, None)
+    people.reinstate_tool(staffed.app.uow, sam, TOOL, "night shift was authorised")
+    anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "night shift was authorised")
+    assert staffed.reset(later_job).state is JobState.VERIFIED
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+    _assert_replay_agrees(staffed)
+
+
+def test_a_reset_of_a_device_no_consignment_expected_suspends(
+    staffed: Staffed, sam: Caller
+) -> None:
+    device, errors = Device.read(
+        {
+            "device_id": DEVICES[4],
+            "device_type": "ESME",
+            "manufacturer": "Acme",
+            "model": "M1",
+            "firmware_version": "1.0",
+            "inventory_status": "Decommissioned",
+            "asset_owner": "MAP-1",
+        }
+    )
+    assert device is not None, errors
+    job_id = str(uuid.uuid4())
+    # A job opened without a consignment: what a rogue path into the register would leave.
+    with staffed.app.uow(write=True) as uow:
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    Caller.system("test"),
+                    "device.received",
+                    device_ref(DEVICES[4]),
+                    {
+                        "job_id": job_id,
+                        "consignment_id": None,
+                        "device": intake.device_json(device),
+                        "state": "received",
+                    },
+                )
+            ]
+        )
+        uow.commit()
+    bench.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN)
+    # A device from a consignment is fine.
+    [expected_job] = _eligible_jobs(staffed, 1)
+    _issue(staffed, expected_job)
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+
+    _issue(staffed, job_id)
+
+    observed = [e for e in _entries(staffed, "device", DEVICES[4]) if e.type == "anomaly.observed"]
+    assert [e.data["metric"] for e in observed] == ["unexpected_consignment"]
+    assert _tool_status(staffed) is ToolStatus.SUSPENDED
+    assert _operator_suspended(staffed, "ben")
+    assert {a["metric"] for a in _open_alerts(staffed, sam)} == {"unexpected_consignment"}
+    _assert_replay_agrees(staffed)
+
+
+def test_only_a_security_manager_reinstates_a_tool_and_with_a_reason(
+    staffed: Staffed, sam: Caller
+) -> None:
+    people.suspend_tool(staffed.app.uow, staffed.admin, TOOL, "lost its key card")
+    with pytest.raises(PermissionDenied):
+        people.reinstate_tool(staffed.app.uow, staffed.admin, TOOL, "found the key card")
+    with pytest.raises(InvalidInput):
+        people.reinstate_tool(staffed.app.uow, sam, TOOL, " ")
+    people.reinstate_tool(staffed.app.uow, sam, TOOL, "found the key card")
+    last = _entries(staffed, "tool", TOOL)[-1]
+    assert (last.type, last.actor.id, last.data["reason"]) == (
+        "tool.reinstated",
+        "sam",
+        "found the key card",
+    )
+
+
+def test_thresholds_are_validated_and_managed_by_the_security_manager(
+    staffed: Staffed, sam: Caller
+) -> None:
+    uow = staffed.app.uow
+    with pytest.raises(PermissionDenied):
+        anomaly.set_threshold(uow, staffed.admin, "facility", None, "resets", 10, 60)
+    with pytest.raises(InvalidInput, match="metric: 'logins' is not one of"):
+        anomaly.set_threshold(uow, sam, "facility", None, "logins", 10, 60)
+    with pytest.raises(InvalidInput, match="window_minutes"):
+        anomaly.set_threshold(uow, sam, "facility", None, "resets", 10, 0)
+    with pytest.raises(InvalidInput, match="max_count"):
+        anomaly.set_threshold(uow, sam, "tool", TOOL, "resets", -1, 60)
+    with pytest.raises(InvalidInput, match="subject_id"):
+        anomaly.set_threshold(uow, sam, "operator", "", "resets", 1, 60)
+    with pytest.raises(InvalidInput, match="start"):
+        anomaly.set_working_hours(uow, sam, "25:00", "18:00", ["mon"])
+    with pytest.raises(InvalidInput, match="days"):
+        anomaly.set_working_hours(uow, sam, "08:00", "18:00", ["someday"])
+
+    anomaly.set_threshold(uow, sam, "facility", None, "resets", 30, 60)
+    anomaly.set_threshold(uow, sam, "tool", TOOL, "resets", 10, 15)
+    anomaly.set_threshold(uow, sam, "tool", TOOL, "resets", 12, 15)  # replaces, not adds
+    view = anomaly.thresholds(uow, staffed.auditor).to_json()
+    resets = {f["applies_to"]: f for f in view["facility"] if f["metric"] == "resets"}
+    assert resets["tool"]["max_count"] == 30 and resets["tool"]["source"] == "facility"
+    refused = [f for f in view["facility"] if f["metric"] == "refused_commands"]
+    assert all(f["source"] == "default" and f["max_count"] == 5 for f in refused)
+    assert view["overrides"] == [
+        {
+            "scope": "tool",
+            "subject_id": TOOL,
+            "metric": "resets",
+            "max_count": 12,
+            "window_minutes": 15,
+        }
+    ]
+    with pytest.raises(PermissionDenied):
+        anomaly.alerts(uow, staffed.admin, "open")
+    _assert_replay_agrees(staffed)
+
+
+def test_a_suspended_operator_cannot_be_given_a_token_or_act(staffed: Staffed, sam: Caller) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "operator", "ben", "resets", 0, 60)
+    [job_id] = _eligible_jobs(staffed, 1)
+    _issue(staffed, job_id)
+    assert _operator_suspended(staffed, "ben")
+    with pytest.raises(NotFound, match="no active operator"):
+        people.issue_token(staffed.app.uow, staffed.admin, "ben")
+    with pytest.raises(PermissionDenied):
+        people.operator_caller(staffed.app.uow, "ben")
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
