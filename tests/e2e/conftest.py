@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -37,6 +38,40 @@ class Triage:
         if check and result.returncode != 0:
             raise AssertionError(f"triage {' '.join(args)} failed: {result.stderr}")
         return result
+
+    def first_admin(self, operator_id: str = "admin", name: str = "Ada") -> str:
+        """The first administrator (no credentials needed yet) and their API token."""
+        out = self.run(
+            "operator",
+            "add",
+            operator_id,
+            "--name",
+            name,
+            "--role",
+            "administrator",
+            "--issue-token",
+            "--json",
+        ).stdout
+        return str(json.loads(out)["token"])
+
+    def staff(self, admin: str, operator_id: str, role: str, bench: str | None = None) -> str:
+        """An operator added by ``admin``, and a token of theirs (for ``bench`` when given)."""
+        self.run(
+            "operator",
+            "add",
+            operator_id,
+            "--name",
+            operator_id,
+            "--role",
+            role,
+            "--token",
+            admin,
+        )
+        at_bench = ("--bench", bench) if bench else ()
+        out = self.run(
+            "operator", "token", operator_id, *at_bench, "--token", admin, "--json"
+        ).stdout
+        return str(json.loads(out)["token"])
 
 
 @pytest.fixture

@@ -43,26 +43,12 @@ class Door:
 def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
     triage = Triage(tmp_path_factory.mktemp("access") / "var")
     triage.run("init")
-    first = triage.run(
-        "operator",
-        "add",
-        "root",
-        "--name",
-        "Root",
-        "--role",
-        "administrator",
-        "--issue-token",
-        "--json",
-    )
-    admin = json.loads(first.stdout)["token"]
+    admin = triage.first_admin("root", "Root")
     tokens = {Role.ADMINISTRATOR: admin}
     for role in Role:
-        if role is Role.ADMINISTRATOR:
-            continue
-        who = role.value.replace("_", "-")
-        triage.run("operator", "add", who, "--name", who, "--role", role.value, "--token", admin)
-        out = triage.run("operator", "token", who, "--bench", "B1", "--token", admin, "--json")
-        tokens[role] = json.loads(out.stdout)["token"]
+        if role is not Role.ADMINISTRATOR:
+            who = role.value.replace("_", "-")
+            tokens[role] = triage.staff(admin, who, role.value, bench="B1")
 
     def issue(who: str, *extra: str) -> tuple[str, str]:
         out = json.loads(

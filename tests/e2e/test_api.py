@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import subprocess
 import sys
 import time
@@ -22,19 +21,9 @@ ORIGIN = "device-triage.local/demo"
 def server(triage: Triage) -> Iterator[tuple[httpx.Client, str]]:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
     # An administrator and their token: entries 1 and 2, so the ledger starts at size 3.
-    out = triage.run(
-        "operator",
-        "add",
-        "ada",
-        "--name",
-        "Ada",
-        "--role",
-        "administrator",
-        "--issue-token",
-        "--json",
-    ).stdout
+    admin = triage.first_admin("ada")
     proc, client = start_server(triage, "--checkpoint-interval", "1")
-    client.headers["Authorization"] = f"Bearer {json.loads(out)['token']}"
+    client.headers["Authorization"] = f"Bearer {admin}"
     try:
         yield client, vkey
     finally:

@@ -34,18 +34,7 @@ def _json(result: str) -> dict[str, Any]:
 @pytest.fixture
 def site(triage: Triage) -> Iterator[Site]:
     triage.run("init")
-    added = triage.run(
-        "operator",
-        "add",
-        "ada",
-        "--name",
-        "Ada",
-        "--role",
-        "administrator",
-        "--issue-token",
-        "--json",
-    ).stdout
-    token = str(_json(added)["token"])
+    token = triage.first_admin("ada")
     triage.run(
         "operator", "add", "sam", "--name", "Sam", "--role", "security_manager", "--token", token
     )

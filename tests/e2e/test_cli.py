@@ -27,18 +27,7 @@ def test_init_creates_a_private_key_and_never_overwrites_it(triage: Triage) -> N
 
 def _admin_token(triage: Triage) -> str:
     """The first administrator (entries 1 and 2) and their token, in $TRIAGE_TOKEN."""
-    out = triage.run(
-        "operator",
-        "add",
-        "ada",
-        "--name",
-        "Ada",
-        "--role",
-        "administrator",
-        "--issue-token",
-        "--json",
-    ).stdout
-    token: str = json.loads(out)["token"]
+    token = triage.first_admin("ada")
     triage.env["TRIAGE_TOKEN"] = token
     return token
 

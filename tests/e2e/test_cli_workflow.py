@@ -14,30 +14,15 @@ HEADER = "device_id,device_type,manufacturer,model,firmware_version,inventory_st
 
 def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_path: Path) -> None:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    first = triage.run(
-        "operator",
-        "add",
-        "admin",
-        "--name",
-        "Ada",
-        "--role",
-        "administrator",
-        "--issue-token",
-        "--json",
-    )
-    tok = {"admin": json.loads(first.stdout)["token"]}
+    tok = {"admin": triage.first_admin()}
     second_admin = triage.run(
         "operator", "add", "eve", "--name", "Eve", "--role", "administrator", check=False
     )
     assert second_admin.returncode == 2
     assert "sign in as one" in second_admin.stderr
     for who, role in [("sup", "supervisor"), ("ben", "bench_operator")]:
-        triage.run("operator", "add", who, "--name", who, "--role", role, "--token", tok["admin"])
         # Signed in at bench B1, where the tool sits: work orders need it.
-        issued = triage.run(
-            "operator", "token", who, "--bench", "B1", "--token", tok["admin"], "--json"
-        )
-        tok[who] = json.loads(issued.stdout)["token"]
+        tok[who] = triage.staff(tok["admin"], who, role, bench="B1")
     key = tmp_path / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
     triage.run(

@@ -33,15 +33,10 @@ class Site:
 @pytest.fixture
 def site(triage: Triage, tmp_path: Path) -> Iterator[Site]:
     triage.run("init")
-    out = triage.run(
-        "operator", "add", "admin", "--name", "Ada", "--role", "administrator", "--issue-token"
-    )
-    admin = out.stdout.strip().splitlines()[-1]
+    admin = triage.first_admin()
     tokens = {"admin": admin}
     for who, role in (("sam", "security_manager"), ("ben", "bench_operator")):
-        triage.run("operator", "add", who, "--name", who, "--role", role, "--token", admin)
-        issued = triage.run("operator", "token", who, "--bench", "B1", "--token", admin, "--json")
-        tokens[who] = json.loads(issued.stdout)["token"]
+        tokens[who] = triage.staff(admin, who, role, bench="B1")
     key = tmp_path / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
     triage.run(

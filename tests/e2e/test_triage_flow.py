@@ -61,40 +61,16 @@ class Facility:
 @pytest.fixture
 def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    first = triage.run(
-        "operator",
-        "add",
-        "admin",
-        "--name",
-        "Ada Admin",
-        "--role",
-        "administrator",
-        "--issue-token",
-        "--json",
-    ).stdout
-    admin = json.loads(first)["token"]
-    tokens = {}
-    for operator_id, role in [
-        ("sup", "supervisor"),
-        ("sup2", "supervisor"),
-        ("ben", "bench_operator"),
-    ]:
-        triage.run(
-            "operator",
-            "add",
-            operator_id,
-            "--name",
-            operator_id,
-            "--role",
-            role,
-            "--token",
-            admin,
-        )
-        # Their tokens are for bench B1, where the tool sits: work orders need that.
-        out = triage.run(
-            "operator", "token", operator_id, "--bench", "B1", "--token", admin, "--json"
-        ).stdout
-        tokens[operator_id] = json.loads(out)["token"]
+    admin = triage.first_admin("admin", "Ada Admin")
+    # Their tokens are for bench B1, where the tool sits: work orders need that.
+    tokens = {
+        operator_id: triage.staff(admin, operator_id, role, bench="B1")
+        for operator_id, role in [
+            ("sup", "supervisor"),
+            ("sup2", "supervisor"),
+            ("ben", "bench_operator"),
+        ]
+    }
     triage.env["TRIAGE_TOKEN"] = tokens["sup"]
     key = tmp_path / "bench" / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout

@@ -9,6 +9,8 @@ from triage.domain.roles import Permission, Role, permissions, roles_with
 from triage.errors import PermissionDenied
 from triage.ledger.entry import Ref
 
+_ROLE_ORDER = [role.value for role in Role].index
+
 
 class CallerKind(StrEnum):
     """The kinds of actor that appear in ledger entries."""
@@ -64,20 +66,22 @@ class Caller:
             return False
         return self.kind is CallerKind.OPERATOR and permission in permissions(self.roles)
 
-    def require(self, permission: Permission) -> None:
-        """Raise PermissionDenied unless the caller may do ``permission``."""
-        if not self.can(permission):
-            if self.scopes is not None and permission in permissions(self.roles):
-                raise PermissionDenied(
-                    f"this token of {self.kind.value} {self.id} is not scoped for "
-                    f"{permission.value}"
-                )
-            holders = ", ".join(role.value for role in roles_with(permission)) or "no role"
-            held = ", ".join(sorted(role.value for role in self.roles)) or "no role"
+    def require(self, permission: Permission, *alternatives: Permission) -> None:
+        """Raise PermissionDenied unless the caller may do ``permission`` (or an alternative)."""
+        needed = (permission, *alternatives)
+        if any(self.can(p) for p in needed):
+            return
+        names = " or ".join(p.value for p in needed)
+        if self.scopes is not None and any(p in permissions(self.roles) for p in needed):
             raise PermissionDenied(
-                f"{self.kind.value} {self.id} ({held}) may not {permission.value}; "
-                f"that needs: {holders}"
+                f"this token of {self.kind.value} {self.id} is not scoped for {names}"
             )
+        holders = sorted({role.value for p in needed for role in roles_with(p)}, key=_ROLE_ORDER)
+        held = ", ".join(sorted(role.value for role in self.roles)) or "no role"
+        raise PermissionDenied(
+            f"{self.kind.value} {self.id} ({held}) may not {names}; "
+            f"that needs: {', '.join(holders) or 'no role'}"
+        )
 
     def require_tool(self) -> None:
         """Raise PermissionDenied unless the caller is a Triage Tool."""

@@ -55,9 +55,6 @@ facility_app = typer.Typer(help="The facility's settings.", no_args_is_help=True
 def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     """Add the workflow commands to the main app (helpers come from cli.py)."""
 
-    def caller_for(application: App, token: str) -> Caller:
-        return token_caller(application, token)
-
     def job_command(
         data_dir: Path | None, as_json: bool, token: str, device: str, run: Any
     ) -> None:
@@ -111,7 +108,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Issue an API token (shown once; only its hash is stored)."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, token)
+            caller = token_caller(application, token)
             try:
                 scopes = parse_scopes(scope or [])
             except ValueError as exc:
@@ -138,7 +135,9 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """API tokens and their state (never their secrets)."""
         with open_app(data_dir) as application:
-            found = people.list_tokens(application.uow, caller_for(application, token), operator_id)
+            found = people.list_tokens(
+                application.uow, token_caller(application, token), operator_id
+            )
         at = now()
         rows = [_token_row(t, at) for t in found]
         text = "\n".join(
@@ -158,7 +157,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Revoke an API token at once."""
         with open_app(data_dir) as application:
             revoked = people.revoke_token(
-                application.uow, caller_for(application, token), token_id, reason
+                application.uow, token_caller(application, token), token_id, reason
             )
         emit(as_json, _token_row(revoked, now()), f"token {revoked.id} revoked")
 
@@ -172,7 +171,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Give an operator a new set of roles (recorded in the ledger)."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, token)
+            caller = token_caller(application, token)
             try:
                 roles = parse_roles(role)
             except ValueError as exc:
@@ -187,9 +186,8 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Operators and their roles."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, token)
-            if not caller.can(Permission.ACCESS_REVIEW):
-                caller.require(Permission.OPERATOR_MANAGE)
+            caller = token_caller(application, token)
+            caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
             with application.uow(write=False) as uow:
                 found = uow.triage.operators()
         rows = [
@@ -272,7 +270,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Show or change the facility's triage settings (changes are ledger entries)."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, token)
+            caller = token_caller(application, token)
             if max_reset_attempts is None and work_order_minutes is None:
                 with application.uow(write=False) as uow:
                     attempts, minutes = uow.triage.settings()
@@ -301,7 +299,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Enrol a Triage Tool by its public key."""
         with open_app(data_dir) as application:
             enrolled = people.enrol_tool(
-                application.uow, caller_for(application, token), tool_id, bench_name, key
+                application.uow, token_caller(application, token), tool_id, bench_name, key
             )
             emit(
                 as_json,
@@ -328,7 +326,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         kind = "json" if manifest.suffix.lower() == ".json" else "csv"
         with open_app(data_dir) as application:
             # Who is asking comes first: nobody learns anything about a file unsigned-in.
-            caller = caller_for(application, token)
+            caller = token_caller(application, token)
             try:
                 rows = parse_manifest(manifest.read_bytes(), kind)
             except ManifestFormatError as exc:
@@ -365,7 +363,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Close a consignment and report what was expected but never arrived."""
         with open_app(data_dir) as application:
             closed, missing = intake.close_consignment(
-                application.uow, caller_for(application, token), consignment_id
+                application.uow, token_caller(application, token), consignment_id
             )
         text = f"consignment {closed.id} closed: {closed.arrived} of {closed.expected} arrived"
         if missing:
@@ -379,7 +377,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """A device arrives at the facility."""
         with open_app(data_dir) as application:
-            result = intake.scan_device(application.uow, caller_for(application, token), device)
+            result = intake.scan_device(application.uow, token_caller(application, token), device)
         data = {
             "device_id": result.device_id,
             "job_id": result.job.id if result.job else None,
@@ -401,7 +399,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Record the inspection; prints the policy's decision with every reason."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, token)
+            caller = token_caller(application, token)
             raw = sys.stdin.read() if str(evidence) == "-" else evidence.read_text()
             try:
                 obj = json.loads(raw)
@@ -446,7 +444,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Issue a signed work order for the bench's tool to factory-reset the device."""
         with open_app(data_dir) as application:
-            caller = caller_for(application, token)
+            caller = token_caller(application, token)
             job_id = history.open_job_id(application.uow, caller, device)
             signed = bench.authorise_reset(
                 application.uow, caller, job_id, tool, application.signer_key()
@@ -526,7 +524,9 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Every ledger entry about the device, across all its jobs."""
         with open_app(data_dir) as application:
-            found = history.device_history(application.uow, caller_for(application, token), device)
+            found = history.device_history(
+                application.uow, token_caller(application, token), device
+            )
         data = {
             "device_id": found.device_id,
             "jobs": [{"id": j.id, "state": j.state.value} for j in found.jobs],
@@ -548,7 +548,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Write the device's offline receipt (entries, proofs, signed checkpoint)."""
         with open_app(data_dir) as application:
-            receipt = application.receipt(caller_for(application, token), device)
+            receipt = application.receipt(token_caller(application, token), device)
         out.write_text(receipt)
         typer.echo(f"receipt written to {out}")
 
@@ -561,7 +561,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     ) -> None:
         """Write the triage certificate (PDF with a QR code) of a released device."""
         with open_app(data_dir) as application:
-            out.write_bytes(application.certificate(caller_for(application, token), device))
+            out.write_bytes(application.certificate(token_caller(application, token), device))
         typer.echo(f"certificate written to {out}")
 
     # -- verification of receipts -----------------------------------------------------------

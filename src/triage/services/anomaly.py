@@ -282,9 +282,7 @@ def set_working_hours(
 
 def thresholds(uow_factory: UnitOfWorkFactory, caller: Caller) -> ThresholdView:
     """The thresholds in force, for who sets them, watches alerts or reviews access."""
-    _require_any(
-        caller, Permission.THRESHOLD_MANAGE, Permission.ALERT_READ, Permission.ACCESS_REVIEW
-    )
+    caller.require(Permission.THRESHOLD_MANAGE, Permission.ALERT_READ, Permission.ACCESS_REVIEW)
     with uow_factory(write=False) as uow:
         return threshold_view(uow)
 
@@ -312,11 +310,6 @@ def _require_subject(uow: UnitOfWork, scope: Scope, subject_id: str) -> None:
         raise NotFound(f"no enrolled tool {subject_id!r}")
     if scope is Scope.OPERATOR and uow.triage.operator(subject_id) is None:
         raise NotFound(f"no operator {subject_id!r}")
-
-
-def _require_any(caller: Caller, *needed: Permission) -> None:
-    if not any(caller.can(p) for p in needed):
-        caller.require(needed[0])
 
 
 # -- alerts and reinstatement ---------------------------------------------------------------
@@ -361,7 +354,7 @@ def resolve_alert(
     uow_factory: UnitOfWorkFactory, caller: Caller, alert_id: str, resolution: str
 ) -> dict[str, Any]:
     """Record how an alert was dealt with; reinstating what it suspended is a separate act."""
-    _require_any(caller, Permission.ALERT_READ, Permission.SUSPENSION_REINSTATE)
+    caller.require(Permission.ALERT_READ, Permission.SUSPENSION_REINSTATE)
     text = _text(resolution, "resolution", "what was found and done")
     with uow_factory(write=True) as uow:
         found = uow.security.alert(alert_id)

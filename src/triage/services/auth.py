@@ -506,8 +506,7 @@ def unlock(
 
 def locks(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[AccessLock]:
     """Locked operators and source addresses (for who may unlock them or review access)."""
-    if not caller.can(Permission.ACCESS_REVIEW):
-        caller.require(Permission.ACCOUNT_UNLOCK)
+    caller.require(Permission.ACCESS_REVIEW, Permission.ACCOUNT_UNLOCK)
     with uow_factory(write=False) as uow:
         return uow.credentials.locks()
 

@@ -143,8 +143,8 @@ def revoke_token(
         if found is None:
             raise NotFound(f"no token {token_id!r}")
         own = caller.id == found.operator_id and caller.kind is CallerKind.OPERATOR
-        if not (own or caller.can(Permission.ACCOUNT_UNLOCK)):
-            caller.require(Permission.OPERATOR_MANAGE)
+        if not own:
+            caller.require(Permission.OPERATOR_MANAGE, Permission.ACCOUNT_UNLOCK)
         if found.revoked_at is not None:
             raise Conflict(f"token {token_id} was already revoked")
         at = now()
@@ -179,8 +179,8 @@ def list_tokens(
 ) -> list[tokens.StoredToken]:
     """Tokens (never their secrets): one's own, or anyone's for who manages operators."""
     own = operator_id == caller.id and caller.kind is CallerKind.OPERATOR
-    if not (own or caller.can(Permission.ACCESS_REVIEW)):
-        caller.require(Permission.OPERATOR_MANAGE)
+    if not own:
+        caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
     with uow_factory(write=False) as uow:
         return uow.triage.tokens(operator_id)
 
@@ -294,29 +294,33 @@ def enrol_tool(
 
 def suspend_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
     """Stop a tool from being given work or heard from, until a security manager reinstates it."""
-    caller.require(Permission.TOOL_MANAGE)
-    with uow_factory(write=True) as uow:
-        found = _tool_status_change(uow, caller, tool_id, reason, "tool.suspended")
-        uow.commit()
-    return found
+    return _change_tool(uow_factory, caller, Permission.TOOL_MANAGE, tool_id, reason, "suspended")
 
 
 def retire_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
     """Take a tool out of service for good: it is never given work or heard from again."""
-    caller.require(Permission.TOOL_MANAGE)
-    with uow_factory(write=True) as uow:
-        found = _tool_status_change(uow, caller, tool_id, reason, "tool.retired")
-        uow.commit()
-    return found
+    return _change_tool(uow_factory, caller, Permission.TOOL_MANAGE, tool_id, reason, "retired")
 
 
 def reinstate_tool(
     uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str
 ) -> Tool:
     """Put a suspended tool back in service (a security manager, with a reason)."""
-    caller.require(Permission.SUSPENSION_REINSTATE)
+    permission = Permission.SUSPENSION_REINSTATE
+    return _change_tool(uow_factory, caller, permission, tool_id, reason, "reinstated")
+
+
+def _change_tool(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    permission: Permission,
+    tool_id: str,
+    reason: str,
+    change: str,
+) -> Tool:
+    caller.require(permission)
     with uow_factory(write=True) as uow:
-        found = _tool_status_change(uow, caller, tool_id, reason, "tool.reinstated")
+        found = _tool_status_change(uow, caller, tool_id, reason, f"tool.{change}")
         uow.commit()
     return found
 

@@ -7,6 +7,7 @@ in the ``X-CSRF-Token`` header (or the ``csrf_token`` form field of a server-ren
 """
 
 import hmac
+import weakref
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -32,20 +33,24 @@ _cookie = APIKeyCookie(
 
 
 # One dependency per application, so that FastAPI's per-request cache authenticates once even
-# when a route both requires a permission and asks for the caller.
+# when a route both requires a permission and asks for the caller. Keyed by id (App is not
+# hashable); an entry goes when its application does, so an id reused later finds nothing.
 _OPERATORS: dict[int, Callable[..., Caller]] = {}
 
 # What the OpenAPI document says each route needs, under this key: a Permission value, or
-# "tool" (a signed agent request), "self" (any signed-in operator, about their own account) or
-# "public". The access test reads it and tries every route with every role.
+# "tool" (a signed agent request), "self" (any signed-in operator, about their own account),
+# "service" (the service decides, from several permissions) or "public". The access test reads
+# it and tries every route with every role.
 ACCESS_KEY = "x-access"
 
 
 def operator_dependency(application: App) -> Callable[..., Caller]:
     """A FastAPI dependency giving the authenticated operator, or 401/403."""
-    found = _OPERATORS.get(id(application))
+    key = id(application)
+    found = _OPERATORS.get(key)
     if found is None:
-        found = _OPERATORS[id(application)] = _operator_dependency(application)
+        found = _OPERATORS[key] = _operator_dependency(application)
+        weakref.finalize(application, _OPERATORS.pop, key, None)
     return found
 
 
