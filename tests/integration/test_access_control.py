@@ -101,6 +101,9 @@ def test_work_orders_only_for_an_operator_signed_in_at_the_tools_bench(staffed: 
     elsewhere = dataclasses.replace(staffed.ben, bench="B7")
     with pytest.raises(PermissionDenied, match=r"at bench B7.*its bench, B1"):
         bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
+    refused = _entries(staffed, "auth.refused")
+    assert [(e.actor.id, e.subject.id) for e in refused] == [("ben", "ben"), ("ben", "ben")]
+    assert "its bench, B1" in refused[-1].data["reason"]
     # A token issued for bench B1 carries the bench.
     tablet = people.issue_token(uow, staffed.admin, "ben", "bench tablet", bench="B1")
     at_bench = people.authenticate_token(uow, tablet.secret)

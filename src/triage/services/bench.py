@@ -119,6 +119,10 @@ def override(
         return _record_and_reload(uow, [entry], job.id)
 
 
+class _NotAtBench(PermissionDenied):
+    """A work order asked for by an operator who is not signed in at the tool's bench."""
+
+
 def authorise_reset(
     uow_factory: UnitOfWorkFactory,
     caller: Caller,
@@ -128,6 +132,23 @@ def authorise_reset(
 ) -> str:
     """Issue a signed work order for one tool to reset one device; returns the signed note."""
     caller.require(Permission.RESET_REQUEST)
+    try:
+        return _authorise_reset(uow_factory, caller, job_id, tool_id, origin_signer_key)
+    except _NotAtBench as exc:
+        # A reset asked for from the wrong place is a misuse attempt: on the record.
+        common.record_refusal(
+            uow_factory, caller, "auth.refused", Ref("operator", caller.id), str(exc)
+        )
+        raise
+
+
+def _authorise_reset(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    job_id: str,
+    tool_id: str,
+    origin_signer_key: str,
+) -> str:
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         tool = uow.triage.tool(tool_id)
@@ -137,7 +158,7 @@ def authorise_reset(
             raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
         if caller.bench != tool.bench:
             where = f"at bench {caller.bench}" if caller.bench else "at no bench"
-            raise PermissionDenied(
+            raise _NotAtBench(
                 f"{caller.id} is signed in {where}; a work order for tool {tool_id} must be "
                 f"requested by an operator signed in at its bench, {tool.bench}"
             )
