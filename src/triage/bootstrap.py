@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.engine import make_url
 
@@ -17,7 +18,7 @@ from triage.domain.caller import Caller
 from triage.domain.facility import Facility, default_origin
 from triage.errors import InvalidInput, NotInitialised
 from triage.services import facility as facility_service
-from triage.services import history
+from triage.services import history, seals
 
 DEMO_FACILITY_ID = "demo"
 DEMO_FACILITY_NAME = "Demo Triage Facility"
@@ -59,6 +60,39 @@ class App:
 
         receipt = self.receipt(caller, device)
         return render_certificate(receipt, self.verifier_key(), self.facility.name)
+
+    def seal_labels(self, caller: Caller, **which: Any) -> tuple[bytes, str]:
+        """Labels (PDF, one per seal) for the seal bags of a batch or of some seals, and a
+        file name for them."""
+        from triage.adapters.labels import SealLabel, render_seal_labels, seal_labels_filename
+        from triage.domain.seals import describe_class
+
+        found = seals.seals_for_labels(self.uow, caller, **which)
+        labels = [
+            SealLabel(
+                s.serial,
+                s.batch_id,
+                describe_class(batch["seal_class"], batch["class_description"]),
+                batch["supplier"],
+            )
+            for s, batch in found
+        ]
+        name = seal_labels_filename(labels[0].serial if labels else "none", len(labels))
+        return render_seal_labels(labels, self.facility.name), name
+
+    def device_label(self, caller: Caller, job_id: str) -> tuple[bytes, str]:
+        """The label (PDF) for a device's bag: its Device ID, seal and job; and a file name."""
+        from triage.adapters.labels import (
+            DeviceLabel,
+            device_label_filename,
+            render_device_labels,
+        )
+
+        job, device = seals.job_for_label(self.uow, caller, job_id)
+        label = DeviceLabel(
+            device.id.value, device.type.name, job.id, job.seal_serial, self.facility.name
+        )
+        return render_device_labels([label]), device_label_filename(device.id.value)
 
     def close(self) -> None:
         """Release database connections."""

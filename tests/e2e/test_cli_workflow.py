@@ -23,6 +23,7 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     for who, role in [("sup", "supervisor"), ("ben", "bench_operator")]:
         # Signed in at bench B1, where the tool sits: work orders need it.
         tok[who] = triage.staff(tok["admin"], who, role, bench="B1")
+    tok["stella"] = triage.staff(tok["admin"], "stella", "stores")
     key = tmp_path / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
     triage.run(
@@ -127,7 +128,37 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     early = triage.run("device", "release", DEVICE, "--token", tok["ben"], check=False)
     assert early.returncode == 2
     assert "without a fitted seal" in early.stderr
-    triage.run("device", "seal", DEVICE, "--serial", "SL-7", "--token", tok["ben"])
+    not_issued = triage.run(
+        "device", "seal", DEVICE, "--serial", "SL-0007", "--token", tok["ben"], check=False
+    )
+    assert not_issued.returncode == 2
+    assert "not in the seal register" in not_issued.stderr
+    triage.run(
+        "seals",
+        "receive",
+        "--supplier",
+        "Acme Seals",
+        "--delivery",
+        "DN-1",
+        "--class",
+        "S",
+        "--store",
+        "STORE-A",
+        "--first",
+        "SL-0001",
+        "--last",
+        "SL-0020",
+        "--token",
+        tok["stella"],
+    )
+    issued = triage.run(
+        "seals", "issue", "ben", "--serial", "SL-0007", "--token", tok["stella"]
+    ).stdout
+    assert issued.strip() == "1 seals issued to ben"
+    triage.run("device", "seal", DEVICE, "--serial", "sl-0007", "--token", tok["ben"])
+    label = tmp_path / "device-label.pdf"
+    triage.run("seals", "device-label", DEVICE, "--out", str(label), "--token", tok["ben"])
+    assert label.read_bytes().startswith(b"%PDF")
     assert triage.run("device", "release", DEVICE, "--token", tok["ben"]).stdout.endswith(
         "released\n"
     )

@@ -71,6 +71,7 @@ def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
             ("ben", "bench_operator"),
         ]
     }
+    tokens["stella"] = triage.staff(admin, "stella", "stores")
     triage.env["TRIAGE_TOKEN"] = tokens["sup"]
     key = tmp_path / "bench" / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
@@ -181,6 +182,27 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
         return f.wait_for(
             job_id, {"verified", "reset_failed", "verification_failed", "quarantined"}
         )
+
+    # Stores receives a batch of seals and issues ten to ben.
+    f.call(
+        "stella",
+        "POST",
+        "/seals/batches",
+        json={
+            "supplier": "Acme Seals",
+            "delivery_reference": "DN-1",
+            "seal_class": "H",
+            "store": "STORE-A",
+            "first": "SL-1001",
+            "last": "SL-1100",
+        },
+    )
+    f.call(
+        "stella",
+        "POST",
+        "/seals/issue",
+        json={"operator_id": "ben", "first": "SL-1001", "last": "SL-1010"},
+    )
 
     def seal_and_release(job_id: str, serial: str) -> None:
         f.call("ben", "POST", f"/jobs/{job_id}/seal", json={"serial": serial})

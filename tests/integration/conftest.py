@@ -21,7 +21,7 @@ from triage.domain.roles import Role
 from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
-from triage.services import bench, intake, people
+from triage.services import bench, intake, people, seals
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
@@ -36,6 +36,7 @@ class Staffed:
     sup2: Caller
     ben: Caller
     auditor: Caller
+    stores: Caller
     tool: Caller
     tool_key: str
     fleet_path: Path
@@ -120,6 +121,7 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         ("sup2", Role.SUPERVISOR),
         ("ben", Role.BENCH_OPERATOR),
         ("audrey", Role.AUDITOR),
+        ("stella", Role.STORES),
     ]:
         people.create_operator(uow, system, operator_id, operator_id.title(), frozenset({role}))
         caller = people.operator_caller(uow, operator_id)
@@ -128,6 +130,20 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         made[operator_id] = dataclasses.replace(caller, bench=bench_)
     signer, verifier = note.generate_key(tool_key_name("BENCH-1"))
     people.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
+    # Stores has seals SL-0001..SL-0100 in STORE-A; ben holds 0001-0050 and sup 0051-0060.
+    seals.receive_batch(
+        uow,
+        made["stella"],
+        supplier="Acme Seals",
+        delivery_reference="DN-1",
+        iso_class="H",
+        class_description=None,
+        store="STORE-A",
+        first="SL-0001",
+        last="SL-0100",
+    )
+    seals.issue(uow, made["stella"], "ben", first="SL-0001", last="SL-0050")
+    seals.issue(uow, made["stella"], "sup", first="SL-0051", last="SL-0060")
     fleet_path = tmp_path / "fleet.json"
     SimulatedFleet.create(fleet_path, [])
     return Staffed(
@@ -137,6 +153,7 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         sup2=made["sup2"],
         ben=made["ben"],
         auditor=made["audrey"],
+        stores=made["stella"],
         tool=Caller.tool("BENCH-1"),
         tool_key=signer,
         fleet_path=fleet_path,

@@ -58,7 +58,7 @@ def test_access_review_shows_who_may_do_what(reviewed: tuple[Staffed, dict[str, 
     data = json.loads(access_review.to_json(review))
 
     operators = {o["id"]: o for o in data["operators"]}
-    assert set(operators) == {"admin", "sup", "sup2", "ben", "audrey", "sam", "eve"}
+    assert set(operators) == {"admin", "sup", "sup2", "ben", "audrey", "stella", "sam", "eve"}
     assert operators["sam"]["roles"] == ["security_manager"]
     assert operators["ben"]["status"] == "active"
     assert operators["ben"]["mfa_enrolled"] is False

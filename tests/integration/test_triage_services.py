@@ -294,7 +294,7 @@ def test_seals_and_release_rules(staffed: Staffed) -> None:
     with pytest.raises(InvalidInput, match="serial"):
         bench.seal(staffed.app.uow, staffed.ben, one.id, "a b")
     bench.seal(staffed.app.uow, staffed.ben, one.id, "SL-0009")
-    with pytest.raises(Conflict, match=f"already fitted to device {D1}"):
+    with pytest.raises(Conflict, match=f"it is fitted to device {D1}"):
         bench.seal(staffed.app.uow, staffed.ben, two.id, "SL-0009")
     with pytest.raises(IllegalTransition):
         bench.seal(staffed.app.uow, staffed.ben, one.id, "SL-0010")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from triage.adapters.rows import utc
 from triage.adapters.tables import (
     activity,
     alert,
@@ -24,13 +25,6 @@ from triage.domain.thresholds import Limit, Metric, Scope, ThresholdSetting, Wor
 from triage.ledger.entry import Entry
 
 _SUBJECT_COLUMN = {Scope.TOOL: activity.c.tool_id, Scope.OPERATOR: activity.c.operator_id}
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
 
 
 class SqlSecurityRepository:
@@ -127,8 +121,8 @@ class SqlSecurityRepository:
                 "bench": row["bench"],
                 "status": row["status"],
                 "status_reason": row["status_reason"],
-                "status_changed_at": _utc(row["status_changed_at"]),
-                "enrolled_at": _utc(row["enrolled_at"]),
+                "status_changed_at": utc(row["status_changed_at"]),
+                "enrolled_at": utc(row["enrolled_at"]),
             }
             for row in rows
         ]
@@ -136,7 +130,7 @@ class SqlSecurityRepository:
 
 def _alert(row: RowMapping) -> dict[str, Any]:
     found = dict(row)
-    found["raised_at"] = _utc(found["raised_at"])
-    found["resolved_at"] = _utc(found["resolved_at"])
+    found["raised_at"] = utc(found["raised_at"])
+    found["resolved_at"] = utc(found["resolved_at"])
     found["detail"] = json.loads(found["detail"])
     return found

@@ -416,9 +416,11 @@ seal_fitting = Table(
     metadata,
     Column("serial", String(64), primary_key=True),
     Column("device_id", String(23), nullable=False),
-    Column("job_id", String(36), ForeignKey("triage_job.id"), nullable=False, unique=True),
+    # A job has more than one seal when the first was found broken before dispatch.
+    Column("job_id", String(36), ForeignKey("triage_job.id"), nullable=False),
     Column("fitted_by", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_seal_fitting_job", "job_id"),
 )
 
 device_exception = Table(
@@ -434,6 +436,106 @@ device_exception = Table(
     Column("resolved_by", String(64)),
     Column("resolution", Text),
     Column("resolved_at", DateTime(timezone=True)),
+)
+
+# -- seals ----------------------------------------------------------------------------------
+
+seal_batch = Table(
+    "seal_batch",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("supplier", String(120), nullable=False),
+    Column("delivery_reference", String(64), nullable=False),
+    Column("seal_class", String(8), nullable=False),
+    Column("class_description", String(80)),
+    Column("store", String(32), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("first_serial", String(64)),  # a range: its ends; a list: null
+    Column("last_serial", String(64)),
+    Column("received_by", String(64), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+seal = Table(
+    "seal",
+    metadata,
+    Column("serial", String(64), primary_key=True),
+    Column("batch_id", String(36), ForeignKey("seal_batch.id"), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("store", String(32)),
+    Column("holder", String(64)),
+    Column("device_id", String(23)),
+    Column("job_id", String(36)),
+    Column("issued_at", DateTime(timezone=True)),
+    Column("status_at", DateTime(timezone=True), nullable=False),
+    Index("ix_seal_status_store", "status", "store"),
+    Index("ix_seal_holder", "holder", "status"),
+    Index("ix_seal_batch", "batch_id", "status"),
+)
+
+# Every step of every seal; numbered from the table itself (see ``activity``).
+seal_event = Table(
+    "seal_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("serial", String(64), nullable=False),
+    Column("batch_id", String(36), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("store", String(32)),
+    Column("operator_id", String(64)),
+    Column("device_id", String(23)),
+    Column("actor", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("detail", Text),
+    Index("ix_seal_event_serial", "serial"),
+    Index("ix_seal_event_kind_at", "kind", "at"),
+)
+
+seal_discrepancy = Table(
+    "seal_discrepancy",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(24), nullable=False),
+    Column("serial", String(64), nullable=False),
+    Column("batch_id", String(36)),
+    Column("store", String(32)),
+    Column("operator_id", String(64)),
+    Column("device_id", String(23)),
+    Column("detail", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("stocktake_id", String(36)),
+    Column("raised_by", String(64), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_by", String(64)),
+    Column("resolution", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index("ix_seal_discrepancy_status", "status", "raised_at"),
+)
+
+seal_stocktake = Table(
+    "seal_stocktake",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("store", String(32), nullable=False),
+    Column("counted_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("missing", Text, nullable=False),  # canonical JSON list of serials
+    Column("unexpected", Text, nullable=False),  # canonical JSON list of [serial, known as]
+)
+
+seal_reconciliation = Table(
+    "seal_reconciliation",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("scope", String(10), nullable=False),
+    Column("scope_id", String(64)),
+    Column("balanced", Boolean, nullable=False),
+    Column("open_discrepancies", Integer, nullable=False),
+    Column("result", Text, nullable=False),  # canonical JSON of the whole reconciliation
+    Column("recorded_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
@@ -456,4 +558,10 @@ PROJECTIONS = (
     reset_result,
     seal_fitting,
     device_exception,
+    seal_batch,
+    seal,
+    seal_event,
+    seal_discrepancy,
+    seal_stocktake,
+    seal_reconciliation,
 )

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, Integer, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from triage.adapters.rows import utc
 from triage.adapters.tables import (
     agent_nonce,
     api_token,
@@ -22,7 +23,6 @@ from triage.adapters.tables import (
     facility_settings,
     operator,
     reset_result,
-    seal_fitting,
     tamper_policy,
     tool,
     triage_job,
@@ -38,19 +38,6 @@ from triage.domain.token import StoredToken
 from triage.domain.tool import Tool, ToolStatus
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    result = _utc(value)
-    assert result is not None
-    return result
-
-
 def job_from_row(row: RowMapping) -> TriageJob:
     """A job from its table row."""
     return TriageJob(
@@ -62,8 +49,8 @@ def job_from_row(row: RowMapping) -> TriageJob:
         outcome=row["outcome"],
         reset_attempts=row["reset_attempts"],
         seal_serial=row["seal_serial"],
-        opened_at=_aware(row["opened_at"]),
-        closed_at=_utc(row["closed_at"]),
+        opened_at=utc(row["opened_at"]),
+        closed_at=utc(row["closed_at"]),
     )
 
 
@@ -167,7 +154,7 @@ class SqlTriageRepository:
             bench=row["bench"],
             verifier_key=row["verifier_key"],
             status=ToolStatus(row["status"]),
-            enrolled_at=_aware(row["enrolled_at"]),
+            enrolled_at=utc(row["enrolled_at"]),
         )
 
     def use_agent_nonce(self, tool_id: str, nonce: str) -> bool:
@@ -232,8 +219,8 @@ class SqlTriageRepository:
             reference=row["reference"],
             asset_owner=row["asset_owner"],
             status=ConsignmentStatus(row["status"]),
-            created_at=_aware(row["created_at"]),
-            closed_at=_utc(row["closed_at"]),
+            created_at=utc(row["created_at"]),
+            closed_at=utc(row["closed_at"]),
             expected=int(counts[0]),
             arrived=int(counts[1]),
         )
@@ -347,12 +334,6 @@ class SqlTriageRepository:
             ).scalar_one()
         )
 
-    def seal_fitted_to(self, serial: str) -> str | None:
-        """The device a seal serial is fitted to, if any."""
-        return self._conn.execute(
-            select(seal_fitting.c.device_id).where(seal_fitting.c.serial == serial)
-        ).scalar_one_or_none()
-
     # -- work orders ------------------------------------------------------------------------
     def work_order(self, work_order_id: str) -> dict[str, Any] | None:
         row = (
@@ -425,10 +406,10 @@ def _token(row: RowMapping) -> StoredToken:
         id=row["id"],
         operator_id=row["operator_id"],
         label=row["label"],
-        created_at=_aware(row["created_at"]),
+        created_at=utc(row["created_at"]),
         scopes=scopes or None,
-        expires_at=_aware(row["expires_at"]),
-        revoked_at=_aware(row["revoked_at"]) if row["revoked_at"] else None,
+        expires_at=utc(row["expires_at"]),
+        revoked_at=utc(row["revoked_at"]) if row["revoked_at"] else None,
         bench=row["bench"],
     )
 
@@ -439,8 +420,8 @@ def _operator(row: RowMapping) -> Operator:
         name=row["name"],
         roles=frozenset(Role(r) for r in row["roles"].split(",") if r),
         active=bool(row["active"]),
-        created_at=_aware(row["created_at"]),
+        created_at=utc(row["created_at"]),
         suspended=bool(row["suspended"]),
         mfa_enrolled=bool(row["mfa_enrolled"]),
-        last_login_at=_aware(row["last_login_at"]) if row["last_login_at"] else None,
+        last_login_at=utc(row["last_login_at"]) if row["last_login_at"] else None,
     )

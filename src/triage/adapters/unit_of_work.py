@@ -11,6 +11,7 @@ from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
+from triage.adapters.seal_repository import SqlSealRepository
 from triage.adapters.security_repository import SqlSecurityRepository
 from triage.adapters.triage_repository import SqlTriageRepository
 from triage.ledger.tiles import TileCache
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
         self.triage = SqlTriageRepository(conn, self.facility_id)
         self.credentials = SqlCredentialRepository(conn)
         self.security = SqlSecurityRepository(conn)
+        self.seals = SqlSealRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -30,6 +30,7 @@ class JobState(StrEnum):
     VERIFIED = "verified"
     VERIFICATION_FAILED = "verification_failed"
     SEALED = "sealed"
+    SEAL_BROKEN = "seal_broken"
     RELEASED = "released"
     RETURNED_TO_MANUFACTURER = "returned_to_manufacturer"
     DESTROYED = "destroyed"
@@ -55,6 +56,7 @@ class Action(StrEnum):
     VERIFY = "verify"
     FAIL_VERIFICATION = "fail_verification"
     SEAL = "seal"
+    BREAK_SEAL = "break_seal"
     RELEASE = "release"
     QUARANTINE = "quarantine"
     RETURN_TO_MANUFACTURER = "return_to_manufacturer"
@@ -105,7 +107,15 @@ TRANSITIONS: dict[Action, Transition] = {
         ),
         Transition(
             Action.AUTHORISE_RESET,
-            frozenset({S.ELIGIBLE, S.RESET_AUTHORISED, S.RESET_FAILED, S.VERIFICATION_FAILED}),
+            frozenset(
+                {
+                    S.ELIGIBLE,
+                    S.RESET_AUTHORISED,
+                    S.RESET_FAILED,
+                    S.VERIFICATION_FAILED,
+                    S.SEAL_BROKEN,
+                }
+            ),
             frozenset({S.RESET_AUTHORISED}),
             Permission.RESET_REQUEST,
             "reset.authorised",
@@ -160,6 +170,14 @@ TRANSITIONS: dict[Action, Transition] = {
             "the sealed device leaves the facility as triaged",
         ),
         Transition(
+            Action.BREAK_SEAL,
+            frozenset({S.SEALED}),
+            frozenset({S.SEAL_BROKEN}),
+            Permission.SEAL_REPORT,
+            "seal.broken",
+            "the seal is found broken before dispatch: reset and verify again, or quarantine",
+        ),
+        Transition(
             Action.QUARANTINE,
             # Not from received: a device is quarantined on the evidence of its inspection, so
             # that no path (quarantine, then an override) can reach release without one.
@@ -170,6 +188,7 @@ TRANSITIONS: dict[Action, Transition] = {
                     S.RESET_AUTHORISED,
                     S.RESET_FAILED,
                     S.VERIFICATION_FAILED,
+                    S.SEAL_BROKEN,
                 }
             ),
             frozenset({S.QUARANTINED}),

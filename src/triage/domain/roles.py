@@ -45,9 +45,19 @@ class Permission(StrEnum):
     THRESHOLD_MANAGE = "threshold.manage"
     ALERT_READ = "alert.read"
     ACCESS_REVIEW = "access.review"
+    SEAL_READ = "seal.read"
+    SEAL_STOCK = "seal.stock"
+    SEAL_REPORT = "seal.report"
+    SEAL_RECONCILE = "seal.reconcile"
+    SEAL_DISCREPANCY_RESOLVE = "seal.discrepancy_resolve"
 
 
-_READ = {Permission.TRIAGE_READ, Permission.HISTORY_READ, Permission.LEDGER_READ}
+_READ = {
+    Permission.TRIAGE_READ,
+    Permission.HISTORY_READ,
+    Permission.LEDGER_READ,
+    Permission.SEAL_READ,
+}
 _BENCH = {
     Permission.DEVICE_SCAN,
     Permission.DEVICE_INSPECT,
@@ -55,11 +65,14 @@ _BENCH = {
     Permission.DEVICE_SEAL,
     Permission.DEVICE_RELEASE,
     Permission.RECEIPT_ISSUE,
+    Permission.SEAL_REPORT,
 }
 
 # Separation of duties is built into the matrix: a security manager does not run triage, an
 # auditor only reads and verifies, an administrator manages people and tools but triages
-# nothing, and nobody at all has a permission to change or delete ledger entries.
+# nothing, and nobody at all has a permission to change or delete ledger entries. Stores keep
+# the seals (receive, issue, take back, count) but fit none; a discrepancy in the seal count is
+# explained to, and closed by, a security manager.
 MATRIX: dict[Role, frozenset[Permission]] = {
     Role.BENCH_OPERATOR: frozenset(_READ | _BENCH),
     Role.SUPERVISOR: frozenset(
@@ -76,7 +89,14 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     ),
     Role.STORES: frozenset(
         _READ
-        | {Permission.CONSIGNMENT_IMPORT, Permission.CONSIGNMENT_CLOSE, Permission.DEVICE_SCAN}
+        | {
+            Permission.CONSIGNMENT_IMPORT,
+            Permission.CONSIGNMENT_CLOSE,
+            Permission.DEVICE_SCAN,
+            Permission.SEAL_STOCK,
+            Permission.SEAL_REPORT,
+            Permission.SEAL_RECONCILE,
+        }
     ),
     # Only a security manager reinstates what an anomaly suspended, sets the thresholds and
     # watches the alerts; an administrator can unlock a locked-out account but not reinstate.
@@ -91,6 +111,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.THRESHOLD_MANAGE,
             Permission.ALERT_READ,
             Permission.ACCESS_REVIEW,
+            Permission.SEAL_RECONCILE,
+            Permission.SEAL_DISCREPANCY_RESOLVE,
         }
     ),
     Role.AUDITOR: frozenset(_READ | {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW}),

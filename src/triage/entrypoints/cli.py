@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from triage import bootstrap
 from triage.config import Settings
 from triage.domain.roles import Permission
-from triage.entrypoints import cli_auth, cli_security, cli_triage
+from triage.entrypoints import cli_auth, cli_seals, cli_security, cli_triage
 from triage.entrypoints.cli_common import Token, token_caller
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
 from triage.errors import TriageError
@@ -275,6 +275,7 @@ def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
 cli_triage.register(app, _app, _emit, _fail)
 cli_auth.register(app, _app, _emit, _fail)
 cli_security.register(app, _app, _emit, _fail)
+cli_seals.register(app, _app, _emit, _fail)
 cli_triage.replay_command(app, ledger_app, _app, _emit)
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ release, quarantine and disposal."""
 from __future__ import annotations
 
 import dataclasses
-import re
 import secrets
 import uuid
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from triage.domain.job import TriageJob, attempts_exhausted, check_override, che
 from triage.domain.lifecycle import Action, JobState
 from triage.domain.reset_profile import ResetProfiles, check_reset
 from triage.domain.roles import Permission
+from triage.domain.seals import check_fittable, normalise_serial
 from triage.domain.tamper_policy import EvidenceError, Outcome, TamperDecision
 from triage.domain.thresholds import Metric
 from triage.domain.tool import ToolStatus
@@ -40,7 +40,6 @@ OUTCOME_STATE = {
     Outcome.reverify_metrology: JobState.REVERIFY_METROLOGY,
     Outcome.supervisor_review: JobState.AWAITING_REVIEW,
 }
-_SEAL = re.compile(r"^[A-Z0-9][A-Z0-9-]{3,31}$")
 
 
 def inspect(
@@ -337,18 +336,13 @@ def record_refusal(
 
 
 def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: str) -> TriageJob:
-    """Record the tamper-protection seal fitted to a verified device."""
-    serial = serial.strip().upper()
-    if not _SEAL.match(serial):
-        raise InvalidInput(
-            "serial: a seal serial is 4-32 letters, digits or hyphens, as printed on the seal"
-        )
+    """Record the tamper-protection seal fitted to a verified device: only a seal issued to
+    the operator at the bench, and never used, is accepted."""
+    serial = normalise_serial(serial)
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
-        fitted_to = uow.triage.seal_fitted_to(serial)
-        if fitted_to is not None:
-            raise Conflict(f"seal {serial} is already fitted to device {fitted_to}")
-        entry = job_step(uow, caller, job, Action.SEAL, {"serial": serial})
+        entry = job_step(uow, caller, job, Action.SEAL, {"serial": serial, "bench": caller.bench})
+        check_fittable(uow.seals.seal(serial), serial, caller.id, caller.bench)
         return _record_and_reload(uow, [entry], job.id)
 
 

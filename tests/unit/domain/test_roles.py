@@ -23,6 +23,7 @@ READ_AND_RECEIPT = frozenset(
         Permission.TRIAGE_READ,
         Permission.HISTORY_READ,
         Permission.LEDGER_READ,
+        Permission.SEAL_READ,
         Permission.RECEIPT_ISSUE,
         Permission.ACCESS_REVIEW,  # reading who holds what: assurance evidence
     }
@@ -42,6 +43,19 @@ def test_security_manager_runs_no_triage() -> None:
 def test_auditor_only_reads_and_issues_receipts() -> None:
     assert MATRIX[Role.AUDITOR] <= READ_AND_RECEIPT
     assert Permission.RECEIPT_ISSUE in MATRIX[Role.AUDITOR]
+
+
+def test_stores_keep_seals_but_fit_none() -> None:
+    stores = MATRIX[Role.STORES]
+    assert {Permission.SEAL_STOCK, Permission.SEAL_RECONCILE} <= stores
+    assert Permission.DEVICE_SEAL not in stores
+    # Nobody both fits seals and keeps the stock they come from.
+    for role in Role:
+        assert not {Permission.DEVICE_SEAL, Permission.SEAL_STOCK} <= MATRIX[role], role
+
+
+def test_only_a_security_manager_closes_seal_discrepancies() -> None:
+    assert roles_with(Permission.SEAL_DISCREPANCY_RESOLVE) == [Role.SECURITY_MANAGER]
 
 
 def test_administrator_runs_no_triage() -> None:

@@ -17,6 +17,7 @@ from triage.bootstrap import App
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.auth_routes import build_auth_router
+from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security import access, requires
 from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
@@ -151,6 +152,7 @@ def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
     api.include_router(build_router(application))
     api.include_router(build_auth_router(application))
     api.include_router(build_security_router(application))
+    api.include_router(build_seal_router(application))
 
     @api.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

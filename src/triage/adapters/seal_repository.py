@@ -1,0 +1,300 @@
+"""SQL implementation of ``SealRepository``: the seal register and its counts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, Select, and_, case, func, select
+
+from triage.adapters.rows import utc
+from triage.adapters.tables import (
+    seal,
+    seal_batch,
+    seal_discrepancy,
+    seal_event,
+    seal_reconciliation,
+    seal_stocktake,
+)
+from triage.domain.seals import (
+    HOLDING_FIGURES,
+    MOVEMENT_FIGURES,
+    Discrepancy,
+    DiscrepancyKind,
+    Move,
+    Scope,
+    ScopeKind,
+    Seal,
+    SealStatus,
+    holding_figure,
+    movement_figure,
+)
+
+_CHUNK = 500
+
+
+def seal_from_row(row: RowMapping) -> Seal:
+    return Seal(
+        serial=row["serial"],
+        batch_id=row["batch_id"],
+        status=SealStatus(row["status"]),
+        store=row["store"],
+        holder=row["holder"],
+        device_id=row["device_id"],
+        job_id=row["job_id"],
+        issued_at=utc(row["issued_at"]),
+        status_at=utc(row["status_at"]),
+    )
+
+
+def _discrepancy(row: RowMapping) -> Discrepancy:
+    return Discrepancy(
+        id=row["id"],
+        kind=DiscrepancyKind(row["kind"]),
+        serial=row["serial"],
+        batch_id=row["batch_id"],
+        store=row["store"],
+        operator_id=row["operator_id"],
+        device_id=row["device_id"],
+        detail=row["detail"],
+        status=row["status"],
+        raised_by=row["raised_by"],
+        raised_at=utc(row["raised_at"]),
+        resolved_by=row["resolved_by"],
+        resolution=row["resolution"],
+        resolved_at=utc(row["resolved_at"]),
+    )
+
+
+def _dated(row: RowMapping, *columns: str) -> dict[str, Any]:
+    found = dict(row)
+    for column in columns:
+        found[column] = utc(found[column])
+    return found
+
+
+class SqlSealRepository:
+    """Reads of the seal tables within the unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _page(self, query: Select[Any], offset: int, limit: int) -> tuple[list[RowMapping], int]:
+        total = self._conn.execute(
+            select(func.count()).select_from(query.order_by(None).subquery())
+        ).scalar_one()
+        rows = self._conn.execute(query.offset(offset).limit(limit)).mappings().all()
+        return list(rows), int(total)
+
+    def batch(self, batch_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(select(seal_batch).where(seal_batch.c.id == batch_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _dated(row, "received_at")
+
+    def batches(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        rows, total = self._page(
+            select(seal_batch).order_by(seal_batch.c.received_at, seal_batch.c.id),
+            offset,
+            limit,
+        )
+        return [_dated(row, "received_at") for row in rows], total
+
+    def clashes(self, serials: Sequence[str], span: tuple[str, str] | None) -> dict[str, str]:
+        wanted = set(serials)
+        found: dict[str, str] = {}
+        if span is not None:
+            # A range shares its prefix and width: the serials between its ends, as text of the
+            # same length, are the candidates.
+            query = select(seal.c.serial, seal.c.batch_id).where(
+                seal.c.serial.between(span[0], span[1]),
+                func.length(seal.c.serial) == len(span[0]),
+            )
+            found.update((s, b) for s, b in self._conn.execute(query) if s in wanted)
+            return found
+        ordered = sorted(wanted)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            query = select(seal.c.serial, seal.c.batch_id).where(seal.c.serial.in_(chunk))
+            found.update((s, b) for s, b in self._conn.execute(query))
+        return found
+
+    def seal(self, serial: str) -> Seal | None:
+        row = self._conn.execute(select(seal).where(seal.c.serial == serial)).mappings().first()
+        return None if row is None else seal_from_row(row)
+
+    def seals_by_serial(self, serials: Sequence[str]) -> dict[str, Seal]:
+        ordered = sorted(set(serials))
+        found: dict[str, Seal] = {}
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            rows = self._conn.execute(select(seal).where(seal.c.serial.in_(chunk))).mappings()
+            found.update((row["serial"], seal_from_row(row)) for row in rows)
+        return found
+
+    def seals(
+        self,
+        status: SealStatus | None,
+        store: str | None,
+        holder: str | None,
+        batch_id: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Seal], int]:
+        where = []
+        if status is not None:
+            where.append(seal.c.status == status.value)
+        if store is not None:
+            where.append(seal.c.store == store)
+        if holder is not None:
+            where.append(seal.c.holder == holder)
+        if batch_id is not None:
+            where.append(seal.c.batch_id == batch_id)
+        rows, total = self._page(select(seal).where(*where).order_by(seal.c.serial), offset, limit)
+        return [seal_from_row(row) for row in rows], total
+
+    def in_stock(self, store: str) -> list[str]:
+        query = select(seal.c.serial).where(
+            seal.c.status == SealStatus.IN_STOCK.value, seal.c.store == store
+        )
+        return sorted(self._conn.execute(query).scalars())
+
+    def events(self, serial: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(seal_event).where(seal_event.c.serial == serial).order_by(seal_event.c.id)
+        ).mappings()
+        return [_dated(row, "at") for row in rows]
+
+    def figures(self, scope: Scope) -> dict[str, int]:
+        figures = dict.fromkeys(MOVEMENT_FIGURES + HOLDING_FIGURES, 0)
+        held = seal_event.c.operator_id.is_not(None)
+        moves = select(
+            seal_event.c.kind, case((held, True), else_=False).label("held"), func.count()
+        ).group_by(seal_event.c.kind, "held")
+        holdings = select(seal.c.status, func.count()).group_by(seal.c.status)
+        match scope.kind:
+            case ScopeKind.OPERATOR:
+                moves = moves.where(seal_event.c.operator_id == scope.id)
+                holdings = holdings.where(
+                    and_(seal.c.holder == scope.id, seal.c.status == SealStatus.ISSUED.value)
+                )
+            case ScopeKind.STORE:
+                moves = moves.where(seal_event.c.store == scope.id)
+                holdings = holdings.where(
+                    and_(seal.c.store == scope.id, seal.c.status == SealStatus.IN_STOCK.value)
+                )
+            case ScopeKind.BATCH:
+                moves = moves.where(seal_event.c.batch_id == scope.id)
+                holdings = holdings.where(seal.c.batch_id == scope.id)
+        for kind, was_held, count in self._conn.execute(moves):
+            figures[movement_figure(Move(kind), bool(was_held))] += int(count)
+        for status, count in self._conn.execute(holdings):
+            figures[holding_figure(SealStatus(status))] += int(count)
+        return figures
+
+    def discrepancy(self, discrepancy_id: str) -> Discrepancy | None:
+        row = (
+            self._conn.execute(
+                select(seal_discrepancy).where(seal_discrepancy.c.id == discrepancy_id)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _discrepancy(row)
+
+    def discrepancies(
+        self, status: str | None, offset: int, limit: int
+    ) -> tuple[list[Discrepancy], int]:
+        where = [] if status is None else [seal_discrepancy.c.status == status]
+        rows, total = self._page(
+            select(seal_discrepancy)
+            .where(*where)
+            .order_by(seal_discrepancy.c.raised_at, seal_discrepancy.c.serial),
+            offset,
+            limit,
+        )
+        return [_discrepancy(row) for row in rows], total
+
+    def stocktake(self, stocktake_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(select(seal_stocktake).where(seal_stocktake.c.id == stocktake_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _stocktake(row)
+
+    def stocktakes(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        rows, total = self._page(
+            select(seal_stocktake).order_by(seal_stocktake.c.at, seal_stocktake.c.id),
+            offset,
+            limit,
+        )
+        return [_stocktake(row) for row in rows], total
+
+    def reconciliation(self, reconciliation_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(
+                select(seal_reconciliation).where(seal_reconciliation.c.id == reconciliation_id)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _reconciliation(row)
+
+    def reconciliations(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+        rows, total = self._page(
+            select(seal_reconciliation).order_by(
+                seal_reconciliation.c.at, seal_reconciliation.c.id
+            ),
+            offset,
+            limit,
+        )
+        return [_reconciliation(row) for row in rows], total
+
+    def fitted_per_day(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        query = (
+            select(seal_event.c.operator_id, seal_event.c.at)
+            .where(
+                seal_event.c.kind == Move.FITTED.value,
+                seal_event.c.at >= since,
+                seal_event.c.at < until,
+            )
+            .order_by(seal_event.c.at)
+        )
+        # Grouped here rather than in SQL: the day of a timestamp is spelt differently by
+        # each database, and a report covers days, not millions of rows.
+        counts: dict[tuple[str, str], int] = {}
+        for operator_id, at in self._conn.execute(query):
+            key = (utc(at).date().isoformat(), operator_id or "")
+            counts[key] = counts.get(key, 0) + 1
+        return [
+            {"day": day, "operator_id": operator_id, "fitted": n}
+            for (day, operator_id), n in sorted(counts.items())
+        ]
+
+    def issued_before(self, before: datetime) -> list[Seal]:
+        rows = self._conn.execute(
+            select(seal)
+            .where(seal.c.status == SealStatus.ISSUED.value, seal.c.issued_at < before)
+            .order_by(seal.c.issued_at, seal.c.serial)
+        ).mappings()
+        return [seal_from_row(row) for row in rows]
+
+
+def _stocktake(row: RowMapping) -> dict[str, Any]:
+    found = _dated(row, "at")
+    found["missing"] = json.loads(found["missing"])
+    found["unexpected"] = [
+        {"serial": s, "known_as": known} for s, known in json.loads(found["unexpected"])
+    ]
+    return found
+
+
+def _reconciliation(row: RowMapping) -> dict[str, Any]:
+    found = _dated(row, "at")
+    found["result"] = json.loads(found["result"])
+    return found
