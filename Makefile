@@ -25,12 +25,18 @@ run: install
 	@echo "  Verifier key (for 'triage verify'): $$($(BIN)/triage keys show)"
 	$(BIN)/triage serve --host 127.0.0.1 --port 8000
 
-## system-deps: what pip cannot bring (the PostgreSQL server for the tests).
+## system-deps: what pip cannot bring: the PostgreSQL server for the tests, and poppler-utils
+## and zbar-tools, with which the tests read back the QR codes printed on labels and certificates.
 system-deps:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
-		echo "installing the PostgreSQL server with apt-get"; \
+	@missing=""; \
+	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
+		missing="$$missing postgresql"; fi; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing with apt-get:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
 ## make test: install everything needed and run the whole suite (SQLite and PostgreSQL).

@@ -68,11 +68,12 @@ from triage.domain.roles import Role
 from triage.domain.work_order import FACTORY_RESET, ResetOutcome, ToolResult, WorkOrder
 from triage.entrypoints.agent import generate_tool_key, load_tool_key
 from triage.ledger import note
-from triage.services import bench, intake, people
+from triage.services import anomaly, bench, intake, people, seals
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 TARGET_DEVICES = 10_000
+UNLIMITED = 100_000  # resets an hour (the most a threshold allows): this bench is meant to be busy
 TARGET_SECONDS = 300.0
 QUICK_DEVICES = 200
 FIRST_DEVICE = 0x70B3_D5FF_FE00_0000  # device ids are FIRST_DEVICE + i
@@ -334,8 +335,27 @@ def run_service(
         admin = Caller.operator("admin", admin_roles)
         people.create_operator(uow, admin, "sup", "Sue", frozenset({Role.SUPERVISOR}))
         people.create_operator(uow, admin, "ben", "Ben", frozenset({Role.BENCH_OPERATOR}))
+        people.create_operator(uow, admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+        people.create_operator(uow, admin, "stella", "Stella", frozenset({Role.STORES}))
         sup = people.operator_caller(uow, "sup")
         ben = dataclasses.replace(people.operator_caller(uow, "ben"), bench="B1")
+        # One bench releasing thousands an hour is the point here, not an anomaly.
+        sam = people.operator_caller(uow, "sam")
+        anomaly.set_threshold(uow, sam, "facility", None, "resets", UNLIMITED, 60)
+        stella = people.operator_caller(uow, "stella")
+        first_seal, last_seal = devices[0].serial, devices[-1].serial
+        seals.receive_batch(
+            uow,
+            stella,
+            supplier="Bench Seals",
+            delivery_reference="BENCH-1",
+            iso_class="H",
+            class_description=None,
+            store="STORE-1",
+            first=first_seal,
+            last=last_seal,
+        )
+        seals.issue(uow, stella, "ben", first=first_seal, last=last_seal)
         checker_token = people.issue_token(uow, admin, "sup", "ledger checks").secret
         key_file = workdir / "service-tool.key"
         people.enrol_tool(uow, admin, TOOL_ID, "B1", generate_tool_key(TOOL_ID, key_file))
@@ -667,16 +687,30 @@ class ApiRun:
         )
         self.admin_token = admin = str(json.loads(first)["token"])
 
-        def token(operator: str, name: str, role: str, bench: str) -> str:
+        def token(operator: str, name: str, role: str, bench: str | None = None) -> str:
             triage_cli(
                 env, "operator", "add", operator, "--name", name, "--role", role, "--token", admin
             )
+            at_bench = ["--bench", bench] if bench else []
             out = triage_cli(
-                env, "operator", "token", operator, "--bench", bench, "--token", admin, "--json"
+                env, "operator", "token", operator, *at_bench, "--token", admin, "--json"
             )
             return str(json.loads(out)["token"])
 
         self.sup_token = token("sup", "Sue", "supervisor", "B1")
+        security = token("sam", "Sam", "security_manager")
+        triage_cli(
+            env,
+            "thresholds",
+            "set",
+            "resets",
+            "--max-count",
+            str(UNLIMITED),
+            "--window",
+            "60",
+            "--token",
+            security,
+        )
         # Worker w works at the bench of tool w % agents (see the worker loop).
         self.bench_tokens = [
             token(
@@ -687,6 +721,7 @@ class ApiRun:
             )
             for w in range(self.workers)
         ]
+        self._issue_seals(token("stella", "Stella", "stores"))
         self.tools = []
         for k in range(self.agents):
             tool_id = f"BENCH-{k + 1}"
@@ -708,6 +743,30 @@ class ApiRun:
             )
             fleet = BenchFleet(self.workdir / "agents" / f"{tool_id}-bench.json", self.catalogue)
             self.tools.append((tool_id, key_file, fleet))
+
+    def _issue_seals(self, stores: str) -> None:
+        """Each bench operator gets seals of their own: twice their share of the devices."""
+        share = 2 * math.ceil(len(self.devices) / self.workers) + 10
+        self.seals: list[list[str]] = []
+        for w in range(self.workers):
+            first, last = f"W{w + 1}-{1:07d}", f"W{w + 1}-{share:07d}"
+            common = ["--first", first, "--last", last, "--token", stores]
+            triage_cli(
+                self.env,
+                "seals",
+                "receive",
+                "--supplier",
+                "Bench Seals",
+                "--delivery",
+                f"BENCH-{w + 1}",
+                "--class",
+                "H",
+                "--store",
+                "STORE-1",
+                *common,
+            )
+            triage_cli(self.env, "seals", "issue", f"ben-{w + 1}", *common)
+            self.seals.append([f"W{w + 1}-{n:07d}" for n in range(share, 0, -1)])
 
     def start_processes(self) -> None:
         port = _free_port()
@@ -846,8 +905,11 @@ class ApiRun:
                     d = work.get_nowait()
                 except queue.Empty:
                     return
+                if not self.seals[w]:
+                    self._halt(f"bench operator {w + 1} has no seals left")
+                    return
                 try:
-                    self._device(client, d, tool_id, fleet)
+                    self._device(client, d, tool_id, fleet, self.seals[w].pop())
                 except (ApiFailure, httpx.HTTPError, OSError, ValueError) as exc:
                     with contextlib.suppress(OSError):
                         fleet.remove(d.device_id)
@@ -858,7 +920,9 @@ class ApiRun:
                     if too_many:
                         self._halt(f"{MAX_ERRORS} devices failed")
 
-    def _device(self, client: httpx.Client, d: SimDevice, tool_id: str, fleet: BenchFleet) -> None:
+    def _device(
+        self, client: httpx.Client, d: SimDevice, tool_id: str, fleet: BenchFleet, seal: str
+    ) -> None:
         t = self.timings
         start = time.perf_counter()
         with timed(t, "scan", d.index):
@@ -893,7 +957,7 @@ class ApiRun:
             raise ApiFailure(f"reset: job is {state}")
         fleet.remove(d.device_id)  # off the bench (not timed)
         with timed(t, "seal", d.index):
-            response = client.post(f"/api/v1/jobs/{job}/seal", json={"serial": d.serial})
+            response = client.post(f"/api/v1/jobs/{job}/seal", json={"serial": seal})
         _json(response, "seal")
         with timed(t, "release", d.index):
             response = client.post(f"/api/v1/jobs/{job}/release")

@@ -9,10 +9,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+
+from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 
@@ -120,3 +126,95 @@ def stop(*procs: subprocess.Popen[str]) -> None:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@dataclass
+class Facility:
+    triage: Triage
+    client: httpx.Client
+    tokens: dict[str, str]
+    vkey: str
+
+    def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
+        return self.raw(who, method, path, **kwargs).json()
+
+    def raw(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}", **kwargs.pop("headers", {})}
+        response = self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)
+        assert response.status_code < 400, (method, path, response.status_code, response.text)
+        return response
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.call("ben", "GET", f"/jobs/{job_id}")
+
+    def wait_for(self, job_id: str, states: set[str]) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = self.job(job_id)
+            if job["state"] in states:
+                return job
+            time.sleep(0.1)
+        raise AssertionError(f"job {job_id} stuck in {job['state']}, wanted {states}")
+
+
+@contextmanager
+def running_facility(
+    triage: Triage, tmp_path: Path, devices: Iterable[DeviceSpec]
+) -> Iterator[Facility]:
+    """A facility with staff (sup, sup2, ben at bench B1; stella in stores; sam the security
+    manager), tool BENCH-1 at
+    B1, its server, and a `triage agent` process driving a simulated fleet of ``devices``."""
+    vkey = triage.run("init").stdout.strip().splitlines()[-1]
+    admin = triage.first_admin("admin", "Ada Admin")
+    # Their tokens are for bench B1, where the tool sits: work orders need that.
+    tokens = {
+        operator_id: triage.staff(admin, operator_id, role, bench="B1")
+        for operator_id, role in [
+            ("sup", "supervisor"),
+            ("sup2", "supervisor"),
+            ("ben", "bench_operator"),
+        ]
+    }
+    tokens["stella"] = triage.staff(admin, "stella", "stores")
+    tokens["sam"] = triage.staff(admin, "sam", "security_manager")
+    triage.env["TRIAGE_TOKEN"] = tokens["sup"]
+    key = tmp_path / "bench" / "tool.key"
+    tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
+    triage.run(
+        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--token", admin
+    )
+    fleet = tmp_path / "bench" / "fleet.json"
+    SimulatedFleet.create(fleet, list(devices))
+    server, client = start_server(triage, "--checkpoint-interval", "0")
+    base = str(client.base_url).rstrip("/")
+    agent = subprocess.Popen(
+        [
+            *TRIAGE,
+            "agent",
+            "run",
+            "--server",
+            base,
+            "--tool-id",
+            "BENCH-1",
+            "--key",
+            str(key),
+            "--facility-key",
+            vkey,
+            "--state-dir",
+            str(tmp_path / "bench" / "state"),
+            "--option",
+            f"state_file={fleet}",
+            "--interval",
+            "0.2",
+        ],
+        env=triage.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield Facility(triage, client, tokens, vkey)
+    finally:
+        client.close()
+        stop(agent, server)

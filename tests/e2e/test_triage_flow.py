@@ -4,18 +4,15 @@ then every receipt verified offline and the whole record checked."""
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.conftest import TRIAGE, Triage, start_server, stop
-from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
+from tests.e2e.conftest import Facility, Triage, running_facility
+from triage.adapters.devices.simulated import DeviceSpec
 
 RELEASED = "BC-33-AC-FF-FE-FA-00-01"
 CPA_BREACHED = "BC-33-AC-FF-FE-FA-00-02"
@@ -29,100 +26,18 @@ UNEXPECTED = "BC-33-AC-FF-FE-FA-00-09"
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
 
-@dataclass
-class Facility:
-    triage: Triage
-    client: httpx.Client
-    tokens: dict[str, str]
-    vkey: str
-
-    def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
-        return self.raw(who, method, path, **kwargs).json()
-
-    def raw(self, who: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}", **kwargs.pop("headers", {})}
-        response = self.client.request(method, f"/api/v1{path}", headers=headers, **kwargs)
-        assert response.status_code < 400, (method, path, response.status_code, response.text)
-        return response
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        return self.call("ben", "GET", f"/jobs/{job_id}")
-
-    def wait_for(self, job_id: str, states: set[str]) -> dict[str, Any]:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            job = self.job(job_id)
-            if job["state"] in states:
-                return job
-            time.sleep(0.1)
-        raise AssertionError(f"job {job_id} stuck in {job['state']}, wanted {states}")
-
-
 @pytest.fixture
 def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
-    vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    admin = triage.first_admin("admin", "Ada Admin")
-    # Their tokens are for bench B1, where the tool sits: work orders need that.
-    tokens = {
-        operator_id: triage.staff(admin, operator_id, role, bench="B1")
-        for operator_id, role in [
-            ("sup", "supervisor"),
-            ("sup2", "supervisor"),
-            ("ben", "bench_operator"),
-        ]
-    }
-    tokens["stella"] = triage.staff(admin, "stella", "stores")
-    triage.env["TRIAGE_TOKEN"] = tokens["sup"]
-    key = tmp_path / "bench" / "tool.key"
-    tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
-    triage.run(
-        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--token", admin
-    )
-    fleet = tmp_path / "bench" / "fleet.json"
-    SimulatedFleet.create(
-        fleet,
-        [
-            DeviceSpec(RELEASED, "ESME"),
-            DeviceSpec(CPA_BREACHED, "ESME"),
-            DeviceSpec(METROLOGY, "GSME"),
-            DeviceSpec(REVIEWED, "ESME"),
-            DeviceSpec(RESET_RETRIED, "CHF", fail_times=1),
-            DeviceSpec(NEVER_VERIFIES, "ESME", half_fail_times=5),
-        ],
-    )
-    server, client = start_server(triage, "--checkpoint-interval", "0")
-    base = str(client.base_url).rstrip("/")
-    agent = subprocess.Popen(
-        [
-            *TRIAGE,
-            "agent",
-            "run",
-            "--server",
-            base,
-            "--tool-id",
-            "BENCH-1",
-            "--key",
-            str(key),
-            "--facility-key",
-            vkey,
-            "--state-dir",
-            str(tmp_path / "bench" / "state"),
-            "--option",
-            f"state_file={fleet}",
-            "--interval",
-            "0.2",
-        ],
-        env=triage.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        yield Facility(triage, client, tokens, vkey)
-    finally:
-        client.close()
-        stop(agent, server)
+    devices = [
+        DeviceSpec(RELEASED, "ESME"),
+        DeviceSpec(CPA_BREACHED, "ESME"),
+        DeviceSpec(METROLOGY, "GSME"),
+        DeviceSpec(REVIEWED, "ESME"),
+        DeviceSpec(RESET_RETRIED, "CHF", fail_times=1),
+        DeviceSpec(NEVER_VERIFIES, "ESME", half_fail_times=5),
+    ]
+    with running_facility(triage, tmp_path, devices) as running:
+        yield running
 
 
 MANIFEST_HEADER = (

@@ -21,6 +21,7 @@ from triage.domain.roles import Role
 from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
+from triage.ledger.entry import Entry
 from triage.services import bench, intake, people, seals
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
@@ -69,6 +70,21 @@ class Staffed:
         bench.inspect(self.app.uow, self.ben, scanned.job.id, evidence or CLEAN)
         job = self.job(scanned.job.id)
         return job
+
+    def entries(self, entry_type: str) -> list[Entry]:
+        """Every ledger entry of ``entry_type``, oldest first."""
+        found = []
+        with self.app.uow(write=False) as uow:
+            for batch in uow.ledger.storage.read_entries(0, 2**62):
+                for _, data in batch:
+                    entry = Entry.from_bytes(data)
+                    if entry.type == entry_type:
+                        found.append(entry)
+        return found
+
+    def ledger_size(self) -> int:
+        with self.app.uow(write=False) as uow:
+            return uow.ledger.log.head().size
 
     def job(self, job_id: str) -> TriageJob:
         with self.app.uow(write=False) as uow:

@@ -24,17 +24,6 @@ from triage.services import bench, intake, people
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
 
 
-def _entries(staffed: Staffed, entry_type: str) -> list[Entry]:
-    found = []
-    with staffed.app.uow(write=False) as uow:
-        for batch in uow.ledger.storage.read_entries(0, 2**62):
-            for _, data in batch:
-                entry = Entry.from_bytes(data)
-                if entry.type == entry_type:
-                    found.append(entry)
-    return found
-
-
 def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
     staffed: Staffed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -70,8 +59,8 @@ def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
     people.revoke_token(uow, staffed.ben, other.token_id, "tablet lost")
     with pytest.raises(Unauthenticated, match="revoked"):
         people.authenticate_token(uow, other.secret)
-    issued = _entries(staffed, "operator.token_issued")
-    revoked = _entries(staffed, "operator.token_revoked")
+    issued = staffed.entries("operator.token_issued")
+    revoked = staffed.entries("operator.token_revoked")
     assert [e.data["token_id"] for e in revoked] == [other.token_id]
     assert revoked[0].data["reason"] == "tablet lost"
     # The ledger never holds a token's secret.
@@ -101,7 +90,7 @@ def test_work_orders_only_for_an_operator_signed_in_at_the_tools_bench(staffed: 
     elsewhere = dataclasses.replace(staffed.ben, bench="B7")
     with pytest.raises(PermissionDenied, match=r"at bench B7.*its bench, B1"):
         bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
-    refused = _entries(staffed, "auth.refused")
+    refused = staffed.entries("auth.refused")
     assert [(e.actor.id, e.subject.id) for e in refused] == [("ben", "ben"), ("ben", "ben")]
     assert "its bench, B1" in refused[-1].data["reason"]
     # A token issued for bench B1 carries the bench.
@@ -134,9 +123,9 @@ def test_a_suspended_or_retired_tool_gets_no_work_and_its_requests_are_refused(
     people.retire_tool(uow, staffed.admin, "BENCH-1", "end of life")
     with pytest.raises(Exception, match="retired"):
         people.reinstate_tool(uow, sam, "BENCH-1", "no")
-    kinds = [e.type for e in _entries(staffed, "tool.suspended")]
-    kinds += [e.type for e in _entries(staffed, "tool.reinstated")]
-    kinds += [e.type for e in _entries(staffed, "tool.retired")]
+    kinds = [e.type for e in staffed.entries("tool.suspended")]
+    kinds += [e.type for e in staffed.entries("tool.reinstated")]
+    kinds += [e.type for e in staffed.entries("tool.retired")]
     assert kinds == ["tool.suspended", "tool.reinstated", "tool.retired"]
 
 
@@ -180,7 +169,7 @@ def test_separation_of_duties(staffed: Staffed) -> None:
     with pytest.raises(PermissionDenied, match="own roles"):
         people.change_roles(uow, staffed.admin, "admin", frozenset(Role))
     people.change_roles(uow, staffed.admin, "ben", frozenset({Role.STORES}))
-    changed = _entries(staffed, "operator.roles_changed")
+    changed = staffed.entries("operator.roles_changed")
     assert changed[-1].data == {"roles": ["stores"], "previous": ["bench_operator"]}
 
 

@@ -29,7 +29,7 @@ from triage.errors import InvalidInput, PermissionDenied, TriageError
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import receipt_digest, verify_receipt
-from triage.services import bench, history, intake, people
+from triage.services import bench, history, intake, people, seals
 from triage.services import facility as facility_service
 from triage.services.common import now
 from triage.services.intake import ManifestRejected
@@ -249,12 +249,40 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                     days=7,
                     bench=DEMO_BENCH if at_bench else None,
                 ).secret
+            demo_seals = _demo_seals(application)
         emit(
             as_json,
-            {"tokens": tokens},
+            {"tokens": tokens, "seals": demo_seals},
             "demo staff (send as 'Authorization: Bearer TOKEN'):\n"
-            + "\n".join(f"  {who:16} {token}" for who, token in tokens.items()),
+            + "\n".join(f"  {who:16} {token}" for who, token in tokens.items())
+            + "\ndemo seals: "
+            + "; ".join(
+                f"{first}..{last} issued to {who}" for who, (first, last) in demo_seals.items()
+            ),
         )
+
+    def _demo_seals(application: App) -> dict[str, tuple[str, str]]:
+        """A batch of demo seals in the store, some issued to the bench and the supervisor."""
+        held = {
+            "demo-bench": ("DEMO-0001", "DEMO-0020"),
+            "demo-supervisor": ("DEMO-0021", "DEMO-0030"),
+        }
+        stores = people.operator_caller(application.uow, "demo-stores")
+        if not seals.batches(application.uow, stores, 0, 1)[1]:
+            seals.receive_batch(
+                application.uow,
+                stores,
+                supplier="Demo Seal Supplier",
+                delivery_reference="DEMO-DN-1",
+                iso_class="H",
+                class_description=None,
+                store="STORE-1",
+                first="DEMO-0001",
+                last="DEMO-0100",
+            )
+            for who, (first, last) in held.items():
+                seals.issue(application.uow, stores, who, first=first, last=last)
+        return held
 
     @facility_app.command("settings")
     def facility_settings(

@@ -1,0 +1,51 @@
+"""`triage demo` (what `make run` prints): staff for each role, seals ready at the bench, and
+never on a facility with real people."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.conftest import Triage
+
+
+def test_demo_staff_get_tokens_and_the_bench_has_seals(triage: Triage) -> None:
+    triage.run("init")
+    first = json.loads(triage.run("demo", "--json").stdout)
+    assert set(first["tokens"]) == {
+        "demo-admin",
+        "demo-supervisor",
+        "demo-bench",
+        "demo-stores",
+        "demo-security",
+        "demo-auditor",
+    }
+    held = json.loads(
+        triage.run(
+            "seals",
+            "list",
+            "--holder",
+            "demo-bench",
+            "--status",
+            "issued",
+            "--json",
+            "--token",
+            first["tokens"]["demo-bench"],
+        ).stdout
+    )
+    assert held["total"] == 20 and held["items"][0]["serial"] == "DEMO-0001"
+
+    # Run again (make run on an existing demo): fresh tokens, no second batch of seals.
+    again = json.loads(triage.run("demo", "--json").stdout)
+    assert again["tokens"]["demo-bench"] != first["tokens"]["demo-bench"]
+    batches = json.loads(
+        triage.run("seals", "batches", "--json", "--token", again["tokens"]["demo-auditor"]).stdout
+    )
+    assert batches["total"] == 1
+
+
+def test_demo_is_refused_beside_real_operators(triage: Triage) -> None:
+    triage.run("init")
+    triage.first_admin("ada", "Ada")
+    refused = triage.run("demo", check=False)
+    assert refused.returncode == 2
+    assert "real operators (ada)" in refused.stderr
