@@ -18,7 +18,6 @@ from triage.domain.roles import MATRIX, Permission, Role
 from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
 from triage.errors import InvalidInput, PermissionDenied, Unauthenticated
 from triage.ledger import note
-from triage.ledger.entry import Entry
 from triage.services import bench, intake, people
 
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"

@@ -87,9 +87,9 @@ def test_a_batch_is_received_and_overlaps_are_refused_whole(staffed: Staffed) ->
 
 
 def test_only_stores_receive_and_issue_and_never_to_themselves(staffed: Staffed) -> None:
-    with pytest.raises(PermissionDenied, match="seal.stock"):
+    with pytest.raises(PermissionDenied, match=r"seal\.stock"):
         _receive_as(staffed, staffed.ben)
-    with pytest.raises(PermissionDenied, match="seal.stock"):
+    with pytest.raises(PermissionDenied, match=r"seal\.stock"):
         seals.issue(staffed.app.uow, staffed.sup, "ben", serials=["SL-0061"])
     with pytest.raises(PermissionDenied, match="separation of duties"):
         seals.issue(staffed.app.uow, staffed.stores, "stella", serials=["SL-0061"])
@@ -153,7 +153,7 @@ def test_return_void_and_lost_by_stores_or_by_the_holder(staffed: Staffed) -> No
     uow = staffed.app.uow
     returned = seals.return_to_stock(uow, staffed.stores, serials=["SL-0002"], store="STORE-C")
     assert returned[0].status.value == "in_stock" and returned[0].store == "STORE-C"
-    with pytest.raises(PermissionDenied, match="seal.stock"):
+    with pytest.raises(PermissionDenied, match=r"seal\.stock"):
         seals.return_to_stock(uow, staffed.ben, serials=["SL-0003"])
 
     with pytest.raises(InvalidInput, match="at least 10 characters"):
@@ -235,7 +235,7 @@ def test_stocktake_lists_missing_and_unexpected_and_a_security_manager_resolves(
     assert sorted(d.id for d in found) == result["discrepancy_ids"]
     missing = next(d for d in found if d.serial == "SL-0077")
 
-    with pytest.raises(PermissionDenied, match="seal.discrepancy_resolve"):
+    with pytest.raises(PermissionDenied, match=r"seal\.discrepancy_resolve"):
         seals.resolve_discrepancy(uow, staffed.stores, missing.id, "it was behind the cabinet")
     both = dataclasses.replace(security, id="stella")  # stores raised it: not theirs to close
     with pytest.raises(PermissionDenied, match="separation of duties"):
@@ -308,7 +308,7 @@ def test_reconciliation_figures_from_the_database_match_the_reference_count(
 
 def test_a_recorded_reconciliation_is_in_the_ledger_and_replay_agrees(staffed: Staffed) -> None:
     _busy(staffed)
-    with pytest.raises(PermissionDenied, match="seal.reconcile"):
+    with pytest.raises(PermissionDenied, match=r"seal\.reconcile"):
         seals.record_reconciliation(staffed.app.uow, staffed.auditor, "facility")
     stored = seals.record_reconciliation(staffed.app.uow, staffed.stores, "facility")
     assert stored["balanced"] is True and stored["open_discrepancies"] == 1

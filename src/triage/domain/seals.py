@@ -48,7 +48,9 @@ _STOCKTAKE_NS = uuid.UUID("6c1f5b0e-7d0a-4f43-9f1e-5e3b2a9a41c7")
 
 def normalise_serial(text: str, field: str = "serial") -> str:
     """A serial as stored: trimmed, upper case, checked against the rule."""
-    serial = text.strip().upper()
+    serial = text.strip()
+    # Checked as ASCII first: upper-casing some other letters yields ASCII ones ('ſ' -> 'S').
+    serial = serial.upper() if serial.isascii() else serial
     if not _SERIAL.match(serial):
         shown = text.strip()[:40] or "(empty)"
         raise InvalidInput(f"{field}: {shown!r} is not a seal serial: {SERIAL_RULE}")
@@ -239,7 +241,7 @@ def move(seal: Seal | None, serial: str, step: Move) -> SealStatus:
         raise NotFound(
             f"seal {serial} is not in the seal register: receive its batch into stock first"
         )
-    sources, target = MOVES[step]
+    sources, target = MOVES.get(step, (frozenset(), seal.status))
     if seal.status not in sources:
         raise Conflict(f"seal {serial} cannot be {step.value}: it is {seal.describe()}")
     return target
@@ -371,7 +373,7 @@ class Scope:
         except ValueError:
             raise InvalidInput("scope: facility, operator, store or batch") from None
         if scope_kind is ScopeKind.FACILITY:
-            if scope_id:
+            if scope_id and scope_id.strip():
                 raise InvalidInput("scope_id: the facility scope takes no id")
             return cls(scope_kind)
         if not scope_id or not scope_id.strip():

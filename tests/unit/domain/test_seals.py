@@ -539,11 +539,12 @@ def test_a_stocktake_that_finds_everything_has_nothing_to_explain() -> None:
     assert result.discrepancy_ids("st-1") == {}
 
 
-serial_sets = st.sets(st.sampled_from([f"SL-{n:04d}" for n in range(30)]), max_size=20)
+SOME_SERIALS = [f"SL-{n:04d}" for n in range(30)]
+serial_sets = st.sets(st.sampled_from(SOME_SERIALS), max_size=20)
 
 
 @FEW
-@given(in_stock=serial_sets, scanned=st.lists(st.sampled_from([f"SL-{n:04d}" for n in range(30)])))
+@given(in_stock=serial_sets, scanned=st.lists(st.sampled_from(SOME_SERIALS)))
 def test_every_seal_is_either_scanned_missing_or_unexpected_and_counted_once(
     in_stock: set[str], scanned: list[str]
 ) -> None:
@@ -781,9 +782,16 @@ def test_a_small_history_gives_the_figures_counted_by_hand() -> None:
 
     facility = tally(h.movements, seals, Scope(ScopeKind.FACILITY))
     assert facility == zero_figures(
-        received=4, issued=2, returned=1, fitted=1, broken=1, void_from_stock=1,
-        in_stock=2, broken_now=1, void_now=1,
-    )  # fmt: skip
+        received=4,
+        issued=2,
+        returned=1,
+        fitted=1,
+        broken=1,
+        void_from_stock=1,
+        in_stock=2,
+        broken_now=1,
+        void_now=1,
+    )
     store_a = tally(h.movements, seals, Scope(ScopeKind.STORE, "STORE-A"))
     assert store_a == zero_figures(received=3, issued=2, void_from_stock=1)
     store_b = tally(h.movements, seals, Scope(ScopeKind.STORE, "STORE-B"))
@@ -971,3 +979,14 @@ def test_a_store_scope_needs_a_store_location_code(scope_id: str) -> None:
 def test_an_unknown_scope_is_refused(kind: str) -> None:
     with pytest.raises(InvalidInput, match=r"^scope: facility, operator, store or batch$"):
         Scope.parse(kind, "x")
+
+
+@pytest.mark.parametrize("typed", ["ſl-000100", "ＳＬ-000100", "SL-00０1", "ﬁ-0001"])
+def test_a_serial_with_letters_that_only_look_ascii_is_refused(typed: str) -> None:
+    # Upper-casing 'ſ' gives 'S' and 'ﬁ' gives 'FI': a serial must be refused, not rewritten.
+    with pytest.raises(InvalidInput, match="is not a seal serial"):
+        normalise_serial(typed)
+
+
+def test_a_blank_facility_id_is_the_same_as_none() -> None:
+    assert Scope.parse("facility", "  ") == Scope(ScopeKind.FACILITY)
