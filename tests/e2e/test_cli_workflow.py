@@ -154,7 +154,7 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     issued = triage.run(
         "seals", "issue", "ben", "--serial", "SL-0007", "--token", tok["stella"]
     ).stdout
-    assert issued.strip() == "1 seals issued to ben"
+    assert issued.strip() == "1 seal issued to ben"
     triage.run("device", "seal", DEVICE, "--serial", "sl-0007", "--token", tok["ben"])
     label = tmp_path / "device-label.pdf"
     triage.run("seals", "device-label", DEVICE, "--out", str(label), "--token", tok["ben"])

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, and_, case, func, select
+from sqlalchemy import Connection, RowMapping, Select, Table, and_, case, func, select
 
 from triage.adapters.rows import utc
 from triage.adapters.tables import (
@@ -89,11 +89,7 @@ class SqlSealRepository:
         return list(rows), int(total)
 
     def batch(self, batch_id: str) -> dict[str, Any] | None:
-        row = (
-            self._conn.execute(select(seal_batch).where(seal_batch.c.id == batch_id))
-            .mappings()
-            .first()
-        )
+        row = self._by_id(seal_batch, batch_id)
         return None if row is None else _dated(row, "received_at")
 
     def batches(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -197,13 +193,7 @@ class SqlSealRepository:
         return figures
 
     def discrepancy(self, discrepancy_id: str) -> Discrepancy | None:
-        row = (
-            self._conn.execute(
-                select(seal_discrepancy).where(seal_discrepancy.c.id == discrepancy_id)
-            )
-            .mappings()
-            .first()
-        )
+        row = self._by_id(seal_discrepancy, discrepancy_id)
         return None if row is None else _discrepancy(row)
 
     def discrepancies(
@@ -219,12 +209,11 @@ class SqlSealRepository:
         )
         return [_discrepancy(row) for row in rows], total
 
+    def _by_id(self, table: Table, row_id: str) -> RowMapping | None:
+        return self._conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
+
     def stocktake(self, stocktake_id: str) -> dict[str, Any] | None:
-        row = (
-            self._conn.execute(select(seal_stocktake).where(seal_stocktake.c.id == stocktake_id))
-            .mappings()
-            .first()
-        )
+        row = self._by_id(seal_stocktake, stocktake_id)
         return None if row is None else _stocktake(row)
 
     def stocktakes(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
@@ -236,13 +225,7 @@ class SqlSealRepository:
         return [_stocktake(row) for row in rows], total
 
     def reconciliation(self, reconciliation_id: str) -> dict[str, Any] | None:
-        row = (
-            self._conn.execute(
-                select(seal_reconciliation).where(seal_reconciliation.c.id == reconciliation_id)
-            )
-            .mappings()
-            .first()
-        )
+        row = self._by_id(seal_reconciliation, reconciliation_id)
         return None if row is None else _reconciliation(row)
 
     def reconciliations(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:

@@ -301,15 +301,7 @@ class Discrepancy:
 
     def in_scope(self, scope: Scope) -> bool:
         """Whether this discrepancy belongs to the operator, store or batch of ``scope``."""
-        match scope.kind:
-            case ScopeKind.FACILITY:
-                return True
-            case ScopeKind.OPERATOR:
-                return self.operator_id == scope.id
-            case ScopeKind.STORE:
-                return self.store == scope.id
-            case _:
-                return self.batch_id == scope.id
+        return scope.covers(self.operator_id, self.store, self.batch_id)
 
 
 @dataclass(frozen=True)
@@ -383,6 +375,18 @@ class Scope:
             cleaned = normalise_store(cleaned)
         return cls(scope_kind, cleaned)
 
+    def covers(self, operator_id: str | None, store: str | None, batch_id: str | None) -> bool:
+        """Whether something of this operator, store and batch falls in the scope."""
+        match self.kind:
+            case ScopeKind.FACILITY:
+                return True
+            case ScopeKind.OPERATOR:
+                return operator_id == self.id
+            case ScopeKind.STORE:
+                return store == self.id
+            case _:
+                return batch_id == self.id
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "id": self.id}
 
@@ -440,15 +444,7 @@ def holding_figure(status: SealStatus) -> str:
 
 
 def movement_in_scope(m: Movement, scope: Scope) -> bool:
-    match scope.kind:
-        case ScopeKind.FACILITY:
-            return True
-        case ScopeKind.OPERATOR:
-            return m.operator_id == scope.id
-        case ScopeKind.STORE:
-            return m.store == scope.id
-        case _:
-            return m.batch_id == scope.id
+    return scope.covers(m.operator_id, m.store, m.batch_id)
 
 
 def holding_in_scope(seal: Seal, scope: Scope) -> bool:

@@ -33,6 +33,10 @@ report_app = typer.Typer(help="Seal reports.", no_args_is_help=True)
 seals_app.add_typer(report_app, name="report")
 
 
+def _seals(count: int) -> str:
+    return f"{count} seal" if count == 1 else f"{count} seals"
+
+
 def _seal_lines(items: list[Any]) -> str:
     return "\n".join(f"{s.serial}  {s.status.value:8}  {s.describe()}" for s in items)
 
@@ -95,7 +99,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         emit(
             as_json,
             plain_dict(batch),
-            f"batch {batch['id']}: {batch['size']} seals received into {batch['store']}",
+            f"batch {batch['id']}: {_seals(batch['size'])} received into {batch['store']}",
         )
 
     @seals_app.command("issue")
@@ -121,7 +125,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         emit(
             as_json,
             {"items": [seal_json(s) for s in issued]},
-            f"{len(issued)} seals issued to {operator}",
+            f"{_seals(len(issued))} issued to {operator}",
         )
 
     @seals_app.command("return")
@@ -149,7 +153,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         emit(
             as_json,
             {"items": [seal_json(s) for s in returned]},
-            f"{len(returned)} seals returned to stock",
+            f"{_seals(len(returned))} returned to stock",
         )
 
     @seals_app.command("void")
