@@ -140,7 +140,7 @@ def serve(
         highlight=False,
     )
     uvicorn.run(
-        create_app(application, checkpoint_interval=checkpoint_interval),
+        create_app(application, checkpoint_interval=checkpoint_interval, warm_cache=True),
         host=host,
         port=port,
         log_level="info",

@@ -22,6 +22,8 @@ from triage.ledger.rfc6962 import (
 )
 from triage.ledger.tiles import (
     MEMORY_ONLY,
+    TILE_HEIGHT,
+    TILE_WIDTH,
     CacheMiss,
     TileAppender,
     TileCache,
@@ -175,6 +177,31 @@ class Log:
         root2 = head.root if size2 == head.size else hashes.range_hash(0, size2)
         proof = [] if size1 == size2 else consistency_path(size1, size2, hashes.range_hash)
         return size2, proof, hashes.range_hash(0, size1), root2
+
+    def warm_cache(self) -> int:
+        """Read tiles into the tile cache ahead of proofs; returns how many were read.
+
+        Every tile above level 0 (a proof needs them all), and as many of the newest level-0
+        tiles as the cache has room for. Tiles never change once written, so this can run
+        beside appends; without a cache it does nothing.
+        """
+        if self._cache is None:
+            return 0
+        size = self.head().size
+        counts: list[int] = []  # tiles per level: level L holds a hash per 256**L leaves
+        while hashes := size >> (TILE_HEIGHT * len(counts)):
+            counts.append(-(-hashes // TILE_WIDTH))
+        if not counts:
+            return 0
+        room = max(0, self._cache.capacity - sum(counts[1:]))
+        read = 0
+        # Lowest level first, so that the tiles every proof needs are the most recently used.
+        for level, count in enumerate(counts):
+            start = max(0, count - room) if level == 0 else 0
+            for index, data in self._storage.iter_tiles(level, start):
+                self._cache.put(TileKey(level, index), data)
+                read += 1
+        return read
 
     def leaf_hash(self, index: int) -> bytes:
         """The stored leaf hash of entry ``index``."""

@@ -122,6 +122,26 @@ class TileCache:
         self._tiles: OrderedDict[TileKey, tuple[bytes, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self.known_size = 0
+        # Hashes of ranges that are not one perfect subtree: the right edges of the tree sizes
+        # proofs were asked at (a handful per size). MTH(D[lo:hi]) never changes once the log
+        # holds ``hi`` entries, so a remembered one is always right.
+        self._ranges: dict[tuple[int, int], bytes] = {}
+
+    def range(self, lo: int, hi: int) -> bytes | None:
+        """A remembered hash of the range ``[lo, hi)``, if any."""
+        return self._ranges.get((lo, hi))
+
+    def remember_range(self, lo: int, hi: int, value: bytes) -> None:
+        """Remember the hash of ``[lo, hi)`` (forgetting them all when there are too many)."""
+        with self._lock:
+            if len(self._ranges) >= _MAX_RANGES:
+                self._ranges.clear()
+            self._ranges[(lo, hi)] = value
+
+    @property
+    def capacity(self) -> int:
+        """How many tiles the cache keeps."""
+        return self._capacity
 
     def observe(self, size: int) -> None:
         """Remember that the log has reached ``size`` (sizes only grow)."""
@@ -156,6 +176,9 @@ class TileCache:
         return stored
 
 
+_MAX_RANGES = 65_536
+
+
 class CacheMiss(Exception):
     """A tile needed for an answer from memory alone is not in memory."""
 
@@ -181,6 +204,7 @@ class TileHashes:
         self._reader = reader
         self._size = size
         self._cache = cache if cache is not None else TileCache(capacity=64)
+        self._rows: dict[TileKey, tuple[bytes, ...]] = {}  # tiles this instance has looked at
 
     def prefetch(self, ranges: Iterable[tuple[int, int]]) -> None:
         """Read, in one call, every tile needed for the given leaf ranges that memory lacks."""
@@ -198,7 +222,14 @@ class TileHashes:
         """MTH(D[lo:hi]) for 0 <= lo < hi <= size."""
         if not 0 <= lo < hi <= self._size:
             raise LedgerStateError(f"range {lo}..{hi} is outside a tree of size {self._size}")
-        return fold_right([self._perfect(node) for node in _decompose(lo, hi)])
+        width = hi - lo
+        if width & (width - 1) == 0 and lo % width == 0:  # one perfect subtree: one lookup
+            return self._perfect(_Node(width.bit_length() - 1, lo // width))
+        known = self._cache.range(lo, hi)
+        if known is None:
+            known = fold_right([self._perfect(node) for node in _decompose(lo, hi)])
+            self._cache.remember_range(lo, hi, known)
+        return known
 
     def _tile_of(self, node: _Node) -> tuple[TileKey, int, int]:
         level, rest = divmod(node.height, TILE_HEIGHT)
@@ -207,7 +238,9 @@ class TileHashes:
 
     def _perfect(self, node: _Node) -> bytes:
         key, offset, count = self._tile_of(node)
-        rows = self._cache.get(key, offset + count)
+        rows = self._rows.get(key)
+        if rows is None or len(rows[0]) < (offset + count) * HASH_SIZE:
+            rows = self._cache.get(key, offset + count)
         if rows is None:
             data = self._reader.read_tiles([key]).get(key)
             if data is None:
@@ -218,6 +251,7 @@ class TileHashes:
                     f"{offset + count} needed for tree size {self._size}"
                 )
             rows = self._cache.put(key, data)
+        self._rows[key] = rows
         return _node_in(rows, offset, count)
 
 

@@ -71,6 +71,13 @@ class ConsistencyProof:
     hashes: list[bytes]
 
 
+def warm_tile_cache(uow_factory: UnitOfWorkFactory) -> int:
+    """Read the log's tiles into this process's tile cache (as many as it holds), so that
+    proofs are answered from memory; returns how many tiles were read."""
+    with uow_factory(write=False) as uow:
+        return uow.ledger.log.warm_cache()
+
+
 def prove_inclusion(
     uow_factory: UnitOfWorkFactory, index: int, size: int | None = None
 ) -> InclusionProof:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -70,11 +72,27 @@ class CheckpointPage(BaseModel):
     limit: int
 
 
-def create_app(application: App, checkpoint_interval: int = 0) -> FastAPI:
-    """Build the API for one facility; a positive interval starts periodic checkpoints."""
+def _warm(application: App) -> None:
+    # Proofs work without it (a tile missing from memory is read on demand), so a failure
+    # here is only logged.
+    try:
+        started = time.perf_counter()
+        tiles = ledger_service.warm_tile_cache(application.uow)
+        log.info("tile cache: %d tiles read in %.1f s", tiles, time.perf_counter() - started)
+    except Exception:  # any failure leaves proofs reading tiles on demand
+        log.exception("tile cache: warming failed; proofs will read tiles on demand")
+
+
+def create_app(application: App, checkpoint_interval: int = 0, warm_cache: bool = False) -> FastAPI:
+    """Build the API for one facility; a positive interval starts periodic checkpoints, and
+    ``warm_cache`` reads the ledger's tiles into memory in the background at start."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if warm_cache:
+            threading.Thread(
+                target=_warm, args=(application,), name="tile-cache-warmer", daemon=True
+            ).start()
         task = None
         if checkpoint_interval > 0:
             task = asyncio.create_task(_checkpoint_loop(application, checkpoint_interval))
