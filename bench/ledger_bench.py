@@ -330,7 +330,7 @@ def measure_proofs(fixture: Fixture, count: int) -> list[ProofResult]:
     started = time.perf_counter()
     warm_tiles = ledger_service.warm_tile_cache(app.uow)
     warm_s = time.perf_counter() - started
-    log(f"proofs: tile cache warmed as the server does at start: {warm_tiles:,} tiles, {warm_s:.2f} s")
+    log(f"proofs: tile cache warmed as the server does: {warm_tiles:,} tiles, {warm_s:.2f} s")
     for kind, args in (("inclusion", indexes), ("consistency", sizes1)):
         warm, measured = args[:count], args[count:]
         log(f"proofs: {kind}, {count:,} warm-up + {count:,} measured per system")
@@ -1078,8 +1078,8 @@ def render(results: Results) -> str:
             "triage: the process's tile cache, 4,096 tiles with their internal nodes, about "
             "16 KiB each, which `triage serve` fills in a background thread at start; here "
             + f"`ledger_service.warm_tile_cache` read {_n(results.proofs[0].warm_tiles)} tiles "
-            + f"in {results.proofs[0].warm_s:.2f} s before the warm-up), and each ran an unmeasured "
-            'warm-up pass of as many proofs with other arguments before the measured ("warm") '
+            + f"in {results.proofs[0].warm_s:.2f} s before the warm-up), and each ran an "
+            'unmeasured warm-up pass of as many proofs with other arguments before the measured ("warm") '
             "pass. The first proof after opening is measured apart: pymerkle's on a freshly "
             "opened `SqliteTree`, triage's in a fresh process (`--child-first-proof`) after its "
             "first database connection, both with the warm-up's first arguments. triage's "
