@@ -1079,8 +1079,9 @@ def render(results: Results) -> str:
             "16 KiB each, which `triage serve` fills in a background thread at start; here "
             + f"`ledger_service.warm_tile_cache` read {_n(results.proofs[0].warm_tiles)} tiles "
             + f"in {results.proofs[0].warm_s:.2f} s before the warm-up), and each ran an "
-            'unmeasured warm-up pass of as many proofs with other arguments before the measured ("warm") '
-            "pass. The first proof after opening is measured apart: pymerkle's on a freshly "
+            "unmeasured warm-up pass of as many proofs with other arguments before the measured "
+            '("warm") pass. The first proof after opening is measured apart: pymerkle\'s on a '
+            "freshly "
             "opened `SqliteTree`, triage's in a fresh process (`--child-first-proof`) after its "
             "first database connection, both with the warm-up's first arguments. triage's "
             "timing is the whole `triage.services.ledger.prove_*` call, which also returns the "
