@@ -27,8 +27,15 @@ ACTIVATION_LIFETIME = timedelta(hours=72)
 
 # Argon2id with argon2-cffi's defaults (RFC 9106's second recommended option, low memory).
 _HASHER = PasswordHasher()
-# Checked against when the operator is unknown, so a wrong id costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Checked against when the operator is unknown, so that a wrong id costs as long as a
+    # wrong password. Made on first use, not at import: an Argon2id hash takes 64 MiB and tens
+    # of milliseconds, which every process importing this module (every CLI command, every
+    # verification worker) would otherwise pay.
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 @functools.cache
@@ -76,7 +83,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; with no hash, a dummy check keeps the timing alike."""
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
