@@ -12,13 +12,15 @@ from sqlalchemy.engine import make_url
 
 from triage.adapters import keys, migrate
 from triage.adapters.database import Database
+from triage.adapters.evidence_store import EvidenceStore
 from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
 from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.facility import Facility, default_origin
 from triage.errors import InvalidInput, NotInitialised
+from triage.services import assurance, history, seals
 from triage.services import facility as facility_service
-from triage.services import history, seals
+from triage.services import ledger as ledger_service
 
 DEMO_FACILITY_ID = "demo"
 DEMO_FACILITY_NAME = "Demo Triage Facility"
@@ -93,6 +95,42 @@ class App:
             device.id.value, device.type.name, job.id, job.seal_serial, self.facility.name
         )
         return render_device_labels([label]), device_label_filename(device.id.value)
+
+    def evidence_store(self) -> EvidenceStore:
+        """Evidence files, by SHA-256, in the data directory."""
+        return EvidenceStore(self.settings.data_dir / "evidence")
+
+    def evidence_sources(self) -> assurance.EvidenceSources:
+        """The whole-ledger checks automatic evidence reports."""
+
+        def verification() -> dict[str, Any]:
+            import base64
+
+            report = ledger_service.verify(self.uow, self.verifier_key(), self.origin)
+            latest = ledger_service.status(self.uow).latest_checkpoint
+            return {
+                "ok": report.ok,
+                "size": report.size,
+                "root": base64.b64encode(report.root).decode("ascii"),
+                "entries_checked": report.entries_checked,
+                "checkpoints_checked": report.checkpoints_checked,
+                "problems": [{"index": p.index, "message": p.message} for p in report.problems],
+                "latest_checkpoint": None if latest is None else latest.note,
+                "verifier_key": self.verifier_key(),
+            }
+
+        def replay() -> dict[str, Any]:
+            from triage.adapters.replay import replay_check
+
+            report = replay_check(self.database, self.facility.id)
+            return {
+                "ok": not report.differences,
+                "entries": report.entries,
+                "rows": report.rows,
+                "differences": [str(d) for d in report.differences],
+            }
+
+        return assurance.EvidenceSources(verification, replay)
 
     def close(self) -> None:
         """Release database connections."""

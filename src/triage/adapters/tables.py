@@ -538,6 +538,56 @@ seal_reconciliation = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+# -- assurance: the control catalogue and evidence -------------------------------------------
+
+control_catalogue = Table(
+    "control_catalogue",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("version", String(32), nullable=False),
+    Column("text", Text, nullable=False),  # the YAML as adopted
+    Column("adopted_by", String(64), nullable=False),
+    Column("adopted_at", DateTime(timezone=True), nullable=False),
+)
+
+provider_control = Table(
+    "provider_control",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("definition", Text, nullable=False),  # canonical JSON of the control
+    Column("added_by", String(64), nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+)
+
+control_applicability = Table(
+    "control_applicability",
+    metadata,
+    Column("control_id", String(32), primary_key=True),
+    Column("applicable", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(64), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+)
+
+evidence = Table(
+    "evidence",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(10), nullable=False),  # automatic or upload
+    Column("name", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("filename", String(120)),
+    Column("control_ids", Text, nullable=False),  # canonical JSON list
+    Column("summary", Text, nullable=False),  # canonical JSON object
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Index("ix_evidence_name", "name", "recorded_at"),
+)
+
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
 PROJECTIONS = (
     facility_settings,
@@ -564,4 +614,8 @@ PROJECTIONS = (
     seal_discrepancy,
     seal_stocktake,
     seal_reconciliation,
+    control_catalogue,
+    provider_control,
+    control_applicability,
+    evidence,
 )

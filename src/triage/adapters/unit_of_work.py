@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy import Connection, RootTransaction
 
+from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.credentials = SqlCredentialRepository(conn)
         self.security = SqlSecurityRepository(conn)
         self.seals = SqlSealRepository(conn)
+        self.assurance = SqlAssuranceRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -50,6 +50,8 @@ class Permission(StrEnum):
     SEAL_REPORT = "seal.report"
     SEAL_RECONCILE = "seal.reconcile"
     SEAL_DISCREPANCY_RESOLVE = "seal.discrepancy_resolve"
+    ASSURANCE_READ = "assurance.read"
+    ASSURANCE_MANAGE = "assurance.manage"
 
 
 _READ = {
@@ -113,9 +115,13 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ACCESS_REVIEW,
             Permission.SEAL_RECONCILE,
             Permission.SEAL_DISCREPANCY_RESOLVE,
+            Permission.ASSURANCE_READ,
+            Permission.ASSURANCE_MANAGE,
         }
     ),
-    Role.AUDITOR: frozenset(_READ | {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW}),
+    Role.AUDITOR: frozenset(
+        _READ | {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW, Permission.ASSURANCE_READ}
+    ),
     Role.ADMINISTRATOR: frozenset(
         _READ
         | {
@@ -126,6 +132,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.LEDGER_CHECKPOINT,
             Permission.ACCOUNT_UNLOCK,
             Permission.ACCESS_REVIEW,
+            Permission.ASSURANCE_READ,
+            Permission.ASSURANCE_MANAGE,
         }
     ),
 }

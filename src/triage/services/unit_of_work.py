@@ -19,6 +19,7 @@ from triage.ledger.audit import StorageOpener
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogStorage
 from triage.ledger.tiles import TileCache
+from triage.services.assurance_port import AssuranceRepository
 from triage.services.credentials_port import CredentialRepository
 from triage.services.seals_port import SealRepository
 from triage.services.security_port import SecurityRepository
@@ -122,6 +123,9 @@ class UnitOfWork(Protocol):
 
     @property
     def seals(self) -> SealRepository: ...
+
+    @property
+    def assurance(self) -> AssuranceRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -26,6 +26,7 @@ READ_AND_RECEIPT = frozenset(
         Permission.SEAL_READ,
         Permission.RECEIPT_ISSUE,
         Permission.ACCESS_REVIEW,  # reading who holds what: assurance evidence
+        Permission.ASSURANCE_READ,  # controls, evidence and assessments
     }
 )
 # Words that would name an act changing what the ledger already holds.

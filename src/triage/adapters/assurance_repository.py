@@ -1,0 +1,156 @@
+"""SQL implementation of ``AssuranceRepository``: the catalogue in force, the provider's controls,
+applicability, evidence, and the counts automatic evidence reports."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, select
+
+from triage.adapters.rows import utc
+from triage.adapters.tables import (
+    control_applicability,
+    control_catalogue,
+    decision,
+    evidence,
+    provider_control,
+    tamper_policy,
+    triage_job,
+)
+
+
+def _evidence(row: RowMapping) -> dict[str, Any]:
+    found = dict(row)
+    found["recorded_at"] = utc(found["recorded_at"])
+    found["control_ids"] = json.loads(found["control_ids"])
+    found["summary"] = json.loads(found["summary"])
+    return found
+
+
+class SqlAssuranceRepository:
+    """Reads of the assurance tables within the unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def adopted_catalogue(self) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(
+                select(control_catalogue)
+                .order_by(control_catalogue.c.adopted_at.desc(), control_catalogue.c.sha256)
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        found = dict(row)
+        found["adopted_at"] = utc(found["adopted_at"])
+        return found
+
+    def provider_controls(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(provider_control.c.definition).order_by(provider_control.c.id)
+        ).scalars()
+        return [json.loads(text) for text in rows]
+
+    def not_applicable(self) -> dict[str, str]:
+        rows = self._conn.execute(
+            select(control_applicability.c.control_id, control_applicability.c.reason).where(
+                control_applicability.c.applicable.is_(False)
+            )
+        )
+        return {control_id: reason for control_id, reason in rows}
+
+    def evidence(self, evidence_id: str) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(select(evidence).where(evidence.c.id == evidence_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _evidence(row)
+
+    def evidence_list(
+        self, name: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        where = [] if name is None else [evidence.c.name == name]
+        total = self._conn.execute(
+            select(func.count()).select_from(evidence).where(*where)
+        ).scalar_one()
+        rows = self._conn.execute(
+            select(evidence)
+            .where(*where)
+            .order_by(evidence.c.recorded_at, evidence.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        return [_evidence(row) for row in rows], int(total)
+
+    def latest_evidence(self) -> list[dict[str, Any]]:
+        newest = (
+            select(evidence.c.kind, evidence.c.name, func.max(evidence.c.recorded_at).label("at"))
+            .group_by(evidence.c.kind, evidence.c.name)
+            .subquery()
+        )
+        rows = self._conn.execute(
+            select(evidence)
+            .join(
+                newest,
+                (evidence.c.kind == newest.c.kind)
+                & (evidence.c.name == newest.c.name)
+                & (evidence.c.recorded_at == newest.c.at),
+            )
+            .order_by(evidence.c.name, evidence.c.id)
+        ).mappings()
+        return [_evidence(row) for row in rows]
+
+    def policy_in_force(self) -> dict[str, Any] | None:
+        row = (
+            self._conn.execute(
+                select(
+                    tamper_policy.c.hash,
+                    tamper_policy.c.policy_id,
+                    tamper_policy.c.version,
+                    tamper_policy.c.activated_at,
+                ).where(tamper_policy.c.active.is_(True))
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        found = dict(row)
+        found["activated_at"] = utc(found["activated_at"])
+        return found
+
+    def decision_counts(self) -> list[dict[str, Any]]:
+        """Decisions by outcome, by whom (policy or a person) and under which policy."""
+        by_policy = decision.c.justification.is_(None)
+        rows = self._conn.execute(
+            select(decision.c.outcome, decision.c.policy_hash, by_policy, func.count())
+            .group_by(decision.c.outcome, decision.c.policy_hash, by_policy)
+            .order_by(decision.c.outcome, decision.c.policy_hash)
+        )
+        return [
+            {
+                "outcome": outcome,
+                "policy_hash": policy_hash,
+                "by": "policy" if automatic else "override",
+                "count": int(count),
+            }
+            for outcome, policy_hash, automatic, count in rows
+        ]
+
+    def job_counts(self) -> list[dict[str, Any]]:
+        """Triage jobs by state and decided outcome."""
+        rows = self._conn.execute(
+            select(triage_job.c.state, triage_job.c.outcome, func.count())
+            .group_by(triage_job.c.state, triage_job.c.outcome)
+            .order_by(triage_job.c.state, triage_job.c.outcome)
+        )
+        return [
+            {"state": state, "outcome": outcome, "count": int(count)}
+            for state, outcome, count in rows
+        ]

@@ -1,0 +1,458 @@
+"""Assurance: the control catalogue in force, the provider's own controls, which controls
+apply, and the evidence for them: produced by the system from its own record, or uploaded.
+
+Every change is a ledger entry; every evidence file is stored by its SHA-256, which the ledger
+records, so an assessor can prove a file is the one recorded and see when one no longer is.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, BinaryIO
+
+from triage.domain.caller import Caller
+from triage.domain.catalogue import (
+    Catalogue,
+    Control,
+    EvidenceRecord,
+    control_from,
+    default_catalogue,
+    evidence_filename,
+    parse_catalogue,
+    readiness,
+    upload_name,
+)
+from triage.domain.roles import Permission
+from triage.domain.seals import normalise_reason
+from triage.errors import Conflict, InvalidInput, NotFound
+from triage.ledger.entry import Ref, format_time
+from triage.services import access_review, anomaly, seals
+from triage.services.assurance_port import FileStore
+from triage.services.common import make_entry, now
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+ASSURANCE = Caller.system("assurance")
+JSON_MEDIA = "application/json"
+_EVERYTHING = 10**9
+
+
+# -- the catalogue ---------------------------------------------------------------------------
+
+
+def _in_force(uow: UnitOfWork) -> tuple[Catalogue, dict[str, Any] | None]:
+    adopted = uow.assurance.adopted_catalogue()
+    if adopted is None:
+        return default_catalogue(), None
+    return parse_catalogue(adopted["text"]), adopted
+
+
+def _all_controls(uow: UnitOfWork) -> tuple[Catalogue, dict[str, Any] | None, list[Control]]:
+    catalogue, adopted = _in_force(uow)
+    own = [
+        control_from(c, f"control {c['id']}", provider=True)
+        for c in uow.assurance.provider_controls()
+    ]
+    return catalogue, adopted, [*catalogue.controls, *own]
+
+
+def controls(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
+    """The catalogue in force (or the packaged one, not yet adopted), every control with
+    whether it applies, and the provider's own controls."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        catalogue, adopted, found = _all_controls(uow)
+        not_applicable = uow.assurance.not_applicable()
+    packaged = default_catalogue()
+    return {
+        "catalogue": {
+            "name": catalogue.name,
+            "title": catalogue.title,
+            "version": catalogue.version,
+            "sha256": catalogue.sha256,
+            "source": catalogue.source,
+            "adopted": adopted is not None,
+            "adopted_at": None if adopted is None else adopted["adopted_at"],
+            "adopted_by": None if adopted is None else adopted["adopted_by"],
+            "packaged_version": packaged.version,
+            "packaged_differs": packaged.sha256 != catalogue.sha256,
+        },
+        "controls": [
+            {
+                **c.to_json(),
+                "applicable": c.id not in not_applicable,
+                "reason": not_applicable.get(c.id),
+            }
+            for c in found
+        ],
+    }
+
+
+def adopt_catalogue(
+    uow_factory: UnitOfWorkFactory, caller: Caller, text: str | None = None
+) -> Catalogue:
+    """Put a catalogue in force: the packaged one, or another version's YAML text."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    if text is not None and len(text) > 1024 * 1024:
+        raise InvalidInput("catalogue: larger than 1 MiB")
+    chosen = default_catalogue() if text is None else parse_catalogue(text)
+    source = text if text is not None else _packaged_text()
+    with uow_factory(write=True) as uow:
+        current = uow.assurance.adopted_catalogue()
+        if current is not None and current["sha256"] == chosen.sha256:
+            raise Conflict(f"catalogue {chosen.name} {chosen.version} is already in force")
+        own = {c["id"] for c in uow.assurance.provider_controls()}
+        clash = sorted(own & {c.id for c in chosen.controls})
+        if clash:
+            raise Conflict(f"the catalogue's ids clash with the provider's: {', '.join(clash)}")
+        data = {
+            "name": chosen.name,
+            "version": chosen.version,
+            "sha256": chosen.sha256,
+            "controls": len(chosen.controls),
+            "text": source,
+        }
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow, caller, "assurance.catalogue_adopted", Ref("catalogue", chosen.name), data
+                )
+            ]
+        )
+        uow.commit()
+    return chosen
+
+
+def _packaged_text() -> str:
+    from importlib import resources
+
+    from triage.domain.catalogue import DEFAULT_CATALOGUE
+
+    return (
+        resources.files("triage.domain")
+        .joinpath("controls", DEFAULT_CATALOGUE)
+        .read_text(encoding="utf-8")
+    )
+
+
+def add_control(
+    uow_factory: UnitOfWorkFactory, caller: Caller, definition: Mapping[str, Any]
+) -> Control:
+    """Add a control of the provider's own (id starting 'P-')."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    control = control_from(dict(definition), "control", provider=True)
+    with uow_factory(write=True) as uow:
+        _, _, found = _all_controls(uow)
+        if any(c.id == control.id for c in found):
+            raise Conflict(f"there is already a control {control.id}")
+        data = {"control": {k: v for k, v in control.to_json().items() if k in _DEFINITION}}
+        uow.ledger.record(
+            [make_entry(uow, caller, "assurance.control_added", Ref("control", control.id), data)]
+        )
+        uow.commit()
+    return control
+
+
+_DEFINITION = ("id", "clause", "group", "title", "requirement", "evidence")
+
+
+def set_applicable(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    control_id: str,
+    applicable: bool,
+    reason: str,
+) -> dict[str, Any]:
+    """Mark a control not applicable to this facility, or applicable again, with a reason."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    text = normalise_reason(reason)
+    with uow_factory(write=True) as uow:
+        _, _, found = _all_controls(uow)
+        if not any(c.id == control_id for c in found):
+            raise NotFound(f"no control {control_id!r}")
+        currently = control_id not in uow.assurance.not_applicable()
+        if currently == applicable:
+            state = "applicable" if applicable else "not applicable"
+            raise Conflict(f"control {control_id} is already {state}")
+        entry_type = (
+            "assurance.control_applicable" if applicable else "assurance.control_not_applicable"
+        )
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    entry_type,
+                    Ref("control", control_id),
+                    {"control_id": control_id, "reason": text},
+                )
+            ]
+        )
+        uow.commit()
+    return {"control_id": control_id, "applicable": applicable, "reason": text}
+
+
+# -- evidence --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceSources:
+    """What automatic evidence needs beyond the services: whole-ledger checks, which the
+    composition root provides (they need the facility key and the replay machinery)."""
+
+    ledger_verification: Callable[[], dict[str, Any]]
+    replay_check: Callable[[], dict[str, Any]]
+
+
+def _generators(
+    uow_factory: UnitOfWorkFactory, sources: EvidenceSources
+) -> dict[str, Callable[[], dict[str, Any]]]:
+    def tool_inventory() -> dict[str, Any]:
+        with uow_factory(write=False) as uow:
+            tools = uow.security.tools()
+        return {"tools": tools, "thresholds": anomaly.thresholds(uow_factory, ASSURANCE).to_json()}
+
+    def breaches() -> dict[str, Any]:
+        items, total = anomaly.alerts(uow_factory, ASSURANCE, None, 0, _EVERYTHING)
+        return {"alerts": items, "total": total, "open": sum(a["status"] == "open" for a in items)}
+
+    def tamper_policy() -> dict[str, Any]:
+        with uow_factory(write=False) as uow:
+            return {
+                "policy_in_force": uow.assurance.policy_in_force(),
+                "decisions": uow.assurance.decision_counts(),
+            }
+
+    def triage_outcomes() -> dict[str, Any]:
+        with uow_factory(write=False) as uow:
+            counts = uow.assurance.job_counts()
+        return {"jobs": counts, "total": sum(c["count"] for c in counts)}
+
+    return {
+        "ledger_verification": sources.ledger_verification,
+        "replay_check": sources.replay_check,
+        "access_review": lambda: access_review.to_dict(
+            access_review.access_review(uow_factory, ASSURANCE)
+        ),
+        "tool_inventory": tool_inventory,
+        "breaches": breaches,
+        "seal_reconciliation": lambda: seals.reconciliation(
+            uow_factory, ASSURANCE, "facility"
+        ).to_json(),
+        "tamper_policy": tamper_policy,
+        "triage_outcomes": triage_outcomes,
+    }
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, frozenset | set | tuple):
+        return sorted(value) if isinstance(value, frozenset | set) else list(value)
+    raise TypeError(f"cannot put {type(value).__name__} into evidence")
+
+
+def evidence_bytes(document: Mapping[str, Any]) -> bytes:
+    """An evidence document as stored: JSON, keys sorted, indented, UTF-8."""
+    return (json.dumps(document, sort_keys=True, indent=2, default=_json_default) + "\n").encode()
+
+
+def _summary(name: str, document: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("ok", "balanced", "size", "total", "open", "entries_checked", "differences")
+    found = {k: document[k] for k in keys if k in document and not isinstance(document[k], list)}
+    if isinstance(document.get("differences"), list):
+        found["differences"] = len(document["differences"])
+    return found
+
+
+def generate(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    sources: EvidenceSources,
+    store: FileStore,
+    names: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """Produce automatic evidence now (every kind, or those named), store each file by its
+    SHA-256 and record it in the ledger. Returns the evidence records."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    generators = _generators(uow_factory, sources)
+    chosen = list(names) if names else list(generators)
+    unknown = [n for n in chosen if n not in generators]
+    if unknown:
+        raise InvalidInput(
+            f"evidence: no automatic evidence named {', '.join(unknown)}; this version "
+            f"produces {', '.join(generators)}"
+        )
+    made = []
+    for name in chosen:
+        document = {"evidence": name, "generated_at": now(), **generators[name]()}
+        sha256, size = store.put(evidence_bytes(document))
+        made.append((name, sha256, size, _summary(name, document)))
+    titles = _titles()
+    with uow_factory(write=True) as uow:
+        ids = []
+        for name, sha256, size, summary in made:
+            evidence_id = str(uuid.uuid4())
+            data = {
+                "evidence_id": evidence_id,
+                "name": name,
+                "title": titles.get(name, name.replace("_", " ")),
+                "sha256": sha256,
+                "size": size,
+                "media_type": JSON_MEDIA,
+                "summary": summary,
+            }
+            uow.ledger.record(
+                [
+                    make_entry(
+                        uow,
+                        caller,
+                        "assurance.evidence_generated",
+                        Ref("evidence", evidence_id),
+                        data,
+                    )
+                ]
+            )
+            ids.append(evidence_id)
+        result = [uow.assurance.evidence(i) for i in ids]
+        uow.commit()
+    return [r for r in result if r is not None]
+
+
+def _titles() -> dict[str, str]:
+    titles: dict[str, str] = {}
+    for control in default_catalogue().controls:
+        for expected in control.evidence:
+            if expected.kind == "automatic":
+                titles.setdefault(expected.name, expected.title)
+    return titles
+
+
+def upload(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    store: FileStore,
+    *,
+    name: str,
+    title: str,
+    filename: str,
+    media_type: str,
+    content: BinaryIO,
+    control_ids: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Keep a document the provider supplies (a policy, a certificate, a pen test report)."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    filed_as = upload_name(name)
+    shown = evidence_filename(filename)
+    heading = " ".join(title.split())
+    if not 3 <= len(heading) <= 200:
+        raise InvalidInput("title: 3-200 characters saying what the document is")
+    media = media_type.strip().lower() or "application/octet-stream"
+    if len(media) > 100 or "/" not in media:
+        raise InvalidInput("media_type: a media type such as application/pdf")
+    with uow_factory(write=False) as uow:
+        _, _, found = _all_controls(uow)
+    known = {c.id for c in found}
+    unknown = [c for c in control_ids if c not in known]
+    if unknown:
+        raise NotFound(f"no control {', '.join(unknown)}")
+    sha256, size = store.put_stream(content)
+    with uow_factory(write=True) as uow:
+        evidence_id = str(uuid.uuid4())
+        data = {
+            "evidence_id": evidence_id,
+            "name": filed_as,
+            "title": heading,
+            "sha256": sha256,
+            "size": size,
+            "media_type": media,
+            "filename": shown,
+            "control_ids": sorted(set(control_ids)),
+        }
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow, caller, "assurance.evidence_uploaded", Ref("evidence", evidence_id), data
+                )
+            ]
+        )
+        recorded = uow.assurance.evidence(evidence_id)
+        uow.commit()
+    assert recorded is not None
+    return recorded
+
+
+def evidence_list(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    store: FileStore,
+    name: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """Evidence, oldest first, each with whether its file still matches its SHA-256."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        items, total = uow.assurance.evidence_list(name, offset, limit)
+    return [{**item, "integrity": store.check(item["sha256"])} for item in items], total
+
+
+def evidence_file(
+    uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore, evidence_id: str
+) -> tuple[dict[str, Any], bytes]:
+    """One piece of evidence and its file, refused when the file no longer matches."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        found = uow.assurance.evidence(evidence_id)
+    if found is None:
+        raise NotFound(f"no evidence {evidence_id!r}")
+    state = store.check(found["sha256"])
+    if state != "ok":
+        raise Conflict(
+            f"the file of evidence {evidence_id} is {state}: it no longer matches the SHA-256 "
+            f"{found['sha256']} recorded in the ledger"
+        )
+    return found, store.read(found["sha256"])
+
+
+def check_files(
+    uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore
+) -> list[dict[str, Any]]:
+    """Every evidence file against its recorded SHA-256; the ones that do not match."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        items, _ = uow.assurance.evidence_list(None, 0, _EVERYTHING)
+    flagged = []
+    for item in items:
+        state = store.check(item["sha256"])
+        if state != "ok":
+            flagged.append(
+                {"id": item["id"], "name": item["name"], "sha256": item["sha256"], "state": state}
+            )
+    return flagged
+
+
+def control_readiness(
+    uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore
+) -> list[dict[str, Any]]:
+    """Per control: its evidence fresh, stale, missing or altered, and the control's status."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        _, _, found = _all_controls(uow)
+        not_applicable = uow.assurance.not_applicable()
+        latest = uow.assurance.latest_evidence()
+    records = [
+        EvidenceRecord(
+            item["id"], item["kind"], item["name"], item["recorded_at"], store.check(item["sha256"])
+        )
+        for item in latest
+    ]
+    return readiness(found, not_applicable, records, now())

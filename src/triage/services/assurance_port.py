@@ -1,0 +1,56 @@
+"""What the assurance use cases need from storage (``uow.assurance``) and from the evidence
+file store."""
+
+from __future__ import annotations
+
+from typing import Any, BinaryIO, Protocol
+
+
+class AssuranceRepository(Protocol):
+    """Reads of the catalogue in force, the provider's controls, applicability and evidence."""
+
+    def adopted_catalogue(self) -> dict[str, Any] | None:
+        """The catalogue adopted last (with its YAML text), if any."""
+        ...
+
+    def provider_controls(self) -> list[dict[str, Any]]:
+        """The provider's own controls, as their stored JSON definitions."""
+        ...
+
+    def not_applicable(self) -> dict[str, str]:
+        """Control id -> reason, for the controls marked not applicable."""
+        ...
+
+    def evidence(self, evidence_id: str) -> dict[str, Any] | None: ...
+
+    def evidence_list(
+        self, name: str | None, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+    def latest_evidence(self) -> list[dict[str, Any]]:
+        """The latest evidence of each kind and name."""
+        ...
+
+    def policy_in_force(self) -> dict[str, Any] | None:
+        """The active tamper policy's id, version, hash and when it was activated."""
+        ...
+
+    def decision_counts(self) -> list[dict[str, Any]]:
+        """Decisions by outcome, by policy or override, and policy hash."""
+        ...
+
+    def job_counts(self) -> list[dict[str, Any]]:
+        """Triage jobs by state and outcome."""
+        ...
+
+
+class FileStore(Protocol):
+    """Evidence files by their SHA-256 (``adapters.evidence_store.EvidenceStore``)."""
+
+    def put(self, content: bytes) -> tuple[str, int]: ...
+
+    def put_stream(self, source: BinaryIO, limit: int = ...) -> tuple[str, int]: ...
+
+    def read(self, sha256: str) -> bytes: ...
+
+    def check(self, sha256: str) -> str: ...
