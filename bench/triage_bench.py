@@ -68,7 +68,7 @@ from triage.domain.roles import Role
 from triage.domain.work_order import FACTORY_RESET, ResetOutcome, ToolResult, WorkOrder
 from triage.entrypoints.agent import generate_tool_key, load_tool_key
 from triage.ledger import note
-from triage.services import anomaly, bench, intake, people, seals
+from triage.services import anomaly, assessment, bench, intake, people, seals
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
@@ -335,6 +335,10 @@ def run_service(
         admin = Caller.operator("admin", admin_roles)
         people.create_operator(uow, admin, "sup", "Sue", frozenset({Role.SUPERVISOR}))
         people.create_operator(uow, admin, "ben", "Ben", frozenset({Role.BENCH_OPERATOR}))
+        assessment.record_party(uow, admin, "BENCH-PARTY", "Bench Triage Ltd", ["Other SEC Party"])
+        assessment.start_commissioning(
+            uow, admin, datetime.now(UTC) + timedelta(days=1), "benchmark: simulated devices"
+        )
         people.create_operator(uow, admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
         people.create_operator(uow, admin, "stella", "Stella", frozenset({Role.STORES}))
         sup = people.operator_caller(uow, "sup")
@@ -698,6 +702,31 @@ class ApiRun:
             return str(json.loads(out)["token"])
 
         self.sup_token = token("sup", "Sue", "supervisor", "B1")
+        triage_cli(
+            env,
+            "assurance",
+            "party",
+            "--id",
+            "BENCH-PARTY",
+            "--name",
+            "Bench Triage Ltd",
+            "--role",
+            "Other SEC Party",
+            "--token",
+            admin,
+        )
+        until = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        triage_cli(
+            env,
+            "assurance",
+            "commissioning-start",
+            "--until",
+            until,
+            "--reason",
+            "benchmark: simulated devices",
+            "--token",
+            admin,
+        )
         security = token("sam", "Sam", "security_manager")
         triage_cli(
             env,

@@ -18,7 +18,7 @@ from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.facility import Facility, default_origin
 from triage.errors import InvalidInput, NotInitialised
-from triage.services import assurance, history, seals
+from triage.services import assessment, assurance, history, seals
 from triage.services import facility as facility_service
 from triage.services import ledger as ledger_service
 
@@ -131,6 +131,72 @@ class App:
             }
 
         return assurance.EvidenceSources(verification, replay)
+
+    # -- assurance exports (OSCAL JSON, the evidence pack) ------------------------------------
+
+    def oscal_catalog(self, caller: Caller) -> dict[str, Any]:
+        """The controls in force as an OSCAL catalog."""
+        from triage.adapters import oscal
+
+        catalogue, own, not_applicable = assurance.catalogue_parts(self.uow, caller)
+        return oscal.catalog(catalogue, own, not_applicable, datetime.now(UTC))
+
+    def _facility_json(self) -> dict[str, str]:
+        return {"id": self.facility.id, "name": self.facility.name}
+
+    def oscal_assessment_results(self, caller: Caller, assessment_id: str) -> dict[str, Any]:
+        """One assessment as OSCAL assessment-results."""
+        from triage.adapters import oscal
+
+        catalogue, own, _ = assurance.catalogue_parts(self.uow, caller)
+        found = assessment.get(self.uow, caller, assessment_id)
+        return oscal.assessment_results(
+            found, [*catalogue.controls, *own], self._facility_json(), datetime.now(UTC)
+        )
+
+    def oscal_poam(self, caller: Caller) -> dict[str, Any]:
+        """Open findings and remedial actions as an OSCAL plan-of-action-and-milestones."""
+        from triage.adapters import oscal
+
+        catalogue, own, _ = assurance.catalogue_parts(self.uow, caller)
+        found = assessment.list_all(self.uow, caller)
+        return oscal.plan_of_action(
+            found, [*catalogue.controls, *own], self._facility_json(), datetime.now(UTC)
+        )
+
+    def evidence_pack(self, caller: Caller, assessment_id: str) -> tuple[bytes, bytes, str]:
+        """(PDF, zip, zip file name): the assessment's evidence pack, every file checked
+        against its recorded SHA-256 and with the inclusion proof of its ledger entry."""
+        import base64
+
+        from triage.adapters import evidence_pack
+
+        found = assessment.get(self.uow, caller, assessment_id)
+        store = self.evidence_store()
+        rows = assurance.control_readiness(self.uow, caller, store)
+        chosen = set(found["controls"])
+        rows = [r for r in rows if r["control"]["id"] in chosen]
+        files = []
+        proofs: dict[str, dict[str, Any]] = {}
+        for item in found["evidence"]:
+            _, content = assurance.evidence_file(self.uow, caller, store, item["id"])
+            files.append((item, content))
+            if item["ledger_index"] is not None:
+                proof = ledger_service.prove_inclusion(self.uow, item["ledger_index"])
+                proofs[item["id"]] = {
+                    "index": proof.index,
+                    "size": proof.size,
+                    "leaf_hash": base64.b64encode(proof.leaf_hash).decode("ascii"),
+                    "root": base64.b64encode(proof.root).decode("ascii"),
+                    "proof": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
+                }
+        catalogue, _, _ = assurance.catalogue_parts(self.uow, caller)
+        at = datetime.now(UTC)
+        pdf = evidence_pack.render_assessment_pdf(
+            found, rows, self.facility.name, f"{catalogue.name} {catalogue.version}", at
+        )
+        pack = evidence_pack.build_pack(found, rows, files, proofs, pdf, at)
+        return pdf, pack, evidence_pack.pack_filename(found)
 
     def close(self) -> None:
         """Release database connections."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,33 @@ class Triage:
             "operator", "token", operator_id, *at_bench, "--token", admin, "--json"
         ).stdout
         return str(json.loads(out)["token"])
+
+    def commission(self, admin: str) -> None:
+        """Record the provider as a SEC Party and switch on commissioning mode for 30 days, so
+        that the facility may triage before its first assessment."""
+        self.run(
+            "assurance",
+            "party",
+            "--id",
+            "TFP-1",
+            "--name",
+            "Test Triage Ltd",
+            "--role",
+            "Other SEC Party",
+            "--token",
+            admin,
+        )
+        until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+        self.run(
+            "assurance",
+            "commissioning-start",
+            "--until",
+            until,
+            "--reason",
+            "test devices before the first assessment",
+            "--token",
+            admin,
+        )
 
 
 @pytest.fixture
@@ -177,6 +205,7 @@ def running_facility(
     }
     tokens["stella"] = triage.staff(admin, "stella", "stores")
     tokens["sam"] = triage.staff(admin, "sam", "security_manager")
+    triage.commission(admin)
     triage.env["TRIAGE_TOKEN"] = tokens["sup"]
     key = tmp_path / "bench" / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
 from triage.ledger.entry import Entry
-from triage.services import bench, intake, people, seals
+from triage.services import assessment, bench, intake, people, seals
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
@@ -146,6 +146,11 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         made[operator_id] = dataclasses.replace(caller, bench=bench_)
     signer, verifier = note.generate_key(tool_key_name("BENCH-1"))
     people.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
+    # Triage work needs a SEC Party and an approval, or commissioning mode (as here).
+    assessment.record_party(uow, made["admin"], "TFP-1", "Test Triage Ltd", ["Other SEC Party"])
+    assessment.start_commissioning(
+        uow, made["admin"], datetime.now(UTC) + timedelta(days=30), "test devices before the FUSA"
+    )
     # Stores has seals SL-0001..SL-0100 in STORE-A; ben holds 0001-0050 and sup 0051-0060.
     seals.receive_batch(
         uow,

@@ -442,6 +442,7 @@ job_state = _job_state
 # Imported last: they use the names above.
 from triage.adapters import (  # noqa: E402
     projector_access,  # noqa: F401
+    projector_assessment,  # noqa: F401
     projector_assurance,  # noqa: F401
     projector_auth,  # noqa: F401
     projector_seals,  # noqa: F401

@@ -6,6 +6,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -588,6 +589,89 @@ evidence = Table(
     Index("ix_evidence_name", "name", "recorded_at"),
 )
 
+# -- assurance: the provider, commissioning, assessments -------------------------------------
+
+sec_party = Table(
+    "sec_party",
+    metadata,
+    Column("party_id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("roles", Text, nullable=False),  # canonical JSON list
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+commissioning = Table(
+    "commissioning",
+    metadata,
+    Column("facility_id", String(64), primary_key=True),
+    Column("until", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("started_by", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+)
+
+assessment = Table(
+    "assessment",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(4), nullable=False),
+    Column("assessor", String(200), nullable=False),
+    Column("scope", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("planned_at", Date, nullable=False),
+    Column("fieldwork_start", Date),
+    Column("fieldwork_end", Date),
+    Column("controls", Text, nullable=False),  # canonical JSON list of control ids
+    Column("evidence_ids", Text, nullable=False),  # canonical JSON list
+    Column("result", String(20)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+finding = Table(
+    "finding",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("assessment_id", String(36), ForeignKey("assessment.id"), nullable=False),
+    Column("control_id", String(32), nullable=False),
+    Column("severity", String(10), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("response", Text),
+    Column("response_due", Date),
+    Column("responded_by", String(64)),
+    Column("responded_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closure", Text),
+    Index("ix_finding_assessment", "assessment_id"),
+)
+
+remedial_action = Table(
+    "remedial_action",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("finding_id", String(36), ForeignKey("finding.id"), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("status", String(6), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    Index("ix_remedial_action_finding", "finding_id"),
+)
+
+approval_step = Table(
+    "approval_step",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("assessment_id", String(36), ForeignKey("assessment.id"), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+)
+
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
 PROJECTIONS = (
     facility_settings,
@@ -618,4 +702,10 @@ PROJECTIONS = (
     provider_control,
     control_applicability,
     evidence,
+    sec_party,
+    commissioning,
+    assessment,
+    finding,
+    remedial_action,
+    approval_step,
 )

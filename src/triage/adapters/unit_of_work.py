@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy import Connection, RootTransaction
 
+from triage.adapters.assessment_repository import SqlAssessmentRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
@@ -56,6 +57,7 @@ class SqlUnitOfWork:
         self.security = SqlSecurityRepository(conn)
         self.seals = SqlSealRepository(conn)
         self.assurance = SqlAssuranceRepository(conn)
+        self.assessments = SqlAssessmentRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -183,8 +183,11 @@ def parse_catalogue(text: str) -> Catalogue:
     unknown = set(raw) - {"catalogue", "title", "version", "published", "source", "controls"}
     if unknown:
         raise CatalogueError(f"catalogue: unknown keys {', '.join(sorted(unknown))}")
-    version = str(raw.get("version", ""))
-    if not _VERSION.match(version):
+    version = raw.get("version")
+    if not isinstance(version, str | int | float) or isinstance(version, bool):
+        raise CatalogueError("catalogue: 'version' must be a short version string like 2026.11.1")
+    version = str(version)
+    if not _VERSION.fullmatch(version):
         raise CatalogueError("catalogue: 'version' must be a short version string like 2026.11.1")
     items = raw.get("controls")
     if not isinstance(items, list) or not items:
@@ -224,7 +227,13 @@ def evidence_filename(name: str) -> str:
     text = name.strip()
     if "/" in text or "\\" in text or text in {".", ".."} or "\x00" in text:
         raise InvalidInput(f"filename: {text[:60]!r} is a path; give the file's name alone")
-    cleaned = _UNSAFE.sub("_", text).strip(" .")[:120]
+    cleaned = _UNSAFE.sub("_", text).strip(" .")
+    if len(cleaned) > 120:  # shortened before the extension, which is kept
+        stem, dot, extension = cleaned.rpartition(".")
+        keep = f"{dot}{extension}" if dot and stem and len(extension) <= 10 else ""
+        cleaned = (cleaned[: 120 - len(keep)] if not keep else stem[: 120 - len(keep)]).rstrip(
+            " ."
+        ) + keep
     if not cleaned:
         raise InvalidInput("filename: give the file's name (like pen-test-2026.pdf)")
     return cleaned

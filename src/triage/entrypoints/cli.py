@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from triage import bootstrap
 from triage.config import Settings
 from triage.domain.roles import Permission
-from triage.entrypoints import cli_auth, cli_seals, cli_security, cli_triage
+from triage.entrypoints import cli_assurance, cli_auth, cli_seals, cli_security, cli_triage
 from triage.entrypoints.cli_common import Token, token_caller
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
 from triage.errors import TriageError
@@ -122,6 +122,10 @@ def serve(
     checkpoint_interval: Annotated[
         int, typer.Option(help="Seconds between periodic checkpoints (0 to disable).")
     ] = 300,
+    evidence_interval: Annotated[
+        int,
+        typer.Option(help="Seconds between rounds of automatic assurance evidence (0: none)."),
+    ] = 86_400,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API server."""
@@ -140,7 +144,12 @@ def serve(
         highlight=False,
     )
     uvicorn.run(
-        create_app(application, checkpoint_interval=checkpoint_interval, warm_cache=True),
+        create_app(
+            application,
+            checkpoint_interval=checkpoint_interval,
+            warm_cache=True,
+            evidence_interval=evidence_interval,
+        ),
         host=host,
         port=port,
         log_level="info",
@@ -276,6 +285,7 @@ cli_triage.register(app, _app, _emit, _fail)
 cli_auth.register(app, _app, _emit, _fail)
 cli_security.register(app, _app, _emit, _fail)
 cli_seals.register(app, _app, _emit, _fail)
+cli_assurance.register(app, _app, _emit, _fail)
 cli_triage.replay_command(app, ledger_app, _app, _emit)
 
 if __name__ == "__main__":

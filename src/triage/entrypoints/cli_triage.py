@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,7 +29,7 @@ from triage.errors import InvalidInput, PermissionDenied, TriageError
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import receipt_digest, verify_receipt
-from triage.services import bench, history, intake, people, seals
+from triage.services import assessment, bench, history, intake, people, seals
 from triage.services import facility as facility_service
 from triage.services.common import now
 from triage.services.intake import ManifestRejected
@@ -250,6 +250,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                     bench=DEMO_BENCH if at_bench else None,
                 ).secret
             demo_seals = _demo_seals(application)
+            _demo_commissioning(application, admin)
         emit(
             as_json,
             {"tokens": tokens, "seals": demo_seals},
@@ -260,6 +261,23 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 f"{first}..{last} issued to {who}" for who, (first, last) in demo_seals.items()
             ),
         )
+
+    def _demo_commissioning(application: App, admin: Caller) -> None:
+        """The demo provider as a SEC Party, in commissioning mode (renewed for 30 days)."""
+        current = assessment.status(application.uow, admin)
+        if current["party"] is None:
+            assessment.record_party(
+                application.uow, admin, "DEMO-1", "Demo Triage Provider Ltd", ["Other SEC Party"]
+            )
+        if not current["may_triage"] or current["commissioning"] is not None:
+            if current["commissioning"] is not None:
+                assessment.end_commissioning(application.uow, admin, "renewed by triage demo")
+            assessment.start_commissioning(
+                application.uow,
+                admin,
+                datetime.now(UTC) + timedelta(days=30),
+                "demo facility: test devices only",
+            )
 
     def _demo_seals(application: App) -> dict[str, tuple[str, str]]:
         """A batch of demo seals in the store, some issued to the bench and the supervisor."""

@@ -60,13 +60,39 @@ def _all_controls(uow: UnitOfWork) -> tuple[Catalogue, dict[str, Any] | None, li
     return catalogue, adopted, [*catalogue.controls, *own]
 
 
+def controls_in_force(uow: UnitOfWork) -> list[dict[str, Any]]:
+    """Every control (the catalogue's and the provider's) with whether it applies."""
+    _, _, found = _all_controls(uow)
+    not_applicable = uow.assurance.not_applicable()
+    return [
+        {
+            **c.to_json(),
+            "applicable": c.id not in not_applicable,
+            "reason": not_applicable.get(c.id),
+        }
+        for c in found
+    ]
+
+
+def catalogue_parts(
+    uow_factory: UnitOfWorkFactory, caller: Caller
+) -> tuple[Catalogue, list[Control], dict[str, str]]:
+    """The catalogue in force, the provider's controls and the not-applicable reasons (what an
+    OSCAL catalog is made of)."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        catalogue, _, found = _all_controls(uow)
+        not_applicable = uow.assurance.not_applicable()
+    return catalogue, [c for c in found if c.provider], not_applicable
+
+
 def controls(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
     """The catalogue in force (or the packaged one, not yet adopted), every control with
     whether it applies, and the provider's own controls."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
-        catalogue, adopted, found = _all_controls(uow)
-        not_applicable = uow.assurance.not_applicable()
+        catalogue, adopted = _in_force(uow)
+        listing = controls_in_force(uow)
     packaged = default_catalogue()
     return {
         "catalogue": {
@@ -81,14 +107,7 @@ def controls(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
             "packaged_version": packaged.version,
             "packaged_differs": packaged.sha256 != catalogue.sha256,
         },
-        "controls": [
-            {
-                **c.to_json(),
-                "applicable": c.id not in not_applicable,
-                "reason": not_applicable.get(c.id),
-            }
-            for c in found
-        ],
+        "controls": listing,
     }
 
 
@@ -217,7 +236,8 @@ def _generators(
         return {"tools": tools, "thresholds": anomaly.thresholds(uow_factory, ASSURANCE).to_json()}
 
     def breaches() -> dict[str, Any]:
-        items, total = anomaly.alerts(uow_factory, ASSURANCE, None, 0, _EVERYTHING)
+        with uow_factory(write=False) as uow:
+            items, total = uow.security.alerts(None, 0, _EVERYTHING)
         return {"alerts": items, "total": total, "open": sum(a["status"] == "open" for a in items)}
 
     def tamper_policy() -> dict[str, Any]:

@@ -29,7 +29,7 @@ from triage.domain.work_order import (
 )
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref
-from triage.services import anomaly, common
+from triage.services import anomaly, assessment, common
 from triage.services.common import device_ref, get_job, job_step, make_entry, now
 from triage.services.people import ensure_policy
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -164,6 +164,7 @@ def _authorise_reset(
         device = uow.triage.device(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
+        assessment.check_may_triage(uow)
         max_attempts, minutes = uow.triage.settings()
         issued = now()
         if job.state is JobState.RESET_AUTHORISED and uow.triage.live_work_order(job.id, issued):

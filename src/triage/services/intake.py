@@ -19,6 +19,7 @@ from triage.domain.job import TriageJob
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref
+from triage.services import assessment
 from triage.services.common import device_ref, make_entry, now
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -185,6 +186,7 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
         job = uow.triage.open_job_for_device(device_id)
         if job is not None:
             return ScanResult(device_id, job, False, None, f"already received, {job.state}")
+        assessment.check_may_triage(uow)
         expected = uow.triage.expected_in_open_consignment(device_id)
         if expected is None:
             exception_id = str(uuid.uuid4())

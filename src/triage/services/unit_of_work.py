@@ -19,6 +19,7 @@ from triage.ledger.audit import StorageOpener
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogStorage
 from triage.ledger.tiles import TileCache
+from triage.services.assessment_port import AssessmentRepository
 from triage.services.assurance_port import AssuranceRepository
 from triage.services.credentials_port import CredentialRepository
 from triage.services.seals_port import SealRepository
@@ -126,6 +127,9 @@ class UnitOfWork(Protocol):
 
     @property
     def assurance(self) -> AssuranceRepository: ...
+
+    @property
+    def assessments(self) -> AssessmentRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -18,6 +18,7 @@ from triage import __version__
 from triage.bootstrap import App
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.assurance_routes import build_assurance_router
 from triage.entrypoints.api.auth_routes import build_auth_router
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security import access, requires
@@ -25,6 +26,7 @@ from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
 from triage.errors import InvalidInput
+from triage.services import assurance
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
@@ -83,9 +85,15 @@ def _warm(application: App) -> None:
         log.exception("tile cache: warming failed; proofs will read tiles on demand")
 
 
-def create_app(application: App, checkpoint_interval: int = 0, warm_cache: bool = False) -> FastAPI:
-    """Build the API for one facility; a positive interval starts periodic checkpoints, and
-    ``warm_cache`` reads the ledger's tiles into memory in the background at start."""
+def create_app(
+    application: App,
+    checkpoint_interval: int = 0,
+    warm_cache: bool = False,
+    evidence_interval: int = 0,
+) -> FastAPI:
+    """Build the API for one facility; a positive interval starts periodic checkpoints (and,
+    for ``evidence_interval``, automatic assurance evidence), and ``warm_cache`` reads the
+    ledger's tiles into memory in the background at start."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -93,11 +101,13 @@ def create_app(application: App, checkpoint_interval: int = 0, warm_cache: bool 
             threading.Thread(
                 target=_warm, args=(application,), name="tile-cache-warmer", daemon=True
             ).start()
-        task = None
+        tasks = []
         if checkpoint_interval > 0:
-            task = asyncio.create_task(_checkpoint_loop(application, checkpoint_interval))
+            tasks.append(asyncio.create_task(_checkpoint_loop(application, checkpoint_interval)))
+        if evidence_interval > 0:
+            tasks.append(asyncio.create_task(_evidence_loop(application, evidence_interval)))
         yield
-        if task is not None:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -171,12 +181,34 @@ def create_app(application: App, checkpoint_interval: int = 0, warm_cache: bool 
     api.include_router(build_auth_router(application))
     api.include_router(build_security_router(application))
     api.include_router(build_seal_router(application))
+    api.include_router(build_assurance_router(application))
 
     @api.get("/", include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/api/v1/docs")
 
     return api
+
+
+def generate_scheduled_evidence(application: App) -> int:
+    """One scheduled round of automatic evidence, by the system; returns how many were made."""
+    made = assurance.generate(
+        application.uow,
+        assurance.ASSURANCE,
+        application.evidence_sources(),
+        application.evidence_store(),
+    )
+    return len(made)
+
+
+async def _evidence_loop(application: App, interval: int) -> None:
+    while True:
+        await asyncio.sleep(interval)  # the first round after one interval, not at start
+        try:
+            made = await asyncio.to_thread(generate_scheduled_evidence, application)
+            log.info("scheduled evidence: %d documents recorded", made)
+        except Exception:  # a failed round must not stop later ones
+            log.exception("scheduled evidence failed")
 
 
 async def _checkpoint_loop(application: App, interval: int) -> None:

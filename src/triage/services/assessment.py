@@ -1,0 +1,624 @@
+"""The provider, commissioning mode, the gate on triage work, and security assessments with
+their findings, responses, remedial actions, outcomes and schedule.
+
+Every step is a ledger entry. Triage work (opening a job, issuing a work order) asks ``gate``
+first: the provider must be a recorded SEC Party and the facility approved (with no overdue
+steps), or in commissioning mode.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from triage.domain.assessment import (
+    Commissioning,
+    Kind,
+    Past,
+    Result,
+    SecParty,
+    Severity,
+    Standing,
+    Step,
+    approval_state,
+    check_commissioning,
+    default_rules,
+    gate,
+    next_due,
+    parse_date,
+    parse_enum,
+)
+from triage.domain.caller import Caller
+from triage.domain.roles import Permission
+from triage.domain.seals import normalise_reason
+from triage.errors import Conflict, InvalidInput, NotFound
+from triage.ledger.entry import Ref, format_time, parse_time
+from triage.services import assurance
+from triage.services.common import make_entry, now
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+def _text(value: str, field: str, shortest: int, longest: int) -> str:
+    cleaned = " ".join(value.split())
+    if not shortest <= len(cleaned) <= longest:
+        raise InvalidInput(f"{field}: {shortest}-{longest} characters")
+    return cleaned
+
+
+def _record(
+    uow: UnitOfWork, caller: Caller, entry_type: str, subject: Ref, data: dict[str, Any]
+) -> None:
+    uow.ledger.record([make_entry(uow, caller, entry_type, subject, data)])
+
+
+# -- the provider, commissioning and the gate ------------------------------------------------
+
+
+def record_party(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    party_id: str,
+    name: str,
+    roles: Sequence[str],
+) -> SecParty:
+    """Record (or correct) the provider's SEC Party details (an administrator)."""
+    caller.require(Permission.FACILITY_MANAGE)
+    party = SecParty.checked(party_id, name, roles)
+    with uow_factory(write=True) as uow:
+        data = {"party_id": party.party_id, "name": party.name, "roles": list(party.roles)}
+        _record(uow, caller, "provider.party_recorded", Ref("sec_party", party.party_id), data)
+        uow.commit()
+    return party
+
+
+def start_commissioning(
+    uow_factory: UnitOfWorkFactory, caller: Caller, until: datetime, reason: str
+) -> Commissioning:
+    """Let a facility not yet approved triage test devices until ``until`` (an administrator;
+    at most 90 days; refused while the facility is approved)."""
+    caller.require(Permission.FACILITY_MANAGE)
+    at = now()
+    check_commissioning(until, at)
+    text = normalise_reason(reason)
+    with uow_factory(write=True) as uow:
+        approved, _ = approval_state(standing(uow), at.date())
+        if approved:
+            raise Conflict(
+                "the facility is approved: commissioning mode is for before its first "
+                "assessment (or after a rejection)"
+            )
+        data = {"until": format_time(until), "reason": text}
+        _record(
+            uow, caller, "facility.commissioning_started", Ref("facility", uow.facility_id), data
+        )
+        uow.commit()
+    return Commissioning(until, text)
+
+
+def end_commissioning(uow_factory: UnitOfWorkFactory, caller: Caller, reason: str) -> None:
+    """Leave commissioning mode before its end."""
+    caller.require(Permission.FACILITY_MANAGE)
+    text = normalise_reason(reason)
+    with uow_factory(write=True) as uow:
+        if uow.assessments.commissioning(uow.facility_id) is None:
+            raise Conflict("the facility is not in commissioning mode")
+        data = {"reason": text}
+        _record(uow, caller, "facility.commissioning_ended", Ref("facility", uow.facility_id), data)
+        uow.commit()
+
+
+def standing(uow: UnitOfWork) -> Standing:
+    """The facility's standing: provider, last outcome and its steps, commissioning mode."""
+    last: dict[str, Any] | None = None
+    for assessment_id in uow.assessments.assessment_ids():
+        found = uow.assessments.assessment(assessment_id)
+        if found is None or found["result"] is None:
+            continue
+        if last is None or found["decided_at"] > last["decided_at"]:
+            last = found
+    steps: tuple[Step, ...] = ()
+    result = None
+    if last is not None:
+        result = Result(last["result"])
+        steps = tuple(
+            Step(
+                s["id"],
+                s["description"],
+                date.fromisoformat(s["due"]),
+                None if s["done_at"] is None else parse_time(s["done_at"]),
+            )
+            for s in last["steps"]
+        )
+    return Standing(
+        uow.assessments.party(), result, steps, uow.assessments.commissioning(uow.facility_id)
+    )
+
+
+def check_may_triage(uow: UnitOfWork) -> str:
+    """Within a unit of work that starts triage work: why it may, or Conflict."""
+    return gate(standing(uow), now())
+
+
+def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
+    """The provider, the approval, commissioning mode, whether triage may go ahead, and which
+    assessment is due next and why."""
+    caller.require(Permission.ASSURANCE_READ, Permission.FACILITY_MANAGE)
+    at = now()
+    with uow_factory(write=False) as uow:
+        current = standing(uow)
+        party = uow.assessments.party_record()
+        due = _next(uow, at)
+    approved, why = approval_state(current, at.date())
+    try:
+        may = True, gate(current, at)
+    except Conflict as exc:
+        may = False, str(exc)
+    active = current.commissioning is not None and current.commissioning.active(at)
+    return {
+        "party": party,
+        "approval": {
+            "approved": approved,
+            "why": why,
+            "result": None if current.last_result is None else current.last_result.value,
+            "steps": [
+                {
+                    "id": s.id,
+                    "description": s.description,
+                    "due": s.due.isoformat(),
+                    "done_at": None if s.done_at is None else format_time(s.done_at),
+                    "overdue": s.done_at is None and s.due < at.date(),
+                }
+                for s in current.steps
+            ],
+        },
+        "commissioning": None
+        if current.commissioning is None
+        else {
+            "until": format_time(current.commissioning.until),
+            "reason": current.commissioning.reason,
+            "active": active,
+        },
+        "may_triage": may[0],
+        "may_triage_because": may[1],
+        "next_assessment": due,
+    }
+
+
+def _next(uow: UnitOfWork, at: datetime) -> dict[str, Any]:
+    history = []
+    for assessment_id in uow.assessments.assessment_ids():
+        found = uow.assessments.assessment(assessment_id)
+        if found is None:
+            continue
+        history.append(
+            Past(
+                Kind(found["kind"]),
+                None if found["result"] is None else Result(found["result"]),
+                date.fromisoformat(found["planned_at"]),
+                None
+                if found["fieldwork_end"] is None
+                else date.fromisoformat(found["fieldwork_end"]),
+                None if found["decided_at"] is None else parse_time(found["decided_at"]).date(),
+            )
+        )
+    severities = [Severity(s) for s in uow.assessments.open_severities()]
+    volume = uow.assessments.jobs_opened_since(at - timedelta(days=365))
+    due = next_due(default_rules(), history, severities, volume, at.date())
+    return {**due.to_json(), "devices_last_12_months": volume}
+
+
+def schedule(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
+    """Which assessment is due next, when, whether it is overdue, and why that type."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        return _next(uow, now())
+
+
+# -- assessments -----------------------------------------------------------------------------
+
+
+def _assessment(uow: UnitOfWork, assessment_id: str) -> dict[str, Any]:
+    found = uow.assessments.assessment(assessment_id)
+    if found is None:
+        raise NotFound(f"no assessment {assessment_id!r}")
+    return found
+
+
+def _undecided(uow: UnitOfWork, assessment_id: str) -> dict[str, Any]:
+    found = _assessment(uow, assessment_id)
+    if found["result"] is not None:
+        raise Conflict(f"assessment {assessment_id} is decided ({found['result']}); it is closed")
+    return found
+
+
+def plan(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    kind: str,
+    assessor: str,
+    scope: str,
+    planned_at: str,
+    controls: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Record an assessment to come: type, assessor, scope, date, controls (default: every
+    applicable control)."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    chosen_kind = parse_enum(Kind, kind, "kind")
+    who = _text(assessor, "assessor", 2, 200)
+    what = _text(scope, "scope", 3, 2000)
+    when = parse_date(planned_at, "planned_at")
+    with uow_factory(write=True) as uow:
+        ids = uow.assessments.assessment_ids()
+        found = [uow.assessments.assessment(i) for i in ids]
+        if any(a is not None and a["result"] is None for a in found):
+            raise Conflict("an assessment is already in progress: record its outcome first")
+        decided = [a for a in found if a is not None and a["result"] is not None]
+        if not decided and chosen_kind is not Kind.FUSA:
+            raise Conflict("the first assessment of a Triage Facility is a FUSA")
+        listing = assurance.controls_in_force(uow)
+        applicable = [c["id"] for c in listing if c["applicable"]]
+        selected = list(dict.fromkeys(controls)) if controls else applicable
+        unknown = [c for c in selected if c not in {x["id"] for x in listing}]
+        if unknown:
+            raise NotFound(f"no control {', '.join(unknown)}")
+        assessment_id = str(uuid.uuid4())
+        data = {
+            "assessment_id": assessment_id,
+            "kind": chosen_kind.value,
+            "assessor": who,
+            "scope": what,
+            "planned_at": when.isoformat(),
+            "controls": selected,
+        }
+        _record(uow, caller, "assessment.planned", Ref("assessment", assessment_id), data)
+        result = _json(uow, assessment_id)
+        uow.commit()
+    return result
+
+
+def record_fieldwork(
+    uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str, start: str, end: str
+) -> dict[str, Any]:
+    """When the assessor worked at the facility (FUSA and VUSA)."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    first, last = parse_date(start, "start"), parse_date(end, "end")
+    if last < first:
+        raise InvalidInput("end: the fieldwork ends on or after its start")
+    with uow_factory(write=True) as uow:
+        found = _undecided(uow, assessment_id)
+        if not Kind(found["kind"]).has_fieldwork:
+            raise Conflict("a USSA is a self-assessment: it has no assessor fieldwork")
+        data = {"assessment_id": assessment_id, "start": first.isoformat(), "end": last.isoformat()}
+        _record(
+            uow, caller, "assessment.fieldwork_recorded", Ref("assessment", assessment_id), data
+        )
+        result = _json(uow, assessment_id)
+        uow.commit()
+    return result
+
+
+def attach_evidence(
+    uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str, evidence_ids: Sequence[str]
+) -> dict[str, Any]:
+    """Put evidence in front of the assessor (the observations of the assessment results)."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    if not evidence_ids:
+        raise InvalidInput("evidence_ids: at least one")
+    with uow_factory(write=True) as uow:
+        found = _undecided(uow, assessment_id)
+        unknown = [e for e in evidence_ids if uow.assurance.evidence(e) is None]
+        if unknown:
+            raise NotFound(f"no evidence {', '.join(unknown)}")
+        attached = [e["id"] for e in found["evidence"]]
+        merged = list(dict.fromkeys([*attached, *evidence_ids]))
+        data = {"assessment_id": assessment_id, "evidence_ids": merged}
+        _record(uow, caller, "assessment.evidence_attached", Ref("assessment", assessment_id), data)
+        result = _json(uow, assessment_id)
+        uow.commit()
+    return result
+
+
+def raise_finding(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    assessment_id: str,
+    control_id: str,
+    severity: str,
+    description: str,
+) -> dict[str, Any]:
+    """Record a finding of the assessor against one of the assessed controls."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    level = parse_enum(Severity, severity, "severity")
+    text = _text(description, "description", 10, 4000)
+    with uow_factory(write=True) as uow:
+        found = _undecided(uow, assessment_id)
+        if control_id not in found["controls"]:
+            raise InvalidInput(f"control_id: {control_id!r} is not among the assessed controls")
+        finding_id = str(uuid.uuid4())
+        data = {
+            "assessment_id": assessment_id,
+            "finding_id": finding_id,
+            "control_id": control_id,
+            "severity": level.value,
+            "description": text,
+        }
+        _record(uow, caller, "assessment.finding_raised", Ref("assessment", assessment_id), data)
+        result = uow.assessments.finding(finding_id)
+        uow.commit()
+    assert result is not None
+    return result
+
+
+def _finding(uow: UnitOfWork, finding_id: str) -> dict[str, Any]:
+    found = uow.assessments.finding(finding_id)
+    if found is None:
+        raise NotFound(f"no finding {finding_id!r}")
+    return found
+
+
+def respond(
+    uow_factory: UnitOfWorkFactory, caller: Caller, finding_id: str, text: str, due: str
+) -> dict[str, Any]:
+    """The provider's response to a finding, with the date by which it will be remedied."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    answer = _text(text, "text", 10, 4000)
+    by = parse_date(due, "due")
+    with uow_factory(write=True) as uow:
+        found = _finding(uow, finding_id)
+        if found["status"] != "open":
+            raise Conflict(f"finding {finding_id} is closed")
+        data = {"finding_id": finding_id, "text": answer, "due": by.isoformat()}
+        _record(
+            uow,
+            caller,
+            "assessment.finding_responded",
+            Ref("assessment", found["assessment_id"]),
+            data,
+        )
+        result = uow.assessments.finding(finding_id)
+        uow.commit()
+    assert result is not None
+    return result
+
+
+def plan_action(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    finding_id: str,
+    description: str,
+    owner: str,
+    due: str,
+) -> dict[str, Any]:
+    """A remedial action for a finding, with an owner and a due date."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    text = _text(description, "description", 10, 2000)
+    who = _text(owner, "owner", 2, 64)
+    by = parse_date(due, "due")
+    with uow_factory(write=True) as uow:
+        found = _finding(uow, finding_id)
+        if found["status"] != "open":
+            raise Conflict(f"finding {finding_id} is closed")
+        action_id = str(uuid.uuid4())
+        data = {
+            "action_id": action_id,
+            "finding_id": finding_id,
+            "description": text,
+            "owner": who,
+            "due": by.isoformat(),
+        }
+        _record(
+            uow,
+            caller,
+            "assessment.action_planned",
+            Ref("assessment", found["assessment_id"]),
+            data,
+        )
+        result = uow.assessments.action(action_id)
+        uow.commit()
+    assert result is not None
+    return result
+
+
+def complete_action(
+    uow_factory: UnitOfWorkFactory, caller: Caller, action_id: str
+) -> dict[str, Any]:
+    caller.require(Permission.ASSURANCE_MANAGE)
+    with uow_factory(write=True) as uow:
+        found = uow.assessments.action(action_id)
+        if found is None:
+            raise NotFound(f"no remedial action {action_id!r}")
+        if found["status"] == "done":
+            raise Conflict(f"remedial action {action_id} is already done")
+        owner = _finding(uow, found["finding_id"])
+        data = {"action_id": action_id}
+        _record(
+            uow, caller, "assessment.action_done", Ref("assessment", owner["assessment_id"]), data
+        )
+        result = uow.assessments.action(action_id)
+        uow.commit()
+    assert result is not None
+    return result
+
+
+def close_finding(
+    uow_factory: UnitOfWorkFactory, caller: Caller, finding_id: str, reason: str
+) -> dict[str, Any]:
+    """Close a finding once it is remedied (its actions done)."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    text = normalise_reason(reason)
+    with uow_factory(write=True) as uow:
+        found = _finding(uow, finding_id)
+        if found["status"] != "open":
+            raise Conflict(f"finding {finding_id} is already closed")
+        whole = _assessment(uow, found["assessment_id"])
+        open_actions = [
+            a["id"]
+            for a in whole["actions"]
+            if a["finding_id"] == finding_id and a["status"] != "done"
+        ]
+        if open_actions:
+            raise Conflict(
+                f"finding {finding_id} has remedial actions still open: finish them first"
+            )
+        data = {"finding_id": finding_id, "reason": text}
+        _record(
+            uow,
+            caller,
+            "assessment.finding_closed",
+            Ref("assessment", found["assessment_id"]),
+            data,
+        )
+        result = uow.assessments.finding(finding_id)
+        uow.commit()
+    assert result is not None
+    return result
+
+
+def record_outcome(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    assessment_id: str,
+    result: str,
+    steps: Sequence[tuple[str, str]] = (),
+) -> dict[str, Any]:
+    """The assessment's outcome: approval, approval subject to steps (each with a due date), or
+    rejection. A decided assessment does not change."""
+    caller.require(Permission.ASSURANCE_MANAGE)
+    chosen = parse_enum(Result, result, "result")
+    cleaned = [
+        (_text(d, "steps.description", 5, 2000), parse_date(due, "steps.due")) for d, due in steps
+    ]
+    if chosen is Result.APPROVAL_WITH_STEPS and not cleaned:
+        raise InvalidInput("steps: an approval subject to additional steps names at least one")
+    if chosen is not Result.APPROVAL_WITH_STEPS and cleaned:
+        raise InvalidInput("steps: only an approval subject to additional steps has steps")
+    with uow_factory(write=True) as uow:
+        found = _undecided(uow, assessment_id)
+        if Kind(found["kind"]).has_fieldwork and found["fieldwork_end"] is None:
+            raise Conflict("record the assessor's fieldwork before the outcome")
+        data = {
+            "assessment_id": assessment_id,
+            "result": chosen.value,
+            "steps": [
+                {"step_id": str(uuid.uuid4()), "description": d, "due": due.isoformat()}
+                for d, due in cleaned
+            ],
+        }
+        _record(uow, caller, "assessment.outcome_recorded", Ref("assessment", assessment_id), data)
+        answer = _json(uow, assessment_id)
+        uow.commit()
+    return answer
+
+
+def complete_step(uow_factory: UnitOfWorkFactory, caller: Caller, step_id: str) -> dict[str, Any]:
+    caller.require(Permission.ASSURANCE_MANAGE)
+    with uow_factory(write=True) as uow:
+        found = uow.assessments.step(step_id)
+        if found is None:
+            raise NotFound(f"no approval step {step_id!r}")
+        if found["done_at"] is not None:
+            raise Conflict(f"step {step_id} is already done")
+        _record(
+            uow,
+            caller,
+            "assessment.step_done",
+            Ref("assessment", found["assessment_id"]),
+            {"step_id": step_id},
+        )
+        result = uow.assessments.step(step_id)
+        uow.commit()
+    assert result is not None
+    return result
+
+
+def _json(uow: UnitOfWork, assessment_id: str) -> dict[str, Any]:
+    """An assessment in the shape the exports read (OSCAL, the evidence pack)."""
+    raw = _assessment(uow, assessment_id)
+    return {
+        "id": raw["id"],
+        "kind": raw["kind"],
+        "title": Kind(raw["kind"]).long_name,
+        "assessor": raw["assessor"],
+        "scope": raw["scope"],
+        "status": raw["status"],
+        "planned_at": raw["planned_at"],
+        "fieldwork_start": raw["fieldwork_start"],
+        "fieldwork_end": raw["fieldwork_end"],
+        "controls": raw["controls"],
+        "findings": [
+            {
+                "id": f["id"],
+                "control_id": f["control_id"],
+                "severity": f["severity"],
+                "description": f["description"],
+                "raised_at": f["raised_at"],
+                "response": None
+                if f["response"] is None
+                else {
+                    "text": f["response"],
+                    "due": f["response_due"],
+                    "responded_at": f["responded_at"],
+                    "by": f["responded_by"],
+                },
+                "status": f["status"],
+                "closure": f["closure"],
+            }
+            for f in raw["findings"]
+        ],
+        "actions": [
+            {
+                "id": a["id"],
+                "finding_id": a["finding_id"],
+                "description": a["description"],
+                "owner": a["owner"],
+                "due": a["due"],
+                "status": a["status"],
+                "done_at": a["done_at"],
+            }
+            for a in raw["actions"]
+        ],
+        "outcome": None
+        if raw["result"] is None
+        else {
+            "result": raw["result"],
+            "decided_at": raw["decided_at"],
+            "steps": [
+                {
+                    "id": s["id"],
+                    "description": s["description"],
+                    "due": s["due"],
+                    "done_at": s["done_at"],
+                }
+                for s in raw["steps"]
+            ],
+        },
+        "evidence": [
+            {
+                "id": e["id"],
+                "kind": e["kind"],
+                "name": e["name"],
+                "title": e["title"],
+                "sha256": e["sha256"],
+                "recorded_at": e["recorded_at"],
+                "filename": e["filename"],
+                "media_type": e["media_type"],
+                "ledger_index": next(iter(uow.ledger.indexes_for("evidence", e["id"])), None),
+            }
+            for e in raw["evidence"]
+        ],
+    }
+
+
+def get(uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str) -> dict[str, Any]:
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        return _json(uow, assessment_id)
+
+
+def list_all(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[dict[str, Any]]:
+    """Every assessment, oldest first."""
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        return [_json(uow, i) for i in uow.assessments.assessment_ids()]
