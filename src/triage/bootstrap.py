@@ -178,17 +178,26 @@ class App:
         rows = [r for r in rows if r["control"]["id"] in chosen]
         files = []
         proofs: dict[str, dict[str, Any]] = {}
+        # Every proof is against one signed checkpoint of the log as it is now, and carries
+        # its entry's bytes: the pack is checkable with nothing but the verifier key.
+        ledger_service.issue_checkpoint_if_grown(self.uow, self.origin, self.signer_key())
+        checkpoint = ledger_service.status(self.uow).latest_checkpoint
         for item in found["evidence"]:
             _, content = assurance.evidence_file(self.uow, caller, store, item["id"])
             files.append((item, content))
-            if item["ledger_index"] is not None:
-                proof = ledger_service.prove_inclusion(self.uow, item["ledger_index"])
+            if item["ledger_index"] is not None and checkpoint is not None:
+                index = item["ledger_index"]
+                proof = ledger_service.prove_inclusion(self.uow, index, checkpoint.size)
+                with self.uow(write=False) as uow:
+                    entry = uow.ledger.log.entry(index)
                 proofs[item["id"]] = {
                     "index": proof.index,
                     "size": proof.size,
                     "leaf_hash": base64.b64encode(proof.leaf_hash).decode("ascii"),
                     "root": base64.b64encode(proof.root).decode("ascii"),
                     "proof": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
+                    "entry": base64.b64encode(entry).decode("ascii"),
+                    "checkpoint": checkpoint.note,
                 }
         catalogue, _, _ = assurance.catalogue_parts(self.uow, caller)
         at = datetime.now(UTC)

@@ -5,6 +5,7 @@ models and passed by `trestle validate`, and the evidence pack checked file by f
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -21,6 +22,7 @@ from trestle.oscal.catalog import Catalog
 from trestle.oscal.poam import PlanOfActionAndMilestones
 
 from tests.e2e.conftest import Triage, start_server, stop
+from triage.ledger import checkpoint, rfc6962
 
 TRESTLE = Path(sys.executable).parent / "trestle"
 
@@ -185,9 +187,23 @@ def test_commissioning_to_an_approved_fusa_exported_as_valid_oscal(
         manifest = json.loads(archive.read("manifest.json"))
         files = manifest["files"]
         assert {f["evidence_id"] for f in files} == set(evidence_ids)
+        # Checked with nothing but the facility's verifier key.
+        key = triage.run("keys", "show").stdout.strip()
+        origin = key.split("+", 1)[0]
         for row in files:
             assert hashlib.sha256(archive.read(row["path"])).hexdigest() == row["sha256"]
-            assert row["inclusion_proof"]["index"] == row["ledger_index"]
+            proof = row["inclusion_proof"]
+            assert proof["index"] == row["ledger_index"]
+            signed = checkpoint.open_checkpoint(proof["checkpoint"], [key], origin)
+            entry = base64.b64decode(proof["entry"])
+            assert json.loads(entry)["data"]["sha256"] == row["sha256"]
+            rfc6962.verify_inclusion(
+                rfc6962.leaf_hash(entry),
+                proof["index"],
+                signed.size,
+                [base64.b64decode(h) for h in proof["proof"]],
+                signed.root_hash,
+            )
     verify = triage.run("ledger", "verify", "--token", auditor)
     assert verify.stdout.startswith("ok:")
 

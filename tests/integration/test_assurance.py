@@ -222,3 +222,54 @@ def test_triage_work_is_refused_without_a_current_approval_or_commissioning(
     status = assessment.status(uow, staffed.auditor)
     assert status["may_triage"] is True and "commissioning" in status["may_triage_because"]
     assert status["next_assessment"]["kind"] == "FUSA"
+
+
+def test_an_assessment_from_plan_to_decision_and_what_becomes_overdue(
+    staffed: Staffed, security: Caller
+) -> None:
+    uow = staffed.app.uow
+    plan = assessment.plan(uow, security, "FUSA", "Acme Assurance", "the facility", "2026-01-05")
+    with pytest.raises(Conflict, match="already in progress"):
+        assessment.plan(uow, security, "FUSA", "Acme Assurance", "again", "2026-01-06")
+    with pytest.raises(Conflict, match="fieldwork before the outcome"):
+        assessment.record_outcome(uow, security, plan["id"], "approval")
+    assessment.record_fieldwork(uow, security, plan["id"], "2026-01-05", "2026-01-07")
+    with pytest.raises(InvalidInput, match="not among the assessed controls"):
+        assessment.raise_finding(uow, security, plan["id"], "G99", "low", "no such control here")
+    found = assessment.raise_finding(
+        uow, security, plan["id"], "G5.2", "medium", "The risk assessment is two years old"
+    )
+    assessment.respond(uow, security, found["id"], "A new risk assessment is planned", "2026-02-01")
+    action = assessment.plan_action(
+        uow, security, found["id"], "Run the annual risk assessment workshop", "sam", "2026-02-01"
+    )
+    with pytest.raises(Conflict, match="remedial actions still open"):
+        assessment.close_finding(uow, security, found["id"], "the workshop has been held")
+    decided = assessment.record_outcome(
+        uow,
+        security,
+        plan["id"],
+        "approval_with_steps",
+        [("Send the new risk assessment", "2026-03-01")],
+    )
+    with pytest.raises(Conflict, match="is decided"):
+        assessment.raise_finding(uow, security, plan["id"], "G1", "low", "too late for this one")
+    # Today is long after every due date: the step is overdue, so approval has lapsed.
+    status = assessment.status(uow, staffed.auditor)
+    assert status["approval"]["approved"] is False
+    assert "steps of its approval are overdue" in status["approval"]["why"]
+    assert [a["action_id"] for a in status["overdue"]["actions"]] == [action["id"]]
+    assert [f["finding_id"] for f in status["overdue"]["findings"]] == [found["id"]]
+    # The commissioning mode the fixture started still lets work go on while it lasts.
+    assert status["may_triage"] is True
+    assessment.complete_step(uow, security, decided["outcome"]["steps"][0]["id"])
+    assessment.complete_action(uow, security, action["id"])
+    assessment.close_finding(uow, security, found["id"], "the workshop has been held")
+    after = assessment.status(uow, staffed.auditor)
+    assert after["approval"]["approved"] is True and after["overdue"] == {
+        "findings": [],
+        "actions": [],
+    }
+    assert after["next_assessment"]["kind"] == "VUSA"  # approval subject to steps
+    report = replay_check(staffed.app.database, staffed.app.facility.id)
+    assert report.differences == []

@@ -312,13 +312,21 @@ def _proof(proof: Mapping[str, Any], ledger_index: object, what: str) -> dict[st
             f"{what}: the inclusion proof is of ledger entry {index}, but the evidence was "
             f"recorded at entry {ledger_index}; prove entry {ledger_index}"
         )
-    return {
+    found = {
         "index": index,
         "size": size,
         "leaf_hash": proof["leaf_hash"],
         "root": proof["root"],
         "proof": list(hashes),
     }
+    # Optional, and what makes the pack checkable with nothing else but the verifier key: the
+    # entry's own bytes (base64) and the signed checkpoint the proof is against.
+    for key in ("entry", "checkpoint"):
+        if key in proof:
+            if not isinstance(proof[key], str):
+                raise InvalidInput(f"{what}: the proof's {key} must be text")
+            found[key] = proof[key]
+    return found
 
 
 def _is_int(value: object) -> bool:
@@ -410,13 +418,14 @@ How to check it
    file's sha256). With the facility's verifier key (a line like
    device-triage.local/NAME+abcd1234+AX..., obtained from the facility by a channel you
    trust):
-     - take a checkpoint signed with that key (`triage ledger checkpoint`, or
-       GET /api/v1/ledger) and check its signature;
-     - check the entry's inclusion proof against that checkpoint: the proof in the manifest
-       if its size is the checkpoint's, else a fresh one from
-       `triage ledger prove --index N --size S`, with
-       triage.ledger.rfc6962.verify_inclusion(leaf_hash, N, S, proof, root);
-       the leaf hash is SHA-256(0x00 || the entry's bytes);
+     - check the signature of the checkpoint given with each proof ("checkpoint", a signed
+       note) with that key, or take one yourself (`triage ledger checkpoint`, or
+       GET /api/v1/ledger);
+     - decode the entry ("entry", base64): it is canonical JSON whose data names the file's
+       sha256; its leaf hash is SHA-256(0x00 || the entry's bytes);
+     - check the entry's inclusion proof against the checkpoint's root and size, with
+       triage.ledger.rfc6962.verify_inclusion(leaf_hash, N, S, proof, root), or get a
+       fresh proof from `triage ledger prove --index N --size S`;
    (`triage verify RECEIPT --key KEY` makes the same checks of a device's receipt.)
    The auditor's guide (docs/auditors-guide.md) shows each step. `triage ledger verify`
    recomputes the whole ledger at the facility.

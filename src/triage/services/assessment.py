@@ -150,6 +150,7 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
         current = standing(uow)
         party = uow.assessments.party_record()
         due = _next(uow, at)
+        everything = [_json(uow, i) for i in uow.assessments.assessment_ids()]
     approved, why = approval_state(current, at.date())
     try:
         may = True, gate(current, at)
@@ -183,7 +184,27 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
         "may_triage": may[0],
         "may_triage_because": may[1],
         "next_assessment": due,
+        "overdue": _overdue(everything, at.date()),
     }
+
+
+def _overdue(everything: Sequence[dict[str, Any]], today: date) -> dict[str, list[dict[str, Any]]]:
+    """Findings whose response date has passed while open, and remedial actions past due."""
+    today_text = today.isoformat()
+    findings = [
+        {"assessment_id": a["id"], "finding_id": f["id"], "control_id": f["control_id"],
+         "due": f["response"]["due"] if f["response"] else None}
+        for a in everything
+        for f in a["findings"]
+        if f["status"] == "open" and f["response"] is not None and f["response"]["due"] < today_text
+    ]  # fmt: skip
+    actions = [
+        {"assessment_id": a["id"], "action_id": x["id"], "owner": x["owner"], "due": x["due"]}
+        for a in everything
+        for x in a["actions"]
+        if x["status"] == "open" and x["due"] < today_text
+    ]
+    return {"findings": findings, "actions": actions}
 
 
 def _next(uow: UnitOfWork, at: datetime) -> dict[str, Any]:
