@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection, Delete, delete
 
 from triage.adapters.projector import Insert, Op, Run, canonical, handles, set_values
 from triage.adapters.tables import (
@@ -22,9 +22,9 @@ def _day(text: str | None) -> date | None:
     return None if text is None else date.fromisoformat(text)
 
 
-def _clear(table_delete: object) -> Run:
+def _clear(statement: Delete) -> Run:
     def run(conn: Connection) -> None:
-        conn.execute(table_delete)  # type: ignore[call-overload]
+        conn.execute(statement)
 
     return Run(run)
 

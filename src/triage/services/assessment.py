@@ -379,6 +379,13 @@ def _finding(uow: UnitOfWork, finding_id: str) -> dict[str, Any]:
     return found
 
 
+def _open_finding(uow: UnitOfWork, finding_id: str) -> dict[str, Any]:
+    found = _finding(uow, finding_id)
+    if found["status"] != "open":
+        raise Conflict(f"finding {finding_id} is closed")
+    return found
+
+
 def respond(
     uow_factory: UnitOfWorkFactory, caller: Caller, finding_id: str, text: str, due: str
 ) -> dict[str, Any]:
@@ -387,9 +394,7 @@ def respond(
     answer = _text(text, "text", 10, 4000)
     by = parse_date(due, "due")
     with uow_factory(write=True) as uow:
-        found = _finding(uow, finding_id)
-        if found["status"] != "open":
-            raise Conflict(f"finding {finding_id} is closed")
+        found = _open_finding(uow, finding_id)
         data = {"finding_id": finding_id, "text": answer, "due": by.isoformat()}
         _record(
             uow,
@@ -418,9 +423,7 @@ def plan_action(
     who = _text(owner, "owner", 2, 64)
     by = parse_date(due, "due")
     with uow_factory(write=True) as uow:
-        found = _finding(uow, finding_id)
-        if found["status"] != "open":
-            raise Conflict(f"finding {finding_id} is closed")
+        found = _open_finding(uow, finding_id)
         action_id = str(uuid.uuid4())
         data = {
             "action_id": action_id,
@@ -470,9 +473,7 @@ def close_finding(
     caller.require(Permission.ASSURANCE_MANAGE)
     text = normalise_reason(reason)
     with uow_factory(write=True) as uow:
-        found = _finding(uow, finding_id)
-        if found["status"] != "open":
-            raise Conflict(f"finding {finding_id} is already closed")
+        found = _open_finding(uow, finding_id)
         whole = _assessment(uow, found["assessment_id"])
         open_actions = [
             a["id"]

@@ -17,7 +17,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api.security import operator_dependency, requires
-from triage.entrypoints.api.triage_routes import _limited_body
+from triage.entrypoints.api.triage_routes import limited_body
 from triage.entrypoints.seal_json import plain, plain_dict
 from triage.ledger.entry import format_time
 from triage.services import assessment, assurance
@@ -208,7 +208,7 @@ def build_assurance_router(application: App) -> APIRouter:
         control: Annotated[list[str] | None, Query(max_length=50)] = None,
     ) -> dict[str, Any]:
         """Keep a document (the body; its Content-Type is recorded) with its SHA-256."""
-        body = await _limited_body(request, MAX_UPLOAD_BYTES)
+        body = await limited_body(request, MAX_UPLOAD_BYTES)
         media = request.headers.get("content-type", "application/octet-stream").split(";")[0]
         found = assurance.upload(
             uow,

@@ -158,7 +158,7 @@ def build_router(application: App) -> APIRouter:
     ) -> JSONResponse:
         """Import a manifest: CSV (text/csv) or a JSON list of objects (application/json)."""
         caller.require(Permission.CONSIGNMENT_IMPORT)
-        body = await _limited_body(request, MAX_MANIFEST_BYTES)
+        body = await limited_body(request, MAX_MANIFEST_BYTES)
         kind = "json" if "json" in request.headers.get("content-type", "") else "csv"
         try:
             rows = parse_manifest(body, kind)
@@ -329,7 +329,7 @@ def build_router(application: App) -> APIRouter:
     async def inspect(job_id: str, request: Request, caller: Operator) -> dict[str, Any]:
         """Record the inspection; the tamper policy decides and says why."""
         caller.require(Permission.DEVICE_INSPECT)
-        evidence = _json_object(await _limited_body(request, MAX_JSON_BYTES))
+        evidence = _json_object(await limited_body(request, MAX_JSON_BYTES))
         decision = await run_in_threadpool(bench.inspect, uow, caller, job_id, evidence)
         return decision.to_json()
 
@@ -432,7 +432,8 @@ def build_router(application: App) -> APIRouter:
     return router
 
 
-async def _limited_body(request: Request, limit: int) -> bytes:
+async def limited_body(request: Request, limit: int) -> bytes:
+    """The request body, refused before it is read past ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise InvalidInput(f"body: larger than {limit} bytes")
