@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TRIAGE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test test-fast lint format bench bench-triage system-deps clean
+.PHONY: install run test test-fast lint format bench bench-triage system-deps screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -25,14 +25,16 @@ run: install
 	@echo "  Verifier key (for 'triage verify'): $$($(BIN)/triage keys show)"
 	$(BIN)/triage serve --host 127.0.0.1 --port 8000
 
-## system-deps: what pip cannot bring: the PostgreSQL server for the tests, and poppler-utils
-## and zbar-tools, with which the tests read back the QR codes printed on labels and certificates.
+## system-deps: what pip cannot bring: the PostgreSQL server for the tests, poppler-utils and
+## zbar-tools (the tests read back the QR codes printed on labels and certificates), and
+## Debian's Chromium, which Playwright drives for the web tests.
 system-deps:
 	@missing=""; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
 		missing="$$missing postgresql"; fi; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt-get:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -45,6 +47,10 @@ test: install system-deps
 
 test-fast: install
 	$(BIN)/pytest -q -m "not slow and not postgres"
+
+## make screenshots: refresh the pictures of the pages in docs/screenshots (a real Chromium).
+screenshots: install system-deps
+	TRIAGE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_web.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

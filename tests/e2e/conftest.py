@@ -205,6 +205,7 @@ def running_facility(
     }
     tokens["stella"] = triage.staff(admin, "stella", "stores")
     tokens["sam"] = triage.staff(admin, "sam", "security_manager")
+    tokens["admin"] = admin
     triage.commission(admin)
     triage.env["TRIAGE_TOKEN"] = tokens["sup"]
     key = tmp_path / "bench" / "tool.key"

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query
-from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field
 
 from triage import __version__
@@ -183,10 +182,13 @@ def create_app(
     api.include_router(build_seal_router(application))
     api.include_router(build_assurance_router(application))
 
-    @api.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/api/v1/docs")
+    # The pages for people (the home page is the web application's).
+    from fastapi.staticfiles import StaticFiles
 
+    from triage.entrypoints.web.pages import HERE, build_web_router
+
+    api.include_router(build_web_router(application))
+    api.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return api
 
 

@@ -1,0 +1,304 @@
+"""Server-rendered pages for the people at the facility, on top of the same services as the API.
+
+Signing in opens the same web session as the API's login (cookie ``triage_session``); every
+form that changes something carries the session's CSRF token, checked before anything else.
+Every page names the permission it needs and refuses (403, with what the page is for) anyone
+without it: a page is never merely hidden from the menu. Nothing is loaded from elsewhere:
+the stylesheet is served from this package.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from triage.bootstrap import App
+from triage.domain.caller import Caller
+from triage.domain.lifecycle import JobState, allowed_actions
+from triage.domain.roles import Permission, roles_with
+from triage.domain.tamper_policy import Cover, SecuritySealState
+from triage.entrypoints.api.security import SESSION_COOKIE
+from triage.errors import TooManyAttempts, TriageError, Unauthenticated
+from triage.services import anomaly, auth, bench, history, intake, people
+from triage.services.auth import SessionCaller
+
+HERE = Path(__file__).parent
+MAX_FORM_BYTES = 64 * 1024
+_templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+# The pages, the permission each needs, and its place in the menu.
+MENU = (
+    ("/bench", "Bench", Permission.DEVICE_SCAN),
+    ("/security/tools", "Tools and alerts", Permission.ALERT_READ),
+)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """The signed-in person looking at a page."""
+
+    caller: Caller
+    csrf_token: str
+
+
+class _Redirect(Exception):
+    def __init__(self, to: str) -> None:
+        self.to = to
+
+
+def _render(name: str, visit: Visit | None, status: int = 200, **context: Any) -> HTMLResponse:
+    menu = []
+    if visit is not None:
+        menu = [(href, label) for href, label, needed in MENU if visit.caller.can(needed)]
+    html = _templates.get_template(name).render(visit=visit, menu=menu, **context)
+    return HTMLResponse(
+        html,
+        status_code=status,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        },
+    )
+
+
+def _problem(visit: Visit | None, exc: TriageError) -> HTMLResponse:
+    return _render("error.html", visit, exc.status, title=exc.title, message=str(exc))
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form, refused when larger than ``MAX_FORM_BYTES``."""
+    from triage.entrypoints.api.triage_routes import limited_body
+
+    body = await limited_body(request, MAX_FORM_BYTES)
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {key: values[-1] for key, values in parsed.items()}
+
+
+def build_web_router(application: App) -> APIRouter:
+    """The pages of one facility."""
+    uow = application.uow
+    router = APIRouter(include_in_schema=False)
+
+    def visit_of(request: Request) -> Visit:
+        secret = request.cookies.get(SESSION_COOKIE)
+        if not secret:
+            raise _Redirect("/login")
+        try:
+            found: SessionCaller = auth.authenticate_session(uow, secret)
+        except Unauthenticated:
+            raise _Redirect("/login?expired=1") from None
+        return Visit(found.caller, found.csrf_token)
+
+    def page(
+        permission: Permission | None,
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A page needing ``permission``: signed in, else to the login; refused, else shown."""
+
+        def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
+            async def run(request: Request) -> Response:
+                params = dict(request.path_params)
+                try:
+                    visit = visit_of(request)
+                except _Redirect as go:
+                    return RedirectResponse(go.to, status_code=303)
+                if permission is not None and not visit.caller.can(permission):
+                    holders = ", ".join(r.value.replace("_", " ") for r in roles_with(permission))
+                    mine = ", ".join(sorted(r.value.replace("_", " ") for r in visit.caller.roles))
+                    return _render(
+                        "error.html",
+                        visit,
+                        403,
+                        title="Not your page",
+                        message=f"This page is for: {holders}. You are signed in as "
+                        f"{visit.caller.id} ({mine}).",
+                    )
+                form: dict[str, str] = {}
+                if request.method == "POST":
+                    form = await _form(request)
+                    sent = form.get("csrf_token", "")
+                    if not hmac.compare_digest(sent.encode(), visit.csrf_token.encode()):
+                        return _render(
+                            "error.html",
+                            visit,
+                            403,
+                            title="Form expired",
+                            message="This form is out of date or not from this site: go back, "
+                            "reload the page and try again.",
+                        )
+                try:
+                    result: Response = handler(visit, form, **params)
+                    return result
+                except TriageError as exc:
+                    return _problem(visit, exc)
+
+            return run
+
+        return wrap
+
+    # -- signing in -------------------------------------------------------------------------
+    @router.get("/login")
+    def login_page(request: Request, expired: int = 0) -> HTMLResponse:
+        note = "Your session ended; sign in again." if expired else None
+        return _render("login.html", None, note=note, bench=request.query_params.get("bench", ""))
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        form = await _form(request)
+        source = request.client.host if request.client else "unknown"
+        try:
+            session = auth.login(
+                uow,
+                form.get("operator_id", "").strip(),
+                form.get("password", ""),
+                form.get("second_factor", "").strip(),
+                source,
+                form.get("bench", "").strip() or None,
+                box=application.secret_box(),
+            )
+        except TooManyAttempts as exc:
+            return _render("login.html", None, 429, error=str(exc), bench=form.get("bench", ""))
+        except TriageError as exc:
+            return _render(
+                "login.html", None, exc.status, error=str(exc), bench=form.get("bench", "")
+            )
+        response = RedirectResponse("/", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE,
+            session.secret,
+            max_age=int(auth.SESSION_ABSOLUTE_TIMEOUT.total_seconds()),
+            path="/",
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    @router.post("/logout")
+    async def logout_full(request: Request) -> Response:
+        try:
+            visit = visit_of(request)
+        except _Redirect:
+            return RedirectResponse("/login", status_code=303)
+        form = await _form(request)
+        if not hmac.compare_digest(form.get("csrf_token", "").encode(), visit.csrf_token.encode()):
+            return _render(
+                "error.html", visit, 403, title="Form expired", message="Reload and try again."
+            )
+        auth.logout(uow, request.cookies.get(SESSION_COOKIE, ""))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True)
+        return response
+
+    # -- the dashboard ----------------------------------------------------------------------
+    @router.get("/")
+    @page(None)
+    def home(visit: Visit, form: dict[str, str]) -> Response:
+        counts: dict[str, int] = {}
+        if visit.caller.can(Permission.TRIAGE_READ):
+            with uow(write=False) as unit:
+                for state in JobState:
+                    _, total = unit.triage.jobs(state, 0, 1)
+                    if total:
+                        counts[state.value] = total
+        return _render("home.html", visit, counts=counts)
+
+    # -- the bench --------------------------------------------------------------------------
+    @router.get("/bench")
+    @page(Permission.DEVICE_SCAN)
+    def bench_page(visit: Visit, form: dict[str, str]) -> Response:
+        return _render("bench_scan.html", visit)
+
+    @router.post("/bench/scan")
+    @page(Permission.DEVICE_SCAN)
+    def bench_scan(visit: Visit, form: dict[str, str]) -> Response:
+        scanned = intake.scan_device(uow, visit.caller, form.get("device_id", ""))
+        if scanned.job is None:
+            return _render("bench_scan.html", visit, 409, error=scanned.message)
+        return RedirectResponse(f"/bench/jobs/{scanned.job.id}", status_code=303)
+
+    @router.get("/bench/jobs/{job_id}")
+    @page(Permission.DEVICE_SCAN)
+    def bench_job(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        with uow(write=False) as unit:
+            job = unit.triage.job(job_id)
+            tools = [t for t in unit.security.tools() if t["status"] == "active"]
+        if job is None:
+            return _render("error.html", visit, 404, title="No such job", message=job_id)
+        story = history.device_history(uow, visit.caller, job.device_id)
+        entries = [(i, e) for i, e in story.entries if e.data.get("job_id") in (None, job.id)]
+        return _render(
+            "bench_job.html",
+            visit,
+            job=job,
+            entries=entries,
+            next_steps=sorted(a.value for a in allowed_actions(job.state)),
+            tools=[t for t in tools if t["bench"] == visit.caller.bench] or tools,
+            covers=[c.value for c in Cover],
+            seal_states=[s.value for s in SecuritySealState],
+        )
+
+    @router.post("/bench/jobs/{job_id}/inspect")
+    @page(Permission.DEVICE_INSPECT)
+    def bench_inspect(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        evidence = {
+            "metrology_seal_intact": form.get("metrology_seal_intact") == "yes",
+            "cpa_boundary_intact": form.get("cpa_boundary_intact") == "yes",
+            "outer_covers_opened": [c.value for c in Cover if form.get(f"cover_{c.value}")],
+            "security_seal": form.get("security_seal", "none_fitted"),
+        }
+        if form.get("other_findings", "").strip():
+            evidence["other_findings"] = form["other_findings"].strip()[:2000]
+        bench.inspect(uow, visit.caller, job_id, evidence)
+        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    @router.post("/bench/jobs/{job_id}/reset")
+    @page(Permission.RESET_REQUEST)
+    def bench_reset(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        bench.authorise_reset(
+            uow, visit.caller, job_id, form.get("tool_id", ""), application.signer_key()
+        )
+        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    @router.post("/bench/jobs/{job_id}/seal")
+    @page(Permission.DEVICE_SEAL)
+    def bench_seal(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        bench.seal(uow, visit.caller, job_id, form.get("serial", ""))
+        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    @router.post("/bench/jobs/{job_id}/release")
+    @page(Permission.DEVICE_RELEASE)
+    def bench_release(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        bench.release(uow, visit.caller, job_id)
+        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    # -- the security office ----------------------------------------------------------------
+    @router.get("/security/tools")
+    @page(Permission.ALERT_READ)
+    def security_tools(visit: Visit, form: dict[str, str]) -> Response:
+        with uow(write=False) as unit:
+            tools = unit.security.tools()
+        alerts, _ = anomaly.alerts(uow, visit.caller, "open", 0, 100)
+        return _render("security_tools.html", visit, tools=tools, alerts=alerts)
+
+    @router.post("/security/tools/{tool_id}/reinstate")
+    @page(Permission.SUSPENSION_REINSTATE)
+    def security_reinstate(visit: Visit, form: dict[str, str], tool_id: str) -> Response:
+        people.reinstate_tool(uow, visit.caller, tool_id, form.get("reason", ""))
+        return RedirectResponse("/security/tools", status_code=303)
+
+    return router

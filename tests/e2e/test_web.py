@@ -1,0 +1,197 @@
+"""The web pages in a real headless Chromium (Debian's, driven by Playwright): signing in with a
+password and a TOTP code, a device from scan to release at the bench with the real agent, a
+security manager reinstating a suspended tool, and each role refused another role's page.
+`make screenshots` keeps a picture of each page in docs/screenshots/."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.e2e.conftest import Facility, Triage, running_facility
+from triage.adapters.devices.simulated import DeviceSpec
+
+DEVICE = "BC-33-AC-FF-FE-FA-80-01"
+CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
+# `make screenshots` sets this to docs/screenshots to refresh the pictures kept there.
+SCREENSHOTS = Path(os.environ.get("TRIAGE_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
+PASSWORD = "correct horse battery staple 7"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
+    with running_facility(triage, tmp_path, [DeviceSpec(DEVICE, "ESME")]) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        yield launched
+        launched.close()
+
+
+def enrol(triage: Triage, admin: str, operator_id: str) -> pyotp.TOTP:
+    """Give an operator a password and an authenticator, as an administrator and they would."""
+    code = json.loads(
+        triage.run("auth", "issue-activation", operator_id, "--token", admin, "--json").stdout
+    )["code"]
+    secret = json.loads(
+        triage.run(
+            "auth", "activate", operator_id, "--code", code, "--password", PASSWORD, "--json"
+        ).stdout
+    )["totp_secret"]
+    totp = pyotp.TOTP(secret)
+    triage.run("auth", "confirm", operator_id, "--code", code, "--totp", totp.now())
+    return totp
+
+
+def sign_in(page: Page, base: str, operator_id: str, totp: pyotp.TOTP, bench: str = "") -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Operator id").fill(operator_id)
+    page.get_by_label("Password").fill(PASSWORD)
+    # The code of the next 30 s step: the current one was spent confirming the authenticator,
+    # and a code is good once.
+    page.get_by_label("Code from your authenticator app").fill(totp.at(time.time() + 30))
+    page.get_by_label("Bench you are working at").fill(bench)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name=f"Hello, {operator_id}")).to_be_visible()
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_a_device_from_scan_to_release_at_the_bench(facility: Facility, browser: Browser) -> None:
+    f = facility
+    admin = f.tokens["admin"]
+    totp = enrol(f.triage, admin, "ben")
+    f.call("stella", "POST", "/seals/batches", json={
+        "supplier": "Acme Seals", "delivery_reference": "DN-W", "seal_class": "H",
+        "store": "STORE-A", "first": "SL-9001", "last": "SL-9010",
+    })  # fmt: skip
+    issue = {"operator_id": "ben", "first": "SL-9001", "last": "SL-9002"}
+    f.call("stella", "POST", "/seals/issue", json=issue)
+    manifest = (
+        "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
+        f"{DEVICE},ESME,Acme,X1,1.0,Decommissioned,MAP-1\n"
+    )
+    f.call(
+        "sup",
+        "POST",
+        "/consignments",
+        params={"reference": "C-W", "asset_owner": "MAP-1"},
+        content=manifest,
+        headers={"Content-Type": "text/csv"},
+    )
+    base = str(f.client.base_url).rstrip("/")
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login")
+    shot(page, "login")
+    sign_in(page, base, "ben", totp, bench="B1")
+    shot(page, "home-bench-operator")
+    page.get_by_role("link", name="Bench").first.click()
+    # A barcode scanner types the Device ID and Enter.
+    scan = page.get_by_label("Device ID")
+    expect(scan).to_be_focused()
+    scan.type(DEVICE.lower().replace("-", ""))
+    scan.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("received")
+    page.get_by_role("group", name="metrology").get_by_label("Yes").check()
+    page.get_by_role("group", name="CPA boundary").get_by_label("Yes").check()
+    shot(page, "bench-inspection")
+    page.get_by_role("button", name="Record the inspection").click()
+    expect(page.get_by_role("status")).to_contain_text("eligible")
+    page.get_by_role("button", name="Start the reset").click()
+    # The agent resets the device; the page follows until it is verified.
+    expect(page.get_by_role("status")).to_contain_text("verified", timeout=30_000)
+    seal = page.get_by_label("Seal serial")
+    seal.fill("SL-9005")  # in the store, not issued to ben: refused, and says why
+    page.get_by_role("button", name="Record the seal").click()
+    expect(page.get_by_role("alert")).to_contain_text("stores must issue it to you")
+    page.go_back()
+    page.reload()
+    page.get_by_label("Seal serial").fill("SL-9001")
+    page.get_by_role("button", name="Record the seal").click()
+    expect(page.get_by_role("status")).to_contain_text("sealed")
+    page.get_by_role("button", name="Release the device").click()
+    expect(page.get_by_role("status").first).to_contain_text("released")
+    expect(page.get_by_text("device.released")).to_be_visible()
+    shot(page, "bench-released")
+    # Signing out ends the session: the page asks to sign in again.
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{base}/bench")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    context.close()
+
+
+def test_a_security_manager_reinstates_a_suspended_tool(
+    facility: Facility, browser: Browser
+) -> None:
+    f = facility
+    admin = f.tokens["admin"]
+    totp = enrol(f.triage, admin, "sam")
+    f.triage.run(
+        "security", "suspend-tool", "BENCH-1", "--reason", "lost on the way back from repair",
+        "--token", admin,
+    )  # fmt: skip
+    base = str(f.client.base_url).rstrip("/")
+    context = browser.new_context(viewport={"width": 1024, "height": 800})
+    page = context.new_page()
+    sign_in(page, base, "sam", totp)
+    page.get_by_role("link", name="Tools and alerts").first.click()
+    row = page.locator("#tool-BENCH-1")
+    expect(row).to_contain_text("suspended")
+    shot(page, "security-tools")
+    row.get_by_label("Reason").fill("found and checked by the security office")
+    row.get_by_role("button", name="Reinstate").click()
+    expect(page.locator("#tool-BENCH-1")).to_contain_text("active")
+    review = f.call("admin", "GET", "/access-review")
+    assert [(t["id"], t["status"]) for t in review["tools"]] == [("BENCH-1", "active")]
+    context.close()
+
+
+def test_each_role_is_refused_another_roles_page(facility: Facility, browser: Browser) -> None:
+    f = facility
+    admin = f.tokens["admin"]
+    base = str(f.client.base_url).rstrip("/")
+    for operator_id, refused, for_whom in (
+        ("ben", "/security/tools", "security manager"),
+        ("sam", "/bench", "bench operator"),
+    ):
+        totp = enrol(f.triage, admin, operator_id)
+        context = browser.new_context()
+        page = context.new_page()
+        sign_in(page, base, operator_id, totp, bench="B1" if operator_id == "ben" else "")
+        response = page.goto(f"{base}{refused}")
+        assert response is not None and response.status == 403
+        expect(page.get_by_role("alert")).to_contain_text(f"This page is for: {for_whom}")
+        # Nor is the page in the menu.
+        menu = page.get_by_role("navigation", name="Pages")
+        expect(
+            menu.get_by_role("link", name="Tools and alerts" if operator_id == "ben" else "Bench")
+        ).to_have_count(0)
+        if operator_id == "ben":
+            shot(page, "refused")
+        context.close()
+    # Without a session every page sends you to sign in; a forged form is refused.
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{base}/security/tools")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    context.close()
