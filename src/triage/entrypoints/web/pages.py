@@ -26,12 +26,12 @@ from triage.domain.lifecycle import JobState, allowed_actions
 from triage.domain.roles import Permission, roles_with
 from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api.security import SESSION_COOKIE
-from triage.errors import TooManyAttempts, TriageError, Unauthenticated
+from triage.errors import InvalidInput, TooManyAttempts, TriageError, Unauthenticated
 from triage.services import anomaly, auth, bench, history, intake, people
 from triage.services.auth import SessionCaller
 
 HERE = Path(__file__).parent
-MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_BYTES = 1024 * 1024  # a receipt of a long-lived device can be a few hundred KiB
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -42,7 +42,10 @@ _templates = Environment(
 # The pages, the permission each needs, and its place in the menu.
 MENU = (
     ("/bench", "Bench", Permission.DEVICE_SCAN),
+    ("/supervisor", "Reviews", Permission.DECISION_OVERRIDE),
+    ("/stores", "Seals", Permission.SEAL_STOCK),
     ("/security/tools", "Tools and alerts", Permission.ALERT_READ),
+    ("/auditor", "Ledger and receipts", Permission.ASSURANCE_READ),
 )
 
 
@@ -81,12 +84,32 @@ def _problem(visit: Visit | None, exc: TriageError) -> HTMLResponse:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """An urlencoded form, refused when larger than ``MAX_FORM_BYTES``."""
+    """A form (urlencoded, or multipart with at most one small file, read as text), refused
+    when larger than ``MAX_FORM_BYTES``."""
+    from starlette.datastructures import UploadFile
+
     from triage.entrypoints.api.triage_routes import limited_body
 
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        raise InvalidInput(f"form: larger than {MAX_FORM_BYTES // 1024} KiB")
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        fields: dict[str, str] = {}
+        async with request.form(
+            max_files=1, max_fields=20, max_part_size=MAX_FORM_BYTES
+        ) as multipart:
+            for key, value in multipart.items():
+                if isinstance(value, UploadFile):
+                    data = await value.read(MAX_FORM_BYTES + 1)
+                    if len(data) > MAX_FORM_BYTES:
+                        raise InvalidInput(f"{key}: larger than {MAX_FORM_BYTES // 1024} KiB")
+                    fields[key] = data.decode("utf-8", errors="replace")
+                else:
+                    fields[key] = value
+        return fields
     body = await limited_body(request, MAX_FORM_BYTES)
-    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return {key: values[-1] for key, values in parsed.items()}
+    pairs = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {key: values[-1] for key, values in pairs.items()}
 
 
 def build_web_router(application: App) -> APIRouter:
@@ -301,4 +324,26 @@ def build_web_router(application: App) -> APIRouter:
         people.reinstate_tool(uow, visit.caller, tool_id, form.get("reason", ""))
         return RedirectResponse("/security/tools", status_code=303)
 
+    site = Site(application, page)
+    for module in (supervisor, stores, auditor):
+        module.register(router, site)
     return router
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the pages of each area need: the application and the page decorator."""
+
+    application: App
+    page: Callable[[Permission | None], Callable[[Callable[..., Any]], Callable[..., Any]]]
+
+    def render(self, name: str, visit: Visit, status: int = 200, **context: Any) -> HTMLResponse:
+        return _render(name, visit, status, **context)
+
+    @staticmethod
+    def redirect(to: str) -> Response:
+        return RedirectResponse(to, status_code=303)
+
+
+# Imported last: the areas' modules use ``Site`` and ``Visit`` above.
+from triage.entrypoints.web import auditor, stores, supervisor  # noqa: E402

@@ -1,0 +1,55 @@
+"""The supervisor's pages: decisions awaiting review, overrides with a justification, and the
+quarantine queue with disposal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from triage.domain.lifecycle import JobState
+from triage.domain.roles import Permission
+from triage.domain.tamper_policy import Outcome
+
+if TYPE_CHECKING:
+    from triage.entrypoints.web.pages import Site, Visit
+
+
+def register(router: APIRouter, site: Site) -> None:
+    uow = site.application.uow
+    page = site.page
+
+    @router.get("/supervisor")
+    @page(Permission.DECISION_OVERRIDE)
+    def queues(visit: Visit, form: dict[str, str]) -> Response:
+        with uow(write=False) as unit:
+            review, _ = unit.triage.jobs(JobState.AWAITING_REVIEW, 0, 200)
+            quarantined, _ = unit.triage.jobs(JobState.QUARANTINED, 0, 200)
+            reasons: dict[str, Any] = {}
+        return site.render(
+            "supervisor.html",
+            visit,
+            review=review,
+            quarantined=quarantined,
+            reasons=reasons,
+            outcomes=[o.value for o in Outcome],
+        )
+
+    @router.post("/supervisor/jobs/{job_id}/override")
+    @page(Permission.DECISION_OVERRIDE)
+    def override(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        from triage.services import bench
+
+        bench.override(
+            uow, visit.caller, job_id, form.get("outcome", ""), form.get("justification", "")
+        )
+        return site.redirect("/supervisor")
+
+    @router.post("/supervisor/jobs/{job_id}/dispose")
+    @page(Permission.DEVICE_DISPOSE)
+    def dispose(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        from triage.services import bench
+
+        bench.dispose(uow, visit.caller, job_id, form.get("action", ""), form.get("reference", ""))
+        return site.redirect("/supervisor")
