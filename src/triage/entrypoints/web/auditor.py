@@ -9,8 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
+from triage.entrypoints.encoding import b64
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import verify_receipt
+from triage.services import assessment, assurance, history
 from triage.services import ledger as ledger_service
 
 if TYPE_CHECKING:
@@ -34,6 +36,41 @@ def register(router: APIRouter, site: Site) -> None:
     @page(Permission.ASSURANCE_READ)
     def overview(visit: Visit, form: dict[str, str]) -> Response:
         return site.render("auditor.html", visit, ledger=status(), verified=None, problem=None)
+
+    @router.get("/auditor/assessments")
+    @page(Permission.ASSURANCE_READ)
+    def assessments_page(visit: Visit, form: dict[str, str]) -> Response:
+        found = assessment.list_all(application.uow, visit.caller)
+        rows = assurance.control_readiness(
+            application.uow, visit.caller, application.evidence_store()
+        )
+        summary: dict[str, int] = {}
+        for row in rows:
+            summary[row["status"]] = summary.get(row["status"], 0) + 1
+        return site.render(
+            "auditor_assessments.html", visit, assessments=found, readiness=rows, summary=summary
+        )
+
+    @router.get("/auditor/device")
+    @page(Permission.HISTORY_READ)
+    def device_page(visit: Visit, form: dict[str, str]) -> Response:
+        return site.render("auditor_device.html", visit, story=None, proofs={})
+
+    @router.post("/auditor/device")
+    @page(Permission.HISTORY_READ)
+    def device_story(visit: Visit, form: dict[str, str]) -> Response:
+        story = history.device_history(application.uow, visit.caller, form.get("device_id", ""))
+        size = ledger_service.status(application.uow).size
+        proofs = {}
+        for index, _ in story.entries:
+            proof = ledger_service.prove_inclusion(application.uow, index, size)
+            proofs[index] = {
+                "leaf_hash": b64(proof.leaf_hash),
+                "root": b64(proof.root),
+                "hashes": [b64(h) for h in proof.hashes],
+                "size": proof.size,
+            }
+        return site.render("auditor_device.html", visit, story=story, proofs=proofs)
 
     @router.post("/auditor/receipt")
     @page(Permission.ASSURANCE_READ)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,8 +28,9 @@ from triage.domain.roles import Permission, roles_with
 from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api.security import SESSION_COOKIE
 from triage.errors import InvalidInput, TooManyAttempts, TriageError, Unauthenticated
-from triage.services import anomaly, auth, bench, history, intake, people
+from triage.services import anomaly, assessment, auth, bench, history, intake, people, seals
 from triage.services.auth import SessionCaller
+from triage.services.common import now
 
 HERE = Path(__file__).parent
 MAX_FORM_BYTES = 1024 * 1024  # a receipt of a long-lived device can be a few hundred KiB
@@ -45,6 +47,8 @@ MENU = (
     ("/supervisor", "Reviews", Permission.DECISION_OVERRIDE),
     ("/stores", "Seals", Permission.SEAL_STOCK),
     ("/security/tools", "Tools and alerts", Permission.ALERT_READ),
+    ("/security/people", "People", Permission.ALERT_READ),
+    ("/admin", "Facility", Permission.FACILITY_MANAGE),
     ("/auditor", "Ledger and receipts", Permission.ASSURANCE_READ),
 )
 
@@ -231,14 +235,34 @@ def build_web_router(application: App) -> APIRouter:
     @router.get("/")
     @page(None)
     def home(visit: Visit, form: dict[str, str]) -> Response:
-        counts: dict[str, int] = {}
-        if visit.caller.can(Permission.TRIAGE_READ):
+        """The dashboard: what this person may see, as charts where looking beats reading."""
+        caller = visit.caller
+        context: dict[str, Any] = {
+            "counts": {},
+            "fitted": None,
+            "seal_sums": [],
+            "open_alerts": None,
+            "next_assessment": None,
+        }
+        if caller.can(Permission.TRIAGE_READ):
             with uow(write=False) as unit:
                 for state in JobState:
                     _, total = unit.triage.jobs(state, 0, 1)
                     if total:
-                        counts[state.value] = total
-        return _render("home.html", visit, counts=counts)
+                        context["counts"][state.value.replace("_", " ")] = total
+        if caller.can(Permission.SEAL_READ):
+            report = seals.fitted_report(uow, caller, now() - timedelta(days=14), now())
+            per_day: dict[str, int] = {}
+            for row in report["rows"]:
+                per_day[row["day"]] = per_day.get(row["day"], 0) + row["fitted"]
+            context["fitted"] = sorted(per_day.items())
+            sums = seals.reconciliation(uow, caller, "facility").to_json()["equations"]
+            context["seal_sums"] = sums[:2]
+        if caller.can(Permission.ALERT_READ):
+            _, context["open_alerts"] = anomaly.alerts(uow, caller, "open", 0, 1)
+        if caller.can(Permission.ASSURANCE_READ):
+            context["next_assessment"] = assessment.schedule(uow, caller)
+        return _render("home.html", visit, **context)
 
     # -- the bench --------------------------------------------------------------------------
     @router.get("/bench")
@@ -325,7 +349,7 @@ def build_web_router(application: App) -> APIRouter:
         return RedirectResponse("/security/tools", status_code=303)
 
     site = Site(application, page)
-    for module in (supervisor, stores, auditor):
+    for module in (supervisor, stores, security, admin, auditor):
         module.register(router, site)
     return router
 
@@ -346,4 +370,4 @@ class Site:
 
 
 # Imported last: the areas' modules use ``Site`` and ``Visit`` above.
-from triage.entrypoints.web import auditor, stores, supervisor  # noqa: E402
+from triage.entrypoints.web import admin, auditor, security, stores, supervisor  # noqa: E402

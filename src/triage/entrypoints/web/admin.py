@@ -1,0 +1,57 @@
+"""The administrator's page: the facility, the provider as a SEC Party, and commissioning
+mode."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from triage.domain.assessment import PARTY_ROLES
+from triage.domain.roles import Permission
+from triage.errors import InvalidInput
+from triage.services import assessment
+
+if TYPE_CHECKING:
+    from triage.entrypoints.web.pages import Site, Visit
+
+
+def register(router: APIRouter, site: Site) -> None:
+    application = site.application
+    uow = application.uow
+    page = site.page
+
+    @router.get("/admin")
+    @page(Permission.FACILITY_MANAGE)
+    def facility(visit: Visit, form: dict[str, str]) -> Response:
+        standing = assessment.status(uow, visit.caller)
+        return site.render(
+            "admin.html", visit, facility=application.facility, standing=standing, roles=PARTY_ROLES
+        )
+
+    @router.post("/admin/party")
+    @page(Permission.FACILITY_MANAGE)
+    def party(visit: Visit, form: dict[str, str]) -> Response:
+        assessment.record_party(
+            uow,
+            visit.caller,
+            form.get("party_id", ""),
+            form.get("name", ""),
+            [form.get("role", "")],
+        )
+        return site.redirect("/admin")
+
+    @router.post("/admin/commissioning")
+    @page(Permission.FACILITY_MANAGE)
+    def commissioning(visit: Visit, form: dict[str, str]) -> Response:
+        if form.get("end"):
+            assessment.end_commissioning(uow, visit.caller, form.get("reason", ""))
+            return site.redirect("/admin")
+        try:
+            until = datetime.fromisoformat(form.get("until", "")).replace(tzinfo=UTC)
+        except ValueError:
+            raise InvalidInput("until: a date and time") from None
+        assessment.start_commissioning(uow, visit.caller, until, form.get("reason", ""))
+        return site.redirect("/admin")

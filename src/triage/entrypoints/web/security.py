@@ -1,0 +1,33 @@
+"""The security manager's pages: people (roles, second factor, tokens, suspensions), the
+access review, thresholds and alerts. (Tools and their reinstatement are in ``pages``.)"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from triage.domain.roles import Permission
+from triage.services import access_review, anomaly
+
+if TYPE_CHECKING:
+    from triage.entrypoints.web.pages import Site, Visit
+
+
+def register(router: APIRouter, site: Site) -> None:
+    uow = site.application.uow
+    page = site.page
+
+    @router.get("/security/people")
+    @page(Permission.ALERT_READ)
+    def people_page(visit: Visit, form: dict[str, str]) -> Response:
+        review = access_review.to_dict(access_review.access_review(uow, visit.caller))
+        limits = anomaly.thresholds(uow, visit.caller).to_json()
+        return site.render("security_people.html", visit, review=review, limits=limits)
+
+    @router.post("/security/operators/{operator_id}/reinstate")
+    @page(Permission.SUSPENSION_REINSTATE)
+    def reinstate(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
+        anomaly.reinstate_operator(uow, visit.caller, operator_id, form.get("reason", ""))
+        return site.redirect("/security/people")
