@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	@$(BIN)/triage init --facility-id demo --name "Demo Triage Facility" >/dev/null
 	@echo "device-triage: demo facility ready in $(TRIAGE_DATA_DIR)"
+	@echo "  Web: http://127.0.0.1:8000/ (sign in as a demo person below)"
 	@echo "  API and docs: http://127.0.0.1:8000/api/v1/docs (Authorize with a token below)"
 	@$(BIN)/triage demo
 	@echo "  Verifier key (for 'triage verify'): $$($(BIN)/triage keys show)"

@@ -34,9 +34,21 @@ def test_demo_staff_get_tokens_and_the_bench_has_seals(triage: Triage) -> None:
     )
     assert held["total"] == 20 and held["items"][0]["serial"] == "DEMO-0001"
 
-    # Run again (make run on an existing demo): fresh tokens, no second batch of seals.
+    # Web sign-in: every demo person has a password and a one-time code that work.
+    assert set(first["web"]) == set(first["tokens"])
+    bench = first["web"]["demo-bench"]
+    signed = triage.run(
+        "auth", "login", "demo-bench", "--password", bench["password"],
+        "--recovery-code", bench["recovery_code"], "--bench", "B1", "--json",
+    )  # fmt: skip
+    assert json.loads(signed.stdout)["token"]
+
+    # Run again (make run on an existing demo): fresh tokens and logins (the administrator's
+    # own login is not re-enrolled by itself), no second batch of seals.
     again = json.loads(triage.run("demo", "--json").stdout)
     assert again["tokens"]["demo-bench"] != first["tokens"]["demo-bench"]
+    assert "demo-admin" not in again["web"]
+    assert again["web"]["demo-bench"]["password"] != bench["password"]
     batches = json.loads(
         triage.run("seals", "batches", "--json", "--token", again["tokens"]["demo-auditor"]).stdout
     )

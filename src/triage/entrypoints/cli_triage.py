@@ -9,6 +9,7 @@ checks it: scopes, expiry, revocation, bench.
 from __future__ import annotations
 
 import json
+import secrets
 import signal
 import sys
 from datetime import UTC, datetime, timedelta
@@ -251,9 +252,10 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 ).secret
             demo_seals = _demo_seals(application)
             _demo_commissioning(application, admin)
+            logins = _demo_logins(application, admin, [who for who, _, _ in staff], known)
         emit(
             as_json,
-            {"tokens": tokens, "seals": demo_seals},
+            {"tokens": tokens, "seals": demo_seals, "web": logins},
             "demo staff (send as 'Authorization: Bearer TOKEN'):\n"
             + "\n".join(f"  {who:16} {token}" for who, token in tokens.items())
             + "\ndemo seals: "
@@ -261,6 +263,33 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 f"{first}..{last} issued to {who}" for who, (first, last) in demo_seals.items()
             ),
         )
+
+    def _demo_logins(
+        application: App, admin: Caller, staff_ids: list[str], known: set[str]
+    ) -> dict[str, dict[str, str]]:
+        """Fresh web credentials for the demo staff (the demo administrator's only the first
+        time: nobody may re-enrol their own login)."""
+        import pyotp
+
+        from triage.services import auth
+
+        logins = {}
+        for operator_id in staff_ids:
+            if operator_id == admin.id and operator_id in known:
+                continue
+            code = auth.issue_activation(application.uow, admin, operator_id)
+            password = "demo-" + secrets.token_urlsafe(12)
+            box = application.secret_box()
+            secret, _ = auth.activate(application.uow, operator_id, code, password, box=box)
+            recovery = auth.confirm_mfa(
+                application.uow, operator_id, code, pyotp.TOTP(secret).now(), box=box
+            )
+            logins[operator_id] = {
+                "password": password,
+                "recovery_code": recovery[0],
+                "totp_secret": secret,
+            }
+        return logins
 
     def _demo_commissioning(application: App, admin: Caller) -> None:
         """The demo provider as a SEC Party, in commissioning mode (renewed for 30 days)."""
