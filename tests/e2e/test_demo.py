@@ -49,6 +49,8 @@ def test_demo_staff_get_tokens_and_the_bench_has_seals(triage: Triage) -> None:
     assert again["tokens"]["demo-bench"] != first["tokens"]["demo-bench"]
     assert "demo-admin" not in again["web"]
     assert again["web"]["demo-bench"]["password"] != bench["password"]
+    text = triage.run("demo").stdout
+    assert "web sign-in" in text and "demo-bench" in text.split("web sign-in", 1)[1]
     batches = json.loads(
         triage.run("seals", "batches", "--json", "--token", again["tokens"]["demo-auditor"]).stdout
     )

@@ -261,6 +261,13 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             + "\ndemo seals: "
             + "; ".join(
                 f"{first}..{last} issued to {who}" for who, (first, last) in demo_seals.items()
+            )
+            + "\nweb sign-in: password, then the one-time code (or a code from an authenticator "
+            "holding the TOTP secret); bench operators and supervisors give bench B1:\n"
+            + "\n".join(
+                f"  {who:16} password {w['password']}  code {w['recovery_code']}  "
+                f"TOTP secret {w['totp_secret']}"
+                for who, w in logins.items()
             ),
         )
 
