@@ -18,7 +18,7 @@ from triage import bootstrap
 from triage.config import Settings
 from triage.domain.roles import Permission
 from triage.entrypoints import cli_assurance, cli_auth, cli_seals, cli_security, cli_triage
-from triage.entrypoints.cli_common import Token, token_caller
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
 from triage.errors import TriageError
 from triage.services import ledger as ledger_service
@@ -36,12 +36,6 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True, soft_wrap=True)
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
-]
 
 
 def main() -> None:

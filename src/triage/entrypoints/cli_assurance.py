@@ -13,17 +13,10 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from triage.entrypoints.cli_common import Token, token_caller
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Reason, Token, token_caller
 from triage.entrypoints.seal_json import plain, plain_dict
 from triage.ledger.entry import format_time
 from triage.services import assessment, assurance
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
-]
-Reason = Annotated[str, typer.Option(help="Why (recorded in the ledger).")]
 
 assurance_app = typer.Typer(
     help="The provider, commissioning mode, controls and evidence.", no_args_is_help=True

@@ -7,7 +7,6 @@ token to put in ``TRIAGE_TOKEN`` for the commands that follow.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +14,7 @@ import typer
 from triage.domain import token as tokens
 from triage.domain.credentials import ACTIVATION_LIFETIME
 from triage.domain.roles import Permission
-from triage.entrypoints.cli_common import Token, token_caller
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
 from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
 from triage.services import auth, people
@@ -23,11 +22,6 @@ from triage.services import auth, people
 # What a login from the command line is counted against, in place of a network address.
 CLI_SOURCE = "local-cli"
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
-]
 OperatorArg = Annotated[str, typer.Argument(help="The operator's id.")]
 Password = Annotated[
     str | None,

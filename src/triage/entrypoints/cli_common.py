@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,6 +12,13 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.errors import Unauthenticated
 from triage.services import people
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
+]
+Reason = Annotated[str, typer.Option(help="Why (recorded in the ledger).")]
 
 Token = Annotated[
     str,

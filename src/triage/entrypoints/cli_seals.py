@@ -11,15 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
-from triage.entrypoints.cli_common import Token, token_caller
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
 from triage.entrypoints.seal_json import discrepancies_json, plain, plain_dict, seal_json
 from triage.services import seals
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
-]
 First = Annotated[str | None, typer.Option(help="First serial of a range.")]
 Last = Annotated[str | None, typer.Option(help="Last serial of a range.")]
 Serials = Annotated[

@@ -11,15 +11,8 @@ import typer
 from triage.domain.roles import Permission
 from triage.domain.thresholds import Metric, Scope
 from triage.domain.tool import Tool
-from triage.entrypoints.cli_common import Token, token_caller
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Reason, Token, token_caller
 from triage.services import access_review, anomaly, people
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
-]
-Reason = Annotated[str, typer.Option(help="Why (recorded in the ledger).")]
 
 thresholds_app = typer.Typer(help="Anomaly thresholds.", no_args_is_help=True)
 hours_app = typer.Typer(help="The facility's working hours.", no_args_is_help=True)

@@ -25,7 +25,7 @@ from triage.domain.caller import Caller
 from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
 from triage.domain.token import StoredToken, parse_scopes
-from triage.entrypoints.cli_common import Token, token_caller
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
 from triage.errors import InvalidInput, PermissionDenied, TriageError
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
@@ -36,11 +36,6 @@ from triage.services.common import now
 from triage.services.intake import ManifestRejected
 
 DEMO_BENCH = "B1"  # the bench the demo's bench operator and supervisor tokens are for
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Data directory (default: $TRIAGE_DATA_DIR or ./var)."),
-]
 DeviceArg = Annotated[
     str, typer.Argument(help="Device ID as scanned, e.g. BC-33-AC-FF-FE-FA-55-3D.")
 ]
