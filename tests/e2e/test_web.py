@@ -117,6 +117,7 @@ def test_a_device_from_scan_to_release_at_the_bench(facility: Facility, browser:
     shot(page, "bench-inspection")
     page.get_by_role("button", name="Record the inspection").click()
     expect(page.get_by_role("status")).to_contain_text("eligible")
+    expect(page.get_by_role("heading", name="Decision: eligible")).to_be_visible()
     page.get_by_role("button", name="Start the reset").click()
     # The agent resets the device; the page follows until it is verified.
     expect(page.get_by_role("status")).to_contain_text("verified", timeout=30_000)
@@ -243,16 +244,21 @@ def test_a_stocktake_by_scanning_finds_the_one_missing_seal(
     facility: Facility, browser: Browser
 ) -> None:
     f = facility
-    f.call("stella", "POST", "/seals/batches", json={
-        "supplier": "Acme Seals", "delivery_reference": "DN-S", "seal_class": "S",
-        "store": "STORE-A", "first": "SL-7001", "last": "SL-7005",
-    })  # fmt: skip
     totp = enrol(f.triage, f.tokens["admin"], "stella")
     base = str(f.client.base_url).rstrip("/")
     context = browser.new_context(viewport={"width": 1024, "height": 900})
     page = context.new_page()
     sign_in(page, base, "stella", totp)
     page.get_by_role("link", name="Seals").first.click()
+    # The delivery comes in: five seals, SL-7001 to SL-7005.
+    page.get_by_label("Supplier", exact=True).fill("Acme Seals")
+    page.get_by_label("Delivery reference").fill("DN-S")
+    page.get_by_label("Class", exact=True).select_option("S")
+    page.get_by_label("Store location").fill("STORE-A")
+    page.get_by_label("First serial of the range").fill("SL-7001")
+    page.get_by_label("Last serial of the range").fill("SL-7005")
+    page.get_by_role("button", name="Receive into stock").click()
+    expect(page.get_by_role("cell", name="Acme Seals (DN-S)")).to_be_visible()
     page.get_by_role("link", name="Stocktake").click()
     page.get_by_label("Store").fill("STORE-A")
     box = page.get_by_label("Scan every seal on the shelf")
@@ -287,6 +293,7 @@ def test_an_auditor_verifies_a_receipt_by_upload(
     page = context.new_page()
     sign_in(page, base, "audrey", totp)
     page.get_by_role("link", name="Ledger and receipts").first.click()
+    expect(page.locator("#last-verification")).to_contain_text("none recorded yet")
     page.get_by_label("Receipt file").set_input_files(str(good))
     page.get_by_role("button", name="Check it against the verifier key").click()
     expect(page.locator("#receipt-ok")).to_contain_text(f"about device {DEVICE}")

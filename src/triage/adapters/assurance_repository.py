@@ -4,6 +4,7 @@ applicability, evidence, and the counts automatic evidence reports."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
@@ -15,8 +16,11 @@ from triage.adapters.tables import (
     decision,
     evidence,
     provider_control,
+    reset_result,
     tamper_policy,
+    tool,
     triage_job,
+    work_order,
 )
 
 
@@ -142,6 +146,32 @@ class SqlAssuranceRepository:
             }
             for outcome, policy_hash, automatic, count in rows
         ]
+
+    def outcomes_per_day(self, since: datetime) -> list[dict[str, Any]]:
+        """Decisions (by the policy or an override) per day (UTC) and outcome since ``since``."""
+        rows = self._conn.execute(
+            select(decision.c.at, decision.c.outcome).where(decision.c.at >= since)
+        )
+        counts: dict[tuple[str, str], int] = {}
+        for at, outcome in rows:
+            key = (utc(at).date().isoformat(), outcome)
+            counts[key] = counts.get(key, 0) + 1
+        return [{"day": d, "outcome": o, "count": n} for (d, o), n in sorted(counts.items())]
+
+    def resets_per_bench(self, since: datetime) -> list[dict[str, Any]]:
+        """Verified resets per bench (the bench of the tool that did them) since ``since``."""
+        rows = self._conn.execute(
+            select(tool.c.bench, func.count())
+            .select_from(
+                reset_result.join(work_order, reset_result.c.work_order_id == work_order.c.id).join(
+                    tool, work_order.c.tool_id == tool.c.id
+                )
+            )
+            .where(reset_result.c.verified.is_(True), reset_result.c.at >= since)
+            .group_by(tool.c.bench)
+            .order_by(tool.c.bench)
+        )
+        return [{"bench": bench, "count": int(n)} for bench, n in rows]
 
     def job_counts(self) -> list[dict[str, Any]]:
         """Triage jobs by state and decided outcome."""

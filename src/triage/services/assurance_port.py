@@ -3,6 +3,7 @@ file store."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
 
@@ -37,6 +38,14 @@ class AssuranceRepository(Protocol):
 
     def decision_counts(self) -> list[dict[str, Any]]:
         """Decisions by outcome, by policy or override, and policy hash."""
+        ...
+
+    def outcomes_per_day(self, since: datetime) -> list[dict[str, Any]]:
+        """Decisions per day and outcome since ``since``."""
+        ...
+
+    def resets_per_bench(self, since: datetime) -> list[dict[str, Any]]:
+        """Verified resets per bench since ``since``."""
         ...
 
     def job_counts(self) -> list[dict[str, Any]]:

@@ -26,10 +26,18 @@ def register(router: APIRouter, site: Site) -> None:
     def status() -> dict[str, object]:
         current = ledger_service.status(application.uow)
         latest = current.latest_checkpoint
+        with application.uow(write=False) as unit:
+            checks, total = unit.assurance.evidence_list("ledger_verification", 0, 1)
+            if total > 1:
+                checks, _ = unit.assurance.evidence_list("ledger_verification", total - 1, 1)
+        last = checks[-1] if checks else None
         return {
             "size": current.size,
             "checkpoint": None if latest is None else latest.note,
             "verifier_key": application.verifier_key(),
+            "last_verification": None
+            if last is None
+            else {"at": last["recorded_at"], "ok": last["summary"].get("ok"), "id": last["id"]},
         }
 
     @router.get("/auditor")

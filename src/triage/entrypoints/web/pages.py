@@ -28,6 +28,7 @@ from triage.domain.roles import Permission, roles_with
 from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api.security import SESSION_COOKIE
 from triage.errors import InvalidInput, TooManyAttempts, TriageError, Unauthenticated
+from triage.ledger.entry import format_time
 from triage.services import anomaly, assessment, auth, bench, history, intake, people, seals
 from triage.services.auth import SessionCaller
 from triage.services.common import now
@@ -239,17 +240,28 @@ def build_web_router(application: App) -> APIRouter:
         caller = visit.caller
         context: dict[str, Any] = {
             "counts": {},
+            "outcomes": None,
+            "benches": None,
             "fitted": None,
             "seal_sums": [],
             "open_alerts": None,
             "next_assessment": None,
         }
         if caller.can(Permission.TRIAGE_READ):
+            since = now() - timedelta(days=14)
             with uow(write=False) as unit:
                 for state in JobState:
                     _, total = unit.triage.jobs(state, 0, 1)
                     if total:
                         context["counts"][state.value.replace("_", " ")] = total
+                context["outcomes"] = [
+                    (f"{r['day'][5:]} {r['outcome'].replace('_', ' ')}", r["count"])
+                    for r in unit.assurance.outcomes_per_day(since)
+                ]
+                context["benches"] = [
+                    (f"bench {r['bench']}", r["count"])
+                    for r in unit.assurance.resets_per_bench(since)
+                ]
         if caller.can(Permission.SEAL_READ):
             report = seals.fitted_report(uow, caller, now() - timedelta(days=14), now())
             per_day: dict[str, int] = {}
@@ -288,11 +300,13 @@ def build_web_router(application: App) -> APIRouter:
             return _render("error.html", visit, 404, title="No such job", message=job_id)
         story = history.device_history(uow, visit.caller, job.device_id)
         entries = [(i, e) for i, e in story.entries if e.data.get("job_id") in (None, job.id)]
+        decisions = [e for _, e in entries if e.type in ("device.decided", "decision.overridden")]
         return _render(
             "bench_job.html",
             visit,
             job=job,
             entries=entries,
+            decision=decisions[-1] if decisions else None,
             next_steps=sorted(a.value for a in allowed_actions(job.state)),
             tools=[t for t in tools if t["bench"] == visit.caller.bench] or tools,
             covers=[c.value for c in Cover],
@@ -310,6 +324,11 @@ def build_web_router(application: App) -> APIRouter:
         }
         if form.get("other_findings", "").strip():
             evidence["other_findings"] = form["other_findings"].strip()[:2000]
+        codes = form.get("alert_codes", "").replace(",", " ").split()
+        if codes:
+            # Alerts read from the device's security log now, at the bench.
+            at = format_time(now())
+            evidence["alerts"] = [{"code": code, "at": at} for code in codes[:50]]
         bench.inspect(uow, visit.caller, job_id, evidence)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
 

@@ -31,6 +31,24 @@ def register(router: APIRouter, site: Site) -> None:
         found = seals.reconciliation(uow, visit.caller, "facility").to_json()
         return site.render("stores.html", visit, batches=batches, reconciliation=found)
 
+    @router.post("/stores/batches")
+    @page(Permission.SEAL_STOCK)
+    def receive(visit: Visit, form: dict[str, str]) -> Response:
+        listed = _lines(form.get("serials", ""))
+        seals.receive_batch(
+            uow,
+            visit.caller,
+            supplier=form.get("supplier", ""),
+            delivery_reference=form.get("delivery_reference", ""),
+            iso_class=form.get("seal_class", ""),
+            class_description=form.get("class_description") or None,
+            store=form.get("store", ""),
+            first=None if listed else form.get("first") or None,
+            last=None if listed else form.get("last") or None,
+            serials=listed or None,
+        )
+        return site.redirect("/stores")
+
     @router.post("/stores/issue")
     @page(Permission.SEAL_STOCK)
     def issue(visit: Visit, form: dict[str, str]) -> Response:
