@@ -96,3 +96,47 @@ def test_a_form_without_the_csrf_token_changes_nothing(
         "/security/tools/NONE/reinstate", data={"reason": "no such tool here", "csrf_token": token}
     )
     assert real.status_code == 404  # past the CSRF check, the service answers
+
+
+def _token(browser: httpx.Client, path: str) -> str:
+    page = browser.get(path)
+    return page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def test_roles_and_thresholds_are_changed_through_their_pages(
+    site: tuple[httpx.Client, dict[Role, httpx.Client]],
+) -> None:
+    _, sessions = site
+    admin = sessions[Role.ADMINISTRATOR]
+    changed = admin.post(
+        "/admin/operators/web-auditor/roles",
+        data={"roles": "auditor stores", "csrf_token": _token(admin, "/admin")},
+    )
+    assert changed.status_code == 303
+    assert "auditor, stores" in admin.get("/admin").text
+    refused = admin.post(
+        "/admin/operators/web-auditor/roles",
+        data={"roles": "wizard", "csrf_token": _token(admin, "/admin")},
+    )
+    assert refused.status_code == 422 and "not one of" in refused.text
+
+    security = sessions[Role.SECURITY_MANAGER]
+    set_ = security.post(
+        "/security/thresholds",
+        data={
+            "metric": "resets",
+            "scope": "facility",
+            "max_count": "250",
+            "window_minutes": "60",
+            "csrf_token": _token(security, "/security/people"),
+        },
+    )
+    assert set_.status_code == 303
+    assert ">250<" in security.get("/security/people").text
+    # The bench operator may not set thresholds, even with a valid form of their own.
+    bench = sessions[Role.BENCH_OPERATOR]
+    denied = bench.post(
+        "/security/thresholds",
+        data={"metric": "resets", "max_count": "1", "window_minutes": "1", "csrf_token": "x"},
+    )
+    assert denied.status_code == 403

@@ -10,9 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.assessment import PARTY_ROLES
-from triage.domain.roles import Permission
+from triage.domain.people import parse_roles
+from triage.domain.roles import Permission, Role
 from triage.errors import InvalidInput
-from triage.services import assessment
+from triage.services import assessment, people
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Site, Visit
@@ -27,9 +28,29 @@ def register(router: APIRouter, site: Site) -> None:
     @page(Permission.FACILITY_MANAGE)
     def facility(visit: Visit, form: dict[str, str]) -> Response:
         standing = assessment.status(uow, visit.caller)
+        with uow(write=False) as unit:
+            policy = unit.assurance.policy_in_force()
+            operators = unit.triage.operators()
         return site.render(
-            "admin.html", visit, facility=application.facility, standing=standing, roles=PARTY_ROLES
+            "admin.html",
+            visit,
+            facility=application.facility,
+            standing=standing,
+            roles=PARTY_ROLES,
+            policy=policy,
+            operators=operators,
+            all_roles=[r.value for r in Role],
         )
+
+    @router.post("/admin/operators/{operator_id}/roles")
+    @page(Permission.OPERATOR_MANAGE)
+    def roles(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
+        try:
+            chosen = parse_roles(form.get("roles", "").replace(",", " ").split())
+        except ValueError as exc:
+            raise InvalidInput(f"roles: {exc}") from None
+        people.change_roles(uow, visit.caller, operator_id, chosen)
+        return site.redirect("/admin")
 
     @router.post("/admin/party")
     @page(Permission.FACILITY_MANAGE)

@@ -9,6 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
+from triage.domain.thresholds import Metric
+from triage.errors import InvalidInput
 from triage.services import access_review, anomaly
 
 if TYPE_CHECKING:
@@ -24,7 +26,38 @@ def register(router: APIRouter, site: Site) -> None:
     def people_page(visit: Visit, form: dict[str, str]) -> Response:
         review = access_review.to_dict(access_review.access_review(uow, visit.caller))
         limits = anomaly.thresholds(uow, visit.caller).to_json()
-        return site.render("security_people.html", visit, review=review, limits=limits)
+        return site.render(
+            "security_people.html",
+            visit,
+            review=review,
+            limits=limits,
+            metrics=[m.value for m in Metric],
+        )
+
+    @router.post("/security/alerts/{alert_id}/resolve")
+    @page(Permission.ALERT_READ)
+    def resolve(visit: Visit, form: dict[str, str], alert_id: str) -> Response:
+        anomaly.resolve_alert(uow, visit.caller, alert_id, form.get("resolution", ""))
+        return site.redirect("/security/tools")
+
+    @router.post("/security/thresholds")
+    @page(Permission.THRESHOLD_MANAGE)
+    def threshold(visit: Visit, form: dict[str, str]) -> Response:
+        try:
+            max_count = int(form.get("max_count", ""))
+            window = int(form.get("window_minutes", ""))
+        except ValueError:
+            raise InvalidInput("max_count, window_minutes: whole numbers") from None
+        anomaly.set_threshold(
+            uow,
+            visit.caller,
+            form.get("scope", "facility"),
+            form.get("subject_id") or None,
+            form.get("metric", ""),
+            max_count,
+            window,
+        )
+        return site.redirect("/security/people")
 
     @router.post("/security/operators/{operator_id}/reinstate")
     @page(Permission.SUSPENSION_REINSTATE)
