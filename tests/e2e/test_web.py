@@ -76,7 +76,9 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-def test_a_device_from_scan_to_release_at_the_bench(facility: Facility, browser: Browser) -> None:
+def test_a_device_from_scan_to_release_at_the_bench(
+    facility: Facility, browser: Browser, tmp_path: Path
+) -> None:
     f = facility
     admin = f.tokens["admin"]
     totp = enrol(f.triage, admin, "ben")
@@ -118,6 +120,14 @@ def test_a_device_from_scan_to_release_at_the_bench(facility: Facility, browser:
     page.get_by_role("button", name="Record the inspection").click()
     expect(page.get_by_role("status")).to_contain_text("eligible")
     expect(page.get_by_role("heading", name="Decision: eligible")).to_be_visible()
+    # A photo from the tablet's camera (here: a picture of the page itself).
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(page.screenshot())
+    page.get_by_label("Add a photo").set_input_files(str(photo))
+    page.get_by_role("button", name="Add", exact=True).click()
+    picture = page.get_by_role("img", name=f"Photo 1 of device {DEVICE}")
+    expect(picture).to_be_visible()
+    assert picture.evaluate("img => img.naturalWidth") > 0
     page.get_by_role("button", name="Start the reset").click()
     # The agent resets the device; the page follows until it is verified.
     expect(page.get_by_role("status")).to_contain_text("verified", timeout=30_000)

@@ -344,3 +344,21 @@ def test_facility_settings_change_the_retry_limit_and_are_recorded(staffed: Staf
     job = staffed.reset(staffed.receive(D1).id)
     assert job.state is JobState.QUARANTINED
     _assert_record_consistent(staffed)
+
+
+def test_inspection_photos_are_pictures_recorded_by_hash_on_open_jobs(staffed: Staffed) -> None:
+    staffed.manifest("C-P", [D1])
+    job = staffed.receive(D1)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    assert bench.photo_type(png) == "image/png"
+    with pytest.raises(InvalidInput, match="JPEG or PNG"):
+        bench.photo_type(b"<svg onload=alert(1)>")
+    with pytest.raises(InvalidInput, match="larger than"):
+        bench.photo_type(b"\xff\xd8\xff" + b"\x00" * bench.MAX_PHOTO_BYTES)
+    with pytest.raises(PermissionDenied):
+        bench.attach_photo(staffed.app.uow, staffed.auditor, job.id, "ab" * 32, "image/png", 72)
+    bench.attach_photo(staffed.app.uow, staffed.ben, job.id, "ab" * 32, "image/png", 72)
+    recorded = staffed.entries("device.photo_attached")
+    assert [(e.subject.id, e.data["sha256"], e.data["job_id"]) for e in recorded] == [
+        (D1, "ab" * 32, job.id)
+    ]

@@ -336,6 +336,42 @@ def record_refusal(
         uow.commit()
 
 
+PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+def photo_type(content: bytes) -> str:
+    """The media type of a photo taken at the bench (JPEG or PNG, by its first bytes)."""
+    if len(content) > MAX_PHOTO_BYTES:
+        raise InvalidInput(f"photo: larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MiB")
+    for media, magic in PHOTO_TYPES.items():
+        if content.startswith(magic):
+            return media
+    raise InvalidInput("photo: a JPEG or PNG picture, as a camera or tablet takes it")
+
+
+def attach_photo(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    job_id: str,
+    sha256: str,
+    media_type: str,
+    size: int,
+) -> None:
+    """Record a photo taken during the inspection (the file is kept by its SHA-256)."""
+    caller.require(Permission.DEVICE_INSPECT)
+    if media_type not in PHOTO_TYPES:
+        raise InvalidInput("photo: a JPEG or PNG picture")
+    with uow_factory(write=True) as uow:
+        job = get_job(uow, job_id)
+        if job.state.is_final:
+            raise Conflict(f"the device's job is {job.state}: photos belong to an open job")
+        data = {"job_id": job.id, "sha256": sha256, "media_type": media_type, "size": size}
+        entry = make_entry(uow, caller, "device.photo_attached", device_ref(job.device_id), data)
+        uow.ledger.record([entry])
+        uow.commit()
+
+
 def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: str) -> TriageJob:
     """Record the tamper-protection seal fitted to a verified device: only a seal issued to
     the operator at the bench, and never used, is accepted."""

@@ -83,7 +83,8 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/auditor/receipt")
     @page(Permission.ASSURANCE_READ)
     def check_receipt(visit: Visit, form: dict[str, str]) -> Response:
-        text = form.get("receipt_file") or form.get("receipt", "")
+        uploaded = getattr(form, "files", {}).get("receipt_file", b"")
+        text = uploaded.decode("utf-8", errors="replace") or form.get("receipt", "")
         try:
             verified = verify_receipt(text, [application.verifier_key()])
         except VerificationError as exc:

@@ -88,33 +88,39 @@ def _problem(visit: Visit | None, exc: TriageError) -> HTMLResponse:
     return _render("error.html", visit, exc.status, title=exc.title, message=str(exc))
 
 
-async def _form(request: Request) -> dict[str, str]:
-    """A form (urlencoded, or multipart with at most one small file, read as text), refused
-    when larger than ``MAX_FORM_BYTES``."""
+class Form(dict[str, str]):
+    """A submitted form's fields, and its files (as bytes) apart."""
+
+    def __init__(self, fields: dict[str, str], files: dict[str, bytes] | None = None) -> None:
+        super().__init__(fields)
+        self.files = files or {}
+
+
+async def _form(request: Request, limit: int = MAX_FORM_BYTES) -> Form:
+    """A form (urlencoded, or multipart with at most one file), refused past ``limit`` bytes."""
     from starlette.datastructures import UploadFile
 
     from triage.entrypoints.api.triage_routes import limited_body
 
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise InvalidInput(f"form: larger than {MAX_FORM_BYTES // 1024} KiB")
+    if declared.isdigit() and int(declared) > limit:
+        raise InvalidInput(f"form: larger than {limit // 1024} KiB")
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         fields: dict[str, str] = {}
-        async with request.form(
-            max_files=1, max_fields=20, max_part_size=MAX_FORM_BYTES
-        ) as multipart:
+        files: dict[str, bytes] = {}
+        async with request.form(max_files=1, max_fields=20, max_part_size=limit) as multipart:
             for key, value in multipart.items():
                 if isinstance(value, UploadFile):
-                    data = await value.read(MAX_FORM_BYTES + 1)
-                    if len(data) > MAX_FORM_BYTES:
-                        raise InvalidInput(f"{key}: larger than {MAX_FORM_BYTES // 1024} KiB")
-                    fields[key] = data.decode("utf-8", errors="replace")
+                    data = await value.read(limit + 1)
+                    if len(data) > limit:
+                        raise InvalidInput(f"{key}: larger than {limit // 1024} KiB")
+                    files[key] = data
                 else:
                     fields[key] = value
-        return fields
-    body = await limited_body(request, MAX_FORM_BYTES)
+        return Form(fields, files)
+    body = await limited_body(request, limit)
     pairs = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
-    return {key: values[-1] for key, values in pairs.items()}
+    return Form({key: values[-1] for key, values in pairs.items()})
 
 
 def build_web_router(application: App) -> APIRouter:
@@ -133,7 +139,7 @@ def build_web_router(application: App) -> APIRouter:
         return Visit(found.caller, found.csrf_token)
 
     def page(
-        permission: Permission | None,
+        permission: Permission | None, limit: int = MAX_FORM_BYTES
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """A page needing ``permission``: signed in, else to the login; refused, else shown."""
 
@@ -155,9 +161,12 @@ def build_web_router(application: App) -> APIRouter:
                         message=f"This page is for: {holders}. You are signed in as "
                         f"{visit.caller.id} ({mine}).",
                     )
-                form: dict[str, str] = {}
+                form = Form({})
                 if request.method == "POST":
-                    form = await _form(request)
+                    try:
+                        form = await _form(request, limit)
+                    except TriageError as exc:
+                        return _problem(visit, exc)
                     sent = form.get("csrf_token", "")
                     if not hmac.compare_digest(sent.encode(), visit.csrf_token.encode()):
                         return _render(
@@ -301,12 +310,14 @@ def build_web_router(application: App) -> APIRouter:
         story = history.device_history(uow, visit.caller, job.device_id)
         entries = [(i, e) for i, e in story.entries if e.data.get("job_id") in (None, job.id)]
         decisions = [e for _, e in entries if e.type in ("device.decided", "decision.overridden")]
+        photos = [e.data["sha256"] for _, e in entries if e.type == "device.photo_attached"]
         return _render(
             "bench_job.html",
             visit,
             job=job,
             entries=entries,
             decision=decisions[-1] if decisions else None,
+            photos=photos,
             next_steps=sorted(a.value for a in allowed_actions(job.state)),
             tools=[t for t in tools if t["bench"] == visit.caller.bench] or tools,
             covers=[c.value for c in Cover],
@@ -331,6 +342,39 @@ def build_web_router(application: App) -> APIRouter:
             evidence["alerts"] = [{"code": code, "at": at} for code in codes[:50]]
         bench.inspect(uow, visit.caller, job_id, evidence)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    @router.post("/bench/jobs/{job_id}/photo")
+    @page(Permission.DEVICE_INSPECT, limit=bench.MAX_PHOTO_BYTES + 64 * 1024)
+    def bench_photo(visit: Visit, form: Form, job_id: str) -> Response:
+        content = form.files.get("photo", b"")
+        media = bench.photo_type(content)
+        sha256, size = application.evidence_store().put(content)
+        bench.attach_photo(uow, visit.caller, job_id, sha256, media, size)
+        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    @router.get("/bench/jobs/{job_id}/photos/{sha256}")
+    @page(Permission.HISTORY_READ)
+    def bench_photo_file(visit: Visit, form: Form, job_id: str, sha256: str) -> Response:
+        with uow(write=False) as unit:
+            job = unit.triage.job(job_id)
+        if job is None:
+            return _render("error.html", visit, 404, title="No such job", message=job_id)
+        story = history.device_history(uow, visit.caller, job.device_id)
+        recorded = [
+            e.data
+            for _, e in story.entries
+            if e.type == "device.photo_attached"
+            and e.data["job_id"] == job_id
+            and e.data["sha256"] == sha256
+        ]
+        store = application.evidence_store()
+        if not recorded or store.check(sha256) != "ok":
+            return _render("error.html", visit, 404, title="No such photo", message=sha256)
+        return Response(
+            store.read(sha256),
+            media_type=recorded[0]["media_type"],
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
+        )
 
     @router.post("/bench/jobs/{job_id}/reset")
     @page(Permission.RESET_REQUEST)
@@ -378,7 +422,7 @@ class Site:
     """What the pages of each area need: the application and the page decorator."""
 
     application: App
-    page: Callable[[Permission | None], Callable[[Callable[..., Any]], Callable[..., Any]]]
+    page: Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]
 
     def render(self, name: str, visit: Visit, status: int = 200, **context: Any) -> HTMLResponse:
         return _render(name, visit, status, **context)
