@@ -140,3 +140,36 @@ def test_roles_and_thresholds_are_changed_through_their_pages(
         data={"metric": "resets", "max_count": "1", "window_minutes": "1", "csrf_token": "x"},
     )
     assert denied.status_code == 403
+
+
+def test_an_administrator_puts_a_new_tamper_policy_in_force(
+    site: tuple[httpx.Client, dict[Role, httpx.Client]],
+) -> None:
+    from importlib import resources
+
+    _, sessions = site
+    admin = sessions[Role.ADMINISTRATOR]
+    packaged = (
+        resources.files("triage.domain").joinpath("policies", "tamper-default.yaml").read_text()
+    )
+    newer = packaged.replace('version: "1"', 'version: "2"')
+    sent = admin.post(
+        "/admin/policy",
+        data={"csrf_token": _token(admin, "/admin")},
+        files={"policy": ("tamper.yaml", newer.encode(), "application/yaml")},
+    )
+    assert sent.status_code == 303, sent.text
+    assert "tamper-default version 2" in admin.get("/admin").text
+    broken = admin.post(
+        "/admin/policy",
+        data={"csrf_token": _token(admin, "/admin")},
+        files={"policy": ("tamper.yaml", b"id: [unclosed", "application/yaml")},
+    )
+    assert broken.status_code == 422 and "policy:" in broken.text
+    assert "tamper-default version 2" in admin.get("/admin").text  # nothing changed
+    # Not for the security manager.
+    security = sessions[Role.SECURITY_MANAGER]
+    refused = security.post(
+        "/admin/policy", data={"csrf_token": "x"}, files={"policy": ("p.yaml", b"x", "text/yaml")}
+    )
+    assert refused.status_code == 403

@@ -12,11 +12,12 @@ from fastapi.responses import Response
 from triage.domain.assessment import PARTY_ROLES
 from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
+from triage.domain.tamper_policy import PolicyError, TamperPolicy
 from triage.errors import InvalidInput
 from triage.services import assessment, people
 
 if TYPE_CHECKING:
-    from triage.entrypoints.web.pages import Site, Visit
+    from triage.entrypoints.web.pages import Form, Site, Visit
 
 
 def register(router: APIRouter, site: Site) -> None:
@@ -41,6 +42,19 @@ def register(router: APIRouter, site: Site) -> None:
             operators=operators,
             all_roles=[r.value for r in Role],
         )
+
+    @router.post("/admin/policy")
+    @page(Permission.POLICY_MANAGE)
+    def policy(visit: Visit, form: Form) -> Response:
+        source = form.files.get("policy", b"")
+        if not source:
+            raise InvalidInput("policy: choose the policy's YAML file")
+        try:
+            chosen = TamperPolicy.load(source)
+        except PolicyError as exc:
+            raise InvalidInput(f"policy: {exc}") from None
+        people.activate_policy(uow, visit.caller, chosen)
+        return site.redirect("/admin")
 
     @router.post("/admin/operators/{operator_id}/roles")
     @page(Permission.OPERATOR_MANAGE)
