@@ -66,12 +66,26 @@ class SqlAssessmentRepository:
         )
         return None if row is None else Commissioning(utc(row["until"]), row["reason"])
 
-    def assessment_ids(self) -> list[str]:
-        return list(
-            self._conn.execute(
-                select(assessment.c.id).order_by(assessment.c.planned_at, assessment.c.created_at)
-            ).scalars()
-        )
+    def summaries(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(
+                assessment.c.id,
+                assessment.c.kind,
+                assessment.c.result,
+                assessment.c.planned_at,
+                assessment.c.fieldwork_end,
+                assessment.c.decided_at,
+            ).order_by(assessment.c.planned_at, assessment.c.created_at)
+        ).mappings()
+        return [_row(row) for row in rows]
+
+    def steps(self, assessment_id: str) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(approval_step)
+            .where(approval_step.c.assessment_id == assessment_id)
+            .order_by(approval_step.c.due, approval_step.c.id)
+        ).mappings()
+        return [_row(row) for row in rows]
 
     def assessment(self, assessment_id: str) -> dict[str, Any] | None:
         row = (
@@ -105,14 +119,7 @@ class SqlAssessmentRepository:
             if ids
             else []
         )
-        steps = [
-            _row(s)
-            for s in self._conn.execute(
-                select(approval_step)
-                .where(approval_step.c.assessment_id == assessment_id)
-                .order_by(approval_step.c.due, approval_step.c.id)
-            ).mappings()
-        ]
+        steps = self.steps(assessment_id)
         attached = (
             [
                 _row(e)

@@ -109,15 +109,15 @@ def end_commissioning(uow_factory: UnitOfWorkFactory, caller: Caller, reason: st
         uow.commit()
 
 
-def standing(uow: UnitOfWork) -> Standing:
-    """The facility's standing: provider, last outcome and its steps, commissioning mode."""
-    last: dict[str, Any] | None = None
-    for assessment_id in uow.assessments.assessment_ids():
-        found = uow.assessments.assessment(assessment_id)
-        if found is None or found["result"] is None:
-            continue
-        if last is None or found["decided_at"] > last["decided_at"]:
-            last = found
+def standing(uow: UnitOfWork, summaries: Sequence[dict[str, Any]] | None = None) -> Standing:
+    """The facility's standing: provider, last outcome and its steps, commissioning mode.
+
+    Asked before every job opened and work order issued, so it reads the assessments' summaries
+    and the last one's steps, not every assessment in full.
+    """
+    found = uow.assessments.summaries() if summaries is None else summaries
+    decided = [s for s in found if s["result"] is not None]
+    last = max(decided, key=lambda s: s["decided_at"], default=None)
     steps: tuple[Step, ...] = ()
     result = None
     if last is not None:
@@ -129,7 +129,7 @@ def standing(uow: UnitOfWork) -> Standing:
                 date.fromisoformat(s["due"]),
                 None if s["done_at"] is None else parse_time(s["done_at"]),
             )
-            for s in last["steps"]
+            for s in uow.assessments.steps(last["id"])
         )
     return Standing(
         uow.assessments.party(), result, steps, uow.assessments.commissioning(uow.facility_id)
@@ -147,10 +147,11 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
     caller.require(Permission.ASSURANCE_READ, Permission.FACILITY_MANAGE)
     at = now()
     with uow_factory(write=False) as uow:
-        current = standing(uow)
+        summaries = uow.assessments.summaries()
+        current = standing(uow, summaries)
         party = uow.assessments.party_record()
-        due = _next(uow, at)
-        everything = [_json(uow, i) for i in uow.assessments.assessment_ids()]
+        due = _next(uow, at, summaries)
+        everything = [uow.assessments.assessment(s["id"]) for s in summaries]
     approved, why = approval_state(current, at.date())
     try:
         may = True, gate(current, at)
@@ -184,7 +185,7 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
         "may_triage": may[0],
         "may_triage_because": may[1],
         "next_assessment": due,
-        "overdue": _overdue(everything, at.date()),
+        "overdue": _overdue([a for a in everything if a is not None], at.date()),
     }
 
 
@@ -193,10 +194,10 @@ def _overdue(everything: Sequence[dict[str, Any]], today: date) -> dict[str, lis
     today_text = today.isoformat()
     findings = [
         {"assessment_id": a["id"], "finding_id": f["id"], "control_id": f["control_id"],
-         "due": f["response"]["due"] if f["response"] else None}
+         "due": f["response_due"]}
         for a in everything
         for f in a["findings"]
-        if f["status"] == "open" and f["response"] is not None and f["response"]["due"] < today_text
+        if f["status"] == "open" and f["response"] is not None and f["response_due"] < today_text
     ]  # fmt: skip
     actions = [
         {"assessment_id": a["id"], "action_id": x["id"], "owner": x["owner"], "due": x["due"]}
@@ -207,23 +208,20 @@ def _overdue(everything: Sequence[dict[str, Any]], today: date) -> dict[str, lis
     return {"findings": findings, "actions": actions}
 
 
-def _next(uow: UnitOfWork, at: datetime) -> dict[str, Any]:
-    history = []
-    for assessment_id in uow.assessments.assessment_ids():
-        found = uow.assessments.assessment(assessment_id)
-        if found is None:
-            continue
-        history.append(
-            Past(
-                Kind(found["kind"]),
-                None if found["result"] is None else Result(found["result"]),
-                date.fromisoformat(found["planned_at"]),
-                None
-                if found["fieldwork_end"] is None
-                else date.fromisoformat(found["fieldwork_end"]),
-                None if found["decided_at"] is None else parse_time(found["decided_at"]).date(),
-            )
+def _next(
+    uow: UnitOfWork, at: datetime, summaries: Sequence[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    found = uow.assessments.summaries() if summaries is None else summaries
+    history = [
+        Past(
+            Kind(s["kind"]),
+            None if s["result"] is None else Result(s["result"]),
+            date.fromisoformat(s["planned_at"]),
+            None if s["fieldwork_end"] is None else date.fromisoformat(s["fieldwork_end"]),
+            None if s["decided_at"] is None else parse_time(s["decided_at"]).date(),
         )
+        for s in found
+    ]
     severities = [Severity(s) for s in uow.assessments.open_severities()]
     volume = uow.assessments.jobs_opened_since(at - timedelta(days=365))
     due = next_due(default_rules(), history, severities, volume, at.date())
@@ -271,12 +269,10 @@ def plan(
     what = _text(scope, "scope", 3, 2000)
     when = parse_date(planned_at, "planned_at")
     with uow_factory(write=True) as uow:
-        ids = uow.assessments.assessment_ids()
-        found = [uow.assessments.assessment(i) for i in ids]
-        if any(a is not None and a["result"] is None for a in found):
+        found = uow.assessments.summaries()
+        if any(a["result"] is None for a in found):
             raise Conflict("an assessment is already in progress: record its outcome first")
-        decided = [a for a in found if a is not None and a["result"] is not None]
-        if not decided and chosen_kind is not Kind.FUSA:
+        if not found and chosen_kind is not Kind.FUSA:
             raise Conflict("the first assessment of a Triage Facility is a FUSA")
         listing = assurance.controls_in_force(uow)
         applicable = [c["id"] for c in listing if c["applicable"]]
@@ -643,4 +639,4 @@ def list_all(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[dict[str, A
     """Every assessment, oldest first."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
-        return [_json(uow, i) for i in uow.assessments.assessment_ids()]
+        return [_json(uow, a["id"]) for a in uow.assessments.summaries()]

@@ -20,7 +20,13 @@ class AssessmentRepository(Protocol):
 
     def commissioning(self, facility_id: str) -> Commissioning | None: ...
 
-    def assessment_ids(self) -> list[str]: ...
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every assessment's id, kind, result and dates (no findings), oldest first."""
+        ...
+
+    def steps(self, assessment_id: str) -> list[dict[str, Any]]:
+        """The additional steps of one assessment's approval."""
+        ...
 
     def assessment(self, assessment_id: str) -> dict[str, Any] | None:
         """One assessment with its findings, actions, steps and attached evidence."""
