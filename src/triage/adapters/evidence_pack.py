@@ -38,6 +38,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from triage.adapters.pdf_text import encodable, fold
 from triage.errors import InvalidInput
 
 KIND_NAMES = {
@@ -474,26 +475,13 @@ def _clean(text: str) -> str:
     characters they lack shown as '?', control characters (but line breaks) as spaces."""
     out: list[str] = []
     for char in unicodedata.normalize("NFKC", text):
-        if char == "\n" or _encodable(char):
+        if char == "\n" or encodable(char):
             out.append(char)
         elif not char.isprintable():
             out.append(" ")
         else:
-            base = "".join(
-                c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-            )
-            out.append(base if base and all(_encodable(c) for c in base) else "?")
+            out.append(fold(char))
     return "".join(out)
-
-
-def _encodable(char: str) -> bool:
-    if not char.isprintable():
-        return False
-    try:
-        char.encode("cp1252")  # the encoding reportlab's standard fonts print
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _markup(value: object, limit: int | None = None) -> str:

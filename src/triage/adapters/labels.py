@@ -22,6 +22,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
+from triage.adapters.pdf_text import encodable, fold
 from triage.errors import InvalidInput
 
 MAX_LABELS = 1000
@@ -235,26 +236,8 @@ def _fit(text: str, font: str, size: float, min_size: float, width: float) -> tu
 def _printable(text: str) -> str:
     """Text the label's built-in fonts can print: one line, with accents dropped from letters
     the fonts lack and other characters they lack shown as '?'."""
-    out: list[str] = []
-    for char in unicodedata.normalize("NFKC", " ".join(text.split())):
-        if _encodable(char):
-            out.append(char)
-            continue
-        base = "".join(
-            c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)
-        )
-        out.append(base if base and all(_encodable(c) for c in base) else "?")
-    return "".join(out)
-
-
-def _encodable(char: str) -> bool:
-    if not char.isprintable():
-        return False
-    try:
-        char.encode("cp1252")  # the encoding reportlab's standard fonts print
-    except UnicodeEncodeError:
-        return False
-    return True
+    normal = unicodedata.normalize("NFKC", " ".join(text.split()))
+    return "".join(char if encodable(char) else fold(char) for char in normal)
 
 
 def _draw_qr(canvas: Canvas, payload: str, x: float, y: float, side: float) -> None:
