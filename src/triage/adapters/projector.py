@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, update
 
 from triage.adapters.tables import (
     consignment,
@@ -88,6 +88,12 @@ def apply(conn: Connection, entries: Sequence[Entry]) -> None:
                 flush()
                 op.run(conn)
     flush()
+
+
+def next_id(conn: Connection, column: Any) -> int:
+    """The next number of a table numbered from itself (one more than its largest). Unlike a
+    database sequence, a rollback leaves no gap that a replay would not make too."""
+    return int(conn.execute(select(func.coalesce(func.max(column), 0) + 1)).scalar_one())
 
 
 def canonical(value: object) -> str:

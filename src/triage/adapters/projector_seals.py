@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from triage.adapters.projector import (
     Insert,
@@ -21,6 +21,7 @@ from triage.adapters.projector import (
     canonical,
     handles,
     job_state,
+    next_id,
     set_values,
 )
 from triage.adapters.tables import (
@@ -33,10 +34,6 @@ from triage.adapters.tables import (
 )
 from triage.domain.seals import DiscrepancyKind, Move, SealStatus, StocktakeResult, expand_range
 from triage.ledger.entry import Entry
-
-
-def _next_event_id(conn: Connection) -> int:
-    return int(conn.execute(select(func.coalesce(func.max(seal_event.c.id), 0) + 1)).scalar_one())
 
 
 def _event(
@@ -132,7 +129,7 @@ def _batch_received(entry: Entry) -> list[Op]:
                 for serial in serials
             ],
         )
-        first_id = _next_event_id(conn)
+        first_id = next_id(conn, seal_event.c.id)
         conn.execute(
             insert(seal_event),
             [
@@ -167,7 +164,7 @@ def _move(
             return
         event = _event(
             entry,
-            _next_event_id(conn),
+            next_id(conn, seal_event.c.id),
             serial,
             batch_id,
             step,

@@ -8,9 +8,9 @@ database sequence, which on PostgreSQL would leave gaps after a rollback that a 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
-from triage.adapters.projector import Insert, Op, Run, canonical, handles, set_values
+from triage.adapters.projector import Insert, Op, Run, canonical, handles, next_id, set_values
 from triage.adapters.tables import (
     activity,
     alert,
@@ -25,10 +25,13 @@ from triage.ledger.entry import Entry
 
 def _count(kind: Metric, tool_id: str | None, operator_id: str | None, entry: Entry) -> Run:
     def run(conn: Connection) -> None:
-        next_id = conn.execute(select(func.coalesce(func.max(activity.c.id), 0) + 1)).scalar_one()
         conn.execute(
             insert(activity).values(
-                id=next_id, kind=kind.value, tool_id=tool_id, operator_id=operator_id, at=entry.at
+                id=next_id(conn, activity.c.id),
+                kind=kind.value,
+                tool_id=tool_id,
+                operator_id=operator_id,
+                at=entry.at,
             )
         )
 
