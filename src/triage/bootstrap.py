@@ -104,14 +104,14 @@ class App:
         """The whole-ledger checks automatic evidence reports."""
 
         def verification() -> dict[str, Any]:
-            import base64
+            from triage.entrypoints.encoding import b64
 
             report = ledger_service.verify(self.uow, self.verifier_key(), self.origin)
             latest = ledger_service.status(self.uow).latest_checkpoint
             return {
                 "ok": report.ok,
                 "size": report.size,
-                "root": base64.b64encode(report.root).decode("ascii"),
+                "root": b64(report.root),
                 "entries_checked": report.entries_checked,
                 "checkpoints_checked": report.checkpoints_checked,
                 "problems": [{"index": p.index, "message": p.message} for p in report.problems],
@@ -167,9 +167,8 @@ class App:
     def evidence_pack(self, caller: Caller, assessment_id: str) -> tuple[bytes, bytes, str]:
         """(PDF, zip, zip file name): the assessment's evidence pack, every file checked
         against its recorded SHA-256 and with the inclusion proof of its ledger entry."""
-        import base64
-
         from triage.adapters import evidence_pack
+        from triage.entrypoints.encoding import b64, inclusion_json
 
         found = assessment.get(self.uow, caller, assessment_id)
         store = self.evidence_store()
@@ -191,12 +190,8 @@ class App:
                 with self.uow(write=False) as uow:
                     entry = uow.ledger.log.entry(index)
                 proofs[item["id"]] = {
-                    "index": proof.index,
-                    "size": proof.size,
-                    "leaf_hash": base64.b64encode(proof.leaf_hash).decode("ascii"),
-                    "root": base64.b64encode(proof.root).decode("ascii"),
-                    "proof": [base64.b64encode(h).decode("ascii") for h in proof.hashes],
-                    "entry": base64.b64encode(entry).decode("ascii"),
+                    **inclusion_json(proof),
+                    "entry": b64(entry),
                     "checkpoint": checkpoint.note,
                 }
         catalogue, _, _ = assurance.catalogue_parts(self.uow, caller)

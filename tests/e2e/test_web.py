@@ -308,6 +308,13 @@ def test_an_auditor_verifies_a_receipt_by_upload(
     page.get_by_role("button", name="Check it against the verifier key").click()
     expect(page.locator("#receipt-ok")).to_contain_text(f"about device {DEVICE}")
     shot(page, "auditor-receipt")
+    # The device's history, each entry with its inclusion proof.
+    page.goto(f"{base}/auditor/device")
+    page.get_by_label("Device ID").fill(DEVICE)
+    page.get_by_role("button", name="Show its entries").click()
+    expect(page.get_by_text("device.received")).to_be_visible()
+    expect(page.locator(".history details summary").first).to_contain_text("Inclusion proof")
+    page.goto(f"{base}/auditor")
     page.get_by_label("Receipt file").set_input_files(str(forged))
     page.get_by_role("button", name="Check it against the verifier key").click()
     expect(page.get_by_role("alert")).to_contain_text("Does not verify")

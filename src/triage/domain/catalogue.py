@@ -208,14 +208,15 @@ def parse_catalogue(text: str) -> Catalogue:
     )
 
 
+def packaged_catalogue_text() -> str:
+    """The YAML of the catalogue shipped with this version of the package."""
+    files = resources.files("triage.domain")
+    return files.joinpath("controls", DEFAULT_CATALOGUE).read_text(encoding="utf-8")
+
+
 def default_catalogue() -> Catalogue:
     """The catalogue shipped with this version of the package."""
-    text = (
-        resources.files("triage.domain")
-        .joinpath("controls", DEFAULT_CATALOGUE)
-        .read_text(encoding="utf-8")
-    )
-    return parse_catalogue(text)
+    return parse_catalogue(packaged_catalogue_text())
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]")

@@ -23,6 +23,7 @@ from triage.domain.catalogue import (
     control_from,
     default_catalogue,
     evidence_filename,
+    packaged_catalogue_text,
     parse_catalogue,
     readiness,
     upload_name,
@@ -119,7 +120,7 @@ def adopt_catalogue(
     if text is not None and len(text) > 1024 * 1024:
         raise InvalidInput("catalogue: larger than 1 MiB")
     chosen = default_catalogue() if text is None else parse_catalogue(text)
-    source = text if text is not None else _packaged_text()
+    source = text if text is not None else packaged_catalogue_text()
     with uow_factory(write=True) as uow:
         current = uow.assurance.adopted_catalogue()
         if current is not None and current["sha256"] == chosen.sha256:
@@ -144,18 +145,6 @@ def adopt_catalogue(
         )
         uow.commit()
     return chosen
-
-
-def _packaged_text() -> str:
-    from importlib import resources
-
-    from triage.domain.catalogue import DEFAULT_CATALOGUE
-
-    return (
-        resources.files("triage.domain")
-        .joinpath("controls", DEFAULT_CATALOGUE)
-        .read_text(encoding="utf-8")
-    )
 
 
 def add_control(

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
-from triage.entrypoints.encoding import b64
+from triage.entrypoints.encoding import inclusion_json
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import verify_receipt
 from triage.services import assessment, assurance, history
@@ -69,15 +69,10 @@ def register(router: APIRouter, site: Site) -> None:
     def device_story(visit: Visit, form: dict[str, str]) -> Response:
         story = history.device_history(application.uow, visit.caller, form.get("device_id", ""))
         size = ledger_service.status(application.uow).size
-        proofs = {}
-        for index, _ in story.entries:
-            proof = ledger_service.prove_inclusion(application.uow, index, size)
-            proofs[index] = {
-                "leaf_hash": b64(proof.leaf_hash),
-                "root": b64(proof.root),
-                "hashes": [b64(h) for h in proof.hashes],
-                "size": proof.size,
-            }
+        proofs = {
+            index: inclusion_json(ledger_service.prove_inclusion(application.uow, index, size))
+            for index, _ in story.entries
+        }
         return site.render("auditor_device.html", visit, story=story, proofs=proofs)
 
     @router.post("/auditor/receipt")
