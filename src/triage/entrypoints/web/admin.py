@@ -85,8 +85,9 @@ def register(router: APIRouter, site: Site) -> None:
             assessment.end_commissioning(uow, visit.caller, form.get("reason", ""))
             return site.redirect("/admin")
         try:
-            until = datetime.fromisoformat(form.get("until", "")).replace(tzinfo=UTC)
+            until = datetime.fromisoformat(form.get("until", "").strip())
         except ValueError:
-            raise InvalidInput("until: a date and time") from None
+            raise InvalidInput("until: a date and time such as 2027-01-31T18:00") from None
+        until = until if until.tzinfo else until.replace(tzinfo=UTC)  # the form's times are UTC
         assessment.start_commissioning(uow, visit.caller, until, form.get("reason", ""))
         return site.redirect("/admin")
