@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
@@ -275,8 +276,16 @@ def test_tool_results_that_do_not_match_their_work_order_are_refused(staffed: St
         bench.record_tool_result(staffed.app.uow, staffed.tool, forged)
     good = carried_out[0].sign(staffed.tool_key)
     assert bench.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    size = staffed.ledger_size()
+    # The very same signed result again is an agent's retry: taken once, nothing recorded.
+    assert bench.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    assert staffed.ledger_size() == size
+    # Another result for the closed order (signed again, a moment later) is a replay.
+    later = dataclasses.replace(
+        carried_out[0], completed_at=carried_out[0].completed_at + timedelta(seconds=1)
+    )
     with pytest.raises(InvalidInput, match="replay"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, good)
+        bench.record_tool_result(staffed.app.uow, staffed.tool, later.sign(staffed.tool_key))
     story = history.device_history(staffed.app.uow, staffed.auditor, D1)
     assert story.entries[-1][1].type == "reset.verified"
     with staffed.app.uow(write=False) as uow:

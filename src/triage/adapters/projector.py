@@ -391,7 +391,12 @@ def _reset_result(entry: Entry) -> list[_Op]:
     }
     return [
         _Insert(reset_result, row),
-        _set(work_order, work_order.c.id == data["work_order_id"], status=outcome),
+        _set(
+            work_order,
+            work_order.c.id == data["work_order_id"],
+            # An order the server closed because no result came before it expired.
+            status="expired" if data.get("expired") else outcome,
+        ),
         _job_state(entry),
     ]
 
@@ -430,7 +435,13 @@ def _seal_fitted(entry: Entry) -> list[_Op]:
     "device.destroyed",
 )
 def _job_moved(entry: Entry) -> list[_Op]:
-    return [_job_state(entry)]
+    # A device set aside or gone no longer has a work order: the tool must not reset it.
+    withdraw = _set(
+        work_order,
+        (work_order.c.job_id == entry.data["job_id"]) & (work_order.c.status == "issued"),
+        status="withdrawn",
+    )
+    return [withdraw, _job_state(entry)]
 
 
 def _time(text: str) -> datetime:

@@ -369,6 +369,15 @@ class SqlTriageRepository:
         )
         return None if row is None else dict(row)
 
+    def expired_work_orders(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+        rows = self._conn.execute(
+            select(work_order)
+            .where(work_order.c.status == "issued", work_order.c.expires_at <= before)
+            .order_by(work_order.c.expires_at, work_order.c.id)
+            .limit(limit)
+        ).mappings()
+        return [dict(row) for row in rows]
+
     def reset_results(self, job_id: str) -> list[dict[str, Any]]:
         rows = self._conn.execute(
             select(reset_result).where(reset_result.c.job_id == job_id).order_by(reset_result.c.at)

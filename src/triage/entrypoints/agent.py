@@ -8,21 +8,28 @@ returns a result signed by the tool with digests of the device state before and 
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import fcntl
 import json
 import logging
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
-from triage.adapters.devices.base import DeviceConnector, DeviceNotPresent, ResetFailed
+from triage.adapters.devices.base import (
+    AttachedDevice,
+    DeviceConnector,
+    DeviceNotPresent,
+    ResetFailed,
+)
 from triage.domain import agent_request
 from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder, WorkOrderRefused
@@ -33,7 +40,14 @@ log = logging.getLogger("triage.agent")
 
 
 class AgentError(Exception):
-    """The agent cannot talk to the server, or the server refused it; the message says why."""
+    """The agent cannot talk to the server, or the server refused it; the message says why.
+
+    ``status`` is the server's HTTP status, or None when no answer came.
+    """
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AgentClient:
@@ -77,29 +91,108 @@ class AgentClient:
                 detail = response.json().get("detail", response.text)
             except ValueError:
                 detail = response.text
-            raise AgentError(f"server refused {method} {path} ({response.status_code}): {detail}")
+            raise AgentError(
+                f"server refused {method} {path} ({response.status_code}): {detail}",
+                response.status_code,
+            )
         return response.json()
 
 
-class NonceStore:
-    """Work-order nonces this agent has acted on, kept on disk so a restart cannot replay one."""
+class Journal:
+    """The agent's durable record of the work orders it has acted on (one JSON line each step).
 
-    def __init__(self, path: Path) -> None:
+    ``started`` is written, and synced, before the device is touched: it claims the order's
+    nonce, so that no restart can carry out the same order twice, and keeps the device's state
+    before the reset. ``result`` keeps the signed result before it is sent, and ``reported``
+    marks the server's acknowledgement. An order started but not reported was interrupted (the
+    agent was stopped, or the server could not be reached); the agent reports it when it
+    restarts, from the journal and the device's state, instead of losing it.
+    """
+
+    def __init__(self, path: Path, legacy_nonces: Path | None = None) -> None:
         self._path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.close(fd)
+        self._offset = 0
+        self._nonces: set[str] = set()
+        self._open: dict[str, dict[str, Any]] = {}
+        if legacy_nonces is not None and legacy_nonces.exists():
+            self._nonces |= {line.strip() for line in legacy_nonces.read_text().splitlines()}
 
-    def claim(self, nonce: str) -> bool:
-        """Record ``nonce``; False when it was already used."""
-        with self._path.open("r+") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            seen = {line.strip() for line in f}
-            if nonce in seen:
+    def claim(self, order: WorkOrder, signed: str, before: Mapping[str, str]) -> bool:
+        """Record that ``order`` is about to be carried out; False when its nonce was used."""
+        record = {
+            "event": "started",
+            "work_order_id": order.id,
+            "nonce": order.nonce,
+            "device_id": order.device_id,
+            "before": dict(before),
+            "order": signed,
+        }
+        with self._locked() as f:
+            if order.nonce in self._nonces:
                 return False
-            f.write(nonce + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+            self._append(f, record)
             return True
+
+    def result(self, work_order_id: str, signed_result: str) -> None:
+        """Keep the signed result, before it is sent, so a retry sends the very same bytes."""
+        with self._locked() as f:
+            record = {"event": "result", "work_order_id": work_order_id, "signed": signed_result}
+            self._append(f, record)
+
+    def reported(self, work_order_id: str, how: str) -> None:
+        """The server acknowledged (or finally refused) the result: the order is closed."""
+        with self._locked() as f:
+            self._append(f, {"event": "reported", "work_order_id": work_order_id, "how": how})
+
+    def unfinished(self) -> list[dict[str, Any]]:
+        """Orders started and not reported, oldest first (with their ``result`` if kept)."""
+        with self._locked():
+            return [dict(record) for record in self._open.values()]
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[IO[bytes]]:
+        with self._path.open("r+b") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            self._catch_up(f)
+            yield f
+
+    def _catch_up(self, f: IO[bytes]) -> None:
+        """Read what was appended since the last look (by this or an earlier process)."""
+        f.seek(self._offset)
+        complete, newline, torn = f.read().rpartition(b"\n")
+        if torn:
+            # A line cut short by a crash: it was never synced as complete, so the step it
+            # began did not happen. Cut it off, so the next line starts cleanly.
+            f.truncate(self._offset + len(complete) + len(newline))
+        for line in complete.splitlines():
+            self._apply(line)
+        f.seek(0, os.SEEK_END)
+        self._offset = f.tell()
+
+    def _apply(self, line: bytes) -> None:
+        if not line.strip():
+            return
+        record = json.loads(line)
+        order_id = record["work_order_id"]
+        if record["event"] == "started":
+            self._nonces.add(record["nonce"])
+            self._open[order_id] = record
+        elif record["event"] == "result" and order_id in self._open:
+            self._open[order_id]["result"] = record["signed"]
+        elif record["event"] == "reported":
+            self._open.pop(order_id, None)
+
+    def _append(self, f: IO[bytes], record: dict[str, Any]) -> None:
+        line = json.dumps(record, separators=(",", ":")).encode("utf-8") + b"\n"
+        f.seek(0, os.SEEK_END)
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+        self._apply(line)
+        self._offset = f.tell()
 
 
 @dataclass
@@ -111,11 +204,13 @@ class Agent:
     tool_id: str
     tool_signer_key: str
     facility_verifier_key: str
-    nonces: NonceStore
+    journal: Journal
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def run_once(self) -> int:
-        """Process every work order waiting for this tool; returns how many were handled."""
+        """Report interrupted orders, then process every work order waiting for this tool;
+        returns how many new orders were handled."""
+        self.resume()
         orders = self.client.request("GET", "/api/v1/agent/work-orders")["items"]
         for signed in orders:
             self.process(signed)
@@ -148,32 +243,102 @@ class Agent:
             order.check(self.tool_id, attached.device_id, self.clock())
         except WorkOrderRefused as exc:
             return self._refuse(order.id, str(exc))
-        if not self.nonces.claim(order.nonce):
-            return self._refuse(order.id, f"work order {order.id} was already carried out (replay)")
         before = attached.read_state()
+        if not self.journal.claim(order, signed, before):
+            return self._refuse(order.id, f"work order {order.id} was already carried out (replay)")
         outcome, detail = ResetOutcome.COMPLETED, "factory reset carried out"
         try:
             attached.factory_reset(signed)
         except ResetFailed as exc:
             outcome, detail = ResetOutcome.FAILED, f"reset failed: {exc}"
         except WorkOrderRefused as exc:
+            self.journal.reported(order.id, "refused by the device")
             return self._refuse(order.id, f"the device refused the work order: {exc}")
-        result = ToolResult(
+        result = self._result(order, attached, before, outcome, detail)
+        return self._report(order.id, result.sign(self.tool_signer_key))
+
+    def resume(self) -> int:
+        """Report every order that was started but not reported (the agent was stopped, or the
+        server was unreachable); returns how many were reported.
+
+        A result already signed is sent again unchanged (the server takes an identical result
+        once). Without one, the reset was interrupted: the device's state now is the evidence.
+        A device that changed reports the reset as done, and the server's verification against
+        the reset profile decides; a device that did not change reports a failed reset. Either
+        way the job moves on visibly (verified, or failed and retryable), nothing is left
+        silently half-done.
+        """
+        reported = 0
+        for record in self.journal.unfinished():
+            order_id = str(record["work_order_id"])
+            signed_result = record.get("result")
+            if signed_result is None:
+                signed_result = self._interrupted_result(record)
+                if signed_result is None:
+                    continue
+            try:
+                self._report(order_id, signed_result)
+            except AgentError as exc:
+                if exc.status is None or exc.status >= 500:
+                    raise  # the server is not reachable yet: the order stays open
+                log.warning("interrupted work order %s: the server refused it: %s", order_id, exc)
+                self.journal.reported(order_id, f"refused by the server ({exc.status})")
+            reported += 1
+        return reported
+
+    def _interrupted_result(self, record: Mapping[str, Any]) -> str | None:
+        order = WorkOrder.open(str(record["order"]), self.facility_verifier_key)
+        before = {str(k): str(v) for k, v in record["before"].items()}
+        try:
+            attached = self.connector.attach(order.device_id)
+        except DeviceNotPresent as exc:
+            log.warning(
+                "interrupted work order %s: device gone (%s); reporting it failed", order.id, exc
+            )
+            detail = f"reset interrupted by an agent restart, and the device is gone: {exc}"
+            result = dataclasses.replace(
+                self._result(order, None, before, ResetOutcome.FAILED, detail), after=before
+            )
+        else:
+            changed = attached.read_state() != before
+            outcome = ResetOutcome.COMPLETED if changed else ResetOutcome.FAILED
+            detail = (
+                "reset interrupted by an agent restart; the device's state after it was read "
+                + ("and has changed" if changed else "and is unchanged: the reset did not happen")
+            )
+            result = self._result(order, attached, before, outcome, detail)
+        signed = result.sign(self.tool_signer_key)
+        self.journal.result(order.id, signed)
+        log.info("work order %s was interrupted; reporting %s", order.id, result.outcome.value)
+        return signed
+
+    def _result(
+        self,
+        order: WorkOrder,
+        attached: AttachedDevice | None,
+        before: Mapping[str, str],
+        outcome: ResetOutcome,
+        detail: str,
+    ) -> ToolResult:
+        return ToolResult(
             work_order_id=order.id,
             nonce=order.nonce,
             tool_id=self.tool_id,
-            device_id=attached.device_id,
+            device_id=order.device_id if attached is None else attached.device_id,
             outcome=outcome,
             before=before,
-            after=attached.read_state(),
+            after=dict(before) if attached is None else attached.read_state(),
             detail=detail,
             completed_at=self.clock(),
         )
-        job = self.client.request(
-            "POST", "/api/v1/agent/results", {"result": result.sign(self.tool_signer_key)}
-        )
+
+    def _report(self, order_id: str, signed_result: str) -> str:
+        """Send a signed result (kept in the journal first) and close the order."""
+        self.journal.result(order_id, signed_result)
+        job = self.client.request("POST", "/api/v1/agent/results", {"result": signed_result})
         state = str(job["state"])
-        log.info("work order %s: %s, job now %s", order.id, outcome.value, state)
+        self.journal.reported(order_id, f"job {state}")
+        log.info("work order %s reported, job now %s", order_id, state)
         return state
 
     def _refuse(self, work_order_id: str, reason: str) -> str:

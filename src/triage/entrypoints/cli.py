@@ -120,6 +120,13 @@ def serve(
         int,
         typer.Option(help="Seconds between rounds of automatic assurance evidence (0: none)."),
     ] = 86_400,
+    sweep_interval: Annotated[
+        int,
+        typer.Option(
+            help="Seconds between sweeps that close work orders expired without a result "
+            "(0: none)."
+        ),
+    ] = 60,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API server."""
@@ -143,6 +150,7 @@ def serve(
             checkpoint_interval=checkpoint_interval,
             warm_cache=True,
             evidence_interval=evidence_interval,
+            sweep_interval=sweep_interval,
         ),
         host=host,
         port=port,

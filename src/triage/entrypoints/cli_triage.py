@@ -717,7 +717,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             Agent,
             AgentClient,
             AgentError,
-            NonceStore,
+            Journal,
             load_tool_key,
         )
 
@@ -737,7 +737,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             tool_id,
             signer,
             facility_key,
-            NonceStore(state_dir / "used-nonces"),
+            Journal(state_dir / "journal", legacy_nonces=state_dir / "used-nonces"),
         )
         stopping: list[bool] = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))

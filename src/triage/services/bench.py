@@ -229,6 +229,9 @@ def record_tool_result(
         with uow_factory(write=True) as uow:
             tool = _active_tool(uow, caller)
             result = ToolResult.open(signed_result, tool.verifier_key)
+            recorded = _recorded_job(uow, result, signed_result)
+            if recorded is not None:
+                return recorded
             order = _order_for(uow, result, caller.id)
             job = get_job(uow, order["job_id"])
             entries = _result_entries(uow, caller, job, order, result, signed_result)
@@ -251,6 +254,24 @@ def record_tool_result(
         raise InvalidInput(str(exc)) from exc
 
 
+def _recorded_job(uow: UnitOfWork, result: ToolResult, signed: str) -> TriageJob | None:
+    """The job, when this very result (the same signed bytes) is already recorded.
+
+    An agent that was stopped after the server recorded its result, but before it learnt so,
+    sends the same signed result again when it restarts; that is a retry, not a replay, and
+    it changes nothing. A different result for a closed order is still refused as a replay.
+    """
+    order = uow.triage.work_order(result.work_order_id)
+    if order is None or order["status"] == "issued":
+        return None
+    recorded = [
+        r for r in uow.triage.reset_results(order["job_id"]) if r["work_order_id"] == order["id"]
+    ]
+    if not recorded or recorded[0]["signed"] != signed:
+        return None
+    return get_job(uow, order["job_id"])
+
+
 def _order_for(uow: UnitOfWork, result: ToolResult, tool_id: str) -> dict[str, Any]:
     order = uow.triage.work_order(result.work_order_id)
     if order is None:
@@ -260,10 +281,16 @@ def _order_for(uow: UnitOfWork, result: ToolResult, tool_id: str) -> dict[str, A
     if result.nonce != order["nonce"] or result.device_id != order["device_id"]:
         raise WorkOrderRefused(f"result does not match work order {order['id']}")
     if order["status"] != "issued":
-        raise WorkOrderRefused(
-            f"work order {order['id']} is {order['status']}: a second result is a replay"
-        )
+        why = _CLOSED.get(order["status"], "a second result for it is a replay")
+        raise WorkOrderRefused(f"work order {order['id']} is {order['status']}: {why}")
     return order
+
+
+_CLOSED = {
+    "expired": "no result came before it expired, so it was closed; the device needs a new one",
+    "superseded": "a newer work order for the device replaced it",
+    "withdrawn": "the device was set aside (quarantined or disposed of) before a result came",
+}
 
 
 def _result_entries(
@@ -299,17 +326,63 @@ def _result_entries(
             return entries
         entries.append(job_step(uow, system, job, Action.FAIL_VERIFICATION, verdict))
         job = dataclasses.replace(job, state=JobState.VERIFICATION_FAILED)
-    if attempts_exhausted(job.reset_attempts, max_attempts):
-        entries.append(
-            job_step(
-                uow,
-                system,
-                job,
-                Action.QUARANTINE,
-                {"reason": f"reset not verified after {job.reset_attempts} attempts"},
-            )
-        )
-    return entries
+    return entries + _quarantine_if_exhausted(uow, job, max_attempts)
+
+
+def _quarantine_if_exhausted(uow: UnitOfWork, job: TriageJob, max_attempts: int) -> list[Entry]:
+    """The system's quarantine entry when the failed attempt was the last one allowed."""
+    if not attempts_exhausted(job.reset_attempts, max_attempts):
+        return []
+    reason = f"reset not verified after {job.reset_attempts} attempts"
+    return [job_step(uow, Caller.system(), job, Action.QUARANTINE, {"reason": reason})]
+
+
+EXPIRY_GRACE = timedelta(minutes=2)
+SWEEP_BATCH = 200
+
+
+def sweep_expired_orders(
+    uow_factory: UnitOfWorkFactory, grace: timedelta = EXPIRY_GRACE
+) -> list[str]:
+    """Close work orders that expired (more than ``grace`` ago) without a tool's result.
+
+    A tool that stopped in the middle of a reset, or never fetched its order, leaves the job
+    waiting for a result that will not come. The system records the reset as failed (the
+    entry says the order expired, and which tool had it), so the job is visibly ``reset_failed``
+    and can be given a new work order, or is quarantined when that was its last attempt.
+    ``grace`` leaves time for a result from a reset that began just before expiry. Returns
+    the ids of the jobs moved.
+    """
+    moved: list[str] = []
+    while True:
+        with uow_factory(write=True) as uow:
+            max_attempts, _ = uow.triage.settings()
+            orders = uow.triage.expired_work_orders(now() - grace, SWEEP_BATCH)
+            entries: list[Entry] = []
+            for order in orders:
+                job = get_job(uow, order["job_id"])
+                expired_at = order["expires_at"]
+                data = {
+                    "work_order_id": order["id"],
+                    "tool_id": order["tool_id"],
+                    "expired": True,
+                    "before": {},
+                    "after": {},
+                    "detail": (
+                        f"work order expired at {expired_at.isoformat()} without a result "
+                        f"from tool {order['tool_id']}"
+                    ),
+                    "signed": "",
+                }
+                entries.append(job_step(uow, Caller.system(), job, Action.FAIL_RESET, data))
+                failed = dataclasses.replace(job, state=JobState.RESET_FAILED)
+                entries += _quarantine_if_exhausted(uow, failed, max_attempts)
+                moved.append(job.id)
+            if entries:
+                uow.ledger.record(entries)
+            uow.commit()
+        if len(orders) < SWEEP_BATCH:
+            return moved
 
 
 def record_refusal(

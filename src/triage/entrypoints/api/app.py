@@ -25,7 +25,7 @@ from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
 from triage.errors import InvalidInput
-from triage.services import assurance
+from triage.services import assurance, bench
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
@@ -89,9 +89,11 @@ def create_app(
     checkpoint_interval: int = 0,
     warm_cache: bool = False,
     evidence_interval: int = 0,
+    sweep_interval: int = 0,
 ) -> FastAPI:
     """Build the API for one facility; a positive interval starts periodic checkpoints (and,
-    for ``evidence_interval``, automatic assurance evidence), and ``warm_cache`` reads the
+    for ``evidence_interval``, automatic assurance evidence; for ``sweep_interval``, the
+    closing of work orders that expired without a result), and ``warm_cache`` reads the
     ledger's tiles into memory in the background at start."""
 
     @contextlib.asynccontextmanager
@@ -105,6 +107,8 @@ def create_app(
             tasks.append(asyncio.create_task(_checkpoint_loop(application, checkpoint_interval)))
         if evidence_interval > 0:
             tasks.append(asyncio.create_task(_evidence_loop(application, evidence_interval)))
+        if sweep_interval > 0:
+            tasks.append(asyncio.create_task(_sweep_loop(application, sweep_interval)))
         yield
         for task in tasks:
             task.cancel()
@@ -211,6 +215,17 @@ async def _evidence_loop(application: App, interval: int) -> None:
             log.info("scheduled evidence: %d documents recorded", made)
         except Exception:  # a failed round must not stop later ones
             log.exception("scheduled evidence failed")
+
+
+async def _sweep_loop(application: App, interval: int) -> None:
+    while True:  # the first sweep at start: orders may have expired while the server was down
+        try:
+            moved = await asyncio.to_thread(bench.sweep_expired_orders, application.uow)
+            if moved:
+                log.warning("%d work orders expired without a result: %s", len(moved), moved)
+        except Exception:  # a failed round must not stop later ones
+            log.exception("work order sweep failed")
+        await asyncio.sleep(interval)
 
 
 async def _checkpoint_loop(application: App, interval: int) -> None:
