@@ -74,6 +74,27 @@ class PgCluster:
             command = ["runuser", "-u", self.run_as, "--", *command]
         return subprocess.run(command, capture_output=True, text=True, check=False, timeout=120)
 
+    def pause(self) -> None:
+        """Stop the server (immediately, as a crash or an outage would), keeping its data."""
+        result = self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+        if result.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {result.stderr.strip()}")
+
+    def resume(self) -> None:
+        """Start the server again after ``pause``, on the same port."""
+        result = self._start()
+        if result.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start again: {result.stderr.strip()}")
+
+    def _start(self) -> subprocess.CompletedProcess[str]:
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} "
+            f"-c unix_socket_directories={self.root} -c max_connections=200 "
+            "-c fsync=on -c synchronous_commit=on -c shared_buffers=128MB"
+        )
+        data, log = str(self.root / "data"), str(self.root / "server.log")
+        return self._run("pg_ctl", "-D", data, "-o", options, "-l", log, "-w", "-t", "60", "start")
+
     def stop(self) -> None:
         """Stop the server immediately and remove its files."""
         self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
@@ -108,24 +129,7 @@ def start_cluster() -> PgCluster:
     if result.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"initdb failed: {result.stderr.strip()}")
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={cluster.port} "
-        f"-c unix_socket_directories={root} -c max_connections=200 "
-        "-c fsync=on -c synchronous_commit=on -c shared_buffers=128MB"
-    )
-    result = cluster._run(
-        "pg_ctl",
-        "-D",
-        str(data),
-        "-o",
-        options,
-        "-l",
-        str(root / "server.log"),
-        "-w",
-        "-t",
-        "60",
-        "start",
-    )
+    result = cluster._start()
     if result.returncode != 0:
         log = (root / "server.log").read_text() if (root / "server.log").exists() else ""
         shutil.rmtree(root, ignore_errors=True)
