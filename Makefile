@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TRIAGE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test test-fast lint format bench bench-triage system-deps screenshots clean
+.PHONY: install run test test-fast lint audit format bench bench-triage system-deps screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ test-fast: install
 ## make screenshots: refresh the pictures of the pages in docs/screenshots (a real Chromium).
 screenshots: install system-deps
 	TRIAGE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_web.py
+
+## make audit: pip-audit of the locked dependencies; fails on a known vulnerability, and also
+## when no vulnerability service can be reached (CI passes --offline-ok: then it only warns).
+audit: install
+	$(BIN)/python .ci/audit.py $(AUDIT_FLAGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench
