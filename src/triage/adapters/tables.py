@@ -57,7 +57,8 @@ ledger_entry = Table(
     "ledger_entry",
     metadata,
     Column("idx", INDEX_TYPE, primary_key=True, autoincrement=False),
-    Column("log_id", String(64), ForeignKey("ledger_head.log_id"), nullable=False),
+    # No foreign key: only the ledger store writes here, holding the head row's lock (0009).
+    Column("log_id", String(64), nullable=False),
     Column("data", LargeBinary, nullable=False),
 )
 
