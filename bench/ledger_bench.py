@@ -2,7 +2,7 @@
 
 One run, the same entries fed to both systems:
 
-* bulk append of each size in ``--sizes`` (ours: one durable transaction per 10,000 entries;
+* bulk append of each size in ``--sizes`` (ours: one durable transaction, and one per 10,000;
   pymerkle: its bulk ``append_entries``),
 * inclusion and consistency proofs at the largest size,
 * full verification at the largest size,
@@ -212,10 +212,23 @@ class BulkResult:
     pymerkle_s: float
     pymerkle_batched_s: float
     roots_match: bool
+    ours_one_s: float  # ours in one transaction, as pymerkle's one call is
 
     @property
     def ours_rate(self) -> float:
         return self.entries / self.ours_s
+
+    @property
+    def ours_one_rate(self) -> float:
+        return self.entries / self.ours_one_s
+
+    @property
+    def met(self) -> bool:
+        """At least pymerkle's throughput at each granularity: one call, and per batch."""
+        return (
+            self.ours_one_rate >= self.pymerkle_rate
+            and self.ours_rate >= self.pymerkle_batched_rate
+        )
 
     @property
     def pymerkle_rate(self) -> float:
@@ -246,6 +259,14 @@ def bulk_append(
     ours_s = our_append(app, entries, batch)
     our_root = head(app).root
 
+    log(f"ours: appending {len(entries):,} entries in one transaction")
+    one = init_app(workdir / "ours-one")
+    one_first = first_entry(one)  # its own facility.created entry: another time, another root
+    ours_one_s = our_append(one, entries, len(entries))
+    one_ok = head(one).root == rfc6962.root_hash(rfc6962.leaf_hashes([one_first, *entries]))
+    one.close()
+    shutil.rmtree(workdir / "ours-one")
+
     log(f"pymerkle: append_entries of {len(entries):,} entries in one call")
     path = workdir / "pymerkle.db"
     tree = pymerkle_tree(path)
@@ -268,14 +289,17 @@ def bulk_append(
     batched_path.unlink()
 
     check = pymerkle_tree(path, disable_cache=True)
-    roots_match = check.get_root() == our_root
+    roots_match = check.get_root() == our_root and one_ok
     check.close()
     if not roots_match:
         log("WARNING: pymerkle's root differs from ours for the same entries")
-    result = BulkResult(len(entries), ours_s, pymerkle_s, pymerkle_batched_s, roots_match)
+    result = BulkResult(
+        len(entries), ours_s, pymerkle_s, pymerkle_batched_s, roots_match, ours_one_s
+    )
     log(
-        f"  ours {result.ours_rate:,.0f}/s, pymerkle {result.pymerkle_rate:,.0f}/s "
-        f"(per batch {result.pymerkle_batched_rate:,.0f}/s), roots match: {roots_match}"
+        f"  one transaction/call: ours {result.ours_one_rate:,.0f}/s, pymerkle "
+        f"{result.pymerkle_rate:,.0f}/s; per {batch:,}: ours {result.ours_rate:,.0f}/s, "
+        f"pymerkle {result.pymerkle_batched_rate:,.0f}/s; roots match: {roots_match}"
     )
     return result, Fixture(app, path, [facility, *entries])
 
@@ -915,16 +939,19 @@ def _verdict(met: bool | None) -> str:
 def targets(results: Results) -> list[tuple[str, str, str]]:
     """Each target of the issue with what was measured and met / not met."""
     rows = []
-    bulk_met = all(b.ours_rate >= b.pymerkle_rate for b in results.bulk) if results.bulk else None
+    bulk_met = all(b.met for b in results.bulk) if results.bulk else None
     measured = "; ".join(
-        f"{_n(b.entries)}: {_n(b.ours_rate)} vs {_n(b.pymerkle_rate)} entries/s "
-        f"({b.ours_rate / b.pymerkle_rate:.2f}x)"
+        f"{_n(b.entries)}: one transaction {_n(b.ours_one_rate)} vs one call "
+        f"{_n(b.pymerkle_rate)} entries/s ({b.ours_one_rate / b.pymerkle_rate:.2f}x), "
+        f"per {_n(results.batch)} {_n(b.ours_rate)} vs {_n(b.pymerkle_batched_rate)} "
+        f"({b.ours_rate / b.pymerkle_batched_rate:.2f}x)"
         for b in results.bulk
     )
     rows.append(
         (
-            "Bulk append throughput ≥ pymerkle's, while durable (against its one-call bulk "
-            "append, every size)",
+            "Bulk append throughput ≥ pymerkle's, while durable (like for like: one durable "
+            f"transaction against its one call, and per {_n(results.batch)} against its call per "
+            f"{_n(results.batch)}; every size)",
             measured,
             _verdict(bulk_met),
         )
@@ -1025,21 +1052,23 @@ def render(results: Results) -> str:
     if results.bulk:
         add("### Bulk append (entries/s, higher is better)")
         add("")
+        per = _n(results.batch)
         add(
-            f"| Entries | triage (SQLite, {_n(results.batch)} per transaction) | pymerkle "
-            f"(one `append_entries` call) | triage / pymerkle | pymerkle (one `append_entries` "
-            f"per {_n(results.batch)}) | Same root |"
+            "| Entries | triage (SQLite, one transaction) | pymerkle (one `append_entries` "
+            f"call) | ratio | triage ({per} per transaction) | pymerkle (one `append_entries` "
+            f"per {per}) | ratio | Same root |"
         )
-        add("|---:|---:|---:|---:|---:|---|")
+        add("|---:|---:|---:|---:|---:|---:|---:|---|")
         for b in results.bulk:
             add(
-                f"| {_n(b.entries)} | {_n(b.ours_rate)} | {_n(b.pymerkle_rate)} | "
-                f"{b.ours_rate / b.pymerkle_rate:.2f}x | {_n(b.pymerkle_batched_rate)} | "
+                f"| {_n(b.entries)} | {_n(b.ours_one_rate)} | {_n(b.pymerkle_rate)} | "
+                f"{b.ours_one_rate / b.pymerkle_rate:.2f}x | {_n(b.ours_rate)} | "
+                f"{_n(b.pymerkle_batched_rate)} | {b.ours_rate / b.pymerkle_batched_rate:.2f}x | "
                 f"{'yes' if b.roots_match else '**NO**'} |"
             )
         add("")
         add(
-            f"Durability: triage commits every {_n(results.batch)} entries with "
+            f"Durability: triage commits once, or every {_n(results.batch)} entries, with "
             f"{results.notes.get('ours_sqlite', '?')}; pymerkle's SqliteTree sets no PRAGMA, so "
             f"it runs with SQLite's defaults ({results.notes.get('pymerkle_sqlite', '?')}): "
             "each `append_entries` call is one transaction, durable at its commit. Both "
