@@ -153,6 +153,8 @@ def test_public_routes_are_only_the_expected_ones(door: Door) -> None:
 CLI_EXEMPT = {
     "init": "creates the facility and its keys on the host",
     "serve": "starts the server; requests are checked there",
+    "backup": "reads the data directory and its signing key on the host, as serve does",
+    "restore": "creates a facility on the host from an archive, as init does",
     "keys show": "prints the public verifier key",
     "verify": "checks a receipt offline with the public key",
     "agent keygen": "creates a tool's key pair on the bench",

@@ -17,7 +17,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from triage import bootstrap
 from triage.config import Settings
 from triage.domain.roles import Permission
-from triage.entrypoints import cli_assurance, cli_auth, cli_seals, cli_security, cli_triage
+from triage.entrypoints import (
+    cli_assurance,
+    cli_auth,
+    cli_backup,
+    cli_seals,
+    cli_security,
+    cli_triage,
+)
 from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
 from triage.errors import TriageError
@@ -123,8 +130,7 @@ def serve(
     sweep_interval: Annotated[
         int,
         typer.Option(
-            help="Seconds between sweeps that close work orders expired without a result "
-            "(0: none)."
+            help="Seconds between sweeps that close work orders expired without a result (0: none)."
         ),
     ] = 60,
     data_dir: DataDir = None,
@@ -288,6 +294,7 @@ cli_auth.register(app, _app, _emit, _fail)
 cli_security.register(app, _app, _emit, _fail)
 cli_seals.register(app, _app, _emit, _fail)
 cli_assurance.register(app, _app, _emit, _fail)
+cli_backup.register(app, _app, _emit, _fail)
 cli_triage.replay_command(app, ledger_app, _app, _emit)
 
 if __name__ == "__main__":
