@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+
+from sqlalchemy import func, select
 
 from triage import bootstrap
+from triage.adapters.tables import tamper_policy
 from triage.ledger import rfc6962
 from triage.services import ledger as ledger_service
+from triage.services import people
 
 WRITERS = 4
 PER_WRITER = 60
@@ -52,3 +57,30 @@ def test_concurrent_writers_get_distinct_gapless_indexes(app: bootstrap.App) -> 
     assert status.size == total
     assert status.root == rfc6962.root_hash([rfc6962.leaf_hash(d) for _, d in stored])
     assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+
+
+def test_two_first_inspections_at_once_activate_one_policy(app: bootstrap.App) -> None:
+    """The first inspection activates the packaged tamper policy; a second one arriving while
+    the first is still open must wait and use it, not activate it again (on PostgreSQL that
+    was a unique-key error, a 500, under load)."""
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with app.uow(write=True) as uow:
+                outcome.append(people.ensure_policy(uow).hash)
+                uow.commit()
+        except Exception as exc:  # the assertion below shows it
+            outcome.append(exc)
+
+    with app.uow(write=True) as uow:
+        first = people.ensure_policy(uow)
+        waiting = threading.Thread(target=second)
+        waiting.start()
+        waiting.join(timeout=1.0)
+        assert waiting.is_alive(), "the second activation did not wait for the first"
+        uow.commit()
+    waiting.join(timeout=30)
+    assert outcome == [first.hash]
+    with app.database.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(tamper_policy)).scalar() == 1

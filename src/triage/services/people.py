@@ -390,6 +390,13 @@ def ensure_policy(uow: UnitOfWork) -> TamperPolicy:
     source = uow.triage.active_policy_source()
     if source is not None:
         return _policy(source)
+    # Two first inspections at once must not both activate the default: take the ledger's
+    # append lock (which this transaction's entry needs anyway), then look again. On
+    # PostgreSQL the second waits here and then sees the first one's policy.
+    uow.ledger.storage.lock_head()
+    source = uow.triage.active_policy_source()
+    if source is not None:
+        return _policy(source)
     policy = TamperPolicy.default()
     _record_policy(uow, Caller.system(), policy)
     return policy

@@ -18,6 +18,7 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+
 def upgrade() -> None:
     op.execute(
         "UPDATE work_order SET status = 'withdrawn' WHERE status = 'issued' AND job_id IN "
