@@ -77,3 +77,16 @@ bench-triage: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## make load: many benches at once through the API (an operator, a tool and an agent each),
+## SQLite then PostgreSQL, with the correctness checks afterwards (a few minutes); the figures
+## go to the "Load" section of docs/performance.md.
+.PHONY: load faults
+load: install system-deps
+	$(BIN)/python -m bench.load --write docs/performance.md
+
+## make faults: the same load while the server and the agents are SIGKILLed and restarted at
+## seeded moments, then checks that nothing acknowledged was lost and no device is silently
+## stuck (a few minutes); the report goes to docs/reliability.md.
+faults: install system-deps
+	$(BIN)/python -m bench.load --faults --write docs/reliability.md

@@ -48,11 +48,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import sqlalchemy
@@ -70,6 +71,7 @@ from triage.entrypoints.agent import generate_tool_key, load_tool_key
 from triage.ledger import note
 from triage.services import anomaly, assessment, bench, intake, people, seals
 
+T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 TARGET_DEVICES = 10_000
@@ -189,12 +191,25 @@ def manifest_csv(devices: Sequence[SimDevice]) -> bytes:
     return out.getvalue().encode()
 
 
-def device_catalogue(devices: Sequence[SimDevice], workdir: Path) -> dict[str, Any]:
-    """Every device's fresh simulated state, made once with the public fleet API."""
+def device_catalogue(
+    devices: Sequence[SimDevice],
+    workdir: Path,
+    failures: Mapping[str, tuple[int, int]] | None = None,
+) -> dict[str, Any]:
+    """Every device's fresh simulated state, made once with the public fleet API.
+
+    ``failures`` maps a device id to how many of its next resets fail outright and how many
+    only half clear (the simulated device's ``fail_times`` and ``half_fail_times``).
+    """
     scratch = workdir / "catalogue.json"
-    fleet = SimulatedFleet.create(
-        scratch, [DeviceSpec(d.device_id, d.device_type) for d in devices]
-    )
+    failing = failures or {}
+    specs = []
+    for d in devices:
+        fail, half_fail = failing.get(d.device_id, (0, 0))
+        specs.append(
+            DeviceSpec(d.device_id, d.device_type, fail_times=fail, half_fail_times=half_fail)
+        )
+    fleet = SimulatedFleet.create(scratch, specs)
     catalogue: dict[str, Any] = fleet.snapshot()["devices"]
     scratch.unlink()
     return catalogue
@@ -584,6 +599,13 @@ class ApiFailure(Exception):
     """One device's lifecycle failed at a step."""
 
 
+def _parallel(function: Callable[[int], T], indexes: Iterable[int]) -> list[T]:
+    """``function`` of each index, in order, a few at a time: most of a `triage` command's
+    time is Python starting, so the setup's commands run side by side."""
+    with ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1))) as pool:
+        return list(pool.map(function, indexes))
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -669,7 +691,9 @@ class ApiRun:
         self.polls = 0
         self.done = 0
         self._lock = threading.Lock()
-        self.procs: list[subprocess.Popen[Any]] = []
+        self.server: subprocess.Popen[Any] | None = None
+        self.agent_procs: list[subprocess.Popen[Any]] = []
+        self.serve_options: list[str] = []  # extra `triage serve` options
         self.logs: list[Path] = []
         self.cpu_used: dict[str, float] = {}
 
@@ -727,7 +751,7 @@ class ApiRun:
             "--token",
             admin,
         )
-        security = token("sam", "Sam", "security_manager")
+        self.security_token = security = token("sam", "Sam", "security_manager")
         triage_cli(
             env,
             "thresholds",
@@ -741,43 +765,46 @@ class ApiRun:
             security,
         )
         # Worker w works at the bench of tool w % agents (see the worker loop).
-        self.bench_tokens = [
-            token(
+        self.bench_tokens = _parallel(
+            lambda w: token(
                 f"ben-{w + 1}",
                 f"Bench operator {w + 1}",
                 "bench_operator",
                 f"B{w % self.agents + 1}",
-            )
-            for w in range(self.workers)
-        ]
+            ),
+            range(self.workers),
+        )
         self._issue_seals(token("stella", "Stella", "stores"))
-        self.tools = []
-        for k in range(self.agents):
-            tool_id = f"BENCH-{k + 1}"
-            key_file = self.workdir / "agents" / f"{tool_id}.key"
-            vkey = triage_cli(
-                env, "agent", "keygen", "--tool-id", tool_id, "--out", str(key_file)
-            ).strip()
-            triage_cli(
-                env,
-                "tool",
-                "enrol",
-                tool_id,
-                "--bench",
-                f"B{k + 1}",
-                "--key",
-                vkey,
-                "--token",
-                admin,
-            )
-            fleet = BenchFleet(self.workdir / "agents" / f"{tool_id}-bench.json", self.catalogue)
-            self.tools.append((tool_id, key_file, fleet))
+        self.tools = _parallel(self._enrol_tool, range(self.agents))
+
+    def _enrol_tool(self, k: int) -> tuple[str, Path, BenchFleet]:
+        """Tool k: its key (made at its bench), its enrolment, its simulated bench."""
+        env, admin = self.env, self.admin_token
+        tool_id = f"BENCH-{k + 1}"
+        key_file = self.workdir / "agents" / f"{tool_id}.key"
+        vkey = triage_cli(
+            env, "agent", "keygen", "--tool-id", tool_id, "--out", str(key_file)
+        ).strip()
+        triage_cli(
+            env,
+            "tool",
+            "enrol",
+            tool_id,
+            "--bench",
+            f"B{k + 1}",
+            "--key",
+            vkey,
+            "--token",
+            admin,
+        )
+        fleet = BenchFleet(self.workdir / "agents" / f"{tool_id}-bench.json", self.catalogue)
+        return tool_id, key_file, fleet
 
     def _issue_seals(self, stores: str) -> None:
         """Each bench operator gets seals of their own: twice their share of the devices."""
         share = 2 * math.ceil(len(self.devices) / self.workers) + 10
-        self.seals: list[list[str]] = []
-        for w in range(self.workers):
+
+        def receive_and_issue(w: int) -> list[str]:
             first, last = f"W{w + 1}-{1:07d}", f"W{w + 1}-{share:07d}"
             common = ["--first", first, "--last", last, "--token", stores]
             triage_cli(
@@ -795,67 +822,93 @@ class ApiRun:
                 *common,
             )
             triage_cli(self.env, "seals", "issue", f"ben-{w + 1}", *common)
-            self.seals.append([f"W{w + 1}-{n:07d}" for n in range(share, 0, -1)])
+            return [f"W{w + 1}-{n:07d}" for n in range(share, 0, -1)]
+
+        self.seals: list[list[str]] = _parallel(receive_and_issue, range(self.workers))
+
+    @property
+    def procs(self) -> list[subprocess.Popen[Any]]:
+        """The processes running now: the server first, then one agent per tool."""
+        return ([self.server] if self.server else []) + self.agent_procs
 
     def start_processes(self) -> None:
-        port = _free_port()
-        self.base_url = f"http://127.0.0.1:{port}"
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.start_server()
+        self.agent_procs = [self.start_agent(k) for k in range(len(self.tools))]
+
+    def start_server(self) -> subprocess.Popen[Any]:
+        """Start `triage serve` on ``self.port`` (again, after a restart) and wait until it
+        answers; its output is appended to server.log."""
         server_log = self.workdir / "server.log"
-        self.logs.append(server_log)
-        with server_log.open("w") as out:
-            self.server = subprocess.Popen(
-                [*TRIAGE, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        if server_log not in self.logs:
+            self.logs.append(server_log)
+        with server_log.open("a") as out:
+            self.server = server = subprocess.Popen(
+                [
+                    *TRIAGE,
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    *self.serve_options,
+                ],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        self.procs.append(self.server)
         deadline = time.monotonic() + 60
         with httpx.Client(base_url=self.base_url, timeout=5) as client:
             while True:
                 with contextlib.suppress(httpx.TransportError):
                     if client.get("/api/v1/health").status_code == 200:
                         break
-                if self.server.poll() is not None or time.monotonic() > deadline:
+                if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"triage serve did not start:\n{_tail(server_log)}")
                 time.sleep(0.1)
-        for tool_id, key_file, fleet in self.tools:
-            agent_log = self.workdir / f"agent-{tool_id}.log"
+        return server
+
+    def start_agent(self, k: int) -> subprocess.Popen[Any]:
+        """Start `triage agent run` for tool ``k`` (again, after a restart: same key, same
+        state directory, same bench); its output is appended to agent-TOOL.log."""
+        tool_id, key_file, fleet = self.tools[k]
+        agent_log = self.workdir / f"agent-{tool_id}.log"
+        if agent_log not in self.logs:
             self.logs.append(agent_log)
-            with agent_log.open("w") as out:
-                agent = subprocess.Popen(
-                    [
-                        *TRIAGE,
-                        "agent",
-                        "run",
-                        "--server",
-                        self.base_url,
-                        "--tool-id",
-                        tool_id,
-                        "--key",
-                        str(key_file),
-                        "--facility-key",
-                        self.verifier,
-                        "--state-dir",
-                        str(self.workdir / "agents" / f"{tool_id}-state"),
-                        "--option",
-                        f"state_file={fleet.path}",
-                        "--interval",
-                        str(self.agent_interval),
-                    ],
-                    env=self.env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
-            self.procs.append(agent)
+        with agent_log.open("a") as out:
+            return subprocess.Popen(
+                [
+                    *TRIAGE,
+                    "agent",
+                    "run",
+                    "--server",
+                    self.base_url,
+                    "--tool-id",
+                    tool_id,
+                    "--key",
+                    str(key_file),
+                    "--facility-key",
+                    self.verifier,
+                    "--state-dir",
+                    str(self.workdir / "agents" / f"{tool_id}-state"),
+                    "--option",
+                    f"state_file={fleet.path}",
+                    "--interval",
+                    str(self.agent_interval),
+                ],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by the server, the agents and this process (its workers)."""
-        agents = sum(_process_cpu(p.pid) for p in self.procs[1:])
+        agents = sum(_process_cpu(p.pid) for p in self.agent_procs)
         return {
-            "server": _process_cpu(self.server.pid),
+            "server": _process_cpu(self.server.pid) if self.server else 0.0,
             "agents": agents,
             "bench": time.process_time(),
         }
@@ -1269,8 +1322,15 @@ def _markers(backend: str) -> tuple[str, str]:
 def write_doc(path: Path, backend: str, block: str) -> None:
     """Replace this backend's block in the results file, keeping everything else."""
     begin, end = _markers(backend)
+    replace_block(path, begin, end, block, DOC_HEADER)
+
+
+def replace_block(path: Path, begin: str, end: str, block: str, new_file: str) -> None:
+    """Put ``block`` between the ``begin`` and ``end`` marker lines of ``path``, replacing what
+    was there and keeping everything else; without the markers, append them with the block
+    (to ``new_file``'s text when the file does not exist)."""
     wrapped = f"{begin}\n\n{block.rstrip()}\n\n{end}\n"
-    text = path.read_text() if path.exists() else DOC_HEADER
+    text = path.read_text() if path.exists() else new_file
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         tail = rest.split(end, 1)[1].lstrip("\n")
