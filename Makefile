@@ -21,7 +21,7 @@ run: install
 	@$(BIN)/triage init --facility-id demo --name "Demo Triage Facility" >/dev/null
 	@echo "device-triage: demo facility ready in $(TRIAGE_DATA_DIR)"
 	@echo "  Web: http://127.0.0.1:8000/ (sign in as a demo person below)"
-	@echo "  API and docs: http://127.0.0.1:8000/api/v1/docs (Authorize with a token below)"
+	@echo "  API reference: http://127.0.0.1:8000/api/v1/docs (send a token below as Authorization: Bearer ...)"
 	@$(BIN)/triage demo
 	@echo "  Verifier key (for 'triage verify'): $$($(BIN)/triage keys show)"
 	$(BIN)/triage serve --host 127.0.0.1 --port 8000

@@ -8,6 +8,7 @@ from typing import Any
 
 from triage.domain.tamper_policy import (
     Alert,
+    Cover,
     EvidenceError,
     LegitimateReason,
     SecuritySealState,
@@ -69,7 +70,7 @@ def evidence_from_json(obj: Mapping[str, Any]) -> TamperEvidence:
             LegitimateReason(
                 kind=raw.get("kind", ""),
                 reference=raw.get("reference", ""),
-                covers=frozenset(_list(raw.get("covers", []), "legitimate_reasons.covers")),
+                covers=_covers(raw.get("covers", []), "legitimate_reasons.covers"),
                 alert_codes=frozenset(
                     _code(c, "legitimate_reasons.alert_codes")
                     for c in _list(raw.get("alert_codes", []), "legitimate_reasons.alert_codes")
@@ -79,9 +80,7 @@ def evidence_from_json(obj: Mapping[str, Any]) -> TamperEvidence:
     return TamperEvidence(
         metrology_seal_intact=obj["metrology_seal_intact"],
         cpa_boundary_intact=obj["cpa_boundary_intact"],
-        outer_covers_opened=frozenset(
-            _list(obj.get("outer_covers_opened", []), "outer_covers_opened")
-        ),
+        outer_covers_opened=_covers(obj.get("outer_covers_opened", []), "outer_covers_opened"),
         security_seal=obj.get("security_seal", SecuritySealState.none_fitted.value),
         alerts=tuple(alerts),
         legitimate_reasons=tuple(reasons),
@@ -93,6 +92,17 @@ def _list(value: object, field: str) -> list[Any]:
     if not isinstance(value, list):
         raise EvidenceError(field, "must be a list")
     return value
+
+
+def _covers(value: object, field: str) -> frozenset[Cover]:
+    # Checked one by one before they go into a set: an object or a list in the list is not
+    # hashable, and was a TypeError instead of a refusal naming the field.
+    valid = [cover.value for cover in Cover]
+    items = _list(value, field)
+    for item in items:
+        if not isinstance(item, str) or item not in valid:
+            raise EvidenceError(field, f"{item!r} is not one of {', '.join(valid)}")
+    return frozenset(Cover(item) for item in items)
 
 
 def _code(value: object, field: str) -> int:

@@ -125,8 +125,12 @@ def import_manifest(
             else:
                 accepted.append(device)
         problems.sort(key=lambda p: p.line)
-        if problems and not skip_invalid:
+        # Skipping bad rows still needs a good one: a consignment of nothing would only use up
+        # the reference, and the corrected manifest could not be imported under it.
+        if problems and (not skip_invalid or not accepted):
             raise ManifestRejected(problems)
+        if not accepted:
+            raise InvalidInput("manifest: it lists no devices; a consignment needs at least one")
         consignment_id = str(uuid.uuid4())
         at = now()
         entries: list[Entry] = [

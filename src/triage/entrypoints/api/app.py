@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Query
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from triage import __version__
@@ -19,6 +20,9 @@ from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.assurance_routes import build_assurance_router
 from triage.entrypoints.api.auth_routes import build_auth_router
+from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.hardening import Hardening
+from triage.entrypoints.api.reference import reference_page
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security import access, requires
 from triage.entrypoints.api.security_routes import build_security_router
@@ -120,11 +124,13 @@ def create_app(
         version=__version__,
         description="API of a smart-meter Triage Facility. Errors are RFC 9457 problem details.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        # The reference page below replaces Swagger UI, which loads its code from a CDN.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
     problems.install(api)
+    api.add_middleware(Hardening)
     router = APIRouter(prefix="/api/v1")
     uow = application.uow
 
@@ -143,8 +149,8 @@ def create_app(
 
     @router.get("/ledger/checkpoints", tags=["ledger"], **reader)
     def checkpoints(
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        offset: Offset = 0,
+        limit: Limit = 100,
     ) -> CheckpointPage:
         """Stored signed checkpoints, oldest first."""
         with uow(write=False) as unit:
@@ -157,7 +163,9 @@ def create_app(
             limit=limit,
         )
 
-    @router.get("/ledger/proofs/inclusion", tags=["ledger"], **reader)
+    beyond = problems.responses(404)  # a size or index beyond the log
+
+    @router.get("/ledger/proofs/inclusion", tags=["ledger"], responses=beyond, **reader)
     def inclusion(
         index: Annotated[int, Query(ge=0, description="Entry index, 0-based.")],
         size: Annotated[int | None, Query(ge=1, description="Tree size; default current.")] = None,
@@ -167,7 +175,7 @@ def create_app(
             raise InvalidInput(f"index: {index} is not below size {size}")
         return InclusionProofOut(**inclusion_json(ledger_service.prove_inclusion(uow, index, size)))
 
-    @router.get("/ledger/proofs/consistency", tags=["ledger"], **reader)
+    @router.get("/ledger/proofs/consistency", tags=["ledger"], responses=beyond, **reader)
     def consistency(
         size1: Annotated[int, Query(alias="from", ge=1, description="Older tree size.")],
         size2: Annotated[int | None, Query(alias="to", ge=1, description="Newer size.")] = None,
@@ -193,6 +201,11 @@ def create_app(
 
     api.include_router(build_web_router(application))
     api.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @api.get("/api/v1/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return reference_page(api.openapi(), "/api/v1/openapi.json")
+
     return api
 
 

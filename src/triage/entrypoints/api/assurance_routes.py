@@ -6,7 +6,6 @@ defined inside ``build_assurance_router``.
 """
 
 import io
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,6 +15,7 @@ from pydantic import BaseModel, Field
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
+from triage.entrypoints.api.fields import Limit, Offset, Timestamp
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.api.triage_routes import limited_body
 from triage.entrypoints.seal_json import plain, plain_dict
@@ -24,8 +24,6 @@ from triage.services import assessment, assurance
 from triage.services.assurance_port import FileStore
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items to return.")]
 
 
 class PartyIn(BaseModel):
@@ -35,7 +33,7 @@ class PartyIn(BaseModel):
 
 
 class CommissioningIn(BaseModel):
-    until: datetime = Field(description="When commissioning mode ends (at most 90 days).")
+    until: Timestamp = Field(description="When commissioning mode ends (at most 90 days).")
     reason: str = Field(max_length=2000)
 
 

@@ -6,13 +6,15 @@ defined inside ``build_auth_router``.
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.credentials import ACTIVATION_LIFETIME, AccessLock
 from triage.domain.roles import Permission
+from triage.entrypoints.api import problems
+from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import (
     SESSION_COOKIE,
     access,
@@ -27,6 +29,9 @@ from triage.services import auth
 NO_STORE = {"Cache-Control": "no-store"}
 Secret = Annotated[str, Field(min_length=1, max_length=auth.MAX_SECRET_LENGTH)]
 OperatorId = Annotated[str, Field(min_length=1, max_length=64)]
+# Signing in refuses a wrong secret (401), a locked account or address (403) and attempts too
+# fast after failures (429).
+SIGN_IN = problems.responses(401, 403, 429)
 
 
 class ActivateIn(BaseModel):
@@ -128,7 +133,7 @@ def build_auth_router(application: App) -> APIRouter:
         Caller, Depends(permission_dependency(application, Permission.ACCOUNT_UNLOCK))
     ]
 
-    @router.post("/auth/activate", tags=["auth"], **access("public"))
+    @router.post("/auth/activate", tags=["auth"], responses=SIGN_IN, **access("public"))
     def activate(body: ActivateIn, response: Response) -> ActivateOut:
         """Set a password with an activation code; returns the TOTP secret to enrol (once)."""
         secret, uri = auth.activate(
@@ -137,7 +142,7 @@ def build_auth_router(application: App) -> APIRouter:
         response.headers.update(NO_STORE)
         return ActivateOut(totp_secret=secret, provisioning_uri=uri)
 
-    @router.post("/auth/mfa/confirm", tags=["auth"], **access("public"))
+    @router.post("/auth/mfa/confirm", tags=["auth"], responses=SIGN_IN, **access("public"))
     def confirm_mfa(body: ConfirmIn, response: Response) -> ConfirmOut:
         """Prove the authenticator works; returns ten recovery codes, shown this once."""
         codes = auth.confirm_mfa(
@@ -146,7 +151,7 @@ def build_auth_router(application: App) -> APIRouter:
         response.headers.update(NO_STORE)
         return ConfirmOut(recovery_codes=codes)
 
-    @router.post("/auth/login", tags=["auth"], **access("public"))
+    @router.post("/auth/login", tags=["auth"], responses=SIGN_IN, **access("public"))
     def login(body: LoginIn, request: Request, response: Response) -> LoginOut:
         """Sign in with password and second factor; sets the session cookie.
 
@@ -224,8 +229,8 @@ def build_auth_router(application: App) -> APIRouter:
     @router.get("/locks", tags=["auth"], **access("service"))
     def locks(
         caller: Operator,
-        offset: Annotated[int, Query(ge=0, description="Items to skip.")] = 0,
-        limit: Annotated[int, Query(ge=1, le=500, description="Items to return.")] = 100,
+        offset: Offset = 0,
+        limit: Limit = 100,
     ) -> LockPage:
         """Locked operator accounts and source addresses."""
         found = auth.locks(uow, caller)

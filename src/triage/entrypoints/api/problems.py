@@ -1,19 +1,77 @@
-"""RFC 9457 problem details for every error the API returns."""
+"""RFC 9457 problem details for every error the API returns, and their place in the published
+OpenAPI document: each operation lists the problems it can answer with."""
 
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from triage.errors import TooManyAttempts, TriageError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
+
+# What each status means to a client, as the OpenAPI document describes it.
+PROBLEM_STATUSES = {
+    400: "The request could not be read.",
+    401: "No valid credentials: sign in, or send an API token (tools: a signed request).",
+    403: "The caller may not do this (permission, scope, bench, CSRF token or a lock).",
+    404: "Something the request names does not exist.",
+    409: "The request clashes with the current state (lifecycle, seal, duplicate).",
+    413: "The request body is larger than this endpoint accepts.",
+    422: "Invalid input: `detail` names each field and its problem.",
+    429: "Too many failed attempts: try again after Retry-After seconds.",
+    503: "The database cannot be reached, or the facility is not set up.",
+}
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "RFC 9457 problem details.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What is wrong, and what to do."},
+        "errors": {
+            "type": "array",
+            "description": "Each invalid field (422).",
+            "items": {
+                "type": "object",
+                "required": ["field", "problem"],
+                "properties": {"field": {"type": "string"}, "problem": {"type": "string"}},
+            },
+        },
+        "rows": {
+            "type": "array",
+            "description": "Each refused row of a manifest (422), by line.",
+            "items": {
+                "type": "object",
+                "required": ["line", "problem"],
+                "properties": {
+                    "line": {"type": "integer"},
+                    "field": {"type": ["string", "null"]},
+                    "problem": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_HEADERS = {
+    401: {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    429: {"Retry-After": {"schema": {"type": "string"}}},
+    503: {"Retry-After": {"schema": {"type": "string"}}},
+}
 
 
 def problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
@@ -24,8 +82,120 @@ def problem(status: int, title: str, detail: str, **extra: object) -> JSONRespon
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """Route options' ``responses`` for problems a route answers beyond the usual ones (which
+    every operation gets from the rules in ``_usual``)."""
+    return {status: _response(status) for status in statuses}
+
+
+def _response(status: int) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "description": PROBLEM_STATUSES[status],
+        "content": {PROBLEM_JSON: {"schema": _PROBLEM_REF}},
+    }
+    if status in _HEADERS:
+        found["headers"] = _HEADERS[status]
+    return found
+
+
+def _usual(method: str, operation: dict[str, Any]) -> set[int]:
+    """The problems any operation of this kind can answer with."""
+    statuses = {422, 503}
+    access = operation.get("x-access")
+    if access != "public":
+        statuses |= {401, 403}
+    if "requestBody" in operation:
+        statuses |= {400, 413}
+    if method != "get":
+        statuses |= {404, 409}
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        statuses.add(404)
+    return statuses
+
+
+def _document(spec: dict[str, Any]) -> None:
+    """Give every operation of ``spec`` its problem responses, as problem+json."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = _PROBLEM_SCHEMA
+    # FastAPI's own 422 shape is not what this API answers: the problem above is.
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for methods in spec.get("paths", {}).values():
+        for method, operation in methods.items():
+            documented = operation.setdefault("responses", {})
+            for status in sorted(_usual(method, operation)):
+                documented[str(status)] = _response(status)
+            for status, response in documented.items():
+                if status.isdigit() and int(status) >= 400:
+                    response.setdefault("content", {PROBLEM_JSON: {"schema": _PROBLEM_REF}})
+
+
+# How long a client should wait before trying again when the database is unavailable.
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(exc: Exception) -> JSONResponse:
+    """503 when the database cannot be used: down, unreachable, or its disk full.
+
+    The transaction was rolled back (the unit of work does that on any error), so nothing of
+    the request was written; the client may try again after ``Retry-After`` seconds, and the
+    connection pool replaces broken connections by itself once the database is back.
+    """
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    if "disk is full" in text or "no space left" in text:
+        log.error("database disk full: %s", exc)
+        detail = (
+            "The disk holding the database is full, so nothing was recorded; free space on it, "
+            "then try again."
+        )
+    else:
+        log.warning("database unavailable: %s", exc)
+        detail = "The database cannot be reached, so nothing was recorded; try again shortly."
+    response = problem(503, "Service unavailable", detail)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _allowed(app: FastAPI, request: Request) -> list[str]:
+    """Every method the requested path answers (RFC 9110: a 405 lists them in Allow).
+
+    The router's own 405 names only the first route on the path, and here one path often has
+    a GET and a POST route, from different routers: each method is tried against them all.
+    """
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in app.router.routes
+        )
+    ]
+
+
 def install(app: FastAPI) -> None:
-    """Register handlers so that no error leaves the API in another shape."""
+    """Register handlers so that no error leaves the API in another shape, and publish each
+    operation's problems in the OpenAPI document."""
+
+    build = app.openapi  # FastAPI's builder, which keeps the document once built
+
+    def openapi() -> dict[str, Any]:
+        built = app.openapi_schema is not None
+        spec = build()
+        if not built:
+            _document(spec)
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(TriageError)
     async def _triage(_: Request, exc: TriageError) -> JSONResponse:
@@ -40,7 +210,10 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
             {
-                "field": ".".join(str(p) for p in e.get("loc", ()) if p != "body"),
+                # A body that is not JSON at all is named "body", not by a character position.
+                "field": "body"
+                if e.get("type") == "json_invalid"
+                else ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body",
                 "problem": e["msg"],
             }
             for e in exc.errors()
@@ -49,12 +222,15 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid input", detail, errors=errors)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        response = problem(exc.status_code, _phrase(exc.status_code), str(exc.detail))
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:
+            response.headers["Allow"] = ", ".join(_allowed(app, request))
+        return response
 
     @app.exception_handler(OperationalError)
-    async def _database(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc)
-        return problem(
-            503, "Service unavailable", "The database cannot be reached; try again shortly."
-        )
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        return database_unavailable(exc)

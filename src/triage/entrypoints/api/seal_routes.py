@@ -5,7 +5,6 @@ No "from __future__ import annotations" here: FastAPI must see the dependency ty
 defined inside ``build_seal_router``.
 """
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -16,12 +15,12 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.domain.seals import MAX_LIST
+from triage.entrypoints.api import problems
+from triage.entrypoints.api.fields import Limit, Offset, Timestamp
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.seal_json import discrepancies_json, plain, plain_dict, seal_json
 from triage.services import seals
 
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items to return.")]
 Serial = Annotated[str, Field(max_length=64)]
 
 
@@ -143,7 +142,13 @@ def build_seal_router(application: App) -> APIRouter:
         """Labels for the bags of a batch's seals (PDF, one 100x50 mm label per seal)."""
         return _pdf(*application.seal_labels(caller, batch_id=batch_id))
 
-    @router.get("/seals/labels", **PDF, **read)
+    # A serial or range that names no seal is 404.
+    @router.get(
+        "/seals/labels",
+        response_class=Response,
+        responses={**PDF["responses"], **problems.responses(404)},
+        **read,
+    )
     def seal_labels(
         caller: Operator,
         first: Annotated[str | None, Query(max_length=64)] = None,
@@ -173,7 +178,7 @@ def build_seal_router(application: App) -> APIRouter:
     # -- reports, discrepancies, stocktakes, reconciliation ---------------------------------
     @router.get("/seals/reports/fitted", **read)
     def fitted_report(
-        caller: Operator, since: datetime | None = None, until: datetime | None = None
+        caller: Operator, since: Timestamp | None = None, until: Timestamp | None = None
     ) -> dict[str, Any]:
         """Seals fitted per day (UTC) and per operator; default the last 30 days."""
         return plain_dict(seals.fitted_report(uow, caller, since, until))
@@ -221,7 +226,7 @@ def build_seal_router(application: App) -> APIRouter:
         items, total = seals.stocktakes(uow, caller, offset, limit)
         return _page(items, total, offset, limit)
 
-    @router.get("/seals/reconciliation", **read)
+    @router.get("/seals/reconciliation", responses=problems.responses(404), **read)
     def reconciliation(
         caller: Operator,
         scope: Literal["facility", "operator", "store", "batch"] = "facility",

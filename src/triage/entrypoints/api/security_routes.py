@@ -6,7 +6,7 @@ defined inside ``build_security_router``.
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -14,12 +14,10 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.domain.tool import Tool
+from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.ledger.entry import format_time
 from triage.services import access_review, anomaly, people
-
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items to return.")]
 
 
 class ThresholdIn(BaseModel):

@@ -20,6 +20,9 @@ from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState, allowed_actions
 from triage.domain.roles import Permission
+from triage.domain.tamper_policy import Cover, SecuritySealState
+from triage.entrypoints.api import problems
+from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.errors import InvalidInput, NotFound
 from triage.services import agent_auth, bench, history, intake
@@ -27,8 +30,6 @@ from triage.services.intake import ManifestRejected
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
-Limit = Annotated[int, Query(ge=1, le=500, description="Items to return.")]
 
 
 class JobOut(BaseModel):
@@ -99,6 +100,82 @@ class RefusalIn(BaseModel):
     reason: str = Field(max_length=500)
 
 
+# The bodies two routes read themselves (a manifest in two formats; the inspection's evidence,
+# checked by the domain's own parser), as the OpenAPI document describes them.
+MANIFEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "text/csv": {
+            "schema": {"type": "string", "description": "A header row, then a device a row."}
+        },
+        "application/json": {
+            "schema": {
+                "description": "Devices as objects, in a list or under devices; any other row is "
+                "refused with its position, or skipped with skip_invalid.",
+                "anyOf": [
+                    {"type": "array"},
+                    {
+                        "type": "object",
+                        "required": ["devices"],
+                        "properties": {"devices": {"type": "array"}},
+                    },
+                ],
+            },
+        },
+    },
+}
+_COVERS = {"type": "array", "items": {"enum": [c.value for c in Cover]}}
+_ALERT_CODE = {"anyOf": [{"type": "integer"}, {"type": "string"}], "description": "0x8F3F"}
+EVIDENCE_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["metrology_seal_intact", "cpa_boundary_intact"],
+                "additionalProperties": False,
+                "properties": {
+                    "metrology_seal_intact": {"type": "boolean"},
+                    "cpa_boundary_intact": {"type": "boolean"},
+                    "outer_covers_opened": _COVERS,
+                    "security_seal": {"enum": [s.value for s in SecuritySealState]},
+                    "alerts": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["code", "at"],
+                            "properties": {
+                                "code": _ALERT_CODE,
+                                "at": {"type": "string", "format": "date-time"},
+                            },
+                        },
+                    },
+                    "legitimate_reasons": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["kind", "reference"],
+                            "properties": {
+                                "kind": {"type": "string"},
+                                "reference": {"type": "string"},
+                                "covers": _COVERS,
+                                "alert_codes": {"type": "array", "items": _ALERT_CODE},
+                            },
+                        },
+                    },
+                    "other_findings": {"type": ["string", "null"], "maxLength": 2000},
+                },
+            }
+        }
+    },
+}
+
+
+def _with_body(options: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Route options with the request body the route reads itself."""
+    return {**options, "openapi_extra": {**options["openapi_extra"], "requestBody": body}}
+
+
 def job_json(job: TriageJob) -> JobOut:
     """A job as the API shows it."""
     return JobOut(
@@ -147,7 +224,7 @@ def build_router(application: App) -> APIRouter:
         "/consignments",
         tags=["intake"],
         status_code=201,
-        **requires(application, Permission.CONSIGNMENT_IMPORT),
+        **_with_body(requires(application, Permission.CONSIGNMENT_IMPORT), MANIFEST_BODY),
     )
     async def import_consignment(
         request: Request,
@@ -271,7 +348,8 @@ def build_router(application: App) -> APIRouter:
         "/devices/{device_id}/certificate",
         tags=["devices"],
         response_class=Response,
-        responses={200: {"content": {"application/pdf": {}}}},
+        # 409 until the device is released: only a released device has a certificate.
+        responses={200: {"content": {"application/pdf": {}}}, **problems.responses(409)},
         **requires(application, Permission.RECEIPT_ISSUE),
     )
     def device_certificate(device_id: str, caller: Operator) -> Response:
@@ -324,7 +402,7 @@ def build_router(application: App) -> APIRouter:
     @router.post(
         "/jobs/{job_id}/inspection",
         tags=["jobs"],
-        **requires(application, Permission.DEVICE_INSPECT),
+        **_with_body(requires(application, Permission.DEVICE_INSPECT), EVIDENCE_BODY),
     )
     async def inspect(job_id: str, request: Request, caller: Operator) -> dict[str, Any]:
         """Record the inspection; the tamper policy decides and says why."""

@@ -1,0 +1,187 @@
+"""HTTP hardening in front of everything the server answers (API, pages, static files, errors):
+security headers on every response, and request bodies refused past a size limit before the
+application reads them.
+
+A pure ASGI middleware, so that it sees the raw request: a declared ``Content-Length`` over the
+limit is answered 413 before the application runs at all, and a body sent without one (chunked)
+is counted as it streams in and cut off with 413 as soon as it passes the limit, so a client
+cannot make the server buffer more than the limit. (Starlette's own RequestBodyLimitMiddleware
+runs the application until it reads, and answers in plain text.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from triage.entrypoints.api.problems import problem
+
+KiB = 1024
+MiB = 1024 * KiB
+
+# JSON bodies and web forms: the largest is a receipt pasted on the auditor's page, a few
+# hundred KiB for a long-lived device.
+DEFAULT_BODY_LIMIT = 1 * MiB
+
+
+@dataclass(frozen=True)
+class BodyLimit:
+    """The largest request body for one method and path pattern."""
+
+    method: str
+    path: re.Pattern[str]
+    limit: int
+
+
+def upload_limits() -> tuple[BodyLimit, ...]:
+    """The endpoints that take files, each with the limit its own code enforces."""
+    from triage.entrypoints.api.assurance_routes import MAX_UPLOAD_BYTES
+    from triage.entrypoints.api.triage_routes import MAX_MANIFEST_BYTES
+    from triage.services.bench import MAX_PHOTO_BYTES
+
+    return (
+        BodyLimit("POST", re.compile(r"/api/v1/consignments"), MAX_MANIFEST_BYTES),
+        BodyLimit("POST", re.compile(r"/api/v1/assurance/evidence"), MAX_UPLOAD_BYTES),
+        # Up to 1 MiB of catalogue YAML, escaped inside a JSON string.
+        BodyLimit("POST", re.compile(r"/api/v1/assurance/catalogue"), 4 * MiB),
+        # A photo and the multipart form around it, as the bench page's own limit allows.
+        BodyLimit("POST", re.compile(r"/bench/jobs/[^/]+/photo"), MAX_PHOTO_BYTES + 64 * KiB),
+    )
+
+
+# The headers every response carries. Content-Security-Policy is set only where the response
+# has none: the web pages send their own (scripts and styles from this site, nothing from
+# elsewhere); everything else (JSON, PDF, images, redirects) needs to load nothing at all.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
+# Answers are about people, devices and keys, often behind a token or a session: no cache keeps
+# them (a bench tablet is shared). Only the stylesheet may be cached.
+NO_STORE = "no-store"
+CACHEABLE_PREFIX = "/static/"
+# Strict-Transport-Security only on a request that came over HTTPS (uvicorn with TLS, or a
+# proxy trusted with --proxy-headers): `triage serve` speaks plain HTTP on loopback, where the
+# header means nothing (RFC 6797 8.1: browsers ignore it over HTTP) and would wrongly pin
+# "localhost" to HTTPS for every other program served there.
+HSTS = "max-age=31536000"
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from ``receive`` when a streamed body passes its limit; as an HTTPException it
+    passes through FastAPI's body parsing unchanged and becomes a 413 problem."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _too_large(limit), {"Connection": "close"})
+
+
+def _too_large(limit: int) -> str:
+    size = f"{limit // MiB} MiB" if limit % MiB == 0 else f"{limit // KiB} KiB"
+    return f"body: larger than {size}, the most this endpoint accepts"
+
+
+class Hardening:
+    """Security headers on every response; request bodies refused past their limit."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        default_limit: int = DEFAULT_BODY_LIMIT,
+        limits: Iterable[BodyLimit] | None = None,
+    ) -> None:
+        self.app = app
+        self.default_limit = default_limit
+        self.limits = tuple(upload_limits() if limits is None else limits)
+
+    def limit_for(self, method: str, path: str) -> int:
+        """The largest body accepted for a request."""
+        for found in self.limits:
+            if found.method == method and found.path.fullmatch(path):
+                return found.limit
+        return self.default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        limit = self.limit_for(scope["method"], path)
+        started = False
+        exceeded = False
+
+        async def send_hardened(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                if exceeded and message["status"] != 413:
+                    # The application turned the cut-off body into another answer.
+                    raise _BodyTooLarge(limit)
+                started = True
+                _harden(MutableHeaders(scope=message), scope)
+            await send(message)
+
+        # (A malformed length never gets here: the HTTP server refuses it.)
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await _answer(scope, send, 413, _too_large(limit))
+            return
+
+        received = 0
+
+        async def receive_counted() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise _BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise _BodyTooLarge(limit)
+            return message
+
+        try:
+            await self.app(scope, receive_counted, send_hardened)
+        except Exception:
+            if started:
+                raise
+            if exceeded:
+                await _answer(scope, send, 413, _too_large(limit))
+                return
+            # Never a stack trace or a plain-text page: a problem, with the headers; the error
+            # then goes on to the server, which logs it.
+            await _answer(
+                scope, send, 500, "The server failed to answer; the error has been logged."
+            )
+            raise
+
+
+def _harden(headers: MutableHeaders, scope: Scope) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        headers[name] = value
+    if "content-security-policy" not in headers:
+        headers["Content-Security-Policy"] = DEFAULT_POLICY
+    if not scope["path"].startswith(CACHEABLE_PREFIX):
+        headers["Cache-Control"] = NO_STORE
+    if scope.get("scheme") == "https":
+        headers["Strict-Transport-Security"] = HSTS
+
+
+async def _answer(scope: Scope, send: Send, status: int, detail: str) -> None:
+    titles = {413: "Content too large", 500: "Internal server error"}
+    response = problem(status, titles[status], detail)
+    _harden(response.headers, scope)
+    if status != 500:
+        # The rest of the body is never read: the connection cannot carry another request.
+        response.headers["Connection"] = "close"
+
+    async def nothing() -> Message:
+        return {"type": "http.disconnect"}
+
+    await response(scope, nothing, send)
