@@ -115,6 +115,17 @@ def authorise(staffed: Staffed, job_id: str) -> str:
     )
 
 
+def killed_agent(staffed: Staffed, job_id: str, journal: Path, when: str) -> None:
+    """Authorise a reset and run an agent that is killed at ``when`` of carrying it out."""
+    authorise(staffed, job_id)
+    if when == "after the report":
+        connector, client = staffed.connector, ServiceClient(staffed, fail_after_post=True)
+    else:
+        connector, client = InterruptingConnector(staffed, when), ServiceClient(staffed)
+    with pytest.raises(Stopped):
+        make_agent(staffed, journal, connector, client).run_once()
+
+
 def refusals(staffed: Staffed) -> list[str]:
     return [
         e.type
@@ -127,12 +138,7 @@ def test_agent_killed_after_the_reset_reports_it_on_restart(
 ) -> None:
     staffed, job_id = ready
     journal = tmp_path / "agent" / "journal"
-    authorise(staffed, job_id)
-    first = make_agent(
-        staffed, journal, InterruptingConnector(staffed, "after"), ServiceClient(staffed)
-    )
-    with pytest.raises(Stopped):
-        first.run_once()
+    killed_agent(staffed, job_id, journal, "after")
     assert staffed.job(job_id).state is JobState.RESET_AUTHORISED
     assert len(Journal(journal).unfinished()) == 1
 
@@ -151,12 +157,7 @@ def test_agent_killed_before_the_reset_reports_a_failure_and_the_device_is_retri
 ) -> None:
     staffed, job_id = ready
     journal = tmp_path / "agent" / "journal"
-    authorise(staffed, job_id)
-    first = make_agent(
-        staffed, journal, InterruptingConnector(staffed, "before"), ServiceClient(staffed)
-    )
-    with pytest.raises(Stopped):
-        first.run_once()
+    killed_agent(staffed, job_id, journal, "before")
 
     agent = make_agent(staffed, journal, staffed.connector, ServiceClient(staffed))
     agent.run_once()
@@ -177,12 +178,7 @@ def test_agent_killed_after_the_server_recorded_the_result_sends_it_once_more_ha
 ) -> None:
     staffed, job_id = ready
     journal = tmp_path / "agent" / "journal"
-    authorise(staffed, job_id)
-    first = make_agent(
-        staffed, journal, staffed.connector, ServiceClient(staffed, fail_after_post=True)
-    )
-    with pytest.raises(Stopped):
-        first.run_once()
+    killed_agent(staffed, job_id, journal, "after the report")
     assert staffed.job(job_id).state is JobState.VERIFIED
     size = staffed.ledger_size()
 
@@ -198,12 +194,7 @@ def test_result_the_server_cannot_take_closes_the_order_instead_of_retrying_fore
 ) -> None:
     staffed, job_id = ready
     journal = tmp_path / "agent" / "journal"
-    authorise(staffed, job_id)
-    first = make_agent(
-        staffed, journal, InterruptingConnector(staffed, "after"), ServiceClient(staffed)
-    )
-    with pytest.raises(Stopped):
-        first.run_once()
+    killed_agent(staffed, job_id, journal, "after")
     # While the agent was down, the order expired and the server closed it.
     assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
 
