@@ -401,3 +401,28 @@ def test_totp_secrets_are_stored_encrypted_under_a_private_key_file(
     path.chmod(0o644)
     with pytest.raises(KeyFileError, match="chmod 600"):
         staffed.app.secret_box()
+
+
+def test_hammering_a_lock_adds_one_ledger_entry_a_minute_not_one_a_request(
+    staffed: Staffed, clock: Clock
+) -> None:
+    ben = enrol(staffed, clock, "ben")
+    attacker = "198.51.100.9"
+    box = staffed.app.secret_box()
+    for n in range(auth.SOURCE_LOCK_FAILURES):
+        with pytest.raises((Unauthenticated, AccessLocked)):
+            auth.login(staffed.app.uow, f"nobody-{n}", "x", "123456", attacker, box=box)
+        clock.advance(seconds=1)
+    size = staffed.ledger_size()
+    for _ in range(50):  # half a minute of a locked address trying again every 0.6 s
+        with pytest.raises(AccessLocked, match="are locked"):
+            log_in(staffed, clock, ben, source=attacker)
+        clock.advance(seconds=0.6)
+    assert staffed.ledger_size() == size + 1
+    clock.advance(seconds=31)
+    with pytest.raises(AccessLocked):
+        log_in(staffed, clock, ben, source=attacker)
+    assert staffed.ledger_size() == size + 2  # a minute on, the attempts are recorded again
+    refused = [e for e in of_type(staffed, "auth.login_failed") if e.subject.id == attacker]
+    assert [e.data["reason"] for e in refused][-2:] == ["source_locked", "source_locked"]
+    assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []

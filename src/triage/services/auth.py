@@ -404,17 +404,36 @@ def _refuse(
     error: TriageError,
     extra: list[Entry] | None = None,
 ) -> TriageError:
-    """Record a login refused before the password was checked; returns the error to raise."""
+    """Record a login refused before the password was checked; returns the error to raise.
+
+    A refusal repeating the last one recorded about the same subject, for the same reason and
+    from the same source, less than ``REFUSAL_RECORD_INTERVAL`` ago, is not recorded again:
+    an address hammering a locked account or while itself locked would otherwise add a ledger
+    entry per request, for ever. The first of each run is recorded, and one a minute after.
+    """
     subject = Ref("operator", operator_id) if operator_id else Ref("source", source)
+    data = {"reason": reason, "source": source}
+    if not extra and _recorded_lately(uow, subject, data, at):
+        return error
     uow.ledger.record(
-        [
-            make_entry(
-                uow, _AUTH, "auth.login_failed", subject, {"reason": reason, "source": source}, at
-            ),
-            *(extra or []),
-        ]
+        [make_entry(uow, _AUTH, "auth.login_failed", subject, data, at), *(extra or [])]
     )
     return error
+
+
+REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
+
+
+def _recorded_lately(uow: UnitOfWork, subject: Ref, data: dict[str, str], at: datetime) -> bool:
+    indexes = uow.ledger.indexes_for(subject.kind, subject.id)
+    if not indexes:
+        return False
+    last = Entry.from_bytes(uow.ledger.log.entry(indexes[-1]))
+    return (
+        last.type == "auth.login_failed"
+        and last.data == data
+        and at - last.at < REFUSAL_RECORD_INTERVAL
+    )
 
 
 def _fail(
