@@ -13,6 +13,7 @@ from triage.domain.agent_request import request_message
 from triage.errors import Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import format_time
+from triage.services import people
 from triage.services.agent_auth import authenticate_tool
 
 
@@ -36,8 +37,9 @@ def _call(
 def _refusals(staffed: Staffed) -> list[bytes]:
     with staffed.app.uow(write=False) as uow:
         log = uow.ledger.log
+        # Requests naming a tool nobody enrolled are recorded under "unknown".
         indexes = uow.ledger.indexes_for("tool", "BENCH-1") + uow.ledger.indexes_for(
-            "tool", "BENCH-9"
+            "tool", "unknown"
         )
         return [log.entry(i) for i in indexes if b"auth.refused" in log.entry(i)]
 
@@ -70,3 +72,20 @@ def test_reads_need_a_fresh_signature_but_store_no_nonce(staffed: Staffed) -> No
     stale = _signed(staffed.tool_key, "GET", b"", datetime.now(UTC) - timedelta(minutes=10))
     with pytest.raises(Unauthenticated):
         _call(staffed, "GET", stale, b"")
+
+
+def test_a_flood_naming_unknown_or_suspended_tools_adds_an_entry_a_minute(
+    staffed: Staffed,
+) -> None:
+    body = b'{"result": "x"}'
+    size = staffed.ledger_size()
+    for n in range(30):
+        with pytest.raises(Unauthenticated, match="unknown tool"):
+            _call(staffed, "POST", _signed(staffed.tool_key, "POST", body), body, f"X-{n}")
+    assert staffed.ledger_size() == size + 1
+    people.suspend_tool(staffed.app.uow, staffed.admin, "BENCH-1", "bench under repair")
+    size = staffed.ledger_size()
+    for _ in range(30):
+        with pytest.raises(Unauthenticated, match="is suspended"):
+            _call(staffed, "POST", _signed(staffed.tool_key, "POST", body), body)
+    assert staffed.ledger_size() == size + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from datetime import timedelta
 
 from triage.domain.agent_request import request_message, time_problem
 from triage.domain.caller import Caller
@@ -19,6 +20,7 @@ from triage.services.unit_of_work import UnitOfWorkFactory
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _NONCE = re.compile(r"[0-9a-f]{32}")
+REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
 
 
 def authenticate_tool(
@@ -40,8 +42,13 @@ def authenticate_tool(
     with uow_factory(write=changes_state) as uow:
         tool = uow.triage.tool(tool_id) if tool_id else None
         problem = None
+        # Requests naming no tool we know, or one already out of use, are recorded once a
+        # minute (all under one subject for unknown ids): nobody may make the ledger grow
+        # per request. Refusals for an active tool are all recorded, as the thresholds
+        # count them; past a threshold the tool is suspended, and so throttled in turn.
+        throttled = tool is None or tool.status is not ToolStatus.ACTIVE
         if tool is None:
-            problem = f"unknown tool {tool_id!r}"
+            problem = f"unknown tool {tool_id[:64]!r}"
         elif tool.status is not ToolStatus.ACTIVE:
             problem = f"tool {tool_id} is {tool.status}"
         elif not _NONCE.fullmatch(nonce):
@@ -66,8 +73,9 @@ def authenticate_tool(
         uow_factory,
         Caller.system("agent-auth"),
         "auth.refused",
-        Ref("tool", tool_id[:64] or "unknown"),
+        Ref("tool", "unknown" if tool is None else tool_id),
         f"{method} {target}: {problem}",
         then=anomaly.after_refusal(tool_id),
+        once_per=REFUSAL_RECORD_INTERVAL if throttled else None,
     )
     raise Unauthenticated(f"agent request refused: {problem}")

@@ -29,7 +29,7 @@ from triage.errors import (
     Unauthenticated,
 )
 from triage.ledger.entry import Entry, Ref, format_time
-from triage.services.common import make_entry, now
+from triage.services.common import make_entry, now, recorded_lately
 from triage.services.credentials_port import SecretSealer
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -413,7 +413,8 @@ def _refuse(
     """
     subject = Ref("operator", operator_id) if operator_id else Ref("source", source)
     data = {"reason": reason, "source": source}
-    if not extra and _recorded_lately(uow, subject, data, at):
+    lately = recorded_lately(uow, subject, "auth.login_failed", at, REFUSAL_RECORD_INTERVAL, data)
+    if not extra and lately:
         return error
     uow.ledger.record(
         [make_entry(uow, _AUTH, "auth.login_failed", subject, data, at), *(extra or [])]
@@ -422,18 +423,6 @@ def _refuse(
 
 
 REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
-
-
-def _recorded_lately(uow: UnitOfWork, subject: Ref, data: dict[str, str], at: datetime) -> bool:
-    indexes = uow.ledger.indexes_for(subject.kind, subject.id)
-    if not indexes:
-        return False
-    last = Entry.from_bytes(uow.ledger.log.entry(indexes[-1]))
-    return (
-        last.type == "auth.login_failed"
-        and last.data == data
-        and at - last.at < REFUSAL_RECORD_INTERVAL
-    )
 
 
 def _fail(

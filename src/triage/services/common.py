@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
@@ -69,6 +69,26 @@ def job_step(
     return make_entry(uow, caller, transition.entry_type, device_ref(job.device_id), payload, at)
 
 
+def recorded_lately(
+    uow: UnitOfWork,
+    subject: Ref,
+    entry_type: str,
+    at: datetime,
+    interval: timedelta,
+    data: Mapping[str, Any] | None = None,
+) -> bool:
+    """Whether the last entry about ``subject`` is an ``entry_type`` (with ``data``, if given)
+    from less than ``interval`` before ``at``: refusals an unauthenticated caller can repeat
+    at will are recorded once per interval, so they cannot grow the ledger without bound."""
+    indexes = uow.ledger.indexes_for(subject.kind, subject.id)
+    if not indexes:
+        return False
+    last = Entry.from_bytes(uow.ledger.log.entry(indexes[-1]))
+    return (
+        last.type == entry_type and (data is None or last.data == data) and at - last.at < interval
+    )
+
+
 def record_refusal(
     uow_factory: UnitOfWorkFactory,
     actor: Caller,
@@ -76,12 +96,17 @@ def record_refusal(
     subject: Ref,
     reason: str,
     then: Callable[[UnitOfWork], object] | None = None,
+    once_per: timedelta | None = None,
 ) -> None:
     """Record a refused request in its own transaction: the request itself changes nothing.
 
     ``then`` runs in the same transaction after the entry (the anomaly check counts refusals).
+    With ``once_per``, a refusal of the same type about the same subject is not recorded again
+    within that interval (see ``recorded_lately``).
     """
     with uow_factory(write=True) as uow:
+        if once_per is not None and recorded_lately(uow, subject, entry_type, now(), once_per):
+            return
         uow.ledger.record([make_entry(uow, actor, entry_type, subject, {"reason": reason[:500]})])
         if then is not None:
             then(uow)
