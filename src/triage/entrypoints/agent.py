@@ -254,8 +254,11 @@ class Agent:
         except WorkOrderRefused as exc:
             self.journal.reported(order.id, "refused by the device")
             return self._refuse(order.id, f"the device refused the work order: {exc}")
-        result = self._result(order, attached, before, outcome, detail)
-        return self._report(order.id, result.sign(self.tool_signer_key))
+        signed_result = self._result(order, attached, before, outcome, detail).sign(
+            self.tool_signer_key
+        )
+        self.journal.result(order.id, signed_result)
+        return self._report(order.id, signed_result)
 
     def resume(self) -> int:
         """Report every order that was started but not reported (the agent was stopped, or the
@@ -273,8 +276,11 @@ class Agent:
             order_id = str(record["work_order_id"])
             signed_result = record.get("result")
             if signed_result is None:
-                signed_result = self._interrupted_result(record)
-                if signed_result is None:
+                try:
+                    signed_result = self._interrupted_result(record)
+                except WorkOrderRefused as exc:  # its signature no longer verifies
+                    log.error("interrupted work order %s cannot be read: %s", order_id, exc)
+                    self.journal.reported(order_id, f"unreadable: {exc}")
                     continue
             try:
                 self._report(order_id, signed_result)
@@ -286,7 +292,7 @@ class Agent:
             reported += 1
         return reported
 
-    def _interrupted_result(self, record: Mapping[str, Any]) -> str | None:
+    def _interrupted_result(self, record: Mapping[str, Any]) -> str:
         order = WorkOrder.open(str(record["order"]), self.facility_verifier_key)
         before = {str(k): str(v) for k, v in record["before"].items()}
         try:
@@ -333,8 +339,7 @@ class Agent:
         )
 
     def _report(self, order_id: str, signed_result: str) -> str:
-        """Send a signed result (kept in the journal first) and close the order."""
-        self.journal.result(order_id, signed_result)
+        """Send a signed result (already kept in the journal) and close the order."""
         job = self.client.request("POST", "/api/v1/agent/results", {"result": signed_result})
         state = str(job["state"])
         self.journal.reported(order_id, f"job {state}")
