@@ -81,6 +81,9 @@ def test_every_page_is_shown_or_refused_by_role(
             if not allowed:
                 assert "This page is for:" in response.text, (path, role)
             assert "default-src 'self'" in response.headers["content-security-policy"]
+            # The title is plain text (a bad edit once put a whole form in one).
+            title = response.text.split("<title>", 1)[1].split("</title>", 1)[0]
+            assert "<" not in title and ">" not in title, (path, title)
 
 
 def test_a_form_without_the_csrf_token_changes_nothing(
