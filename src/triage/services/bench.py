@@ -229,11 +229,10 @@ def record_tool_result(
         with uow_factory(write=True) as uow:
             tool = _active_tool(uow, caller)
             result = ToolResult.open(signed_result, tool.verifier_key)
-            recorded = _recorded_job(uow, result, signed_result)
-            if recorded is not None:
-                return recorded
-            order = _order_for(uow, result, caller.id)
+            order = _order_for(uow, result, signed_result, caller.id)
             job = get_job(uow, order["job_id"])
+            if order["status"] != "issued":  # the same result again: see _order_for
+                return job
             entries = _result_entries(uow, caller, job, order, result, signed_result)
             uow.ledger.record(entries)
             anomaly.check(
@@ -254,25 +253,15 @@ def record_tool_result(
         raise InvalidInput(str(exc)) from exc
 
 
-def _recorded_job(uow: UnitOfWork, result: ToolResult, signed: str) -> TriageJob | None:
-    """The job, when this very result (the same signed bytes) is already recorded.
+def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -> dict[str, Any]:
+    """The work order ``result`` reports on, checked against it; refused when it does not match
+    or is closed, unless the closed order's recorded result is this very result.
 
     An agent that was stopped after the server recorded its result, but before it learnt so,
     sends the same signed result again when it restarts; that is a retry, not a replay, and
-    it changes nothing. A different result for a closed order is still refused as a replay.
+    changes nothing (the order comes back closed). A different result for a closed order is
+    refused as a replay.
     """
-    order = uow.triage.work_order(result.work_order_id)
-    if order is None or order["status"] == "issued":
-        return None
-    recorded = [
-        r for r in uow.triage.reset_results(order["job_id"]) if r["work_order_id"] == order["id"]
-    ]
-    if not recorded or recorded[0]["signed"] != signed:
-        return None
-    return get_job(uow, order["job_id"])
-
-
-def _order_for(uow: UnitOfWork, result: ToolResult, tool_id: str) -> dict[str, Any]:
     order = uow.triage.work_order(result.work_order_id)
     if order is None:
         raise WorkOrderRefused(f"result names unknown work order {result.work_order_id}")
@@ -280,10 +269,16 @@ def _order_for(uow: UnitOfWork, result: ToolResult, tool_id: str) -> dict[str, A
         raise WorkOrderRefused(f"work order {order['id']} was not issued to tool {tool_id}")
     if result.nonce != order["nonce"] or result.device_id != order["device_id"]:
         raise WorkOrderRefused(f"result does not match work order {order['id']}")
-    if order["status"] != "issued":
+    if order["status"] != "issued" and not _recorded(uow, order, signed):
         why = _CLOSED.get(order["status"], "a second result for it is a replay")
         raise WorkOrderRefused(f"work order {order['id']} is {order['status']}: {why}")
     return order
+
+
+def _recorded(uow: UnitOfWork, order: Mapping[str, Any], signed: str) -> bool:
+    """Whether ``signed`` (the very same bytes) is the result recorded for ``order``."""
+    rows = uow.triage.reset_results(order["job_id"])
+    return any(r["work_order_id"] == order["id"] and r["signed"] == signed for r in rows)
 
 
 _CLOSED = {
