@@ -4,8 +4,10 @@ token changes nothing. (The browser tests in test_web.py walk the pages themselv
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import httpx
 import pytest
@@ -30,8 +32,14 @@ PAGES = {
 }
 
 
+class Site(NamedTuple):
+    anonymous: httpx.Client
+    sessions: dict[Role, httpx.Client]  # a signed-in browser for each role
+    admin_token: str
+
+
 @pytest.fixture
-def site(triage: Triage) -> Iterator[tuple[httpx.Client, dict[Role, httpx.Client]]]:
+def site(triage: Triage) -> Iterator[Site]:
     triage.run("init")
     admin = triage.first_admin("root", "Root")
     server, client = start_server(triage, "--checkpoint-interval", "0", "--evidence-interval", "0")
@@ -58,7 +66,7 @@ def site(triage: Triage) -> Iterator[tuple[httpx.Client, dict[Role, httpx.Client
             # The cookie is Secure; the test client sends it over loopback as a browser does.
             browser.cookies.set("triage_session", signed.cookies["triage_session"])
             sessions[role] = browser
-        yield client, sessions
+        yield Site(client, sessions, admin)
     finally:
         for browser in sessions.values():
             browser.close()
@@ -67,9 +75,9 @@ def site(triage: Triage) -> Iterator[tuple[httpx.Client, dict[Role, httpx.Client
 
 
 def test_every_page_is_shown_or_refused_by_role(
-    site: tuple[httpx.Client, dict[Role, httpx.Client]],
+    site: Site,
 ) -> None:
-    anonymous, sessions = site
+    anonymous, sessions = site.anonymous, site.sessions
     for path, needed in PAGES.items():
         away = anonymous.get(path)
         assert away.status_code == 303 and away.headers["location"].startswith("/login"), path
@@ -87,9 +95,9 @@ def test_every_page_is_shown_or_refused_by_role(
 
 
 def test_a_form_without_the_csrf_token_changes_nothing(
-    site: tuple[httpx.Client, dict[Role, httpx.Client]],
+    site: Site,
 ) -> None:
-    _, sessions = site
+    sessions = site.sessions
     browser = sessions[Role.SECURITY_MANAGER]
     forged = browser.post("/security/tools/NONE/reinstate", data={"reason": "a forged request"})
     assert forged.status_code == 403 and "Form expired" in forged.text
@@ -107,9 +115,9 @@ def _token(browser: httpx.Client, path: str) -> str:
 
 
 def test_roles_and_thresholds_are_changed_through_their_pages(
-    site: tuple[httpx.Client, dict[Role, httpx.Client]],
+    site: Site,
 ) -> None:
-    _, sessions = site
+    sessions = site.sessions
     admin = sessions[Role.ADMINISTRATOR]
     changed = admin.post(
         "/admin/operators/web-auditor/roles",
@@ -146,11 +154,11 @@ def test_roles_and_thresholds_are_changed_through_their_pages(
 
 
 def test_an_administrator_puts_a_new_tamper_policy_in_force(
-    site: tuple[httpx.Client, dict[Role, httpx.Client]],
+    site: Site,
 ) -> None:
     from importlib import resources
 
-    _, sessions = site
+    sessions = site.sessions
     admin = sessions[Role.ADMINISTRATOR]
     packaged = (
         resources.files("triage.domain").joinpath("policies", "tamper-default.yaml").read_text()
@@ -176,3 +184,53 @@ def test_an_administrator_puts_a_new_tamper_policy_in_force(
         "/admin/policy", data={"csrf_token": "x"}, files={"policy": ("p.yaml", b"x", "text/yaml")}
     )
     assert refused.status_code == 403
+
+
+def test_a_security_manager_revokes_a_token_and_unlocks_an_address_on_the_people_page(
+    triage: Triage, site: Site
+) -> None:
+    anonymous, sessions = site.anonymous, site.sessions
+    security = sessions[Role.SECURITY_MANAGER]
+    issued = json.loads(
+        triage.run("operator", "token", "web-auditor", "--token", site.admin_token, "--json").stdout
+    )
+    bearer = {"Authorization": f"Bearer {issued['token']}"}
+    assert anonymous.get("/api/v1/access-review", headers=bearer).status_code == 200
+    page = security.get("/security/people").text
+    assert f'id="token-{issued["token_id"]}"' in page
+
+    # A reason is asked for, and recorded; a short one is refused and revokes nothing.
+    form = {"csrf_token": _token(security, "/security/people")}
+    path = f"/security/tokens/{issued['token_id']}/revoke"
+    short = security.post(path, data={**form, "reason": "lost"})
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    assert anonymous.get("/api/v1/access-review", headers=bearer).status_code == 200
+    revoked = security.post(path, data={**form, "reason": "tablet left on the train"})
+    assert revoked.status_code == 303
+    refused = anonymous.get("/api/v1/access-review", headers=bearer)
+    assert refused.status_code == 401 and "revoked" in refused.text
+    assert f'id="token-{issued["token_id"]}"' not in security.get("/security/people").text
+
+    # Twenty failed sign-ins from one address lock it, for everyone signing in from there.
+    for attempt in range(20):
+        anonymous.post(
+            "/login",
+            data={"operator_id": f"nobody-{attempt}", "password": "x", "second_factor": "1"},
+        )
+    locked = anonymous.post(
+        "/login", data={"operator_id": "web-auditor", "password": PASSWORD, "second_factor": "1"}
+    )
+    assert locked.status_code == 403 and "are locked after repeated failures" in locked.text
+    assert 'id="lock-source-127.0.0.1"' in security.get("/security/people").text
+    unlocked = security.post(
+        "/security/locks/source/127.0.0.1/unlock",
+        data={"csrf_token": _token(security, "/security/people"), "reason": "our own test run"},
+    )
+    assert unlocked.status_code == 303
+    page = security.get("/security/people").text
+    assert 'id="lock-source-127.0.0.1"' not in page and "Nobody and no address" in page
+    # Both acts went through the services into the ledger: the tables still replay from it.
+    triage.run("ledger", "replay", "--check", "--token", site.admin_token)
+    # The bench operator sees neither form, and posting one is refused.
+    bench = sessions[Role.BENCH_OPERATOR]
+    assert bench.post(path, data={"csrf_token": "x", "reason": "x" * 12}).status_code == 403

@@ -302,17 +302,24 @@ def test_logout_ends_the_session_for_good(staffed: Staffed, clock: Clock) -> Non
     assert logout.actor.id == "ben" and logout.subject.id == "ben"
 
 
-def test_a_locked_or_suspended_operators_session_stops_working(
-    staffed: Staffed, clock: Clock
+def test_a_locked_operators_sessions_and_tokens_stop_working_until_unlocked(
+    staffed: Staffed, clock: Clock, security: Caller
 ) -> None:
     ben = enrol(staffed, clock, "ben")
     session = log_in(staffed, clock, ben)
+    token = people.issue_token(staffed.app.uow, staffed.admin, "ben", "cli")
+    assert people.authenticate_token(staffed.app.uow, token.secret).id == "ben"
     for _ in range(auth.ACCOUNT_LOCK_FAILURES):
         with pytest.raises((Unauthenticated, AccessLocked)):
             log_in(staffed, clock, ben, password="Wrong-password-1")
         clock.advance(seconds=10)
     with pytest.raises(Unauthenticated, match="locked"):
         auth.authenticate_session(staffed.app.uow, session.secret)
+    # Whoever was guessing the password may hold a token as well: the lock stops it too.
+    with pytest.raises(Unauthenticated, match="ben is locked"):
+        people.authenticate_token(staffed.app.uow, token.secret)
+    auth.unlock(staffed.app.uow, security, "operator", "ben", "verified by phone")
+    assert people.authenticate_token(staffed.app.uow, token.secret).id == "ben"
 
 
 def test_changing_the_password_ends_the_other_sessions(staffed: Staffed, clock: Clock) -> None:

@@ -192,6 +192,7 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
     with uow_factory(write=False) as uow:
         token = uow.triage.token_by_secret(secret)
         found = None if token is None else uow.triage.operator(token.operator_id)
+        locked = found is not None and uow.credentials.lock("operator", found.id) is not None
     if token is None or found is None:
         raise Unauthenticated("the bearer token is unknown")
     state = token.state(now())
@@ -199,6 +200,13 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
         raise Unauthenticated(f"the bearer token {token.id} is {state}")
     if not found.active:
         raise Unauthenticated(f"operator {found.id} is not active")
+    if locked:
+        # A lock stops every credential of the account, as it stops its sessions: whoever is
+        # guessing the password may hold a token too, and only an unlock (a recorded act) ends it.
+        raise Unauthenticated(
+            f"operator {found.id} is locked after repeated failed logins; "
+            "ask an administrator or a security manager to unlock it"
+        )
     if found.suspended:
         raise Unauthenticated(
             f"operator {found.id} is suspended; a security manager must reinstate them"

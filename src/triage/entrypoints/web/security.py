@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from triage.domain.roles import Permission
 from triage.domain.thresholds import Metric
 from triage.errors import InvalidInput
-from triage.services import access_review, anomaly
+from triage.services import access_review, anomaly, auth, people
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Site, Visit
@@ -30,9 +30,22 @@ def register(router: APIRouter, site: Site) -> None:
             "security_people.html",
             visit,
             review=review,
+            locks=auth.locks(uow, visit.caller),
             limits=limits,
             metrics=[m.value for m in Metric],
         )
+
+    @router.post("/security/tokens/{token_id}/revoke")
+    @page(Permission.ACCOUNT_UNLOCK)
+    def revoke_token(visit: Visit, form: dict[str, str], token_id: str) -> Response:
+        people.revoke_token(uow, visit.caller, token_id, _reason(form))
+        return site.redirect("/security/people")
+
+    @router.post("/security/locks/{subject_kind}/{subject_id}/unlock")
+    @page(Permission.ACCOUNT_UNLOCK)
+    def unlock(visit: Visit, form: dict[str, str], subject_kind: str, subject_id: str) -> Response:
+        auth.unlock(uow, visit.caller, subject_kind, subject_id, _reason(form))
+        return site.redirect("/security/people")
 
     @router.post("/security/alerts/{alert_id}/resolve")
     @page(Permission.ALERT_READ)
@@ -64,3 +77,11 @@ def register(router: APIRouter, site: Site) -> None:
     def reinstate(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
         anomaly.reinstate_operator(uow, visit.caller, operator_id, form.get("reason", ""))
         return site.redirect("/security/people")
+
+
+def _reason(form: dict[str, str]) -> str:
+    """The reason a form gives for an act the ledger records (the page asks for ten characters)."""
+    reason = form.get("reason", "").strip()
+    if len(reason) < 10:
+        raise InvalidInput("reason: say why in at least 10 characters (it is recorded)")
+    return reason
