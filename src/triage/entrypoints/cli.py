@@ -229,6 +229,46 @@ def ledger_consistency(
         typer.echo(json.dumps(consistency_json(proof), indent=2))
 
 
+@ledger_app.command("export")
+def ledger_export(
+    out: Annotated[Path, typer.Argument(help="The file to write (must not exist yet).")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the whole ledger, up to its latest signed checkpoint, to one file that anyone with
+    the verifier key checks offline: `triage verify FILE --key VKEY`."""
+    partial = out.with_name(out.name + ".partial")
+    with _app(data_dir) as application:
+        caller = token_caller(application, token)
+        if out.exists():
+            raise _fail(f"{out} exists; an export never overwrites a file")
+        checkpoint, lines = ledger_service.export(application.uow, caller, application.origin)
+        enabled = not as_json and sys.stderr.isatty()
+        written = 0
+        try:
+            with partial.open("xb") as file, _progress(checkpoint.size, enabled, "exporting") as at:
+                for line in lines:
+                    file.write(line)
+                    written += 1
+                    if written % 10_000 == 0:
+                        at(written - 1)
+                file.flush()
+                os.fsync(file.fileno())
+            partial.rename(out)
+        except FileExistsError as exc:
+            raise _fail(f"{partial} exists: is another export writing it?") from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    _emit(
+        as_json,
+        {"file": str(out), "size": checkpoint.size, "checkpoint": checkpoint.note},
+        f"exported {checkpoint.size} entries to {out}, up to the checkpoint:\n"
+        + checkpoint.note.rstrip("\n"),
+    )
+
+
 @ledger_app.command("verify")
 def ledger_verify(
     token: Token = "",
@@ -274,12 +314,14 @@ def ledger_verify(
 
 
 @contextmanager
-def _progress(total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+def _progress(
+    total: int, enabled: bool, label: str = "verifying"
+) -> Iterator[Callable[[int], None]]:
     if not enabled:
         yield lambda _done: None
         return
     columns = (
-        TextColumn("verifying"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),

@@ -26,6 +26,7 @@ from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
 from triage.domain.token import StoredToken, parse_scopes
 from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
+from triage.entrypoints.export_check import check_export, is_export
 from triage.errors import InvalidInput, PermissionDenied, TriageError
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
@@ -645,12 +646,37 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     @app.command("verify")
     def verify(
         receipt: Annotated[
-            Path, typer.Argument(help="A receipt JSON file.", exists=True, dir_okay=False)
+            Path,
+            typer.Argument(
+                help="A device's receipt, or a ledger export (`triage ledger export`).",
+                exists=True,
+                dir_okay=False,
+            ),
         ],
         key: Annotated[str, typer.Option(help="The facility's verifier key.")],
+        checkpoint: Annotated[
+            list[Path] | None,
+            typer.Option(
+                help="A signed checkpoint you kept from before (a file; repeat): a ledger "
+                "export must pass through each.",
+                exists=True,
+                dir_okay=False,
+            ),
+        ] = None,
         as_json: JsonFlag = False,
     ) -> None:
-        """Check a receipt offline with nothing but the facility's verifier key."""
+        """Check a receipt or a whole ledger export offline with nothing but the facility's
+        verifier key (and, for an export, the checkpoints you kept)."""
+        if is_export(receipt):
+            try:
+                report, text = check_export(receipt, key, checkpoint or [])
+            except VerificationError as exc:
+                emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
+                raise typer.Exit(1) from exc
+            emit(as_json, report, text)
+            return
+        if checkpoint:
+            raise fail("--checkpoint: only a ledger export is checked against kept checkpoints")
         data = receipt.read_bytes()
         try:
             verified = verify_receipt(data, [key])

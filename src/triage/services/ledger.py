@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from triage.domain.caller import Caller
+from triage.domain.roles import Permission
 from triage.errors import LedgerStateError, NotFound
 from triage.ledger.audit import AuditReport, audit_log
-from triage.ledger.log import StoredCheckpoint, cached_consistency, cached_inclusion
+from triage.ledger.export import export_lines
+from triage.ledger.log import LogStorage, StoredCheckpoint, cached_consistency, cached_inclusion
 from triage.services.unit_of_work import UnitOfWorkFactory
 
 
@@ -130,3 +133,36 @@ def verify(
             opener=uow_factory.log_opener(),
             workers=workers,
         )
+
+
+def export(
+    uow_factory: UnitOfWorkFactory, caller: Caller, origin: str
+) -> tuple[StoredCheckpoint, Iterator[bytes]]:
+    """The whole ledger up to its latest signed checkpoint, as the lines of a ledger export
+    (``triage.ledger.export``) that anyone with the verifier key can check offline.
+
+    The lines are read as they are consumed, in a read transaction of their own: entries below
+    a checkpoint's size never change, so a long download sees exactly the checkpointed log.
+    """
+    caller.require(Permission.ASSURANCE_READ)
+    with uow_factory(write=False) as uow:
+        latest = uow.ledger.log.latest_checkpoint()
+    if latest is None:
+        raise NotFound("the ledger has no signed checkpoint yet: issue one, then export")
+
+    def entries(storage: LogStorage) -> Iterator[bytes]:
+        expected = 0
+        for batch in storage.read_entries(0, latest.size):
+            for index, data in batch:
+                if index != expected:
+                    raise LedgerStateError(
+                        f"entry {expected} is missing from the store; run 'triage ledger verify'"
+                    )
+                expected += 1
+                yield data
+
+    def lines() -> Iterator[bytes]:
+        with uow_factory(write=False) as uow:
+            yield from export_lines(origin, latest.note, latest.size, entries(uow.ledger.storage))
+
+    return latest, lines()

@@ -5,17 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from triage import __version__
 from triage.bootstrap import App
+from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.assurance_routes import build_assurance_router
@@ -24,13 +28,15 @@ from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.hardening import Hardening
 from triage.entrypoints.api.reference import reference_page
 from triage.entrypoints.api.seal_routes import build_seal_router
-from triage.entrypoints.api.security import access, requires
+from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
 from triage.errors import InvalidInput
 from triage.services import assurance, bench
 from triage.services import ledger as ledger_service
+
+EXPORT_MEDIA_TYPE = "application/jsonl"
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +191,35 @@ def create_app(
             raise InvalidInput(f"from: {size1} is larger than to ({size2})")
         return ConsistencyProofOut(
             **consistency_json(ledger_service.prove_consistency(uow, size1, size2))
+        )
+
+    operator = Depends(operator_dependency(application))
+
+    @router.get(
+        "/ledger/export",
+        tags=["ledger"],
+        response_class=FileResponse,
+        responses={200: {"content": {EXPORT_MEDIA_TYPE: {}}}, **problems.responses(404)},
+        **requires(application, Permission.ASSURANCE_READ),
+    )
+    def export(caller: Caller = operator) -> FileResponse:
+        """The whole ledger up to its latest signed checkpoint, in one file that anyone with the
+        verifier key checks offline (`triage verify FILE --key VKEY`): a header line with the
+        checkpoint, then every entry as the exact bytes the ledger hashed, one a line."""
+        checkpoint, lines = ledger_service.export(uow, caller, application.origin)
+        # Written out first, so that a failure is a proper error and not a cut-off download.
+        with tempfile.NamedTemporaryFile("wb", prefix="ledger-export-", delete=False) as file:
+            try:
+                file.writelines(lines)
+            except BaseException:
+                os.unlink(file.name)
+                raise
+        name = f"ledger-{application.facility.id}-{checkpoint.size}.jsonl"
+        return FileResponse(
+            file.name,
+            media_type=EXPORT_MEDIA_TYPE,
+            filename=name,
+            background=BackgroundTask(os.unlink, file.name),
         )
 
     api.include_router(router)

@@ -1,0 +1,54 @@
+"""Offline checking of a ledger export for ``triage verify``: what to read and what to say."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from triage.ledger.entry import format_time
+from triage.ledger.export import EXPORT_FORMAT, MAX_HEADER_BYTES, verify_export
+
+
+def is_export(path: Path) -> bool:
+    """Whether the file's first line is a ledger export's header (a receipt's is not)."""
+    with path.open("rb") as file:
+        first = file.readline(MAX_HEADER_BYTES + 1)
+    try:
+        header = json.loads(first)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    return isinstance(header, dict) and header.get("format") == EXPORT_FORMAT
+
+
+def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any], str]:
+    """Verify the export at ``path`` (VerificationError if it fails): its JSON and text report."""
+    notes = [checkpoint.read_text(encoding="utf-8") for checkpoint in kept]
+    with path.open("rb") as file:
+        verified = verify_export(file, [key], notes)
+    size = verified.checkpoint.size
+    span = (
+        f", {format_time(verified.first_at)} to {format_time(verified.last_at)}"
+        if verified.first_at is not None and verified.last_at is not None
+        else ""
+    )
+    lines = [
+        f"ok: the whole ledger of {verified.origin}, {size} entries{span}, has the root the "
+        f"facility signed at size {size}",
+        *(f"  and passes through your checkpoint at size {held}" for held in verified.held),
+        *(
+            f"  {count:>8}  {kind}"
+            for kind, count in sorted(verified.types.items(), key=lambda item: -item[1])
+        ),
+    ]
+    data = {
+        "ok": True,
+        "kind": "ledger_export",
+        "origin": verified.origin,
+        "size": size,
+        "first_at": None if verified.first_at is None else format_time(verified.first_at),
+        "last_at": None if verified.last_at is None else format_time(verified.last_at),
+        "kept_checkpoints": verified.held,
+        "entry_types": verified.types,
+    }
+    return data, "\n".join(lines)
