@@ -174,6 +174,11 @@ def test_a_security_manager_reinstates_a_suspended_tool(
     expect(page.locator("#tool-BENCH-1")).to_contain_text("active")
     review = f.call("admin", "GET", "/access-review")
     assert [(t["id"], t["status"]) for t in review["tools"]] == [("BENCH-1", "active")]
+    # The people page: roles, second factor, locks, every active token with its revoke form.
+    page.get_by_role("link", name="People").first.click()
+    expect(page.get_by_role("heading", name="Tokens outstanding")).to_be_visible()
+    assert page.locator("tr[id^=token-]").count() == len(f.tokens)
+    shot(page, "security-people")
     context.close()
 
 
