@@ -10,7 +10,6 @@ import hashlib
 import io
 import itertools
 import json
-import sqlite3
 import stat
 import tarfile
 from collections.abc import Callable
@@ -21,13 +20,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from click.testing import Result
+from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from tests.integration.conftest import Staffed
+from tests.integration.ledger_rows import all_entries, set_entry
 from tests.pgserver import PgCluster
 from triage import bootstrap
 from triage.adapters import backup, migrate
 from triage.adapters.database import Database
+from triage.adapters.tables import ledger_head
 from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
@@ -309,17 +311,15 @@ def _alter_ledger_entry(tmp_path: Path, altered_at: list[int]) -> Callable[[str,
             return data
         copy = tmp_path / "altered.sqlite3"
         copy.write_bytes(data)
-        conn = sqlite3.connect(copy)
+        engine = create_engine(f"sqlite:///{copy}")
         try:
-            rows = conn.execute("SELECT idx, data FROM ledger_entry").fetchall()
-            ((index, entry),) = [(i, d) for i, d in rows if b'"Audrey"' in d]
-            conn.execute(
-                "UPDATE ledger_entry SET data = ? WHERE idx = ?",
-                (entry.replace(b'"Audrey"', b'"Audrex"'), index),
-            )
-            conn.commit()
+            with engine.begin() as conn:
+                size = int(conn.execute(select(ledger_head.c.size)).scalar_one())
+                entries = all_entries(conn, size)
+                ((index, entry),) = [(i, d) for i, d in enumerate(entries) if b'"Audrey"' in d]
+                set_entry(conn, index, entry.replace(b'"Audrey"', b'"Audrex"'))
         finally:
-            conn.close()
+            engine.dispose()
         altered_at.append(index)
         return copy.read_bytes()
 

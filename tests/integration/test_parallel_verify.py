@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
 
+from tests.integration.ledger_rows import entry_data, set_entry
 from triage import bootstrap
-from triage.adapters.tables import ledger_entry
 from triage.ledger import audit
 from triage.services import ledger as ledger_service
 
@@ -37,9 +36,7 @@ def test_parallel_and_single_process_agree(app: bootstrap.App) -> None:
     assert parallel.checkpoints_checked == 3
 
     with app.database.engine.begin() as conn:
-        where = ledger_entry.c.idx == 1300
-        data = bytes(conn.execute(select(ledger_entry.c.data).where(where)).scalar_one())
-        conn.execute(update(ledger_entry).where(where).values(data=data + b" "))
+        set_entry(conn, 1300, entry_data(conn, 1300) + b" ")
     single, parallel = _reports(app)
     assert not parallel.ok
     assert parallel.problems == single.problems

@@ -9,8 +9,15 @@ import pytest
 from sqlalchemy import Connection, delete, select, text, update
 from typer.testing import CliRunner
 
+from tests.integration.ledger_rows import all_entries, entry_data, set_entry, truncate
 from triage import bootstrap
-from triage.adapters.tables import ledger_checkpoint, ledger_entry, ledger_head, ledger_tile
+from triage.adapters.tables import (
+    ledger_bundle,
+    ledger_checkpoint,
+    ledger_entry,
+    ledger_head,
+    ledger_tile,
+)
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.entrypoints.cli import app as cli
@@ -53,30 +60,36 @@ def _verify(app: bootstrap.App) -> tuple[int, dict[str, object], str]:
     return json_run.exit_code, json.loads(json_run.stdout), text_run.stdout
 
 
-def _entry_data(conn: Connection, index: int) -> bytes:
-    return bytes(
-        conn.execute(select(ledger_entry.c.data).where(ledger_entry.c.idx == index)).scalar_one()
-    )
-
-
-def _set_entry(conn: Connection, index: int, data: bytes) -> None:
-    conn.execute(update(ledger_entry).where(ledger_entry.c.idx == index).values(data=data))
-
-
 def change_one_byte(conn: Connection, app: bootstrap.App) -> None:
-    data = bytearray(_entry_data(conn, 123))
+    data = bytearray(entry_data(conn, 123))
     data[3] ^= 0x01
-    _set_entry(conn, 123, bytes(data))
+    set_entry(conn, 123, bytes(data))
+
+
+def change_one_byte_of_a_recent_entry(conn: Connection, app: bootstrap.App) -> None:
+    data = bytearray(entry_data(conn, 555))  # in the last, partial tile: a row of its own
+    data[3] ^= 0x01
+    set_entry(conn, 555, bytes(data))
 
 
 def delete_a_row(conn: Connection, app: bootstrap.App) -> None:
-    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx == 200))
+    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx == 550))
+
+
+def delete_a_bundle(conn: Connection, app: bootstrap.App) -> None:
+    conn.execute(delete(ledger_bundle).where(ledger_bundle.c.idx == 1))  # entries 256..511
+
+
+def break_a_bundle(conn: Connection, app: bootstrap.App) -> None:
+    where = ledger_bundle.c.idx == 0
+    data = bytes(conn.execute(select(ledger_bundle.c.data).where(where)).scalar_one())
+    conn.execute(update(ledger_bundle).where(where).values(data=data[:-1]))  # cut one byte
 
 
 def swap_two_rows(conn: Connection, app: bootstrap.App) -> None:
-    a, b = _entry_data(conn, 10), _entry_data(conn, 11)
-    _set_entry(conn, 10, b)
-    _set_entry(conn, 11, a)
+    a, b = entry_data(conn, 10), entry_data(conn, 11)
+    set_entry(conn, 10, b)
+    set_entry(conn, 11, a)
 
 
 def alter_a_tile(conn: Connection, app: bootstrap.App) -> None:
@@ -87,20 +100,15 @@ def alter_a_tile(conn: Connection, app: bootstrap.App) -> None:
 
 
 def truncate_the_log(conn: Connection, app: bootstrap.App) -> None:
-    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx >= 500))
+    truncate(conn, 500)
 
 
 def truncate_and_rewrite_the_tree(conn: Connection, app: bootstrap.App) -> None:
     """A careful forger: removes the last entries and rebuilds head and tiles to match."""
-    kept = [
-        bytes(d)
-        for (d,) in conn.execute(
-            select(ledger_entry.c.data).where(ledger_entry.c.idx < 500).order_by(ledger_entry.c.idx)
-        )
-    ]
+    kept = all_entries(conn, 500)
     rebuilt = MemoryLogStorage()
     Log(rebuilt).append(kept)
-    conn.execute(delete(ledger_entry).where(ledger_entry.c.idx >= 500))
+    truncate(conn, 500)
     conn.execute(delete(ledger_tile))
     conn.execute(
         ledger_tile.insert(),
@@ -135,7 +143,10 @@ def sign_a_checkpoint_with_another_key(conn: Connection, app: bootstrap.App) -> 
 
 CASES: list[tuple[Callable[[Connection, bootstrap.App], None], int | None, str]] = [
     (change_one_byte, 123, "entry 123"),
-    (delete_a_row, 200, "entry 200 is missing"),
+    (change_one_byte_of_a_recent_entry, 555, "entry 555"),
+    (delete_a_row, 550, "entry 550 is missing"),
+    (delete_a_bundle, 256, "entry 256 is missing"),
+    (break_a_bundle, 0, "entry 0 is missing"),
     (swap_two_rows, 10, "entry 10"),
     (alter_a_tile, 261, "tile 0/001"),
     (truncate_the_log, 500, "head says size 601"),

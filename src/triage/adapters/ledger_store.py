@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import count, repeat
+from itertools import count, islice, repeat
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, insert, select, update
@@ -16,12 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from triage.adapters import projector
 from triage.adapters.database import Database
 from triage.adapters.tables import (
+    ledger_bundle,
     ledger_checkpoint,
+    ledger_entry,
     ledger_head,
     ledger_subject,
     ledger_tile,
 )
-from triage.errors import NotInitialised
+from triage.errors import LedgerStateError, NotInitialised, VerificationError
+from triage.ledger.bundle import BUNDLE_SIZE, pack_bundle, unpack_bundle
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogHead, LogStorage, StoredCheckpoint
 from triage.ledger.rfc6962 import EMPTY_ROOT
@@ -36,6 +41,12 @@ _INSERT_ENTRY_SQL = "INSERT INTO ledger_entry (log_id, idx, data) VALUES (?, ?, 
 _ENTRIES_SQL = (
     "SELECT idx, data FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? ORDER BY idx"
 )
+_DELETE_ROWS_SQL = "DELETE FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ?"
+_INSERT_BUNDLE_SQL = "INSERT INTO ledger_bundle (log_id, idx, data) VALUES (?, ?, ?)"
+_BUNDLES_SQL = (
+    "SELECT idx, data FROM ledger_bundle WHERE log_id = ? AND idx >= ? AND idx <= ? ORDER BY idx"
+)
+BUNDLE_BATCH = 16  # bundles a fetch: 4,096 entries
 
 
 class SqlLogStorage:
@@ -78,12 +89,53 @@ class SqlLogStorage:
         )
 
     def insert_entries(self, first_index: int, entries: Sequence[bytes]) -> None:
-        # The driver's executemany on this transaction's connection: bulk appends would spend
-        # most of their time in SQLAlchemy's per-row parameter processing otherwise.
-        rows = list(zip(repeat(self._log_id), count(first_index), entries))
+        # Entries of a tile that becomes full go into its bundle (one row); those of the last,
+        # partial tile are rows of their own until it fills. The driver's executemany on this
+        # transaction's connection: SQLAlchemy's per-row parameter processing would be most of
+        # a bulk append's time otherwise.
+        end = first_index + len(entries)
+        if first_index // BUNDLE_SIZE == end // BUNDLE_SIZE:
+            self._insert_rows(first_index, entries)
+            return
+        start = first_index - first_index % BUNDLE_SIZE  # where the partial tile begins
+        pending = list(entries)
+        if start < first_index:
+            tail = [data for batch in self._read_rows(start, first_index) for _, data in batch]
+            if len(tail) != first_index - start:
+                raise LedgerStateError(
+                    f"entries {start} to {first_index - 1} are not all stored; nothing can be "
+                    "appended after them: run 'triage ledger verify'"
+                )
+            pending = tail + pending
+        bundled = end - end % BUNDLE_SIZE - start
         cursor = self._raw().cursor()
         try:
-            cursor.executemany(self._sql(_INSERT_ENTRY_SQL), rows)
+            cursor.executemany(
+                self._sql(_INSERT_BUNDLE_SQL),
+                [
+                    (
+                        self._log_id,
+                        (start + k) // BUNDLE_SIZE,
+                        pack_bundle(pending[k : k + BUNDLE_SIZE]),
+                    )
+                    for k in range(0, bundled, BUNDLE_SIZE)
+                ],
+            )
+            if start < first_index:
+                cursor.execute(self._sql(_DELETE_ROWS_SQL), (self._log_id, start, first_index))
+        finally:
+            cursor.close()
+        self._insert_rows(start + bundled, pending[bundled:])
+
+    def _insert_rows(self, first_index: int, entries: Sequence[bytes]) -> None:
+        if not entries:
+            return
+        cursor = self._raw().cursor()
+        try:
+            cursor.executemany(
+                self._sql(_INSERT_ENTRY_SQL),
+                list(zip(repeat(self._log_id), count(first_index), entries)),
+            )
         finally:
             cursor.close()
 
@@ -98,16 +150,49 @@ class SqlLogStorage:
         )
 
     def read_entries(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+        # Bundles and rows merged in index order. In a sound ledger the rows are only the last
+        # partial tile's, after every bundle; in a damaged one they may be anywhere, and a
+        # bundle that is not well-formed gives no entries: verification reports them missing.
+        if start >= stop:
+            return
+        merged = heapq.merge(
+            self._bundled(start, stop),
+            (row for batch in self._read_rows(start, stop) for row in batch),
+            key=itemgetter(0),
+        )
+        while batch := list(islice(merged, STREAM_BATCH)):
+            yield batch
+
+    def _bundled(self, start: int, stop: int) -> Iterator[tuple[int, bytes]]:
+        """(index, data) of the bundled entries with start <= index < stop, in order."""
+        params = (self._log_id, start // BUNDLE_SIZE, (stop - 1) // BUNDLE_SIZE)
+        for rows in self._stream(_BUNDLES_SQL, params, BUNDLE_BATCH):
+            for bundle, data in rows:
+                first = int(bundle) * BUNDLE_SIZE
+                try:
+                    entries = unpack_bundle(bytes(data))
+                except VerificationError:
+                    continue
+                lo, hi = max(start - first, 0), min(stop - first, BUNDLE_SIZE)
+                yield from zip(range(first + lo, first + hi), entries[lo:hi], strict=True)
+
+    def _read_rows(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+        return self._stream(_ENTRIES_SQL, (self._log_id, start, stop), STREAM_BATCH)
+
+    def _stream(
+        self, statement: str, params: tuple[Any, ...], batch: int
+    ) -> Iterator[Sequence[tuple[int, bytes]]]:
         # The driver's own cursor, on this transaction's connection: verification streams
-        # millions of rows and SQLAlchemy's row objects would be most of its cost.
+        # millions of entries and SQLAlchemy's row objects would be most of its cost. On
+        # PostgreSQL a named (server-side) cursor, so that they are not all held in memory.
         raw = self._raw()
         if self._conn.dialect.name == "postgresql":
-            cursor = raw.cursor(name=f"ledger_entries_{uuid.uuid4().hex}")
+            cursor = raw.cursor(name=f"ledger_{uuid.uuid4().hex}")
         else:
             cursor = raw.cursor()
         try:
-            cursor.execute(self._sql(_ENTRIES_SQL), (self._log_id, start, stop))
-            while rows := cursor.fetchmany(STREAM_BATCH):
+            cursor.execute(self._sql(statement), params)
+            while rows := cursor.fetchmany(batch):
                 yield rows
         finally:
             cursor.close()
@@ -184,6 +269,25 @@ class SqlLogStorage:
             .order_by(ledger_checkpoint.c.size)
         )
         return [StoredCheckpoint(int(size), note) for size, note in self._conn.execute(query)]
+
+
+def stored_entry(conn: Connection, index: int) -> bytes | None:
+    """Entry ``index`` as stored (its row, or its place in its tile's bundle), if it is there.
+
+    For a lookup by index outside a log's own storage (a database holds one facility's log).
+    """
+    row = conn.execute(select(ledger_entry.c.data).where(ledger_entry.c.idx == index)).scalar()
+    if row is not None:
+        return bytes(row)
+    bundle = conn.execute(
+        select(ledger_bundle.c.data).where(ledger_bundle.c.idx == index // BUNDLE_SIZE)
+    ).scalar()
+    if bundle is None:
+        return None
+    try:
+        return unpack_bundle(bytes(bundle))[index % BUNDLE_SIZE]
+    except VerificationError:
+        return None
 
 
 @dataclass(frozen=True)

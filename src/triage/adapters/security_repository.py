@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from triage.adapters.ledger_store import stored_entry
 from triage.adapters.rows import utc
 from triage.adapters.tables import (
     activity,
@@ -16,7 +17,6 @@ from triage.adapters.tables import (
     anomaly_threshold,
     consignment_device,
     facility_settings,
-    ledger_entry,
     ledger_subject,
     tool,
     triage_job,
@@ -67,19 +67,14 @@ class SqlSecurityRepository:
     def last_entry_at(
         self, subject_kind: str, subject_id: str, entry_types: Sequence[str]
     ) -> datetime | None:
-        latest = (
-            select(func.max(ledger_subject.c.idx))
-            .where(
-                ledger_subject.c.subject_kind == subject_kind,
-                ledger_subject.c.subject_id == subject_id,
-                ledger_subject.c.entry_type.in_(list(entry_types)),
-            )
-            .scalar_subquery()
+        latest = select(func.max(ledger_subject.c.idx)).where(
+            ledger_subject.c.subject_kind == subject_kind,
+            ledger_subject.c.subject_id == subject_id,
+            ledger_subject.c.entry_type.in_(list(entry_types)),
         )
-        raw = self._conn.execute(
-            select(ledger_entry.c.data).where(ledger_entry.c.idx == latest)
-        ).scalar()
-        return None if raw is None else Entry.from_bytes(bytes(raw)).at
+        index = self._conn.execute(latest).scalar()
+        raw = None if index is None else stored_entry(self._conn, int(index))
+        return None if raw is None else Entry.from_bytes(raw).at
 
     def arrived_as_expected(self, job_id: str) -> bool:
         query = (

@@ -62,6 +62,17 @@ ledger_entry = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+# Entries of full level-0 tiles, 256 a row (``triage.ledger.bundle``): bundle ``idx`` holds
+# entries 256*idx to 256*idx+255. The entries of the last, partial tile stay rows of
+# ``ledger_entry`` until their tile is full; then they move here in the append that fills it.
+ledger_bundle = Table(
+    "ledger_bundle",
+    metadata,
+    Column("idx", INDEX_TYPE, primary_key=True, autoincrement=False),
+    Column("log_id", String(64), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 # C2SP tlog-tiles: up to 256 hashes of height 8*level; partial tiles grow in place.
 ledger_tile = Table(
     "ledger_tile",

@@ -1,0 +1,55 @@
+"""Entry bundles: the entries of one full level-0 tile (256 of them) stored together.
+
+Bundle N holds entries 256N to 256N+255, the leaves of tile 0/N, as in C2SP tlog-tiles' entry
+bundles; ours start with the 256 end offsets of the entries as big-endian uint32 (C2SP's
+uint16 length prefixes would cap an entry at 64 KiB), then the entries' bytes back to back.
+Storing a full tile's entries as one value is what lets a bulk append write a few large values
+instead of a row per entry, and lets verification read them back the same way.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from triage.ledger.errors import VerificationError
+from triage.ledger.tiles import TILE_WIDTH
+
+BUNDLE_SIZE = TILE_WIDTH
+_OFFSETS = struct.Struct(f">{BUNDLE_SIZE}I")
+_HEADER = _OFFSETS.size
+MAX_BUNDLE_BYTES = 2**32 - 1
+
+
+def pack_bundle(entries: Sequence[bytes]) -> bytes:
+    """The stored form of exactly ``BUNDLE_SIZE`` entries."""
+    if len(entries) != BUNDLE_SIZE:
+        raise ValueError(f"a bundle holds {BUNDLE_SIZE} entries, not {len(entries)}")
+    ends = []
+    end = 0
+    for data in entries:
+        end += len(data)
+        ends.append(end)
+    if end > MAX_BUNDLE_BYTES:
+        raise ValueError(f"a bundle holds at most {MAX_BUNDLE_BYTES} bytes of entries")
+    return _OFFSETS.pack(*ends) + b"".join(entries)
+
+
+def unpack_bundle(data: bytes) -> list[bytes]:
+    """The entries of a stored bundle; VerificationError if it is not a well-formed bundle."""
+    if len(data) < _HEADER:
+        raise VerificationError(f"an entry bundle of {len(data)} bytes has no offset table")
+    ends = _OFFSETS.unpack_from(data)
+    payload = memoryview(data)[_HEADER:]
+    if ends[-1] != len(payload):
+        raise VerificationError(
+            f"an entry bundle's offsets end at {ends[-1]} but it holds {len(payload)} bytes"
+        )
+    entries = []
+    start = 0
+    for end in ends:
+        if end < start:
+            raise VerificationError("an entry bundle's offsets go backwards")
+        entries.append(bytes(payload[start:end]))
+        start = end
+    return entries
