@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Connection, delete, select, text, update
+from sqlalchemy import Connection, delete, insert, select, text, update
 from typer.testing import CliRunner
 
 from tests.integration.ledger_rows import all_entries, entry_data, set_entry, truncate
@@ -86,6 +86,10 @@ def break_a_bundle(conn: Connection, app: bootstrap.App) -> None:
     conn.execute(update(ledger_bundle).where(where).values(data=data[:-1]))  # cut one byte
 
 
+def add_a_row_among_bundled_entries(conn: Connection, app: bootstrap.App) -> None:
+    conn.execute(insert(ledger_entry).values(idx=100, log_id="demo", data=b'{"forged":true}'))
+
+
 def swap_two_rows(conn: Connection, app: bootstrap.App) -> None:
     a, b = entry_data(conn, 10), entry_data(conn, 11)
     set_entry(conn, 10, b)
@@ -147,6 +151,7 @@ CASES: list[tuple[Callable[[Connection, bootstrap.App], None], int | None, str]]
     (delete_a_row, 550, "entry 550 is missing"),
     (delete_a_bundle, 256, "entry 256 is missing"),
     (break_a_bundle, 0, "entry 0 is missing"),
+    (add_a_row_among_bundled_entries, 100, "entry 100"),
     (swap_two_rows, 10, "entry 10"),
     (alter_a_tile, 261, "tile 0/001"),
     (truncate_the_log, 500, "head says size 601"),

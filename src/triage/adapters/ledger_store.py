@@ -8,11 +8,11 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import count, islice, repeat
+from itertools import chain, count, islice, repeat
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, insert, select, update
+from sqlalchemy import Connection, Select, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.adapters import projector
@@ -46,7 +46,7 @@ _INSERT_BUNDLE_SQL = "INSERT INTO ledger_bundle (log_id, idx, data) VALUES (?, ?
 _BUNDLES_SQL = (
     "SELECT idx, data FROM ledger_bundle WHERE log_id = ? AND idx >= ? AND idx <= ? ORDER BY idx"
 )
-BUNDLE_BATCH = 16  # bundles a fetch: 4,096 entries
+BUNDLE_BATCH = 4  # bundles a fetch (1,024 entries): a verification worker holds little at once
 
 
 class SqlLogStorage:
@@ -150,23 +150,48 @@ class SqlLogStorage:
         )
 
     def read_entries(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
-        # Bundles and rows merged in index order. In a sound ledger the rows are only the last
-        # partial tile's, after every bundle; in a damaged one they may be anywhere, and a
-        # bundle that is not well-formed gives no entries: verification reports them missing.
+        # In a sound ledger every bundle comes before every row (rows are the last, partial
+        # tile's entries), so bundles are read, then rows, each in batches as fetched. In a
+        # damaged one rows may lie among the bundles: then the two are merged entry by entry.
+        # A bundle that is not well-formed gives no entries: verification reports them missing.
         if start >= stop:
             return
-        merged = heapq.merge(
-            self._bundled(start, stop),
-            (row for batch in self._read_rows(start, stop) for row in batch),
-            key=itemgetter(0),
-        )
-        while batch := list(islice(merged, STREAM_BATCH)):
-            yield batch
+        first_row = self._conn.execute(
+            select(func.min(ledger_entry.c.idx)).where(
+                ledger_entry.c.log_id == self._log_id,
+                ledger_entry.c.idx >= start,
+                ledger_entry.c.idx < stop,
+            )
+        ).scalar()
+        last_bundle = self._conn.execute(
+            select(func.max(ledger_bundle.c.idx)).where(
+                ledger_bundle.c.log_id == self._log_id,
+                ledger_bundle.c.idx >= start // BUNDLE_SIZE,
+                ledger_bundle.c.idx <= (stop - 1) // BUNDLE_SIZE,
+            )
+        ).scalar()
+        if last_bundle is None:
+            yield from self._read_rows(start, stop)
+        elif first_row is None or (int(last_bundle) + 1) * BUNDLE_SIZE <= first_row:
+            yield from self._bundled(start, stop)
+            if first_row is not None:
+                yield from self._read_rows(int(first_row), stop)
+        else:
+            merged = _one_per_index(
+                heapq.merge(
+                    chain.from_iterable(self._bundled(start, stop)),
+                    chain.from_iterable(self._read_rows(start, stop)),
+                    key=itemgetter(0),
+                )
+            )
+            while batch := list(islice(merged, STREAM_BATCH)):
+                yield batch
 
-    def _bundled(self, start: int, stop: int) -> Iterator[tuple[int, bytes]]:
-        """(index, data) of the bundled entries with start <= index < stop, in order."""
+    def _bundled(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
+        """(index, data) of the bundled entries with start <= index < stop, in batches."""
         params = (self._log_id, start // BUNDLE_SIZE, (stop - 1) // BUNDLE_SIZE)
         for rows in self._stream(_BUNDLES_SQL, params, BUNDLE_BATCH):
+            batch: list[tuple[int, bytes]] = []
             for bundle, data in rows:
                 first = int(bundle) * BUNDLE_SIZE
                 try:
@@ -174,7 +199,9 @@ class SqlLogStorage:
                 except VerificationError:
                     continue
                 lo, hi = max(start - first, 0), min(stop - first, BUNDLE_SIZE)
-                yield from zip(range(first + lo, first + hi), entries[lo:hi], strict=True)
+                batch.extend(zip(range(first + lo, first + hi), entries[lo:hi], strict=True))
+            if batch:
+                yield batch
 
     def _read_rows(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
         return self._stream(_ENTRIES_SQL, (self._log_id, start, stop), STREAM_BATCH)
@@ -269,6 +296,21 @@ class SqlLogStorage:
             .order_by(ledger_checkpoint.c.size)
         )
         return [StoredCheckpoint(int(size), note) for size, note in self._conn.execute(query)]
+
+
+def _one_per_index(merged: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+    """Bundled and row entries merged by index, the row winning where both hold an index.
+
+    Only a damaged ledger has both; the row is the one that should not be there, so it is the
+    one shown, for verification to find that it is not the entry the tree was built from.
+    """
+    held: tuple[int, bytes] | None = None
+    for item in merged:  # on a tie the bundle's entry comes first (heapq.merge is stable)
+        if held is not None and held[0] != item[0]:
+            yield held
+        held = item
+    if held is not None:
+        yield held
 
 
 def stored_entry(conn: Connection, index: int) -> bytes | None:
