@@ -429,21 +429,27 @@ def test_a_changed_signed_checkpoint_is_refused_or_is_the_original(changed: str)
 # -- receipts --------------------------------------------------------------------------------
 
 
-def _receipt() -> str:
-    log = Log(MemoryLogStorage())
-    device = Ref("device", DEVICE)
-    entries = [
+def _entries(count: int, other_device_on_odd: bool = False) -> list[bytes]:
+    """A small log's entries about DEVICE (and, on odd indexes if asked, another device)."""
+    return [
         Entry(
             type="device.received",
             at=AT + timedelta(minutes=n),
             actor=Ref("operator", "ben"),
             facility="triage.example",
-            subject=device if n % 2 == 0 else Ref("device", "00-11-22-33-44-55-66-77"),
+            subject=Ref(
+                "device", "00-11-22-33-44-55-66-77" if other_device_on_odd and n % 2 else DEVICE
+            ),
             data={"step": n},
-        )
-        for n in range(7)
+        ).to_bytes()
+        for n in range(count)
     ]
-    log.append([e.to_bytes() for e in entries])
+
+
+def _receipt() -> str:
+    log = Log(MemoryLogStorage())
+    device = Ref("device", DEVICE)
+    log.append(_entries(7, other_device_on_odd=True))
     checkpoint = log.issue_checkpoint(ORIGIN, FACILITY_SIGNER)
     return build_receipt(log, ORIGIN, device, [0, 2, 4, 6], checkpoint)
 
@@ -473,17 +479,7 @@ def test_a_changed_receipt_is_refused_or_proves_the_same_entries(changed: str) -
 
 def _ledger_export() -> bytes:
     log = Log(MemoryLogStorage())
-    entries = [
-        Entry(
-            type="device.received",
-            at=AT + timedelta(minutes=n),
-            actor=Ref("operator", "ben"),
-            facility="triage.example",
-            subject=Ref("device", DEVICE),
-            data={"step": n},
-        ).to_bytes()
-        for n in range(5)
-    ]
+    entries = _entries(5)
     log.append(entries)
     checkpoint = log.issue_checkpoint(ORIGIN, FACILITY_SIGNER)
     return b"".join(export_lines(ORIGIN, checkpoint.note, checkpoint.size, entries))
