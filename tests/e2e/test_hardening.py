@@ -103,6 +103,21 @@ def test_a_body_declared_too_large_is_refused_before_any_of_it_is_read(served: S
     assert served.ledger_size() == before
 
 
+def test_a_web_form_too_large_gets_a_page_that_says_so(served: Served) -> None:
+    status, headers, body = _raw(
+        served,
+        "POST /login HTTP/1.1\nHost: 127.0.0.1\n"
+        "Content-Type: application/x-www-form-urlencoded\nContent-Length: 10000000000\n",
+        [b"operator_id="],
+    )
+    assert status == 413
+    assert headers["content-type"].startswith("text/html")
+    assert headers["content-security-policy"].startswith("default-src 'self'")
+    page = body.decode()
+    assert "<h1>Content too large</h1>" in page and "larger than 1 MiB" in page
+    assert 'href="/static/app.css"' in page and 'href="/"' in page
+
+
 def test_a_streamed_body_is_cut_off_as_soon_as_it_passes_the_limit(served: Served) -> None:
     before = served.ledger_size()
     chunk = b"x" * (64 * KiB)
@@ -358,7 +373,7 @@ def test_a_cut_off_body_stays_413_even_if_the_application_swallows_the_refusal()
         yield b"x" * 8
 
     app = Hardening(swallowing, default_limit=10, limits=())
-    response = _in_process(app, "POST", "/upload", content=chunks())
+    response = _in_process(app, "POST", "/api/v1/upload", content=chunks())
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["detail"].startswith("body: larger than")

@@ -84,6 +84,13 @@ def test_postgresql_outage_gives_503_then_the_server_recovers_by_itself(tmp_path
             assert_unavailable(
                 import_consignment(client, sup, "DURING", 0x200), "cannot be reached"
             )
+            # A person at a web page gets a page that says the same, not a JSON document.
+            page = client.get("/bench", headers={"Cookie": "triage_session=someone-signed-in"})
+            assert page.status_code == 503 and int(page.headers["retry-after"]) > 0
+            assert page.headers["content-type"].startswith("text/html")
+            assert (
+                "nothing was recorded" in page.text and "<h1>Service unavailable</h1>" in page.text
+            )
             cluster.resume()
             # The same server process, no restart: the pool replaces its broken connections.
             deadline = time.monotonic() + 30

@@ -19,7 +19,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from triage.entrypoints.api.problems import problem
+from triage.entrypoints.api.problems import error_page, for_a_page, problem
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -175,7 +175,9 @@ def _harden(headers: MutableHeaders, scope: Scope) -> None:
 
 async def _answer(scope: Scope, send: Send, status: int, detail: str) -> None:
     titles = {413: "Content too large", 500: "Internal server error"}
-    response = problem(status, titles[status], detail)
+    # A person's browser gets a page; everything else a problem document.
+    page = for_a_page(scope["path"])
+    response = (error_page if page else problem)(status, titles[status], detail)
     _harden(response.headers, scope)
     if status != 500:
         # The rest of the body is never read: the connection cannot carry another request.

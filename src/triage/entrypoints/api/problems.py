@@ -4,12 +4,13 @@ OpenAPI document: each operation lists the problems it can answer with."""
 from __future__ import annotations
 
 import logging
+from html import escape
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
@@ -132,9 +133,34 @@ def _document(spec: dict[str, Any]) -> None:
 
 # How long a client should wait before trying again when the database is unavailable.
 RETRY_AFTER_SECONDS = 5
+# A web page's own policy: this site's stylesheet, nothing else.
+PAGE_POLICY = "default-src 'self'; frame-ancestors 'none'"
 
 
-def database_unavailable(exc: Exception) -> JSONResponse:
+def for_a_page(path: str) -> bool:
+    """Whether a request is for a web page (a person's browser), not the API or a file."""
+    return not path.startswith(("/api/", "/static/"))
+
+
+def error_page(status: int, title: str, detail: str) -> HTMLResponse:
+    """An error as a plain page for a person, where the API would answer a problem: the same
+    status and words, the site's stylesheet, a way back (no template: it must work when
+    nothing else does)."""
+    body = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>"
+        '<link rel="stylesheet" href="/static/app.css"></head>'
+        f'<body><main id="main"><h1>{escape(title)}</h1>'
+        f'<p class="error" role="alert">{escape(detail)}</p>'
+        '<p><a href="/">Back to the start</a></p></main></body></html>\n'
+    )
+    response = HTMLResponse(body, status_code=status)
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
+
+
+def database_unavailable(exc: Exception, path: str = "/api/") -> Response:
     """503 when the database cannot be used: down, unreachable, or its disk full.
 
     The transaction was rolled back (the unit of work does that on any error), so nothing of
@@ -151,7 +177,11 @@ def database_unavailable(exc: Exception) -> JSONResponse:
     else:
         log.warning("database unavailable: %s", exc)
         detail = "The database cannot be reached, so nothing was recorded; try again shortly."
-    response = problem(503, "Service unavailable", detail)
+    response: Response = (
+        error_page(503, "Service unavailable", detail)
+        if for_a_page(path)
+        else problem(503, "Service unavailable", detail)
+    )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -232,5 +262,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(InterfaceError)
     @app.exception_handler(PoolTimeout)
-    async def _database(_: Request, exc: Exception) -> JSONResponse:
-        return database_unavailable(exc)
+    async def _database(request: Request, exc: Exception) -> Response:
+        return database_unavailable(exc, request.url.path)
