@@ -232,8 +232,16 @@ def test_expired_work_orders_are_closed_and_the_last_attempt_quarantines(
     staffed, job_id = ready
     facility.change_settings(staffed.app.uow, staffed.admin, max_reset_attempts=2)
     signed = authorise(staffed, job_id)
-    # Not yet expired (with the real grace): nothing moves.
-    assert bench.sweep_expired_orders(staffed.app.uow) == []
+    # Not yet expired (with the real grace): nothing moves, and no write transaction is opened
+    # (the sweep runs every minute; it must not queue for the write lock for nothing).
+    opened: list[bool] = []
+
+    def counting(write: bool = False) -> Any:
+        opened.append(write)
+        return staffed.app.uow(write=write)
+
+    assert bench.sweep_expired_orders(counting) == []  # type: ignore[arg-type]
+    assert opened == [False]
     assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
     job = staffed.job(job_id)
     assert job.state is JobState.RESET_FAILED

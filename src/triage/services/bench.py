@@ -349,6 +349,11 @@ def sweep_expired_orders(
     the ids of the jobs moved.
     """
     moved: list[str] = []
+    # A look first, in a read transaction: the sweep runs every minute, and most minutes there
+    # is nothing to close, so it should not queue for the write lock behind the benches.
+    with uow_factory(write=False) as uow:
+        if not uow.triage.expired_work_orders(now() - grace, 1):
+            return moved
     while True:
         with uow_factory(write=True) as uow:
             max_attempts, _ = uow.triage.settings()
