@@ -207,8 +207,11 @@ def create_app(
         verifier key checks offline (`triage verify FILE --key VKEY`): a header line with the
         checkpoint, then every entry as the exact bytes the ledger hashed, one a line."""
         checkpoint, lines = ledger_service.export(uow, caller, application.origin)
-        # Written out first, so that a failure is a proper error and not a cut-off download.
-        with tempfile.NamedTemporaryFile("wb", prefix="ledger-export-", delete=False) as file:
+        # Written out first, so that a failure is a proper error and not a cut-off download;
+        # beside the database, where there is room for a file about its size (/tmp may be small).
+        with tempfile.NamedTemporaryFile(
+            "wb", prefix=".ledger-export-", dir=application.settings.data_dir, delete=False
+        ) as file:
             try:
                 file.writelines(lines)
             except BaseException:
