@@ -13,6 +13,9 @@ import pyotp
 import pytest
 
 from tests.e2e.conftest import Triage, start_server, stop
+from triage.domain.roles import Permission
+
+DEVICE_SCAN = Permission.DEVICE_SCAN.value
 
 PASSWORD = "Kettle-Harbour-Lantern-47"
 
@@ -151,3 +154,58 @@ def test_unauthenticated_callers_cannot_issue_activation_or_unlock(site: Site) -
     assert site.client.post("/api/v1/locks/unlock", json=unlock).status_code == 401
     bearer = {"Authorization": f"Bearer {site.admin_token}"}
     assert site.client.get("/api/v1/locks", headers=bearer).status_code == 200
+
+
+def test_tokens_are_issued_listed_and_revoked_through_the_api(site: Site) -> None:
+    client, triage = site.client, site.triage
+    admin = {"Authorization": f"Bearer {site.admin_token}"}
+    ben_token = triage.staff(site.admin_token, "ben", "bench_operator")
+    ben = {"Authorization": f"Bearer {ben_token}"}
+
+    # Ben gives himself a read-only token: shown once, not cached, limited to reading.
+    made = client.post(
+        "/api/v1/tokens",
+        json={"operator_id": "ben", "label": "wall screen", "scopes": ["read-only"], "days": 7},
+        headers=ben,
+    )
+    assert made.status_code == 201, made.text
+    assert made.headers["cache-control"] == "no-store"
+    reader = {"Authorization": f"Bearer {made.json()['token']}"}
+    assert client.get("/api/v1/ledger", headers=reader).status_code == 200
+    scan = client.post("/api/v1/devices/scan", json={"device_id": "x"}, headers=reader)
+    assert scan.status_code == 403
+    # A read-only token mints only read-only ones, and Ben none for somebody else.
+    same = client.post("/api/v1/tokens", json={"operator_id": "ben"}, headers=reader)
+    assert same.status_code == 201
+    scan_token = {"operator_id": "ben", "scopes": [DEVICE_SCAN]}
+    wider = client.post("/api/v1/tokens", json=scan_token, headers=reader)
+    assert wider.status_code == 403 and "wider" in wider.json()["detail"]
+    other = client.post("/api/v1/tokens", json={"operator_id": "sam"}, headers=ben)
+    assert other.status_code == 403
+    bad = client.post("/api/v1/tokens", json={"operator_id": "ben", "scopes": ["x"]}, headers=ben)
+    assert bad.status_code == 422 and "scopes: scope 'x' is not one of" in bad.json()["detail"]
+
+    # Ben sees his own tokens, never a secret; the administrator sees everyone's.
+    own = client.get("/api/v1/tokens", headers=ben).json()
+    assert {t["operator_id"] for t in own["items"]} == {"ben"} and own["total"] == 3
+    assert {t["label"] for t in own["items"]} == {"api", "wall screen"}
+    read_only = [t for t in own["items"] if t["label"] == "wall screen"]
+    assert "device.scan" not in read_only[0]["scopes"] and read_only[0]["state"] == "active"
+    assert "tri_" not in json.dumps(own)  # no secret, not even a part of one
+    assert client.get("/api/v1/tokens?operator_id=sam", headers=ben).status_code == 403
+    everyone = client.get("/api/v1/tokens", headers=admin).json()
+    assert {t["operator_id"] for t in everyone["items"]} >= {"ada", "ben"}
+
+    # The administrator revokes the wall screen's token, with a reason: it stops at once.
+    token_id = made.json()["token_id"]
+    revoked = client.post(
+        f"/api/v1/tokens/{token_id}/revoke", json={"reason": "screen replaced"}, headers=admin
+    )
+    assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
+    assert client.get("/api/v1/ledger", headers=reader).status_code == 401
+    again = client.post(
+        f"/api/v1/tokens/{token_id}/revoke", json={"reason": "twice"}, headers=admin
+    )
+    assert again.status_code == 409
+    missing = client.post("/api/v1/tokens/nope/revoke", json={"reason": "x"}, headers=admin)
+    assert missing.status_code == 404

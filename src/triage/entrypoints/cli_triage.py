@@ -24,11 +24,11 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
-from triage.domain.token import StoredToken, parse_scopes
+from triage.domain.token import parse_scopes
 from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
+from triage.entrypoints.encoding import token_json
 from triage.entrypoints.export_check import check_export, is_export
 from triage.errors import InvalidInput, PermissionDenied, TriageError
-from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import receipt_digest, verify_receipt
 from triage.services import assessment, bench, history, intake, people, seals
@@ -136,7 +136,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 application.uow, token_caller(application, token), operator_id
             )
         at = now()
-        rows = [_token_row(t, at) for t in found]
+        rows = [token_json(t, at) for t in found]
         text = "\n".join(
             f"{r['id']:18} {r['operator_id']:16} {r['state']:8} {r['expires_at']:26} {r['label']}"
             for r in rows
@@ -156,7 +156,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             revoked = people.revoke_token(
                 application.uow, token_caller(application, token), token_id, reason
             )
-        emit(as_json, _token_row(revoked, now()), f"token {revoked.id} revoked")
+        emit(as_json, token_json(revoked, now()), f"token {revoked.id} revoked")
 
     @operator_app.command("roles")
     def operator_roles(
@@ -783,19 +783,6 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     app.add_typer(device_app, name="device")
     app.add_typer(agent_app, name="agent")
     app.add_typer(facility_app, name="facility")
-
-
-def _token_row(stored: StoredToken, at: datetime) -> dict[str, Any]:
-    return {
-        "id": stored.id,
-        "operator_id": stored.operator_id,
-        "label": stored.label,
-        "scopes": sorted(p.value for p in stored.scopes) if stored.scopes else ["role"],
-        "bench": stored.bench,
-        "created_at": format_time(stored.created_at),
-        "expires_at": format_time(stored.expires_at),
-        "state": stored.state(at),
-    }
 
 
 def _admin_or_bootstrap(application: App, token: str) -> Caller:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
+from triage.domain.token import StoredToken
+from triage.ledger.entry import format_time
 from triage.services.ledger import ConsistencyProof, InclusionProof, LedgerStatus
 
 
@@ -45,4 +48,18 @@ def consistency_json(proof: ConsistencyProof) -> dict[str, Any]:
         "root1": b64(proof.root1),
         "root2": b64(proof.root2),
         "proof": [b64(h) for h in proof.hashes],
+    }
+
+
+def token_json(stored: StoredToken, at: datetime) -> dict[str, Any]:
+    """A token as the CLI and the API show it (never its secret); its state as of ``at``."""
+    return {
+        "id": stored.id,
+        "operator_id": stored.operator_id,
+        "label": stored.label,
+        "scopes": sorted(p.value for p in stored.scopes) if stored.scopes else ["role"],
+        "bench": stored.bench,
+        "created_at": format_time(stored.created_at),
+        "expires_at": format_time(stored.expires_at),
+        "state": stored.state(at),
     }

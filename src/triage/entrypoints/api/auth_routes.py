@@ -6,10 +6,11 @@ defined inside ``build_auth_router``.
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from triage.bootstrap import App
+from triage.domain import token as tokens
 from triage.domain.caller import Caller
 from triage.domain.credentials import ACTIVATION_LIFETIME, AccessLock
 from triage.domain.roles import Permission
@@ -22,9 +23,11 @@ from triage.entrypoints.api.security import (
     permission_dependency,
     requires,
 )
+from triage.entrypoints.encoding import token_json
 from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
-from triage.services import auth
+from triage.services import auth, people
+from triage.services.common import now
 
 NO_STORE = {"Cache-Control": "no-store"}
 Secret = Annotated[str, Field(min_length=1, max_length=auth.MAX_SECRET_LENGTH)]
@@ -105,6 +108,47 @@ class UnlockIn(BaseModel):
     subject_kind: Literal["operator", "source"]
     subject_id: Annotated[str, Field(min_length=1, max_length=64)]
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class TokenOut(BaseModel):
+    id: str
+    operator_id: str
+    label: str
+    scopes: list[str] = Field(description='Permissions, or ["role"]: all of the roles\' ones.')
+    bench: str | None
+    created_at: str
+    expires_at: str
+    state: Literal["active", "expired", "revoked"]
+
+
+class TokenPage(BaseModel):
+    items: list[TokenOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class TokenIn(BaseModel):
+    operator_id: OperatorId = Field(
+        description="Whose token: yourself, or anyone for who manages operators."
+    )
+    label: Annotated[str, Field(max_length=100)] = Field("api", description="What it is for.")
+    scopes: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=40)] = Field(
+        default_factory=list,
+        description="Permissions to limit it to, or 'read-only'; none: everything the roles allow.",
+    )
+    days: Annotated[int, Field(ge=1, le=tokens.MAX_DAYS)] = tokens.DEFAULT_DAYS
+    bench: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+
+class IssuedTokenOut(BaseModel):
+    token_id: str
+    operator_id: str
+    token: str = Field(description="The secret, shown this once: send it as a Bearer token.")
+
+
+class RevokeIn(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
 
 
 def _lock_out(lock: AccessLock) -> LockOut:
@@ -245,5 +289,51 @@ def build_auth_router(application: App) -> APIRouter:
     def unlock(caller: Unlocker, body: UnlockIn) -> LockOut:
         """Unlock an account or address, with a reason (recorded in the ledger)."""
         return _lock_out(auth.unlock(uow, caller, body.subject_kind, body.subject_id, body.reason))
+
+    @router.get("/tokens", tags=["auth"], **access("service"))
+    def list_tokens(
+        caller: Operator,
+        operator_id: Annotated[str | None, Query(max_length=64)] = None,
+        offset: Offset = 0,
+        limit: Limit = 100,
+    ) -> TokenPage:
+        """API tokens (never their secrets): your own, or, for who manages operators or
+        reviews access, anyone's (all, or one operator's)."""
+        if operator_id is None and not (
+            caller.can(Permission.OPERATOR_MANAGE) or caller.can(Permission.ACCESS_REVIEW)
+        ):
+            operator_id = caller.id  # everyone else sees their own
+        found = people.list_tokens(uow, caller, operator_id)
+        at = now()
+        return TokenPage(
+            items=[TokenOut(**token_json(t, at)) for t in found[offset : offset + limit]],
+            total=len(found),
+            offset=offset,
+            limit=limit,
+        )
+
+    @router.post("/tokens", tags=["auth"], status_code=201, **access("service"))
+    def issue_token(caller: Operator, body: TokenIn, response: Response) -> IssuedTokenOut:
+        """A new API token, shown once: for yourself (never wider than the token or session
+        asking), or by an administrator for anyone."""
+        try:
+            scopes = tokens.parse_scopes(body.scopes)
+        except ValueError as exc:
+            raise InvalidInput(f"scopes: {exc}") from exc
+        issued = people.issue_token(
+            uow, caller, body.operator_id, body.label, scopes, body.days, body.bench
+        )
+        response.headers.update(NO_STORE)
+        return IssuedTokenOut(
+            token_id=issued.token_id, operator_id=issued.operator_id, token=issued.secret
+        )
+
+    @router.post("/tokens/{token_id}/revoke", tags=["auth"], **access("service"))
+    def revoke_token(caller: Operator, token_id: str, body: RevokeIn) -> TokenOut:
+        """Revoke a token at once: your own, or anyone's for an administrator or a security
+        manager (with a reason, recorded)."""
+        return TokenOut(
+            **token_json(people.revoke_token(uow, caller, token_id, body.reason), now())
+        )
 
     return router
