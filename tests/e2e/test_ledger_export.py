@@ -36,6 +36,12 @@ def test_an_auditor_exports_the_ledger_and_verifies_it_at_home(
     report = json.loads(triage.run("verify", str(out), "--key", vkey, "--json").stdout)
     assert report["ok"] and report["size"] == done["size"] and report["entry_types"]
 
+    # A kept checkpoint that is not text is refused, naming the file.
+    binary = tmp_path / "kept.bin"
+    binary.write_bytes(b"\xff\xfe\x00")
+    bad = triage.run("verify", str(out), "--key", vkey, "--checkpoint", str(binary), check=False)
+    assert bad.returncode == 1 and f"{binary}: not a signed checkpoint" in bad.stdout
+
     # One entry changed on the way: refused, saying what is wrong.
     lines = out.read_bytes().split(b"\n")
     lines[3] = lines[3].replace(b'"ada"', b'"eve"')

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.ledger.entry import format_time
+from triage.ledger.errors import VerificationError
 from triage.ledger.export import EXPORT_FORMAT, MAX_HEADER_BYTES, verify_export
 
 
@@ -23,7 +24,12 @@ def is_export(path: Path) -> bool:
 
 def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any], str]:
     """Verify the export at ``path`` (VerificationError if it fails): its JSON and text report."""
-    notes = [checkpoint.read_text(encoding="utf-8") for checkpoint in kept]
+    notes = []
+    for checkpoint in kept:
+        try:
+            notes.append(checkpoint.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise VerificationError(f"{checkpoint}: not a signed checkpoint (not text)") from exc
     with path.open("rb") as file:
         verified = verify_export(file, [key], notes)
     size = verified.checkpoint.size

@@ -92,7 +92,7 @@ def verify_export(
             f"the header says {size} entries but its checkpoint is of size {checkpoint.size}"
         )
     held = sorted(
-        (open_checkpoint(note, verifier_keys, origin) for note in held_checkpoints),
+        (_kept(n, note, verifier_keys, origin) for n, note in enumerate(held_checkpoints, 1)),
         key=lambda cp: cp.size,
     )
     for cp in held:
@@ -133,6 +133,14 @@ def verify_export(
             "an entry was changed, removed, added or reordered"
         )
     return VerifiedExport(origin, checkpoint, first_at, last_at, types, [cp.size for cp in held])
+
+
+def _kept(number: int, note: str, verifier_keys: Sequence[str], origin: str) -> Checkpoint:
+    """The verifier's own checkpoint ``number`` (1-based), or an error saying it is that one."""
+    try:
+        return open_checkpoint(note, verifier_keys, origin)
+    except VerificationError as exc:
+        raise VerificationError(f"your kept checkpoint {number}: {exc}") from exc
 
 
 def _read_entries(

@@ -141,6 +141,16 @@ def test_a_rewritten_history_fails_against_a_checkpoint_the_auditor_kept(ledger:
     check(alone)
     with pytest.raises(VerificationError, match="root of your checkpoint at size 257"):
         check(alone, [ledger.checkpoints[257].note])
+    # A kept checkpoint that is not one (or not the facility's) is named as the auditor's own.
+    _, stranger = note.generate_key(ORIGIN)
+    with pytest.raises(VerificationError, match="your kept checkpoint 2: "):
+        check(alone, [ledger.checkpoints[1].note, "not a checkpoint"])
+    with pytest.raises(VerificationError, match="your kept checkpoint 1: "):
+        verify_export(
+            io.BytesIO(alone),
+            [VERIFIER, stranger],
+            [rewritten.checkpoints[600].note.replace("600", "601", 1)],
+        )
     # A kept checkpoint beyond the export cannot be checked: the auditor needs a newer export.
     with pytest.raises(VerificationError, match="beyond this export"):
         check(ledger.export(257), [ledger.checkpoints[600].note])
