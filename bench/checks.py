@@ -29,18 +29,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from triage.domain.lifecycle import FINAL_STATES, TRANSITIONS, Action, JobState, Transition
+from triage.domain.lifecycle import (
+    FINAL_STATES,
+    RECEIVED_ENTRY,
+    TRANSITIONS,
+    Action,
+    JobState,
+    PathStep,
+    check_path,
+)
 from triage.ledger.entry import Entry
 from triage.services.unit_of_work import UnitOfWorkFactory
 
-RECEIVED_TYPE = "device.received"  # the entry that opens a job, in state received
+RECEIVED_TYPE = RECEIVED_ENTRY  # the entry that opens a job, in state received
 PAGE = 500
 MAX_LISTED = 20  # problems listed per check; the count is always complete
-
-# Entry types of the lifecycle's steps (several transitions may share one type).
-BY_ENTRY_TYPE: dict[str, list[Transition]] = {}
-for _transition in TRANSITIONS.values():
-    BY_ENTRY_TYPE.setdefault(_transition.entry_type, []).append(_transition)
 
 RESET_RESULT_TYPES = {
     TRANSITIONS[Action.VERIFY].entry_type,
@@ -133,13 +136,6 @@ def read_ledger(uow_factory: UnitOfWorkFactory) -> LedgerView:
     return LedgerView(size, jobs, types)
 
 
-def _allowed(step: Step, before: str) -> bool:
-    for transition in BY_ENTRY_TYPE.get(step.type, []):
-        if before in transition.sources and step.state in transition.targets:
-            return True
-    return False
-
-
 def check_lifecycle(view: LedgerView) -> list[str]:
     """Problems that make a device's state impossible (empty when there are none)."""
     problems: list[str] = []
@@ -148,27 +144,16 @@ def check_lifecycle(view: LedgerView) -> list[str]:
         if not job.steps:
             problems.append(f"{name}: projected as {job.projected} but has no ledger entries")
             continue
-        first = job.steps[0]
-        if first.type != RECEIVED_TYPE or first.state != JobState.RECEIVED.value:
+        # The lifecycle's own check of the path (the one `triage ledger replay --check` runs).
+        path = [PathStep(s.index, s.type, s.state, s.subject) for s in job.steps]
+        problem = check_path(path)
+        if problem is not None:
+            problems.append(f"{name}: {problem}")
+        if job.steps[0].subject != job.device_id:
             problems.append(
-                f"{name}: history starts with {first.type} -> {first.state} (entry "
-                f"{first.index}), not {RECEIVED_TYPE} -> received"
+                f"{name}: entry {job.steps[0].index} is about device {job.steps[0].subject}"
             )
-        state = first.state
-        for step in job.steps[1:]:
-            if step.subject != job.device_id:
-                problems.append(f"{name}: entry {step.index} is about device {step.subject}")
-            if step.type not in BY_ENTRY_TYPE:
-                problems.append(
-                    f"{name}: entry {step.index} ({step.type}) moves the job to {step.state}, "
-                    "but no lifecycle transition is recorded with that entry type"
-                )
-            elif not _allowed(step, state):
-                problems.append(
-                    f"{name}: entry {step.index} ({step.type}) goes {state} -> {step.state}, "
-                    "which the lifecycle does not allow"
-                )
-            state = step.state
+        state = job.steps[-1].state
         if job.projected is None:
             problems.append(f"{name}: has ledger entries (last state {state}) but no projection")
         elif job.projected != state:

@@ -37,6 +37,7 @@ import platform
 import pstats
 import queue
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -56,11 +57,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pyotp
 import sqlalchemy
 
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
 from triage.adapters.manifest import parse_manifest
-from triage.bootstrap import initialise
+from triage.bootstrap import App, initialise
 from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.device import DeviceId
@@ -69,7 +71,16 @@ from triage.domain.roles import Role
 from triage.domain.work_order import FACTORY_RESET, ResetOutcome, ToolResult, WorkOrder
 from triage.entrypoints.agent import generate_tool_key, load_tool_key
 from triage.ledger import note
-from triage.services import anomaly, assessment, bench, intake, people, seals
+from triage.services import (
+    anomaly,
+    assessment,
+    auth,
+    bench,
+    bench_assignment,
+    intake,
+    people,
+    seals,
+)
 
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -256,7 +267,7 @@ def fleet_costs(sizes: Sequence[int], workdir: Path) -> list[FleetCost]:
         path = workdir / f"fleet-cost-{size}.json"
         devices = make_devices(size)
         SimulatedFleet.create(path, [DeviceSpec(d.device_id, d.device_type) for d in devices])
-        connector = SimulatedConnector(path, verifier)
+        connector = SimulatedConnector(path, verifier, TOOL_ID)
         attach, read, reset = [], [], []
         for d in devices[:5]:
             t0 = time.perf_counter()
@@ -357,6 +368,7 @@ def run_service(
         people.create_operator(uow, admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
         people.create_operator(uow, admin, "stella", "Stella", frozenset({Role.STORES}))
         sup = people.operator_caller(uow, "sup")
+        bench_assignment.assign_benches(uow, admin, "ben", ["B1"], "benchmark bench")
         ben = dataclasses.replace(people.operator_caller(uow, "ben"), bench="B1")
         # One bench releasing thousands an hour is the point here, not an anomaly.
         sam = people.operator_caller(uow, "sam")
@@ -375,14 +387,14 @@ def run_service(
             last=last_seal,
         )
         seals.issue(uow, stella, "ben", first=first_seal, last=last_seal)
-        checker_token = people.issue_token(uow, admin, "sup", "ledger checks").secret
+        checker_token = own_token(app, admin, "sup", "ledger checks")
         key_file = workdir / "service-tool.key"
         people.enrol_tool(uow, admin, TOOL_ID, "B1", generate_tool_key(TOOL_ID, key_file))
         tool_key = load_tool_key(key_file)
         tool = Caller.tool(TOOL_ID)
         facility_vkey = app.verifier_key()
         bench_fleet = BenchFleet(workdir / "service-bench.json", catalogue)
-        connector = SimulatedConnector(bench_fleet.path, facility_vkey)
+        connector = SimulatedConnector(bench_fleet.path, facility_vkey, TOOL_ID)
         setup_s = time.perf_counter() - t0
 
         log(f"service layer: importing a manifest of {len(devices):,} devices")
@@ -511,6 +523,41 @@ def triage_cli(env: dict[str, str], *args: str, timeout: float = 120) -> str:
     if result.returncode != 0:
         raise RuntimeError(f"triage {' '.join(args[:3])} failed: {result.stderr.strip()[-2000:]}")
     return result.stdout
+
+
+def cli_sign_up(env: dict[str, str], operator_id: str, code: str, bench: str | None = None) -> str:
+    """With an activation code: set a password and a TOTP second factor, sign in (at ``bench``)
+    and return the API token the operator mints for themself, all through `triage auth`."""
+    password = "Bench pass " + secrets.token_urlsafe(12)
+    activate = ["--code", code, "--password", password, "--json"]
+    totp = pyotp.TOTP(
+        json.loads(triage_cli(env, "auth", "activate", operator_id, *activate))["totp_secret"]
+    )
+    confirm = ["--code", code, "--totp", totp.now(), "--json"]
+    recovery = json.loads(triage_cli(env, "auth", "confirm", operator_id, *confirm))[
+        "recovery_codes"
+    ]
+    at_bench = ["--bench", bench] if bench else []
+    login = ["--password", password, "--recovery-code", recovery[0], "--days", "7", "--json"]
+    return str(
+        json.loads(triage_cli(env, "auth", "login", operator_id, *login, *at_bench))["token"]
+    )
+
+
+def own_token(app: App, admin: Caller, operator_id: str, label: str) -> str:
+    """In process: ``admin`` activates the operator, who enrols a second factor, signs in and
+    mints their own token (nobody is issued someone else's)."""
+    box = app.secret_box()
+    code = auth.issue_activation(app.uow, admin, operator_id)
+    password = "Bench pass " + secrets.token_urlsafe(12)
+    secret, _ = auth.activate(app.uow, operator_id, code, password, box=box)
+    recovery = auth.confirm_mfa(app.uow, operator_id, code, pyotp.TOTP(secret).now(), box=box)
+    session = auth.login(app.uow, operator_id, password, recovery[0], "bench", box=box)
+    try:
+        caller = auth.authenticate_session(app.uow, session.secret).caller
+        return people.issue_token(app.uow, caller, operator_id, label).secret
+    finally:
+        auth.logout(app.uow, session.secret)
 
 
 @dataclass(frozen=True)
@@ -701,29 +748,23 @@ class ApiRun:
     def setup(self) -> None:
         env = self.env
         self.verifier = json.loads(triage_cli(env, "init", "--json"))["verifier_key"]
+        # The host adds the first administrator with an activation code; everyone then signs
+        # in with a second factor and mints their own token, as people do.
         first = triage_cli(
-            env,
-            "operator",
-            "add",
-            "admin",
-            "--name",
-            "Admin",
-            "--role",
-            "administrator",
-            "--issue-token",
-            "--json",
+            env, "operator", "add", "admin", "--name", "Admin", "--role", "administrator", "--json"
         )
-        self.admin_token = admin = str(json.loads(first)["token"])
+        self.admin_token = admin = cli_sign_up(env, "admin", json.loads(first)["activation_code"])
 
         def token(operator: str, name: str, role: str, bench: str | None = None) -> str:
-            triage_cli(
-                env, "operator", "add", operator, "--name", name, "--role", role, "--token", admin
-            )
-            at_bench = ["--bench", bench] if bench else []
-            out = triage_cli(
-                env, "operator", "token", operator, *at_bench, "--token", admin, "--json"
-            )
-            return str(json.loads(out)["token"])
+            added = triage_cli(
+                env, "operator", "add", operator, "--name", name, "--role", role,
+                "--issue-activation", "--token", admin, "--json",
+            )  # fmt: skip
+            if bench:
+                # The administrator assigns the bench: nobody works at a bench they only name.
+                assign = ["--bench", bench, "--reason", "benchmark bench", "--token", admin]
+                triage_cli(env, "operator", "benches", operator, *assign)
+            return cli_sign_up(env, operator, json.loads(added)["activation_code"], bench)
 
         self.sup_token = token("sup", "Sue", "supervisor", "B1")
         triage_cli(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from triage.adapters import keys, migrate
+from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
 from triage.adapters.database import Database
 from triage.adapters.evidence_store import EvidenceStore
 from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
@@ -241,8 +242,13 @@ def initialise(
             f"the facility key in {settings.keys_dir} is named {key_name!r}, but the log origin "
             f"is {origin!r}; use --origin {key_name} or a fresh data directory"
         )
-    factory = SqlUnitOfWorkFactory(database, facility_id)
+    keeper = CheckpointFile(checkpoint_dir(settings.data_dir, facility_id))
+    factory = SqlUnitOfWorkFactory(database, facility_id, keeper)
     facility, created = facility_service.create_facility(factory, facility_id, name, origin)
+    if created:
+        # A new facility keeps its checkpoint from the start: a missing file is then a
+        # failure, not an installation from before the file was kept (those only get a warning).
+        keeper.start()
     app = App(settings, database, facility, factory)
     return InitResult(app, verifier, key_created, created)
 
@@ -272,4 +278,5 @@ def bootstrap(settings: Settings | None = None, facility_id: str | None = None) 
             + ", ".join(f.id for f in chosen)
         )
     facility = chosen[0]
-    return App(settings, database, facility, SqlUnitOfWorkFactory(database, facility.id))
+    keeper = CheckpointFile(checkpoint_dir(settings.data_dir, facility.id))
+    return App(settings, database, facility, SqlUnitOfWorkFactory(database, facility.id, keeper))

@@ -5,6 +5,9 @@ Messages say what is wrong and what to do about it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from triage.ledger.errors import LedgerStateError, VerificationError
 
 
@@ -66,6 +69,18 @@ class IllegalTransition(Conflict):
     title = "Illegal transition"
 
 
+class RecordDisagrees(Conflict):
+    """A step refused because the register disagrees with the ledger (changed behind its
+    back). ``record`` writes the alert in a transaction of its own, run by the unit of work
+    once the refused step's transaction has rolled back."""
+
+    title = "Register disagrees with the ledger"
+
+    def __init__(self, message: str, record: Callable[[Any], object] | None = None) -> None:
+        super().__init__(message)
+        self.record = record
+
+
 class InvalidInput(TriageError):
     """Input failed validation; the message names the field and the problem."""
 
@@ -87,18 +102,42 @@ class KeyFileError(TriageError):
     title = "Key file problem"
 
 
+class IntegrityFailure(TriageError):
+    """The ledger is not the history the facility last signed: no checkpoint is signed.
+
+    ``index`` is the first bad entry where it can be named.
+    """
+
+    status = 409
+    title = "Ledger integrity failure"
+
+    def __init__(self, message: str, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
+
+
+class WritesHeld(TriageError):
+    """Writes are refused until an administrator acknowledges a ledger integrity failure."""
+
+    status = 503
+    title = "Writes suspended"
+
+
 __all__ = [
     "AccessLocked",
     "Conflict",
     "IllegalTransition",
+    "IntegrityFailure",
     "InvalidInput",
     "KeyFileError",
     "LedgerStateError",
     "NotFound",
     "NotInitialised",
     "PermissionDenied",
+    "RecordDisagrees",
     "TooManyAttempts",
     "TriageError",
     "Unauthenticated",
     "VerificationError",
+    "WritesHeld",
 ]

@@ -19,7 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.people import Enrolled, enrol, enrol_with_code, open_data_dir
+from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
+from triage.services import people
 
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 
@@ -31,6 +34,7 @@ class Triage:
         self.data_dir = data_dir
         self.env = {**os.environ, "TRIAGE_DATA_DIR": str(data_dir)}
         self.env.pop("TRIAGE_DATABASE_URL", None)
+        self.people: dict[str, Enrolled] = {}  # who enrolled, with their credentials
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -47,19 +51,15 @@ class Triage:
         return result
 
     def first_admin(self, operator_id: str = "admin", name: str = "Ada") -> str:
-        """The first administrator (no credentials needed yet) and their API token."""
+        """The first administrator, added by the host with an activation code, enrolled, and
+        the token they mint from their own sign-in."""
         out = self.run(
-            "operator",
-            "add",
-            operator_id,
-            "--name",
-            name,
-            "--role",
-            "administrator",
-            "--issue-token",
-            "--json",
+            "operator", "add", operator_id, "--name", name, "--role", "administrator", "--json"
         ).stdout
-        return str(json.loads(out)["token"])
+        code = str(json.loads(out)["activation_code"])
+        with self.opened() as app:
+            self.people[operator_id] = enrol_with_code(app, operator_id, code)
+        return self.people[operator_id].token
 
     def staff(self, admin: str, operator_id: str, role: str, bench: str | None = None) -> str:
         """An operator added by ``admin``, and a token of theirs (for ``bench`` when given)."""
@@ -74,11 +74,20 @@ class Triage:
             "--token",
             admin,
         )
-        at_bench = ("--bench", bench) if bench else ()
-        out = self.run(
-            "operator", "token", operator_id, *at_bench, "--token", admin, "--json"
-        ).stdout
-        return str(json.loads(out)["token"])
+        # Activated by the administrator; the operator enrols and mints their own token.
+        with self.opened() as app:
+            manager = people.authenticate_token(app.uow, admin)
+            self.people[operator_id] = enrol(app, manager, operator_id, bench=bench)
+        return self.people[operator_id].token
+
+    @contextmanager
+    def opened(self) -> Iterator[bootstrap.App]:
+        """The facility of this data directory, opened in this process."""
+        app = open_data_dir(self.data_dir, self.env.get("TRIAGE_DATABASE_URL"))
+        try:
+            yield app
+        finally:
+            app.close()
 
     def commission(self, admin: str) -> None:
         """Record the provider as a SEC Party and switch on commissioning mode for 30 days, so

@@ -20,7 +20,8 @@ ORIGIN = "device-triage.local/demo"
 @pytest.fixture
 def server(triage: Triage) -> Iterator[tuple[httpx.Client, str]]:
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    # An administrator and their token: entries 1 and 2, so the ledger starts at size 3.
+    # An administrator enrolled, signed in, and their token: entries 1 to 7, so the ledger
+    # starts at size 8.
     admin = triage.first_admin("ada")
     proc, client = start_server(triage, "--checkpoint-interval", "1")
     client.headers["Authorization"] = f"Bearer {admin}"
@@ -52,7 +53,7 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
     client, vkey = server
     health = client.get("/api/v1/health").json()
     assert health["status"] == "ok" and health["facility"] == "demo"
-    first = _latest_checkpoint(client, vkey, 3)
+    first = _latest_checkpoint(client, vkey, 8)
     proof = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 0}).json()
     rfc6962.verify_inclusion(
         base64.b64decode(proof["leaf_hash"]), 0, first.size, _b64(proof["proof"]), first.root_hash
@@ -73,30 +74,30 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
         check=True,
     )
     assert writer.stdout.count("acked") == 300
-    second = _latest_checkpoint(client, vkey, 303)
+    second = _latest_checkpoint(client, vkey, 308)
     consistency = client.get(
         "/api/v1/ledger/proofs/consistency", params={"from": first.size, "to": second.size}
     ).json()
     rfc6962.verify_consistency(
         first.size, second.size, _b64(consistency["proof"]), first.root_hash, second.root_hash
     )
-    late = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 250, "size": 301})
+    late = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 250, "size": 306})
     body = late.json()
     assert late.status_code == 200
-    assert second.size == 303
+    assert second.size == 308
     # An older tree size: its root is tied to the signed checkpoint by a consistency proof.
-    root_301 = base64.b64decode(body["root"])
+    root_306 = base64.b64decode(body["root"])
     rfc6962.verify_inclusion(
-        base64.b64decode(body["leaf_hash"]), 250, 301, _b64(body["proof"]), root_301
+        base64.b64decode(body["leaf_hash"]), 250, 306, _b64(body["proof"]), root_306
     )
-    tie = client.get("/api/v1/ledger/proofs/consistency", params={"from": 301, "to": 303}).json()
-    rfc6962.verify_consistency(301, 303, _b64(tie["proof"]), root_301, second.root_hash)
-    at_303 = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 250}).json()
+    tie = client.get("/api/v1/ledger/proofs/consistency", params={"from": 306, "to": 308}).json()
+    rfc6962.verify_consistency(306, 308, _b64(tie["proof"]), root_306, second.root_hash)
+    at_308 = client.get("/api/v1/ledger/proofs/inclusion", params={"index": 250}).json()
     rfc6962.verify_inclusion(
-        base64.b64decode(at_303["leaf_hash"]), 250, 303, _b64(at_303["proof"]), second.root_hash
+        base64.b64decode(at_308["leaf_hash"]), 250, 308, _b64(at_308["proof"]), second.root_hash
     )
     page = client.get("/api/v1/ledger/checkpoints", params={"limit": 1}).json()
-    assert page["total"] >= 2 and len(page["items"]) == 1 and page["items"][0]["size"] == 3
+    assert page["total"] >= 2 and len(page["items"]) == 1 and page["items"][0]["size"] == 8
 
 
 @pytest.mark.parametrize(
@@ -104,10 +105,10 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
     [
         ("/api/v1/ledger/proofs/inclusion", {"index": -1}, 422, "index"),
         ("/api/v1/ledger/proofs/inclusion", {"index": "x"}, 422, "index"),
-        ("/api/v1/ledger/proofs/inclusion", {"index": 5}, 404, "not in a tree of size 3"),
+        ("/api/v1/ledger/proofs/inclusion", {"index": 9}, 404, "not in a tree of size 8"),
         ("/api/v1/ledger/proofs/inclusion", {"index": 3, "size": 2}, 422, "not below size 2"),
         ("/api/v1/ledger/proofs/consistency", {"from": 3, "to": 2}, 422, "larger than"),
-        ("/api/v1/ledger/proofs/consistency", {"from": 7}, 404, "from size 7 to size 3"),
+        ("/api/v1/ledger/proofs/consistency", {"from": 12}, 404, "from size 12 to size 8"),
         ("/api/v1/nothing-here", {}, 404, "Not Found"),
     ],
 )

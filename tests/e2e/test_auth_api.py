@@ -37,15 +37,13 @@ def _json(result: str) -> dict[str, Any]:
 @pytest.fixture
 def site(triage: Triage) -> Iterator[Site]:
     triage.run("init")
-    token = triage.first_admin("ada")
-    triage.run(
-        "operator", "add", "sam", "--name", "Sam", "--role", "security_manager", "--token", token
-    )
-    code = str(
-        _json(triage.run("auth", "issue-activation", "ada", "--token", token, "--json").stdout)[
-            "code"
-        ]
-    )
+    # The host adds the first administrator, with an activation code (no token: nothing skips
+    # the second factor).
+    added = triage.run(
+        "operator", "add", "ada", "--name", "Ada", "--role", "administrator", "--json"
+    ).stdout
+    assert "token" not in _json(added)
+    code = str(_json(added)["activation_code"])
     activated = _json(
         triage.run(
             "auth", "activate", "ada", "--code", code, "--password", PASSWORD, "--json"
@@ -68,8 +66,11 @@ def site(triage: Triage) -> Iterator[Site]:
         totp.at(time.time() + 30),
         "--json",
     )
-    cli_token = str(_json(login.stdout)["token"])
-    assert triage.run("auth", "locks", "--token", cli_token).stdout.strip() == "nothing is locked"
+    token = str(_json(login.stdout)["token"])
+    assert triage.run("auth", "locks", "--token", token).stdout.strip() == "nothing is locked"
+    triage.run(
+        "operator", "add", "sam", "--name", "Sam", "--role", "security_manager", "--token", token
+    )
     proc, client = start_server(triage)
     try:
         yield Site(client, triage, recovery, token)
@@ -181,7 +182,7 @@ def test_tokens_are_issued_listed_and_revoked_through_the_api(site: Site) -> Non
     wider = client.post("/api/v1/tokens", json=scan_token, headers=reader)
     assert wider.status_code == 403 and "wider" in wider.json()["detail"]
     other = client.post("/api/v1/tokens", json={"operator_id": "sam"}, headers=ben)
-    assert other.status_code == 403
+    assert other.status_code == 403 and "activation code instead" in other.json()["detail"]
     bad = client.post("/api/v1/tokens", json={"operator_id": "ben", "scopes": ["x"]}, headers=ben)
     assert bad.status_code == 422 and "scopes: scope 'x' is not one of" in bad.json()["detail"]
 

@@ -26,7 +26,8 @@ def test_init_creates_a_private_key_and_never_overwrites_it(triage: Triage) -> N
 
 
 def _admin_token(triage: Triage) -> str:
-    """The first administrator (entries 1 and 2) and their token, in $TRIAGE_TOKEN."""
+    """The first administrator (entries 1 to 7: added with an activation code, activated,
+    enrolled, signed in, their token, signed out) and their token, in $TRIAGE_TOKEN."""
     token = triage.first_admin("ada")
     triage.env["TRIAGE_TOKEN"] = token
     return token
@@ -45,10 +46,10 @@ def test_checkpoint_and_proofs_verify_offline(triage: Triage) -> None:
         [base64.b64decode(h) for h in proof["proof"]],
         body.root_hash,
     )
-    consistency = json.loads(triage.run("ledger", "consistency", "--from", "3").stdout)
+    consistency = json.loads(triage.run("ledger", "consistency", "--from", "8").stdout)
     assert consistency["proof"] == []
     result = triage.run("ledger", "verify")
-    assert result.stdout.startswith("ok: 3 entries, 1 checkpoints verified")
+    assert result.stdout.startswith("ok: 8 entries, 1 checkpoints verified")
 
 
 def test_errors_are_clear_and_exit_non_zero(triage: Triage) -> None:
@@ -60,9 +61,9 @@ def test_errors_are_clear_and_exit_non_zero(triage: Triage) -> None:
     assert anonymous.returncode == 2
     assert "needs your API token" in anonymous.stderr
     _admin_token(triage)
-    beyond = triage.run("ledger", "prove", "--index", "5", check=False)
+    beyond = triage.run("ledger", "prove", "--index", "9", check=False)
     assert beyond.returncode == 2
-    assert "index 5 is not in a tree of size 3" in beyond.stderr
+    assert "index 9 is not in a tree of size 8" in beyond.stderr
     key_file = triage.data_dir / "keys" / "facility.key"
     key_file.chmod(0o644)
     exposed = triage.run("ledger", "checkpoint", check=False)

@@ -44,13 +44,17 @@ def test_demo_staff_get_tokens_and_the_bench_has_seals(triage: Triage) -> None:
     assert json.loads(signed.stdout)["token"]
 
     # Run again (make run on an existing demo): fresh tokens and logins (the administrator's
-    # own login is not re-enrolled by itself), no second batch of seals.
-    again = json.loads(triage.run("demo", "--json").stdout)
-    assert again["tokens"]["demo-bench"] != first["tokens"]["demo-bench"]
-    assert "demo-admin" not in again["web"]
-    assert again["web"]["demo-bench"]["password"] != bench["password"]
+    # own login is not re-enrolled by itself), no second batch of seals. Each run enrols the
+    # demo people anew, so the tokens of the run before stop working.
     text = triage.run("demo").stdout
     assert "web sign-in" in text and "demo-bench" in text.split("web sign-in", 1)[1]
+    assert "demo-admin: token and sign-in shown by the first 'triage demo' only" in text
+    again = json.loads(triage.run("demo", "--json").stdout)
+    assert again["tokens"]["demo-bench"] != first["tokens"]["demo-bench"]
+    assert "demo-admin" not in again["web"] and "demo-admin" not in again["tokens"]
+    assert again["web"]["demo-bench"]["password"] != bench["password"]
+    stale = triage.run("seals", "batches", "--token", first["tokens"]["demo-bench"], check=False)
+    assert stale.returncode == 2 and "sign in again" in stale.stderr
     batches = json.loads(
         triage.run("seals", "batches", "--json", "--token", again["tokens"]["demo-auditor"]).stdout
     )

@@ -332,10 +332,22 @@ def test_the_api_reference_is_served_from_here_with_no_scripts(served: Served) -
 
 
 def test_a_server_sends_hsts_only_over_https(served: Served) -> None:
-    # Behind a TLS proxy uvicorn is told the scheme with X-Forwarded-Proto (trusted from
-    # loopback by default): the same server then sends HSTS.
-    response = served.client.get("/api/v1/health", headers={"X-Forwarded-Proto": "https"})
-    assert response.headers["strict-transport-security"].startswith("max-age=")
+    # Behind a TLS proxy the server is told the scheme with X-Forwarded-Proto, believed only
+    # from a proxy it is told to trust: then it sends HSTS.
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert (
+        "strict-transport-security"
+        not in served.client.get("/api/v1/health", headers=forwarded).headers
+    )
+    server, client = start_server(
+        served.triage, "--checkpoint-interval", "0", "--trusted-proxy", "127.0.0.1"
+    )
+    try:
+        response = client.get("/api/v1/health", headers=forwarded)
+        assert response.headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        client.close()
+        stop(server)
 
 
 # -- in process: what the application does wrong still leaves in good shape -----------------

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.e2e.conftest import Triage
+from tests.people import enrol
 from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 from triage.adapters.replay import replay_check
@@ -110,7 +111,8 @@ def build_facility(root: Path) -> Fuzzed:
         callers[role] = _caller(application, operator_id, at)
     admin = callers[Role.ADMINISTRATOR]
     for role, caller in callers.items():
-        tokens[role.value] = people.issue_token(uow, admin, caller.id, bench=caller.bench).secret
+        # Activated by the administrator; each person enrols and mints their own token.
+        tokens[role.value] = enrol(application, admin, caller.id, bench=caller.bench).token
     signer, verifier = note.generate_key(tool_key_name(TOOL_ID))
     people.enrol_tool(uow, admin, TOOL_ID, "B1", verifier)
     # The tool's fuzzing reports refusals of made-up work orders by the hundred: let it, or

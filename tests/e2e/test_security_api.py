@@ -1,8 +1,10 @@
-"""The security team's API against a real server: a threshold trips on a forged agent request,
-the alert is seen and resolved, the tool is reinstated, and the access review is exported."""
+"""The security team's API against a real server: a threshold trips on a refused agent request
+signed with the tool's own key (a forgery without the key never counts), the alert is seen and
+resolved, the tool is reinstated, and the access review is exported."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -16,6 +18,8 @@ import pytest
 
 from tests.e2e.conftest import Triage, start_server, stop
 from triage.domain import agent_request
+from triage.entrypoints.agent import load_tool_key
+from triage.ledger import note
 
 PROBLEM = "application/problem+json"
 
@@ -24,6 +28,7 @@ PROBLEM = "application/problem+json"
 class Site:
     client: httpx.Client
     tokens: dict[str, str]
+    tool_key: str
 
     def call(self, who: str | None, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
@@ -44,7 +49,7 @@ def site(triage: Triage, tmp_path: Path) -> Iterator[Site]:
     )
     server, client = start_server(triage, "--checkpoint-interval", "0")
     try:
-        yield Site(client, tokens)
+        yield Site(client, tokens, load_tool_key(key))
     finally:
         client.close()
         stop(server)
@@ -67,17 +72,27 @@ def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
     assert bad.status_code == 422 and "window_minutes" in bad.json()["detail"]
     assert site.call("sam", "PUT", "/thresholds", json=limit).json() == limit
 
-    # A forged agent request in the tool's name: refused, recorded, and over the limit.
-    forged = site.client.get(
-        "/api/v1/agent/work-orders",
-        headers={
-            agent_request.HEADER_TOOL: "BENCH-1",
-            agent_request.HEADER_TIME: "2020-01-01T00:00:00.000000Z",
-            agent_request.HEADER_NONCE: "0" * 32,
-            agent_request.HEADER_SIGNATURE: "AAAA",
-        },
+    # A forgery without the tool's key is refused and counts for nothing.
+    stale = "2020-01-01T00:00:00.000000Z"
+    headers = {
+        agent_request.HEADER_TOOL: "BENCH-1",
+        agent_request.HEADER_TIME: stale,
+        agent_request.HEADER_NONCE: "0" * 32,
+        agent_request.HEADER_SIGNATURE: "AAAA",
+    }
+    assert site.client.get("/api/v1/agent/work-orders", headers=headers).status_code == 401
+    assert site.call("sam", "GET", "/alerts").json()["total"] == 0
+
+    # A request the tool's key signed, at a time far off the server's clock: the tool (or
+    # its key) misbehaving. Refused, recorded, and over the limit.
+    message = agent_request.request_message(
+        "GET", "/api/v1/agent/work-orders", stale, "0" * 32, b""
     )
-    assert forged.status_code == 401
+    signature = base64.b64encode(note.sign_message(message, site.tool_key)).decode()
+    refused = site.client.get(
+        "/api/v1/agent/work-orders", headers={**headers, agent_request.HEADER_SIGNATURE: signature}
+    )
+    assert refused.status_code == 401
 
     assert site.call("admin", "GET", "/alerts").status_code == 403
     page = site.call("sam", "GET", "/alerts", params={"limit": 1}).json()

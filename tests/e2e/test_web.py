@@ -5,7 +5,6 @@ security manager reinstating a suspended tool, and each role refused another rol
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -18,13 +17,13 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.conftest import Facility, Triage, running_facility
+from tests.people import PASSWORD
 from triage.adapters.devices.simulated import DeviceSpec
 
 DEVICE = "BC-33-AC-FF-FE-FA-80-01"
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 # `make screenshots` sets this to docs/screenshots to refresh the pictures kept there.
 SCREENSHOTS = Path(os.environ.get("TRIAGE_SCREENSHOTS") or tempfile.mkdtemp(prefix="shots-"))
-PASSWORD = "correct horse battery staple 7"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -44,19 +43,10 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def enrol(triage: Triage, admin: str, operator_id: str) -> pyotp.TOTP:
-    """Give an operator a password and an authenticator, as an administrator and they would."""
-    code = json.loads(
-        triage.run("auth", "issue-activation", operator_id, "--token", admin, "--json").stdout
-    )["code"]
-    secret = json.loads(
-        triage.run(
-            "auth", "activate", operator_id, "--code", code, "--password", PASSWORD, "--json"
-        ).stdout
-    )["totp_secret"]
-    totp = pyotp.TOTP(secret)
-    triage.run("auth", "confirm", operator_id, "--code", code, "--totp", totp.now())
-    return totp
+def authenticator(triage: Triage, operator_id: str) -> pyotp.TOTP:
+    """The authenticator of an operator the fixtures enrolled (their password is PASSWORD):
+    enrolling them anew would end the token they minted."""
+    return pyotp.TOTP(triage.people[operator_id].totp_secret)
 
 
 def sign_in(page: Page, base: str, operator_id: str, totp: pyotp.TOTP, bench: str = "") -> None:
@@ -80,8 +70,7 @@ def test_a_device_from_scan_to_release_at_the_bench(
     facility: Facility, browser: Browser, tmp_path: Path
 ) -> None:
     f = facility
-    admin = f.tokens["admin"]
-    totp = enrol(f.triage, admin, "ben")
+    totp = authenticator(f.triage, "ben")
     f.call("stella", "POST", "/seals/batches", json={
         "supplier": "Acme Seals", "delivery_reference": "DN-W", "seal_class": "H",
         "store": "STORE-A", "first": "SL-9001", "last": "SL-9010",
@@ -156,7 +145,7 @@ def test_a_security_manager_reinstates_a_suspended_tool(
 ) -> None:
     f = facility
     admin = f.tokens["admin"]
-    totp = enrol(f.triage, admin, "sam")
+    totp = authenticator(f.triage, "sam")
     f.triage.run(
         "security", "suspend-tool", "BENCH-1", "--reason", "lost on the way back from repair",
         "--token", admin,
@@ -184,13 +173,12 @@ def test_a_security_manager_reinstates_a_suspended_tool(
 
 def test_each_role_is_refused_another_roles_page(facility: Facility, browser: Browser) -> None:
     f = facility
-    admin = f.tokens["admin"]
     base = str(f.client.base_url).rstrip("/")
     for operator_id, refused, for_whom in (
         ("ben", "/security/tools", "security manager"),
         ("sam", "/bench", "bench operator"),
     ):
-        totp = enrol(f.triage, admin, operator_id)
+        totp = authenticator(f.triage, operator_id)
         context = browser.new_context()
         page = context.new_page()
         sign_in(page, base, operator_id, totp, bench="B1" if operator_id == "ben" else "")
@@ -237,7 +225,7 @@ def test_a_supervisor_overrides_a_decision_awaiting_review(
     f = facility
     job = _receive(f, DEVICE, {**CLEAN, "outer_covers_opened": ["terminal"]}, "sup")
     assert f.job(job)["state"] == "awaiting_review"
-    totp = enrol(f.triage, f.tokens["admin"], "sup2")
+    totp = authenticator(f.triage, "sup2")
     base = str(f.client.base_url).rstrip("/")
     context = browser.new_context(viewport={"width": 1024, "height": 900})
     page = context.new_page()
@@ -259,7 +247,7 @@ def test_a_stocktake_by_scanning_finds_the_one_missing_seal(
     facility: Facility, browser: Browser
 ) -> None:
     f = facility
-    totp = enrol(f.triage, f.tokens["admin"], "stella")
+    totp = authenticator(f.triage, "stella")
     base = str(f.client.base_url).rstrip("/")
     context = browser.new_context(viewport={"width": 1024, "height": 900})
     page = context.new_page()
@@ -302,7 +290,7 @@ def test_an_auditor_verifies_a_receipt_by_upload(
     good.write_text(receipt)
     forged = tmp_path / "forged.json"
     forged.write_text(receipt.replace("Decommissioned", "Decomissioned"))
-    totp = enrol(f.triage, f.tokens["admin"], "audrey")
+    totp = authenticator(f.triage, "audrey")
     base = str(f.client.base_url).rstrip("/")
     context = browser.new_context(viewport={"width": 1024, "height": 900})
     page = context.new_page()

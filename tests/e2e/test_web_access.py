@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Triage, start_server, stop
-from tests.e2e.test_web import PASSWORD, enrol
+from tests.e2e.test_web import PASSWORD, authenticator
 from triage.domain.roles import MATRIX, Permission, Role
 
 # Every page, and the permission it needs (None: any signed-in person).
@@ -51,7 +51,7 @@ def site(triage: Triage) -> Iterator[Site]:
                 who = "root"
             else:
                 triage.staff(admin, who, role.value)
-            totp = enrol(triage, admin, who)
+            totp = authenticator(triage, who)
             browser = httpx.Client(base_url=client.base_url, timeout=30)
             signed = browser.post(
                 "/login",
@@ -191,9 +191,8 @@ def test_a_security_manager_revokes_a_token_and_unlocks_an_address_on_the_people
 ) -> None:
     anonymous, sessions = site.anonymous, site.sessions
     security = sessions[Role.SECURITY_MANAGER]
-    issued = json.loads(
-        triage.run("operator", "token", "web-auditor", "--token", site.admin_token, "--json").stdout
-    )
+    own = triage.people["web-auditor"].token  # the auditor mints another token of theirs
+    issued = json.loads(triage.run("operator", "token", "--token", own, "--json").stdout)
     bearer = {"Authorization": f"Bearer {issued['token']}"}
     assert anonymous.get("/api/v1/access-review", headers=bearer).status_code == 200
     page = security.get("/security/people").text
@@ -234,3 +233,16 @@ def test_a_security_manager_revokes_a_token_and_unlocks_an_address_on_the_people
     # The bench operator sees neither form, and posting one is refused.
     bench = sessions[Role.BENCH_OPERATOR]
     assert bench.post(path, data={"csrf_token": "x", "reason": "x" * 12}).status_code == 403
+
+
+def test_benches_are_assigned_through_the_administrators_page(site: Site) -> None:
+    admin = site.sessions[Role.ADMINISTRATOR]
+    form = {"benches": "B2 B1", "reason": "covers bench B2 on Fridays"}
+    path = "/admin/operators/web-bench-operator/benches"
+    assigned = admin.post(path, data={**form, "csrf_token": _token(admin, "/admin")})
+    assert assigned.status_code == 303
+    page = admin.get("/admin").text
+    assert page.split('id="benches-web-bench-operator">', 1)[1].startswith("B1, B2<")
+    unexplained = {**form, "reason": " ", "csrf_token": _token(admin, "/admin")}
+    refused = admin.post(path, data=unexplained)
+    assert refused.status_code == 422 and "reason" in refused.text

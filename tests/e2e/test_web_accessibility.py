@@ -15,7 +15,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import CLEAN, DEVICE, PASSWORD, _receive, browser, enrol, sign_in
+from tests.e2e.test_web import CLEAN, DEVICE, PASSWORD, _receive, authenticator, browser, sign_in
 from triage.adapters.devices.simulated import DeviceSpec
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
@@ -66,7 +66,7 @@ def test_every_page_meets_wcag_2_1_aa_for_the_role_that_uses_it(
     page.goto(f"{base}/login")
     found["/login"] = violations(page)
     for operator_id, paths in PAGES.items():
-        totp = enrol(f.triage, admin, operator_id)
+        totp = authenticator(f.triage, operator_id)
         context.clear_cookies()
         sign_in(page, base, operator_id, totp, bench="B1" if operator_id == "ben" else "")
         if operator_id == "ben":
@@ -95,7 +95,7 @@ def test_every_page_meets_wcag_2_1_aa_for_the_role_that_uses_it(
 
 def test_signing_in_and_scanning_need_no_mouse(facility: Facility, browser: Browser) -> None:
     f = facility
-    totp = enrol(f.triage, f.tokens["admin"], "ben")
+    totp = authenticator(f.triage, "ben")
     f.call("sup", "POST", "/consignments", params={"reference": "C-K", "asset_owner": "MAP-1"},
            content="device_id,device_type,manufacturer,model,firmware_version,inventory_status,"
            f"asset_owner\n{DEVICE},ESME,Acme,X1,1.0,Decommissioned,MAP-1\n",

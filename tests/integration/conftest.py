@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.people_benches import assign_bench
 from triage import bootstrap
 from triage.adapters.devices.base import ResetFailed
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
@@ -144,6 +145,7 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         # Those who run triage are signed in at bench B1, where tool BENCH-1 sits.
         bench_ = "B1" if role in (Role.SUPERVISOR, Role.BENCH_OPERATOR) else None
         made[operator_id] = dataclasses.replace(caller, bench=bench_)
+    assign_bench(uow, ["sup", "sup2", "ben"], "B1")
     signer, verifier = note.generate_key(tool_key_name("BENCH-1"))
     people.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
     # Triage work needs a SEC Party and an approval, or commissioning mode (as here).
@@ -178,5 +180,5 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         tool=Caller.tool("BENCH-1"),
         tool_key=signer,
         fleet_path=fleet_path,
-        connector=SimulatedConnector(fleet_path, app.verifier_key()),
+        connector=SimulatedConnector(fleet_path, app.verifier_key(), "BENCH-1"),
     )

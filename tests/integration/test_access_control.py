@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import insert
 
 from tests.integration.conftest import CLEAN, Staffed
+from tests.people import enrol
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.tables import work_order
 from triage.domain.roles import MATRIX, Permission, Role
 from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
 from triage.errors import InvalidInput, PermissionDenied, Unauthenticated
 from triage.ledger import note
-from triage.services import bench, intake, people
+from triage.services import bench, bench_assignment, intake, people
 
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
 
@@ -27,31 +28,30 @@ def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
     staffed: Staffed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uow = staffed.app.uow
-    scoped = people.issue_token(
-        uow, staffed.admin, "sup", "reader", scopes=frozenset({Permission.TRIAGE_READ}), days=1
+    sup = enrol(
+        staffed.app, staffed.admin, "sup", scopes=frozenset({Permission.TRIAGE_READ}), days=1
     )
-    caller = people.authenticate_token(uow, scoped.secret)
+    caller = people.authenticate_token(uow, sup.token)
     assert caller.id == "sup" and caller.can(Permission.TRIAGE_READ)
     with pytest.raises(PermissionDenied, match=r"not scoped for device.scan"):
         intake.scan_device(uow, caller, DEVICE)
     # A scoped token cannot mint a wider one.
     with pytest.raises(PermissionDenied, match="wider scopes"):
         people.issue_token(uow, caller, "sup", "wider", scopes=frozenset(MATRIX[Role.SUPERVISOR]))
-    # Nor may a token go beyond the operator's roles.
+    # Nor may a token go beyond the operator's roles, or the facility's longest.
+    ben = people.authenticate_token(uow, enrol(staffed.app, staffed.admin, "ben").token)
     with pytest.raises(InvalidInput, match=r"do not allow operator.manage"):
-        people.issue_token(
-            uow, staffed.admin, "ben", scopes=frozenset({Permission.OPERATOR_MANAGE})
-        )
-    with pytest.raises(InvalidInput, match="1 to 365 days"):
-        people.issue_token(uow, staffed.admin, "ben", days=400)
+        people.issue_token(uow, ben, "ben", scopes=frozenset({Permission.OPERATOR_MANAGE}))
+    with pytest.raises(InvalidInput, match=r"1 to 30 days \(the facility's maximum\), not 31"):
+        people.issue_token(uow, ben, "ben", days=31, max_days=30)
 
     later = datetime.now(UTC) + timedelta(days=1, seconds=1)
     monkeypatch.setattr(people, "now", lambda: later)
     with pytest.raises(Unauthenticated, match="expired"):
-        people.authenticate_token(uow, scoped.secret)
+        people.authenticate_token(uow, sup.token)
 
     monkeypatch.undo()
-    other = people.issue_token(uow, staffed.admin, "ben", "tablet")
+    other = people.issue_token(uow, ben, "ben", "tablet")
     # Another bench operator may not revoke it; its owner may.
     with pytest.raises(PermissionDenied):
         people.revoke_token(uow, staffed.sup, other.token_id)
@@ -65,7 +65,7 @@ def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
     # The ledger never holds a token's secret.
     for entry in issued + revoked:
         text = entry.to_bytes().decode()
-        assert scoped.secret not in text and other.secret not in text
+        assert sup.token not in text and other.secret not in text
         assert other.secret.split("_")[-1] not in text
 
 
@@ -73,8 +73,8 @@ def test_an_auditor_can_get_a_read_only_token(staffed: Staffed) -> None:
     uow = staffed.app.uow
     from triage.domain.token import parse_scopes
 
-    issued = people.issue_token(uow, staffed.auditor, "audrey", scopes=parse_scopes(["read-only"]))
-    caller = people.authenticate_token(uow, issued.secret)
+    audrey = enrol(staffed.app, staffed.admin, "audrey", scopes=parse_scopes(["read-only"]))
+    caller = people.authenticate_token(uow, audrey.token)
     assert caller.can(Permission.LEDGER_READ) and caller.can(Permission.ACCESS_REVIEW)
     assert not any(caller.can(p) for p in Permission if p.value.endswith(".manage"))
 
@@ -87,14 +87,18 @@ def test_work_orders_only_for_an_operator_signed_in_at_the_tools_bench(staffed: 
     with pytest.raises(PermissionDenied, match="signed in at no bench"):
         bench.authorise_reset(uow, nowhere, job.id, "BENCH-1", key)
     elsewhere = dataclasses.replace(staffed.ben, bench="B7")
+    with pytest.raises(PermissionDenied, match="operator ben is not assigned to bench B7"):
+        bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
+    # At a bench of theirs, but not the tool's.
+    bench_assignment.assign_benches(uow, staffed.admin, "ben", ["B1", "B7"], "second bench")
     with pytest.raises(PermissionDenied, match=r"at bench B7.*its bench, B1"):
         bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
     refused = staffed.entries("auth.refused")
-    assert [(e.actor.id, e.subject.id) for e in refused] == [("ben", "ben"), ("ben", "ben")]
+    assert [(e.actor.id, e.subject.id) for e in refused] == [("ben", "ben")] * 3
     assert "its bench, B1" in refused[-1].data["reason"]
     # A token issued for bench B1 carries the bench.
-    tablet = people.issue_token(uow, staffed.admin, "ben", "bench tablet", bench="B1")
-    at_bench = people.authenticate_token(uow, tablet.secret)
+    tablet = enrol(staffed.app, staffed.admin, "ben", bench="B1", label="bench tablet")
+    at_bench = people.authenticate_token(uow, tablet.token)
     signed = bench.authorise_reset(uow, at_bench, job.id, "BENCH-1", key)
     assert WorkOrder.open(signed, staffed.app.verifier_key()).operator_id == "ben"
 

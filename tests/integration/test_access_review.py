@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.integration.conftest import Staffed
+from tests.people import enrol, sign_in_token
 from triage.adapters.tables import api_token
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
@@ -27,11 +28,12 @@ def reviewed(staffed: Staffed) -> tuple[Staffed, dict[str, str]]:
     people.create_operator(uow, system, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
     people.create_operator(uow, system, "eve", "=HYPERLINK(1)", frozenset({Role.STORES}))
     sam = people.operator_caller(uow, "sam")
-    live = people.issue_token(uow, staffed.admin, "ben", "tablet", bench="B1")
-    audit = people.issue_token(uow, staffed.admin, "audrey", "audit", scopes=READ_ONLY)
-    revoked = people.issue_token(uow, staffed.admin, "sup", "old")
+    # Each person's tokens are their own, minted from their sign-ins; ben never enrolled.
+    sup = enrol(staffed.app, staffed.admin, "sup", bench="B1", label="tablet")
+    audit = enrol(staffed.app, staffed.admin, "audrey", scopes=READ_ONLY, label="audit")
+    revoked = sign_in_token(staffed.app, sup, label="old")
     people.revoke_token(uow, staffed.admin, revoked.token_id, "lost")
-    expired = people.issue_token(uow, staffed.admin, "sup2", "stale")
+    expired = sign_in_token(staffed.app, sup, label="stale")
     with staffed.app.database.engine.begin() as conn:
         conn.execute(
             update(api_token)
@@ -42,11 +44,11 @@ def reviewed(staffed: Staffed) -> tuple[Staffed, dict[str, str]]:
     anomaly.set_working_hours(uow, sam, "07:00", "19:00", ["mon", "tue", "wed", "thu", "fri"])
     bench.record_refusal(uow, staffed.tool, "no-such-order", "device not at the bench")
     return staffed, {
-        "live": live.token_id,
+        "live": sup.token_id,
         "audit": audit.token_id,
         "revoked": revoked.token_id,
         "expired": expired.token_id,
-        "secret": live.secret,
+        "secret": sup.token,
     }
 
 
@@ -61,6 +63,7 @@ def test_access_review_shows_who_may_do_what(reviewed: tuple[Staffed, dict[str, 
     assert set(operators) == {"admin", "sup", "sup2", "ben", "audrey", "stella", "sam", "eve"}
     assert operators["sam"]["roles"] == ["security_manager"]
     assert operators["ben"]["status"] == "active"
+    assert operators["ben"]["benches"] == ["B1"] and operators["sam"]["benches"] == []
     assert operators["ben"]["mfa_enrolled"] is False
     assert operators["ben"]["last_login_at"] is None
 
@@ -106,6 +109,7 @@ def test_access_review_csv_loads_as_one_table(reviewed: tuple[Staffed, dict[str,
     assert kinds == {"operator", "token", "tool", "threshold", "working_hours", "alert"}
     by_id = {(r["kind"], r["id"]): r for r in rows}
     assert by_id[("operator", "ben")]["roles"] == "bench_operator"
+    assert by_id[("operator", "ben")]["bench"] == "B1"
     assert by_id[("operator", "ben")]["mfa_enrolled"] == "no"
     assert by_id[("token", tokens["live"])]["bench"] == "B1"
     assert ("token", tokens["revoked"]) not in by_id

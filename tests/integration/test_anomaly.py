@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from tests.integration.conftest import CLEAN, Staffed
+from tests.people import enrol
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.replay import replay_check
+from triage.domain.agent_request import request_message
 from triage.domain.caller import Caller
 from triage.domain.device import Device
 from triage.domain.lifecycle import JobState
@@ -17,7 +21,8 @@ from triage.domain.roles import Role
 from triage.domain.thresholds import DAYS
 from triage.domain.tool import ToolStatus
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
-from triage.ledger.entry import Entry
+from triage.ledger import note
+from triage.ledger.entry import Entry, format_time
 from triage.services import agent_auth, anomaly, bench, intake, people
 from triage.services.common import device_ref, make_entry
 
@@ -131,7 +136,7 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
     staffed: Staffed, sam: Caller
 ) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "operator", "ben", "resets", 1, 60)
-    issued = people.issue_token(staffed.app.uow, staffed.admin, "ben", bench="B1")
+    issued = enrol(staffed.app, staffed.admin, "ben", bench="B1")
     jobs = _eligible_jobs(staffed, 4)
     _issue(staffed, jobs[0])
     _issue(staffed, jobs[1])
@@ -142,7 +147,7 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
     assert alert["subject"] == {"kind": "operator", "id": "ben"}
     assert _types(staffed, "operator", "ben")[-2:] == ["alert.raised", "operator.suspended"]
     with pytest.raises(Unauthenticated, match="suspended"):
-        people.authenticate_token(staffed.app.uow, issued.secret)
+        people.authenticate_token(staffed.app.uow, issued.token)
 
     # Only a security manager reinstates, and only with a reason.
     with pytest.raises(PermissionDenied, match=r"suspension\.reinstate"):
@@ -156,7 +161,7 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
     assert reinstated.type == "operator.reinstated"
     assert reinstated.actor.id == "sam"
     assert reinstated.data["reason"] == "batch of 40 meters, agreed with sup"
-    assert people.authenticate_token(staffed.app.uow, issued.secret).id == "ben"
+    assert people.authenticate_token(staffed.app.uow, issued.token).id == "ben"
     with pytest.raises(Conflict, match="not suspended"):
         anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "once more for good measure")
 
@@ -179,10 +184,16 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
 def test_refused_commands_trip_and_suspend_the_tool_once(staffed: Staffed, sam: Caller) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "refused_commands", 2, 30)
     bench.record_refusal(staffed.app.uow, staffed.tool, "no-such-order", "wrong device")
+    # A request that does not verify is anyone's: it does not count against the tool.
     with pytest.raises(Unauthenticated, match="nonce"):
         agent_auth.authenticate_tool(
             staffed.app.uow, TOOL, "POST", "/api/v1/agent/results", "", "bad", "", b""
         )
+    # One its key signed, replayed, does.
+    signed = _signed_request(staffed)
+    agent_auth.authenticate_tool(staffed.app.uow, TOOL, "POST", *signed)
+    with pytest.raises(Unauthenticated, match="replay"):
+        agent_auth.authenticate_tool(staffed.app.uow, TOOL, "POST", *signed)
     assert _tool_status(staffed) is ToolStatus.ACTIVE
 
     with pytest.raises(InvalidInput):
@@ -204,6 +215,15 @@ def test_refused_commands_trip_and_suspend_the_tool_once(staffed: Staffed, sam: 
     assert types.count("alert.raised") == 1
     assert types.count("auth.refused") == 2
     _assert_replay_agrees(staffed)
+
+
+def _signed_request(staffed: Staffed) -> tuple[str, str, str, str, bytes]:
+    target, body = "/api/v1/agent/results", b"{}"
+    sent, nonce = format_time(datetime.now(UTC)), secrets.token_hex(16)
+    signature = note.sign_message(
+        request_message("POST", target, sent, nonce, body), staffed.tool_key
+    )
+    return target, sent, nonce, base64.b64encode(signature).decode(), body
 
 
 def test_failed_verifications_trip_and_suspend_the_tool(staffed: Staffed, sam: Caller) -> None:
@@ -365,11 +385,16 @@ def test_thresholds_are_validated_and_managed_by_the_security_manager(
 
 def test_a_suspended_operator_cannot_be_given_a_token_or_act(staffed: Staffed, sam: Caller) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "operator", "ben", "resets", 0, 60)
+    ben = enrol(staffed.app, staffed.admin, "ben", bench="B1")
+    signed_in = people.authenticate_token(staffed.app.uow, ben.token)
     [job_id] = _eligible_jobs(staffed, 1)
     _issue(staffed, job_id)
     assert _operator_suspended(staffed, "ben")
+    # Not even from a credential that was good a moment ago.
     with pytest.raises(NotFound, match="no active operator"):
-        people.issue_token(staffed.app.uow, staffed.admin, "ben")
+        people.issue_token(staffed.app.uow, signed_in, "ben")
+    with pytest.raises(Unauthenticated, match="suspended"):
+        people.authenticate_token(staffed.app.uow, ben.token)
     with pytest.raises(PermissionDenied):
         people.operator_caller(staffed.app.uow, "ben")
     assert _tool_status(staffed) is ToolStatus.ACTIVE

@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from tests.integration.conftest import Staffed
 from tests.integration.ledger_rows import all_entries, set_entry
+from tests.people import enrol
 from tests.pgserver import PgCluster
 from triage import bootstrap
 from triage.adapters import backup, migrate
@@ -101,7 +102,7 @@ def test_a_restored_facility_is_the_same_ledger_and_carries_on(
 ) -> None:
     app = staffed.app
     photo = _triage_activity(staffed)
-    token = people.issue_token(app.uow, Caller.system("test"), "audrey").secret
+    token = enrol(app, staffed.admin, "audrey").token
     old = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
     # One more entry after the checkpoint: the snapshot is not just the checkpointed tree.
     people.create_operator(app.uow, staffed.admin, "late", "Late", frozenset({Role.AUDITOR}))
@@ -130,13 +131,18 @@ def test_a_restored_facility_is_the_same_ledger_and_carries_on(
         "data/keys/facility.vkey",
         "data/keys/secrets.key",
         f"data/evidence/{photo[:2]}/{photo}",
+        # The latest signed checkpoint kept outside the database, and its leaf hashes.
+        "data/ledger/demo/checkpoint",
+        "data/ledger/demo/leaf-hashes",
     }
     assert manifest["format_version"] == 1
     assert manifest["backend"] == app.database.dialect
     assert manifest["facility"] == {"id": "demo", "log_origin": app.origin}
     assert manifest["ledger"]["size"] == before.size
     assert manifest["ledger"]["root"] == base64.b64encode(before.root).decode()
-    assert manifest["ledger"]["latest_checkpoint"] == old.note
+    # The backup vouched for and signed the ledger as it stood before its snapshot.
+    assert manifest["ledger"]["latest_checkpoint_size"] == before.size
+    assert manifest["ledger"]["latest_checkpoint"] != old.note
 
     # The backup is recorded after its snapshot, naming the archive by its manifest's hash.
     recorded = _entries(app)

@@ -10,7 +10,7 @@ from sqlalchemy import delete
 
 from tests.integration.conftest import CLEAN, Staffed
 from triage.adapters.tables import ledger_entry
-from triage.errors import LedgerStateError, NotFound, PermissionDenied
+from triage.errors import Conflict, NotFound, PermissionDenied
 from triage.ledger.export import verify_export
 from triage.services import ledger as ledger_service
 
@@ -52,5 +52,5 @@ def test_an_entry_missing_from_the_store_stops_the_export(staffed: Staffed) -> N
     with app.database.engine.begin() as conn:
         conn.execute(delete(ledger_entry).where(ledger_entry.c.idx == 3))
     _, lines = ledger_service.export(app.uow, staffed.auditor, app.origin)
-    with pytest.raises(LedgerStateError, match="entry 3 is missing"):
+    with pytest.raises(Conflict, match="entry 3 is missing"):
         b"".join(lines)

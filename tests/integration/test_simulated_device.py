@@ -28,6 +28,7 @@ ESME = "BC-33-AC-FF-FE-FA-55-3D"
 GSME = "BC-33-AC-FF-FE-FA-55-3E"
 ONE_OF_EACH = {t: f"00-11-22-FF-FE-00-00-{t.value:02X}" for t in DeviceType}
 ALERT_TIME = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+TOOL = "tool-1"  # the tool the bench's devices are connected to
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def state_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def connector(state_file: Path, facility_keys: tuple[str, str]) -> SimulatedConnector:
-    return SimulatedConnector(state_file, facility_keys[1])
+    return SimulatedConnector(state_file, facility_keys[1], TOOL)
 
 
 def _order(device_id: str, **changes: object) -> WorkOrder:
@@ -64,7 +65,7 @@ def _order(device_id: str, **changes: object) -> WorkOrder:
     fields: dict[str, object] = {
         "id": f"wo-{secrets.token_hex(4)}",
         "facility": "device-triage.local",
-        "tool_id": "tool-1",
+        "tool_id": TOOL,
         "device_id": device_id,
         "job_id": "job-1",
         "operator_id": "op-1",
@@ -143,6 +144,10 @@ def _wrong_device(facility_keys: tuple[str, str]) -> str:
     return _order(GSME).sign(facility_keys[0])
 
 
+def _other_tool(facility_keys: tuple[str, str]) -> str:
+    return _order(ESME, tool_id="tool-2").sign(facility_keys[0])
+
+
 def _expired(facility_keys: tuple[str, str]) -> str:
     issued = datetime.now(UTC) - timedelta(hours=1)
     return _order(ESME, issued_at=issued, expires_at=issued + timedelta(minutes=15)).sign(
@@ -156,6 +161,11 @@ def _expired(facility_keys: tuple[str, str]) -> str:
         pytest.param(_unsigned, "not signed by the facility", id="unsigned"),
         pytest.param(_other_key, "not signed by the facility", id="signed by another key"),
         pytest.param(_wrong_device, f"it is for device {GSME}", id="wrong device"),
+        pytest.param(
+            _other_tool,
+            f"it is for tool tool-2, and the device is connected to tool {TOOL}",
+            id="for another tool",
+        ),
         pytest.param(_expired, "expired", id="expired"),
     ],
 )
@@ -276,7 +286,7 @@ def test_state_survives_reloading_the_fleet_from_its_file(
     assert reloaded.device_ids() == sorted([ESME, GSME, *ONE_OF_EACH.values()])
     assert reloaded.device_state(ESME)["used_nonces"] == [order.nonce]
     assert reloaded.device_state(ESME)["resets"] == 1
-    fresh_connector = SimulatedConnector(state_file, facility_keys[1])
+    fresh_connector = SimulatedConnector(state_file, facility_keys[1], TOOL)
     assert fresh_connector.attach(ESME).read_state() == after
     with pytest.raises(WorkOrderRefused, match="replay"):
         fresh_connector.attach(ESME).factory_reset(order.sign(facility_keys[0]))
@@ -291,7 +301,7 @@ def test_concurrent_writers_lose_no_update(
     def reset(device_id: str) -> None:
         try:
             # Each writer has its own connector, as separate agent processes would.
-            own = SimulatedConnector(state_file, facility_keys[1])
+            own = SimulatedConnector(state_file, facility_keys[1], TOOL)
             for _ in range(3):
                 own.attach(device_id).factory_reset(_order(device_id).sign(facility_keys[0]))
         except BaseException as exc:
@@ -323,7 +333,7 @@ def test_load_connector_finds_the_simulated_connector(
     state_file: Path, facility_keys: tuple[str, str]
 ) -> None:
     connector = load_connector(
-        "simulated", state_file=state_file, facility_verifier_key=facility_keys[1]
+        "simulated", state_file=state_file, facility_verifier_key=facility_keys[1], tool_id=TOOL
     )
     assert isinstance(connector, DeviceConnector)
     assert connector.attach(ESME).device_id == ESME

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from typer.testing import CliRunner
 
 from tests.integration.ledger_rows import all_entries, entry_data, set_entry, truncate
+from tests.people import enrol
 from triage import bootstrap
 from triage.adapters.tables import (
     ledger_bundle,
@@ -25,7 +26,6 @@ from triage.ledger import checkpoint, note
 from triage.ledger.log import Log
 from triage.ledger.memory import MemoryLogStorage
 from triage.services import ledger as ledger_service
-from triage.services import people
 
 SIZE = 601  # two full level-0 tiles and a partial one
 
@@ -35,12 +35,12 @@ _TOKENS: dict[int, str] = {}
 
 @pytest.fixture
 def populated(app: bootstrap.App) -> bootstrap.App:
-    # An auditor to run `triage ledger verify` (entries 1 and 2), then plain entries.
-    auditor = frozenset({Role.AUDITOR})
-    people.create_operator(app.uow, Caller.system("test"), "audrey", "Audrey", auditor)
-    _TOKENS[id(app)] = people.issue_token(app.uow, Caller.system("test"), "audrey").secret
+    # An auditor to run `triage ledger verify` (entries 1 to 7: added, enrolled, signed in,
+    # their token), then plain entries.
+    _TOKENS[id(app)] = enrol(app, Caller.system("test"), "audrey", [Role.AUDITOR]).token
     with app.uow(write=True) as uow:
-        uow.ledger.log.append([f"entry {i}".encode() for i in range(3, 300)])
+        first = uow.ledger.log.head().size
+        uow.ledger.log.append([f"entry {i}".encode() for i in range(first, 300)])
         uow.commit()
     ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
     with app.uow(write=True) as uow:

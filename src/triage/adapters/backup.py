@@ -44,10 +44,17 @@ from sqlalchemy.pool import NullPool
 
 from triage import __version__
 from triage.adapters import migrate
+from triage.adapters.checkpoint_file import (
+    CHECKPOINT_FILE,
+    HASHES_FILE,
+    CheckpointFile,
+    checkpoint_dir,
+)
 from triage.adapters.database import Database
 from triage.adapters.keys import SECRETS_FILE, SIGNER_FILE, VERIFIER_FILE
 from triage.adapters.ledger_store import SqlLedger
 from triage.adapters.tables import facility as facility_table
+from triage.domain.bounded import InputLimitError, load_json
 from triage.errors import Conflict, InvalidInput, NotInitialised, TriageError
 
 FORMAT = "device-triage-backup"
@@ -63,6 +70,10 @@ KEY_MEMBERS = {
     f"data/keys/{SECRETS_FILE}": (f"keys/{SECRETS_FILE}", 0o600),
 }
 _EVIDENCE_MEMBER = re.compile(r"^data/evidence/([0-9a-f]{2})/(\1[0-9a-f]{62})$")
+# The checkpoint kept outside the database, and its leaf hashes (adapters/checkpoint_file.py).
+_KEPT_MEMBER = re.compile(
+    rf"^data/ledger/[a-z0-9][a-z0-9-]{{0,62}}/({CHECKPOINT_FILE}|{HASHES_FILE})$"
+)
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")
 _MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 _CHUNK = 1024 * 1024
@@ -128,11 +139,9 @@ class Manifest:
     def from_bytes(cls, raw: bytes) -> Manifest:
         """Parse and check a manifest; InvalidInput names the first field that is wrong."""
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(
-                f"{MANIFEST}: not valid JSON ({exc}); the archive is damaged"
-            ) from exc
+            data = load_json(raw, MANIFEST, max_bytes=_MAX_MANIFEST_BYTES)
+        except InputLimitError as exc:
+            raise InvalidInput(f"{exc}; the archive is damaged") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise InvalidInput(f"{MANIFEST}: not the manifest of a device-triage backup")
         version = data.get("format_version")
@@ -288,12 +297,20 @@ def _write_archive(
     mtime = int(created.timestamp())
     # The snapshot is staged beside the archive, not in a shared /tmp: it holds secrets.
     with tempfile.TemporaryDirectory(dir=beside, prefix=".triage-backup-") as work:
+        # The checkpoint kept outside the database is copied before the snapshot: it is
+        # written after the database commits its checkpoint, so the snapshot holds it too.
+        kept = Path(work) / "kept"
+        kept.mkdir()
+        kept_files = [
+            (f"data/ledger/{facility_id}/{path.name}", path)
+            for path in CheckpointFile(checkpoint_dir(data_dir, facility_id)).copy_to(kept)
+        ]
         if backend == "sqlite":
             database_file, snapshot = _sqlite_snapshot(database_url, Path(work), facility_id)
         else:
             database_file, snapshot = _postgres_snapshot(database_url, Path(work), facility_id)
         # Listed after the snapshot: every evidence file the snapshot names exists by now.
-        files = [(DATABASE_MEMBERS[backend], database_file), *_data_files(data_dir)]
+        files = [(DATABASE_MEMBERS[backend], database_file), *kept_files, *_data_files(data_dir)]
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             members = tuple(_add_file(tar, member, path, mtime) for member, path in files)
             manifest = Manifest(
@@ -539,7 +556,7 @@ def _restored_path(name: str) -> str:
         return ""
     if name in KEY_MEMBERS:
         return KEY_MEMBERS[name][0]
-    if _EVIDENCE_MEMBER.match(name):
+    if _EVIDENCE_MEMBER.match(name) or _KEPT_MEMBER.match(name):
         return name.removeprefix("data/")
     raise InvalidInput(f"{MANIFEST}: member {name!r} is not part of a device-triage backup")
 

@@ -169,6 +169,22 @@ class SqlCredentialRepository:
         ).one()
         return int(row[0]), _maybe(row[1])
 
+    def consecutive_failures_from(self, operator_id: str, source: str) -> int:
+        last_ok = (
+            select(func.coalesce(func.max(login_attempt.c.id), 0))
+            .where(login_attempt.c.operator_id == operator_id, login_attempt.c.ok.is_(True))
+            .scalar_subquery()
+        )
+        count = self._conn.execute(
+            select(func.count()).where(
+                login_attempt.c.operator_id == operator_id,
+                login_attempt.c.source == source,
+                login_attempt.c.ok.is_(False),
+                login_attempt.c.id > last_ok,
+            )
+        ).scalar_one()
+        return int(count)
+
     def source_failures(self, source: str, since: datetime) -> int:
         count = self._conn.execute(
             select(func.count()).where(

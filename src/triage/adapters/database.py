@@ -2,18 +2,22 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` and foreign keys on; a writing transaction
 starts with ``BEGIN IMMEDIATE`` so that two writers queue for the lock instead of one failing
-half-way. PostgreSQL writers are serialised per log by a row lock on the log's head.
+half-way. PostgreSQL writers are serialised per facility by a transaction-scoped advisory lock
+taken first thing in every writing transaction (``lock_writers``), before anything is read: a
+write checks the state it changes (a job's, a seal's) and appends its entries as one step that
+no other writer of the facility interleaves with.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from triage.errors import NotInitialised
@@ -34,12 +38,37 @@ class Database:
         """'sqlite' or 'postgresql'."""
         return self.engine.dialect.name
 
+    def write_options(self, conn: Connection) -> Connection:
+        """``conn`` set up for a writing transaction: ``BEGIN IMMEDIATE`` on SQLite; READ
+        COMMITTED on PostgreSQL, so that every statement after ``lock_writers`` sees what the
+        writer before committed (a REPEATABLE READ snapshot would be taken before the wait)."""
+        conn = conn.execution_options(triage_write=True)
+        if self.dialect == "postgresql":
+            conn = conn.execution_options(isolation_level="READ COMMITTED")
+        return conn
+
+    def lock_writers(self, conn: Connection, facility_id: str) -> None:
+        """Wait for, then hold until the transaction ends, the facility's writer lock.
+
+        Call it first in a writing transaction, before reading anything the write depends on.
+        On SQLite the transaction already holds the database's write lock (``BEGIN
+        IMMEDIATE``); on PostgreSQL it is an advisory lock, which needs no row to exist (a
+        facility being created has no ledger head yet). As on SQLite, a writer waits at most
+        BUSY_TIMEOUT_MS for it, then fails as the database being unavailable."""
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": writer_lock_key(facility_id)}
+            )
+
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A transaction that may write; commits on success, rolls back on any exception."""
+    def write(self, facility_id: str) -> Iterator[Connection]:
+        """A transaction that may write, holding the facility's writer lock from its start;
+        commits on success, rolls back on any exception."""
         with self.engine.connect() as conn:
-            conn = conn.execution_options(triage_write=True)
+            conn = self.write_options(conn)
             with conn.begin():
+                self.lock_writers(conn, facility_id)
                 yield conn
 
     @contextmanager
@@ -56,6 +85,13 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def writer_lock_key(facility_id: str) -> int:
+    """The PostgreSQL advisory lock key of a facility's writers: a signed 64-bit number, the
+    same in every process and release."""
+    digest = hashlib.sha256(b"triage.facility-writer:" + facility_id.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _normalise_url(url: str) -> str:

@@ -64,8 +64,10 @@ class SqlLogStorage:
         query = select(ledger_head.c.size, ledger_head.c.root).where(
             ledger_head.c.log_id == self._log_id
         )
-        # FOR UPDATE is PostgreSQL's per-log writer lock; SQLite already holds the database
-        # write lock since BEGIN IMMEDIATE, and SQLAlchemy leaves the clause out there.
+        # FOR UPDATE locks the head row on PostgreSQL. A writing unit of work holds the
+        # facility's writer lock from its start (Database.lock_writers), so this never waits
+        # there; it stays as the log's own guard. SQLite already holds the database write lock
+        # since BEGIN IMMEDIATE, and SQLAlchemy leaves the clause out there.
         return self._head(query.with_for_update())
 
     def read_head(self) -> LogHead:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 from collections.abc import Mapping
 
+from triage.domain.bounded import InputLimitError, load_json
 from triage.domain.consignment import ManifestRow
 from triage.domain.device import OPTIONAL_FIELDS, REQUIRED_FIELDS
 
+# As large as the API and the CLI accept (tens of thousands of devices).
+MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 REQUIRED = REQUIRED_FIELDS
 OPTIONAL = OPTIONAL_FIELDS
 ALIASES = {
@@ -95,9 +97,9 @@ def _csv_rows(text: str) -> list[ManifestRow]:
 
 def _json_rows(text: str) -> list[ManifestRow]:
     try:
-        items = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise ManifestFormatError(f"manifest is not valid JSON: {exc}") from exc
+        items = load_json(text, "manifest", max_bytes=MAX_MANIFEST_BYTES)
+    except InputLimitError as exc:
+        raise ManifestFormatError(str(exc)) from None
     if isinstance(items, dict) and isinstance(items.get("devices"), list):
         items = items["devices"]
     if not isinstance(items, list):

@@ -1,9 +1,11 @@
-"""Projection handlers for tools' status and operators' roles."""
+"""Projection handlers for tools' status and operators' roles and benches."""
 
 from __future__ import annotations
 
-from triage.adapters.projector import Op, handles, set_values
-from triage.adapters.tables import operator, tool
+from sqlalchemy import Connection, delete, insert, select
+
+from triage.adapters.projector import Op, Run, handles, set_values
+from triage.adapters.tables import operator, operator_bench, tool
 from triage.ledger.entry import Entry
 
 _TOOL_STATUS = {
@@ -35,3 +37,24 @@ def _roles_changed(entry: Entry) -> list[Op]:
 @handles("operator.deactivated")
 def _deactivated(entry: Entry) -> list[Op]:
     return [set_values(operator, operator.c.id == entry.subject.id, active=False)]
+
+
+@handles("operator.benches_assigned")
+def _benches_assigned(entry: Entry) -> list[Op]:
+    operator_id = entry.subject.id
+    benches = set(entry.data["benches"])
+    mine = operator_bench.c.operator_id == operator_id
+
+    def run(conn: Connection) -> None:
+        # The entry holds the whole new set; a bench kept keeps the time it was first assigned.
+        held = set(conn.execute(select(operator_bench.c.bench).where(mine)).scalars())
+        if held - benches:
+            conn.execute(delete(operator_bench).where(mine, operator_bench.c.bench.not_in(benches)))
+        added = sorted(benches - held)
+        if added:
+            conn.execute(
+                insert(operator_bench),
+                [{"operator_id": operator_id, "bench": b, "assigned_at": entry.at} for b in added],
+            )
+
+    return [Run(run)]

@@ -121,6 +121,8 @@ def _alert_raised(entry: Entry) -> list[Op]:
         "window_minutes": data["window_minutes"],
         "action": data["action"],
     }
+    if "detail" in data:  # an alert that is not a threshold's says what happened
+        detail["detail"] = data["detail"]
     row = {
         "id": data["alert_id"],
         "metric": data["metric"],

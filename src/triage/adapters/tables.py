@@ -134,6 +134,16 @@ operator = Table(
     Column("last_login_at", DateTime(timezone=True)),
 )
 
+# The benches an administrator assigned each operator (operator.benches_assigned): an operator
+# signs in, and orders work, only at one of these.
+operator_bench = Table(
+    "operator_bench",
+    metadata,
+    Column("operator_id", String(64), ForeignKey("operator.id"), primary_key=True),
+    Column("bench", String(64), primary_key=True),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+)
+
 # Credentials, not records: rebuilt by nobody, and never in the ledger beyond their id.
 # Issue and revocation are ledger entries; the hash of the secret is not.
 api_token = Table(
@@ -688,6 +698,7 @@ approval_step = Table(
 PROJECTIONS = (
     facility_settings,
     operator,
+    operator_bench,
     tool,
     access_lock,
     anomaly_threshold,

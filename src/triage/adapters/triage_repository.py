@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from triage.adapters.tables import (
     device_exception,
     facility_settings,
     operator,
+    operator_bench,
     reset_result,
     tamper_policy,
     tool,
@@ -30,6 +30,7 @@ from triage.adapters.tables import (
 )
 from triage.domain.consignment import Consignment, ConsignmentStatus
 from triage.domain.device import Device, DeviceId, DeviceType, InventoryStatus
+from triage.domain.digests import token_hash
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Operator
@@ -105,13 +106,26 @@ class SqlTriageRepository:
         rows = self._conn.execute(select(operator).order_by(operator.c.id)).mappings()
         return [_operator(row) for row in rows]
 
+    def operator_benches(self, operator_id: str) -> frozenset[str]:
+        query = select(operator_bench.c.bench).where(operator_bench.c.operator_id == operator_id)
+        return frozenset(self._conn.execute(query).scalars())
+
+    def bench_assignments(self) -> dict[str, list[str]]:
+        query = select(operator_bench.c.operator_id, operator_bench.c.bench).order_by(
+            operator_bench.c.operator_id, operator_bench.c.bench
+        )
+        assigned: dict[str, list[str]] = {}
+        for operator_id, bench in self._conn.execute(query):
+            assigned.setdefault(operator_id, []).append(bench)
+        return assigned
+
     def add_token(self, token: StoredToken, secret: str) -> None:
         """Store a token by its hash: the secret itself is shown once and never stored."""
         self._conn.execute(
             insert(api_token).values(
                 id=token.id,
                 operator_id=token.operator_id,
-                token_hash=hashlib.sha256(secret.encode()).digest(),
+                token_hash=token_hash(secret),
                 label=token.label,
                 created_at=token.created_at,
                 scopes=",".join(sorted(p.value for p in token.scopes or ())),
@@ -121,7 +135,7 @@ class SqlTriageRepository:
         )
 
     def token_by_secret(self, secret: str) -> StoredToken | None:
-        digest = hashlib.sha256(secret.encode()).digest()
+        digest = token_hash(secret)
         row = self._conn.execute(select(api_token).where(api_token.c.token_hash == digest))
         found = row.mappings().first()
         return None if found is None else _token(found)

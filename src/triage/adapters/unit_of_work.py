@@ -6,9 +6,11 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, RootTransaction
+from sqlalchemy.exc import IntegrityError
 
 from triage.adapters.assessment_repository import SqlAssessmentRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
+from triage.adapters.checkpoint_file import CheckpointFile
 from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
@@ -16,11 +18,19 @@ from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
 from triage.adapters.seal_repository import SqlSealRepository
 from triage.adapters.security_repository import SqlSecurityRepository
 from triage.adapters.triage_repository import SqlTriageRepository
+from triage.errors import Conflict, RecordDisagrees
 from triage.ledger.tiles import TileCache
 
 
 class SqlUnitOfWork:
-    """Rolls back on leaving unless ``commit`` was called."""
+    """Rolls back on leaving unless ``commit`` was called.
+
+    A writing unit of work holds the facility's writer lock from its start (SQLite: the
+    database's write lock; PostgreSQL: an advisory lock), so what it reads to check a step
+    cannot change before the step is recorded: of two identical requests at once, the second
+    sees the first's result and is refused. A unique key the checks missed is a Conflict too,
+    never a database error.
+    """
 
     def __init__(
         self, database: Database, facility_id: str, write: bool, cache: TileCache | None = None
@@ -43,10 +53,12 @@ class SqlUnitOfWork:
             conn = self._database.engine.connect()
             self._conn = conn
             if self._write:
-                conn = conn.execution_options(triage_write=True)
+                conn = self._database.write_options(conn)
             elif self._database.dialect == "postgresql":
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             self._tx = conn.begin()
+            if self._write:
+                self._database.lock_writers(conn, self.facility_id)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -63,7 +75,10 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("unit of work is not open")
-        self._tx.commit()
+        try:
+            self._tx.commit()
+        except IntegrityError as exc:
+            raise integrity_conflict(exc) from exc
 
     def __exit__(
         self,
@@ -81,14 +96,39 @@ class SqlUnitOfWork:
             if self._locked:
                 self._locked = False
                 self._database.write_lock.release()
+        if isinstance(exc, IntegrityError):
+            raise integrity_conflict(exc) from exc
+        if isinstance(exc, RecordDisagrees) and exc.record is not None:
+            # The refused step has rolled back; the refusal (an alert) is recorded on its own.
+            record, exc.record = exc.record, None
+            with SqlUnitOfWork(self._database, self.facility_id, True, self._cache) as again:
+                record(again)
+                again.commit()
+
+
+def integrity_conflict(exc: IntegrityError) -> Conflict:
+    """A unique key or other constraint the database refused, as a Conflict saying which."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)  # psycopg names the constraint and the clashing key
+    if diag is not None and (diag.constraint_name or diag.message_detail):
+        what = "; ".join(p for p in (diag.constraint_name, diag.message_detail) if p)
+    else:
+        what = str(orig).strip().splitlines()[0] if orig is not None else "a constraint"
+    return Conflict(
+        f"this change clashes with what is already recorded ({what[:300]}); nothing was "
+        "changed: reload and try again"
+    )
 
 
 class SqlUnitOfWorkFactory:
     """Opens units of work on one database for one facility."""
 
-    def __init__(self, database: Database, facility_id: str) -> None:
+    def __init__(
+        self, database: Database, facility_id: str, keeper: CheckpointFile | None = None
+    ) -> None:
         self.database = database
         self.facility_id = facility_id
+        self._keeper = keeper
         url = database.engine.url.render_as_string(hide_password=True)
         self._cache = tile_cache(url, facility_id)
 
@@ -98,6 +138,10 @@ class SqlUnitOfWorkFactory:
     def tile_cache(self) -> TileCache:
         """This process's memory of the facility log's tiles."""
         return self._cache
+
+    def checkpoint_keeper(self) -> CheckpointFile | None:
+        """The facility's checkpoint kept in its data directory (None: none is kept)."""
+        return self._keeper
 
     def log_opener(self) -> SqlLogOpener:
         """A picklable way for another process to read this facility's log."""

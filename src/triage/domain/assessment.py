@@ -18,12 +18,12 @@ from enum import StrEnum
 from importlib import resources
 from typing import Any, TypeVar
 
-import yaml
-
+from triage.domain.bounded import InputLimitError, load_yaml
 from triage.errors import Conflict, InvalidInput
 
 E = TypeVar("E", bound=StrEnum)
 MAX_COMMISSIONING_DAYS = 90
+_MAX_RULES_BYTES = 256 * 1024
 _PARTY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._/-]{1,63}$")
 PARTY_ROLES = (
     "Import Supplier",
@@ -235,9 +235,9 @@ def _condition(name: str, value: Any, where: str) -> None:
 def parse_rules(text: str) -> Rules:
     """Schedule rules from their YAML, checked: every problem names the rule."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput(f"assessment rules: not YAML: {exc}") from exc
+        raw = load_yaml(text, "assessment rules", max_bytes=_MAX_RULES_BYTES)
+    except InputLimitError as exc:
+        raise InvalidInput(str(exc)) from None
     if not isinstance(raw, dict) or not isinstance(raw.get("rules"), list) or not raw["rules"]:
         raise InvalidInput("assessment rules: a mapping with a non-empty 'rules' list")
     rules = []

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from triage.domain.roles import Permission, Role, permissions, roles_with
 from triage.errors import PermissionDenied
@@ -21,6 +23,18 @@ class CallerKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Credential:
+    """What an operator's request came with, having passed the second factor at sign-in: a web
+    session (named by when it signed in) or an API token minted from one (named by its id)."""
+
+    kind: Literal["session", "token"]
+    id: str
+    # A token's expiry: nothing it mints outlives it. None for a session, whose tokens are
+    # bounded by the facility's maximum and the second factor the session proved.
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Caller:
     """An authenticated actor; services check every request against ``require``."""
 
@@ -31,6 +45,8 @@ class Caller:
     scopes: frozenset[Permission] | None = None
     # The bench the operator is signed in at (a bench session or a bench token), if any.
     bench: str | None = None
+    # How an operator proved who they are; None on a trusted local path, which mints no token.
+    credential: Credential | None = None
 
     @classmethod
     def operator(
@@ -39,9 +55,10 @@ class Caller:
         roles: frozenset[Role],
         scopes: frozenset[Permission] | None = None,
         bench: str | None = None,
+        credential: Credential | None = None,
     ) -> Caller:
         """An operator holding ``roles``, limited to ``scopes`` when given, at ``bench``."""
-        return cls(CallerKind.OPERATOR, operator_id, roles, scopes, bench)
+        return cls(CallerKind.OPERATOR, operator_id, roles, scopes, bench, credential)
 
     @classmethod
     def tool(cls, tool_id: str) -> Caller:

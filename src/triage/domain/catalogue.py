@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from triage.domain.bounded import InputLimitError, load_yaml
 from triage.errors import InvalidInput
 
 DEFAULT_CATALOGUE = "sec-triage.yaml"
+MAX_CATALOGUE_BYTES = 1024 * 1024
 # The evidence the system can produce from its own record, by generator name.
 AUTOMATIC = (
     "ledger_verification",
@@ -175,9 +175,9 @@ def control_from(raw: Any, where: str, provider: bool = False) -> Control:
 def parse_catalogue(text: str) -> Catalogue:
     """A catalogue from its YAML text, checked strictly (every problem names where it is)."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CatalogueError(f"catalogue: not YAML: {exc}") from exc
+        raw = load_yaml(text, "catalogue", max_bytes=MAX_CATALOGUE_BYTES)
+    except InputLimitError as exc:
+        raise CatalogueError(str(exc)) from None
     if not isinstance(raw, dict):
         raise CatalogueError("catalogue: the file must be a mapping")
     unknown = set(raw) - {"catalogue", "title", "version", "published", "source", "controls"}

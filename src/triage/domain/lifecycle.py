@@ -8,6 +8,7 @@ of the ledger entry that records it. Nothing else moves a job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -252,3 +253,82 @@ def mermaid() -> str:
                 lines.append(f"    {source} --> {target}: {transition.action} ({who})")
     lines.extend(f"    {state} --> [*]" for state in sorted(FINAL_STATES))
     return "\n".join(lines)
+
+
+# -- a job's recorded path --------------------------------------------------------------------
+
+RECEIVED_ENTRY = "device.received"  # the entry that opens a job, in state received
+SEAL_FITTED_ENTRY = TRANSITIONS[Action.SEAL].entry_type
+RELEASED_ENTRY = TRANSITIONS[Action.RELEASE].entry_type
+
+
+def _by_entry_type() -> dict[str, tuple[Transition, ...]]:
+    found: dict[str, list[Transition]] = {}
+    for transition in TRANSITIONS.values():
+        found.setdefault(transition.entry_type, []).append(transition)
+    return {entry_type: tuple(ts) for entry_type, ts in found.items()}
+
+
+# Several transitions may share an entry type (none do today, but nothing forbids it).
+BY_ENTRY_TYPE: dict[str, tuple[Transition, ...]] = _by_entry_type()
+
+
+@dataclass(frozen=True)
+class PathStep:
+    """One ledger entry that moved a job: its index, type, the state it records and, when
+    known, the device it is about."""
+
+    index: int
+    entry_type: str
+    state: str
+    subject: str = ""
+
+
+def check_path(steps: Sequence[PathStep]) -> str | None:
+    """The first way a job's recorded steps (oldest first) break the lifecycle, or None.
+
+    A job starts with ``device.received`` in state received and then takes only steps that
+    ``TRANSITIONS`` allows (entry type, state before, state after), all about one device; a
+    device is released only with a seal fitted since its last reset or broken seal, and only
+    once.
+    """
+    if not steps:
+        return "the job has no ledger entries"
+    first = steps[0]
+    if first.entry_type != RECEIVED_ENTRY or first.state != JobState.RECEIVED.value:
+        return (
+            f"entry {first.index} ({first.entry_type} -> {first.state}) opens the job; a job "
+            f"opens with {RECEIVED_ENTRY} -> {JobState.RECEIVED.value}"
+        )
+    state = first.state
+    sealed_by: int | None = None
+    released_by: int | None = None
+    for step in steps[1:]:
+        name = f"entry {step.index} ({step.entry_type})"
+        if step.subject and first.subject and step.subject != first.subject:
+            return f"{name} is about device {step.subject}; the job is device {first.subject}'s"
+        if step.entry_type == RECEIVED_ENTRY:
+            return f"{name} receives the device again within the same job"
+        if step.entry_type == RELEASED_ENTRY:
+            if released_by is not None:
+                return f"{name} releases the device again; entry {released_by} released it"
+            if sealed_by is None:
+                return (
+                    f"{name} releases the device without a seal: no {SEAL_FITTED_ENTRY} entry "
+                    f"since its reset (it goes {state} -> {step.state})"
+                )
+            released_by = step.index
+        transitions = BY_ENTRY_TYPE.get(step.entry_type)
+        if transitions is None:
+            return (
+                f"{name} moves the job to {step.state}, but no lifecycle transition is "
+                "recorded with that entry type"
+            )
+        if not any(state in t.sources and step.state in t.targets for t in transitions):
+            return f"{name} goes {state} -> {step.state}, which the lifecycle does not allow"
+        if step.entry_type == SEAL_FITTED_ENTRY:
+            sealed_by = step.index
+        elif step.entry_type != RELEASED_ENTRY:
+            sealed_by = None
+        state = step.state
+    return None

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from triage.domain.bounded import InputLimitError, load_yaml
 from triage.domain.device import DeviceType, FieldError
 
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
@@ -28,6 +27,7 @@ _SET_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TOP_KEYS = ("id", "version", "profiles")
 _PROFILE_KEYS = ("clear", "keep")
 _DEFAULT_FILE = "reset-profiles.yaml"
+_MAX_FILE_BYTES = 256 * 1024
 
 
 class ResetProfileError(FieldError):
@@ -89,11 +89,9 @@ class ResetProfiles:
     def load(cls, data: bytes) -> ResetProfiles:
         """Parse and validate a profile file; ResetProfileError names the type and item at fault."""
         try:
-            document = yaml.safe_load(data.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise ResetProfileError("file", f"is not UTF-8 (byte {exc.start})") from None
-        except yaml.YAMLError as exc:
-            raise ResetProfileError("file", f"is not valid YAML: {exc}") from None
+            document = load_yaml(data, "reset profiles", max_bytes=_MAX_FILE_BYTES)
+        except InputLimitError as exc:
+            raise ResetProfileError("file", f"is {exc.problem}") from None
         top = _mapping(document, "file", _TOP_KEYS)
         set_id = top.get("id")
         if not isinstance(set_id, str) or not _SET_ID.fullmatch(set_id):

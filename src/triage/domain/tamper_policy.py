@@ -54,6 +54,8 @@ from typing import Any, TypeVar
 
 import yaml
 
+from triage.domain.bounded import BoundedLoader, InputLimitError, load_yaml
+
 JsonValue = None | bool | int | str | list["JsonValue"] | dict[str, "JsonValue"]
 
 _MAX_POLICY_BYTES = 256 * 1024
@@ -539,7 +541,7 @@ def _default_policy() -> TamperPolicy:
 # Loading and validating a policy file.
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(BoundedLoader):
     """SafeLoader that refuses duplicate keys, which YAML would otherwise let overwrite rules."""
 
 
@@ -574,21 +576,13 @@ def _read_yaml(source: bytes) -> dict[str, Any]:
     if len(source) > _MAX_POLICY_BYTES:
         raise PolicyError("", f"is {len(source)} bytes; at most {_MAX_POLICY_BYTES} allowed")
     try:
-        document = yaml.load(source, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
-    except yaml.YAMLError as error:
-        raise PolicyError("", f"is not valid YAML: {_yaml_problem(error)}") from None
+        document = load_yaml(source, "policy", max_bytes=_MAX_POLICY_BYTES, loader=_StrictLoader)
+    except InputLimitError as error:
+        raise PolicyError("", f"is {error.problem}") from None
     if not isinstance(document, dict):
         raise PolicyError("", "must be a YAML mapping with id, version, rules ...")
     _no_unknown_keys(document, _TOP_LEVEL, "")
     return document
-
-
-def _yaml_problem(error: yaml.YAMLError) -> str:
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem and error.problem_mark:
-        mark = error.problem_mark
-        context = f"{error.context}: " if error.context else ""
-        return f"{context}{error.problem} at line {mark.line + 1}, column {mark.column + 1}"
-    return " ".join(str(error).split())
 
 
 def _no_unknown_keys(mapping: Mapping[Any, Any], allowed: Iterable[str], path: str) -> None:

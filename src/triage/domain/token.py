@@ -1,4 +1,9 @@
-"""API tokens: scoped to a role's permissions or less, expiring, revocable."""
+"""API tokens: scoped to a role's permissions or less, expiring, revocable.
+
+A token is minted only by its own operator, from a sign-in that passed the second factor (a
+session) or from a token minted so; it never outlives the token that minted it nor the
+facility's maximum, and never has wider scopes.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from triage.domain.caller import Credential
 from triage.domain.roles import Permission, Role, permissions
+from triage.ledger.entry import format_time
 
 DEFAULT_DAYS = 90
-MAX_DAYS = 365
+MAX_DAYS = 365  # the ceiling of every facility's own maximum (Settings.token_max_days)
 # What an auditor's read-only token (or anyone's) may be limited to: reading and verifying.
 READ_ONLY = frozenset(
     {
@@ -72,8 +79,43 @@ def check_scopes(scopes: frozenset[Permission] | None, roles: frozenset[Role]) -
         raise ValueError(f"scopes: the operator's roles do not allow {names}")
 
 
-def expiry(issued: datetime, days: int) -> datetime:
-    """When a token issued at ``issued`` for ``days`` days expires (1 to MAX_DAYS)."""
-    if not 1 <= days <= MAX_DAYS:
-        raise ValueError(f"days: a token lasts 1 to {MAX_DAYS} days, not {days}")
-    return issued + timedelta(days=days)
+def expiry(
+    issued: datetime,
+    days: int | None,
+    max_days: int = MAX_DAYS,
+    minted_by: Credential | None = None,
+) -> datetime:
+    """When a token issued at ``issued`` for ``days`` days expires.
+
+    Never beyond the facility's ``max_days``, nor beyond the token it is ``minted_by``: asking
+    for longer is refused (ValueError naming the limit). ``days`` None: DEFAULT_DAYS, or as
+    long as those limits allow if that is less.
+    """
+    not_after = None if minted_by is None else minted_by.expires_at
+    if days is None:
+        expires = issued + timedelta(days=min(DEFAULT_DAYS, max_days))
+        return expires if not_after is None else min(expires, not_after)
+    most = f"a token here lasts 1 to {max_days} days (the facility's maximum), not {days}"
+    if days < 1:
+        raise ValueError(f"days: {most}")
+    expires = issued + timedelta(days=days)
+    if not_after is not None and expires > not_after:
+        # The nearer limit is named: the minting token's expiry is never beyond the maximum.
+        assert minted_by is not None
+        whole = (not_after - issued) // timedelta(days=1)
+        until = "leave days out for a token until then"
+        fits = f"ask for {whole} day(s) or fewer, or {until}" if whole else until
+        raise ValueError(
+            f"days: a token cannot outlive token {minted_by.id} that mints it, which expires at "
+            f"{format_time(not_after)}; {fits}"
+        )
+    if days > max_days:
+        raise ValueError(f"days: {most}")
+    return expires
+
+
+def minted_by_json(credential: Credential) -> dict[str, str]:
+    """How a token's ledger entry names what minted it (never a secret nor a session's hash)."""
+    if credential.kind == "token":
+        return {"kind": "token", "token_id": credential.id}
+    return {"kind": "session", "signed_in_at": credential.id}

@@ -9,7 +9,6 @@ JSON, so anyone with the public keys can check them.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from triage.ledger import canonical, note
+from triage.ledger.bounded import InputLimitError, load_json
 from triage.ledger.entry import format_time, parse_time
 from triage.ledger.errors import VerificationError
 
@@ -25,6 +25,8 @@ WORK_ORDER_FORMAT = "device-triage/work-order/v1"
 TOOL_RESULT_FORMAT = "device-triage/tool-result/v1"
 FACTORY_RESET = "factory_reset"
 DEFAULT_VALIDITY = timedelta(minutes=15)
+# A work order is a few hundred bytes, a tool result a few KiB: far less than an API body.
+MAX_SIGNED_BYTES = 256 * 1024
 _NONCE = re.compile(r"[0-9a-f]{32}")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
@@ -194,9 +196,9 @@ class ToolResult:
 
 def _json_object(text: str, what: str, expected_format: str) -> dict[str, Any]:
     try:
-        obj = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise WorkOrderRefused(f"{what} is not JSON: {exc}") from exc
+        obj = load_json(text, what, max_bytes=MAX_SIGNED_BYTES)
+    except InputLimitError as exc:
+        raise WorkOrderRefused(str(exc)) from None
     if not isinstance(obj, dict) or obj.get("format") != expected_format:
         raise WorkOrderRefused(f"{what} is not in the format {expected_format}")
     return obj

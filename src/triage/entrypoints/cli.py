@@ -27,7 +27,7 @@ from triage.entrypoints import (
 )
 from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
 from triage.entrypoints.encoding import b64, consistency_json, inclusion_json, status_json
-from triage.errors import TriageError
+from triage.errors import IntegrityFailure, TriageError
 from triage.services import ledger as ledger_service
 
 app = typer.Typer(
@@ -133,15 +133,29 @@ def serve(
             help="Seconds between sweeps that close work orders expired without a result (0: none)."
         ),
     ] = 60,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A reverse proxy (address or CIDR) whose X-Forwarded-For is believed; repeat "
+            "for several (added to $TRIAGE_TRUSTED_PROXIES). None: the socket's address counts."
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API server."""
+    import dataclasses
+
     import uvicorn
 
     from triage.entrypoints.api.app import create_app
 
     try:
-        application = bootstrap.bootstrap(Settings.from_env(data_dir))
+        settings = Settings.from_env(data_dir)
+        if trusted_proxy:
+            settings = dataclasses.replace(
+                settings, trusted_proxies=(*settings.trusted_proxies, *trusted_proxy)
+            )
+        application = bootstrap.bootstrap(settings)
         application.signer_key()
     except TriageError as exc:
         raise _fail(str(exc)) from exc
@@ -161,6 +175,9 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # Client addresses are the application's business (Settings.trusted_proxies): uvicorn
+        # would otherwise believe X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
     )
 
 
@@ -193,10 +210,68 @@ def ledger_checkpoint(
     """Issue, store and print a signed checkpoint of the ledger as it stands."""
     with _app(data_dir) as application:
         token_caller(application, token, Permission.LEDGER_CHECKPOINT)
-        stored = ledger_service.issue_checkpoint(
-            application.uow, application.origin, application.signer_key()
-        )
+        try:
+            stored = ledger_service.issue_checkpoint(
+                application.uow, application.origin, application.signer_key()
+            )
+        except IntegrityFailure as exc:
+            raise _refused(exc) from exc
         _emit(as_json, {"size": stored.size, "checkpoint": stored.note}, stored.note.rstrip("\n"))
+
+
+def _refused(
+    exc: IntegrityFailure, what: str = "checkpoint refused, nothing was signed"
+) -> typer.Exit:
+    where = f"first bad index {exc.index}: " if exc.index is not None else ""
+    return _fail(
+        f"{what}: {where}{exc} (recorded, and an alert raised; "
+        "a running server holds writes until an administrator runs 'triage ledger acknowledge')",
+        1,
+    )
+
+
+@ledger_app.command("integrity")
+def ledger_integrity(
+    token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """Show whether writes are held after the facility refused to sign its ledger, and why."""
+    with _app(data_dir) as application:
+        token_caller(application, token, Permission.LEDGER_READ)
+        found = ledger_service.latest_refusal(application.uow)
+    data = {
+        "writes_held": found is not None and not found.acknowledged,
+        "refusal": None if found is None else found.to_json(),
+    }
+    if found is None:
+        text = "no checkpoint was ever refused; writes are not held"
+    else:
+        state = "acknowledged; writes not held" if found.acknowledged else "WRITES HELD"
+        where = f" first bad index {found.index}:" if found.index is not None else ""
+        text = f"checkpoint refused ({state}), alert {found.alert_id}:{where} {found.reason}"
+    _emit(as_json, data, text)
+
+
+@ledger_app.command("acknowledge")
+def ledger_acknowledge(
+    reason: Annotated[
+        str, typer.Option(help="What was found and what is being done (10 characters or more).")
+    ],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """An administrator acknowledges a refused checkpoint (recorded in the ledger, the alert
+    resolved with the reason): the server accepts writes again. Checkpoints stay refused while
+    the ledger still fails the check."""
+    with _app(data_dir) as application:
+        caller = token_caller(application, token, Permission.FACILITY_MANAGE)
+        found = ledger_service.acknowledge_refusal(application.uow, caller, reason)
+    _emit(
+        as_json,
+        found.to_json(),
+        f"acknowledged alert {found.alert_id}: writes resume; checkpoints stay refused while "
+        "the ledger fails the check ('triage ledger verify' says where)",
+    )
 
 
 @ledger_app.command("prove")
@@ -243,7 +318,12 @@ def ledger_export(
         caller = token_caller(application, token)
         if out.exists():
             raise _fail(f"{out} exists; an export never overwrites a file")
-        checkpoint, lines = ledger_service.export(application.uow, caller, application.origin)
+        try:
+            checkpoint, lines = ledger_service.export(
+                application.uow, caller, application.origin, application.verifier_key()
+            )
+        except IntegrityFailure as exc:
+            raise _refused(exc, "export refused, nothing was written") from exc
         enabled = not as_json and sys.stderr.isatty()
         written = 0
         try:
@@ -299,7 +379,10 @@ def ledger_verify(
         "checkpoints_checked": report.checkpoints_checked,
         "first_bad_index": None if first is None else first.index,
         "problems": [{"index": p.index, "message": p.message} for p in report.problems],
+        "warnings": report.warnings,
     }
+    for warning in [] if as_json else report.warnings:
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
     if first is None:
         _emit(
             as_json,

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
+from triage.domain.bounded import InputLimitError, load_yaml, read_at_most
+from triage.domain.catalogue import MAX_CATALOGUE_BYTES
 from triage.entrypoints.cli_common import DataDir, JsonFlag, Reason, Token, token_caller
 from triage.entrypoints.seal_json import plain, plain_dict
 from triage.ledger.entry import format_time
@@ -197,8 +198,10 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         with open_app(data_dir) as application:
             caller = token_caller(application, token)
             try:
-                definition = yaml.safe_load(file.read_text(encoding="utf-8"))
-            except (OSError, yaml.YAMLError) as exc:
+                with file.open("rb") as stream:
+                    raw = read_at_most(stream, MAX_CATALOGUE_BYTES, "control")
+                definition = load_yaml(raw, "control", max_bytes=MAX_CATALOGUE_BYTES)
+            except (OSError, InputLimitError) as exc:
                 raise fail(f"{file}: cannot read a control from it ({exc})") from exc
             if not isinstance(definition, dict):
                 raise fail(f"{file}: a control is a mapping (id, clause, group, title, ...)")

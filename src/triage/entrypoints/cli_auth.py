@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from triage.domain import token as tokens
+from triage.bootstrap import App
 from triage.domain.credentials import ACTIVATION_LIFETIME
 from triage.domain.roles import Permission
 from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
@@ -44,6 +44,41 @@ def _password(password: str | None, from_stdin: bool) -> str:
         return sys.stdin.readline().rstrip("\r\n")
     assert password is not None
     return password
+
+
+def token_by_login(
+    application: App,
+    operator_id: str,
+    password: str,
+    second_factor: str,
+    bench: str | None,
+    days: int,
+    label: str,
+) -> people.IssuedToken:
+    """Sign in with password and second factor, mint one's own token from that session, and
+    end the session: the command line keeps the token, not the session."""
+    session = auth.login(
+        application.uow,
+        operator_id,
+        password,
+        second_factor,
+        CLI_SOURCE,
+        bench,
+        box=application.secret_box(),
+    )
+    try:
+        signed_in = auth.authenticate_session(application.uow, session.secret)
+        return people.issue_token(
+            application.uow,
+            signed_in.caller,
+            operator_id,
+            label,
+            days=days,
+            bench=bench,
+            max_days=application.settings.token_max_days,
+        )
+    finally:
+        auth.logout(application.uow, session.secret)
 
 
 def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
@@ -84,6 +119,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 code,
                 _password(password, password_stdin),
                 box=application.secret_box(),
+                source=CLI_SOURCE,
             )
         emit(
             as_json,
@@ -103,7 +139,12 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Confirm your authenticator; prints ten recovery codes, this once."""
         with open_app(data_dir) as application:
             codes = auth.confirm_mfa(
-                application.uow, operator_id, code, totp, box=application.secret_box()
+                application.uow,
+                operator_id,
+                code,
+                totp,
+                box=application.secret_box(),
+                source=CLI_SOURCE,
             )
         emit(
             as_json,
@@ -124,7 +165,9 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             str | None, typer.Option(help="One of your recovery codes instead of --totp.")
         ] = None,
         bench: Annotated[str | None, typer.Option(help="The bench you work at.")] = None,
-        days: Annotated[int, typer.Option(help="Days the token lasts (1-365).")] = 1,
+        days: Annotated[
+            int, typer.Option(help="Days the token lasts (1 to the facility's maximum).")
+        ] = 1,
         label: Annotated[str, typer.Option(help="What the token is for.")] = "cli",
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
@@ -132,33 +175,22 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Sign in and get an API token (shown once): export TRIAGE_TOKEN=... to use it."""
         if (totp is None) == (recovery_code is None):
             raise fail("second factor: give exactly one of --totp and --recovery-code")
-        if not 1 <= days <= tokens.MAX_DAYS:
-            raise fail(f"days: a token lasts 1 to {tokens.MAX_DAYS} days, not {days}")
         second = totp if totp is not None else recovery_code
         assert second is not None
         with open_app(data_dir) as application:
-            session = auth.login(
-                application.uow,
+            # Checked before signing in, so that a refused length costs no second factor.
+            most = application.settings.token_max_days
+            if not 1 <= days <= most:
+                raise fail(f"days: a token here lasts 1 to {most} days, not {days}")
+            issued = token_by_login(
+                application,
                 operator_id,
                 _password(password, password_stdin),
                 second,
-                CLI_SOURCE,
                 bench,
-                box=application.secret_box(),
+                days,
+                label,
             )
-            # The session only proves the login: the CLI keeps the token, not the session.
-            try:
-                signed_in = auth.authenticate_session(application.uow, session.secret)
-                issued = people.issue_token(
-                    application.uow,
-                    signed_in.caller,
-                    operator_id,
-                    label,
-                    days=days,
-                    bench=bench,
-                )
-            finally:
-                auth.logout(application.uow, session.secret)
         emit(
             as_json,
             {"operator": operator_id, "token": issued.secret, "token_id": issued.token_id},
@@ -183,6 +215,60 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             as_json,
             {"subject_kind": lock.subject_kind, "subject_id": lock.subject_id, "unlocked": True},
             f"{lock.subject_kind} {lock.subject_id} unlocked",
+        )
+
+    @auth_app.command("recover")
+    def recover(
+        operator_id: OperatorArg,
+        reason: Annotated[str, typer.Option(help="Why (recorded in the ledger).")],
+        address: Annotated[
+            list[str] | None,
+            typer.Option(help="Also unlock this locked address (repeat for several)."),
+        ] = None,
+        activation: Annotated[
+            bool,
+            typer.Option(
+                "--activation",
+                help="Issue an administrator a new activation code (lost password or second "
+                "factor); shown once.",
+            ),
+        ] = False,
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Host-side recovery, with no token: unlock an operator (and addresses), or re-activate
+        an administrator, when nobody who may do it can sign in. Run on the server, as the user
+        that owns the data directory; recorded in the ledger as the host."""
+        with open_app(data_dir) as application:
+            done = auth.recover(
+                application.uow, operator_id, reason, address or (), activation=activation
+            )
+        lines = []
+        if done.account_unlocked:
+            lines.append(f"operator {operator_id} unlocked")
+        lines += [f"address {a} unlocked" for a in done.addresses_unlocked]
+        hours = int(ACTIVATION_LIFETIME.total_seconds() // 3600)
+        if done.activation_code is not None:
+            lines.append(
+                f"activation code for {operator_id} (valid {hours} h, shown once):\n"
+                f"{done.activation_code}\nthen: triage auth activate {operator_id} --code CODE "
+                "--password-stdin"
+            )
+        if done.still_locked:
+            lines.append(
+                "addresses still locked (unlock with --address): " + ", ".join(done.still_locked)
+            )
+        emit(
+            as_json,
+            {
+                "operator": operator_id,
+                "account_unlocked": done.account_unlocked,
+                "addresses_unlocked": done.addresses_unlocked,
+                "activation_code": done.activation_code,
+                "still_locked": done.still_locked,
+                "actor": auth.HOST.ref.to_json(),
+            },
+            "\n".join(lines),
         )
 
     @auth_app.command("locks")

@@ -25,7 +25,7 @@ from triage.bootstrap import App
 from triage.config import Settings
 from triage.entrypoints.cli_common import DataDir, JsonFlag
 from triage.entrypoints.encoding import b64
-from triage.errors import TriageError
+from triage.errors import IntegrityFailure, TriageError
 from triage.services import backup as backup_service
 from triage.services import ledger as ledger_service
 
@@ -33,7 +33,10 @@ BACKUP_HELP = (
     "Write a consistent backup of the facility to OUTPUT, while the server runs.\n\n"
     "OUTPUT is one tar archive: a snapshot of the database, the facility's keys, the evidence "
     "files, and manifest.json with the SHA-256 of each. The archive HOLDS THE FACILITY SIGNING "
-    "KEY: it is written with mode 0600; store it as you would the key itself.\n\n"
+    "KEY: it is written with mode 0600; store it as you would the key itself. It also holds the "
+    "latest signed checkpoint kept outside the database, which a restore puts back.\n\n"
+    "The ledger is first checked against the history last signed and a checkpoint is signed "
+    "(a ledger that fails the check is refused: no archive).\n\n"
     "Run as the account that owns the data directory (no token). The backup is recorded in "
     "the ledger as a system.backup entry naming the manifest's SHA-256. An existing OUTPUT is "
     "never overwritten."
@@ -90,7 +93,21 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Write a consistent backup of the facility to OUTPUT, while the server runs."""
         with open_app(data_dir) as application:
             # A missing or exposed key is refused before anything is written.
-            application.signer_key()
+            signer = application.signer_key()
+            # The ledger is vouched for and signed as it stands, so the archive's checkpoint
+            # covers (nearly) all of it; a ledger that is not the history last signed is
+            # refused, as at any checkpoint, and no archive is written.
+            try:
+                ledger_service.issue_checkpoint_if_grown(
+                    application.uow, application.origin, signer
+                )
+            except IntegrityFailure as exc:
+                where = f"first bad index {exc.index}: " if exc.index is not None else ""
+                raise fail(
+                    f"backup refused, no archive was written: {where}{exc} (recorded, and an "
+                    "alert raised; 'triage ledger verify' says more)",
+                    1,
+                ) from exc
             settings = application.settings
             try:
                 with backup.prepared_backup(

@@ -8,7 +8,6 @@ checks it: scopes, expiry, revocation, bench.
 
 from __future__ import annotations
 
-import json
 import secrets
 import signal
 import sys
@@ -18,25 +17,29 @@ from typing import Annotated, Any
 
 import typer
 
-from triage.adapters.manifest import ManifestFormatError, parse_manifest
+from triage.adapters.manifest import MAX_MANIFEST_BYTES, ManifestFormatError, parse_manifest
 from triage.adapters.replay import replay_check
 from triage.bootstrap import App
-from triage.domain.caller import Caller
+from triage.domain.bounded import InputLimitError, load_json, read_at_most
+from triage.domain.caller import Caller, CallerKind
 from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
 from triage.domain.token import parse_scopes
-from triage.entrypoints.cli_common import DataDir, JsonFlag, Token, token_caller
+from triage.entrypoints.cli_auth import token_by_login
+from triage.entrypoints.cli_common import DataDir, JsonFlag, Reason, Token, token_caller
 from triage.entrypoints.encoding import token_json
 from triage.entrypoints.export_check import check_export, is_export
 from triage.errors import InvalidInput, PermissionDenied, TriageError
 from triage.ledger.errors import VerificationError
-from triage.ledger.receipt import receipt_digest, verify_receipt
-from triage.services import assessment, bench, history, intake, people, seals
+from triage.ledger.receipt import MAX_RECEIPT_BYTES, receipt_digest, verify_receipt
+from triage.services import assessment, bench, bench_assignment, history, intake, people, seals
 from triage.services import facility as facility_service
+from triage.services.auth import issue_activation as issue_activation_code
 from triage.services.common import now
 from triage.services.intake import ManifestRejected
 
 DEMO_BENCH = "B1"  # the bench the demo's bench operator and supervisor tokens are for
+MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
 DeviceArg = Annotated[
     str, typer.Argument(help="Device ID as scanned, e.g. BC-33-AC-FF-FE-FA-55-3D.")
 ]
@@ -65,11 +68,27 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         name: Annotated[str, typer.Option(help="Display name.")],
         role: Annotated[list[str], typer.Option(help="Role (repeat for several).")],
         token: Token = "",
-        issue_token: Annotated[bool, typer.Option(help="Also issue an API token.")] = False,
+        issue_activation: Annotated[
+            bool,
+            typer.Option(
+                help="Also issue their one-time activation code (the first "
+                "administrator always gets one)."
+            ),
+        ] = False,
+        issue_token: Annotated[
+            bool, typer.Option(hidden=True, help="Refused: nobody is issued someone's token.")
+        ] = False,
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
-        """Register an operator. The first administrator is created by the host's own user."""
+        """Register an operator. The first administrator is created by the host's own user and
+        given an activation code: they set a password and a second factor, then sign in."""
+        if issue_token:
+            raise fail(
+                "--issue-token: nobody is issued a token by someone else. Use "
+                "--issue-activation: the operator sets a password and second factor with the "
+                "code, then signs in for a token of their own ('triage auth login')"
+            )
         with open_app(data_dir) as application:
             try:
                 roles = parse_roles(role)
@@ -77,33 +96,53 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 raise InvalidInput(f"role: {exc}") from exc
             caller = _admin_or_bootstrap(application, token)
             created = people.create_operator(application.uow, caller, operator_id, name, roles)
-            issued = (
-                people.issue_token(application.uow, caller, created.id) if issue_token else None
+            # The host bootstrapping the first administrator hands over an activation code, not
+            # a token: no credential here ever skips the second factor.
+            bootstrap = caller.kind is CallerKind.SYSTEM
+            code = (
+                issue_activation_code(application.uow, caller, created.id)
+                if issue_activation or bootstrap
+                else None
             )
             data = {"operator": created.id, "roles": sorted(r.value for r in created.roles)}
             text = f"operator {created.id} created with roles {', '.join(data['roles'])}"
-            if issued is not None:
-                data["token"] = issued.secret
-                text += f"\nAPI token (shown once, keep it safe):\n{issued.secret}"
+            if code is not None:
+                data["activation_code"] = code
+                text += (
+                    f"\nactivation code (shown once, valid 72 h): {code}\n"
+                    f"then: triage auth activate {created.id} --code CODE --password-stdin; "
+                    f"triage auth confirm {created.id} --code CODE --totp NNNNNN; "
+                    f"triage auth login {created.id} --password-stdin --totp NNNNNN"
+                )
             emit(as_json, data, text)
 
     @operator_app.command("token")
     def operator_token(
-        operator_id: Annotated[str, typer.Argument(help="The operator the token is for.")],
+        operator_id: Annotated[
+            str | None,
+            typer.Argument(help="Yourself (the default); a token for anyone else is refused."),
+        ] = None,
         token: Token = "",
         label: Annotated[str, typer.Option(help="What the token is for.")] = "api",
         scope: Annotated[
             list[str] | None,
             typer.Option(help="Limit to a permission, or 'read-only' (repeat; default: roles)."),
         ] = None,
-        days: Annotated[int, typer.Option(help="Days until it expires (1-365).")] = 90,
+        days: Annotated[
+            int | None,
+            typer.Option(
+                help="Days until it expires: at most the facility's maximum and never beyond "
+                "the token asking (default: 90, or as long as allowed)."
+            ),
+        ] = None,
         bench_name: Annotated[
             str | None, typer.Option("--bench", help="The bench this token is used at.")
         ] = None,
         data_dir: DataDir = None,
         as_json: JsonFlag = False,
     ) -> None:
-        """Issue an API token (shown once; only its hash is stored)."""
+        """Issue yourself another API token from yours (shown once; only its hash is stored):
+        never wider or longer-lived than yours."""
         with open_app(data_dir) as application:
             caller = token_caller(application, token)
             try:
@@ -113,11 +152,12 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             issued = people.issue_token(
                 application.uow,
                 caller,
-                operator_id,
+                caller.id if operator_id is None else operator_id,
                 label,
                 scopes=scopes,
                 days=days,
                 bench=bench_name,
+                max_days=application.settings.token_max_days,
             )
             emit(as_json, {"token": issued.secret, "token_id": issued.token_id}, issued.secret)
 
@@ -177,33 +217,66 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         names = sorted(r.value for r in changed.roles)
         emit(as_json, {"operator": changed.id, "roles": names}, f"{changed.id}: {', '.join(names)}")
 
+    @operator_app.command("benches")
+    def operator_benches(
+        operator_id: Annotated[str, typer.Argument(help="The operator.")],
+        bench: Annotated[
+            list[str] | None, typer.Option(help="A bench they work at (repeat for several).")
+        ] = None,
+        clear: Annotated[bool, typer.Option(help="Take every bench away from them.")] = False,
+        reason: Reason = "",
+        token: Token = "",
+        data_dir: DataDir = None,
+        as_json: JsonFlag = False,
+    ) -> None:
+        """Assign an operator's benches (recorded): they sign in, and order work, only there."""
+        with open_app(data_dir) as application:
+            caller = token_caller(application, token)
+            if bool(bench) == clear:
+                raise fail("give the benches (--bench, repeat for several) or --clear, not both")
+            done = bench_assignment.assign_benches(
+                application.uow, caller, operator_id, bench or [], reason
+            )
+        emit(
+            as_json,
+            {"operator": done.operator_id, "benches": done.benches, "previous": done.previous},
+            f"{done.operator_id}: benches {', '.join(done.benches) or 'none'} "
+            f"(before: {', '.join(done.previous) or 'none'})",
+        )
+
     @operator_app.command("list")
     def operator_list(
         token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
     ) -> None:
-        """Operators and their roles."""
+        """Operators, their roles and their benches."""
         with open_app(data_dir) as application:
             caller = token_caller(application, token)
             caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
             with application.uow(write=False) as uow:
                 found = uow.triage.operators()
+                assigned = uow.triage.bench_assignments()
         rows = [
             {
                 "id": o.id,
                 "name": o.name,
                 "roles": sorted(r.value for r in o.roles),
+                "benches": assigned.get(o.id, []),
                 "active": o.active,
                 "suspended": o.suspended,
                 "mfa_enrolled": o.mfa_enrolled,
             }
             for o in found
         ]
-        text = "\n".join(f"{r['id']:20} {','.join(r['roles']):40} {r['name']}" for r in rows)
+        text = "\n".join(
+            f"{r['id']:20} {','.join(r['roles']):40} {','.join(r['benches']) or '-':12} {r['name']}"
+            for r in rows
+        )
         emit(as_json, {"items": rows}, text or "no operators yet")
 
     @app.command("demo")
     def demo(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-        """Create demo staff (one per role) if missing and print a fresh API token for each."""
+        """Create demo staff (one per role) if missing and print a fresh API token for each,
+        minted by their own sign-in (the demo administrator's on the first run only)."""
         staff = [
             ("demo-admin", "Demo Administrator", Role.ADMINISTRATOR),
             ("demo-supervisor", "Demo Supervisor", Role.SUPERVISOR),
@@ -217,7 +290,8 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 known = {o.id for o in uow.triage.operators()}
             real = sorted(o for o in known if not o.startswith("demo-"))
             if real:
-                # Demo staff get tokens without signing in: never beside real people.
+                # Demo staff are enrolled by the host, with nobody present: never beside real
+                # people.
                 raise PermissionDenied(
                     f"this facility has real operators ({', '.join(real[:3])}); "
                     "demo staff are only for a demo facility"
@@ -231,29 +305,43 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                     frozenset({Role.ADMINISTRATOR}),
                 )
             admin = people.operator_caller(application.uow, "demo-admin")
-            tokens = {}
+            benches: dict[str, str] = {}
             for operator_id, name, role in staff:
                 if operator_id not in known and role is not Role.ADMINISTRATOR:
                     people.create_operator(
                         application.uow, admin, operator_id, name, frozenset({role})
                     )
                 at_bench = role in (Role.BENCH_OPERATOR, Role.SUPERVISOR)
-                tokens[operator_id] = people.issue_token(
-                    application.uow,
-                    admin,
-                    operator_id,
-                    "demo",
-                    days=7,
-                    bench=DEMO_BENCH if at_bench else None,
-                ).secret
+                if at_bench:
+                    # Assigned by the administrator: nobody works at a bench they just name.
+                    bench_assignment.assign_benches(
+                        application.uow, admin, operator_id, [DEMO_BENCH], "demo bench"
+                    )
+                    benches[operator_id] = DEMO_BENCH
             demo_seals = _demo_seals(application)
             _demo_commissioning(application, admin)
-            logins = _demo_logins(application, admin, [who for who, _, _ in staff], known)
+            logins, spare = _demo_logins(application, admin, [who for who, _, _ in staff], known)
+            # Each token is minted by its own person's sign-in with the second factor, never by
+            # the administrator for them.
+            days = min(7, application.settings.token_max_days)
+            tokens = {
+                who: token_by_login(
+                    application, who, logins[who]["password"], spare[who], benches.get(who),
+                    days, "demo",
+                ).secret
+                for who in logins
+            }  # fmt: skip
         emit(
             as_json,
             {"tokens": tokens, "seals": demo_seals, "web": logins},
             "demo staff (send as 'Authorization: Bearer TOKEN'):\n"
             + "\n".join(f"  {who:16} {token}" for who, token in tokens.items())
+            + (
+                ""
+                if "demo-admin" in tokens
+                else "\n  demo-admin: token and sign-in shown by the first 'triage demo' only "
+                "(nobody re-enrols their own login); sign in with its password"
+            )
             + "\ndemo seals: "
             + "; ".join(
                 f"{first}..{last} issued to {who}" for who, (first, last) in demo_seals.items()
@@ -269,14 +357,16 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
 
     def _demo_logins(
         application: App, admin: Caller, staff_ids: list[str], known: set[str]
-    ) -> dict[str, dict[str, str]]:
+    ) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         """Fresh web credentials for the demo staff (the demo administrator's only the first
-        time: nobody may re-enrol their own login)."""
+        time: nobody may re-enrol their own login), and for each a spare recovery code with
+        which the demo signs them in for their token."""
         import pyotp
 
         from triage.services import auth
 
         logins = {}
+        spare = {}
         for operator_id in staff_ids:
             if operator_id == admin.id and operator_id in known:
                 continue
@@ -292,7 +382,8 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
                 "recovery_code": recovery[0],
                 "totp_secret": secret,
             }
-        return logins
+            spare[operator_id] = recovery[1]
+        return logins, spare
 
     def _demo_commissioning(application: App, admin: Caller) -> None:
         """The demo provider as a SEC Party, in commissioning mode (renewed for 30 days)."""
@@ -406,8 +497,8 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             # Who is asking comes first: nobody learns anything about a file unsigned-in.
             caller = token_caller(application, token)
             try:
-                rows = parse_manifest(manifest.read_bytes(), kind)
-            except ManifestFormatError as exc:
+                rows = parse_manifest(_read_limited(manifest, MAX_MANIFEST_BYTES, "manifest"), kind)
+            except (ManifestFormatError, InputLimitError) as exc:
                 raise fail(f"{manifest}: {exc}") from exc
             with _progress_bar(len(rows) + 1, not as_json) as advance:
                 try:
@@ -478,11 +569,11 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         """Record the inspection; prints the policy's decision with every reason."""
         with open_app(data_dir) as application:
             caller = token_caller(application, token)
-            raw = sys.stdin.read() if str(evidence) == "-" else evidence.read_text()
             try:
-                obj = json.loads(raw)
-            except (ValueError, RecursionError) as exc:
-                raise fail(f"evidence: not JSON ({exc})") from exc
+                raw = _read_limited(evidence, MAX_EVIDENCE_BYTES, "evidence")
+                obj = load_json(raw, "evidence", max_bytes=MAX_EVIDENCE_BYTES)
+            except InputLimitError as exc:
+                raise fail(str(exc)) from exc
             if not isinstance(obj, dict):
                 raise fail("evidence: must be a JSON object")
             job_id = history.open_job_id(application.uow, caller, device)
@@ -677,10 +768,10 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
             return
         if checkpoint:
             raise fail("--checkpoint: only a ledger export is checked against kept checkpoints")
-        data = receipt.read_bytes()
         try:
+            data = _read_limited(receipt, MAX_RECEIPT_BYTES, "receipt")
             verified = verify_receipt(data, [key])
-        except VerificationError as exc:
+        except (VerificationError, InputLimitError) as exc:
             emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
             raise typer.Exit(1) from exc
         lines = [
@@ -752,7 +843,7 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
         try:
             signer = load_tool_key(key)
             device_connector = load_connector(
-                connector, facility_verifier_key=facility_key, **options
+                connector, facility_verifier_key=facility_key, tool_id=tool_id, **options
             )
         except (AgentError, TriageError, OSError, TypeError) as exc:
             raise fail(str(exc)) from exc
@@ -783,6 +874,15 @@ def register(app: typer.Typer, open_app: Any, emit: Any, fail: Any) -> None:
     app.add_typer(device_app, name="device")
     app.add_typer(agent_app, name="agent")
     app.add_typer(facility_app, name="facility")
+
+
+def _read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The file (or stdin for '-'), refused once it passes ``limit`` bytes: a device such as
+    /dev/zero, or a file of many GiB, is never read to the end."""
+    if str(path) == "-":
+        return read_at_most(sys.stdin.buffer, limit, what)
+    with path.open("rb") as file:
+        return read_at_most(file, limit, what)
 
 
 def _admin_or_bootstrap(application: App, token: str) -> Caller:
@@ -860,14 +960,22 @@ def replay_command(app: typer.Typer, ledger_app: typer.Typer, open_app: Any, emi
             "entries": report.entries,
             "rows": report.rows,
             "differences": [str(d) for d in report.differences],
+            "notes": report.notes,
         }
+        # Notes (credentials set before digests were recorded) are said, never a failure.
+        notes = "".join(f"\nnote: {n}" for n in report.notes)
         if not report.differences:
-            emit(as_json, data, f"ok: {report.entries} entries replayed; {report.rows} rows agree")
+            emit(
+                as_json,
+                data,
+                f"ok: {report.entries} entries replayed; {report.rows} rows agree{notes}",
+            )
             return
         emit(
             as_json,
             data,
             "FAILED: the tables differ from the ledger:\n"
-            + "\n".join(f"  {d}" for d in report.differences),
+            + "\n".join(f"  {d}" for d in report.differences)
+            + notes,
         )
         raise typer.Exit(1)

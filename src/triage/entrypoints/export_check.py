@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from triage.ledger.bounded import InputLimitError, load_json, read_at_most
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.export import EXPORT_FORMAT, MAX_HEADER_BYTES, verify_export
@@ -16,8 +16,8 @@ def is_export(path: Path) -> bool:
     with path.open("rb") as file:
         first = file.readline(MAX_HEADER_BYTES + 1)
     try:
-        header = json.loads(first)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        header = load_json(first, "header", max_bytes=MAX_HEADER_BYTES)
+    except InputLimitError:
         return False
     return isinstance(header, dict) and header.get("format") == EXPORT_FORMAT
 
@@ -27,7 +27,10 @@ def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any]
     notes = []
     for checkpoint in kept:
         try:
-            notes.append(checkpoint.read_text(encoding="utf-8"))
+            with checkpoint.open("rb") as file:
+                notes.append(read_at_most(file, MAX_HEADER_BYTES, str(checkpoint)).decode("utf-8"))
+        except InputLimitError as exc:
+            raise VerificationError(f"{exc}: not a signed checkpoint") from exc
         except UnicodeDecodeError as exc:
             raise VerificationError(f"{checkpoint}: not a signed checkpoint (not text)") from exc
     with path.open("rb") as file:

@@ -64,6 +64,9 @@ class AuditReport:
     entries_checked: int = 0
     checkpoints_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Not failures, but worth telling whoever verifies (an installation from before the
+    # checkpoint was kept outside the database, say).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -91,15 +94,18 @@ def audit_log(
     max_problems: int = 50,
     opener: StorageOpener | None = None,
     workers: int = 0,
+    kept: Sequence[str] = (),
 ) -> AuditReport:
     """Recompute the whole log from its entries and compare every stored artefact with it.
 
     With an ``opener`` and ``workers`` > 1, large logs are checked by that many processes.
+    ``kept`` are signed checkpoints held outside the storage: checked like stored ones.
     """
     head = storage.read_head()
     report = AuditReport(size=head.size, root=head.root)
     findings = _Findings(report, max_problems)
     roots = _checked_checkpoints(storage, verifier_keys, origin, head.size, findings)
+    _add_kept(kept, verifier_keys, origin, head.size, roots, findings)
     report.checkpoints_checked = len(roots)
     cuts = sorted(size for size in roots if size % TILE_WIDTH)
     full_tiles = head.size // TILE_WIDTH
@@ -378,6 +384,33 @@ def _checked_checkpoints(
             continue
         roots[body.size] = body.root_hash
     return roots
+
+
+def _add_kept(
+    kept: Sequence[str],
+    verifier_keys: Sequence[str],
+    origin: str | None,
+    head_size: int,
+    roots: dict[int, bytes],
+    findings: _Findings,
+) -> None:
+    """Signed roots of checkpoints kept outside the storage join the stored ones (a kept one
+    wins where both have a size: it is the one that cannot have been swapped in storage)."""
+    for signed in kept:
+        try:
+            body = open_checkpoint(signed, verifier_keys, origin)
+        except VerificationError as exc:
+            findings(None, f"the checkpoint kept outside the database does not verify: {exc}", 3)
+            continue
+        if body.size > head_size:
+            findings(
+                head_size,
+                f"the checkpoint kept outside the database, at size {body.size}, is beyond the "
+                f"log's size {head_size}: the log was truncated after it was signed",
+                3,
+            )
+            continue
+        roots[body.size] = body.root_hash
 
 
 # Worker processes keep their storage (a read transaction) open for their whole life.

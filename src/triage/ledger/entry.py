@@ -96,7 +96,12 @@ class Entry:
             )
         except ValueError as exc:
             raise VerificationError(f"entry is malformed: {exc}") from exc
-        if entry.to_bytes() != raw:
+        try:
+            written = entry.to_bytes()
+        except UnicodeEncodeError as exc:
+            # JSON's \ud800 escapes a lone surrogate, which no UTF-8 text can hold.
+            raise VerificationError("entry is not valid UTF-8 text (a lone surrogate)") from exc
+        if written != raw:
             raise VerificationError("entry bytes are not in RFC 8785 canonical form")
         return entry
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO
 
+from triage.ledger.bounded import InputLimitError, load_json
 from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Entry
 from triage.ledger.errors import VerificationError
@@ -169,9 +170,9 @@ def _header(line: bytes) -> tuple[str, str, int]:
     if len(line) > MAX_HEADER_BYTES or not line.endswith(b"\n"):
         raise VerificationError("not a ledger export: its first line is missing or too long")
     try:
-        header = json.loads(line)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise VerificationError(f"not a ledger export: its first line is not JSON ({exc})") from exc
+        header = load_json(line, "ledger export header", max_bytes=MAX_HEADER_BYTES)
+    except InputLimitError as exc:
+        raise VerificationError(f"not a ledger export: its first line is {exc.problem}") from None
     if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
         raise VerificationError(f"not a ledger export in the format {EXPORT_FORMAT}")
     origin, note, size = header.get("origin"), header.get("checkpoint"), header.get("size")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from triage.ledger import checkpoint as checkpoints
+from triage.ledger import note
 from triage.ledger.errors import LedgerStateError
 from triage.ledger.rfc6962 import (
     EMPTY_ROOT,
@@ -30,6 +31,9 @@ from triage.ledger.tiles import (
     TileHashes,
     TileKey,
 )
+
+if TYPE_CHECKING:
+    from triage.ledger.vouch import Vouched
 
 
 @dataclass(frozen=True)
@@ -208,10 +212,24 @@ class Log:
         return TileHashes(self._storage, index + 1).range_hash(index, index + 1)
 
     def issue_checkpoint(self, origin: str, signer_key: str) -> StoredCheckpoint:
-        """Sign a checkpoint of the current head and store it (idempotent for the same size)."""
-        head = self.head()
-        body = checkpoints.Checkpoint(origin=origin, size=head.size, root_hash=head.root)
-        stored = StoredCheckpoint(head.size, checkpoints.sign_checkpoint(body, signer_key))
+        """Vouch for the log against the latest stored checkpoint, then sign a checkpoint of it
+        and store it (idempotent for the same size).
+
+        ``triage.ledger.vouch.HistoryRewritten`` (naming the first bad entry where it can) when
+        the log is not the tree that checkpoint signed: nothing is signed then.
+        """
+        from triage.ledger.vouch import open_anchor, vouch
+
+        verifier = note.verifier_key_from_signer(signer_key)
+        latest = self.latest_checkpoint()
+        # Whatever origin it names: the key is what vouches for it.
+        anchor = None if latest is None else open_anchor(latest.note, [verifier], None)
+        return self.sign_vouched(vouch(self._storage, anchor), origin, signer_key)
+
+    def sign_vouched(self, vouched: Vouched, origin: str, signer_key: str) -> StoredCheckpoint:
+        """Sign and store a checkpoint of the size and root ``vouch`` recomputed."""
+        body = checkpoints.Checkpoint(origin=origin, size=vouched.size, root_hash=vouched.root)
+        stored = StoredCheckpoint(vouched.size, checkpoints.sign_checkpoint(body, signer_key))
         self._storage.add_checkpoint(stored)
         return stored
 

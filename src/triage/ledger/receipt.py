@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from triage.ledger.bounded import InputLimitError, load_json
 from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
@@ -60,13 +61,10 @@ def build_receipt(
 def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedReceipt:
     """Check every entry's inclusion proof against the signed checkpoint; VerificationError if
     anything fails, naming the entry."""
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    if len(raw) > MAX_RECEIPT_BYTES:
-        raise VerificationError(f"receipt is larger than {MAX_RECEIPT_BYTES} bytes")
     try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise VerificationError(f"receipt is not JSON: {exc}") from exc
+        obj = load_json(data, "receipt", max_bytes=MAX_RECEIPT_BYTES)
+    except InputLimitError as exc:
+        raise VerificationError(str(exc)) from None
     if not isinstance(obj, dict) or obj.get("format") != RECEIPT_FORMAT:
         raise VerificationError(f"not a receipt in the format {RECEIPT_FORMAT}")
     origin = _text(obj, "origin")

@@ -1,9 +1,9 @@
 """The access review: who may do what, with which credentials, and how misuse is watched.
 
-A report for a security manager or an auditor: every operator with their roles, last login,
-second-factor state and whether they may act; every API token still outstanding (never its
-hash); every tool with its state and why; the anomaly thresholds and working hours in force; and
-the alerts still open. Exported as JSON or as one CSV table that loads in a spreadsheet.
+A report for a security manager or an auditor: every operator with their roles, benches, last
+login, second-factor state and whether they may act; every API token still outstanding (never
+its hash); every tool with its state and why; the anomaly thresholds and working hours in force;
+and the alerts still open. Exported as JSON or as one CSV table that loads in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def access_review(uow_factory: UnitOfWorkFactory, caller: Caller) -> AccessRevie
     caller.require(Permission.ACCESS_REVIEW)
     at = now()
     with uow_factory(write=False) as uow:
-        operators = [_operator(o) for o in uow.triage.operators()]
+        assigned = uow.triage.bench_assignments()
+        operators = [_operator(o, assigned.get(o.id, [])) for o in uow.triage.operators()]
         tokens = [_token(t) for t in uow.triage.tokens() if t.state(at) == "active"]
         tools = [_tool(t) for t in uow.security.tools()]
         view = anomaly.threshold_view(uow).to_json()
@@ -127,6 +128,7 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
                 "id": o["id"],
                 "name": o["name"],
                 "roles": " ".join(o["roles"]),
+                "bench": " ".join(o["benches"]),
                 "status": o["status"],
                 "mfa_enrolled": o["mfa_enrolled"],
                 "last_login_at": o["last_login_at"],
@@ -208,7 +210,7 @@ def _cell(value: Any) -> str:
     return text
 
 
-def _operator(found: Operator) -> dict[str, Any]:
+def _operator(found: Operator, benches: list[str]) -> dict[str, Any]:
     if not found.active:
         status = "inactive"
     elif found.suspended:
@@ -219,6 +221,7 @@ def _operator(found: Operator) -> dict[str, Any]:
         "id": found.id,
         "name": found.name,
         "roles": sorted(r.value for r in found.roles),
+        "benches": benches,
         "status": status,
         "mfa_enrolled": found.mfa_enrolled,
         "last_login_at": format_time(found.last_login_at) if found.last_login_at else None,

@@ -242,6 +242,8 @@ def set_threshold(
         else:
             _require_subject(uow, setting.scope, setting.subject_id)
             subject = Ref(setting.scope.value, setting.subject_id)
+        if setting in uow.security.thresholds():
+            return setting  # already in force (a PUT repeated): nothing changes, nothing recorded
         uow.ledger.record([make_entry(uow, caller, "threshold.set", subject, setting.to_json())])
         uow.commit()
     return setting

@@ -9,15 +9,17 @@ from __future__ import annotations
 import hmac
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from triage.domain import credentials
-from triage.domain.caller import Caller, CallerKind
+from triage.domain.caller import Caller, CallerKind, Credential
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+from triage.domain.digests import set_digest, stored_digest
 from triage.domain.people import Operator
-from triage.domain.roles import Permission
+from triage.domain.roles import Permission, Role
 from triage.errors import (
     AccessLocked,
     Conflict,
@@ -29,6 +31,7 @@ from triage.errors import (
     Unauthenticated,
 )
 from triage.ledger.entry import Entry, Ref, format_time
+from triage.services import bench_assignment, people
 from triage.services.common import make_entry, now, recorded_lately
 from triage.services.credentials_port import SecretSealer
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -38,8 +41,17 @@ SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=8)
 # A session's last use is written at most this often (a write per request is not needed).
 SESSION_TOUCH_INTERVAL = timedelta(seconds=10)
 ACCOUNT_LOCK_FAILURES = 5
+# Addresses lock before accounts: failures in a row against one account from one address lock
+# the address at this many, fewer than lock the account, so that no single address can lock
+# anybody out (an account locks only when failures come from more than one address).
+SOURCE_ACCOUNT_FAILURES = ACCOUNT_LOCK_FAILURES - 1
 SOURCE_LOCK_FAILURES = 20
 SOURCE_LOCK_WINDOW = timedelta(minutes=15)
+# Wrong activation codes: per account and per address within the window, then 429.
+CODE_FAILURES_PER_ACCOUNT = 10
+CODE_FAILURES_PER_SOURCE = 10
+CODE_FAILURE_WINDOW = timedelta(minutes=15)
+CODE_RETRY_SECONDS = 60
 LOCK_KINDS = ("operator", "source")
 MAX_SECRET_LENGTH = 300
 
@@ -87,14 +99,15 @@ def issue_activation(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id
                 "an administrator cannot issue their own activation code once enrolled; "
                 "ask another administrator"
             )
-        uow.credentials.set_activation_code(operator_id, credentials.code_hash(code), at, expires)
+        code_hash = credentials.code_hash(code)
+        uow.credentials.set_activation_code(operator_id, code_hash, at, expires)
         _record(
             uow,
             caller,
             "auth.activation_issued",
             Ref("operator", operator_id),
             at,
-            {"expires_at": format_time(expires)},
+            {"expires_at": format_time(expires), "code_digest": stored_digest(code_hash)},
         )
         uow.commit()
     return code
@@ -107,33 +120,46 @@ def activate(
     password: str,
     *,
     box: SecretSealer,
+    source: str | None = None,
 ) -> tuple[str, str]:
     """Set a password with an activation code; returns a new TOTP secret and its otpauth URI.
 
-    The second factor is pending until ``confirm_mfa`` proves the authenticator has it.
+    The second factor is pending until ``confirm_mfa`` proves the authenticator has it. The
+    code is checked before any Argon2 work, so a wrong one costs the server next to nothing;
+    wrong codes are limited per account and per ``source`` address (TooManyAttempts).
     """
+    at = now()
+    with uow_factory(write=True) as uow:
+        checked = _check_activation(uow, operator_id, code, at, source)
+        uow.commit()
+    if isinstance(checked, TriageError):
+        raise checked
     try:
         credentials.check_password(password, operator_id)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
     password_hash = credentials.hash_password(password)
     secret = credentials.new_totp_secret()
-    at = now()
     with uow_factory(write=True) as uow:
-        found = _check_activation(uow, operator_id, code, at)
+        # Again, in the transaction that uses it: it may have been used meanwhile.
+        found = _check_activation(uow, operator_id, code, at, source)
         if isinstance(found, TriageError):
             uow.commit()
             raise found
-        uow.credentials.set_pending_credential(
-            operator_id, password_hash, box.seal(secret.encode("ascii")), at
-        )
+        sealed = box.seal(secret.encode("ascii"))
+        uow.credentials.set_pending_credential(operator_id, password_hash, sealed, at)
         _record(
             uow,
             _operator(found),
             "auth.activated",
             Ref("operator", operator_id),
             at,
-            {"second_factor": "pending"},
+            # Digests of the values as stored (see domain/digests.py), never of the secrets.
+            {
+                "second_factor": "pending",
+                "password_digest": stored_digest(password_hash),
+                "totp_digest": stored_digest(sealed),
+            },
         )
         uow.commit()
         issuer = f"device-triage {uow.facility_id}"
@@ -147,12 +173,16 @@ def confirm_mfa(
     totp_code: str,
     *,
     box: SecretSealer,
+    source: str | None = None,
 ) -> list[str]:
-    """Confirm the authenticator with a current code; returns ten recovery codes, shown once."""
+    """Confirm the authenticator with a current code; returns ten recovery codes, shown once.
+
+    The activation code is checked first, limited and recorded as ``activate`` does.
+    """
     recovery = credentials.new_recovery_codes()
     at = now()
     with uow_factory(write=True) as uow:
-        found = _check_activation(uow, operator_id, code, at)
+        found = _check_activation(uow, operator_id, code, at, source)
         if isinstance(found, TriageError):
             uow.commit()
             raise found
@@ -170,44 +200,72 @@ def confirm_mfa(
                 "clock and enter the code it shows now"
             )
         uow.credentials.confirm_totp(operator_id, step, at)
-        uow.credentials.replace_recovery_codes(
-            operator_id, [credentials.code_hash(c) for c in recovery]
-        )
+        recovery_hashes = [credentials.code_hash(c) for c in recovery]
+        uow.credentials.replace_recovery_codes(operator_id, recovery_hashes)
         uow.credentials.delete_activation_code(operator_id)
         uow.credentials.forget_failures("operator", operator_id)
+        uow.credentials.forget_failures("source", _code_key(operator_id))
         _record(
             uow,
             _operator(found),
             "auth.mfa_enrolled",
             Ref("operator", operator_id),
             at,
-            {"second_factor": "totp", "recovery_codes": len(recovery)},
+            {
+                "second_factor": "totp",
+                "recovery_codes": len(recovery),
+                "recovery_digest": set_digest(recovery_hashes),
+            },
         )
         uow.commit()
     return recovery
 
 
+def _code_key(operator_id: str) -> str:
+    """Under what wrong activation codes for an operator are counted (as attempts from a
+    pseudo-address no real address can be, so that they never count towards a login lock)."""
+    return f"code:{operator_id}"[:64]
+
+
 def _check_activation(
-    uow: UnitOfWork, operator_id: str, code: str, at: datetime
+    uow: UnitOfWork, operator_id: str, code: str, at: datetime, source: str | None = None
 ) -> Operator | TriageError:
     """The operator when ``code`` is their live activation code; else the error to raise.
 
-    A refusal about a known operator is recorded (the caller commits it before raising).
+    Past the limits of wrong codes for the account or from ``source``, TooManyAttempts before
+    anything is checked. A refusal about a known operator is counted and recorded, at most once
+    a minute per operator and reason (the caller commits it before raising).
     """
+    store = uow.credentials
+    source = None if source is None else (source.strip()[:64] or "unknown")
+    since = at - CODE_FAILURE_WINDOW
+    minutes = int(CODE_FAILURE_WINDOW.total_seconds() // 60)
+    if store.source_failures(_code_key(operator_id), since) >= CODE_FAILURES_PER_ACCOUNT:
+        return TooManyAttempts(
+            f"too many wrong activation codes for {operator_id[:64]} in {minutes} minutes: "
+            f"wait {CODE_RETRY_SECONDS} s, and check the code with the administrator",
+            CODE_RETRY_SECONDS,
+        )
+    if source is not None and store.source_failures(source, since) >= CODE_FAILURES_PER_SOURCE:
+        return TooManyAttempts(
+            f"too many failures from {source[:64]} in {minutes} minutes: "
+            f"wait {CODE_RETRY_SECONDS} s before trying again",
+            CODE_RETRY_SECONDS,
+        )
     found = uow.triage.operator(operator_id)
-    stored = None if found is None else uow.credentials.activation_code(operator_id)
+    stored = None if found is None else store.activation_code(operator_id)
     wrong = stored is None or not hmac.compare_digest(stored[0], credentials.code_hash(code))
     expired = stored is not None and at >= stored[1]
+    if (wrong or expired) and source is not None:
+        store.add_attempt(None, source, False, at)
     if found is not None and (wrong or expired):
+        store.add_attempt(None, _code_key(operator_id), False, at)
         reason = "expired_code" if not wrong else "wrong_code"
-        _record(
-            uow,
-            _AUTH,
-            "auth.activation_refused",
-            Ref("operator", operator_id),
-            at,
-            {"reason": reason},
-        )
+        subject = Ref("operator", operator_id)
+        data = {"reason": reason}
+        lately = REFUSAL_RECORD_INTERVAL
+        if not recorded_lately(uow, subject, "auth.activation_refused", at, lately, data):
+            _record(uow, _AUTH, "auth.activation_refused", subject, at, data)
     if found is None or wrong:
         return Unauthenticated(
             "the activation code is wrong for this operator; check it or ask an administrator "
@@ -238,8 +296,10 @@ def login(
     """Open a web session with a password and a TOTP or recovery code.
 
     Failures are counted per account and per source address: each consecutive failure doubles
-    the wait before the next attempt is even checked (TooManyAttempts), five lock the account
-    and twenty from one address within fifteen minutes lock the address (AccessLocked).
+    the wait before the next attempt is even checked (TooManyAttempts); four in a row against
+    one account from one address, or twenty from one address within fifteen minutes, lock the
+    address; five in a row lock the account, which therefore takes more than one address
+    (AccessLocked). See ``_fail``.
     """
     source = (source or "unknown").strip()[:64] or "unknown"
     if bench is not None:
@@ -350,9 +410,14 @@ def _login(
     method = _second_factor(uow, found.id, stored, second_factor, at, box)
     if method is None:
         return _fail(uow, at, source, found.id, "bad_second_factor")
+    if bench is not None and bench not in uow.triage.operator_benches(found.id):
+        # Checked once the person is proven: nobody else learns where they work.
+        return _bench_refused(uow, at, source, found.id, bench)
     store.add_attempt(found.id, source, True, at)
+    rehashed = None
     if credentials.needs_rehash(stored.password_hash or ""):
-        store.set_password(found.id, credentials.hash_password(password), at)
+        rehashed = credentials.hash_password(password)
+        store.set_password(found.id, rehashed, at)
     secret = secrets.token_urlsafe(32)
     session = WebSession(
         id=credentials.session_id(secret),
@@ -368,6 +433,8 @@ def _login(
     data: dict[str, Any] = {"source": source, "bench": bench, "second_factor": method}
     if method == "recovery_code":
         data["recovery_codes_left"] = store.recovery_codes_left(found.id)
+    if rehashed is not None:
+        data["password_digest"] = stored_digest(rehashed)
     _record(uow, _operator(found, bench), "auth.login", Ref("operator", found.id), at, data)
     return NewSession(secret, session.csrf_token, session.expires_at, found.id, bench)
 
@@ -425,21 +492,44 @@ def _refuse(
 REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
 
 
+def _bench_refused(
+    uow: UnitOfWork, at: datetime, source: str, operator_id: str, bench: str
+) -> TriageError:
+    """Record a sign-in at a bench not assigned to the operator; returns the error to raise."""
+    subject = Ref("operator", operator_id)
+    data = {"reason": "bench_not_assigned", "source": source, "bench": bench}
+    if not recorded_lately(uow, subject, "auth.login_failed", at, REFUSAL_RECORD_INTERVAL, data):
+        uow.ledger.record([make_entry(uow, _AUTH, "auth.login_failed", subject, data, at)])
+    return bench_assignment.not_assigned(operator_id, bench)
+
+
 def _fail(
     uow: UnitOfWork, at: datetime, source: str, operator_id: str | None, reason: str
 ) -> TriageError:
-    """Count and record a failed login, locking the account or the source when it is time."""
+    """Count and record a failed login, locking the source or the account when it is time.
+
+    The address locks first: ``SOURCE_ACCOUNT_FAILURES`` failures in a row against one account
+    from one address lock that address, one fewer than lock the account, and a failure that
+    locks its address does not also lock the account. So an account locks only when failures
+    come from more than one address (a distributed guess, which no address lock stops), and
+    nobody can lock an administrator out from one address.
+    """
     store = uow.credentials
     store.add_attempt(operator_id, source, False, at)
-    # An unknown id is not recorded: people type their password into the id field.
+    # An unknown id is not recorded: people type their password into the id field. What
+    # is recorded in its place (the address failing) is recorded at most once a minute.
     subject = Ref("operator", operator_id) if operator_id else Ref("source", source)
-    entries = [
-        make_entry(
-            uow, _AUTH, "auth.login_failed", subject, {"reason": reason, "source": source}, at
-        )
-    ]
+    data = {"reason": reason, "source": source}
+    entries = []
+    if operator_id is not None or not recorded_lately(
+        uow, subject, "auth.login_failed", at, REFUSAL_RECORD_INTERVAL, data
+    ):
+        entries.append(make_entry(uow, _AUTH, "auth.login_failed", subject, data, at))
     error: TriageError = Unauthenticated(_WRONG)
-    if operator_id is not None:
+    source_entries = _source_lock(uow, at, source, operator_id)
+    if source_entries:
+        error = AccessLocked(f"{_WRONG}; logins from {source} are now locked: {_ASK}")
+    elif operator_id is not None:
         failures, _ = store.consecutive_failures(operator_id)
         if failures >= ACCOUNT_LOCK_FAILURES and store.lock("operator", operator_id) is None:
             entries.append(
@@ -453,17 +543,38 @@ def _fail(
                 )
             )
             error = AccessLocked(f"{_WRONG}; operator {operator_id} is now locked: {_ASK}")
-    source_entries = _source_lock(uow, at, source)
-    if source_entries:
-        error = AccessLocked(f"{_WRONG}; logins from {source} are now locked: {_ASK}")
-    uow.ledger.record([*entries, *source_entries])
+    entries.extend(source_entries)
+    if entries:
+        uow.ledger.record(entries)
     return error
 
 
-def _source_lock(uow: UnitOfWork, at: datetime, source: str) -> list[Entry]:
-    """The entry locking ``source`` when it has failed too often lately; else nothing."""
-    count = uow.credentials.source_failures(source, at - SOURCE_LOCK_WINDOW)
-    if count < SOURCE_LOCK_FAILURES or uow.credentials.lock("source", source) is not None:
+def _source_lock(
+    uow: UnitOfWork, at: datetime, source: str, operator_id: str | None = None
+) -> list[Entry]:
+    """The entry locking ``source`` when it has failed too often lately, or too often in a row
+    against ``operator_id``; else nothing."""
+    store = uow.credentials
+    if store.lock("source", source) is not None:
+        return []
+    if operator_id is not None:
+        in_a_row = store.consecutive_failures_from(operator_id, source)
+        if in_a_row >= SOURCE_ACCOUNT_FAILURES:
+            return [
+                make_entry(
+                    uow,
+                    _AUTH,
+                    "auth.locked",
+                    Ref("source", source),
+                    {
+                        "reason": f"{in_a_row} failed logins in a row as operator {operator_id}",
+                        "failures": in_a_row,
+                    },
+                    at,
+                )
+            ]
+    count = store.source_failures(source, at - SOURCE_LOCK_WINDOW)
+    if count < SOURCE_LOCK_FAILURES:
         return []
     minutes = int(SOURCE_LOCK_WINDOW.total_seconds() // 60)
     return [
@@ -512,6 +623,100 @@ def unlock(
     return found
 
 
+HOST = Caller.system("host")
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a host-side recovery did, and which addresses are still locked."""
+
+    operator_id: str
+    account_unlocked: bool
+    addresses_unlocked: list[str]
+    activation_code: str | None
+    expires_at: datetime | None
+    still_locked: list[str]
+
+
+def recover(
+    uow_factory: UnitOfWorkFactory,
+    operator_id: str,
+    reason: str,
+    addresses: Sequence[str] = (),
+    activation: bool = False,
+) -> Recovery:
+    """Give the facility back to its owners when nobody who may unlock can sign in.
+
+    Run on the server by whoever holds the data directory (``triage auth recover``), with no
+    token: that person can read and write the database anyway, and this way what they do is
+    recorded, with the actor ``system:host`` and their reason. Unlocks the operator's account
+    if it is locked, unlocks each address in ``addresses``, and with ``activation`` issues an
+    administrator a new activation code (a forgotten password or a lost second factor).
+    """
+    text = " ".join(reason.split())
+    if not text:
+        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    wanted = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
+    at = now()
+    with uow_factory(write=True) as uow:
+        found = uow.triage.operator(operator_id)
+        if found is None:
+            raise NotFound(f"no operator {operator_id!r}")
+        store = uow.credentials
+        entries = []
+        account = store.lock("operator", operator_id)
+        if account is not None:
+            entries.append(_unlocked(uow, Ref("operator", operator_id), text, account, at))
+            store.forget_failures("operator", operator_id)
+        unlocked = []
+        for address in wanted:
+            lock = store.lock("source", address)
+            if lock is None:
+                raise NotFound(f"address {address!r} is not locked")
+            entries.append(_unlocked(uow, Ref("source", address), text, lock, at))
+            store.forget_failures("source", address)
+            unlocked.append(address)
+        code = expires = None
+        if activation:
+            if Role.ADMINISTRATOR not in found.roles or not found.active:
+                raise PermissionDenied(
+                    f"operator {operator_id} is not an active administrator: the host re-activates "
+                    "only administrators; an administrator re-activates everyone else"
+                )
+            code = credentials.new_activation_code()
+            expires = credentials.activation_expiry(at)
+            code_hash = credentials.code_hash(code)
+            store.set_activation_code(operator_id, code_hash, at, expires)
+            entries.append(
+                make_entry(
+                    uow,
+                    HOST,
+                    "auth.activation_issued",
+                    Ref("operator", operator_id),
+                    {
+                        "expires_at": format_time(expires),
+                        "reason": text[:2000],
+                        "code_digest": stored_digest(code_hash),
+                    },
+                    at,
+                )
+            )
+        if not entries:
+            raise Conflict(
+                f"operator {operator_id} is not locked and nothing else was asked: name a locked "
+                "address with --address, or ask for a new activation code with --activation"
+            )
+        uow.ledger.record(entries)
+        still = [lock.subject_id for lock in store.locks() if lock.subject_kind == "source"]
+        uow.commit()
+    return Recovery(operator_id, account is not None, unlocked, code, expires, still)
+
+
+def _unlocked(uow: UnitOfWork, subject: Ref, reason: str, lock: AccessLock, at: datetime) -> Entry:
+    data = {"reason": reason[:2000], "locked_at": format_time(lock.locked_at)}
+    return make_entry(uow, HOST, "auth.unlocked", subject, data, at)
+
+
 def locks(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[AccessLock]:
     """Locked operators and source addresses (for who may unlock them or review access)."""
     caller.require(Permission.ACCESS_REVIEW, Permission.ACCOUNT_UNLOCK)
@@ -532,6 +737,7 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
         session = uow.credentials.session(session_id)
         found = None if session is None else uow.triage.operator(session.operator_id)
         locked = found is not None and uow.credentials.lock("operator", found.id) is not None
+        stored = None if found is None else uow.credentials.credential(found.id)
     if session is None or found is None:
         raise Unauthenticated("the session is unknown; sign in again")
     if session.ended_at is not None:
@@ -546,12 +752,15 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
         raise Unauthenticated(f"operator {found.id} is locked; {_ASK}")
     if not found.may_act:
         raise Unauthenticated(f"operator {found.id} is not active or is suspended")
+    people.check_second_factor(found.id, stored, session.created_at, "the session")
     if at - session.last_seen_at >= SESSION_TOUCH_INTERVAL:
         with uow_factory(write=True) as uow:
             uow.credentials.touch_session(session_id, at)
             uow.commit()
+    # Named by its sign-in time (the auth.login entry), never by its hash.
+    credential = Credential("session", format_time(session.created_at))
     return SessionCaller(
-        Caller.operator(found.id, found.roles, None, session.bench),
+        Caller.operator(found.id, found.roles, None, session.bench, credential),
         session.csrf_token,
         session_id.hex(),
     )
@@ -622,7 +831,7 @@ def change_password(
             "auth.password_changed",
             Ref("operator", caller.id),
             at,
-            {"sessions_ended": ended},
+            {"sessions_ended": ended, "password_digest": stored_digest(new_hash)},
         )
         uow.commit()
     return ended

@@ -7,7 +7,7 @@ import dataclasses
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
@@ -28,8 +28,8 @@ from triage.domain.work_order import (
     WorkOrderRefused,
 )
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.ledger.entry import Entry, Ref
-from triage.services import anomaly, assessment, common
+from triage.ledger.entry import Entry, Ref, format_time
+from triage.services import anomaly, assessment, bench_assignment, common
 from triage.services.common import device_ref, get_job, job_step, make_entry, now
 from triage.services.people import ensure_policy
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -101,6 +101,9 @@ def override(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         text = check_override(job, caller.id, justification)
+        if job.state is OUTCOME_STATE[chosen]:
+            # The same override again (a repeated request) would decide nothing new.
+            raise Conflict(f"job {job.id} is already {job.state}: an override must change it")
         entry = job_step(
             uow,
             caller,
@@ -155,6 +158,9 @@ def _authorise_reset(
             raise NotFound(f"no enrolled tool {tool_id!r}")
         if tool.status is not ToolStatus.ACTIVE:
             raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
+        if caller.bench is not None and caller.bench not in uow.triage.operator_benches(caller.id):
+            # Checked now, not only at sign-in: an assignment taken away stops the next order.
+            raise _NotAtBench(str(bench_assignment.not_assigned(caller.id, caller.bench)))
         if caller.bench != tool.bench:
             where = f"at bench {caller.bench}" if caller.bench else "at no bench"
             raise _NotAtBench(
@@ -238,7 +244,7 @@ def record_tool_result(
             anomaly.check(
                 uow, caller.id, order["operator_id"], now(), [Metric.FAILED_VERIFICATIONS]
             )
-            job = get_job(uow, job.id)
+            job = get_job(uow, job.id, checked=False)
             uow.commit()
             return job
     except WorkOrderRefused as exc:
@@ -272,7 +278,32 @@ def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -
     if order["status"] != "issued" and not _recorded(uow, order, signed):
         why = _CLOSED.get(order["status"], "a second result for it is a replay")
         raise WorkOrderRefused(f"work order {order['id']} is {order['status']}: {why}")
+    if order["status"] == "issued":
+        _check_in_time(order, result)
     return order
+
+
+def _check_in_time(order: Mapping[str, Any], result: ToolResult) -> None:
+    """Refuse a result for a reset done after its order expired.
+
+    The order's expiry bounds when the device may be reset, not only when the result may
+    arrive: a result the tool says it completed after the expiry is refused. The sweep's grace
+    is for a reset completed in time whose result is still on its way; a result arriving after
+    the grace is refused too, even if the sweep has not closed the order yet.
+    """
+    expires = order["expires_at"]
+    expires = expires if expires.tzinfo is not None else expires.replace(tzinfo=UTC)
+    if result.completed_at > expires:
+        raise WorkOrderRefused(
+            f"work order {order['id']} expired at {format_time(expires)}, before the reset "
+            f"was completed ({format_time(result.completed_at)}): a reset after the order's "
+            "expiry is not accepted; the device needs a new work order"
+        )
+    if now() > expires + EXPIRY_GRACE:
+        raise WorkOrderRefused(
+            f"work order {order['id']} expired at {format_time(expires)} and its result came "
+            f"more than {EXPIRY_GRACE} later: the device needs a new work order"
+        )
 
 
 def _recorded(uow: UnitOfWork, order: Mapping[str, Any], signed: str) -> bool:
@@ -453,6 +484,8 @@ def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: st
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, Action.SEAL, {"serial": serial, "bench": caller.bench})
         check_fittable(uow.seals.seal(serial), serial, caller.id, caller.bench)
+        if caller.bench is not None:
+            bench_assignment.check_assigned(uow, caller.id, caller.bench)
         return _record_and_reload(uow, [entry], job.id)
 
 
@@ -499,7 +532,7 @@ def dispose(
 
 def _record_and_reload(uow: UnitOfWork, entries: list[Entry], job_id: str) -> TriageJob:
     uow.ledger.record(entries)
-    job = get_job(uow, job_id)
+    job = get_job(uow, job_id, checked=False)
     uow.commit()
     return job
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import TRANSITIONS, Action, JobState, step
-from triage.errors import NotFound
+from triage.errors import LedgerStateError, NotFound, RecordDisagrees, VerificationError
 from triage.ledger.entry import Entry, Ref
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -43,12 +44,98 @@ def device_ref(device_id: str) -> Ref:
     return Ref("device", device_id)
 
 
-def get_job(uow: UnitOfWork, job_id: str) -> TriageJob:
-    """The job, or NotFound."""
+def get_job(uow: UnitOfWork, job_id: str, *, checked: bool = True) -> TriageJob:
+    """The job, or NotFound; unless ``checked`` is False (a job just reloaded after its own
+    step), refused if its state disagrees with its ledger entries (see ``check_recorded``)."""
     job = uow.triage.job(job_id)
     if job is None:
         raise NotFound(f"no triage job {job_id!r}")
+    if checked:
+        check_recorded(uow, job)
     return job
+
+
+INTEGRITY = Caller.system("integrity")
+DISAGREEMENT_ALERT_INTERVAL = timedelta(minutes=10)
+DISAGREEMENT_METRIC = "register_disagrees"
+WALK_BACK = 256  # entries about the device read back, at most, to find the job's last step
+
+
+def check_recorded(uow: UnitOfWork, job: TriageJob) -> None:
+    """Refuse a job whose projected state is not the state its last recorded step gave it.
+
+    Every step reads the job through ``get_job``, so a register edited behind the ledger's
+    back (``update triage_job set state='sealed'``) is not moved on by a legitimate step. The
+    check is cheap: the latest entries about the device, found through the history index,
+    are read from the ledger itself (their bytes, not the index's copy of their type), newest
+    first, to the latest one that moves a job; it must be this job's and record its state. An
+    index row deleted as well (attack 10) can only make an older state of the job look like
+    its latest, and ``triage ledger replay --check`` names the missing row. A job that is over
+    takes no step and is not checked. The refusal is a Conflict; its alert is recorded in a
+    transaction of its own once the step's has rolled back (at most once per interval for a
+    device).
+    """
+    if job.state.is_final:
+        return
+    problem = _disagreement(uow, job)
+    if problem is None:
+        return
+    detail = (
+        f"job {job.id} (device {job.device_id}) is {job.state.value} in the register, but "
+        f"{problem}: the register was changed behind the ledger's back"
+    )
+
+    def record(again: UnitOfWork) -> None:
+        subject = device_ref(job.device_id)
+        at = now()
+        if recorded_lately(again, subject, "alert.raised", at, DISAGREEMENT_ALERT_INTERVAL):
+            return
+        data = {
+            "alert_id": str(uuid.uuid4()),
+            "metric": DISAGREEMENT_METRIC,
+            "count": 1,
+            "max_count": 0,
+            "window_minutes": 0,
+            "action": "refused",
+            "job_id": job.id,
+            "detail": detail[:1000],
+        }
+        again.ledger.record([make_entry(again, INTEGRITY, "alert.raised", subject, data, at)])
+
+    raise RecordDisagrees(
+        f"{detail}. Nothing was done and a security alert was raised; a security manager must "
+        "find out what changed (triage ledger replay --check) before the job can go on",
+        record,
+    )
+
+
+def _disagreement(uow: UnitOfWork, job: TriageJob) -> str | None:
+    """Why the job's recorded steps disagree with its projected state, or None."""
+    device = device_ref(job.device_id)
+    for index in reversed(uow.ledger.indexes_for(device.kind, device.id)[-WALK_BACK:]):
+        try:
+            entry = Entry.from_bytes(uow.ledger.log.entry(index))
+        except (LedgerStateError, VerificationError) as exc:
+            return f"entry {index} about the device cannot be read ({exc})"
+        if entry.subject != device:
+            return (
+                f"the history index lists entry {index} ({entry.type} about "
+                f"{entry.subject.kind} {entry.subject.id}) as the device's"
+            )
+        if "job_id" not in entry.data or "state" not in entry.data:
+            continue  # about the device but not a step (a photo, an observation, an alert)
+        if entry.data["job_id"] != job.id:
+            return (
+                f"the device's latest recorded step (entry {index}, {entry.type}) is of job "
+                f"{entry.data['job_id']}"
+            )
+        if entry.data["state"] != job.state.value:
+            return (
+                f"its latest recorded step (entry {index}, {entry.type}) leaves it "
+                f"{entry.data['state']}"
+            )
+        return None
+    return "no recorded step of the job was found among the device's latest entries"
 
 
 def job_step(

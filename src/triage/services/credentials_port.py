@@ -64,6 +64,11 @@ class CredentialRepository(Protocol):
         """Failed attempts since the last success or unlock, and when the last one was."""
         ...
 
+    def consecutive_failures_from(self, operator_id: str, source: str) -> int:
+        """Of the failed attempts since the operator's last success or unlock, those from
+        ``source``."""
+        ...
+
     def source_failures(self, source: str, since: datetime) -> int: ...
 
     def forget_failures(self, subject_kind: str, subject_id: str) -> None:

@@ -11,6 +11,7 @@ from triage.domain.roles import Permission
 from triage.errors import InvalidInput, NotFound
 from triage.ledger.entry import Entry
 from triage.ledger.receipt import build_receipt
+from triage.services import ledger
 from triage.services.common import device_ref
 from triage.services.unit_of_work import UnitOfWorkFactory
 
@@ -51,16 +52,16 @@ def device_receipt(
     """An offline receipt of every entry about the device, proven against a fresh checkpoint."""
     caller.require(Permission.RECEIPT_ISSUE)
     device_id = parse_device_id(device)
-    with uow_factory(write=True) as uow:
+    with uow_factory(write=False) as uow:
         indexes = uow.ledger.indexes_for("device", device_id)
         if not indexes:
             raise NotFound(f"the ledger has nothing about device {device_id}")
         latest = uow.ledger.log.latest_checkpoint()
-        if latest is None or latest.size <= max(indexes):
-            latest = uow.ledger.log.issue_checkpoint(origin, signer_key)
-        receipt = build_receipt(uow.ledger.log, origin, device_ref(device_id), indexes, latest)
-        uow.commit()
-    return receipt
+    if latest is None or latest.size <= max(indexes):
+        # Vouched for before it is signed (and kept outside the database), as every checkpoint.
+        latest = ledger.issue_checkpoint(uow_factory, origin, signer_key)
+    with uow_factory(write=False) as uow:
+        return build_receipt(uow.ledger.log, origin, device_ref(device_id), indexes, latest)
 
 
 def open_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> str:

@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
-from triage.errors import LedgerStateError, NotFound
-from triage.ledger.audit import AuditReport, audit_log
+from triage.errors import (
+    Conflict,
+    IntegrityFailure,
+    InvalidInput,
+    LedgerStateError,
+    NotFound,
+    TriageError,
+    VerificationError,
+)
+from triage.ledger import note
+from triage.ledger.audit import AuditReport, Problem, audit_log
+from triage.ledger.entry import Entry, Ref, format_time
 from triage.ledger.export import export_lines
 from triage.ledger.log import LogStorage, StoredCheckpoint, cached_consistency, cached_inclusion
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.ledger.vouch import (
+    Anchor,
+    HistoryRewritten,
+    Vouched,
+    open_anchor,
+    stored_leaf_hashes,
+    vouch,
+)
+from triage.services.common import make_entry
+from triage.services.unit_of_work import CheckpointKeeper, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,23 +61,287 @@ def status(uow_factory: UnitOfWorkFactory) -> LedgerStatus:
 def issue_checkpoint(
     uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
 ) -> StoredCheckpoint:
-    """Sign and store a checkpoint of the current head."""
-    with uow_factory(write=True) as uow:
-        stored = uow.ledger.log.issue_checkpoint(origin, signer_key)
-        uow.commit()
-        return stored
+    """Vouch for the ledger, then sign and store a checkpoint of it and keep it outside the
+    database too.
+
+    IntegrityFailure (naming the first bad entry where it can) when the ledger is not the
+    history last signed: nothing is signed, the refusal is recorded and an alert raised.
+    """
+    keeper = uow_factory.checkpoint_keeper()
+    verifier = note.verifier_key_from_signer(signer_key)
+    try:
+        with keeper.lock() if keeper is not None else nullcontext():
+            with uow_factory(write=True) as uow:
+                vouched = _vouch(uow, keeper, origin, verifier)
+                stored = uow.ledger.log.sign_vouched(vouched, origin, signer_key)
+                first, hashes = _hashes_to_keep(uow, keeper, vouched)
+                uow.commit()
+            if keeper is not None:
+                keeper.keep(stored.note, stored.size, first, hashes)
+    except IntegrityFailure as exc:
+        record_refusal(uow_factory, exc)
+        raise
+    return stored
 
 
 def issue_checkpoint_if_grown(
     uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
 ) -> StoredCheckpoint | None:
-    """Issue a checkpoint only when the log grew since the last one (for the periodic task)."""
+    """Issue a checkpoint only when the log grew since the last one (for the periodic task);
+    when it did not, still check that it is the history last signed (IntegrityFailure)."""
     with uow_factory(write=False) as uow:
         latest = uow.ledger.log.latest_checkpoint()
         size = uow.ledger.log.head().size
     if latest is not None and latest.size == size:
+        check(uow_factory, origin, note.verifier_key_from_signer(signer_key))
         return None
     return issue_checkpoint(uow_factory, origin, signer_key)
+
+
+def check(uow_factory: UnitOfWorkFactory, origin: str, verifier_key: str) -> Vouched:
+    """Check, without signing, that the ledger is the history last signed and agrees with
+    itself since (what is done before every checkpoint); IntegrityFailure, recorded, if not."""
+    keeper = uow_factory.checkpoint_keeper()
+    try:
+        with uow_factory(write=False) as uow:
+            return _vouch(uow, keeper, origin, verifier_key)
+    except IntegrityFailure as exc:
+        record_refusal(uow_factory, exc)
+        raise
+
+
+def _vouch(uow: UnitOfWork, keeper: CheckpointKeeper | None, origin: str, verifier: str) -> Vouched:
+    """The ledger vouched for against the last signed checkpoint: the larger of the one kept
+    outside the database and the database's latest, both verified, and the kept one still in
+    the database."""
+    storage = uow.ledger.storage
+    stored = storage.read_checkpoints()
+    kept: Anchor | None = None
+    if keeper is not None:
+        try:
+            text = keeper.read()
+            kept = None if text is None else open_anchor(text, [verifier], origin)
+        except VerificationError as exc:
+            raise IntegrityFailure(
+                f"the checkpoint kept in {keeper.path} does not verify: {exc}"
+            ) from exc
+    latest: Anchor | None = None
+    if stored:
+        try:
+            latest = open_anchor(stored[-1].note, [verifier], origin)
+        except VerificationError as exc:
+            raise IntegrityFailure(
+                f"the latest stored checkpoint (size {stored[-1].size}) does not verify: {exc}"
+            ) from exc
+    if kept is not None and keeper is not None:
+        problem = missing_checkpoint(kept, stored, verifier, origin, keeper.path)
+        if problem is not None:
+            raise IntegrityFailure(problem)
+    anchor = max((a for a in (kept, latest) if a is not None), key=_size, default=None)
+
+    def signed() -> list[Anchor]:
+        found = []
+        for checkpoint in stored:
+            with suppress(VerificationError):
+                found.append(open_anchor(checkpoint.note, [verifier], origin))
+        return found
+
+    try:
+        return vouch(storage, anchor, keeper, signed)
+    except HistoryRewritten as exc:
+        raise IntegrityFailure(str(exc), exc.index) from exc
+
+
+def _size(anchor: Anchor) -> int:
+    return anchor.size
+
+
+def missing_checkpoint(
+    kept: Anchor, stored: list[StoredCheckpoint], verifier: str, origin: str, where: Path
+) -> str | None:
+    """Why the database's checkpoints lack the one kept outside it, or None if they hold it."""
+    same = next((c for c in stored if c.size == kept.size), None)
+    if same is None:
+        held = f"its latest is size {stored[-1].size}" if stored else "it holds none"
+        return (
+            f"the checkpoint table lacks the checkpoint at size {kept.size} the facility "
+            f"signed (kept in {where}); {held}: checkpoints were deleted or rolled back"
+        )
+    try:
+        root = open_anchor(same.note, [verifier], origin).root
+    except VerificationError as exc:
+        return f"the stored checkpoint at size {kept.size} does not verify: {exc}"
+    if root != kept.root:
+        return (
+            f"the stored checkpoint at size {kept.size} signs another root than the one kept "
+            f"in {where}"
+        )
+    return None
+
+
+def _hashes_to_keep(
+    uow: UnitOfWork, keeper: CheckpointKeeper | None, vouched: Vouched
+) -> tuple[int, list[bytes]]:
+    """(first index, leaf hashes) to add to the kept hashes: those just checked, and those
+    the keeper lacks before them (a new or upgraded installation), from the stored tiles."""
+    start = 0 if vouched.anchor is None else vouched.anchor.size
+    if keeper is None:
+        return start, list(vouched.new_leaf_hashes)
+    held = min(keeper.hashes_count(), start)
+    before = stored_leaf_hashes(uow.ledger.storage, held, start)
+    return held, [*before, *vouched.new_leaf_hashes]
+
+
+# -- the write hold: a refused checkpoint holds writes until an administrator acknowledges it
+
+LEDGER_ACTOR = Caller.system("ledger")
+INTEGRITY_METRIC = "ledger_integrity"
+REFUSED = "ledger.checkpoint_refused"
+ACKNOWLEDGED = "ledger.refusal_acknowledged"
+MIN_REASON = 10
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """The latest recorded refusal to sign the ledger, and whether it was acknowledged."""
+
+    alert_id: str
+    index: int | None
+    reason: str
+    at: datetime
+    acknowledged: bool
+
+    def to_json(self) -> dict[str, Any]:
+        """As the API and the CLI show it."""
+        return {
+            "alert_id": self.alert_id,
+            "first_bad_index": self.index,
+            "reason": self.reason,
+            "refused_at": format_time(self.at),
+            "acknowledged": self.acknowledged,
+            "writes_held": not self.acknowledged,
+        }
+
+
+def latest_refusal(uow_factory: UnitOfWorkFactory) -> Refusal | None:
+    """The latest refusal to sign the ledger on record, if any (writes are held while it is
+    not acknowledged)."""
+    with uow_factory(write=False) as uow:
+        return _latest_refusal(uow)
+
+
+def writes_held(uow_factory: UnitOfWorkFactory) -> str | None:
+    """Why writes are held, or None when they are not."""
+    found = latest_refusal(uow_factory)
+    if found is None or found.acknowledged:
+        return None
+    where = f" (first bad index {found.index})" if found.index is not None else ""
+    return (
+        f"writes are suspended: the facility refused to sign its ledger{where}: {found.reason}. "
+        "An administrator must acknowledge it (POST /api/v1/ledger/integrity/acknowledge or "
+        "'triage ledger acknowledge') before changes are accepted again; reads still work"
+    )
+
+
+def _latest_refusal(uow: UnitOfWork) -> Refusal | None:
+    indexes = uow.ledger.indexes_for("ledger", uow.facility_id)
+    acknowledged: set[str] = set()
+    for index in reversed(indexes):
+        entry = Entry.from_bytes(uow.ledger.log.entry(index))
+        if entry.type == ACKNOWLEDGED:
+            acknowledged.add(str(entry.data["alert_id"]))
+        elif entry.type == REFUSED:
+            alert_id = str(entry.data["alert_id"])
+            found_index = entry.data.get("index")
+            return Refusal(
+                alert_id,
+                found_index if isinstance(found_index, int) else None,
+                str(entry.data["reason"]),
+                entry.at,
+                alert_id in acknowledged,
+            )
+    return None
+
+
+def record_refusal(uow_factory: UnitOfWorkFactory, failure: IntegrityFailure) -> str | None:
+    """Record a refusal to sign the ledger and raise a security alert, which holds writes
+    until acknowledged; returns the alert's id. A finding already on record (held or
+    acknowledged) is not recorded again: the periodic check would repeat it every round."""
+    reason = str(failure)[:2000]
+    try:
+        with uow_factory(write=True) as uow:
+            latest = _latest_refusal(uow)
+            if latest is not None and latest.reason == reason:
+                return None
+            alert_id = str(uuid.uuid4())
+            subject = Ref("ledger", uow.facility_id)
+            raised = make_entry(
+                uow,
+                LEDGER_ACTOR,
+                "alert.raised",
+                subject,
+                {
+                    "alert_id": alert_id,
+                    "metric": INTEGRITY_METRIC,
+                    "count": 1,
+                    "max_count": 0,
+                    "window_minutes": 0,
+                    "action": "writes_held",
+                    "detail": reason,
+                },
+            )
+            refused = make_entry(
+                uow,
+                LEDGER_ACTOR,
+                REFUSED,
+                subject,
+                {"alert_id": alert_id, "index": failure.index, "reason": reason},
+            )
+            uow.ledger.record([raised, refused])
+            uow.commit()
+    except (TriageError, VerificationError, LedgerStateError):
+        # The ledger may be too damaged to append to: the refusal itself still stands.
+        log.exception("the refusal to sign the ledger could not be recorded")
+        return None
+    log.error("ledger integrity failure, writes held (alert %s): %s", alert_id, reason)
+    return alert_id
+
+
+def acknowledge_refusal(uow_factory: UnitOfWorkFactory, caller: Caller, reason: str) -> Refusal:
+    """An administrator acknowledges the refusal holding writes, with a reason (recorded, and
+    the alert resolved with it): writes resume. Checkpoints stay refused while the ledger still
+    fails the check."""
+    caller.require(Permission.FACILITY_MANAGE)
+    text = " ".join(reason.split())
+    if len(text) < MIN_REASON:
+        raise InvalidInput(
+            f"reason: say in at least {MIN_REASON} characters what was found and what is done"
+        )
+    text = text[:2000]
+    with uow_factory(write=True) as uow:
+        latest = _latest_refusal(uow)
+        if latest is None or latest.acknowledged:
+            raise Conflict("no refusal to sign the ledger is waiting for acknowledgement")
+        subject = Ref("ledger", uow.facility_id)
+        entries = [
+            make_entry(
+                uow, caller, ACKNOWLEDGED, subject, {"alert_id": latest.alert_id, "reason": text}
+            )
+        ]
+        found = uow.security.alert(latest.alert_id)
+        if found is not None and found["status"] == "open":
+            entries.append(
+                make_entry(
+                    uow,
+                    caller,
+                    "alert.resolved",
+                    subject,
+                    {"alert_id": latest.alert_id, "resolution": text},
+                )
+            )
+        uow.ledger.record(entries)
+        uow.commit()
+    return dataclasses.replace(latest, acknowledged=True)
 
 
 @dataclass(frozen=True)
@@ -120,31 +412,95 @@ def verify(
     progress: Callable[[int], None] | None = None,
     workers: int = 1,
 ) -> AuditReport:
-    """Recompute the whole ledger from its entries and check every tile, head and checkpoint.
+    """Recompute the whole ledger from its entries and check every tile, head and checkpoint,
+    and the checkpoint kept outside the database against them all.
 
     ``workers`` > 1 spreads the entry hashing of a large ledger over that many processes.
     """
+    keeper = uow_factory.checkpoint_keeper()
+    kept: str | None = None
+    unreadable: str | None = None
+    if keeper is not None:
+        try:
+            kept = keeper.read()
+        except VerificationError as exc:
+            unreadable = str(exc)
     with uow_factory(write=False) as uow:
-        return audit_log(
+        report = audit_log(
             uow.ledger.storage,
             [verifier_key],
             origin,
             progress,
             opener=uow_factory.log_opener(),
             workers=workers,
+            kept=[] if kept is None else [kept],
+        )
+        stored = uow.ledger.storage.read_checkpoints()
+    if keeper is not None:
+        _check_kept(report, keeper, kept, unreadable, stored, verifier_key, origin)
+    return report
+
+
+def _check_kept(
+    report: AuditReport,
+    keeper: CheckpointKeeper,
+    kept: str | None,
+    unreadable: str | None,
+    stored: list[StoredCheckpoint],
+    verifier: str,
+    origin: str,
+) -> None:
+    """What the checkpoint kept outside the database says about the stored checkpoints."""
+    if unreadable is not None:
+        report.problems.append(Problem(None, unreadable, 3))
+        return
+    if kept is None:
+        if not stored:
+            return
+        if keeper.tracked():
+            report.problems.append(
+                Problem(
+                    None,
+                    f"the checkpoint file {keeper.path} is missing, though the ledger has "
+                    f"{len(stored)} checkpoint(s): it was removed; restore it from a backup",
+                    3,
+                )
+            )
+        else:
+            report.warnings.append(
+                f"no checkpoint is kept outside the database yet (an installation from before "
+                f"it was kept): the next checkpoint writes {keeper.path}"
+            )
+        return
+    try:
+        anchor = open_anchor(kept, [verifier], origin)
+    except VerificationError:
+        return  # reported by audit_log
+    problem = missing_checkpoint(anchor, stored, verifier, origin, keeper.path)
+    if problem is not None:
+        report.problems.append(Problem(None, problem, 3))
+    elif stored and stored[-1].size > anchor.size:
+        report.warnings.append(
+            f"the checkpoint kept in {keeper.path} (size {anchor.size}) is older than the "
+            f"latest stored one (size {stored[-1].size}); the next checkpoint brings it up to date"
         )
 
 
 def export(
-    uow_factory: UnitOfWorkFactory, caller: Caller, origin: str
+    uow_factory: UnitOfWorkFactory, caller: Caller, origin: str, verifier_key: str | None = None
 ) -> tuple[StoredCheckpoint, Iterator[bytes]]:
     """The whole ledger up to its latest signed checkpoint, as the lines of a ledger export
     (``triage.ledger.export``) that anyone with the verifier key can check offline.
+
+    With the ``verifier_key``, the ledger is first checked against the history last signed
+    (as before a checkpoint): IntegrityFailure, recorded, if it is not.
 
     The lines are read as they are consumed, in a read transaction of their own: entries below
     a checkpoint's size never change, so a long download sees exactly the checkpointed log.
     """
     caller.require(Permission.ASSURANCE_READ)
+    if verifier_key is not None:
+        check(uow_factory, origin, verifier_key)
     with uow_factory(write=False) as uow:
         latest = uow.ledger.log.latest_checkpoint()
     if latest is None:
@@ -155,9 +511,17 @@ def export(
         for batch in storage.read_entries(0, latest.size):
             for index, data in batch:
                 if index != expected:
-                    raise LedgerStateError(
-                        f"entry {expected} is missing from the store; run 'triage ledger verify'"
+                    raise Conflict(
+                        f"entry {expected} is missing from the store: the ledger cannot be "
+                        "exported; run 'triage ledger verify'"
                     )
+                try:  # a damaged entry is named, not exported for the reader to trip on
+                    Entry.from_bytes(bytes(data))
+                except (VerificationError, RecursionError) as exc:
+                    raise Conflict(
+                        f"entry {index}: {exc}: the ledger cannot be exported; run "
+                        "'triage ledger verify'"
+                    ) from exc
                 expected += 1
                 yield data
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import functools
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from triage.domain import token as tokens
-from triage.domain.caller import Caller, CallerKind
+from triage.domain.caller import Caller, CallerKind, Credential
+from triage.domain.credentials import StoredCredential
+from triage.domain.digests import stored_digest, token_hash
 from triage.domain.people import Operator, check_operator_id
 from triage.domain.roles import Permission, Role, permissions
 from triage.domain.tamper_policy import TamperPolicy
@@ -16,6 +19,7 @@ from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Un
 from triage.ledger import note
 from triage.ledger.entry import Ref, format_time
 from triage.ledger.errors import VerificationError
+from triage.services import bench_assignment
 from triage.services.common import make_entry, now
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -70,17 +74,35 @@ def issue_token(
     operator_id: str,
     label: str = "api",
     scopes: frozenset[Permission] | None = None,
-    days: int = tokens.DEFAULT_DAYS,
+    days: int | None = None,
     bench: str | None = None,
+    *,
+    max_days: int = tokens.MAX_DAYS,
 ) -> IssuedToken:
-    """A new API token, shown once: by an administrator, or by an operator for themself.
+    """A new API token for the operator asking, shown once; never for anyone else.
 
-    The token may be limited to ``scopes`` (never beyond the operator's roles), lasts ``days``
-    and, for a bench tablet, names the ``bench`` it is used at.
+    Minted only from a credential that passed the second factor (a session, or a token minted
+    from one): never wider than that token's scopes (nor the operator's roles), never lasting
+    beyond it or ``max_days`` (the facility's maximum). ``days`` None: as long as allowed up to
+    DEFAULT_DAYS. For a bench tablet, the token names the ``bench`` it is used at.
     """
-    if caller.id != operator_id or caller.kind is not CallerKind.OPERATOR:
-        caller.require(Permission.OPERATOR_MANAGE)
-    elif caller.scopes is not None:
+    if caller.kind is not CallerKind.OPERATOR or caller.id != operator_id:
+        # An administrator acting as someone would be indistinguishable from them in the ledger.
+        raise PermissionDenied(
+            f"{caller.kind.value} {caller.id} may not issue a token for {operator_id}: nobody "
+            "is issued a token by someone else. Issue them an activation code instead "
+            f"(POST /api/v1/operators/{operator_id}/activation or 'triage auth issue-activation "
+            f"{operator_id}'); they sign in with it and their second factor for a token of "
+            "their own"
+        )
+    minted_by = caller.credential
+    if minted_by is None:
+        raise PermissionDenied(
+            "a token is minted only from a sign-in with the second factor: sign in "
+            "(POST /api/v1/auth/login or 'triage auth login') and ask with that session, or "
+            "with a token from such a sign-in"
+        )
+    if caller.scopes is not None:
         # A scoped token cannot mint itself a wider one.
         scopes = caller.scopes if scopes is None else scopes
         if not scopes <= caller.scopes:
@@ -88,7 +110,7 @@ def issue_token(
     label = label.strip()[:100] or "api"
     issued = now()
     try:
-        expires = tokens.expiry(issued, days)
+        expires = tokens.expiry(issued, days, max_days, minted_by)
         if bench is not None:
             bench = _bench_name(bench)
     except ValueError as exc:
@@ -99,6 +121,8 @@ def issue_token(
         found = uow.triage.operator(operator_id)
         if found is None or not found.may_act:
             raise NotFound(f"no active operator {operator_id!r}")
+        if bench is not None:
+            bench_assignment.check_assigned(uow, operator_id, bench)
         if scopes is not None and scopes <= tokens.READ_ONLY:
             # "read-only": the reading permissions this operator's roles have.
             scopes = (scopes & permissions(found.roles)) or None
@@ -125,6 +149,9 @@ def issue_token(
                         "scopes": sorted(p.value for p in scopes) if scopes else ["role"],
                         "expires_at": format_time(expires),
                         "bench": bench,
+                        "minted_by": tokens.minted_by_json(minted_by),
+                        # Replay checks the stored hash against it (a digest, not the secret).
+                        "token_digest": stored_digest(token_hash(secret)),
                     },
                     issued,
                 )
@@ -193,6 +220,7 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
         token = uow.triage.token_by_secret(secret)
         found = None if token is None else uow.triage.operator(token.operator_id)
         locked = found is not None and uow.credentials.lock("operator", found.id) is not None
+        stored = None if found is None else uow.credentials.credential(found.id)
     if token is None or found is None:
         raise Unauthenticated("the bearer token is unknown")
     state = token.state(now())
@@ -211,7 +239,28 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
         raise Unauthenticated(
             f"operator {found.id} is suspended; a security manager must reinstate them"
         )
-    return Caller.operator(found.id, found.roles, token.scopes, token.bench)
+    check_second_factor(found.id, stored, token.created_at, f"the bearer token {token.id}")
+    credential = Credential("token", token.id, token.expires_at)
+    return Caller.operator(found.id, found.roles, token.scopes, token.bench, credential)
+
+
+def check_second_factor(
+    operator_id: str, stored: StoredCredential | None, since: datetime, what: str
+) -> None:
+    """Refuse a credential (``what``, obtained at ``since``) of an operator whose second factor
+    is not confirmed, or was enrolled anew after it: until enrolled, they may only enrol."""
+    if stored is None or stored.totp_confirmed_at is None:
+        raise PermissionDenied(
+            f"operator {operator_id} has no confirmed second factor: enrol a second factor "
+            "first (with an activation code from an administrator: POST /api/v1/auth/activate "
+            "and /api/v1/auth/mfa/confirm, or 'triage auth activate' and 'triage auth "
+            "confirm'); nothing else is allowed until then"
+        )
+    if since < stored.totp_confirmed_at:
+        # Neither a token nor a session outlives the second factor it was obtained under.
+        raise Unauthenticated(
+            f"{what} predates operator {operator_id}'s current second factor; sign in again"
+        )
 
 
 def operator_caller(uow_factory: UnitOfWorkFactory, operator_id: str) -> Caller:

@@ -39,7 +39,14 @@ from triage.domain.seals import (
 )
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref
-from triage.services.common import device_ref, get_job, job_step, make_entry, now
+from triage.services.common import (
+    check_recorded,
+    device_ref,
+    get_job,
+    job_step,
+    make_entry,
+    now,
+)
 from triage.services.history import parse_device_id
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -303,6 +310,7 @@ def report_broken(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, d
         job: TriageJob | None = uow.triage.job(found.job_id)
         data = {"serial": serial, "detail": detail, "discrepancy_id": str(uuid.uuid4())}
         if job is not None and job.state is JobState.SEALED:
+            check_recorded(uow, job)
             entry = job_step(uow, caller, job, Action.BREAK_SEAL, data)
         else:
             data["job_id"] = found.job_id

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
@@ -64,6 +66,14 @@ class TriageRepository(Protocol):
     def settings(self) -> tuple[int, int]: ...
     def operator(self, operator_id: str) -> Operator | None: ...
     def operators(self) -> list[Operator]: ...
+    def operator_benches(self, operator_id: str) -> frozenset[str]:
+        """The benches assigned to the operator (none: they work at no bench)."""
+        ...
+
+    def bench_assignments(self) -> dict[str, list[str]]:
+        """Every operator's assigned benches, sorted, by operator id (only those with any)."""
+        ...
+
     def add_token(self, token: StoredToken, secret: str) -> None: ...
 
     def token_by_secret(self, secret: str) -> StoredToken | None: ...
@@ -157,4 +167,36 @@ class UnitOfWorkFactory(Protocol):
 
     def log_opener(self) -> StorageOpener:
         """Lets worker processes read the facility's log (for parallel verification)."""
+        ...
+
+    def checkpoint_keeper(self) -> CheckpointKeeper | None:
+        """Where the latest signed checkpoint is kept outside the database (None: nowhere)."""
+        ...
+
+
+class CheckpointKeeper(Protocol):
+    """The facility's latest signed checkpoint and the leaf hashes it covers, kept outside the
+    database (``triage.adapters.checkpoint_file``)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def tracked(self) -> bool:
+        """True when this installation keeps one (a missing file is then a failure)."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Serialise the processes that issue checkpoints."""
+        ...
+
+    def read(self) -> str | None:
+        """The kept signed note, if any."""
+        ...
+
+    def read_hashes(self, count: int) -> bytes: ...
+
+    def hashes_count(self) -> int: ...
+
+    def keep(self, signed_note: str, size: int, first: int, hashes: Sequence[bytes]) -> bool:
+        """Keep a checkpoint the database just stored, with leaf hashes from ``first``."""
         ...

@@ -181,7 +181,7 @@ def test_a_well_formed_catalogue_loads_with_its_text_tidied() -> None:
 
 
 def test_text_that_is_not_yaml_is_refused() -> None:
-    assert refused("controls: [unclosed\n").startswith("catalogue: not YAML")
+    assert refused("controls: [unclosed\n").startswith("catalogue: not valid YAML")
 
 
 @pytest.mark.parametrize("text", ["- a\n- b\n", "just text\n", "42\n", ""])

@@ -142,7 +142,7 @@ def test_work_order_in_the_wrong_format_is_refused(
 
 def test_signed_text_that_is_not_json_is_refused(facility_key: tuple[str, str]) -> None:
     signed = note.sign("factory_reset everything\n", facility_key[0])
-    with pytest.raises(WorkOrderRefused, match="not JSON"):
+    with pytest.raises(WorkOrderRefused, match="not valid JSON"):
         WorkOrder.open(signed, facility_key[1])
 
 

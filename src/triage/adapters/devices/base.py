@@ -72,7 +72,9 @@ def installed_connectors() -> list[str]:
 
 
 def load_connector(name: str, **options: object) -> DeviceConnector:
-    """Build the connector registered under name with the given options."""
+    """Build the connector registered under name with the given options (the agent passes
+    ``facility_verifier_key`` and ``tool_id``, the tool the bench's devices are connected to,
+    besides the connector's own options)."""
     found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not found:
         installed = ", ".join(installed_connectors()) or "none"

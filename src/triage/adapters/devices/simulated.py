@@ -5,8 +5,8 @@ it. Every change takes an exclusive ``fcntl`` lock on a sidecar ``.lock`` file a
 state file atomically, so concurrent processes never lose or corrupt an update.
 
 Like a real device, a simulated one resets only under a work order signed by the facility, for
-itself, unexpired and never used before, and it can be told to fail outright or to fail
-silently by clearing only half of what it should.
+itself, for the tool it is connected to, unexpired and never used before, and it can be told to
+fail outright or to fail silently by clearing only half of what it should.
 """
 
 from __future__ import annotations
@@ -233,11 +233,13 @@ class SimulatedDevice:
         device_id: str,
         device_type: DeviceType,
         facility_verifier_key: str,
+        tool_id: str,
     ) -> None:
         self._fleet = fleet
         self._device_id = device_id
         self._device_type = device_type
         self._facility_verifier_key = facility_verifier_key
+        self._tool_id = tool_id
 
     @property
     def device_id(self) -> str:
@@ -263,7 +265,8 @@ class SimulatedDevice:
         ]
 
     def factory_reset(self, signed_work_order: str) -> None:
-        """Apply the reset profile for this type, only under a valid work order for this device."""
+        """Apply the reset profile for this type, only under a valid work order for this device
+        and the tool it is connected to."""
         order = WorkOrder.open(signed_work_order, self._facility_verifier_key)
         refused = f"device {self._device_id} refuses work order {order.id}"
         try:
@@ -272,6 +275,11 @@ class SimulatedDevice:
             raise WorkOrderRefused(f"{refused}: {exc}") from None
         if ordered_device != self._device_id:
             raise WorkOrderRefused(f"{refused}: it is for device {order.device_id}")
+        if order.tool_id != self._tool_id:
+            raise WorkOrderRefused(
+                f"{refused}: it is for tool {order.tool_id}, and the device is connected to "
+                f"tool {self._tool_id}"
+            )
         if datetime.now(UTC) >= order.expires_at:
             raise WorkOrderRefused(f"{refused}: it expired at {format_time(order.expires_at)}")
         failure: ResetFailed | None = None
@@ -304,12 +312,16 @@ def _aware(at: datetime) -> datetime:
 
 
 class SimulatedConnector:
-    """The device connector for a simulated fleet (entry point ``simulated``)."""
+    """The device connector for a simulated fleet (entry point ``simulated``), on the bench of
+    the tool ``tool_id``: its devices take work orders for that tool only."""
 
-    def __init__(self, state_file: str | Path, facility_verifier_key: str) -> None:
+    def __init__(self, state_file: str | Path, facility_verifier_key: str, tool_id: str) -> None:
         parse_verifier_key(facility_verifier_key)
+        if not tool_id:
+            raise ValueError("a simulated connector needs the id of the tool it is connected to")
         self._fleet = SimulatedFleet(state_file)
         self._facility_verifier_key = facility_verifier_key
+        self._tool_id = tool_id
 
     @property
     def fleet(self) -> SimulatedFleet:
@@ -326,5 +338,9 @@ class SimulatedConnector:
         actual = state["bench_swap"].get(requested, requested)
         device = _device(state, actual)
         return SimulatedDevice(
-            self._fleet, actual, DeviceType[device["device_type"]], self._facility_verifier_key
+            self._fleet,
+            actual,
+            DeviceType[device["device_type"]],
+            self._facility_verifier_key,
+            self._tool_id,
         )

@@ -24,15 +24,18 @@ from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.assurance_routes import build_assurance_router
 from triage.entrypoints.api.auth_routes import build_auth_router
+from triage.entrypoints.api.bench_routes import build_bench_router
 from triage.entrypoints.api.fields import Limit, Offset
-from triage.entrypoints.api.hardening import Hardening
+from triage.entrypoints.api.hardening import ClientAddress, Hardening
+from triage.entrypoints.api.integrity import HoldWrites, WriteHold, build_integrity_router
+from triage.entrypoints.api.json_bodies import BoundedJson
 from triage.entrypoints.api.reference import reference_page
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
-from triage.errors import InvalidInput
+from triage.errors import IntegrityFailure, InvalidInput
 from triage.services import assurance, bench
 from triage.services import ledger as ledger_service
 
@@ -114,7 +117,9 @@ def create_app(
             ).start()
         tasks = []
         if checkpoint_interval > 0:
-            tasks.append(asyncio.create_task(_checkpoint_loop(application, checkpoint_interval)))
+            tasks.append(
+                asyncio.create_task(_checkpoint_loop(application, checkpoint_interval, hold))
+            )
         if evidence_interval > 0:
             tasks.append(asyncio.create_task(_evidence_loop(application, evidence_interval)))
         if sweep_interval > 0:
@@ -136,7 +141,12 @@ def create_app(
         lifespan=lifespan,
     )
     problems.install(api)
+    hold = WriteHold(application)
+    api.add_middleware(HoldWrites, hold=hold)
+    api.add_middleware(BoundedJson)
     api.add_middleware(Hardening)
+    # Outermost: everything inside sees the client's real address (and scheme).
+    api.add_middleware(ClientAddress, trusted=application.settings.trusted_proxies)
     router = APIRouter(prefix="/api/v1")
     uow = application.uow
 
@@ -206,7 +216,9 @@ def create_app(
         """The whole ledger up to its latest signed checkpoint, in one file that anyone with the
         verifier key checks offline (`triage verify FILE --key VKEY`): a header line with the
         checkpoint, then every entry as the exact bytes the ledger hashed, one a line."""
-        checkpoint, lines = ledger_service.export(uow, caller, application.origin)
+        checkpoint, lines = ledger_service.export(
+            uow, caller, application.origin, application.verifier_key()
+        )
         # Written out first, so that a failure is a proper error and not a cut-off download;
         # beside the database, where there is room for a file about its size (/tmp may be small).
         with tempfile.NamedTemporaryFile(
@@ -226,8 +238,10 @@ def create_app(
         )
 
     api.include_router(router)
+    api.include_router(build_integrity_router(application, hold))
     api.include_router(build_router(application))
     api.include_router(build_auth_router(application))
+    api.include_router(build_bench_router(application))
     api.include_router(build_security_router(application))
     api.include_router(build_seal_router(application))
     api.include_router(build_assurance_router(application))
@@ -279,15 +293,30 @@ async def _sweep_loop(application: App, interval: int) -> None:
         await asyncio.sleep(interval)
 
 
-async def _checkpoint_loop(application: App, interval: int) -> None:
+def periodic_checkpoint(application: App, hold: WriteHold | None = None) -> None:
+    """One round of the periodic checkpoint: the ledger is vouched for, then signed if it grew.
+
+    A ledger that is not the history last signed is refused (IntegrityFailure): the refusal is
+    recorded with an alert, and ``hold`` learns at once that writes are held.
+    """
+    try:
+        ledger_service.issue_checkpoint_if_grown(
+            application.uow, application.origin, application.signer_key()
+        )
+    except IntegrityFailure as exc:
+        log.error("periodic checkpoint refused: %s", exc)
+        raise
+    finally:
+        if hold is not None:
+            hold.refresh()
+
+
+async def _checkpoint_loop(application: App, interval: int, hold: WriteHold) -> None:
     while True:
         try:
-            await asyncio.to_thread(
-                ledger_service.issue_checkpoint_if_grown,
-                application.uow,
-                application.origin,
-                application.signer_key(),
-            )
+            await asyncio.to_thread(periodic_checkpoint, application, hold)
+        except IntegrityFailure:
+            pass  # logged, recorded and alerted; the next round checks again
         except Exception:  # a failed round must not stop later ones
             log.exception("periodic checkpoint failed")
         await asyncio.sleep(interval)

@@ -65,7 +65,7 @@ class LoginIn(BaseModel):
     password: Secret
     second_factor: Secret = Field(description="A TOTP code, or one of the recovery codes.")
     bench: Annotated[str | None, Field(max_length=64)] = Field(
-        default=None, description="The bench this session is used at, if any."
+        default=None, description="The bench this session is used at, if any: one assigned to you."
     )
 
 
@@ -129,15 +129,23 @@ class TokenPage(BaseModel):
 
 
 class TokenIn(BaseModel):
-    operator_id: OperatorId = Field(
-        description="Whose token: yourself, or anyone for who manages operators."
+    operator_id: Annotated[str | None, Field(min_length=1, max_length=64)] = Field(
+        default=None,
+        description="Yourself (the default): nobody is issued a token by someone else; an "
+        "administrator issues an activation code instead (403 for anyone else).",
     )
     label: Annotated[str, Field(max_length=100)] = Field("api", description="What it is for.")
     scopes: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=40)] = Field(
         default_factory=list,
-        description="Permissions to limit it to, or 'read-only'; none: everything the roles allow.",
+        description="Permissions to limit it to, or 'read-only'; none: everything the roles "
+        "allow (for a scoped token asking: its own scopes).",
     )
-    days: Annotated[int, Field(ge=1, le=tokens.MAX_DAYS)] = tokens.DEFAULT_DAYS
+    days: Annotated[int | None, Field(ge=1, le=tokens.MAX_DAYS)] = Field(
+        default=None,
+        description="Days it lasts: at most the facility's maximum (TRIAGE_TOKEN_MAX_DAYS) and, "
+        "asked with a token, never beyond that token (422 naming the limit). Default: "
+        f"{tokens.DEFAULT_DAYS} days, or as long as those limits allow.",
+    )
     bench: Annotated[str | None, Field(min_length=1, max_length=64)] = None
 
 
@@ -162,6 +170,8 @@ def _lock_out(lock: AccessLock) -> LockOut:
 
 
 def _source(request: Request) -> str:
+    # The socket's peer, or the client a trusted proxy names (hardening.ClientAddress): never
+    # an address the client wrote itself.
     return request.client.host if request.client is not None else "unknown"
 
 
@@ -178,19 +188,33 @@ def build_auth_router(application: App) -> APIRouter:
     ]
 
     @router.post("/auth/activate", tags=["auth"], responses=SIGN_IN, **access("public"))
-    def activate(body: ActivateIn, response: Response) -> ActivateOut:
-        """Set a password with an activation code; returns the TOTP secret to enrol (once)."""
+    def activate(body: ActivateIn, request: Request, response: Response) -> ActivateOut:
+        """Set a password with an activation code; returns the TOTP secret to enrol (once).
+
+        Wrong codes are limited per account and per address (429 with Retry-After)."""
         secret, uri = auth.activate(
-            uow, body.operator_id, body.code, body.password, box=application.secret_box()
+            uow,
+            body.operator_id,
+            body.code,
+            body.password,
+            box=application.secret_box(),
+            source=_source(request),
         )
         response.headers.update(NO_STORE)
         return ActivateOut(totp_secret=secret, provisioning_uri=uri)
 
     @router.post("/auth/mfa/confirm", tags=["auth"], responses=SIGN_IN, **access("public"))
-    def confirm_mfa(body: ConfirmIn, response: Response) -> ConfirmOut:
-        """Prove the authenticator works; returns ten recovery codes, shown this once."""
+    def confirm_mfa(body: ConfirmIn, request: Request, response: Response) -> ConfirmOut:
+        """Prove the authenticator works; returns ten recovery codes, shown this once.
+
+        Wrong activation codes are limited per account and per address (429 with Retry-After)."""
         codes = auth.confirm_mfa(
-            uow, body.operator_id, body.code, body.totp_code, box=application.secret_box()
+            uow,
+            body.operator_id,
+            body.code,
+            body.totp_code,
+            box=application.secret_box(),
+            source=_source(request),
         )
         response.headers.update(NO_STORE)
         return ConfirmOut(recovery_codes=codes)
@@ -314,14 +338,22 @@ def build_auth_router(application: App) -> APIRouter:
 
     @router.post("/tokens", tags=["auth"], status_code=201, **access("service"))
     def issue_token(caller: Operator, body: TokenIn, response: Response) -> IssuedTokenOut:
-        """A new API token, shown once: for yourself (never wider than the token or session
-        asking), or by an administrator for anyone."""
+        """A new API token for yourself, shown once: from a session signed in with the second
+        factor, or from a token minted so; never wider nor longer-lived than the token asking.
+        Nobody is issued a token by someone else (an administrator issues activation codes)."""
         try:
             scopes = tokens.parse_scopes(body.scopes)
         except ValueError as exc:
             raise InvalidInput(f"scopes: {exc}") from exc
         issued = people.issue_token(
-            uow, caller, body.operator_id, body.label, scopes, body.days, body.bench
+            uow,
+            caller,
+            caller.id if body.operator_id is None else body.operator_id,
+            body.label,
+            scopes,
+            body.days,
+            body.bench,
+            max_days=application.settings.token_max_days,
         )
         response.headers.update(NO_STORE)
         return IssuedTokenOut(

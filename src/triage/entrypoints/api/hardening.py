@@ -1,6 +1,7 @@
 """HTTP hardening in front of everything the server answers (API, pages, static files, errors):
-security headers on every response, and request bodies refused past a size limit before the
-application reads them.
+security headers on every response, request bodies refused past a size limit before the
+application reads them, and the client's address taken from the socket unless a trusted proxy
+forwarded it.
 
 A pure ASGI middleware, so that it sees the raw request: a declared ``Content-Length`` over the
 limit is answered 413 before the application runs at all, and a body sent without one (chunked)
@@ -11,6 +12,7 @@ runs the application until it reads, and answers in plain text.)
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from triage.config import Network, trusted_networks
 from triage.entrypoints.api.problems import error_page, for_a_page, problem
 
 KiB = 1024
@@ -187,3 +190,67 @@ async def _answer(scope: Scope, send: Send, status: int, detail: str) -> None:
         return {"type": "http.disconnect"}
 
     await response(scope, nothing, send)
+
+
+# -- the client's address ---------------------------------------------------------------------
+
+
+class ClientAddress:
+    """The client's address is the socket's peer, unless that peer is a trusted proxy.
+
+    Sign-in failures are counted and locked per address, and the address is recorded in the
+    ledger: a header anyone can write must not choose it. Only when the peer is one of
+    ``trusted`` (Settings.trusted_proxies) is ``X-Forwarded-For`` read, from the right: each
+    proxy appends the address it received from, so the right-most address that is not itself
+    a trusted proxy is the client; anything left of it was written by the client and is
+    ignored. ``X-Forwarded-Proto`` from a trusted proxy likewise gives the scheme. (uvicorn's
+    own proxy-header handling, which believes any loopback peer, is switched off by ``serve``.)
+    """
+
+    def __init__(self, app: ASGIApp, trusted: Iterable[str] = ()) -> None:
+        self.app = app
+        self.trusted = trusted_networks(tuple(trusted))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.trusted and scope["type"] in ("http", "websocket"):
+            client = scope.get("client")
+            if client and _within(client[0], self.trusted):
+                headers = Headers(scope=scope)
+                forwarded = client_from_forwarded(headers.getlist("x-forwarded-for"), self.trusted)
+                scope = dict(scope)
+                if forwarded is not None:
+                    scope["client"] = (forwarded, 0)
+                proto = headers.get("x-forwarded-proto", "").split(",")[-1].strip().lower()
+                if proto in ("http", "https"):
+                    scope["scheme"] = proto if scope["type"] == "http" else f"ws{proto[4:]}"
+        await self.app(scope, receive, send)
+
+
+def client_from_forwarded(values: Iterable[str], trusted: tuple[Network, ...]) -> str | None:
+    """The right-most address in X-Forwarded-For that is not a trusted proxy; None when the
+    header names no valid address before (to the right of) a malformed one."""
+    hops = [hop.strip() for value in values for hop in value.split(",")]
+    for hop in reversed(hops):
+        address = _address(hop)
+        if address is None:
+            return None  # garbage from here leftwards was not written by our proxies
+        if not _within(address, trusted):
+            return address
+    return None
+
+
+def _address(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in networks)

@@ -213,6 +213,7 @@ def build_router(application: App) -> APIRouter:
             headers.get(agent_request.HEADER_NONCE, ""),
             headers.get(agent_request.HEADER_SIGNATURE, ""),
             body,
+            request.client.host if request.client is not None else "unknown",
         )
 
     Operator = Annotated[Caller, Depends(operator)]
@@ -491,17 +492,20 @@ def build_router(application: App) -> APIRouter:
         return {"status": "resolved"}
 
     # -- bench agents -----------------------------------------------------------------------
-    @router.get("/agent/work-orders", tags=["agent"], **access("tool"))
+    # Requests that do not verify, past a burst from one address, are answered 429.
+    AGENT = problems.responses(429)
+
+    @router.get("/agent/work-orders", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_work_orders(caller: Tool) -> dict[str, list[str]]:
         """Signed work orders waiting for the calling tool (signed request)."""
         return {"items": bench.work_orders_for_tool(uow, caller)}
 
-    @router.post("/agent/results", tags=["agent"], **access("tool"))
+    @router.post("/agent/results", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_result(body: ResultIn, caller: Tool) -> JobOut:
         """A tool's signed result of a work order (signed request)."""
         return job_json(bench.record_tool_result(uow, caller, body.result))
 
-    @router.post("/agent/refusals", tags=["agent"], **access("tool"))
+    @router.post("/agent/refusals", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_refusal(body: RefusalIn, caller: Tool) -> dict[str, str]:
         """The agent refused a work order and says why (signed request)."""
         bench.record_refusal(uow, caller, body.work_order_id, body.reason)

@@ -14,7 +14,7 @@ from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
 from triage.domain.tamper_policy import PolicyError, TamperPolicy
 from triage.errors import InvalidInput
-from triage.services import assessment, people
+from triage.services import assessment, bench_assignment, people
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Form, Site, Visit
@@ -32,6 +32,7 @@ def register(router: APIRouter, site: Site) -> None:
         with uow(write=False) as unit:
             policy = unit.assurance.policy_in_force()
             operators = unit.triage.operators()
+            benches = unit.triage.bench_assignments()
         return site.render(
             "admin.html",
             visit,
@@ -40,6 +41,7 @@ def register(router: APIRouter, site: Site) -> None:
             roles=PARTY_ROLES,
             policy=policy,
             operators=operators,
+            benches=benches,
             all_roles=[r.value for r in Role],
         )
 
@@ -64,6 +66,15 @@ def register(router: APIRouter, site: Site) -> None:
         except ValueError as exc:
             raise InvalidInput(f"roles: {exc}") from None
         people.change_roles(uow, visit.caller, operator_id, chosen)
+        return site.redirect("/admin")
+
+    @router.post("/admin/operators/{operator_id}/benches")
+    @page(Permission.OPERATOR_MANAGE)
+    def benches(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
+        chosen = form.get("benches", "").replace(",", " ").split()
+        bench_assignment.assign_benches(
+            uow, visit.caller, operator_id, chosen, form.get("reason", "")
+        )
         return site.redirect("/admin")
 
     @router.post("/admin/party")

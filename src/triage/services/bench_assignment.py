@@ -1,0 +1,114 @@
+"""Benches assigned to operators: an administrator says where each person works.
+
+An operator signs in at, holds a token for, and orders work at only a bench assigned to them;
+what they type at sign-in is checked against the assignment, never taken on trust. Each
+assignment is a ledger entry (``operator.benches_assigned``) holding the whole new set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from triage.domain.caller import Caller, CallerKind
+from triage.domain.people import check_operator_id
+from triage.domain.roles import Permission
+from triage.errors import InvalidInput, NotFound, PermissionDenied
+from triage.ledger.entry import Ref
+from triage.services.common import make_entry
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+MAX_BENCHES = 32
+
+
+class BenchNotAssigned(PermissionDenied):
+    """An operator at, or asking for, a bench an administrator has not assigned them."""
+
+
+@dataclass(frozen=True)
+class BenchAssignment:
+    """An operator's benches after an assignment, and before it."""
+
+    operator_id: str
+    benches: list[str]
+    previous: list[str]
+
+
+def bench_name(text: str) -> str:
+    """A bench's name as typed, checked: 1-64 characters, no control characters."""
+    name = text.strip()
+    if not name or len(name) > 64 or not name.isprintable():
+        raise InvalidInput(f"bench {text[:70]!r}: name the bench in 1-64 printable characters")
+    return name
+
+
+def not_assigned(operator_id: str, bench: str) -> BenchNotAssigned:
+    """The refusal of ``operator_id`` at ``bench`` (for sign-in, tokens and work orders)."""
+    return BenchNotAssigned(
+        f"operator {operator_id} is not assigned to bench {bench}; ask an administrator"
+    )
+
+
+def check_assigned(uow: UnitOfWork, operator_id: str, bench: str) -> None:
+    """Raise BenchNotAssigned unless ``bench`` is assigned to the operator now."""
+    if bench not in uow.triage.operator_benches(operator_id):
+        raise not_assigned(operator_id, bench)
+
+
+def assign_benches(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    operator_id: str,
+    benches: Iterable[str],
+    reason: str,
+) -> BenchAssignment:
+    """Give an operator exactly ``benches`` (none: they work at no bench), with a reason.
+
+    An administrator does this, never for themself. Assigning the set they have already
+    changes nothing and records nothing.
+    """
+    caller.require(Permission.OPERATOR_MANAGE)
+    if caller.kind is CallerKind.OPERATOR and caller.id == operator_id:
+        raise PermissionDenied("nobody assigns their own benches; ask another administrator")
+    chosen = sorted({bench_name(b) for b in benches})
+    if len(chosen) > MAX_BENCHES:
+        raise InvalidInput(f"benches: at most {MAX_BENCHES}, not {len(chosen)}")
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    with uow_factory(write=True) as uow:
+        _check_operator(uow, operator_id)
+        previous = sorted(uow.triage.operator_benches(operator_id))
+        if previous == chosen:
+            return BenchAssignment(operator_id, chosen, previous)
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "operator.benches_assigned",
+                    Ref("operator", operator_id),
+                    {"benches": chosen, "previous": previous, "reason": reason[:2000]},
+                )
+            ]
+        )
+        uow.commit()
+    return BenchAssignment(operator_id, chosen, previous)
+
+
+def assigned_benches(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str) -> list[str]:
+    """An operator's benches: one's own, or anyone's for who manages operators or reviews access."""
+    if caller.kind is not CallerKind.OPERATOR or caller.id != operator_id:
+        caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
+    with uow_factory(write=False) as uow:
+        _check_operator(uow, operator_id)
+        return sorted(uow.triage.operator_benches(operator_id))
+
+
+def _check_operator(uow: UnitOfWork, operator_id: str) -> None:
+    try:
+        check_operator_id(operator_id)  # nothing else is looked up (a NUL upsets PostgreSQL)
+    except ValueError:
+        raise NotFound(f"no operator {operator_id[:70]!r}") from None
+    if uow.triage.operator(operator_id) is None:
+        raise NotFound(f"no operator {operator_id!r}")

@@ -1,0 +1,72 @@
+"""In-memory rate limits on what unauthenticated callers may make the server do.
+
+A burst of requests that cannot be verified (a forged agent signature, say) is answered 429
+without touching the database: the ledger and the write lock are for requests that prove who
+sent them. Kept in memory, per process and per facility's unit-of-work factory: a restart
+forgets them, which costs an attacker nothing they could not get by waiting.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections import deque
+from datetime import datetime, timedelta
+
+# Addresses remembered at most: past this, the least recently seen are forgotten, so that a
+# flood from ever-new addresses cannot grow the memory without bound.
+MAX_KEYS = 10_000
+
+
+class Throttle:
+    """At most ``limit`` events per key within ``window``; thread-safe."""
+
+    def __init__(self, limit: int, window: timedelta) -> None:
+        self.limit = limit
+        self.window = window
+        self._events: dict[str, deque[datetime]] = {}
+        self._lock = threading.Lock()
+
+    def retry_after(self, key: str, at: datetime) -> int | None:
+        """Seconds until ``key`` may try again when it has used its ``limit``; else None."""
+        with self._lock:
+            events = self._events.get(key)
+            if events is None:
+                return None
+            self._expire(events, at)
+            if len(events) < self.limit:
+                return None
+            return max(1, math.ceil((events[0] + self.window - at).total_seconds()))
+
+    def add(self, key: str, at: datetime) -> None:
+        """Count one event for ``key`` at ``at``."""
+        with self._lock:
+            events = self._events.pop(key, None)
+            if events is None:
+                events = deque()
+                if len(self._events) >= MAX_KEYS:
+                    del self._events[next(iter(self._events))]
+            self._expire(events, at)
+            events.append(at)
+            self._events[key] = events  # most recently seen last
+
+    def _expire(self, events: deque[datetime], at: datetime) -> None:
+        while events and at - events[0] >= self.window:
+            events.popleft()
+
+
+_THROTTLES: dict[tuple[int, str], Throttle] = {}
+_GUARD = threading.Lock()
+
+
+def throttle_for(owner: object, name: str, limit: int, window: timedelta) -> Throttle:
+    """The throttle called ``name`` of ``owner`` (a facility's unit-of-work factory): each
+    application has its own, gone with it."""
+    key = (id(owner), name)
+    with _GUARD:
+        found = _THROTTLES.get(key)
+        if found is None:
+            found = _THROTTLES[key] = Throttle(limit, window)
+            weakref.finalize(owner, _THROTTLES.pop, key, None)
+        return found
