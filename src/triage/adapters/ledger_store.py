@@ -46,6 +46,13 @@ _INSERT_BUNDLE_SQL = "INSERT INTO ledger_bundle (log_id, idx, data) VALUES (?, ?
 _BUNDLES_SQL = (
     "SELECT idx, data FROM ledger_bundle WHERE log_id = ? AND idx >= ? AND idx <= ? ORDER BY idx"
 )
+_LATEST_SQL = (
+    "SELECT s.idx, e.data FROM ledger_subject s LEFT JOIN ledger_entry e"
+    " ON e.log_id = s.log_id AND e.idx = s.idx"
+    " WHERE s.log_id = ? AND s.subject_kind = ? AND s.subject_id = ?{below}"
+    " ORDER BY s.idx DESC LIMIT ?"
+)
+_BUNDLE_SQL = "SELECT data FROM ledger_bundle WHERE log_id = ? AND idx = ?"
 BUNDLE_BATCH = 4  # bundles a fetch (1,024 entries): a verification worker holds little at once
 
 
@@ -315,6 +322,14 @@ def _one_per_index(merged: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, b
         yield held
 
 
+def _in_bundle(bundle: bytes, index: int) -> bytes | None:
+    """Entry ``index`` from its tile's bundle; None when the bundle is not well-formed."""
+    try:
+        return unpack_bundle(bundle)[index % BUNDLE_SIZE]
+    except (VerificationError, IndexError):
+        return None
+
+
 def stored_entry(conn: Connection, index: int) -> bytes | None:
     """Entry ``index`` as stored (its row, or its place in its tile's bundle), if it is there.
 
@@ -326,12 +341,7 @@ def stored_entry(conn: Connection, index: int) -> bytes | None:
     bundle = conn.execute(
         select(ledger_bundle.c.data).where(ledger_bundle.c.idx == index // BUNDLE_SIZE)
     ).scalar()
-    if bundle is None:
-        return None
-    try:
-        return unpack_bundle(bytes(bundle))[index % BUNDLE_SIZE]
-    except VerificationError:
-        return None
+    return None if bundle is None else _in_bundle(bytes(bundle), index)
 
 
 @dataclass(frozen=True)
@@ -397,6 +407,40 @@ class SqlLedger:
         )
         projector.apply(self._conn, entries)
         return first
+
+    def latest_about(
+        self, subject_kind: str, subject_id: str, limit: int, before: int | None = None
+    ) -> list[tuple[int, bytes | None]]:
+        """The latest ``limit`` entries about one subject (below index ``before``, if given),
+        newest first, as (index, stored bytes); None for an entry the log does not hold.
+
+        For the checks a step makes on every request, so one indexed query (the subject index
+        joined to the entry rows) in the driver's own SQL, and one more for an entry already
+        moved into its tile's bundle; a row wins over a bundle, as it does when the log is
+        read. ``Log.entry`` would stream a range for each entry."""
+        params: list[Any] = [self._log_id, subject_kind, subject_id]
+        below = ""
+        if before is not None:
+            below = " AND s.idx < ?"
+            params.append(before)
+        params.append(limit)
+        cursor = self.storage._raw().cursor()
+        try:
+            cursor.execute(self.storage._sql(_LATEST_SQL.format(below=below)), tuple(params))
+            rows = cursor.fetchall()
+            found: list[tuple[int, bytes | None]] = []
+            for idx, data in rows:
+                index = int(idx)
+                if data is None:
+                    cursor.execute(
+                        self.storage._sql(_BUNDLE_SQL), (self._log_id, index // BUNDLE_SIZE)
+                    )
+                    bundle = cursor.fetchone()
+                    data = None if bundle is None else _in_bundle(bytes(bundle[0]), index)
+                found.append((index, None if data is None else bytes(data)))
+            return found
+        finally:
+            cursor.close()
 
     def indexes_for(self, subject_kind: str, subject_id: str) -> list[int]:
         """Indexes of every entry about one subject, oldest first."""

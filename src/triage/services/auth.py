@@ -560,33 +560,20 @@ def _source_lock(
     if operator_id is not None:
         in_a_row = store.consecutive_failures_from(operator_id, source)
         if in_a_row >= SOURCE_ACCOUNT_FAILURES:
-            return [
-                make_entry(
-                    uow,
-                    _AUTH,
-                    "auth.locked",
-                    Ref("source", source),
-                    {
-                        "reason": f"{in_a_row} failed logins in a row as operator {operator_id}",
-                        "failures": in_a_row,
-                    },
-                    at,
-                )
-            ]
+            reason = f"{in_a_row} failed logins in a row as operator {operator_id}"
+            return [_source_locked(uow, source, reason, in_a_row, at)]
     count = store.source_failures(source, at - SOURCE_LOCK_WINDOW)
     if count < SOURCE_LOCK_FAILURES:
         return []
     minutes = int(SOURCE_LOCK_WINDOW.total_seconds() // 60)
-    return [
-        make_entry(
-            uow,
-            _AUTH,
-            "auth.locked",
-            Ref("source", source),
-            {"reason": f"{count} failed logins within {minutes} minutes", "failures": count},
-            at,
-        )
-    ]
+    reason = f"{count} failed logins within {minutes} minutes"
+    return [_source_locked(uow, source, reason, count, at)]
+
+
+def _source_locked(uow: UnitOfWork, source: str, reason: str, failures: int, at: datetime) -> Entry:
+    """The entry locking the address ``source``."""
+    data = {"reason": reason, "failures": failures}
+    return make_entry(uow, _AUTH, "auth.locked", Ref("source", source), data, at)
 
 
 def unlock(

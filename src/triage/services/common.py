@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -112,9 +112,11 @@ def check_recorded(uow: UnitOfWork, job: TriageJob) -> None:
 def _disagreement(uow: UnitOfWork, job: TriageJob) -> str | None:
     """Why the job's recorded steps disagree with its projected state, or None."""
     device = device_ref(job.device_id)
-    for index in reversed(uow.ledger.indexes_for(device.kind, device.id)[-WALK_BACK:]):
+    for index, data in _walk_back(uow, device):
         try:
-            entry = Entry.from_bytes(uow.ledger.log.entry(index))
+            if data is None:
+                raise LedgerStateError(f"entry {index} is not in the log")
+            entry = Entry.from_bytes(data)
         except (LedgerStateError, VerificationError) as exc:
             return f"entry {index} about the device cannot be read ({exc})"
         if entry.subject != device:
@@ -136,6 +138,19 @@ def _disagreement(uow: UnitOfWork, job: TriageJob) -> str | None:
             )
         return None
     return "no recorded step of the job was found among the device's latest entries"
+
+
+def _walk_back(uow: UnitOfWork, subject: Ref) -> Iterator[tuple[int, bytes | None]]:
+    """The entries about ``subject``, newest first, at most WALK_BACK: a few at a time, as the
+    latest is nearly always the step looked for."""
+    read, before, chunk = 0, None, 2
+    while read < WALK_BACK:
+        found = uow.ledger.latest_about(subject.kind, subject.id, chunk, before)
+        yield from found
+        if len(found) < chunk:
+            return
+        read += len(found)
+        before, chunk = found[-1][0], min(chunk * 4, WALK_BACK - read)
 
 
 def job_step(
@@ -167,10 +182,11 @@ def recorded_lately(
     """Whether the last entry about ``subject`` is an ``entry_type`` (with ``data``, if given)
     from less than ``interval`` before ``at``: refusals an unauthenticated caller can repeat
     at will are recorded once per interval, so they cannot grow the ledger without bound."""
-    indexes = uow.ledger.indexes_for(subject.kind, subject.id)
-    if not indexes:
+    found = uow.ledger.latest_about(subject.kind, subject.id, 1)
+    if not found:
         return False
-    last = Entry.from_bytes(uow.ledger.log.entry(indexes[-1]))
+    index, stored = found[0]
+    last = Entry.from_bytes(stored if stored is not None else uow.ledger.log.entry(index))
     return (
         last.type == entry_type and (data is None or last.data == data) and at - last.at < interval
     )

@@ -49,6 +49,13 @@ class LedgerRecorder(Protocol):
         """Indexes of every entry about one subject, oldest first."""
         ...
 
+    def latest_about(
+        self, subject_kind: str, subject_id: str, limit: int, before: int | None = None
+    ) -> list[tuple[int, bytes | None]]:
+        """The latest ``limit`` entries about one subject (below ``before``, if given), newest
+        first, as (index, stored bytes), None for an entry the log does not hold."""
+        ...
+
 
 class FacilityRepository(Protocol):
     """Facilities known to this database."""
