@@ -18,6 +18,7 @@ from triage.ledger.bounded import (
     InputLimitError,
     NestedTooDeep,
     NotValidText,
+    bounded_text,
     check_json_value,
     load_json,
     read_at_most,
@@ -67,15 +68,9 @@ def load_yaml(
 ) -> Any:
     """The YAML document in ``data``; InputLimitError naming ``what`` and the line when it is
     larger than ``max_bytes``, not UTF-8, not YAML, nested too deep or uses an alias."""
-    if len(data) > max_bytes:
-        raise InputLimitError(what, f"larger than {size_text(max_bytes)}")
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputLimitError(what, f"not valid UTF-8 (byte {exc.start})") from None
+    text = bounded_text(data, what, max_bytes)
     try:
-        return yaml.load(data, Loader=loader)  # noqa: S506 (a SafeLoader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise InputLimitError(what, yaml_problem(exc)) from None
 

@@ -73,6 +73,19 @@ def read_at_most(stream: IO[bytes], limit: int, what: str) -> bytes:
     return b"".join(chunks)
 
 
+def bounded_text(data: bytes | str, what: str, max_bytes: int) -> str:
+    """``data`` as text, refused (InputLimitError naming ``what``) when it is larger than
+    ``max_bytes`` or not UTF-8: the first step of reading any document from outside."""
+    if len(data) > max_bytes:
+        raise InputLimitError(what, f"larger than {size_text(max_bytes)}")
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputLimitError(what, f"not valid UTF-8 (byte {exc.start})") from None
+
+
 def load_json(
     data: bytes | str,
     what: str,
@@ -84,15 +97,7 @@ def load_json(
     """The JSON value in ``data``, refused (InputLimitError naming ``what`` and where) when it
     is larger than ``max_bytes``, not UTF-8, not JSON, nested deeper than ``max_depth`` or
     holds a lone surrogate (text that cannot be written as UTF-8)."""
-    if len(data) > max_bytes:
-        raise InputLimitError(what, f"larger than {size_text(max_bytes)}")
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputLimitError(what, f"not valid UTF-8 (byte {exc.start})") from None
-    else:
-        text = data
+    text = bounded_text(data, what, max_bytes)
     try:
         value = json.loads(text, parse_float=parse_float)
     except RecursionError:

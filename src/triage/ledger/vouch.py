@@ -253,37 +253,37 @@ def _locate(
     entries = _entry_hashes_lenient(storage, size)
     kept = split_hashes(held.read_hashes(size)) if held is not None else []
     if len(kept) == size and _root_of(kept) == anchor.root:
-        for index, want in enumerate(kept):
-            if index >= len(entries) or entries[index] != want:
-                what = "is missing" if index >= len(entries) else "does not hash"
-                return HistoryRewritten(
-                    index,
-                    f"entry {index} {what} to the tree the last checkpoint (size {size}) "
-                    "signed: it was changed after it was signed",
-                )
+        index = _first_difference(kept, entries)
+        if index is not None:
+            what = "is missing" if index >= len(entries) else "does not hash"
+            return HistoryRewritten(
+                index,
+                f"entry {index} {what} to the tree the last checkpoint (size {size}) "
+                "signed: it was changed after it was signed",
+            )
         tiles = _stored_or_none(storage, size)
-        for index, want in enumerate(kept):
-            if index >= len(tiles) or tiles[index] != want:
-                return HistoryRewritten(
-                    index,
-                    f"the leaf hash of entry {index} in tile "
-                    f"{TileKey(0, index // TILE_WIDTH).path()} is not the one the last checkpoint "
-                    f"(size {size}) signed: the tile was altered",
-                )
+        index = _first_difference(kept, tiles)
+        if index is not None:
+            return HistoryRewritten(
+                index,
+                f"the leaf hash of entry {index} in tile "
+                f"{TileKey(0, index // TILE_WIDTH).path()} is not the one the last checkpoint "
+                f"(size {size}) signed: the tile was altered",
+            )
         return HistoryRewritten(
             None,
             f"the stored tiles above the leaves do not give the root the last checkpoint "
             f"(size {size}) signed, though every entry does: a tile was altered",
         )
     tiles = _stored_or_none(storage, size)
-    for index, want in enumerate(entries):
-        if index >= len(tiles) or tiles[index] != want:
-            return HistoryRewritten(
-                index,
-                f"entry {index} does not hash to the tree the last checkpoint (size {size}) "
-                f"signed: it differs from the leaf hash tile "
-                f"{TileKey(0, index // TILE_WIDTH).path()} holds",
-            )
+    index = _first_difference(entries, tiles)
+    if index is not None:
+        return HistoryRewritten(
+            index,
+            f"entry {index} does not hash to the tree the last checkpoint (size {size}) "
+            f"signed: it differs from the leaf hash tile "
+            f"{TileKey(0, index // TILE_WIDTH).path()} holds",
+        )
     if len(entries) < size:
         return HistoryRewritten(
             len(entries),
@@ -322,6 +322,14 @@ def _entry_hashes_lenient(storage: LogStorage, stop: int) -> list[bytes]:
                 return out
             out.extend(leaf_hashes([data]))
     return out
+
+
+def _first_difference(want: Sequence[bytes], have: Sequence[bytes]) -> int | None:
+    """The first index at which ``have`` lacks or differs from ``want``; None if it has it all."""
+    for index, hashed in enumerate(want):
+        if index >= len(have) or have[index] != hashed:
+            return index
+    return None
 
 
 def _stored_or_none(storage: LogStorage, stop: int) -> list[bytes]:
