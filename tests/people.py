@@ -14,7 +14,7 @@ from triage import bootstrap
 from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission, Role
-from triage.services import auth, bench_assignment, people
+from triage.services import auth, bench_assignment, operators, tokens
 
 SOURCE = "test-sign-in"
 # Everyone's password in tests (a web test types it into the sign-in page).
@@ -47,7 +47,7 @@ def enrol(
     """Enrol ``operator_id`` (added with ``roles`` first, unless None: they exist) through the
     real path; with ``bench``, the administrator assigns it and they sign in there."""
     if roles is not None:
-        people.create_operator(app.uow, admin, operator_id, operator_id, frozenset(roles))
+        operators.create_operator(app.uow, admin, operator_id, operator_id, frozenset(roles))
     if bench is not None:
         held = bench_assignment.assigned_benches(app.uow, admin, operator_id)
         if bench not in held:
@@ -88,7 +88,7 @@ def sign_in_token(
     scopes: frozenset[Permission] | None = None,
     days: int | None = None,
     label: str = "api",
-) -> people.IssuedToken:
+) -> tokens.IssuedToken:
     """Sign in (password and a recovery code), mint one's own token, sign out."""
     session = auth.login(
         app.uow,
@@ -101,7 +101,7 @@ def sign_in_token(
     )
     try:
         caller = auth.authenticate_session(app.uow, session.secret).caller
-        return people.issue_token(
+        return tokens.issue_token(
             app.uow,
             caller,
             enrolled.operator_id,

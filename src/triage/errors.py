@@ -1,6 +1,7 @@
 """The errors every layer raises; entrypoints turn them into problem details or CLI messages.
 
-Messages say what is wrong and what to do about it.
+Messages say what is wrong and what to do about it. An error names no HTTP status: the
+entrypoints map classes to statuses (``triage.entrypoints.statuses``).
 """
 
 from __future__ import annotations
@@ -14,35 +15,30 @@ from triage.ledger.errors import LedgerStateError, VerificationError
 class TriageError(Exception):
     """Base of the errors a user of the system can act on."""
 
-    status = 400
     title = "Request failed"
 
 
 class NotFound(TriageError):
     """The thing asked for does not exist."""
 
-    status = 404
     title = "Not found"
 
 
 class Conflict(TriageError):
     """The request clashes with the current state."""
 
-    status = 409
     title = "Conflict"
 
 
 class Unauthenticated(TriageError):
     """No valid credentials came with the request."""
 
-    status = 401
     title = "Unauthenticated"
 
 
 class PermissionDenied(TriageError):
     """The caller is known but may not do this."""
 
-    status = 403
     title = "Forbidden"
 
 
@@ -55,7 +51,6 @@ class AccessLocked(PermissionDenied):
 class TooManyAttempts(TriageError):
     """Attempts came too fast after failures; try again after ``retry_after`` seconds."""
 
-    status = 429
     title = "Too many attempts"
 
     def __init__(self, message: str, retry_after: int) -> None:
@@ -81,24 +76,27 @@ class RecordDisagrees(Conflict):
         self.record = record
 
 
-class InvalidInput(TriageError):
-    """Input failed validation; the message names the field and the problem."""
+class InvalidInput(TriageError, ValueError):
+    """Input failed validation; the message names the field and the problem, and ``field``
+    names the field where one field is at fault. Also a ValueError, as bad input is in the
+    standard library: a parser's callers catch one kind of error."""
 
-    status = 422
     title = "Invalid input"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class NotInitialised(TriageError):
     """The data directory, database or keys have not been set up."""
 
-    status = 503
     title = "Not initialised"
 
 
 class KeyFileError(TriageError):
     """A key file is missing, malformed or readable by others."""
 
-    status = 500
     title = "Key file problem"
 
 
@@ -108,7 +106,6 @@ class IntegrityFailure(TriageError):
     ``index`` is the first bad entry where it can be named.
     """
 
-    status = 409
     title = "Ledger integrity failure"
 
     def __init__(self, message: str, index: int | None = None) -> None:
@@ -116,17 +113,35 @@ class IntegrityFailure(TriageError):
         self.index = index
 
 
+class InfrastructureFailure(TriageError):
+    """A tool or component the system relies on failed (a database tool, a device connector)."""
+
+    title = "Infrastructure failure"
+
+
+class DatabaseUnavailable(TriageError):
+    """The database cannot be used (down, unreachable, or its disk full): nothing was
+    recorded, and the same request may be tried again shortly."""
+
+    title = "Service unavailable"
+
+    def __init__(self, message: str, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
 class WritesHeld(TriageError):
     """Writes are refused until an administrator acknowledges a ledger integrity failure."""
 
-    status = 503
     title = "Writes suspended"
 
 
 __all__ = [
     "AccessLocked",
     "Conflict",
+    "DatabaseUnavailable",
     "IllegalTransition",
+    "InfrastructureFailure",
     "IntegrityFailure",
     "InvalidInput",
     "KeyFileError",

@@ -22,7 +22,7 @@ import pytest
 from tests.people import Enrolled, enrol, enrol_with_code, open_data_dir
 from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
-from triage.services import people
+from triage.services import tokens
 
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 
@@ -76,7 +76,7 @@ class Triage:
         )
         # Activated by the administrator; the operator enrols and mints their own token.
         with self.opened() as app:
-            manager = people.authenticate_token(app.uow, admin)
+            manager = tokens.authenticate_token(app.uow, admin)
             self.people[operator_id] = enrol(app, manager, operator_id, bench=bench)
         return self.people[operator_id].token
 

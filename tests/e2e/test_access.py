@@ -57,7 +57,9 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
         return out["token"], out["token_id"]
 
     revoked, revoked_id = issue()
-    triage.run("operator", "revoke-token", revoked_id, "--reason", "lost", "--token", admin)
+    triage.run(
+        "operator", "revoke-token", revoked_id, "--reason", "tablet lost on site", "--token", admin
+    )
     expired, expired_id = issue("--days", "1")
     # A day passes for this token: its expiry moves into the past.
     with sqlite3.connect(triage.data_dir / "triage.db") as db:

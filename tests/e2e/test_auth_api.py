@@ -205,8 +205,10 @@ def test_tokens_are_issued_listed_and_revoked_through_the_api(site: Site) -> Non
     assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
     assert client.get("/api/v1/ledger", headers=reader).status_code == 401
     again = client.post(
-        f"/api/v1/tokens/{token_id}/revoke", json={"reason": "twice"}, headers=admin
+        f"/api/v1/tokens/{token_id}/revoke", json={"reason": "revoked a second time"}, headers=admin
     )
     assert again.status_code == 409
-    missing = client.post("/api/v1/tokens/nope/revoke", json={"reason": "x"}, headers=admin)
+    missing = client.post(
+        "/api/v1/tokens/nope/revoke", json={"reason": "no such token here"}, headers=admin
+    )
     assert missing.status_code == 404

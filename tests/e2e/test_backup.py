@@ -21,7 +21,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.ledger import checkpoint, rfc6962
 from triage.ledger.entry import Entry
-from triage.services import people
+from triage.services import operators
 
 _numbers = itertools.count()
 
@@ -55,7 +55,7 @@ class Writer(threading.Thread):
         app = bootstrap.bootstrap(self.settings)
         try:
             while not self.stopping.is_set():
-                people.create_operator(
+                operators.create_operator(
                     app.uow,
                     Caller.system("test"),
                     f"w{self.written}",

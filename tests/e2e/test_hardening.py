@@ -15,12 +15,14 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import PlainTextResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.e2e.conftest import Triage, start_server, stop
 from triage.entrypoints.api.hardening import DEFAULT_BODY_LIMIT, Hardening, MiB
+from triage.entrypoints.request_bodies import body_limit
 
 KiB = 1024
 
@@ -353,7 +355,7 @@ def test_a_server_sends_hsts_only_over_https(served: Served) -> None:
 # -- in process: what the application does wrong still leaves in good shape -----------------
 
 
-def _in_process(app: Hardening, method: str, path: str, **kwargs: Any) -> httpx.Response:
+def _in_process(app: ASGIApp, method: str, path: str, **kwargs: Any) -> httpx.Response:
     async def call() -> httpx.Response:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -366,7 +368,7 @@ def test_an_unexpected_error_is_a_problem_with_the_headers_and_no_trace() -> Non
     async def broken(scope: Scope, receive: Receive, send: Send) -> None:
         raise RuntimeError("secret internals")
 
-    response = _in_process(Hardening(broken, limits=()), "GET", "/api/v1/anything")
+    response = _in_process(Hardening(broken), "GET", "/api/v1/anything")
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["x-frame-options"] == "DENY"
@@ -384,8 +386,29 @@ def test_a_cut_off_body_stays_413_even_if_the_application_swallows_the_refusal()
         yield b"x" * 8
         yield b"x" * 8
 
-    app = Hardening(swallowing, default_limit=10, limits=())
+    app = Hardening(swallowing, default_limit=10)
     response = _in_process(app, "POST", "/api/v1/upload", content=chunks())
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["detail"].startswith("body: larger than")
+
+
+def test_a_route_takes_the_body_limit_it_declares_and_no_other_route_does() -> None:
+    app = FastAPI()
+
+    @app.post("/api/upload/{name}")
+    @body_limit(64)
+    async def upload(request: Request, name: str) -> int:
+        return len(await request.body())
+
+    @app.put("/api/upload/{name}")
+    async def replace(request: Request, name: str) -> int:
+        return len(await request.body())
+
+    app.add_middleware(Hardening, default_limit=16, routes=app.routes)
+    assert _in_process(app, "POST", "/api/upload/a", content=b"x" * 64).json() == 64
+    refused = _in_process(app, "POST", "/api/upload/a", content=b"x" * 65)
+    assert refused.status_code == 413 and "larger than" in refused.json()["detail"]
+    # The same path with another method is another route: the default limit.
+    assert _in_process(app, "PUT", "/api/upload/a", content=b"x" * 17).status_code == 413
+    assert _in_process(app, "PUT", "/api/upload/a", content=b"x" * 16).json() == 16

@@ -43,10 +43,10 @@ from triage.domain.consignment import ManifestRow
 from triage.domain.roles import MATRIX, Permission, Role
 from triage.domain.thresholds import MAX_COUNT
 from triage.domain.tool import tool_key_name
-from triage.entrypoints.api.app import create_app
+from triage.entrypoints.asgi import create_app
 from triage.ledger import note
 from triage.ledger.entry import format_time
-from triage.services import anomaly, assessment, bench, intake, people, seals
+from triage.services import anomaly, assessment, bench, intake, operators, seals, tools
 from triage.services import ledger as ledger_service
 
 # Every caller the API has: each role (by API token), a bench tool (by signed request) and
@@ -92,7 +92,9 @@ class Fuzzed:
 
 
 def _caller(application: bootstrap.App, operator_id: str, bench_: str | None) -> Caller:
-    return dataclasses.replace(people.operator_caller(application.uow, operator_id), bench=bench_)
+    return dataclasses.replace(
+        operators.operator_caller(application.uow, operator_id), bench=bench_
+    )
 
 
 def build_facility(root: Path) -> Fuzzed:
@@ -106,7 +108,7 @@ def build_facility(root: Path) -> Fuzzed:
     callers: dict[Role, Caller] = {}
     for role in Role:
         operator_id = role.value.replace("_", "-")
-        people.create_operator(uow, system, operator_id, operator_id, frozenset({role}))
+        operators.create_operator(uow, system, operator_id, operator_id, frozenset({role}))
         at = "B1" if role in (Role.BENCH_OPERATOR, Role.SUPERVISOR) else None
         callers[role] = _caller(application, operator_id, at)
     admin = callers[Role.ADMINISTRATOR]
@@ -114,7 +116,7 @@ def build_facility(root: Path) -> Fuzzed:
         # Activated by the administrator; each person enrols and mints their own token.
         tokens[role.value] = enrol(application, admin, caller.id, bench=caller.bench).token
     signer, verifier = note.generate_key(tool_key_name(TOOL_ID))
-    people.enrol_tool(uow, admin, TOOL_ID, "B1", verifier)
+    tools.enrol_tool(uow, admin, TOOL_ID, "B1", verifier)
     # The tool's fuzzing reports refusals of made-up work orders by the hundred: let it, or
     # the anomaly threshold suspends it and the rest of its requests are all refused.
     anomaly.set_threshold(

@@ -108,7 +108,9 @@ def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
 
     # Only a security manager reinstates, with a reason.
     assert (
-        site.call("admin", "POST", "/tools/BENCH-1/reinstate", json={"reason": "ok"}).status_code
+        site.call(
+            "admin", "POST", "/tools/BENCH-1/reinstate", json={"reason": "checked and resealed"}
+        ).status_code
         == 403
     )
     empty = site.call("sam", "POST", "/tools/BENCH-1/reinstate", json={"reason": " "})
@@ -132,9 +134,13 @@ def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
     assert site.call("sam", "PUT", "/working-hours", json=hours).json() == {"working_hours": hours}
 
     # An administrator suspends and retires tools; the review shows state and reason.
-    suspended = site.call("admin", "POST", "/tools/BENCH-1/suspend", json={"reason": "moved"})
+    suspended = site.call(
+        "admin", "POST", "/tools/BENCH-1/suspend", json={"reason": "moved to another bench"}
+    )
     assert suspended.json()["status"] == "suspended"
-    retired = site.call("admin", "POST", "/tools/BENCH-1/retire", json={"reason": "replaced"})
+    retired = site.call(
+        "admin", "POST", "/tools/BENCH-1/retire", json={"reason": "replaced by a new tool"}
+    )
     assert retired.json()["status"] == "retired"
 
     exported = site.call("sam", "GET", "/access-review", params={"format": "csv"})
@@ -142,7 +148,11 @@ def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
     assert "attachment" in exported.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     tool = next(r for r in rows if r["kind"] == "tool")
-    assert (tool["id"], tool["status"], tool["reason"]) == ("BENCH-1", "retired", "replaced")
+    assert (tool["id"], tool["status"], tool["reason"]) == (
+        "BENCH-1",
+        "retired",
+        "replaced by a new tool",
+    )
     assert {r["id"] for r in rows if r["kind"] == "operator"} == {"admin", "sam", "ben"}
     assert site.tokens["ben"] not in exported.text
     assert site.call("ben", "GET", "/access-review").status_code == 403

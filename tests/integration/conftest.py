@@ -23,7 +23,7 @@ from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
 from triage.ledger.entry import Entry
-from triage.services import assessment, bench, intake, people, seals
+from triage.services import assessment, bench, intake, operators, seals, tools
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
@@ -140,14 +140,14 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
         ("audrey", Role.AUDITOR),
         ("stella", Role.STORES),
     ]:
-        people.create_operator(uow, system, operator_id, operator_id.title(), frozenset({role}))
-        caller = people.operator_caller(uow, operator_id)
+        operators.create_operator(uow, system, operator_id, operator_id.title(), frozenset({role}))
+        caller = operators.operator_caller(uow, operator_id)
         # Those who run triage are signed in at bench B1, where tool BENCH-1 sits.
         bench_ = "B1" if role in (Role.SUPERVISOR, Role.BENCH_OPERATOR) else None
         made[operator_id] = dataclasses.replace(caller, bench=bench_)
     assign_bench(uow, ["sup", "sup2", "ben"], "B1")
     signer, verifier = note.generate_key(tool_key_name("BENCH-1"))
-    people.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
+    tools.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
     # Triage work needs a SEC Party and an approval, or commissioning mode (as here).
     assessment.record_party(uow, made["admin"], "TFP-1", "Test Triage Ltd", ["Other SEC Party"])
     assessment.start_commissioning(

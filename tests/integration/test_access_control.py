@@ -19,7 +19,7 @@ from triage.domain.roles import MATRIX, Permission, Role
 from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
 from triage.errors import InvalidInput, PermissionDenied, Unauthenticated
 from triage.ledger import note
-from triage.services import bench, bench_assignment, intake, people
+from triage.services import bench, bench_assignment, intake, operators, reinstatement, tokens, tools
 
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
 
@@ -31,33 +31,33 @@ def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
     sup = enrol(
         staffed.app, staffed.admin, "sup", scopes=frozenset({Permission.TRIAGE_READ}), days=1
     )
-    caller = people.authenticate_token(uow, sup.token)
+    caller = tokens.authenticate_token(uow, sup.token)
     assert caller.id == "sup" and caller.can(Permission.TRIAGE_READ)
     with pytest.raises(PermissionDenied, match=r"not scoped for device.scan"):
         intake.scan_device(uow, caller, DEVICE)
     # A scoped token cannot mint a wider one.
     with pytest.raises(PermissionDenied, match="wider scopes"):
-        people.issue_token(uow, caller, "sup", "wider", scopes=frozenset(MATRIX[Role.SUPERVISOR]))
+        tokens.issue_token(uow, caller, "sup", "wider", scopes=frozenset(MATRIX[Role.SUPERVISOR]))
     # Nor may a token go beyond the operator's roles, or the facility's longest.
-    ben = people.authenticate_token(uow, enrol(staffed.app, staffed.admin, "ben").token)
+    ben = tokens.authenticate_token(uow, enrol(staffed.app, staffed.admin, "ben").token)
     with pytest.raises(InvalidInput, match=r"do not allow operator.manage"):
-        people.issue_token(uow, ben, "ben", scopes=frozenset({Permission.OPERATOR_MANAGE}))
+        tokens.issue_token(uow, ben, "ben", scopes=frozenset({Permission.OPERATOR_MANAGE}))
     with pytest.raises(InvalidInput, match=r"1 to 30 days \(the facility's maximum\), not 31"):
-        people.issue_token(uow, ben, "ben", days=31, max_days=30)
+        tokens.issue_token(uow, ben, "ben", days=31, max_days=30)
 
     later = datetime.now(UTC) + timedelta(days=1, seconds=1)
-    monkeypatch.setattr(people, "now", lambda: later)
+    monkeypatch.setattr(tokens, "now", lambda: later)
     with pytest.raises(Unauthenticated, match="expired"):
-        people.authenticate_token(uow, sup.token)
+        tokens.authenticate_token(uow, sup.token)
 
     monkeypatch.undo()
-    other = people.issue_token(uow, ben, "ben", "tablet")
+    other = tokens.issue_token(uow, ben, "ben", "tablet")
     # Another bench operator may not revoke it; its owner may.
     with pytest.raises(PermissionDenied):
-        people.revoke_token(uow, staffed.sup, other.token_id)
-    people.revoke_token(uow, staffed.ben, other.token_id, "tablet lost")
+        tokens.revoke_token(uow, staffed.sup, other.token_id, "not theirs to revoke")
+    tokens.revoke_token(uow, staffed.ben, other.token_id, "tablet lost")
     with pytest.raises(Unauthenticated, match="revoked"):
-        people.authenticate_token(uow, other.secret)
+        tokens.authenticate_token(uow, other.secret)
     issued = staffed.entries("operator.token_issued")
     revoked = staffed.entries("operator.token_revoked")
     assert [e.data["token_id"] for e in revoked] == [other.token_id]
@@ -74,7 +74,7 @@ def test_an_auditor_can_get_a_read_only_token(staffed: Staffed) -> None:
     from triage.domain.token import parse_scopes
 
     audrey = enrol(staffed.app, staffed.admin, "audrey", scopes=parse_scopes(["read-only"]))
-    caller = people.authenticate_token(uow, audrey.token)
+    caller = tokens.authenticate_token(uow, audrey.token)
     assert caller.can(Permission.LEDGER_READ) and caller.can(Permission.ACCESS_REVIEW)
     assert not any(caller.can(p) for p in Permission if p.value.endswith(".manage"))
 
@@ -98,7 +98,7 @@ def test_work_orders_only_for_an_operator_signed_in_at_the_tools_bench(staffed: 
     assert "its bench, B1" in refused[-1].data["reason"]
     # A token issued for bench B1 carries the bench.
     tablet = enrol(staffed.app, staffed.admin, "ben", bench="B1", label="bench tablet")
-    at_bench = people.authenticate_token(uow, tablet.token)
+    at_bench = tokens.authenticate_token(uow, tablet.token)
     signed = bench.authorise_reset(uow, at_bench, job.id, "BENCH-1", key)
     assert WorkOrder.open(signed, staffed.app.verifier_key()).operator_id == "ben"
 
@@ -110,22 +110,22 @@ def test_a_suspended_or_retired_tool_gets_no_work_and_its_requests_are_refused(
     job = staffed.receive(DEVICE)
     uow, key = staffed.app.uow, staffed.app.signer_key()
     with pytest.raises(InvalidInput, match="reason"):
-        people.suspend_tool(uow, staffed.admin, "BENCH-1", " ")
-    people.suspend_tool(uow, staffed.admin, "BENCH-1", "seal on the casing broken")
+        tools.suspend_tool(uow, staffed.admin, "BENCH-1", " ")
+    tools.suspend_tool(uow, staffed.admin, "BENCH-1", "seal on the casing broken")
     with pytest.raises(Exception, match="suspended"):
         bench.authorise_reset(uow, staffed.ben, job.id, "BENCH-1", key)
     with pytest.raises(Exception, match="not an active enrolled tool"):
         bench.work_orders_for_tool(uow, staffed.tool)
     # Only a security manager reinstates; an administrator may not.
     with pytest.raises(PermissionDenied, match=r"suspension.reinstate"):
-        people.reinstate_tool(uow, staffed.admin, "BENCH-1", "checked")
-    people.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
-    sam = people.operator_caller(uow, "sam")
-    people.reinstate_tool(uow, sam, "BENCH-1", "casing replaced, seal refitted")
+        reinstatement.reinstate_tool(uow, staffed.admin, "BENCH-1", "checked and resealed")
+    operators.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+    sam = operators.operator_caller(uow, "sam")
+    reinstatement.reinstate_tool(uow, sam, "BENCH-1", "casing replaced, seal refitted")
     assert bench.work_orders_for_tool(uow, staffed.tool) == []
-    people.retire_tool(uow, staffed.admin, "BENCH-1", "end of life")
+    tools.retire_tool(uow, staffed.admin, "BENCH-1", "end of life")
     with pytest.raises(Exception, match="retired"):
-        people.reinstate_tool(uow, sam, "BENCH-1", "no")
+        reinstatement.reinstate_tool(uow, sam, "BENCH-1", "retired by mistake")
     kinds = [e.type for e in staffed.entries("tool.suspended")]
     kinds += [e.type for e in staffed.entries("tool.reinstated")]
     kinds += [e.type for e in staffed.entries("tool.retired")]
@@ -152,8 +152,8 @@ def test_separation_of_duties(staffed: Staffed) -> None:
         for p in Permission
         if p.value.startswith("ledger.") and p.value not in ("ledger.read", "ledger.checkpoint")
     ]
-    people.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
-    sam = dataclasses.replace(people.operator_caller(uow, "sam"), bench="B1")
+    operators.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+    sam = dataclasses.replace(operators.operator_caller(uow, "sam"), bench="B1")
     with pytest.raises(PermissionDenied, match=r"may not device.scan"):
         intake.scan_device(uow, sam, DEVICE)
 
@@ -170,8 +170,8 @@ def test_separation_of_duties(staffed: Staffed) -> None:
 
     # An administrator cannot give themself more roles.
     with pytest.raises(PermissionDenied, match="own roles"):
-        people.change_roles(uow, staffed.admin, "admin", frozenset(Role))
-    people.change_roles(uow, staffed.admin, "ben", frozenset({Role.STORES}))
+        operators.change_roles(uow, staffed.admin, "admin", frozenset(Role))
+    operators.change_roles(uow, staffed.admin, "ben", frozenset({Role.STORES}))
     changed = staffed.entries("operator.roles_changed")
     assert changed[-1].data == {"roles": ["stores"], "previous": ["bench_operator"]}
 

@@ -17,7 +17,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.domain.token import READ_ONLY
 from triage.errors import PermissionDenied
-from triage.services import access_review, anomaly, bench, people
+from triage.services import access_review, anomaly, bench, operators, tokens
 
 
 @pytest.fixture
@@ -25,14 +25,14 @@ def reviewed(staffed: Staffed) -> tuple[Staffed, dict[str, str]]:
     """A facility with tokens live, revoked and expired, a suspended tool and an open alert."""
     uow = staffed.app.uow
     system = Caller.system("test")
-    people.create_operator(uow, system, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
-    people.create_operator(uow, system, "eve", "=HYPERLINK(1)", frozenset({Role.STORES}))
-    sam = people.operator_caller(uow, "sam")
+    operators.create_operator(uow, system, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+    operators.create_operator(uow, system, "eve", "=HYPERLINK(1)", frozenset({Role.STORES}))
+    sam = operators.operator_caller(uow, "sam")
     # Each person's tokens are their own, minted from their sign-ins; ben never enrolled.
     sup = enrol(staffed.app, staffed.admin, "sup", bench="B1", label="tablet")
     audit = enrol(staffed.app, staffed.admin, "audrey", scopes=READ_ONLY, label="audit")
     revoked = sign_in_token(staffed.app, sup, label="old")
-    people.revoke_token(uow, staffed.admin, revoked.token_id, "lost")
+    tokens.revoke_token(uow, staffed.admin, revoked.token_id, "tablet lost on site")
     expired = sign_in_token(staffed.app, sup, label="stale")
     with staffed.app.database.engine.begin() as conn:
         conn.execute(

@@ -13,7 +13,7 @@ from triage.domain.agent_request import request_message
 from triage.errors import Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import format_time
-from triage.services import people
+from triage.services import tools
 from triage.services.agent_auth import authenticate_tool
 
 
@@ -89,7 +89,7 @@ def test_a_flood_naming_unknown_or_suspended_tools_adds_an_entry_a_minute(
         with pytest.raises(Unauthenticated, match="unknown tool"):
             _call(staffed, "POST", _signed(staffed.tool_key, "POST", body), body, f"X-{n}")
     assert staffed.ledger_size() == size + 1
-    people.suspend_tool(staffed.app.uow, staffed.admin, "BENCH-1", "bench under repair")
+    tools.suspend_tool(staffed.app.uow, staffed.admin, "BENCH-1", "bench under repair")
     size = staffed.ledger_size()
     for _ in range(30):
         with pytest.raises(Unauthenticated, match="is suspended"):

@@ -23,7 +23,16 @@ from triage.domain.tool import ToolStatus
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import Entry, format_time
-from triage.services import agent_auth, anomaly, bench, intake, people
+from triage.services import (
+    agent_auth,
+    anomaly,
+    bench,
+    intake,
+    operators,
+    reinstatement,
+    tokens,
+    tools,
+)
 from triage.services.common import device_ref, make_entry
 
 DEVICES = [f"BC-33-AC-FF-FE-FA-66-0{i}" for i in range(1, 6)]
@@ -33,14 +42,14 @@ TOOL = "BENCH-1"
 @pytest.fixture
 def sam(staffed: Staffed) -> Caller:
     """A security manager."""
-    people.create_operator(
+    operators.create_operator(
         staffed.app.uow,
         Caller.system("test"),
         "sam",
         "Sam Security",
         frozenset({Role.SECURITY_MANAGER}),
     )
-    return people.operator_caller(staffed.app.uow, "sam")
+    return operators.operator_caller(staffed.app.uow, "sam")
 
 
 def _entries(staffed: Staffed, kind: str, subject_id: str) -> list[Entry]:
@@ -81,7 +90,7 @@ def _issue(staffed: Staffed, job_id: str, caller: Caller | None = None) -> str:
 def _open_alerts(staffed: Staffed, sam: Caller) -> list[dict[str, object]]:
     found, total = anomaly.alerts(staffed.app.uow, sam, "open")
     assert total == len(found)
-    return found
+    return [a.to_json() for a in found]
 
 
 def _assert_replay_agrees(staffed: Staffed) -> None:
@@ -147,23 +156,27 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
     assert alert["subject"] == {"kind": "operator", "id": "ben"}
     assert _types(staffed, "operator", "ben")[-2:] == ["alert.raised", "operator.suspended"]
     with pytest.raises(Unauthenticated, match="suspended"):
-        people.authenticate_token(staffed.app.uow, issued.token)
+        tokens.authenticate_token(staffed.app.uow, issued.token)
 
     # Only a security manager reinstates, and only with a reason.
     with pytest.raises(PermissionDenied, match=r"suspension\.reinstate"):
-        anomaly.reinstate_operator(staffed.app.uow, staffed.admin, "ben", "looked into it fully")
+        reinstatement.reinstate_operator(
+            staffed.app.uow, staffed.admin, "ben", "looked into it fully"
+        )
     with pytest.raises(InvalidInput, match="reason"):
-        anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "  ")
+        reinstatement.reinstate_operator(staffed.app.uow, sam, "ben", "  ")
     assert _operator_suspended(staffed, "ben")
-    anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "batch of 40 meters, agreed with sup")
+    reinstatement.reinstate_operator(
+        staffed.app.uow, sam, "ben", "batch of 40 meters, agreed with sup"
+    )
     assert not _operator_suspended(staffed, "ben")
     reinstated = _entries(staffed, "operator", "ben")[-1]
     assert reinstated.type == "operator.reinstated"
     assert reinstated.actor.id == "sam"
     assert reinstated.data["reason"] == "batch of 40 meters, agreed with sup"
-    assert people.authenticate_token(staffed.app.uow, issued.token).id == "ben"
+    assert tokens.authenticate_token(staffed.app.uow, issued.token).id == "ben"
     with pytest.raises(Conflict, match="not suspended"):
-        anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "once more for good measure")
+        reinstatement.reinstate_operator(staffed.app.uow, sam, "ben", "once more for good measure")
 
     # Work before the reinstatement is not held against the operator again...
     _issue(staffed, jobs[2])
@@ -174,7 +187,7 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
     assert _types(staffed, "operator", "ben").count("operator.suspended") == 2
 
     resolved = anomaly.resolve_alert(staffed.app.uow, sam, str(alert["id"]), "agreed batch work")
-    assert resolved["status"] == "resolved" and resolved["resolved_by"] == "sam"
+    assert resolved.status == "resolved" and resolved.resolved_by == "sam"
     with pytest.raises(Conflict):
         anomaly.resolve_alert(staffed.app.uow, sam, str(alert["id"]), "agreed batch work")
     assert len(_open_alerts(staffed, sam)) == 1
@@ -267,8 +280,8 @@ def test_a_work_order_out_of_hours_suspends_tool_and_operator(
 
     # Within working hours nothing is observed.
     anomaly.set_working_hours(staffed.app.uow, sam, None, None, None)
-    people.reinstate_tool(staffed.app.uow, sam, TOOL, "night shift was authorised")
-    anomaly.reinstate_operator(staffed.app.uow, sam, "ben", "night shift was authorised")
+    reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, "night shift was authorised")
+    reinstatement.reinstate_operator(staffed.app.uow, sam, "ben", "night shift was authorised")
     assert staffed.reset(later_job).state is JobState.VERIFIED
     assert _tool_status(staffed) is ToolStatus.ACTIVE
     _assert_replay_agrees(staffed)
@@ -328,12 +341,12 @@ def test_a_reset_of_a_device_no_consignment_expected_suspends(
 def test_only_a_security_manager_reinstates_a_tool_and_with_a_reason(
     staffed: Staffed, sam: Caller
 ) -> None:
-    people.suspend_tool(staffed.app.uow, staffed.admin, TOOL, "lost its key card")
+    tools.suspend_tool(staffed.app.uow, staffed.admin, TOOL, "lost its key card")
     with pytest.raises(PermissionDenied):
-        people.reinstate_tool(staffed.app.uow, staffed.admin, TOOL, "found the key card")
+        reinstatement.reinstate_tool(staffed.app.uow, staffed.admin, TOOL, "found the key card")
     with pytest.raises(InvalidInput):
-        people.reinstate_tool(staffed.app.uow, sam, TOOL, " ")
-    people.reinstate_tool(staffed.app.uow, sam, TOOL, "found the key card")
+        reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, " ")
+    reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, "found the key card")
     last = _entries(staffed, "tool", TOOL)[-1]
     assert (last.type, last.actor.id, last.data["reason"]) == (
         "tool.reinstated",
@@ -386,15 +399,15 @@ def test_thresholds_are_validated_and_managed_by_the_security_manager(
 def test_a_suspended_operator_cannot_be_given_a_token_or_act(staffed: Staffed, sam: Caller) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "operator", "ben", "resets", 0, 60)
     ben = enrol(staffed.app, staffed.admin, "ben", bench="B1")
-    signed_in = people.authenticate_token(staffed.app.uow, ben.token)
+    signed_in = tokens.authenticate_token(staffed.app.uow, ben.token)
     [job_id] = _eligible_jobs(staffed, 1)
     _issue(staffed, job_id)
     assert _operator_suspended(staffed, "ben")
     # Not even from a credential that was good a moment ago.
     with pytest.raises(NotFound, match="no active operator"):
-        people.issue_token(staffed.app.uow, signed_in, "ben")
+        tokens.issue_token(staffed.app.uow, signed_in, "ben")
     with pytest.raises(Unauthenticated, match="suspended"):
-        people.authenticate_token(staffed.app.uow, ben.token)
+        tokens.authenticate_token(staffed.app.uow, ben.token)
     with pytest.raises(PermissionDenied):
-        people.operator_caller(staffed.app.uow, "ben")
+        operators.operator_caller(staffed.app.uow, "ben")
     assert _tool_status(staffed) is ToolStatus.ACTIVE

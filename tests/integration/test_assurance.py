@@ -17,7 +17,7 @@ from triage.adapters.replay import replay_check
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import assessment, assurance, bench, people, seals
+from triage.services import assessment, assurance, bench, operators, seals
 
 D1 = "BC-33-AC-FF-FE-FA-57-01"
 D2 = "BC-33-AC-FF-FE-FA-57-02"
@@ -25,10 +25,10 @@ D2 = "BC-33-AC-FF-FE-FA-57-02"
 
 @pytest.fixture
 def security(staffed: Staffed) -> Caller:
-    people.create_operator(
+    operators.create_operator(
         staffed.app.uow, Caller.system("test"), "sam", "Sam", frozenset({Role.SECURITY_MANAGER})
     )
-    return people.operator_caller(staffed.app.uow, "sam")
+    return operators.operator_caller(staffed.app.uow, "sam")
 
 
 def _populate(staffed: Staffed) -> None:
@@ -50,9 +50,9 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
     app = staffed.app
     store = app.evidence_store()
     with pytest.raises(PermissionDenied, match=r"assurance\.manage"):
-        assurance.generate(app.uow, staffed.auditor, app.evidence_sources(), store)
-    made = assurance.generate(app.uow, security, app.evidence_sources(), store)
-    by_name = {e["name"]: e for e in made}
+        assurance.generate(app.uow, staffed.auditor, app.issuer(), app.replay_check, store)
+    made = assurance.generate(app.uow, security, app.issuer(), app.replay_check, store)
+    by_name = {e.name: e for e in made}
     assert set(by_name) == {
         "ledger_verification",
         "replay_check",
@@ -65,8 +65,8 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
     }
     documents = {}
     for name, item in by_name.items():
-        content = store.read(item["sha256"])
-        assert hashlib.sha256(content).hexdigest() == item["sha256"]
+        content = store.read(item.sha256)
+        assert hashlib.sha256(content).hexdigest() == item.sha256
         documents[name] = json.loads(content)
         assert documents[name]["evidence"] == name
     # What each says is what the facility holds.
@@ -88,7 +88,7 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
     recorded = {
         e.data["name"]: e.data["sha256"] for e in staffed.entries("assurance.evidence_generated")
     }
-    assert recorded == {name: item["sha256"] for name, item in by_name.items()}
+    assert recorded == {name: item.sha256 for name, item in by_name.items()}
 
 
 def test_uploads_are_kept_by_hash_and_a_changed_file_is_flagged(
@@ -108,8 +108,8 @@ def test_uploads_are_kept_by_hash_and_a_changed_file_is_flagged(
         content=io.BytesIO(report),
         control_ids=["G3.3"],
     )
-    assert found["sha256"] == hashlib.sha256(report).hexdigest()
-    assert found["filename"] == "pen-test-2026.pdf" and found["control_ids"] == ["G3.3"]
+    assert found.sha256 == hashlib.sha256(report).hexdigest()
+    assert found.filename == "pen-test-2026.pdf" and found.control_ids == ("G3.3",)
     with pytest.raises(InvalidInput, match="is a path"):
         assurance.upload(
             app.uow,
@@ -135,19 +135,19 @@ def test_uploads_are_kept_by_hash_and_a_changed_file_is_flagged(
         )
     assert assurance.check_files(app.uow, staffed.auditor, store) == []
     # Someone edits the file on disk.
-    path = store.root / found["sha256"][:2] / found["sha256"]
+    path = store.root / found.sha256[:2] / found.sha256
     path.write_bytes(report.replace(b"triage", b"TRIAGE"))
     flagged = assurance.check_files(app.uow, staffed.auditor, store)
-    assert flagged == [
+    assert [f.to_json() for f in flagged] == [
         {
-            "id": found["id"],
+            "id": found.id,
             "name": "penetration-test",
-            "sha256": found["sha256"],
+            "sha256": found.sha256,
             "state": "altered",
         }
     ]
     with pytest.raises(Conflict, match="no longer matches"):
-        assurance.evidence_file(app.uow, staffed.auditor, store, found["id"])
+        assurance.evidence_file(app.uow, staffed.auditor, store, found.id)
     rows = {r["control"]["id"]: r for r in assurance.control_readiness(app.uow, security, store)}
     pen = next(e for e in rows["G3.3"]["evidence"] if e["name"] == "penetration-test")
     assert pen["state"] == "altered" and rows["G3.3"]["status"] == "missing"
@@ -232,39 +232,39 @@ def test_an_assessment_from_plan_to_decision_and_what_becomes_overdue(
     with pytest.raises(Conflict, match="already in progress"):
         assessment.plan(uow, security, "FUSA", "Acme Assurance", "again", "2026-01-06")
     with pytest.raises(Conflict, match="fieldwork before the outcome"):
-        assessment.record_outcome(uow, security, plan["id"], "approval")
-    assessment.record_fieldwork(uow, security, plan["id"], "2026-01-05", "2026-01-07")
+        assessment.record_outcome(uow, security, plan.id, "approval")
+    assessment.record_fieldwork(uow, security, plan.id, "2026-01-05", "2026-01-07")
     with pytest.raises(InvalidInput, match="not among the assessed controls"):
-        assessment.raise_finding(uow, security, plan["id"], "G99", "low", "no such control here")
+        assessment.raise_finding(uow, security, plan.id, "G99", "low", "no such control here")
     found = assessment.raise_finding(
-        uow, security, plan["id"], "G5.2", "medium", "The risk assessment is two years old"
+        uow, security, plan.id, "G5.2", "medium", "The risk assessment is two years old"
     )
-    assessment.respond(uow, security, found["id"], "A new risk assessment is planned", "2026-02-01")
+    assessment.respond(uow, security, found.id, "A new risk assessment is planned", "2026-02-01")
     action = assessment.plan_action(
-        uow, security, found["id"], "Run the annual risk assessment workshop", "sam", "2026-02-01"
+        uow, security, found.id, "Run the annual risk assessment workshop", "sam", "2026-02-01"
     )
     with pytest.raises(Conflict, match="remedial actions still open"):
-        assessment.close_finding(uow, security, found["id"], "the workshop has been held")
+        assessment.close_finding(uow, security, found.id, "the workshop has been held")
     decided = assessment.record_outcome(
         uow,
         security,
-        plan["id"],
+        plan.id,
         "approval_with_steps",
         [("Send the new risk assessment", "2026-03-01")],
     )
     with pytest.raises(Conflict, match="is decided"):
-        assessment.raise_finding(uow, security, plan["id"], "G1", "low", "too late for this one")
+        assessment.raise_finding(uow, security, plan.id, "G1", "low", "too late for this one")
     # Today is long after every due date: the step is overdue, so approval has lapsed.
     status = assessment.status(uow, staffed.auditor)
     assert status["approval"]["approved"] is False
     assert "steps of its approval are overdue" in status["approval"]["why"]
-    assert [a["action_id"] for a in status["overdue"]["actions"]] == [action["id"]]
-    assert [f["finding_id"] for f in status["overdue"]["findings"]] == [found["id"]]
+    assert [a["action_id"] for a in status["overdue"]["actions"]] == [action.id]
+    assert [f["finding_id"] for f in status["overdue"]["findings"]] == [found.id]
     # The commissioning mode the fixture started still lets work go on while it lasts.
     assert status["may_triage"] is True
-    assessment.complete_step(uow, security, decided["outcome"]["steps"][0]["id"])
-    assessment.complete_action(uow, security, action["id"])
-    assessment.close_finding(uow, security, found["id"], "the workshop has been held")
+    assessment.complete_step(uow, security, decided.steps[0].id)
+    assessment.complete_action(uow, security, action.id)
+    assessment.close_finding(uow, security, found.id, "the workshop has been held")
     after = assessment.status(uow, staffed.auditor)
     assert after["approval"]["approved"] is True and after["overdue"] == {
         "findings": [],

@@ -23,7 +23,7 @@ from triage.errors import (
     Unauthenticated,
 )
 from triage.ledger.entry import Entry
-from triage.services import auth, people
+from triage.services import auth, operators, tokens
 
 PASSWORD = "Kettle-Harbour-Lantern-47"
 SOURCE = "192.0.2.10"
@@ -54,7 +54,8 @@ class Enrolled:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     moved = Clock()
     monkeypatch.setattr(auth, "now", moved)
-    monkeypatch.setattr(people, "now", moved)
+    monkeypatch.setattr(tokens, "now", moved)
+    monkeypatch.setattr(operators, "now", moved)
     return moved
 
 
@@ -108,10 +109,10 @@ def of_type(staffed: Staffed, entry_type: str) -> list[Entry]:
 @pytest.fixture
 def security(staffed: Staffed) -> Caller:
     uow = staffed.app.uow
-    people.create_operator(
+    operators.create_operator(
         uow, Caller.system("test"), "sec", "Sec", frozenset({Role.SECURITY_MANAGER})
     )
-    return people.operator_caller(uow, "sec")
+    return operators.operator_caller(uow, "sec")
 
 
 def test_enrolment_then_login_with_totp_and_single_use_recovery_codes(
@@ -317,8 +318,8 @@ def test_a_locked_operators_sessions_and_tokens_stop_working_until_unlocked(
     ben = enrol(staffed, clock, "ben")
     session = log_in(staffed, clock, ben)
     signed_in = auth.authenticate_session(staffed.app.uow, session.secret).caller
-    token = people.issue_token(staffed.app.uow, signed_in, "ben", "cli")
-    assert people.authenticate_token(staffed.app.uow, token.secret).id == "ben"
+    token = tokens.issue_token(staffed.app.uow, signed_in, "ben", "cli")
+    assert tokens.authenticate_token(staffed.app.uow, token.secret).id == "ben"
     for n in range(auth.ACCOUNT_LOCK_FAILURES):
         # From several addresses: from one, the address would lock first.
         with pytest.raises((Unauthenticated, AccessLocked)):
@@ -328,9 +329,9 @@ def test_a_locked_operators_sessions_and_tokens_stop_working_until_unlocked(
         auth.authenticate_session(staffed.app.uow, session.secret)
     # Whoever was guessing the password may hold a token as well: the lock stops it too.
     with pytest.raises(Unauthenticated, match="ben is locked"):
-        people.authenticate_token(staffed.app.uow, token.secret)
+        tokens.authenticate_token(staffed.app.uow, token.secret)
     auth.unlock(staffed.app.uow, security, "operator", "ben", "verified by phone")
-    assert people.authenticate_token(staffed.app.uow, token.secret).id == "ben"
+    assert tokens.authenticate_token(staffed.app.uow, token.secret).id == "ben"
 
 
 def test_changing_the_password_ends_the_other_sessions(staffed: Staffed, clock: Clock) -> None:
@@ -383,7 +384,7 @@ def test_no_ledger_entry_holds_a_secret(staffed: Staffed, clock: Clock, security
         staffed.app.uow, caller, PASSWORD, new_password, current_session=sessions[0].secret
     )
     auth.logout(staffed.app.uow, sessions[0].secret)
-    token = people.issue_token(staffed.app.uow, caller, "ben", "cli")
+    token = tokens.issue_token(staffed.app.uow, caller, "ben", "cli")
     secrets_seen += [totp_code, wrong, new_password, token.secret]
     for session in sessions:
         secrets_seen += [session.secret, session.csrf_token]

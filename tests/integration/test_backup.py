@@ -38,7 +38,7 @@ from triage.domain.roles import Role
 from triage.entrypoints.cli import app as cli
 from triage.ledger import checkpoint, rfc6962
 from triage.ledger.entry import Entry
-from triage.services import bench, people
+from triage.services import bench, operators, photos
 from triage.services import ledger as ledger_service
 
 D1, D2, D3 = "BC-33-AC-FF-FE-FA-55-01", "BC-33-AC-FF-FE-FA-55-02", "BC-33-AC-FF-FE-FA-55-03"
@@ -93,7 +93,7 @@ def _triage_activity(staffed: Staffed) -> str:
     bench.release(app.uow, staffed.ben, job.id)
     second = staffed.receive(D2)
     digest, size = app.evidence_store().put(PNG)
-    bench.attach_photo(app.uow, staffed.ben, second.id, digest, "image/png", size)
+    photos.attach_photo(app.uow, staffed.ben, second.id, digest, "image/png", size)
     return digest
 
 
@@ -105,7 +105,7 @@ def test_a_restored_facility_is_the_same_ledger_and_carries_on(
     token = enrol(app, staffed.admin, "audrey").token
     old = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
     # One more entry after the checkpoint: the snapshot is not just the checkpointed tree.
-    people.create_operator(app.uow, staffed.admin, "late", "Late", frozenset({Role.AUDITOR}))
+    operators.create_operator(app.uow, staffed.admin, "late", "Late", frozenset({Role.AUDITOR}))
     before = ledger_service.status(app.uow)
 
     archive = tmp_path / "facility.tar"
@@ -345,7 +345,7 @@ def _alter_manifest_root(name: str, data: bytes) -> bytes:
 def test_a_restore_that_does_not_verify_fails_and_is_not_recorded(
     app: bootstrap.App, tmp_path: Path, target: tuple[Path, str], alteration: str
 ) -> None:
-    people.create_operator(
+    operators.create_operator(
         app.uow, Caller.system("test"), "audrey", "Audrey", frozenset({Role.AUDITOR})
     )
     ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
@@ -483,7 +483,7 @@ def test_an_archive_is_never_overwritten_nor_left_half_written(
 def test_an_older_backup_is_brought_to_the_current_schema(
     app: bootstrap.App, tmp_path: Path, target: tuple[Path, str]
 ) -> None:
-    people.create_operator(
+    operators.create_operator(
         app.uow, Caller.system("test"), "audrey", "Audrey", frozenset({Role.AUDITOR})
     )
     config = Config()

@@ -21,9 +21,9 @@ from tests.integration.conftest import Staffed
 from triage.adapters import tables
 from triage.adapters.replay import replay_check
 from triage.domain.tool import tool_key_name
-from triage.entrypoints.api.app import create_app
+from triage.entrypoints.asgi import create_app
 from triage.ledger import note
-from triage.services import auth, people
+from triage.services import auth, tools
 
 PASSWORD = "Kettle-Harbour-Lantern-47"
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
@@ -91,7 +91,7 @@ def site(staffed: Staffed) -> Iterator[Site]:
     """Ben (bench operator at B1), sup (supervisor at B1) and the administrator, enrolled; tool
     BENCH-1 sits at bench B1 and BENCH-2 at bench B2; a device waits for its reset."""
     _, verifier = note.generate_key(tool_key_name("BENCH-2"))
-    people.enrol_tool(staffed.app.uow, staffed.admin, "BENCH-2", "B2", verifier)
+    tools.enrol_tool(staffed.app.uow, staffed.admin, "BENCH-2", "B2", verifier)
     staffed.manifest("C-1", [DEVICE])
     staffed.receive(DEVICE)
     found = Site(staffed)

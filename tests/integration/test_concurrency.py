@@ -12,7 +12,7 @@ from triage import bootstrap
 from triage.adapters.tables import tamper_policy
 from triage.ledger import rfc6962
 from triage.services import ledger as ledger_service
-from triage.services import people
+from triage.services.tamper_policy import ensure_policy
 
 WRITERS = 4
 PER_WRITER = 60
@@ -68,13 +68,13 @@ def test_two_first_inspections_at_once_activate_one_policy(app: bootstrap.App) -
     def second() -> None:
         try:
             with app.uow(write=True) as uow:
-                outcome.append(people.ensure_policy(uow).hash)
+                outcome.append(ensure_policy(uow).hash)
                 uow.commit()
         except Exception as exc:  # the assertion below shows it
             outcome.append(exc)
 
     with app.uow(write=True) as uow:
-        first = people.ensure_policy(uow)
+        first = ensure_policy(uow)
         waiting = threading.Thread(target=second)
         waiting.start()
         waiting.join(timeout=1.0)

@@ -26,9 +26,20 @@ from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
 from triage.domain.roles import Role
 from triage.domain.seals import SealStatus
+from triage.entrypoints.statuses import status_of
 from triage.errors import Conflict, IllegalTransition, NotFound, TriageError
 from triage.ledger.entry import Ref
-from triage.services import anomaly, assessment, auth, bench, intake, people, seals
+from triage.services import (
+    anomaly,
+    assessment,
+    auth,
+    bench,
+    intake,
+    operators,
+    seals,
+    tokens,
+    tools,
+)
 from triage.services import ledger as ledger_service
 from triage.services.common import make_entry
 
@@ -316,12 +327,16 @@ def _token_of_ben(staffed: Staffed) -> str:
     )
     session = auth.login(app.uow, "ben", password, recovery[0], "192.0.2.10", box=app.secret_box())
     ben = auth.authenticate_session(app.uow, session.secret).caller
-    return people.issue_token(app.uow, ben, "ben", label="tablet").token_id
+    return tokens.issue_token(app.uow, ben, "ben", label="tablet").token_id
 
 
 def test_one_of_eight_revocations_of_a_token_is_recorded(staffed: Staffed) -> None:
     token_id = _token_of_ben(staffed)
-    outcomes = race(lambda _: people.revoke_token(staffed.app.uow, staffed.admin, token_id, "lost"))
+    outcomes = race(
+        lambda _: tokens.revoke_token(
+            staffed.app.uow, staffed.admin, token_id, "tablet lost on site"
+        )
+    )
     one_wins(outcomes, Conflict, f"token {token_id} was already revoked")
     revoked = recorded(staffed, "operator.token_revoked", Ref("operator", "ben"), token_id=token_id)
     assert revoked == 1
@@ -347,7 +362,7 @@ def test_one_of_eight_unlocks_is_recorded(staffed: Staffed) -> None:
 
 def test_one_of_eight_suspensions_of_a_tool_is_recorded(staffed: Staffed) -> None:
     outcomes = race(
-        lambda _: people.suspend_tool(staffed.app.uow, staffed.admin, "BENCH-1", "lost on site")
+        lambda _: tools.suspend_tool(staffed.app.uow, staffed.admin, "BENCH-1", "lost on site")
     )
     one_wins(outcomes, Conflict, "tool BENCH-1 is suspended")
     assert recorded(staffed, "tool.suspended", Ref("tool", "BENCH-1")) == 1
@@ -355,10 +370,10 @@ def test_one_of_eight_suspensions_of_a_tool_is_recorded(staffed: Staffed) -> Non
 
 
 def test_eight_identical_threshold_settings_are_recorded_once(staffed: Staffed) -> None:
-    people.create_operator(
+    operators.create_operator(
         staffed.app.uow, Caller.system("test"), "sam", "Sam", frozenset({Role.SECURITY_MANAGER})
     )
-    sam = people.operator_caller(staffed.app.uow, "sam")
+    sam = operators.operator_caller(staffed.app.uow, "sam")
     outcomes = race(
         lambda _: anomaly.set_threshold(staffed.app.uow, sam, "tool", "BENCH-1", "resets", 5, 60)
     )
@@ -385,31 +400,31 @@ def test_assessment_steps_are_each_taken_once(staffed: Staffed) -> None:
         )
     )
     planned = one_wins(outcomes, Conflict, "already in progress")
-    about = Ref("assessment", planned["id"])  # what its entries are about
+    about = Ref("assessment", planned.id)  # what its entries are about
     assert len(staffed.entries("assessment.planned")) == 1
 
-    assessment.record_fieldwork(uow, admin, planned["id"], _due(10), _due(12))
+    assessment.record_fieldwork(uow, admin, planned.id, _due(10), _due(12))
     finding = assessment.raise_finding(
-        uow, admin, planned["id"], "G5.2", "medium", "The risk assessment is two years old"
+        uow, admin, planned.id, "G5.2", "medium", "The risk assessment is two years old"
     )
     action = assessment.plan_action(
-        uow, admin, finding["id"], "Run the annual risk assessment workshop", "sam", _due(40)
+        uow, admin, finding.id, "Run the annual risk assessment workshop", "sam", _due(40)
     )
-    outcomes = race(lambda _: assessment.complete_action(uow, admin, action["id"]))
-    one_wins(outcomes, Conflict, f"remedial action {action['id']} is already done")
+    outcomes = race(lambda _: assessment.complete_action(uow, admin, action.id))
+    one_wins(outcomes, Conflict, f"remedial action {action.id} is already done")
     assert recorded(staffed, "assessment.action_done", about) == 1
 
     outcomes = race(
-        lambda _: assessment.close_finding(uow, admin, finding["id"], "the workshop was held")
+        lambda _: assessment.close_finding(uow, admin, finding.id, "the workshop was held")
     )
-    one_wins(outcomes, Conflict, f"finding {finding['id']} is closed")
+    one_wins(outcomes, Conflict, f"finding {finding.id} is closed")
     assert recorded(staffed, "assessment.finding_closed", about) == 1
 
     outcomes = race(
         lambda i: assessment.record_outcome(
             uow,
             admin,
-            planned["id"],
+            planned.id,
             "approval_with_steps",
             [(f"Send the new risk assessment ({i})", _due(60))],
         )
@@ -417,7 +432,7 @@ def test_assessment_steps_are_each_taken_once(staffed: Staffed) -> None:
     decided = one_wins(outcomes, Conflict, "is decided")
     assert recorded(staffed, "assessment.outcome_recorded", about) == 1
 
-    step_id = decided["outcome"]["steps"][0]["id"]
+    step_id = decided.steps[0].id
     outcomes = race(lambda _: assessment.complete_step(uow, admin, step_id))
     one_wins(outcomes, Conflict, f"step {step_id} is already done")
     assert recorded(staffed, "assessment.step_done", about) == 1
@@ -457,6 +472,6 @@ def test_a_unique_key_the_checks_missed_is_a_conflict_not_a_database_error(
         uow.ledger.record([make_entry(uow, staffed.stores, "seal.batch_received", batch, again)])
         uow.commit()
     assert "seal" in str(refused.value)
-    assert refused.value.status == 409
+    assert status_of(refused.value) == 409
     assert staffed.ledger_size() == size
     assert_record_clean(staffed)

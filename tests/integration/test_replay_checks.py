@@ -32,16 +32,17 @@ from typer.testing import CliRunner
 
 from tests.integration.conftest import Staffed
 from tests.integration.ledger_rows import entry_data, set_entry
+from triage.adapters.passwords import Argon2Passwords
 from triage.adapters.replay import replay_check
 from triage.adapters.tables import api_token, ledger_subject, operator_credential, triage_job
-from triage.domain import credentials
 from triage.domain.lifecycle import Action, JobState
 from triage.domain.roles import Permission
-from triage.entrypoints.api.app import create_app
+from triage.entrypoints.asgi import create_app
 from triage.entrypoints.cli import app as cli
+from triage.entrypoints.statuses import status_of
 from triage.errors import Conflict
 from triage.ledger.entry import Entry
-from triage.services import auth, bench, history, people
+from triage.services import auth, bench, history, tokens
 from triage.services import ledger as ledger_service
 from triage.services.common import job_step
 
@@ -74,7 +75,7 @@ class Enrolled:
             app.uow, operator_id, PASSWORD, self.recovery.pop(), "test", bench_, box=box
         )
         caller = auth.authenticate_session(app.uow, session.secret).caller
-        issued = people.issue_token(app.uow, caller, operator_id, "test", scopes, 30, bench_)
+        issued = tokens.issue_token(app.uow, caller, operator_id, "test", scopes, 30, bench_)
         auth.logout(app.uow, session.secret)
         self.token, self.token_id = issued.secret, issued.token_id
 
@@ -129,7 +130,7 @@ def test_a_release_of_a_job_set_to_sealed_behind_the_ledger_is_refused_and_alert
 
     with pytest.raises(Conflict, match=r"sealed in the register.*leaves it verified") as refused:
         bench.release(staffed.app.uow, staffed.ben, job_id)
-    assert refused.value.status == 409
+    assert status_of(refused.value) == 409
     assert staffed.job(job_id).state is JobState.SEALED  # nothing was done...
     assert staffed.entries("device.released") == []
     # ... but the refusal is in the ledger, as an alert about the device, in its own transaction.
@@ -180,7 +181,7 @@ def test_over_http_the_release_is_a_409_problem_and_the_alert_is_listed(staffed:
     assert staffed.entries("device.released") == []
     with staffed.app.uow(write=False) as uow:
         alerts, _ = uow.security.alerts("open", 0, 10)
-    assert [(a["metric"], a["subject_id"]) for a in alerts] == [("register_disagrees", D1)]
+    assert [(a.metric, a.subject_id) for a in alerts] == [("register_disagrees", D1)]
 
 
 def test_replay_names_a_job_released_without_a_seal(staffed: Staffed) -> None:
@@ -254,7 +255,7 @@ def test_replay_names_a_history_index_row_pointed_elsewhere(staffed: Staffed) ->
 
 
 def _unrevoke(staffed: Staffed, who: Enrolled) -> tuple[str, str, str]:
-    people.revoke_token(staffed.app.uow, staffed.admin, who.token_id, "left the facility")
+    tokens.revoke_token(staffed.app.uow, staffed.admin, who.token_id, "left the facility")
     _change(
         staffed, update(api_token).where(api_token.c.id == who.token_id).values(revoked_at=None)
     )
@@ -299,7 +300,7 @@ def _forge(staffed: Staffed, who: Enrolled) -> tuple[str, str, str]:
 
 
 def _swap_password(staffed: Staffed, who: Enrolled) -> tuple[str, str, str]:
-    known = credentials.hash_password("Attacker-Knows-This-1")
+    known = Argon2Passwords().hash("Attacker-Knows-This-1")
     _change(
         staffed,
         update(operator_credential)

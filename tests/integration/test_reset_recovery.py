@@ -22,6 +22,7 @@ from triage.adapters.replay import replay_check
 from triage.domain.lifecycle import JobState
 from triage.domain.work_order import WorkOrder
 from triage.entrypoints.agent import Agent, AgentError, Journal
+from triage.entrypoints.statuses import status_of
 from triage.errors import InvalidInput, TriageError
 from triage.services import bench, facility
 from triage.services import ledger as ledger_service
@@ -56,7 +57,7 @@ class ServiceClient:
                 bench.record_refusal(uow, tool, body["work_order_id"], body["reason"])
                 return {}
         except TriageError as exc:
-            raise AgentError(str(exc), exc.status) from exc
+            raise AgentError(str(exc), status_of(exc)) from exc
         raise AssertionError(f"unexpected call {method} {path}")
 
 
@@ -251,7 +252,8 @@ def test_expired_work_orders_are_closed_and_the_last_attempt_quarantines(
     assert f"without a result from tool {staffed.tool.id}" in failed.data["detail"]
     with staffed.app.uow(write=False) as uow:
         order = WorkOrder.open(signed, staffed.app.verifier_key())
-        assert uow.triage.work_order(order.id)["status"] == "expired"
+        found = uow.triage.work_order(order.id)
+        assert found is not None and found.status == "expired"
     # The tool's late result for the closed order is refused, and says why.
     with pytest.raises(InvalidInput, match="no result came before it expired"):
         bench.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(signed))

@@ -33,8 +33,8 @@ from triage.ledger import checkpoint
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.log import Log
 from triage.ledger.memory import MemoryLogStorage
-from triage.services import anomaly, people
 from triage.services import ledger as ledger_service
+from triage.services import operators, tokens
 
 try:
     from triage.errors import IntegrityFailure
@@ -77,8 +77,10 @@ def _grow_to(app: bootstrap.App, size: int) -> None:
 def _token(staffed: Staffed, operator_id: str, role: Role) -> str:
     app = staffed.app
     if enrol is None:  # the code from before issue 16
-        people.create_operator(app.uow, staffed.admin, operator_id, operator_id, frozenset({role}))
-        return people.issue_token(app.uow, Caller.system("test"), operator_id).secret
+        operators.create_operator(
+            app.uow, staffed.admin, operator_id, operator_id, frozenset({role})
+        )
+        return tokens.issue_token(app.uow, Caller.system("test"), operator_id).secret
     return enrol(app, staffed.admin, operator_id, [role]).token
 
 
@@ -149,7 +151,7 @@ def test_a_rewritten_history_is_never_signed(staffed: Staffed, size: int) -> Non
     assert _signed_roots(app) == honest
 
     # The periodic checkpoint `triage serve` runs, and the evidence pack's, refuse too.
-    from triage.entrypoints.api.app import periodic_checkpoint
+    from triage.entrypoints.scheduler import periodic_checkpoint
 
     with pytest.raises(IntegrityFailure) as refused:
         periodic_checkpoint(app)
@@ -169,9 +171,9 @@ def test_a_rewritten_history_is_never_signed(staffed: Staffed, size: int) -> Non
     # The refusal is on record, with a security alert naming it.
     with app.uow(write=False) as uow:
         alerts, _ = uow.security.alerts("open", 0, 50)
-    integrity = [a for a in alerts if a["metric"] == "ledger_integrity"]
+    integrity = [a for a in alerts if a.metric == "ledger_integrity"]
     assert len(integrity) == 1  # the same finding is recorded once
-    assert "entry 50" in json.dumps(anomaly.alert_json(integrity[0]))
+    assert "entry 50" in json.dumps(integrity[0].to_json())
 
 
 def test_a_rewritten_history_refuses_the_backup(staffed: Staffed, tmp_path: Path) -> None:
@@ -283,7 +285,7 @@ def test_an_installation_from_before_gets_a_warning_then_keeps_the_file(staffed:
 
 
 def test_the_server_holds_writes_until_an_administrator_acknowledges(staffed: Staffed) -> None:
-    from triage.entrypoints.api.app import create_app
+    from triage.entrypoints.asgi import create_app
 
     app = staffed.app
     admin = _token(staffed, "adele", Role.ADMINISTRATOR)
@@ -337,7 +339,7 @@ def test_the_server_holds_writes_until_an_administrator_acknowledges(staffed: St
     # same finding does not hold writes again.
     resumed = client.post("/api/v1/tokens", headers=as_supervisor, json={})
     assert resumed.status_code != 503, resumed.text
-    from triage.entrypoints.api.app import periodic_checkpoint
+    from triage.entrypoints.scheduler import periodic_checkpoint
 
     with pytest.raises(IntegrityFailure):
         periodic_checkpoint(app)

@@ -22,9 +22,10 @@ from triage.adapters.tables import seal, seal_event
 from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
 from triage.domain.roles import Role
+from triage.domain.seal_register import SealBatch, UnexpectedSeal
 from triage.domain.seals import Move, Movement, Scope, ScopeKind, tally
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import bench, people, seals
+from triage.services import bench, documents, operators, seals
 
 D1 = "BC-33-AC-FF-FE-FA-56-01"
 D2 = "BC-33-AC-FF-FE-FA-56-02"
@@ -33,10 +34,10 @@ D3 = "BC-33-AC-FF-FE-FA-56-03"
 
 @pytest.fixture
 def security(staffed: Staffed) -> Caller:
-    people.create_operator(
+    operators.create_operator(
         staffed.app.uow, Caller.system("test"), "sam", "Sam", frozenset({Role.SECURITY_MANAGER})
     )
-    return people.operator_caller(staffed.app.uow, "sam")
+    return operators.operator_caller(staffed.app.uow, "sam")
 
 
 def _verified(staffed: Staffed, device_id: str) -> str:
@@ -46,7 +47,7 @@ def _verified(staffed: Staffed, device_id: str) -> str:
     return job.id
 
 
-def _receive(staffed: Staffed, **kwargs: Any) -> dict[str, Any]:
+def _receive(staffed: Staffed, **kwargs: Any) -> SealBatch:
     options: dict[str, Any] = {
         "supplier": "Acme Seals",
         "delivery_reference": "DN-2",
@@ -60,7 +61,7 @@ def _receive(staffed: Staffed, **kwargs: Any) -> dict[str, Any]:
 
 def test_a_batch_is_received_and_overlaps_are_refused_whole(staffed: Staffed) -> None:
     batch = _receive(staffed, first="SL-0101", last="SL-0150")
-    assert batch["size"] == 50 and batch["store"] == "STORE-B" and batch["seal_class"] == "S"
+    assert batch.size == 50 and batch.store == "STORE-B" and batch.seal_class == "S"
     listed = _receive(
         staffed,
         serials=["x-900001", "X-900002"],
@@ -68,8 +69,8 @@ def test_a_batch_is_received_and_overlaps_are_refused_whole(staffed: Staffed) ->
         iso_class="other",
         class_description="supplier grade A",
     )
-    assert listed["size"] == 2 and listed["first_serial"] is None
-    assert listed["class_description"] == "supplier grade A"
+    assert listed.size == 2 and listed.first_serial is None
+    assert listed.class_description == "supplier grade A"
 
     size = staffed.ledger_size()
     with pytest.raises(Conflict, match=r"2 of these serials.*SL-0150 \(batch .*X-900001"):
@@ -144,7 +145,7 @@ def test_sealing_accepts_only_a_seal_issued_to_the_operator_at_the_bench(
         bench.seal(uow, staffed.ben, two, "SL-0001")
     detail = seals.seal_detail(uow, staffed.auditor, "SL-0001")
     assert detail.seal.status.value == "fitted" and detail.seal.device_id == D1
-    assert [e["kind"] for e in detail.events] == ["received", "issued", "fitted"]
+    assert [e.kind for e in detail.events] == ["received", "issued", "fitted"]
     fitted = staffed.entries("seal.fitted")[-1]
     assert fitted.data["serial"] == "SL-0001" and fitted.data["bench"] == "B1"
 
@@ -220,11 +221,11 @@ def test_stocktake_lists_missing_and_unexpected_and_a_security_manager_resolves(
     result = seals.stocktake(
         uow, staffed.stores, "store-a", [*present, present[0], "SL-0005", "QQ-1234"]
     )
-    assert result["expected"] == 40 and result["counted"] == 41
-    assert result["missing"] == ["SL-0077"]
-    assert result["unexpected"] == [
-        {"serial": "QQ-1234", "known_as": "not in the seal register"},
-        {"serial": "SL-0005", "known_as": "issued to ben"},
+    assert result.expected == 40 and result.counted == 41
+    assert list(result.missing) == ["SL-0077"]
+    assert list(result.unexpected) == [
+        UnexpectedSeal("QQ-1234", "not in the seal register"),
+        UnexpectedSeal("SL-0005", "issued to ben"),
     ]
     found, _ = seals.discrepancies(uow, staffed.auditor, "open", 0, 50)
     assert sorted((d.kind.value, d.serial) for d in found) == [
@@ -232,7 +233,7 @@ def test_stocktake_lists_missing_and_unexpected_and_a_security_manager_resolves(
         ("unexpected_at_stocktake", "QQ-1234"),
         ("unexpected_at_stocktake", "SL-0005"),
     ]
-    assert sorted(d.id for d in found) == result["discrepancy_ids"]
+    assert sorted(d.id for d in found) == list(result.discrepancy_ids)
     missing = next(d for d in found if d.serial == "SL-0077")
 
     with pytest.raises(PermissionDenied, match=r"seal\.discrepancy_resolve"):
@@ -245,7 +246,7 @@ def test_stocktake_lists_missing_and_unexpected_and_a_security_manager_resolves(
     with pytest.raises(Conflict, match="already resolved"):
         seals.resolve_discrepancy(uow, security, missing.id, "it was behind the cabinet")
     stored, total = seals.stocktakes(uow, staffed.auditor, 0, 10)
-    assert total == 1 and stored[0]["missing"] == ["SL-0077"]
+    assert total == 1 and list(stored[0].missing) == ["SL-0077"]
 
 
 def _all(staffed: Staffed) -> tuple[list[Movement], list[Any]]:
@@ -311,12 +312,12 @@ def test_a_recorded_reconciliation_is_in_the_ledger_and_replay_agrees(staffed: S
     with pytest.raises(PermissionDenied, match=r"seal\.reconcile"):
         seals.record_reconciliation(staffed.app.uow, staffed.auditor, "facility")
     stored = seals.record_reconciliation(staffed.app.uow, staffed.stores, "facility")
-    assert stored["balanced"] is True and stored["open_discrepancies"] == 1
+    assert stored.balanced is True and stored.open_discrepancies == 1
     entry = staffed.entries("seal.reconciled")[-1]
-    assert entry.data["result"] == stored["result"]
-    assert stored["result"]["discrepancies"][0]["serial"] == "SL-0004"
+    assert entry.data["result"] == stored.result
+    assert stored.result["discrepancies"][0]["serial"] == "SL-0004"
     listed, total = seals.reconciliations(staffed.app.uow, staffed.auditor, 0, 10)
-    assert total == 1 and listed[0]["id"] == stored["id"]
+    assert total == 1 and listed[0].id == stored.id
 
     report = replay_check(staffed.app.database, staffed.app.facility.id)
     assert report.differences == []
@@ -340,18 +341,18 @@ def test_a_seal_changed_behind_the_ledger_unbalances_the_sums_and_replay_names_i
 def test_reports_fitted_per_day_and_seals_held_unused(staffed: Staffed) -> None:
     _busy(staffed)
     report = seals.fitted_report(staffed.app.uow, staffed.auditor)
-    assert report["total"] == 2
-    assert sorted((r["operator_id"], r["fitted"]) for r in report["rows"]) == [
+    assert report.total == 2
+    assert sorted((r.operator_id, r.fitted) for r in report.rows) == [
         ("ben", 1),
         ("sup", 1),
     ]
     unused = seals.unused_report(staffed.app.uow, staffed.auditor, days=0)
-    held = {r["serial"]: r["holder"] for r in unused["seals"]}
+    held = {r.serial: r.holder for r in unused.seals}
     assert len(held) == 48 + 8  # ben 48, sup 8 (0051 fitted, 0052 returned)
     assert held["SL-0101"] == "ben" and "SL-0001" not in held
-    assert seals.unused_report(staffed.app.uow, staffed.auditor, days=7)["seals"] == []
+    assert seals.unused_report(staffed.app.uow, staffed.auditor, days=7).seals == []
     with pytest.raises(InvalidInput, match="since"):
-        seals.fitted_report(staffed.app.uow, staffed.auditor, report["until"], report["since"])
+        seals.fitted_report(staffed.app.uow, staffed.auditor, report.until, report.since)
 
 
 def test_labels_for_a_batch_and_for_a_device_bag(staffed: Staffed) -> None:
@@ -359,12 +360,23 @@ def test_labels_for_a_batch_and_for_a_device_bag(staffed: Staffed) -> None:
     job_id = _verified(staffed, D3)
     bench.seal(staffed.app.uow, staffed.ben, job_id, "SL-0020")
     batch = _receive(staffed, first="SL-0201", last="SL-0205")
-    content, name = staffed.app.seal_labels(staffed.stores, batch_id=batch["id"])
+    app = staffed.app
+    found = documents.seal_labels(
+        app.uow, staffed.stores, app.documents, app.facility.name, batch_id=batch.id
+    )
+    content, name = found.content, found.filename
     pages = PdfReader(io.BytesIO(content)).pages
     assert len(pages) == 5 and name.endswith(".pdf")
     assert "SL-0203" in pages[2].extract_text()
-    content, name = staffed.app.device_label(staffed.ben, job_id)
+    found = documents.device_label(app.uow, staffed.ben, job_id, app.documents, app.facility.name)
+    content = found.content
     text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
     assert D3 in text and "SL-0020" in text and job_id in text
     with pytest.raises(NotFound, match="not in the seal register"):
-        staffed.app.seal_labels(staffed.stores, serials=["SL-0001", "NO-0001"])
+        documents.seal_labels(
+            app.uow,
+            staffed.stores,
+            app.documents,
+            app.facility.name,
+            serials=["SL-0001", "NO-0001"],
+        )

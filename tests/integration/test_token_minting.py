@@ -25,10 +25,10 @@ from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission, Role
 from triage.domain.token import StoredToken
-from triage.entrypoints.api.app import create_app
+from triage.entrypoints.asgi import create_app
 from triage.errors import InvalidInput, PermissionDenied
 from triage.ledger.entry import Entry, parse_time
-from triage.services import auth, people
+from triage.services import auth, operators, tokens
 
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
 
@@ -60,7 +60,7 @@ def _expiry_of(client: TestClient, enrolled: Enrolled) -> datetime:
 def _legacy_token(staffed: Staffed, operator_id: str) -> str:
     """A token row for ``operator_id`` as the code before the fix stored one for an operator
     an administrator had just added (no second factor anywhere)."""
-    secret = f"{people.TOKEN_PREFIX}{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+    secret = f"{tokens.TOKEN_PREFIX}{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
     at = datetime.now(UTC)
     token_id = secret.split("_")[1]
     stored = StoredToken(token_id, operator_id, "api", at, None, at + timedelta(days=90))
@@ -86,11 +86,11 @@ def test_an_administrator_cannot_mint_a_token_for_someone_else(staffed: Staffed)
     assert "nobody is issued a token by someone else" in detail
     assert "activation code instead" in detail
     # Not through the service either, whoever asks, signed in or on a trusted local path.
-    for caller in (people.authenticate_token(staffed.app.uow, admin.token), staffed.admin):
+    for caller in (tokens.authenticate_token(staffed.app.uow, admin.token), staffed.admin):
         with pytest.raises(PermissionDenied, match="activation code instead"):
-            people.issue_token(staffed.app.uow, caller, "sec")
+            tokens.issue_token(staffed.app.uow, caller, "sec")
     with pytest.raises(PermissionDenied, match="activation code instead"):
-        people.issue_token(staffed.app.uow, Caller.system("test"), "sec")
+        tokens.issue_token(staffed.app.uow, Caller.system("test"), "sec")
     # Every token in the ledger was issued by its own operator.
     issued = _entries(staffed, "operator.token_issued")
     assert issued and all(e.actor.id == e.subject.id for e in issued)
@@ -104,16 +104,16 @@ def test_an_operator_without_a_second_factor_gets_no_token_and_can_only_enrol(
 ) -> None:
     client = _api(staffed)
     admin = enrol(staffed.app, Caller.system("test"), "ada", [Role.ADMINISTRATOR])
-    manager = people.authenticate_token(staffed.app.uow, admin.token)
-    people.create_operator(staffed.app.uow, manager, "eve", "Eve", frozenset({Role.SUPERVISOR}))
+    manager = tokens.authenticate_token(staffed.app.uow, admin.token)
+    operators.create_operator(staffed.app.uow, manager, "eve", "Eve", frozenset({Role.SUPERVISOR}))
     # The way a token used to be handed to her refuses; so does the local path.
     handed = client.post(
         "/api/v1/tokens", json={"operator_id": "eve"}, headers=_bearer(admin.token)
     )
     assert handed.status_code == 403
-    eve = people.operator_caller(staffed.app.uow, "eve")
+    eve = operators.operator_caller(staffed.app.uow, "eve")
     with pytest.raises(PermissionDenied, match="only from a sign-in with the second factor"):
-        people.issue_token(staffed.app.uow, eve, "eve")
+        tokens.issue_token(staffed.app.uow, eve, "eve")
 
     # A token she holds from before the fix: nothing but enrolment until she has one.
     staffed.manifest("C-1", [DEVICE])
@@ -156,7 +156,7 @@ def test_a_short_lived_token_cannot_mint_a_longer_or_wider_one(staffed: Staffed)
     reader = enrol(
         staffed.app, staffed.admin, "sup", scopes=frozenset({Permission.TRIAGE_READ}), days=1
     )
-    parent = people.authenticate_token(staffed.app.uow, reader.token)
+    parent = tokens.authenticate_token(staffed.app.uow, reader.token)
 
     attack = {"operator_id": "sup", "days": 365}
     longer = client.post("/api/v1/tokens", json=attack, headers=_bearer(reader.token))
@@ -168,7 +168,7 @@ def test_a_short_lived_token_cannot_mint_a_longer_or_wider_one(staffed: Staffed)
         == 422
     )
     with pytest.raises(InvalidInput, match="cannot outlive"):
-        people.issue_token(staffed.app.uow, parent, "sup", "again", None, 365)
+        tokens.issue_token(staffed.app.uow, parent, "sup", "again", None, 365)
 
     wider = client.post(
         "/api/v1/tokens", json={"scopes": ["device.scan"]}, headers=_bearer(reader.token)
@@ -179,7 +179,7 @@ def test_a_short_lived_token_cannot_mint_a_longer_or_wider_one(staffed: Staffed)
     child = client.post("/api/v1/tokens", json={"label": "child"}, headers=_bearer(reader.token))
     assert child.status_code == 201, child.text
     assert _expires(child, client, reader.token) == _expiry_of(client, reader)
-    grandchild = people.authenticate_token(staffed.app.uow, child.json()["token"])
+    grandchild = tokens.authenticate_token(staffed.app.uow, child.json()["token"])
     assert grandchild.scopes == frozenset({Permission.TRIAGE_READ})
     minted = _entries(staffed, "operator.token_issued")[-1]
     assert minted.data["minted_by"] == {"kind": "token", "token_id": reader.token_id}

@@ -17,7 +17,7 @@ from triage.domain.lifecycle import JobState
 from triage.domain.work_order import ToolResult
 from triage.errors import Conflict, IllegalTransition, InvalidInput, PermissionDenied
 from triage.ledger.receipt import verify_receipt
-from triage.services import bench, history, intake
+from triage.services import bench, history, intake, photos
 from triage.services import ledger as ledger_service
 from triage.services.intake import ManifestRejected
 
@@ -160,7 +160,7 @@ def test_unexpected_device_raises_an_exception_not_a_job(staffed: Staffed) -> No
     with staffed.app.uow(write=False) as uow:
         open_items, total = uow.triage.exceptions("open", 0, 10)
     assert total == 1
-    assert open_items[0]["device_id"] == D3
+    assert open_items[0].device_id == D3
     with pytest.raises(PermissionDenied):
         intake.resolve_exception(staffed.app.uow, staffed.ben, scanned.exception_id, "x" * 20)
     intake.resolve_exception(
@@ -248,8 +248,8 @@ def test_reset_failures_are_retried_then_quarantined(staffed: Staffed) -> None:
     assert job.state is JobState.QUARANTINED
     with staffed.app.uow(write=False) as uow:
         results = uow.triage.reset_results(job.id)
-    assert [r["verified"] for r in results] == [False, False, False]
-    assert any("not cleared" in f for f in results[0]["failures"])
+    assert [r.verified for r in results] == [False, False, False]
+    assert any("not cleared" in f for f in results[0].failures)
     with pytest.raises(IllegalTransition):
         staffed.reset(job.id)
     _assert_record_consistent(staffed)
@@ -359,14 +359,14 @@ def test_inspection_photos_are_pictures_recorded_by_hash_on_open_jobs(staffed: S
     staffed.manifest("C-P", [D1])
     job = staffed.receive(D1)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    assert bench.photo_type(png) == "image/png"
+    assert photos.photo_type(png) == "image/png"
     with pytest.raises(InvalidInput, match="JPEG or PNG"):
-        bench.photo_type(b"<svg onload=alert(1)>")
+        photos.photo_type(b"<svg onload=alert(1)>")
     with pytest.raises(InvalidInput, match="larger than"):
-        bench.photo_type(b"\xff\xd8\xff" + b"\x00" * bench.MAX_PHOTO_BYTES)
+        photos.photo_type(b"\xff\xd8\xff" + b"\x00" * photos.MAX_PHOTO_BYTES)
     with pytest.raises(PermissionDenied):
-        bench.attach_photo(staffed.app.uow, staffed.auditor, job.id, "ab" * 32, "image/png", 72)
-    bench.attach_photo(staffed.app.uow, staffed.ben, job.id, "ab" * 32, "image/png", 72)
+        photos.attach_photo(staffed.app.uow, staffed.auditor, job.id, "ab" * 32, "image/png", 72)
+    photos.attach_photo(staffed.app.uow, staffed.ben, job.id, "ab" * 32, "image/png", 72)
     recorded = staffed.entries("device.photo_attached")
     assert [(e.subject.id, e.data["sha256"], e.data["job_id"]) for e in recorded] == [
         (D1, "ab" * 32, job.id)

@@ -12,7 +12,6 @@ import pytest
 
 from tests.integration.conftest import Staffed
 from tests.integration.test_auth import PASSWORD, Clock, enrol, log_in, of_type
-from triage.domain import credentials
 from triage.domain.agent_request import request_message
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
@@ -20,7 +19,7 @@ from triage.domain.tool import ToolStatus
 from triage.errors import AccessLocked, TooManyAttempts, Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import format_time
-from triage.services import agent_auth, auth, people
+from triage.services import agent_auth, auth, operators
 
 ATTACKER = "203.0.113.66"
 HOME = "192.0.2.10"
@@ -104,10 +103,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 @pytest.fixture
 def owners(staffed: Staffed) -> Caller:
     """A security manager besides the administrator: the people who may unlock."""
-    people.create_operator(
+    operators.create_operator(
         staffed.app.uow, Caller.system("test"), "sec", "Sec", frozenset({Role.SECURITY_MANAGER})
     )
-    return people.operator_caller(staffed.app.uow, "sec")
+    return operators.operator_caller(staffed.app.uow, "sec")
 
 
 def test_wrong_logins_from_one_address_lock_the_address_not_the_owners(
@@ -150,13 +149,13 @@ def test_wrong_activation_codes_cost_no_argon2_and_are_recorded_once_a_minute(
     app = staffed.app
     code = auth.issue_activation(app.uow, staffed.admin, "ben")
     hashed: list[str] = []
-    real_hash = credentials.hash_password
+    real_hash = app.uow.passwords.hash
 
     def counting(password: str) -> str:
         hashed.append(password)
         return real_hash(password)
 
-    monkeypatch.setattr(credentials, "hash_password", counting)
+    monkeypatch.setattr(app.uow.passwords, "hash", counting)
     size = staffed.ledger_size()
     statuses = []
     for _ in range(30):  # attack 4, on both endpoints

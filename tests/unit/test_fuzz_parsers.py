@@ -21,7 +21,6 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from triage.adapters.manifest import ManifestFormatError, parse_manifest
 from triage.domain import agent_request
 from triage.domain.consignment import ManifestRow
 from triage.domain.device import (
@@ -32,6 +31,7 @@ from triage.domain.device import (
     InventoryStatus,
 )
 from triage.domain.evidence_codec import evidence_from_json, evidence_to_json
+from triage.domain.manifest import ManifestFormatError, parse_manifest
 from triage.domain.tamper_policy import EvidenceError
 from triage.domain.work_order import (
     FACTORY_RESET,

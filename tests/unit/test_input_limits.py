@@ -21,9 +21,9 @@ from tests.unit.test_fuzz_parsers import (
     TOOL_VERIFIER,
 )
 from triage.adapters.backup import Manifest
-from triage.adapters.manifest import ManifestFormatError, parse_manifest
 from triage.domain.assessment import parse_rules
 from triage.domain.catalogue import CatalogueError, parse_catalogue
+from triage.domain.manifest import ManifestFormatError, parse_manifest
 from triage.domain.reset_profile import ResetProfileError, ResetProfiles
 from triage.domain.tamper_policy import PolicyError, TamperPolicy
 from triage.domain.work_order import TOOL_RESULT_FORMAT, ToolResult, WorkOrderRefused

@@ -4,8 +4,7 @@ assessments with their findings, actions and steps."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, select
 
@@ -20,20 +19,73 @@ from triage.adapters.tables import (
     sec_party,
     triage_job,
 )
-from triage.domain.assessment import Commissioning, SecParty
-from triage.ledger.entry import format_time
+from triage.domain.assessment import Commissioning, Kind, Result, SecParty, Severity
+from triage.domain.assurance_records import (
+    ApprovalStep,
+    Assessment,
+    AssessmentSummary,
+    AttachedEvidence,
+    Finding,
+    RecordedParty,
+    RemedialAction,
+)
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_time(utc(value))
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def _result(value: str | None) -> Result | None:
+    return None if value is None else Result(value)
 
 
-def _row(row: RowMapping) -> dict[str, Any]:
-    return {k: _plain(v) for k, v in row.items()}
+def _finding(row: RowMapping) -> Finding:
+    return Finding(
+        id=row["id"],
+        assessment_id=row["assessment_id"],
+        control_id=row["control_id"],
+        severity=Severity(row["severity"]),
+        description=row["description"],
+        status=row["status"],
+        raised_at=utc(row["raised_at"]),
+        response=row["response"],
+        response_due=row["response_due"],
+        responded_by=row["responded_by"],
+        responded_at=utc(row["responded_at"]),
+        closed_at=utc(row["closed_at"]),
+        closure=row["closure"],
+    )
+
+
+def _action(row: RowMapping) -> RemedialAction:
+    return RemedialAction(
+        id=row["id"],
+        finding_id=row["finding_id"],
+        description=row["description"],
+        owner=row["owner"],
+        due=row["due"],
+        status=row["status"],
+        done_at=utc(row["done_at"]),
+    )
+
+
+def _step(row: RowMapping) -> ApprovalStep:
+    return ApprovalStep(
+        id=row["id"],
+        assessment_id=row["assessment_id"],
+        description=row["description"],
+        due=row["due"],
+        done_at=utc(row["done_at"]),
+    )
+
+
+def _attached(row: RowMapping) -> AttachedEvidence:
+    return AttachedEvidence(
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        title=row["title"],
+        sha256=row["sha256"],
+        recorded_at=utc(row["recorded_at"]),
+        filename=row["filename"],
+        media_type=row["media_type"],
+    )
 
 
 class SqlAssessmentRepository:
@@ -48,13 +100,12 @@ class SqlAssessmentRepository:
             return None
         return SecParty(row["party_id"], row["name"], tuple(json.loads(row["roles"])))
 
-    def party_record(self) -> dict[str, Any] | None:
+    def party_record(self) -> RecordedParty | None:
         row = self._conn.execute(select(sec_party)).mappings().first()
         if row is None:
             return None
-        found = _row(row)
-        found["roles"] = json.loads(found["roles"])
-        return found
+        party = SecParty(row["party_id"], row["name"], tuple(json.loads(row["roles"])))
+        return RecordedParty(party, row["recorded_by"], utc(row["recorded_at"]))
 
     def commissioning(self, facility_id: str) -> Commissioning | None:
         row = (
@@ -66,7 +117,7 @@ class SqlAssessmentRepository:
         )
         return None if row is None else Commissioning(utc(row["until"]), row["reason"])
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[AssessmentSummary]:
         rows = self._conn.execute(
             select(
                 assessment.c.id,
@@ -77,17 +128,27 @@ class SqlAssessmentRepository:
                 assessment.c.decided_at,
             ).order_by(assessment.c.planned_at, assessment.c.created_at)
         ).mappings()
-        return [_row(row) for row in rows]
+        return [
+            AssessmentSummary(
+                row["id"],
+                Kind(row["kind"]),
+                _result(row["result"]),
+                row["planned_at"],
+                row["fieldwork_end"],
+                utc(row["decided_at"]),
+            )
+            for row in rows
+        ]
 
-    def steps(self, assessment_id: str) -> list[dict[str, Any]]:
+    def steps(self, assessment_id: str) -> list[ApprovalStep]:
         rows = self._conn.execute(
             select(approval_step)
             .where(approval_step.c.assessment_id == assessment_id)
             .order_by(approval_step.c.due, approval_step.c.id)
         ).mappings()
-        return [_row(row) for row in rows]
+        return [_step(row) for row in rows]
 
-    def assessment(self, assessment_id: str) -> dict[str, Any] | None:
+    def assessment(self, assessment_id: str) -> Assessment | None:
         row = (
             self._conn.execute(select(assessment).where(assessment.c.id == assessment_id))
             .mappings()
@@ -95,21 +156,19 @@ class SqlAssessmentRepository:
         )
         if row is None:
             return None
-        found = _row(row)
-        found["controls"] = json.loads(found["controls"])
-        evidence_ids = json.loads(found.pop("evidence_ids"))
+        evidence_ids = json.loads(row["evidence_ids"])
         findings = [
-            _row(f)
+            _finding(f)
             for f in self._conn.execute(
                 select(finding)
                 .where(finding.c.assessment_id == assessment_id)
                 .order_by(finding.c.raised_at, finding.c.id)
             ).mappings()
         ]
-        ids = [f["id"] for f in findings]
+        ids = [f.id for f in findings]
         actions = (
             [
-                _row(a)
+                _action(a)
                 for a in self._conn.execute(
                     select(remedial_action)
                     .where(remedial_action.c.finding_id.in_(ids))
@@ -119,10 +178,9 @@ class SqlAssessmentRepository:
             if ids
             else []
         )
-        steps = self.steps(assessment_id)
         attached = (
             [
-                _row(e)
+                _attached(e)
                 for e in self._conn.execute(
                     select(
                         evidence.c.id,
@@ -141,30 +199,45 @@ class SqlAssessmentRepository:
             if evidence_ids
             else []
         )
-        found.update(findings=findings, actions=actions, steps=steps, evidence=attached)
-        return found
+        return Assessment(
+            id=row["id"],
+            kind=Kind(row["kind"]),
+            assessor=row["assessor"],
+            scope=row["scope"],
+            status=row["status"],
+            planned_at=row["planned_at"],
+            fieldwork_start=row["fieldwork_start"],
+            fieldwork_end=row["fieldwork_end"],
+            controls=tuple(json.loads(row["controls"])),
+            findings=tuple(findings),
+            actions=tuple(actions),
+            result=_result(row["result"]),
+            decided_at=utc(row["decided_at"]),
+            steps=tuple(self.steps(assessment_id)),
+            evidence=tuple(attached),
+        )
 
-    def finding(self, finding_id: str) -> dict[str, Any] | None:
+    def finding(self, finding_id: str) -> Finding | None:
         row = (
             self._conn.execute(select(finding).where(finding.c.id == finding_id)).mappings().first()
         )
-        return None if row is None else _row(row)
+        return None if row is None else _finding(row)
 
-    def action(self, action_id: str) -> dict[str, Any] | None:
+    def action(self, action_id: str) -> RemedialAction | None:
         row = (
             self._conn.execute(select(remedial_action).where(remedial_action.c.id == action_id))
             .mappings()
             .first()
         )
-        return None if row is None else _row(row)
+        return None if row is None else _action(row)
 
-    def step(self, step_id: str) -> dict[str, Any] | None:
+    def step(self, step_id: str) -> ApprovalStep | None:
         row = (
             self._conn.execute(select(approval_step).where(approval_step.c.id == step_id))
             .mappings()
             .first()
         )
-        return None if row is None else _row(row)
+        return None if row is None else _step(row)
 
     def open_severities(self) -> list[str]:
         return list(

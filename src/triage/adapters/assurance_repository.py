@@ -22,14 +22,24 @@ from triage.adapters.tables import (
     triage_job,
     work_order,
 )
+from triage.domain.assurance_records import Evidence
 
 
-def _evidence(row: RowMapping) -> dict[str, Any]:
-    found = dict(row)
-    found["recorded_at"] = utc(found["recorded_at"])
-    found["control_ids"] = json.loads(found["control_ids"])
-    found["summary"] = json.loads(found["summary"])
-    return found
+def _evidence(row: RowMapping) -> Evidence:
+    return Evidence(
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        title=row["title"],
+        sha256=row["sha256"],
+        size=int(row["size"]),
+        media_type=row["media_type"],
+        filename=row["filename"],
+        control_ids=tuple(json.loads(row["control_ids"])),
+        summary=json.loads(row["summary"]),
+        recorded_by=row["recorded_by"],
+        recorded_at=utc(row["recorded_at"]),
+    )
 
 
 class SqlAssuranceRepository:
@@ -68,7 +78,7 @@ class SqlAssuranceRepository:
         )
         return {control_id: reason for control_id, reason in rows}
 
-    def evidence(self, evidence_id: str) -> dict[str, Any] | None:
+    def evidence(self, evidence_id: str) -> Evidence | None:
         row = (
             self._conn.execute(select(evidence).where(evidence.c.id == evidence_id))
             .mappings()
@@ -78,7 +88,7 @@ class SqlAssuranceRepository:
 
     def evidence_list(
         self, name: str | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[Evidence], int]:
         where = [] if name is None else [evidence.c.name == name]
         total = self._conn.execute(
             select(func.count()).select_from(evidence).where(*where)
@@ -92,7 +102,7 @@ class SqlAssuranceRepository:
         ).mappings()
         return [_evidence(row) for row in rows], int(total)
 
-    def latest_evidence(self) -> list[dict[str, Any]]:
+    def latest_evidence(self) -> list[Evidence]:
         newest = (
             select(evidence.c.kind, evidence.c.name, func.max(evidence.c.recorded_at).label("at"))
             .group_by(evidence.c.kind, evidence.c.name)

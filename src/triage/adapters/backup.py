@@ -55,7 +55,8 @@ from triage.adapters.keys import SECRETS_FILE, SIGNER_FILE, VERIFIER_FILE
 from triage.adapters.ledger_store import SqlLedger
 from triage.adapters.tables import facility as facility_table
 from triage.domain.bounded import InputLimitError, load_json
-from triage.errors import Conflict, InvalidInput, NotInitialised, TriageError
+from triage.errors import Conflict, InfrastructureFailure, InvalidInput, NotInitialised
+from triage.services.backup import ArchiveManifest, PreparedArchive, RestoredArchive
 
 FORMAT = "device-triage-backup"
 FORMAT_VERSION = 1
@@ -80,10 +81,9 @@ _CHUNK = 1024 * 1024
 _STAGED_DUMP = ".restore.pgdump"
 
 
-class BackupToolError(TriageError):
+class BackupToolError(InfrastructureFailure):
     """pg_dump or pg_restore failed; the message carries what it said."""
 
-    status = 500
     title = "Backup tool failed"
 
 
@@ -789,3 +789,55 @@ def _run_tool(command: list[str], env: dict[str, str], what: str) -> None:
         raise BackupToolError(
             f"{what} failed (exit {result.returncode}): {said[-1] if said else 'no message'}"
         )
+
+
+# -- the services' port -------------------------------------------------------------------------
+
+
+def _summary(manifest: Manifest, sha256: str) -> ArchiveManifest:
+    return ArchiveManifest(
+        sha256=sha256,
+        format_version=FORMAT_VERSION,
+        created_at=manifest.created_at,
+        backend=manifest.backend,
+        facility_id=manifest.facility_id,
+        ledger_size=manifest.ledger_size,
+        ledger_root=manifest.ledger_root,
+        checkpoint_size=manifest.checkpoint_size,
+        members=len(manifest.members),
+        total_bytes=sum(m.size for m in manifest.members),
+        document=manifest.to_json(),
+    )
+
+
+@dataclass
+class _Prepared:
+    pending: PendingBackup
+
+    @property
+    def manifest(self) -> ArchiveManifest:
+        return _summary(self.pending.manifest, self.pending.manifest_sha256)
+
+    def publish(self) -> Path:
+        return self.pending.publish()
+
+
+@dataclass(frozen=True)
+class TarArchives:
+    """Tar archives of one installation (``services.backup.BackupArchives``)."""
+
+    data_dir: Path
+    database_url: str
+    facility_id: str  # the facility backed up; restores take theirs from the manifest
+
+    @contextmanager
+    def prepare(self, output: Path) -> Iterator[PreparedArchive]:
+        """The archive under a temporary name beside ``output`` (see ``prepared_backup``)."""
+        with prepared_backup(self.data_dir, self.database_url, self.facility_id, output) as pending:
+            yield _Prepared(pending)
+
+    def restore(self, archive: Path) -> RestoredArchive:
+        """Check and restore ``archive`` into this (new, empty) installation."""
+        done = restore_backup(archive, self.data_dir, self.database_url)
+        summary = _summary(done.archive.manifest, done.archive.manifest_sha256)
+        return RestoredArchive(summary, done.data_dir, done.backend)

@@ -12,11 +12,14 @@ from triage.adapters.tables import (
     access_lock,
     activation_code,
     login_attempt,
+    operator,
     operator_credential,
     recovery_code,
     web_session,
 )
+from triage.adapters.triage_repository import operator_from_row
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+from triage.domain.people import Holder
 
 
 def _aware(value: datetime) -> datetime:
@@ -216,6 +219,31 @@ class SqlCredentialRepository:
             .first()
         )
         return None if row is None else _lock(row)
+
+    def holder(self, operator_id: str) -> Holder | None:
+        lock = access_lock.c
+        row = (
+            self._conn.execute(
+                select(
+                    operator,
+                    operator_credential.c.totp_confirmed_at.label("second_factor_since"),
+                    lock.subject_id.label("locked"),
+                )
+                .outerjoin(operator_credential, operator_credential.c.operator_id == operator.c.id)
+                .outerjoin(
+                    access_lock,
+                    and_(lock.subject_kind == "operator", lock.subject_id == operator.c.id),
+                )
+                .where(operator.c.id == operator_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return Holder(
+            operator_from_row(row), row["locked"] is not None, _maybe(row["second_factor_since"])
+        )
 
     def locks(self) -> list[AccessLock]:
         rows = self._conn.execute(

@@ -54,9 +54,10 @@ class Database:
         On SQLite the transaction already holds the database's write lock (``BEGIN
         IMMEDIATE``); on PostgreSQL it is an advisory lock, which needs no row to exist (a
         facility being created has no ledger head yet). As on SQLite, a writer waits at most
-        BUSY_TIMEOUT_MS for it, then fails as the database being unavailable."""
+        BUSY_TIMEOUT_MS for it (PostgreSQL's ``lock_timeout``, set for every connection), then
+        fails as the database being unavailable."""
         if self.dialect == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL lock_timeout = {BUSY_TIMEOUT_MS}")
+            # The wait is bounded by the session's lock_timeout, set when it connected.
             conn.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": writer_lock_key(facility_id)}
             )
@@ -115,7 +116,14 @@ def _create_engine(url: str, echo: bool) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        # Every lock wait is bounded, as SQLite's busy timeout bounds a writer's: set once per
+        # connection (libpq's startup options), not by a statement in each transaction.
+        options = " ".join(
+            part
+            for part in (str(parsed.query.get("options", "")), f"-c lock_timeout={BUSY_TIMEOUT_MS}")
+            if part
+        )
+        return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
     raise NotInitialised(
         f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
     )

@@ -38,8 +38,25 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from triage.adapters.pdf_text import encodable, fold
+from triage.adapters.pdf.styles import (
+    BODY,
+    CELL,
+    FRAME_PADDING,
+    HEAD,
+    LABEL,
+    MARGIN,
+    MUTED,
+    RULE,
+    SHADE,
+    SMALL,
+    WIDTH,
+    style,
+)
+from triage.adapters.pdf.text import printable_text
+from triage.domain.assurance_records import Assessment, AttachedEvidence
 from triage.errors import InvalidInput
+from triage.services.exports_port import EntryProof
+from triage.services.proof_encoding import b64, inclusion_json
 
 KIND_NAMES = {
     "FUSA": "Full User Security Assessment",
@@ -78,13 +95,6 @@ _MAX_CELL = 1500  # characters of free text in a table cell (a cell cannot split
 _SHORT_HASH = 12
 _FILE_MODE = 0o644
 
-_MARGIN = 16 * mm
-_FRAME_PADDING = 6  # points reportlab's frame keeps inside the page margins
-_WIDTH = A4[0] - 2 * _MARGIN
-_INK = colors.HexColor("#1a1a1a")
-_MUTED = colors.HexColor("#5f6368")
-_RULE = colors.HexColor("#b8bcc2")
-_SHADE = colors.HexColor("#eef1f4")
 _STRIPE = colors.HexColor("#f8f9fa")
 _STATUS_COLOURS = {
     "ready": "#1b5e20",
@@ -122,26 +132,26 @@ def render_assessment_pdf(
     doc = SimpleDocTemplate(
         buffer,
         pagesize=A4,
-        leftMargin=_MARGIN - _FRAME_PADDING,
-        rightMargin=_MARGIN - _FRAME_PADDING,
+        leftMargin=MARGIN - FRAME_PADDING,
+        rightMargin=MARGIN - FRAME_PADDING,
         topMargin=14 * mm,
         bottomMargin=16 * mm,
-        title=_clean(f"{KIND_NAMES[kind]} {assessment_id}"),
-        author=_clean(facility_name),
-        subject=_clean(f"Evidence pack, {catalogue_label}"),
+        title=printable_text(f"{KIND_NAMES[kind]} {assessment_id}"),
+        author=printable_text(facility_name),
+        subject=printable_text(f"Evidence pack, {catalogue_label}"),
         creator="device-triage",
         invariant=1,
     )
-    footer_text = _clean(
+    footer_text = printable_text(
         f"{facility_name} - {kind} {assessment_id} - evidence pack generated {_time(generated_at)}"
     )
 
     def footer(canvas: Canvas, page_doc: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
-        canvas.setFillColor(_MUTED)
-        canvas.drawString(_MARGIN, 8 * mm, footer_text[:130])
-        canvas.drawRightString(A4[0] - _MARGIN, 8 * mm, f"Page {page_doc.page}")
+        canvas.setFillColor(MUTED)
+        canvas.drawString(MARGIN, 8 * mm, footer_text[:130])
+        canvas.drawRightString(A4[0] - MARGIN, 8 * mm, f"Page {page_doc.page}")
         canvas.restoreState()
 
     hashes = _evidence_hashes(assessment)
@@ -439,20 +449,10 @@ How to check it
 # -- the PDF -----------------------------------------------------------------------------------
 
 
-def _style(name: str, **kwargs: Any) -> ParagraphStyle:
-    base: dict[str, Any] = {"fontName": "Helvetica", "fontSize": 9, "leading": 11.5}
-    base["textColor"] = _INK
-    base.update(kwargs)
-    return ParagraphStyle(name, **base)
-
-
-_TITLE = _style("title", fontName="Helvetica-Bold", fontSize=20, leading=24)
-_SUBTITLE = _style("subtitle", fontName="Helvetica-Bold", fontSize=12, leading=15)
-_SMALL = _style("small", fontSize=8, leading=10, textColor=_MUTED)
-_LABEL = _style("label", fontSize=8, leading=11.5, textColor=_MUTED)
-_BODY = _style("body")
+_TITLE = style("title", fontName="Helvetica-Bold", fontSize=20, leading=24)
+_SUBTITLE = style("subtitle", fontName="Helvetica-Bold", fontSize=12, leading=15)
 # Headings (and the note under a heading) keep with what follows, never alone at a page's foot.
-_SECTION = _style(
+_SECTION = style(
     "section",
     fontName="Helvetica-Bold",
     fontSize=12,
@@ -461,32 +461,16 @@ _SECTION = _style(
     spaceAfter=4,
     keepWithNext=1,
 )
-_HEADING = _style(
+_HEADING = style(
     "heading", fontName="Helvetica-Bold", fontSize=9.5, leading=12, spaceBefore=4, keepWithNext=1
 )
-_NOTE = _style("note", fontSize=8, leading=10, textColor=_MUTED, keepWithNext=1)
-_CELL = _style("cell", fontSize=7.5, leading=9.2)
-_CELL_MONO = _style("cellmono", fontName="Courier", fontSize=6.5, leading=8.5)
-_HEAD = _style("head", fontName="Helvetica-Bold", fontSize=7.5, leading=9.2)
-
-
-def _clean(text: str) -> str:
-    """Text the PDF's built-in fonts can print: accents dropped from letters they lack, other
-    characters they lack shown as '?', control characters (but line breaks) as spaces."""
-    out: list[str] = []
-    for char in unicodedata.normalize("NFKC", text):
-        if char == "\n" or encodable(char):
-            out.append(char)
-        elif not char.isprintable():
-            out.append(" ")
-        else:
-            out.append(fold(char))
-    return "".join(out)
+_NOTE = style("note", fontSize=8, leading=10, textColor=MUTED, keepWithNext=1)
+_CELL_MONO = style("cellmono", fontName="Courier", fontSize=6.5, leading=8.5)
 
 
 def _markup(value: object, limit: int | None = None) -> str:
     """``value`` as escaped Paragraph markup; line breaks kept, cut at ``limit`` characters."""
-    text = _clean("" if value is None else str(value)).strip()
+    text = printable_text("" if value is None else str(value)).strip()
     if limit is not None and len(text) > limit:
         text = text[:limit].rstrip() + " ... (cut short here; the full text is in the record)"
     return "<br/>".join(escape(line) for line in text.split("\n"))
@@ -496,10 +480,10 @@ def _p(value: object, style: ParagraphStyle, limit: int | None = None) -> Paragr
     return Paragraph(_markup(value, limit), style)
 
 
-def _status(status: object, style: ParagraphStyle = _CELL) -> Paragraph:
+def _status(status: object, style: ParagraphStyle = CELL) -> Paragraph:
     text = str(status or "unknown")
     colour = _STATUS_COLOURS.get(text, "#1a1a1a")
-    label = escape(_clean(text.replace("_", " ")))
+    label = escape(printable_text(text.replace("_", " ")))
     return Paragraph(f"<font color='{colour}'><b>{label}</b></font>", style)
 
 
@@ -530,16 +514,16 @@ def _table(
         ("RIGHTPADDING", (0, 0), (-1, -1), 4),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
-        ("LINEABOVE", (0, 0), (-1, 0), 0.6, _RULE),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
+        ("LINEABOVE", (0, 0), (-1, 0), 0.6, RULE),
     ]
     if header:
         commands += [
-            ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
+            ("BACKGROUND", (0, 0), (-1, 0), SHADE),
             ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, _STRIPE]),
         ]
     if shade_first:
-        commands.append(("BACKGROUND", (0, 0), (0, -1), _SHADE))
+        commands.append(("BACKGROUND", (0, 0), (0, -1), SHADE))
     table.setStyle(TableStyle(commands))
     return table
 
@@ -557,27 +541,27 @@ def _cover(
     else:
         fieldwork = "not yet scheduled"
     facts: list[tuple[str, Paragraph]] = [
-        ("Facility", _p(facility_name, _BODY)),
-        ("Assessment", _p(f"{KIND_NAMES[kind]} ({kind})", _BODY)),
-        ("Assessment id", _p(assessment.get("id"), _BODY)),
-        ("Assessor", _p(assessment.get("assessor") or "not recorded", _BODY)),
-        ("Scope", _p(assessment.get("scope") or "not recorded", _BODY, _MAX_CELL)),
-        ("Planned", _p(_time(assessment.get("planned_at")), _BODY)),
-        ("Fieldwork", _p(fieldwork, _BODY)),
-        ("Status", _status(assessment.get("status"), _BODY)),
-        ("Outcome", _p(_outcome_text(assessment.get("outcome")), _BODY)),
-        ("Control catalogue", _p(catalogue_label, _BODY)),
-        ("Pack generated", _p(_time(generated_at), _BODY)),
+        ("Facility", _p(facility_name, BODY)),
+        ("Assessment", _p(f"{KIND_NAMES[kind]} ({kind})", BODY)),
+        ("Assessment id", _p(assessment.get("id"), BODY)),
+        ("Assessor", _p(assessment.get("assessor") or "not recorded", BODY)),
+        ("Scope", _p(assessment.get("scope") or "not recorded", BODY, _MAX_CELL)),
+        ("Planned", _p(_time(assessment.get("planned_at")), BODY)),
+        ("Fieldwork", _p(fieldwork, BODY)),
+        ("Status", _status(assessment.get("status"), BODY)),
+        ("Outcome", _p(_outcome_text(assessment.get("outcome")), BODY)),
+        ("Control catalogue", _p(catalogue_label, BODY)),
+        ("Pack generated", _p(_time(generated_at), BODY)),
     ]
     story: list[Flowable] = [
         _p("Evidence pack", _TITLE),
         Spacer(1, 1 * mm),
         _p(f"{KIND_NAMES[kind]} ({kind})", _SUBTITLE),
-        _p(facility_name, _SMALL),
+        _p(facility_name, SMALL),
         Spacer(1, 5 * mm),
         _table(
-            [[_p(label, _LABEL), value] for label, value in facts],
-            [34 * mm, _WIDTH - 34 * mm],
+            [[_p(label, LABEL), value] for label, value in facts],
+            [34 * mm, WIDTH - 34 * mm],
             header=False,
             shade_first=True,
         ),
@@ -585,21 +569,21 @@ def _cover(
     outcome = assessment.get("outcome")
     steps = outcome.get("steps") if isinstance(outcome, Mapping) else None
     if steps:
-        rows: list[list[Any]] = [[_p(h, _HEAD) for h in ("#", "Step", "Due", "Done")]]
+        rows: list[list[Any]] = [[_p(h, HEAD) for h in ("#", "Step", "Due", "Done")]]
         for number, step in enumerate(steps, start=1):
             done = step.get("done_at")
             rows.append(
                 [
-                    _p(str(number), _CELL),
-                    _p(step.get("description"), _CELL, _MAX_CELL),
-                    _p(_time(step.get("due")), _CELL),
-                    _p(_time(done) if done else "not yet", _CELL),
+                    _p(str(number), CELL),
+                    _p(step.get("description"), CELL, _MAX_CELL),
+                    _p(_time(step.get("due")), CELL),
+                    _p(_time(done) if done else "not yet", CELL),
                 ]
             )
         story += [
             Spacer(1, 4 * mm),
             _p("Steps the outcome requires", _HEADING),
-            _table(rows, [8 * mm, _WIDTH - 68 * mm, 25 * mm, 35 * mm]),
+            _table(rows, [8 * mm, WIDTH - 68 * mm, 25 * mm, 35 * mm]),
         ]
     return story
 
@@ -633,7 +617,7 @@ def _summary(
         f"Findings: {len(findings)} ({open_findings} open). "
         f"Remedial actions: {len(actions)} ({open_actions} open).",
     ]
-    return [Spacer(1, 4 * mm), *(_p(line, _BODY) for line in lines)]
+    return [Spacer(1, 4 * mm), *(_p(line, BODY) for line in lines)]
 
 
 def _evidence_hashes(assessment: Mapping[str, Any]) -> dict[str, str]:
@@ -647,30 +631,30 @@ def _evidence_hashes(assessment: Mapping[str, Any]) -> dict[str, str]:
 def _controls(readiness: Sequence[Mapping[str, Any]], hashes: Mapping[str, str]) -> list[Flowable]:
     story: list[Flowable] = [_p("Controls", _SECTION)]
     if not readiness:
-        return [*story, _p("No controls are in this assessment's scope.", _BODY)]
+        return [*story, _p("No controls are in this assessment's scope.", BODY)]
     rows: list[list[Any]] = [
-        [_p(h, _HEAD) for h in ("Control", "Title", "Status", "Evidence expected")]
+        [_p(h, HEAD) for h in ("Control", "Title", "Status", "Evidence expected")]
     ]
     for row in readiness:
         control = row.get("control") or {}
         status: list[Flowable] = [_status(row.get("status"))]
         if row.get("reason"):
-            status.append(_p(row["reason"], _CELL, 300))
+            status.append(_p(row["reason"], CELL, 300))
         rows.append(
             [
-                _p(control.get("id"), _CELL),
-                _p(control.get("title"), _CELL, 400),
+                _p(control.get("id"), CELL),
+                _p(control.get("title"), CELL, 400),
                 status,
                 _evidence_cell(row.get("evidence") or [], hashes),
             ]
         )
-    widths = [18 * mm, 55 * mm, 24 * mm, _WIDTH - 97 * mm]
+    widths = [18 * mm, 55 * mm, 24 * mm, WIDTH - 97 * mm]
     return [*story, _table(rows, widths)]
 
 
 def _evidence_cell(items: Sequence[Mapping[str, Any]], hashes: Mapping[str, str]) -> list[Any]:
     if not items:
-        return [_p("none expected", _CELL)]
+        return [_p("none expected", CELL)]
     cell: list[Any] = []
     for item in items[:20]:
         state = str(item.get("state") or "unknown")
@@ -684,11 +668,11 @@ def _evidence_cell(items: Sequence[Mapping[str, Any]], hashes: Mapping[str, str]
         cell.append(
             Paragraph(
                 f"{_markup(item.get('title') or item.get('name'), 200)}: " + ", ".join(details),
-                _CELL,
+                CELL,
             )
         )
     if len(items) > 20:
-        cell.append(_p(f"and {len(items) - 20} more", _CELL))
+        cell.append(_p(f"and {len(items) - 20} more", CELL))
     return cell
 
 
@@ -696,7 +680,7 @@ def _findings(assessment: Mapping[str, Any]) -> list[Flowable]:
     findings = list(assessment.get("findings") or [])
     story: list[Flowable] = [_p("Findings", _SECTION)]
     if not findings:
-        return [*story, _p("No findings were raised.", _BODY)]
+        return [*story, _p("No findings were raised.", BODY)]
     for number, finding in enumerate(findings, start=1):
         heading = (
             f"Finding {number}: control {finding.get('control_id') or 'not given'}, "
@@ -706,7 +690,7 @@ def _findings(assessment: Mapping[str, Any]) -> list[Flowable]:
         story.append(
             _p(f"Raised {_time(finding.get('raised_at'))}. Id {finding.get('id')}.", _NOTE)
         )
-        story.append(_p(finding.get("description"), _BODY))
+        story.append(_p(finding.get("description"), BODY))
         response = finding.get("response")
         if isinstance(response, Mapping):
             story.append(
@@ -716,9 +700,9 @@ def _findings(assessment: Mapping[str, Any]) -> list[Flowable]:
                     _NOTE,
                 )
             )
-            story.append(_p(response.get("text"), _BODY))
+            story.append(_p(response.get("text"), BODY))
         else:
-            story.append(_p("No response yet.", _LABEL))
+            story.append(_p("No response yet.", LABEL))
         story.append(Spacer(1, 2 * mm))
     return story
 
@@ -727,25 +711,23 @@ def _actions(assessment: Mapping[str, Any]) -> list[Flowable]:
     actions = list(assessment.get("actions") or [])
     story: list[Flowable] = [_p("Remedial actions", _SECTION)]
     if not actions:
-        return [*story, _p("No remedial actions were set.", _BODY)]
+        return [*story, _p("No remedial actions were set.", BODY)]
     numbers = {str(f.get("id")): n for n, f in enumerate(assessment.get("findings") or [], start=1)}
-    rows: list[list[Any]] = [
-        [_p(h, _HEAD) for h in ("Finding", "Action", "Owner", "Due", "Status")]
-    ]
+    rows: list[list[Any]] = [[_p(h, HEAD) for h in ("Finding", "Action", "Owner", "Due", "Status")]]
     for action in actions:
         number = numbers.get(str(action.get("finding_id")))
         done = action.get("done_at")
         status = str(action.get("status") or "open")
         rows.append(
             [
-                _p(f"Finding {number}" if number else "not linked", _CELL),
-                _p(action.get("description"), _CELL, _MAX_CELL),
-                _p(action.get("owner") or "not assigned", _CELL),
-                _p(_time(action.get("due")), _CELL),
-                _p(f"{status}, {_time(done)}" if done else status, _CELL),
+                _p(f"Finding {number}" if number else "not linked", CELL),
+                _p(action.get("description"), CELL, _MAX_CELL),
+                _p(action.get("owner") or "not assigned", CELL),
+                _p(_time(action.get("due")), CELL),
+                _p(f"{status}, {_time(done)}" if done else status, CELL),
             ]
         )
-    widths = [18 * mm, _WIDTH - 106 * mm, 28 * mm, 24 * mm, 36 * mm]
+    widths = [18 * mm, WIDTH - 106 * mm, 28 * mm, 24 * mm, 36 * mm]
     return [*story, _table(rows, widths)]
 
 
@@ -753,7 +735,7 @@ def _evidence_list(assessment: Mapping[str, Any]) -> list[Flowable]:
     evidence = list(assessment.get("evidence") or [])
     story: list[Flowable] = [_p("Evidence recorded for this assessment", _SECTION)]
     if not evidence:
-        return [*story, _p("No evidence is recorded for this assessment.", _BODY)]
+        return [*story, _p("No evidence is recorded for this assessment.", BODY)]
     story.append(
         _p(
             "Each file is in the pack under evidence/ named by its SHA-256; the ledger entry at "
@@ -762,7 +744,7 @@ def _evidence_list(assessment: Mapping[str, Any]) -> list[Flowable]:
         )
     )
     rows: list[list[Any]] = [
-        [_p(h, _HEAD) for h in ("Evidence", "Recorded", "Ledger entry", "SHA-256")]
+        [_p(h, HEAD) for h in ("Evidence", "Recorded", "Ledger entry", "SHA-256")]
     ]
     for item in evidence:
         index = item.get("ledger_index")
@@ -771,13 +753,52 @@ def _evidence_list(assessment: Mapping[str, Any]) -> list[Flowable]:
                 _p(
                     f"{item.get('title') or item.get('name')} ({item.get('kind')}, "
                     f"{item.get('name')})",
-                    _CELL,
+                    CELL,
                     300,
                 ),
-                _p(_time(item.get("recorded_at")), _CELL),
-                _p("not recorded" if index is None else str(index), _CELL),
+                _p(_time(item.get("recorded_at")), CELL),
+                _p("not recorded" if index is None else str(index), CELL),
                 _p(item.get("sha256"), _CELL_MONO),
             ]
         )
-    widths = [_WIDTH - 134 * mm, 26 * mm, 16 * mm, 92 * mm]
+    widths = [WIDTH - 134 * mm, 26 * mm, 16 * mm, 92 * mm]
     return [*story, _table(rows, widths)]
+
+
+class EvidencePacks:
+    """``PackBuilder``: the report and the pack above from the services' records."""
+
+    def report(
+        self,
+        assessment: Assessment,
+        readiness: Sequence[Mapping[str, Any]],
+        facility_name: str,
+        catalogue_label: str,
+        at: datetime,
+    ) -> bytes:
+        return render_assessment_pdf(
+            assessment.to_json(), readiness, facility_name, catalogue_label, at
+        )
+
+    def pack(
+        self,
+        assessment: Assessment,
+        readiness: Sequence[Mapping[str, Any]],
+        files: Sequence[tuple[AttachedEvidence, bytes]],
+        proofs: Mapping[str, EntryProof],
+        report: bytes,
+        at: datetime,
+    ) -> bytes:
+        proofs_json = {
+            evidence_id: {
+                **inclusion_json(p.proof),
+                "entry": b64(p.entry),
+                "checkpoint": p.checkpoint,
+            }
+            for evidence_id, p in proofs.items()
+        }
+        listed = [(item.to_json(), content) for item, content in files]
+        return build_pack(assessment.to_json(), readiness, listed, proofs_json, report, at)
+
+    def filename(self, assessment: Assessment) -> str:
+        return pack_filename(assessment.to_json())

@@ -34,7 +34,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from triage.domain.assurance_records import Assessment
 from triage.domain.catalogue import Catalogue, Control
+from triage.domain.facility import Facility
 
 # The OSCAL version compliance-trestle 5.2.0 models (trestle.oscal.OSCAL_VERSION). Trestle does
 # not check oscal-version (its check is switched off), so our tests compare the two.
@@ -732,3 +734,35 @@ def plan_of_action(
             **body,
         }
     }
+
+
+class OscalDocuments:
+    """``OscalBuilder``: the documents above from the services' records."""
+
+    def catalog(
+        self,
+        catalogue: Catalogue,
+        own: Sequence[Control],
+        not_applicable: Mapping[str, str],
+        at: datetime,
+    ) -> dict[str, Any]:
+        return catalog(catalogue, own, not_applicable, at)
+
+    def assessment_results(
+        self, assessment: Assessment, controls: Sequence[Control], facility: Facility, at: datetime
+    ) -> dict[str, Any]:
+        return assessment_results(assessment.to_json(), controls, _facility(facility), at)
+
+    def plan_of_action(
+        self,
+        assessments: Sequence[Assessment],
+        controls: Sequence[Control],
+        facility: Facility,
+        at: datetime,
+    ) -> dict[str, Any]:
+        found = [a.to_json() for a in assessments]
+        return plan_of_action(found, controls, _facility(facility), at)
+
+
+def _facility(facility: Facility) -> dict[str, str]:
+    return {"id": facility.id, "name": facility.name}

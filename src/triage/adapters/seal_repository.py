@@ -18,6 +18,14 @@ from triage.adapters.tables import (
     seal_reconciliation,
     seal_stocktake,
 )
+from triage.domain.seal_register import (
+    FittedCount,
+    SealBatch,
+    SealEvent,
+    Stocktake,
+    StoredReconciliation,
+    UnexpectedSeal,
+)
 from triage.domain.seals import (
     HOLDING_FIGURES,
     MOVEMENT_FIGURES,
@@ -68,11 +76,35 @@ def _discrepancy(row: RowMapping) -> Discrepancy:
     )
 
 
-def _dated(row: RowMapping, *columns: str) -> dict[str, Any]:
-    found = dict(row)
-    for column in columns:
-        found[column] = utc(found[column])
-    return found
+def _batch(row: RowMapping) -> SealBatch:
+    return SealBatch(
+        id=row["id"],
+        supplier=row["supplier"],
+        delivery_reference=row["delivery_reference"],
+        seal_class=row["seal_class"],
+        class_description=row["class_description"],
+        store=row["store"],
+        size=row["size"],
+        first_serial=row["first_serial"],
+        last_serial=row["last_serial"],
+        received_by=row["received_by"],
+        received_at=utc(row["received_at"]),
+    )
+
+
+def _event(row: RowMapping) -> SealEvent:
+    return SealEvent(
+        id=row["id"],
+        serial=row["serial"],
+        batch_id=row["batch_id"],
+        kind=row["kind"],
+        store=row["store"],
+        operator_id=row["operator_id"],
+        device_id=row["device_id"],
+        actor=row["actor"],
+        at=utc(row["at"]),
+        detail=row["detail"],
+    )
 
 
 class SqlSealRepository:
@@ -88,17 +120,17 @@ class SqlSealRepository:
         rows = self._conn.execute(query.offset(offset).limit(limit)).mappings().all()
         return list(rows), int(total)
 
-    def batch(self, batch_id: str) -> dict[str, Any] | None:
+    def batch(self, batch_id: str) -> SealBatch | None:
         row = self._by_id(seal_batch, batch_id)
-        return None if row is None else _dated(row, "received_at")
+        return None if row is None else _batch(row)
 
-    def batches(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def batches(self, offset: int, limit: int) -> tuple[list[SealBatch], int]:
         rows, total = self._page(
             select(seal_batch).order_by(seal_batch.c.received_at, seal_batch.c.id),
             offset,
             limit,
         )
-        return [_dated(row, "received_at") for row in rows], total
+        return [_batch(row) for row in rows], total
 
     def clashes(self, serials: Sequence[str], span: tuple[str, str] | None) -> dict[str, str]:
         wanted = set(serials)
@@ -159,11 +191,11 @@ class SqlSealRepository:
         )
         return sorted(self._conn.execute(query).scalars())
 
-    def events(self, serial: str) -> list[dict[str, Any]]:
+    def events(self, serial: str) -> list[SealEvent]:
         rows = self._conn.execute(
             select(seal_event).where(seal_event.c.serial == serial).order_by(seal_event.c.id)
         ).mappings()
-        return [_dated(row, "at") for row in rows]
+        return [_event(row) for row in rows]
 
     def figures(self, scope: Scope) -> dict[str, int]:
         figures = dict.fromkeys(MOVEMENT_FIGURES + HOLDING_FIGURES, 0)
@@ -212,11 +244,11 @@ class SqlSealRepository:
     def _by_id(self, table: Table, row_id: str) -> RowMapping | None:
         return self._conn.execute(select(table).where(table.c.id == row_id)).mappings().first()
 
-    def stocktake(self, stocktake_id: str) -> dict[str, Any] | None:
+    def stocktake(self, stocktake_id: str) -> Stocktake | None:
         row = self._by_id(seal_stocktake, stocktake_id)
         return None if row is None else _stocktake(row)
 
-    def stocktakes(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def stocktakes(self, offset: int, limit: int) -> tuple[list[Stocktake], int]:
         rows, total = self._page(
             select(seal_stocktake).order_by(seal_stocktake.c.at, seal_stocktake.c.id),
             offset,
@@ -224,11 +256,11 @@ class SqlSealRepository:
         )
         return [_stocktake(row) for row in rows], total
 
-    def reconciliation(self, reconciliation_id: str) -> dict[str, Any] | None:
+    def reconciliation(self, reconciliation_id: str) -> StoredReconciliation | None:
         row = self._by_id(seal_reconciliation, reconciliation_id)
         return None if row is None else _reconciliation(row)
 
-    def reconciliations(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+    def reconciliations(self, offset: int, limit: int) -> tuple[list[StoredReconciliation], int]:
         rows, total = self._page(
             select(seal_reconciliation).order_by(
                 seal_reconciliation.c.at, seal_reconciliation.c.id
@@ -238,7 +270,7 @@ class SqlSealRepository:
         )
         return [_reconciliation(row) for row in rows], total
 
-    def fitted_per_day(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    def fitted_per_day(self, since: datetime, until: datetime) -> list[FittedCount]:
         query = (
             select(seal_event.c.operator_id, seal_event.c.at)
             .where(
@@ -255,8 +287,7 @@ class SqlSealRepository:
             key = (utc(at).date().isoformat(), operator_id or "")
             counts[key] = counts.get(key, 0) + 1
         return [
-            {"day": day, "operator_id": operator_id, "fitted": n}
-            for (day, operator_id), n in sorted(counts.items())
+            FittedCount(day, operator_id, n) for (day, operator_id), n in sorted(counts.items())
         ]
 
     def issued_before(self, before: datetime) -> list[Seal]:
@@ -268,16 +299,27 @@ class SqlSealRepository:
         return [seal_from_row(row) for row in rows]
 
 
-def _stocktake(row: RowMapping) -> dict[str, Any]:
-    found = _dated(row, "at")
-    found["missing"] = json.loads(found["missing"])
-    found["unexpected"] = [
-        {"serial": s, "known_as": known} for s, known in json.loads(found["unexpected"])
-    ]
-    return found
+def _stocktake(row: RowMapping) -> Stocktake:
+    return Stocktake(
+        id=row["id"],
+        store=row["store"],
+        counted_by=row["counted_by"],
+        at=utc(row["at"]),
+        expected=row["expected"],
+        counted=row["counted"],
+        missing=tuple(json.loads(row["missing"])),
+        unexpected=tuple(UnexpectedSeal(s, known) for s, known in json.loads(row["unexpected"])),
+    )
 
 
-def _reconciliation(row: RowMapping) -> dict[str, Any]:
-    found = _dated(row, "at")
-    found["result"] = json.loads(found["result"])
-    return found
+def _reconciliation(row: RowMapping) -> StoredReconciliation:
+    return StoredReconciliation(
+        id=row["id"],
+        scope=row["scope"],
+        scope_id=row["scope_id"],
+        balanced=bool(row["balanced"]),
+        open_discrepancies=row["open_discrepancies"],
+        result=json.loads(row["result"]),
+        recorded_by=row["recorded_by"],
+        at=utc(row["at"]),
+    )

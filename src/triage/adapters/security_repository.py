@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
 from triage.adapters.ledger_store import stored_entry
-from triage.adapters.rows import utc
+from triage.adapters.rows import tool_from_row, utc
 from triage.adapters.tables import (
     activity,
     alert,
@@ -21,7 +20,9 @@ from triage.adapters.tables import (
     tool,
     triage_job,
 )
+from triage.domain.alert import Alert
 from triage.domain.thresholds import Limit, Metric, Scope, ThresholdSetting, WorkingHours
+from triage.domain.tool import Tool
 from triage.ledger.entry import Entry
 
 _SUBJECT_COLUMN = {Scope.TOOL: activity.c.tool_id, Scope.OPERATOR: activity.c.operator_id}
@@ -88,13 +89,11 @@ class SqlSecurityRepository:
         )
         return bool(self._conn.execute(query).scalar())
 
-    def alert(self, alert_id: str) -> dict[str, Any] | None:
+    def alert(self, alert_id: str) -> Alert | None:
         row = self._conn.execute(select(alert).where(alert.c.id == alert_id)).mappings().first()
         return None if row is None else _alert(row)
 
-    def alerts(
-        self, status: str | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    def alerts(self, status: str | None, offset: int, limit: int) -> tuple[list[Alert], int]:
         where = [] if status is None else [alert.c.status == status]
         total = self._conn.execute(
             select(func.count()).select_from(alert).where(*where)
@@ -108,24 +107,21 @@ class SqlSecurityRepository:
         ).mappings()
         return [_alert(row) for row in rows], int(total)
 
-    def tools(self) -> list[dict[str, Any]]:
+    def tools(self) -> list[Tool]:
         rows = self._conn.execute(select(tool).order_by(tool.c.id)).mappings()
-        return [
-            {
-                "id": row["id"],
-                "bench": row["bench"],
-                "status": row["status"],
-                "status_reason": row["status_reason"],
-                "status_changed_at": utc(row["status_changed_at"]),
-                "enrolled_at": utc(row["enrolled_at"]),
-            }
-            for row in rows
-        ]
+        return [tool_from_row(row) for row in rows]
 
 
-def _alert(row: RowMapping) -> dict[str, Any]:
-    found = dict(row)
-    found["raised_at"] = utc(found["raised_at"])
-    found["resolved_at"] = utc(found["resolved_at"])
-    found["detail"] = json.loads(found["detail"])
-    return found
+def _alert(row: RowMapping) -> Alert:
+    return Alert(
+        id=row["id"],
+        metric=row["metric"],
+        subject_kind=row["subject_kind"],
+        subject_id=row["subject_id"],
+        detail=json.loads(row["detail"]),
+        status=row["status"],
+        raised_at=utc(row["raised_at"]),
+        resolved_by=row["resolved_by"],
+        resolution=row["resolution"],
+        resolved_at=utc(row["resolved_at"]),
+    )

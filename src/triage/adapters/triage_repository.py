@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Connection, Integer, RowMapping, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from triage.adapters.rows import utc
+from triage.adapters.rows import tool_from_row, utc
 from triage.adapters.tables import (
     agent_nonce,
     api_token,
@@ -31,12 +31,14 @@ from triage.adapters.tables import (
 from triage.domain.consignment import Consignment, ConsignmentStatus
 from triage.domain.device import Device, DeviceId, DeviceType, InventoryStatus
 from triage.domain.digests import token_hash
+from triage.domain.intake_exception import IntakeException
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Operator
 from triage.domain.roles import Permission, Role
 from triage.domain.token import StoredToken
-from triage.domain.tool import Tool, ToolStatus
+from triage.domain.tool import Tool
+from triage.domain.work_order_record import ResetResult, StoredWorkOrder
 
 
 def job_from_row(row: RowMapping) -> TriageJob:
@@ -100,11 +102,11 @@ class SqlTriageRepository:
             .mappings()
             .first()
         )
-        return None if row is None else _operator(row)
+        return None if row is None else operator_from_row(row)
 
     def operators(self) -> list[Operator]:
         rows = self._conn.execute(select(operator).order_by(operator.c.id)).mappings()
-        return [_operator(row) for row in rows]
+        return [operator_from_row(row) for row in rows]
 
     def operator_benches(self, operator_id: str) -> frozenset[str]:
         query = select(operator_bench.c.bench).where(operator_bench.c.operator_id == operator_id)
@@ -161,28 +163,21 @@ class SqlTriageRepository:
     # -- tools ------------------------------------------------------------------------------
     def tool(self, tool_id: str) -> Tool | None:
         row = self._conn.execute(select(tool).where(tool.c.id == tool_id)).mappings().first()
-        if row is None:
-            return None
-        return Tool(
-            id=row["id"],
-            bench=row["bench"],
-            verifier_key=row["verifier_key"],
-            status=ToolStatus(row["status"]),
-            enrolled_at=utc(row["enrolled_at"]),
-        )
+        return None if row is None else tool_from_row(row)
 
     def use_agent_nonce(self, tool_id: str, nonce: str) -> bool:
-        """Remember a signed request's nonce; False when it was seen before (a replay)."""
-        try:
-            with self._conn.begin_nested():
-                self._conn.execute(
-                    insert(agent_nonce).values(
-                        tool_id=tool_id, nonce=nonce, seen_at=datetime.now(UTC)
-                    )
-                )
-        except IntegrityError:
-            return False
-        return True
+        """Remember a signed request's nonce; False when it was seen before (a replay).
+
+        One statement that the primary key decides (``ON CONFLICT DO NOTHING``): of two
+        requests with one nonce, however close, exactly one inserts the row."""
+        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        added = self._conn.execute(
+            dialect_insert(agent_nonce)
+            .values(tool_id=tool_id, nonce=nonce, seen_at=datetime.now(UTC))
+            .on_conflict_do_nothing()
+            .returning(agent_nonce.c.nonce)
+        )
+        return added.first() is not None
 
     # -- policy -----------------------------------------------------------------------------
     def active_policy_source(self) -> str | None:
@@ -349,15 +344,15 @@ class SqlTriageRepository:
         )
 
     # -- work orders ------------------------------------------------------------------------
-    def work_order(self, work_order_id: str) -> dict[str, Any] | None:
+    def work_order(self, work_order_id: str) -> StoredWorkOrder | None:
         row = (
             self._conn.execute(select(work_order).where(work_order.c.id == work_order_id))
             .mappings()
             .first()
         )
-        return None if row is None else dict(row)
+        return None if row is None else _work_order(row)
 
-    def issued_work_orders(self, tool_id: str, now: datetime) -> list[dict[str, Any]]:
+    def issued_work_orders(self, tool_id: str, now: datetime) -> list[StoredWorkOrder]:
         rows = self._conn.execute(
             select(work_order)
             .where(
@@ -367,9 +362,9 @@ class SqlTriageRepository:
             )
             .order_by(work_order.c.issued_at)
         ).mappings()
-        return [dict(row) for row in rows]
+        return [_work_order(row) for row in rows]
 
-    def live_work_order(self, job_id: str, now: datetime) -> dict[str, Any] | None:
+    def live_work_order(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
         row = (
             self._conn.execute(
                 select(work_order).where(
@@ -381,27 +376,41 @@ class SqlTriageRepository:
             .mappings()
             .first()
         )
-        return None if row is None else dict(row)
+        return None if row is None else _work_order(row)
 
-    def expired_work_orders(self, before: datetime, limit: int) -> list[dict[str, Any]]:
+    def expired_work_orders(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
         rows = self._conn.execute(
             select(work_order)
             .where(work_order.c.status == "issued", work_order.c.expires_at <= before)
             .order_by(work_order.c.expires_at, work_order.c.id)
             .limit(limit)
         ).mappings()
-        return [dict(row) for row in rows]
+        return [_work_order(row) for row in rows]
 
-    def reset_results(self, job_id: str) -> list[dict[str, Any]]:
+    def reset_results(self, job_id: str) -> list[ResetResult]:
         rows = self._conn.execute(
             select(reset_result).where(reset_result.c.job_id == job_id).order_by(reset_result.c.at)
         ).mappings()
-        return [{**dict(row), "failures": json.loads(row["failures"])} for row in rows]
+        return [
+            ResetResult(
+                work_order_id=row["work_order_id"],
+                job_id=row["job_id"],
+                outcome=row["outcome"],
+                verified=row["verified"],
+                failures=tuple(json.loads(row["failures"])),
+                before=row["before"],
+                after=row["after"],
+                detail=row["detail"],
+                signed=row["signed"],
+                at=utc(row["at"]),
+            )
+            for row in rows
+        ]
 
     # -- exceptions -------------------------------------------------------------------------
     def exceptions(
         self, status: str | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]:
+    ) -> tuple[list[IntakeException], int]:
         query = select(device_exception)
         count = select(func.count()).select_from(device_exception)
         if status is not None:
@@ -410,9 +419,9 @@ class SqlTriageRepository:
         rows = self._conn.execute(
             query.order_by(device_exception.c.raised_at).offset(offset).limit(limit)
         ).mappings()
-        return [dict(row) for row in rows], int(self._conn.execute(count).scalar_one())
+        return [_exception(row) for row in rows], int(self._conn.execute(count).scalar_one())
 
-    def exception(self, exception_id: str) -> dict[str, Any] | None:
+    def exception(self, exception_id: str) -> IntakeException | None:
         row = (
             self._conn.execute(
                 select(device_exception).where(device_exception.c.id == exception_id)
@@ -420,7 +429,38 @@ class SqlTriageRepository:
             .mappings()
             .first()
         )
-        return None if row is None else dict(row)
+        return None if row is None else _exception(row)
+
+
+def _work_order(row: RowMapping) -> StoredWorkOrder:
+    return StoredWorkOrder(
+        id=row["id"],
+        job_id=row["job_id"],
+        tool_id=row["tool_id"],
+        device_id=row["device_id"],
+        operator_id=row["operator_id"],
+        nonce=row["nonce"],
+        profile=row["profile"],
+        status=row["status"],
+        issued_at=utc(row["issued_at"]),
+        expires_at=utc(row["expires_at"]),
+        signed=row["signed"],
+    )
+
+
+def _exception(row: RowMapping) -> IntakeException:
+    return IntakeException(
+        id=row["id"],
+        kind=row["kind"],
+        device_id=row["device_id"],
+        detail=row["detail"],
+        status=row["status"],
+        raised_by=row["raised_by"],
+        raised_at=utc(row["raised_at"]),
+        resolved_by=row["resolved_by"],
+        resolution=row["resolution"],
+        resolved_at=utc(row["resolved_at"]),
+    )
 
 
 def _token(row: RowMapping) -> StoredToken:
@@ -437,7 +477,8 @@ def _token(row: RowMapping) -> StoredToken:
     )
 
 
-def _operator(row: RowMapping) -> Operator:
+def operator_from_row(row: RowMapping) -> Operator:
+    """An ``operator`` table row (or a row holding its columns) as the domain record."""
     return Operator(
         id=row["id"],
         name=row["name"],

@@ -6,7 +6,8 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, RootTransaction
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from triage.adapters.assessment_repository import SqlAssessmentRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
@@ -15,10 +16,13 @@ from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
+from triage.adapters.packaged_data import PackagedFiles
+from triage.adapters.passwords import Argon2Passwords
 from triage.adapters.seal_repository import SqlSealRepository
 from triage.adapters.security_repository import SqlSecurityRepository
+from triage.adapters.totp import PyotpCodes
 from triage.adapters.triage_repository import SqlTriageRepository
-from triage.errors import Conflict, RecordDisagrees
+from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
 from triage.ledger.tiles import TileCache
 
 
@@ -59,8 +63,10 @@ class SqlUnitOfWork:
             self._tx = conn.begin()
             if self._write:
                 self._database.lock_writers(conn, self.facility_id)
-        except BaseException:
+        except BaseException as exc:
             self.__exit__(None, None, None)
+            if isinstance(exc, _UNAVAILABLE):
+                raise database_unavailable(exc) from exc
             raise
         self.ledger = SqlLedger(conn, self.facility_id, self._cache)
         self.facilities = SqlFacilityRepository(conn)
@@ -79,6 +85,8 @@ class SqlUnitOfWork:
             self._tx.commit()
         except IntegrityError as exc:
             raise integrity_conflict(exc) from exc
+        except _UNAVAILABLE as exc:
+            raise database_unavailable(exc) from exc
 
     def __exit__(
         self,
@@ -98,12 +106,25 @@ class SqlUnitOfWork:
                 self._database.write_lock.release()
         if isinstance(exc, IntegrityError):
             raise integrity_conflict(exc) from exc
+        if isinstance(exc, _UNAVAILABLE):
+            raise database_unavailable(exc) from exc
         if isinstance(exc, RecordDisagrees) and exc.record is not None:
             # The refused step has rolled back; the refusal (an alert) is recorded on its own.
             record, exc.record = exc.record, None
             with SqlUnitOfWork(self._database, self.facility_id, True, self._cache) as again:
                 record(again)
                 again.commit()
+
+
+# What the database driver raises when the database cannot be used at all.
+_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
+
+
+def database_unavailable(exc: Exception) -> DatabaseUnavailable:
+    """The database down, unreachable or out of disk, as the error entrypoints answer 503."""
+    text = str(getattr(exc, "orig", None) or exc)
+    full = "disk is full" in text.lower() or "no space left" in text.lower()
+    return DatabaseUnavailable(text.strip().splitlines()[0] if text.strip() else "", full)
 
 
 def integrity_conflict(exc: IntegrityError) -> Conflict:
@@ -124,11 +145,23 @@ class SqlUnitOfWorkFactory:
     """Opens units of work on one database for one facility."""
 
     def __init__(
-        self, database: Database, facility_id: str, keeper: CheckpointFile | None = None
+        self,
+        database: Database,
+        facility_id: str,
+        keeper: CheckpointFile | None = None,
+        *,
+        passwords: Argon2Passwords | None = None,
+        totp: PyotpCodes | None = None,
+        packaged: PackagedFiles | None = None,
     ) -> None:
         self.database = database
         self.facility_id = facility_id
         self._keeper = keeper
+        # The crypto and file adapters the use cases reach through the factory; a process
+        # that only reads the ledger (a worker, a test's writer) takes the defaults.
+        self.passwords = passwords or Argon2Passwords()
+        self.totp = totp or PyotpCodes()
+        self.packaged = packaged or PackagedFiles()
         url = database.engine.url.render_as_string(hide_password=True)
         self._cache = tile_cache(url, facility_id)
 

@@ -1,18 +1,19 @@
-"""People's credentials: the password rule, Argon2id hashes, TOTP codes and one-time codes."""
+"""People's credentials: the password rule, TOTP steps and one-time codes.
+
+Hashing passwords and computing TOTP codes are ports (``services.credentials_port``); the
+rules about them are here.
+"""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
 
-import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from triage.errors import InvalidInput
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
@@ -25,25 +26,6 @@ TOTP_WINDOW = 1
 RECOVERY_CODE_COUNT = 10
 ACTIVATION_LIFETIME = timedelta(hours=72)
 
-# Argon2id with argon2-cffi's defaults (RFC 9106's second recommended option, low memory).
-_HASHER = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    # Checked against when the operator is unknown, so that a wrong id costs as long as a
-    # wrong password. Made on first use, not at import: an Argon2id hash takes 64 MiB and tens
-    # of milliseconds, which every process importing this module (every CLI command, every
-    # verification worker) would otherwise pay.
-    return _HASHER.hash(secrets.token_urlsafe(16))
-
-
-@functools.cache
-def common_passwords() -> frozenset[str]:
-    """The bundled list of common passwords, lower-case (see data/common-passwords.README.md)."""
-    text = resources.files("triage.domain").joinpath("data/common-passwords.txt").read_text()
-    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
-
 
 def _character_classes(password: str) -> int:
     classes = (
@@ -55,54 +37,34 @@ def _character_classes(password: str) -> int:
     return sum(classes)
 
 
-def check_password(password: str, operator_id: str) -> None:
-    """Raise ValueError, naming the problem, unless ``password`` is good enough to keep."""
+def check_password(password: str, operator_id: str, common: Set[str]) -> None:
+    """Raise InvalidInput, naming the problem, unless ``password`` is good enough to keep;
+    ``common`` is the list of common passwords, lower-case."""
+
+    def refuse(problem: str) -> InvalidInput:
+        return InvalidInput(f"password: {problem}", field="password")
+
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"password: use at least {MIN_PASSWORD_LENGTH} characters")
+        raise refuse(f"use at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise ValueError(f"password: use at most {MAX_PASSWORD_LENGTH} characters")
+        raise refuse(f"use at most {MAX_PASSWORD_LENGTH} characters")
     if len(set(password)) < MIN_DISTINCT_CHARACTERS:
-        raise ValueError(f"password: use at least {MIN_DISTINCT_CHARACTERS} different characters")
+        raise refuse(f"use at least {MIN_DISTINCT_CHARACTERS} different characters")
     if _character_classes(password) < MIN_CHARACTER_CLASSES:
-        raise ValueError(
-            "password: mix at least two of lower-case letters, upper-case letters, digits "
+        raise refuse(
+            "mix at least two of lower-case letters, upper-case letters, digits "
             "and other characters (spaces count: a passphrase of several words is good)"
         )
     folded = password.casefold()
     if operator_id and operator_id.casefold() in folded:
-        raise ValueError("password: must not contain the operator id")
-    if folded in common_passwords() or folded.strip("0123456789!.") in common_passwords():
-        raise ValueError("password: is on a list of common passwords; choose another")
+        raise refuse("must not contain the operator id")
+    if folded in common or folded.strip("0123456789!.") in common:
+        raise refuse("is on a list of common passwords; choose another")
 
 
-def hash_password(password: str) -> str:
-    """An Argon2id hash of ``password`` in PHC string form (salt and parameters included)."""
-    return _HASHER.hash(password)
-
-
-def verify_password(stored_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; with no hash, a dummy check keeps the timing alike."""
-    try:
-        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's."""
-    return _HASHER.check_needs_rehash(stored_hash)
-
-
-def new_totp_secret() -> str:
-    """A fresh base32 TOTP secret (160 bits)."""
-    return pyotp.random_base32(32)
-
-
-def provisioning_uri(secret: str, operator_id: str, issuer: str) -> str:
-    """The ``otpauth://`` URI an authenticator app reads from a QR code."""
-    return pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_SECONDS).provisioning_uri(
-        name=operator_id, issuer_name=issuer
-    )
+def parse_common_passwords(text: str) -> frozenset[str]:
+    """The list of common passwords from its text, one a line, lower-case."""
+    return frozenset(line.strip().lower() for line in text.splitlines() if line.strip())
 
 
 def totp_step(at: datetime) -> int:
@@ -116,20 +78,22 @@ def is_totp_code(code: str) -> bool:
     return len(code) == TOTP_DIGITS and code.isascii() and code.isdigit()
 
 
-def accept_totp(secret: str, code: str, at: datetime, last_step: int | None) -> int | None:
-    """The step whose code ``code`` is, within the window and after ``last_step``; else None.
+def accept_totp(
+    code_at: Callable[[int], str], code: str, at: datetime, last_step: int | None
+) -> int | None:
+    """The step whose code (``code_at(step)``) ``code`` is, within the window and after
+    ``last_step``; else None.
 
     A code is good once: a step at or before the last one accepted is never accepted again.
     """
     code = code.strip().replace(" ", "")
     if not is_totp_code(code):
         return None
-    totp = pyotp.TOTP(secret, digits=TOTP_DIGITS, interval=TOTP_SECONDS)
     current = totp_step(at)
     for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
         if last_step is not None and step <= last_step:
             continue
-        if hmac.compare_digest(totp.generate_otp(step), code):
+        if hmac.compare_digest(code_at(step), code):
             return step
     return None
 

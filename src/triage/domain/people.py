@@ -37,6 +37,16 @@ class Operator:
             raise ValueError("roles: an operator needs at least one role")
 
 
+@dataclass(frozen=True)
+class Holder:
+    """An operator as a credential check sees them, read at once: the account, whether it is
+    locked, and when its current second factor was confirmed (None: not yet)."""
+
+    operator: Operator
+    locked: bool
+    second_factor_since: datetime | None
+
+
 def check_operator_id(operator_id: str) -> None:
     """Operator ids are short, lower-case and stable (they appear in the ledger forever)."""
     if not _ID.match(operator_id):

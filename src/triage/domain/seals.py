@@ -35,7 +35,6 @@ _TAIL = re.compile(r"^(.*?)(\d+)$")
 _STORE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 MAX_RANGE = 100_000
 MAX_LIST = 10_000
-MIN_REASON = 10
 ISO_CLASSES = {
     "I": "ISO 17712 I (indicative)",
     "S": "ISO 17712 S (security)",
@@ -65,16 +64,6 @@ def normalise_store(text: str) -> str:
             "store: a store location is 1-32 letters, digits, '.', '-' or '_' (like STORE-A)"
         )
     return store
-
-
-def normalise_reason(text: str, field: str = "reason") -> str:
-    """Free text saying why, collapsed to single spaces; at least ``MIN_REASON`` characters."""
-    cleaned = " ".join(text.split())
-    if len(cleaned) < MIN_REASON:
-        raise InvalidInput(f"{field}: say in at least {MIN_REASON} characters what happened")
-    if len(cleaned) > 2000:
-        raise InvalidInput(f"{field}: at most 2000 characters")
-    return cleaned
 
 
 def expand_range(first: str, last: str) -> list[str]:

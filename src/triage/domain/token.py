@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from triage.domain.caller import Credential
 from triage.domain.roles import Permission, Role, permissions
+from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
 
 DEFAULT_DAYS = 90
@@ -65,7 +66,7 @@ def parse_scopes(values: Iterable[str]) -> frozenset[Permission] | None:
             scopes.add(Permission(name))
         except ValueError:
             valid = ", ".join(["read-only", *(p.value for p in Permission)])
-            raise ValueError(f"scope {value!r} is not one of: {valid}") from None
+            raise InvalidInput(f"scope {value!r} is not one of: {valid}", field="scopes") from None
     return frozenset(scopes) or None
 
 
@@ -76,7 +77,7 @@ def check_scopes(scopes: frozenset[Permission] | None, roles: frozenset[Role]) -
     beyond = scopes - permissions(roles)
     if beyond:
         names = ", ".join(sorted(p.value for p in beyond))
-        raise ValueError(f"scopes: the operator's roles do not allow {names}")
+        raise InvalidInput(f"scopes: the operator's roles do not allow {names}", field="scopes")
 
 
 def expiry(
@@ -88,7 +89,7 @@ def expiry(
     """When a token issued at ``issued`` for ``days`` days expires.
 
     Never beyond the facility's ``max_days``, nor beyond the token it is ``minted_by``: asking
-    for longer is refused (ValueError naming the limit). ``days`` None: DEFAULT_DAYS, or as
+    for longer is refused (InvalidInput naming the limit). ``days`` None: DEFAULT_DAYS, or as
     long as those limits allow if that is less.
     """
     not_after = None if minted_by is None else minted_by.expires_at
@@ -97,7 +98,7 @@ def expiry(
         return expires if not_after is None else min(expires, not_after)
     most = f"a token here lasts 1 to {max_days} days (the facility's maximum), not {days}"
     if days < 1:
-        raise ValueError(f"days: {most}")
+        raise InvalidInput(f"days: {most}", field="days")
     expires = issued + timedelta(days=days)
     if not_after is not None and expires > not_after:
         # The nearer limit is named: the minting token's expiry is never beyond the maximum.
@@ -105,12 +106,13 @@ def expiry(
         whole = (not_after - issued) // timedelta(days=1)
         until = "leave days out for a token until then"
         fits = f"ask for {whole} day(s) or fewer, or {until}" if whole else until
-        raise ValueError(
+        raise InvalidInput(
             f"days: a token cannot outlive token {minted_by.id} that mints it, which expires at "
-            f"{format_time(not_after)}; {fits}"
+            f"{format_time(not_after)}; {fits}",
+            field="days",
         )
     if days > max_days:
-        raise ValueError(f"days: {most}")
+        raise InvalidInput(f"days: {most}", field="days")
     return expires
 
 

@@ -27,6 +27,8 @@ class Tool:
     verifier_key: str
     status: ToolStatus
     enrolled_at: datetime
+    status_reason: str | None = None  # why it was last suspended, reinstated or retired
+    status_changed_at: datetime | None = None
 
 
 def check_tool_id(tool_id: str) -> None:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -29,10 +30,12 @@ from triage.adapters.devices.base import (
     DeviceConnector,
     DeviceNotPresent,
     ResetFailed,
+    load_connector,
 )
 from triage.domain import agent_request
 from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder, WorkOrderRefused
+from triage.errors import TriageError
 from triage.ledger import note
 from triage.ledger.entry import format_time
 
@@ -379,3 +382,45 @@ def load_tool_key(path: Path) -> str:
     if mode:
         raise AgentError(f"{path} is readable by others; chmod 600 {path}")
     return path.read_text().strip()
+
+
+def run_agent(
+    server: str,
+    tool_id: str,
+    key: Path,
+    facility_key: str,
+    state_dir: Path,
+    connector: str,
+    options: Mapping[str, str],
+    *,
+    once: bool,
+    interval: float,
+) -> None:
+    """Wire the agent (the bench's own composition root) and run it until SIGTERM, or handle
+    the waiting orders ``once``; AgentError says why it cannot start or go on."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        signer = load_tool_key(key)
+        device_connector = load_connector(
+            connector, facility_verifier_key=facility_key, tool_id=tool_id, **options
+        )
+    except (TriageError, OSError, TypeError) as exc:
+        raise AgentError(str(exc)) from exc
+    client = AgentClient(server, tool_id, signer)
+    agent = Agent(
+        client,
+        device_connector,
+        tool_id,
+        signer,
+        facility_key,
+        Journal(state_dir / "journal", legacy_nonces=state_dir / "used-nonces"),
+    )
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        if once:
+            agent.run_once()
+        else:
+            agent.run(interval, stop=lambda: bool(stopping))
+    finally:
+        client.close()

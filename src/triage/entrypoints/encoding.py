@@ -1,19 +1,45 @@
-"""How hashes and proofs look outside the process: standard base64, as in C2SP documents."""
+"""How values look outside the process: times as RFC 3339 UTC with a 'Z' (as entries spell
+them), hashes and proofs in standard base64 (as in C2SP documents), and the ledger's
+verification and replay reports."""
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from triage.domain.token import StoredToken
 from triage.ledger.entry import format_time
-from triage.services.ledger import ConsistencyProof, InclusionProof, LedgerStatus
+from triage.services.ledger import ConsistencyProof, LedgerStatus
+from triage.services.proof_encoding import b64, inclusion_json, replay_json, verification_json
+
+__all__ = [
+    "b64",
+    "consistency_json",
+    "inclusion_json",
+    "plain",
+    "plain_dict",
+    "replay_json",
+    "status_json",
+    "token_json",
+    "verification_json",
+]
 
 
-def b64(data: bytes) -> str:
-    """Standard base64 with padding."""
-    return base64.b64encode(data).decode("ascii")
+def plain(value: Any) -> Any:
+    """``value`` with every datetime spelt as entries spell it (RFC 3339 UTC with 'Z')."""
+    if isinstance(value, datetime):
+        return format_time(value)
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        return [plain(v) for v in value]
+    return value
+
+
+def plain_dict(value: Mapping[str, Any]) -> dict[str, Any]:
+    """``plain`` for a mapping, typed as the dict it returns."""
+    return {k: plain(v) for k, v in value.items()}
 
 
 def status_json(status: LedgerStatus, origin: str) -> dict[str, Any]:
@@ -26,17 +52,6 @@ def status_json(status: LedgerStatus, origin: str) -> dict[str, Any]:
         "checkpoint_size": None
         if status.latest_checkpoint is None
         else status.latest_checkpoint.size,
-    }
-
-
-def inclusion_json(proof: InclusionProof) -> dict[str, Any]:
-    """An inclusion proof as JSON."""
-    return {
-        "index": proof.index,
-        "size": proof.size,
-        "leaf_hash": b64(proof.leaf_hash),
-        "root": b64(proof.root),
-        "proof": [b64(h) for h in proof.hashes],
     }
 
 

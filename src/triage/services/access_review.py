@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from triage.domain.alert import Alert
 from triage.domain.caller import Caller
 from triage.domain.people import Operator
 from triage.domain.roles import Permission
 from triage.domain.token import StoredToken
+from triage.domain.tool import Tool
 from triage.ledger.entry import format_time
 from triage.services import anomaly
 from triage.services.common import now
@@ -54,16 +56,18 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 @dataclass(frozen=True)
 class AccessReview:
-    """The report, as plain JSON-ready sections."""
+    """The report: who holds which role at which benches, outstanding tokens, tools, the
+    thresholds in force and the open alerts."""
 
     facility: str
     generated_at: datetime
     generated_by: str
-    operators: list[dict[str, Any]]
-    tokens: list[dict[str, Any]]
-    tools: list[dict[str, Any]]
-    thresholds: dict[str, Any]
-    open_alerts: list[dict[str, Any]]
+    operators: list[Operator]
+    benches: dict[str, list[str]]  # each operator's assigned benches, by operator id
+    tokens: list[StoredToken]
+    tools: list[Tool]
+    thresholds: anomaly.ThresholdView
+    open_alerts: list[Alert]
 
 
 def access_review(uow_factory: UnitOfWorkFactory, caller: Caller) -> AccessReview:
@@ -71,11 +75,11 @@ def access_review(uow_factory: UnitOfWorkFactory, caller: Caller) -> AccessRevie
     caller.require(Permission.ACCESS_REVIEW)
     at = now()
     with uow_factory(write=False) as uow:
-        assigned = uow.triage.bench_assignments()
-        operators = [_operator(o, assigned.get(o.id, [])) for o in uow.triage.operators()]
-        tokens = [_token(t) for t in uow.triage.tokens() if t.state(at) == "active"]
-        tools = [_tool(t) for t in uow.security.tools()]
-        view = anomaly.threshold_view(uow).to_json()
+        benches = uow.triage.bench_assignments()
+        operators = uow.triage.operators()
+        tokens = [t for t in uow.triage.tokens() if t.state(at) == "active"]
+        tools = uow.security.tools()
+        view = anomaly.threshold_view(uow)
         alerts, _ = uow.security.alerts("open", 0, 10_000)
         facility = uow.facility_id
     return AccessReview(
@@ -83,24 +87,27 @@ def access_review(uow_factory: UnitOfWorkFactory, caller: Caller) -> AccessRevie
         generated_at=at,
         generated_by=caller.id,
         operators=operators,
+        benches=benches,
         tokens=tokens,
         tools=tools,
         thresholds=view,
-        open_alerts=[anomaly.alert_json(a) for a in alerts],
+        open_alerts=alerts,
     )
 
 
+# The review is a JSON document (the API's answer and automatic assurance evidence, whose
+# digest is in the ledger): its shape is a file format, kept here beside the review.
 def to_dict(review: AccessReview) -> dict[str, Any]:
     """The review as one JSON object."""
     return {
         "facility": review.facility,
         "generated_at": format_time(review.generated_at),
         "generated_by": review.generated_by,
-        "operators": review.operators,
-        "tokens": review.tokens,
-        "tools": review.tools,
-        "thresholds": review.thresholds,
-        "open_alerts": review.open_alerts,
+        "operators": [_operator(o, review.benches.get(o.id, [])) for o in review.operators],
+        "tokens": [_token(t) for t in review.tokens],
+        "tools": [tool_json(t) for t in review.tools],
+        "thresholds": review.thresholds.to_json(),
+        "open_alerts": [a.to_json() for a in review.open_alerts],
     }
 
 
@@ -119,9 +126,11 @@ def to_csv(review: AccessReview) -> str:
     return out.getvalue()
 
 
-def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for o in review.operators:
+def _csv_rows(found: AccessReview) -> list[dict[str, object]]:
+    # Rows from the JSON document, so that the table says exactly what the JSON does.
+    review = to_dict(found)
+    rows: list[dict[str, object]] = []
+    for o in review["operators"]:
         rows.append(
             {
                 "kind": "operator",
@@ -135,7 +144,7 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
                 "created_at": o["created_at"],
             }
         )
-    for t in review.tokens:
+    for t in review["tokens"]:
         rows.append(
             {
                 "kind": "token",
@@ -146,7 +155,7 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
                 "expires_at": t["expires_at"],
             }
         )
-    for t in review.tools:
+    for t in review["tools"]:
         rows.append(
             {
                 "kind": "tool",
@@ -158,9 +167,9 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
                 "created_at": t["enrolled_at"],
             }
         )
-    for f in review.thresholds["facility"]:
+    for f in review["thresholds"]["facility"]:
         rows.append({"kind": "threshold", "id": "facility", **f})
-    for s in review.thresholds["overrides"]:
+    for s in review["thresholds"]["overrides"]:
         rows.append(
             {
                 "kind": "threshold",
@@ -172,7 +181,7 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
                 "source": "subject",
             }
         )
-    hours = review.thresholds["working_hours"]
+    hours = review["thresholds"]["working_hours"]
     rows.append(
         {
             "kind": "working_hours",
@@ -184,7 +193,7 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
             ),
         }
     )
-    for a in review.open_alerts:
+    for a in review["open_alerts"]:
         rows.append(
             {
                 "kind": "alert",
@@ -199,7 +208,7 @@ def _csv_rows(review: AccessReview) -> list[dict[str, Any]]:
     return rows
 
 
-def _cell(value: Any) -> str:
+def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -210,7 +219,7 @@ def _cell(value: Any) -> str:
     return text
 
 
-def _operator(found: Operator, benches: list[str]) -> dict[str, Any]:
+def _operator(found: Operator, benches: list[str]) -> dict[str, object]:
     if not found.active:
         status = "inactive"
     elif found.suspended:
@@ -229,7 +238,7 @@ def _operator(found: Operator, benches: list[str]) -> dict[str, Any]:
     }
 
 
-def _token(found: StoredToken) -> dict[str, Any]:
+def _token(found: StoredToken) -> dict[str, object]:
     return {
         "id": found.id,
         "operator_id": found.operator_id,
@@ -241,13 +250,14 @@ def _token(found: StoredToken) -> dict[str, Any]:
     }
 
 
-def _tool(found: dict[str, Any]) -> dict[str, Any]:
-    changed = found["status_changed_at"]
+def tool_json(found: Tool) -> dict[str, object]:
+    """A tool as the review and the tool inventory evidence list it (never its key)."""
+    changed = found.status_changed_at
     return {
-        "id": found["id"],
-        "bench": found["bench"],
-        "status": found["status"],
-        "status_reason": found["status_reason"],
+        "id": found.id,
+        "bench": found.bench,
+        "status": found.status.value,
+        "status_reason": found.status_reason,
         "status_changed_at": format_time(changed) if changed else None,
-        "enrolled_at": format_time(found["enrolled_at"]),
+        "enrolled_at": format_time(found.enrolled_at),
     }

@@ -1,4 +1,5 @@
-"""Anomaly thresholds: counting misuse, suspending on a breach, alerts, and reinstatement.
+"""Anomaly thresholds: counting misuse, suspending on a breach, and alerts (reinstating what
+was suspended is in ``reinstatement``).
 
 ``check`` runs inside the unit of work that records a counted event, right after its entry, so
 the breach, the suspension and the alert commit with the event that caused them or not at all.
@@ -12,9 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from triage.domain.alert import Alert
 from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
-from triage.domain.people import Operator
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.domain.thresholds import (
     DEFAULTS,
@@ -30,15 +32,14 @@ from triage.domain.thresholds import (
 )
 from triage.domain.tool import ToolStatus
 from triage.errors import Conflict, InvalidInput, NotFound
-from triage.ledger.entry import Ref, format_time
-from triage.services.common import device_ref, make_entry, now
-from triage.services.people import record_tool_suspension
+from triage.ledger.entry import Ref
+from triage.services.common import device_ref, make_entry, now, record_and_reload
+from triage.services.tools import record_tool_suspension
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 ANOMALY = Caller.system("anomaly")
 RESET_METRICS = (Metric.RESETS, Metric.OUT_OF_HOURS, Metric.UNEXPECTED_CONSIGNMENT)
 ALERT_STATUSES = ("open", "resolved")
-MIN_TEXT = 10
 DAYS_DEFAULT = ("mon", "tue", "wed", "thu", "fri")
 
 
@@ -205,17 +206,37 @@ def _suspend(uow: UnitOfWork, breach: Breach) -> None:
 
 
 @dataclass(frozen=True)
+class FacilityLimit:
+    """The limit in force facility-wide for one metric and kind of subject, and where it comes
+    from ('default' or 'facility')."""
+
+    metric: Metric
+    applies_to: Scope
+    limit: Limit
+    source: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "metric": self.metric.value,
+            "applies_to": self.applies_to.value,
+            **self.limit.to_json(),
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
 class ThresholdView:
     """The thresholds in force: facility values per metric and subject, overrides, hours."""
 
-    facility: list[dict[str, Any]]
+    facility: list[FacilityLimit]
     overrides: list[ThresholdSetting]
     working_hours: WorkingHours | None
 
+    # A JSON document (the API's answer and part of the access review's evidence).
     def to_json(self) -> dict[str, Any]:
         """As the API and ``--json`` show it."""
         return {
-            "facility": self.facility,
+            "facility": [f.to_json() for f in self.facility],
             "overrides": [s.to_json() for s in self.overrides],
             "working_hours": None if self.working_hours is None else self.working_hours.to_json(),
         }
@@ -295,14 +316,7 @@ def threshold_view(uow: UnitOfWork) -> ThresholdView:
     facility = []
     for metric, scope in DEFAULTS:
         limit, source = effective_limit(settings, metric, scope, "")
-        facility.append(
-            {
-                "metric": metric.value,
-                "applies_to": scope.value,
-                **limit.to_json(),
-                "source": source,
-            }
-        )
+        facility.append(FacilityLimit(metric, scope, limit, source))
     overrides = [s for s in settings if s.scope is not Scope.FACILITY]
     return ThresholdView(facility, overrides, uow.security.working_hours())
 
@@ -314,22 +328,7 @@ def _require_subject(uow: UnitOfWork, scope: Scope, subject_id: str) -> None:
         raise NotFound(f"no operator {subject_id!r}")
 
 
-# -- alerts and reinstatement ---------------------------------------------------------------
-
-
-def alert_json(found: dict[str, Any]) -> dict[str, Any]:
-    """An alert as the API and the CLI show it, times in RFC 3339 UTC."""
-    return {
-        "id": found["id"],
-        "metric": found["metric"],
-        "subject": {"kind": found["subject_kind"], "id": found["subject_id"]},
-        "detail": found["detail"],
-        "status": found["status"],
-        "raised_at": format_time(found["raised_at"]),
-        "resolved_by": found["resolved_by"],
-        "resolution": found["resolution"],
-        "resolved_at": format_time(found["resolved_at"]) if found["resolved_at"] else None,
-    }
+# -- alerts -------------------------------------------------------------------------------
 
 
 def alerts(
@@ -338,7 +337,7 @@ def alerts(
     status: str | None = "open",
     offset: int = 0,
     limit: int = 50,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Alert], int]:
     """Alerts, oldest first, with the total: open ones by default (a security manager)."""
     caller.require(Permission.ALERT_READ)
     if status is not None and status not in ALERT_STATUSES:
@@ -348,70 +347,26 @@ def alerts(
     if offset < 0 or not 1 <= limit <= 500:
         raise InvalidInput("offset, limit: offset from 0, limit from 1 to 500")
     with uow_factory(write=False) as uow:
-        found, total = uow.security.alerts(status, offset, limit)
-    return [alert_json(a) for a in found], total
+        return uow.security.alerts(status, offset, limit)
 
 
 def resolve_alert(
     uow_factory: UnitOfWorkFactory, caller: Caller, alert_id: str, resolution: str
-) -> dict[str, Any]:
+) -> Alert:
     """Record how an alert was dealt with; reinstating what it suspended is a separate act."""
     caller.require(Permission.ALERT_READ, Permission.SUSPENSION_REINSTATE)
-    text = _text(resolution, "resolution", "what was found and done")
+    text = Reason.parse(resolution, "resolution", "what was found and done").text
     with uow_factory(write=True) as uow:
         found = uow.security.alert(alert_id)
         if found is None:
             raise NotFound(f"no alert {alert_id!r}")
-        if found["status"] != "open":
+        if found.status != "open":
             raise Conflict(f"alert {alert_id} is already resolved")
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    "alert.resolved",
-                    Ref(found["subject_kind"], found["subject_id"]),
-                    {"alert_id": alert_id, "resolution": text},
-                )
-            ]
+        entry = make_entry(
+            uow,
+            caller,
+            "alert.resolved",
+            Ref(found.subject_kind, found.subject_id),
+            {"alert_id": alert_id, "resolution": text},
         )
-        resolved = uow.security.alert(alert_id)
-        uow.commit()
-    assert resolved is not None
-    return alert_json(resolved)
-
-
-def reinstate_operator(
-    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str, reason: str
-) -> Operator:
-    """Let a suspended operator act again: only a security manager, with a recorded reason."""
-    caller.require(Permission.SUSPENSION_REINSTATE)
-    text = _text(reason, "reason", "why the operator may act again")
-    with uow_factory(write=True) as uow:
-        found = uow.triage.operator(operator_id)
-        if found is None:
-            raise NotFound(f"no operator {operator_id!r}")
-        if not found.suspended:
-            raise Conflict(f"operator {operator_id} is not suspended")
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    "operator.reinstated",
-                    Ref("operator", operator_id),
-                    {"reason": text},
-                )
-            ]
-        )
-        changed = uow.triage.operator(operator_id)
-        uow.commit()
-    assert changed is not None
-    return changed
-
-
-def _text(value: str, field: str, what: str) -> str:
-    text = " ".join(value.split())
-    if len(text) < MIN_TEXT:
-        raise InvalidInput(f"{field}: say in at least {MIN_TEXT} characters {what}")
-    return text[:2000]
+        return record_and_reload(uow, [entry], lambda: uow.security.alert(alert_id))

@@ -8,6 +8,7 @@ steps), or in commissioning mode.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -30,11 +31,18 @@ from triage.domain.assessment import (
     parse_date,
     parse_enum,
 )
+from triage.domain.assurance_records import (
+    ApprovalStep,
+    Assessment,
+    AssessmentSummary,
+    Finding,
+    RemedialAction,
+)
 from triage.domain.caller import Caller
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission
-from triage.domain.seals import normalise_reason
 from triage.errors import Conflict, InvalidInput, NotFound
-from triage.ledger.entry import Ref, format_time, parse_time
+from triage.ledger.entry import Ref, format_time
 from triage.services import assurance
 from triage.services.common import make_entry, now
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -81,7 +89,7 @@ def start_commissioning(
     caller.require(Permission.FACILITY_MANAGE)
     at = now()
     check_commissioning(until, at)
-    text = normalise_reason(reason)
+    text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         approved, _ = approval_state(standing(uow), at.date())
         if approved:
@@ -100,7 +108,7 @@ def start_commissioning(
 def end_commissioning(uow_factory: UnitOfWorkFactory, caller: Caller, reason: str) -> None:
     """Leave commissioning mode before its end."""
     caller.require(Permission.FACILITY_MANAGE)
-    text = normalise_reason(reason)
+    text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         if uow.assessments.commissioning(uow.facility_id) is None:
             raise Conflict("the facility is not in commissioning mode")
@@ -109,27 +117,21 @@ def end_commissioning(uow_factory: UnitOfWorkFactory, caller: Caller, reason: st
         uow.commit()
 
 
-def standing(uow: UnitOfWork, summaries: Sequence[dict[str, Any]] | None = None) -> Standing:
+def standing(uow: UnitOfWork, summaries: Sequence[AssessmentSummary] | None = None) -> Standing:
     """The facility's standing: provider, last outcome and its steps, commissioning mode.
 
     Asked before every job opened and work order issued, so it reads the assessments' summaries
     and the last one's steps, not every assessment in full.
     """
     found = uow.assessments.summaries() if summaries is None else summaries
-    decided = [s for s in found if s["result"] is not None]
-    last = max(decided, key=lambda s: s["decided_at"], default=None)
+    decided = [s for s in found if s.result is not None and s.decided_at is not None]
+    last = max(decided, key=lambda s: s.decided_at or datetime.min, default=None)
     steps: tuple[Step, ...] = ()
     result = None
     if last is not None:
-        result = Result(last["result"])
+        result = last.result
         steps = tuple(
-            Step(
-                s["id"],
-                s["description"],
-                date.fromisoformat(s["due"]),
-                None if s["done_at"] is None else parse_time(s["done_at"]),
-            )
-            for s in uow.assessments.steps(last["id"])
+            Step(s.id, s.description, s.due, s.done_at) for s in uow.assessments.steps(last.id)
         )
     return Standing(
         uow.assessments.party(), result, steps, uow.assessments.commissioning(uow.facility_id)
@@ -151,7 +153,7 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
         current = standing(uow, summaries)
         party = uow.assessments.party_record()
         due = _next(uow, at, summaries)
-        everything = [uow.assessments.assessment(s["id"]) for s in summaries]
+        everything = [uow.assessments.assessment(s.id) for s in summaries]
     approved, why = approval_state(current, at.date())
     try:
         may = True, gate(current, at)
@@ -159,7 +161,7 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
         may = False, str(exc)
     active = current.commissioning is not None and current.commissioning.active(at)
     return {
-        "party": party,
+        "party": None if party is None else party.to_json(),
         "approval": {
             "approved": approved,
             "why": why,
@@ -189,36 +191,36 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
     }
 
 
-def _overdue(everything: Sequence[dict[str, Any]], today: date) -> dict[str, list[dict[str, Any]]]:
+def _overdue(everything: Sequence[Assessment], today: date) -> dict[str, list[dict[str, Any]]]:
     """Findings whose response date has passed while open, and remedial actions past due."""
-    today_text = today.isoformat()
     findings = [
-        {"assessment_id": a["id"], "finding_id": f["id"], "control_id": f["control_id"],
-         "due": f["response_due"]}
+        {"assessment_id": a.id, "finding_id": f.id, "control_id": f.control_id,
+         "due": f.response_due.isoformat()}
         for a in everything
-        for f in a["findings"]
-        if f["status"] == "open" and f["response"] is not None and f["response_due"] < today_text
+        for f in a.findings
+        if f.is_open and f.response is not None and f.response_due is not None
+        and f.response_due < today
     ]  # fmt: skip
     actions = [
-        {"assessment_id": a["id"], "action_id": x["id"], "owner": x["owner"], "due": x["due"]}
+        {"assessment_id": a.id, "action_id": x.id, "owner": x.owner, "due": x.due.isoformat()}
         for a in everything
-        for x in a["actions"]
-        if x["status"] == "open" and x["due"] < today_text
+        for x in a.actions
+        if x.status == "open" and x.due < today
     ]
     return {"findings": findings, "actions": actions}
 
 
 def _next(
-    uow: UnitOfWork, at: datetime, summaries: Sequence[dict[str, Any]] | None = None
+    uow: UnitOfWork, at: datetime, summaries: Sequence[AssessmentSummary] | None = None
 ) -> dict[str, Any]:
     found = uow.assessments.summaries() if summaries is None else summaries
     history = [
         Past(
-            Kind(s["kind"]),
-            None if s["result"] is None else Result(s["result"]),
-            date.fromisoformat(s["planned_at"]),
-            None if s["fieldwork_end"] is None else date.fromisoformat(s["fieldwork_end"]),
-            None if s["decided_at"] is None else parse_time(s["decided_at"]).date(),
+            s.kind,
+            s.result,
+            s.planned_at,
+            s.fieldwork_end,
+            None if s.decided_at is None else s.decided_at.date(),
         )
         for s in found
     ]
@@ -238,17 +240,26 @@ def schedule(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
 # -- assessments -----------------------------------------------------------------------------
 
 
-def _assessment(uow: UnitOfWork, assessment_id: str) -> dict[str, Any]:
+def _assessment(uow: UnitOfWork, assessment_id: str) -> Assessment:
+    """The assessment with the ledger index of each piece of evidence attached."""
     found = uow.assessments.assessment(assessment_id)
     if found is None:
         raise NotFound(f"no assessment {assessment_id!r}")
-    return found
+    evidence = tuple(
+        dataclasses.replace(
+            e, ledger_index=next(iter(uow.ledger.indexes_for("evidence", e.id)), None)
+        )
+        for e in found.evidence
+    )
+    return dataclasses.replace(found, evidence=evidence)
 
 
-def _undecided(uow: UnitOfWork, assessment_id: str) -> dict[str, Any]:
+def _undecided(uow: UnitOfWork, assessment_id: str) -> Assessment:
     found = _assessment(uow, assessment_id)
-    if found["result"] is not None:
-        raise Conflict(f"assessment {assessment_id} is decided ({found['result']}); it is closed")
+    if found.result is not None:
+        raise Conflict(
+            f"assessment {assessment_id} is decided ({found.result.value}); it is closed"
+        )
     return found
 
 
@@ -260,7 +271,7 @@ def plan(
     scope: str,
     planned_at: str,
     controls: Sequence[str] | None = None,
-) -> dict[str, Any]:
+) -> Assessment:
     """Record an assessment to come: type, assessor, scope, date, controls (default: every
     applicable control)."""
     caller.require(Permission.ASSURANCE_MANAGE)
@@ -270,7 +281,7 @@ def plan(
     when = parse_date(planned_at, "planned_at")
     with uow_factory(write=True) as uow:
         found = uow.assessments.summaries()
-        if any(a["result"] is None for a in found):
+        if any(a.result is None for a in found):
             raise Conflict("an assessment is already in progress: record its outcome first")
         if not found and chosen_kind is not Kind.FUSA:
             raise Conflict("the first assessment of a Triage Facility is a FUSA")
@@ -290,14 +301,14 @@ def plan(
             "controls": selected,
         }
         _record(uow, caller, "assessment.planned", Ref("assessment", assessment_id), data)
-        result = _json(uow, assessment_id)
+        result = _assessment(uow, assessment_id)
         uow.commit()
     return result
 
 
 def record_fieldwork(
     uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str, start: str, end: str
-) -> dict[str, Any]:
+) -> Assessment:
     """When the assessor worked at the facility (FUSA and VUSA)."""
     caller.require(Permission.ASSURANCE_MANAGE)
     first, last = parse_date(start, "start"), parse_date(end, "end")
@@ -305,20 +316,20 @@ def record_fieldwork(
         raise InvalidInput("end: the fieldwork ends on or after its start")
     with uow_factory(write=True) as uow:
         found = _undecided(uow, assessment_id)
-        if not Kind(found["kind"]).has_fieldwork:
+        if not found.kind.has_fieldwork:
             raise Conflict("a USSA is a self-assessment: it has no assessor fieldwork")
         data = {"assessment_id": assessment_id, "start": first.isoformat(), "end": last.isoformat()}
         _record(
             uow, caller, "assessment.fieldwork_recorded", Ref("assessment", assessment_id), data
         )
-        result = _json(uow, assessment_id)
+        result = _assessment(uow, assessment_id)
         uow.commit()
     return result
 
 
 def attach_evidence(
     uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str, evidence_ids: Sequence[str]
-) -> dict[str, Any]:
+) -> Assessment:
     """Put evidence in front of the assessor (the observations of the assessment results)."""
     caller.require(Permission.ASSURANCE_MANAGE)
     if not evidence_ids:
@@ -328,11 +339,11 @@ def attach_evidence(
         unknown = [e for e in evidence_ids if uow.assurance.evidence(e) is None]
         if unknown:
             raise NotFound(f"no evidence {', '.join(unknown)}")
-        attached = [e["id"] for e in found["evidence"]]
+        attached = [e.id for e in found.evidence]
         merged = list(dict.fromkeys([*attached, *evidence_ids]))
         data = {"assessment_id": assessment_id, "evidence_ids": merged}
         _record(uow, caller, "assessment.evidence_attached", Ref("assessment", assessment_id), data)
-        result = _json(uow, assessment_id)
+        result = _assessment(uow, assessment_id)
         uow.commit()
     return result
 
@@ -344,14 +355,14 @@ def raise_finding(
     control_id: str,
     severity: str,
     description: str,
-) -> dict[str, Any]:
+) -> Finding:
     """Record a finding of the assessor against one of the assessed controls."""
     caller.require(Permission.ASSURANCE_MANAGE)
     level = parse_enum(Severity, severity, "severity")
     text = _text(description, "description", 10, 4000)
     with uow_factory(write=True) as uow:
         found = _undecided(uow, assessment_id)
-        if control_id not in found["controls"]:
+        if control_id not in found.controls:
             raise InvalidInput(f"control_id: {control_id!r} is not among the assessed controls")
         finding_id = str(uuid.uuid4())
         data = {
@@ -368,23 +379,23 @@ def raise_finding(
     return result
 
 
-def _finding(uow: UnitOfWork, finding_id: str) -> dict[str, Any]:
+def _finding(uow: UnitOfWork, finding_id: str) -> Finding:
     found = uow.assessments.finding(finding_id)
     if found is None:
         raise NotFound(f"no finding {finding_id!r}")
     return found
 
 
-def _open_finding(uow: UnitOfWork, finding_id: str) -> dict[str, Any]:
+def _open_finding(uow: UnitOfWork, finding_id: str) -> Finding:
     found = _finding(uow, finding_id)
-    if found["status"] != "open":
+    if not found.is_open:
         raise Conflict(f"finding {finding_id} is closed")
     return found
 
 
 def respond(
     uow_factory: UnitOfWorkFactory, caller: Caller, finding_id: str, text: str, due: str
-) -> dict[str, Any]:
+) -> Finding:
     """The provider's response to a finding, with the date by which it will be remedied."""
     caller.require(Permission.ASSURANCE_MANAGE)
     answer = _text(text, "text", 10, 4000)
@@ -396,7 +407,7 @@ def respond(
             uow,
             caller,
             "assessment.finding_responded",
-            Ref("assessment", found["assessment_id"]),
+            Ref("assessment", found.assessment_id),
             data,
         )
         result = uow.assessments.finding(finding_id)
@@ -412,7 +423,7 @@ def plan_action(
     description: str,
     owner: str,
     due: str,
-) -> dict[str, Any]:
+) -> RemedialAction:
     """A remedial action for a finding, with an owner and a due date."""
     caller.require(Permission.ASSURANCE_MANAGE)
     text = _text(description, "description", 10, 2000)
@@ -432,7 +443,7 @@ def plan_action(
             uow,
             caller,
             "assessment.action_planned",
-            Ref("assessment", found["assessment_id"]),
+            Ref("assessment", found.assessment_id),
             data,
         )
         result = uow.assessments.action(action_id)
@@ -443,19 +454,17 @@ def plan_action(
 
 def complete_action(
     uow_factory: UnitOfWorkFactory, caller: Caller, action_id: str
-) -> dict[str, Any]:
+) -> RemedialAction:
     caller.require(Permission.ASSURANCE_MANAGE)
     with uow_factory(write=True) as uow:
         found = uow.assessments.action(action_id)
         if found is None:
             raise NotFound(f"no remedial action {action_id!r}")
-        if found["status"] == "done":
+        if found.status == "done":
             raise Conflict(f"remedial action {action_id} is already done")
-        owner = _finding(uow, found["finding_id"])
+        owner = _finding(uow, found.finding_id)
         data = {"action_id": action_id}
-        _record(
-            uow, caller, "assessment.action_done", Ref("assessment", owner["assessment_id"]), data
-        )
+        _record(uow, caller, "assessment.action_done", Ref("assessment", owner.assessment_id), data)
         result = uow.assessments.action(action_id)
         uow.commit()
     assert result is not None
@@ -464,17 +473,15 @@ def complete_action(
 
 def close_finding(
     uow_factory: UnitOfWorkFactory, caller: Caller, finding_id: str, reason: str
-) -> dict[str, Any]:
+) -> Finding:
     """Close a finding once it is remedied (its actions done)."""
     caller.require(Permission.ASSURANCE_MANAGE)
-    text = normalise_reason(reason)
+    text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         found = _open_finding(uow, finding_id)
-        whole = _assessment(uow, found["assessment_id"])
+        whole = _assessment(uow, found.assessment_id)
         open_actions = [
-            a["id"]
-            for a in whole["actions"]
-            if a["finding_id"] == finding_id and a["status"] != "done"
+            a.id for a in whole.actions if a.finding_id == finding_id and a.status != "done"
         ]
         if open_actions:
             raise Conflict(
@@ -485,7 +492,7 @@ def close_finding(
             uow,
             caller,
             "assessment.finding_closed",
-            Ref("assessment", found["assessment_id"]),
+            Ref("assessment", found.assessment_id),
             data,
         )
         result = uow.assessments.finding(finding_id)
@@ -500,7 +507,7 @@ def record_outcome(
     assessment_id: str,
     result: str,
     steps: Sequence[tuple[str, str]] = (),
-) -> dict[str, Any]:
+) -> Assessment:
     """The assessment's outcome: approval, approval subject to steps (each with a due date), or
     rejection. A decided assessment does not change."""
     caller.require(Permission.ASSURANCE_MANAGE)
@@ -514,7 +521,7 @@ def record_outcome(
         raise InvalidInput("steps: only an approval subject to additional steps has steps")
     with uow_factory(write=True) as uow:
         found = _undecided(uow, assessment_id)
-        if Kind(found["kind"]).has_fieldwork and found["fieldwork_end"] is None:
+        if found.kind.has_fieldwork and found.fieldwork_end is None:
             raise Conflict("record the assessor's fieldwork before the outcome")
         data = {
             "assessment_id": assessment_id,
@@ -525,24 +532,24 @@ def record_outcome(
             ],
         }
         _record(uow, caller, "assessment.outcome_recorded", Ref("assessment", assessment_id), data)
-        answer = _json(uow, assessment_id)
+        answer = _assessment(uow, assessment_id)
         uow.commit()
     return answer
 
 
-def complete_step(uow_factory: UnitOfWorkFactory, caller: Caller, step_id: str) -> dict[str, Any]:
+def complete_step(uow_factory: UnitOfWorkFactory, caller: Caller, step_id: str) -> ApprovalStep:
     caller.require(Permission.ASSURANCE_MANAGE)
     with uow_factory(write=True) as uow:
         found = uow.assessments.step(step_id)
         if found is None:
             raise NotFound(f"no approval step {step_id!r}")
-        if found["done_at"] is not None:
+        if found.done_at is not None:
             raise Conflict(f"step {step_id} is already done")
         _record(
             uow,
             caller,
             "assessment.step_done",
-            Ref("assessment", found["assessment_id"]),
+            Ref("assessment", found.assessment_id),
             {"step_id": step_id},
         )
         result = uow.assessments.step(step_id)
@@ -551,92 +558,14 @@ def complete_step(uow_factory: UnitOfWorkFactory, caller: Caller, step_id: str) 
     return result
 
 
-def _json(uow: UnitOfWork, assessment_id: str) -> dict[str, Any]:
-    """An assessment in the shape the exports read (OSCAL, the evidence pack)."""
-    raw = _assessment(uow, assessment_id)
-    return {
-        "id": raw["id"],
-        "kind": raw["kind"],
-        "title": Kind(raw["kind"]).long_name,
-        "assessor": raw["assessor"],
-        "scope": raw["scope"],
-        "status": raw["status"],
-        "planned_at": raw["planned_at"],
-        "fieldwork_start": raw["fieldwork_start"],
-        "fieldwork_end": raw["fieldwork_end"],
-        "controls": raw["controls"],
-        "findings": [
-            {
-                "id": f["id"],
-                "control_id": f["control_id"],
-                "severity": f["severity"],
-                "description": f["description"],
-                "raised_at": f["raised_at"],
-                "response": None
-                if f["response"] is None
-                else {
-                    "text": f["response"],
-                    "due": f["response_due"],
-                    "responded_at": f["responded_at"],
-                    "by": f["responded_by"],
-                },
-                "status": f["status"],
-                "closure": f["closure"],
-            }
-            for f in raw["findings"]
-        ],
-        "actions": [
-            {
-                "id": a["id"],
-                "finding_id": a["finding_id"],
-                "description": a["description"],
-                "owner": a["owner"],
-                "due": a["due"],
-                "status": a["status"],
-                "done_at": a["done_at"],
-            }
-            for a in raw["actions"]
-        ],
-        "outcome": None
-        if raw["result"] is None
-        else {
-            "result": raw["result"],
-            "decided_at": raw["decided_at"],
-            "steps": [
-                {
-                    "id": s["id"],
-                    "description": s["description"],
-                    "due": s["due"],
-                    "done_at": s["done_at"],
-                }
-                for s in raw["steps"]
-            ],
-        },
-        "evidence": [
-            {
-                "id": e["id"],
-                "kind": e["kind"],
-                "name": e["name"],
-                "title": e["title"],
-                "sha256": e["sha256"],
-                "recorded_at": e["recorded_at"],
-                "filename": e["filename"],
-                "media_type": e["media_type"],
-                "ledger_index": next(iter(uow.ledger.indexes_for("evidence", e["id"])), None),
-            }
-            for e in raw["evidence"]
-        ],
-    }
-
-
-def get(uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str) -> dict[str, Any]:
+def get(uow_factory: UnitOfWorkFactory, caller: Caller, assessment_id: str) -> Assessment:
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
-        return _json(uow, assessment_id)
+        return _assessment(uow, assessment_id)
 
 
-def list_all(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[dict[str, Any]]:
+def list_all(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[Assessment]:
     """Every assessment, oldest first."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
-        return [_json(uow, a["id"]) for a in uow.assessments.summaries()]
+        return [_assessment(uow, a.id) for a in uow.assessments.summaries()]

@@ -3,40 +3,46 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from triage.domain.assessment import Commissioning, SecParty
+from triage.domain.assurance_records import (
+    ApprovalStep,
+    Assessment,
+    AssessmentSummary,
+    Finding,
+    RecordedParty,
+    RemedialAction,
+)
 
 
 class AssessmentRepository(Protocol):
-    """The provider, commissioning mode, and assessments with findings, actions and steps.
-
-    Dates come back as ISO strings and times as RFC 3339 UTC, ready for JSON.
-    """
+    """The provider, commissioning mode, and assessments with findings, actions and steps."""
 
     def party(self) -> SecParty | None: ...
 
-    def party_record(self) -> dict[str, Any] | None: ...
+    def party_record(self) -> RecordedParty | None: ...
 
     def commissioning(self, facility_id: str) -> Commissioning | None: ...
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[AssessmentSummary]:
         """Every assessment's id, kind, result and dates (no findings), oldest first."""
         ...
 
-    def steps(self, assessment_id: str) -> list[dict[str, Any]]:
+    def steps(self, assessment_id: str) -> list[ApprovalStep]:
         """The additional steps of one assessment's approval."""
         ...
 
-    def assessment(self, assessment_id: str) -> dict[str, Any] | None:
-        """One assessment with its findings, actions, steps and attached evidence."""
+    def assessment(self, assessment_id: str) -> Assessment | None:
+        """One assessment with its findings, actions, steps and attached evidence (the
+        evidence without its ledger index, which the ledger knows)."""
         ...
 
-    def finding(self, finding_id: str) -> dict[str, Any] | None: ...
+    def finding(self, finding_id: str) -> Finding | None: ...
 
-    def action(self, action_id: str) -> dict[str, Any] | None: ...
+    def action(self, action_id: str) -> RemedialAction | None: ...
 
-    def step(self, step_id: str) -> dict[str, Any] | None: ...
+    def step(self, step_id: str) -> ApprovalStep | None: ...
 
     def open_severities(self) -> list[str]:
         """Severities of the findings still open."""

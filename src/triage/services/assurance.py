@@ -7,6 +7,7 @@ records, so an assessor can prove a file is the one recorded and see when one no
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -15,6 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, BinaryIO
 
+from triage.domain.assurance_records import CheckedEvidence, Evidence, FlaggedEvidence
 from triage.domain.caller import Caller
 from triage.domain.catalogue import (
     Catalogue,
@@ -28,13 +30,18 @@ from triage.domain.catalogue import (
     readiness,
     upload_name,
 )
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission
-from triage.domain.seals import normalise_reason
 from triage.errors import Conflict, InvalidInput, NotFound
+from triage.ledger.audit import AuditReport
 from triage.ledger.entry import Ref, format_time
 from triage.services import access_review, anomaly, seals
+from triage.services import ledger as ledger_service
 from triage.services.assurance_port import FileStore
 from triage.services.common import make_entry, now
+from triage.services.exports_port import ReplayCheck
+from triage.services.issuer import Issuer
+from triage.services.proof_encoding import replay_json, verification_json
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 ASSURANCE = Caller.system("assurance")
@@ -177,7 +184,7 @@ def set_applicable(
 ) -> dict[str, Any]:
     """Mark a control not applicable to this facility, or applicable again, with a reason."""
     caller.require(Permission.ASSURANCE_MANAGE)
-    text = normalise_reason(reason)
+    text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         _, _, found = _all_controls(uow)
         if not any(c.id == control_id for c in found):
@@ -208,26 +215,71 @@ def set_applicable(
 
 
 @dataclass(frozen=True)
-class EvidenceSources:
-    """What automatic evidence needs beyond the services: whole-ledger checks, which the
-    composition root provides (they need the facility key and the replay machinery)."""
+class VerificationEvidence:
+    """The whole ledger verified against the facility's key, and its latest checkpoint."""
 
-    ledger_verification: Callable[[], dict[str, Any]]
-    replay_check: Callable[[], dict[str, Any]]
+    report: AuditReport
+    latest_checkpoint: str | None
+    verifier_key: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **verification_json(self.report),
+            "latest_checkpoint": self.latest_checkpoint,
+            "verifier_key": self.verifier_key,
+        }
+
+
+@dataclass(frozen=True)
+class ReplayEvidence:
+    """The ledger replayed into fresh tables and compared with the live ones."""
+
+    entries: int
+    rows: int
+    differences: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def to_json(self) -> dict[str, Any]:
+        return replay_json(self)
+
+
+def verify_ledger(uow_factory: UnitOfWorkFactory, issuer: Issuer) -> VerificationEvidence:
+    """Verify the whole ledger (the automatic evidence 'ledger_verification')."""
+    report = ledger_service.verify(uow_factory, issuer.verifier_key, issuer.origin)
+    latest = ledger_service.status(uow_factory).latest_checkpoint
+    return VerificationEvidence(
+        report, None if latest is None else latest.note, issuer.verifier_key
+    )
+
+
+def replay_ledger(replay: ReplayCheck) -> ReplayEvidence:
+    """Replay the ledger and compare (the automatic evidence 'replay_check')."""
+    found = replay()
+    return ReplayEvidence(found.entries, found.rows, tuple(str(d) for d in found.differences))
 
 
 def _generators(
-    uow_factory: UnitOfWorkFactory, sources: EvidenceSources
+    uow_factory: UnitOfWorkFactory, issuer: Issuer, replay: ReplayCheck
 ) -> dict[str, Callable[[], dict[str, Any]]]:
     def tool_inventory() -> dict[str, Any]:
         with uow_factory(write=False) as uow:
             tools = uow.security.tools()
-        return {"tools": tools, "thresholds": anomaly.thresholds(uow_factory, ASSURANCE).to_json()}
+        return {
+            "tools": [access_review.tool_json(t) for t in tools],
+            "thresholds": anomaly.thresholds(uow_factory, ASSURANCE).to_json(),
+        }
 
     def breaches() -> dict[str, Any]:
         with uow_factory(write=False) as uow:
             items, total = uow.security.alerts(None, 0, _EVERYTHING)
-        return {"alerts": items, "total": total, "open": sum(a["status"] == "open" for a in items)}
+        return {
+            "alerts": [dataclasses.asdict(a) for a in items],
+            "total": total,
+            "open": sum(a.status == "open" for a in items),
+        }
 
     def tamper_policy() -> dict[str, Any]:
         with uow_factory(write=False) as uow:
@@ -242,8 +294,8 @@ def _generators(
         return {"jobs": counts, "total": sum(c["count"] for c in counts)}
 
     return {
-        "ledger_verification": sources.ledger_verification,
-        "replay_check": sources.replay_check,
+        "ledger_verification": lambda: verify_ledger(uow_factory, issuer).to_json(),
+        "replay_check": lambda: replay_ledger(replay).to_json(),
         "access_review": lambda: access_review.to_dict(
             access_review.access_review(uow_factory, ASSURANCE)
         ),
@@ -285,14 +337,15 @@ def _summary(name: str, document: Mapping[str, Any]) -> dict[str, Any]:
 def generate(
     uow_factory: UnitOfWorkFactory,
     caller: Caller,
-    sources: EvidenceSources,
+    issuer: Issuer,
+    replay: ReplayCheck,
     store: FileStore,
     names: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Evidence]:
     """Produce automatic evidence now (every kind, or those named), store each file by its
     SHA-256 and record it in the ledger. Returns the evidence records."""
     caller.require(Permission.ASSURANCE_MANAGE)
-    generators = _generators(uow_factory, sources)
+    generators = _generators(uow_factory, issuer, replay)
     chosen = list(names) if names else list(generators)
     unknown = [n for n in chosen if n not in generators]
     if unknown:
@@ -356,7 +409,7 @@ def upload(
     media_type: str,
     content: BinaryIO,
     control_ids: Sequence[str] = (),
-) -> dict[str, Any]:
+) -> Evidence:
     """Keep a document the provider supplies (a policy, a certificate, a pen test report)."""
     caller.require(Permission.ASSURANCE_MANAGE)
     filed_as = upload_name(name)
@@ -406,46 +459,44 @@ def evidence_list(
     name: str | None,
     offset: int,
     limit: int,
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[CheckedEvidence], int]:
     """Evidence, oldest first, each with whether its file still matches its SHA-256."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
         items, total = uow.assurance.evidence_list(name, offset, limit)
-    return [{**item, "integrity": store.check(item["sha256"])} for item in items], total
+    return [CheckedEvidence(item, store.check(item.sha256)) for item in items], total
 
 
 def evidence_file(
     uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore, evidence_id: str
-) -> tuple[dict[str, Any], bytes]:
+) -> tuple[Evidence, bytes]:
     """One piece of evidence and its file, refused when the file no longer matches."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
         found = uow.assurance.evidence(evidence_id)
     if found is None:
         raise NotFound(f"no evidence {evidence_id!r}")
-    state = store.check(found["sha256"])
+    state = store.check(found.sha256)
     if state != "ok":
         raise Conflict(
             f"the file of evidence {evidence_id} is {state}: it no longer matches the SHA-256 "
-            f"{found['sha256']} recorded in the ledger"
+            f"{found.sha256} recorded in the ledger"
         )
-    return found, store.read(found["sha256"])
+    return found, store.read(found.sha256)
 
 
 def check_files(
     uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore
-) -> list[dict[str, Any]]:
+) -> list[FlaggedEvidence]:
     """Every evidence file against its recorded SHA-256; the ones that do not match."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
         items, _ = uow.assurance.evidence_list(None, 0, _EVERYTHING)
     flagged = []
     for item in items:
-        state = store.check(item["sha256"])
+        state = store.check(item.sha256)
         if state != "ok":
-            flagged.append(
-                {"id": item["id"], "name": item["name"], "sha256": item["sha256"], "state": state}
-            )
+            flagged.append(FlaggedEvidence(item.id, item.name, item.sha256, state))
     return flagged
 
 
@@ -459,9 +510,7 @@ def control_readiness(
         not_applicable = uow.assurance.not_applicable()
         latest = uow.assurance.latest_evidence()
     records = [
-        EvidenceRecord(
-            item["id"], item["kind"], item["name"], item["recorded_at"], store.check(item["sha256"])
-        )
+        EvidenceRecord(item.id, item.kind, item.name, item.recorded_at, store.check(item.sha256))
         for item in latest
     ]
     return readiness(found, not_applicable, records, now())

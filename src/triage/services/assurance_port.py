@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
+from triage.domain.assurance_records import Evidence
+
 
 class AssuranceRepository(Protocol):
     """Reads of the catalogue in force, the provider's controls, applicability and evidence."""
@@ -22,13 +24,13 @@ class AssuranceRepository(Protocol):
         """Control id -> reason, for the controls marked not applicable."""
         ...
 
-    def evidence(self, evidence_id: str) -> dict[str, Any] | None: ...
+    def evidence(self, evidence_id: str) -> Evidence | None: ...
 
     def evidence_list(
         self, name: str | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    ) -> tuple[list[Evidence], int]: ...
 
-    def latest_evidence(self) -> list[dict[str, Any]]:
+    def latest_evidence(self) -> list[Evidence]:
         """The latest evidence of each kind and name."""
         ...
 

@@ -19,6 +19,7 @@ from triage.domain.caller import Caller, CallerKind, Credential
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
 from triage.domain.digests import set_digest, stored_digest
 from triage.domain.people import Operator
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission, Role
 from triage.errors import (
     AccessLocked,
@@ -31,9 +32,9 @@ from triage.errors import (
     Unauthenticated,
 )
 from triage.ledger.entry import Entry, Ref, format_time
-from triage.services import bench_assignment, people
+from triage.services import bench_assignment, tokens
 from triage.services.common import make_entry, now, recorded_lately
-from triage.services.credentials_port import SecretSealer
+from triage.services.credentials_port import SecretSealer, TotpCodes
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
@@ -134,12 +135,9 @@ def activate(
         uow.commit()
     if isinstance(checked, TriageError):
         raise checked
-    try:
-        credentials.check_password(password, operator_id)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    password_hash = credentials.hash_password(password)
-    secret = credentials.new_totp_secret()
+    credentials.check_password(password, operator_id, uow_factory.packaged.common_passwords())
+    password_hash = uow_factory.passwords.hash(password)
+    secret = uow_factory.totp.new_secret()
     with uow_factory(write=True) as uow:
         # Again, in the transaction that uses it: it may have been used meanwhile.
         found = _check_activation(uow, operator_id, code, at, source)
@@ -163,7 +161,7 @@ def activate(
         )
         uow.commit()
         issuer = f"device-triage {uow.facility_id}"
-    return secret, credentials.provisioning_uri(secret, operator_id, issuer)
+    return secret, uow_factory.totp.provisioning_uri(secret, operator_id, issuer)
 
 
 def confirm_mfa(
@@ -193,7 +191,9 @@ def confirm_mfa(
                 "(POST /api/v1/auth/activate or 'triage auth activate')"
             )
         secret = box.open(stored.sealed_totp_secret).decode("ascii")
-        step = credentials.accept_totp(secret, totp_code, at, stored.last_totp_step)
+        step = credentials.accept_totp(
+            lambda n: uow_factory.totp.code(secret, n), totp_code, at, stored.last_totp_step
+        )
         if step is None:
             raise InvalidInput(
                 "totp_code: not the current code of this secret; check the authenticator's "
@@ -311,7 +311,9 @@ def login(
         raise InvalidInput("password or second factor: too long")
     at = now()
     with uow_factory(write=True) as uow:
-        outcome = _login(uow, operator_id, password, second_factor, source, bench, at, box)
+        outcome = _login(
+            uow, uow_factory, operator_id, password, second_factor, source, bench, at, box
+        )
         uow.commit()
     if isinstance(outcome, TriageError):
         raise outcome
@@ -320,6 +322,7 @@ def login(
 
 def _login(
     uow: UnitOfWork,
+    ports: UnitOfWorkFactory,
     operator_id: str,
     password: str,
     second_factor: str,
@@ -329,6 +332,7 @@ def _login(
     box: SecretSealer,
 ) -> NewSession | TriageError:
     store = uow.credentials
+    passwords = ports.passwords
     if store.lock("source", source) is not None:
         return _refuse(
             uow,
@@ -340,7 +344,7 @@ def _login(
         )
     found = uow.triage.operator(operator_id) if len(operator_id) <= 64 else None
     if found is None:
-        credentials.verify_password(None, password)  # as slow as a wrong password
+        passwords.verify(None, password)  # as slow as a wrong password
         return _fail(uow, at, source, None, "unknown_operator")
     stored = store.credential(found.id, for_update=True)
     if store.lock("operator", found.id) is not None:
@@ -393,7 +397,7 @@ def _login(
                 extra,
             )
     password_hash = None if stored is None else stored.password_hash
-    if not credentials.verify_password(password_hash, password) or stored is None:
+    if not passwords.verify(password_hash, password) or stored is None:
         return _fail(uow, at, source, found.id, "bad_password")
     if stored.totp_confirmed_at is None or stored.sealed_totp_secret is None:
         return _refuse(
@@ -407,7 +411,7 @@ def _login(
                 "ask an administrator for an activation code"
             ),
         )
-    method = _second_factor(uow, found.id, stored, second_factor, at, box)
+    method = _second_factor(uow, ports.totp, found.id, stored, second_factor, at, box)
     if method is None:
         return _fail(uow, at, source, found.id, "bad_second_factor")
     if bench is not None and bench not in uow.triage.operator_benches(found.id):
@@ -415,8 +419,8 @@ def _login(
         return _bench_refused(uow, at, source, found.id, bench)
     store.add_attempt(found.id, source, True, at)
     rehashed = None
-    if credentials.needs_rehash(stored.password_hash or ""):
-        rehashed = credentials.hash_password(password)
+    if passwords.needs_rehash(stored.password_hash or ""):
+        rehashed = passwords.hash(password)
         store.set_password(found.id, rehashed, at)
     secret = secrets.token_urlsafe(32)
     session = WebSession(
@@ -441,6 +445,7 @@ def _login(
 
 def _second_factor(
     uow: UnitOfWork,
+    totp: TotpCodes,
     operator_id: str,
     stored: StoredCredential,
     code: str,
@@ -451,7 +456,9 @@ def _second_factor(
     if credentials.is_totp_code(code):
         assert stored.sealed_totp_secret is not None
         secret = box.open(stored.sealed_totp_secret).decode("ascii")
-        step = credentials.accept_totp(secret, code, at, stored.last_totp_step)
+        step = credentials.accept_totp(
+            lambda n: totp.code(secret, n), code, at, stored.last_totp_step
+        )
         if step is None or not uow.credentials.use_totp_step(operator_id, step):
             return None
         return "totp"
@@ -587,9 +594,7 @@ def unlock(
     caller.require(Permission.ACCOUNT_UNLOCK)
     if subject_kind not in LOCK_KINDS:
         raise InvalidInput(f"subject_kind: one of {', '.join(LOCK_KINDS)}, not {subject_kind!r}")
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    reason = Reason.parse(reason).text
     if subject_kind == "operator" and subject_id == caller.id:
         raise PermissionDenied("nobody unlocks their own account; ask another person who may")
     at = now()
@@ -722,11 +727,10 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
     at = now()
     with uow_factory(write=False) as uow:
         session = uow.credentials.session(session_id)
-        found = None if session is None else uow.triage.operator(session.operator_id)
-        locked = found is not None and uow.credentials.lock("operator", found.id) is not None
-        stored = None if found is None else uow.credentials.credential(found.id)
-    if session is None or found is None:
+        holder = None if session is None else uow.credentials.holder(session.operator_id)
+    if session is None or holder is None:
         raise Unauthenticated("the session is unknown; sign in again")
+    found = holder.operator
     if session.ended_at is not None:
         raise Unauthenticated("the session has ended; sign in again")
     if at >= session.expires_at:
@@ -735,11 +739,13 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
     if at - session.last_seen_at >= SESSION_IDLE_TIMEOUT:
         minutes = int(SESSION_IDLE_TIMEOUT.total_seconds() // 60)
         raise Unauthenticated(f"the session expired after {minutes} minutes unused; sign in again")
-    if locked:
+    if holder.locked:
         raise Unauthenticated(f"operator {found.id} is locked; {_ASK}")
     if not found.may_act:
         raise Unauthenticated(f"operator {found.id} is not active or is suspended")
-    people.check_second_factor(found.id, stored, session.created_at, "the session")
+    tokens.check_second_factor(
+        found.id, holder.second_factor_since, session.created_at, "the session"
+    )
     if at - session.last_seen_at >= SESSION_TOUCH_INTERVAL:
         with uow_factory(write=True) as uow:
             uow.credentials.touch_session(session_id, at)
@@ -792,19 +798,19 @@ def change_password(
     if caller.kind is not CallerKind.OPERATOR:
         raise PermissionDenied("only an operator has a password to change")
     try:
-        credentials.check_password(new_password, caller.id)
-    except ValueError as exc:
-        raise InvalidInput(f"new_{exc}") from exc
+        credentials.check_password(new_password, caller.id, uow_factory.packaged.common_passwords())
+    except InvalidInput as exc:
+        raise InvalidInput(f"new_{exc}", field="new_password") from exc
     if new_password == old_password:
         raise InvalidInput("new_password: must differ from the current password")
-    new_hash = credentials.hash_password(new_password)
+    new_hash = uow_factory.passwords.hash(new_password)
     keep = None if current_session is None else credentials.session_id(current_session)
     source = (source or "local").strip()[:64] or "local"
     at = now()
     with uow_factory(write=True) as uow:
         stored = uow.credentials.credential(caller.id, for_update=True)
         password_hash = None if stored is None else stored.password_hash
-        if not credentials.verify_password(password_hash, old_password):
+        if not uow_factory.passwords.verify(password_hash, old_password):
             error = _fail(uow, at, source, caller.id, "bad_password")
             uow.commit()
             if isinstance(error, AccessLocked):

@@ -7,7 +7,7 @@ import dataclasses
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
@@ -27,11 +27,12 @@ from triage.domain.work_order import (
     WorkOrder,
     WorkOrderRefused,
 )
+from triage.domain.work_order_record import StoredWorkOrder
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref, format_time
 from triage.services import anomaly, assessment, bench_assignment, common
 from triage.services.common import device_ref, get_job, job_step, make_entry, now
-from triage.services.people import ensure_policy
+from triage.services.tamper_policy import ensure_policy
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 OUTCOME_STATE = {
@@ -223,7 +224,7 @@ def work_orders_for_tool(uow_factory: UnitOfWorkFactory, caller: Caller) -> list
     caller.require_tool()
     with uow_factory(write=False) as uow:
         _active_tool(uow, caller)
-        return [row["signed"] for row in uow.triage.issued_work_orders(caller.id, now())]
+        return [order.signed for order in uow.triage.issued_work_orders(caller.id, now())]
 
 
 def record_tool_result(
@@ -236,14 +237,12 @@ def record_tool_result(
             tool = _active_tool(uow, caller)
             result = ToolResult.open(signed_result, tool.verifier_key)
             order = _order_for(uow, result, signed_result, caller.id)
-            job = get_job(uow, order["job_id"])
-            if order["status"] != "issued":  # the same result again: see _order_for
+            job = get_job(uow, order.job_id)
+            if order.status != "issued":  # the same result again: see _order_for
                 return job
             entries = _result_entries(uow, caller, job, order, result, signed_result)
             uow.ledger.record(entries)
-            anomaly.check(
-                uow, caller.id, order["operator_id"], now(), [Metric.FAILED_VERIFICATIONS]
-            )
+            anomaly.check(uow, caller.id, order.operator_id, now(), [Metric.FAILED_VERIFICATIONS])
             job = get_job(uow, job.id, checked=False)
             uow.commit()
             return job
@@ -259,7 +258,7 @@ def record_tool_result(
         raise InvalidInput(str(exc)) from exc
 
 
-def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -> dict[str, Any]:
+def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -> StoredWorkOrder:
     """The work order ``result`` reports on, checked against it; refused when it does not match
     or is closed, unless the closed order's recorded result is this very result.
 
@@ -271,19 +270,19 @@ def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -
     order = uow.triage.work_order(result.work_order_id)
     if order is None:
         raise WorkOrderRefused(f"result names unknown work order {result.work_order_id}")
-    if result.tool_id != tool_id or order["tool_id"] != tool_id:
-        raise WorkOrderRefused(f"work order {order['id']} was not issued to tool {tool_id}")
-    if result.nonce != order["nonce"] or result.device_id != order["device_id"]:
-        raise WorkOrderRefused(f"result does not match work order {order['id']}")
-    if order["status"] != "issued" and not _recorded(uow, order, signed):
-        why = _CLOSED.get(order["status"], "a second result for it is a replay")
-        raise WorkOrderRefused(f"work order {order['id']} is {order['status']}: {why}")
-    if order["status"] == "issued":
+    if result.tool_id != tool_id or order.tool_id != tool_id:
+        raise WorkOrderRefused(f"work order {order.id} was not issued to tool {tool_id}")
+    if result.nonce != order.nonce or result.device_id != order.device_id:
+        raise WorkOrderRefused(f"result does not match work order {order.id}")
+    if order.status != "issued" and not _recorded(uow, order, signed):
+        why = _CLOSED.get(order.status, "a second result for it is a replay")
+        raise WorkOrderRefused(f"work order {order.id} is {order.status}: {why}")
+    if order.status == "issued":
         _check_in_time(order, result)
     return order
 
 
-def _check_in_time(order: Mapping[str, Any], result: ToolResult) -> None:
+def _check_in_time(order: StoredWorkOrder, result: ToolResult) -> None:
     """Refuse a result for a reset done after its order expired.
 
     The order's expiry bounds when the device may be reset, not only when the result may
@@ -291,25 +290,24 @@ def _check_in_time(order: Mapping[str, Any], result: ToolResult) -> None:
     is for a reset completed in time whose result is still on its way; a result arriving after
     the grace is refused too, even if the sweep has not closed the order yet.
     """
-    expires = order["expires_at"]
-    expires = expires if expires.tzinfo is not None else expires.replace(tzinfo=UTC)
+    expires = order.expires_at
     if result.completed_at > expires:
         raise WorkOrderRefused(
-            f"work order {order['id']} expired at {format_time(expires)}, before the reset "
+            f"work order {order.id} expired at {format_time(expires)}, before the reset "
             f"was completed ({format_time(result.completed_at)}): a reset after the order's "
             "expiry is not accepted; the device needs a new work order"
         )
     if now() > expires + EXPIRY_GRACE:
         raise WorkOrderRefused(
-            f"work order {order['id']} expired at {format_time(expires)} and its result came "
+            f"work order {order.id} expired at {format_time(expires)} and its result came "
             f"more than {EXPIRY_GRACE} later: the device needs a new work order"
         )
 
 
-def _recorded(uow: UnitOfWork, order: Mapping[str, Any], signed: str) -> bool:
+def _recorded(uow: UnitOfWork, order: StoredWorkOrder, signed: str) -> bool:
     """Whether ``signed`` (the very same bytes) is the result recorded for ``order``."""
-    rows = uow.triage.reset_results(order["job_id"])
-    return any(r["work_order_id"] == order["id"] and r["signed"] == signed for r in rows)
+    rows = uow.triage.reset_results(order.job_id)
+    return any(r.work_order_id == order.id and r.signed == signed for r in rows)
 
 
 _CLOSED = {
@@ -323,13 +321,13 @@ def _result_entries(
     uow: UnitOfWork,
     caller: Caller,
     job: TriageJob,
-    order: Mapping[str, Any],
+    order: StoredWorkOrder,
     result: ToolResult,
     signed: str,
 ) -> list[Entry]:
     max_attempts, _ = uow.triage.settings()
     base = {
-        "work_order_id": order["id"],
+        "work_order_id": order.id,
         "before": dict(result.before),
         "after": dict(result.after),
         "detail": result.detail[:2000],
@@ -346,7 +344,7 @@ def _result_entries(
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
         failures = check_reset(_profiles().for_type(device.type), result.before, result.after)
-        verdict = {"work_order_id": order["id"], "failures": failures}
+        verdict = {"work_order_id": order.id, "failures": failures}
         if not failures:
             entries.append(job_step(uow, system, job, Action.VERIFY, verdict))
             return entries
@@ -391,17 +389,17 @@ def sweep_expired_orders(
             orders = uow.triage.expired_work_orders(now() - grace, SWEEP_BATCH)
             entries: list[Entry] = []
             for order in orders:
-                job = get_job(uow, order["job_id"])
-                expired_at = order["expires_at"]
+                job = get_job(uow, order.job_id)
+                expired_at = order.expires_at
                 data = {
-                    "work_order_id": order["id"],
-                    "tool_id": order["tool_id"],
+                    "work_order_id": order.id,
+                    "tool_id": order.tool_id,
                     "expired": True,
                     "before": {},
                     "after": {},
                     "detail": (
-                        f"work order expired at {expired_at.isoformat()} without a result "
-                        f"from tool {order['tool_id']}"
+                        f"work order expired at {format_time(expired_at)} without a result "
+                        f"from tool {order.tool_id}"
                     ),
                     "signed": "",
                 }
@@ -424,7 +422,7 @@ def record_refusal(
     with uow_factory(write=True) as uow:
         _active_tool(uow, caller)
         order = uow.triage.work_order(work_order_id)
-        subject = device_ref(order["device_id"]) if order else Ref("tool", caller.id)
+        subject = device_ref(order.device_id) if order else Ref("tool", caller.id)
         uow.ledger.record(
             [
                 make_entry(
@@ -437,42 +435,6 @@ def record_refusal(
             ]
         )
         anomaly.refusal_recorded(uow, caller.id)
-        uow.commit()
-
-
-PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
-
-
-def photo_type(content: bytes) -> str:
-    """The media type of a photo taken at the bench (JPEG or PNG, by its first bytes)."""
-    if len(content) > MAX_PHOTO_BYTES:
-        raise InvalidInput(f"photo: larger than {MAX_PHOTO_BYTES // (1024 * 1024)} MiB")
-    for media, magic in PHOTO_TYPES.items():
-        if content.startswith(magic):
-            return media
-    raise InvalidInput("photo: a JPEG or PNG picture, as a camera or tablet takes it")
-
-
-def attach_photo(
-    uow_factory: UnitOfWorkFactory,
-    caller: Caller,
-    job_id: str,
-    sha256: str,
-    media_type: str,
-    size: int,
-) -> None:
-    """Record a photo taken during the inspection (the file is kept by its SHA-256)."""
-    caller.require(Permission.DEVICE_INSPECT)
-    if media_type not in PHOTO_TYPES:
-        raise InvalidInput("photo: a JPEG or PNG picture")
-    with uow_factory(write=True) as uow:
-        job = get_job(uow, job_id)
-        if job.state.is_final:
-            raise Conflict(f"the device's job is {job.state}: photos belong to an open job")
-        data = {"job_id": job.id, "sha256": sha256, "media_type": media_type, "size": size}
-        entry = make_entry(uow, caller, "device.photo_attached", device_ref(job.device_id), data)
-        uow.ledger.record([entry])
         uow.commit()
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
@@ -37,6 +37,24 @@ def make_entry(
         subject=subject,
         data=data,
     )
+
+
+T = TypeVar("T")
+
+
+def record_and_reload(
+    uow: UnitOfWork, entries: Sequence[Entry], reload: Callable[[], T | None]
+) -> T:
+    """Append ``entries``, read back with ``reload`` what the projector made of them, commit,
+    and return it: the answer is the state the entries produced, read in their transaction."""
+    uow.ledger.record(entries)
+    changed = reload()
+    if changed is None:
+        # The projector writes every entry's row in the same transaction: a missing row is a
+        # projector fault, and nothing of this use case is committed.
+        raise LedgerStateError(f"the projection of {entries[0].type} is missing")
+    uow.commit()
+    return changed
 
 
 def device_ref(device_id: str) -> Ref:

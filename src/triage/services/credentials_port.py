@@ -1,4 +1,5 @@
-"""What the authentication use cases need from storage (``uow.credentials``) and the key box."""
+"""What the authentication use cases need from storage (``uow.credentials``), the key box, the
+password hasher, the TOTP codes and the packaged data."""
 
 from __future__ import annotations
 
@@ -7,6 +8,45 @@ from datetime import datetime
 from typing import Protocol
 
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+from triage.domain.people import Holder
+
+
+class PasswordHasher(Protocol):
+    """Hashes passwords for keeping (``triage.adapters.passwords``)."""
+
+    def hash(self, password: str) -> str:
+        """A salted hash of ``password`` with its parameters, as kept."""
+        ...
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches ``stored_hash``; None takes as long and is False."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the hash was made with weaker parameters than today's."""
+        ...
+
+
+class TotpCodes(Protocol):
+    """Computes an authenticator's time-based codes (``triage.adapters.totp``)."""
+
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, operator_id: str, issuer: str) -> str:
+        """The ``otpauth://`` URI an authenticator app reads from a QR code."""
+        ...
+
+    def code(self, secret: str, step: int) -> str:
+        """The code of ``secret`` for TOTP time step ``step``."""
+        ...
+
+
+class PackagedData(Protocol):
+    """Data files that ship with the system (``triage.adapters.packaged_data``)."""
+
+    def common_passwords(self) -> frozenset[str]:
+        """The list of common passwords no one may choose, lower-case."""
+        ...
 
 
 class SecretSealer(Protocol):
@@ -76,6 +116,10 @@ class CredentialRepository(Protocol):
         ...
 
     def lock(self, subject_kind: str, subject_id: str) -> AccessLock | None: ...
+
+    def holder(self, operator_id: str) -> Holder | None:
+        """The operator, their lock and their second factor, in one read (None: no operator)."""
+        ...
 
     def locks(self) -> list[AccessLock]: ...
 

@@ -64,6 +64,14 @@ def create_facility(
     return facility, True
 
 
+def current_settings(uow_factory: UnitOfWorkFactory, caller: Caller) -> tuple[int, int]:
+    """Reset attempts per job and minutes a work order stays valid (anyone signed in; the
+    ``caller`` is who asks)."""
+    del caller  # every operator works under these settings, so each may read them
+    with uow_factory(write=False) as uow:
+        return uow.triage.settings()
+
+
 def change_settings(
     uow_factory: UnitOfWorkFactory,
     caller: Caller,

@@ -279,7 +279,7 @@ def resolve_exception(
         found = uow.triage.exception(exception_id)
         if found is None:
             raise NotFound(f"no exception {exception_id!r}")
-        if found["status"] != "open":
+        if found.status != "open":
             raise Conflict(f"exception {exception_id} is already resolved")
         uow.ledger.record(
             [
@@ -287,7 +287,7 @@ def resolve_exception(
                     uow,
                     caller,
                     "exception.resolved",
-                    device_ref(found["device_id"]),
+                    device_ref(found.device_id),
                     {"exception_id": exception_id, "resolution": text},
                 )
             ]

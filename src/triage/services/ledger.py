@@ -58,6 +58,12 @@ def status(uow_factory: UnitOfWorkFactory) -> LedgerStatus:
         return LedgerStatus(head.size, head.root, uow.ledger.log.latest_checkpoint())
 
 
+def checkpoints(uow_factory: UnitOfWorkFactory) -> list[StoredCheckpoint]:
+    """Every stored signed checkpoint, oldest (smallest) first."""
+    with uow_factory(write=False) as uow:
+        return uow.ledger.storage.read_checkpoints()
+
+
 def issue_checkpoint(
     uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
 ) -> StoredCheckpoint:
@@ -329,7 +335,7 @@ def acknowledge_refusal(uow_factory: UnitOfWorkFactory, caller: Caller, reason: 
             )
         ]
         found = uow.security.alert(latest.alert_id)
-        if found is not None and found["status"] == "open":
+        if found is not None and found.status == "open":
             entries.append(
                 make_entry(
                     uow,

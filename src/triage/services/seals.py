@@ -8,17 +8,25 @@ same transaction as the change it describes. Fitting is a step of the triage job
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from triage.domain.caller import Caller
 from triage.domain.device import Device
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import Action, JobState
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission, permissions
+from triage.domain.seal_register import (
+    FittedCount,
+    SealBatch,
+    SealEvent,
+    Stocktake,
+    StoredReconciliation,
+)
 from triage.domain.seals import (
     MAX_LIST,
     Discrepancy,
@@ -31,7 +39,6 @@ from triage.domain.seals import (
     choose_serials,
     compare_stocktake,
     move,
-    normalise_reason,
     normalise_serial,
     normalise_store,
     reconcile,
@@ -98,7 +105,7 @@ def receive_batch(
     first: str | None = None,
     last: str | None = None,
     serials: Sequence[str] | None = None,
-) -> dict[str, Any]:
+) -> SealBatch:
     """Take a supplier's batch into stock at ``store``: a range of serials, or a list."""
     caller.require(Permission.SEAL_STOCK)
     supplier = _text(supplier, "supplier", 120)
@@ -115,7 +122,7 @@ def receive_batch(
                 f"{_some(named)}; a batch must hold only new serials"
             )
         batch_id = str(uuid.uuid4())
-        data: dict[str, Any] = {
+        data: dict[str, object] = {
             "batch_id": batch_id,
             "supplier": supplier,
             "delivery_reference": delivery_reference,
@@ -243,7 +250,7 @@ def _reportable(uow: UnitOfWork, caller: Caller, serial: str, step: Move) -> Sea
 def void(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, reason: str) -> Seal:
     """A damaged seal is taken out of use for good, with the reason."""
     serial = normalise_serial(serial)
-    reason = normalise_reason(reason)
+    reason = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         found = _reportable(uow, caller, serial, Move.VOIDED)
         uow.ledger.record([_out_of_use(uow, caller, "seal.voided", found, reason)])
@@ -256,7 +263,7 @@ def void(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, reason: st
 def lose(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, reason: str) -> Seal:
     """A seal nobody can find: recorded as lost, an incident that stays open until resolved."""
     serial = normalise_serial(serial)
-    reason = normalise_reason(reason)
+    reason = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         found = _reportable(uow, caller, serial, Move.LOST)
         uow.ledger.record(
@@ -300,7 +307,7 @@ def report_broken(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, d
     """
     caller.require(Permission.SEAL_REPORT)
     serial = normalise_serial(serial)
-    detail = normalise_reason(detail, "detail")
+    detail = Reason.parse(detail, "detail").text
     with uow_factory(write=True) as uow:
         found = uow.seals.seal(serial)
         move(found, serial, Move.BROKEN)
@@ -327,7 +334,7 @@ def report_broken(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, d
 
 def stocktake(
     uow_factory: UnitOfWorkFactory, caller: Caller, store: str, scanned: Sequence[str]
-) -> dict[str, Any]:
+) -> Stocktake:
     """Compare the seals stores scanned in ``store`` with the register; every seal missing or
     unexpected becomes a discrepancy. A seal scanned twice counts once."""
     caller.require(Permission.SEAL_STOCK)
@@ -355,8 +362,7 @@ def stocktake(
         uow.commit()
     assert recorded is not None
     ids = result.discrepancy_ids(stocktake_id)
-    recorded["discrepancy_ids"] = sorted(ids.values())
-    return recorded
+    return dataclasses.replace(recorded, discrepancy_ids=tuple(sorted(ids.values())))
 
 
 def _check_scope(uow: UnitOfWork, scope: Scope) -> None:
@@ -384,7 +390,7 @@ def reconciliation(
 
 def record_reconciliation(
     uow_factory: UnitOfWorkFactory, caller: Caller, scope: str, scope_id: str | None = None
-) -> dict[str, Any]:
+) -> StoredReconciliation:
     """Reconcile now and keep the result in the ledger, as assurance evidence."""
     caller.require(Permission.SEAL_RECONCILE)
     chosen = Scope.parse(scope, scope_id)
@@ -425,7 +431,7 @@ def resolve_discrepancy(
     """Close a discrepancy with what was found or done (a security manager who is neither
     the person who raised it nor the operator it concerns)."""
     caller.require(Permission.SEAL_DISCREPANCY_RESOLVE)
-    text = normalise_reason(resolution, "resolution")
+    text = Reason.parse(resolution, "resolution").text
     with uow_factory(write=True) as uow:
         found = uow.seals.discrepancy(discrepancy_id)
         if found is None:
@@ -458,15 +464,46 @@ def resolve_discrepancy(
 
 
 @dataclass(frozen=True)
+class FittedReport:
+    """Seals fitted per day (UTC) and operator in ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    rows: list[FittedCount]
+    total: int
+
+
+@dataclass(frozen=True)
+class UnusedSeal:
+    """A seal issued and still neither fitted nor returned."""
+
+    serial: str
+    holder: str | None
+    issued_at: datetime | None
+    days: int | None
+    batch_id: str
+
+
+@dataclass(frozen=True)
+class UnusedReport:
+    """Seals issued more than ``days`` days before ``at`` and still held."""
+
+    days: int
+    at: datetime
+    seals: list[UnusedSeal]
+
+
+@dataclass(frozen=True)
 class SealDetail:
     """One seal, its batch, and every step it has taken."""
 
     seal: Seal
-    batch: dict[str, Any]
-    events: list[dict[str, Any]]
+    batch: SealBatch
+    events: list[SealEvent]
 
 
 def seal_detail(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str) -> SealDetail:
+    """One seal, its batch and every step it has taken."""
     caller.require(Permission.SEAL_READ)
     serial = normalise_serial(serial)
     with uow_factory(write=False) as uow:
@@ -489,6 +526,7 @@ def list_seals(
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[Seal], int]:
+    """Seals in serial order, filtered by status, store, holder or batch."""
     caller.require(Permission.SEAL_READ)
     try:
         chosen = None if status is None else SealStatus(status)
@@ -502,7 +540,7 @@ def list_seals(
 
 def batch_detail(
     uow_factory: UnitOfWorkFactory, caller: Caller, batch_id: str
-) -> tuple[dict[str, Any], dict[str, int]]:
+) -> tuple[SealBatch, dict[str, int]]:
     """A batch and where its seals are now (counts by status)."""
     caller.require(Permission.SEAL_READ)
     with uow_factory(write=False) as uow:
@@ -515,7 +553,8 @@ def batch_detail(
 
 def batches(
     uow_factory: UnitOfWorkFactory, caller: Caller, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[SealBatch], int]:
+    """Seal batches, oldest first."""
     caller.require(Permission.SEAL_READ)
     with uow_factory(write=False) as uow:
         return uow.seals.batches(offset, limit)
@@ -523,7 +562,8 @@ def batches(
 
 def stocktakes(
     uow_factory: UnitOfWorkFactory, caller: Caller, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[Stocktake], int]:
+    """Stocktakes, oldest first."""
     caller.require(Permission.SEAL_READ)
     with uow_factory(write=False) as uow:
         return uow.seals.stocktakes(offset, limit)
@@ -531,7 +571,8 @@ def stocktakes(
 
 def reconciliations(
     uow_factory: UnitOfWorkFactory, caller: Caller, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[StoredReconciliation], int]:
+    """Stored reconciliations, oldest first."""
     caller.require(Permission.SEAL_READ)
     with uow_factory(write=False) as uow:
         return uow.seals.reconciliations(offset, limit)
@@ -539,7 +580,8 @@ def reconciliations(
 
 def stored_reconciliation(
     uow_factory: UnitOfWorkFactory, caller: Caller, reconciliation_id: str
-) -> dict[str, Any]:
+) -> StoredReconciliation:
+    """One stored reconciliation."""
     caller.require(Permission.SEAL_READ)
     with uow_factory(write=False) as uow:
         found = uow.seals.reconciliation(reconciliation_id)
@@ -553,7 +595,7 @@ def fitted_report(
     caller: Caller,
     since: datetime | None = None,
     until: datetime | None = None,
-) -> dict[str, Any]:
+) -> FittedReport:
     """Seals fitted per day and per operator (default: the last 30 days)."""
     caller.require(Permission.SEAL_READ)
     end = until or now()
@@ -566,12 +608,12 @@ def fitted_report(
         raise InvalidInput(f"since/until: at most {MAX_REPORT_DAYS} days in one report")
     with uow_factory(write=False) as uow:
         rows = uow.seals.fitted_per_day(start, end)
-    return {"since": start, "until": end, "rows": rows, "total": sum(r["fitted"] for r in rows)}
+    return FittedReport(start, end, rows, sum(r.fitted for r in rows))
 
 
 def unused_report(
     uow_factory: UnitOfWorkFactory, caller: Caller, days: int = DEFAULT_UNUSED_DAYS
-) -> dict[str, Any]:
+) -> UnusedReport:
     """Seals issued more than ``days`` days ago and still neither fitted nor returned."""
     caller.require(Permission.SEAL_READ)
     if not 0 <= days <= 3650:
@@ -580,16 +622,16 @@ def unused_report(
     with uow_factory(write=False) as uow:
         found = uow.seals.issued_before(at - timedelta(days=days))
     rows = [
-        {
-            "serial": s.serial,
-            "holder": s.holder,
-            "issued_at": s.issued_at,
-            "days": (at - s.issued_at).days if s.issued_at else None,
-            "batch_id": s.batch_id,
-        }
+        UnusedSeal(
+            serial=s.serial,
+            holder=s.holder,
+            issued_at=s.issued_at,
+            days=(at - s.issued_at).days if s.issued_at else None,
+            batch_id=s.batch_id,
+        )
         for s in found
     ]
-    return {"days": days, "at": at, "seals": rows}
+    return UnusedReport(days, at, rows)
 
 
 # -- labels ----------------------------------------------------------------------------------
@@ -603,7 +645,7 @@ def seals_for_labels(
     first: str | None = None,
     last: str | None = None,
     serials: Sequence[str] | None = None,
-) -> list[tuple[Seal, dict[str, Any]]]:
+) -> list[tuple[Seal, SealBatch]]:
     """The seals of a batch, or the seals named, each with its batch, for their labels."""
     caller.require(Permission.SEAL_READ)
     with uow_factory(write=False) as uow:
@@ -621,7 +663,8 @@ def seals_for_labels(
                 raise NotFound(f"not in the seal register: {', '.join(unknown[:5])}")
             found = [by_serial[s] for s in chosen]
         batch_rows = {b: uow.seals.batch(b) for b in {s.batch_id for s in found}}
-    return [(s, batch_rows[s.batch_id] or {}) for s in found]
+    # Every seal's batch is in the register: the batch is received with its seals.
+    return [(s, batch) for s in found if (batch := batch_rows[s.batch_id]) is not None]
 
 
 def latest_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> str:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from triage.domain.seal_register import (
+    FittedCount,
+    SealBatch,
+    SealEvent,
+    Stocktake,
+    StoredReconciliation,
+)
 from triage.domain.seals import Discrepancy, Scope, Seal, SealStatus
 
 
 class SealRepository(Protocol):
     """Reads of the seal register: batches, seals, their steps, discrepancies and counts."""
 
-    def batch(self, batch_id: str) -> dict[str, Any] | None: ...
+    def batch(self, batch_id: str) -> SealBatch | None: ...
 
-    def batches(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]: ...
+    def batches(self, offset: int, limit: int) -> tuple[list[SealBatch], int]: ...
 
     def clashes(self, serials: Sequence[str], span: tuple[str, str] | None) -> dict[str, str]:
         """Those of ``serials`` already in the register, with their batch ids."""
@@ -38,7 +45,7 @@ class SealRepository(Protocol):
         """Serials the register has in stock at ``store``."""
         ...
 
-    def events(self, serial: str) -> list[dict[str, Any]]:
+    def events(self, serial: str) -> list[SealEvent]:
         """Every step of one seal, oldest first."""
         ...
 
@@ -52,15 +59,17 @@ class SealRepository(Protocol):
         self, status: str | None, offset: int, limit: int
     ) -> tuple[list[Discrepancy], int]: ...
 
-    def stocktake(self, stocktake_id: str) -> dict[str, Any] | None: ...
+    def stocktake(self, stocktake_id: str) -> Stocktake | None: ...
 
-    def stocktakes(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]: ...
+    def stocktakes(self, offset: int, limit: int) -> tuple[list[Stocktake], int]: ...
 
-    def reconciliation(self, reconciliation_id: str) -> dict[str, Any] | None: ...
+    def reconciliation(self, reconciliation_id: str) -> StoredReconciliation | None: ...
 
-    def reconciliations(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]: ...
+    def reconciliations(
+        self, offset: int, limit: int
+    ) -> tuple[list[StoredReconciliation], int]: ...
 
-    def fitted_per_day(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    def fitted_per_day(self, since: datetime, until: datetime) -> list[FittedCount]:
         """Seals fitted per day (UTC) and operator in ``[since, until)``."""
         ...
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from triage.domain.alert import Alert
 from triage.domain.thresholds import Metric, Scope, ThresholdSetting, WorkingHours
+from triage.domain.tool import Tool
 
 
 class SecurityRepository(Protocol):
@@ -34,12 +36,10 @@ class SecurityRepository(Protocol):
         """True when the job's device came in a consignment that expected it."""
         ...
 
-    def alert(self, alert_id: str) -> dict[str, Any] | None: ...
+    def alert(self, alert_id: str) -> Alert | None: ...
 
-    def alerts(
-        self, status: str | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]: ...
+    def alerts(self, status: str | None, offset: int, limit: int) -> tuple[list[Alert], int]: ...
 
-    def tools(self) -> list[dict[str, Any]]:
+    def tools(self) -> list[Tool]:
         """Every enrolled tool with its status and the reason for it."""
         ...

@@ -7,23 +7,30 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
 from triage.domain.consignment import Consignment
 from triage.domain.device import Device
 from triage.domain.facility import Facility
+from triage.domain.intake_exception import IntakeException
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Operator
 from triage.domain.token import StoredToken
 from triage.domain.tool import Tool
+from triage.domain.work_order_record import ResetResult, StoredWorkOrder
 from triage.ledger.audit import StorageOpener
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogStorage
 from triage.ledger.tiles import TileCache
 from triage.services.assessment_port import AssessmentRepository
 from triage.services.assurance_port import AssuranceRepository
-from triage.services.credentials_port import CredentialRepository
+from triage.services.credentials_port import (
+    CredentialRepository,
+    PackagedData,
+    PasswordHasher,
+    TotpCodes,
+)
 from triage.services.seals_port import SealRepository
 from triage.services.security_port import SecurityRepository
 
@@ -68,7 +75,8 @@ class FacilityRepository(Protocol):
 
 
 class TriageRepository(Protocol):
-    """Reads of the current-state tables (projections of the ledger)."""
+    """The triage workflow's current-state tables (projections of the ledger), and what is
+    kept beside them: token secrets' hashes, used agent nonces."""
 
     def settings(self) -> tuple[int, int]: ...
     def operator(self, operator_id: str) -> Operator | None: ...
@@ -108,15 +116,15 @@ class TriageRepository(Protocol):
         self, state: JobState | None, offset: int, limit: int
     ) -> tuple[list[TriageJob], int]: ...
     def decision_count(self, job_id: str) -> int: ...
-    def work_order(self, work_order_id: str) -> dict[str, Any] | None: ...
-    def issued_work_orders(self, tool_id: str, now: datetime) -> list[dict[str, Any]]: ...
-    def live_work_order(self, job_id: str, now: datetime) -> dict[str, Any] | None: ...
-    def expired_work_orders(self, before: datetime, limit: int) -> list[dict[str, Any]]: ...
-    def reset_results(self, job_id: str) -> list[dict[str, Any]]: ...
+    def work_order(self, work_order_id: str) -> StoredWorkOrder | None: ...
+    def issued_work_orders(self, tool_id: str, now: datetime) -> list[StoredWorkOrder]: ...
+    def live_work_order(self, job_id: str, now: datetime) -> StoredWorkOrder | None: ...
+    def expired_work_orders(self, before: datetime, limit: int) -> list[StoredWorkOrder]: ...
+    def reset_results(self, job_id: str) -> list[ResetResult]: ...
     def exceptions(
         self, status: str | None, offset: int, limit: int
-    ) -> tuple[list[dict[str, Any]], int]: ...
-    def exception(self, exception_id: str) -> dict[str, Any] | None: ...
+    ) -> tuple[list[IntakeException], int]: ...
+    def exception(self, exception_id: str) -> IntakeException | None: ...
 
 
 class UnitOfWork(Protocol):
@@ -167,6 +175,21 @@ class UnitOfWorkFactory(Protocol):
     """Opens units of work: ``write=True`` for one that may change state."""
 
     def __call__(self, *, write: bool) -> UnitOfWork: ...
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        """Hashes and checks passwords."""
+        ...
+
+    @property
+    def totp(self) -> TotpCodes:
+        """Computes authenticators' codes."""
+        ...
+
+    @property
+    def packaged(self) -> PackagedData:
+        """The data files that ship with the system."""
+        ...
 
     def tile_cache(self) -> TileCache:
         """What this process remembers of the log's tiles (never changes once seen)."""

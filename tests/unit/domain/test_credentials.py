@@ -1,14 +1,27 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 
 from triage.domain import credentials
+from triage.errors import InvalidInput
 
 GOOD = "Kettle-Harbour-Lantern-47"
 AT = datetime(2026, 3, 2, 9, 0, 15, tzinfo=UTC)
+# A few entries of the packaged list (which tests/unit/adapters checks is bundled).
+COMMON = frozenset({"1q2w3e4r5t6y", "qwertyuiop", "password"})
+
+
+def codes(secret: str) -> Callable[[int], str]:
+    """The TOTP codes of ``secret`` by step, as the TOTP port computes them."""
+    return pyotp.TOTP(secret).generate_otp
+
+
+def new_secret() -> str:
+    return pyotp.random_base32(32)
 
 
 @pytest.mark.parametrize(
@@ -28,75 +41,60 @@ AT = datetime(2026, 3, 2, 9, 0, 15, tzinfo=UTC)
     ],
 )
 def test_weak_passwords_are_refused_with_the_reason(password: str, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
-        credentials.check_password(password, "j.smith")
+    with pytest.raises(InvalidInput, match=problem) as refused:
+        credentials.check_password(password, "j.smith", COMMON)
+    assert refused.value.field == "password"
 
 
 @pytest.mark.parametrize("password", [GOOD, "correct horse battery staple", "Tr1age-b3nch-B"])
 def test_good_passwords_pass(password: str) -> None:
-    credentials.check_password(password, "j.smith")
+    credentials.check_password(password, "j.smith", COMMON)
 
 
-def test_the_common_password_list_is_bundled_and_large() -> None:
-    common = credentials.common_passwords()
-    assert len(common) >= 10_000
-    assert {"password", "123456", "qwerty"} <= common
-
-
-def test_password_hash_is_argon2id_and_verifies_only_the_password() -> None:
-    stored = credentials.hash_password(GOOD)
-    assert stored.startswith("$argon2id$")
-    assert GOOD not in stored
-    assert credentials.verify_password(stored, GOOD)
-    assert not credentials.verify_password(stored, GOOD + "x")
-    assert not credentials.verify_password(None, GOOD)
-    assert not credentials.verify_password("not a hash", GOOD)
-    assert credentials.hash_password(GOOD) != stored  # salted
+def test_the_common_password_list_is_read_one_a_line_lower_case() -> None:
+    text = "Password\n\n  123456 \nQWERTY\n"
+    assert credentials.parse_common_passwords(text) == {"password", "123456", "qwerty"}
 
 
 def test_totp_accepts_one_step_either_side_and_no_further() -> None:
-    secret = credentials.new_totp_secret()
+    secret = new_secret()
     totp = pyotp.TOTP(secret)
     step = credentials.totp_step(AT)
-    assert credentials.accept_totp(secret, totp.at(AT), AT, None) == step
+    assert credentials.accept_totp(codes(secret), totp.at(AT), AT, None) == step
     earlier = totp.at(AT - timedelta(seconds=30))
     later = totp.at(AT + timedelta(seconds=30))
-    assert credentials.accept_totp(secret, earlier, AT, None) == step - 1
-    assert credentials.accept_totp(secret, later, AT, None) == step + 1
-    assert credentials.accept_totp(secret, totp.at(AT - timedelta(seconds=60)), AT, None) is None
-    assert credentials.accept_totp(secret, totp.at(AT + timedelta(seconds=60)), AT, None) is None
+    assert credentials.accept_totp(codes(secret), earlier, AT, None) == step - 1
+    assert credentials.accept_totp(codes(secret), later, AT, None) == step + 1
+    assert (
+        credentials.accept_totp(codes(secret), totp.at(AT - timedelta(seconds=60)), AT, None)
+        is None
+    )
+    assert (
+        credentials.accept_totp(codes(secret), totp.at(AT + timedelta(seconds=60)), AT, None)
+        is None
+    )
 
 
 def test_a_totp_step_is_never_accepted_twice() -> None:
-    secret = credentials.new_totp_secret()
+    secret = new_secret()
     code = pyotp.TOTP(secret).at(AT)
-    step = credentials.accept_totp(secret, code, AT, None)
+    step = credentials.accept_totp(codes(secret), code, AT, None)
     assert step is not None
-    assert credentials.accept_totp(secret, code, AT, step) is None
+    assert credentials.accept_totp(codes(secret), code, AT, step) is None
     # Nor an earlier step that is still within the window.
     earlier = pyotp.TOTP(secret).at(AT - timedelta(seconds=30))
-    assert credentials.accept_totp(secret, earlier, AT, step) is None
+    assert credentials.accept_totp(codes(secret), earlier, AT, step) is None
     later = pyotp.TOTP(secret).at(AT + timedelta(seconds=30))
-    assert credentials.accept_totp(secret, later, AT, step) == step + 1
+    assert credentials.accept_totp(codes(secret), later, AT, step) == step + 1
 
 
 def test_a_code_of_another_secret_or_shape_is_refused() -> None:
-    secret = credentials.new_totp_secret()
-    other = pyotp.TOTP(credentials.new_totp_secret()).at(AT)
+    secret = new_secret()
+    other = pyotp.TOTP(new_secret()).at(AT)
     if other != pyotp.TOTP(secret).at(AT):
-        assert credentials.accept_totp(secret, other, AT, None) is None
-    assert credentials.accept_totp(secret, "12345", AT, None) is None
-    assert credentials.accept_totp(secret, "abcdef", AT, None) is None
-
-
-def test_provisioning_uri_names_the_operator_and_issuer_and_carries_the_secret() -> None:
-    secret = credentials.new_totp_secret()
-    uri = credentials.provisioning_uri(secret, "j.smith", "device-triage demo")
-    parsed = pyotp.parse_uri(uri)
-    assert uri.startswith("otpauth://totp/")
-    assert parsed.secret == secret
-    assert parsed.name == "j.smith"
-    assert parsed.issuer == "device-triage demo"
+        assert credentials.accept_totp(codes(secret), other, AT, None) is None
+    assert credentials.accept_totp(codes(secret), "12345", AT, None) is None
+    assert credentials.accept_totp(codes(secret), "abcdef", AT, None) is None
 
 
 def test_recovery_codes_are_ten_distinct_and_never_look_like_totp_codes() -> None:

@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
 from triage.domain.device import DeviceType
-from triage.errors import TriageError
+from triage.errors import InfrastructureFailure
 
 ENTRY_POINT_GROUP = "triage.device_connectors"
 
@@ -24,10 +24,9 @@ class ResetFailed(Exception):
     """The device refused or failed the reset; the message says why."""
 
 
-class UnknownConnector(TriageError):
+class UnknownConnector(InfrastructureFailure):
     """No installed device connector has the requested name."""
 
-    status = 500
     title = "Unknown device connector"
 
 

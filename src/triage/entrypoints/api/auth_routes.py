@@ -17,16 +17,17 @@ from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import (
-    SESSION_COOKIE,
     access,
     operator_dependency,
     permission_dependency,
     requires,
 )
 from triage.entrypoints.encoding import token_json
+from triage.entrypoints.sessions import close_session, open_session, session_secret
 from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
-from triage.services import auth, people
+from triage.services import auth
+from triage.services import tokens as token_service
 from triage.services.common import now
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -235,15 +236,7 @@ def build_auth_router(application: App) -> APIRouter:
             body.bench,
             box=application.secret_box(),
         )
-        response.set_cookie(
-            SESSION_COOKIE,
-            session.secret,
-            max_age=int(auth.SESSION_ABSOLUTE_TIMEOUT.total_seconds()),
-            path="/",
-            secure=True,
-            httponly=True,
-            samesite="strict",
-        )
+        open_session(response, session.secret)
         response.headers.update(NO_STORE)
         return LoginOut(
             operator_id=session.operator_id,
@@ -254,21 +247,19 @@ def build_auth_router(application: App) -> APIRouter:
     @router.post("/auth/logout", tags=["auth"], status_code=204, **access("self"))
     def logout(_: Operator, request: Request, response: Response) -> None:
         """End this web session for good (the cookie is worthless afterwards)."""
-        secret = request.cookies.get(SESSION_COOKIE)
+        secret = session_secret(request)
         if not secret or request.headers.get("Authorization"):
             raise InvalidInput(
                 "logout ends a web session (the triage_session cookie); an API token is "
                 "revoked instead ('triage operator revoke-token')"
             )
         auth.logout(uow, secret)
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True)
+        close_session(response)
 
     @router.post("/auth/password", tags=["auth"], **access("self"))
     def change_password(caller: Operator, body: PasswordIn, request: Request) -> PasswordOut:
         """Change your password; your other sessions end."""
-        current = (
-            None if request.headers.get("Authorization") else request.cookies.get(SESSION_COOKIE)
-        )
+        current = None if request.headers.get("Authorization") else session_secret(request)
         ended = auth.change_password(
             uow,
             caller,
@@ -327,7 +318,7 @@ def build_auth_router(application: App) -> APIRouter:
             caller.can(Permission.OPERATOR_MANAGE) or caller.can(Permission.ACCESS_REVIEW)
         ):
             operator_id = caller.id  # everyone else sees their own
-        found = people.list_tokens(uow, caller, operator_id)
+        found = token_service.list_tokens(uow, caller, operator_id)
         at = now()
         return TokenPage(
             items=[TokenOut(**token_json(t, at)) for t in found[offset : offset + limit]],
@@ -345,7 +336,7 @@ def build_auth_router(application: App) -> APIRouter:
             scopes = tokens.parse_scopes(body.scopes)
         except ValueError as exc:
             raise InvalidInput(f"scopes: {exc}") from exc
-        issued = people.issue_token(
+        issued = token_service.issue_token(
             uow,
             caller,
             caller.id if body.operator_id is None else body.operator_id,
@@ -365,7 +356,7 @@ def build_auth_router(application: App) -> APIRouter:
         """Revoke a token at once: your own, or anyone's for an administrator or a security
         manager (with a reason, recorded)."""
         return TokenOut(
-            **token_json(people.revoke_token(uow, caller, token_id, body.reason), now())
+            **token_json(token_service.revoke_token(uow, caller, token_id, body.reason), now())
         )
 
     return router

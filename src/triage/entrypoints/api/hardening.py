@@ -1,7 +1,7 @@
 """HTTP hardening in front of everything the server answers (API, pages, static files, errors):
-security headers on every response, request bodies refused past a size limit before the
-application reads them, and the client's address taken from the socket unless a trusted proxy
-forwarded it.
+security headers on every response, request bodies refused past the limit their route declares
+(``triage.entrypoints.request_bodies``) before the application reads them, and the client's
+address taken from the socket unless a trusted proxy forwarded it.
 
 A pure ASGI middleware, so that it sees the raw request: a declared ``Content-Length`` over the
 limit is answered 413 before the application runs at all, and a body sent without one (chunked)
@@ -13,49 +13,16 @@ runs the application until it reads, and answers in plain text.)
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.config import Network, trusted_networks
 from triage.entrypoints.api.problems import error_page, for_a_page, problem
-
-KiB = 1024
-MiB = 1024 * KiB
-
-# JSON bodies and web forms: the largest is a receipt pasted on the auditor's page, a few
-# hundred KiB for a long-lived device.
-DEFAULT_BODY_LIMIT = 1 * MiB
-
-
-@dataclass(frozen=True)
-class BodyLimit:
-    """The largest request body for one method and path pattern."""
-
-    method: str
-    path: re.Pattern[str]
-    limit: int
-
-
-def upload_limits() -> tuple[BodyLimit, ...]:
-    """The endpoints that take files, each with the limit its own code enforces."""
-    from triage.entrypoints.api.assurance_routes import MAX_UPLOAD_BYTES
-    from triage.entrypoints.api.triage_routes import MAX_MANIFEST_BYTES
-    from triage.services.bench import MAX_PHOTO_BYTES
-
-    return (
-        BodyLimit("POST", re.compile(r"/api/v1/consignments"), MAX_MANIFEST_BYTES),
-        BodyLimit("POST", re.compile(r"/api/v1/assurance/evidence"), MAX_UPLOAD_BYTES),
-        # Up to 1 MiB of catalogue YAML, escaped inside a JSON string.
-        BodyLimit("POST", re.compile(r"/api/v1/assurance/catalogue"), 4 * MiB),
-        # A photo and the multipart form around it, as the bench page's own limit allows.
-        BodyLimit("POST", re.compile(r"/bench/jobs/[^/]+/photo"), MAX_PHOTO_BYTES + 64 * KiB),
-    )
-
+from triage.entrypoints.request_bodies import DEFAULT_BODY_LIMIT, KiB, MiB, declared_limit
 
 # The headers every response carries. Content-Security-Policy is set only where the response
 # has none: the web pages send their own (scripts and styles from this site, nothing from
@@ -97,25 +64,28 @@ class Hardening:
         self,
         app: ASGIApp,
         default_limit: int = DEFAULT_BODY_LIMIT,
-        limits: Iterable[BodyLimit] | None = None,
+        routes: Iterable[BaseRoute] = (),
     ) -> None:
+        """``routes``: the application's routes, of which those that declare a body limit
+        (``request_bodies.body_limit``) get theirs; every other request gets the default."""
         self.app = app
         self.default_limit = default_limit
-        self.limits = tuple(upload_limits() if limits is None else limits)
+        self.declared = tuple(
+            (route, limit) for route in routes if (limit := declared_limit(route)) is not None
+        )
 
-    def limit_for(self, method: str, path: str) -> int:
-        """The largest body accepted for a request."""
-        for found in self.limits:
-            if found.method == method and found.path.fullmatch(path):
-                return found.limit
+    def limit_for(self, scope: Scope) -> int:
+        """The largest body accepted for a request: what its route declared, else the default."""
+        for route, limit in self.declared:
+            if route.matches(scope)[0] is Match.FULL:
+                return limit
         return self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope["path"]
-        limit = self.limit_for(scope["method"], path)
+        limit = self.limit_for(scope)
         started = False
         exceeded = False
 

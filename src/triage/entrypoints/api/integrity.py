@@ -25,6 +25,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.security import operator_dependency, requires
+from triage.entrypoints.statuses import status_of
 from triage.errors import WritesHeld
 from triage.services import ledger as ledger_service
 
@@ -56,11 +57,16 @@ class WriteHold:
             self._read_at = time.monotonic()
         return reason
 
-    def current(self) -> str | None:
-        """The hold, re-read when the last reading is older than ``REFRESH_SECONDS``."""
+    def remembered(self) -> tuple[bool, str | None]:
+        """(fresh, reason): the last reading, and whether it is recent enough to stand;
+        no database read (safe on the event loop)."""
         with self._lock:
             fresh = self._read_at is not None and time.monotonic() - self._read_at < REFRESH_SECONDS
-            reason = self._reason
+            return fresh, self._reason
+
+    def current(self) -> str | None:
+        """The hold, re-read when the last reading is older than ``REFRESH_SECONDS``."""
+        fresh, reason = self.remembered()
         if fresh:
             return reason
         try:
@@ -82,9 +88,9 @@ class HoldWrites:
             scope["type"] == "http"
             and scope["method"] in _WRITES
             and scope["path"] not in EXEMPT
-            and (reason := await run_in_threadpool(self.hold.current)) is not None
+            and (reason := await self._reason()) is not None
         ):
-            status, title = WritesHeld.status, WritesHeld.title
+            status, title = status_of(WritesHeld), WritesHeld.title
             response = (
                 problems.error_page(status, title, reason)
                 if problems.for_a_page(scope["path"])
@@ -94,6 +100,12 @@ class HoldWrites:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def _reason(self) -> str | None:
+        # A recent reading answers at once; only a stale one costs a trip to the thread pool
+        # (a database read), at most once every REFRESH_SECONDS.
+        fresh, reason = self.hold.remembered()
+        return reason if fresh else await run_in_threadpool(self.hold.current)
 
 
 class IntegrityOut(BaseModel):

@@ -11,12 +11,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from triage.errors import TooManyAttempts, TriageError
+from triage.entrypoints.statuses import status_of
+from triage.errors import DatabaseUnavailable, TooManyAttempts, TriageError
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -160,15 +159,14 @@ def error_page(status: int, title: str, detail: str) -> HTMLResponse:
     return response
 
 
-def database_unavailable(exc: Exception, path: str = "/api/") -> Response:
+def database_unavailable(exc: DatabaseUnavailable, path: str = "/api/") -> Response:
     """503 when the database cannot be used: down, unreachable, or its disk full.
 
     The transaction was rolled back (the unit of work does that on any error), so nothing of
     the request was written; the client may try again after ``Retry-After`` seconds, and the
     connection pool replaces broken connections by itself once the database is back.
     """
-    text = str(getattr(exc, "orig", None) or exc).lower()
-    if "disk is full" in text or "no space left" in text:
+    if exc.disk_full:
         log.error("database disk full: %s", exc)
         detail = (
             "The disk holding the database is full, so nothing was recorded; free space on it, "
@@ -229,8 +227,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(TriageError)
     async def _triage(_: Request, exc: TriageError) -> JSONResponse:
-        response = problem(exc.status, exc.title, str(exc))
-        if exc.status == 401:
+        status = status_of(exc)
+        response = problem(status, exc.title, str(exc))
+        if status == 401:
             response.headers["WWW-Authenticate"] = "Bearer"
         if isinstance(exc, TooManyAttempts):
             response.headers["Retry-After"] = str(exc.retry_after)
@@ -259,8 +258,6 @@ def install(app: FastAPI) -> None:
             response.headers["Allow"] = ", ".join(_allowed(app, request))
         return response
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(InterfaceError)
-    @app.exception_handler(PoolTimeout)
-    async def _database(request: Request, exc: Exception) -> Response:
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database(request: Request, exc: DatabaseUnavailable) -> Response:
         return database_unavailable(exc, request.url.path)

@@ -18,8 +18,24 @@ from triage.domain.seals import MAX_LIST
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
 from triage.entrypoints.api.security import operator_dependency, requires
-from triage.entrypoints.seal_json import discrepancies_json, plain, plain_dict, seal_json
-from triage.services import seals
+from triage.entrypoints.schemas.common import Page
+from triage.entrypoints.schemas.seals import (
+    DiscrepancyOut,
+    FittedReportOut,
+    ReconciliationOut,
+    SealBatchDetailOut,
+    SealBatchOut,
+    SealDetailOut,
+    SealEventOut,
+    SealOut,
+    SealsOut,
+    StocktakeOut,
+    StocktakeRecordedOut,
+    StoredReconciliationOut,
+    UnusedReportOut,
+)
+from triage.services import documents, seals
+from triage.services.documents_port import Document
 
 Serial = Annotated[str, Field(max_length=64)]
 
@@ -80,15 +96,11 @@ class ResolutionIn(BaseModel):
     resolution: str = Field(max_length=2000)
 
 
-def _page(items: list[Any], total: int, offset: int, limit: int) -> dict[str, Any]:
-    return {"items": plain(items), "total": total, "offset": offset, "limit": limit}
-
-
-def _pdf(content: bytes, name: str) -> Response:
+def _pdf(document: Document) -> Response:
     return Response(
-        content,
+        document.content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
     )
 
 
@@ -108,7 +120,7 @@ def build_seal_router(application: App) -> APIRouter:
 
     # -- batches ----------------------------------------------------------------------------
     @router.post("/seals/batches", status_code=201, **stock)
-    def receive_batch(body: BatchIn, caller: Operator) -> dict[str, Any]:
+    def receive_batch(body: BatchIn, caller: Operator) -> SealBatchOut:
         """Receive a supplier's batch into a store (stores). Serials already known are
         refused, and nothing is received."""
         batch = seals.receive_batch(
@@ -123,24 +135,33 @@ def build_seal_router(application: App) -> APIRouter:
             last=body.last,
             serials=body.serials,
         )
-        return plain_dict(batch)
+        return SealBatchOut.model_validate(batch)
 
     @router.get("/seals/batches", **read)
-    def list_batches(caller: Operator, offset: Offset = 0, limit: Limit = 50) -> dict[str, Any]:
+    def list_batches(caller: Operator, offset: Offset = 0, limit: Limit = 50) -> Page[SealBatchOut]:
         """Seal batches, oldest first."""
         items, total = seals.batches(uow, caller, offset, limit)
-        return _page(items, total, offset, limit)
+        return Page(
+            items=[SealBatchOut.model_validate(b) for b in items],
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
 
     @router.get("/seals/batches/{batch_id}", **read)
-    def get_batch(batch_id: str, caller: Operator) -> dict[str, Any]:
+    def get_batch(batch_id: str, caller: Operator) -> SealBatchDetailOut:
         """A batch and where its seals are now."""
         batch, figures = seals.batch_detail(uow, caller, batch_id)
-        return {**plain_dict(batch), "figures": figures}
+        return SealBatchDetailOut(**dict(SealBatchOut.model_validate(batch)), figures=figures)
 
     @router.get("/seals/batches/{batch_id}/labels", **PDF, **read)
     def batch_labels(batch_id: str, caller: Operator) -> Response:
         """Labels for the bags of a batch's seals (PDF, one 100x50 mm label per seal)."""
-        return _pdf(*application.seal_labels(caller, batch_id=batch_id))
+        return _pdf(
+            documents.seal_labels(
+                uow, caller, application.documents, application.facility.name, batch_id=batch_id
+            )
+        )
 
     # A serial or range that names no seal is 404.
     @router.get(
@@ -156,39 +177,49 @@ def build_seal_router(application: App) -> APIRouter:
         serial: Annotated[list[str] | None, Query(max_length=1000)] = None,
     ) -> Response:
         """Labels for some seals: a range (first, last) or serials one by one."""
-        return _pdf(*application.seal_labels(caller, first=first, last=last, serials=serial))
+        return _pdf(
+            documents.seal_labels(
+                uow,
+                caller,
+                application.documents,
+                application.facility.name,
+                first=first,
+                last=last,
+                serials=serial,
+            )
+        )
 
     # -- issue and return -------------------------------------------------------------------
     @router.post("/seals/issue", **stock)
-    def issue(body: IssueIn, caller: Operator) -> dict[str, Any]:
+    def issue(body: IssueIn, caller: Operator) -> SealsOut:
         """Issue seals from stock to a named operator who fits seals (stores)."""
         issued = seals.issue(
             uow, caller, body.operator_id, first=body.first, last=body.last, serials=body.serials
         )
-        return {"items": [seal_json(s) for s in issued], "total": len(issued)}
+        return SealsOut(items=[SealOut.of(s) for s in issued], total=len(issued))
 
     @router.post("/seals/return", **stock)
-    def return_seals(body: ReturnIn, caller: Operator) -> dict[str, Any]:
+    def return_seals(body: ReturnIn, caller: Operator) -> SealsOut:
         """Take issued, unused seals back into stock (stores)."""
         returned = seals.return_to_stock(
             uow, caller, store=body.store, first=body.first, last=body.last, serials=body.serials
         )
-        return {"items": [seal_json(s) for s in returned], "total": len(returned)}
+        return SealsOut(items=[SealOut.of(s) for s in returned], total=len(returned))
 
     # -- reports, discrepancies, stocktakes, reconciliation ---------------------------------
     @router.get("/seals/reports/fitted", **read)
     def fitted_report(
         caller: Operator, since: Timestamp | None = None, until: Timestamp | None = None
-    ) -> dict[str, Any]:
+    ) -> FittedReportOut:
         """Seals fitted per day (UTC) and per operator; default the last 30 days."""
-        return plain_dict(seals.fitted_report(uow, caller, since, until))
+        return FittedReportOut.model_validate(seals.fitted_report(uow, caller, since, until))
 
     @router.get("/seals/reports/unused", **read)
     def unused_report(
         caller: Operator, days: Annotated[int, Query(ge=0, le=3650)] = seals.DEFAULT_UNUSED_DAYS
-    ) -> dict[str, Any]:
+    ) -> UnusedReportOut:
         """Seals issued more than ``days`` days ago and still neither fitted nor returned."""
-        return plain_dict(seals.unused_report(uow, caller, days))
+        return UnusedReportOut.model_validate(seals.unused_report(uow, caller, days))
 
     @router.get("/seals/discrepancies", **read)
     def list_discrepancies(
@@ -196,12 +227,17 @@ def build_seal_router(application: App) -> APIRouter:
         status: Literal["open", "resolved", "all"] = "open",
         offset: Offset = 0,
         limit: Limit = 50,
-    ) -> dict[str, Any]:
+    ) -> Page[DiscrepancyOut]:
         """Seal discrepancies (lost, missing or unexpected at a stocktake, broken)."""
         items, total = seals.discrepancies(
             uow, caller, None if status == "all" else status, offset, limit
         )
-        return _page(discrepancies_json(items), total, offset, limit)
+        return Page(
+            items=[DiscrepancyOut.model_validate(d) for d in items],
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
 
     @router.post(
         "/seals/discrepancies/{discrepancy_id}/resolve",
@@ -209,53 +245,68 @@ def build_seal_router(application: App) -> APIRouter:
     )
     def resolve_discrepancy(
         discrepancy_id: str, body: ResolutionIn, caller: Operator
-    ) -> dict[str, Any]:
+    ) -> DiscrepancyOut:
         """Close a discrepancy with what was found or done (a security manager who neither
         raised it nor is named in it)."""
         found = seals.resolve_discrepancy(uow, caller, discrepancy_id, body.resolution)
-        return discrepancies_json([found])[0]
+        return DiscrepancyOut.model_validate(found)
 
     @router.post("/seals/stocktakes", status_code=201, **stock)
-    def stocktake(body: StocktakeIn, caller: Operator) -> dict[str, Any]:
+    def stocktake(body: StocktakeIn, caller: Operator) -> StocktakeRecordedOut:
         """Record a stocktake: every seal scanned in a store, against the register."""
-        return plain_dict(seals.stocktake(uow, caller, body.store, body.serials))
+        found = seals.stocktake(uow, caller, body.store, body.serials)
+        return StocktakeRecordedOut.model_validate(found)
 
     @router.get("/seals/stocktakes", **read)
-    def list_stocktakes(caller: Operator, offset: Offset = 0, limit: Limit = 50) -> dict[str, Any]:
+    def list_stocktakes(
+        caller: Operator, offset: Offset = 0, limit: Limit = 50
+    ) -> Page[StocktakeOut]:
         """Stocktakes, oldest first."""
         items, total = seals.stocktakes(uow, caller, offset, limit)
-        return _page(items, total, offset, limit)
+        return Page(
+            items=[StocktakeOut.model_validate(s) for s in items],
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
 
     @router.get("/seals/reconciliation", responses=problems.responses(404), **read)
     def reconciliation(
         caller: Operator,
         scope: Literal["facility", "operator", "store", "batch"] = "facility",
         scope_id: Annotated[str | None, Query(max_length=64)] = None,
-    ) -> dict[str, Any]:
+    ) -> ReconciliationOut:
         """Reconcile now, without storing: the figures, the sums and the open discrepancies."""
-        return seals.reconciliation(uow, caller, scope, scope_id).to_json()
+        return ReconciliationOut.of(seals.reconciliation(uow, caller, scope, scope_id))
 
     @router.post(
         "/seals/reconciliations",
         status_code=201,
         **requires(application, Permission.SEAL_RECONCILE),
     )
-    def record_reconciliation(body: ReconcileIn, caller: Operator) -> dict[str, Any]:
+    def record_reconciliation(body: ReconcileIn, caller: Operator) -> StoredReconciliationOut:
         """Reconcile now and keep the result in the ledger as assurance evidence."""
-        return plain_dict(seals.record_reconciliation(uow, caller, body.scope, body.scope_id))
+        stored = seals.record_reconciliation(uow, caller, body.scope, body.scope_id)
+        return StoredReconciliationOut.model_validate(stored)
 
     @router.get("/seals/reconciliations", **read)
     def list_reconciliations(
         caller: Operator, offset: Offset = 0, limit: Limit = 50
-    ) -> dict[str, Any]:
+    ) -> Page[StoredReconciliationOut]:
         """Stored reconciliations, oldest first."""
         items, total = seals.reconciliations(uow, caller, offset, limit)
-        return _page(items, total, offset, limit)
+        return Page(
+            items=[StoredReconciliationOut.model_validate(r) for r in items],
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
 
     @router.get("/seals/reconciliations/{reconciliation_id}", **read)
-    def get_reconciliation(reconciliation_id: str, caller: Operator) -> dict[str, Any]:
+    def get_reconciliation(reconciliation_id: str, caller: Operator) -> StoredReconciliationOut:
         """One stored reconciliation."""
-        return plain_dict(seals.stored_reconciliation(uow, caller, reconciliation_id))
+        found = seals.stored_reconciliation(uow, caller, reconciliation_id)
+        return StoredReconciliationOut.model_validate(found)
 
     # -- seals ------------------------------------------------------------------------------
     @router.get("/seals", **read)
@@ -267,7 +318,7 @@ def build_seal_router(application: App) -> APIRouter:
         batch_id: Annotated[str | None, Query(max_length=36)] = None,
         offset: Offset = 0,
         limit: Limit = 50,
-    ) -> dict[str, Any]:
+    ) -> Page[SealOut]:
         """Seals in serial order, filtered by status, store, holder or batch."""
         items, total = seals.list_seals(
             uow,
@@ -279,33 +330,33 @@ def build_seal_router(application: App) -> APIRouter:
             offset=offset,
             limit=limit,
         )
-        return _page([seal_json(s) for s in items], total, offset, limit)
+        return Page(items=[SealOut.of(s) for s in items], total=total, offset=offset, limit=limit)
 
     @router.get("/seals/{serial}", **read)
-    def get_seal(serial: str, caller: Operator) -> dict[str, Any]:
+    def get_seal(serial: str, caller: Operator) -> SealDetailOut:
         """One seal, its batch and every step it has taken."""
         detail = seals.seal_detail(uow, caller, serial)
-        return {
-            **seal_json(detail.seal),
-            "batch": plain(detail.batch),
-            "events": plain(detail.events),
-        }
+        return SealDetailOut(
+            **dict(SealOut.of(detail.seal)),
+            batch=SealBatchOut.model_validate(detail.batch),
+            events=[SealEventOut.model_validate(e) for e in detail.events],
+        )
 
     @router.post("/seals/{serial}/void", **requires(application, Permission.SEAL_REPORT))
-    def void(serial: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+    def void(serial: str, body: ReasonIn, caller: Operator) -> SealOut:
         """A damaged seal taken out of use (stores; or the operator holding it)."""
-        return seal_json(seals.void(uow, caller, serial, body.reason))
+        return SealOut.of(seals.void(uow, caller, serial, body.reason))
 
     @router.post("/seals/{serial}/lost", **requires(application, Permission.SEAL_REPORT))
-    def lost(serial: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+    def lost(serial: str, body: ReasonIn, caller: Operator) -> SealOut:
         """A seal nobody can find: an incident (stores; or the operator holding it)."""
-        return seal_json(seals.lose(uow, caller, serial, body.reason))
+        return SealOut.of(seals.lose(uow, caller, serial, body.reason))
 
     @router.post("/seals/{serial}/broken", **requires(application, Permission.SEAL_REPORT))
-    def broken(serial: str, body: DetailIn, caller: Operator) -> dict[str, Any]:
+    def broken(serial: str, body: DetailIn, caller: Operator) -> SealOut:
         """A fitted seal found broken, recorded against its device; before dispatch the device
         goes back for another reset and a new seal."""
-        return seal_json(seals.report_broken(uow, caller, serial, body.detail))
+        return SealOut.of(seals.report_broken(uow, caller, serial, body.detail))
 
     # -- the device bag's label -------------------------------------------------------------
     @router.get(
@@ -316,6 +367,10 @@ def build_seal_router(application: App) -> APIRouter:
     )
     def job_label(job_id: str, caller: Operator) -> Response:
         """The label for a device's bag: Device ID and seal serial as QR codes, and the job."""
-        return _pdf(*application.device_label(caller, job_id))
+        return _pdf(
+            documents.device_label(
+                uow, caller, job_id, application.documents, application.facility.name
+            )
+        )
 
     return router

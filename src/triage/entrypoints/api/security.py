@@ -1,13 +1,11 @@
 """Who is calling the API: an operator by bearer token or by web session, and what they may do.
 
 One dependency for every operator endpoint. A bearer token is checked as issued (scopes, expiry,
-revocation, bench). A web session comes from the ``triage_session`` cookie; because a browser
-sends cookies by itself, a request that changes state must also carry the session's CSRF token
-in the ``X-CSRF-Token`` header (or the ``csrf_token`` form field of a server-rendered page).
+revocation, bench). A web session comes from the session cookie; because a browser sends
+cookies by itself, a request that changes state must also carry the session's CSRF token
+(``triage.entrypoints.sessions``).
 """
 
-import hmac
-import weakref
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -17,12 +15,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
+from triage.entrypoints.sessions import CSRF_HEADER, SESSION_COOKIE, changes_state, csrf_matches
 from triage.errors import PermissionDenied, Unauthenticated
-from triage.services import people
-
-SESSION_COOKIE = "triage_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from triage.services import auth, tokens
 
 _bearer = HTTPBearer(auto_error=False, description="An operator's API token.")
 _cookie = APIKeyCookie(
@@ -31,12 +26,6 @@ _cookie = APIKeyCookie(
     description="A web session (from POST /api/v1/auth/login); changes need X-CSRF-Token.",
 )
 
-
-# One dependency per application, so that FastAPI's per-request cache authenticates once even
-# when a route both requires a permission and asks for the caller. Keyed by id (App is not
-# hashable); an entry goes when its application does, so an id reused later finds nothing.
-_OPERATORS: dict[int, Callable[..., Caller]] = {}
-
 # What the OpenAPI document says each route needs, under this key: a Permission value, or
 # "tool" (a signed agent request), "self" (any signed-in operator, about their own account),
 # "service" (the service decides, from several permissions) or "public". The access test reads
@@ -44,45 +33,51 @@ _OPERATORS: dict[int, Callable[..., Caller]] = {}
 ACCESS_KEY = "x-access"
 
 
-def operator_dependency(application: App) -> Callable[..., Caller]:
-    """A FastAPI dependency giving the authenticated operator, or 401/403."""
-    key = id(application)
-    found = _OPERATORS.get(key)
-    if found is None:
-        found = _OPERATORS[key] = _operator_dependency(application)
-        weakref.finalize(application, _OPERATORS.pop, key, None)
-    return found
+class _Operator:
+    """The dependency giving the authenticated operator of one application, or 401/403.
 
+    Two of them for the same application are equal, so that FastAPI's per-request cache
+    authenticates once even when a route both requires a permission and asks for the caller.
+    """
 
-def _operator_dependency(application: App) -> Callable[..., Caller]:
-    uow = application.uow
+    def __init__(self, application: App) -> None:
+        self._application = application
 
-    def operator(
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Operator) and other._application is self._application
+
+    def __hash__(self) -> int:
+        return object.__hash__(self._application)  # by identity, as __eq__ compares
+
+    def __call__(
+        self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
         session: Annotated[str | None, Depends(_cookie)],
     ) -> Caller:
+        uow = self._application.uow
         if credentials is not None:
             if credentials.scheme.lower() != "bearer":
                 raise Unauthenticated("send an operator's API token as 'Authorization: Bearer ...'")
-            return people.authenticate_token(uow, credentials.credentials)
+            return tokens.authenticate_token(uow, credentials.credentials)
         if session:
-            from triage.services import auth  # the login use cases
-
             found = auth.authenticate_session(uow, session)
-            if request.method.upper() not in SAFE_METHODS:
-                sent = request.headers.get(CSRF_HEADER, "")
-                if not sent or not hmac.compare_digest(sent, found.csrf_token):
-                    raise PermissionDenied(
-                        f"this request changes state and needs the session's CSRF token in the "
-                        f"{CSRF_HEADER} header"
-                    )
+            if changes_state(request.method) and not csrf_matches(
+                request.headers.get(CSRF_HEADER, ""), found.csrf_token
+            ):
+                raise PermissionDenied(
+                    f"this request changes state and needs the session's CSRF token in the "
+                    f"{CSRF_HEADER} header"
+                )
             return found.caller
         raise Unauthenticated(
             "sign in (POST /api/v1/auth/login) or send an API token as 'Authorization: Bearer ...'"
         )
 
-    return operator
+
+def operator_dependency(application: App) -> Callable[..., Caller]:
+    """A FastAPI dependency giving the authenticated operator, or 401/403."""
+    return _Operator(application)
 
 
 def permission_dependency(application: App, permission: Permission) -> Callable[..., Caller]:

@@ -4,7 +4,7 @@ No "from __future__ import annotations" here: FastAPI must see the dependency ty
 defined inside ``build_security_router``.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
@@ -13,11 +13,20 @@ from pydantic import BaseModel, Field
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
-from triage.domain.tool import Tool
 from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import operator_dependency, requires
-from triage.ledger.entry import format_time
-from triage.services import access_review, anomaly, people
+from triage.entrypoints.schemas.common import Page
+from triage.entrypoints.schemas.security import (
+    AccessReviewOut,
+    AlertOut,
+    OperatorStateOut,
+    ThresholdSettingOut,
+    ThresholdsOut,
+    ToolOut,
+    WorkingHoursOut,
+    WorkingHoursSetOut,
+)
+from triage.services import access_review, anomaly, reinstatement, tools
 
 
 class ThresholdIn(BaseModel):
@@ -52,15 +61,6 @@ class ReasonIn(BaseModel):
     reason: str = Field(max_length=2000)
 
 
-def _tool_json(found: Tool) -> dict[str, Any]:
-    return {
-        "id": found.id,
-        "bench": found.bench,
-        "status": found.status.value,
-        "enrolled_at": format_time(found.enrolled_at),
-    }
-
-
 def build_security_router(application: App) -> APIRouter:
     """The security routes for one facility."""
     uow = application.uow
@@ -68,12 +68,12 @@ def build_security_router(application: App) -> APIRouter:
     router = APIRouter(prefix="/api/v1", tags=["security"])
 
     @router.get("/thresholds", **requires(application, Permission.ACCESS_REVIEW))
-    def get_thresholds(caller: Operator) -> dict[str, Any]:
+    def get_thresholds(caller: Operator) -> ThresholdsOut:
         """The anomaly thresholds and working hours in force."""
-        return anomaly.thresholds(uow, caller).to_json()
+        return ThresholdsOut.model_validate(anomaly.thresholds(uow, caller).to_json())
 
     @router.put("/thresholds", **requires(application, Permission.THRESHOLD_MANAGE))
-    def put_threshold(body: ThresholdIn, caller: Operator) -> dict[str, Any]:
+    def put_threshold(body: ThresholdIn, caller: Operator) -> ThresholdSettingOut:
         """Set a threshold facility-wide or for one tool or operator (a security manager)."""
         setting = anomaly.set_threshold(
             uow,
@@ -84,13 +84,15 @@ def build_security_router(application: App) -> APIRouter:
             body.max_count,
             body.window_minutes,
         )
-        return setting.to_json()
+        return ThresholdSettingOut.model_validate(setting.to_json())
 
     @router.put("/working-hours", **requires(application, Permission.THRESHOLD_MANAGE))
-    def put_working_hours(body: WorkingHoursIn, caller: Operator) -> dict[str, Any]:
+    def put_working_hours(body: WorkingHoursIn, caller: Operator) -> WorkingHoursSetOut:
         """Set the facility's working hours (UTC), or clear them with no start and end."""
         hours = anomaly.set_working_hours(uow, caller, body.start, body.end, body.days)
-        return {"working_hours": None if hours is None else hours.to_json()}
+        return WorkingHoursSetOut(
+            working_hours=None if hours is None else WorkingHoursOut(**hours.to_json())
+        )
 
     @router.get("/alerts", **requires(application, Permission.ALERT_READ))
     def list_alerts(
@@ -98,47 +100,49 @@ def build_security_router(application: App) -> APIRouter:
         status: Literal["open", "resolved", "all"] = "open",
         offset: Offset = 0,
         limit: Limit = 50,
-    ) -> dict[str, Any]:
+    ) -> Page[AlertOut]:
         """Anomaly alerts, oldest first (a security manager)."""
         items, total = anomaly.alerts(
             uow, caller, None if status == "all" else status, offset, limit
         )
-        return {"items": items, "total": total, "offset": offset, "limit": limit}
+        return Page(items=[AlertOut.of(a) for a in items], total=total, offset=offset, limit=limit)
 
     @router.post("/alerts/{alert_id}/resolve", **requires(application, Permission.ALERT_READ))
-    def resolve_alert(alert_id: str, body: ResolutionIn, caller: Operator) -> dict[str, Any]:
+    def resolve_alert(alert_id: str, body: ResolutionIn, caller: Operator) -> AlertOut:
         """Record how an alert was dealt with (reinstating is a separate act)."""
-        return anomaly.resolve_alert(uow, caller, alert_id, body.resolution)
+        return AlertOut.of(anomaly.resolve_alert(uow, caller, alert_id, body.resolution))
 
     @router.post(
         "/operators/{operator_id}/reinstate",
         **requires(application, Permission.SUSPENSION_REINSTATE),
     )
-    def reinstate_operator(operator_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+    def reinstate_operator(operator_id: str, body: ReasonIn, caller: Operator) -> OperatorStateOut:
         """Let a suspended operator act again (a security manager, with a reason)."""
-        found = anomaly.reinstate_operator(uow, caller, operator_id, body.reason)
-        return {"id": found.id, "suspended": found.suspended, "active": found.active}
+        found = reinstatement.reinstate_operator(uow, caller, operator_id, body.reason)
+        return OperatorStateOut.model_validate(found)
 
     @router.post("/tools/{tool_id}/suspend", **requires(application, Permission.TOOL_MANAGE))
-    def suspend_tool(tool_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+    def suspend_tool(tool_id: str, body: ReasonIn, caller: Operator) -> ToolOut:
         """Stop a tool being given work or heard from, until a security manager reinstates it."""
-        return _tool_json(people.suspend_tool(uow, caller, tool_id, body.reason))
+        return ToolOut.model_validate(tools.suspend_tool(uow, caller, tool_id, body.reason))
 
     @router.post(
         "/tools/{tool_id}/reinstate", **requires(application, Permission.SUSPENSION_REINSTATE)
     )
-    def reinstate_tool(tool_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+    def reinstate_tool(tool_id: str, body: ReasonIn, caller: Operator) -> ToolOut:
         """Put a suspended tool back in service (a security manager, with a reason)."""
-        return _tool_json(people.reinstate_tool(uow, caller, tool_id, body.reason))
+        found = reinstatement.reinstate_tool(uow, caller, tool_id, body.reason)
+        return ToolOut.model_validate(found)
 
     @router.post("/tools/{tool_id}/retire", **requires(application, Permission.TOOL_MANAGE))
-    def retire_tool(tool_id: str, body: ReasonIn, caller: Operator) -> dict[str, Any]:
+    def retire_tool(tool_id: str, body: ReasonIn, caller: Operator) -> ToolOut:
         """Take a tool out of service for good."""
-        return _tool_json(people.retire_tool(uow, caller, tool_id, body.reason))
+        return ToolOut.model_validate(tools.retire_tool(uow, caller, tool_id, body.reason))
 
     @router.get(
         "/access-review",
-        responses={200: {"content": {"application/json": {}, "text/csv": {}}}},
+        response_model=AccessReviewOut,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
         **requires(application, Permission.ACCESS_REVIEW),
     )
     def get_access_review(caller: Operator, format: Literal["json", "csv"] = "json") -> Response:

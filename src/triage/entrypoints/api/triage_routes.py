@@ -12,57 +12,48 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from triage.adapters.certificate import certificate_filename
-from triage.adapters.manifest import ManifestFormatError, parse_manifest
 from triage.bootstrap import App
 from triage.domain import agent_request
 from triage.domain.caller import Caller
-from triage.domain.job import TriageJob
-from triage.domain.lifecycle import JobState, allowed_actions
+from triage.domain.lifecycle import JobState
+from triage.domain.manifest import ManifestFormatError, parse_manifest
 from triage.domain.roles import Permission
 from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import access, operator_dependency, requires
-from triage.errors import InvalidInput, NotFound
-from triage.services import agent_auth, bench, history, intake
+from triage.entrypoints.request_bodies import body_limit, limited_body
+from triage.entrypoints.schemas.common import Page, StatusOut
+from triage.entrypoints.schemas.triage import (
+    ClosedConsignmentOut,
+    ConsignmentDetailOut,
+    ConsignmentOut,
+    DecisionOut,
+    DeviceHistoryOut,
+    HistoryItemOut,
+    ImportOut,
+    IntakeExceptionOut,
+    JobDetailOut,
+    JobOut,
+    ResetOut,
+    RowProblemOut,
+    ScanOut,
+    SignedOrdersOut,
+    WorkOrderIssuedOut,
+)
+from triage.entrypoints.statuses import status_of
+from triage.errors import InvalidInput
+from triage.services import agent_auth, bench, documents, history, intake
 from triage.services.intake import ManifestRejected
+from triage.services.views import consignments as consignment_views
+from triage.services.views import jobs as job_views
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
 MAX_JSON_BYTES = 1024 * 1024
 
 
-class JobOut(BaseModel):
-    id: str
-    device_id: str
-    consignment_id: str | None
-    state: str
-    outcome: str | None
-    inspector_id: str | None
-    reset_attempts: int
-    seal_serial: str | None
-    opened_at: str
-    closed_at: str | None
-    next_steps: list[str] = Field(description="Actions the lifecycle allows from this state.")
-
-
-class JobPage(BaseModel):
-    items: list[JobOut]
-    total: int
-    offset: int
-    limit: int
-
-
 class ScanIn(BaseModel):
     device_id: str = Field(description="As scanned: any common EUI-64 spelling.", max_length=100)
-
-
-class ScanOut(BaseModel):
-    device_id: str
-    created: bool
-    job: JobOut | None
-    exception_id: str | None
-    message: str
 
 
 class OverrideIn(BaseModel):
@@ -171,26 +162,16 @@ EVIDENCE_BODY: dict[str, Any] = {
 }
 
 
+RECEIPT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An offline receipt: the device's entries, their inclusion proofs and a "
+    "signed checkpoint (check it with `triage verify`).",
+}
+
+
 def _with_body(options: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Route options with the request body the route reads itself."""
     return {**options, "openapi_extra": {**options["openapi_extra"], "requestBody": body}}
-
-
-def job_json(job: TriageJob) -> JobOut:
-    """A job as the API shows it."""
-    return JobOut(
-        id=job.id,
-        device_id=job.device_id,
-        consignment_id=job.consignment_id,
-        state=job.state.value,
-        outcome=job.outcome,
-        inspector_id=job.inspector_id,
-        reset_attempts=job.reset_attempts,
-        seal_serial=job.seal_serial,
-        opened_at=job.opened_at.isoformat(),
-        closed_at=job.closed_at.isoformat() if job.closed_at else None,
-        next_steps=[a.value for a in allowed_actions(job.state)],
-    )
 
 
 def build_router(application: App) -> APIRouter:
@@ -225,17 +206,18 @@ def build_router(application: App) -> APIRouter:
         "/consignments",
         tags=["intake"],
         status_code=201,
+        response_model=ImportOut,
         **_with_body(requires(application, Permission.CONSIGNMENT_IMPORT), MANIFEST_BODY),
     )
+    @body_limit(MAX_MANIFEST_BYTES)
     async def import_consignment(
         request: Request,
         caller: Operator,
         reference: Annotated[str, Query(max_length=100)],
         asset_owner: Annotated[str, Query(max_length=100)],
         skip_invalid: bool = False,
-    ) -> JSONResponse:
+    ) -> ImportOut | JSONResponse:
         """Import a manifest: CSV (text/csv) or a JSON list of objects (application/json)."""
-        caller.require(Permission.CONSIGNMENT_IMPORT)
         body = await limited_body(request, MAX_MANIFEST_BYTES)
         kind = "json" if "json" in request.headers.get("content-type", "") else "csv"
         try:
@@ -254,54 +236,46 @@ def build_router(application: App) -> APIRouter:
             )
         except ManifestRejected as exc:
             return _problem_with_rows(exc)
-        return JSONResponse(
-            {
-                "consignment_id": report.consignment_id,
-                "imported": report.imported,
-                "rejected": [_row_problem(p) for p in report.problems],
-            },
-            status_code=201,
+        return ImportOut(
+            consignment_id=report.consignment_id,
+            imported=report.imported,
+            rejected=[RowProblemOut.model_validate(p) for p in report.problems],
         )
 
     @router.get("/consignments", tags=["intake"], **requires(application, Permission.TRIAGE_READ))
     def list_consignments(
         caller: Operator, offset: Offset = 0, limit: Limit = 50
-    ) -> dict[str, Any]:
+    ) -> Page[ConsignmentOut]:
         """Consignments, oldest first."""
-        caller.require(Permission.TRIAGE_READ)
-        with uow(write=False) as unit:
-            items, total = unit.triage.consignments(offset, limit)
-        return {
-            "items": [_consignment_json(c) for c in items],
-            "total": total,
-            "offset": offset,
-            "limit": limit,
-        }
+        items, total = consignment_views.consignments(uow, caller, offset, limit)
+        return Page(
+            items=[ConsignmentOut(**ConsignmentOut.fields_of(c)) for c in items],
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
 
     @router.get(
         "/consignments/{consignment_id}",
         tags=["intake"],
         **requires(application, Permission.TRIAGE_READ),
     )
-    def get_consignment(consignment_id: str, caller: Operator) -> dict[str, Any]:
+    def get_consignment(consignment_id: str, caller: Operator) -> ConsignmentDetailOut:
         """One consignment, with the devices still expected."""
-        caller.require(Permission.TRIAGE_READ)
-        with uow(write=False) as unit:
-            found = unit.triage.consignment(consignment_id)
-            if found is None:
-                raise NotFound(f"no consignment {consignment_id!r}")
-            missing = unit.triage.missing_devices(consignment_id)
-        return {**_consignment_json(found), "not_arrived": missing}
+        found = consignment_views.consignment_detail(uow, caller, consignment_id)
+        return ConsignmentDetailOut(
+            **ConsignmentOut.fields_of(found.consignment), not_arrived=found.not_arrived
+        )
 
     @router.post(
         "/consignments/{consignment_id}/close",
         tags=["intake"],
         **requires(application, Permission.CONSIGNMENT_CLOSE),
     )
-    def close_consignment(consignment_id: str, caller: Operator) -> dict[str, Any]:
+    def close_consignment(consignment_id: str, caller: Operator) -> ClosedConsignmentOut:
         """Close a consignment: the report lists every device expected but never arrived."""
         closed, missing = intake.close_consignment(uow, caller, consignment_id)
-        return {**_consignment_json(closed), "never_arrived": missing}
+        return ClosedConsignmentOut(**ConsignmentOut.fields_of(closed), never_arrived=missing)
 
     # -- devices ----------------------------------------------------------------------------
     @router.post("/devices/scan", tags=["devices"], **requires(application, Permission.DEVICE_SCAN))
@@ -311,7 +285,7 @@ def build_router(application: App) -> APIRouter:
         return ScanOut(
             device_id=result.device_id,
             created=result.created,
-            job=job_json(result.job) if result.job else None,
+            job=JobOut.of(result.job) if result.job else None,
             exception_id=result.exception_id,
             message=result.message,
         )
@@ -323,27 +297,30 @@ def build_router(application: App) -> APIRouter:
     )
     def device_history(
         device_id: str, caller: Operator, offset: Offset = 0, limit: Limit = 200
-    ) -> dict[str, Any]:
+    ) -> DeviceHistoryOut:
         """Every ledger entry about a device across all its jobs, oldest first."""
         found = history.device_history(uow, caller, device_id)
         page = found.entries[offset : offset + limit]
-        return {
-            "device_id": found.device_id,
-            "jobs": [job_json(j).model_dump() for j in found.jobs],
-            "items": [{"index": i, "entry": e.to_json()} for i, e in page],
-            "total": len(found.entries),
-            "offset": offset,
-            "limit": limit,
-        }
+        return DeviceHistoryOut(
+            device_id=found.device_id,
+            jobs=[JobOut.of(j) for j in found.jobs],
+            items=[HistoryItemOut(index=i, entry=e.to_json()) for i, e in page],
+            total=len(found.entries),
+            offset=offset,
+            limit=limit,
+        )
 
     @router.get(
         "/devices/{device_id}/receipt",
         tags=["devices"],
+        response_class=Response,
+        responses={200: {"content": {"application/json": {"schema": RECEIPT_SCHEMA}}}},
         **requires(application, Permission.RECEIPT_ISSUE),
     )
     def device_receipt(device_id: str, caller: Operator) -> Response:
         """An offline receipt: the entries, their inclusion proofs and a signed checkpoint."""
-        return Response(application.receipt(caller, device_id), media_type="application/json")
+        receipt = documents.receipt(application.uow, caller, device_id, application.issuer())
+        return Response(receipt, media_type="application/json")
 
     @router.get(
         "/devices/{device_id}/certificate",
@@ -356,11 +333,13 @@ def build_router(application: App) -> APIRouter:
     def device_certificate(device_id: str, caller: Operator) -> Response:
         """The triage certificate (PDF, with the receipt's digest as a QR code) of a released
         device."""
-        name = certificate_filename(device_id)
+        found = documents.certificate(
+            application.uow, caller, device_id, application.issuer(), application.documents
+        )
         return Response(
-            application.certificate(caller, device_id),
+            found.content,
             media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
         )
 
     # -- jobs -------------------------------------------------------------------------------
@@ -370,47 +349,30 @@ def build_router(application: App) -> APIRouter:
         state: JobState | None = None,
         offset: Offset = 0,
         limit: Limit = 50,
-    ) -> JobPage:
+    ) -> Page[JobOut]:
         """Triage jobs, optionally in one state (the supervisor's queues)."""
-        caller.require(Permission.TRIAGE_READ)
-        with uow(write=False) as unit:
-            items, total = unit.triage.jobs(state, offset, limit)
-        return JobPage(items=[job_json(j) for j in items], total=total, offset=offset, limit=limit)
+        items, total = job_views.jobs(uow, caller, state, offset, limit)
+        return Page(items=[JobOut.of(j) for j in items], total=total, offset=offset, limit=limit)
 
     @router.get("/jobs/{job_id}", tags=["jobs"], **requires(application, Permission.TRIAGE_READ))
-    def get_job(job_id: str, caller: Operator) -> dict[str, Any]:
+    def get_job(job_id: str, caller: Operator) -> JobDetailOut:
         """One job, with its reset results."""
-        caller.require(Permission.TRIAGE_READ)
-        with uow(write=False) as unit:
-            found = unit.triage.job(job_id)
-            if found is None:
-                raise NotFound(f"no triage job {job_id!r}")
-            results = unit.triage.reset_results(job_id)
-        return {
-            **job_json(found).model_dump(),
-            "resets": [
-                {
-                    "work_order_id": r["work_order_id"],
-                    "outcome": r["outcome"],
-                    "verified": r["verified"],
-                    "failures": r["failures"],
-                    "detail": r["detail"],
-                }
-                for r in results
-            ],
-        }
+        found = job_views.job_detail(uow, caller, job_id)
+        return JobDetailOut(
+            **dict(JobOut.of(found.job)),
+            resets=[ResetOut.model_validate(r) for r in found.resets],
+        )
 
     @router.post(
         "/jobs/{job_id}/inspection",
         tags=["jobs"],
         **_with_body(requires(application, Permission.DEVICE_INSPECT), EVIDENCE_BODY),
     )
-    async def inspect(job_id: str, request: Request, caller: Operator) -> dict[str, Any]:
+    async def inspect(job_id: str, request: Request, caller: Operator) -> DecisionOut:
         """Record the inspection; the tamper policy decides and says why."""
-        caller.require(Permission.DEVICE_INSPECT)
         evidence = _json_object(await limited_body(request, MAX_JSON_BYTES))
         decision = await run_in_threadpool(bench.inspect, uow, caller, job_id, evidence)
-        return decision.to_json()
+        return DecisionOut.of(decision)
 
     @router.post(
         "/jobs/{job_id}/override",
@@ -419,7 +381,7 @@ def build_router(application: App) -> APIRouter:
     )
     def override(job_id: str, body: OverrideIn, caller: Operator) -> JobOut:
         """A supervisor overrides the decision, with a written justification."""
-        return job_json(bench.override(uow, caller, job_id, body.outcome, body.justification))
+        return JobOut.of(bench.override(uow, caller, job_id, body.outcome, body.justification))
 
     @router.post(
         "/jobs/{job_id}/work-orders",
@@ -427,24 +389,24 @@ def build_router(application: App) -> APIRouter:
         status_code=201,
         **requires(application, Permission.RESET_REQUEST),
     )
-    def work_order(job_id: str, body: WorkOrderIn, caller: Operator) -> dict[str, str]:
+    def work_order(job_id: str, body: WorkOrderIn, caller: Operator) -> WorkOrderIssuedOut:
         """Issue a signed work order for one tool to reset this device."""
         signed = bench.authorise_reset(uow, caller, job_id, body.tool_id, application.signer_key())
-        return {"work_order": signed}
+        return WorkOrderIssuedOut(work_order=signed)
 
     @router.post(
         "/jobs/{job_id}/seal", tags=["jobs"], **requires(application, Permission.DEVICE_SEAL)
     )
     def seal(job_id: str, body: SealIn, caller: Operator) -> JobOut:
         """Record the tamper-protection seal fitted to a verified device."""
-        return job_json(bench.seal(uow, caller, job_id, body.serial))
+        return JobOut.of(bench.seal(uow, caller, job_id, body.serial))
 
     @router.post(
         "/jobs/{job_id}/release", tags=["jobs"], **requires(application, Permission.DEVICE_RELEASE)
     )
     def release(job_id: str, caller: Operator) -> JobOut:
         """Release a sealed device."""
-        return job_json(bench.release(uow, caller, job_id))
+        return JobOut.of(bench.release(uow, caller, job_id))
 
     @router.post(
         "/jobs/{job_id}/quarantine",
@@ -453,14 +415,14 @@ def build_router(application: App) -> APIRouter:
     )
     def quarantine(job_id: str, body: ReasonIn, caller: Operator) -> JobOut:
         """Set a device aside."""
-        return job_json(bench.quarantine(uow, caller, job_id, body.reason))
+        return JobOut.of(bench.quarantine(uow, caller, job_id, body.reason))
 
     @router.post(
         "/jobs/{job_id}/disposal", tags=["jobs"], **requires(application, Permission.DEVICE_DISPOSE)
     )
     def disposal(job_id: str, body: DisposalIn, caller: Operator) -> JobOut:
         """Return a quarantined device to its manufacturer, or destroy it."""
-        return job_json(bench.dispose(uow, caller, job_id, body.action, body.reference))
+        return JobOut.of(bench.dispose(uow, caller, job_id, body.action, body.reference))
 
     # -- exceptions -------------------------------------------------------------------------
     @router.get("/exceptions", tags=["exceptions"], **requires(application, Permission.TRIAGE_READ))
@@ -469,64 +431,47 @@ def build_router(application: App) -> APIRouter:
         status: Literal["open", "resolved"] | None = None,
         offset: Offset = 0,
         limit: Limit = 50,
-    ) -> dict[str, Any]:
+    ) -> Page[IntakeExceptionOut]:
         """Unexpected devices and other exceptions."""
-        caller.require(Permission.TRIAGE_READ)
-        with uow(write=False) as unit:
-            items, total = unit.triage.exceptions(status, offset, limit)
-        return {
-            "items": [{k: _plain(v) for k, v in item.items()} for item in items],
-            "total": total,
-            "offset": offset,
-            "limit": limit,
-        }
+        items, total = consignment_views.exceptions(uow, caller, status, offset, limit)
+        return Page(
+            items=[IntakeExceptionOut.model_validate(e) for e in items],
+            total=total,
+            offset=offset,
+            limit=limit,
+        )
 
     @router.post(
         "/exceptions/{exception_id}/resolve",
         tags=["exceptions"],
         **requires(application, Permission.EXCEPTION_RESOLVE),
     )
-    def resolve(exception_id: str, body: ResolutionIn, caller: Operator) -> dict[str, str]:
+    def resolve(exception_id: str, body: ResolutionIn, caller: Operator) -> StatusOut:
         """Record how an exception was dealt with."""
         intake.resolve_exception(uow, caller, exception_id, body.resolution)
-        return {"status": "resolved"}
+        return StatusOut(status="resolved")
 
     # -- bench agents -----------------------------------------------------------------------
     # Requests that do not verify, past a burst from one address, are answered 429.
     AGENT = problems.responses(429)
 
     @router.get("/agent/work-orders", tags=["agent"], responses=AGENT, **access("tool"))
-    def agent_work_orders(caller: Tool) -> dict[str, list[str]]:
+    def agent_work_orders(caller: Tool) -> SignedOrdersOut:
         """Signed work orders waiting for the calling tool (signed request)."""
-        return {"items": bench.work_orders_for_tool(uow, caller)}
+        return SignedOrdersOut(items=bench.work_orders_for_tool(uow, caller))
 
     @router.post("/agent/results", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_result(body: ResultIn, caller: Tool) -> JobOut:
         """A tool's signed result of a work order (signed request)."""
-        return job_json(bench.record_tool_result(uow, caller, body.result))
+        return JobOut.of(bench.record_tool_result(uow, caller, body.result))
 
     @router.post("/agent/refusals", tags=["agent"], responses=AGENT, **access("tool"))
-    def agent_refusal(body: RefusalIn, caller: Tool) -> dict[str, str]:
+    def agent_refusal(body: RefusalIn, caller: Tool) -> StatusOut:
         """The agent refused a work order and says why (signed request)."""
         bench.record_refusal(uow, caller, body.work_order_id, body.reason)
-        return {"status": "recorded"}
+        return StatusOut(status="recorded")
 
     return router
-
-
-async def limited_body(request: Request, limit: int) -> bytes:
-    """The request body, refused before it is read past ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise InvalidInput(f"body: larger than {limit} bytes")
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InvalidInput(f"body: larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:
@@ -539,36 +484,15 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return obj
 
 
-def _row_problem(problem: Any) -> dict[str, Any]:
-    return {"line": problem.line, "field": problem.field, "problem": problem.problem}
-
-
 def _problem_with_rows(exc: ManifestRejected) -> JSONResponse:
     return JSONResponse(
         {
             "type": "about:blank",
             "title": exc.title,
-            "status": exc.status,
+            "status": status_of(exc),
             "detail": str(exc),
-            "rows": [_row_problem(p) for p in exc.problems],
+            "rows": [RowProblemOut.model_validate(p).model_dump() for p in exc.problems],
         },
-        status_code=exc.status,
+        status_code=status_of(exc),
         media_type="application/problem+json",
     )
-
-
-def _consignment_json(found: Any) -> dict[str, Any]:
-    return {
-        "id": found.id,
-        "reference": found.reference,
-        "asset_owner": found.asset_owner,
-        "status": found.status.value,
-        "created_at": found.created_at.isoformat(),
-        "closed_at": found.closed_at.isoformat() if found.closed_at else None,
-        "expected": found.expected,
-        "arrived": found.arrived,
-    }
-
-
-def _plain(value: Any) -> Any:
-    return value.isoformat() if hasattr(value, "isoformat") else value

@@ -14,7 +14,8 @@ from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
 from triage.domain.tamper_policy import PolicyError, TamperPolicy
 from triage.errors import InvalidInput
-from triage.services import assessment, bench_assignment, people
+from triage.services import assessment, bench_assignment, operators, tamper_policy
+from triage.services.views import dashboard
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Form, Site, Visit
@@ -28,20 +29,16 @@ def register(router: APIRouter, site: Site) -> None:
     @router.get("/admin")
     @page(Permission.FACILITY_MANAGE)
     def facility(visit: Visit, form: dict[str, str]) -> Response:
-        standing = assessment.status(uow, visit.caller)
-        with uow(write=False) as unit:
-            policy = unit.assurance.policy_in_force()
-            operators = unit.triage.operators()
-            benches = unit.triage.bench_assignments()
+        shown = dashboard.facility_overview(uow, visit.caller)
         return site.render(
             "admin.html",
             visit,
             facility=application.facility,
-            standing=standing,
+            standing=shown.standing,
             roles=PARTY_ROLES,
-            policy=policy,
-            operators=operators,
-            benches=benches,
+            policy=shown.policy,
+            operators=shown.operators,
+            benches=shown.benches,
             all_roles=[r.value for r in Role],
         )
 
@@ -55,7 +52,7 @@ def register(router: APIRouter, site: Site) -> None:
             chosen = TamperPolicy.load(source)
         except PolicyError as exc:
             raise InvalidInput(f"policy: {exc}") from None
-        people.activate_policy(uow, visit.caller, chosen)
+        tamper_policy.activate_policy(uow, visit.caller, chosen)
         return site.redirect("/admin")
 
     @router.post("/admin/operators/{operator_id}/roles")
@@ -65,7 +62,7 @@ def register(router: APIRouter, site: Site) -> None:
             chosen = parse_roles(form.get("roles", "").replace(",", " ").split())
         except ValueError as exc:
             raise InvalidInput(f"roles: {exc}") from None
-        people.change_roles(uow, visit.caller, operator_id, chosen)
+        operators.change_roles(uow, visit.caller, operator_id, chosen)
         return site.redirect("/admin")
 
     @router.post("/admin/operators/{operator_id}/benches")

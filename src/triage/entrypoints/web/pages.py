@@ -9,10 +9,8 @@ the stylesheet is served from this package.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,27 +18,39 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import UploadFile
 
 from triage.bootstrap import App
 from triage.domain.caller import Caller
-from triage.domain.lifecycle import JobState, allowed_actions
 from triage.domain.roles import Permission, roles_with
 from triage.domain.tamper_policy import Cover, SecuritySealState
-from triage.entrypoints.api.security import SESSION_COOKIE
-from triage.errors import InvalidInput, TooManyAttempts, TriageError, Unauthenticated
+from triage.entrypoints.request_bodies import DEFAULT_BODY_LIMIT, KiB, body_limit, limited_body
+from triage.entrypoints.sessions import (
+    CSRF_FIELD,
+    close_session,
+    csrf_matches,
+    open_session,
+    session_secret,
+)
+from triage.entrypoints.statuses import status_of
+from triage.entrypoints.web import admin, auditor, security, stores, supervisor
+from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
 from triage.ledger.entry import format_time
-from triage.services import anomaly, assessment, auth, bench, history, intake, people, seals
-from triage.services.auth import SessionCaller
+from triage.services import auth, bench, intake, photos, reinstatement
 from triage.services.common import now
+from triage.services.views import dashboard, jobs
+from triage.services.views import people as people_views
 
 HERE = Path(__file__).parent
-MAX_FORM_BYTES = 1024 * 1024  # a receipt of a long-lived device can be a few hundred KiB
+STATIC = HERE / "static"
 _templates = Environment(
     loader=FileSystemLoader(HERE / "templates"),
     autoescape=select_autoescape(["html"]),
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Times on pages as everywhere else: RFC 3339 in UTC with "Z".
+_templates.filters["time"] = format_time
 
 # The pages, the permission each needs, and its place in the menu.
 MENU = (
@@ -85,7 +95,11 @@ def _render(name: str, visit: Visit | None, status: int = 200, **context: Any) -
 
 
 def _problem(visit: Visit | None, exc: TriageError) -> HTMLResponse:
-    return _render("error.html", visit, exc.status, title=exc.title, message=str(exc))
+    return _render("error.html", visit, status_of(exc), title=exc.title, message=str(exc))
+
+
+def _expired(visit: Visit, message: str) -> HTMLResponse:
+    return _render("error.html", visit, 403, title="Form expired", message=message)
 
 
 class Form(dict[str, str]):
@@ -96,15 +110,11 @@ class Form(dict[str, str]):
         self.files = files or {}
 
 
-async def _form(request: Request, limit: int = MAX_FORM_BYTES) -> Form:
+async def _form(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> Form:
     """A form (urlencoded, or multipart with at most one file), refused past ``limit`` bytes."""
-    from starlette.datastructures import UploadFile
-
-    from triage.entrypoints.api.triage_routes import limited_body
-
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        raise InvalidInput(f"form: larger than {limit // 1024} KiB")
+        raise InvalidInput(f"form: larger than {limit // KiB} KiB")
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         fields: dict[str, str] = {}
         files: dict[str, bytes] = {}
@@ -113,7 +123,7 @@ async def _form(request: Request, limit: int = MAX_FORM_BYTES) -> Form:
                 if isinstance(value, UploadFile):
                     data = await value.read(limit + 1)
                     if len(data) > limit:
-                        raise InvalidInput(f"{key}: larger than {limit // 1024} KiB")
+                        raise InvalidInput(f"{key}: larger than {limit // KiB} KiB")
                     files[key] = data
                 else:
                     fields[key] = value
@@ -129,19 +139,20 @@ def build_web_router(application: App) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     def visit_of(request: Request) -> Visit:
-        secret = request.cookies.get(SESSION_COOKIE)
+        secret = session_secret(request)
         if not secret:
             raise _Redirect("/login")
         try:
-            found: SessionCaller = auth.authenticate_session(uow, secret)
+            found = auth.authenticate_session(uow, secret)
         except Unauthenticated:
             raise _Redirect("/login?expired=1") from None
         return Visit(found.caller, found.csrf_token)
 
     def page(
-        permission: Permission | None, limit: int = MAX_FORM_BYTES
+        permission: Permission | None, limit: int = DEFAULT_BODY_LIMIT
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """A page needing ``permission``: signed in, else to the login; refused, else shown."""
+        """A page needing ``permission``: signed in, else to the login; refused, else shown.
+        A form larger than ``limit`` bytes is refused (the route declares it)."""
 
         def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
             async def run(request: Request) -> Response:
@@ -167,14 +178,10 @@ def build_web_router(application: App) -> APIRouter:
                         form = await _form(request, limit)
                     except TriageError as exc:
                         return _problem(visit, exc)
-                    sent = form.get("csrf_token", "")
-                    if not hmac.compare_digest(sent.encode(), visit.csrf_token.encode()):
-                        return _render(
-                            "error.html",
+                    if not csrf_matches(form.get(CSRF_FIELD, ""), visit.csrf_token):
+                        return _expired(
                             visit,
-                            403,
-                            title="Form expired",
-                            message="This form is out of date or not from this site: go back, "
+                            "This form is out of date or not from this site: go back, "
                             "reload the page and try again.",
                         )
                 try:
@@ -183,7 +190,7 @@ def build_web_router(application: App) -> APIRouter:
                 except TriageError as exc:
                     return _problem(visit, exc)
 
-            return run
+            return run if limit == DEFAULT_BODY_LIMIT else body_limit(limit)(run)
 
         return wrap
 
@@ -211,18 +218,10 @@ def build_web_router(application: App) -> APIRouter:
             return _render("login.html", None, 429, error=str(exc), bench=form.get("bench", ""))
         except TriageError as exc:
             return _render(
-                "login.html", None, exc.status, error=str(exc), bench=form.get("bench", "")
+                "login.html", None, status_of(exc), error=str(exc), bench=form.get("bench", "")
             )
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            session.secret,
-            max_age=int(auth.SESSION_ABSOLUTE_TIMEOUT.total_seconds()),
-            path="/",
-            secure=True,
-            httponly=True,
-            samesite="strict",
-        )
+        open_session(response, session.secret)
         return response
 
     @router.post("/logout")
@@ -232,13 +231,11 @@ def build_web_router(application: App) -> APIRouter:
         except _Redirect:
             return RedirectResponse("/login", status_code=303)
         form = await _form(request)
-        if not hmac.compare_digest(form.get("csrf_token", "").encode(), visit.csrf_token.encode()):
-            return _render(
-                "error.html", visit, 403, title="Form expired", message="Reload and try again."
-            )
-        auth.logout(uow, request.cookies.get(SESSION_COOKIE, ""))
+        if not csrf_matches(form.get(CSRF_FIELD, ""), visit.csrf_token):
+            return _expired(visit, "Reload and try again.")
+        auth.logout(uow, session_secret(request) or "")
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True)
+        close_session(response)
         return response
 
     # -- the dashboard ----------------------------------------------------------------------
@@ -246,44 +243,18 @@ def build_web_router(application: App) -> APIRouter:
     @page(None)
     def home(visit: Visit, form: dict[str, str]) -> Response:
         """The dashboard: what this person may see, as charts where looking beats reading."""
-        caller = visit.caller
-        context: dict[str, Any] = {
-            "counts": {},
-            "outcomes": None,
-            "benches": None,
-            "fitted": None,
-            "seal_sums": [],
-            "open_alerts": None,
-            "next_assessment": None,
-        }
-        if caller.can(Permission.TRIAGE_READ):
-            since = now() - timedelta(days=14)
-            with uow(write=False) as unit:
-                for state in JobState:
-                    _, total = unit.triage.jobs(state, 0, 1)
-                    if total:
-                        context["counts"][state.value.replace("_", " ")] = total
-                context["outcomes"] = [
-                    (f"{r['day'][5:]} {r['outcome'].replace('_', ' ')}", r["count"])
-                    for r in unit.assurance.outcomes_per_day(since)
-                ]
-                context["benches"] = [
-                    (f"bench {r['bench']}", r["count"])
-                    for r in unit.assurance.resets_per_bench(since)
-                ]
-        if caller.can(Permission.SEAL_READ):
-            report = seals.fitted_report(uow, caller, now() - timedelta(days=14), now())
-            per_day: dict[str, int] = {}
-            for row in report["rows"]:
-                per_day[row["day"]] = per_day.get(row["day"], 0) + row["fitted"]
-            context["fitted"] = sorted(per_day.items())
-            sums = seals.reconciliation(uow, caller, "facility").to_json()["equations"]
-            context["seal_sums"] = sums[:2]
-        if caller.can(Permission.ALERT_READ):
-            _, context["open_alerts"] = anomaly.alerts(uow, caller, "open", 0, 1)
-        if caller.can(Permission.ASSURANCE_READ):
-            context["next_assessment"] = assessment.schedule(uow, caller)
-        return _render("home.html", visit, **context)
+        shown = dashboard.dashboard(uow, visit.caller)
+        return _render(
+            "home.html",
+            visit,
+            counts=shown.counts,
+            outcomes=shown.outcomes,
+            benches=shown.benches,
+            fitted=shown.fitted,
+            seal_sums=shown.seal_sums,
+            open_alerts=shown.open_alerts,
+            next_assessment=shown.next_assessment,
+        )
 
     # -- the bench --------------------------------------------------------------------------
     @router.get("/bench")
@@ -302,24 +273,19 @@ def build_web_router(application: App) -> APIRouter:
     @router.get("/bench/jobs/{job_id}")
     @page(Permission.DEVICE_SCAN)
     def bench_job(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        with uow(write=False) as unit:
-            job = unit.triage.job(job_id)
-            tools = [t for t in unit.security.tools() if t["status"] == "active"]
-        if job is None:
+        try:
+            shown = jobs.bench_job(uow, visit.caller, job_id)
+        except NotFound:
             return _render("error.html", visit, 404, title="No such job", message=job_id)
-        story = history.device_history(uow, visit.caller, job.device_id)
-        entries = [(i, e) for i, e in story.entries if e.data.get("job_id") in (None, job.id)]
-        decisions = [e for _, e in entries if e.type in ("device.decided", "decision.overridden")]
-        photos = [e.data["sha256"] for _, e in entries if e.type == "device.photo_attached"]
         return _render(
             "bench_job.html",
             visit,
-            job=job,
-            entries=entries,
-            decision=decisions[-1] if decisions else None,
-            photos=photos,
-            next_steps=sorted(a.value for a in allowed_actions(job.state)),
-            tools=[t for t in tools if t["bench"] == visit.caller.bench] or tools,
+            job=shown.job,
+            entries=shown.entries,
+            decision=shown.decision,
+            photos=shown.photos,
+            next_steps=shown.next_steps,
+            tools=shown.tools,
             covers=[c.value for c in Cover],
             seal_states=[s.value for s in SecuritySealState],
         )
@@ -344,35 +310,23 @@ def build_web_router(application: App) -> APIRouter:
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
 
     @router.post("/bench/jobs/{job_id}/photo")
-    @page(Permission.DEVICE_INSPECT, limit=bench.MAX_PHOTO_BYTES + 64 * 1024)
+    # A photo and the multipart form around it.
+    @page(Permission.DEVICE_INSPECT, limit=photos.MAX_PHOTO_BYTES + 64 * KiB)
     def bench_photo(visit: Visit, form: Form, job_id: str) -> Response:
         content = form.files.get("photo", b"")
-        media = bench.photo_type(content)
-        sha256, size = application.evidence_store().put(content)
-        bench.attach_photo(uow, visit.caller, job_id, sha256, media, size)
+        photos.take_photo(uow, visit.caller, application.evidence_store(), job_id, content)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
 
     @router.get("/bench/jobs/{job_id}/photos/{sha256}")
     @page(Permission.HISTORY_READ)
     def bench_photo_file(visit: Visit, form: Form, job_id: str, sha256: str) -> Response:
-        with uow(write=False) as unit:
-            job = unit.triage.job(job_id)
-        if job is None:
-            return _render("error.html", visit, 404, title="No such job", message=job_id)
-        story = history.device_history(uow, visit.caller, job.device_id)
-        recorded = [
-            e.data
-            for _, e in story.entries
-            if e.type == "device.photo_attached"
-            and e.data["job_id"] == job_id
-            and e.data["sha256"] == sha256
-        ]
-        store = application.evidence_store()
-        if not recorded or store.check(sha256) != "ok":
+        try:
+            found = photos.photo(uow, visit.caller, application.evidence_store(), job_id, sha256)
+        except NotFound:
             return _render("error.html", visit, 404, title="No such photo", message=sha256)
         return Response(
-            store.read(sha256),
-            media_type=recorded[0]["media_type"],
+            found.content,
+            media_type=found.media_type,
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
         )
 
@@ -400,15 +354,13 @@ def build_web_router(application: App) -> APIRouter:
     @router.get("/security/tools")
     @page(Permission.ALERT_READ)
     def security_tools(visit: Visit, form: dict[str, str]) -> Response:
-        with uow(write=False) as unit:
-            tools = unit.security.tools()
-        alerts, _ = anomaly.alerts(uow, visit.caller, "open", 0, 100)
-        return _render("security_tools.html", visit, tools=tools, alerts=alerts)
+        shown = people_views.tools_and_alerts(uow, visit.caller)
+        return _render("security_tools.html", visit, tools=shown.tools, alerts=shown.alerts)
 
     @router.post("/security/tools/{tool_id}/reinstate")
     @page(Permission.SUSPENSION_REINSTATE)
     def security_reinstate(visit: Visit, form: dict[str, str], tool_id: str) -> Response:
-        people.reinstate_tool(uow, visit.caller, tool_id, form.get("reason", ""))
+        reinstatement.reinstate_tool(uow, visit.caller, tool_id, form.get("reason", ""))
         return RedirectResponse("/security/tools", status_code=303)
 
     site = Site(application, page)
@@ -430,7 +382,3 @@ class Site:
     @staticmethod
     def redirect(to: str) -> Response:
         return RedirectResponse(to, status_code=303)
-
-
-# Imported last: the areas' modules use ``Site`` and ``Visit`` above.
-from triage.entrypoints.web import admin, auditor, security, stores, supervisor  # noqa: E402

@@ -11,7 +11,8 @@ from fastapi.responses import Response
 from triage.domain.roles import Permission
 from triage.domain.thresholds import Metric
 from triage.errors import InvalidInput
-from triage.services import access_review, anomaly, auth, people
+from triage.services import access_review, anomaly, auth, reinstatement, tokens
+from triage.services.views import people as people_views
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Site, Visit
@@ -24,27 +25,26 @@ def register(router: APIRouter, site: Site) -> None:
     @router.get("/security/people")
     @page(Permission.ALERT_READ)
     def people_page(visit: Visit, form: dict[str, str]) -> Response:
-        review = access_review.to_dict(access_review.access_review(uow, visit.caller))
-        limits = anomaly.thresholds(uow, visit.caller).to_json()
+        shown = people_views.people_review(uow, visit.caller)
         return site.render(
             "security_people.html",
             visit,
-            review=review,
-            locks=auth.locks(uow, visit.caller),
-            limits=limits,
+            review=access_review.to_dict(shown.review),
+            locks=shown.locks,
+            limits=shown.thresholds.to_json(),
             metrics=[m.value for m in Metric],
         )
 
     @router.post("/security/tokens/{token_id}/revoke")
     @page(Permission.ACCOUNT_UNLOCK)
     def revoke_token(visit: Visit, form: dict[str, str], token_id: str) -> Response:
-        people.revoke_token(uow, visit.caller, token_id, _reason(form))
+        tokens.revoke_token(uow, visit.caller, token_id, form.get("reason", ""))
         return site.redirect("/security/people")
 
     @router.post("/security/locks/{subject_kind}/{subject_id}/unlock")
     @page(Permission.ACCOUNT_UNLOCK)
     def unlock(visit: Visit, form: dict[str, str], subject_kind: str, subject_id: str) -> Response:
-        auth.unlock(uow, visit.caller, subject_kind, subject_id, _reason(form))
+        auth.unlock(uow, visit.caller, subject_kind, subject_id, form.get("reason", ""))
         return site.redirect("/security/people")
 
     @router.post("/security/alerts/{alert_id}/resolve")
@@ -75,13 +75,5 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/security/operators/{operator_id}/reinstate")
     @page(Permission.SUSPENSION_REINSTATE)
     def reinstate(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
-        anomaly.reinstate_operator(uow, visit.caller, operator_id, form.get("reason", ""))
+        reinstatement.reinstate_operator(uow, visit.caller, operator_id, form.get("reason", ""))
         return site.redirect("/security/people")
-
-
-def _reason(form: dict[str, str]) -> str:
-    """The reason a form gives for an act the ledger records (the page asks for ten characters)."""
-    reason = form.get("reason", "").strip()
-    if len(reason) < 10:
-        raise InvalidInput("reason: say why in at least 10 characters (it is recorded)")
-    return reason

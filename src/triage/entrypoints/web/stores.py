@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from triage.domain.roles import Permission
 from triage.services import seals
+from triage.services.views import seals as seal_views
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Site, Visit
@@ -27,9 +28,13 @@ def register(router: APIRouter, site: Site) -> None:
     @router.get("/stores")
     @page(Permission.SEAL_STOCK)
     def overview(visit: Visit, form: dict[str, str]) -> Response:
-        batches, _ = seals.batches(uow, visit.caller, 0, 100)
-        found = seals.reconciliation(uow, visit.caller, "facility").to_json()
-        return site.render("stores.html", visit, batches=batches, reconciliation=found)
+        shown = seal_views.stores_overview(uow, visit.caller)
+        return site.render(
+            "stores.html",
+            visit,
+            batches=shown.batches,
+            reconciliation=shown.reconciliation.to_json(),
+        )
 
     @router.post("/stores/batches")
     @page(Permission.SEAL_STOCK)

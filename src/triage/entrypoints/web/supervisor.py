@@ -3,14 +3,15 @@ quarantine queue with disposal."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from triage.domain.lifecycle import JobState
 from triage.domain.roles import Permission
 from triage.domain.tamper_policy import Outcome
+from triage.services import bench
+from triage.services.views import jobs
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Site, Visit
@@ -23,24 +24,18 @@ def register(router: APIRouter, site: Site) -> None:
     @router.get("/supervisor")
     @page(Permission.DECISION_OVERRIDE)
     def queues(visit: Visit, form: dict[str, str]) -> Response:
-        with uow(write=False) as unit:
-            review, _ = unit.triage.jobs(JobState.AWAITING_REVIEW, 0, 200)
-            quarantined, _ = unit.triage.jobs(JobState.QUARANTINED, 0, 200)
-            reasons: dict[str, Any] = {}
+        queues = jobs.review_queues(uow, visit.caller)
         return site.render(
             "supervisor.html",
             visit,
-            review=review,
-            quarantined=quarantined,
-            reasons=reasons,
+            review=queues.awaiting_review,
+            quarantined=queues.quarantined,
             outcomes=[o.value for o in Outcome],
         )
 
     @router.post("/supervisor/jobs/{job_id}/override")
     @page(Permission.DECISION_OVERRIDE)
     def override(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        from triage.services import bench
-
         bench.override(
             uow, visit.caller, job_id, form.get("outcome", ""), form.get("justification", "")
         )
@@ -49,7 +44,5 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/supervisor/jobs/{job_id}/dispose")
     @page(Permission.DEVICE_DISPOSE)
     def dispose(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        from triage.services import bench
-
         bench.dispose(uow, visit.caller, job_id, form.get("action", ""), form.get("reference", ""))
         return site.redirect("/supervisor")

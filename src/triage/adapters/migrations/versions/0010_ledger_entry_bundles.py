@@ -13,15 +13,40 @@ Create Date: 2026-11-25 00:30:00
 
 from __future__ import annotations
 
+import struct
+
 import sqlalchemy as sa
 from alembic import op
-
-from triage.ledger.bundle import BUNDLE_SIZE, pack_bundle, unpack_bundle
 
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
+
+# The bundle format as this revision wrote it, frozen here (not imported from
+# ``triage.ledger.bundle``) so that a later change to the library cannot change what this
+# migration does: 256 entries, their end offsets as big-endian uint32, then their bytes.
+BUNDLE_SIZE = 256
+_OFFSETS = struct.Struct(f">{BUNDLE_SIZE}I")
+
+
+def pack_bundle(entries: list[bytes]) -> bytes:
+    """The stored form of exactly ``BUNDLE_SIZE`` entries."""
+    ends: list[int] = []
+    end = 0
+    for data in entries:
+        end += len(data)
+        ends.append(end)
+    return _OFFSETS.pack(*ends) + b"".join(entries)
+
+
+def unpack_bundle(data: bytes) -> list[bytes]:
+    """The entries of a stored bundle."""
+    ends = _OFFSETS.unpack_from(data)
+    payload = data[_OFFSETS.size :]
+    starts = (0, *ends[:-1])
+    return [payload[start:end] for start, end in zip(starts, ends, strict=True)]
+
 
 _INDEX = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 _entry = sa.table(

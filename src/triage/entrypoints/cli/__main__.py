@@ -1,0 +1,5 @@
+"""``python -m triage.entrypoints.cli``."""
+
+from triage.entrypoints.cli import main
+
+main()

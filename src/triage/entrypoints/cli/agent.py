@@ -1,0 +1,60 @@
+"""`triage agent`: the bench agent beside a Triage Tool (its wiring is entrypoints/agent.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage.entrypoints.cli.output import fail
+
+app = typer.Typer(help="The bench agent beside a Triage Tool.", no_args_is_help=True)
+
+
+@app.command("keygen")
+def keygen(
+    tool_id: Annotated[str, typer.Option(help="The tool's id.")],
+    out: Annotated[Path, typer.Option(help="Where to keep the private key (mode 0600).")],
+) -> None:
+    """Create a tool's key pair on the bench; prints the verifier key to enrol."""
+    from triage.entrypoints.agent import generate_tool_key
+
+    try:
+        typer.echo(generate_tool_key(tool_id, out))
+    except FileExistsError as exc:
+        raise fail(f"{out} exists; a tool key is never overwritten") from exc
+
+
+@app.command("run")
+def run(
+    server: Annotated[str, typer.Option(help="The facility server, e.g. http://127.0.0.1:8000.")],
+    tool_id: Annotated[str, typer.Option(help="This tool's id.")],
+    key: Annotated[Path, typer.Option(help="This tool's private key file.")],
+    facility_key: Annotated[str, typer.Option(help="The facility's verifier key.")],
+    state_dir: Annotated[Path, typer.Option(help="Where the agent keeps its replay record.")],
+    connector: Annotated[str, typer.Option(help="Device connector plugin.")] = "simulated",
+    option: Annotated[
+        list[str] | None, typer.Option(help="Connector option NAME=VALUE (repeatable).")
+    ] = None,
+    once: Annotated[bool, typer.Option(help="Handle waiting orders, then exit.")] = False,
+    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+) -> None:
+    """Run the bench agent: verify work orders, reset devices, report signed results."""
+    from triage.entrypoints.agent import AgentError, run_agent
+
+    options = dict(o.split("=", 1) for o in option or [] if "=" in o)
+    try:
+        run_agent(
+            server,
+            tool_id,
+            key,
+            facility_key,
+            state_dir,
+            connector,
+            options,
+            once=once,
+            interval=interval,
+        )
+    except AgentError as exc:
+        raise fail(str(exc)) from exc

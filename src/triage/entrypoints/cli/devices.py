@@ -1,0 +1,224 @@
+"""`triage device`: a device through triage, from scan to release, with its history,
+receipt and certificate."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage.domain.bounded import InputLimitError, load_json
+from triage.domain.caller import Caller
+from triage.domain.job import TriageJob
+from triage.entrypoints.cli.inputs import read_limited
+from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
+from triage.entrypoints.cli.output import emit, fail
+from triage.entrypoints.cli.session import session
+from triage.services import bench, documents, history, intake
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
+DeviceArg = Annotated[
+    str, typer.Argument(help="Device ID as scanned, e.g. BC-33-AC-FF-FE-FA-55-3D.")
+]
+
+app = typer.Typer(help="Devices through triage, from scan to release.", no_args_is_help=True)
+
+JobStep = Callable[[UnitOfWorkFactory, Caller, str], TriageJob]
+
+
+def _on_open_job(
+    data_dir: Path | None, token: str, device: str, as_json: bool, step: JobStep
+) -> None:
+    """Take ``step`` on the device's open job and print the job's new state."""
+    with session(data_dir, token) as s:
+        job_id = history.open_job_id(s.uow, s.caller, device)
+        job = step(s.uow, s.caller, job_id)
+    emit(
+        as_json,
+        {"job_id": job.id, "device_id": job.device_id, "state": job.state.value},
+        f"{job.device_id}: {job.state.value}",
+    )
+
+
+@app.command("scan")
+def device_scan(
+    device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """A device arrives at the facility."""
+    with session(data_dir, token) as s:
+        result = intake.scan_device(s.uow, s.caller, device)
+    data = {
+        "device_id": result.device_id,
+        "job_id": result.job.id if result.job else None,
+        "state": result.job.state.value if result.job else None,
+        "exception_id": result.exception_id,
+        "message": result.message,
+    }
+    emit(as_json, data, f"{result.device_id}: {result.message}")
+
+
+@app.command("inspect")
+def device_inspect(
+    device: DeviceArg,
+    evidence: Annotated[Path, typer.Option(help="JSON file of the inspection ('-' for stdin).")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the inspection; prints the policy's decision with every reason."""
+    with session(data_dir, token) as s:
+        try:
+            raw = read_limited(evidence, MAX_EVIDENCE_BYTES, "evidence")
+            obj = load_json(raw, "evidence", max_bytes=MAX_EVIDENCE_BYTES)
+        except InputLimitError as exc:
+            raise fail(str(exc)) from exc
+        if not isinstance(obj, dict):
+            raise fail("evidence: must be a JSON object")
+        job_id = history.open_job_id(s.uow, s.caller, device)
+        decision = bench.inspect(s.uow, s.caller, job_id, obj)
+    lines = [
+        f"decision: {decision.outcome.value} "
+        f"(policy {decision.policy_id} v{decision.policy_version})"
+    ]
+    lines += [f"  - {r.text}" for r in decision.reasons]
+    emit(as_json, decision.to_json(), "\n".join(lines))
+
+
+@app.command("override")
+def device_override(
+    device: DeviceArg,
+    outcome: Annotated[str, typer.Option(help="eligible, quarantine or reverify_metrology.")],
+    justification: Annotated[str, typer.Option(help="Why, in writing.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """A supervisor overrides the policy's decision."""
+    _on_open_job(
+        data_dir,
+        token,
+        device,
+        as_json,
+        lambda uow, c, j: bench.override(uow, c, j, outcome, justification),
+    )
+
+
+@app.command("reset")
+def device_reset(
+    device: DeviceArg,
+    tool: Annotated[str, typer.Option(help="The tool at this bench.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Issue a signed work order for the bench's tool to factory-reset the device."""
+    with session(data_dir, token) as s:
+        job_id = history.open_job_id(s.uow, s.caller, device)
+        signed = bench.authorise_reset(s.uow, s.caller, job_id, tool, s.app.signer_key())
+    emit(as_json, {"job_id": job_id, "work_order": signed}, f"work order issued to {tool}")
+
+
+@app.command("seal")
+def device_seal(
+    device: DeviceArg,
+    serial: Annotated[str, typer.Option(help="The seal's serial number (scan it).")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the tamper-protection seal fitted to a verified device."""
+    _on_open_job(data_dir, token, device, as_json, lambda uow, c, j: bench.seal(uow, c, j, serial))
+
+
+@app.command("release")
+def device_release(
+    device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """Release a sealed device."""
+    _on_open_job(data_dir, token, device, as_json, lambda uow, c, j: bench.release(uow, c, j))
+
+
+@app.command("quarantine")
+def device_quarantine(
+    device: DeviceArg,
+    reason: Annotated[str, typer.Option(help="Why.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set a device aside."""
+    _on_open_job(
+        data_dir, token, device, as_json, lambda uow, c, j: bench.quarantine(uow, c, j, reason)
+    )
+
+
+@app.command("dispose")
+def device_dispose(
+    device: DeviceArg,
+    action: Annotated[str, typer.Option(help="'return' to the manufacturer or 'destroy'.")],
+    reference: Annotated[
+        str, typer.Option(help="Returns authorisation or destruction certificate.")
+    ],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Return a quarantined device to its manufacturer, or destroy it."""
+    _on_open_job(
+        data_dir,
+        token,
+        device,
+        as_json,
+        lambda uow, c, j: bench.dispose(uow, c, j, action, reference),
+    )
+
+
+@app.command("history")
+def device_history(
+    device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """Every ledger entry about the device, across all its jobs."""
+    with session(data_dir, token) as s:
+        found = history.device_history(s.uow, s.caller, device)
+    data = {
+        "device_id": found.device_id,
+        "jobs": [{"id": j.id, "state": j.state.value} for j in found.jobs],
+        "entries": [{"index": i, "entry": e.to_json()} for i, e in found.entries],
+    }
+    text = "\n".join(
+        f"{i:>8}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type:32} by {e.actor.kind} {e.actor.id}"
+        + (f"  -> {e.data['state']}" if "state" in e.data else "")
+        for i, e in found.entries
+    )
+    emit(as_json, data, f"device {found.device_id}\n{text}")
+
+
+@app.command("receipt")
+def device_receipt(
+    device: DeviceArg,
+    out: Annotated[Path, typer.Option(help="Where to write the receipt JSON.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Write the device's offline receipt (entries, proofs, signed checkpoint)."""
+    with session(data_dir, token) as s:
+        receipt = documents.receipt(s.uow, s.caller, device, s.app.issuer())
+    out.write_text(receipt)
+    typer.echo(f"receipt written to {out}")
+
+
+@app.command("certificate")
+def device_certificate(
+    device: DeviceArg,
+    out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Write the triage certificate (PDF with a QR code) of a released device."""
+    with session(data_dir, token) as s:
+        found = documents.certificate(s.uow, s.caller, device, s.app.issuer(), s.app.documents)
+        out.write_bytes(found.content)
+    typer.echo(f"certificate written to {out}")

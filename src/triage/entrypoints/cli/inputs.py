@@ -1,0 +1,17 @@
+"""Reading the files commands are given, never more than a limit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from triage.domain.bounded import read_at_most
+
+
+def read_limited(path: Path, limit: int, what: str) -> bytes:
+    """The file (or stdin for '-'), refused once it passes ``limit`` bytes: a device such as
+    /dev/zero, or a file of many GiB, is never read to the end."""
+    if str(path) == "-":
+        return read_at_most(sys.stdin.buffer, limit, what)
+    with path.open("rb") as file:
+        return read_at_most(file, limit, what)

@@ -1,0 +1,245 @@
+"""`triage ledger`: status, checkpoints, refusals, proofs, export, verification and replay."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage.domain.roles import Permission
+from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
+from triage.entrypoints.cli.output import emit, fail, progress, warn
+from triage.entrypoints.cli.session import session
+from triage.entrypoints.encoding import (
+    b64,
+    consistency_json,
+    inclusion_json,
+    replay_json,
+    status_json,
+    verification_json,
+)
+from triage.errors import IntegrityFailure
+from triage.services import ledger as ledger_service
+from triage.services import replay as replay_service
+
+app = typer.Typer(
+    help="The tamper-evident ledger: verify, checkpoint, prove.", no_args_is_help=True
+)
+
+
+def refused(
+    exc: IntegrityFailure, what: str = "checkpoint refused, nothing was signed"
+) -> typer.Exit:
+    """The error for a ledger that failed the check before signing (exit 1)."""
+    where = f"first bad index {exc.index}: " if exc.index is not None else ""
+    return fail(
+        f"{what}: {where}{exc} (recorded, and an alert raised; "
+        "a running server holds writes until an administrator runs 'triage ledger acknowledge')",
+        1,
+    )
+
+
+@app.command("status")
+def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Print the ledger's size, root and latest checkpoint."""
+    with session(data_dir, token, Permission.LEDGER_READ) as s:
+        current = ledger_service.status(s.uow)
+        origin = s.app.origin
+    checkpoint = current.latest_checkpoint
+    text = f"origin {origin}\nsize {current.size}\nroot {b64(current.root)}\n" + (
+        f"latest checkpoint at size {checkpoint.size}" if checkpoint else "no checkpoint yet"
+    )
+    emit(as_json, status_json(current, origin), text)
+
+
+@app.command("checkpoint")
+def checkpoint(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Issue, store and print a signed checkpoint of the ledger as it stands."""
+    with session(data_dir, token, Permission.LEDGER_CHECKPOINT) as s:
+        try:
+            stored = ledger_service.issue_checkpoint(s.uow, s.app.origin, s.app.signer_key())
+        except IntegrityFailure as exc:
+            raise refused(exc) from exc
+    emit(as_json, {"size": stored.size, "checkpoint": stored.note}, stored.note.rstrip("\n"))
+
+
+@app.command("integrity")
+def integrity(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Show whether writes are held after the facility refused to sign its ledger, and why."""
+    with session(data_dir, token, Permission.LEDGER_READ) as s:
+        found = ledger_service.latest_refusal(s.uow)
+    data = {
+        "writes_held": found is not None and not found.acknowledged,
+        "refusal": None if found is None else found.to_json(),
+    }
+    if found is None:
+        text = "no checkpoint was ever refused; writes are not held"
+    else:
+        state = "acknowledged; writes not held" if found.acknowledged else "WRITES HELD"
+        where = f" first bad index {found.index}:" if found.index is not None else ""
+        text = f"checkpoint refused ({state}), alert {found.alert_id}:{where} {found.reason}"
+    emit(as_json, data, text)
+
+
+@app.command("acknowledge")
+def acknowledge(
+    reason: Annotated[
+        str, typer.Option(help="What was found and what is being done (10 characters or more).")
+    ],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """An administrator acknowledges a refused checkpoint (recorded in the ledger, the alert
+    resolved with the reason): the server accepts writes again. Checkpoints stay refused while
+    the ledger still fails the check."""
+    with session(data_dir, token, Permission.FACILITY_MANAGE) as s:
+        found = ledger_service.acknowledge_refusal(s.uow, s.caller, reason)
+    emit(
+        as_json,
+        found.to_json(),
+        f"acknowledged alert {found.alert_id}: writes resume; checkpoints stay refused while "
+        "the ledger fails the check ('triage ledger verify' says where)",
+    )
+
+
+@app.command("prove")
+def prove(
+    index: Annotated[int, typer.Option(help="Entry index (0-based).", min=0)],
+    size: Annotated[int | None, typer.Option(help="Tree size (default: current).", min=1)] = None,
+    token: Token = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Print an inclusion proof of one entry as JSON."""
+    with session(data_dir, token, Permission.LEDGER_READ) as s:
+        proof = ledger_service.prove_inclusion(s.uow, index, size)
+    typer.echo(json.dumps(inclusion_json(proof), indent=2))
+
+
+@app.command("consistency")
+def consistency(
+    size1: Annotated[int, typer.Option("--from", help="Older tree size.", min=1)],
+    size2: Annotated[
+        int | None, typer.Option("--to", help="Newer size (default: current).")
+    ] = None,
+    token: Token = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Print a consistency proof between two tree sizes as JSON."""
+    with session(data_dir, token, Permission.LEDGER_READ) as s:
+        proof = ledger_service.prove_consistency(s.uow, size1, size2)
+    typer.echo(json.dumps(consistency_json(proof), indent=2))
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Argument(help="The file to write (must not exist yet).")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write the whole ledger, up to its latest signed checkpoint, to one file that anyone with
+    the verifier key checks offline: `triage verify FILE --key VKEY`."""
+    partial = out.with_name(out.name + ".partial")
+    with session(data_dir, token) as s:
+        if out.exists():
+            raise fail(f"{out} exists; an export never overwrites a file")
+        try:
+            checkpoint, lines = ledger_service.export(
+                s.uow, s.caller, s.app.origin, s.app.verifier_key()
+            )
+        except IntegrityFailure as exc:
+            raise refused(exc, "export refused, nothing was written") from exc
+        written = 0
+        try:
+            with (
+                partial.open("xb") as file,
+                progress(checkpoint.size, "exporting", not as_json) as at,
+            ):
+                for line in lines:
+                    file.write(line)
+                    written += 1
+                    if written % 10_000 == 0:
+                        at(written - 1)
+                file.flush()
+                os.fsync(file.fileno())
+            partial.rename(out)
+        except FileExistsError as exc:
+            raise fail(f"{partial} exists: is another export writing it?") from exc
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+    emit(
+        as_json,
+        {"file": str(out), "size": checkpoint.size, "checkpoint": checkpoint.note},
+        f"exported {checkpoint.size} entries to {out}, up to the checkpoint:\n"
+        + checkpoint.note.rstrip("\n"),
+    )
+
+
+@app.command("verify")
+def verify(
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    workers: Annotated[
+        int, typer.Option(help="Processes hashing entries (default: one per CPU).", min=1)
+    ] = os.cpu_count() or 1,
+) -> None:
+    """Recompute every leaf and tile from the entries, check every checkpoint; exit 1 on failure."""
+    with session(data_dir, token, Permission.LEDGER_READ) as s:
+        total = ledger_service.status(s.uow).size
+        with progress(total, "verifying", not as_json) as advance:
+            report = ledger_service.verify(
+                s.uow, s.app.verifier_key(), s.app.origin, advance, workers=workers
+            )
+    first = report.first_problem()
+    data = {
+        **verification_json(report),
+        "first_bad_index": None if first is None else first.index,
+        "warnings": report.warnings,
+    }
+    for warning in [] if as_json else report.warnings:
+        warn(warning)
+    if first is None:
+        emit(
+            as_json,
+            data,
+            f"ok: {report.entries_checked} entries, {report.checkpoints_checked} checkpoints "
+            f"verified; size {report.size}, root {b64(report.root)}",
+        )
+        return
+    where = f"first bad index {first.index}: " if first.index is not None else ""
+    emit(as_json, data, f"FAILED: {where}{first.message} ({len(report.problems)} problem(s))")
+    raise typer.Exit(1)
+
+
+@app.command("replay")
+def replay(
+    check: Annotated[bool, typer.Option("--check", help="Compare with the live tables.")] = True,
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Rebuild the current-state tables from the entries and compare; exit 1 on a difference."""
+    with session(data_dir, token) as s:
+        report = replay_service.check_replay(s.caller, s.app.replay_check)
+    data = {**replay_json(report), "notes": list(report.notes)}
+    # Notes (credentials set before digests were recorded) are said, never a failure.
+    notes = "".join(f"\nnote: {n}" for n in report.notes)
+    if not report.differences:
+        emit(
+            as_json, data, f"ok: {report.entries} entries replayed; {report.rows} rows agree{notes}"
+        )
+        return
+    emit(
+        as_json,
+        data,
+        "FAILED: the tables differ from the ledger:\n"
+        + "\n".join(f"  {d}" for d in report.differences)
+        + notes,
+    )
+    raise typer.Exit(1)

@@ -1,0 +1,132 @@
+"""`triage init`, `triage serve` and `triage keys`: the installation itself, run by the host
+account that owns the data directory (no token)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from triage import bootstrap
+from triage.config import Settings
+from triage.entrypoints.cli.options import DataDir, JsonFlag
+from triage.entrypoints.cli.output import emit, err, fail
+from triage.entrypoints.cli.session import open_app
+from triage.errors import TriageError
+
+keys_app = typer.Typer(help="The facility's keys.", no_args_is_help=True)
+
+
+def init(
+    facility_id: Annotated[
+        str, typer.Option("--facility-id", help="Short id, such as 'leeds-1'.")
+    ] = (bootstrap.DEMO_FACILITY_ID),
+    name: Annotated[str, typer.Option(help="The facility's name.")] = bootstrap.DEMO_FACILITY_NAME,
+    origin: Annotated[
+        str | None, typer.Option(help="Log origin (default: device-triage.local/FACILITY_ID).")
+    ] = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create the data directory, database, facility signing key and facility (safe to repeat)."""
+    settings = Settings.from_env(data_dir)
+    try:
+        result = bootstrap.initialise(settings, facility_id, name, origin)
+    except TriageError as exc:
+        raise fail(str(exc)) from exc
+    facility = result.app.facility
+    result.app.close()
+    lines = [
+        f"data directory: {settings.data_dir}",
+        f"facility: {facility.id} ({facility.name})"
+        + ("" if result.facility_created else " (existing)"),
+        f"log origin: {facility.log_origin}",
+        f"signing key: {'created' if result.key_created else 'kept (already present)'}",
+        "verifier key (give this to auditors):",
+        result.verifier_key,
+    ]
+    emit(
+        as_json,
+        {
+            "data_dir": str(settings.data_dir),
+            "facility": facility.id,
+            "origin": facility.log_origin,
+            "key_created": result.key_created,
+            "facility_created": result.facility_created,
+            "verifier_key": result.verifier_key,
+        },
+        "\n".join(lines),
+    )
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    checkpoint_interval: Annotated[
+        int, typer.Option(help="Seconds between periodic checkpoints (0 to disable).")
+    ] = 300,
+    evidence_interval: Annotated[
+        int,
+        typer.Option(help="Seconds between rounds of automatic assurance evidence (0: none)."),
+    ] = 86_400,
+    sweep_interval: Annotated[
+        int,
+        typer.Option(
+            help="Seconds between sweeps that close work orders expired without a result (0: none)."
+        ),
+    ] = 60,
+    trusted_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A reverse proxy (address or CIDR) whose X-Forwarded-For is believed; repeat "
+            "for several (added to $TRIAGE_TRUSTED_PROXIES). None: the socket's address counts."
+        ),
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Start the API server."""
+    import dataclasses
+
+    import uvicorn
+
+    from triage.entrypoints.asgi import create_app
+
+    try:
+        settings = Settings.from_env(data_dir)
+        if trusted_proxy:
+            settings = dataclasses.replace(
+                settings, trusted_proxies=(*settings.trusted_proxies, *trusted_proxy)
+            )
+        application = bootstrap.bootstrap(settings)
+        application.signer_key()
+    except TriageError as exc:
+        raise fail(str(exc)) from exc
+    err.print(
+        f"device-triage serving facility {application.facility.id} at http://{host}:{port}/ "
+        f"(API docs: http://{host}:{port}/api/v1/docs)",
+        highlight=False,
+    )
+    uvicorn.run(
+        create_app(
+            application,
+            checkpoint_interval=checkpoint_interval,
+            warm_cache=True,
+            evidence_interval=evidence_interval,
+            sweep_interval=sweep_interval,
+        ),
+        host=host,
+        port=port,
+        log_level="info",
+        # Client addresses are the application's business (Settings.trusted_proxies): uvicorn
+        # would otherwise believe X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
+    )
+
+
+@keys_app.command("show")
+def keys_show(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Print the facility's verifier key (public; auditors verify with it)."""
+    with open_app(data_dir) as application:
+        key = application.verifier_key()
+        origin = application.origin
+    emit(as_json, {"verifier_key": key, "origin": origin}, key)

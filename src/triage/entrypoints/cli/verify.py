@@ -1,0 +1,78 @@
+"""`triage verify`: a receipt or a ledger export checked offline, with the verifier key only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage.domain.bounded import InputLimitError
+from triage.entrypoints.cli.inputs import read_limited
+from triage.entrypoints.cli.options import JsonFlag
+from triage.entrypoints.cli.output import emit, fail
+from triage.entrypoints.export_check import check_export, is_export
+from triage.ledger.errors import VerificationError
+from triage.ledger.receipt import MAX_RECEIPT_BYTES, receipt_digest, verify_receipt
+
+
+def verify(
+    receipt: Annotated[
+        Path,
+        typer.Argument(
+            help="A device's receipt, or a ledger export (`triage ledger export`).",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    key: Annotated[str, typer.Option(help="The facility's verifier key.")],
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A signed checkpoint you kept from before (a file; repeat): a ledger "
+            "export must pass through each.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Check a receipt or a whole ledger export offline with nothing but the facility's
+    verifier key (and, for an export, the checkpoints you kept)."""
+    if is_export(receipt):
+        try:
+            report, text = check_export(receipt, key, checkpoint or [])
+        except VerificationError as exc:
+            emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
+            raise typer.Exit(1) from exc
+        emit(as_json, report, text)
+        return
+    if checkpoint:
+        raise fail("--checkpoint: only a ledger export is checked against kept checkpoints")
+    try:
+        data = read_limited(receipt, MAX_RECEIPT_BYTES, "receipt")
+        verified = verify_receipt(data, [key])
+    except (VerificationError, InputLimitError) as exc:
+        emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
+        raise typer.Exit(1) from exc
+    lines = [
+        f"ok: {len(verified.entries)} entries about {verified.subject.kind} "
+        f"{verified.subject.id} are in {verified.origin} at size {verified.checkpoint.size}",
+        *(
+            f"  {i:>8}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type}"
+            + (f" -> {e.data['state']}" if "state" in e.data else "")
+            for i, e in verified.entries
+        ),
+    ]
+    emit(
+        as_json,
+        {
+            "ok": True,
+            "origin": verified.origin,
+            "subject": verified.subject.to_json(),
+            "checkpoint_size": verified.checkpoint.size,
+            "digest": receipt_digest(data, verified),
+            "entries": [{"index": i, "entry": e.to_json()} for i, e in verified.entries],
+        },
+        "\n".join(lines),
+    )

@@ -1,0 +1,140 @@
+"""What the server does by itself while it runs: periodic checkpoints, scheduled assurance
+evidence, the sweep of expired work orders, and warming the ledger's tile cache at start.
+
+Each round runs in a worker thread (the services are synchronous); a failed round is logged and
+never stops the later ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+from triage.bootstrap import App
+from triage.errors import IntegrityFailure
+from triage.services import assurance, bench
+from triage.services import ledger as ledger_service
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often each job runs, in seconds (0: never), and whether the cache is warmed."""
+
+    checkpoint_interval: int = 0
+    evidence_interval: int = 0
+    sweep_interval: int = 0
+    warm_cache: bool = False
+
+
+@contextlib.asynccontextmanager
+async def running(
+    application: App, schedule: Schedule, after_checkpoint: Callable[[], object] | None = None
+) -> AsyncIterator[None]:
+    """Run the scheduled jobs for as long as the context lasts (a server's lifespan);
+    ``after_checkpoint`` is called after every checkpoint round, refused or not."""
+    if schedule.warm_cache:
+        threading.Thread(
+            target=warm_tile_cache, args=(application,), name="tile-cache-warmer", daemon=True
+        ).start()
+    tasks = []
+    if schedule.checkpoint_interval > 0:
+        tasks.append(
+            asyncio.create_task(
+                _checkpoint_loop(application, schedule.checkpoint_interval, after_checkpoint)
+            )
+        )
+    if schedule.evidence_interval > 0:
+        tasks.append(asyncio.create_task(_evidence_loop(application, schedule.evidence_interval)))
+    if schedule.sweep_interval > 0:
+        tasks.append(asyncio.create_task(_sweep_loop(application, schedule.sweep_interval)))
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def warm_tile_cache(application: App) -> None:
+    """Read the ledger's tiles into memory. Proofs work without it (a tile missing from memory
+    is read on demand), so a failure here is only logged."""
+    try:
+        started = time.perf_counter()
+        tiles = ledger_service.warm_tile_cache(application.uow)
+        log.info("tile cache: %d tiles read in %.1f s", tiles, time.perf_counter() - started)
+    except Exception:  # any failure leaves proofs reading tiles on demand
+        log.exception("tile cache: warming failed; proofs will read tiles on demand")
+
+
+def generate_scheduled_evidence(application: App) -> int:
+    """One scheduled round of automatic evidence, by the system; returns how many were made."""
+    made = assurance.generate(
+        application.uow,
+        assurance.ASSURANCE,
+        application.issuer(),
+        application.replay_check,
+        application.evidence_store(),
+    )
+    return len(made)
+
+
+def periodic_checkpoint(
+    application: App, after_checkpoint: Callable[[], object] | None = None
+) -> None:
+    """One round of the periodic checkpoint: the ledger is vouched for, then signed if it grew.
+
+    A ledger that is not the history last signed is refused (IntegrityFailure): the refusal is
+    recorded with an alert, and ``after_checkpoint`` (the write hold's refresh) runs at once.
+    """
+    try:
+        ledger_service.issue_checkpoint_if_grown(
+            application.uow, application.origin, application.signer_key()
+        )
+    except IntegrityFailure as exc:
+        log.error("periodic checkpoint refused: %s", exc)
+        raise
+    finally:
+        if after_checkpoint is not None:
+            after_checkpoint()
+
+
+async def _checkpoint_loop(
+    application: App, interval: int, after_checkpoint: Callable[[], object] | None
+) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(periodic_checkpoint, application, after_checkpoint)
+        except IntegrityFailure:
+            pass  # logged, recorded and alerted; the next round checks again
+        except Exception:  # a failed round must not stop later ones
+            log.exception("periodic checkpoint failed")
+        await asyncio.sleep(interval)
+
+
+async def _evidence_loop(application: App, interval: int) -> None:
+    while True:
+        await asyncio.sleep(interval)  # the first round after one interval, not at start
+        try:
+            made = await asyncio.to_thread(generate_scheduled_evidence, application)
+            log.info("scheduled evidence: %d documents recorded", made)
+        except Exception:  # a failed round must not stop later ones
+            log.exception("scheduled evidence failed")
+
+
+async def _sweep_loop(application: App, interval: int) -> None:
+    while True:  # the first sweep at start: orders may have expired while the server was down
+        try:
+            moved = await asyncio.to_thread(bench.sweep_expired_orders, application.uow)
+            if moved:
+                log.warning("%d work orders expired without a result: %s", len(moved), moved)
+        except Exception:  # a failed round must not stop later ones
+            log.exception("work order sweep failed")
+        await asyncio.sleep(interval)

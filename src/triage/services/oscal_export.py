@@ -1,0 +1,43 @@
+"""The controls, an assessment, and the open findings as OSCAL documents (JSON objects as OSCAL
+defines them, built by an ``OscalBuilder``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.facility import Facility
+from triage.services import assessment, assurance
+from triage.services.common import now
+from triage.services.exports_port import OscalBuilder
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+
+def catalog(
+    uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder
+) -> dict[str, Any]:
+    """The controls in force as an OSCAL catalog."""
+    catalogue, own, not_applicable = assurance.catalogue_parts(uow_factory, caller)
+    return builder.catalog(catalogue, own, not_applicable, now())
+
+
+def assessment_results(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    assessment_id: str,
+    builder: OscalBuilder,
+    facility: Facility,
+) -> dict[str, Any]:
+    """One assessment as OSCAL assessment-results."""
+    catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
+    found = assessment.get(uow_factory, caller, assessment_id)
+    return builder.assessment_results(found, [*catalogue.controls, *own], facility, now())
+
+
+def plan_of_action(
+    uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder, facility: Facility
+) -> dict[str, Any]:
+    """Open findings and remedial actions as an OSCAL plan-of-action-and-milestones."""
+    catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
+    found = assessment.list_all(uow_factory, caller)
+    return builder.plan_of_action(found, [*catalogue.controls, *own], facility, now())

@@ -1,0 +1,46 @@
+"""Reinstatement: putting a suspended tool or operator back in service.
+
+Both are a security manager's act with a recorded reason, whoever or whatever suspended them
+(an administrator, or the anomaly checks on a breached threshold).
+"""
+
+from __future__ import annotations
+
+from triage.domain.caller import Caller
+from triage.domain.people import Operator
+from triage.domain.reason import Reason
+from triage.domain.roles import Permission
+from triage.domain.tool import Tool
+from triage.errors import Conflict, NotFound
+from triage.ledger.entry import Ref
+from triage.services import tools
+from triage.services.common import make_entry, record_and_reload
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+
+def reinstate_tool(
+    uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str
+) -> Tool:
+    """Put a suspended tool back in service."""
+    caller.require(Permission.SUSPENSION_REINSTATE)
+    why = Reason.parse(reason, what="why the tool may work again")
+    with uow_factory(write=True) as uow:
+        return tools.change_status(uow, caller, tool_id, why, "tool.reinstated")
+
+
+def reinstate_operator(
+    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str, reason: str
+) -> Operator:
+    """Let a suspended operator act again."""
+    caller.require(Permission.SUSPENSION_REINSTATE)
+    why = Reason.parse(reason, what="why the operator may act again")
+    with uow_factory(write=True) as uow:
+        found = uow.triage.operator(operator_id)
+        if found is None:
+            raise NotFound(f"no operator {operator_id!r}")
+        if not found.suspended:
+            raise Conflict(f"operator {operator_id} is not suspended")
+        entry = make_entry(
+            uow, caller, "operator.reinstated", Ref("operator", operator_id), {"reason": why.text}
+        )
+        return record_and_reload(uow, [entry], lambda: uow.triage.operator(operator_id))

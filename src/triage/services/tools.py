@@ -1,0 +1,109 @@
+"""Triage Tools: enrolling one by its public key, suspending and retiring it.
+
+Reinstating a suspended tool is in ``reinstatement``, beside reinstating an operator.
+"""
+
+from __future__ import annotations
+
+from triage.domain.caller import Caller
+from triage.domain.reason import Reason
+from triage.domain.roles import Permission
+from triage.domain.tool import Tool, ToolStatus, check_tool_id, tool_key_name
+from triage.errors import Conflict, InvalidInput, NotFound
+from triage.ledger import note
+from triage.ledger.entry import Ref
+from triage.ledger.errors import VerificationError
+from triage.services.common import make_entry, now, record_and_reload
+from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+
+
+def enrol_tool(
+    uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, bench: str, verifier_key: str
+) -> Tool:
+    """Register a Triage Tool by its public key; the private key stays on the bench."""
+    caller.require(Permission.TOOL_MANAGE)
+    check_tool_id(tool_id)
+    try:
+        parsed = note.parse_verifier_key(verifier_key.strip())
+    except VerificationError as exc:
+        raise InvalidInput(f"verifier_key: {exc}", field="verifier_key") from exc
+    if parsed.name != tool_key_name(tool_id):
+        raise InvalidInput(
+            f"verifier_key: the key is named {parsed.name!r}; a key for tool {tool_id} must be "
+            f"named {tool_key_name(tool_id)!r} (triage agent keygen does this)",
+            field="verifier_key",
+        )
+    if not bench.strip():
+        raise InvalidInput("bench: name the bench the tool sits at", field="bench")
+    enrolled = Tool(tool_id, bench.strip(), verifier_key.strip(), ToolStatus.ACTIVE, now())
+    with uow_factory(write=True) as uow:
+        if uow.triage.tool(tool_id) is not None:
+            raise Conflict(f"tool {tool_id!r} is already enrolled")
+        uow.ledger.record(
+            [
+                make_entry(
+                    uow,
+                    caller,
+                    "tool.enrolled",
+                    Ref("tool", tool_id),
+                    {"bench": enrolled.bench, "verifier_key": enrolled.verifier_key},
+                    enrolled.enrolled_at,
+                )
+            ]
+        )
+        uow.commit()
+    return enrolled
+
+
+def suspend_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
+    """Stop a tool from being given work or heard from, until a security manager reinstates it."""
+    caller.require(Permission.TOOL_MANAGE)
+    why = Reason.parse(reason)
+    with uow_factory(write=True) as uow:
+        return change_status(uow, caller, tool_id, why, "tool.suspended")
+
+
+def retire_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
+    """Take a tool out of service for good: it is never given work or heard from again."""
+    caller.require(Permission.TOOL_MANAGE)
+    why = Reason.parse(reason)
+    with uow_factory(write=True) as uow:
+        return change_status(uow, caller, tool_id, why, "tool.retired")
+
+
+def record_tool_suspension(uow: UnitOfWork, caller: Caller, tool_id: str, reason: str) -> Tool:
+    """Suspend a tool within an open unit of work, which the caller commits (for the anomaly
+    checks, whose reason is the system's own words)."""
+    found = _changeable(uow, tool_id, "tool.suspended")
+    entry = make_entry(uow, caller, "tool.suspended", Ref("tool", tool_id), {"reason": reason})
+    uow.ledger.record([entry])
+    changed = uow.triage.tool(found.id)
+    assert changed is not None
+    return changed
+
+
+_FROM = {
+    "tool.suspended": (ToolStatus.ACTIVE,),
+    "tool.retired": (ToolStatus.ACTIVE, ToolStatus.SUSPENDED),
+    "tool.reinstated": (ToolStatus.SUSPENDED,),
+}
+
+
+def change_status(
+    uow: UnitOfWork, caller: Caller, tool_id: str, reason: Reason, entry_type: str
+) -> Tool:
+    """Record a tool's suspension, retirement or reinstatement (``entry_type``) and commit."""
+    _changeable(uow, tool_id, entry_type)
+    entry = make_entry(uow, caller, entry_type, Ref("tool", tool_id), {"reason": reason.text})
+    return record_and_reload(uow, [entry], lambda: uow.triage.tool(tool_id))
+
+
+def _changeable(uow: UnitOfWork, tool_id: str, entry_type: str) -> Tool:
+    found = uow.triage.tool(tool_id)
+    if found is None:
+        raise NotFound(f"no enrolled tool {tool_id!r}")
+    if found.status not in _FROM[entry_type]:
+        raise Conflict(
+            f"tool {tool_id} is {found.status}; it cannot be {entry_type.removeprefix('tool.')}"
+        )
+    return found

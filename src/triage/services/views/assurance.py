@@ -1,0 +1,83 @@
+"""What the auditor reads: the ledger's standing and its last full verification, and the
+assessments with each control's readiness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from triage.domain.assurance_records import Assessment
+from triage.domain.caller import Caller
+from triage.domain.roles import Permission
+from triage.services import assessment, assurance
+from triage.services import ledger as ledger_service
+from triage.services.assurance_port import FileStore
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+VERIFICATION = "ledger_verification"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One recorded full verification of the ledger."""
+
+    evidence_id: str
+    at: datetime
+    ok: bool | None
+
+
+@dataclass(frozen=True)
+class LedgerOverview:
+    """The ledger's size, latest signed checkpoint and the key that checks it offline."""
+
+    size: int
+    checkpoint: str | None
+    verifier_key: str
+    last_verification: Verification | None
+
+
+def ledger_overview(
+    uow_factory: UnitOfWorkFactory, caller: Caller, verifier_key: str
+) -> LedgerOverview:
+    """The ledger as an auditor first sees it."""
+    caller.require(Permission.ASSURANCE_READ)
+    current = ledger_service.status(uow_factory)
+    with uow_factory(write=False) as uow:
+        checks, total = uow.assurance.evidence_list(VERIFICATION, 0, 1)
+        if total > 1:
+            checks, _ = uow.assurance.evidence_list(VERIFICATION, total - 1, 1)
+    last = checks[-1] if checks else None
+    latest = current.latest_checkpoint
+    return LedgerOverview(
+        size=current.size,
+        checkpoint=None if latest is None else latest.note,
+        verifier_key=verifier_key,
+        last_verification=None
+        if last is None
+        else Verification(last.id, last.recorded_at, last.summary.get("ok")),
+    )
+
+
+@dataclass(frozen=True)
+class AssessmentsOverview:
+    """Every assessment, and each control's readiness with the count per status."""
+
+    assessments: list[Assessment]
+    # assurance.control_readiness's rows: not yet records.
+    readiness: list[dict[str, Any]]
+    summary: dict[str, int]  # controls per readiness status
+
+
+def assessments_overview(
+    uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore
+) -> AssessmentsOverview:
+    """The assessments and whether each control's evidence is ready for the next one."""
+    caller.require(Permission.ASSURANCE_READ)
+    rows = assurance.control_readiness(uow_factory, caller, store)
+    return AssessmentsOverview(
+        assessments=assessment.list_all(uow_factory, caller),
+        readiness=rows,
+        summary=dict(Counter(row["status"] for row in rows)),
+    )

@@ -1,0 +1,95 @@
+"""What the dashboards show: the home page of whoever signs in, and the facility's page of its
+administrator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.lifecycle import JobState
+from triage.domain.people import Operator
+from triage.domain.roles import Permission
+from triage.services import anomaly, assessment, seals
+from triage.services.common import now
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+# How far back the home page's charts look.
+RECENT = timedelta(days=14)
+
+# A chart: one (label, count) bar each.
+Bars = list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The home page: each part only for who may see it (None: not theirs to see)."""
+
+    counts: dict[str, int] = field(default_factory=dict)  # devices by state, where any
+    outcomes: Bars | None = None  # decisions per day and outcome
+    benches: Bars | None = None  # verified resets per bench
+    fitted: Bars | None = None  # seals fitted per day
+    seal_sums: list[str] = field(default_factory=list)  # the first seal equations, in words
+    open_alerts: int | None = None
+    # The assessment due next (assessment.schedule's answer: not yet a record).
+    next_assessment: dict[str, Any] | None = None
+
+
+def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
+    """The home page of a signed-in person: what their permissions let them see, as charts
+    where looking beats reading."""
+    found: dict[str, Any] = {}
+    until = now()
+    since = until - RECENT
+    if caller.can(Permission.TRIAGE_READ):
+        counts = {}
+        with uow_factory(write=False) as uow:
+            for state in JobState:
+                _, total = uow.triage.jobs(state, 0, 1)
+                if total:
+                    counts[state.value.replace("_", " ")] = total
+            found["counts"] = counts
+            found["outcomes"] = [
+                (f"{r['day'][5:]} {r['outcome'].replace('_', ' ')}", r["count"])
+                for r in uow.assurance.outcomes_per_day(since)
+            ]
+            found["benches"] = [
+                (f"bench {r['bench']}", r["count"]) for r in uow.assurance.resets_per_bench(since)
+            ]
+    if caller.can(Permission.SEAL_READ):
+        per_day: dict[str, int] = {}
+        for row in seals.fitted_report(uow_factory, caller, since, until).rows:
+            per_day[row.day] = per_day.get(row.day, 0) + row.fitted
+        found["fitted"] = sorted(per_day.items())
+        equations = seals.reconciliation(uow_factory, caller, "facility").equations
+        found["seal_sums"] = [e.statement() for e in equations[:2]]
+    if caller.can(Permission.ALERT_READ):
+        _, found["open_alerts"] = anomaly.alerts(uow_factory, caller, "open", 0, 1)
+    if caller.can(Permission.ASSURANCE_READ):
+        found["next_assessment"] = assessment.schedule(uow_factory, caller)
+    return Dashboard(**found)
+
+
+@dataclass(frozen=True)
+class FacilityOverview:
+    """The administrator's page: the facility's standing, policy in force and its people."""
+
+    # assessment.status's and the assurance repository's answers: not yet records.
+    standing: dict[str, Any]
+    policy: dict[str, Any] | None
+    operators: list[Operator]
+    benches: dict[str, list[str]]  # operator id -> benches assigned
+
+
+def facility_overview(uow_factory: UnitOfWorkFactory, caller: Caller) -> FacilityOverview:
+    """The facility as its administrator manages it."""
+    caller.require(Permission.FACILITY_MANAGE)
+    standing = assessment.status(uow_factory, caller)
+    with uow_factory(write=False) as uow:
+        return FacilityOverview(
+            standing=standing,
+            policy=uow.assurance.policy_in_force(),
+            operators=uow.triage.operators(),
+            benches=uow.triage.bench_assignments(),
+        )

@@ -1,0 +1,290 @@
+"""The triage certificate PDF: only from a verified receipt of a released device, with a QR code
+of the receipt digest."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import subprocess
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from triage.adapters.pdf.certificate import certificate_filename, qr_payload, render_certificate
+from triage.errors import Conflict
+from triage.ledger.entry import Entry, Ref
+from triage.ledger.errors import VerificationError
+from triage.ledger.log import Log
+from triage.ledger.memory import MemoryLogStorage
+from triage.ledger.note import generate_key
+from triage.ledger.receipt import build_receipt, receipt_digest, verify_receipt
+
+ORIGIN = "device-triage.local/demo"
+DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
+SEAL = "SEAL-000417"
+WORK_ORDER = "6f1c2a8e-4d0b-4b7e-9a57-3f5e2c9d1a11"
+JOB = "3d5b1a9c-07e4-4c51-8f0e-0d2b6c7a9e42"
+FACILITY = "Demo Triage Facility"
+START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+DEVICE_DATA = {
+    "id": DEVICE,
+    "type": 1,
+    "manufacturer": "Acme Metering",
+    "model": "E470 SMETS2",
+    "firmware_version": "3.2.1",
+    "inventory_status": "Decommissioned",
+    "asset_owner": "North Meter Assets Ltd",
+    "smets_version": "SMETS2",
+    "chf_id": None,
+}
+
+# (entry type, actor, new state, extra data) for one full job, received to released.
+RELEASED_JOB: list[tuple[str, Ref, str, dict[str, Any]]] = [
+    ("device.received", Ref("operator", "alice"), "received", {"device": DEVICE_DATA}),
+    ("device.inspected", Ref("operator", "alice"), "inspected", {"evidence": {}}),
+    (
+        "device.decided",
+        Ref("system", "tamper-policy"),
+        "eligible",
+        {
+            "seq": 1,
+            "outcome": "eligible",
+            "reasons": [{"rule": "none", "outcome": "eligible", "text": "no tamper evidence"}],
+            "policy": {"id": "tamper-default", "version": "1.2", "hash": "ab" * 32},
+        },
+    ),
+    (
+        "reset.authorised",
+        Ref("operator", "bob"),
+        "reset_authorised",
+        {"work_order_id": WORK_ORDER, "tool_id": "bench-7", "attempt": 1},
+    ),
+    ("reset.completed", Ref("tool", "bench-7"), "reset_done", {"work_order_id": WORK_ORDER}),
+    (
+        "reset.verified",
+        Ref("system", "system"),
+        "verified",
+        {"work_order_id": WORK_ORDER, "failures": []},
+    ),
+    ("seal.fitted", Ref("operator", "bob"), "sealed", {"serial": SEAL}),
+    ("device.released", Ref("operator", "carol"), "released", {"seal_serial": SEAL}),
+]
+
+
+class Ledger:
+    """A real in-memory log with entries about the device among entries about others."""
+
+    def __init__(self) -> None:
+        self.log = Log(MemoryLogStorage())
+        self.signer, self.verifier = generate_key(ORIGIN)
+        self.device_indexes: list[int] = []
+        self.clock = START
+        self._noise = 0
+
+    def add(self, entry_type: str, actor: Ref, data: dict[str, Any], device: str = DEVICE) -> None:
+        self.clock += timedelta(minutes=7)
+        entry = Entry(entry_type, self.clock, actor, "demo", Ref("device", device), data)
+        index = self.log.append([entry.to_bytes()])
+        if device == DEVICE:
+            self.device_indexes.append(index)
+
+    def noise(self) -> None:
+        """An entry about some other device, so the proofs are not trivial."""
+        self._noise += 1
+        self.add(
+            "device.inspected",
+            Ref("operator", "dave"),
+            {},
+            f"00-00-00-00-00-00-00-{self._noise:02X}",
+        )
+
+    def job(self, steps: list[tuple[str, Ref, str, dict[str, Any]]], job_id: str = JOB) -> None:
+        for entry_type, actor, state, extra in steps:
+            self.noise()
+            self.add(entry_type, actor, {"job_id": job_id, "state": state, **extra})
+
+    def receipt(self) -> str:
+        self.noise()
+        checkpoint = self.log.issue_checkpoint(ORIGIN, self.signer)
+        return build_receipt(
+            self.log, ORIGIN, Ref("device", DEVICE), self.device_indexes, checkpoint
+        )
+
+
+@pytest.fixture
+def ledger() -> Ledger:
+    ledger = Ledger()
+    for _ in range(5):
+        ledger.noise()
+    ledger.add(
+        "consignment.device_expected",
+        Ref("operator", "alice"),
+        {"consignment_id": "c-1", "device": DEVICE_DATA},
+    )
+    return ledger
+
+
+@pytest.fixture
+def released(ledger: Ledger) -> tuple[str, str]:
+    """A receipt of a released device and the verifier key."""
+    ledger.job(RELEASED_JOB)
+    return ledger.receipt(), ledger.verifier
+
+
+def pdf_text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_certificate_states_the_verified_facts(released: tuple[str, str]) -> None:
+    receipt, key = released
+    pdf = render_certificate(receipt, key, FACILITY)
+    assert pdf.startswith(b"%PDF")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = flat(pdf_text(pdf))
+    verified = verify_receipt(receipt, [key])
+    root = base64.b64encode(verified.checkpoint.root_hash).decode()
+    for fact in (
+        "Triage certificate",
+        FACILITY,
+        ORIGIN,
+        DEVICE,
+        "Electricity smart meter (ESME)",
+        "Acme Metering",
+        "E470 SMETS2",
+        "3.2.1",
+        "North Meter Assets Ltd",
+        JOB,
+        "eligible",
+        "tamper-default version 1.2",
+        WORK_ORDER,
+        SEAL,
+        "RELEASED",
+        "device.released",
+        "operator carol",
+        f"size {verified.checkpoint.size}",
+        root,
+    ):
+        assert fact in text, fact
+    released_at = verified.entries[-1][1].at
+    assert f"{released_at:%Y-%m-%d %H:%M:%S} UTC by operator carol" in text
+    # Only the job's entries are tabled (not the consignment's expectation of the device).
+    assert "consignment.device_expected" not in text
+    for entry_type, _, _, _ in RELEASED_JOB:
+        assert entry_type in text
+
+
+def test_qr_code_carries_the_receipt_digest(released: tuple[str, str]) -> None:
+    receipt, key = released
+    digest = receipt_digest(receipt, verify_receipt(receipt, [key]))
+    assert qr_payload(receipt, key) == digest
+    assert qr_payload(receipt.encode(), key) == digest
+    text = flat(pdf_text(render_certificate(receipt.encode(), key, FACILITY)))
+    assert digest in text
+    assert f"Verify: triage verify RECEIPT --key {key}" in text
+
+
+def test_printed_qr_code_decodes_to_the_digest(released: tuple[str, str], tmp_path: Path) -> None:
+    receipt, key = released
+    (tmp_path / "certificate.pdf").write_bytes(render_certificate(receipt, key, FACILITY))
+    subprocess.run(
+        ["pdftoppm", "-r", "150", "-png", "-singlefile", "certificate.pdf", "page"],
+        cwd=tmp_path,
+        check=True,
+    )
+    decoded = subprocess.run(
+        ["zbarimg", "--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", "page.png"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert decoded.stdout.strip() == qr_payload(receipt, key)
+
+
+def test_override_is_shown_with_its_justification(ledger: Ledger) -> None:
+    steps = list(RELEASED_JOB)
+    steps.insert(
+        3,
+        (
+            "decision.overridden",
+            Ref("operator", "sam"),
+            "eligible",
+            {"seq": 2, "outcome": "eligible", "justification": "seal replaced by the DNO"},
+        ),
+    )
+    ledger.job(steps)
+    text = flat(pdf_text(render_certificate(ledger.receipt(), ledger.verifier, FACILITY)))
+    assert "by override of operator sam" in text
+    assert "seal replaced by the DNO" in text
+    assert "tamper-default version 1.2" in text
+
+
+def test_a_long_job_still_fits_one_page(ledger: Ledger) -> None:
+    retries = [step for step in RELEASED_JOB if step[0].startswith("reset.")] * 15
+    ledger.job(RELEASED_JOB[:3] + retries + RELEASED_JOB[-2:])
+    pdf = render_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = flat(pdf_text(pdf))
+    assert "entries not shown: see the receipt" in text
+    assert "device.received" in text
+    assert "device.released" in text
+    assert SEAL in text
+
+
+def test_device_not_released_is_refused(ledger: Ledger) -> None:
+    ledger.job(RELEASED_JOB[:-1])
+    with pytest.raises(Conflict, match=r"was not released.*sealed"):
+        render_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+
+
+def test_device_back_in_triage_after_release_is_refused(ledger: Ledger) -> None:
+    ledger.job(RELEASED_JOB)
+    ledger.job(RELEASED_JOB[:2], job_id="second-job")
+    with pytest.raises(Conflict, match="latest triage job second-job is inspected"):
+        render_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+
+
+def test_device_never_received_is_refused(ledger: Ledger) -> None:
+    with pytest.raises(Conflict, match="never received"):
+        render_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+
+
+def _tamper(receipt: str, change: Callable[[str], str]) -> str:
+    obj = json.loads(receipt)
+    item = next(i for i in obj["entries"] if '"seal.fitted"' in i["entry"])
+    changed = change(item["entry"])
+    assert len(changed) == len(item["entry"]) and changed != item["entry"]
+    item["entry"] = changed
+    return json.dumps(obj, indent=1, sort_keys=True) + "\n"
+
+
+def test_tampered_receipt_is_refused(released: tuple[str, str]) -> None:
+    receipt, key = released
+    forged = _tamper(receipt, lambda entry: entry.replace(SEAL, SEAL[:-1] + "8"))
+    with pytest.raises(VerificationError, match="is not proven in the log"):
+        render_certificate(forged, key, FACILITY)
+    with pytest.raises(VerificationError):
+        qr_payload(forged, key)
+
+
+def test_wrong_verifier_key_is_refused(released: tuple[str, str]) -> None:
+    receipt, _ = released
+    _, other_key = generate_key(ORIGIN)
+    with pytest.raises(VerificationError):
+        render_certificate(receipt, other_key, FACILITY)
+
+
+def test_certificate_filename() -> None:
+    assert certificate_filename(DEVICE) == f"triage-certificate-{DEVICE}.pdf"
+    assert certificate_filename("bc33acfffefa553d") == f"triage-certificate-{DEVICE}.pdf"
