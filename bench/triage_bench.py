@@ -61,7 +61,7 @@ import pyotp
 import sqlalchemy
 
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
-from triage.adapters.manifest import parse_manifest
+from triage.domain.manifest import parse_manifest
 from triage.bootstrap import App, initialise
 from triage.config import Settings
 from triage.domain.caller import Caller
@@ -78,8 +78,10 @@ from triage.services import (
     bench,
     bench_assignment,
     intake,
-    people,
+    operators,
     seals,
+    tokens,
+    tools,
 )
 
 T = TypeVar("T")
@@ -357,23 +359,23 @@ def run_service(
         uow = app.uow
         first_admin = Caller.system("first-administrator")
         admin_roles = frozenset({Role.ADMINISTRATOR})
-        people.create_operator(uow, first_admin, "admin", "Admin", admin_roles)
+        operators.create_operator(uow, first_admin, "admin", "Admin", admin_roles)
         admin = Caller.operator("admin", admin_roles)
-        people.create_operator(uow, admin, "sup", "Sue", frozenset({Role.SUPERVISOR}))
-        people.create_operator(uow, admin, "ben", "Ben", frozenset({Role.BENCH_OPERATOR}))
+        operators.create_operator(uow, admin, "sup", "Sue", frozenset({Role.SUPERVISOR}))
+        operators.create_operator(uow, admin, "ben", "Ben", frozenset({Role.BENCH_OPERATOR}))
         assessment.record_party(uow, admin, "BENCH-PARTY", "Bench Triage Ltd", ["Other SEC Party"])
         assessment.start_commissioning(
             uow, admin, datetime.now(UTC) + timedelta(days=1), "benchmark: simulated devices"
         )
-        people.create_operator(uow, admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
-        people.create_operator(uow, admin, "stella", "Stella", frozenset({Role.STORES}))
-        sup = people.operator_caller(uow, "sup")
+        operators.create_operator(uow, admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
+        operators.create_operator(uow, admin, "stella", "Stella", frozenset({Role.STORES}))
+        sup = operators.operator_caller(uow, "sup")
         bench_assignment.assign_benches(uow, admin, "ben", ["B1"], "benchmark bench")
-        ben = dataclasses.replace(people.operator_caller(uow, "ben"), bench="B1")
+        ben = dataclasses.replace(operators.operator_caller(uow, "ben"), bench="B1")
         # One bench releasing thousands an hour is the point here, not an anomaly.
-        sam = people.operator_caller(uow, "sam")
+        sam = operators.operator_caller(uow, "sam")
         anomaly.set_threshold(uow, sam, "facility", None, "resets", UNLIMITED, 60)
-        stella = people.operator_caller(uow, "stella")
+        stella = operators.operator_caller(uow, "stella")
         first_seal, last_seal = devices[0].serial, devices[-1].serial
         seals.receive_batch(
             uow,
@@ -389,7 +391,7 @@ def run_service(
         seals.issue(uow, stella, "ben", first=first_seal, last=last_seal)
         checker_token = own_token(app, admin, "sup", "ledger checks")
         key_file = workdir / "service-tool.key"
-        people.enrol_tool(uow, admin, TOOL_ID, "B1", generate_tool_key(TOOL_ID, key_file))
+        tools.enrol_tool(uow, admin, TOOL_ID, "B1", generate_tool_key(TOOL_ID, key_file))
         tool_key = load_tool_key(key_file)
         tool = Caller.tool(TOOL_ID)
         facility_vkey = app.verifier_key()
@@ -555,7 +557,7 @@ def own_token(app: App, admin: Caller, operator_id: str, label: str) -> str:
     session = auth.login(app.uow, operator_id, password, recovery[0], "bench", box=box)
     try:
         caller = auth.authenticate_session(app.uow, session.secret).caller
-        return people.issue_token(app.uow, caller, operator_id, label).secret
+        return tokens.issue_token(app.uow, caller, operator_id, label).secret
     finally:
         auth.logout(app.uow, session.secret)
 
