@@ -50,7 +50,7 @@ from pymerkle import SqliteTree
 
 from triage import bootstrap
 from triage.bootstrap import App
-from triage.config import Settings
+from triage.config import DEMO_FACILITY_ID, Settings
 from triage.ledger import rfc6962
 from triage.ledger.audit import AuditReport
 from triage.ledger.entry import Entry
@@ -111,7 +111,7 @@ def iter_entries(count: int, seed: int = SEED) -> Iterator[bytes]:
             "type": "device.received",
             "at": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "actor": {"kind": "operator", "id": f"op-{rng.randrange(1, 60):04d}"},
-            "facility": bootstrap.DEMO_FACILITY_ID,
+            "facility": DEMO_FACILITY_ID,
             "subject": {"kind": "device", "id": device},
             "data": {
                 "device_type": rng.choice(_DEVICE_TYPES),
@@ -168,7 +168,7 @@ def first_entry(app: App) -> bytes:
 
 
 def head(app: App) -> ledger_service.LedgerStatus:
-    return ledger_service.status(app.uow)
+    return ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR)
 
 
 def our_append(app: App, entries: Sequence[bytes], batch: int) -> float:
@@ -365,8 +365,12 @@ def measure_proofs(fixture: Fixture, count: int) -> list[ProofResult]:
 
         def ours_call(arg: int, kind: str = kind) -> Callable[[], Any]:
             if kind == "inclusion":
-                return lambda: ledger_service.prove_inclusion(app.uow, arg, size)
-            return lambda: ledger_service.prove_consistency(app.uow, arg, size)
+                return lambda: ledger_service.prove_inclusion(
+                    app.uow, ledger_service.LEDGER_ACTOR, arg, size
+                )
+            return lambda: ledger_service.prove_consistency(
+                app.uow, ledger_service.LEDGER_ACTOR, arg, size
+            )
 
         _timed([ours_call(a) for a in warm])
         ours_s, ours_proofs = _timed([ours_call(a) for a in measured])
@@ -434,7 +438,7 @@ def child_first_proof(data_dir: Path, database_url: str, spec: str) -> None:
             else ledger_service.prove_consistency
         )
         started = time.perf_counter()
-        prove(app.uow, int(arg), int(size))
+        prove(app.uow, ledger_service.LEDGER_ACTOR, int(arg), int(size))
         ms = (time.perf_counter() - started) * 1000
     finally:
         app.close()
@@ -478,7 +482,9 @@ def verify_worker_counts() -> list[int]:
 def run_verify(app: App, workers: int) -> AuditReport:
     """``ledger_service.verify`` as the CLI calls it, with ``workers`` only where it exists."""
     options: dict[str, Any] = {"workers": workers} if workers > 1 else {}
-    return ledger_service.verify(app.uow, app.verifier_key(), app.origin, **options)
+    return ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin, **options
+    )
 
 
 @dataclass(frozen=True)
@@ -678,7 +684,9 @@ def measure_memory(workdir: Path, total: int, batch: int, phase: Phase) -> Memor
                     rate = done / build_s
                     log(f"  built {done:,} / {total:,} ({rate:,.0f} entries/s appending)")
                     next_report += 1_000_000
-            ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+            ledger_service.issue_checkpoint(
+                app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+            )
             url = app.settings.database_url
         finally:
             app.close()
@@ -1316,7 +1324,10 @@ def run(args: argparse.Namespace, command: str) -> Results:
                 shutil.rmtree(workdir)
         assert fixture is not None
         ledger_service.issue_checkpoint(
-            fixture.app.uow, fixture.app.origin, fixture.app.signer_key()
+            fixture.app.uow,
+            ledger_service.LEDGER_ACTOR,
+            fixture.app.origin,
+            fixture.app.signer_key(),
         )
         if args.proofs:
             with results.phase("proofs"):

@@ -61,12 +61,12 @@ import pyotp
 import sqlalchemy
 
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
-from triage.domain.manifest import parse_manifest
 from triage.bootstrap import App, initialise
 from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.domain.device import DeviceId
 from triage.domain.lifecycle import JobState
+from triage.domain.manifest import parse_manifest
 from triage.domain.roles import Role
 from triage.domain.work_order import FACTORY_RESET, ResetOutcome, ToolResult, WorkOrder
 from triage.entrypoints.agent import generate_tool_key, load_tool_key

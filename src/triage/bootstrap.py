@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from triage.adapters import keys, migrate
+from triage.adapters.backup import TarArchives
 from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
 from triage.adapters.database import Database
 from triage.adapters.evidence_pack import EvidencePacks
@@ -21,16 +22,14 @@ from triage.adapters.pdf.documents import PdfDocuments
 from triage.adapters.replay import replay_check
 from triage.adapters.totp import PyotpCodes
 from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
-from triage.config import Settings
+from triage.config import DEMO_FACILITY_ID, DEMO_FACILITY_NAME, Settings
 from triage.domain.facility import Facility, default_origin
-from triage.errors import InvalidInput, NotInitialised
+from triage.errors import NotInitialised
+from triage.services import backup as backup_service
 from triage.services import facility as facility_service
 from triage.services.documents_port import DocumentRenderer
 from triage.services.exports_port import OscalBuilder, PackBuilder, ReplayResult
 from triage.services.issuer import Issuer
-
-DEMO_FACILITY_ID = "demo"
-DEMO_FACILITY_NAME = "Demo Triage Facility"
 
 
 @dataclass
@@ -70,6 +69,10 @@ class App:
         """Evidence files, by SHA-256, in the data directory."""
         return EvidenceStore(self.settings.data_dir / "evidence")
 
+    def archives(self) -> TarArchives:
+        """Backup archives of this installation."""
+        return TarArchives(self.settings.data_dir, self.settings.database_url, self.facility.id)
+
     def replay_check(self) -> ReplayResult:
         """Replay the whole ledger into fresh tables and compare them with the live ones."""
         return replay_check(self.database, self.facility.id)
@@ -97,10 +100,7 @@ def initialise(
 ) -> InitResult:
     """Create the data directory, the database schema, the facility key and the facility."""
     origin = origin or default_origin(facility_id)
-    try:  # validate before anything is written
-        Facility(facility_id, name, origin, datetime.now(UTC))
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    Facility(facility_id, name, origin, datetime.now(UTC))  # validate before anything is written
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     verifier, key_created = keys.create_facility_key(settings.keys_dir, origin)
@@ -151,6 +151,24 @@ def bootstrap(settings: Settings | None = None, facility_id: str | None = None) 
     facility = chosen[0]
     keeper = CheckpointFile(checkpoint_dir(settings.data_dir, facility.id))
     return App(settings, database, facility, _factory(database, facility.id, keeper))
+
+
+def restore(settings: Settings, archive: Path) -> backup_service.RestoreReport:
+    """Restore ``archive`` into the new installation ``settings`` name, then open it and check
+    it against the archive's manifest (recorded when it agrees)."""
+    restored = TarArchives(settings.data_dir, settings.database_url, "").restore(archive)
+    app = bootstrap(settings)
+    try:
+        return backup_service.accept_restore(
+            app.uow,
+            restored,
+            app.facility.id,
+            app.origin,
+            app.verifier_key(),
+            app.replay_check,
+        )
+    finally:
+        app.close()
 
 
 def _factory(database: Database, facility_id: str, keeper: CheckpointFile) -> SqlUnitOfWorkFactory:

@@ -12,6 +12,9 @@ from triage.domain.token import MAX_DAYS
 from triage.errors import InvalidInput
 
 DEFAULT_TOKEN_MAX_DAYS = 90
+# The facility `triage init` creates unless told otherwise (and `triage demo` runs).
+DEMO_FACILITY_ID = "demo"
+DEMO_FACILITY_NAME = "Demo Triage Facility"
 
 
 @dataclass(frozen=True)

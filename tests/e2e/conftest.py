@@ -182,7 +182,8 @@ class Facility:
         return response
 
     def job(self, job_id: str) -> dict[str, Any]:
-        return self.call("ben", "GET", f"/jobs/{job_id}")
+        found: dict[str, Any] = self.call("ben", "GET", f"/jobs/{job_id}")
+        return found
 
     def wait_for(self, job_id: str, states: set[str]) -> dict[str, Any]:
         deadline = time.monotonic() + 60

@@ -113,7 +113,11 @@ def test_auditor_checks_proofs_against_signed_checkpoints(
     ],
 )
 def test_bad_requests_get_problem_details(
-    server: tuple[httpx.Client, str], path: str, params: dict[str, object], status: int, says: str
+    server: tuple[httpx.Client, str],
+    path: str,
+    params: dict[str, int | str],
+    status: int,
+    says: str,
 ) -> None:
     client, _ = server
     response = client.get(path, params=params)

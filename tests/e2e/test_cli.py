@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import json
 import stat
+import subprocess
+import sys
 
 from tests.e2e.conftest import Triage
 from triage.ledger import checkpoint, rfc6962
@@ -74,3 +76,26 @@ def test_errors_are_clear_and_exit_non_zero(triage: Triage) -> None:
     )
     assert bad_id.returncode == 2
     assert "facility id 'Bad Id'" in bad_id.stderr
+
+
+HELP_PROBE = """
+import sys
+from triage.entrypoints.cli import app
+for args in (["--help"], ["ledger", "--help"], ["device", "seal", "--help"], ["backup", "--help"]):
+    try:
+        app(args)
+    except SystemExit:
+        pass
+heavy = ("triage.bootstrap", "triage.adapters", "sqlalchemy", "fastapi", "reportlab")
+print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)
+"""
+
+
+def test_help_starts_without_the_database_web_or_pdf_libraries() -> None:
+    """`triage --help` answers at once: nothing of the database, web or PDF stack is loaded
+    until a command runs."""
+    probe = subprocess.run(
+        [sys.executable, "-c", HELP_PROBE], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "Usage:" in probe.stdout
+    assert probe.stderr.strip().splitlines()[-1] == "[]"

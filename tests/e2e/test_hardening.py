@@ -21,8 +21,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tests.e2e.conftest import Triage, start_server, stop
-from triage.entrypoints.api.hardening import DEFAULT_BODY_LIMIT, Hardening, MiB
-from triage.entrypoints.request_bodies import body_limit
+from triage.entrypoints.api.hardening import Hardening
+from triage.entrypoints.request_bodies import DEFAULT_BODY_LIMIT, MiB, body_limit
 
 KiB = 1024
 

@@ -319,7 +319,9 @@ def test_every_operation_answers_as_documented(fuzzed: Fuzzed, caller: str) -> N
     # Whatever the fuzzing did, the record still holds: the ledger verifies and the
     # projections are what replaying it gives.
     app = fuzzed.application
-    report = ledger_service.verify(app.uow, app.verifier_key(), app.origin)
+    report = ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    )
     assert report.ok, report.first_problem()
     replayed = replay_check(app.database, app.facility.id)
     assert not replayed.differences, replayed.differences

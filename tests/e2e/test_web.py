@@ -9,7 +9,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pyotp
@@ -201,7 +201,7 @@ def test_each_role_is_refused_another_roles_page(facility: Facility, browser: Br
     context.close()
 
 
-def _receive(f: Facility, device: str, evidence: dict[str, object], inspector: str) -> str:
+def _receive(f: Facility, device: str, evidence: Mapping[str, object], inspector: str) -> str:
     manifest = (
         "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
         f"{device},ESME,Acme,X1,1.0,Decommissioned,MAP-1\n"

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Triage, start_server, stop
-from tests.e2e.test_web import PASSWORD, authenticator
+from tests.e2e.test_web import authenticator
+from tests.people import PASSWORD
 from triage.domain.roles import MATRIX, Permission, Role
 
 # Every page, and the permission it needs (None: any signed-in person).

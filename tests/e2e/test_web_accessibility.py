@@ -15,7 +15,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import CLEAN, DEVICE, PASSWORD, _receive, authenticator, browser, sign_in
+from tests.e2e.test_web import CLEAN, DEVICE, _receive, authenticator, browser, sign_in
+from tests.people import PASSWORD
 from triage.adapters.devices.simulated import DeviceSpec
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web

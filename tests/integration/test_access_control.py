@@ -17,7 +17,7 @@ from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.tables import work_order
 from triage.domain.roles import MATRIX, Permission, Role
 from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
-from triage.errors import InvalidInput, PermissionDenied, Unauthenticated
+from triage.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
 from triage.ledger import note
 from triage.services import bench, bench_assignment, intake, operators, reinstatement, tokens, tools
 
@@ -112,9 +112,9 @@ def test_a_suspended_or_retired_tool_gets_no_work_and_its_requests_are_refused(
     with pytest.raises(InvalidInput, match="reason"):
         tools.suspend_tool(uow, staffed.admin, "BENCH-1", " ")
     tools.suspend_tool(uow, staffed.admin, "BENCH-1", "seal on the casing broken")
-    with pytest.raises(Exception, match="suspended"):
+    with pytest.raises(Conflict, match="suspended"):
         bench.authorise_reset(uow, staffed.ben, job.id, "BENCH-1", key)
-    with pytest.raises(Exception, match="not an active enrolled tool"):
+    with pytest.raises(PermissionDenied, match="not an active enrolled tool"):
         bench.work_orders_for_tool(uow, staffed.tool)
     # Only a security manager reinstates; an administrator may not.
     with pytest.raises(PermissionDenied, match=r"suspension.reinstate"):
@@ -124,7 +124,7 @@ def test_a_suspended_or_retired_tool_gets_no_work_and_its_requests_are_refused(
     reinstatement.reinstate_tool(uow, sam, "BENCH-1", "casing replaced, seal refitted")
     assert bench.work_orders_for_tool(uow, staffed.tool) == []
     tools.retire_tool(uow, staffed.admin, "BENCH-1", "end of life")
-    with pytest.raises(Exception, match="retired"):
+    with pytest.raises(Conflict, match="retired"):
         reinstatement.reinstate_tool(uow, sam, "BENCH-1", "retired by mistake")
     kinds = [e.type for e in staffed.entries("tool.suspended")]
     kinds += [e.type for e in staffed.entries("tool.reinstated")]

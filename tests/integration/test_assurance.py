@@ -148,7 +148,8 @@ def test_uploads_are_kept_by_hash_and_a_changed_file_is_flagged(
     ]
     with pytest.raises(Conflict, match="no longer matches"):
         assurance.evidence_file(app.uow, staffed.auditor, store, found.id)
-    rows = {r["control"]["id"]: r for r in assurance.control_readiness(app.uow, security, store)}
+    readiness = assurance.control_readiness(app.uow, security, store)
+    rows = {r.control.id: r.to_json() for r in readiness}
     pen = next(e for e in rows["G3.3"]["evidence"] if e["name"] == "penetration-test")
     assert pen["state"] == "altered" and rows["G3.3"]["status"] == "missing"
 
@@ -190,7 +191,7 @@ def test_provider_controls_and_applicability_are_ledger_entries_and_replay_agree
     )
     with pytest.raises(Conflict, match="already not applicable"):
         assurance.set_applicable(app.uow, security, "G3.2", False, "said twice, still the group's")
-    listing = assurance.controls(app.uow, staffed.auditor)
+    listing = assurance.controls(app.uow, staffed.auditor).to_json()
     assert listing["catalogue"]["adopted"] is True
     assert listing["catalogue"]["sha256"] == adopted.sha256
     by_id = {c["id"]: c for c in listing["controls"]}
@@ -219,7 +220,7 @@ def test_triage_work_is_refused_without_a_current_approval_or_commissioning(
         uow, staffed.admin, datetime.now(UTC) + timedelta(days=5), "test devices for the FUSA"
     )
     assert staffed.receive(D1).state.value == "eligible"
-    status = assessment.status(uow, staffed.auditor)
+    status = assessment.status(uow, staffed.auditor).to_json()
     assert status["may_triage"] is True and "commissioning" in status["may_triage_because"]
     assert status["next_assessment"]["kind"] == "FUSA"
 
@@ -255,7 +256,7 @@ def test_an_assessment_from_plan_to_decision_and_what_becomes_overdue(
     with pytest.raises(Conflict, match="is decided"):
         assessment.raise_finding(uow, security, plan.id, "G1", "low", "too late for this one")
     # Today is long after every due date: the step is overdue, so approval has lapsed.
-    status = assessment.status(uow, staffed.auditor)
+    status = assessment.status(uow, staffed.auditor).to_json()
     assert status["approval"]["approved"] is False
     assert "steps of its approval are overdue" in status["approval"]["why"]
     assert [a["action_id"] for a in status["overdue"]["actions"]] == [action.id]
@@ -265,7 +266,7 @@ def test_an_assessment_from_plan_to_decision_and_what_becomes_overdue(
     assessment.complete_step(uow, security, decided.steps[0].id)
     assessment.complete_action(uow, security, action.id)
     assessment.close_finding(uow, security, found.id, "the workshop has been held")
-    after = assessment.status(uow, staffed.auditor)
+    after = assessment.status(uow, staffed.auditor).to_json()
     assert after["approval"]["approved"] is True and after["overdue"] == {
         "findings": [],
         "actions": [],

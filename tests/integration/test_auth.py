@@ -448,3 +448,12 @@ def test_hammering_a_lock_adds_one_ledger_entry_a_minute_not_one_a_request(
     refused = [e for e in of_type(staffed, "auth.login_failed") if e.subject.id == attacker]
     assert [e.data["reason"] for e in refused][-2:] == ["source_locked", "source_locked"]
     assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
+
+
+def test_host_recovery_needs_a_reason_of_ten_characters_like_every_other_door(
+    staffed: Staffed,
+) -> None:
+    size = staffed.ledger_size()
+    with pytest.raises(InvalidInput, match="reason: say in at least 10 characters"):
+        auth.recover(staffed.app.uow, "ben", "lost it", activation=True)
+    assert staffed.ledger_size() == size

@@ -19,9 +19,8 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from click.testing import Result
 from sqlalchemy import create_engine, select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from tests.integration.conftest import Staffed
 from tests.integration.ledger_rows import all_entries, set_entry
@@ -103,10 +102,12 @@ def test_a_restored_facility_is_the_same_ledger_and_carries_on(
     app = staffed.app
     photo = _triage_activity(staffed)
     token = enrol(app, staffed.admin, "audrey").token
-    old = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    old = ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     # One more entry after the checkpoint: the snapshot is not just the checkpointed tree.
     operators.create_operator(app.uow, staffed.admin, "late", "Late", frozenset({Role.AUDITOR}))
-    before = ledger_service.status(app.uow)
+    before = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR)
 
     archive = tmp_path / "facility.tar"
     out = _back_up(app, archive)
@@ -189,14 +190,20 @@ def test_a_restored_facility_is_the_same_ledger_and_carries_on(
         carry_on.manifest("C-2", [D3])
         job = carry_on.reset(carry_on.receive(D3).id)
         assert job.state is JobState.VERIFIED
-        new = ledger_service.issue_checkpoint(restored.uow, restored.origin, restored.signer_key())
+        new = ledger_service.issue_checkpoint(
+            restored.uow, ledger_service.LEDGER_ACTOR, restored.origin, restored.signer_key()
+        )
         new_body = checkpoint.open_checkpoint(new.note, [app.verifier_key()], app.origin)
         assert new_body.size > before.size + 1
-        proof = ledger_service.prove_consistency(restored.uow, old.size, new.size)
+        proof = ledger_service.prove_consistency(
+            restored.uow, ledger_service.LEDGER_ACTOR, old.size, new.size
+        )
         rfc6962.verify_consistency(
             old.size, new.size, proof.hashes, old_body.root_hash, new_body.root_hash
         )
-        assert ledger_service.verify(restored.uow, restored.verifier_key(), restored.origin).ok
+        assert ledger_service.verify(
+            restored.uow, ledger_service.LEDGER_ACTOR, restored.verifier_key(), restored.origin
+        ).ok
     finally:
         restored.close()
 
@@ -348,8 +355,10 @@ def test_a_restore_that_does_not_verify_fails_and_is_not_recorded(
     operators.create_operator(
         app.uow, Caller.system("test"), "audrey", "Audrey", frozenset({Role.AUDITOR})
     )
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
-    size = ledger_service.status(app.uow).size
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
+    size = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size
     altered_at: list[int] = []
     change = (
         _alter_ledger_entry(tmp_path, altered_at)
@@ -369,7 +378,7 @@ def test_a_restore_that_does_not_verify_fails_and_is_not_recorded(
     assert any(expected in problem for problem in report["problems"]), report["problems"]
     restored = bootstrap.bootstrap(Settings(data_dir, database_url))
     try:
-        assert ledger_service.status(restored.uow).size == size
+        assert ledger_service.status(restored.uow, ledger_service.LEDGER_ACTOR).size == size
     finally:
         restored.close()
 
@@ -421,7 +430,7 @@ def test_restore_never_overwrites_a_facility(
 ) -> None:
     archive = _archive(app, tmp_path)
     key = (app.settings.keys_dir / "facility.key").read_bytes()
-    size = ledger_service.status(app.uow).size
+    size = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size
 
     # Over the facility's own data directory and database.
     run = _cli(app.settings.data_dir, app.settings.database_url, "restore", str(archive))
@@ -446,8 +455,10 @@ def test_restore_never_overwrites_a_facility(
         assert not fresh.exists()
 
     assert (app.settings.keys_dir / "facility.key").read_bytes() == key
-    assert ledger_service.status(app.uow).size == size
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size == size
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
 
 
 def test_an_archive_is_never_overwritten_nor_left_half_written(
@@ -456,7 +467,7 @@ def test_an_archive_is_never_overwritten_nor_left_half_written(
     archive = tmp_path / "out" / "facility.tar"
     archive.parent.mkdir()
     archive.write_bytes(b"last week's backup")
-    size = ledger_service.status(app.uow).size
+    size = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size
     run = _cli(app.settings.data_dir, app.settings.database_url, "backup", str(archive))
     assert run.exit_code == 2
     assert "exists; a backup never overwrites a file" in run.stderr
@@ -477,7 +488,7 @@ def test_an_archive_is_never_overwritten_nor_left_half_written(
         pending.publish()
     assert sorted(p.name for p in archive.parent.iterdir()) == ["facility.tar"]
     # Neither refusal nor failure recorded a backup.
-    assert ledger_service.status(app.uow).size == size
+    assert ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size == size
 
 
 def test_an_older_backup_is_brought_to_the_current_schema(
@@ -489,6 +500,7 @@ def test_an_older_backup_is_brought_to_the_current_schema(
     config = Config()
     config.set_main_option("script_location", str(migrate.MIGRATIONS))
     head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
     previous = ScriptDirectory.from_config(config).get_revision(head).down_revision
     assert isinstance(previous, str)
     with app.database.engine.begin() as conn:

@@ -148,7 +148,9 @@ def test_a_token_naming_a_bench_not_assigned_is_refused(site: Site) -> None:
 def test_a_bench_taken_away_stops_the_next_work_order_of_a_live_session(site: Site) -> None:
     ben = site.session("ben", bench="B1")
     admin = site.session("admin")
-    cleared = admin.call("PUT", "/operators/ben/benches", json={"benches": [], "reason": "moved"})
+    cleared = admin.call(
+        "PUT", "/operators/ben/benches", json={"benches": [], "reason": "moved to the returns desk"}
+    )
     assert cleared.status_code == 200, cleared.text
     assert cleared.json() == {"operator_id": "ben", "benches": [], "previous": ["B1"]}
     job_id = _job_id(site)
@@ -156,7 +158,11 @@ def test_a_bench_taken_away_stops_the_next_work_order_of_a_live_session(site: Si
     assert refused.status_code == 403, refused.text
     assert refused.json()["detail"].startswith("operator ben is not assigned to bench B1")
     assert [e.subject.id for e in site.staffed.entries("auth.refused")] == ["ben"]
-    back = admin.call("PUT", "/operators/ben/benches", json={"benches": ["B1"], "reason": "back"})
+    back = admin.call(
+        "PUT",
+        "/operators/ben/benches",
+        json={"benches": ["B1"], "reason": "back at bench B1 after training"},
+    )
     assert back.status_code == 200, back.text
     ordered = ben.call("POST", f"/jobs/{job_id}/work-orders", json={"tool_id": "BENCH-1"})
     assert ordered.status_code == 201, ordered.text
@@ -170,10 +176,12 @@ def test_only_an_administrator_assigns_benches_and_never_their_own(site: Site) -
     own = admin.call("PUT", "/operators/admin/benches", json=body)
     assert own.status_code == 403 and "own benches" in own.json()["detail"]
     assert admin.call("PUT", "/operators/nobody/benches", json=body).status_code == 404
-    long_name = {"benches": ["B" * 65], "reason": "typo"}
+    long_name = {"benches": ["B" * 65], "reason": "covers the new long bench"}
     assert admin.call("PUT", "/operators/ben/benches", json=long_name).status_code == 422
     no_reason = {"benches": ["B2"], "reason": " "}
     assert admin.call("PUT", "/operators/ben/benches", json=no_reason).status_code == 422
+    short = admin.call("PUT", "/operators/ben/benches", json={"benches": ["B2"], "reason": "moved"})
+    assert short.status_code == 422 and "at least 10 characters" in short.json()["detail"]
     assert site.staffed.entries("operator.benches_assigned")[-1].data["benches"] == ["B1"]
     # Who holds which bench: one's own, or anyone's for the administrator.
     assert ben.call("GET", "/operators/ben/benches").json()["benches"] == ["B1"]
@@ -214,7 +222,9 @@ def test_a_bench_taken_away_stops_a_seal_being_fitted_there(site: Site) -> None:
     job_id = _job_id(site)
     assert site.staffed.reset(job_id).state.value == "verified"
     ben, admin = site.session("ben", bench="B1"), site.session("admin")
-    cleared = admin.call("PUT", "/operators/ben/benches", json={"benches": [], "reason": "moved"})
+    cleared = admin.call(
+        "PUT", "/operators/ben/benches", json={"benches": [], "reason": "moved to the returns desk"}
+    )
     assert cleared.status_code == 200, cleared.text
     refused = ben.call("POST", f"/jobs/{job_id}/seal", json={"serial": "SL-0001"})
     assert refused.status_code == 403, refused.text

@@ -43,9 +43,9 @@ def test_concurrent_writers_get_distinct_gapless_indexes(app: bootstrap.App) -> 
         out, errors = proc.communicate(timeout=300)
         assert proc.returncode == 0, errors
         for line in out.splitlines():
-            _, index, name = line.split()
-            assert int(index) not in acked, f"index {index} handed out twice"
-            acked[int(index)] = name
+            _, number, name = line.split()
+            assert int(number) not in acked, f"index {number} handed out twice"
+            acked[int(number)] = name
     total = 1 + WRITERS * PER_WRITER  # the facility.created entry comes first
     assert sorted(acked) == list(range(1, total))
     with app.uow(write=False) as uow:
@@ -53,10 +53,12 @@ def test_concurrent_writers_get_distinct_gapless_indexes(app: bootstrap.App) -> 
     assert [index for index, _ in stored] == list(range(total))
     for index, data in stored[1:]:
         assert acked[index].encode() in data, f"entry {index} is not the one its writer was told"
-    status = ledger_service.status(app.uow)
+    status = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR)
     assert status.size == total
     assert status.root == rfc6962.root_hash([rfc6962.leaf_hash(d) for _, d in stored])
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
 
 
 def test_two_first_inspections_at_once_activate_one_policy(app: bootstrap.App) -> None:

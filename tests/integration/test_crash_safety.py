@@ -44,7 +44,9 @@ def test_sigkilled_writer_loses_no_acknowledged_append(app: bootstrap.App, backe
         # A torn last line means the process died while printing: that append was not acked.
         acked.update(int(line.split()[1]) for line in out.splitlines() if line.count(" ") == 2)
         # Every kill leaves a log that verifies and that later writers extend without a gap.
-        report = ledger_service.verify(app.uow, app.verifier_key(), app.origin)
+        report = ledger_service.verify(
+            app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+        )
         assert report.ok, (round_number, report.first_problem())
     with app.uow(write=False) as uow:
         stored = [

@@ -130,5 +130,7 @@ def test_the_refusals_recorded_leave_the_ledger_verifiable(staffed: Staffed) -> 
         with pytest.raises(Unauthenticated):
             authenticate_tool(staffed.app.uow, tool_id, "POST", TARGET, "x", "y", "z", b"")
     app = staffed.app
-    report = ledger_service.verify(app.uow, app.verifier_key(), app.origin)
+    report = ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    )
     assert report.ok, report.first_problem()

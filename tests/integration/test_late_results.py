@@ -38,7 +38,9 @@ def ordered(staffed: Staffed) -> Iterator[tuple[Staffed, str, WorkOrder]]:
     signed = authorise(staffed, job.id)
     yield staffed, signed, WorkOrder.open(signed, staffed.app.verifier_key())
     app = staffed.app
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
     assert replay_check(app.database, app.facility.id).differences == []
 
 

@@ -25,9 +25,13 @@ def test_an_auditor_exports_the_ledger_up_to_the_latest_checkpoint(staffed: Staf
         ledger_service.export(app.uow, staffed.auditor, app.origin)
     staffed.manifest("C-1", DEVICES)
     staffed.receive("BC-33-AC-FF-FE-FA-55-3D", CLEAN)
-    kept = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    kept = ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     staffed.receive("BC-33-AC-FF-FE-FA-55-3E", CLEAN)  # after the checkpoint: not exported
-    latest = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    latest = ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     assert latest.size > kept.size
 
     checkpoint, lines = ledger_service.export(app.uow, staffed.auditor, app.origin)
@@ -48,7 +52,9 @@ def test_an_entry_missing_from_the_store_stops_the_export(staffed: Staffed) -> N
     app = staffed.app
     staffed.manifest("C-1", DEVICES[:1])
     staffed.receive("BC-33-AC-FF-FE-FA-55-3D", CLEAN)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     with app.database.engine.begin() as conn:
         conn.execute(delete(ledger_entry).where(ledger_entry.c.idx == 3))
     _, lines = ledger_service.export(app.uow, staffed.auditor, app.origin)

@@ -36,18 +36,20 @@ def test_proofs_from_storage_equal_the_reference(app: bootstrap.App) -> None:
     rng = random.Random(2022)
     _append_random_batches(app, [rng.randbytes(40) for _ in range(3 * TILE_WIDTH + 77)], rng)
     leaves = _stored_leaves(app)
-    status = ledger_service.status(app.uow)
+    status = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR)
     assert status.size == len(leaves)
     assert status.root == rfc6962.root_hash(leaves)
     for _ in range(80):
         size = rng.randint(1, len(leaves))
         index = rng.randrange(size)
-        proof = ledger_service.prove_inclusion(app.uow, index, size)
+        proof = ledger_service.prove_inclusion(app.uow, ledger_service.LEDGER_ACTOR, index, size)
         assert proof.hashes == rfc6962.inclusion_proof(leaves[:size], index)
         assert proof.root == rfc6962.root_hash(leaves[:size])
         assert proof.leaf_hash == leaves[index]
         size1 = rng.randint(1, size)
-        consistency = ledger_service.prove_consistency(app.uow, size1, size)
+        consistency = ledger_service.prove_consistency(
+            app.uow, ledger_service.LEDGER_ACTOR, size1, size
+        )
         assert consistency.hashes == rfc6962.consistency_proof(leaves[:size], size1)
         rfc6962.verify_consistency(
             size1, size, consistency.hashes, consistency.root1, consistency.root2
@@ -55,38 +57,53 @@ def test_proofs_from_storage_equal_the_reference(app: bootstrap.App) -> None:
 
 
 def test_checkpoint_is_signed_stored_and_idempotent(app: bootstrap.App) -> None:
-    first = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
-    again = ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    first = ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
+    again = ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     assert first == again
     body = checkpoint.open_checkpoint(first.note, [app.verifier_key()], app.origin)
-    status = ledger_service.status(app.uow)
+    status = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR)
     assert (body.size, body.root_hash) == (status.size, status.root)
     assert status.latest_checkpoint == first
     with app.uow(write=True) as uow:
         uow.ledger.log.append([b"more"])
         uow.commit()
-    assert ledger_service.issue_checkpoint_if_grown(app.uow, app.origin, app.signer_key())
-    assert ledger_service.issue_checkpoint_if_grown(app.uow, app.origin, app.signer_key()) is None
-    report = ledger_service.verify(app.uow, app.verifier_key(), app.origin)
+    assert ledger_service.issue_checkpoint_if_grown(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
+    assert (
+        ledger_service.issue_checkpoint_if_grown(
+            app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+        )
+        is None
+    )
+    report = ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    )
     assert report.ok, report.problems
     assert report.checkpoints_checked == 2
 
 
 def test_a_rolled_back_unit_of_work_leaves_no_entry(app: bootstrap.App) -> None:
-    before = ledger_service.status(app.uow)
+    before = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR)
     with pytest.raises(RuntimeError), app.uow(write=True) as uow:
         uow.ledger.log.append([b"never committed"])
         raise RuntimeError("the state change failed after the entry was appended")
-    assert ledger_service.status(app.uow) == before
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR) == before
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
 
 
 def test_proof_requests_outside_the_log_are_not_found(app: bootstrap.App) -> None:
-    size = ledger_service.status(app.uow).size
+    size = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size
     with pytest.raises(NotFound, match="beyond"):
-        ledger_service.prove_inclusion(app.uow, 0, size + 1)
+        ledger_service.prove_inclusion(app.uow, ledger_service.LEDGER_ACTOR, 0, size + 1)
     with pytest.raises(NotFound, match="not in a tree"):
-        ledger_service.prove_inclusion(app.uow, size)
+        ledger_service.prove_inclusion(app.uow, ledger_service.LEDGER_ACTOR, size)
 
 
 def test_init_twice_keeps_key_and_facility(app: bootstrap.App) -> None:
@@ -94,5 +111,5 @@ def test_init_twice_keeps_key_and_facility(app: bootstrap.App) -> None:
     again = bootstrap.initialise(app.settings)
     assert not again.key_created and not again.facility_created
     assert again.app.signer_key() == key
-    assert ledger_service.status(again.app.uow).size == 1
+    assert ledger_service.status(again.app.uow, ledger_service.LEDGER_ACTOR).size == 1
     again.app.close()

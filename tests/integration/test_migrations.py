@@ -26,7 +26,9 @@ def test_entry_bundles_migrate_both_ways_and_the_ledger_stays_the_same(app: boot
         size = uow.ledger.log.head().size
         uow.ledger.log.append([f"entry {i}".encode() for i in range(size, 700)])
         uow.commit()
-    before = ledger_service.verify(app.uow, app.verifier_key(), app.origin)
+    before = ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    )
     assert before.ok and before.size == 700
 
     def counts() -> tuple[int, int]:
@@ -46,5 +48,7 @@ def test_entry_bundles_migrate_both_ways_and_the_ledger_stays_the_same(app: boot
         assert list(stored) == list(range(700))  # every entry a row again, as 0009 had them
     migrate.upgrade(app.database)
     assert counts() == (700 - 512, 2)
-    after = ledger_service.verify(app.uow, app.verifier_key(), app.origin)
+    after = ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    )
     assert after.ok and (after.size, after.root) == (before.size, before.root)

@@ -18,7 +18,7 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _reports(app: bootstrap.App) -> tuple[audit.AuditReport, audit.AuditReport]:
-    args = (app.uow, app.verifier_key(), app.origin)
+    args = (app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin)
     return ledger_service.verify(*args, workers=1), ledger_service.verify(*args, workers=2)
 
 
@@ -29,7 +29,9 @@ def test_parallel_and_single_process_agree(app: bootstrap.App) -> None:
             size = uow.ledger.log.head().size
             uow.ledger.log.append([f"entry {i}".encode() for i in range(size, stop)])
             uow.commit()
-        ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+        ledger_service.issue_checkpoint(
+            app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+        )
     single, parallel = _reports(app)
     assert single.ok and parallel.ok, (single.problems, parallel.problems)
     assert parallel.entries_checked == single.entries_checked == 2600

@@ -109,7 +109,9 @@ def recorded(staffed: Staffed, entry_type: str, subject: Ref, **data: Any) -> in
 
 def assert_record_clean(staffed: Staffed) -> None:
     app = staffed.app
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
     assert replay_check(app.database, app.facility.id).differences == []
 
 

@@ -196,7 +196,9 @@ def test_replay_names_a_job_released_without_a_seal(staffed: Staffed) -> None:
         uow.ledger.record([entry])
         uow.commit()
     assert _types(staffed)[-2:] == ["reset.verified", "device.released"]
-    assert ledger_service.verify(staffed.app.uow, staffed.app.verifier_key(), staffed.app.origin).ok
+    assert ledger_service.verify(
+        staffed.app.uow, ledger_service.LEDGER_ACTOR, staffed.app.verifier_key(), staffed.app.origin
+    ).ok
 
     found = [(t, k, m) for t, k, m in _differences(staffed) if t == "job"]
     assert len(found) == 1
@@ -414,7 +416,9 @@ def test_export_names_a_damaged_entry_instead_of_a_traceback(
     with staffed.app.uow(write=True) as uow:
         first = uow.ledger.log.append([b'{"a damaged entry":\n true}'])
         uow.commit()
-    ledger_service.issue_checkpoint(staffed.app.uow, staffed.app.origin, staffed.app.signer_key())
+    ledger_service.issue_checkpoint(
+        staffed.app.uow, ledger_service.LEDGER_ACTOR, staffed.app.origin, staffed.app.signer_key()
+    )
     out = tmp_path / "export.jsonl"
 
     code, output, exception = _replay_cli(staffed, auditor.token, "export", str(out))

@@ -106,7 +106,9 @@ def ready(staffed: Staffed) -> Iterator[tuple[Staffed, str]]:
     assert job.state is JobState.ELIGIBLE
     yield staffed, job.id
     app = staffed.app
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
     assert replay_check(app.database, app.facility.id).differences == []
 
 
@@ -119,6 +121,7 @@ def authorise(staffed: Staffed, job_id: str) -> str:
 def killed_agent(staffed: Staffed, job_id: str, journal: Path, when: str) -> None:
     """Authorise a reset and run an agent that is killed at ``when`` of carrying it out."""
     authorise(staffed, job_id)
+    connector: Any
     if when == "after the report":
         connector, client = staffed.connector, ServiceClient(staffed, fail_after_post=True)
     else:

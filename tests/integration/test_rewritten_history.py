@@ -71,7 +71,7 @@ def _append(app: bootstrap.App, count: int) -> None:
 
 
 def _grow_to(app: bootstrap.App, size: int) -> None:
-    _append(app, size - ledger_service.status(app.uow).size)
+    _append(app, size - ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size)
 
 
 def _token(staffed: Staffed, operator_id: str, role: Role) -> str:
@@ -158,7 +158,9 @@ def test_a_rewritten_history_is_never_signed(staffed: Staffed, size: int) -> Non
     assert refused.value.index == 50
     # A device receipt signs a fresh checkpoint too: refused.
     with pytest.raises(IntegrityFailure):
-        ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+        ledger_service.issue_checkpoint(
+            app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+        )
 
     # An export is refused rather than made over the rewritten entries.
     export = app.settings.data_dir.parent / "ledger.jsonl"
@@ -179,7 +181,9 @@ def test_a_rewritten_history_is_never_signed(staffed: Staffed, size: int) -> Non
 def test_a_rewritten_history_refuses_the_backup(staffed: Staffed, tmp_path: Path) -> None:
     app = staffed.app
     _grow_to(app, SIGNED)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     _grow_to(app, 200)
     _tamper(app, rewrite_entry_50)
     env = {
@@ -234,9 +238,13 @@ def test_deleted_or_rolled_back_checkpoints_fail_verify(
     app = staffed.app
     auditor = _token(staffed, "verity", Role.AUDITOR)
     _grow_to(app, SIGNED)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     _grow_to(app, 300)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     code, out = _cli(app, auditor, "ledger", "verify", "--json")
     assert code == 0, out
 
@@ -249,14 +257,18 @@ def test_deleted_or_rolled_back_checkpoints_fail_verify(
     assert any(says in p["message"] for p in report["problems"]), report["problems"]
     # And nothing is signed over it.
     with pytest.raises(IntegrityFailure):
-        ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+        ledger_service.issue_checkpoint(
+            app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+        )
 
 
 def test_a_missing_checkpoint_file_fails_verify(staffed: Staffed) -> None:
     app = staffed.app
     auditor = _token(staffed, "verity", Role.AUDITOR)
     _grow_to(app, SIGNED)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     kept = app.settings.data_dir / "ledger" / "demo" / "checkpoint"
     assert kept.stat().st_mode & 0o077 == 0
     kept.unlink()
@@ -269,7 +281,9 @@ def test_an_installation_from_before_gets_a_warning_then_keeps_the_file(staffed:
     app = staffed.app
     auditor = _token(staffed, "verity", Role.AUDITOR)
     _grow_to(app, SIGNED)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     # As an installation from before the file was kept: no directory at all.
     shutil.rmtree(app.settings.data_dir / "ledger")
     code, out = _cli(app, auditor, "ledger", "verify", "--json")
@@ -277,7 +291,9 @@ def test_an_installation_from_before_gets_a_warning_then_keeps_the_file(staffed:
     assert "no checkpoint is kept outside the database yet" in " ".join(json.loads(out)["warnings"])
     # The next checkpoint keeps it (and the leaf hashes of everything before it).
     _grow_to(app, 130)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     folder = app.settings.data_dir / "ledger" / "demo"
     assert (folder / "leaf-hashes").stat().st_size == 130 * 32
     code, out = _cli(app, auditor, "ledger", "verify", "--json")
@@ -291,12 +307,16 @@ def test_the_server_holds_writes_until_an_administrator_acknowledges(staffed: St
     admin = _token(staffed, "adele", Role.ADMINISTRATOR)
     supervisor = _token(staffed, "suki", Role.SUPERVISOR)
     _grow_to(app, SIGNED)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     _grow_to(app, 140)
     _tamper(app, rewrite_entry_50)
     # What `triage serve` runs every interval (its checkpoint loop).
     with contextlib.suppress(TriageError):
-        ledger_service.issue_checkpoint_if_grown(app.uow, app.origin, app.signer_key())
+        ledger_service.issue_checkpoint_if_grown(
+            app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+        )
 
     client = TestClient(create_app(app))
     as_admin = {"Authorization": f"Bearer {admin}"}
@@ -356,7 +376,9 @@ def test_the_cli_acknowledges_too(staffed: Staffed) -> None:
     app = staffed.app
     admin = _token(staffed, "adele", Role.ADMINISTRATOR)
     _grow_to(app, SIGNED)
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     _tamper(app, rewrite_entry_50)
     code, out = _cli(app, admin, "ledger", "checkpoint")
     assert code == 1 and "first bad index 50" in out
@@ -391,7 +413,7 @@ def test_a_backup_holds_the_checkpoint_file_and_a_restore_puts_it_back(
     # The backup signed a checkpoint of the ledger first; the archive holds the kept one.
     assert (
         checkpoint.open_checkpoint(in_archive.decode(), [app.verifier_key()], app.origin).size
-        >= ledger_service.status(app.uow).size - 1
+        >= ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size - 1
     )
     assert in_archive == kept.read_bytes()
 

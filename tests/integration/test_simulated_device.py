@@ -19,8 +19,9 @@ from triage.adapters.devices.base import (
     load_connector,
 )
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
+from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.device import DeviceType
-from triage.domain.reset_profile import EMPTY_DIGEST, ResetProfiles, check_reset
+from triage.domain.reset_profile import EMPTY_DIGEST, check_reset
 from triage.domain.work_order import WorkOrder, WorkOrderRefused
 from triage.ledger.note import generate_key
 
@@ -29,6 +30,7 @@ GSME = "BC-33-AC-FF-FE-FA-55-3E"
 ONE_OF_EACH = {t: f"00-11-22-FF-FE-00-00-{t.value:02X}" for t in DeviceType}
 ALERT_TIME = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 TOOL = "tool-1"  # the tool the bench's devices are connected to
+PROFILES = PackagedFiles().reset_profiles()
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,7 @@ def test_a_valid_work_order_resets_the_device_and_verifies(
     connector: SimulatedConnector, facility_keys: tuple[str, str], device_type: DeviceType
 ) -> None:
     device = connector.attach(ONE_OF_EACH[device_type])
-    profile = ResetProfiles.default().for_type(device_type)
+    profile = PROFILES.for_type(device_type)
     before = device.read_state()
     assert set(before) == set(profile.items)
     assert EMPTY_DIGEST not in before.values(), "a fresh device holds something in every item"
@@ -225,17 +227,14 @@ def test_fail_times_fails_the_next_reset_without_changing_anything(
     )
 
     device.factory_reset(_order(ESME).sign(facility_keys[0]))
-    assert (
-        check_reset(ResetProfiles.default().for_type(DeviceType.ESME), before, device.read_state())
-        == []
-    )
+    assert check_reset(PROFILES.for_type(DeviceType.ESME), before, device.read_state()) == []
 
 
 def test_half_fail_times_returns_normally_but_verification_catches_it(
     connector: SimulatedConnector, facility_keys: tuple[str, str]
 ) -> None:
     connector.fleet.set_failure(ESME, half_fail_times=1)
-    profile = ResetProfiles.default().for_type(DeviceType.ESME)
+    profile = PROFILES.for_type(DeviceType.ESME)
     device = connector.attach(ESME)
     before = device.read_state()
 

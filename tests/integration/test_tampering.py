@@ -42,11 +42,15 @@ def populated(app: bootstrap.App) -> bootstrap.App:
         first = uow.ledger.log.head().size
         uow.ledger.log.append([f"entry {i}".encode() for i in range(first, 300)])
         uow.commit()
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     with app.uow(write=True) as uow:
         uow.ledger.log.append([f"entry {i}".encode() for i in range(300, SIZE)])
         uow.commit()
-    ledger_service.issue_checkpoint(app.uow, app.origin, app.signer_key())
+    ledger_service.issue_checkpoint(
+        app.uow, ledger_service.LEDGER_ACTOR, app.origin, app.signer_key()
+    )
     return app
 
 

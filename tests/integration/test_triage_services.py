@@ -26,7 +26,9 @@ D1, D2, D3 = "BC-33-AC-FF-FE-FA-55-01", "BC-33-AC-FF-FE-FA-55-02", "BC-33-AC-FF-
 
 def _assert_record_consistent(staffed: Staffed) -> None:
     app = staffed.app
-    assert ledger_service.verify(app.uow, app.verifier_key(), app.origin).ok
+    assert ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    ).ok
     report = replay_check(app.database, app.facility.id)
     assert report.differences == []
 

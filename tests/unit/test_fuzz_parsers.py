@@ -102,6 +102,12 @@ nasty_text = st.one_of(
 )
 
 
+def _as_bytes(text: str) -> bytes:
+    """``text`` as UTF-8; a lone surrogate (``st.characters()`` may draw one) becomes the
+    invalid bytes it would be on disk, input the parser must refuse, not a strategy error."""
+    return text.encode("utf-8", errors="surrogatepass")
+
+
 @st.composite
 def mutated(draw: st.DrawFn, original: str) -> str:
     """``original`` with a few characters replaced, inserted or deleted, or cut short."""
@@ -229,7 +235,7 @@ def test_a_device_row_gives_a_device_or_every_problem_never_an_exception(
 
 # -- inspection evidence ---------------------------------------------------------------------
 
-EVIDENCE = {
+EVIDENCE: dict[str, Any] = {
     "metrology_seal_intact": True,
     "cpa_boundary_intact": False,
     "outer_covers_opened": ["terminal"],
@@ -492,8 +498,8 @@ LEDGER_EXPORT = _ledger_export()
 @given(
     st.one_of(
         st.binary(max_size=300),
-        nasty_text.map(str.encode),
-        mutated(LEDGER_EXPORT.decode()).map(str.encode),
+        nasty_text.map(_as_bytes),
+        mutated(LEDGER_EXPORT.decode()).map(_as_bytes),
     )
 )
 def test_any_ledger_export_is_verified_or_refused_and_a_changed_one_holds_the_same_entries(

@@ -21,6 +21,7 @@ from tests.unit.test_fuzz_parsers import (
     TOOL_VERIFIER,
 )
 from triage.adapters.backup import Manifest
+from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.assessment import parse_rules
 from triage.domain.catalogue import CatalogueError, parse_catalogue
 from triage.domain.manifest import ManifestFormatError, parse_manifest
@@ -41,7 +42,7 @@ def _nested_yaml_flow(levels: int) -> str:
 
 
 def _policy_of(rules: str) -> bytes:
-    default = TamperPolicy.default()
+    default = PackagedFiles().tamper_policy()
     assert default.id  # the packaged policy still loads
     return f"id: nested\nversion: '1'\ndescription: d\nrules: {rules}\n".encode()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, select
 
@@ -22,7 +21,16 @@ from triage.adapters.tables import (
     triage_job,
     work_order,
 )
-from triage.domain.assurance_records import Evidence
+from triage.domain.assurance_records import (
+    AdoptedCatalogue,
+    BenchResets,
+    DayOutcomes,
+    DecisionCount,
+    Evidence,
+    JobCount,
+    PolicyInForce,
+)
+from triage.domain.catalogue import Control, control_from
 
 
 def _evidence(row: RowMapping) -> Evidence:
@@ -48,10 +56,17 @@ class SqlAssuranceRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def adopted_catalogue(self) -> dict[str, Any] | None:
+    def adopted_catalogue(self) -> AdoptedCatalogue | None:
         row = (
             self._conn.execute(
-                select(control_catalogue)
+                select(
+                    control_catalogue.c.name,
+                    control_catalogue.c.version,
+                    control_catalogue.c.sha256,
+                    control_catalogue.c.text,
+                    control_catalogue.c.adopted_by,
+                    control_catalogue.c.adopted_at,
+                )
                 .order_by(control_catalogue.c.adopted_at.desc(), control_catalogue.c.sha256)
                 .limit(1)
             )
@@ -60,15 +75,21 @@ class SqlAssuranceRepository:
         )
         if row is None:
             return None
-        found = dict(row)
-        found["adopted_at"] = utc(found["adopted_at"])
-        return found
+        return AdoptedCatalogue(
+            name=row["name"],
+            version=row["version"],
+            sha256=row["sha256"],
+            text=row["text"],
+            adopted_by=row["adopted_by"],
+            adopted_at=utc(row["adopted_at"]),
+        )
 
-    def provider_controls(self) -> list[dict[str, Any]]:
+    def provider_controls(self) -> list[Control]:
         rows = self._conn.execute(
             select(provider_control.c.definition).order_by(provider_control.c.id)
         ).scalars()
-        return [json.loads(text) for text in rows]
+        definitions = [json.loads(text) for text in rows]
+        return [control_from(d, f"control {d['id']}", provider=True) for d in definitions]
 
     def not_applicable(self) -> dict[str, str]:
         rows = self._conn.execute(
@@ -120,7 +141,7 @@ class SqlAssuranceRepository:
         ).mappings()
         return [_evidence(row) for row in rows]
 
-    def policy_in_force(self) -> dict[str, Any] | None:
+    def policy_in_force(self) -> PolicyInForce | None:
         row = (
             self._conn.execute(
                 select(
@@ -135,11 +156,14 @@ class SqlAssuranceRepository:
         )
         if row is None:
             return None
-        found = dict(row)
-        found["activated_at"] = utc(found["activated_at"])
-        return found
+        return PolicyInForce(
+            hash=row["hash"],
+            policy_id=row["policy_id"],
+            version=row["version"],
+            activated_at=utc(row["activated_at"]),
+        )
 
-    def decision_counts(self) -> list[dict[str, Any]]:
+    def decision_counts(self) -> list[DecisionCount]:
         """Decisions by outcome, by whom (policy or a person) and under which policy."""
         by_policy = decision.c.justification.is_(None)
         rows = self._conn.execute(
@@ -148,16 +172,11 @@ class SqlAssuranceRepository:
             .order_by(decision.c.outcome, decision.c.policy_hash)
         )
         return [
-            {
-                "outcome": outcome,
-                "policy_hash": policy_hash,
-                "by": "policy" if automatic else "override",
-                "count": int(count),
-            }
+            DecisionCount(outcome, policy_hash, "policy" if automatic else "override", int(count))
             for outcome, policy_hash, automatic, count in rows
         ]
 
-    def outcomes_per_day(self, since: datetime) -> list[dict[str, Any]]:
+    def outcomes_per_day(self, since: datetime) -> list[DayOutcomes]:
         """Decisions (by the policy or an override) per day (UTC) and outcome since ``since``."""
         rows = self._conn.execute(
             select(decision.c.at, decision.c.outcome).where(decision.c.at >= since)
@@ -166,9 +185,9 @@ class SqlAssuranceRepository:
         for at, outcome in rows:
             key = (utc(at).date().isoformat(), outcome)
             counts[key] = counts.get(key, 0) + 1
-        return [{"day": d, "outcome": o, "count": n} for (d, o), n in sorted(counts.items())]
+        return [DayOutcomes(d, o, n) for (d, o), n in sorted(counts.items())]
 
-    def resets_per_bench(self, since: datetime) -> list[dict[str, Any]]:
+    def resets_per_bench(self, since: datetime) -> list[BenchResets]:
         """Verified resets per bench (the bench of the tool that did them) since ``since``."""
         rows = self._conn.execute(
             select(tool.c.bench, func.count())
@@ -181,16 +200,13 @@ class SqlAssuranceRepository:
             .group_by(tool.c.bench)
             .order_by(tool.c.bench)
         )
-        return [{"bench": bench, "count": int(n)} for bench, n in rows]
+        return [BenchResets(bench, int(n)) for bench, n in rows]
 
-    def job_counts(self) -> list[dict[str, Any]]:
+    def job_counts(self) -> list[JobCount]:
         """Triage jobs by state and decided outcome."""
         rows = self._conn.execute(
             select(triage_job.c.state, triage_job.c.outcome, func.count())
             .group_by(triage_job.c.state, triage_job.c.outcome)
             .order_by(triage_job.c.state, triage_job.c.outcome)
         )
-        return [
-            {"state": state, "outcome": outcome, "count": int(count)}
-            for state, outcome, count in rows
-        ]
+        return [JobCount(state, outcome, int(count)) for state, outcome, count in rows]

@@ -54,6 +54,7 @@ from triage.adapters.pdf.styles import (
 )
 from triage.adapters.pdf.text import printable_text
 from triage.domain.assurance_records import Assessment, AttachedEvidence
+from triage.domain.catalogue import ControlReadiness
 from triage.errors import InvalidInput
 from triage.services.exports_port import EntryProof
 from triage.services.proof_encoding import b64, inclusion_json
@@ -771,19 +772,18 @@ class EvidencePacks:
     def report(
         self,
         assessment: Assessment,
-        readiness: Sequence[Mapping[str, Any]],
+        readiness: Sequence[ControlReadiness],
         facility_name: str,
         catalogue_label: str,
         at: datetime,
     ) -> bytes:
-        return render_assessment_pdf(
-            assessment.to_json(), readiness, facility_name, catalogue_label, at
-        )
+        rows = [r.to_json() for r in readiness]
+        return render_assessment_pdf(assessment.to_json(), rows, facility_name, catalogue_label, at)
 
     def pack(
         self,
         assessment: Assessment,
-        readiness: Sequence[Mapping[str, Any]],
+        readiness: Sequence[ControlReadiness],
         files: Sequence[tuple[AttachedEvidence, bytes]],
         proofs: Mapping[str, EntryProof],
         report: bytes,
@@ -798,7 +798,8 @@ class EvidencePacks:
             for evidence_id, p in proofs.items()
         }
         listed = [(item.to_json(), content) for item, content in files]
-        return build_pack(assessment.to_json(), readiness, listed, proofs_json, report, at)
+        rows = [r.to_json() for r in readiness]
+        return build_pack(assessment.to_json(), rows, listed, proofs_json, report, at)
 
     def filename(self, assessment: Assessment) -> str:
         return pack_filename(assessment.to_json())

@@ -1,22 +1,82 @@
-"""The data files that ship inside the package, read for the domain (which reads no files)."""
+"""The data files that ship inside the package, read and handed to the domain (which reads no
+files). Each is read and parsed once per process: the files do not change while it runs."""
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
+from importlib.resources.abc import Traversable
 
+from triage.domain.assessment import Rules, parse_rules
+from triage.domain.catalogue import Catalogue, parse_catalogue
 from triage.domain.credentials import parse_common_passwords
+from triage.domain.reset_profile import ResetProfiles
+from triage.domain.tamper_policy import TamperPolicy
+
+CATALOGUE_FILE = "controls/sec-triage.yaml"
+TAMPER_POLICY_FILE = "policies/tamper-default.yaml"
+RESET_PROFILES_FILE = "profiles/reset-profiles.yaml"
+ASSESSMENT_RULES_FILE = "controls/assessment-rules.yaml"
+COMMON_PASSWORDS_FILE = "data/common-passwords.txt"
 
 
 class PackagedFiles:
-    """Reads ``triage/domain/data`` (see data/common-passwords.README.md)."""
+    """Reads the data files under ``triage/domain`` (see data/common-passwords.README.md)."""
 
     def common_passwords(self) -> frozenset[str]:
         """The bundled list of common passwords, lower-case."""
         return _common_passwords()
 
+    def tamper_policy(self) -> TamperPolicy:
+        """The default tamper policy, activated the first time a policy is needed."""
+        return _tamper_policy()
+
+    def reset_profiles(self) -> ResetProfiles:
+        """The reset profiles a work order names and a reset is checked against."""
+        return _reset_profiles()
+
+    def assessment_rules(self) -> Rules:
+        """The rules choosing which security assessment is due next."""
+        return _assessment_rules()
+
+    def catalogue(self) -> Catalogue:
+        """The control catalogue shipped with this version of the package."""
+        return _catalogue()
+
+    def catalogue_text(self) -> str:
+        """The YAML of that catalogue, as recorded when it is adopted."""
+        return _text(CATALOGUE_FILE)
+
+
+def _path(name: str) -> Traversable:
+    return resources.files("triage.domain").joinpath(*name.split("/"))
+
+
+@functools.cache
+def _text(name: str) -> str:
+    return _path(name).read_text(encoding="utf-8")
+
 
 @functools.cache
 def _common_passwords() -> frozenset[str]:
-    text = resources.files("triage.domain").joinpath("data/common-passwords.txt").read_text()
-    return parse_common_passwords(text)
+    return parse_common_passwords(_path(COMMON_PASSWORDS_FILE).read_text())
+
+
+@functools.cache
+def _tamper_policy() -> TamperPolicy:
+    return TamperPolicy.load(_path(TAMPER_POLICY_FILE).read_bytes())
+
+
+@functools.cache
+def _reset_profiles() -> ResetProfiles:
+    return ResetProfiles.load(_path(RESET_PROFILES_FILE).read_bytes())
+
+
+@functools.cache
+def _assessment_rules() -> Rules:
+    return parse_rules(_text(ASSESSMENT_RULES_FILE))
+
+
+@functools.cache
+def _catalogue() -> Catalogue:
+    return parse_catalogue(_text(CATALOGUE_FILE))

@@ -37,10 +37,16 @@ class SqlUnitOfWork:
     """
 
     def __init__(
-        self, database: Database, facility_id: str, write: bool, cache: TileCache | None = None
+        self,
+        database: Database,
+        facility_id: str,
+        write: bool,
+        cache: TileCache | None = None,
+        packaged: PackagedFiles | None = None,
     ) -> None:
         self._database = database
         self.facility_id = facility_id
+        self.packaged = packaged or PackagedFiles()
         self._write = write
         self._cache = cache
         self._conn: Connection | None = None
@@ -111,7 +117,9 @@ class SqlUnitOfWork:
         if isinstance(exc, RecordDisagrees) and exc.record is not None:
             # The refused step has rolled back; the refusal (an alert) is recorded on its own.
             record, exc.record = exc.record, None
-            with SqlUnitOfWork(self._database, self.facility_id, True, self._cache) as again:
+            with SqlUnitOfWork(
+                self._database, self.facility_id, True, self._cache, self.packaged
+            ) as again:
                 record(again)
                 again.commit()
 
@@ -166,7 +174,7 @@ class SqlUnitOfWorkFactory:
         self._cache = tile_cache(url, facility_id)
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, self.facility_id, write, self._cache)
+        return SqlUnitOfWork(self.database, self.facility_id, write, self._cache, self.packaged)
 
     def tile_cache(self) -> TileCache:
         """This process's memory of the facility log's tiles."""

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from importlib import resources
 from typing import Any, TypeVar
 
 from triage.domain.bounded import InputLimitError, load_yaml
@@ -261,15 +260,6 @@ def parse_rules(text: str) -> Rules:
     if any(isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 60 for m in months):
         raise InvalidInput("assessment rules: interval_months and ussa_within_months are 1-60")
     return Rules(str(raw.get("version", "")), months[0], months[1], tuple(rules))
-
-
-def default_rules() -> Rules:
-    text = (
-        resources.files("triage.domain")
-        .joinpath("controls", "assessment-rules.yaml")
-        .read_text(encoding="utf-8")
-    )
-    return parse_rules(text)
 
 
 @dataclass(frozen=True)

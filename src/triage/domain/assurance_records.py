@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from triage.domain.assessment import Kind, Result, SecParty, Severity
+from triage.domain.assessment import Due, Kind, Result, SecParty, Severity
+from triage.domain.catalogue import Catalogue, Control
 from triage.ledger.entry import format_time
 
 
@@ -300,3 +301,249 @@ class FlaggedEvidence:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "sha256": self.sha256, "state": self.state}
+
+
+# -- the facility's standing (assessment.status) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepState:
+    """An additional step of the last approval, and whether it is overdue today."""
+
+    id: str
+    description: str
+    due: date
+    done_at: datetime | None
+    overdue: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "description": self.description,
+            "due": self.due.isoformat(),
+            "done_at": _time(self.done_at),
+            "overdue": self.overdue,
+        }
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Whether the facility is approved now, why, and the last outcome's steps."""
+
+    approved: bool
+    why: str
+    result: Result | None
+    steps: tuple[StepState, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "approved": self.approved,
+            "why": self.why,
+            "result": None if self.result is None else self.result.value,
+            "steps": [s.to_json() for s in self.steps],
+        }
+
+
+@dataclass(frozen=True)
+class CommissioningState:
+    """Commissioning mode as recorded, and whether it is on now."""
+
+    until: datetime
+    reason: str
+    active: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"until": format_time(self.until), "reason": self.reason, "active": self.active}
+
+
+@dataclass(frozen=True)
+class NextAssessment:
+    """The assessment due next (the schedule's answer), with the year's triage volume that
+    counts towards its type."""
+
+    schedule: Due
+    devices_last_12_months: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.schedule.to_json(), "devices_last_12_months": self.devices_last_12_months}
+
+
+@dataclass(frozen=True)
+class OverdueFinding:
+    """A finding still open after the date its response promised."""
+
+    assessment_id: str
+    finding_id: str
+    control_id: str
+    due: date
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assessment_id": self.assessment_id,
+            "finding_id": self.finding_id,
+            "control_id": self.control_id,
+            "due": self.due.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class OverdueAction:
+    """A remedial action still open after its due date."""
+
+    assessment_id: str
+    action_id: str
+    owner: str
+    due: date
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "assessment_id": self.assessment_id,
+            "action_id": self.action_id,
+            "owner": self.owner,
+            "due": self.due.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class AssuranceStatus:
+    """The provider, the approval, commissioning mode, whether triage may go ahead, the next
+    assessment, and what is overdue."""
+
+    party: RecordedParty | None
+    approval: Approval
+    commissioning: CommissioningState | None
+    may_triage: bool
+    may_triage_because: str
+    next_assessment: NextAssessment
+    overdue_findings: tuple[OverdueFinding, ...]
+    overdue_actions: tuple[OverdueAction, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "party": None if self.party is None else self.party.to_json(),
+            "approval": self.approval.to_json(),
+            "commissioning": None if self.commissioning is None else self.commissioning.to_json(),
+            "may_triage": self.may_triage,
+            "may_triage_because": self.may_triage_because,
+            "next_assessment": self.next_assessment.to_json(),
+            "overdue": {
+                "findings": [f.to_json() for f in self.overdue_findings],
+                "actions": [a.to_json() for a in self.overdue_actions],
+            },
+        }
+
+
+# -- controls ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdoptedCatalogue:
+    """The catalogue put in force last: its identity, YAML text, and who adopted it when."""
+
+    name: str
+    version: str
+    sha256: str
+    text: str
+    adopted_by: str
+    adopted_at: datetime
+
+
+@dataclass(frozen=True)
+class ControlStatus:
+    """A control in force, with whether it applies to this facility (and why not)."""
+
+    control: Control
+    applicable: bool
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.control.to_json(), "applicable": self.applicable, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ControlsInForce:
+    """The catalogue in force (or the packaged one, not yet adopted) and every control."""
+
+    catalogue: Catalogue
+    adopted: AdoptedCatalogue | None
+    packaged: Catalogue
+    controls: tuple[ControlStatus, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        adopted = self.adopted
+        return {
+            "catalogue": {
+                "name": self.catalogue.name,
+                "title": self.catalogue.title,
+                "version": self.catalogue.version,
+                "sha256": self.catalogue.sha256,
+                "source": self.catalogue.source,
+                "adopted": adopted is not None,
+                "adopted_at": None if adopted is None else format_time(adopted.adopted_at),
+                "adopted_by": None if adopted is None else adopted.adopted_by,
+                "packaged_version": self.packaged.version,
+                "packaged_differs": self.packaged.sha256 != self.catalogue.sha256,
+            },
+            "controls": [c.to_json() for c in self.controls],
+        }
+
+
+@dataclass(frozen=True)
+class Applicability:
+    """A control marked applicable or not, with the reason given."""
+
+    control_id: str
+    applicable: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"control_id": self.control_id, "applicable": self.applicable, "reason": self.reason}
+
+
+# -- what automatic evidence and the dashboards count ----------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyInForce:
+    """The active tamper policy: its hash, id, version and when it was activated."""
+
+    hash: str
+    policy_id: str
+    version: str
+    activated_at: datetime
+
+
+@dataclass(frozen=True)
+class DecisionCount:
+    """Decisions of one outcome, by the policy or an override, under one policy hash."""
+
+    outcome: str
+    policy_hash: str | None
+    by: str  # policy or override
+    count: int
+
+
+@dataclass(frozen=True)
+class DayOutcomes:
+    """Decisions of one outcome on one day (UTC, YYYY-MM-DD)."""
+
+    day: str
+    outcome: str
+    count: int
+
+
+@dataclass(frozen=True)
+class BenchResets:
+    """Verified resets done by the tools of one bench (none: tools not kept at a bench)."""
+
+    bench: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class JobCount:
+    """Triage jobs in one state with one decided outcome (none while undecided)."""
+
+    state: str
+    outcome: str | None
+    count: int

@@ -14,13 +14,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import resources
 from typing import Any
 
 from triage.domain.bounded import InputLimitError, load_yaml
 from triage.errors import InvalidInput
+from triage.ledger.entry import format_time
 
-DEFAULT_CATALOGUE = "sec-triage.yaml"
 MAX_CATALOGUE_BYTES = 1024 * 1024
 # The evidence the system can produce from its own record, by generator name.
 AUTOMATIC = (
@@ -208,17 +207,6 @@ def parse_catalogue(text: str) -> Catalogue:
     )
 
 
-def packaged_catalogue_text() -> str:
-    """The YAML of the catalogue shipped with this version of the package."""
-    files = resources.files("triage.domain")
-    return files.joinpath("controls", DEFAULT_CATALOGUE).read_text(encoding="utf-8")
-
-
-def default_catalogue() -> Catalogue:
-    """The catalogue shipped with this version of the package."""
-    return parse_catalogue(packaged_catalogue_text())
-
-
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]")
 
 
@@ -266,12 +254,49 @@ class EvidenceRecord:
     integrity: str = "ok"  # ok, missing or altered (the file against its recorded digest)
 
 
+@dataclass(frozen=True)
+class ExpectedState:
+    """One piece of evidence a control expects, and the latest on record for it."""
+
+    expected: Expected
+    state: str  # fresh, stale, missing or altered
+    evidence_id: str | None
+    recorded_at: datetime | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            **self.expected.to_json(),
+            "state": self.state,
+            "evidence_id": self.evidence_id,
+            "recorded_at": None if self.recorded_at is None else format_time(self.recorded_at),
+        }
+
+
+@dataclass(frozen=True)
+class ControlReadiness:
+    """A control with its evidence's states and its own: ready, stale, missing or
+    not_applicable (with the reason)."""
+
+    control: Control
+    status: str
+    reason: str | None
+    evidence: tuple[ExpectedState, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "control": self.control.to_json(),
+            "status": self.status,
+            "reason": self.reason,
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+
 def readiness(
     controls: Sequence[Control],
     not_applicable: Mapping[str, str],
     records: Sequence[EvidenceRecord],
     at: datetime,
-) -> list[dict[str, Any]]:
+) -> list[ControlReadiness]:
     """For each control: every expected piece of evidence as fresh, stale, missing or altered,
     and the control as ready, stale, missing or not_applicable (with the reason)."""
     latest: dict[tuple[str, str], EvidenceRecord] = {}
@@ -293,14 +318,14 @@ def readiness(
             else:
                 state = "fresh"
             items.append(
-                {
-                    **expected.to_json(),
-                    "state": state,
-                    "evidence_id": None if found is None else found.id,
-                    "recorded_at": None if found is None else found.recorded_at,
-                }
+                ExpectedState(
+                    expected,
+                    state,
+                    None if found is None else found.id,
+                    None if found is None else found.recorded_at,
+                )
             )
-        states = {item["state"] for item in items}
+        states = {item.state for item in items}
         if control.id in not_applicable:
             status = "not_applicable"
         elif states & {"missing", "altered"}:
@@ -309,12 +334,5 @@ def readiness(
             status = "stale"
         else:
             status = "ready"
-        rows.append(
-            {
-                "control": control.to_json(),
-                "status": status,
-                "reason": not_applicable.get(control.id),
-                "evidence": items,
-            }
-        )
+        rows.append(ControlReadiness(control, status, not_applicable.get(control.id), tuple(items)))
     return rows

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from triage.errors import InvalidInput
+
 DEFAULT_MAX_RESET_ATTEMPTS = 3  # reset attempts per job before the device is quarantined
 DEFAULT_WORK_ORDER_MINUTES = 15  # how long a work order stays valid
 
@@ -24,18 +26,20 @@ class Facility:
 
     def __post_init__(self) -> None:
         if not _ID.match(self.id):
-            raise ValueError(
-                f"facility id {self.id!r} must be 1-63 lower-case letters, digits or hyphens"
+            raise InvalidInput(
+                f"facility id {self.id!r} must be 1-63 lower-case letters, digits or hyphens",
+                field="facility_id",
             )
         if not self.name.strip() or len(self.name) > 200:
-            raise ValueError("facility name must be 1-200 characters")
+            raise InvalidInput("facility name must be 1-200 characters", field="name")
         if not _ORIGIN.match(self.log_origin):
-            raise ValueError(
+            raise InvalidInput(
                 f"log origin {self.log_origin!r} must be a schema-less URL such as "
-                "'triage.example.net/facility-1' (letters, digits and . _ / : -, no spaces or '+')"
+                "'triage.example.net/facility-1' (letters, digits and . _ / : -, no spaces or '+')",
+                field="origin",
             )
         if self.created_at.tzinfo is None:
-            raise ValueError("facility creation time must be timezone-aware")
+            raise InvalidInput("facility creation time must be timezone-aware", field="created_at")
 
 
 def default_origin(facility_id: str) -> str:

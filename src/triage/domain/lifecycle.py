@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from triage.domain.roles import Permission
-from triage.errors import IllegalTransition
+from triage.errors import IllegalTransition, InvalidInput
 
 
 class JobState(StrEnum):
@@ -228,7 +228,7 @@ def step(state: JobState, action: Action, target: JobState | None = None) -> Job
         )
     if target is None:
         if len(transition.targets) != 1:
-            raise ValueError(f"{action.value} needs an explicit target state")
+            raise InvalidInput(f"{action.value} needs an explicit target state", field="target")
         (target,) = transition.targets
     if target not in transition.targets:
         raise IllegalTransition(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from triage.domain.roles import Role
+from triage.errors import InvalidInput
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -32,9 +33,9 @@ class Operator:
     def __post_init__(self) -> None:
         check_operator_id(self.id)
         if not self.name.strip() or len(self.name) > 200:
-            raise ValueError("name: must be 1-200 characters")
+            raise InvalidInput("name: must be 1-200 characters", field="name")
         if not self.roles:
-            raise ValueError("roles: an operator needs at least one role")
+            raise InvalidInput("roles: an operator needs at least one role", field="roles")
 
 
 @dataclass(frozen=True)
@@ -50,8 +51,9 @@ class Holder:
 def check_operator_id(operator_id: str) -> None:
     """Operator ids are short, lower-case and stable (they appear in the ledger forever)."""
     if not _ID.match(operator_id):
-        raise ValueError(
-            f"operator id {operator_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'"
+        raise InvalidInput(
+            f"operator id {operator_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'",
+            field="operator_id",
         )
 
 
@@ -63,5 +65,5 @@ def parse_roles(values: list[str]) -> frozenset[Role]:
             roles.add(Role(value.strip().lower()))
         except ValueError:
             valid = ", ".join(r.value for r in Role)
-            raise ValueError(f"role {value!r} is not one of: {valid}") from None
+            raise InvalidInput(f"role {value!r} is not one of: {valid}", field="roles") from None
     return frozenset(roles)

@@ -8,12 +8,10 @@ the verification the server runs on those digests.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
 from triage.domain.bounded import InputLimitError, load_yaml
@@ -26,7 +24,6 @@ _ITEM_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SET_ID = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _TOP_KEYS = ("id", "version", "profiles")
 _PROFILE_KEYS = ("clear", "keep")
-_DEFAULT_FILE = "reset-profiles.yaml"
 _MAX_FILE_BYTES = 256 * 1024
 
 
@@ -81,11 +78,6 @@ class ResetProfiles:
         return self._profiles[device_type]
 
     @classmethod
-    def default(cls) -> ResetProfiles:
-        """The profiles packaged with the system."""
-        return _default_profiles()
-
-    @classmethod
     def load(cls, data: bytes) -> ResetProfiles:
         """Parse and validate a profile file; ResetProfileError names the type and item at fault."""
         try:
@@ -112,12 +104,6 @@ class ResetProfiles:
                 by_name[device_type.name], set_id, version, device_type
             )
         return cls(set_id, version, hashlib.sha256(data).hexdigest(), profiles)
-
-
-@functools.cache
-def _default_profiles() -> ResetProfiles:
-    data = resources.files("triage.domain.profiles").joinpath(_DEFAULT_FILE).read_bytes()
-    return ResetProfiles.load(data)
 
 
 def _mapping(value: object, field: str, allowed: tuple[str, ...]) -> dict[str, Any]:

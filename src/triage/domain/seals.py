@@ -570,7 +570,7 @@ def reconcile(
     """Check the figures of ``scope`` and list its open discrepancies."""
     missing = [k for k in MOVEMENT_FIGURES + HOLDING_FIGURES if k not in figures]
     if missing:
-        raise ValueError(f"figures lack {', '.join(missing)}")
+        raise InvalidInput(f"figures lack {', '.join(missing)}", field="figures")
     chosen = {k: int(figures[k]) for k in MOVEMENT_FIGURES + HOLDING_FIGURES}
     listed = sorted(
         (d for d in open_discrepancies if d.in_scope(scope)),

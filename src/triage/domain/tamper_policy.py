@@ -48,8 +48,6 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache
-from importlib import resources
 from typing import Any, TypeVar
 
 import yaml
@@ -408,11 +406,6 @@ class TamperPolicy:
         """The policy in a YAML file's bytes, validated in full."""
         return cls(data)
 
-    @classmethod
-    def default(cls) -> TamperPolicy:
-        """The default policy packaged with the system."""
-        return _default_policy()
-
     @property
     def id(self) -> str:
         return self._id
@@ -530,12 +523,6 @@ class TamperPolicy:
             explained_alerts=tuple(explained_alerts),
             explanations_of_alerts=tuple(alert_explanations),
         )
-
-
-@cache
-def _default_policy() -> TamperPolicy:
-    source = resources.files("triage.domain.policies").joinpath("tamper-default.yaml")
-    return TamperPolicy(source.read_bytes())
 
 
 # Loading and validating a policy file.

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, time
 from enum import StrEnum
 from typing import Any
 
+from triage.errors import InvalidInput
+
 MAX_COUNT = 100_000
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -98,29 +100,38 @@ class ThresholdSetting:
 def parse_setting(
     scope: str, subject_id: str | None, metric: str, max_count: int, window_minutes: int
 ) -> ThresholdSetting:
-    """A threshold setting from outside input; ValueError names the field and the problem."""
+    """A threshold setting from outside input; InvalidInput names the field and the problem."""
     try:
         parsed_scope = Scope(scope.strip().lower())
     except ValueError:
-        raise ValueError(
-            f"scope: {scope!r} is not one of: {', '.join(s.value for s in Scope)}"
+        raise InvalidInput(
+            f"scope: {scope!r} is not one of: {', '.join(s.value for s in Scope)}", field="scope"
         ) from None
     try:
         parsed_metric = Metric(metric.strip().lower())
     except ValueError:
-        raise ValueError(
-            f"metric: {metric!r} is not one of: {', '.join(m.value for m in Metric)}"
+        raise InvalidInput(
+            f"metric: {metric!r} is not one of: {', '.join(m.value for m in Metric)}",
+            field="metric",
         ) from None
     subject = (subject_id or "").strip()
     if parsed_scope is Scope.FACILITY and subject:
-        raise ValueError("subject_id: a facility-wide threshold names no subject")
+        raise InvalidInput(
+            "subject_id: a facility-wide threshold names no subject", field="subject_id"
+        )
     if parsed_scope is not Scope.FACILITY and not 1 <= len(subject) <= 64:
-        raise ValueError(f"subject_id: name the {parsed_scope.value} the threshold is for")
+        raise InvalidInput(
+            f"subject_id: name the {parsed_scope.value} the threshold is for", field="subject_id"
+        )
     if isinstance(max_count, bool) or not 0 <= max_count <= MAX_COUNT:
-        raise ValueError(f"max_count: must be a whole number from 0 to {MAX_COUNT}")
+        raise InvalidInput(
+            f"max_count: must be a whole number from 0 to {MAX_COUNT}", field="max_count"
+        )
     if isinstance(window_minutes, bool) or not 1 <= window_minutes <= MAX_WINDOW_MINUTES:
-        raise ValueError(
-            f"window_minutes: must be from 1 to {MAX_WINDOW_MINUTES} (a week), not {window_minutes}"
+        raise InvalidInput(
+            f"window_minutes: must be from 1 to {MAX_WINDOW_MINUTES} (a week), "
+            f"not {window_minutes}",
+            field="window_minutes",
         )
     return ThresholdSetting(parsed_scope, subject, parsed_metric, Limit(max_count, window_minutes))
 
@@ -157,7 +168,7 @@ class WorkingHours:
     def contains(self, at: datetime) -> bool:
         """True when ``at`` (timezone-aware) falls within working hours."""
         if at.tzinfo is None:
-            raise ValueError("working hours are checked against timezone-aware times")
+            raise InvalidInput("working hours are checked against timezone-aware times", field="at")
         moment = at.astimezone(UTC)
         clock = moment.time().replace(tzinfo=None)
         day = DAYS[moment.weekday()]
@@ -178,23 +189,29 @@ class WorkingHours:
 
     @classmethod
     def parse(cls, start: str, end: str, days: Iterable[str]) -> WorkingHours:
-        """Working hours from outside input; ValueError names the field and the problem."""
+        """Working hours from outside input; InvalidInput names the field and the problem."""
         parsed = []
         for name, text in (("start", start), ("end", end)):
             match = _HHMM.match(text.strip())
             if match is None:
-                raise ValueError(f"{name}: give a time as HH:MM (24-hour, UTC), not {text!r}")
+                raise InvalidInput(
+                    f"{name}: give a time as HH:MM (24-hour, UTC), not {text!r}", field=name
+                )
             parsed.append(time(int(match.group(1)), int(match.group(2))))
         if parsed[0] == parsed[1]:
-            raise ValueError("end: must differ from start (leave working hours unset for 24h)")
+            raise InvalidInput(
+                "end: must differ from start (leave working hours unset for 24h)", field="end"
+            )
         chosen = set()
         for day in days:
             name = day.strip().lower()[:3]
             if name not in DAYS:
-                raise ValueError(f"days: {day!r} is not a weekday ({', '.join(DAYS)})")
+                raise InvalidInput(
+                    f"days: {day!r} is not a weekday ({', '.join(DAYS)})", field="days"
+                )
             chosen.add(name)
         if not chosen:
-            raise ValueError("days: name at least one working day")
+            raise InvalidInput("days: name at least one working day", field="days")
         return cls(parsed[0], parsed[1], frozenset(chosen))
 
     @classmethod

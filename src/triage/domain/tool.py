@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from triage.errors import InvalidInput
+
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -34,7 +36,9 @@ class Tool:
 def check_tool_id(tool_id: str) -> None:
     """Tool ids name a bench tool: letters, digits, '.', '_' or '-'."""
     if not _ID.match(tool_id):
-        raise ValueError(f"tool id {tool_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        raise InvalidInput(
+            f"tool id {tool_id!r} must be 1-64 letters, digits, '.', '_' or '-'", field="tool_id"
+        )
 
 
 def tool_key_name(tool_id: str) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from triage.errors import InvalidInput
 from triage.ledger import canonical, note
 from triage.ledger.bounded import InputLimitError, load_json
 from triage.ledger.entry import format_time, parse_time
@@ -53,11 +54,13 @@ class WorkOrder:
 
     def __post_init__(self) -> None:
         if self.action != FACTORY_RESET:
-            raise ValueError(f"work order action {self.action!r} is not {FACTORY_RESET!r}")
+            raise InvalidInput(
+                f"work order action {self.action!r} is not {FACTORY_RESET!r}", field="action"
+            )
         if not _NONCE.fullmatch(self.nonce):
-            raise ValueError("work order nonce must be 32 lower-case hex digits")
+            raise InvalidInput("work order nonce must be 32 lower-case hex digits", field="nonce")
         if self.expires_at <= self.issued_at:
-            raise ValueError("work order must expire after it is issued")
+            raise InvalidInput("work order must expire after it is issued", field="expires_at")
 
     def to_json(self) -> dict[str, Any]:
         """The work order as a JSON object."""
@@ -149,7 +152,9 @@ class ToolResult:
         for name, digests in (("before", self.before), ("after", self.after)):
             for item, digest in digests.items():
                 if not _DIGEST.fullmatch(digest):
-                    raise ValueError(f"{name}.{item}: digest must be 64 lower-case hex digits")
+                    raise InvalidInput(
+                        f"{name}.{item}: digest must be 64 lower-case hex digits", field=name
+                    )
 
     def to_json(self) -> dict[str, Any]:
         """The result as a JSON object."""
@@ -207,7 +212,7 @@ def _json_object(text: str, what: str, expected_format: str) -> dict[str, Any]:
 def _field(obj: Mapping[str, Any], name: str) -> str:
     value = obj.get(name)
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} is missing or not a string")
+        raise InvalidInput(f"{name} is missing or not a string", field=name)
     return value
 
 
@@ -215,5 +220,5 @@ def _digests(value: object, name: str) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        raise ValueError(f"{name} must map item names to digests")
+        raise InvalidInput(f"{name} must map item names to digests", field=name)
     return dict(value)

@@ -96,7 +96,10 @@ def periodic_checkpoint(
     """
     try:
         ledger_service.issue_checkpoint_if_grown(
-            application.uow, application.origin, application.signer_key()
+            application.uow,
+            ledger_service.LEDGER_ACTOR,
+            application.origin,
+            application.signer_key(),
         )
     except IntegrityFailure as exc:
         log.error("periodic checkpoint refused: %s", exc)

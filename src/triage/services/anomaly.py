@@ -253,10 +253,7 @@ def set_threshold(
 ) -> ThresholdSetting:
     """Set a threshold facility-wide, or for one tool or operator (a security manager)."""
     caller.require(Permission.THRESHOLD_MANAGE)
-    try:
-        setting = parse_setting(scope, subject_id, metric, max_count, window_minutes)
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    setting = parse_setting(scope, subject_id, metric, max_count, window_minutes)
     with uow_factory(write=True) as uow:
         if setting.scope is Scope.FACILITY:
             subject = Ref("facility", uow.facility_id)
@@ -283,10 +280,7 @@ def set_working_hours(
     if start or end:
         if not start or not end:
             raise InvalidInput("start, end: give both, or neither to clear the working hours")
-        try:
-            hours = WorkingHours.parse(start, end, days if days is not None else DAYS_DEFAULT)
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from exc
+        hours = WorkingHours.parse(start, end, days if days is not None else DAYS_DEFAULT)
     with uow_factory(write=True) as uow:
         uow.ledger.record(
             [

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from triage.domain.assessment import (
     Commissioning,
@@ -25,18 +24,24 @@ from triage.domain.assessment import (
     Step,
     approval_state,
     check_commissioning,
-    default_rules,
     gate,
     next_due,
     parse_date,
     parse_enum,
 )
 from triage.domain.assurance_records import (
+    Approval,
     ApprovalStep,
     Assessment,
     AssessmentSummary,
+    AssuranceStatus,
+    CommissioningState,
     Finding,
+    NextAssessment,
+    OverdueAction,
+    OverdueFinding,
     RemedialAction,
+    StepState,
 )
 from triage.domain.caller import Caller
 from triage.domain.reason import Reason
@@ -56,9 +61,9 @@ def _text(value: str, field: str, shortest: int, longest: int) -> str:
 
 
 def _record(
-    uow: UnitOfWork, caller: Caller, entry_type: str, subject: Ref, data: dict[str, Any]
+    uow: UnitOfWork, caller: Caller, entry_type: str, subject: Ref, data: Mapping[str, object]
 ) -> None:
-    uow.ledger.record([make_entry(uow, caller, entry_type, subject, data)])
+    uow.ledger.record([make_entry(uow, caller, entry_type, subject, dict(data))])
 
 
 # -- the provider, commissioning and the gate ------------------------------------------------
@@ -143,7 +148,7 @@ def check_may_triage(uow: UnitOfWork) -> str:
     return gate(standing(uow), now())
 
 
-def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
+def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> AssuranceStatus:
     """The provider, the approval, commissioning mode, whether triage may go ahead, and which
     assessment is due next and why."""
     caller.require(Permission.ASSURANCE_READ, Permission.FACILITY_MANAGE)
@@ -159,60 +164,60 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
         may = True, gate(current, at)
     except Conflict as exc:
         may = False, str(exc)
-    active = current.commissioning is not None and current.commissioning.active(at)
-    return {
-        "party": None if party is None else party.to_json(),
-        "approval": {
-            "approved": approved,
-            "why": why,
-            "result": None if current.last_result is None else current.last_result.value,
-            "steps": [
-                {
-                    "id": s.id,
-                    "description": s.description,
-                    "due": s.due.isoformat(),
-                    "done_at": None if s.done_at is None else format_time(s.done_at),
-                    "overdue": s.done_at is None and s.due < at.date(),
-                }
+    commissioning = current.commissioning
+    known = [a for a in everything if a is not None]
+    return AssuranceStatus(
+        party=party,
+        approval=Approval(
+            approved,
+            why,
+            current.last_result,
+            tuple(
+                StepState(
+                    s.id, s.description, s.due, s.done_at, s.done_at is None and s.due < at.date()
+                )
                 for s in current.steps
-            ],
-        },
-        "commissioning": None
-        if current.commissioning is None
-        else {
-            "until": format_time(current.commissioning.until),
-            "reason": current.commissioning.reason,
-            "active": active,
-        },
-        "may_triage": may[0],
-        "may_triage_because": may[1],
-        "next_assessment": due,
-        "overdue": _overdue([a for a in everything if a is not None], at.date()),
-    }
+            ),
+        ),
+        commissioning=None
+        if commissioning is None
+        else CommissioningState(
+            commissioning.until, commissioning.reason, commissioning.active(at)
+        ),
+        may_triage=may[0],
+        may_triage_because=may[1],
+        next_assessment=due,
+        overdue_findings=_overdue_findings(known, at.date()),
+        overdue_actions=_overdue_actions(known, at.date()),
+    )
 
 
-def _overdue(everything: Sequence[Assessment], today: date) -> dict[str, list[dict[str, Any]]]:
-    """Findings whose response date has passed while open, and remedial actions past due."""
-    findings = [
-        {"assessment_id": a.id, "finding_id": f.id, "control_id": f.control_id,
-         "due": f.response_due.isoformat()}
+def _overdue_findings(everything: Sequence[Assessment], today: date) -> tuple[OverdueFinding, ...]:
+    """Findings whose response date has passed while open."""
+    return tuple(
+        OverdueFinding(a.id, f.id, f.control_id, f.response_due)
         for a in everything
         for f in a.findings
-        if f.is_open and f.response is not None and f.response_due is not None
+        if f.is_open
+        and f.response is not None
+        and f.response_due is not None
         and f.response_due < today
-    ]  # fmt: skip
-    actions = [
-        {"assessment_id": a.id, "action_id": x.id, "owner": x.owner, "due": x.due.isoformat()}
+    )
+
+
+def _overdue_actions(everything: Sequence[Assessment], today: date) -> tuple[OverdueAction, ...]:
+    """Remedial actions still open past their due date."""
+    return tuple(
+        OverdueAction(a.id, x.id, x.owner, x.due)
         for a in everything
         for x in a.actions
         if x.status == "open" and x.due < today
-    ]
-    return {"findings": findings, "actions": actions}
+    )
 
 
 def _next(
     uow: UnitOfWork, at: datetime, summaries: Sequence[AssessmentSummary] | None = None
-) -> dict[str, Any]:
+) -> NextAssessment:
     found = uow.assessments.summaries() if summaries is None else summaries
     history = [
         Past(
@@ -226,11 +231,11 @@ def _next(
     ]
     severities = [Severity(s) for s in uow.assessments.open_severities()]
     volume = uow.assessments.jobs_opened_since(at - timedelta(days=365))
-    due = next_due(default_rules(), history, severities, volume, at.date())
-    return {**due.to_json(), "devices_last_12_months": volume}
+    due = next_due(uow.packaged.assessment_rules(), history, severities, volume, at.date())
+    return NextAssessment(due, volume)
 
 
-def schedule(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
+def schedule(uow_factory: UnitOfWorkFactory, caller: Caller) -> NextAssessment:
     """Which assessment is due next, when, whether it is overdue, and why that type."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
@@ -286,9 +291,9 @@ def plan(
         if not found and chosen_kind is not Kind.FUSA:
             raise Conflict("the first assessment of a Triage Facility is a FUSA")
         listing = assurance.controls_in_force(uow)
-        applicable = [c["id"] for c in listing if c["applicable"]]
+        applicable = [c.control.id for c in listing if c.applicable]
         selected = list(dict.fromkeys(controls)) if controls else applicable
-        unknown = [c for c in selected if c not in {x["id"] for x in listing}]
+        unknown = [c for c in selected if c not in {x.control.id for x in listing}]
         if unknown:
             raise NotFound(f"no control {', '.join(unknown)}")
         assessment_id = str(uuid.uuid4())

@@ -16,16 +16,23 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, BinaryIO
 
-from triage.domain.assurance_records import CheckedEvidence, Evidence, FlaggedEvidence
+from triage.domain.assurance_records import (
+    AdoptedCatalogue,
+    Applicability,
+    CheckedEvidence,
+    ControlsInForce,
+    ControlStatus,
+    Evidence,
+    FlaggedEvidence,
+)
 from triage.domain.caller import Caller
 from triage.domain.catalogue import (
     Catalogue,
     Control,
+    ControlReadiness,
     EvidenceRecord,
     control_from,
-    default_catalogue,
     evidence_filename,
-    packaged_catalogue_text,
     parse_catalogue,
     readiness,
     upload_name,
@@ -44,6 +51,10 @@ from triage.services.issuer import Issuer
 from triage.services.proof_encoding import replay_json, verification_json
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
+# An automatic evidence document: JSON, stored as it is and read by assessors, whose shape is
+# each generator's own.
+EvidenceDocument = dict[str, Any]
+
 ASSURANCE = Caller.system("assurance")
 JSON_MEDIA = "application/json"
 _EVERYTHING = 10**9
@@ -52,34 +63,23 @@ _EVERYTHING = 10**9
 # -- the catalogue ---------------------------------------------------------------------------
 
 
-def _in_force(uow: UnitOfWork) -> tuple[Catalogue, dict[str, Any] | None]:
+def _in_force(uow: UnitOfWork) -> tuple[Catalogue, AdoptedCatalogue | None]:
     adopted = uow.assurance.adopted_catalogue()
     if adopted is None:
-        return default_catalogue(), None
-    return parse_catalogue(adopted["text"]), adopted
+        return uow.packaged.catalogue(), None
+    return parse_catalogue(adopted.text), adopted
 
 
-def _all_controls(uow: UnitOfWork) -> tuple[Catalogue, dict[str, Any] | None, list[Control]]:
+def _all_controls(uow: UnitOfWork) -> tuple[Catalogue, AdoptedCatalogue | None, list[Control]]:
     catalogue, adopted = _in_force(uow)
-    own = [
-        control_from(c, f"control {c['id']}", provider=True)
-        for c in uow.assurance.provider_controls()
-    ]
-    return catalogue, adopted, [*catalogue.controls, *own]
+    return catalogue, adopted, [*catalogue.controls, *uow.assurance.provider_controls()]
 
 
-def controls_in_force(uow: UnitOfWork) -> list[dict[str, Any]]:
+def controls_in_force(uow: UnitOfWork) -> list[ControlStatus]:
     """Every control (the catalogue's and the provider's) with whether it applies."""
     _, _, found = _all_controls(uow)
     not_applicable = uow.assurance.not_applicable()
-    return [
-        {
-            **c.to_json(),
-            "applicable": c.id not in not_applicable,
-            "reason": not_applicable.get(c.id),
-        }
-        for c in found
-    ]
+    return [ControlStatus(c, c.id not in not_applicable, not_applicable.get(c.id)) for c in found]
 
 
 def catalogue_parts(
@@ -94,29 +94,15 @@ def catalogue_parts(
     return catalogue, [c for c in found if c.provider], not_applicable
 
 
-def controls(uow_factory: UnitOfWorkFactory, caller: Caller) -> dict[str, Any]:
+def controls(uow_factory: UnitOfWorkFactory, caller: Caller) -> ControlsInForce:
     """The catalogue in force (or the packaged one, not yet adopted), every control with
     whether it applies, and the provider's own controls."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
         catalogue, adopted = _in_force(uow)
         listing = controls_in_force(uow)
-    packaged = default_catalogue()
-    return {
-        "catalogue": {
-            "name": catalogue.name,
-            "title": catalogue.title,
-            "version": catalogue.version,
-            "sha256": catalogue.sha256,
-            "source": catalogue.source,
-            "adopted": adopted is not None,
-            "adopted_at": None if adopted is None else adopted["adopted_at"],
-            "adopted_by": None if adopted is None else adopted["adopted_by"],
-            "packaged_version": packaged.version,
-            "packaged_differs": packaged.sha256 != catalogue.sha256,
-        },
-        "controls": listing,
-    }
+    packaged = uow_factory.packaged.catalogue()
+    return ControlsInForce(catalogue, adopted, packaged, tuple(listing))
 
 
 def adopt_catalogue(
@@ -126,13 +112,13 @@ def adopt_catalogue(
     caller.require(Permission.ASSURANCE_MANAGE)
     if text is not None and len(text) > 1024 * 1024:
         raise InvalidInput("catalogue: larger than 1 MiB")
-    chosen = default_catalogue() if text is None else parse_catalogue(text)
-    source = text if text is not None else packaged_catalogue_text()
+    chosen = uow_factory.packaged.catalogue() if text is None else parse_catalogue(text)
+    source = text if text is not None else uow_factory.packaged.catalogue_text()
     with uow_factory(write=True) as uow:
         current = uow.assurance.adopted_catalogue()
-        if current is not None and current["sha256"] == chosen.sha256:
+        if current is not None and current.sha256 == chosen.sha256:
             raise Conflict(f"catalogue {chosen.name} {chosen.version} is already in force")
-        own = {c["id"] for c in uow.assurance.provider_controls()}
+        own = {c.id for c in uow.assurance.provider_controls()}
         clash = sorted(own & {c.id for c in chosen.controls})
         if clash:
             raise Conflict(f"the catalogue's ids clash with the provider's: {', '.join(clash)}")
@@ -181,7 +167,7 @@ def set_applicable(
     control_id: str,
     applicable: bool,
     reason: str,
-) -> dict[str, Any]:
+) -> Applicability:
     """Mark a control not applicable to this facility, or applicable again, with a reason."""
     caller.require(Permission.ASSURANCE_MANAGE)
     text = Reason.parse(reason).text
@@ -208,7 +194,7 @@ def set_applicable(
             ]
         )
         uow.commit()
-    return {"control_id": control_id, "applicable": applicable, "reason": text}
+    return Applicability(control_id, applicable, text)
 
 
 # -- evidence --------------------------------------------------------------------------------
@@ -222,7 +208,7 @@ class VerificationEvidence:
     latest_checkpoint: str | None
     verifier_key: str
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EvidenceDocument:
         return {
             **verification_json(self.report),
             "latest_checkpoint": self.latest_checkpoint,
@@ -242,14 +228,16 @@ class ReplayEvidence:
     def ok(self) -> bool:
         return not self.differences
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EvidenceDocument:
         return replay_json(self)
 
 
 def verify_ledger(uow_factory: UnitOfWorkFactory, issuer: Issuer) -> VerificationEvidence:
     """Verify the whole ledger (the automatic evidence 'ledger_verification')."""
-    report = ledger_service.verify(uow_factory, issuer.verifier_key, issuer.origin)
-    latest = ledger_service.status(uow_factory).latest_checkpoint
+    report = ledger_service.verify(
+        uow_factory, ledger_service.LEDGER_ACTOR, issuer.verifier_key, issuer.origin
+    )
+    latest = ledger_service.status(uow_factory, ledger_service.LEDGER_ACTOR).latest_checkpoint
     return VerificationEvidence(
         report, None if latest is None else latest.note, issuer.verifier_key
     )
@@ -263,8 +251,8 @@ def replay_ledger(replay: ReplayCheck) -> ReplayEvidence:
 
 def _generators(
     uow_factory: UnitOfWorkFactory, issuer: Issuer, replay: ReplayCheck
-) -> dict[str, Callable[[], dict[str, Any]]]:
-    def tool_inventory() -> dict[str, Any]:
+) -> dict[str, Callable[[], EvidenceDocument]]:
+    def tool_inventory() -> EvidenceDocument:
         with uow_factory(write=False) as uow:
             tools = uow.security.tools()
         return {
@@ -272,7 +260,7 @@ def _generators(
             "thresholds": anomaly.thresholds(uow_factory, ASSURANCE).to_json(),
         }
 
-    def breaches() -> dict[str, Any]:
+    def breaches() -> EvidenceDocument:
         with uow_factory(write=False) as uow:
             items, total = uow.security.alerts(None, 0, _EVERYTHING)
         return {
@@ -281,17 +269,22 @@ def _generators(
             "open": sum(a.status == "open" for a in items),
         }
 
-    def tamper_policy() -> dict[str, Any]:
+    def tamper_policy() -> EvidenceDocument:
         with uow_factory(write=False) as uow:
-            return {
-                "policy_in_force": uow.assurance.policy_in_force(),
-                "decisions": uow.assurance.decision_counts(),
-            }
+            policy = uow.assurance.policy_in_force()
+            decisions = uow.assurance.decision_counts()
+        return {
+            "policy_in_force": None if policy is None else dataclasses.asdict(policy),
+            "decisions": [dataclasses.asdict(d) for d in decisions],
+        }
 
-    def triage_outcomes() -> dict[str, Any]:
+    def triage_outcomes() -> EvidenceDocument:
         with uow_factory(write=False) as uow:
             counts = uow.assurance.job_counts()
-        return {"jobs": counts, "total": sum(c["count"] for c in counts)}
+        return {
+            "jobs": [dataclasses.asdict(c) for c in counts],
+            "total": sum(c.count for c in counts),
+        }
 
     return {
         "ledger_verification": lambda: verify_ledger(uow_factory, issuer).to_json(),
@@ -326,7 +319,8 @@ def evidence_bytes(document: Mapping[str, Any]) -> bytes:
     return (json.dumps(document, sort_keys=True, indent=2, default=_json_default) + "\n").encode()
 
 
-def _summary(name: str, document: Mapping[str, Any]) -> dict[str, Any]:
+def _summary(name: str, document: Mapping[str, Any]) -> EvidenceDocument:
+    """The document's headline figures, recorded in its ledger entry."""
     keys = ("ok", "balanced", "size", "total", "open", "entries_checked", "differences")
     found = {k: document[k] for k in keys if k in document and not isinstance(document[k], list)}
     if isinstance(document.get("differences"), list):
@@ -358,7 +352,7 @@ def generate(
         document = {"evidence": name, "generated_at": now(), **generators[name]()}
         sha256, size = store.put(evidence_bytes(document))
         made.append((name, sha256, size, _summary(name, document)))
-    titles = _titles()
+    titles = _titles(uow_factory.packaged.catalogue())
     with uow_factory(write=True) as uow:
         ids = []
         for name, sha256, size, summary in made:
@@ -389,9 +383,9 @@ def generate(
     return [r for r in result if r is not None]
 
 
-def _titles() -> dict[str, str]:
+def _titles(catalogue: Catalogue) -> dict[str, str]:
     titles: dict[str, str] = {}
-    for control in default_catalogue().controls:
+    for control in catalogue.controls:
         for expected in control.evidence:
             if expected.kind == "automatic":
                 titles.setdefault(expected.name, expected.title)
@@ -502,7 +496,7 @@ def check_files(
 
 def control_readiness(
     uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore
-) -> list[dict[str, Any]]:
+) -> list[ControlReadiness]:
     """Per control: its evidence fresh, stale, missing or altered, and the control's status."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:

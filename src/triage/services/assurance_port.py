@@ -4,20 +4,29 @@ file store."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
-from triage.domain.assurance_records import Evidence
+from triage.domain.assurance_records import (
+    AdoptedCatalogue,
+    BenchResets,
+    DayOutcomes,
+    DecisionCount,
+    Evidence,
+    JobCount,
+    PolicyInForce,
+)
+from triage.domain.catalogue import Control
 
 
 class AssuranceRepository(Protocol):
     """Reads of the catalogue in force, the provider's controls, applicability and evidence."""
 
-    def adopted_catalogue(self) -> dict[str, Any] | None:
+    def adopted_catalogue(self) -> AdoptedCatalogue | None:
         """The catalogue adopted last (with its YAML text), if any."""
         ...
 
-    def provider_controls(self) -> list[dict[str, Any]]:
-        """The provider's own controls, as their stored JSON definitions."""
+    def provider_controls(self) -> list[Control]:
+        """The provider's own controls, by id."""
         ...
 
     def not_applicable(self) -> dict[str, str]:
@@ -34,23 +43,23 @@ class AssuranceRepository(Protocol):
         """The latest evidence of each kind and name."""
         ...
 
-    def policy_in_force(self) -> dict[str, Any] | None:
+    def policy_in_force(self) -> PolicyInForce | None:
         """The active tamper policy's id, version, hash and when it was activated."""
         ...
 
-    def decision_counts(self) -> list[dict[str, Any]]:
+    def decision_counts(self) -> list[DecisionCount]:
         """Decisions by outcome, by policy or override, and policy hash."""
         ...
 
-    def outcomes_per_day(self, since: datetime) -> list[dict[str, Any]]:
+    def outcomes_per_day(self, since: datetime) -> list[DayOutcomes]:
         """Decisions per day and outcome since ``since``."""
         ...
 
-    def resets_per_bench(self, since: datetime) -> list[dict[str, Any]]:
+    def resets_per_bench(self, since: datetime) -> list[BenchResets]:
         """Verified resets per bench since ``since``."""
         ...
 
-    def job_counts(self) -> list[dict[str, Any]]:
+    def job_counts(self) -> list[JobCount]:
         """Triage jobs by state and outcome."""
         ...
 

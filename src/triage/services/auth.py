@@ -645,9 +645,7 @@ def recover(
     if it is locked, unlocks each address in ``addresses``, and with ``activation`` issues an
     administrator a new activation code (a forgotten password or a lost second factor).
     """
-    text = " ".join(reason.split())
-    if not text:
-        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    text = Reason.parse(reason).text
     wanted = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
     at = now()
     with uow_factory(write=True) as uow:
@@ -687,7 +685,7 @@ def recover(
                     Ref("operator", operator_id),
                     {
                         "expires_at": format_time(expires),
-                        "reason": text[:2000],
+                        "reason": text,
                         "code_digest": stored_digest(code_hash),
                     },
                     at,

@@ -114,7 +114,9 @@ def back_up(
     A ledger that is not the history last signed is refused (IntegrityFailure, recorded as at
     any checkpoint) and no archive is written; the checkpoint covers (nearly) all of the archive.
     """
-    ledger_service.issue_checkpoint_if_grown(uow_factory, origin, signer_key)
+    ledger_service.issue_checkpoint_if_grown(
+        uow_factory, ledger_service.LEDGER_ACTOR, origin, signer_key
+    )
     with archives.prepare(output) as prepared:
         manifest = prepared.manifest
         index = _record(
@@ -146,7 +148,7 @@ def accept_restore(
     """Verify and replay the restored ledger and compare it with the manifest; when all agree,
     record ``system.restored`` naming the archive."""
     manifest = restored.manifest
-    report = ledger_service.verify(uow_factory, verifier_key, origin)
+    report = ledger_service.verify(uow_factory, ledger_service.LEDGER_ACTOR, verifier_key, origin)
     replayed = replay()
     problems = [
         p.message if p.index is None else f"index {p.index}: {p.message}" for p in report.problems

@@ -14,7 +14,8 @@ from triage.domain.caller import Caller
 from triage.domain.evidence_codec import evidence_from_json, evidence_to_json
 from triage.domain.job import TriageJob, attempts_exhausted, check_override, check_retry
 from triage.domain.lifecycle import Action, JobState
-from triage.domain.reset_profile import ResetProfiles, check_reset
+from triage.domain.reason import Reason
+from triage.domain.reset_profile import check_reset
 from triage.domain.roles import Permission
 from triage.domain.seals import check_fittable, normalise_serial
 from triage.domain.tamper_policy import EvidenceError, Outcome, TamperDecision
@@ -31,7 +32,14 @@ from triage.domain.work_order_record import StoredWorkOrder
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref, format_time
 from triage.services import anomaly, assessment, bench_assignment, common
-from triage.services.common import device_ref, get_job, job_step, make_entry, now
+from triage.services.common import (
+    device_ref,
+    get_job,
+    job_step,
+    make_entry,
+    now,
+    record_and_reload,
+)
 from triage.services.tamper_policy import ensure_policy
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -119,7 +127,7 @@ def override(
             },
             target=OUTCOME_STATE[chosen],
         )
-        return _record_and_reload(uow, [entry], job.id)
+        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
 
 
 class _NotAtBench(PermissionDenied):
@@ -180,7 +188,7 @@ def _authorise_reset(
                 "or for the order to expire"
             )
         attempt = check_retry(job, max_attempts)
-        profile = _profiles().for_type(device.type)
+        profile = uow.packaged.reset_profiles().for_type(device.type)
         order = WorkOrder(
             id=str(uuid.uuid4()),
             facility=uow.facility_id,
@@ -343,7 +351,8 @@ def _result_entries(
         device = uow.triage.device(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
-        failures = check_reset(_profiles().for_type(device.type), result.before, result.after)
+        profiles = uow.packaged.reset_profiles()
+        failures = check_reset(profiles.for_type(device.type), result.before, result.after)
         verdict = {"work_order_id": order.id, "failures": failures}
         if not failures:
             entries.append(job_step(uow, system, job, Action.VERIFY, verdict))
@@ -448,7 +457,7 @@ def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: st
         check_fittable(uow.seals.seal(serial), serial, caller.id, caller.bench)
         if caller.bench is not None:
             bench_assignment.check_assigned(uow, caller.id, caller.bench)
-        return _record_and_reload(uow, [entry], job.id)
+        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
 
 
 def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> TriageJob:
@@ -458,20 +467,18 @@ def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Tria
         if job.state is JobState.VERIFIED:
             raise Conflict("a device cannot be released without a fitted seal: seal it first")
         entry = job_step(uow, caller, job, Action.RELEASE, {"seal_serial": job.seal_serial})
-        return _record_and_reload(uow, [entry], job.id)
+        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
 
 
 def quarantine(
     uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, reason: str
 ) -> TriageJob:
     """A supervisor sets a device aside."""
-    text = " ".join(reason.split())
-    if len(text) < 10:
-        raise InvalidInput("reason: say in at least 10 characters why")
+    text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, Action.QUARANTINE, {"reason": text})
-        return _record_and_reload(uow, [entry], job.id)
+        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
 
 
 def dispose(
@@ -489,14 +496,7 @@ def dispose(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, choices[action], {"reference": text})
-        return _record_and_reload(uow, [entry], job.id)
-
-
-def _record_and_reload(uow: UnitOfWork, entries: list[Entry], job_id: str) -> TriageJob:
-    uow.ledger.record(entries)
-    job = get_job(uow, job_id, checked=False)
-    uow.commit()
-    return job
+        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
 
 
 def _active_tool(uow: UnitOfWork, caller: Caller) -> Any:
@@ -504,7 +504,3 @@ def _active_tool(uow: UnitOfWork, caller: Caller) -> Any:
     if tool is None or tool.status is not ToolStatus.ACTIVE:
         raise PermissionDenied(f"tool {caller.id} is not an active enrolled tool")
     return tool
-
-
-def _profiles() -> ResetProfiles:
-    return ResetProfiles.default()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from triage.domain.caller import Caller, CallerKind
 from triage.domain.people import check_operator_id
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
@@ -73,9 +74,7 @@ def assign_benches(
     chosen = sorted({bench_name(b) for b in benches})
     if len(chosen) > MAX_BENCHES:
         raise InvalidInput(f"benches: at most {MAX_BENCHES}, not {len(chosen)}")
-    reason = reason.strip()
-    if not reason:
-        raise InvalidInput("reason: say why (it is recorded in the ledger)")
+    text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         _check_operator(uow, operator_id)
         previous = sorted(uow.triage.operator_benches(operator_id))
@@ -88,7 +87,7 @@ def assign_benches(
                     caller,
                     "operator.benches_assigned",
                     Ref("operator", operator_id),
-                    {"benches": chosen, "previous": previous, "reason": reason[:2000]},
+                    {"benches": chosen, "previous": previous, "reason": text},
                 )
             ]
         )
@@ -108,7 +107,7 @@ def assigned_benches(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id
 def _check_operator(uow: UnitOfWork, operator_id: str) -> None:
     try:
         check_operator_id(operator_id)  # nothing else is looked up (a NUL upsets PostgreSQL)
-    except ValueError:
+    except InvalidInput:
         raise NotFound(f"no operator {operator_id[:70]!r}") from None
     if uow.triage.operator(operator_id) is None:
         raise NotFound(f"no operator {operator_id!r}")

@@ -1,5 +1,5 @@
 """What the authentication use cases need from storage (``uow.credentials``), the key box, the
-password hasher, the TOTP codes and the packaged data."""
+password hasher and the TOTP codes."""
 
 from __future__ import annotations
 
@@ -38,14 +38,6 @@ class TotpCodes(Protocol):
 
     def code(self, secret: str, step: int) -> str:
         """The code of ``secret`` for TOTP time step ``step``."""
-        ...
-
-
-class PackagedData(Protocol):
-    """Data files that ship with the system (``triage.adapters.packaged_data``)."""
-
-    def common_passwords(self) -> frozenset[str]:
-        """The list of common passwords no one may choose, lower-case."""
         ...
 
 

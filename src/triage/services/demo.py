@@ -126,12 +126,12 @@ def _demo_logins(
 def _demo_commissioning(uow_factory: UnitOfWorkFactory, admin: Caller) -> None:
     """The demo provider as a SEC Party, in commissioning mode (renewed for 30 days)."""
     current = assessment.status(uow_factory, admin)
-    if current["party"] is None:
+    if current.party is None:
         assessment.record_party(
             uow_factory, admin, "DEMO-1", "Demo Triage Provider Ltd", ["Other SEC Party"]
         )
-    if not current["may_triage"] or current["commissioning"] is not None:
-        if current["commissioning"] is not None:
+    if not current.may_triage or current.commissioning is not None:
+        if current.commissioning is not None:
             assessment.end_commissioning(uow_factory, admin, "renewed by triage demo")
         assessment.start_commissioning(
             uow_factory, admin, now() + timedelta(days=30), "demo facility: test devices only"

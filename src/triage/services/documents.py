@@ -73,3 +73,15 @@ def device_label(
     job, device = seals.job_for_label(uow_factory, caller, job_id)
     label = DeviceLabel(device.id.value, device.type.name, job.id, job.seal_serial, facility_name)
     return renderer.device_labels([label])
+
+
+def latest_device_label(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    device: str,
+    renderer: DocumentRenderer,
+    facility_name: str,
+) -> Document:
+    """The label (PDF) for a device's bag, for its latest triage job (open or closed)."""
+    job_id = seals.latest_job_id(uow_factory, caller, device)
+    return device_label(uow_factory, caller, job_id, renderer, facility_name)

@@ -42,19 +42,21 @@ def evidence_pack(
     found = assessment.get(uow_factory, caller, assessment_id)
     chosen = set(found.controls)
     rows = [
-        r
-        for r in assurance.control_readiness(uow_factory, caller, store)
-        if r["control"]["id"] in chosen
+        r for r in assurance.control_readiness(uow_factory, caller, store) if r.control.id in chosen
     ]
     files: list[tuple[AttachedEvidence, bytes]] = []
     proofs: dict[str, EntryProof] = {}
-    ledger_service.issue_checkpoint_if_grown(uow_factory, issuer.origin, issuer.signer_key)
-    checkpoint = ledger_service.status(uow_factory).latest_checkpoint
+    ledger_service.issue_checkpoint_if_grown(
+        uow_factory, ledger_service.LEDGER_ACTOR, issuer.origin, issuer.signer_key
+    )
+    checkpoint = ledger_service.status(uow_factory, ledger_service.LEDGER_ACTOR).latest_checkpoint
     for item in found.evidence:
         _, content = assurance.evidence_file(uow_factory, caller, store, item.id)
         files.append((item, content))
         if item.ledger_index is not None and checkpoint is not None:
-            proof = ledger_service.prove_inclusion(uow_factory, item.ledger_index, checkpoint.size)
+            proof = ledger_service.prove_inclusion(
+                uow_factory, ledger_service.LEDGER_ACTOR, item.ledger_index, checkpoint.size
+            )
             with uow_factory(write=False) as uow:
                 entry = uow.ledger.log.entry(item.ledger_index)
             proofs[item.id] = EntryProof(proof, entry, checkpoint.note)

@@ -9,9 +9,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from triage.domain.assurance_records import Assessment, AttachedEvidence
-from triage.domain.catalogue import Catalogue, Control
+from triage.domain.catalogue import Catalogue, Control, ControlReadiness
 from triage.domain.facility import Facility
 from triage.services.ledger import InclusionProof
+
+# An OSCAL JSON document (catalog, assessment-results, plan-of-action-and-milestones): its shape
+# is OSCAL's, checked with compliance-trestle's models by the adapter's tests, not by a type here.
+OscalDocument = dict[str, Any]
 
 
 class ReplayResult(Protocol):
@@ -57,11 +61,11 @@ class OscalBuilder(Protocol):
         own: Sequence[Control],
         not_applicable: Mapping[str, str],
         at: datetime,
-    ) -> dict[str, Any]: ...
+    ) -> OscalDocument: ...
 
     def assessment_results(
         self, assessment: Assessment, controls: Sequence[Control], facility: Facility, at: datetime
-    ) -> dict[str, Any]: ...
+    ) -> OscalDocument: ...
 
     def plan_of_action(
         self,
@@ -69,7 +73,7 @@ class OscalBuilder(Protocol):
         controls: Sequence[Control],
         facility: Facility,
         at: datetime,
-    ) -> dict[str, Any]: ...
+    ) -> OscalDocument: ...
 
 
 class PackBuilder(Protocol):
@@ -78,7 +82,7 @@ class PackBuilder(Protocol):
     def report(
         self,
         assessment: Assessment,
-        readiness: Sequence[Mapping[str, Any]],
+        readiness: Sequence[ControlReadiness],
         facility_name: str,
         catalogue_label: str,
         at: datetime,
@@ -87,7 +91,7 @@ class PackBuilder(Protocol):
     def pack(
         self,
         assessment: Assessment,
-        readiness: Sequence[Mapping[str, Any]],
+        readiness: Sequence[ControlReadiness],
         files: Sequence[tuple[AttachedEvidence, bytes]],
         proofs: Mapping[str, EntryProof],
         report: bytes,

@@ -22,10 +22,7 @@ def create_facility(
     uow_factory: UnitOfWorkFactory, facility_id: str, name: str, origin: str
 ) -> tuple[Facility, bool]:
     """Create the facility and its ledger, or return the existing one; (facility, created)."""
-    try:
-        facility = Facility(facility_id, name, origin, datetime.now(UTC))
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
+    facility = Facility(facility_id, name, origin, datetime.now(UTC))
     with uow_factory(write=True) as uow:
         existing = uow.facilities.get(facility_id)
         if existing is not None:

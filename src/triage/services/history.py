@@ -59,17 +59,6 @@ def device_receipt(
         latest = uow.ledger.log.latest_checkpoint()
     if latest is None or latest.size <= max(indexes):
         # Vouched for before it is signed (and kept outside the database), as every checkpoint.
-        latest = ledger.issue_checkpoint(uow_factory, origin, signer_key)
+        latest = ledger.issue_checkpoint(uow_factory, ledger.LEDGER_ACTOR, origin, signer_key)
     with uow_factory(write=False) as uow:
         return build_receipt(uow.ledger.log, origin, device_ref(device_id), indexes, latest)
-
-
-def open_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> str:
-    """The id of the device's open triage job (bench commands name devices, not jobs)."""
-    caller.require(Permission.TRIAGE_READ)
-    device_id = parse_device_id(device)
-    with uow_factory(write=False) as uow:
-        job = uow.triage.open_job_for_device(device_id)
-    if job is None:
-        raise NotFound(f"device {device_id} has no open triage job; scan it in first")
-    return job.id

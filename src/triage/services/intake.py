@@ -16,11 +16,12 @@ from triage.domain.consignment import (
 )
 from triage.domain.device import Device, DeviceId, FieldError
 from triage.domain.job import TriageJob
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref
 from triage.services import assessment
-from triage.services.common import device_ref, make_entry, now
+from triage.services.common import device_ref, make_entry, now, record_and_reload
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 RECORD_BATCH = 2000
@@ -220,25 +221,20 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
             )
         consignment_id, device, _ = expected
         job_id = str(uuid.uuid4())
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    "device.received",
-                    device_ref(device_id),
-                    {
-                        "job_id": job_id,
-                        "consignment_id": consignment_id,
-                        "device": device_json(device),
-                        "state": "received",
-                    },
-                )
-            ]
+        entry = make_entry(
+            uow,
+            caller,
+            "device.received",
+            device_ref(device_id),
+            {
+                "job_id": job_id,
+                "consignment_id": consignment_id,
+                "device": device_json(device),
+                "state": "received",
+            },
         )
-        job = uow.triage.job(job_id)
-        uow.commit()
-    return ScanResult(device_id, job, True, None, "received: inspect it next")
+        received = record_and_reload(uow, [entry], lambda: uow.triage.job(job_id))
+    return ScanResult(device_id, received, True, None, "received: inspect it next")
 
 
 def close_consignment(
@@ -251,19 +247,14 @@ def close_consignment(
         if found.status is ConsignmentStatus.CLOSED:
             raise Conflict(f"consignment {consignment_id} is already closed")
         missing = uow.triage.missing_devices(consignment_id)
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    "consignment.closed",
-                    Ref("consignment", consignment_id),
-                    {"missing": missing, "arrived": found.arrived, "expected": found.expected},
-                )
-            ]
+        entry = make_entry(
+            uow,
+            caller,
+            "consignment.closed",
+            Ref("consignment", consignment_id),
+            {"missing": missing, "arrived": found.arrived, "expected": found.expected},
         )
-        closed = _consignment(uow, consignment_id)
-        uow.commit()
+        closed = record_and_reload(uow, [entry], lambda: uow.triage.consignment(consignment_id))
     return closed, missing
 
 
@@ -272,9 +263,7 @@ def resolve_exception(
 ) -> None:
     """Record how an exception (such as an unexpected device) was dealt with."""
     caller.require(Permission.EXCEPTION_RESOLVE)
-    text = " ".join(resolution.split())
-    if len(text) < 10:
-        raise InvalidInput("resolution: say in at least 10 characters what was done")
+    text = Reason.parse(resolution, "resolution", "what was done").text
     with uow_factory(write=True) as uow:
         found = uow.triage.exception(exception_id)
         if found is None:

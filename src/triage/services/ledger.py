@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from triage.domain.caller import Caller
+from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import (
     Conflict,
     IntegrityFailure,
-    InvalidInput,
     LedgerStateError,
     NotFound,
     TriageError,
@@ -51,21 +51,23 @@ class LedgerStatus:
     latest_checkpoint: StoredCheckpoint | None
 
 
-def status(uow_factory: UnitOfWorkFactory) -> LedgerStatus:
+def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> LedgerStatus:
     """The ledger as it stands."""
+    caller.require(Permission.LEDGER_READ)
     with uow_factory(write=False) as uow:
         head = uow.ledger.log.head()
         return LedgerStatus(head.size, head.root, uow.ledger.log.latest_checkpoint())
 
 
-def checkpoints(uow_factory: UnitOfWorkFactory) -> list[StoredCheckpoint]:
+def checkpoints(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[StoredCheckpoint]:
     """Every stored signed checkpoint, oldest (smallest) first."""
+    caller.require(Permission.LEDGER_READ)
     with uow_factory(write=False) as uow:
         return uow.ledger.storage.read_checkpoints()
 
 
 def issue_checkpoint(
-    uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
+    uow_factory: UnitOfWorkFactory, caller: Caller, origin: str, signer_key: str
 ) -> StoredCheckpoint:
     """Vouch for the ledger, then sign and store a checkpoint of it and keep it outside the
     database too.
@@ -73,6 +75,7 @@ def issue_checkpoint(
     IntegrityFailure (naming the first bad entry where it can) when the ledger is not the
     history last signed: nothing is signed, the refusal is recorded and an alert raised.
     """
+    caller.require(Permission.LEDGER_CHECKPOINT)
     keeper = uow_factory.checkpoint_keeper()
     verifier = note.verifier_key_from_signer(signer_key)
     try:
@@ -91,17 +94,18 @@ def issue_checkpoint(
 
 
 def issue_checkpoint_if_grown(
-    uow_factory: UnitOfWorkFactory, origin: str, signer_key: str
+    uow_factory: UnitOfWorkFactory, caller: Caller, origin: str, signer_key: str
 ) -> StoredCheckpoint | None:
     """Issue a checkpoint only when the log grew since the last one (for the periodic task);
     when it did not, still check that it is the history last signed (IntegrityFailure)."""
+    caller.require(Permission.LEDGER_CHECKPOINT)
     with uow_factory(write=False) as uow:
         latest = uow.ledger.log.latest_checkpoint()
         size = uow.ledger.log.head().size
     if latest is not None and latest.size == size:
         check(uow_factory, origin, note.verifier_key_from_signer(signer_key))
         return None
-    return issue_checkpoint(uow_factory, origin, signer_key)
+    return issue_checkpoint(uow_factory, caller, origin, signer_key)
 
 
 def check(uow_factory: UnitOfWorkFactory, origin: str, verifier_key: str) -> Vouched:
@@ -200,11 +204,12 @@ def _hashes_to_keep(
 
 # -- the write hold: a refused checkpoint holds writes until an administrator acknowledges it
 
+# The facility acting on its ledger by itself: the periodic checkpoint, refusals, and the reads
+# and checkpoints other use cases make after checking their own caller (a receipt, a backup).
 LEDGER_ACTOR = Caller.system("ledger")
 INTEGRITY_METRIC = "ledger_integrity"
 REFUSED = "ledger.checkpoint_refused"
 ACKNOWLEDGED = "ledger.refusal_acknowledged"
-MIN_REASON = 10
 
 
 @dataclass(frozen=True)
@@ -229,16 +234,18 @@ class Refusal:
         }
 
 
-def latest_refusal(uow_factory: UnitOfWorkFactory) -> Refusal | None:
+def latest_refusal(uow_factory: UnitOfWorkFactory, caller: Caller) -> Refusal | None:
     """The latest refusal to sign the ledger on record, if any (writes are held while it is
     not acknowledged)."""
+    caller.require(Permission.LEDGER_READ)
     with uow_factory(write=False) as uow:
         return _latest_refusal(uow)
 
 
 def writes_held(uow_factory: UnitOfWorkFactory) -> str | None:
     """Why writes are held, or None when they are not."""
-    found = latest_refusal(uow_factory)
+    with uow_factory(write=False) as uow:
+        found = _latest_refusal(uow)
     if found is None or found.acknowledged:
         return None
     where = f" (first bad index {found.index})" if found.index is not None else ""
@@ -318,12 +325,7 @@ def acknowledge_refusal(uow_factory: UnitOfWorkFactory, caller: Caller, reason: 
     the alert resolved with it): writes resume. Checkpoints stay refused while the ledger still
     fails the check."""
     caller.require(Permission.FACILITY_MANAGE)
-    text = " ".join(reason.split())
-    if len(text) < MIN_REASON:
-        raise InvalidInput(
-            f"reason: say in at least {MIN_REASON} characters what was found and what is done"
-        )
-    text = text[:2000]
+    text = Reason.parse(reason, what="what was found and what is done").text
     with uow_factory(write=True) as uow:
         latest = _latest_refusal(uow)
         if latest is None or latest.acknowledged:
@@ -380,9 +382,10 @@ def warm_tile_cache(uow_factory: UnitOfWorkFactory) -> int:
 
 
 def prove_inclusion(
-    uow_factory: UnitOfWorkFactory, index: int, size: int | None = None
+    uow_factory: UnitOfWorkFactory, caller: Caller, index: int, size: int | None = None
 ) -> InclusionProof:
     """Inclusion proof of one entry at a tree size (default: the current size)."""
+    caller.require(Permission.LEDGER_READ)
     if size is not None:
         cached = cached_inclusion(uow_factory.tile_cache(), index, size)
         if cached is not None:
@@ -396,9 +399,10 @@ def prove_inclusion(
 
 
 def prove_consistency(
-    uow_factory: UnitOfWorkFactory, size1: int, size2: int | None = None
+    uow_factory: UnitOfWorkFactory, caller: Caller, size1: int, size2: int | None = None
 ) -> ConsistencyProof:
     """Consistency proof between two tree sizes (default second size: the current size)."""
+    caller.require(Permission.LEDGER_READ)
     if size2 is not None:
         cached = cached_consistency(uow_factory.tile_cache(), size1, size2)
         if cached is not None:
@@ -413,16 +417,19 @@ def prove_consistency(
 
 def verify(
     uow_factory: UnitOfWorkFactory,
+    caller: Caller,
     verifier_key: str,
     origin: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
     workers: int = 1,
 ) -> AuditReport:
     """Recompute the whole ledger from its entries and check every tile, head and checkpoint,
     and the checkpoint kept outside the database against them all.
 
     ``workers`` > 1 spreads the entry hashing of a large ledger over that many processes.
+    ``progress`` is called with how many entries are checked and how many there are.
     """
+    caller.require(Permission.LEDGER_READ)
     keeper = uow_factory.checkpoint_keeper()
     kept: str | None = None
     unreadable: str | None = None
@@ -432,11 +439,12 @@ def verify(
         except VerificationError as exc:
             unreadable = str(exc)
     with uow_factory(write=False) as uow:
+        size = uow.ledger.log.head().size
         report = audit_log(
             uow.ledger.storage,
             [verifier_key],
             origin,
-            progress,
+            None if progress is None else lambda done: progress(done, size),
             opener=uow_factory.log_opener(),
             workers=workers,
             kept=[] if kept is None else [kept],

@@ -3,19 +3,15 @@ defines them, built by an ``OscalBuilder``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from triage.domain.caller import Caller
 from triage.domain.facility import Facility
 from triage.services import assessment, assurance
 from triage.services.common import now
-from triage.services.exports_port import OscalBuilder
+from triage.services.exports_port import OscalBuilder, OscalDocument
 from triage.services.unit_of_work import UnitOfWorkFactory
 
 
-def catalog(
-    uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder
-) -> dict[str, Any]:
+def catalog(uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder) -> OscalDocument:
     """The controls in force as an OSCAL catalog."""
     catalogue, own, not_applicable = assurance.catalogue_parts(uow_factory, caller)
     return builder.catalog(catalogue, own, not_applicable, now())
@@ -27,7 +23,7 @@ def assessment_results(
     assessment_id: str,
     builder: OscalBuilder,
     facility: Facility,
-) -> dict[str, Any]:
+) -> OscalDocument:
     """One assessment as OSCAL assessment-results."""
     catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
     found = assessment.get(uow_factory, caller, assessment_id)
@@ -36,8 +32,26 @@ def assessment_results(
 
 def plan_of_action(
     uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder, facility: Facility
-) -> dict[str, Any]:
+) -> OscalDocument:
     """Open findings and remedial actions as an OSCAL plan-of-action-and-milestones."""
     catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
     found = assessment.list_all(uow_factory, caller)
     return builder.plan_of_action(found, [*catalogue.controls, *own], facility, now())
+
+
+def all_documents(
+    uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder, facility: Facility
+) -> dict[str, OscalDocument]:
+    """The catalog, the plan-of-action-and-milestones and every assessment's results, by the
+    file name each is written to."""
+    documents = {
+        "catalog.json": catalog(uow_factory, caller, builder),
+        "plan-of-action-and-milestones.json": plan_of_action(
+            uow_factory, caller, builder, facility
+        ),
+    }
+    for found in assessment.list_all(uow_factory, caller):
+        documents[f"assessment-results-{found.id}.json"] = assessment_results(
+            uow_factory, caller, found.id, builder, facility
+        )
+    return documents

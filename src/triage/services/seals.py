@@ -53,6 +53,7 @@ from triage.services.common import (
     job_step,
     make_entry,
     now,
+    record_and_reload,
 )
 from triage.services.history import parse_device_id
 from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -135,13 +136,8 @@ def receive_batch(
             data.update(first=span[0], last=span[1])
         else:
             data["serials"] = chosen
-        uow.ledger.record(
-            [make_entry(uow, caller, "seal.batch_received", Ref("seal_batch", batch_id), data)]
-        )
-        batch = uow.seals.batch(batch_id)
-        uow.commit()
-    assert batch is not None
-    return batch
+        entry = make_entry(uow, caller, "seal.batch_received", Ref("seal_batch", batch_id), data)
+        return record_and_reload(uow, [entry], lambda: uow.seals.batch(batch_id))
 
 
 # -- issuing and taking back -----------------------------------------------------------------
@@ -253,11 +249,8 @@ def void(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, reason: st
     reason = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         found = _reportable(uow, caller, serial, Move.VOIDED)
-        uow.ledger.record([_out_of_use(uow, caller, "seal.voided", found, reason)])
-        result = uow.seals.seal(serial)
-        uow.commit()
-    assert result is not None
-    return result
+        entry = _out_of_use(uow, caller, "seal.voided", found, reason)
+        return record_and_reload(uow, [entry], lambda: uow.seals.seal(serial))
 
 
 def lose(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, reason: str) -> Seal:
@@ -266,22 +259,10 @@ def lose(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, reason: st
     reason = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         found = _reportable(uow, caller, serial, Move.LOST)
-        uow.ledger.record(
-            [
-                _out_of_use(
-                    uow,
-                    caller,
-                    "seal.lost",
-                    found,
-                    reason,
-                    discrepancy_id=str(uuid.uuid4()),
-                )
-            ]
+        entry = _out_of_use(
+            uow, caller, "seal.lost", found, reason, discrepancy_id=str(uuid.uuid4())
         )
-        result = uow.seals.seal(serial)
-        uow.commit()
-    assert result is not None
-    return result
+        return record_and_reload(uow, [entry], lambda: uow.seals.seal(serial))
 
 
 def _out_of_use(
@@ -322,11 +303,7 @@ def report_broken(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, d
         else:
             data["job_id"] = found.job_id
             entry = make_entry(uow, caller, "seal.broken", device_ref(found.device_id), data)
-        uow.ledger.record([entry])
-        result = uow.seals.seal(serial)
-        uow.commit()
-    assert result is not None
-    return result
+        return record_and_reload(uow, [entry], lambda: uow.seals.seal(serial))
 
 
 # -- stocktake, reconciliation, discrepancies ------------------------------------------------
@@ -355,12 +332,8 @@ def stocktake(
             "missing": result.missing,
             "unexpected": [[s, known] for s, known in result.unexpected],
         }
-        uow.ledger.record(
-            [make_entry(uow, caller, "seal.stocktake", Ref("seal_store", store), data)]
-        )
-        recorded = uow.seals.stocktake(stocktake_id)
-        uow.commit()
-    assert recorded is not None
+        entry = make_entry(uow, caller, "seal.stocktake", Ref("seal_store", store), data)
+        recorded = record_and_reload(uow, [entry], lambda: uow.seals.stocktake(stocktake_id))
     ids = result.discrepancy_ids(stocktake_id)
     return dataclasses.replace(recorded, discrepancy_ids=tuple(sorted(ids.values())))
 
@@ -397,21 +370,14 @@ def record_reconciliation(
     with uow_factory(write=True) as uow:
         result = _reconcile(uow, chosen).to_json()
         reconciliation_id = str(uuid.uuid4())
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    "seal.reconciled",
-                    Ref("seal_reconciliation", reconciliation_id),
-                    {"reconciliation_id": reconciliation_id, "result": result},
-                )
-            ]
+        entry = make_entry(
+            uow,
+            caller,
+            "seal.reconciled",
+            Ref("seal_reconciliation", reconciliation_id),
+            {"reconciliation_id": reconciliation_id, "result": result},
         )
-        stored = uow.seals.reconciliation(reconciliation_id)
-        uow.commit()
-    assert stored is not None
-    return stored
+        return record_and_reload(uow, [entry], lambda: uow.seals.reconciliation(reconciliation_id))
 
 
 def discrepancies(
@@ -443,21 +409,14 @@ def resolve_discrepancy(
                 "separation of duties: a discrepancy is resolved by someone other than the "
                 "person who raised it or the operator it concerns"
             )
-        uow.ledger.record(
-            [
-                make_entry(
-                    uow,
-                    caller,
-                    "seal.discrepancy_resolved",
-                    Ref("seal", found.serial),
-                    {"discrepancy_id": discrepancy_id, "resolution": text},
-                )
-            ]
+        entry = make_entry(
+            uow,
+            caller,
+            "seal.discrepancy_resolved",
+            Ref("seal", found.serial),
+            {"discrepancy_id": discrepancy_id, "resolution": text},
         )
-        result = uow.seals.discrepancy(discrepancy_id)
-        uow.commit()
-    assert result is not None
-    return result
+        return record_and_reload(uow, [entry], lambda: uow.seals.discrepancy(discrepancy_id))
 
 
 # -- reading and reports ---------------------------------------------------------------------

@@ -51,7 +51,7 @@ def ensure_policy(uow: UnitOfWork) -> TamperPolicy:
     source = uow.triage.active_policy_source()
     if source is not None:
         return parse_policy(source)
-    policy = TamperPolicy.default()
+    policy = uow.packaged.tamper_policy()
     _record_policy(uow, Caller.system(), policy)
     return policy
 

@@ -25,12 +25,8 @@ from triage.ledger.log import Log, LogStorage
 from triage.ledger.tiles import TileCache
 from triage.services.assessment_port import AssessmentRepository
 from triage.services.assurance_port import AssuranceRepository
-from triage.services.credentials_port import (
-    CredentialRepository,
-    PackagedData,
-    PasswordHasher,
-    TotpCodes,
-)
+from triage.services.credentials_port import CredentialRepository, PasswordHasher, TotpCodes
+from triage.services.packaged_port import PackagedData
 from triage.services.seals_port import SealRepository
 from triage.services.security_port import SecurityRepository
 
@@ -156,6 +152,11 @@ class UnitOfWork(Protocol):
 
     @property
     def assessments(self) -> AssessmentRepository: ...
+
+    @property
+    def packaged(self) -> PackagedData:
+        """The data files that ship with the system (the factory's)."""
+        ...
 
     def __enter__(self) -> Self: ...
 

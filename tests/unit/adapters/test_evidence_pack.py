@@ -22,7 +22,8 @@ from triage.adapters.evidence_pack import (
     pack_filename,
     render_assessment_pdf,
 )
-from triage.domain.catalogue import EvidenceRecord, default_catalogue, readiness
+from triage.adapters.packaged_data import PackagedFiles
+from triage.domain.catalogue import EvidenceRecord, readiness
 from triage.errors import InvalidInput
 
 FACILITY = "Demo Triage Facility"
@@ -152,12 +153,13 @@ def _assessment(controls: Sequence[str]) -> dict[str, Any]:
 
 def _readiness() -> list[dict[str, Any]]:
     """The shipped catalogue's readiness, with the ledger report and pen test on record."""
-    controls = default_catalogue().controls
+    controls = PackagedFiles().catalogue().controls
     records = [
         EvidenceRecord(LEDGER_EV["id"], "automatic", "ledger_verification", GENERATED),
         EvidenceRecord(PENTEST_EV["id"], "upload", "penetration-test", GENERATED),
     ]
-    return readiness(controls, {controls[-1].id: "no HAN devices triaged"}, records, GENERATED)
+    found = readiness(controls, {controls[-1].id: "no HAN devices triaged"}, records, GENERATED)
+    return [row.to_json() for row in found]
 
 
 def _many_controls(count: int) -> list[dict[str, Any]]:

@@ -19,7 +19,8 @@ from trestle.oscal.catalog import Catalog
 from trestle.oscal.poam import PlanOfActionAndMilestones
 
 from triage.adapters import oscal
-from triage.domain.catalogue import Catalogue, Control, control_from, default_catalogue
+from triage.adapters.packaged_data import PackagedFiles
+from triage.domain.catalogue import Catalogue, Control, control_from
 
 AT = datetime(2026, 12, 21, 9, 30, tzinfo=UTC)
 FACILITY = {"id": "demo", "name": "Demo Triage Facility"}
@@ -39,7 +40,7 @@ EVIDENCE = [
 
 @pytest.fixture(scope="module")
 def catalogue() -> Catalogue:
-    return default_catalogue()
+    return PackagedFiles().catalogue()
 
 
 @pytest.fixture(scope="module")

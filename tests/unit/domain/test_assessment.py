@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.assessment import (
     MAX_COMMISSIONING_DAYS,
     PARTY_ROLES,
@@ -25,7 +26,6 @@ from triage.domain.assessment import (
     add_months,
     approval_state,
     check_commissioning,
-    default_rules,
     gate,
     next_due,
     parse_rules,
@@ -35,7 +35,7 @@ from triage.errors import Conflict, InvalidInput
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = T0.date()
 PARTY = SecParty("SEC-PARTY-001", "Example Triage Ltd", ("Meter Asset Provider",))
-RULES = default_rules()
+RULES = PackagedFiles().assessment_rules()
 FEW = settings(max_examples=150, deadline=None)
 
 

@@ -16,16 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import triage.domain
+from triage.adapters.packaged_data import CATALOGUE_FILE, PackagedFiles
 from triage.domain.catalogue import (
     AUTOMATIC,
-    DEFAULT_CATALOGUE,
     FRESH_DAYS,
     CatalogueError,
     Control,
+    ControlReadiness,
     EvidenceRecord,
     Expected,
     control_from,
-    default_catalogue,
     evidence_filename,
     parse_catalogue,
     readiness,
@@ -34,9 +34,9 @@ from triage.domain.catalogue import (
 from triage.errors import InvalidInput
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-PACKAGED = Path(triage.domain.__file__).parent / "controls" / DEFAULT_CATALOGUE
+PACKAGED = Path(triage.domain.__file__).parent / CATALOGUE_FILE
 DEFAULT_TEXT = PACKAGED.read_text(encoding="utf-8")
-DEFAULT = default_catalogue()
+DEFAULT = PackagedFiles().catalogue()
 FEW = settings(max_examples=150, deadline=None)
 
 
@@ -109,6 +109,7 @@ def test_the_default_catalogue_is_the_packaged_file() -> None:
     assert "Section G" in DEFAULT.source
     assert DEFAULT.sha256 == hashlib.sha256(DEFAULT_TEXT.encode("utf-8")).hexdigest()
     assert DEFAULT.sha256 == hashlib.sha256(PACKAGED.read_bytes()).hexdigest()
+    assert PackagedFiles().catalogue_text() == DEFAULT_TEXT  # what adopting it records
 
 
 def test_the_default_catalogue_covers_the_sec_clauses_and_the_triage_duties() -> None:
@@ -482,17 +483,17 @@ def test_every_upload_name_in_the_catalogue_is_a_valid_upload_name() -> None:
 MIXED = control(("automatic", "breaches"), ("upload", "incident-procedure"))
 
 
-def states(row: dict[str, Any]) -> list[str]:
-    return [item["state"] for item in row["evidence"]]
+def states(row: ControlReadiness) -> list[str]:
+    return [item.state for item in row.evidence]
 
 
 def test_a_control_with_no_evidence_recorded_is_missing() -> None:
     [row] = readiness([MIXED], {}, [], T0)
-    assert row["status"] == "missing"
+    assert row.status == "missing"
     assert states(row) == ["missing", "missing"]
-    assert row["reason"] is None
-    assert [item["evidence_id"] for item in row["evidence"]] == [None, None]
-    assert row["control"] == MIXED.to_json()
+    assert row.reason is None
+    assert [item.evidence_id for item in row.evidence] == [None, None]
+    assert row.control.to_json() == MIXED.to_json()
 
 
 def test_a_control_with_all_evidence_fresh_is_ready() -> None:
@@ -501,17 +502,17 @@ def test_a_control_with_all_evidence_fresh_is_ready() -> None:
         record("upload", "incident-procedure", timedelta(days=200), record_id="ev-2"),
     ]
     [row] = readiness([MIXED], {}, records, T0)
-    assert row["status"] == "ready"
+    assert row.status == "ready"
     assert states(row) == ["fresh", "fresh"]
-    assert [item["evidence_id"] for item in row["evidence"]] == ["ev-1", "ev-2"]
-    assert row["evidence"][0]["recorded_at"] == T0 - timedelta(days=1)
-    assert row["evidence"][1]["name"] == "incident-procedure"
+    assert [item.evidence_id for item in row.evidence] == ["ev-1", "ev-2"]
+    assert row.evidence[0].recorded_at == T0 - timedelta(days=1)
+    assert row.evidence[1].expected.name == "incident-procedure"
 
 
 def test_some_evidence_missing_makes_the_control_missing() -> None:
     records = [record("automatic", "breaches", timedelta(days=1))]
     [row] = readiness([MIXED], {}, records, T0)
-    assert (row["status"], states(row)) == ("missing", ["fresh", "missing"])
+    assert (row.status, states(row)) == ("missing", ["fresh", "missing"])
 
 
 @pytest.mark.parametrize("kind", ["automatic", "upload"])
@@ -520,9 +521,9 @@ def test_evidence_older_than_its_kinds_freshness_is_stale(kind: str) -> None:
     single = control((kind, name))
     limit = timedelta(days=FRESH_DAYS[kind])
     [row] = readiness([single], {}, [record(kind, name, limit)], T0)
-    assert (row["status"], states(row)) == ("ready", ["fresh"])
+    assert (row.status, states(row)) == ("ready", ["fresh"])
     [row] = readiness([single], {}, [record(kind, name, limit + timedelta(seconds=1))], T0)
-    assert (row["status"], states(row)) == ("stale", ["stale"])
+    assert (row.status, states(row)) == ("stale", ["stale"])
 
 
 def test_an_upload_stays_fresh_longer_than_automatic_evidence() -> None:
@@ -530,13 +531,13 @@ def test_an_upload_stays_fresh_longer_than_automatic_evidence() -> None:
     age = timedelta(days=60)
     records = [record("automatic", "breaches", age), record("upload", "incident-procedure", age)]
     [row] = readiness([MIXED], {}, records, T0)
-    assert (row["status"], states(row)) == ("stale", ["stale", "fresh"])
+    assert (row.status, states(row)) == ("stale", ["stale", "fresh"])
 
 
 def test_missing_evidence_outweighs_stale_evidence() -> None:
     records = [record("automatic", "breaches", timedelta(days=90))]
     [row] = readiness([MIXED], {}, records, T0)
-    assert (row["status"], states(row)) == ("missing", ["stale", "missing"])
+    assert (row.status, states(row)) == ("missing", ["stale", "missing"])
 
 
 def test_altered_evidence_counts_as_not_present() -> None:
@@ -545,8 +546,8 @@ def test_altered_evidence_counts_as_not_present() -> None:
         record("upload", "incident-procedure", timedelta(days=1), integrity="altered"),
     ]
     [row] = readiness([MIXED], {}, records, T0)
-    assert (row["status"], states(row)) == ("missing", ["fresh", "altered"])
-    assert row["evidence"][1]["evidence_id"] is not None
+    assert (row.status, states(row)) == ("missing", ["fresh", "altered"])
+    assert row.evidence[1].evidence_id is not None
 
 
 @pytest.mark.parametrize("integrity", ["missing", "unknown"])
@@ -556,13 +557,13 @@ def test_evidence_whose_file_is_gone_is_missing(integrity: str) -> None:
         record("upload", "incident-procedure", timedelta(days=1), integrity=integrity),
     ]
     [row] = readiness([MIXED], {}, records, T0)
-    assert (row["status"], states(row)) == ("missing", ["fresh", "missing"])
+    assert (row.status, states(row)) == ("missing", ["fresh", "missing"])
 
 
 def test_a_control_marked_not_applicable_says_so_with_its_reason() -> None:
     other = control(("upload", "doc"), control_id="X2")
     rows = readiness([MIXED, other], {"X1": "no incidents possible offline"}, [], T0)
-    assert [(r["status"], r["reason"]) for r in rows] == [
+    assert [(r.status, r.reason) for r in rows] == [
         ("not_applicable", "no incidents possible offline"),
         ("missing", None),
     ]
@@ -577,17 +578,17 @@ def test_the_latest_record_of_a_name_wins() -> None:
     older_still = record("upload", "doc", timedelta(days=400), record_id="oldest")
     for order in ([old_ok, new_altered, older_still], [new_altered, older_still, old_ok]):
         [row] = readiness([single], {}, order, T0)
-        assert row["evidence"][0]["evidence_id"] == "new"
-        assert row["status"] == "missing"
+        assert row.evidence[0].evidence_id == "new"
+        assert row.status == "missing"
     fresh_again = record("upload", "doc", timedelta(hours=1), record_id="newest")
     [row] = readiness([single], {}, [old_ok, new_altered, fresh_again], T0)
-    assert (row["status"], row["evidence"][0]["evidence_id"]) == ("ready", "newest")
+    assert (row.status, row.evidence[0].evidence_id) == ("ready", "newest")
 
 
 def test_a_record_of_the_other_kind_does_not_count() -> None:
     single = control(("upload", "breaches"))
     [row] = readiness([single], {}, [record("automatic", "breaches", timedelta(0))], T0)
-    assert row["status"] == "missing"
+    assert row.status == "missing"
 
 
 def test_one_record_serves_every_control_expecting_it() -> None:
@@ -598,13 +599,13 @@ def test_one_record_serves_every_control_expecting_it() -> None:
         records,
         T0,
     )
-    assert [r["status"] for r in rows] == ["ready", "ready"]
+    assert [r.status for r in rows] == ["ready", "ready"]
 
 
 def test_readiness_of_the_default_catalogue_with_nothing_recorded() -> None:
     rows = readiness(DEFAULT.controls, {}, [], T0)
-    assert [r["control"]["id"] for r in rows] == [c.id for c in DEFAULT.controls]
-    assert {r["status"] for r in rows} == {"missing"}
+    assert [r.control.id for r in rows] == [c.id for c in DEFAULT.controls]
+    assert {r.status for r in rows} == {"missing"}
 
 
 NAMES = [
@@ -654,8 +655,8 @@ def test_a_control_is_ready_exactly_when_every_expected_evidence_is_fresh(
     assert states(row) == wanted
     all_fresh = all(s == "fresh" for s in wanted)
     if not_applicable:
-        assert (row["status"], row["reason"]) == ("not_applicable", "does not apply here")
+        assert (row.status, row.reason) == ("not_applicable", "does not apply here")
     else:
-        assert (row["status"] == "ready") == all_fresh
-        assert row["reason"] is None
-        assert (row["status"] == "missing") == any(s in {"missing", "altered"} for s in wanted)
+        assert (row.status == "ready") == all_fresh
+        assert row.reason is None
+        assert (row.status == "missing") == any(s in {"missing", "altered"} for s in wanted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -20,7 +21,7 @@ from triage.errors import IllegalTransition, InvalidInput, PermissionDenied
 GOOD_REASON = "seal intact on re-inspection; alert was a known firmware false positive"
 
 
-def _job(**changes: object) -> TriageJob:
+def _job(**changes: Any) -> TriageJob:
     job = TriageJob(
         id="job-1",
         device_id="BC-33-AC-FF-FE-FA-55-3D",

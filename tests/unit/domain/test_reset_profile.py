@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.device import DeviceType, FieldError
 from triage.domain.reset_profile import (
     EMPTY_DIGEST,
@@ -20,6 +21,7 @@ from triage.domain.reset_profile import (
 )
 
 PACKAGED = resources.files("triage.domain.profiles").joinpath("reset-profiles.yaml").read_bytes()
+DEFAULT = PackagedFiles().reset_profiles()
 TRUST_ANCHORS = {"supplier_trust_anchors", "network_operator_trust_anchors"}
 
 
@@ -40,9 +42,9 @@ def _digest(text: str) -> str:
 
 @pytest.mark.parametrize("device_type", list(DeviceType))
 def test_default_has_a_profile_for_every_device_type(device_type: DeviceType) -> None:
-    profile = ResetProfiles.default().for_type(device_type)
+    profile = DEFAULT.for_type(device_type)
     assert profile.device_type is device_type
-    assert profile.version == ResetProfiles.default().version
+    assert profile.version == DEFAULT.version
     assert profile.id == f"gb-factory-reset/{device_type.name.lower()}"
     assert profile.clear, "every type has something a reset must clear"
     assert "device_identity" in profile.keep
@@ -52,7 +54,7 @@ def test_default_has_a_profile_for_every_device_type(device_type: DeviceType) ->
 
 
 def test_default_hash_and_version_identify_the_packaged_file() -> None:
-    profiles = ResetProfiles.default()
+    profiles = DEFAULT
     assert profiles.hash == hashlib.sha256(PACKAGED).hexdigest()
     assert profiles.version == "2025.1"
     assert profiles.id == "gb-factory-reset"
@@ -62,7 +64,7 @@ def test_default_hash_and_version_identify_the_packaged_file() -> None:
 def test_meters_clear_premises_data_and_keep_identity_and_calibration(
     device_type: DeviceType,
 ) -> None:
-    profile = ResetProfiles.default().for_type(device_type)
+    profile = DEFAULT.for_type(device_type)
     assert set(profile.clear) >= TRUST_ANCHORS | {
         "han_whitelist",
         "han_link_keys",
@@ -84,7 +86,7 @@ def test_meters_clear_premises_data_and_keep_identity_and_calibration(
 
 
 def test_type_differences_follow_what_each_device_holds() -> None:
-    profiles = ResetProfiles.default()
+    profiles = DEFAULT
     chf = profiles.for_type(DeviceType.CHF)
     assert not {"tariffs", "balances", "metrology_calibration"} & set(chf.items)
     gpf = profiles.for_type(DeviceType.GPF)
@@ -198,7 +200,7 @@ def test_a_changed_file_gets_its_own_hash_and_version() -> None:
     document["profiles"]["ESME"]["clear"].append("auxiliary_load_schedules")
     profiles = _load(document)
     assert profiles.version == "2026.1"
-    assert profiles.hash != ResetProfiles.default().hash
+    assert profiles.hash != DEFAULT.hash
     assert profiles.for_type(DeviceType.ESME).clear[-1] == "auxiliary_load_schedules"
 
 

@@ -7,6 +7,7 @@ import string
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -623,9 +624,8 @@ class History:
         before = self.seals[serial]
         assert move(before, serial, step) is status, "the lifecycle table disagrees"
         self.movements.append(Movement(serial, before.batch_id, step, store, operator_id))
-        after = replace(before, status=status)
-        for name, value in changes.items():
-            after = replace(after, **{name: value})
+        updates: dict[str, Any] = {"status": status, **changes}
+        after = replace(before, **updates)
         self.seals[serial] = after
         if operator_id is not None:
             self.by_operator[operator_id, step] += 1

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import triage.domain
+from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.tamper_policy import (
     Alert,
     Cover,
@@ -23,7 +24,7 @@ from triage.domain.tamper_policy import (
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-DEFAULT = TamperPolicy.default()
+DEFAULT = PackagedFiles().tamper_policy()
 DEFAULT_TEXT = DEFAULT.source.decode()
 WINDOW = timedelta(hours=72)
 
@@ -80,7 +81,7 @@ def test_default_policy_is_the_packaged_file() -> None:
     assert DEFAULT.hash == hashlib.sha256(packaged.read_bytes()).hexdigest()
     assert (DEFAULT.id, DEFAULT.version) == ("tamper-default", "1")
     assert DEFAULT.explanation_window == WINDOW
-    assert TamperPolicy.default() is DEFAULT
+    assert PackagedFiles().tamper_policy() is DEFAULT  # read and parsed once
 
 
 def test_clean_inspection_is_eligible_with_no_tamper_evidence() -> None:

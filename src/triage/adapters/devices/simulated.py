@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from triage.adapters.devices.base import DeviceNotPresent, ResetFailed
+from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.device import DeviceId, DeviceType, FieldError
-from triage.domain.reset_profile import ResetProfiles
 from triage.domain.work_order import WorkOrder, WorkOrderRefused
 from triage.ledger.entry import format_time
 from triage.ledger.note import parse_verifier_key
@@ -76,7 +76,7 @@ def _new_device(spec: DeviceSpec, device_id: str) -> dict[str, Any]:
     for _, at in spec.security_log:
         if at.tzinfo is None:
             raise ValueError(f"security log time {at} for {device_id} has no time zone")
-    profile = ResetProfiles.default().for_type(device_type)
+    profile = PackagedFiles().reset_profiles().for_type(device_type)
     return {
         "device_type": device_type.name,
         "content": {item: fresh_content(device_id, item) for item in profile.items},
@@ -296,7 +296,7 @@ class SimulatedDevice:
                     "nothing was changed"
                 )
             else:
-                clear = ResetProfiles.default().for_type(self._device_type).clear
+                clear = PackagedFiles().reset_profiles().for_type(self._device_type).clear
                 if device["half_fail_times"] > 0:
                     device["half_fail_times"] -= 1
                     clear = clear[: len(clear) // 2]

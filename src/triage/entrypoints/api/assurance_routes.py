@@ -161,7 +161,7 @@ def build_assurance_router(application: App) -> APIRouter:
     def status(caller: Operator) -> AssuranceStatusOut:
         """The provider, the approval, commissioning mode, whether triage may go ahead, and
         the next assessment due."""
-        return AssuranceStatusOut.model_validate(assessment.status(uow, caller))
+        return AssuranceStatusOut.model_validate(assessment.status(uow, caller).to_json())
 
     @router.put("/assurance/party", tags=["assurance"], **facility)
     def put_party(body: PartyIn, caller: Operator) -> PartyOut:
@@ -185,7 +185,7 @@ def build_assurance_router(application: App) -> APIRouter:
     @router.get("/assurance/controls", tags=["assurance"], **read)
     def get_controls(caller: Operator) -> ControlsOut:
         """The catalogue in force and every control, with whether it applies."""
-        return ControlsOut.model_validate(assurance.controls(uow, caller))
+        return ControlsOut.model_validate(assurance.controls(uow, caller).to_json())
 
     @router.post("/assurance/catalogue", tags=["assurance"], **manage)
     @body_limit(4 * MiB)  # up to 1 MiB of catalogue YAML, escaped inside a JSON string
@@ -204,18 +204,18 @@ def build_assurance_router(application: App) -> APIRouter:
     def applicability(control_id: str, body: ApplicabilityIn, caller: Operator) -> ApplicabilityOut:
         """Mark a control not applicable, or applicable again, with a reason."""
         found = assurance.set_applicable(uow, caller, control_id, body.applicable, body.reason)
-        return ApplicabilityOut.model_validate(found)
+        return ApplicabilityOut.model_validate(found.to_json())
 
     @router.get("/assurance/readiness", tags=["assurance"], **read)
     def readiness(caller: Operator) -> ReadinessOut:
         """Per control: its evidence fresh, stale, missing or altered."""
         rows = assurance.control_readiness(uow, caller, store())
-        return ReadinessOut.model_validate({"controls": rows})
+        return ReadinessOut.model_validate({"controls": [r.to_json() for r in rows]})
 
     @router.get("/assurance/schedule", tags=["assurance"], **read)
     def schedule(caller: Operator) -> NextAssessmentOut:
         """Which assessment is due next, when, and why that type."""
-        return NextAssessmentOut.model_validate(assessment.schedule(uow, caller))
+        return NextAssessmentOut.model_validate(assessment.schedule(uow, caller).to_json())
 
     # -- evidence ---------------------------------------------------------------------------
     @router.post("/assurance/evidence/generate", tags=["assurance"], status_code=201, **manage)

@@ -131,9 +131,9 @@ def build_integrity_router(application: App, hold: WriteHold) -> APIRouter:
     operator = Depends(operator_dependency(application))
 
     @router.get("/ledger/integrity", **requires(application, Permission.LEDGER_READ))
-    def integrity() -> IntegrityOut:
+    def integrity(caller: Caller = operator) -> IntegrityOut:
         """Whether writes are held after the facility refused to sign its ledger, and why."""
-        found = ledger_service.latest_refusal(uow)
+        found = ledger_service.latest_refusal(uow, caller)
         return IntegrityOut(
             writes_held=found is not None and not found.acknowledged,
             refusal=None if found is None else found.to_json(),

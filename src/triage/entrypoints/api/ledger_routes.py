@@ -73,25 +73,27 @@ def build_ledger_router(application: App) -> APIRouter:
     uow = application.uow
 
     reader = requires(application, Permission.LEDGER_READ)
+    operator = Depends(operator_dependency(application))
 
     @router.get("/health", tags=["system"], **access("public"))
     def health() -> Health:
         """Liveness and database reachability (the one endpoint that needs no credentials)."""
-        ledger_service.status(uow)
+        ledger_service.status(uow, Caller.system("health"))
         return Health(status="ok", version=__version__, facility=application.facility.id)
 
     @router.get("/ledger", tags=["ledger"], **reader)
-    def ledger() -> LedgerInfo:
+    def ledger(caller: Caller = operator) -> LedgerInfo:
         """Size, root and latest signed checkpoint of the facility's ledger."""
-        return LedgerInfo(**status_json(ledger_service.status(uow), application.origin))
+        return LedgerInfo(**status_json(ledger_service.status(uow, caller), application.origin))
 
     @router.get("/ledger/checkpoints", tags=["ledger"], **reader)
     def checkpoints(
         offset: Offset = 0,
         limit: Limit = 100,
+        caller: Caller = operator,
     ) -> CheckpointPage:
         """Stored signed checkpoints, oldest first."""
-        stored = ledger_service.checkpoints(uow)
+        stored = ledger_service.checkpoints(uow, caller)
         page = stored[offset : offset + limit]
         return CheckpointPage(
             items=[CheckpointOut(size=c.size, checkpoint=c.note) for c in page],
@@ -106,25 +108,27 @@ def build_ledger_router(application: App) -> APIRouter:
     def inclusion(
         index: Annotated[int, Query(ge=0, description="Entry index, 0-based.")],
         size: Annotated[int | None, Query(ge=1, description="Tree size; default current.")] = None,
+        caller: Caller = operator,
     ) -> InclusionProofOut:
         """Inclusion proof of one entry in the tree of a given size."""
         if size is not None and index >= size:
             raise InvalidInput(f"index: {index} is not below size {size}")
-        return InclusionProofOut(**inclusion_json(ledger_service.prove_inclusion(uow, index, size)))
+        return InclusionProofOut(
+            **inclusion_json(ledger_service.prove_inclusion(uow, caller, index, size))
+        )
 
     @router.get("/ledger/proofs/consistency", tags=["ledger"], responses=beyond, **reader)
     def consistency(
         size1: Annotated[int, Query(alias="from", ge=1, description="Older tree size.")],
         size2: Annotated[int | None, Query(alias="to", ge=1, description="Newer size.")] = None,
+        caller: Caller = operator,
     ) -> ConsistencyProofOut:
         """Consistency proof that the older tree is a prefix of the newer one."""
         if size2 is not None and size1 > size2:
             raise InvalidInput(f"from: {size1} is larger than to ({size2})")
         return ConsistencyProofOut(
-            **consistency_json(ledger_service.prove_consistency(uow, size1, size2))
+            **consistency_json(ledger_service.prove_consistency(uow, caller, size1, size2))
         )
-
-    operator = Depends(operator_dependency(application))
 
     @router.get(
         "/ledger/export",

@@ -13,11 +13,10 @@ from typing import Annotated, Any
 import typer
 
 from triage.domain.bounded import InputLimitError, load_yaml, read_at_most
-from triage.domain.catalogue import MAX_CATALOGUE_BYTES
+from triage.domain.catalogue import MAX_CATALOGUE_BYTES, ControlReadiness
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.encoding import plain, plain_dict
 from triage.ledger.entry import format_time
 from triage.services import assessment, assurance, oscal_export
 from triage.services.evidence_pack import evidence_pack
@@ -30,18 +29,18 @@ assurance_app.add_typer(evidence_app, name="evidence")
 assessment_app = typer.Typer(help="Security assessments (FUSA, VUSA, USSA).", no_args_is_help=True)
 
 
-def _readiness_text(rows: list[dict[str, Any]]) -> str:
+def _readiness_text(rows: list[ControlReadiness]) -> str:
     lines = []
     for row in rows:
-        control = row["control"]
-        lines.append(f"{control['id']:8} {row['status']:15} {control['title']}")
-        if row["status"] == "not_applicable":
-            lines.append(f"         not applicable: {row['reason']}")
+        control = row.control
+        lines.append(f"{control.id:8} {row.status:15} {control.title}")
+        if row.status == "not_applicable":
+            lines.append(f"         not applicable: {row.reason}")
             continue
         lines += [
-            f"         {e['state']:8} {e['kind']:9} {e['name']}"
-            for e in row["evidence"]
-            if e["state"] != "fresh"
+            f"         {e.state:8} {e.expected.kind:9} {e.expected.name}"
+            for e in row.evidence
+            if e.state != "fresh"
         ]
     return "\n".join(lines)
 
@@ -83,19 +82,19 @@ def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = Fals
     """The provider, the approval, commissioning mode, and whether triage may go ahead."""
     with session(data_dir, token) as s:
         found = assessment.status(s.uow, s.caller)
-    due = found["next_assessment"]
-    party = found["party"]
+    due = found.next_assessment.schedule
+    party = None if found.party is None else found.party.party
     text = "\n".join(
         [
-            "provider: " + (f"{party['name']} ({party['party_id']})" if party else "not recorded"),
-            f"approval: {found['approval']['why']}",
-            f"triage: {'may go ahead' if found['may_triage'] else 'REFUSED'}: "
-            f"{found['may_triage_because']}",
-            f"next: {due['kind']} due {due['due']}" + (" (OVERDUE)" if due["overdue"] else ""),
-            *[f"  {reason}" for reason in due["reasons"]],
+            "provider: " + (f"{party.name} ({party.party_id})" if party else "not recorded"),
+            f"approval: {found.approval.why}",
+            f"triage: {'may go ahead' if found.may_triage else 'REFUSED'}: "
+            f"{found.may_triage_because}",
+            f"next: {due.kind} due {due.due}" + (" (OVERDUE)" if due.overdue else ""),
+            *[f"  {reason}" for reason in due.reasons],
         ]
     )
-    emit(as_json, found, text)
+    emit(as_json, found.to_json(), text)
 
 
 @assurance_app.command("party")
@@ -155,16 +154,16 @@ def controls(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = Fa
     """The catalogue in force and every control, with whether it applies."""
     with session(data_dir, token) as s:
         found = assurance.controls(s.uow, s.caller)
-    cat = found["catalogue"]
-    head = f"{cat['name']} {cat['version']} " + (
-        "(in force)" if cat["adopted"] else "(packaged, not yet adopted)"
+    cat = found.catalogue
+    head = f"{cat.name} {cat.version} " + (
+        "(in force)" if found.adopted is not None else "(packaged, not yet adopted)"
     )
     rows = [
-        f"{c['id']:8} {'' if c['applicable'] else 'N/A '}{c['title']} "
-        f"[system: {c['produced_by_system']}]"
-        for c in found["controls"]
+        f"{c.control.id:8} {'' if c.applicable else 'N/A '}{c.control.title} "
+        f"[system: {c.control.produced_by_system}]"
+        for c in found.controls
     ]
-    emit(as_json, plain_dict(found), "\n".join([head, *rows]))
+    emit(as_json, found.to_json(), "\n".join([head, *rows]))
 
 
 @assurance_app.command("adopt")
@@ -223,7 +222,7 @@ def applicability(
     with session(data_dir, token) as s:
         found = assurance.set_applicable(s.uow, s.caller, control, applicable, reason)
     state = "applies" if applicable else "does not apply"
-    emit(as_json, found, f"control {control} {state}")
+    emit(as_json, found.to_json(), f"control {control} {state}")
 
 
 @assurance_app.command("readiness")
@@ -231,18 +230,17 @@ def readiness(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = F
     """Per control: evidence fresh, stale, missing or altered."""
     with session(data_dir, token) as s:
         rows = assurance.control_readiness(s.uow, s.caller, s.app.evidence_store())
-    emit(as_json, {"controls": plain(rows)}, _readiness_text(rows))
+    emit(as_json, {"controls": [r.to_json() for r in rows]}, _readiness_text(rows))
 
 
 @assurance_app.command("schedule")
 def schedule(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Which assessment is due next, when, and why that type."""
     with session(data_dir, token) as s:
-        due = assessment.schedule(s.uow, s.caller)
-    text = f"{due['kind']} ({due['title']}) due {due['due']}" + (
-        " OVERDUE" if due["overdue"] else ""
-    )
-    emit(as_json, due, "\n".join([text, *[f"  {r}" for r in due["reasons"]]]))
+        found = assessment.schedule(s.uow, s.caller)
+    due = found.schedule
+    text = f"{due.kind} ({due.kind.long_name}) due {due.due}" + (" OVERDUE" if due.overdue else "")
+    emit(as_json, found.to_json(), "\n".join([text, *[f"  {r}" for r in due.reasons]]))
 
 
 @evidence_app.command("generate")
@@ -578,17 +576,7 @@ def oscal(
     """Export OSCAL JSON: the catalog, each assessment's results, and the POA&M."""
     written = {}
     with session(data_dir, token) as s:
-        builder, facility = s.app.oscal, s.app.facility
-        documents = {
-            "catalog.json": oscal_export.catalog(s.uow, s.caller, builder),
-            "plan-of-action-and-milestones.json": oscal_export.plan_of_action(
-                s.uow, s.caller, builder, facility
-            ),
-        }
-        for found in assessment.list_all(s.uow, s.caller):
-            documents[f"assessment-results-{found.id}.json"] = oscal_export.assessment_results(
-                s.uow, s.caller, found.id, builder, facility
-            )
+        documents = oscal_export.all_documents(s.uow, s.caller, s.app.oscal, s.app.facility)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, document in documents.items():
         path = out_dir / name

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from triage.domain.credentials import ACTIVATION_LIFETIME
-from triage.domain.roles import Permission
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import open_app, session
@@ -56,7 +55,7 @@ def issue_activation(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a one-time activation code for an operator (an administrator; shown once)."""
-    with session(data_dir, token, Permission.OPERATOR_MANAGE) as s:
+    with session(data_dir, token) as s:
         code = auth.issue_activation(s.uow, s.caller, operator_id)
     hours = int(ACTIVATION_LIFETIME.total_seconds() // 3600)
     emit(

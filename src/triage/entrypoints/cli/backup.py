@@ -51,15 +51,13 @@ def backup(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a consistent backup of the facility to OUTPUT, while the server runs."""
-    from triage import bootstrap_backup
-
     with open_app(data_dir) as application:
         # A missing or exposed key is refused before anything is written.
         signer = application.signer_key()
         try:
             done = backup_service.back_up(
                 application.uow,
-                bootstrap_backup.archives(application),
+                application.archives(),
                 output,
                 application.origin,
                 signer,
@@ -96,10 +94,10 @@ def restore(
     as_json: JsonFlag = False,
 ) -> None:
     """Restore a facility from ARCHIVE into a new data directory, then verify it."""
-    from triage import bootstrap_backup
+    from triage import bootstrap  # the database stack loads only when a command runs
 
     try:
-        found = bootstrap_backup.restore(Settings.from_env(data_dir), archive)
+        found = bootstrap.restore(Settings.from_env(data_dir), archive)
     except TriageError as exc:
         raise fail(str(exc)) from exc
     except OSError as exc:

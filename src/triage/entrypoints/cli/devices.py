@@ -3,21 +3,18 @@ receipt and certificate."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from triage.domain.bounded import InputLimitError, load_json
-from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.services import bench, documents, history, intake
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services import bench_by_device, documents, history, intake
 
 MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
 DeviceArg = Annotated[
@@ -26,16 +23,9 @@ DeviceArg = Annotated[
 
 app = typer.Typer(help="Devices through triage, from scan to release.", no_args_is_help=True)
 
-JobStep = Callable[[UnitOfWorkFactory, Caller, str], TriageJob]
 
-
-def _on_open_job(
-    data_dir: Path | None, token: str, device: str, as_json: bool, step: JobStep
-) -> None:
-    """Take ``step`` on the device's open job and print the job's new state."""
-    with session(data_dir, token) as s:
-        job_id = history.open_job_id(s.uow, s.caller, device)
-        job = step(s.uow, s.caller, job_id)
+def _emit_job(job: TriageJob, as_json: bool) -> None:
+    """Print the state the device's job is in now."""
     emit(
         as_json,
         {"job_id": job.id, "device_id": job.device_id, "state": job.state.value},
@@ -77,8 +67,7 @@ def device_inspect(
             raise fail(str(exc)) from exc
         if not isinstance(obj, dict):
             raise fail("evidence: must be a JSON object")
-        job_id = history.open_job_id(s.uow, s.caller, device)
-        decision = bench.inspect(s.uow, s.caller, job_id, obj)
+        decision = bench_by_device.inspect(s.uow, s.caller, device, obj)
     lines = [
         f"decision: {decision.outcome.value} "
         f"(policy {decision.policy_id} v{decision.policy_version})"
@@ -97,13 +86,9 @@ def device_override(
     as_json: JsonFlag = False,
 ) -> None:
     """A supervisor overrides the policy's decision."""
-    _on_open_job(
-        data_dir,
-        token,
-        device,
-        as_json,
-        lambda uow, c, j: bench.override(uow, c, j, outcome, justification),
-    )
+    with session(data_dir, token) as s:
+        job = bench_by_device.override(s.uow, s.caller, device, outcome, justification)
+    _emit_job(job, as_json)
 
 
 @app.command("reset")
@@ -116,9 +101,9 @@ def device_reset(
 ) -> None:
     """Issue a signed work order for the bench's tool to factory-reset the device."""
     with session(data_dir, token) as s:
-        job_id = history.open_job_id(s.uow, s.caller, device)
-        signed = bench.authorise_reset(s.uow, s.caller, job_id, tool, s.app.signer_key())
-    emit(as_json, {"job_id": job_id, "work_order": signed}, f"work order issued to {tool}")
+        issued = bench_by_device.authorise_reset(s.uow, s.caller, device, tool, s.app.signer_key())
+    data = {"job_id": issued.job_id, "work_order": issued.work_order}
+    emit(as_json, data, f"work order issued to {tool}")
 
 
 @app.command("seal")
@@ -130,7 +115,9 @@ def device_seal(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the tamper-protection seal fitted to a verified device."""
-    _on_open_job(data_dir, token, device, as_json, lambda uow, c, j: bench.seal(uow, c, j, serial))
+    with session(data_dir, token) as s:
+        job = bench_by_device.seal(s.uow, s.caller, device, serial)
+    _emit_job(job, as_json)
 
 
 @app.command("release")
@@ -138,7 +125,9 @@ def device_release(
     device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Release a sealed device."""
-    _on_open_job(data_dir, token, device, as_json, lambda uow, c, j: bench.release(uow, c, j))
+    with session(data_dir, token) as s:
+        job = bench_by_device.release(s.uow, s.caller, device)
+    _emit_job(job, as_json)
 
 
 @app.command("quarantine")
@@ -150,9 +139,9 @@ def device_quarantine(
     as_json: JsonFlag = False,
 ) -> None:
     """Set a device aside."""
-    _on_open_job(
-        data_dir, token, device, as_json, lambda uow, c, j: bench.quarantine(uow, c, j, reason)
-    )
+    with session(data_dir, token) as s:
+        job = bench_by_device.quarantine(s.uow, s.caller, device, reason)
+    _emit_job(job, as_json)
 
 
 @app.command("dispose")
@@ -167,13 +156,9 @@ def device_dispose(
     as_json: JsonFlag = False,
 ) -> None:
     """Return a quarantined device to its manufacturer, or destroy it."""
-    _on_open_job(
-        data_dir,
-        token,
-        device,
-        as_json,
-        lambda uow, c, j: bench.dispose(uow, c, j, action, reference),
-    )
+    with session(data_dir, token) as s:
+        job = bench_by_device.dispose(s.uow, s.caller, device, action, reference)
+    _emit_job(job, as_json)
 
 
 @app.command("history")

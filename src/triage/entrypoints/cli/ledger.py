@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from triage.domain.roles import Permission
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress, warn
 from triage.entrypoints.cli.session import session
@@ -45,8 +44,8 @@ def refused(
 @app.command("status")
 def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Print the ledger's size, root and latest checkpoint."""
-    with session(data_dir, token, Permission.LEDGER_READ) as s:
-        current = ledger_service.status(s.uow)
+    with session(data_dir, token) as s:
+        current = ledger_service.status(s.uow, s.caller)
         origin = s.app.origin
     checkpoint = current.latest_checkpoint
     text = f"origin {origin}\nsize {current.size}\nroot {b64(current.root)}\n" + (
@@ -58,9 +57,11 @@ def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = Fals
 @app.command("checkpoint")
 def checkpoint(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Issue, store and print a signed checkpoint of the ledger as it stands."""
-    with session(data_dir, token, Permission.LEDGER_CHECKPOINT) as s:
+    with session(data_dir, token) as s:
         try:
-            stored = ledger_service.issue_checkpoint(s.uow, s.app.origin, s.app.signer_key())
+            stored = ledger_service.issue_checkpoint(
+                s.uow, s.caller, s.app.origin, s.app.signer_key()
+            )
         except IntegrityFailure as exc:
             raise refused(exc) from exc
     emit(as_json, {"size": stored.size, "checkpoint": stored.note}, stored.note.rstrip("\n"))
@@ -69,8 +70,8 @@ def checkpoint(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = 
 @app.command("integrity")
 def integrity(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Show whether writes are held after the facility refused to sign its ledger, and why."""
-    with session(data_dir, token, Permission.LEDGER_READ) as s:
-        found = ledger_service.latest_refusal(s.uow)
+    with session(data_dir, token) as s:
+        found = ledger_service.latest_refusal(s.uow, s.caller)
     data = {
         "writes_held": found is not None and not found.acknowledged,
         "refusal": None if found is None else found.to_json(),
@@ -96,7 +97,7 @@ def acknowledge(
     """An administrator acknowledges a refused checkpoint (recorded in the ledger, the alert
     resolved with the reason): the server accepts writes again. Checkpoints stay refused while
     the ledger still fails the check."""
-    with session(data_dir, token, Permission.FACILITY_MANAGE) as s:
+    with session(data_dir, token) as s:
         found = ledger_service.acknowledge_refusal(s.uow, s.caller, reason)
     emit(
         as_json,
@@ -114,8 +115,8 @@ def prove(
     data_dir: DataDir = None,
 ) -> None:
     """Print an inclusion proof of one entry as JSON."""
-    with session(data_dir, token, Permission.LEDGER_READ) as s:
-        proof = ledger_service.prove_inclusion(s.uow, index, size)
+    with session(data_dir, token) as s:
+        proof = ledger_service.prove_inclusion(s.uow, s.caller, index, size)
     typer.echo(json.dumps(inclusion_json(proof), indent=2))
 
 
@@ -129,8 +130,8 @@ def consistency(
     data_dir: DataDir = None,
 ) -> None:
     """Print a consistency proof between two tree sizes as JSON."""
-    with session(data_dir, token, Permission.LEDGER_READ) as s:
-        proof = ledger_service.prove_consistency(s.uow, size1, size2)
+    with session(data_dir, token) as s:
+        proof = ledger_service.prove_consistency(s.uow, s.caller, size1, size2)
     typer.echo(json.dumps(consistency_json(proof), indent=2))
 
 
@@ -190,12 +191,10 @@ def verify(
     ] = os.cpu_count() or 1,
 ) -> None:
     """Recompute every leaf and tile from the entries, check every checkpoint; exit 1 on failure."""
-    with session(data_dir, token, Permission.LEDGER_READ) as s:
-        total = ledger_service.status(s.uow).size
-        with progress(total, "verifying", not as_json) as advance:
-            report = ledger_service.verify(
-                s.uow, s.app.verifier_key(), s.app.origin, advance, workers=workers
-            )
+    with session(data_dir, token) as s, progress(None, "verifying", not as_json) as advance:
+        report = ledger_service.verify(
+            s.uow, s.caller, s.app.verifier_key(), s.app.origin, advance, workers=workers
+        )
     first = report.first_problem()
     data = {
         **verification_json(report),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import typer
 from rich.console import Console
@@ -30,12 +30,23 @@ def warn(message: str) -> None:
     err.print(f"[bold yellow]warning:[/] {message}", highlight=False)
 
 
+class Advance(Protocol):
+    """Moves a progress bar: how much is done, and the total when it is first known."""
+
+    def __call__(self, done: int, total: int | None = None, /) -> None: ...
+
+
+def _quiet(done: int, total: int | None = None, /) -> None:
+    """No bar to move."""
+
+
 @contextmanager
-def progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], None]]:
+def progress(total: int | None, label: str, enabled: bool) -> Iterator[Advance]:
     """A progress bar on standard error, shown only when ``enabled`` and it is a terminal;
-    yields the function to call with how much is done."""
+    yields the function to call with how much is done (and the total, when ``total`` was not
+    known at the start)."""
     if not enabled or not sys.stderr.isatty():
-        yield lambda _done: None
+        yield _quiet
         return
     from rich.progress import (
         BarColumn,
@@ -48,4 +59,8 @@ def progress(total: int, label: str, enabled: bool) -> Iterator[Callable[[int], 
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda done: bar.update(task, completed=done)
+
+        def advance(done: int, of: int | None = None, /) -> None:
+            bar.update(task, completed=done, total=of if of is not None else total)
+
+        yield advance

@@ -14,17 +14,10 @@ import typer
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.schemas.common import dump
-from triage.entrypoints.schemas.seals import (
-    DiscrepancyOut,
-    FittedReportOut,
-    SealBatchOut,
-    SealEventOut,
-    SealOut,
-    StocktakeRecordedOut,
-    UnusedReportOut,
-)
 from triage.services import documents, seals
+
+# The response models (pydantic) are imported inside the commands that print them, so that
+# `triage --help` does not load them.
 
 First = Annotated[str | None, typer.Option(help="First serial of a range.")]
 Last = Annotated[str | None, typer.Option(help="Last serial of a range.")]
@@ -86,6 +79,9 @@ def receive(
     as_json: JsonFlag = False,
 ) -> None:
     """Receive a batch of seals into a store: a range (--first/--last) or serials."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealBatchOut
+
     with session(data_dir, token) as s:
         batch = seals.receive_batch(
             s.uow,
@@ -117,6 +113,9 @@ def issue(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue seals from stock to a named operator."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealOut
+
     with session(data_dir, token) as s:
         issued = seals.issue(
             s.uow,
@@ -146,6 +145,9 @@ def return_seals(
     as_json: JsonFlag = False,
 ) -> None:
     """Take issued, unused seals back into stock."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealOut
+
     with session(data_dir, token) as s:
         returned = seals.return_to_stock(
             s.uow,
@@ -171,6 +173,9 @@ def void(
     as_json: JsonFlag = False,
 ) -> None:
     """Take a damaged seal out of use."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealOut
+
     with session(data_dir, token) as s:
         found = seals.void(s.uow, s.caller, serial, reason)
     emit(as_json, dump(SealOut.of(found)), f"seal {found.serial} is void")
@@ -185,6 +190,9 @@ def lost(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a seal as lost: an incident that stays open until resolved."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealOut
+
     with session(data_dir, token) as s:
         found = seals.lose(s.uow, s.caller, serial, reason)
     emit(as_json, dump(SealOut.of(found)), f"seal {found.serial} recorded as lost")
@@ -199,6 +207,9 @@ def broken(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a fitted seal found broken, against its device."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealOut
+
     with session(data_dir, token) as s:
         found = seals.report_broken(s.uow, s.caller, serial, detail)
     emit(
@@ -216,6 +227,9 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One seal and every step it has taken."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealEventOut, SealOut
+
     with session(data_dir, token) as s:
         detail = seals.seal_detail(s.uow, s.caller, serial)
     events = [dump(SealEventOut.model_validate(e)) for e in detail.events]
@@ -244,6 +258,9 @@ def list_seals(
     as_json: JsonFlag = False,
 ) -> None:
     """Seals in serial order."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealOut
+
     with session(data_dir, token) as s:
         items, total = seals.list_seals(
             s.uow,
@@ -268,6 +285,9 @@ def batches(
     as_json: JsonFlag = False,
 ) -> None:
     """Seal batches, oldest first."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import SealBatchOut
+
     with session(data_dir, token) as s:
         found, total = seals.batches(s.uow, s.caller, offset, limit)
     items = [dump(SealBatchOut.model_validate(b)) for b in found]
@@ -292,6 +312,9 @@ def stocktake(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a stocktake: every seal scanned in a store, against the register."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import StocktakeRecordedOut
+
     scanned = list(serial or [])
     if scans is not None:
         try:
@@ -349,6 +372,9 @@ def discrepancies(
     as_json: JsonFlag = False,
 ) -> None:
     """Seal discrepancies, oldest first."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import DiscrepancyOut
+
     if status not in ("open", "resolved", "all"):
         raise fail("--status: open, resolved or all")
     with session(data_dir, token) as s:
@@ -376,6 +402,9 @@ def resolve(
     as_json: JsonFlag = False,
 ) -> None:
     """Close a seal discrepancy (a security manager)."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import DiscrepancyOut
+
     with session(data_dir, token) as s:
         found = seals.resolve_discrepancy(s.uow, s.caller, discrepancy, resolution)
     emit(as_json, dump(DiscrepancyOut.model_validate(found)), f"discrepancy {found.id} resolved")
@@ -416,9 +445,8 @@ def device_label(
 ) -> None:
     """Print the label for a device's bag: Device ID, seal serial and job (PDF)."""
     with session(data_dir, token) as s:
-        job_id = seals.latest_job_id(s.uow, s.caller, device)
-        content = documents.device_label(
-            s.uow, s.caller, job_id, s.app.documents, s.app.facility.name
+        content = documents.latest_device_label(
+            s.uow, s.caller, device, s.app.documents, s.app.facility.name
         ).content
     out.write_bytes(content)
     typer.echo(f"label written to {out}")
@@ -433,6 +461,9 @@ def report_fitted(
     as_json: JsonFlag = False,
 ) -> None:
     """Seals fitted per day and per operator."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import FittedReportOut
+
     start = None if since is None else since.replace(tzinfo=since.tzinfo or UTC)
     end = None if until is None else until.replace(tzinfo=until.tzinfo or UTC)
     with session(data_dir, token) as s:
@@ -454,6 +485,9 @@ def report_unused(
     as_json: JsonFlag = False,
 ) -> None:
     """Seals issued more than N days ago and still neither fitted nor returned."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.seals import UnusedReportOut
+
     with session(data_dir, token) as s:
         report = dump(UnusedReportOut.model_validate(seals.unused_report(s.uow, s.caller, days)))
     lines = [f"{r['serial']}  held by {r['holder']} for {r['days']} days" for r in report["seals"]]

@@ -8,15 +8,15 @@ from typing import Annotated
 
 import typer
 
-from triage.domain.roles import Permission
 from triage.domain.thresholds import Metric, Scope
 from triage.domain.tool import Tool
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.schemas.common import dump
-from triage.entrypoints.schemas.security import AlertOut
 from triage.services import access_review, anomaly, reinstatement, tools
+
+# The response models (pydantic) are imported inside the commands that print them, so that
+# `triage --help` does not load them.
 
 thresholds_app = typer.Typer(help="Anomaly thresholds.", no_args_is_help=True)
 hours_app = typer.Typer(help="The facility's working hours.", no_args_is_help=True)
@@ -120,6 +120,9 @@ def alerts_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Anomaly alerts, oldest first."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.security import AlertOut
+
     with session(data_dir, token) as s:
         found, total = anomaly.alerts(
             s.uow,
@@ -152,6 +155,9 @@ def alerts_resolve(
     as_json: JsonFlag = False,
 ) -> None:
     """Record how an alert was dealt with (reinstating is a separate command)."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.security import AlertOut
+
     with session(data_dir, token) as s:
         resolved = anomaly.resolve_alert(s.uow, s.caller, alert_id, resolution)
     emit(as_json, dump(AlertOut.of(resolved)), f"alert {alert_id} resolved")
@@ -230,9 +236,9 @@ def access_review_command(
     data_dir: DataDir = None,
 ) -> None:
     """Who holds which role, tokens outstanding, tools, thresholds and open alerts."""
-    with session(data_dir, token, Permission.ACCESS_REVIEW) as s:
-        if csv and as_json:
-            raise fail("choose --csv or --json, not both")
+    if csv and as_json:
+        raise fail("choose --csv or --json, not both")
+    with session(data_dir, token) as s:
         review = access_review.access_review(s.uow, s.caller)
     text = access_review.to_csv(review) if csv else access_review.to_json(review)
     if output is None:

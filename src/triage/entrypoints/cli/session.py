@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 
 from triage.config import Settings
 from triage.domain.caller import Caller
-from triage.domain.roles import Permission
 from triage.entrypoints.cli.output import fail
 from triage.errors import TriageError, Unauthenticated
 from triage.services import tokens
@@ -68,11 +67,8 @@ def token_caller(application: App, token: str) -> Caller:
 
 
 @contextmanager
-def session(data_dir: Path | None, token: str, *needs: Permission) -> Iterator[Session]:
-    """``open_app`` and the caller ``token`` identifies, who must hold one of ``needs`` (for
-    the ledger's use cases, which take no caller)."""
+def session(data_dir: Path | None, token: str) -> Iterator[Session]:
+    """``open_app`` and the caller ``token`` identifies (each service checks what they may do)."""
     with open_app(data_dir) as application:
         caller = token_caller(application, token)
-        if needs:
-            caller.require(*needs)
         yield Session(application, caller)

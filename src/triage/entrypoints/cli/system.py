@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from triage import bootstrap
-from triage.config import Settings
+from triage.config import DEMO_FACILITY_ID, DEMO_FACILITY_NAME, Settings
 from triage.entrypoints.cli.options import DataDir, JsonFlag
 from triage.entrypoints.cli.output import emit, err, fail
 from triage.entrypoints.cli.session import open_app
@@ -20,8 +19,8 @@ keys_app = typer.Typer(help="The facility's keys.", no_args_is_help=True)
 def init(
     facility_id: Annotated[
         str, typer.Option("--facility-id", help="Short id, such as 'leeds-1'.")
-    ] = (bootstrap.DEMO_FACILITY_ID),
-    name: Annotated[str, typer.Option(help="The facility's name.")] = bootstrap.DEMO_FACILITY_NAME,
+    ] = (DEMO_FACILITY_ID),
+    name: Annotated[str, typer.Option(help="The facility's name.")] = DEMO_FACILITY_NAME,
     origin: Annotated[
         str | None, typer.Option(help="Log origin (default: device-triage.local/FACILITY_ID).")
     ] = None,
@@ -29,6 +28,8 @@ def init(
     as_json: JsonFlag = False,
 ) -> None:
     """Create the data directory, database, facility signing key and facility (safe to repeat)."""
+    from triage import bootstrap  # the database stack loads only when a command runs
+
     settings = Settings.from_env(data_dir)
     try:
         result = bootstrap.initialise(settings, facility_id, name, origin)
@@ -89,6 +90,7 @@ def serve(
 
     import uvicorn
 
+    from triage import bootstrap
     from triage.entrypoints.asgi import create_app
 
     try:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from triage.domain.assurance_records import Assessment
 from triage.domain.caller import Caller
+from triage.domain.catalogue import ControlReadiness
 from triage.domain.roles import Permission
 from triage.services import assessment, assurance
 from triage.services import ledger as ledger_service
@@ -43,7 +43,7 @@ def ledger_overview(
 ) -> LedgerOverview:
     """The ledger as an auditor first sees it."""
     caller.require(Permission.ASSURANCE_READ)
-    current = ledger_service.status(uow_factory)
+    current = ledger_service.status(uow_factory, ledger_service.LEDGER_ACTOR)
     with uow_factory(write=False) as uow:
         checks, total = uow.assurance.evidence_list(VERIFICATION, 0, 1)
         if total > 1:
@@ -65,8 +65,7 @@ class AssessmentsOverview:
     """Every assessment, and each control's readiness with the count per status."""
 
     assessments: list[Assessment]
-    # assurance.control_readiness's rows: not yet records.
-    readiness: list[dict[str, Any]]
+    readiness: list[ControlReadiness]
     summary: dict[str, int]  # controls per readiness status
 
 
@@ -79,5 +78,5 @@ def assessments_overview(
     return AssessmentsOverview(
         assessments=assessment.list_all(uow_factory, caller),
         readiness=rows,
-        summary=dict(Counter(row["status"] for row in rows)),
+        summary=dict(Counter(row.status for row in rows)),
     )

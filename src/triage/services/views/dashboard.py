@@ -3,10 +3,10 @@ administrator."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
 
+from triage.domain.assurance_records import AssuranceStatus, NextAssessment, PolicyInForce
 from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Operator
@@ -32,14 +32,13 @@ class Dashboard:
     fitted: Bars | None = None  # seals fitted per day
     seal_sums: list[str] = field(default_factory=list)  # the first seal equations, in words
     open_alerts: int | None = None
-    # The assessment due next (assessment.schedule's answer: not yet a record).
-    next_assessment: dict[str, Any] | None = None
+    next_assessment: NextAssessment | None = None
 
 
 def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
     """The home page of a signed-in person: what their permissions let them see, as charts
     where looking beats reading."""
-    found: dict[str, Any] = {}
+    shown = Dashboard()
     until = now()
     since = until - RECENT
     if caller.can(Permission.TRIAGE_READ):
@@ -49,35 +48,36 @@ def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
                 _, total = uow.triage.jobs(state, 0, 1)
                 if total:
                     counts[state.value.replace("_", " ")] = total
-            found["counts"] = counts
-            found["outcomes"] = [
-                (f"{r['day'][5:]} {r['outcome'].replace('_', ' ')}", r["count"])
+            outcomes = [
+                (f"{r.day[5:]} {r.outcome.replace('_', ' ')}", r.count)
                 for r in uow.assurance.outcomes_per_day(since)
             ]
-            found["benches"] = [
-                (f"bench {r['bench']}", r["count"]) for r in uow.assurance.resets_per_bench(since)
-            ]
+            benches = [(f"bench {r.bench}", r.count) for r in uow.assurance.resets_per_bench(since)]
+        shown = replace(shown, counts=counts, outcomes=outcomes, benches=benches)
     if caller.can(Permission.SEAL_READ):
         per_day: dict[str, int] = {}
         for row in seals.fitted_report(uow_factory, caller, since, until).rows:
             per_day[row.day] = per_day.get(row.day, 0) + row.fitted
-        found["fitted"] = sorted(per_day.items())
         equations = seals.reconciliation(uow_factory, caller, "facility").equations
-        found["seal_sums"] = [e.statement() for e in equations[:2]]
+        shown = replace(
+            shown,
+            fitted=sorted(per_day.items()),
+            seal_sums=[e.statement() for e in equations[:2]],
+        )
     if caller.can(Permission.ALERT_READ):
-        _, found["open_alerts"] = anomaly.alerts(uow_factory, caller, "open", 0, 1)
+        _, open_alerts = anomaly.alerts(uow_factory, caller, "open", 0, 1)
+        shown = replace(shown, open_alerts=open_alerts)
     if caller.can(Permission.ASSURANCE_READ):
-        found["next_assessment"] = assessment.schedule(uow_factory, caller)
-    return Dashboard(**found)
+        shown = replace(shown, next_assessment=assessment.schedule(uow_factory, caller))
+    return shown
 
 
 @dataclass(frozen=True)
 class FacilityOverview:
     """The administrator's page: the facility's standing, policy in force and its people."""
 
-    # assessment.status's and the assurance repository's answers: not yet records.
-    standing: dict[str, Any]
-    policy: dict[str, Any] | None
+    standing: AssuranceStatus
+    policy: PolicyInForce | None
     operators: list[Operator]
     benches: dict[str, list[str]]  # operator id -> benches assigned
 

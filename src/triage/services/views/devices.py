@@ -23,9 +23,9 @@ class ProvenHistory:
 def proven_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> ProvenHistory:
     """Every ledger entry about the device, each proven against the same tree size."""
     story = history.device_history(uow_factory, caller, device)
-    size = ledger_service.status(uow_factory).size
+    size = ledger_service.status(uow_factory, ledger_service.LEDGER_ACTOR).size
     proofs = {
-        index: ledger_service.prove_inclusion(uow_factory, index, size)
+        index: ledger_service.prove_inclusion(uow_factory, ledger_service.LEDGER_ACTOR, index, size)
         for index, _ in story.entries
     }
     return ProvenHistory(story, proofs)

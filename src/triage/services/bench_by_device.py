@@ -1,0 +1,86 @@
+"""The bench's steps named by device rather than by job: each is taken on the device's open
+triage job (the command line names the device scanned at the bench, not a job id)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from triage.domain.caller import Caller
+from triage.domain.job import TriageJob
+from triage.domain.roles import Permission
+from triage.domain.tamper_policy import TamperDecision
+from triage.errors import NotFound
+from triage.services import bench
+from triage.services.history import parse_device_id
+from triage.services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class IssuedWorkOrder:
+    """A signed work order issued for a device's open job."""
+
+    job_id: str
+    work_order: str
+
+
+def open_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> str:
+    """The id of the device's open triage job, or NotFound."""
+    caller.require(Permission.TRIAGE_READ)
+    device_id = parse_device_id(device)
+    with uow_factory(write=False) as uow:
+        job = uow.triage.open_job_for_device(device_id)
+    if job is None:
+        raise NotFound(f"device {device_id} has no open triage job; scan it in first")
+    return job.id
+
+
+def inspect(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, evidence: Mapping[str, Any]
+) -> TamperDecision:
+    """``bench.inspect`` on the device's open job."""
+    job_id = open_job_id(uow_factory, caller, device)
+    return bench.inspect(uow_factory, caller, job_id, evidence)
+
+
+def override(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, outcome: str, justification: str
+) -> TriageJob:
+    """``bench.override`` on the device's open job."""
+    job_id = open_job_id(uow_factory, caller, device)
+    return bench.override(uow_factory, caller, job_id, outcome, justification)
+
+
+def authorise_reset(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, tool_id: str, signer_key: str
+) -> IssuedWorkOrder:
+    """``bench.authorise_reset`` on the device's open job."""
+    job_id = open_job_id(uow_factory, caller, device)
+    signed = bench.authorise_reset(uow_factory, caller, job_id, tool_id, signer_key)
+    return IssuedWorkOrder(job_id, signed)
+
+
+def seal(uow_factory: UnitOfWorkFactory, caller: Caller, device: str, serial: str) -> TriageJob:
+    """``bench.seal`` on the device's open job."""
+    return bench.seal(uow_factory, caller, open_job_id(uow_factory, caller, device), serial)
+
+
+def release(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> TriageJob:
+    """``bench.release`` on the device's open job."""
+    return bench.release(uow_factory, caller, open_job_id(uow_factory, caller, device))
+
+
+def quarantine(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, reason: str
+) -> TriageJob:
+    """``bench.quarantine`` on the device's open job."""
+    return bench.quarantine(uow_factory, caller, open_job_id(uow_factory, caller, device), reason)
+
+
+def dispose(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, action: str, reference: str
+) -> TriageJob:
+    """``bench.dispose`` on the device's open job."""
+    job_id = open_job_id(uow_factory, caller, device)
+    return bench.dispose(uow_factory, caller, job_id, action, reference)

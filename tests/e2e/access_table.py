@@ -1,0 +1,263 @@
+"""What each API route and web page should need, written down by hand from the design ("People
+and access" in DESIGN.md) and the role matrix (``triage.domain.roles.MATRIX``), not read from
+the routes.
+
+The access test compares every route of the application with this table: a route declaring a
+permission other than the one written here, refusing (or letting in) the wrong roles, or missing
+from here altogether fails there. A new route is added here on purpose, with what it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from triage.domain.roles import Permission as P
+
+Route = tuple[str, str]  # method and path template, as the OpenAPI document writes them
+
+API = "/api/v1"
+
+# Anyone, signed in or not: liveness, the API's own description, and the steps of signing in.
+PUBLIC: frozenset[Route] = frozenset(
+    {
+        ("GET", f"{API}/health"),
+        ("GET", f"{API}/openapi.json"),
+        ("GET", f"{API}/docs"),
+        ("POST", f"{API}/auth/activate"),
+        ("POST", f"{API}/auth/mfa/confirm"),
+        ("POST", f"{API}/auth/login"),
+    }
+)
+
+# Any signed-in operator, about their own account only.
+SIGNED_IN: frozenset[Route] = frozenset(
+    {
+        ("POST", f"{API}/auth/logout"),
+        ("POST", f"{API}/auth/password"),
+    }
+)
+
+# An enrolled Triage Tool's signed request; never an operator's token.
+TOOL: frozenset[Route] = frozenset(
+    {
+        ("GET", f"{API}/agent/work-orders"),
+        ("POST", f"{API}/agent/results"),
+        ("POST", f"{API}/agent/refusals"),
+    }
+)
+
+# One permission, checked before anything else (the request's body is not even read).
+NEEDS: dict[Route, P] = {
+    # The ledger: everyone reads it; exporting all of it is for who assures the facility; only an
+    # administrator acknowledges a failed integrity check (writes are held until then).
+    ("GET", f"{API}/ledger"): P.LEDGER_READ,
+    ("GET", f"{API}/ledger/checkpoints"): P.LEDGER_READ,
+    ("GET", f"{API}/ledger/proofs/inclusion"): P.LEDGER_READ,
+    ("GET", f"{API}/ledger/proofs/consistency"): P.LEDGER_READ,
+    ("GET", f"{API}/ledger/integrity"): P.LEDGER_READ,
+    ("GET", f"{API}/ledger/export"): P.ASSURANCE_READ,
+    ("POST", f"{API}/ledger/integrity/acknowledge"): P.FACILITY_MANAGE,
+    # Intake.
+    ("POST", f"{API}/consignments"): P.CONSIGNMENT_IMPORT,
+    ("GET", f"{API}/consignments"): P.TRIAGE_READ,
+    ("GET", f"{API}/consignments/{{consignment_id}}"): P.TRIAGE_READ,
+    ("POST", f"{API}/consignments/{{consignment_id}}/close"): P.CONSIGNMENT_CLOSE,
+    ("GET", f"{API}/exceptions"): P.TRIAGE_READ,
+    ("POST", f"{API}/exceptions/{{exception_id}}/resolve"): P.EXCEPTION_RESOLVE,
+    # Devices and triage jobs: the bench's and the supervisor's work.
+    ("POST", f"{API}/devices/scan"): P.DEVICE_SCAN,
+    ("GET", f"{API}/devices/{{device_id}}/history"): P.HISTORY_READ,
+    ("GET", f"{API}/devices/{{device_id}}/receipt"): P.RECEIPT_ISSUE,
+    ("GET", f"{API}/devices/{{device_id}}/certificate"): P.RECEIPT_ISSUE,
+    ("GET", f"{API}/jobs"): P.TRIAGE_READ,
+    ("GET", f"{API}/jobs/{{job_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/jobs/{{job_id}}/label"): P.TRIAGE_READ,
+    ("POST", f"{API}/jobs/{{job_id}}/inspection"): P.DEVICE_INSPECT,
+    ("POST", f"{API}/jobs/{{job_id}}/override"): P.DECISION_OVERRIDE,
+    ("POST", f"{API}/jobs/{{job_id}}/work-orders"): P.RESET_REQUEST,
+    ("POST", f"{API}/jobs/{{job_id}}/seal"): P.DEVICE_SEAL,
+    ("POST", f"{API}/jobs/{{job_id}}/release"): P.DEVICE_RELEASE,
+    ("POST", f"{API}/jobs/{{job_id}}/quarantine"): P.DEVICE_QUARANTINE,
+    ("POST", f"{API}/jobs/{{job_id}}/disposal"): P.DEVICE_DISPOSE,
+    # People: an administrator issues activations and assigns benches, never tokens for others.
+    ("POST", f"{API}/operators/{{operator_id}}/activation"): P.OPERATOR_MANAGE,
+    ("PUT", f"{API}/operators/{{operator_id}}/benches"): P.OPERATOR_MANAGE,
+    ("POST", f"{API}/locks/unlock"): P.ACCOUNT_UNLOCK,
+    # Security: only a security manager sets thresholds, watches alerts and reinstates what an
+    # anomaly suspended; tools are suspended and retired by who manages them.
+    ("GET", f"{API}/thresholds"): P.ACCESS_REVIEW,
+    ("PUT", f"{API}/thresholds"): P.THRESHOLD_MANAGE,
+    ("PUT", f"{API}/working-hours"): P.THRESHOLD_MANAGE,
+    ("GET", f"{API}/alerts"): P.ALERT_READ,
+    ("POST", f"{API}/alerts/{{alert_id}}/resolve"): P.ALERT_READ,
+    ("POST", f"{API}/operators/{{operator_id}}/reinstate"): P.SUSPENSION_REINSTATE,
+    ("POST", f"{API}/tools/{{tool_id}}/suspend"): P.TOOL_MANAGE,
+    ("POST", f"{API}/tools/{{tool_id}}/reinstate"): P.SUSPENSION_REINSTATE,
+    ("POST", f"{API}/tools/{{tool_id}}/retire"): P.TOOL_MANAGE,
+    ("GET", f"{API}/access-review"): P.ACCESS_REVIEW,
+    # Seals: stores keep them, the bench reports them, a security manager closes a discrepancy.
+    ("GET", f"{API}/seals"): P.SEAL_READ,
+    ("GET", f"{API}/seals/{{serial}}"): P.SEAL_READ,
+    ("GET", f"{API}/seals/labels"): P.SEAL_READ,
+    ("POST", f"{API}/seals/batches"): P.SEAL_STOCK,
+    ("GET", f"{API}/seals/batches"): P.SEAL_READ,
+    ("GET", f"{API}/seals/batches/{{batch_id}}"): P.SEAL_READ,
+    ("GET", f"{API}/seals/batches/{{batch_id}}/labels"): P.SEAL_READ,
+    ("POST", f"{API}/seals/issue"): P.SEAL_STOCK,
+    ("POST", f"{API}/seals/return"): P.SEAL_STOCK,
+    ("POST", f"{API}/seals/{{serial}}/void"): P.SEAL_REPORT,
+    ("POST", f"{API}/seals/{{serial}}/lost"): P.SEAL_REPORT,
+    ("POST", f"{API}/seals/{{serial}}/broken"): P.SEAL_REPORT,
+    ("GET", f"{API}/seals/reports/fitted"): P.SEAL_READ,
+    ("GET", f"{API}/seals/reports/unused"): P.SEAL_READ,
+    ("GET", f"{API}/seals/discrepancies"): P.SEAL_READ,
+    ("POST", f"{API}/seals/discrepancies/{{discrepancy_id}}/resolve"): (P.SEAL_DISCREPANCY_RESOLVE),
+    ("POST", f"{API}/seals/stocktakes"): P.SEAL_STOCK,
+    ("GET", f"{API}/seals/stocktakes"): P.SEAL_READ,
+    ("GET", f"{API}/seals/reconciliation"): P.SEAL_READ,
+    ("POST", f"{API}/seals/reconciliations"): P.SEAL_RECONCILE,
+    ("GET", f"{API}/seals/reconciliations"): P.SEAL_READ,
+    ("GET", f"{API}/seals/reconciliations/{{reconciliation_id}}"): P.SEAL_READ,
+    # Assurance: the administrator records the party and commissioning mode; the catalogue,
+    # evidence and assessments are managed by the security manager or the administrator and
+    # read by them and the auditor.
+    ("GET", f"{API}/assurance/status"): P.ASSURANCE_READ,
+    ("PUT", f"{API}/assurance/party"): P.FACILITY_MANAGE,
+    ("POST", f"{API}/assurance/commissioning"): P.FACILITY_MANAGE,
+    ("POST", f"{API}/assurance/commissioning/end"): P.FACILITY_MANAGE,
+    ("GET", f"{API}/assurance/controls"): P.ASSURANCE_READ,
+    ("POST", f"{API}/assurance/controls"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/assurance/controls/{{control_id}}/applicability"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/assurance/catalogue"): P.ASSURANCE_MANAGE,
+    ("GET", f"{API}/assurance/readiness"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assurance/schedule"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assurance/evidence"): P.ASSURANCE_READ,
+    ("POST", f"{API}/assurance/evidence"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/assurance/evidence/generate"): P.ASSURANCE_MANAGE,
+    ("GET", f"{API}/assurance/evidence/{{evidence_id}}/file"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assurance/evidence-check"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assurance/oscal/catalog"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assurance/oscal/poam"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assessments"): P.ASSURANCE_READ,
+    ("POST", f"{API}/assessments"): P.ASSURANCE_MANAGE,
+    ("GET", f"{API}/assessments/{{assessment_id}}"): P.ASSURANCE_READ,
+    ("POST", f"{API}/assessments/{{assessment_id}}/fieldwork"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/assessments/{{assessment_id}}/evidence"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/assessments/{{assessment_id}}/findings"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/assessments/{{assessment_id}}/outcome"): P.ASSURANCE_MANAGE,
+    ("GET", f"{API}/assessments/{{assessment_id}}/oscal"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assessments/{{assessment_id}}/pack"): P.ASSURANCE_READ,
+    ("GET", f"{API}/assessments/{{assessment_id}}/report"): P.ASSURANCE_READ,
+    ("POST", f"{API}/findings/{{finding_id}}/response"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/findings/{{finding_id}}/actions"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/findings/{{finding_id}}/close"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/actions/{{action_id}}/done"): P.ASSURANCE_MANAGE,
+    ("POST", f"{API}/steps/{{step_id}}/done"): P.ASSURANCE_MANAGE,
+}
+
+
+@dataclass(frozen=True)
+class Whose:
+    """A route whose service decides from whose thing is asked about: one's own (when ``own``)
+    for any signed-in operator, anyone else's only with one of ``others`` (none: nobody)."""
+
+    own: bool
+    others: frozenset[P]
+
+
+# Tokens, locks and benches: sensitive reads and changes whose answer depends on the subject.
+WHOSE: dict[Route, Whose] = {
+    ("GET", f"{API}/locks"): Whose(False, frozenset({P.ACCESS_REVIEW, P.ACCOUNT_UNLOCK})),
+    ("GET", f"{API}/tokens"): Whose(True, frozenset({P.OPERATOR_MANAGE, P.ACCESS_REVIEW})),
+    # Nobody is issued a token by someone else, an administrator included.
+    ("POST", f"{API}/tokens"): Whose(True, frozenset()),
+    # Revoked at once by its operator, an administrator or a security manager.
+    ("POST", f"{API}/tokens/{{token_id}}/revoke"): Whose(
+        True, frozenset({P.OPERATOR_MANAGE, P.ACCOUNT_UNLOCK})
+    ),
+    ("GET", f"{API}/operators/{{operator_id}}/benches"): Whose(
+        True, frozenset({P.OPERATOR_MANAGE, P.ACCESS_REVIEW})
+    ),
+}
+
+
+def declared(route: Route) -> str:
+    """What the route should publish under ``x-access`` in the OpenAPI document."""
+    if route in NEEDS:
+        return NEEDS[route].value
+    if route in WHOSE:
+        return "service"
+    if route in SIGNED_IN:
+        return "self"
+    if route in TOOL:
+        return "tool"
+    if route in PUBLIC:
+        return "public"
+    raise KeyError(f"{route[0]} {route[1]} is not in tests/e2e/access_table.py: say what it needs")
+
+
+# -- the web pages: a browser's session; a page's permission is checked before its form is read
+
+# Anyone: the sign-in page, signing in, and signing out (which ends only the caller's session).
+WEB_PUBLIC: frozenset[Route] = frozenset(
+    {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
+)
+
+# Every other page and form, and the permission it needs (None: any signed-in person).
+WEB: dict[Route, P | None] = {
+    ("GET", "/"): None,
+    ("GET", "/bench"): P.DEVICE_SCAN,
+    ("POST", "/bench/scan"): P.DEVICE_SCAN,
+    ("GET", "/bench/jobs/{job_id}"): P.DEVICE_SCAN,
+    ("POST", "/bench/jobs/{job_id}/inspect"): P.DEVICE_INSPECT,
+    ("POST", "/bench/jobs/{job_id}/photo"): P.DEVICE_INSPECT,
+    ("GET", "/bench/jobs/{job_id}/photos/{sha256}"): P.HISTORY_READ,
+    ("POST", "/bench/jobs/{job_id}/reset"): P.RESET_REQUEST,
+    ("POST", "/bench/jobs/{job_id}/seal"): P.DEVICE_SEAL,
+    ("POST", "/bench/jobs/{job_id}/release"): P.DEVICE_RELEASE,
+    ("GET", "/supervisor"): P.DECISION_OVERRIDE,
+    ("POST", "/supervisor/jobs/{job_id}/override"): P.DECISION_OVERRIDE,
+    ("POST", "/supervisor/jobs/{job_id}/dispose"): P.DEVICE_DISPOSE,
+    ("GET", "/stores"): P.SEAL_STOCK,
+    ("POST", "/stores/batches"): P.SEAL_STOCK,
+    ("POST", "/stores/issue"): P.SEAL_STOCK,
+    ("POST", "/stores/return"): P.SEAL_STOCK,
+    ("GET", "/stores/stocktake"): P.SEAL_STOCK,
+    ("POST", "/stores/stocktake"): P.SEAL_STOCK,
+    ("GET", "/security/tools"): P.ALERT_READ,
+    ("POST", "/security/tools/{tool_id}/reinstate"): P.SUSPENSION_REINSTATE,
+    ("GET", "/security/people"): P.ALERT_READ,
+    ("POST", "/security/tokens/{token_id}/revoke"): P.ACCOUNT_UNLOCK,
+    ("POST", "/security/locks/{subject_kind}/{subject_id}/unlock"): P.ACCOUNT_UNLOCK,
+    ("POST", "/security/alerts/{alert_id}/resolve"): P.ALERT_READ,
+    ("POST", "/security/thresholds"): P.THRESHOLD_MANAGE,
+    ("POST", "/security/operators/{operator_id}/reinstate"): P.SUSPENSION_REINSTATE,
+    ("GET", "/admin"): P.FACILITY_MANAGE,
+    ("POST", "/admin/policy"): P.POLICY_MANAGE,
+    ("POST", "/admin/operators/{operator_id}/roles"): P.OPERATOR_MANAGE,
+    ("POST", "/admin/operators/{operator_id}/benches"): P.OPERATOR_MANAGE,
+    ("POST", "/admin/party"): P.FACILITY_MANAGE,
+    ("POST", "/admin/commissioning"): P.FACILITY_MANAGE,
+    ("GET", "/auditor"): P.ASSURANCE_READ,
+    ("GET", "/auditor/assessments"): P.ASSURANCE_READ,
+    ("GET", "/auditor/device"): P.HISTORY_READ,
+    ("POST", "/auditor/device"): P.HISTORY_READ,
+    ("POST", "/auditor/receipt"): P.ASSURANCE_READ,
+}
+
+# Each list above, once: a route is in exactly one of them.
+LISTS: tuple[frozenset[Route], ...] = (
+    frozenset(NEEDS),
+    frozenset(WHOSE),
+    SIGNED_IN,
+    TOOL,
+    PUBLIC,
+    frozenset(WEB),
+    WEB_PUBLIC,
+)
+
+
+def every_route() -> set[Route]:
+    """Every route the table knows, API and web."""
+    routes: set[Route] = set()
+    return routes.union(*LISTS)
