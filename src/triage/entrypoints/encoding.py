@@ -1,45 +1,16 @@
-"""How values look outside the process: times as RFC 3339 UTC with a 'Z' (as entries spell
-them), hashes and proofs in standard base64 (as in C2SP documents), and the ledger's
-verification and replay reports."""
+"""How ledger status, consistency proofs and tokens look outside the process: times as RFC 3339
+UTC with a 'Z' (as entries spell them), hashes in standard base64 (as in C2SP documents). The
+proof and report encoders the services share are in ``triage.services.proof_encoding``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from triage.domain.token import StoredToken
 from triage.ledger.entry import format_time
 from triage.services.ledger import ConsistencyProof, LedgerStatus
-from triage.services.proof_encoding import b64, inclusion_json, replay_json, verification_json
-
-__all__ = [
-    "b64",
-    "consistency_json",
-    "inclusion_json",
-    "plain",
-    "plain_dict",
-    "replay_json",
-    "status_json",
-    "token_json",
-    "verification_json",
-]
-
-
-def plain(value: Any) -> Any:
-    """``value`` with every datetime spelt as entries spell it (RFC 3339 UTC with 'Z')."""
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        return [plain(v) for v in value]
-    return value
-
-
-def plain_dict(value: Mapping[str, Any]) -> dict[str, Any]:
-    """``plain`` for a mapping, typed as the dict it returns."""
-    return {k: plain(v) for k, v in value.items()}
+from triage.services.proof_encoding import b64
 
 
 def status_json(status: LedgerStatus, origin: str) -> dict[str, Any]:

@@ -18,9 +18,10 @@ from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import access, operator_dependency, requires
-from triage.entrypoints.encoding import consistency_json, inclusion_json, status_json
+from triage.entrypoints.encoding import consistency_json, status_json
 from triage.errors import InvalidInput
 from triage.services import ledger as ledger_service
+from triage.services.proof_encoding import inclusion_json
 
 EXPORT_MEDIA_TYPE = "application/jsonl"
 

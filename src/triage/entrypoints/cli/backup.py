@@ -17,9 +17,9 @@ from triage.config import Settings
 from triage.entrypoints.cli.options import DataDir, JsonFlag
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import open_app
-from triage.entrypoints.encoding import b64
 from triage.errors import IntegrityFailure, TriageError
 from triage.services import backup as backup_service
+from triage.services.proof_encoding import b64
 
 BACKUP_HELP = (
     "Write a consistent backup of the facility to OUTPUT, while the server runs.\n\n"

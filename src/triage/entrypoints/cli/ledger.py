@@ -12,17 +12,11 @@ import typer
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress, warn
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.encoding import (
-    b64,
-    consistency_json,
-    inclusion_json,
-    replay_json,
-    status_json,
-    verification_json,
-)
+from triage.entrypoints.encoding import consistency_json, status_json
 from triage.errors import IntegrityFailure
 from triage.services import ledger as ledger_service
 from triage.services import replay as replay_service
+from triage.services.proof_encoding import b64, inclusion_json, replay_json, verification_json
 
 app = typer.Typer(
     help="The tamper-evident ledger: verify, checkpoint, prove.", no_args_is_help=True

@@ -9,9 +9,9 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
-from triage.entrypoints.encoding import inclusion_json
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import verify_receipt
+from triage.services.proof_encoding import inclusion_json
 from triage.services.views import assurance, devices
 
 if TYPE_CHECKING:
