@@ -39,7 +39,7 @@ from triage.domain.lifecycle import (
     check_path,
 )
 from triage.ledger.entry import Entry
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 RECEIVED_TYPE = RECEIVED_ENTRY  # the entry that opens a job, in state received
 PAGE = 500

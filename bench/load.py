@@ -865,11 +865,11 @@ class LoadRun:
 
 
 def _expiry_grace() -> float:
-    """Seconds the server's sweep leaves after a work order's expiry (its own setting, when
-    the code has one; two minutes otherwise)."""
-    from triage.services import bench
+    """Seconds the server's sweep leaves after a work order's expiry (its default setting,
+    when the code has one; two minutes otherwise)."""
+    from triage.config import Settings
 
-    grace = getattr(bench, "EXPIRY_GRACE", timedelta(minutes=2))
+    grace = getattr(Settings, "work_order_expiry_grace", timedelta(minutes=2))
     return grace.total_seconds() if isinstance(grace, timedelta) else 120.0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from triage.domain.caller import Caller
 from triage.services import bench_assignment
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 
 def assign_bench(uow_factory: UnitOfWorkFactory, operator_ids: Iterable[str], bench: str) -> None:

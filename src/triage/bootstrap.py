@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -12,6 +11,7 @@ from sqlalchemy.engine import make_url
 from triage.adapters import keys, migrate
 from triage.adapters.backup import TarArchives
 from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
+from triage.adapters.clock import SystemClock
 from triage.adapters.database import Database
 from triage.adapters.evidence_pack import EvidencePacks
 from triage.adapters.evidence_store import EvidenceStore
@@ -27,9 +27,14 @@ from triage.domain.facility import Facility, default_origin
 from triage.errors import NotInitialised
 from triage.services import backup as backup_service
 from triage.services import facility as facility_service
-from triage.services.documents_port import DocumentRenderer
-from triage.services.exports_port import OscalBuilder, PackBuilder, ReplayResult
 from triage.services.issuer import Issuer
+from triage.services.ports import (
+    Clock,
+    DocumentRenderer,
+    OscalBuilder,
+    PackBuilder,
+    ReplayResult,
+)
 
 
 @dataclass
@@ -100,7 +105,8 @@ def initialise(
 ) -> InitResult:
     """Create the data directory, the database schema, the facility key and the facility."""
     origin = origin or default_origin(facility_id)
-    Facility(facility_id, name, origin, datetime.now(UTC))  # validate before anything is written
+    clock = SystemClock()
+    Facility(facility_id, name, origin, clock.now())  # validate before anything is written
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.data_dir, 0o700)
     verifier, key_created = keys.create_facility_key(settings.keys_dir, origin)
@@ -114,7 +120,7 @@ def initialise(
             f"is {origin!r}; use --origin {key_name} or a fresh data directory"
         )
     keeper = CheckpointFile(checkpoint_dir(settings.data_dir, facility_id))
-    factory = _factory(database, facility_id, keeper)
+    factory = _factory(settings, database, facility_id, keeper, clock)
     facility, created = facility_service.create_facility(factory, facility_id, name, origin)
     if created:
         # A new facility keeps its checkpoint from the start: a missing file is then a
@@ -125,7 +131,8 @@ def initialise(
 
 
 def bootstrap(settings: Settings | None = None, facility_id: str | None = None) -> App:
-    """Open an initialised installation; ``TRIAGE_FACILITY`` picks one when there are several."""
+    """Open an initialised installation; ``facility_id`` (or the setting ``facility``,
+    ``TRIAGE_FACILITY``) picks one when there are several."""
     settings = settings or Settings.from_env()
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
@@ -133,8 +140,8 @@ def bootstrap(settings: Settings | None = None, facility_id: str | None = None) 
     database = Database(settings.database_url)
     if not migrate.is_current(database):
         raise NotInitialised("the database schema is not up to date; run 'triage init'")
-    wanted = facility_id or os.environ.get("TRIAGE_FACILITY")
-    with SqlUnitOfWorkFactory(database, "")(write=False) as uow:
+    wanted = facility_id or settings.facility
+    with SqlUnitOfWorkFactory(database, "", settings=settings)(write=False) as uow:
         facilities = uow.facilities.list()
     chosen = [f for f in facilities if wanted in (None, f.id)]
     if not chosen:
@@ -150,7 +157,8 @@ def bootstrap(settings: Settings | None = None, facility_id: str | None = None) 
         )
     facility = chosen[0]
     keeper = CheckpointFile(checkpoint_dir(settings.data_dir, facility.id))
-    return App(settings, database, facility, _factory(database, facility.id, keeper))
+    factory = _factory(settings, database, facility.id, keeper, SystemClock())
+    return App(settings, database, facility, factory)
 
 
 def restore(settings: Settings, archive: Path) -> backup_service.RestoreReport:
@@ -171,9 +179,11 @@ def restore(settings: Settings, archive: Path) -> backup_service.RestoreReport:
         app.close()
 
 
-def _factory(database: Database, facility_id: str, keeper: CheckpointFile) -> SqlUnitOfWorkFactory:
-    """The unit-of-work factory, with the password hasher, TOTP codes and packaged data the
-    use cases reach through it."""
+def _factory(
+    settings: Settings, database: Database, facility_id: str, keeper: CheckpointFile, clock: Clock
+) -> SqlUnitOfWorkFactory:
+    """The unit-of-work factory, with the settings, clock, password hasher, TOTP codes and
+    packaged data the use cases reach through it."""
     return SqlUnitOfWorkFactory(
         database,
         facility_id,
@@ -181,4 +191,6 @@ def _factory(database: Database, facility_id: str, keeper: CheckpointFile) -> Sq
         passwords=Argon2Passwords(),
         totp=PyotpCodes(),
         packaged=PackagedFiles(),
+        clock=clock,
+        settings=settings,
     )

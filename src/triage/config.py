@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from triage.domain.token import MAX_DAYS
@@ -19,7 +20,8 @@ DEMO_FACILITY_NAME = "Demo Triage Facility"
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the data lives and which database to use."""
+    """Where the data lives, which database and facility to use, and the intervals and limits
+    the use cases apply (the unit-of-work factory hands them to every use case)."""
 
     data_dir: Path
     database_url: str
@@ -28,6 +30,34 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For is believed (TRIAGE_TRUSTED_PROXIES: addresses or
     # CIDR networks, comma-separated). Empty: a client's address is the socket's peer, always.
     trusted_proxies: tuple[str, ...] = ()
+    # The facility to open when one database holds several (TRIAGE_FACILITY). None: the only one.
+    facility: str | None = None
+
+    # Web sessions: ended after this long without a request, and this long after login at most.
+    session_idle_timeout: timedelta = timedelta(minutes=15)
+    session_absolute_timeout: timedelta = timedelta(hours=8)
+    # Failed logins: an account locks after this many in a row; an address after this many
+    # within the window (or one fewer in a row against one account).
+    account_lock_failures: int = 5
+    source_lock_failures: int = 20
+    source_lock_window: timedelta = timedelta(minutes=15)
+    # Wrong second-factor codes while enrolling: this many per account, or per address, within
+    # the window, then a wait of code_retry_seconds.
+    code_failures_per_account: int = 10
+    code_failures_per_source: int = 10
+    code_failure_window: timedelta = timedelta(minutes=15)
+    code_retry_seconds: int = 60
+    # A refusal an unauthenticated caller can repeat at will (a failed login, a bench agent's
+    # bad signature) is recorded once per interval per subject, so it cannot grow the ledger.
+    refusal_record_interval: timedelta = timedelta(minutes=1)
+    # A register found disagreeing with the ledger raises an alert at most once per interval.
+    disagreement_alert_interval: timedelta = timedelta(minutes=10)
+    # A bench's result is still taken this long after its work order expired (clock skew, a
+    # result in flight); the expiry sweep waits as long.
+    work_order_expiry_grace: timedelta = timedelta(minutes=2)
+    # Bench-agent requests whose signature cannot be checked: this many per window, then 429.
+    agent_unverified_burst: int = 20
+    agent_unverified_window: timedelta = timedelta(minutes=1)
 
     def __post_init__(self) -> None:
         trusted_networks(self.trusted_proxies)  # refuses a malformed entry at once
@@ -39,8 +69,9 @@ class Settings:
 
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> Settings:
-        """Read ``TRIAGE_DATA_DIR`` (default ``./var``), ``TRIAGE_DATABASE_URL`` and
-        ``TRIAGE_TOKEN_MAX_DAYS`` (default 90)."""
+        """Read ``TRIAGE_DATA_DIR`` (default ``./var``), ``TRIAGE_DATABASE_URL``,
+        ``TRIAGE_TOKEN_MAX_DAYS`` (default 90), ``TRIAGE_TRUSTED_PROXIES`` and
+        ``TRIAGE_FACILITY``."""
         directory = (data_dir or Path(os.environ.get("TRIAGE_DATA_DIR", "var"))).resolve()
         url = os.environ.get("TRIAGE_DATABASE_URL") or f"sqlite:///{directory / 'triage.db'}"
         return cls(
@@ -48,6 +79,7 @@ class Settings:
             database_url=url,
             token_max_days=_token_max_days(os.environ),
             trusted_proxies=parse_proxies(os.environ.get("TRIAGE_TRUSTED_PROXIES", "")),
+            facility=os.environ.get("TRIAGE_FACILITY") or None,
         )
 
     @property

@@ -6,6 +6,7 @@ entrypoints map classes to statuses (``triage.entrypoints.statuses``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -76,6 +77,10 @@ class RecordDisagrees(Conflict):
         self.record = record
 
 
+# A field's name as messages start with it: "device_id: ...", "controls[2]" is not one.
+_FIELD_FIRST = re.compile(r"([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*): ")
+
+
 class InvalidInput(TriageError, ValueError):
     """Input failed validation; the message names the field and the problem, and ``field``
     names the field where one field is at fault. Also a ValueError, as bad input is in the
@@ -85,6 +90,10 @@ class InvalidInput(TriageError, ValueError):
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
+        if field is None:
+            # Messages name their field first, "device_id: ...": that is the field at fault.
+            named = _FIELD_FIRST.match(message)
+            field = named.group(1) if named else None
         self.field = field
 
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Triage, start_server, stop
-from tests.unit.test_fuzz_parsers import FACILITY_VERIFIER, LEDGER_EXPORT, RECEIPT
+from tests.unit.fuzz.strategies import FACILITY_VERIFIER, LEDGER_EXPORT, RECEIPT
 
 
 @pytest.fixture(scope="module")

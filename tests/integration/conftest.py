@@ -28,6 +28,27 @@ from triage.services import assessment, bench, intake, operators, seals, tools
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
 
+class MovedClock:
+    """The services' clock, moved by the test (see ``move_clock``)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **kwargs: float) -> None:
+        self.at += timedelta(**kwargs)
+
+
+def move_clock(monkeypatch: pytest.MonkeyPatch, app: bootstrap.App, at: datetime) -> MovedClock:
+    """Give the app's unit-of-work factory a clock standing at ``at`` (until the test ends):
+    every use case it serves takes its time from it."""
+    moved = MovedClock(at)
+    monkeypatch.setattr(app.uow, "clock", moved)
+    return moved
+
+
 @dataclass
 class Staffed:
     """Everything a service-level test needs, with shortcuts for the usual steps."""

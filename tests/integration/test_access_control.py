@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from tests.integration.conftest import CLEAN, Staffed
+from tests.integration.conftest import CLEAN, Staffed, move_clock
 from tests.people import enrol
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.tables import work_order
@@ -45,8 +45,7 @@ def test_a_token_works_within_its_scopes_and_until_it_expires_or_is_revoked(
     with pytest.raises(InvalidInput, match=r"1 to 30 days \(the facility's maximum\), not 31"):
         tokens.issue_token(uow, ben, "ben", days=31, max_days=30)
 
-    later = datetime.now(UTC) + timedelta(days=1, seconds=1)
-    monkeypatch.setattr(tokens, "now", lambda: later)
+    move_clock(monkeypatch, staffed.app, datetime.now(UTC) + timedelta(days=1, seconds=1))
     with pytest.raises(Unauthenticated, match="expired"):
         tokens.authenticate_token(uow, sup.token)
 

@@ -17,7 +17,7 @@ from triage.adapters.replay import replay_check
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import assessment, assurance, bench, operators, seals
+from triage.services import assessment, assurance, automatic_evidence, bench, operators, seals
 
 D1 = "BC-33-AC-FF-FE-FA-57-01"
 D2 = "BC-33-AC-FF-FE-FA-57-02"
@@ -50,8 +50,8 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
     app = staffed.app
     store = app.evidence_store()
     with pytest.raises(PermissionDenied, match=r"assurance\.manage"):
-        assurance.generate(app.uow, staffed.auditor, app.issuer(), app.replay_check, store)
-    made = assurance.generate(app.uow, security, app.issuer(), app.replay_check, store)
+        automatic_evidence.generate(app.uow, staffed.auditor, app.issuer(), app.replay_check, store)
+    made = automatic_evidence.generate(app.uow, security, app.issuer(), app.replay_check, store)
     by_name = {e.name: e for e in made}
     assert set(by_name) == {
         "ledger_verification",
@@ -62,6 +62,8 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
         "seal_reconciliation",
         "tamper_policy",
         "triage_outcomes",
+        "assessments",
+        "remediation",
     }
     documents = {}
     for name, item in by_name.items():

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from tests.integration.conftest import Staffed
+from tests.integration.conftest import MovedClock as Clock
+from tests.integration.conftest import Staffed, move_clock
 from triage.adapters.replay import replay_check
 from triage.domain import credentials
 from triage.domain.caller import Caller
@@ -29,19 +30,6 @@ PASSWORD = "Kettle-Harbour-Lantern-47"
 SOURCE = "192.0.2.10"
 
 
-class Clock:
-    """The services' clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.at = datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def advance(self, **kwargs: float) -> None:
-        self.at += timedelta(**kwargs)
-
-
 @dataclass
 class Enrolled:
     operator_id: str
@@ -50,13 +38,14 @@ class Enrolled:
     secrets: list[str] = field(default_factory=list)
 
 
+# Where the tests' clock starts: ten seconds into a TOTP step, on a Monday morning.
+START = datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC)
+
+
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    moved = Clock()
-    monkeypatch.setattr(auth, "now", moved)
-    monkeypatch.setattr(tokens, "now", moved)
-    monkeypatch.setattr(operators, "now", moved)
-    return moved
+def clock(monkeypatch: pytest.MonkeyPatch, staffed: Staffed) -> Clock:
+    """The services' clock, moved by the test once the facility is staffed."""
+    return move_clock(monkeypatch, staffed.app, START)
 
 
 def enrol(staffed: Staffed, clock: Clock, operator_id: str) -> Enrolled:
@@ -247,7 +236,7 @@ def test_many_failures_from_one_address_lock_the_address(
     ben = enrol(staffed, clock, "ben")
     attacker = "198.51.100.7"
     box = staffed.app.secret_box()
-    for n in range(auth.SOURCE_LOCK_FAILURES - 1):
+    for n in range(staffed.app.settings.source_lock_failures - 1):
         # Unknown ids: no account to lock, but the address is counted all the same.
         with pytest.raises(Unauthenticated):
             auth.login(staffed.app.uow, f"nobody-{n}", "x", "123456", attacker, box=box)
@@ -263,7 +252,7 @@ def test_many_failures_from_one_address_lock_the_address(
     assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
     sources = [e for e in of_type(staffed, "auth.locked") if e.subject.kind == "source"]
     assert [e.subject.id for e in sources] == [attacker]
-    assert sources[0].data["failures"] == auth.SOURCE_LOCK_FAILURES
+    assert sources[0].data["failures"] == staffed.app.settings.source_lock_failures
     unknown = [e for e in of_type(staffed, "auth.login_failed") if e.subject.kind == "source"]
     # Failures under ids nobody has are recorded once a minute per address (19, 20 s apart),
     # though every one counts towards the address's lock.
@@ -320,7 +309,7 @@ def test_a_locked_operators_sessions_and_tokens_stop_working_until_unlocked(
     signed_in = auth.authenticate_session(staffed.app.uow, session.secret).caller
     token = tokens.issue_token(staffed.app.uow, signed_in, "ben", "cli")
     assert tokens.authenticate_token(staffed.app.uow, token.secret).id == "ben"
-    for n in range(auth.ACCOUNT_LOCK_FAILURES):
+    for n in range(staffed.app.settings.account_lock_failures):
         # From several addresses: from one, the address would lock first.
         with pytest.raises((Unauthenticated, AccessLocked)):
             log_in(staffed, clock, ben, password="Wrong-password-1", source=f"192.0.2.{20 + n}")
@@ -431,7 +420,7 @@ def test_hammering_a_lock_adds_one_ledger_entry_a_minute_not_one_a_request(
     ben = enrol(staffed, clock, "ben")
     attacker = "198.51.100.9"
     box = staffed.app.secret_box()
-    for n in range(auth.SOURCE_LOCK_FAILURES):
+    for n in range(staffed.app.settings.source_lock_failures):
         with pytest.raises((Unauthenticated, AccessLocked)):
             auth.login(staffed.app.uow, f"nobody-{n}", "x", "123456", attacker, box=box)
         clock.advance(seconds=1)

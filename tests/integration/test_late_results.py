@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Staffed
+from tests.integration.conftest import Staffed, move_clock
 from tests.integration.test_reset_recovery import ServiceClient, authorise, make_agent
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.replay import replay_check
@@ -44,10 +44,6 @@ def ordered(staffed: Staffed) -> Iterator[tuple[Staffed, str, WorkOrder]]:
     assert replay_check(app.database, app.facility.id).differences == []
 
 
-def _server_clock(monkeypatch: pytest.MonkeyPatch, at: datetime) -> None:
-    monkeypatch.setattr(bench, "now", lambda: at)
-
-
 def _completed(at: datetime) -> Callable[[ToolResult], ToolResult]:
     """The tool's result, saying the reset was completed ``at``."""
     return lambda result: dataclasses.replace(result, completed_at=at)
@@ -60,7 +56,7 @@ def test_a_result_completed_after_the_order_expired_is_refused_within_the_grace(
     job_before = staffed.job(order.job_id)
     result = staffed.carry_out(signed, _completed(order.expires_at + timedelta(seconds=30)))
     # It arrives 40 s after the expiry: within the sweep's grace of two minutes.
-    _server_clock(monkeypatch, order.expires_at + timedelta(seconds=40))
+    move_clock(monkeypatch, staffed.app, order.expires_at + timedelta(seconds=40))
     with pytest.raises(InvalidInput, match=r"expired at .*, before the reset was completed"):
         bench.record_tool_result(staffed.app.uow, staffed.tool, result)
     [refused] = staffed.entries("tool.result_refused")
@@ -74,7 +70,7 @@ def test_a_reset_completed_in_time_is_taken_when_its_result_comes_within_the_gra
 ) -> None:
     staffed, signed, order = ordered
     result = staffed.carry_out(signed, _completed(order.expires_at - timedelta(seconds=5)))
-    _server_clock(monkeypatch, order.expires_at + timedelta(seconds=90))
+    move_clock(monkeypatch, staffed.app, order.expires_at + timedelta(seconds=90))
     job = bench.record_tool_result(staffed.app.uow, staffed.tool, result)
     assert job.state is JobState.VERIFIED
     assert staffed.entries("tool.result_refused") == []
@@ -85,7 +81,8 @@ def test_a_result_after_the_grace_is_refused_even_before_the_sweep_closes_the_or
 ) -> None:
     staffed, signed, order = ordered
     result = staffed.carry_out(signed, _completed(order.expires_at - timedelta(seconds=5)))
-    _server_clock(monkeypatch, order.expires_at + bench.EXPIRY_GRACE + timedelta(seconds=1))
+    grace = staffed.app.settings.work_order_expiry_grace
+    move_clock(monkeypatch, staffed.app, order.expires_at + grace + timedelta(seconds=1))
     with pytest.raises(InvalidInput, match="its result came more than 0:02:00 later"):
         bench.record_tool_result(staffed.app.uow, staffed.tool, result)
     assert len(staffed.entries("tool.result_refused")) == 1

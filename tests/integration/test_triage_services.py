@@ -14,10 +14,11 @@ from triage.adapters.replay import replay_check
 from triage.adapters.tables import triage_job
 from triage.domain.consignment import ManifestRow
 from triage.domain.lifecycle import JobState
+from triage.domain.tamper_policy import TamperPolicy
 from triage.domain.work_order import ToolResult
 from triage.errors import Conflict, IllegalTransition, InvalidInput, PermissionDenied
 from triage.ledger.receipt import verify_receipt
-from triage.services import bench, history, intake, photos
+from triage.services import bench, history, intake, photos, tamper_policy
 from triage.services import ledger as ledger_service
 from triage.services.intake import ManifestRejected
 
@@ -373,3 +374,19 @@ def test_inspection_photos_are_pictures_recorded_by_hash_on_open_jobs(staffed: S
     assert [(e.subject.id, e.data["sha256"], e.data["job_id"]) for e in recorded] == [
         (D1, "ab" * 32, job.id)
     ]
+
+
+def test_an_earlier_tamper_policy_is_put_back_in_force_and_replays(staffed: Staffed) -> None:
+    # A policy's row is keyed by its text's hash: going back to an earlier version (or loading
+    # the same file twice) once failed on that key instead of putting the text back in force.
+    app = staffed.app
+    source = app.uow.packaged.tamper_policy().source.decode("utf-8")
+    first, second = (
+        TamperPolicy.load(source.replace('version: "1"', f'version: "{v}"').encode())
+        for v in ("2", "3")
+    )
+    for policy in (first, second, first, first):
+        tamper_policy.activate_policy(app.uow, staffed.admin, policy)
+    with app.uow(write=False) as uow:
+        assert uow.triage.active_policy_source() == first.source.decode("utf-8")
+    _assert_record_consistent(staffed)

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.integration.conftest import Staffed
-from tests.integration.test_auth import PASSWORD, Clock, enrol, log_in, of_type
+from tests.integration.conftest import MovedClock as Clock
+from tests.integration.conftest import Staffed, move_clock
+from tests.integration.test_auth import PASSWORD, START, enrol, log_in, of_type
 from triage.domain.agent_request import request_message
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
@@ -74,7 +75,7 @@ def test_forgeries_past_a_burst_from_one_address_are_answered_429_but_the_tool_i
             ATTACKER,
         )
 
-    for _ in range(agent_auth.UNVERIFIED_BURST):
+    for _ in range(staffed.app.settings.agent_unverified_burst):
         with pytest.raises(Unauthenticated):
             forged()
     size = staffed.ledger_size()
@@ -94,10 +95,8 @@ def test_forgeries_past_a_burst_from_one_address_are_answered_429_but_the_tool_i
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    moved = Clock()
-    monkeypatch.setattr(auth, "now", moved)
-    return moved
+def clock(monkeypatch: pytest.MonkeyPatch, staffed: Staffed) -> Clock:
+    return move_clock(monkeypatch, staffed.app, START)
 
 
 @pytest.fixture
@@ -135,7 +134,7 @@ def test_wrong_logins_from_one_address_lock_the_address_not_the_owners(
 
 def test_a_distributed_guess_still_locks_the_account(staffed: Staffed, clock: Clock) -> None:
     ben = enrol(staffed, clock, "ben")
-    for n in range(auth.ACCOUNT_LOCK_FAILURES):
+    for n in range(staffed.app.settings.account_lock_failures):
         with pytest.raises((Unauthenticated, AccessLocked)):
             log_in(staffed, clock, ben, password="Wrong-password-1", source=f"198.51.100.{n}")
         clock.advance(seconds=20)

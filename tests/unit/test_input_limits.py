@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.test_fuzz_parsers import (
+from tests.unit.fuzz.strategies import (
     FACILITY_VERIFIER,
     FUZZ,
     LEDGER_EXPORT,

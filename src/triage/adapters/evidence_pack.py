@@ -56,7 +56,7 @@ from triage.adapters.pdf.text import printable_text
 from triage.domain.assurance_records import Assessment, AttachedEvidence
 from triage.domain.catalogue import ControlReadiness
 from triage.errors import InvalidInput
-from triage.services.exports_port import EntryProof
+from triage.services.ports import EntryProof
 from triage.services.proof_encoding import b64, inclusion_json
 
 KIND_NAMES = {

@@ -200,10 +200,22 @@ def _policy_activated(entry: Entry) -> list[_Op]:
         "active": True,
         "activated_at": entry.at,
     }
-    return [
-        _set(tamper_policy, tamper_policy.c.active.is_(True), active=False),
-        _Insert(tamper_policy, row),
-    ]
+
+    def run(conn: Connection) -> None:
+        # One row a text (keyed by its hash): a text in force before is put back in force, and
+        # its row says when it last was.
+        conn.execute(
+            update(tamper_policy).where(tamper_policy.c.active.is_(True)).values(active=False)
+        )
+        again = conn.execute(
+            update(tamper_policy)
+            .where(tamper_policy.c.hash == row["hash"])
+            .values(active=True, activated_at=entry.at)
+        )
+        if again.rowcount == 0:
+            conn.execute(insert(tamper_policy).values(**row))
+
+    return [_Run(run)]
 
 
 @_handles("consignment.created")

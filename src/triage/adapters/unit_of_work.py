@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -12,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from triage.adapters.assessment_repository import SqlAssessmentRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.checkpoint_file import CheckpointFile
+from triage.adapters.clock import SystemClock
 from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
 from triage.adapters.facilities import SqlFacilityRepository
@@ -22,8 +24,11 @@ from triage.adapters.seal_repository import SqlSealRepository
 from triage.adapters.security_repository import SqlSecurityRepository
 from triage.adapters.totp import PyotpCodes
 from triage.adapters.triage_repository import SqlTriageRepository
+from triage.config import Settings
 from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
 from triage.ledger.tiles import TileCache
+from triage.services.ports import Clock
+from triage.services.throttle import Throttles
 
 
 class SqlUnitOfWork:
@@ -43,10 +48,14 @@ class SqlUnitOfWork:
         write: bool,
         cache: TileCache | None = None,
         packaged: PackagedFiles | None = None,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._database = database
         self.facility_id = facility_id
         self.packaged = packaged or PackagedFiles()
+        self.clock: Clock = clock or SystemClock()
+        self.settings = settings or default_settings(database)
         self._write = write
         self._cache = cache
         self._conn: Connection | None = None
@@ -118,10 +127,22 @@ class SqlUnitOfWork:
             # The refused step has rolled back; the refusal (an alert) is recorded on its own.
             record, exc.record = exc.record, None
             with SqlUnitOfWork(
-                self._database, self.facility_id, True, self._cache, self.packaged
+                self._database,
+                self.facility_id,
+                True,
+                self._cache,
+                self.packaged,
+                self.clock,
+                self.settings,
             ) as again:
                 record(again)
                 again.commit()
+
+
+def default_settings(database: Database) -> Settings:
+    """The settings of a factory given none: today's intervals and limits on ``database``,
+    no data directory of its own (the current directory)."""
+    return Settings(data_dir=Path("."), database_url=database.url)
 
 
 # What the database driver raises when the database cannot be used at all.
@@ -161,20 +182,33 @@ class SqlUnitOfWorkFactory:
         passwords: Argon2Passwords | None = None,
         totp: PyotpCodes | None = None,
         packaged: PackagedFiles | None = None,
+        clock: Clock | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.database = database
         self.facility_id = facility_id
         self._keeper = keeper
-        # The crypto and file adapters the use cases reach through the factory; a process
-        # that only reads the ledger (a worker, a test's writer) takes the defaults.
+        # The crypto, file and time adapters the use cases reach through the factory; a
+        # process that only reads the ledger (a worker, a test's writer) takes the defaults.
         self.passwords = passwords or Argon2Passwords()
         self.totp = totp or PyotpCodes()
         self.packaged = packaged or PackagedFiles()
+        self.clock: Clock = clock or SystemClock()
+        self.settings = settings or default_settings(database)
+        self.throttles = Throttles()
         url = database.engine.url.render_as_string(hide_password=True)
         self._cache = tile_cache(url, facility_id)
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.database, self.facility_id, write, self._cache, self.packaged)
+        return SqlUnitOfWork(
+            self.database,
+            self.facility_id,
+            write,
+            self._cache,
+            self.packaged,
+            self.clock,
+            self.settings,
+        )
 
     def tile_cache(self) -> TileCache:
         """This process's memory of the facility log's tiles."""

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from triage.errors import InvalidInput
 
@@ -78,6 +78,16 @@ DEFAULTS: Mapping[tuple[Metric, Scope], Limit] = {
 }
 
 
+class SettingJson(TypedDict):
+    """A threshold setting as stored in entries and shown."""
+
+    scope: str
+    subject_id: str
+    metric: str
+    max_count: int
+    window_minutes: int
+
+
 @dataclass(frozen=True)
 class ThresholdSetting:
     """A value set by a security manager: for the facility (subject '') or one subject."""
@@ -87,13 +97,14 @@ class ThresholdSetting:
     metric: Metric
     limit: Limit
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> SettingJson:
         """As stored in ``threshold.set`` entries."""
         return {
             "scope": self.scope.value,
             "subject_id": self.subject_id,
             "metric": self.metric.value,
-            **self.limit.to_json(),
+            "max_count": self.limit.max_count,
+            "window_minutes": self.limit.window_minutes,
         }
 
 
@@ -153,6 +164,14 @@ def effective_limit(
     return DEFAULTS[(metric, scope)], "default"
 
 
+class HoursJson(TypedDict):
+    """Working hours as stored in entries and shown: HH:MM in UTC, and the days."""
+
+    start: str
+    end: str
+    days: list[str]
+
+
 @dataclass(frozen=True)
 class WorkingHours:
     """When the facility works, in UTC: from ``start`` to ``end`` on ``days``.
@@ -179,7 +198,7 @@ class WorkingHours:
             previous in self.days and clock < self.end
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> HoursJson:
         """As stored in entries and in the facility settings."""
         return {
             "start": self.start.strftime("%H:%M"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from triage.bootstrap import App
 from triage.errors import IntegrityFailure
-from triage.services import assurance, bench
+from triage.services import assurance, automatic_evidence, bench
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def warm_tile_cache(application: App) -> None:
 
 def generate_scheduled_evidence(application: App) -> int:
     """One scheduled round of automatic evidence, by the system; returns how many were made."""
-    made = assurance.generate(
+    made = automatic_evidence.generate(
         application.uow,
         assurance.ASSURANCE,
         application.issuer(),

@@ -9,11 +9,10 @@ the session's CSRF token in the ``X-CSRF-Token`` header, a server-rendered form 
 from __future__ import annotations
 
 import hmac
+from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
-
-from triage.services import auth
 
 SESSION_COOKIE = "triage_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -26,13 +25,14 @@ def session_secret(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
-def open_session(response: Response, secret: str) -> None:
+def open_session(response: Response, secret: str, lifetime: timedelta) -> None:
     """Give the browser the session's cookie: sent back over HTTPS only, never to scripts,
-    never with a request from another site, and gone when the session could no longer last."""
+    never with a request from another site, and gone when the session could no longer last
+    (``lifetime``: the setting ``session_absolute_timeout``)."""
     response.set_cookie(
         SESSION_COOKIE,
         secret,
-        max_age=int(auth.SESSION_ABSOLUTE_TIMEOUT.total_seconds()),
+        max_age=int(lifetime.total_seconds()),
         path="/",
         secure=True,
         httponly=True,

@@ -23,8 +23,7 @@ from triage.domain.token import StoredToken
 from triage.domain.tool import Tool
 from triage.ledger.entry import format_time
 from triage.services import anomaly
-from triage.services.common import now
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 CSV_COLUMNS = (
     "kind",
@@ -73,7 +72,7 @@ class AccessReview:
 def access_review(uow_factory: UnitOfWorkFactory, caller: Caller) -> AccessReview:
     """Build the access review (security managers, auditors and administrators)."""
     caller.require(Permission.ACCESS_REVIEW)
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=False) as uow:
         benches = uow.triage.bench_assignments()
         operators = uow.triage.operators()

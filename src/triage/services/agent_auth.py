@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from datetime import timedelta
+from datetime import datetime
 
 from triage.domain.agent_request import request_message, time_problem
 from triage.domain.caller import Caller
@@ -15,17 +15,11 @@ from triage.ledger import note
 from triage.ledger.entry import Ref, parse_time
 from triage.ledger.errors import VerificationError
 from triage.services import anomaly
-from triage.services.common import now, record_refusal
-from triage.services.throttle import throttle_for
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.common import record_refusal
+from triage.services.ports import UnitOfWorkFactory
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _NONCE = re.compile(r"[0-9a-f]{32}")
-REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
-# Requests from one address that do not prove their tool (no such tool, a tool out of use, or
-# a signature that does not verify), answered 401 before that address is answered 429.
-UNVERIFIED_BURST = 20
-UNVERIFIED_WINDOW = timedelta(minutes=1)
 
 
 def authenticate_tool(
@@ -50,18 +44,22 @@ def authenticate_tool(
     use, a signature that does not verify) is anyone's: it never counts, is recorded at most
     once a minute per tool id, and past a burst from one ``source`` address is answered 429
     (TooManyAttempts) with nothing written. A genuine agent sharing that address is still
-    heard: its signature is checked before the limit applies.
+    heard: its signature is checked before the limit applies. The burst and its window are
+    settings (``agent_unverified_burst``, ``agent_unverified_window``).
     """
     changes_state = method.upper() not in SAFE_METHODS
-    at = now()
+    limits = uow_factory.settings
+    at = uow_factory.clock.now()
     # Checked in a read transaction: a forged request takes no write lock.
     with uow_factory(write=False) as uow:
         tool = uow.triage.tool(tool_id) if tool_id else None
-        problem, signed = _check(tool, tool_id, method, target, sent_time, nonce, signature, body)
+        problem, signed = _check(
+            tool, tool_id, method, target, sent_time, nonce, signature, body, at
+        )
     throttle = None
     if problem is not None and not signed and source is not None:
-        throttle = throttle_for(
-            uow_factory, "agent-unverified", UNVERIFIED_BURST, UNVERIFIED_WINDOW
+        throttle = uow_factory.throttles.named(
+            "agent-unverified", limits.agent_unverified_burst, limits.agent_unverified_window
         )
         retry = throttle.retry_after(source, at)
         if retry is not None:
@@ -101,7 +99,7 @@ def authenticate_tool(
             "auth.signature_refused" if known else "auth.refused",
             Ref("tool", tool_id if tool is not None else "unknown"),
             f"{method} {target}: {problem}",
-            once_per=REFUSAL_RECORD_INTERVAL,
+            once_per=limits.refusal_record_interval,
         )
     raise Unauthenticated(f"agent request refused: {problem}")
 
@@ -118,9 +116,10 @@ def _check(
     nonce: str,
     signature: str,
     body: bytes,
+    at: datetime,
 ) -> tuple[str | None, bool]:
     """Why the request does not verify (None when it does), and whether the tool's key
-    signed it all the same (a time off the clock)."""
+    signed it all the same (a time off the server's clock at ``at``)."""
     if tool is None:
         return f"unknown tool {tool_id[:64]!r}", False
     if tool.status is not ToolStatus.ACTIVE:
@@ -134,7 +133,7 @@ def _check(
     except (ValueError, binascii.Error, VerificationError) as exc:
         return f"signature does not verify: {exc}", False
     try:
-        problem = time_problem(parse_time(sent_time), now())
+        problem = time_problem(parse_time(sent_time), at)
     except ValueError as exc:
         problem = f"time does not parse: {exc}"
     return problem, True

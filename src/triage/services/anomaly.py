@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 from triage.domain.alert import Alert
 from triage.domain.caller import Caller
@@ -21,9 +21,11 @@ from triage.domain.roles import Permission
 from triage.domain.thresholds import (
     DEFAULTS,
     SUBJECT_SCOPES,
+    HoursJson,
     Limit,
     Metric,
     Scope,
+    SettingJson,
     ThresholdSetting,
     WorkingHours,
     effective_limit,
@@ -33,9 +35,9 @@ from triage.domain.thresholds import (
 from triage.domain.tool import ToolStatus
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref
-from triage.services.common import device_ref, make_entry, now, record_and_reload
+from triage.services.common import device_ref, make_entry, record_and_reload
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 from triage.services.tools import record_tool_suspension
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 ANOMALY = Caller.system("anomaly")
 RESET_METRICS = (Metric.RESETS, Metric.OUT_OF_HOURS, Metric.UNEXPECTED_CONSIGNMENT)
@@ -122,7 +124,7 @@ def reset_issued(
 
 def refusal_recorded(uow: UnitOfWork, tool_id: str) -> list[Breach]:
     """After a refusal's entry: count refused commands against the tool."""
-    return check(uow, tool_id, None, now(), (Metric.REFUSED_COMMANDS,))
+    return check(uow, tool_id, None, uow.clock.now(), (Metric.REFUSED_COMMANDS,))
 
 
 def after_refusal(tool_id: str) -> Callable[[UnitOfWork], object]:
@@ -205,6 +207,25 @@ def _suspend(uow: UnitOfWork, breach: Breach) -> None:
 # -- thresholds and working hours -----------------------------------------------------------
 
 
+class FacilityLimitJson(TypedDict):
+    """A facility-wide limit as the API and ``--json`` show it."""
+
+    metric: str
+    applies_to: str
+    max_count: int
+    window_minutes: int
+    source: str
+
+
+class ThresholdsJson(TypedDict):
+    """The thresholds in force as the API and ``--json`` show it (and the access review's
+    evidence holds it)."""
+
+    facility: list[FacilityLimitJson]
+    overrides: list[SettingJson]
+    working_hours: HoursJson | None
+
+
 @dataclass(frozen=True)
 class FacilityLimit:
     """The limit in force facility-wide for one metric and kind of subject, and where it comes
@@ -215,11 +236,12 @@ class FacilityLimit:
     limit: Limit
     source: str
 
-    def to_json(self) -> dict[str, object]:
+    def to_json(self) -> FacilityLimitJson:
         return {
             "metric": self.metric.value,
             "applies_to": self.applies_to.value,
-            **self.limit.to_json(),
+            "max_count": self.limit.max_count,
+            "window_minutes": self.limit.window_minutes,
             "source": self.source,
         }
 
@@ -232,8 +254,7 @@ class ThresholdView:
     overrides: list[ThresholdSetting]
     working_hours: WorkingHours | None
 
-    # A JSON document (the API's answer and part of the access review's evidence).
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ThresholdsJson:
         """As the API and ``--json`` show it."""
         return {
             "facility": [f.to_json() for f in self.facility],
@@ -262,7 +283,8 @@ def set_threshold(
             subject = Ref(setting.scope.value, setting.subject_id)
         if setting in uow.security.thresholds():
             return setting  # already in force (a PUT repeated): nothing changes, nothing recorded
-        uow.ledger.record([make_entry(uow, caller, "threshold.set", subject, setting.to_json())])
+        data = dict(setting.to_json())
+        uow.ledger.record([make_entry(uow, caller, "threshold.set", subject, data)])
         uow.commit()
     return setting
 

@@ -49,8 +49,8 @@ from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref, format_time
 from triage.services import assurance
-from triage.services.common import make_entry, now
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.common import make_entry
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def _text(value: str, field: str, shortest: int, longest: int) -> str:
@@ -92,7 +92,7 @@ def start_commissioning(
     """Let a facility not yet approved triage test devices until ``until`` (an administrator;
     at most 90 days; refused while the facility is approved)."""
     caller.require(Permission.FACILITY_MANAGE)
-    at = now()
+    at = uow_factory.clock.now()
     check_commissioning(until, at)
     text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
@@ -145,14 +145,14 @@ def standing(uow: UnitOfWork, summaries: Sequence[AssessmentSummary] | None = No
 
 def check_may_triage(uow: UnitOfWork) -> str:
     """Within a unit of work that starts triage work: why it may, or Conflict."""
-    return gate(standing(uow), now())
+    return gate(standing(uow), uow.clock.now())
 
 
 def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> AssuranceStatus:
     """The provider, the approval, commissioning mode, whether triage may go ahead, and which
     assessment is due next and why."""
     caller.require(Permission.ASSURANCE_READ, Permission.FACILITY_MANAGE)
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=False) as uow:
         summaries = uow.assessments.summaries()
         current = standing(uow, summaries)
@@ -239,7 +239,7 @@ def schedule(uow_factory: UnitOfWorkFactory, caller: Caller) -> NextAssessment:
     """Which assessment is due next, when, whether it is overdue, and why that type."""
     caller.require(Permission.ASSURANCE_READ)
     with uow_factory(write=False) as uow:
-        return _next(uow, now())
+        return _next(uow, uow.clock.now())
 
 
 # -- assessments -----------------------------------------------------------------------------

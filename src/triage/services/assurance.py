@@ -7,13 +7,8 @@ records, so an assessor can prove a file is the one recorded and see when one no
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from enum import Enum
+from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO
 
 from triage.domain.assurance_records import (
@@ -40,23 +35,11 @@ from triage.domain.catalogue import (
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
-from triage.ledger.audit import AuditReport
-from triage.ledger.entry import Ref, format_time
-from triage.services import access_review, anomaly, seals
-from triage.services import ledger as ledger_service
-from triage.services.assurance_port import FileStore
-from triage.services.common import make_entry, now
-from triage.services.exports_port import ReplayCheck
-from triage.services.issuer import Issuer
-from triage.services.proof_encoding import replay_json, verification_json
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-
-# An automatic evidence document: JSON, stored as it is and read by assessors, whose shape is
-# each generator's own.
-EvidenceDocument = dict[str, Any]
+from triage.ledger.entry import Ref
+from triage.services.common import make_entry
+from triage.services.ports import FileStore, UnitOfWork, UnitOfWorkFactory
 
 ASSURANCE = Caller.system("assurance")
-JSON_MEDIA = "application/json"
 _EVERYTHING = 10**9
 
 
@@ -197,199 +180,7 @@ def set_applicable(
     return Applicability(control_id, applicable, text)
 
 
-# -- evidence --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VerificationEvidence:
-    """The whole ledger verified against the facility's key, and its latest checkpoint."""
-
-    report: AuditReport
-    latest_checkpoint: str | None
-    verifier_key: str
-
-    def to_json(self) -> EvidenceDocument:
-        return {
-            **verification_json(self.report),
-            "latest_checkpoint": self.latest_checkpoint,
-            "verifier_key": self.verifier_key,
-        }
-
-
-@dataclass(frozen=True)
-class ReplayEvidence:
-    """The ledger replayed into fresh tables and compared with the live ones."""
-
-    entries: int
-    rows: int
-    differences: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.differences
-
-    def to_json(self) -> EvidenceDocument:
-        return replay_json(self)
-
-
-def verify_ledger(uow_factory: UnitOfWorkFactory, issuer: Issuer) -> VerificationEvidence:
-    """Verify the whole ledger (the automatic evidence 'ledger_verification')."""
-    report = ledger_service.verify(
-        uow_factory, ledger_service.LEDGER_ACTOR, issuer.verifier_key, issuer.origin
-    )
-    latest = ledger_service.status(uow_factory, ledger_service.LEDGER_ACTOR).latest_checkpoint
-    return VerificationEvidence(
-        report, None if latest is None else latest.note, issuer.verifier_key
-    )
-
-
-def replay_ledger(replay: ReplayCheck) -> ReplayEvidence:
-    """Replay the ledger and compare (the automatic evidence 'replay_check')."""
-    found = replay()
-    return ReplayEvidence(found.entries, found.rows, tuple(str(d) for d in found.differences))
-
-
-def _generators(
-    uow_factory: UnitOfWorkFactory, issuer: Issuer, replay: ReplayCheck
-) -> dict[str, Callable[[], EvidenceDocument]]:
-    def tool_inventory() -> EvidenceDocument:
-        with uow_factory(write=False) as uow:
-            tools = uow.security.tools()
-        return {
-            "tools": [access_review.tool_json(t) for t in tools],
-            "thresholds": anomaly.thresholds(uow_factory, ASSURANCE).to_json(),
-        }
-
-    def breaches() -> EvidenceDocument:
-        with uow_factory(write=False) as uow:
-            items, total = uow.security.alerts(None, 0, _EVERYTHING)
-        return {
-            "alerts": [dataclasses.asdict(a) for a in items],
-            "total": total,
-            "open": sum(a.status == "open" for a in items),
-        }
-
-    def tamper_policy() -> EvidenceDocument:
-        with uow_factory(write=False) as uow:
-            policy = uow.assurance.policy_in_force()
-            decisions = uow.assurance.decision_counts()
-        return {
-            "policy_in_force": None if policy is None else dataclasses.asdict(policy),
-            "decisions": [dataclasses.asdict(d) for d in decisions],
-        }
-
-    def triage_outcomes() -> EvidenceDocument:
-        with uow_factory(write=False) as uow:
-            counts = uow.assurance.job_counts()
-        return {
-            "jobs": [dataclasses.asdict(c) for c in counts],
-            "total": sum(c.count for c in counts),
-        }
-
-    return {
-        "ledger_verification": lambda: verify_ledger(uow_factory, issuer).to_json(),
-        "replay_check": lambda: replay_ledger(replay).to_json(),
-        "access_review": lambda: access_review.to_dict(
-            access_review.access_review(uow_factory, ASSURANCE)
-        ),
-        "tool_inventory": tool_inventory,
-        "breaches": breaches,
-        "seal_reconciliation": lambda: seals.reconciliation(
-            uow_factory, ASSURANCE, "facility"
-        ).to_json(),
-        "tamper_policy": tamper_policy,
-        "triage_outcomes": triage_outcomes,
-    }
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, datetime):
-        return format_time(value)
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, frozenset | set | tuple):
-        return sorted(value) if isinstance(value, frozenset | set) else list(value)
-    raise TypeError(f"cannot put {type(value).__name__} into evidence")
-
-
-def evidence_bytes(document: Mapping[str, Any]) -> bytes:
-    """An evidence document as stored: JSON, keys sorted, indented, UTF-8."""
-    return (json.dumps(document, sort_keys=True, indent=2, default=_json_default) + "\n").encode()
-
-
-def _summary(name: str, document: Mapping[str, Any]) -> EvidenceDocument:
-    """The document's headline figures, recorded in its ledger entry."""
-    keys = ("ok", "balanced", "size", "total", "open", "entries_checked", "differences")
-    found = {k: document[k] for k in keys if k in document and not isinstance(document[k], list)}
-    if isinstance(document.get("differences"), list):
-        found["differences"] = len(document["differences"])
-    return found
-
-
-def generate(
-    uow_factory: UnitOfWorkFactory,
-    caller: Caller,
-    issuer: Issuer,
-    replay: ReplayCheck,
-    store: FileStore,
-    names: Sequence[str] | None = None,
-) -> list[Evidence]:
-    """Produce automatic evidence now (every kind, or those named), store each file by its
-    SHA-256 and record it in the ledger. Returns the evidence records."""
-    caller.require(Permission.ASSURANCE_MANAGE)
-    generators = _generators(uow_factory, issuer, replay)
-    chosen = list(names) if names else list(generators)
-    unknown = [n for n in chosen if n not in generators]
-    if unknown:
-        raise InvalidInput(
-            f"evidence: no automatic evidence named {', '.join(unknown)}; this version "
-            f"produces {', '.join(generators)}"
-        )
-    made = []
-    for name in chosen:
-        document = {"evidence": name, "generated_at": now(), **generators[name]()}
-        sha256, size = store.put(evidence_bytes(document))
-        made.append((name, sha256, size, _summary(name, document)))
-    titles = _titles(uow_factory.packaged.catalogue())
-    with uow_factory(write=True) as uow:
-        ids = []
-        for name, sha256, size, summary in made:
-            evidence_id = str(uuid.uuid4())
-            data = {
-                "evidence_id": evidence_id,
-                "name": name,
-                "title": titles.get(name, name.replace("_", " ")),
-                "sha256": sha256,
-                "size": size,
-                "media_type": JSON_MEDIA,
-                "summary": summary,
-            }
-            uow.ledger.record(
-                [
-                    make_entry(
-                        uow,
-                        caller,
-                        "assurance.evidence_generated",
-                        Ref("evidence", evidence_id),
-                        data,
-                    )
-                ]
-            )
-            ids.append(evidence_id)
-        result = [uow.assurance.evidence(i) for i in ids]
-        uow.commit()
-    return [r for r in result if r is not None]
-
-
-def _titles(catalogue: Catalogue) -> dict[str, str]:
-    titles: dict[str, str] = {}
-    for control in catalogue.controls:
-        for expected in control.evidence:
-            if expected.kind == "automatic":
-                titles.setdefault(expected.name, expected.title)
-    return titles
+# -- uploaded evidence ----------------------------------------------------------------------------
 
 
 def upload(
@@ -507,4 +298,4 @@ def control_readiness(
         EvidenceRecord(item.id, item.kind, item.name, item.recorded_at, store.check(item.sha256))
         for item in latest
     ]
-    return readiness(found, not_applicable, records, now())
+    return readiness(found, not_applicable, records, uow_factory.clock.now())

@@ -33,26 +33,13 @@ from triage.errors import (
 )
 from triage.ledger.entry import Entry, Ref, format_time
 from triage.services import bench_assignment, tokens
-from triage.services.common import make_entry, now, recorded_lately
-from triage.services.credentials_port import SecretSealer, TotpCodes
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.common import make_entry, recorded_lately
+from triage.services.ports import SecretSealer, TotpCodes, UnitOfWork, UnitOfWorkFactory
 
-SESSION_IDLE_TIMEOUT = timedelta(minutes=15)
-SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=8)
+# The intervals and limits of sessions, login locks and activation codes are settings
+# (``uow.settings``: session_idle_timeout, account_lock_failures, code_failure_window...).
 # A session's last use is written at most this often (a write per request is not needed).
 SESSION_TOUCH_INTERVAL = timedelta(seconds=10)
-ACCOUNT_LOCK_FAILURES = 5
-# Addresses lock before accounts: failures in a row against one account from one address lock
-# the address at this many, fewer than lock the account, so that no single address can lock
-# anybody out (an account locks only when failures come from more than one address).
-SOURCE_ACCOUNT_FAILURES = ACCOUNT_LOCK_FAILURES - 1
-SOURCE_LOCK_FAILURES = 20
-SOURCE_LOCK_WINDOW = timedelta(minutes=15)
-# Wrong activation codes: per account and per address within the window, then 429.
-CODE_FAILURES_PER_ACCOUNT = 10
-CODE_FAILURES_PER_SOURCE = 10
-CODE_FAILURE_WINDOW = timedelta(minutes=15)
-CODE_RETRY_SECONDS = 60
 LOCK_KINDS = ("operator", "source")
 MAX_SECRET_LENGTH = 300
 
@@ -88,7 +75,7 @@ def issue_activation(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id
     """A one-time activation code (72 h) with which an operator sets a password and enrols MFA."""
     caller.require(Permission.OPERATOR_MANAGE)
     code = credentials.new_activation_code()
-    at = now()
+    at = uow_factory.clock.now()
     expires = credentials.activation_expiry(at)
     with uow_factory(write=True) as uow:
         found = uow.triage.operator(operator_id)
@@ -129,7 +116,7 @@ def activate(
     code is checked before any Argon2 work, so a wrong one costs the server next to nothing;
     wrong codes are limited per account and per ``source`` address (TooManyAttempts).
     """
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         checked = _check_activation(uow, operator_id, code, at, source)
         uow.commit()
@@ -178,7 +165,7 @@ def confirm_mfa(
     The activation code is checked first, limited and recorded as ``activate`` does.
     """
     recovery = credentials.new_recovery_codes()
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         found = _check_activation(uow, operator_id, code, at, source)
         if isinstance(found, TriageError):
@@ -236,21 +223,23 @@ def _check_activation(
     anything is checked. A refusal about a known operator is counted and recorded, at most once
     a minute per operator and reason (the caller commits it before raising).
     """
-    store = uow.credentials
+    store, limits = uow.credentials, uow.settings
     source = None if source is None else (source.strip()[:64] or "unknown")
-    since = at - CODE_FAILURE_WINDOW
-    minutes = int(CODE_FAILURE_WINDOW.total_seconds() // 60)
-    if store.source_failures(_code_key(operator_id), since) >= CODE_FAILURES_PER_ACCOUNT:
+    since = at - limits.code_failure_window
+    minutes = int(limits.code_failure_window.total_seconds() // 60)
+    retry = limits.code_retry_seconds
+    if store.source_failures(_code_key(operator_id), since) >= limits.code_failures_per_account:
         return TooManyAttempts(
             f"too many wrong activation codes for {operator_id[:64]} in {minutes} minutes: "
-            f"wait {CODE_RETRY_SECONDS} s, and check the code with the administrator",
-            CODE_RETRY_SECONDS,
+            f"wait {retry} s, and check the code with the administrator",
+            retry,
         )
-    if source is not None and store.source_failures(source, since) >= CODE_FAILURES_PER_SOURCE:
+    per_source = limits.code_failures_per_source
+    if source is not None and store.source_failures(source, since) >= per_source:
         return TooManyAttempts(
             f"too many failures from {source[:64]} in {minutes} minutes: "
-            f"wait {CODE_RETRY_SECONDS} s before trying again",
-            CODE_RETRY_SECONDS,
+            f"wait {retry} s before trying again",
+            retry,
         )
     found = uow.triage.operator(operator_id)
     stored = None if found is None else store.activation_code(operator_id)
@@ -263,7 +252,7 @@ def _check_activation(
         reason = "expired_code" if not wrong else "wrong_code"
         subject = Ref("operator", operator_id)
         data = {"reason": reason}
-        lately = REFUSAL_RECORD_INTERVAL
+        lately = uow.settings.refusal_record_interval
         if not recorded_lately(uow, subject, "auth.activation_refused", at, lately, data):
             _record(uow, _AUTH, "auth.activation_refused", subject, at, data)
     if found is None or wrong:
@@ -309,7 +298,7 @@ def login(
     operator_id = operator_id.strip()
     if len(password) > MAX_SECRET_LENGTH or len(second_factor) > MAX_SECRET_LENGTH:
         raise InvalidInput("password or second factor: too long")
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         outcome = _login(
             uow, uow_factory, operator_id, password, second_factor, source, bench, at, box
@@ -430,11 +419,15 @@ def _login(
         bench=bench,
         created_at=at,
         last_seen_at=at,
-        expires_at=at + SESSION_ABSOLUTE_TIMEOUT,
+        expires_at=at + uow.settings.session_absolute_timeout,
         ended_at=None,
     )
     store.add_session(session)
-    data: dict[str, Any] = {"source": source, "bench": bench, "second_factor": method}
+    data: dict[str, str | int | None] = {
+        "source": source,
+        "bench": bench,
+        "second_factor": method,
+    }
     if method == "recovery_code":
         data["recovery_codes_left"] = store.recovery_codes_left(found.id)
     if rehashed is not None:
@@ -481,13 +474,14 @@ def _refuse(
     """Record a login refused before the password was checked; returns the error to raise.
 
     A refusal repeating the last one recorded about the same subject, for the same reason and
-    from the same source, less than ``REFUSAL_RECORD_INTERVAL`` ago, is not recorded again:
+    from the same source, less than ``refusal_record_interval`` ago, is not recorded again:
     an address hammering a locked account or while itself locked would otherwise add a ledger
     entry per request, for ever. The first of each run is recorded, and one a minute after.
     """
     subject = Ref("operator", operator_id) if operator_id else Ref("source", source)
     data = {"reason": reason, "source": source}
-    lately = recorded_lately(uow, subject, "auth.login_failed", at, REFUSAL_RECORD_INTERVAL, data)
+    interval = uow.settings.refusal_record_interval
+    lately = recorded_lately(uow, subject, "auth.login_failed", at, interval, data)
     if not extra and lately:
         return error
     uow.ledger.record(
@@ -496,16 +490,14 @@ def _refuse(
     return error
 
 
-REFUSAL_RECORD_INTERVAL = timedelta(minutes=1)
-
-
 def _bench_refused(
     uow: UnitOfWork, at: datetime, source: str, operator_id: str, bench: str
 ) -> TriageError:
     """Record a sign-in at a bench not assigned to the operator; returns the error to raise."""
     subject = Ref("operator", operator_id)
     data = {"reason": "bench_not_assigned", "source": source, "bench": bench}
-    if not recorded_lately(uow, subject, "auth.login_failed", at, REFUSAL_RECORD_INTERVAL, data):
+    interval = uow.settings.refusal_record_interval
+    if not recorded_lately(uow, subject, "auth.login_failed", at, interval, data):
         uow.ledger.record([make_entry(uow, _AUTH, "auth.login_failed", subject, data, at)])
     return bench_assignment.not_assigned(operator_id, bench)
 
@@ -515,8 +507,8 @@ def _fail(
 ) -> TriageError:
     """Count and record a failed login, locking the source or the account when it is time.
 
-    The address locks first: ``SOURCE_ACCOUNT_FAILURES`` failures in a row against one account
-    from one address lock that address, one fewer than lock the account, and a failure that
+    The address locks first: failures in a row against one account from one address lock that
+    address at one fewer than lock the account (``account_lock_failures``), and a failure that
     locks its address does not also lock the account. So an account locks only when failures
     come from more than one address (a distributed guess, which no address lock stops), and
     nobody can lock an administrator out from one address.
@@ -529,7 +521,7 @@ def _fail(
     data = {"reason": reason, "source": source}
     entries = []
     if operator_id is not None or not recorded_lately(
-        uow, subject, "auth.login_failed", at, REFUSAL_RECORD_INTERVAL, data
+        uow, subject, "auth.login_failed", at, uow.settings.refusal_record_interval, data
     ):
         entries.append(make_entry(uow, _AUTH, "auth.login_failed", subject, data, at))
     error: TriageError = Unauthenticated(_WRONG)
@@ -538,7 +530,8 @@ def _fail(
         error = AccessLocked(f"{_WRONG}; logins from {source} are now locked: {_ASK}")
     elif operator_id is not None:
         failures, _ = store.consecutive_failures(operator_id)
-        if failures >= ACCOUNT_LOCK_FAILURES and store.lock("operator", operator_id) is None:
+        locks_at = uow.settings.account_lock_failures
+        if failures >= locks_at and store.lock("operator", operator_id) is None:
             entries.append(
                 make_entry(
                     uow,
@@ -561,18 +554,21 @@ def _source_lock(
 ) -> list[Entry]:
     """The entry locking ``source`` when it has failed too often lately, or too often in a row
     against ``operator_id``; else nothing."""
-    store = uow.credentials
+    store, limits = uow.credentials, uow.settings
     if store.lock("source", source) is not None:
         return []
     if operator_id is not None:
         in_a_row = store.consecutive_failures_from(operator_id, source)
-        if in_a_row >= SOURCE_ACCOUNT_FAILURES:
+        # Addresses lock before accounts: one fewer failure in a row than locks the account,
+        # so no single address can lock anybody out (an account locks only when failures
+        # come from more than one address).
+        if in_a_row >= limits.account_lock_failures - 1:
             reason = f"{in_a_row} failed logins in a row as operator {operator_id}"
             return [_source_locked(uow, source, reason, in_a_row, at)]
-    count = store.source_failures(source, at - SOURCE_LOCK_WINDOW)
-    if count < SOURCE_LOCK_FAILURES:
+    count = store.source_failures(source, at - limits.source_lock_window)
+    if count < limits.source_lock_failures:
         return []
-    minutes = int(SOURCE_LOCK_WINDOW.total_seconds() // 60)
+    minutes = int(limits.source_lock_window.total_seconds() // 60)
     reason = f"{count} failed logins within {minutes} minutes"
     return [_source_locked(uow, source, reason, count, at)]
 
@@ -597,7 +593,7 @@ def unlock(
     reason = Reason.parse(reason).text
     if subject_kind == "operator" and subject_id == caller.id:
         raise PermissionDenied("nobody unlocks their own account; ask another person who may")
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         found = uow.credentials.lock(subject_kind, subject_id)
         if found is None:
@@ -647,7 +643,7 @@ def recover(
     """
     text = Reason.parse(reason).text
     wanted = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         found = uow.triage.operator(operator_id)
         if found is None:
@@ -722,7 +718,7 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
     if not secret or len(secret) > MAX_SECRET_LENGTH:
         raise Unauthenticated("no valid session; sign in (POST /api/v1/auth/login)")
     session_id = credentials.session_id(secret)
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=False) as uow:
         session = uow.credentials.session(session_id)
         holder = None if session is None else uow.credentials.holder(session.operator_id)
@@ -731,11 +727,12 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
     found = holder.operator
     if session.ended_at is not None:
         raise Unauthenticated("the session has ended; sign in again")
+    limits = uow_factory.settings
     if at >= session.expires_at:
-        hours = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds() // 3600)
+        hours = int(limits.session_absolute_timeout.total_seconds() // 3600)
         raise Unauthenticated(f"the session expired ({hours} h after sign-in); sign in again")
-    if at - session.last_seen_at >= SESSION_IDLE_TIMEOUT:
-        minutes = int(SESSION_IDLE_TIMEOUT.total_seconds() // 60)
+    if at - session.last_seen_at >= limits.session_idle_timeout:
+        minutes = int(limits.session_idle_timeout.total_seconds() // 60)
         raise Unauthenticated(f"the session expired after {minutes} minutes unused; sign in again")
     if holder.locked:
         raise Unauthenticated(f"operator {found.id} is locked; {_ASK}")
@@ -762,7 +759,7 @@ def logout(uow_factory: UnitOfWorkFactory, secret: str) -> None:
     if not secret or len(secret) > MAX_SECRET_LENGTH:
         raise Unauthenticated("no session to end")
     session_id = credentials.session_id(secret)
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         session = uow.credentials.session(session_id)
         if session is None or not uow.credentials.end_session(session_id, at):
@@ -804,7 +801,7 @@ def change_password(
     new_hash = uow_factory.passwords.hash(new_password)
     keep = None if current_session is None else credentials.session_id(current_session)
     source = (source or "local").strip()[:64] or "local"
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
         stored = uow.credentials.credential(caller.id, for_update=True)
         password_hash = None if stored is None else stored.password_hash
@@ -841,6 +838,6 @@ def _record(
     entry_type: str,
     subject: Ref,
     at: datetime,
-    data: dict[str, Any],
+    data: dict[str, Any],  # the entry's data: a JSON object (see common.make_entry)
 ) -> None:
     uow.ledger.record([make_entry(uow, caller, entry_type, subject, data, at)])

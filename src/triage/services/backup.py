@@ -20,9 +20,8 @@ from triage.ledger.audit import AuditReport
 from triage.ledger.entry import Ref
 from triage.services import ledger as ledger_service
 from triage.services.common import make_entry
-from triage.services.exports_port import ReplayCheck
+from triage.services.ports import ReplayCheck, UnitOfWorkFactory
 from triage.services.proof_encoding import b64
-from triage.services.unit_of_work import UnitOfWorkFactory
 
 BACKUP_ACTOR = Caller.system("backup")
 
@@ -178,6 +177,7 @@ def accept_restore(
     return RestoreReport(restored, report, replayed.rows, problems, index)
 
 
+# ``data`` is the entry's data: a JSON object (see common.make_entry).
 def _record(uow_factory: UnitOfWorkFactory, entry_type: str, data: dict[str, Any]) -> int:
     with uow_factory(write=True) as uow:
         subject = Ref("facility", uow.facility_id)

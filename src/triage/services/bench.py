@@ -7,7 +7,7 @@ import dataclasses
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
@@ -37,11 +37,11 @@ from triage.services.common import (
     get_job,
     job_step,
     make_entry,
-    now,
     record_and_reload,
+    require_step,
 )
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 from triage.services.tamper_policy import ensure_policy
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 OUTCOME_STATE = {
     Outcome.eligible: JobState.ELIGIBLE,
@@ -181,7 +181,7 @@ def _authorise_reset(
             raise NotFound(f"device {job.device_id} is not in the register")
         assessment.check_may_triage(uow)
         max_attempts, minutes = uow.triage.settings()
-        issued = now()
+        issued = uow.clock.now()
         if job.state is JobState.RESET_AUTHORISED and uow.triage.live_work_order(job.id, issued):
             raise Conflict(
                 "a work order for this device is still valid; wait for the tool's result "
@@ -232,7 +232,8 @@ def work_orders_for_tool(uow_factory: UnitOfWorkFactory, caller: Caller) -> list
     caller.require_tool()
     with uow_factory(write=False) as uow:
         _active_tool(uow, caller)
-        return [order.signed for order in uow.triage.issued_work_orders(caller.id, now())]
+        at = uow.clock.now()
+        return [order.signed for order in uow.triage.issued_work_orders(caller.id, at)]
 
 
 def record_tool_result(
@@ -250,7 +251,8 @@ def record_tool_result(
                 return job
             entries = _result_entries(uow, caller, job, order, result, signed_result)
             uow.ledger.record(entries)
-            anomaly.check(uow, caller.id, order.operator_id, now(), [Metric.FAILED_VERIFICATIONS])
+            at = uow.clock.now()
+            anomaly.check(uow, caller.id, order.operator_id, at, [Metric.FAILED_VERIFICATIONS])
             job = get_job(uow, job.id, checked=False)
             uow.commit()
             return job
@@ -286,12 +288,14 @@ def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -
         why = _CLOSED.get(order.status, "a second result for it is a replay")
         raise WorkOrderRefused(f"work order {order.id} is {order.status}: {why}")
     if order.status == "issued":
-        _check_in_time(order, result)
+        _check_in_time(order, result, uow.clock.now(), uow.settings.work_order_expiry_grace)
     return order
 
 
-def _check_in_time(order: StoredWorkOrder, result: ToolResult) -> None:
-    """Refuse a result for a reset done after its order expired.
+def _check_in_time(
+    order: StoredWorkOrder, result: ToolResult, at: datetime, grace: timedelta
+) -> None:
+    """Refuse a result for a reset done after its order expired (the result arriving at ``at``).
 
     The order's expiry bounds when the device may be reset, not only when the result may
     arrive: a result the tool says it completed after the expiry is refused. The sweep's grace
@@ -305,10 +309,10 @@ def _check_in_time(order: StoredWorkOrder, result: ToolResult) -> None:
             f"was completed ({format_time(result.completed_at)}): a reset after the order's "
             "expiry is not accepted; the device needs a new work order"
         )
-    if now() > expires + EXPIRY_GRACE:
+    if at > expires + grace:
         raise WorkOrderRefused(
             f"work order {order.id} expired at {format_time(expires)} and its result came "
-            f"more than {EXPIRY_GRACE} later: the device needs a new work order"
+            f"more than {grace} later: the device needs a new work order"
         )
 
 
@@ -370,14 +374,14 @@ def _quarantine_if_exhausted(uow: UnitOfWork, job: TriageJob, max_attempts: int)
     return [job_step(uow, Caller.system(), job, Action.QUARANTINE, {"reason": reason})]
 
 
-EXPIRY_GRACE = timedelta(minutes=2)
 SWEEP_BATCH = 200
 
 
 def sweep_expired_orders(
-    uow_factory: UnitOfWorkFactory, grace: timedelta = EXPIRY_GRACE
+    uow_factory: UnitOfWorkFactory, grace: timedelta | None = None
 ) -> list[str]:
-    """Close work orders that expired (more than ``grace`` ago) without a tool's result.
+    """Close work orders that expired (more than ``grace`` ago, by default the setting
+    ``work_order_expiry_grace``) without a tool's result.
 
     A tool that stopped in the middle of a reset, or never fetched its order, leaves the job
     waiting for a result that will not come. The system records the reset as failed (the
@@ -390,12 +394,14 @@ def sweep_expired_orders(
     # A look first, in a read transaction: the sweep runs every minute, and most minutes there
     # is nothing to close, so it should not queue for the write lock behind the benches.
     with uow_factory(write=False) as uow:
-        if not uow.triage.expired_work_orders(now() - grace, 1):
+        if grace is None:
+            grace = uow.settings.work_order_expiry_grace
+        if not uow.triage.expired_work_orders(uow.clock.now() - grace, 1):
             return moved
     while True:
         with uow_factory(write=True) as uow:
             max_attempts, _ = uow.triage.settings()
-            orders = uow.triage.expired_work_orders(now() - grace, SWEEP_BATCH)
+            orders = uow.triage.expired_work_orders(uow.clock.now() - grace, SWEEP_BATCH)
             entries: list[Entry] = []
             for order in orders:
                 job = get_job(uow, order.job_id)
@@ -450,6 +456,7 @@ def record_refusal(
 def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: str) -> TriageJob:
     """Record the tamper-protection seal fitted to a verified device: only a seal issued to
     the operator at the bench, and never used, is accepted."""
+    require_step(caller, Action.SEAL)
     serial = normalise_serial(serial)
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
@@ -462,6 +469,7 @@ def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: st
 
 def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> TriageJob:
     """The sealed device leaves as triaged."""
+    require_step(caller, Action.RELEASE)
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         if job.state is JobState.VERIFIED:
@@ -474,6 +482,7 @@ def quarantine(
     uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, reason: str
 ) -> TriageJob:
     """A supervisor sets a device aside."""
+    require_step(caller, Action.QUARANTINE)
     text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
@@ -486,6 +495,7 @@ def dispose(
 ) -> TriageJob:
     """A quarantined device is returned to its manufacturer or destroyed."""
     choices = {"return": Action.RETURN_TO_MANUFACTURER, "destroy": Action.DESTROY}
+    require_step(caller, *choices.values())
     if action not in choices:
         raise InvalidInput("action: must be 'return' (to the manufacturer) or 'destroy'")
     text = reference.strip()

@@ -17,7 +17,7 @@ from triage.domain.roles import Permission
 from triage.errors import InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
 from triage.services.common import make_entry
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_BENCHES = 32
 

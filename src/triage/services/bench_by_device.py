@@ -14,7 +14,7 @@ from triage.domain.tamper_policy import TamperDecision
 from triage.errors import NotFound
 from triage.services import bench
 from triage.services.history import parse_device_id
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)

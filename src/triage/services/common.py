@@ -1,10 +1,10 @@
-"""Helpers every use case shares: the clock, entry building, and lifecycle steps as entries."""
+"""Helpers every use case shares: entry building, and lifecycle steps as entries."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from triage.domain.caller import Caller
@@ -12,12 +12,7 @@ from triage.domain.job import TriageJob
 from triage.domain.lifecycle import TRANSITIONS, Action, JobState, step
 from triage.errors import LedgerStateError, NotFound, RecordDisagrees, VerificationError
 from triage.ledger.entry import Entry, Ref
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
-
-
-def now() -> datetime:
-    """The current time in UTC (one place, so tests can move it)."""
-    return datetime.now(UTC)
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def make_entry(
@@ -25,13 +20,15 @@ def make_entry(
     caller: Caller,
     entry_type: str,
     subject: Ref,
+    # An entry's data is a canonical JSON object by design: each entry type has its own shape,
+    # which the ledger records as given and Entry checks (ASCII keys, no floats).
     data: dict[str, Any],
     at: datetime | None = None,
 ) -> Entry:
-    """An entry by ``caller`` about ``subject`` in this facility."""
+    """An entry by ``caller`` about ``subject`` in this facility, at ``at`` (default: now)."""
     return Entry(
         type=entry_type,
-        at=at or now(),
+        at=at or uow.clock.now(),
         actor=caller.ref,
         facility=uow.facility_id,
         subject=subject,
@@ -74,7 +71,6 @@ def get_job(uow: UnitOfWork, job_id: str, *, checked: bool = True) -> TriageJob:
 
 
 INTEGRITY = Caller.system("integrity")
-DISAGREEMENT_ALERT_INTERVAL = timedelta(minutes=10)
 DISAGREEMENT_METRIC = "register_disagrees"
 WALK_BACK = 256  # entries about the device read back, at most, to find the job's last step
 
@@ -105,8 +101,9 @@ def check_recorded(uow: UnitOfWork, job: TriageJob) -> None:
 
     def record(again: UnitOfWork) -> None:
         subject = device_ref(job.device_id)
-        at = now()
-        if recorded_lately(again, subject, "alert.raised", at, DISAGREEMENT_ALERT_INTERVAL):
+        at = again.clock.now()
+        interval = again.settings.disagreement_alert_interval
+        if recorded_lately(again, subject, "alert.raised", at, interval):
             return
         data = {
             "alert_id": str(uuid.uuid4()),
@@ -176,17 +173,27 @@ def job_step(
     caller: Caller,
     job: TriageJob,
     action: Action,
+    # The step's entry data besides job_id and state: a JSON object (see make_entry).
     data: dict[str, Any] | None = None,
     target: JobState | None = None,
     at: datetime | None = None,
 ) -> Entry:
     """Check ``action`` against the lifecycle and the caller's permission; return its entry."""
     transition = TRANSITIONS[action]
-    if transition.permission is not None:
-        caller.require(transition.permission)
+    require_step(caller, action)
     new_state = step(job.state, action, target)
     payload = {"job_id": job.id, "state": new_state.value, **(data or {})}
     return make_entry(uow, caller, transition.entry_type, device_ref(job.device_id), payload, at)
+
+
+def require_step(caller: Caller, *actions: Action) -> None:
+    """Refuse a caller without the permission of each of ``actions`` (the lifecycle's table
+    says which): a use case calls it before it reads anything, so a caller who may not take
+    the step learns nothing about the job."""
+    for action in actions:
+        permission = TRANSITIONS[action].permission
+        if permission is not None:
+            caller.require(permission)
 
 
 def recorded_lately(
@@ -226,9 +233,11 @@ def record_refusal(
     within that interval (see ``recorded_lately``).
     """
     with uow_factory(write=True) as uow:
-        if once_per is not None and recorded_lately(uow, subject, entry_type, now(), once_per):
+        at = uow.clock.now()
+        if once_per is not None and recorded_lately(uow, subject, entry_type, at, once_per):
             return
-        uow.ledger.record([make_entry(uow, actor, entry_type, subject, {"reason": reason[:500]})])
+        data = {"reason": reason[:500]}
+        uow.ledger.record([make_entry(uow, actor, entry_type, subject, data, at)])
         if then is not None:
             then(uow)
         uow.commit()

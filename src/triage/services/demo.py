@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from triage.domain.caller import Caller
+from triage.domain.credentials import totp_step
 from triage.domain.roles import Role
 from triage.services import assessment, auth, bench_assignment, operators, seals, staffing
-from triage.services.common import now
-from triage.services.credentials_port import SecretSealer
+from triage.services.ports import SecretSealer, UnitOfWorkFactory
 from triage.services.token_login import token_by_login
-from triage.services.unit_of_work import UnitOfWorkFactory
 
 DEMO_BENCH = "B1"  # the bench the demo's bench operator and supervisor tokens are for
 DEMO_ADMIN = "demo-admin"
@@ -105,8 +104,6 @@ def _demo_logins(
     """Fresh web credentials for the demo staff (the demo administrator's only the first time:
     nobody may re-enrol their own login), and for each a spare recovery code with which the
     demo signs them in for their token."""
-    import pyotp  # the demo plays each person's authenticator app
-
     logins = {}
     spare = {}
     for operator_id, _, _ in DEMO_STAFF:
@@ -115,9 +112,9 @@ def _demo_logins(
         code = auth.issue_activation(uow_factory, admin, operator_id)
         password = "demo-" + secrets.token_urlsafe(12)
         secret, _ = auth.activate(uow_factory, operator_id, code, password, box=box)
-        recovery = auth.confirm_mfa(
-            uow_factory, operator_id, code, pyotp.TOTP(secret).now(), box=box
-        )
+        # The demo plays each person's authenticator app.
+        now_code = uow_factory.totp.code(secret, totp_step(uow_factory.clock.now()))
+        recovery = auth.confirm_mfa(uow_factory, operator_id, code, now_code, box=box)
         logins[operator_id] = DemoLogin(password, recovery[0], secret)
         spare[operator_id] = recovery[1]
     return logins, spare
@@ -133,8 +130,9 @@ def _demo_commissioning(uow_factory: UnitOfWorkFactory, admin: Caller) -> None:
     if not current.may_triage or current.commissioning is not None:
         if current.commissioning is not None:
             assessment.end_commissioning(uow_factory, admin, "renewed by triage demo")
+        until = uow_factory.clock.now() + timedelta(days=30)
         assessment.start_commissioning(
-            uow_factory, admin, now() + timedelta(days=30), "demo facility: test devices only"
+            uow_factory, admin, until, "demo facility: test devices only"
         )
 
 

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from triage.domain.caller import Caller
 from triage.domain.seals import describe_class
 from triage.services import history, seals
-from triage.services.documents_port import (
+from triage.services.issuer import Issuer
+from triage.services.ports import (
     DeviceLabel,
     Document,
     DocumentRenderer,
     SealLabel,
+    UnitOfWorkFactory,
 )
-from triage.services.issuer import Issuer
-from triage.services.unit_of_work import UnitOfWorkFactory
 
 
 def receipt(uow_factory: UnitOfWorkFactory, caller: Caller, device: str, issuer: Issuer) -> str:

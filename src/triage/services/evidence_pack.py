@@ -9,11 +9,8 @@ from triage.domain.assurance_records import AttachedEvidence
 from triage.domain.caller import Caller
 from triage.services import assessment, assurance
 from triage.services import ledger as ledger_service
-from triage.services.assurance_port import FileStore
-from triage.services.common import now
-from triage.services.exports_port import EntryProof, PackBuilder
 from triage.services.issuer import Issuer
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import EntryProof, FileStore, PackBuilder, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -61,7 +58,7 @@ def evidence_pack(
                 entry = uow.ledger.log.entry(item.ledger_index)
             proofs[item.id] = EntryProof(proof, entry, checkpoint.note)
     catalogue, _, _ = assurance.catalogue_parts(uow_factory, caller)
-    at = now()
+    at = uow_factory.clock.now()
     report = builder.report(
         found, rows, issuer.facility.name, f"{catalogue.name} {catalogue.version}", at
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from triage.domain.caller import Caller
 from triage.domain.facility import (
     DEFAULT_MAX_RESET_ATTEMPTS,
@@ -13,7 +11,7 @@ from triage.domain.facility import (
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput
 from triage.ledger.entry import Entry, Ref
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 SYSTEM = Ref("system", "triage")
 
@@ -22,7 +20,7 @@ def create_facility(
     uow_factory: UnitOfWorkFactory, facility_id: str, name: str, origin: str
 ) -> tuple[Facility, bool]:
     """Create the facility and its ledger, or return the existing one; (facility, created)."""
-    facility = Facility(facility_id, name, origin, datetime.now(UTC))
+    facility = Facility(facility_id, name, origin, uow_factory.clock.now())
     with uow_factory(write=True) as uow:
         existing = uow.facilities.get(facility_id)
         if existing is not None:
@@ -89,7 +87,7 @@ def change_settings(
             [
                 Entry(
                     type="facility.settings_changed",
-                    at=datetime.now(UTC),
+                    at=uow.clock.now(),
                     actor=caller.ref,
                     facility=uow.facility_id,
                     subject=Ref("facility", uow.facility_id),

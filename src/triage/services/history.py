@@ -13,7 +13,7 @@ from triage.ledger.entry import Entry
 from triage.ledger.receipt import build_receipt
 from triage.services import ledger
 from triage.services.common import device_ref
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypedDict
 
 from triage.domain.caller import Caller
 from triage.domain.consignment import (
@@ -21,13 +21,27 @@ from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref
 from triage.services import assessment
-from triage.services.common import device_ref, make_entry, now, record_and_reload
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.common import device_ref, make_entry, record_and_reload
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 RECORD_BATCH = 2000
 
 
-def device_json(device: Device) -> dict[str, Any]:
+class DeviceJson(TypedDict):
+    """A device's fields as stored in entries."""
+
+    id: str
+    type: int
+    manufacturer: str
+    model: str
+    firmware_version: str
+    inventory_status: str
+    asset_owner: str
+    smets_version: str | None
+    chf_id: str | None
+
+
+def device_json(device: Device) -> DeviceJson:
     """A device's fields as stored in entries."""
     return {
         "id": device.id.value,
@@ -133,7 +147,7 @@ def import_manifest(
         if not accepted:
             raise InvalidInput("manifest: it lists no devices; a consignment needs at least one")
         consignment_id = str(uuid.uuid4())
-        at = now()
+        at = uow.clock.now()
         entries: list[Entry] = [
             make_entry(
                 uow,

@@ -10,7 +10,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from triage.domain.caller import Caller
 from triage.domain.reason import Reason
@@ -37,7 +37,7 @@ from triage.ledger.vouch import (
     vouch,
 )
 from triage.services.common import make_entry
-from triage.services.unit_of_work import CheckpointKeeper, UnitOfWork, UnitOfWorkFactory
+from triage.services.ports import CheckpointKeeper, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,17 @@ REFUSED = "ledger.checkpoint_refused"
 ACKNOWLEDGED = "ledger.refusal_acknowledged"
 
 
+class RefusalJson(TypedDict):
+    """A refusal to sign the ledger, as the API and the CLI show it."""
+
+    alert_id: str
+    first_bad_index: int | None
+    reason: str
+    refused_at: str
+    acknowledged: bool
+    writes_held: bool
+
+
 @dataclass(frozen=True)
 class Refusal:
     """The latest recorded refusal to sign the ledger, and whether it was acknowledged."""
@@ -222,7 +233,7 @@ class Refusal:
     at: datetime
     acknowledged: bool
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> RefusalJson:
         """As the API and the CLI show it."""
         return {
             "alert_id": self.alert_id,

@@ -10,8 +10,8 @@ from triage.domain.people import Operator, check_operator_id
 from triage.domain.roles import Permission, Role
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
-from triage.services.common import make_entry, now, record_and_reload
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.common import make_entry, record_and_reload
+from triage.services.ports import UnitOfWorkFactory
 
 
 def create_operator(
@@ -24,7 +24,7 @@ def create_operator(
     """Register an operator with roles."""
     caller.require(Permission.OPERATOR_MANAGE)
     check_operator_id(operator_id)
-    created = Operator(operator_id, name.strip(), roles, True, now())
+    created = Operator(operator_id, name.strip(), roles, True, uow_factory.clock.now())
     with uow_factory(write=True) as uow:
         if uow.triage.operator(operator_id) is not None:
             raise Conflict(f"operator {operator_id!r} already exists")

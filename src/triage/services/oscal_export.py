@@ -6,15 +6,14 @@ from __future__ import annotations
 from triage.domain.caller import Caller
 from triage.domain.facility import Facility
 from triage.services import assessment, assurance
-from triage.services.common import now
-from triage.services.exports_port import OscalBuilder, OscalDocument
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import OscalBuilder, OscalDocument, UnitOfWorkFactory
 
 
 def catalog(uow_factory: UnitOfWorkFactory, caller: Caller, builder: OscalBuilder) -> OscalDocument:
     """The controls in force as an OSCAL catalog."""
     catalogue, own, not_applicable = assurance.catalogue_parts(uow_factory, caller)
-    return builder.catalog(catalogue, own, not_applicable, now())
+    at = uow_factory.clock.now()
+    return builder.catalog(catalogue, own, not_applicable, at)
 
 
 def assessment_results(
@@ -27,7 +26,8 @@ def assessment_results(
     """One assessment as OSCAL assessment-results."""
     catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
     found = assessment.get(uow_factory, caller, assessment_id)
-    return builder.assessment_results(found, [*catalogue.controls, *own], facility, now())
+    at = uow_factory.clock.now()
+    return builder.assessment_results(found, [*catalogue.controls, *own], facility, at)
 
 
 def plan_of_action(
@@ -36,7 +36,8 @@ def plan_of_action(
     """Open findings and remedial actions as an OSCAL plan-of-action-and-milestones."""
     catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
     found = assessment.list_all(uow_factory, caller)
-    return builder.plan_of_action(found, [*catalogue.controls, *own], facility, now())
+    at = uow_factory.clock.now()
+    return builder.plan_of_action(found, [*catalogue.controls, *own], facility, at)
 
 
 def all_documents(

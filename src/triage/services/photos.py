@@ -10,9 +10,8 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.services import history
-from triage.services.assurance_port import FileStore
 from triage.services.common import device_ref, get_job, make_entry
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.ports import FileStore, UnitOfWork, UnitOfWorkFactory
 
 PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 MAX_PHOTO_BYTES = 5 * 1024 * 1024

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol, TypedDict
 
 from triage.ledger.audit import AuditReport
 from triage.services.ledger import InclusionProof
@@ -15,7 +15,17 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def inclusion_json(proof: InclusionProof) -> dict[str, Any]:
+class InclusionJson(TypedDict):
+    """An inclusion proof as JSON: hashes in base64."""
+
+    index: int
+    size: int
+    leaf_hash: str
+    root: str
+    proof: list[str]
+
+
+def inclusion_json(proof: InclusionProof) -> InclusionJson:
     """An inclusion proof as JSON."""
     return {
         "index": proof.index,
@@ -26,9 +36,27 @@ def inclusion_json(proof: InclusionProof) -> dict[str, Any]:
     }
 
 
-# The two reports below are JSON documents (command output and assurance evidence): plain
-# JSON objects, not records.
-def verification_json(report: AuditReport) -> dict[str, Any]:
+# The two reports below are JSON documents (command output and assurance evidence), each with
+# one fixed shape.
+class ProblemJson(TypedDict):
+    """One problem a verification found, at the entry it names."""
+
+    index: int | None
+    message: str
+
+
+class VerificationJson(TypedDict):
+    """A whole-ledger verification as JSON."""
+
+    ok: bool
+    size: int
+    root: str
+    entries_checked: int
+    checkpoints_checked: int
+    problems: list[ProblemJson]
+
+
+def verification_json(report: AuditReport) -> VerificationJson:
     """A whole-ledger verification as the command line and the assurance evidence report it."""
     return {
         "ok": report.ok,
@@ -53,7 +81,16 @@ class Replayed(Protocol):
     def differences(self) -> Sequence[object]: ...
 
 
-def replay_json(report: Replayed) -> dict[str, Any]:
+class ReplayJson(TypedDict):
+    """A replay check as JSON: the differences in words."""
+
+    ok: bool
+    entries: int
+    rows: int
+    differences: list[str]
+
+
+def replay_json(report: Replayed) -> ReplayJson:
     """A replay check as the command line and the assurance evidence report it."""
     return {
         "ok": not report.differences,

@@ -15,7 +15,7 @@ from triage.errors import Conflict, NotFound
 from triage.ledger.entry import Ref
 from triage.services import tools
 from triage.services.common import make_entry, record_and_reload
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 
 def reinstate_tool(

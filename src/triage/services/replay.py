@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
-from triage.services.exports_port import ReplayCheck, ReplayResult
+from triage.services.ports import ReplayCheck, ReplayResult
 
 
 def check_replay(caller: Caller, replay: ReplayCheck) -> ReplayResult:

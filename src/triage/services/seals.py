@@ -52,11 +52,10 @@ from triage.services.common import (
     get_job,
     job_step,
     make_entry,
-    now,
     record_and_reload,
 )
 from triage.services.history import parse_device_id
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_STOCKTAKE = 100_000
 MAX_REPORT_DAYS = 366
@@ -170,7 +169,7 @@ def issue(
                 f"operator {operator_id} does not fit seals (a bench operator or supervisor does)"
             )
         found = _seals_for(uow, chosen, Move.ISSUED)
-        at = now()
+        at = uow.clock.now()
         uow.ledger.record(
             [
                 make_entry(
@@ -205,7 +204,7 @@ def return_to_stock(
     into = None if store is None else normalise_store(store)
     with uow_factory(write=True) as uow:
         found = _seals_for(uow, chosen, Move.RETURNED)
-        at = now()
+        at = uow.clock.now()
         uow.ledger.record(
             [
                 make_entry(
@@ -348,7 +347,7 @@ def _check_scope(uow: UnitOfWork, scope: Scope) -> None:
 def _reconcile(uow: UnitOfWork, scope: Scope) -> Reconciliation:
     _check_scope(uow, scope)
     open_ones, _ = uow.seals.discrepancies("open", 0, _EVERYTHING)
-    return reconcile(scope, now(), uow.seals.figures(scope), open_ones)
+    return reconcile(scope, uow.clock.now(), uow.seals.figures(scope), open_ones)
 
 
 def reconciliation(
@@ -557,7 +556,7 @@ def fitted_report(
 ) -> FittedReport:
     """Seals fitted per day and per operator (default: the last 30 days)."""
     caller.require(Permission.SEAL_READ)
-    end = until or now()
+    end = until or uow_factory.clock.now()
     start = since or end - timedelta(days=30)
     if start.tzinfo is None or end.tzinfo is None:
         raise InvalidInput("since/until: give times with a time zone (like 2026-11-01T00:00Z)")
@@ -577,7 +576,7 @@ def unused_report(
     caller.require(Permission.SEAL_READ)
     if not 0 <= days <= 3650:
         raise InvalidInput("days: 0-3650")
-    at = now()
+    at = uow_factory.clock.now()
     with uow_factory(write=False) as uow:
         found = uow.seals.issued_before(at - timedelta(days=days))
     rows = [

@@ -9,7 +9,7 @@ from triage.domain.people import Operator
 from triage.domain.roles import Role
 from triage.errors import PermissionDenied
 from triage.services import auth, operators
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 # The host, adding the first administrator while there is none (recorded as this actor).
 FIRST_ADMINISTRATOR = Caller.system("first-administrator")

@@ -9,7 +9,7 @@ from triage.domain.roles import Permission
 from triage.domain.tamper_policy import TamperPolicy
 from triage.ledger.entry import Ref
 from triage.services.common import make_entry
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def activate_policy(uow_factory: UnitOfWorkFactory, caller: Caller, policy: TamperPolicy) -> None:

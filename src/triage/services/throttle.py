@@ -2,15 +2,15 @@
 
 A burst of requests that cannot be verified (a forged agent signature, say) is answered 429
 without touching the database: the ledger and the write lock are for requests that prove who
-sent them. Kept in memory, per process and per facility's unit-of-work factory: a restart
-forgets them, which costs an attacker nothing they could not get by waiting.
+sent them. Kept in memory, per process, by the facility's unit-of-work factory (its
+``throttles``): a restart forgets them, which costs an attacker nothing they could not get by
+waiting.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import weakref
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -56,17 +56,18 @@ class Throttle:
             events.popleft()
 
 
-_THROTTLES: dict[tuple[int, str], Throttle] = {}
-_GUARD = threading.Lock()
+class Throttles:
+    """One application's throttles by name, held by its unit-of-work factory: each
+    application has its own, and they go with it."""
 
+    def __init__(self) -> None:
+        self._named: dict[str, Throttle] = {}
+        self._guard = threading.Lock()
 
-def throttle_for(owner: object, name: str, limit: int, window: timedelta) -> Throttle:
-    """The throttle called ``name`` of ``owner`` (a facility's unit-of-work factory): each
-    application has its own, gone with it."""
-    key = (id(owner), name)
-    with _GUARD:
-        found = _THROTTLES.get(key)
-        if found is None:
-            found = _THROTTLES[key] = Throttle(limit, window)
-            weakref.finalize(owner, _THROTTLES.pop, key, None)
-        return found
+    def named(self, name: str, limit: int, window: timedelta) -> Throttle:
+        """The throttle called ``name``, made with ``limit`` and ``window`` the first time."""
+        with self._guard:
+            found = self._named.get(name)
+            if found is None:
+                found = self._named[name] = Throttle(limit, window)
+            return found

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from triage.services import auth, tokens
-from triage.services.credentials_port import SecretSealer
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import SecretSealer, UnitOfWorkFactory
 
 
 def token_by_login(

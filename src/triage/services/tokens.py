@@ -15,8 +15,8 @@ from triage.domain.roles import Permission, permissions
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from triage.ledger.entry import Ref, format_time
 from triage.services import bench_assignment
-from triage.services.common import make_entry, now
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.common import make_entry
+from triage.services.ports import UnitOfWorkFactory
 
 TOKEN_PREFIX = "tri_"  # noqa: S105 - a public prefix that marks our tokens, not a secret
 
@@ -70,7 +70,7 @@ def issue_token(
         if not scopes <= caller.scopes:
             raise PermissionDenied("a scoped token cannot issue a token with wider scopes")
     label = label.strip()[:100] or "api"
-    issued = now()
+    issued = uow_factory.clock.now()
     expires = tokens.expiry(issued, days, max_days, minted_by)
     if bench is not None:
         bench = _bench_name(bench)
@@ -132,7 +132,7 @@ def revoke_token(
         why = Reason.parse(reason)
         if found.revoked_at is not None:
             raise Conflict(f"token {token_id} was already revoked")
-        at = now()
+        at = uow.clock.now()
         uow.triage.revoke_token(found.id, at)
         uow.ledger.record(
             [
@@ -180,7 +180,7 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
     if token is None or holder is None:
         raise Unauthenticated("the bearer token is unknown")
     found = holder.operator
-    state = token.state(now())
+    state = token.state(uow_factory.clock.now())
     if state != "active":
         raise Unauthenticated(f"the bearer token {token.id} is {state}")
     if not found.active:

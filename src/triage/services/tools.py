@@ -13,8 +13,8 @@ from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger import note
 from triage.ledger.entry import Ref
 from triage.ledger.errors import VerificationError
-from triage.services.common import make_entry, now, record_and_reload
-from triage.services.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from triage.services.common import make_entry, record_and_reload
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 def enrol_tool(
@@ -35,7 +35,8 @@ def enrol_tool(
         )
     if not bench.strip():
         raise InvalidInput("bench: name the bench the tool sits at", field="bench")
-    enrolled = Tool(tool_id, bench.strip(), verifier_key.strip(), ToolStatus.ACTIVE, now())
+    at = uow_factory.clock.now()
+    enrolled = Tool(tool_id, bench.strip(), verifier_key.strip(), ToolStatus.ACTIVE, at)
     with uow_factory(write=True) as uow:
         if uow.triage.tool(tool_id) is not None:
             raise Conflict(f"tool {tool_id!r} is already enrolled")

@@ -11,7 +11,7 @@ from triage.adapters.pdf.labels import (
     render_seal_labels,
     seal_labels_filename,
 )
-from triage.services.documents_port import DeviceLabel, Document, SealLabel
+from triage.services.ports import DeviceLabel, Document, SealLabel
 
 
 class PdfDocuments:

@@ -22,7 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 from triage.adapters.pdf.qr import draw_qr
 from triage.adapters.pdf.text import printable_line
 from triage.errors import InvalidInput
-from triage.services.documents_port import DeviceLabel, SealLabel
+from triage.services.ports import DeviceLabel, SealLabel
 
 __all__ = [
     "MAX_LABELS",

@@ -42,9 +42,9 @@ from triage.entrypoints.schemas.assurance import (
     ReadinessOut,
     StepOut,
 )
-from triage.services import assessment, assurance, oscal_export
-from triage.services.assurance_port import FileStore
+from triage.services import assessment, assurance, automatic_evidence, oscal_export
 from triage.services.evidence_pack import EvidencePack, evidence_pack
+from triage.services.ports import FileStore
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
@@ -221,7 +221,7 @@ def build_assurance_router(application: App) -> APIRouter:
     @router.post("/assurance/evidence/generate", tags=["assurance"], status_code=201, **manage)
     def generate(body: GenerateIn, caller: Operator) -> EvidenceItemsOut:
         """Produce automatic evidence now; each file is stored by its SHA-256 in the ledger."""
-        made = assurance.generate(
+        made = automatic_evidence.generate(
             uow, caller, application.issuer(), application.replay_check, store(), body.names
         )
         return EvidenceItemsOut.model_validate({"items": [e.to_json() for e in made]})

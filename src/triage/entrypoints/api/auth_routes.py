@@ -28,7 +28,6 @@ from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
 from triage.services import auth
 from triage.services import tokens as token_service
-from triage.services.common import now
 
 NO_STORE = {"Cache-Control": "no-store"}
 Secret = Annotated[str, Field(min_length=1, max_length=auth.MAX_SECRET_LENGTH)]
@@ -236,7 +235,7 @@ def build_auth_router(application: App) -> APIRouter:
             body.bench,
             box=application.secret_box(),
         )
-        open_session(response, session.secret)
+        open_session(response, session.secret, uow.settings.session_absolute_timeout)
         response.headers.update(NO_STORE)
         return LoginOut(
             operator_id=session.operator_id,
@@ -319,7 +318,7 @@ def build_auth_router(application: App) -> APIRouter:
         ):
             operator_id = caller.id  # everyone else sees their own
         found = token_service.list_tokens(uow, caller, operator_id)
-        at = now()
+        at = uow.clock.now()
         return TokenPage(
             items=[TokenOut(**token_json(t, at)) for t in found[offset : offset + limit]],
             total=len(found),
@@ -356,7 +355,9 @@ def build_auth_router(application: App) -> APIRouter:
         """Revoke a token at once: your own, or anyone's for an administrator or a security
         manager (with a reason, recorded)."""
         return TokenOut(
-            **token_json(token_service.revoke_token(uow, caller, token_id, body.reason), now())
+            **token_json(
+                token_service.revoke_token(uow, caller, token_id, body.reason), uow.clock.now()
+            )
         )
 
     return router

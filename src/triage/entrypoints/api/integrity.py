@@ -136,7 +136,7 @@ def build_integrity_router(application: App, hold: WriteHold) -> APIRouter:
         found = ledger_service.latest_refusal(uow, caller)
         return IntegrityOut(
             writes_held=found is not None and not found.acknowledged,
-            refusal=None if found is None else found.to_json(),
+            refusal=None if found is None else dict(found.to_json()),
         )
 
     @router.post(
@@ -150,6 +150,6 @@ def build_integrity_router(application: App, hold: WriteHold) -> APIRouter:
         ledger still fails the check."""
         found = ledger_service.acknowledge_refusal(uow, caller, body.reason)
         hold.refresh()
-        return IntegrityOut(writes_held=False, refusal=found.to_json())
+        return IntegrityOut(writes_held=False, refusal=dict(found.to_json()))
 
     return router

@@ -35,7 +35,7 @@ from triage.entrypoints.schemas.seals import (
     UnusedReportOut,
 )
 from triage.services import documents, seals
-from triage.services.documents_port import Document
+from triage.services.ports import Document
 
 Serial = Annotated[str, Field(max_length=64)]
 

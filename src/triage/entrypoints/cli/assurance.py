@@ -18,7 +18,7 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import assessment, assurance, oscal_export
+from triage.services import assessment, assurance, automatic_evidence, oscal_export
 from triage.services.evidence_pack import evidence_pack
 
 assurance_app = typer.Typer(
@@ -254,7 +254,7 @@ def evidence_generate(
 ) -> None:
     """Produce automatic evidence now, each stored by its SHA-256 in the ledger."""
     with session(data_dir, token) as s:
-        made = assurance.generate(
+        made = automatic_evidence.generate(
             s.uow,
             s.caller,
             s.app.issuer(),

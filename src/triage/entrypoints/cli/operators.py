@@ -16,7 +16,6 @@ from triage.entrypoints.cli.session import open_app, session, token_caller
 from triage.entrypoints.encoding import token_json
 from triage.errors import InvalidInput
 from triage.services import bench_assignment, operators, staffing, tokens
-from triage.services.common import now
 from triage.services.views import people as people_views
 
 app = typer.Typer(help="Operators and their API tokens.", no_args_is_help=True)
@@ -136,7 +135,7 @@ def operator_tokens(
     """API tokens and their state (never their secrets)."""
     with session(data_dir, token) as s:
         found = tokens.list_tokens(s.uow, s.caller, operator_id)
-    at = now()
+    at = s.uow.clock.now()
     rows = [token_json(t, at) for t in found]
     text = "\n".join(
         f"{r['id']:18} {r['operator_id']:16} {r['state']:8} {r['expires_at']:26} {r['label']}"
@@ -156,7 +155,7 @@ def operator_revoke_token(
     """Revoke an API token at once."""
     with session(data_dir, token) as s:
         revoked = tokens.revoke_token(s.uow, s.caller, token_id, reason)
-    emit(as_json, token_json(revoked, now()), f"token {revoked.id} revoked")
+    emit(as_json, token_json(revoked, s.uow.clock.now()), f"token {revoked.id} revoked")
 
 
 @app.command("roles")

@@ -22,7 +22,7 @@ from triage.services import tokens
 
 if TYPE_CHECKING:
     from triage.bootstrap import App
-    from triage.services.unit_of_work import UnitOfWorkFactory
+    from triage.services.ports import UnitOfWorkFactory
 
 
 @contextmanager

@@ -37,7 +37,6 @@ from triage.entrypoints.web import admin, auditor, security, stores, supervisor
 from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
 from triage.ledger.entry import format_time
 from triage.services import auth, bench, intake, photos, reinstatement
-from triage.services.common import now
 from triage.services.views import dashboard, jobs
 from triage.services.views import people as people_views
 
@@ -221,7 +220,7 @@ def build_web_router(application: App) -> APIRouter:
                 "login.html", None, status_of(exc), error=str(exc), bench=form.get("bench", "")
             )
         response = RedirectResponse("/", status_code=303)
-        open_session(response, session.secret)
+        open_session(response, session.secret, uow.settings.session_absolute_timeout)
         return response
 
     @router.post("/logout")
@@ -304,7 +303,7 @@ def build_web_router(application: App) -> APIRouter:
         codes = form.get("alert_codes", "").replace(",", " ").split()
         if codes:
             # Alerts read from the device's security log now, at the bench.
-            at = format_time(now())
+            at = format_time(uow.clock.now())
             evidence["alerts"] = [{"code": code, "at": at} for code in codes[:50]]
         bench.inspect(uow, visit.caller, job_id, evidence)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)

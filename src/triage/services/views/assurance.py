@@ -13,8 +13,7 @@ from triage.domain.catalogue import ControlReadiness
 from triage.domain.roles import Permission
 from triage.services import assessment, assurance
 from triage.services import ledger as ledger_service
-from triage.services.assurance_port import FileStore
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import FileStore, UnitOfWorkFactory
 
 VERIFICATION = "ledger_verification"
 

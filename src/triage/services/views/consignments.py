@@ -10,7 +10,7 @@ from triage.domain.consignment import Consignment
 from triage.domain.intake_exception import IntakeException
 from triage.domain.roles import Permission
 from triage.errors import InvalidInput, NotFound
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 EXCEPTION_STATUSES = ("open", "resolved")
 

@@ -12,8 +12,7 @@ from triage.domain.lifecycle import JobState
 from triage.domain.people import Operator
 from triage.domain.roles import Permission
 from triage.services import anomaly, assessment, seals
-from triage.services.common import now
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 # How far back the home page's charts look.
 RECENT = timedelta(days=14)
@@ -39,7 +38,7 @@ def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
     """The home page of a signed-in person: what their permissions let them see, as charts
     where looking beats reading."""
     shown = Dashboard()
-    until = now()
+    until = uow_factory.clock.now()
     since = until - RECENT
     if caller.can(Permission.TRIAGE_READ):
         counts = {}

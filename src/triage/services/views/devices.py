@@ -9,7 +9,7 @@ from triage.services import history
 from triage.services import ledger as ledger_service
 from triage.services.history import DeviceHistory
 from triage.services.ledger import InclusionProof
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from triage.domain.work_order_record import ResetResult
 from triage.errors import NotFound
 from triage.ledger.entry import Entry
 from triage.services import history
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 DECISION_TYPES = ("device.decided", "decision.overridden")
 # The supervisor's queues show this many jobs each, oldest first.

@@ -14,7 +14,7 @@ from triage.domain.tool import Tool
 from triage.services import access_review, anomaly, auth
 from triage.services.access_review import AccessReview
 from triage.services.anomaly import ThresholdView
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 # The security office's page lists at most this many open alerts.
 ALERTS_SHOWN = 100

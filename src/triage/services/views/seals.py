@@ -9,7 +9,7 @@ from triage.domain.roles import Permission
 from triage.domain.seal_register import SealBatch
 from triage.domain.seals import Reconciliation
 from triage.services import seals
-from triage.services.unit_of_work import UnitOfWorkFactory
+from triage.services.ports import UnitOfWorkFactory
 
 # The stores' page lists at most this many batches, oldest first.
 BATCHES_SHOWN = 100

@@ -1,0 +1,806 @@
+"""Every port of the services in one module: what the use cases need from storage (the unit
+of work and its repositories), from the key box, password hasher and TOTP codes, from the
+packaged data files, from the document renderer and the export builders. ``triage.adapters``
+implements them; tests/unit/fakes.py fakes them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
+
+from triage.config import Settings
+from triage.domain.alert import Alert
+from triage.domain.assessment import Commissioning, Rules, SecParty
+from triage.domain.assurance_records import (
+    AdoptedCatalogue,
+    ApprovalStep,
+    Assessment,
+    AssessmentSummary,
+    AttachedEvidence,
+    BenchResets,
+    DayOutcomes,
+    DecisionCount,
+    Evidence,
+    Finding,
+    JobCount,
+    PolicyInForce,
+    RecordedParty,
+    RemedialAction,
+)
+from triage.domain.catalogue import Catalogue, Control, ControlReadiness
+from triage.domain.consignment import Consignment
+from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+from triage.domain.device import Device
+from triage.domain.facility import Facility
+from triage.domain.intake_exception import IntakeException
+from triage.domain.job import TriageJob
+from triage.domain.lifecycle import JobState
+from triage.domain.people import Holder, Operator
+from triage.domain.reset_profile import ResetProfiles
+from triage.domain.seal_register import (
+    FittedCount,
+    SealBatch,
+    SealEvent,
+    Stocktake,
+    StoredReconciliation,
+)
+from triage.domain.seals import Discrepancy, Seal, SealStatus
+from triage.domain.seals import Scope as SealScope
+from triage.domain.tamper_policy import TamperPolicy
+from triage.domain.thresholds import Metric, ThresholdSetting, WorkingHours
+from triage.domain.thresholds import Scope as ThresholdScope
+from triage.domain.token import StoredToken
+from triage.domain.tool import Tool
+from triage.domain.work_order_record import ResetResult, StoredWorkOrder
+from triage.ledger.audit import StorageOpener
+from triage.ledger.entry import Entry
+from triage.ledger.log import Log, LogStorage
+from triage.ledger.tiles import TileCache
+from triage.services.throttle import Throttles
+
+if TYPE_CHECKING:
+    from triage.services.ledger import InclusionProof
+
+
+# -- the data files that ship with the system, parsed (uow.packaged) ------------------------------
+
+
+class PackagedData(Protocol):
+    """Data files that ship with the system."""
+
+    def common_passwords(self) -> frozenset[str]:
+        """The list of common passwords no one may choose, lower-case."""
+        ...
+
+    def tamper_policy(self) -> TamperPolicy:
+        """The default tamper policy, activated the first time a policy is needed."""
+        ...
+
+    def reset_profiles(self) -> ResetProfiles:
+        """The reset profiles a work order names and a reset is checked against."""
+        ...
+
+    def assessment_rules(self) -> Rules:
+        """The rules choosing which security assessment is due next."""
+        ...
+
+    def catalogue(self) -> Catalogue:
+        """The control catalogue shipped with this version of the package."""
+        ...
+
+    def catalogue_text(self) -> str:
+        """The YAML of that catalogue, as recorded when it is adopted."""
+        ...
+
+
+# -- authentication: credentials, the password hasher, TOTP codes (uow.credentials) ---------------
+
+
+class PasswordHasher(Protocol):
+    """Hashes passwords for keeping (``triage.adapters.passwords``)."""
+
+    def hash(self, password: str) -> str:
+        """A salted hash of ``password`` with its parameters, as kept."""
+        ...
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches ``stored_hash``; None takes as long and is False."""
+        ...
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the hash was made with weaker parameters than today's."""
+        ...
+
+
+class TotpCodes(Protocol):
+    """Computes an authenticator's time-based codes (``triage.adapters.totp``)."""
+
+    def new_secret(self) -> str: ...
+
+    def provisioning_uri(self, secret: str, operator_id: str, issuer: str) -> str:
+        """The ``otpauth://`` URI an authenticator app reads from a QR code."""
+        ...
+
+    def code(self, secret: str, step: int) -> str:
+        """The code of ``secret`` for TOTP time step ``step``."""
+        ...
+
+
+class SecretSealer(Protocol):
+    """Encrypts secrets the server must read back (``App.secret_box()``)."""
+
+    def seal(self, plaintext: bytes) -> bytes: ...
+
+    def open(self, sealed: bytes) -> bytes: ...
+
+
+class CredentialRepository(Protocol):
+    """Passwords, second factors, recovery codes, login attempts, web sessions and locks."""
+
+    def credential(self, operator_id: str, for_update: bool = False) -> StoredCredential | None:
+        """The operator's credential; ``for_update`` holds it until the transaction ends."""
+        ...
+
+    def set_pending_credential(
+        self, operator_id: str, password_hash: str, sealed_totp_secret: bytes, at: datetime
+    ) -> None:
+        """A new password and a TOTP secret not yet confirmed (it cannot be used to log in)."""
+        ...
+
+    def confirm_totp(self, operator_id: str, step: int, at: datetime) -> None: ...
+
+    def set_password(self, operator_id: str, password_hash: str, at: datetime) -> None: ...
+
+    def use_totp_step(self, operator_id: str, step: int) -> bool:
+        """Record ``step`` as used; False when it or a later step already was."""
+        ...
+
+    def set_activation_code(
+        self, operator_id: str, code_hash: bytes, at: datetime, expires_at: datetime
+    ) -> None: ...
+
+    def activation_code(self, operator_id: str) -> tuple[bytes, datetime] | None:
+        """The hash and expiry of the operator's outstanding activation code."""
+        ...
+
+    def delete_activation_code(self, operator_id: str) -> None: ...
+
+    def replace_recovery_codes(self, operator_id: str, code_hashes: Sequence[bytes]) -> None: ...
+
+    def use_recovery_code(self, operator_id: str, code_hash: bytes, at: datetime) -> bool:
+        """Mark an unused code used; False when there is no such unused code."""
+        ...
+
+    def recovery_codes_left(self, operator_id: str) -> int: ...
+
+    def add_attempt(self, operator_id: str | None, source: str, ok: bool, at: datetime) -> None:
+        """Remember one login attempt (``operator_id`` None: not counted against an account)."""
+        ...
+
+    def consecutive_failures(self, operator_id: str) -> tuple[int, datetime | None]:
+        """Failed attempts since the last success or unlock, and when the last one was."""
+        ...
+
+    def consecutive_failures_from(self, operator_id: str, source: str) -> int:
+        """Of the failed attempts since the operator's last success or unlock, those from
+        ``source``."""
+        ...
+
+    def source_failures(self, source: str, since: datetime) -> int: ...
+
+    def forget_failures(self, subject_kind: str, subject_id: str) -> None:
+        """Reset the failure count of an operator or a source (after an unlock)."""
+        ...
+
+    def lock(self, subject_kind: str, subject_id: str) -> AccessLock | None: ...
+
+    def holder(self, operator_id: str) -> Holder | None:
+        """The operator, their lock and their second factor, in one read (None: no operator)."""
+        ...
+
+    def locks(self) -> list[AccessLock]: ...
+
+    def add_session(self, session: WebSession) -> None: ...
+
+    def session(self, session_id: bytes) -> WebSession | None: ...
+
+    def touch_session(self, session_id: bytes, at: datetime) -> None: ...
+
+    def end_session(self, session_id: bytes, at: datetime) -> bool:
+        """End a live session; False when it had already ended."""
+        ...
+
+    def end_sessions(self, operator_id: str, at: datetime, keep: bytes | None = None) -> int:
+        """End the operator's live sessions but ``keep``; returns how many ended."""
+        ...
+
+
+# -- the seal register (uow.seals) ----------------------------------------------------------------
+
+
+class SealRepository(Protocol):
+    """Reads of the seal register: batches, seals, their steps, discrepancies and counts."""
+
+    def batch(self, batch_id: str) -> SealBatch | None: ...
+
+    def batches(self, offset: int, limit: int) -> tuple[list[SealBatch], int]: ...
+
+    def clashes(self, serials: Sequence[str], span: tuple[str, str] | None) -> dict[str, str]:
+        """Those of ``serials`` already in the register, with their batch ids."""
+        ...
+
+    def seal(self, serial: str) -> Seal | None: ...
+
+    def seals_by_serial(self, serials: Sequence[str]) -> dict[str, Seal]: ...
+
+    def seals(
+        self,
+        status: SealStatus | None,
+        store: str | None,
+        holder: str | None,
+        batch_id: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[Seal], int]: ...
+
+    def in_stock(self, store: str) -> list[str]:
+        """Serials the register has in stock at ``store``."""
+        ...
+
+    def events(self, serial: str) -> list[SealEvent]:
+        """Every step of one seal, oldest first."""
+        ...
+
+    def figures(self, scope: SealScope) -> dict[str, int]:
+        """The reconciliation figures of ``scope`` (see ``triage.domain.seals.tally``)."""
+        ...
+
+    def discrepancy(self, discrepancy_id: str) -> Discrepancy | None: ...
+
+    def discrepancies(
+        self, status: str | None, offset: int, limit: int
+    ) -> tuple[list[Discrepancy], int]: ...
+
+    def stocktake(self, stocktake_id: str) -> Stocktake | None: ...
+
+    def stocktakes(self, offset: int, limit: int) -> tuple[list[Stocktake], int]: ...
+
+    def reconciliation(self, reconciliation_id: str) -> StoredReconciliation | None: ...
+
+    def reconciliations(
+        self, offset: int, limit: int
+    ) -> tuple[list[StoredReconciliation], int]: ...
+
+    def fitted_per_day(self, since: datetime, until: datetime) -> list[FittedCount]:
+        """Seals fitted per day (UTC) and operator in ``[since, until)``."""
+        ...
+
+    def issued_before(self, before: datetime) -> list[Seal]:
+        """Seals still issued (not fitted, returned, void or lost) since before ``before``."""
+        ...
+
+
+# -- anomaly thresholds, alerts and working hours (uow.security) ----------------------------------
+
+
+class SecurityRepository(Protocol):
+    """Thresholds, counted activity and alerts."""
+
+    def thresholds(self) -> list[ThresholdSetting]:
+        """Every threshold value a security manager has set."""
+        ...
+
+    def working_hours(self) -> WorkingHours | None:
+        """The facility's working hours, or None when every hour is working time."""
+        ...
+
+    def count_activity(
+        self, metric: Metric, scope: ThresholdScope, subject_id: str, since: datetime
+    ) -> int:
+        """Counted events of ``metric`` by one tool or operator after ``since``."""
+        ...
+
+    def last_entry_at(
+        self, subject_kind: str, subject_id: str, entry_types: Sequence[str]
+    ) -> datetime | None:
+        """When the latest entry of one of ``entry_types`` about a subject was made."""
+        ...
+
+    def arrived_as_expected(self, job_id: str) -> bool:
+        """True when the job's device came in a consignment that expected it."""
+        ...
+
+    def alert(self, alert_id: str) -> Alert | None: ...
+
+    def alerts(self, status: str | None, offset: int, limit: int) -> tuple[list[Alert], int]: ...
+
+    def tools(self) -> list[Tool]:
+        """Every enrolled tool with its status and the reason for it."""
+        ...
+
+
+# -- security assessments (uow.assessments) -------------------------------------------------------
+
+
+class AssessmentRepository(Protocol):
+    """The provider, commissioning mode, and assessments with findings, actions and steps."""
+
+    def party(self) -> SecParty | None: ...
+
+    def party_record(self) -> RecordedParty | None: ...
+
+    def commissioning(self, facility_id: str) -> Commissioning | None: ...
+
+    def summaries(self) -> list[AssessmentSummary]:
+        """Every assessment's id, kind, result and dates (no findings), oldest first."""
+        ...
+
+    def steps(self, assessment_id: str) -> list[ApprovalStep]:
+        """The additional steps of one assessment's approval."""
+        ...
+
+    def assessment(self, assessment_id: str) -> Assessment | None:
+        """One assessment with its findings, actions, steps and attached evidence (the
+        evidence without its ledger index, which the ledger knows)."""
+        ...
+
+    def finding(self, finding_id: str) -> Finding | None: ...
+
+    def action(self, action_id: str) -> RemedialAction | None: ...
+
+    def step(self, step_id: str) -> ApprovalStep | None: ...
+
+    def open_severities(self) -> list[str]:
+        """Severities of the findings still open."""
+        ...
+
+    def jobs_opened_since(self, since: datetime) -> int:
+        """Triage jobs opened since ``since`` (the volume the schedule weighs)."""
+        ...
+
+
+# -- assurance: controls, evidence, figures (uow.assurance) ---------------------------------------
+
+
+class AssuranceRepository(Protocol):
+    """Reads of the catalogue in force, the provider's controls, applicability and evidence."""
+
+    def adopted_catalogue(self) -> AdoptedCatalogue | None:
+        """The catalogue adopted last (with its YAML text), if any."""
+        ...
+
+    def provider_controls(self) -> list[Control]:
+        """The provider's own controls, by id."""
+        ...
+
+    def not_applicable(self) -> dict[str, str]:
+        """Control id -> reason, for the controls marked not applicable."""
+        ...
+
+    def evidence(self, evidence_id: str) -> Evidence | None: ...
+
+    def evidence_list(
+        self, name: str | None, offset: int, limit: int
+    ) -> tuple[list[Evidence], int]: ...
+
+    def latest_evidence(self) -> list[Evidence]:
+        """The latest evidence of each kind and name."""
+        ...
+
+    def policy_in_force(self) -> PolicyInForce | None:
+        """The active tamper policy's id, version, hash and when it was activated."""
+        ...
+
+    def decision_counts(self) -> list[DecisionCount]:
+        """Decisions by outcome, by policy or override, and policy hash."""
+        ...
+
+    def outcomes_per_day(self, since: datetime) -> list[DayOutcomes]:
+        """Decisions per day and outcome since ``since``."""
+        ...
+
+    def resets_per_bench(self, since: datetime) -> list[BenchResets]:
+        """Verified resets per bench since ``since``."""
+        ...
+
+    def job_counts(self) -> list[JobCount]:
+        """Triage jobs by state and outcome."""
+        ...
+
+
+class FileStore(Protocol):
+    """Evidence files by their SHA-256 (``adapters.evidence_store.EvidenceStore``)."""
+
+    def put(self, content: bytes) -> tuple[str, int]: ...
+
+    def put_stream(self, source: BinaryIO, limit: int = ...) -> tuple[str, int]: ...
+
+    def read(self, sha256: str) -> bytes: ...
+
+    def check(self, sha256: str) -> str: ...
+
+
+# -- documents: the renderer of certificates and labels -------------------------------------------
+
+
+@dataclass(frozen=True)
+class Document:
+    """A rendered document and the file name it is saved under."""
+
+    content: bytes
+    filename: str
+
+
+@dataclass(frozen=True)
+class SealLabel:
+    """The label of a bag of seals: one seal, by its serial."""
+
+    serial: str  # e.g. "SL-000123"
+    batch_id: str  # uuid string
+    seal_class: str  # e.g. "ISO 17712 H" or "other: supplier grade A"
+    supplier: str
+
+
+@dataclass(frozen=True)
+class DeviceLabel:
+    """The label of a released device's bag."""
+
+    device_id: str  # e.g. "00-11-22-33-44-55-66-77"
+    device_type: str  # e.g. "ESME"
+    job_id: str  # uuid string
+    seal_serial: str | None  # None when no seal is fitted yet
+    facility_name: str
+
+
+class DocumentRenderer(Protocol):
+    """Prints what the facility hands out on paper."""
+
+    def certificate(
+        self, device_id: str, receipt: str, verifier_key: str, facility_name: str
+    ) -> Document:
+        """A released device's triage certificate, from its receipt (verified first)."""
+        ...
+
+    def seal_labels(self, labels: Sequence[SealLabel], facility_name: str) -> Document:
+        """Labels for seal bags, one a page."""
+        ...
+
+    def device_labels(self, labels: Sequence[DeviceLabel]) -> Document:
+        """Labels for device bags, one a page."""
+        ...
+
+
+# -- exports: the replay check, the OSCAL and evidence-pack builders ------------------------------
+
+
+# An OSCAL JSON document (catalog, assessment-results, plan-of-action-and-milestones): its shape
+# is OSCAL's, checked with compliance-trestle's models by the adapter's tests, not by a type here.
+OscalDocument = dict[str, Any]
+
+
+class ReplayResult(Protocol):
+    """What a replay of the ledger into fresh tables found (``adapters.replay.ReplayReport``)."""
+
+    @property
+    def entries(self) -> int: ...
+
+    @property
+    def rows(self) -> int: ...
+
+    @property
+    def differences(self) -> Sequence[object]: ...
+
+    @property
+    def notes(self) -> Sequence[str]:
+        """What is said but is no failure (credentials set before digests were recorded)."""
+        ...
+
+
+class ReplayCheck(Protocol):
+    """Replays the whole ledger into fresh tables and compares them with the live ones."""
+
+    def __call__(self) -> ReplayResult: ...
+
+
+@dataclass(frozen=True)
+class EntryProof:
+    """An evidence entry's inclusion proof against a signed checkpoint, with the entry's bytes:
+    checkable with nothing but the verifier key."""
+
+    proof: InclusionProof
+    entry: bytes
+    checkpoint: str
+
+
+class OscalBuilder(Protocol):
+    """OSCAL JSON documents (``adapters.oscal``); each is a JSON object as OSCAL defines it."""
+
+    def catalog(
+        self,
+        catalogue: Catalogue,
+        own: Sequence[Control],
+        not_applicable: Mapping[str, str],
+        at: datetime,
+    ) -> OscalDocument: ...
+
+    def assessment_results(
+        self, assessment: Assessment, controls: Sequence[Control], facility: Facility, at: datetime
+    ) -> OscalDocument: ...
+
+    def plan_of_action(
+        self,
+        assessments: Sequence[Assessment],
+        controls: Sequence[Control],
+        facility: Facility,
+        at: datetime,
+    ) -> OscalDocument: ...
+
+
+class PackBuilder(Protocol):
+    """An assessment's report (PDF) and evidence pack (zip) (``adapters.evidence_pack``)."""
+
+    def report(
+        self,
+        assessment: Assessment,
+        readiness: Sequence[ControlReadiness],
+        facility_name: str,
+        catalogue_label: str,
+        at: datetime,
+    ) -> bytes: ...
+
+    def pack(
+        self,
+        assessment: Assessment,
+        readiness: Sequence[ControlReadiness],
+        files: Sequence[tuple[AttachedEvidence, bytes]],
+        proofs: Mapping[str, EntryProof],
+        report: bytes,
+        at: datetime,
+    ) -> bytes: ...
+
+    def filename(self, assessment: Assessment) -> str:
+        """The pack's file name (the report's is the same ending .pdf)."""
+        ...
+
+
+# -- the unit of work, the ledger, facilities and the triage tables -------------------------------
+
+
+class LedgerRecorder(Protocol):
+    """The facility's log within the unit of work."""
+
+    @property
+    def log(self) -> Log: ...
+
+    @property
+    def storage(self) -> LogStorage: ...
+
+    def create(self) -> None:
+        """Create the facility's empty log."""
+        ...
+
+    def record(self, entries: Sequence[Entry]) -> int:
+        """Append entries; returns the index of the first."""
+        ...
+
+    def indexes_for(self, subject_kind: str, subject_id: str) -> list[int]:
+        """Indexes of every entry about one subject, oldest first."""
+        ...
+
+    def latest_about(
+        self, subject_kind: str, subject_id: str, limit: int, before: int | None = None
+    ) -> list[tuple[int, bytes | None]]:
+        """The latest ``limit`` entries about one subject (below ``before``, if given), newest
+        first, as (index, stored bytes), None for an entry the log does not hold."""
+        ...
+
+
+class FacilityRepository(Protocol):
+    """Facilities known to this database."""
+
+    def add(self, facility: Facility) -> None: ...
+
+    def get(self, facility_id: str) -> Facility | None: ...
+
+    def list(self) -> list[Facility]: ...
+
+
+class TriageRepository(Protocol):
+    """The triage workflow's current-state tables (projections of the ledger), and what is
+    kept beside them: token secrets' hashes, used agent nonces."""
+
+    def settings(self) -> tuple[int, int]: ...
+    def operator(self, operator_id: str) -> Operator | None: ...
+    def operators(self) -> list[Operator]: ...
+    def operator_benches(self, operator_id: str) -> frozenset[str]:
+        """The benches assigned to the operator (none: they work at no bench)."""
+        ...
+
+    def bench_assignments(self) -> dict[str, list[str]]:
+        """Every operator's assigned benches, sorted, by operator id (only those with any)."""
+        ...
+
+    def add_token(self, token: StoredToken, secret: str) -> None: ...
+
+    def token_by_secret(self, secret: str) -> StoredToken | None: ...
+
+    def token(self, token_id: str) -> StoredToken | None: ...
+
+    def tokens(self, operator_id: str | None = None) -> list[StoredToken]: ...
+
+    def revoke_token(self, token_id: str, at: datetime) -> None: ...
+    def tool(self, tool_id: str) -> Tool | None: ...
+    def use_agent_nonce(self, tool_id: str, nonce: str) -> bool: ...
+    def active_policy_source(self) -> str | None: ...
+    def consignment(self, consignment_id: str) -> Consignment | None: ...
+    def consignment_by_reference(self, asset_owner: str, reference: str) -> Consignment | None: ...
+    def consignments(self, offset: int, limit: int) -> tuple[list[Consignment], int]: ...
+    def expected_in_open_consignment(self, device_id: str) -> tuple[str, Device, bool] | None: ...
+    def expected_devices(self, device_ids: Sequence[str]) -> dict[str, str]: ...
+    def missing_devices(self, consignment_id: str) -> list[str]: ...
+    def device(self, device_id: str) -> Device | None: ...
+    def job(self, job_id: str) -> TriageJob | None: ...
+    def open_job_for_device(self, device_id: str) -> TriageJob | None: ...
+    def open_jobs_for_devices(self, device_ids: Sequence[str]) -> dict[str, str]: ...
+    def jobs_for_device(self, device_id: str) -> list[TriageJob]: ...
+    def jobs(
+        self, state: JobState | None, offset: int, limit: int
+    ) -> tuple[list[TriageJob], int]: ...
+    def decision_count(self, job_id: str) -> int: ...
+    def work_order(self, work_order_id: str) -> StoredWorkOrder | None: ...
+    def issued_work_orders(self, tool_id: str, now: datetime) -> list[StoredWorkOrder]: ...
+    def live_work_order(self, job_id: str, now: datetime) -> StoredWorkOrder | None: ...
+    def expired_work_orders(self, before: datetime, limit: int) -> list[StoredWorkOrder]: ...
+    def reset_results(self, job_id: str) -> list[ResetResult]: ...
+    def exceptions(
+        self, status: str | None, offset: int, limit: int
+    ) -> tuple[list[IntakeException], int]: ...
+    def exception(self, exception_id: str) -> IntakeException | None: ...
+
+
+class Clock(Protocol):
+    """Where the use cases take the time from (``triage.adapters.clock``; tests move it)."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: everything in it commits with its ledger entries, or nothing does."""
+
+    @property
+    def facility_id(self) -> str: ...
+
+    @property
+    def ledger(self) -> LedgerRecorder: ...
+
+    @property
+    def facilities(self) -> FacilityRepository: ...
+
+    @property
+    def triage(self) -> TriageRepository: ...
+
+    @property
+    def credentials(self) -> CredentialRepository: ...
+
+    @property
+    def security(self) -> SecurityRepository: ...
+
+    @property
+    def seals(self) -> SealRepository: ...
+
+    @property
+    def assurance(self) -> AssuranceRepository: ...
+
+    @property
+    def assessments(self) -> AssessmentRepository: ...
+
+    @property
+    def packaged(self) -> PackagedData:
+        """The data files that ship with the system (the factory's)."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The time the use cases record (the factory's)."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """The installation's settings: facility data, intervals and limits (the factory's)."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make the changes durable; without it, leaving the block rolls them back."""
+        ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Opens units of work: ``write=True`` for one that may change state."""
+
+    def __call__(self, *, write: bool) -> UnitOfWork: ...
+
+    @property
+    def passwords(self) -> PasswordHasher:
+        """Hashes and checks passwords."""
+        ...
+
+    @property
+    def totp(self) -> TotpCodes:
+        """Computes authenticators' codes."""
+        ...
+
+    @property
+    def packaged(self) -> PackagedData:
+        """The data files that ship with the system."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The time every unit of work it opens records."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """The installation's settings: intervals and limits the use cases apply."""
+        ...
+
+    @property
+    def throttles(self) -> Throttles:
+        """The in-memory rate limits of this application (gone with the factory)."""
+        ...
+
+    def tile_cache(self) -> TileCache:
+        """What this process remembers of the log's tiles (never changes once seen)."""
+        ...
+
+    def log_opener(self) -> StorageOpener:
+        """Lets worker processes read the facility's log (for parallel verification)."""
+        ...
+
+    def checkpoint_keeper(self) -> CheckpointKeeper | None:
+        """Where the latest signed checkpoint is kept outside the database (None: nowhere)."""
+        ...
+
+
+class CheckpointKeeper(Protocol):
+    """The facility's latest signed checkpoint and the leaf hashes it covers, kept outside the
+    database (``triage.adapters.checkpoint_file``)."""
+
+    @property
+    def path(self) -> Path: ...
+
+    def tracked(self) -> bool:
+        """True when this installation keeps one (a missing file is then a failure)."""
+        ...
+
+    def lock(self) -> AbstractContextManager[None]:
+        """Serialise the processes that issue checkpoints."""
+        ...
+
+    def read(self) -> str | None:
+        """The kept signed note, if any."""
+        ...
+
+    def read_hashes(self, count: int) -> bytes: ...
+
+    def hashes_count(self) -> int: ...
+
+    def keep(self, signed_note: str, size: int, first: int, hashes: Sequence[bytes]) -> bool:
+        """Keep a checkpoint the database just stored, with leaf hashes from ``first``."""
+        ...
