@@ -121,7 +121,7 @@ def read_ledger(uow_factory: UnitOfWorkFactory) -> LedgerView:
                 )
         offset = 0
         while True:
-            page, total = uow.triage.jobs(None, offset, PAGE)
+            page, total = uow.jobs.page(None, offset, PAGE)
             for job in page:
                 record = jobs.setdefault(job.id, JobRecord(job.id))
                 record.device_id = job.device_id

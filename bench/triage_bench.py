@@ -450,8 +450,8 @@ def run_service(
         lifecycle_s = time.perf_counter() - t0
         cpu_s = time.process_time() - cpu0
         with uow(write=False) as unit:
-            released = unit.triage.jobs(JobState.RELEASED, 0, 1)[1]
-            jobs = unit.triage.jobs(None, 0, 1)[1]
+            released = unit.jobs.page(JobState.RELEASED, 0, 1)[1]
+            jobs = unit.jobs.page(None, 0, 1)[1]
     finally:
         app.close()
     top = ""

@@ -138,7 +138,7 @@ def test_a_flood_of_every_unauthenticated_endpoint_adds_a_few_entries_and_locks_
     assert all(count <= PER_ENDPOINT for count in grown.values()), grown
 
     with _app(site.triage).uow(write=False) as uow:
-        tool = uow.triage.tool("BENCH-2")
+        tool = uow.tools.get("BENCH-2")
         locks = uow.credentials.locks()
     assert tool is not None and tool.status is ToolStatus.ACTIVE
     assert [lock.subject_id for lock in locks if lock.subject_kind == "operator"] == []

@@ -110,7 +110,7 @@ class Staffed:
 
     def job(self, job_id: str) -> TriageJob:
         with self.app.uow(write=False) as uow:
-            found = uow.triage.job(job_id)
+            found = uow.jobs.get(job_id)
         assert found is not None
         return found
 

@@ -64,14 +64,14 @@ def _types(staffed: Staffed, kind: str, subject_id: str) -> list[str]:
 
 def _tool_status(staffed: Staffed) -> ToolStatus:
     with staffed.app.uow(write=False) as uow:
-        found = uow.triage.tool(TOOL)
+        found = uow.tools.get(TOOL)
     assert found is not None
     return found.status
 
 
 def _operator_suspended(staffed: Staffed, operator_id: str) -> bool:
     with staffed.app.uow(write=False) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
     assert found is not None
     return found.suspended
 

@@ -109,7 +109,7 @@ def test_enrolment_then_login_with_totp_and_single_use_recovery_codes(
 ) -> None:
     ben = enrol(staffed, clock, "ben")
     with staffed.app.uow(write=False) as uow:
-        operator = uow.triage.operator("ben")
+        operator = uow.operators.get("ben")
     assert operator is not None and operator.mfa_enrolled
     assert len(ben.recovery) == 10
 
@@ -118,7 +118,7 @@ def test_enrolment_then_login_with_totp_and_single_use_recovery_codes(
     assert caller.caller.id == "ben" and caller.caller.roles == frozenset({Role.BENCH_OPERATOR})
     assert caller.csrf_token == session.csrf_token
     with staffed.app.uow(write=False) as uow:
-        operator = uow.triage.operator("ben")
+        operator = uow.operators.get("ben")
     assert operator is not None and operator.last_login_at == clock.at
 
     # The same TOTP code never works twice, even within its window.

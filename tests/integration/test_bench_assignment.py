@@ -103,7 +103,7 @@ def site(staffed: Staffed) -> Iterator[Site]:
 
 def _job_id(site: Site) -> str:
     with site.staffed.app.uow(write=False) as uow:
-        job = uow.triage.open_job_for_device(DEVICE)
+        job = uow.jobs.open_for_device(DEVICE)
     assert job is not None
     return job.id
 

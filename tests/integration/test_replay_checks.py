@@ -190,7 +190,7 @@ def test_replay_names_a_job_released_without_a_seal(staffed: Staffed) -> None:
     job_id = _verified(staffed)
     _change(staffed, update(triage_job).where(triage_job.c.id == job_id).values(state="sealed"))
     with staffed.app.uow(write=True) as uow:
-        job = uow.triage.job(job_id)
+        job = uow.jobs.get(job_id)
         assert job is not None
         entry = job_step(uow, staffed.ben, job, Action.RELEASE, {"seal_serial": None})
         uow.ledger.record([entry])

@@ -255,7 +255,7 @@ def test_expired_work_orders_are_closed_and_the_last_attempt_quarantines(
     assert f"without a result from tool {staffed.tool.id}" in failed.data["detail"]
     with staffed.app.uow(write=False) as uow:
         order = WorkOrder.open(signed, staffed.app.verifier_key())
-        found = uow.triage.work_order(order.id)
+        found = uow.work_orders.get(order.id)
         assert found is not None and found.status == "expired"
     # The tool's late result for the closed order is refused, and says why.
     with pytest.raises(InvalidInput, match="no result came before it expired"):

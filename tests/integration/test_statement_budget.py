@@ -73,11 +73,11 @@ def test_an_agent_nonce_is_taken_once_in_one_statement(staffed: Staffed) -> None
     app, nonce = staffed.app, "0123456789abcdef0123456789abcdef"
     with app.uow(write=True) as uow:
         with counted(app.database.engine) as statements:
-            assert uow.triage.use_agent_nonce("BENCH-1", nonce)
-            assert not uow.triage.use_agent_nonce("BENCH-1", nonce)  # a replay
+            assert uow.tools.use_agent_nonce("BENCH-1", nonce)
+            assert not uow.tools.use_agent_nonce("BENCH-1", nonce)  # a replay
         uow.commit()
     assert len(statements) == 2, statements
     assert not any("SAVEPOINT" in s for s in statements), statements
     with app.uow(write=True) as uow:
-        assert not uow.triage.use_agent_nonce("BENCH-1", nonce)  # remembered after commit
-        assert uow.triage.use_agent_nonce("BENCH-2", nonce)  # another tool's is its own
+        assert not uow.tools.use_agent_nonce("BENCH-1", nonce)  # remembered after commit
+        assert uow.tools.use_agent_nonce("BENCH-2", nonce)  # another tool's is its own

@@ -65,7 +65,7 @@ def _legacy_token(staffed: Staffed, operator_id: str) -> str:
     token_id = secret.split("_")[1]
     stored = StoredToken(token_id, operator_id, "api", at, None, at + timedelta(days=90))
     with staffed.app.uow(write=True) as uow:
-        uow.triage.add_token(stored, secret)
+        uow.tokens.add(stored, secret)
         uow.commit()
     return secret
 

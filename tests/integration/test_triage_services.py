@@ -76,7 +76,7 @@ def test_a_device_comes_back_years_later_for_a_new_job(staffed: Staffed) -> None
     bench.release(staffed.app.uow, staffed.ben, first.id)
     SimulatedFleet(staffed.fleet_path).set_failure(D1, fail_times=0)
     with staffed.app.uow(write=False) as uow:
-        assert uow.triage.open_job_for_device(D1) is None
+        assert uow.jobs.open_for_device(D1) is None
     rows = [
         ManifestRow(
             2,
@@ -131,7 +131,7 @@ def test_a_bad_manifest_imports_nothing_and_names_every_bad_row(staffed: Staffed
     assert "Commissioned" in str(rejected.value.problems[1])
     assert "duplicate of line 2" in rejected.value.problems[2].problem
     with staffed.app.uow(write=False) as uow:
-        assert uow.triage.consignments(0, 10) == ([], 0)
+        assert uow.consignments.page(0, 10) == ([], 0)
 
     report = intake.import_manifest(
         staffed.app.uow, staffed.sup, "C-1", "MAP-1", rows, skip_invalid=True
@@ -161,7 +161,7 @@ def test_unexpected_device_raises_an_exception_not_a_job(staffed: Staffed) -> No
     assert scanned.exception_id is not None
     assert "not expected" in scanned.message
     with staffed.app.uow(write=False) as uow:
-        open_items, total = uow.triage.exceptions("open", 0, 10)
+        open_items, total = uow.exceptions.page("open", 0, 10)
     assert total == 1
     assert open_items[0].device_id == D3
     with pytest.raises(PermissionDenied):
@@ -170,7 +170,7 @@ def test_unexpected_device_raises_an_exception_not_a_job(staffed: Staffed) -> No
         staffed.app.uow, staffed.sup, scanned.exception_id, "returned to MAP-1 unopened"
     )
     with staffed.app.uow(write=False) as uow:
-        assert uow.triage.exceptions("open", 0, 10)[1] == 0
+        assert uow.exceptions.page("open", 0, 10)[1] == 0
     with pytest.raises(InvalidInput, match="device_id"):
         intake.scan_device(staffed.app.uow, staffed.ben, "not a device")
     _assert_record_consistent(staffed)
@@ -250,7 +250,7 @@ def test_reset_failures_are_retried_then_quarantined(staffed: Staffed) -> None:
     job = staffed.reset(job.id)
     assert job.state is JobState.QUARANTINED
     with staffed.app.uow(write=False) as uow:
-        results = uow.triage.reset_results(job.id)
+        results = uow.jobs.reset_results(job.id)
     assert [r.verified for r in results] == [False, False, False]
     assert any("not cleared" in f for f in results[0].failures)
     with pytest.raises(IllegalTransition):
@@ -388,5 +388,5 @@ def test_an_earlier_tamper_policy_is_put_back_in_force_and_replays(staffed: Staf
     for policy in (first, second, first, first):
         tamper_policy.activate_policy(app.uow, staffed.admin, policy)
     with app.uow(write=False) as uow:
-        assert uow.triage.active_policy_source() == first.source.decode("utf-8")
+        assert uow.policies.active_source() == first.source.decode("utf-8")
     _assert_record_consistent(staffed)

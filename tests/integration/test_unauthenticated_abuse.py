@@ -28,7 +28,7 @@ HOME = "192.0.2.10"
 
 def _tool_status(staffed: Staffed, tool_id: str = "BENCH-1") -> ToolStatus:
     with staffed.app.uow(write=False) as uow:
-        found = uow.triage.tool(tool_id)
+        found = uow.tools.get(tool_id)
     assert found is not None
     return found.status
 

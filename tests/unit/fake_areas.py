@@ -3,9 +3,17 @@
 from tests.unit import (  # noqa: F401
     fake_assessments,
     fake_assurance,
+    fake_consignments,
     fake_credentials,
+    fake_devices,
+    fake_exceptions,
     fake_facilities,
+    fake_jobs,
+    fake_operators,
+    fake_policies,
     fake_seals,
     fake_security,
-    fake_triage,
+    fake_tokens,
+    fake_tools,
+    fake_work_orders,
 )

@@ -18,7 +18,7 @@ from triage.domain.assurance_records import (
     RemedialAction,
 )
 from triage.ledger.entry import Entry, parse_time
-from triage.services.ports import AssuranceRepository, TriageRepository
+from triage.services.ports import AssuranceRepository, JobRepository
 
 _EVERY = 10**9
 
@@ -41,7 +41,7 @@ class FakeAssessmentRepository(FakeTables):
     """``AssessmentRepository``, in memory.
 
     An assessment's attached evidence is read from the assurance fake and the triage volume
-    from the triage fake, as the SQL repository joins those tables."""
+    from the jobs fake, as the SQL repository joins those tables."""
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -261,6 +261,5 @@ class FakeAssessmentRepository(FakeTables):
         return list(dict.fromkeys(open_))
 
     def jobs_opened_since(self, since: datetime) -> int:
-        triage = cast(TriageRepository, self._database.areas["triage"])
-        jobs, _ = triage.jobs(None, 0, _EVERY)
+        jobs, _ = cast(JobRepository, self._database.areas["jobs"]).page(None, 0, _EVERY)
         return sum(job.opened_at >= since for job in jobs)

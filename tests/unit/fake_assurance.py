@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
-from tests.unit.fake_triage import FakeTriageRepository
+from tests.unit.fake_jobs import FakeJobRepository
+from tests.unit.fake_policies import FakePolicyRepository
+from tests.unit.fake_tools import FakeToolRepository
+from tests.unit.fake_work_orders import FakeWorkOrderRepository
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
 from triage.domain.assurance_records import (
     AdoptedCatalogue,
@@ -25,8 +28,8 @@ class FakeAssuranceRepository(FakeTables):
     """``AssuranceRepository``, in memory.
 
     The catalogues adopted, the provider's controls, applicability and evidence are projected
-    here; the figures about bench work are read from the triage fake, as the SQL repository
-    reads the workflow tables."""
+    here; the figures about bench work are read from the jobs, work orders, tools and policies
+    fakes, as the SQL repository reads their tables."""
 
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
@@ -39,8 +42,8 @@ class FakeAssuranceRepository(FakeTables):
         self.records: dict[str, Evidence] = {}
 
     @property
-    def _triage(self) -> FakeTriageRepository:
-        return cast(FakeTriageRepository, self._database.areas["triage"])
+    def _jobs(self) -> FakeJobRepository:
+        return self._database.repository("jobs", FakeJobRepository)
 
     # -- projections ------------------------------------------------------------------------
 
@@ -119,7 +122,8 @@ class FakeAssuranceRepository(FakeTables):
         return sorted(latest, key=lambda e: (e.name, e.id))
 
     def policy_in_force(self) -> PolicyInForce | None:
-        active = [p for p in self._triage.people.policies.values() if p.active]
+        policies = self._database.repository("policies", FakePolicyRepository).policies
+        active = [p for p in policies.values() if p.active]
         if not active:
             return None
         policy = active[0]
@@ -128,7 +132,7 @@ class FakeAssuranceRepository(FakeTables):
     def decision_counts(self) -> list[DecisionCount]:
         """Decisions by outcome, by whom (the policy or an override) and under which policy."""
         counts: dict[tuple[str, str | None, str], int] = {}
-        for d in self._triage.workflow.decisions:
+        for d in self._jobs.decisions:
             key = (d.outcome, d.policy_hash, "policy" if d.justification is None else "override")
             counts[key] = counts.get(key, 0) + 1
         ordered = sorted(counts.items(), key=lambda kv: (kv[0][0], _nulls_first(kv[0][1])))
@@ -136,7 +140,7 @@ class FakeAssuranceRepository(FakeTables):
 
     def outcomes_per_day(self, since: datetime) -> list[DayOutcomes]:
         counts: dict[tuple[str, str], int] = {}
-        for d in self._triage.workflow.decisions:
+        for d in self._jobs.decisions:
             if d.at >= since:
                 key = (d.at.astimezone(UTC).date().isoformat(), d.outcome)
                 counts[key] = counts.get(key, 0) + 1
@@ -144,13 +148,13 @@ class FakeAssuranceRepository(FakeTables):
 
     def resets_per_bench(self, since: datetime) -> list[BenchResets]:
         """Verified resets since ``since``, by the bench of the tool that did each."""
-        rows = self._triage.workflow
-        tools = self._triage.people.tools
+        orders = self._database.repository("work_orders", FakeWorkOrderRepository).orders
+        tools = self._database.repository("tools", FakeToolRepository).tools
         counts: dict[str, int] = {}
-        for result in rows.results.values():
+        for result in self._jobs.results.values():
             if result.verified is not True or result.at < since:
                 continue
-            order = rows.work_orders.get(result.work_order_id)
+            order = orders.get(result.work_order_id)
             tool = None if order is None else tools.get(order.tool_id)
             if tool is not None:  # the SQL inner join drops a reset without its tool
                 counts[tool.bench] = counts.get(tool.bench, 0) + 1
@@ -158,7 +162,7 @@ class FakeAssuranceRepository(FakeTables):
 
     def job_counts(self) -> list[JobCount]:
         counts: dict[tuple[str, str | None], int] = {}
-        for job in self._triage.workflow.jobs.values():
+        for job in self._jobs.jobs.values():
             key = (job.state.value, job.outcome)
             counts[key] = counts.get(key, 0) + 1
         ordered = sorted(counts.items(), key=lambda kv: (kv[0][0], _nulls_first(kv[0][1])))

@@ -3,7 +3,7 @@ activation and recovery codes, login attempts, web sessions (kept beside the led
 the port methods) and locks (the projection of ``auth.locked`` / ``auth.unlocked``).
 
 What ``auth.login`` and ``auth.mfa_enrolled`` change on the operator is projected by the
-people half of the fake ``TriageRepository``, which keeps the operators."""
+operators' fake (``fake_operators``), which keeps the operators."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tests.unit.fake_people_tables import PeopleTables
+from tests.unit.fake_operators import FakeOperatorRepository
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
 from triage.domain.people import Holder
@@ -156,9 +156,7 @@ class FakeCredentialRepository(FakeTables):
         return self.locks_held.get((subject_kind, subject_id))
 
     def holder(self, operator_id: str) -> Holder | None:
-        people = self._database.areas["triage"]
-        assert isinstance(people, PeopleTables)
-        found = people.operator(operator_id)
+        found = self._database.repository("operators", FakeOperatorRepository).get(operator_id)
         if found is None:
             return None
         stored = self.credentials.get(operator_id)

@@ -1,9 +1,14 @@
-"""The facilities' fake repository (uow.facilities)."""
+"""The facilities' fake repository (uow.facilities): facilities and the settings of the fake's
+one facility."""
 
 from __future__ import annotations
 
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
-from triage.domain.facility import Facility
+from triage.domain.facility import (
+    DEFAULT_MAX_RESET_ATTEMPTS,
+    DEFAULT_WORK_ORDER_MINUTES,
+    Facility,
+)
 from triage.errors import Conflict
 from triage.ledger.entry import Entry
 
@@ -15,6 +20,8 @@ class FakeFacilityRepository(FakeTables):
     def __init__(self, database: FakeDatabase) -> None:
         self._database = database
         self.facilities: dict[str, Facility] = {}
+        # (max reset attempts, work order minutes): the settings row, made by facility.created.
+        self.limits: tuple[int, int] | None = None
 
     def add(self, facility: Facility) -> None:
         if facility.id in self.facilities:
@@ -28,6 +35,9 @@ class FakeFacilityRepository(FakeTables):
     def list(self) -> list[Facility]:
         return [self.facilities[key] for key in sorted(self.facilities)]
 
+    def settings(self) -> tuple[int, int]:
+        return self.limits or (DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES)
+
     @projects("facility.created")
     def _created(self, entry: Entry, index: int) -> None:
         # The live path adds the facility before its ledger exists; a replay adds it here.
@@ -35,3 +45,14 @@ class FakeFacilityRepository(FakeTables):
             self.facilities[entry.subject.id] = Facility(
                 entry.subject.id, entry.data["name"], entry.data["log_origin"], entry.at
             )
+        self.limits = (
+            entry.data.get("max_reset_attempts", DEFAULT_MAX_RESET_ATTEMPTS),
+            entry.data.get("work_order_minutes", DEFAULT_WORK_ORDER_MINUTES),
+        )
+
+    @projects("facility.settings_changed")
+    def _settings_changed(self, entry: Entry, index: int) -> None:
+        # As the SQL update: no settings row (no facility.created), nothing to change.
+        if self.limits is not None:
+            data = entry.data
+            self.limits = (data["max_reset_attempts"], data["work_order_minutes"])

@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from tests.unit.fake_tools import FakeToolRepository
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
 from triage.domain.alert import Alert
 from triage.domain.thresholds import Limit, Metric, Scope, ThresholdSetting, WorkingHours
 from triage.domain.tool import Tool
 from triage.ledger.entry import Entry
-
-if TYPE_CHECKING:
-    from tests.unit.fake_triage import FakeTriageRepository
 
 
 @dataclass(frozen=True)
@@ -93,9 +90,8 @@ class FakeSecurityRepository(FakeTables):
         return chosen[offset : offset + limit], len(chosen)
 
     def tools(self) -> list[Tool]:
-        # The tool table is the people half's (uow.triage), as the real one reads it.
-        people: FakeTriageRepository = self._database.areas["triage"]  # type: ignore[assignment]
-        return people.all_tools()
+        # The tool table is the tools fake's (uow.tools), as the real one reads it.
+        return self._database.repository("tools", FakeToolRepository).all_tools()
 
     # -- projections ---------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypeVar
 
 from triage.adapters.packaged_data import PackagedFiles
 from triage.config import Settings
@@ -38,13 +38,22 @@ from triage.services.throttle import Throttles
 if TYPE_CHECKING:
     from tests.unit.fake_assessments import FakeAssessmentRepository
     from tests.unit.fake_assurance import FakeAssuranceRepository
+    from tests.unit.fake_consignments import FakeConsignmentRepository
     from tests.unit.fake_credentials import FakeCredentialRepository
+    from tests.unit.fake_devices import FakeDeviceRepository
+    from tests.unit.fake_exceptions import FakeExceptionRepository
     from tests.unit.fake_facilities import FakeFacilityRepository
+    from tests.unit.fake_jobs import FakeJobRepository
+    from tests.unit.fake_operators import FakeOperatorRepository
+    from tests.unit.fake_policies import FakePolicyRepository
     from tests.unit.fake_seals import FakeSealRepository
     from tests.unit.fake_security import FakeSecurityRepository
-    from tests.unit.fake_triage import FakeTriageRepository
+    from tests.unit.fake_tokens import FakeTokenRepository
+    from tests.unit.fake_tools import FakeToolRepository
+    from tests.unit.fake_work_orders import FakeWorkOrderRepository
 
 FACILITY_ID = "unit"
+T = TypeVar("T")
 START = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
@@ -160,6 +169,13 @@ class FakeDatabase:
     subjects: list[Subject] = field(default_factory=list)
     areas: dict[str, FakeTables] = field(default_factory=dict)
 
+    def repository(self, name: str, kind: type[T]) -> T:
+        """The fake repository of area ``name`` (``uow.<name>``), for another area's fake that
+        reads its records where the SQL repositories join its tables."""
+        found = self.areas[name]
+        assert isinstance(found, kind), (name, found)
+        return found
+
 
 class FakeLedger:
     """``LedgerRecorder`` over a real ``Log`` in memory."""
@@ -231,7 +247,15 @@ class FakeUnitOfWork:
     # Bound to the working copy's repositories on entering (see ``_rebind``).
     ledger: FakeLedger
     facilities: FakeFacilityRepository
-    triage: FakeTriageRepository
+    operators: FakeOperatorRepository
+    tokens: FakeTokenRepository
+    tools: FakeToolRepository
+    policies: FakePolicyRepository
+    consignments: FakeConsignmentRepository
+    devices: FakeDeviceRepository
+    jobs: FakeJobRepository
+    work_orders: FakeWorkOrderRepository
+    exceptions: FakeExceptionRepository
     credentials: FakeCredentialRepository
     security: FakeSecurityRepository
     seals: FakeSealRepository

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
+from triage.adapters.rows import operator_from_row
 from triage.adapters.tables import (
     access_lock,
     activation_code,
@@ -17,7 +18,6 @@ from triage.adapters.tables import (
     recovery_code,
     web_session,
 )
-from triage.adapters.triage_repository import operator_from_row
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
 from triage.domain.people import Holder
 

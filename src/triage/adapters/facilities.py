@@ -1,4 +1,4 @@
-"""Facility rows."""
+"""Facility rows and the facility's settings."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ from datetime import UTC
 from sqlalchemy import Connection, RowMapping, insert, select
 
 from triage.adapters.tables import facility as facility_table
-from triage.domain.facility import Facility
+from triage.adapters.tables import facility_settings
+from triage.domain.facility import (
+    DEFAULT_MAX_RESET_ATTEMPTS,
+    DEFAULT_WORK_ORDER_MINUTES,
+    Facility,
+)
 
 
 class SqlFacilityRepository:
-    """Facilities in the ``facility`` table."""
+    """Facilities in the ``facility`` table; the settings of the unit of work's facility."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, facility_id: str) -> None:
         self._conn = conn
+        self._facility_id = facility_id
 
     def add(self, facility: Facility) -> None:
         self._conn.execute(
@@ -35,6 +41,21 @@ class SqlFacilityRepository:
     def list(self) -> list[Facility]:
         rows = self._conn.execute(select(facility_table).order_by(facility_table.c.id))
         return [_facility(row._mapping) for row in rows]
+
+    def settings(self) -> tuple[int, int]:
+        """(max reset attempts, work order validity in minutes)."""
+        row = (
+            self._conn.execute(
+                select(facility_settings).where(
+                    facility_settings.c.facility_id == self._facility_id
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES
+        return int(row["max_reset_attempts"]), int(row["work_order_minutes"])
 
 
 def _facility(mapping: RowMapping) -> Facility:

@@ -14,16 +14,24 @@ from triage.adapters.assessment_repository import SqlAssessmentRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.checkpoint_file import CheckpointFile
 from triage.adapters.clock import SystemClock
+from triage.adapters.consignment_repository import SqlConsignmentRepository
 from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.database import Database
+from triage.adapters.device_repository import SqlDeviceRepository
+from triage.adapters.exception_repository import SqlExceptionRepository
 from triage.adapters.facilities import SqlFacilityRepository
+from triage.adapters.job_repository import SqlJobRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
+from triage.adapters.operator_repository import SqlOperatorRepository
 from triage.adapters.packaged_data import PackagedFiles
 from triage.adapters.passwords import Argon2Passwords
+from triage.adapters.policy_repository import SqlPolicyRepository
 from triage.adapters.seal_repository import SqlSealRepository
 from triage.adapters.security_repository import SqlSecurityRepository
+from triage.adapters.token_repository import SqlTokenRepository
+from triage.adapters.tool_repository import SqlToolRepository
 from triage.adapters.totp import PyotpCodes
-from triage.adapters.triage_repository import SqlTriageRepository
+from triage.adapters.work_order_repository import SqlWorkOrderRepository
 from triage.config import Settings
 from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
 from triage.ledger.tiles import TileCache
@@ -84,8 +92,16 @@ class SqlUnitOfWork:
                 raise database_unavailable(exc) from exc
             raise
         self.ledger = SqlLedger(conn, self.facility_id, self._cache)
-        self.facilities = SqlFacilityRepository(conn)
-        self.triage = SqlTriageRepository(conn, self.facility_id)
+        self.facilities = SqlFacilityRepository(conn, self.facility_id)
+        self.operators = SqlOperatorRepository(conn)
+        self.tokens = SqlTokenRepository(conn)
+        self.tools = SqlToolRepository(conn)
+        self.policies = SqlPolicyRepository(conn)
+        self.consignments = SqlConsignmentRepository(conn)
+        self.devices = SqlDeviceRepository(conn)
+        self.jobs = SqlJobRepository(conn)
+        self.work_orders = SqlWorkOrderRepository(conn)
+        self.exceptions = SqlExceptionRepository(conn)
         self.credentials = SqlCredentialRepository(conn)
         self.security = SqlSecurityRepository(conn)
         self.seals = SqlSealRepository(conn)

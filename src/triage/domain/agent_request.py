@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from triage.ledger.entry import format_time
+
 CONTEXT = b"device-triage agent request v1\n"
 MAX_SKEW = timedelta(minutes=5)
 HEADER_TOOL = "X-Triage-Tool"
@@ -27,5 +29,5 @@ def request_message(method: str, target: str, time: str, nonce: str, body: bytes
 def time_problem(sent: datetime, now: datetime) -> str | None:
     """Why a request's time is unacceptable, or None."""
     if abs(now - sent) > MAX_SKEW:
-        return f"request time {sent.isoformat()} is more than {MAX_SKEW} from the server's clock"
+        return f"request time {format_time(sent)} is more than {MAX_SKEW} from the server's clock"
     return None

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from triage.domain.bounded import InputLimitError, load_yaml
 from triage.errors import Conflict, InvalidInput
+from triage.ledger.entry import format_time
 
 E = TypeVar("E", bound=StrEnum)
 MAX_COMMISSIONING_DAYS = 90
@@ -191,7 +192,7 @@ def gate(standing: Standing, at: datetime) -> str:
     if approved:
         return why
     if standing.commissioning is not None and standing.commissioning.active(at):
-        return "commissioning mode until " + standing.commissioning.until.isoformat()
+        return "commissioning mode until " + format_time(standing.commissioning.until)
     raise Conflict(
         f"triage work is refused: {why}; an administrator can switch on commissioning mode "
         "for test devices before the first assessment"

@@ -74,9 +74,9 @@ def access_review(uow_factory: UnitOfWorkFactory, caller: Caller) -> AccessRevie
     caller.require(Permission.ACCESS_REVIEW)
     at = uow_factory.clock.now()
     with uow_factory(write=False) as uow:
-        benches = uow.triage.bench_assignments()
-        operators = uow.triage.operators()
-        tokens = [t for t in uow.triage.tokens() if t.state(at) == "active"]
+        benches = uow.operators.bench_assignments()
+        operators = uow.operators.all()
+        tokens = [t for t in uow.tokens.all() if t.state(at) == "active"]
         tools = uow.security.tools()
         view = anomaly.threshold_view(uow)
         alerts, _ = uow.security.alerts("open", 0, 10_000)

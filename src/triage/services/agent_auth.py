@@ -52,7 +52,7 @@ def authenticate_tool(
     at = uow_factory.clock.now()
     # Checked in a read transaction: a forged request takes no write lock.
     with uow_factory(write=False) as uow:
-        tool = uow.triage.tool(tool_id) if tool_id else None
+        tool = uow.tools.get(tool_id) if tool_id else None
         problem, signed = _check(
             tool, tool_id, method, target, sent_time, nonce, signature, body, at
         )
@@ -70,10 +70,10 @@ def authenticate_tool(
             )
     if problem is None and changes_state:
         with uow_factory(write=True) as uow:
-            tool = uow.triage.tool(tool_id)
+            tool = uow.tools.get(tool_id)
             if tool is None or tool.status is not ToolStatus.ACTIVE:
                 problem, signed = f"tool {tool_id} is no longer active", False
-            elif not uow.triage.use_agent_nonce(tool_id, nonce):
+            elif not uow.tools.use_agent_nonce(tool_id, nonce):
                 problem = "nonce already used: the request is a replay"
             else:
                 uow.commit()

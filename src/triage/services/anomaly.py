@@ -134,9 +134,9 @@ def after_refusal(tool_id: str) -> Callable[[UnitOfWork], object]:
 
 def _may_be_suspended(uow: UnitOfWork, scope: Scope, subject_id: str) -> bool:
     if scope is Scope.TOOL:
-        found_tool = uow.triage.tool(subject_id)
+        found_tool = uow.tools.get(subject_id)
         return found_tool is not None and found_tool.status is ToolStatus.ACTIVE
-    found = uow.triage.operator(subject_id)
+    found = uow.operators.get(subject_id)
     return found is not None and found.may_act
 
 
@@ -338,9 +338,9 @@ def threshold_view(uow: UnitOfWork) -> ThresholdView:
 
 
 def _require_subject(uow: UnitOfWork, scope: Scope, subject_id: str) -> None:
-    if scope is Scope.TOOL and uow.triage.tool(subject_id) is None:
+    if scope is Scope.TOOL and uow.tools.get(subject_id) is None:
         raise NotFound(f"no enrolled tool {subject_id!r}")
-    if scope is Scope.OPERATOR and uow.triage.operator(subject_id) is None:
+    if scope is Scope.OPERATOR and uow.operators.get(subject_id) is None:
         raise NotFound(f"no operator {subject_id!r}")
 
 

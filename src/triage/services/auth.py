@@ -78,7 +78,7 @@ def issue_activation(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id
     at = uow_factory.clock.now()
     expires = credentials.activation_expiry(at)
     with uow_factory(write=True) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
         if found is None or not found.active:
             raise NotFound(f"no active operator {operator_id!r}")
         if caller.id == operator_id and found.mfa_enrolled:
@@ -241,7 +241,7 @@ def _check_activation(
             f"wait {retry} s before trying again",
             retry,
         )
-    found = uow.triage.operator(operator_id)
+    found = uow.operators.get(operator_id)
     stored = None if found is None else store.activation_code(operator_id)
     wrong = stored is None or not hmac.compare_digest(stored[0], credentials.code_hash(code))
     expired = stored is not None and at >= stored[1]
@@ -331,7 +331,7 @@ def _login(
             "source_locked",
             AccessLocked(f"logins from {source} are locked after repeated failures; {_ASK}"),
         )
-    found = uow.triage.operator(operator_id) if len(operator_id) <= 64 else None
+    found = uow.operators.get(operator_id) if len(operator_id) <= 64 else None
     if found is None:
         passwords.verify(None, password)  # as slow as a wrong password
         return _fail(uow, at, source, None, "unknown_operator")
@@ -403,7 +403,7 @@ def _login(
     method = _second_factor(uow, ports.totp, found.id, stored, second_factor, at, box)
     if method is None:
         return _fail(uow, at, source, found.id, "bad_second_factor")
-    if bench is not None and bench not in uow.triage.operator_benches(found.id):
+    if bench is not None and bench not in uow.operators.benches(found.id):
         # Checked once the person is proven: nobody else learns where they work.
         return _bench_refused(uow, at, source, found.id, bench)
     store.add_attempt(found.id, source, True, at)
@@ -645,7 +645,7 @@ def recover(
     wanted = list(dict.fromkeys(a.strip() for a in addresses if a.strip()))
     at = uow_factory.clock.now()
     with uow_factory(write=True) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
         if found is None:
             raise NotFound(f"no operator {operator_id!r}")
         store = uow.credentials
@@ -764,7 +764,7 @@ def logout(uow_factory: UnitOfWorkFactory, secret: str) -> None:
         session = uow.credentials.session(session_id)
         if session is None or not uow.credentials.end_session(session_id, at):
             raise Unauthenticated("no live session to end")
-        found = uow.triage.operator(session.operator_id)
+        found = uow.operators.get(session.operator_id)
         actor = Caller.operator(session.operator_id, found.roles if found else frozenset())
         _record(
             uow,

@@ -74,7 +74,7 @@ def inspect(
             job,
             Action.DECIDE,
             {
-                "seq": uow.triage.decision_count(job.id) + 1,
+                "seq": uow.jobs.decision_count(job.id) + 1,
                 "outcome": decision.outcome.value,
                 "reasons": [r.to_json() for r in decision.reasons],
                 "policy": {
@@ -119,7 +119,7 @@ def override(
             job,
             Action.OVERRIDE,
             {
-                "seq": uow.triage.decision_count(job.id) + 1,
+                "seq": uow.jobs.decision_count(job.id) + 1,
                 "outcome": chosen.value,
                 "previous": job.state.value,
                 "justification": text,
@@ -127,7 +127,7 @@ def override(
             },
             target=OUTCOME_STATE[chosen],
         )
-        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
+        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
 class _NotAtBench(PermissionDenied):
@@ -162,12 +162,12 @@ def _authorise_reset(
 ) -> str:
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
-        tool = uow.triage.tool(tool_id)
+        tool = uow.tools.get(tool_id)
         if tool is None:
             raise NotFound(f"no enrolled tool {tool_id!r}")
         if tool.status is not ToolStatus.ACTIVE:
             raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
-        if caller.bench is not None and caller.bench not in uow.triage.operator_benches(caller.id):
+        if caller.bench is not None and caller.bench not in uow.operators.benches(caller.id):
             # Checked now, not only at sign-in: an assignment taken away stops the next order.
             raise _NotAtBench(str(bench_assignment.not_assigned(caller.id, caller.bench)))
         if caller.bench != tool.bench:
@@ -176,13 +176,13 @@ def _authorise_reset(
                 f"{caller.id} is signed in {where}; a work order for tool {tool_id} must be "
                 f"requested by an operator signed in at its bench, {tool.bench}"
             )
-        device = uow.triage.device(job.device_id)
+        device = uow.devices.get(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
         assessment.check_may_triage(uow)
-        max_attempts, minutes = uow.triage.settings()
+        max_attempts, minutes = uow.facilities.settings()
         issued = uow.clock.now()
-        if job.state is JobState.RESET_AUTHORISED and uow.triage.live_work_order(job.id, issued):
+        if job.state is JobState.RESET_AUTHORISED and uow.work_orders.live(job.id, issued):
             raise Conflict(
                 "a work order for this device is still valid; wait for the tool's result "
                 "or for the order to expire"
@@ -233,7 +233,7 @@ def work_orders_for_tool(uow_factory: UnitOfWorkFactory, caller: Caller) -> list
     with uow_factory(write=False) as uow:
         _active_tool(uow, caller)
         at = uow.clock.now()
-        return [order.signed for order in uow.triage.issued_work_orders(caller.id, at)]
+        return [order.signed for order in uow.work_orders.issued(caller.id, at)]
 
 
 def record_tool_result(
@@ -277,7 +277,7 @@ def _order_for(uow: UnitOfWork, result: ToolResult, signed: str, tool_id: str) -
     changes nothing (the order comes back closed). A different result for a closed order is
     refused as a replay.
     """
-    order = uow.triage.work_order(result.work_order_id)
+    order = uow.work_orders.get(result.work_order_id)
     if order is None:
         raise WorkOrderRefused(f"result names unknown work order {result.work_order_id}")
     if result.tool_id != tool_id or order.tool_id != tool_id:
@@ -318,7 +318,7 @@ def _check_in_time(
 
 def _recorded(uow: UnitOfWork, order: StoredWorkOrder, signed: str) -> bool:
     """Whether ``signed`` (the very same bytes) is the result recorded for ``order``."""
-    rows = uow.triage.reset_results(order.job_id)
+    rows = uow.jobs.reset_results(order.job_id)
     return any(r.work_order_id == order.id and r.signed == signed for r in rows)
 
 
@@ -337,7 +337,7 @@ def _result_entries(
     result: ToolResult,
     signed: str,
 ) -> list[Entry]:
-    max_attempts, _ = uow.triage.settings()
+    max_attempts, _ = uow.facilities.settings()
     base = {
         "work_order_id": order.id,
         "before": dict(result.before),
@@ -352,7 +352,7 @@ def _result_entries(
     else:
         entries = [job_step(uow, caller, job, Action.COMPLETE_RESET, base)]
         job = dataclasses.replace(job, state=JobState.RESET_DONE)
-        device = uow.triage.device(job.device_id)
+        device = uow.devices.get(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
         profiles = uow.packaged.reset_profiles()
@@ -396,12 +396,12 @@ def sweep_expired_orders(
     with uow_factory(write=False) as uow:
         if grace is None:
             grace = uow.settings.work_order_expiry_grace
-        if not uow.triage.expired_work_orders(uow.clock.now() - grace, 1):
+        if not uow.work_orders.expired(uow.clock.now() - grace, 1):
             return moved
     while True:
         with uow_factory(write=True) as uow:
-            max_attempts, _ = uow.triage.settings()
-            orders = uow.triage.expired_work_orders(uow.clock.now() - grace, SWEEP_BATCH)
+            max_attempts, _ = uow.facilities.settings()
+            orders = uow.work_orders.expired(uow.clock.now() - grace, SWEEP_BATCH)
             entries: list[Entry] = []
             for order in orders:
                 job = get_job(uow, order.job_id)
@@ -436,7 +436,7 @@ def record_refusal(
     caller.require_tool()
     with uow_factory(write=True) as uow:
         _active_tool(uow, caller)
-        order = uow.triage.work_order(work_order_id)
+        order = uow.work_orders.get(work_order_id)
         subject = device_ref(order.device_id) if order else Ref("tool", caller.id)
         uow.ledger.record(
             [
@@ -464,7 +464,7 @@ def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: st
         check_fittable(uow.seals.seal(serial), serial, caller.id, caller.bench)
         if caller.bench is not None:
             bench_assignment.check_assigned(uow, caller.id, caller.bench)
-        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
+        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
 def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> TriageJob:
@@ -475,7 +475,7 @@ def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Tria
         if job.state is JobState.VERIFIED:
             raise Conflict("a device cannot be released without a fitted seal: seal it first")
         entry = job_step(uow, caller, job, Action.RELEASE, {"seal_serial": job.seal_serial})
-        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
+        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
 def quarantine(
@@ -487,7 +487,7 @@ def quarantine(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, Action.QUARANTINE, {"reason": text})
-        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
+        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
 def dispose(
@@ -506,11 +506,11 @@ def dispose(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, choices[action], {"reference": text})
-        return record_and_reload(uow, [entry], lambda: uow.triage.job(job.id))
+        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
 def _active_tool(uow: UnitOfWork, caller: Caller) -> Any:
-    tool = uow.triage.tool(caller.id)
+    tool = uow.tools.get(caller.id)
     if tool is None or tool.status is not ToolStatus.ACTIVE:
         raise PermissionDenied(f"tool {caller.id} is not an active enrolled tool")
     return tool

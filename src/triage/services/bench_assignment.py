@@ -52,7 +52,7 @@ def not_assigned(operator_id: str, bench: str) -> BenchNotAssigned:
 
 def check_assigned(uow: UnitOfWork, operator_id: str, bench: str) -> None:
     """Raise BenchNotAssigned unless ``bench`` is assigned to the operator now."""
-    if bench not in uow.triage.operator_benches(operator_id):
+    if bench not in uow.operators.benches(operator_id):
         raise not_assigned(operator_id, bench)
 
 
@@ -77,7 +77,7 @@ def assign_benches(
     text = Reason.parse(reason).text
     with uow_factory(write=True) as uow:
         _check_operator(uow, operator_id)
-        previous = sorted(uow.triage.operator_benches(operator_id))
+        previous = sorted(uow.operators.benches(operator_id))
         if previous == chosen:
             return BenchAssignment(operator_id, chosen, previous)
         uow.ledger.record(
@@ -101,7 +101,7 @@ def assigned_benches(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id
         caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
     with uow_factory(write=False) as uow:
         _check_operator(uow, operator_id)
-        return sorted(uow.triage.operator_benches(operator_id))
+        return sorted(uow.operators.benches(operator_id))
 
 
 def _check_operator(uow: UnitOfWork, operator_id: str) -> None:
@@ -109,5 +109,5 @@ def _check_operator(uow: UnitOfWork, operator_id: str) -> None:
         check_operator_id(operator_id)  # nothing else is looked up (a NUL upsets PostgreSQL)
     except InvalidInput:
         raise NotFound(f"no operator {operator_id[:70]!r}") from None
-    if uow.triage.operator(operator_id) is None:
+    if uow.operators.get(operator_id) is None:
         raise NotFound(f"no operator {operator_id!r}")

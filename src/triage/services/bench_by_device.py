@@ -30,7 +30,7 @@ def open_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> 
     caller.require(Permission.TRIAGE_READ)
     device_id = parse_device_id(device)
     with uow_factory(write=False) as uow:
-        job = uow.triage.open_job_for_device(device_id)
+        job = uow.jobs.open_for_device(device_id)
     if job is None:
         raise NotFound(f"device {device_id} has no open triage job; scan it in first")
     return job.id

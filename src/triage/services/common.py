@@ -62,7 +62,7 @@ def device_ref(device_id: str) -> Ref:
 def get_job(uow: UnitOfWork, job_id: str, *, checked: bool = True) -> TriageJob:
     """The job, or NotFound; unless ``checked`` is False (a job just reloaded after its own
     step), refused if its state disagrees with its ledger entries (see ``check_recorded``)."""
-    job = uow.triage.job(job_id)
+    job = uow.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no triage job {job_id!r}")
     if checked:

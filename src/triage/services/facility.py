@@ -64,7 +64,7 @@ def current_settings(uow_factory: UnitOfWorkFactory, caller: Caller) -> tuple[in
     ``caller`` is who asks)."""
     del caller  # every operator works under these settings, so each may read them
     with uow_factory(write=False) as uow:
-        return uow.triage.settings()
+        return uow.facilities.settings()
 
 
 def change_settings(
@@ -80,7 +80,7 @@ def change_settings(
     if work_order_minutes is not None and not 1 <= work_order_minutes <= 240:
         raise InvalidInput("work_order_minutes: must be between 1 and 240")
     with uow_factory(write=True) as uow:
-        attempts, minutes = uow.triage.settings()
+        attempts, minutes = uow.facilities.settings()
         attempts = attempts if max_reset_attempts is None else max_reset_attempts
         minutes = minutes if work_order_minutes is None else work_order_minutes
         uow.ledger.record(

@@ -42,7 +42,7 @@ def device_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) 
         if not indexes:
             raise NotFound(f"the ledger has nothing about device {device_id}")
         entries = [(i, Entry.from_bytes(uow.ledger.log.entry(i))) for i in indexes]
-        jobs = uow.triage.jobs_for_device(device_id)
+        jobs = uow.jobs.for_device(device_id)
     return DeviceHistory(device_id, entries, jobs)
 
 

@@ -119,11 +119,11 @@ def import_manifest(
             continue
         devices.append((line, device))
     with uow_factory(write=True) as uow:
-        if uow.triage.consignment_by_reference(asset_owner, reference) is not None:
+        if uow.consignments.by_reference(asset_owner, reference) is not None:
             raise Conflict(f"{asset_owner} consignment {reference!r} was imported already")
         ids = [d.id.value for _, d in devices]
-        open_jobs = uow.triage.open_jobs_for_devices(ids)
-        expected = uow.triage.expected_devices(ids)
+        open_jobs = uow.jobs.open_for_devices(ids)
+        expected = uow.consignments.expected_devices(ids)
         accepted: list[Device] = []
         for line, device in devices:
             key = device.id.value
@@ -202,11 +202,11 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
     except FieldError as exc:
         raise InvalidInput(f"device_id: {exc.problem}") from exc
     with uow_factory(write=True) as uow:
-        job = uow.triage.open_job_for_device(device_id)
+        job = uow.jobs.open_for_device(device_id)
         if job is not None:
             return ScanResult(device_id, job, False, None, f"already received, {job.state}")
         assessment.check_may_triage(uow)
-        expected = uow.triage.expected_in_open_consignment(device_id)
+        expected = uow.consignments.expected_in_open(device_id)
         if expected is None:
             exception_id = str(uuid.uuid4())
             uow.ledger.record(
@@ -247,7 +247,7 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
                 "state": "received",
             },
         )
-        received = record_and_reload(uow, [entry], lambda: uow.triage.job(job_id))
+        received = record_and_reload(uow, [entry], lambda: uow.jobs.get(job_id))
     return ScanResult(device_id, received, True, None, "received: inspect it next")
 
 
@@ -260,7 +260,7 @@ def close_consignment(
         found = _consignment(uow, consignment_id)
         if found.status is ConsignmentStatus.CLOSED:
             raise Conflict(f"consignment {consignment_id} is already closed")
-        missing = uow.triage.missing_devices(consignment_id)
+        missing = uow.consignments.missing_devices(consignment_id)
         entry = make_entry(
             uow,
             caller,
@@ -268,7 +268,7 @@ def close_consignment(
             Ref("consignment", consignment_id),
             {"missing": missing, "arrived": found.arrived, "expected": found.expected},
         )
-        closed = record_and_reload(uow, [entry], lambda: uow.triage.consignment(consignment_id))
+        closed = record_and_reload(uow, [entry], lambda: uow.consignments.get(consignment_id))
     return closed, missing
 
 
@@ -279,7 +279,7 @@ def resolve_exception(
     caller.require(Permission.EXCEPTION_RESOLVE)
     text = Reason.parse(resolution, "resolution", "what was done").text
     with uow_factory(write=True) as uow:
-        found = uow.triage.exception(exception_id)
+        found = uow.exceptions.get(exception_id)
         if found is None:
             raise NotFound(f"no exception {exception_id!r}")
         if found.status != "open":
@@ -299,7 +299,7 @@ def resolve_exception(
 
 
 def _consignment(uow: UnitOfWork, consignment_id: str) -> Consignment:
-    found = uow.triage.consignment(consignment_id)
+    found = uow.consignments.get(consignment_id)
     if found is None:
         raise NotFound(f"no consignment {consignment_id!r}")
     return found

@@ -26,7 +26,7 @@ def create_operator(
     check_operator_id(operator_id)
     created = Operator(operator_id, name.strip(), roles, True, uow_factory.clock.now())
     with uow_factory(write=True) as uow:
-        if uow.triage.operator(operator_id) is not None:
+        if uow.operators.get(operator_id) is not None:
             raise Conflict(f"operator {operator_id!r} already exists")
         uow.ledger.record(
             [
@@ -47,7 +47,7 @@ def create_operator(
 def operator_caller(uow_factory: UnitOfWorkFactory, operator_id: str) -> Caller:
     """The caller for an operator acting through a trusted local path (tests, the demo)."""
     with uow_factory(write=False) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
     if found is None or not found.may_act:
         raise PermissionDenied(f"no active operator {operator_id!r}")
     return Caller.operator(found.id, found.roles)
@@ -63,7 +63,7 @@ def change_roles(
     if not roles:
         raise InvalidInput("roles: an operator needs at least one role", field="roles")
     with uow_factory(write=True) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
         if found is None:
             raise NotFound(f"no operator {operator_id!r}")
         entry = make_entry(
@@ -76,4 +76,4 @@ def change_roles(
                 "previous": sorted(r.value for r in found.roles),
             },
         )
-        return record_and_reload(uow, [entry], lambda: uow.triage.operator(operator_id))
+        return record_and_reload(uow, [entry], lambda: uow.operators.get(operator_id))

@@ -82,7 +82,7 @@ def photo(
     """A photo recorded against the job, as long as its file is intact; else NotFound."""
     caller.require(Permission.HISTORY_READ)
     with uow_factory(write=False) as uow:
-        job = uow.triage.job(job_id)
+        job = uow.jobs.get(job_id)
     if job is None:
         raise NotFound(f"no triage job {job_id}")
     story = history.device_history(uow_factory, caller, job.device_id)

@@ -35,7 +35,7 @@ def reinstate_operator(
     caller.require(Permission.SUSPENSION_REINSTATE)
     why = Reason.parse(reason, what="why the operator may act again")
     with uow_factory(write=True) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
         if found is None:
             raise NotFound(f"no operator {operator_id!r}")
         if not found.suspended:
@@ -43,4 +43,4 @@ def reinstate_operator(
         entry = make_entry(
             uow, caller, "operator.reinstated", Ref("operator", operator_id), {"reason": why.text}
         )
-        return record_and_reload(uow, [entry], lambda: uow.triage.operator(operator_id))
+        return record_and_reload(uow, [entry], lambda: uow.operators.get(operator_id))

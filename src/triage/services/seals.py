@@ -159,7 +159,7 @@ def issue(
             "separation of duties: seals are issued by stores to someone else, not to yourself"
         )
     with uow_factory(write=True) as uow:
-        person = uow.triage.operator(operator_id)
+        person = uow.operators.get(operator_id)
         if person is None:
             raise NotFound(f"no operator {operator_id!r}")
         if not person.may_act:
@@ -294,7 +294,7 @@ def report_broken(uow_factory: UnitOfWorkFactory, caller: Caller, serial: str, d
         assert found is not None
         assert found.job_id is not None
         assert found.device_id is not None
-        job: TriageJob | None = uow.triage.job(found.job_id)
+        job: TriageJob | None = uow.jobs.get(found.job_id)
         data = {"serial": serial, "detail": detail, "discrepancy_id": str(uuid.uuid4())}
         if job is not None and job.state is JobState.SEALED:
             check_recorded(uow, job)
@@ -338,7 +338,7 @@ def stocktake(
 
 
 def _check_scope(uow: UnitOfWork, scope: Scope) -> None:
-    if scope.kind is ScopeKind.OPERATOR and uow.triage.operator(scope.id or "") is None:
+    if scope.kind is ScopeKind.OPERATOR and uow.operators.get(scope.id or "") is None:
         raise NotFound(f"no operator {scope.id!r}")
     if scope.kind is ScopeKind.BATCH and uow.seals.batch(scope.id or "") is None:
         raise NotFound(f"no seal batch {scope.id!r}")
@@ -630,7 +630,7 @@ def latest_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -
     caller.require(Permission.TRIAGE_READ)
     device_id = parse_device_id(device)
     with uow_factory(write=False) as uow:
-        jobs = uow.triage.jobs_for_device(device_id)
+        jobs = uow.jobs.for_device(device_id)
     if not jobs:
         raise NotFound(f"device {device_id} has never been scanned at this facility")
     return jobs[-1].id
@@ -643,7 +643,7 @@ def job_for_label(
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
         job = get_job(uow, job_id)
-        device = uow.triage.device(job.device_id)
+        device = uow.devices.get(job.device_id)
     if device is None:
         raise NotFound(f"device {job.device_id} of job {job_id} is not known")
     return job, device

@@ -29,7 +29,7 @@ def acting_administrator(uow_factory: UnitOfWorkFactory, caller: Caller | None) 
     if caller is not None:
         return caller
     with uow_factory(write=False) as uow:
-        admins = [o for o in uow.triage.operators() if Role.ADMINISTRATOR in o.roles and o.active]
+        admins = [o for o in uow.operators.all() if Role.ADMINISTRATOR in o.roles and o.active]
     if admins:
         raise PermissionDenied("an administrator exists: sign in as one (--token or $TRIAGE_TOKEN)")
     return FIRST_ADMINISTRATOR
@@ -62,7 +62,7 @@ def demo_staff_allowed(uow_factory: UnitOfWorkFactory) -> set[str]:
     """The operators the facility has, all of them demo staff; PermissionDenied when it has real
     people: demo staff are enrolled by the host, with nobody present, never beside them."""
     with uow_factory(write=False) as uow:
-        known = {o.id for o in uow.triage.operators()}
+        known = {o.id for o in uow.operators.all()}
     real = sorted(o for o in known if not o.startswith("demo-"))
     if real:
         raise PermissionDenied(

@@ -41,14 +41,14 @@ def _record_policy(uow: UnitOfWork, caller: Caller, policy: TamperPolicy) -> Non
 
 def ensure_policy(uow: UnitOfWork) -> TamperPolicy:
     """The policy in force; the packaged default is activated the first time one is needed."""
-    source = uow.triage.active_policy_source()
+    source = uow.policies.active_source()
     if source is not None:
         return parse_policy(source)
     # Two first inspections at once must not both activate the default: take the ledger's
     # append lock (which this transaction's entry needs anyway), then look again. On
     # PostgreSQL the second waits here and then sees the first one's policy.
     uow.ledger.storage.lock_head()
-    source = uow.triage.active_policy_source()
+    source = uow.policies.active_source()
     if source is not None:
         return parse_policy(source)
     policy = uow.packaged.tamper_policy()

@@ -77,7 +77,7 @@ def issue_token(
     token_id = secrets.token_hex(8)
     secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
     with uow_factory(write=True) as uow:
-        found = uow.triage.operator(operator_id)
+        found = uow.operators.get(operator_id)
         if found is None or not found.may_act:
             raise NotFound(f"no active operator {operator_id!r}")
         if bench is not None:
@@ -91,7 +91,7 @@ def issue_token(
         stored = tokens.StoredToken(
             token_id, operator_id, label, issued, scopes, expires, None, bench
         )
-        uow.triage.add_token(stored, secret)
+        uow.tokens.add(stored, secret)
         uow.ledger.record(
             [
                 make_entry(
@@ -123,7 +123,7 @@ def revoke_token(
     """Revoke a token at once (its operator, an administrator or a security manager), saying
     why."""
     with uow_factory(write=True) as uow:
-        found = uow.triage.token(token_id.strip())
+        found = uow.tokens.get(token_id.strip())
         if found is None:
             raise NotFound(f"no token {token_id!r}")
         own = caller.id == found.operator_id and caller.kind is CallerKind.OPERATOR
@@ -133,7 +133,7 @@ def revoke_token(
         if found.revoked_at is not None:
             raise Conflict(f"token {token_id} was already revoked")
         at = uow.clock.now()
-        uow.triage.revoke_token(found.id, at)
+        uow.tokens.revoke(found.id, at)
         uow.ledger.record(
             [
                 make_entry(
@@ -167,7 +167,7 @@ def list_tokens(
     if not own:
         caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
     with uow_factory(write=False) as uow:
-        return uow.triage.tokens(operator_id)
+        return uow.tokens.all(operator_id)
 
 
 def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
@@ -175,7 +175,7 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         raise Unauthenticated("the bearer token is not a device-triage API token")
     with uow_factory(write=False) as uow:
-        token = uow.triage.token_by_secret(secret)
+        token = uow.tokens.by_secret(secret)
         holder = None if token is None else uow.credentials.holder(token.operator_id)
     if token is None or holder is None:
         raise Unauthenticated("the bearer token is unknown")

@@ -38,7 +38,7 @@ def enrol_tool(
     at = uow_factory.clock.now()
     enrolled = Tool(tool_id, bench.strip(), verifier_key.strip(), ToolStatus.ACTIVE, at)
     with uow_factory(write=True) as uow:
-        if uow.triage.tool(tool_id) is not None:
+        if uow.tools.get(tool_id) is not None:
             raise Conflict(f"tool {tool_id!r} is already enrolled")
         uow.ledger.record(
             [
@@ -78,7 +78,7 @@ def record_tool_suspension(uow: UnitOfWork, caller: Caller, tool_id: str, reason
     found = _changeable(uow, tool_id, "tool.suspended")
     entry = make_entry(uow, caller, "tool.suspended", Ref("tool", tool_id), {"reason": reason})
     uow.ledger.record([entry])
-    changed = uow.triage.tool(found.id)
+    changed = uow.tools.get(found.id)
     assert changed is not None
     return changed
 
@@ -96,11 +96,11 @@ def change_status(
     """Record a tool's suspension, retirement or reinstatement (``entry_type``) and commit."""
     _changeable(uow, tool_id, entry_type)
     entry = make_entry(uow, caller, entry_type, Ref("tool", tool_id), {"reason": reason.text})
-    return record_and_reload(uow, [entry], lambda: uow.triage.tool(tool_id))
+    return record_and_reload(uow, [entry], lambda: uow.tools.get(tool_id))
 
 
 def _changeable(uow: UnitOfWork, tool_id: str, entry_type: str) -> Tool:
-    found = uow.triage.tool(tool_id)
+    found = uow.tools.get(tool_id)
     if found is None:
         raise NotFound(f"no enrolled tool {tool_id!r}")
     if found.status not in _FROM[entry_type]:

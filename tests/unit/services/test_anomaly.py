@@ -29,7 +29,7 @@ SATURDAY_NOON = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 def _tool_status(factory: FakeUnitOfWorkFactory, tool_id: str = "T1") -> ToolStatus:
     with factory(write=False) as uow:
-        found = uow.triage.tool(tool_id)
+        found = uow.tools.get(tool_id)
     assert found is not None
     return found.status
 

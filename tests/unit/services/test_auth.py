@@ -184,7 +184,7 @@ def test_a_login_opens_a_session_and_records_it(factory: FakeUnitOfWorkFactory) 
         session.csrf_token,
     )
     with factory(write=False) as uow:
-        found = uow.triage.operator("bob")
+        found = uow.operators.get("bob")
     assert found is not None and found.last_login_at == factory.clock.now()
 
 

@@ -20,7 +20,7 @@ def _version(factory: FakeUnitOfWorkFactory, version: str) -> TamperPolicy:
 
 def _in_force(factory: FakeUnitOfWorkFactory) -> str | None:
     with factory(write=False) as uow:
-        return uow.triage.active_policy_source()
+        return uow.policies.active_source()
 
 
 def test_an_administrator_puts_a_policy_in_force(factory: FakeUnitOfWorkFactory) -> None:

@@ -50,4 +50,4 @@ def test_a_wrong_password_mints_nothing(factory: FakeUnitOfWorkFactory) -> None:
         )  # fmt: skip
     assert factory.entry_types()[-1] == "auth.login_failed"
     with factory(write=False) as uow:
-        assert uow.triage.tokens("bob") == []
+        assert uow.tokens.all("bob") == []

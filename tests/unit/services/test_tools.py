@@ -20,7 +20,7 @@ REASON = "the tool's case was found open"
 
 def _tool(factory: FakeUnitOfWorkFactory, tool_id: str) -> Tool | None:
     with factory(write=False) as uow:
-        return uow.triage.tool(tool_id)
+        return uow.tools.get(tool_id)
 
 
 def test_a_tool_is_enrolled_by_its_public_key(factory: FakeUnitOfWorkFactory) -> None:

@@ -135,7 +135,7 @@ def commissioning_start(
     emit(
         as_json,
         {"until": format_time(found.until), "reason": found.reason},
-        f"commissioning mode until {found.until.isoformat()}",
+        f"commissioning mode until {format_time(found.until)}",
     )
 
 

@@ -21,7 +21,7 @@ def consignments(
     """Consignments, oldest first, with how many there are."""
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
-        return uow.triage.consignments(offset, limit)
+        return uow.consignments.page(offset, limit)
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,10 @@ def consignment_detail(
     """One consignment with the devices still expected, or NotFound."""
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
-        found = uow.triage.consignment(consignment_id)
+        found = uow.consignments.get(consignment_id)
         if found is None:
             raise NotFound(f"no consignment {consignment_id!r}")
-        return ConsignmentDetail(found, uow.triage.missing_devices(consignment_id))
+        return ConsignmentDetail(found, uow.consignments.missing_devices(consignment_id))
 
 
 def exceptions(
@@ -52,4 +52,4 @@ def exceptions(
     if status is not None and status not in EXCEPTION_STATUSES:
         raise InvalidInput("status: open or resolved, or omitted for all")
     with uow_factory(write=False) as uow:
-        return uow.triage.exceptions(status, offset, limit)
+        return uow.exceptions.page(status, offset, limit)

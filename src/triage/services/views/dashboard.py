@@ -44,7 +44,7 @@ def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
         counts = {}
         with uow_factory(write=False) as uow:
             for state in JobState:
-                _, total = uow.triage.jobs(state, 0, 1)
+                _, total = uow.jobs.page(state, 0, 1)
                 if total:
                     counts[state.value.replace("_", " ")] = total
             outcomes = [
@@ -89,6 +89,6 @@ def facility_overview(uow_factory: UnitOfWorkFactory, caller: Caller) -> Facilit
         return FacilityOverview(
             standing=standing,
             policy=uow.assurance.policy_in_force(),
-            operators=uow.triage.operators(),
-            benches=uow.triage.bench_assignments(),
+            operators=uow.operators.all(),
+            benches=uow.operators.bench_assignments(),
         )

@@ -36,7 +36,7 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
     """One triage job for the bench, or NotFound."""
     caller.require(Permission.DEVICE_SCAN)
     with uow_factory(write=False) as uow:
-        job = uow.triage.job(job_id)
+        job = uow.jobs.get(job_id)
         active = [t for t in uow.security.tools() if t.status is ToolStatus.ACTIVE]
     if job is None:
         raise NotFound(f"no triage job {job_id}")
@@ -65,8 +65,8 @@ def review_queues(uow_factory: UnitOfWorkFactory, caller: Caller) -> ReviewQueue
     """The jobs awaiting a supervisor's review and those in quarantine, oldest first."""
     caller.require(Permission.DECISION_OVERRIDE)
     with uow_factory(write=False) as uow:
-        review, _ = uow.triage.jobs(JobState.AWAITING_REVIEW, 0, QUEUE_LENGTH)
-        quarantined, _ = uow.triage.jobs(JobState.QUARANTINED, 0, QUEUE_LENGTH)
+        review, _ = uow.jobs.page(JobState.AWAITING_REVIEW, 0, QUEUE_LENGTH)
+        quarantined, _ = uow.jobs.page(JobState.QUARANTINED, 0, QUEUE_LENGTH)
     return ReviewQueues(review, quarantined)
 
 
@@ -80,7 +80,7 @@ def jobs(
     """Triage jobs, optionally in one state, oldest first, with how many there are."""
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
-        return uow.triage.jobs(state, offset, limit)
+        return uow.jobs.page(state, offset, limit)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def job_detail(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> J
     """One job with its reset results, or NotFound."""
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
-        found = uow.triage.job(job_id)
+        found = uow.jobs.get(job_id)
         if found is None:
             raise NotFound(f"no triage job {job_id!r}")
-        return JobDetail(found, uow.triage.reset_results(job_id))
+        return JobDetail(found, uow.jobs.reset_results(job_id))

@@ -68,4 +68,4 @@ def roster(uow_factory: UnitOfWorkFactory, caller: Caller) -> Roster:
     """Operators, their roles and their benches (an administrator, or whoever reviews access)."""
     caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
     with uow_factory(write=False) as uow:
-        return Roster(uow.triage.operators(), uow.triage.bench_assignments())
+        return Roster(uow.operators.all(), uow.operators.bench_assignments())

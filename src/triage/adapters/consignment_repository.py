@@ -1,0 +1,113 @@
+"""Consignments and their manifests, read from the projections (uow.consignments)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Integer, RowMapping, func, select
+
+from triage.adapters.rows import device_from_row, utc
+from triage.adapters.tables import consignment, consignment_device
+from triage.domain.consignment import Consignment, ConsignmentStatus
+from triage.domain.device import Device
+
+
+class SqlConsignmentRepository:
+    """``ConsignmentRepository`` on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, consignment_id: str) -> Consignment | None:
+        row = (
+            self._conn.execute(select(consignment).where(consignment.c.id == consignment_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else self._consignment(row)
+
+    def by_reference(self, asset_owner: str, reference: str) -> Consignment | None:
+        row = (
+            self._conn.execute(
+                select(consignment).where(
+                    consignment.c.asset_owner == asset_owner, consignment.c.reference == reference
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else self._consignment(row)
+
+    def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
+        total = self._conn.execute(select(func.count()).select_from(consignment)).scalar_one()
+        rows = self._conn.execute(
+            select(consignment)
+            .order_by(consignment.c.created_at, consignment.c.id)
+            .offset(offset)
+            .limit(limit)
+        ).mappings()
+        return [self._consignment(row) for row in rows], int(total)
+
+    def _consignment(self, row: RowMapping) -> Consignment:
+        counts = self._conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(consignment_device.c.arrived.cast(Integer)), 0),
+            ).where(consignment_device.c.consignment_id == row["id"])
+        ).one()
+        return Consignment(
+            id=row["id"],
+            reference=row["reference"],
+            asset_owner=row["asset_owner"],
+            status=ConsignmentStatus(row["status"]),
+            created_at=utc(row["created_at"]),
+            closed_at=utc(row["closed_at"]),
+            expected=int(counts[0]),
+            arrived=int(counts[1]),
+        )
+
+    def expected_in_open(self, device_id: str) -> tuple[str, Device, bool] | None:
+        """(consignment id, device as the manifest has it, arrived) while it is still awaited."""
+        row = (
+            self._conn.execute(
+                select(consignment_device)
+                .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
+                .where(
+                    consignment_device.c.device_id == device_id,
+                    consignment_device.c.arrived.is_(False),
+                    consignment.c.status == "open",
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return row["consignment_id"], device_from_row(row, "device_id"), bool(row["arrived"])
+
+    def expected_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
+        """Which of ``device_ids`` an open consignment still awaits, and which consignment."""
+        found: dict[str, str] = {}
+        for start in range(0, len(device_ids), 500):
+            rows = self._conn.execute(
+                select(consignment_device.c.device_id, consignment_device.c.consignment_id)
+                .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
+                .where(
+                    consignment.c.status == "open",
+                    consignment_device.c.arrived.is_(False),
+                    consignment_device.c.device_id.in_(device_ids[start : start + 500]),
+                )
+            )
+            found.update({d: c for d, c in rows})
+        return found
+
+    def missing_devices(self, consignment_id: str) -> list[str]:
+        rows = self._conn.execute(
+            select(consignment_device.c.device_id)
+            .where(
+                consignment_device.c.consignment_id == consignment_id,
+                consignment_device.c.arrived.is_(False),
+            )
+            .order_by(consignment_device.c.device_id)
+        )
+        return [r for (r,) in rows]

@@ -1,0 +1,115 @@
+"""Triage jobs, their decisions and reset results, read from the projections (uow.jobs)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, RowMapping, func, select
+
+from triage.adapters.rows import utc
+from triage.adapters.tables import decision, reset_result, triage_job
+from triage.domain.job import TriageJob
+from triage.domain.lifecycle import JobState
+from triage.domain.work_order_record import ResetResult
+
+
+def job_from_row(row: RowMapping) -> TriageJob:
+    """A job from its table row."""
+    return TriageJob(
+        id=row["id"],
+        device_id=row["device_id"],
+        consignment_id=row["consignment_id"],
+        state=JobState(row["state"]),
+        inspector_id=row["inspector_id"],
+        outcome=row["outcome"],
+        reset_attempts=row["reset_attempts"],
+        seal_serial=row["seal_serial"],
+        opened_at=utc(row["opened_at"]),
+        closed_at=utc(row["closed_at"]),
+    )
+
+
+class SqlJobRepository:
+    """``JobRepository`` on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, job_id: str) -> TriageJob | None:
+        row = (
+            self._conn.execute(select(triage_job).where(triage_job.c.id == job_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else job_from_row(row)
+
+    def open_for_device(self, device_id: str) -> TriageJob | None:
+        row = (
+            self._conn.execute(
+                select(triage_job).where(
+                    triage_job.c.device_id == device_id, triage_job.c.closed_at.is_(None)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else job_from_row(row)
+
+    def open_for_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for start in range(0, len(device_ids), 500):
+            rows = self._conn.execute(
+                select(triage_job.c.device_id, triage_job.c.id).where(
+                    triage_job.c.closed_at.is_(None),
+                    triage_job.c.device_id.in_(device_ids[start : start + 500]),
+                )
+            )
+            found.update({d: j for d, j in rows})
+        return found
+
+    def for_device(self, device_id: str) -> list[TriageJob]:
+        rows = self._conn.execute(
+            select(triage_job)
+            .where(triage_job.c.device_id == device_id)
+            .order_by(triage_job.c.opened_at, triage_job.c.id)
+        ).mappings()
+        return [job_from_row(row) for row in rows]
+
+    def page(self, state: JobState | None, offset: int, limit: int) -> tuple[list[TriageJob], int]:
+        query = select(triage_job)
+        count = select(func.count()).select_from(triage_job)
+        if state is not None:
+            query = query.where(triage_job.c.state == state.value)
+            count = count.where(triage_job.c.state == state.value)
+        rows = self._conn.execute(
+            query.order_by(triage_job.c.opened_at, triage_job.c.id).offset(offset).limit(limit)
+        ).mappings()
+        return [job_from_row(row) for row in rows], int(self._conn.execute(count).scalar_one())
+
+    def decision_count(self, job_id: str) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count()).select_from(decision).where(decision.c.job_id == job_id)
+            ).scalar_one()
+        )
+
+    def reset_results(self, job_id: str) -> list[ResetResult]:
+        rows = self._conn.execute(
+            select(reset_result).where(reset_result.c.job_id == job_id).order_by(reset_result.c.at)
+        ).mappings()
+        return [
+            ResetResult(
+                work_order_id=row["work_order_id"],
+                job_id=row["job_id"],
+                outcome=row["outcome"],
+                verified=row["verified"],
+                failures=tuple(json.loads(row["failures"])),
+                before=row["before"],
+                after=row["after"],
+                detail=row["detail"],
+                signed=row["signed"],
+                at=utc(row["at"]),
+            )
+            for row in rows
+        ]

@@ -1,0 +1,38 @@
+"""Enrolled bench tools and the nonces of their signed requests (uow.tools)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from triage.adapters.rows import tool_from_row
+from triage.adapters.tables import agent_nonce, tool
+from triage.domain.tool import Tool
+
+
+class SqlToolRepository:
+    """``ToolRepository`` on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, tool_id: str) -> Tool | None:
+        row = self._conn.execute(select(tool).where(tool.c.id == tool_id)).mappings().first()
+        return None if row is None else tool_from_row(row)
+
+    def use_agent_nonce(self, tool_id: str, nonce: str) -> bool:
+        """Remember a signed request's nonce; False when it was seen before (a replay).
+
+        One statement that the primary key decides (``ON CONFLICT DO NOTHING``): of two
+        requests with one nonce, however close, exactly one inserts the row."""
+        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        added = self._conn.execute(
+            dialect_insert(agent_nonce)
+            .values(tool_id=tool_id, nonce=nonce, seen_at=datetime.now(UTC))
+            .on_conflict_do_nothing()
+            .returning(agent_nonce.c.nonce)
+        )
+        return added.first() is not None

@@ -1,0 +1,77 @@
+"""Work orders issued to bench tools, read from the projections (uow.work_orders)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, select
+
+from triage.adapters.rows import utc
+from triage.adapters.tables import work_order
+from triage.domain.work_order_record import StoredWorkOrder
+
+
+class SqlWorkOrderRepository:
+    """``WorkOrderRepository`` on the unit of work's connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, work_order_id: str) -> StoredWorkOrder | None:
+        row = (
+            self._conn.execute(select(work_order).where(work_order.c.id == work_order_id))
+            .mappings()
+            .first()
+        )
+        return None if row is None else _work_order(row)
+
+    def issued(self, tool_id: str, now: datetime) -> list[StoredWorkOrder]:
+        rows = self._conn.execute(
+            select(work_order)
+            .where(
+                work_order.c.tool_id == tool_id,
+                work_order.c.status == "issued",
+                work_order.c.expires_at > now,
+            )
+            .order_by(work_order.c.issued_at)
+        ).mappings()
+        return [_work_order(row) for row in rows]
+
+    def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
+        row = (
+            self._conn.execute(
+                select(work_order).where(
+                    work_order.c.job_id == job_id,
+                    work_order.c.status == "issued",
+                    work_order.c.expires_at > now,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else _work_order(row)
+
+    def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
+        rows = self._conn.execute(
+            select(work_order)
+            .where(work_order.c.status == "issued", work_order.c.expires_at <= before)
+            .order_by(work_order.c.expires_at, work_order.c.id)
+            .limit(limit)
+        ).mappings()
+        return [_work_order(row) for row in rows]
+
+
+def _work_order(row: RowMapping) -> StoredWorkOrder:
+    return StoredWorkOrder(
+        id=row["id"],
+        job_id=row["job_id"],
+        tool_id=row["tool_id"],
+        device_id=row["device_id"],
+        operator_id=row["operator_id"],
+        nonce=row["nonce"],
+        profile=row["profile"],
+        status=row["status"],
+        issued_at=utc(row["issued_at"]),
+        expires_at=utc(row["expires_at"]),
+        signed=row["signed"],
+    )

@@ -1,0 +1,92 @@
+"""The work orders' fake repository (uow.work_orders)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
+from triage.domain.work_order_record import StoredWorkOrder
+from triage.ledger.entry import Entry, parse_time
+
+
+@area("work_orders")
+class FakeWorkOrderRepository(FakeTables):
+    """``WorkOrderRepository``, in memory."""
+
+    def __init__(self, database: FakeDatabase) -> None:
+        self._database = database
+        self.orders: dict[str, StoredWorkOrder] = {}
+
+    # -- the port ------------------------------------------------------------------------------
+    def get(self, work_order_id: str) -> StoredWorkOrder | None:
+        return self.orders.get(work_order_id)
+
+    def _live(self, now: datetime) -> list[StoredWorkOrder]:
+        """Orders issued and not yet expired at ``now``, oldest first."""
+        return sorted(
+            (
+                order
+                for order in self.orders.values()
+                if order.status == "issued" and order.expires_at > now
+            ),
+            key=lambda order: order.issued_at,
+        )
+
+    def issued(self, tool_id: str, now: datetime) -> list[StoredWorkOrder]:
+        return [order for order in self._live(now) if order.tool_id == tool_id]
+
+    def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
+        return next((order for order in self._live(now) if order.job_id == job_id), None)
+
+    def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
+        expired = [
+            order
+            for order in self.orders.values()
+            if order.status == "issued" and order.expires_at <= before
+        ]
+        return sorted(expired, key=lambda order: (order.expires_at, order.id))[:limit]
+
+    # -- projections ---------------------------------------------------------------------------
+    def _set_status(self, job_id: str, status: str) -> None:
+        """Every order of the job still issued takes ``status``."""
+        for order in list(self.orders.values()):
+            if order.job_id == job_id and order.status == "issued":
+                self.orders[order.id] = dataclasses.replace(order, status=status)
+
+    @projects("reset.authorised")
+    def _authorised(self, entry: Entry, index: int) -> None:
+        data = entry.data
+        self._set_status(data["job_id"], "superseded")
+        self.orders[data["work_order_id"]] = StoredWorkOrder(
+            id=data["work_order_id"],
+            job_id=data["job_id"],
+            tool_id=data["tool_id"],
+            device_id=entry.subject.id,
+            operator_id=data["operator_id"],
+            nonce=data["nonce"],
+            profile=data["profile"],
+            status="issued",
+            issued_at=parse_time(data["issued_at"]),
+            expires_at=parse_time(data["expires_at"]),
+            signed=data["signed"],
+        )
+
+    @projects("reset.completed", "reset.failed")
+    def _reset_result(self, entry: Entry, index: int) -> None:
+        data = entry.data
+        order = self.orders.get(data["work_order_id"])
+        if order is not None:
+            outcome = "completed" if entry.type == "reset.completed" else "failed"
+            status = "expired" if data.get("expired") else outcome
+            self.orders[order.id] = dataclasses.replace(order, status=status)
+
+    @projects(
+        "device.released",
+        "device.quarantined",
+        "device.returned_to_manufacturer",
+        "device.destroyed",
+    )
+    def _job_moved(self, entry: Entry, index: int) -> None:
+        # A device set aside or gone keeps no work order a tool could still carry out.
+        self._set_status(entry.data["job_id"], "withdrawn")
