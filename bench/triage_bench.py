@@ -75,9 +75,9 @@ from triage.services import (
     anomaly,
     assessment,
     auth,
-    bench,
     bench_assignment,
     intake,
+    job_steps,
     operators,
     seals,
     tokens,
@@ -422,23 +422,25 @@ def run_service(
                 raise RuntimeError(f"{d.device_id}: scan opened no job: {scanned.message}")
             job_id = scanned.job.id
             with timed(timings, "inspect", d.index):
-                decision = bench.inspect(uow, ben, job_id, EVIDENCE)
+                decision = job_steps.inspect(uow, ben, job_id, EVIDENCE)
             if decision.outcome.value != "eligible":
                 raise RuntimeError(f"{d.device_id}: decision {decision.outcome.value}")
             bench_fleet.place(d.device_id)  # the device is put on the bench (not timed)
             with timed(timings, "authorise_reset", d.index):
-                signed_order = bench.authorise_reset(uow, ben, job_id, TOOL_ID, app.signer_key())
+                signed_order = job_steps.authorise_reset(
+                    uow, ben, job_id, TOOL_ID, app.signer_key()
+                )
             with timed(timings, "tool: drive device, sign result", d.index):
                 signed_result = _tool_result(connector, signed_order, facility_vkey, tool_key)
             with timed(timings, "record_tool_result", d.index):
-                job = bench.record_tool_result(uow, tool, signed_result)
+                job = job_steps.record_tool_result(uow, tool, signed_result)
             if job.state is not JobState.VERIFIED:
                 raise RuntimeError(f"{d.device_id}: after the reset the job is {job.state}")
             bench_fleet.remove(d.device_id)  # off the bench (not timed)
             with timed(timings, "seal", d.index):
-                bench.seal(uow, ben, job_id, d.serial)
+                job_steps.seal(uow, ben, job_id, d.serial)
             with timed(timings, "release", d.index):
-                job = bench.release(uow, ben, job_id)
+                job = job_steps.release(uow, ben, job_id)
             if job.state is not JobState.RELEASED:
                 raise RuntimeError(f"{d.device_id}: after release the job is {job.state}")
             timings.add("whole device", d.index, time.perf_counter() - start)

@@ -46,7 +46,7 @@ from triage.domain.tool import tool_key_name
 from triage.entrypoints.asgi import create_app
 from triage.ledger import note
 from triage.ledger.entry import format_time
-from triage.services import anomaly, assessment, bench, intake, operators, seals, tools
+from triage.services import anomaly, assessment, intake, job_steps, operators, seals, tools
 from triage.services import ledger as ledger_service
 
 # Every caller the API has: each role (by API token), a bench tool (by signed request) and
@@ -163,7 +163,7 @@ def build_facility(root: Path) -> Fuzzed:
         scanned = intake.scan_device(uow, operator, device_id)
         assert scanned.job is not None
         clean = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
-        bench.inspect(uow, operator, scanned.job.id, clean)
+        job_steps.inspect(uow, operator, scanned.job.id, clean)
     intake.scan_device(uow, operator, "00-1A-2B-FF-FE-00-00-99")  # not on any manifest
     return Fuzzed(application, create_app(application), data_dir, tokens, signer)
 

@@ -23,7 +23,7 @@ from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
 from triage.ledger.entry import Entry
-from triage.services import assessment, bench, intake, operators, seals, tools
+from triage.services import assessment, intake, job_steps, operators, seals, tools
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
@@ -89,7 +89,7 @@ class Staffed:
     def receive(self, device_id: str, evidence: dict[str, Any] | None = None) -> TriageJob:
         scanned = intake.scan_device(self.app.uow, self.ben, device_id)
         assert scanned.job is not None, scanned.message
-        bench.inspect(self.app.uow, self.ben, scanned.job.id, evidence or CLEAN)
+        job_steps.inspect(self.app.uow, self.ben, scanned.job.id, evidence or CLEAN)
         job = self.job(scanned.job.id)
         return job
 
@@ -118,10 +118,10 @@ class Staffed:
         self, job_id: str, tamper: Callable[[ToolResult], ToolResult] | None = None
     ) -> TriageJob:
         """Issue a work order and carry it out on the simulated device, as the agent would."""
-        signed = bench.authorise_reset(
+        signed = job_steps.authorise_reset(
             self.app.uow, self.ben, job_id, self.tool.id, self.app.signer_key()
         )
-        return bench.record_tool_result(self.app.uow, self.tool, self.carry_out(signed, tamper))
+        return job_steps.record_tool_result(self.app.uow, self.tool, self.carry_out(signed, tamper))
 
     def carry_out(
         self, signed: str, tamper: Callable[[ToolResult], ToolResult] | None = None

@@ -19,7 +19,15 @@ from triage.domain.roles import MATRIX, Permission, Role
 from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
 from triage.errors import Conflict, InvalidInput, PermissionDenied, Unauthenticated
 from triage.ledger import note
-from triage.services import bench, bench_assignment, intake, operators, reinstatement, tokens, tools
+from triage.services import (
+    bench_assignment,
+    intake,
+    job_steps,
+    operators,
+    reinstatement,
+    tokens,
+    tools,
+)
 
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
 
@@ -84,21 +92,21 @@ def test_work_orders_only_for_an_operator_signed_in_at_the_tools_bench(staffed: 
     uow, key = staffed.app.uow, staffed.app.signer_key()
     nowhere = dataclasses.replace(staffed.ben, bench=None)
     with pytest.raises(PermissionDenied, match="signed in at no bench"):
-        bench.authorise_reset(uow, nowhere, job.id, "BENCH-1", key)
+        job_steps.authorise_reset(uow, nowhere, job.id, "BENCH-1", key)
     elsewhere = dataclasses.replace(staffed.ben, bench="B7")
     with pytest.raises(PermissionDenied, match="operator ben is not assigned to bench B7"):
-        bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
+        job_steps.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
     # At a bench of theirs, but not the tool's.
     bench_assignment.assign_benches(uow, staffed.admin, "ben", ["B1", "B7"], "second bench")
     with pytest.raises(PermissionDenied, match=r"at bench B7.*its bench, B1"):
-        bench.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
+        job_steps.authorise_reset(uow, elsewhere, job.id, "BENCH-1", key)
     refused = staffed.entries("auth.refused")
     assert [(e.actor.id, e.subject.id) for e in refused] == [("ben", "ben")] * 3
     assert "its bench, B1" in refused[-1].data["reason"]
     # A token issued for bench B1 carries the bench.
     tablet = enrol(staffed.app, staffed.admin, "ben", bench="B1", label="bench tablet")
     at_bench = tokens.authenticate_token(uow, tablet.token)
-    signed = bench.authorise_reset(uow, at_bench, job.id, "BENCH-1", key)
+    signed = job_steps.authorise_reset(uow, at_bench, job.id, "BENCH-1", key)
     assert WorkOrder.open(signed, staffed.app.verifier_key()).operator_id == "ben"
 
 
@@ -112,16 +120,16 @@ def test_a_suspended_or_retired_tool_gets_no_work_and_its_requests_are_refused(
         tools.suspend_tool(uow, staffed.admin, "BENCH-1", " ")
     tools.suspend_tool(uow, staffed.admin, "BENCH-1", "seal on the casing broken")
     with pytest.raises(Conflict, match="suspended"):
-        bench.authorise_reset(uow, staffed.ben, job.id, "BENCH-1", key)
+        job_steps.authorise_reset(uow, staffed.ben, job.id, "BENCH-1", key)
     with pytest.raises(PermissionDenied, match="not an active enrolled tool"):
-        bench.work_orders_for_tool(uow, staffed.tool)
+        job_steps.work_orders_for_tool(uow, staffed.tool)
     # Only a security manager reinstates; an administrator may not.
     with pytest.raises(PermissionDenied, match=r"suspension.reinstate"):
         reinstatement.reinstate_tool(uow, staffed.admin, "BENCH-1", "checked and resealed")
     operators.create_operator(uow, staffed.admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
     sam = operators.operator_caller(uow, "sam")
     reinstatement.reinstate_tool(uow, sam, "BENCH-1", "casing replaced, seal refitted")
-    assert bench.work_orders_for_tool(uow, staffed.tool) == []
+    assert job_steps.work_orders_for_tool(uow, staffed.tool) == []
     tools.retire_tool(uow, staffed.admin, "BENCH-1", "end of life")
     with pytest.raises(Conflict, match="retired"):
         reinstatement.reinstate_tool(uow, sam, "BENCH-1", "retired by mistake")
@@ -160,12 +168,12 @@ def test_separation_of_duties(staffed: Staffed) -> None:
     staffed.manifest("C-1", [DEVICE])
     scanned = intake.scan_device(uow, staffed.sup, DEVICE)
     assert scanned.job is not None
-    decision = bench.inspect(
+    decision = job_steps.inspect(
         uow, staffed.sup, scanned.job.id, {**CLEAN, "outer_covers_opened": ["terminal"]}
     )
     assert decision.outcome.value == "supervisor_review"
     with pytest.raises(PermissionDenied, match="separation of duties"):
-        bench.override(uow, staffed.sup, scanned.job.id, "eligible", "paperwork seen, J-1")
+        job_steps.override(uow, staffed.sup, scanned.job.id, "eligible", "paperwork seen, J-1")
 
     # An administrator cannot give themself more roles.
     with pytest.raises(PermissionDenied, match="own roles"):
@@ -216,7 +224,7 @@ def test_the_database_file_without_the_facility_key_cannot_make_a_work_order(
                 expires_at=order.expires_at,
             )
         )
-    offered = bench.work_orders_for_tool(staffed.app.uow, staffed.tool)
+    offered = job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool)
     assert forged in offered  # the server hands out what the database holds...
     with pytest.raises(WorkOrderRefused, match="not signed by the facility"):
         WorkOrder.open(forged, staffed.app.verifier_key())  # ...the agent checks it first
@@ -226,7 +234,7 @@ def test_the_database_file_without_the_facility_key_cannot_make_a_work_order(
         device.factory_reset(forged)
     assert json.dumps(SimulatedFleet(staffed.fleet_path).snapshot(), sort_keys=True) == before
     # Re-signing a genuine order's edited text does not help either.
-    genuine = bench.authorise_reset(
+    genuine = job_steps.authorise_reset(
         staffed.app.uow, staffed.ben, job.id, "BENCH-1", staffed.app.signer_key()
     )
     edited = genuine.replace(DEVICE, "00-00-00-00-00-00-00-01")

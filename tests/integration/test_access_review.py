@@ -17,7 +17,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.domain.token import READ_ONLY
 from triage.errors import PermissionDenied
-from triage.services import access_review, anomaly, bench, operators, tokens
+from triage.services import access_review, anomaly, job_steps, operators, tokens
 
 
 @pytest.fixture
@@ -42,7 +42,7 @@ def reviewed(staffed: Staffed) -> tuple[Staffed, dict[str, str]]:
         )
     anomaly.set_threshold(uow, sam, "tool", "BENCH-1", "refused_commands", 0, 60)
     anomaly.set_working_hours(uow, sam, "07:00", "19:00", ["mon", "tue", "wed", "thu", "fri"])
-    bench.record_refusal(uow, staffed.tool, "no-such-order", "device not at the bench")
+    job_steps.record_refusal(uow, staffed.tool, "no-such-order", "device not at the bench")
     return staffed, {
         "live": sup.token_id,
         "audit": audit.token_id,

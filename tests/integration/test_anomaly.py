@@ -26,8 +26,8 @@ from triage.ledger.entry import Entry, format_time
 from triage.services import (
     agent_auth,
     anomaly,
-    bench,
     intake,
+    job_steps,
     operators,
     reinstatement,
     tokens,
@@ -82,7 +82,7 @@ def _eligible_jobs(staffed: Staffed, count: int) -> list[str]:
 
 
 def _issue(staffed: Staffed, job_id: str, caller: Caller | None = None) -> str:
-    return bench.authorise_reset(
+    return job_steps.authorise_reset(
         staffed.app.uow, caller or staffed.ben, job_id, TOOL, staffed.app.signer_key()
     )
 
@@ -130,7 +130,7 @@ def test_resets_per_tool_trip_suspend_the_tool_and_raise_one_alert(
     with pytest.raises(Conflict, match="suspended"):
         _issue(staffed, jobs[3])
     with pytest.raises(PermissionDenied):
-        bench.work_orders_for_tool(staffed.app.uow, staffed.tool)
+        job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool)
     with pytest.raises(Unauthenticated, match="suspended"):
         agent_auth.authenticate_tool(
             staffed.app.uow, TOOL, "GET", "/api/v1/agent/work-orders", "", "0" * 32, "", b""
@@ -196,7 +196,7 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
 
 def test_refused_commands_trip_and_suspend_the_tool_once(staffed: Staffed, sam: Caller) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "refused_commands", 2, 30)
-    bench.record_refusal(staffed.app.uow, staffed.tool, "no-such-order", "wrong device")
+    job_steps.record_refusal(staffed.app.uow, staffed.tool, "no-such-order", "wrong device")
     # A request that does not verify is anyone's: it does not count against the tool.
     with pytest.raises(Unauthenticated, match="nonce"):
         agent_auth.authenticate_tool(
@@ -210,7 +210,7 @@ def test_refused_commands_trip_and_suspend_the_tool_once(staffed: Staffed, sam: 
     assert _tool_status(staffed) is ToolStatus.ACTIVE
 
     with pytest.raises(InvalidInput):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, "not a signed result")
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, "not a signed result")
 
     assert _tool_status(staffed) is ToolStatus.SUSPENDED
     [alert] = _open_alerts(staffed, sam)
@@ -322,7 +322,7 @@ def test_a_reset_of_a_device_no_consignment_expected_suspends(
             ]
         )
         uow.commit()
-    bench.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN)
+    job_steps.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN)
     # A device from a consignment is fine.
     [expected_job] = _eligible_jobs(staffed, 1)
     _issue(staffed, expected_job)

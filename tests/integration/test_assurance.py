@@ -17,7 +17,7 @@ from triage.adapters.replay import replay_check
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import assessment, assurance, automatic_evidence, bench, operators, seals
+from triage.services import assessment, assurance, automatic_evidence, job_steps, operators, seals
 
 D1 = "BC-33-AC-FF-FE-FA-57-01"
 D2 = "BC-33-AC-FF-FE-FA-57-02"
@@ -36,8 +36,8 @@ def _populate(staffed: Staffed) -> None:
     staffed.manifest("C-1", [D1, D2])
     job = staffed.receive(D1)
     staffed.reset(job.id)
-    bench.seal(staffed.app.uow, staffed.ben, job.id, "SL-0001")
-    bench.release(staffed.app.uow, staffed.ben, job.id)
+    job_steps.seal(staffed.app.uow, staffed.ben, job.id, "SL-0001")
+    job_steps.release(staffed.app.uow, staffed.ben, job.id)
     other = staffed.receive(D2, {"metrology_seal_intact": True, "cpa_boundary_intact": False})
     assert other.state.value == "quarantined"
     seals.lose(staffed.app.uow, staffed.ben, "SL-0002", "dropped behind the bench")

@@ -37,7 +37,7 @@ from triage.domain.roles import Role
 from triage.entrypoints.cli import app as cli
 from triage.ledger import checkpoint, rfc6962
 from triage.ledger.entry import Entry
-from triage.services import bench, operators, photos
+from triage.services import job_steps, operators, photos
 from triage.services import ledger as ledger_service
 
 D1, D2, D3 = "BC-33-AC-FF-FE-FA-55-01", "BC-33-AC-FF-FE-FA-55-02", "BC-33-AC-FF-FE-FA-55-03"
@@ -88,8 +88,8 @@ def _triage_activity(staffed: Staffed) -> str:
     app = staffed.app
     staffed.manifest("C-1", [D1, D2])
     job = staffed.reset(staffed.receive(D1).id)
-    bench.seal(app.uow, staffed.ben, job.id, "SL-0001")
-    bench.release(app.uow, staffed.ben, job.id)
+    job_steps.seal(app.uow, staffed.ben, job.id, "SL-0001")
+    job_steps.release(app.uow, staffed.ben, job.id)
     second = staffed.receive(D2)
     digest, size = app.evidence_store().put(PNG)
     photos.attach_photo(app.uow, staffed.ben, second.id, digest, "image/png", size)

@@ -24,7 +24,7 @@ from triage.domain.lifecycle import JobState
 from triage.domain.work_order import ToolResult, WorkOrder
 from triage.entrypoints.agent import Journal
 from triage.errors import InvalidInput
-from triage.services import bench
+from triage.services import job_steps
 from triage.services import ledger as ledger_service
 
 D1 = "BC-33-AC-FF-FE-FA-77-01"
@@ -58,7 +58,7 @@ def test_a_result_completed_after_the_order_expired_is_refused_within_the_grace(
     # It arrives 40 s after the expiry: within the sweep's grace of two minutes.
     move_clock(monkeypatch, staffed.app, order.expires_at + timedelta(seconds=40))
     with pytest.raises(InvalidInput, match=r"expired at .*, before the reset was completed"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, result)
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, result)
     [refused] = staffed.entries("tool.result_refused")
     assert order.id in str(refused.data) and "before the reset was completed" in str(refused.data)
     assert staffed.job(order.job_id).state is job_before.state
@@ -71,7 +71,7 @@ def test_a_reset_completed_in_time_is_taken_when_its_result_comes_within_the_gra
     staffed, signed, order = ordered
     result = staffed.carry_out(signed, _completed(order.expires_at - timedelta(seconds=5)))
     move_clock(monkeypatch, staffed.app, order.expires_at + timedelta(seconds=90))
-    job = bench.record_tool_result(staffed.app.uow, staffed.tool, result)
+    job = job_steps.record_tool_result(staffed.app.uow, staffed.tool, result)
     assert job.state is JobState.VERIFIED
     assert staffed.entries("tool.result_refused") == []
 
@@ -84,7 +84,7 @@ def test_a_result_after_the_grace_is_refused_even_before_the_sweep_closes_the_or
     grace = staffed.app.settings.work_order_expiry_grace
     move_clock(monkeypatch, staffed.app, order.expires_at + grace + timedelta(seconds=1))
     with pytest.raises(InvalidInput, match="its result came more than 0:02:00 later"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, result)
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, result)
     assert len(staffed.entries("tool.result_refused")) == 1
     assert staffed.entries("reset.completed") == []
 

@@ -33,8 +33,8 @@ from triage.services import (
     anomaly,
     assessment,
     auth,
-    bench,
     intake,
+    job_steps,
     operators,
     seals,
     tokens,
@@ -127,7 +127,7 @@ def test_one_of_eight_work_orders_for_a_device_is_issued(staffed: Staffed) -> No
     job = staffed.receive(D1)
     key = staffed.app.signer_key()
     outcomes = race(
-        lambda _: bench.authorise_reset(staffed.app.uow, staffed.ben, job.id, "BENCH-1", key)
+        lambda _: job_steps.authorise_reset(staffed.app.uow, staffed.ben, job.id, "BENCH-1", key)
     )
     one_wins(outcomes, Conflict, "still valid")
     assert recorded(staffed, "reset.authorised", device(D1)) == 1
@@ -140,7 +140,7 @@ def test_one_of_eight_inspections_is_recorded(staffed: Staffed) -> None:
     scanned = intake.scan_device(staffed.app.uow, staffed.ben, D1)
     assert scanned.job is not None
     job_id = scanned.job.id
-    outcomes = race(lambda _: bench.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN))
+    outcomes = race(lambda _: job_steps.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN))
     one_wins(outcomes, IllegalTransition, "cannot inspect a device that is eligible")
     assert recorded(staffed, "device.inspected", device(D1)) == 1
     assert recorded(staffed, "device.decided", device(D1)) == 1
@@ -153,12 +153,12 @@ def test_one_of_eight_identical_overrides_is_recorded(staffed: Staffed) -> None:
     assert scanned.job is not None
     job_id = scanned.job.id
     evidence = {**CLEAN, "outer_covers_opened": ["terminal"]}
-    assert bench.inspect(staffed.app.uow, staffed.sup, job_id, evidence).outcome.value == (
+    assert job_steps.inspect(staffed.app.uow, staffed.sup, job_id, evidence).outcome.value == (
         "supervisor_review"
     )
     why = "terminal cover opened by supplier job J-123, paperwork seen"
     outcomes = race(
-        lambda _: bench.override(staffed.app.uow, staffed.sup2, job_id, "eligible", why)
+        lambda _: job_steps.override(staffed.app.uow, staffed.sup2, job_id, "eligible", why)
     )
     one_wins(outcomes, Conflict, f"job {job_id} is already eligible")
     assert recorded(staffed, "decision.overridden", device(D1)) == 1
@@ -171,7 +171,7 @@ def test_one_of_eight_seals_is_fitted_to_a_device(staffed: Staffed) -> None:
     job_id = staffed.reset(staffed.receive(D1).id).id
     # Eight different seals, all ben's, fitted to the one device at once.
     serials = [f"SL-{n:04d}" for n in range(1, N + 1)]
-    outcomes = race(lambda i: bench.seal(staffed.app.uow, staffed.ben, job_id, serials[i]))
+    outcomes = race(lambda i: job_steps.seal(staffed.app.uow, staffed.ben, job_id, serials[i]))
     sealed = one_wins(outcomes, IllegalTransition, "cannot seal a device that is sealed")
     assert recorded(staffed, "seal.fitted", device(D1)) == 1
     with staffed.app.uow(write=False) as uow:
@@ -184,14 +184,14 @@ def test_one_of_eight_seals_is_fitted_to_a_device(staffed: Staffed) -> None:
 
 def _sealed(staffed: Staffed, device_id: str) -> str:
     job_id = staffed.reset(staffed.receive(device_id).id).id
-    bench.seal(staffed.app.uow, staffed.ben, job_id, "SL-0001")
+    job_steps.seal(staffed.app.uow, staffed.ben, job_id, "SL-0001")
     return job_id
 
 
 def test_one_of_eight_releases_is_recorded(staffed: Staffed) -> None:
     staffed.manifest("C-1", [D1])
     job_id = _sealed(staffed, D1)
-    outcomes = race(lambda _: bench.release(staffed.app.uow, staffed.ben, job_id))
+    outcomes = race(lambda _: job_steps.release(staffed.app.uow, staffed.ben, job_id))
     one_wins(outcomes, IllegalTransition, "cannot release a device that is released")
     assert recorded(staffed, "device.released", device(D1)) == 1
     assert_record_clean(staffed)
@@ -201,7 +201,7 @@ def test_one_of_eight_quarantines_is_recorded(staffed: Staffed) -> None:
     staffed.manifest("C-1", [D1])
     job_id = staffed.receive(D1).id
     reason = "set aside for a sample check"
-    outcomes = race(lambda _: bench.quarantine(staffed.app.uow, staffed.sup, job_id, reason))
+    outcomes = race(lambda _: job_steps.quarantine(staffed.app.uow, staffed.sup, job_id, reason))
     one_wins(outcomes, IllegalTransition, "cannot quarantine a device that is quarantined")
     assert recorded(staffed, "device.quarantined", device(D1)) == 1
     assert_record_clean(staffed)
@@ -213,7 +213,7 @@ def test_one_of_eight_disposals_is_recorded(staffed: Staffed) -> None:
     assert job.state is JobState.QUARANTINED
     # Half ask to destroy it, half to return it: only one of them happens.
     outcomes = race(
-        lambda i: bench.dispose(
+        lambda i: job_steps.dispose(
             staffed.app.uow, staffed.sup, job.id, ("destroy", "return")[i % 2], f"REF-{i}"
         )
     )
@@ -450,7 +450,7 @@ def test_the_first_writes_of_a_new_facility_race_cleanly(staffed: Staffed) -> No
         scanned = intake.scan_device(staffed.app.uow, staffed.ben, device_id)
         assert scanned.job is not None
         jobs.append(scanned.job.id)
-    outcomes = race(lambda i: bench.inspect(staffed.app.uow, staffed.ben, jobs[i], CLEAN))
+    outcomes = race(lambda i: job_steps.inspect(staffed.app.uow, staffed.ben, jobs[i], CLEAN))
     assert outcomes.failures == [] and outcomes.refusals == []
     assert len(staffed.entries("policy.activated")) == 1
     assert len(staffed.entries("device.decided")) == N

@@ -42,7 +42,7 @@ from triage.entrypoints.cli import app as cli
 from triage.entrypoints.statuses import status_of
 from triage.errors import Conflict
 from triage.ledger.entry import Entry
-from triage.services import auth, bench, history, tokens
+from triage.services import auth, history, job_steps, tokens
 from triage.services import ledger as ledger_service
 from triage.services.common import job_step
 
@@ -109,8 +109,8 @@ def _verified(staffed: Staffed) -> str:
 
 def _released(staffed: Staffed) -> str:
     job_id = _verified(staffed)
-    bench.seal(staffed.app.uow, staffed.ben, job_id, "SL-0001")
-    assert bench.release(staffed.app.uow, staffed.ben, job_id).state is JobState.RELEASED
+    job_steps.seal(staffed.app.uow, staffed.ben, job_id, "SL-0001")
+    assert job_steps.release(staffed.app.uow, staffed.ben, job_id).state is JobState.RELEASED
     return job_id
 
 
@@ -129,7 +129,7 @@ def test_a_release_of_a_job_set_to_sealed_behind_the_ledger_is_refused_and_alert
     size = staffed.ledger_size()
 
     with pytest.raises(Conflict, match=r"sealed in the register.*leaves it verified") as refused:
-        bench.release(staffed.app.uow, staffed.ben, job_id)
+        job_steps.release(staffed.app.uow, staffed.ben, job_id)
     assert status_of(refused.value) == 409
     assert staffed.job(job_id).state is JobState.SEALED  # nothing was done...
     assert staffed.entries("device.released") == []
@@ -143,7 +143,7 @@ def test_a_release_of_a_job_set_to_sealed_behind_the_ledger_is_refused_and_alert
     assert "leaves it verified" in alert.data["detail"]
     # A second try is refused too, but not alerted again within minutes: no ledger flood.
     with pytest.raises(Conflict, match="register"):
-        bench.release(staffed.app.uow, staffed.ben, job_id)
+        job_steps.release(staffed.app.uow, staffed.ben, job_id)
     assert staffed.ledger_size() == size + 1
     # Replay names the edited row.
     assert ("triage_job", job_id) in [(t, k) for t, k, _ in _differences(staffed)]

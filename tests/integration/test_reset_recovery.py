@@ -24,7 +24,7 @@ from triage.domain.work_order import WorkOrder
 from triage.entrypoints.agent import Agent, AgentError, Journal
 from triage.entrypoints.statuses import status_of
 from triage.errors import InvalidInput, TriageError
-from triage.services import bench, facility
+from triage.services import facility, job_steps
 from triage.services import ledger as ledger_service
 
 D1 = "BC-33-AC-FF-FE-FA-66-01"
@@ -46,15 +46,15 @@ class ServiceClient:
         uow, tool = self.staffed.app.uow, self.staffed.tool
         try:
             if (method, path) == ("GET", "/api/v1/agent/work-orders"):
-                return {"items": bench.work_orders_for_tool(uow, tool)}
+                return {"items": job_steps.work_orders_for_tool(uow, tool)}
             assert body is not None
             if (method, path) == ("POST", "/api/v1/agent/results"):
-                job = bench.record_tool_result(uow, tool, body["result"])
+                job = job_steps.record_tool_result(uow, tool, body["result"])
                 if self.fail_after_post:
                     raise Stopped("killed after the server recorded the result")
                 return {"state": job.state.value}
             if (method, path) == ("POST", "/api/v1/agent/refusals"):
-                bench.record_refusal(uow, tool, body["work_order_id"], body["reason"])
+                job_steps.record_refusal(uow, tool, body["work_order_id"], body["reason"])
                 return {}
         except TriageError as exc:
             raise AgentError(str(exc), status_of(exc)) from exc
@@ -113,7 +113,7 @@ def ready(staffed: Staffed) -> Iterator[tuple[Staffed, str]]:
 
 
 def authorise(staffed: Staffed, job_id: str) -> str:
-    return bench.authorise_reset(
+    return job_steps.authorise_reset(
         staffed.app.uow, staffed.ben, job_id, staffed.tool.id, staffed.app.signer_key()
     )
 
@@ -200,7 +200,7 @@ def test_result_the_server_cannot_take_closes_the_order_instead_of_retrying_fore
     journal = tmp_path / "agent" / "journal"
     killed_agent(staffed, job_id, journal, "after")
     # While the agent was down, the order expired and the server closed it.
-    assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
+    assert job_steps.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
 
     again = make_agent(staffed, journal, staffed.connector, ServiceClient(staffed))
     again.run_once()
@@ -244,9 +244,9 @@ def test_expired_work_orders_are_closed_and_the_last_attempt_quarantines(
         opened.append(write)
         return staffed.app.uow(write=write)
 
-    assert bench.sweep_expired_orders(counting) == []  # type: ignore[arg-type]
+    assert job_steps.sweep_expired_orders(counting) == []  # type: ignore[arg-type]
     assert opened == [False]
-    assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
+    assert job_steps.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
     job = staffed.job(job_id)
     assert job.state is JobState.RESET_FAILED
     [failed] = staffed.entries("reset.failed")
@@ -259,21 +259,21 @@ def test_expired_work_orders_are_closed_and_the_last_attempt_quarantines(
         assert found is not None and found.status == "expired"
     # The tool's late result for the closed order is refused, and says why.
     with pytest.raises(InvalidInput, match="no result came before it expired"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(signed))
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(signed))
     # A second order expires too: that was the last attempt, so the device is set aside.
     authorise(staffed, job_id)
-    assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
+    assert job_steps.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == [job_id]
     assert staffed.job(job_id).state is JobState.QUARANTINED
-    assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == []
+    assert job_steps.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == []
 
 
 def test_quarantine_withdraws_the_work_order_from_the_tool(ready: tuple[Staffed, str]) -> None:
     staffed, job_id = ready
     signed = authorise(staffed, job_id)
-    assert bench.work_orders_for_tool(staffed.app.uow, staffed.tool) == [signed]
-    bench.quarantine(staffed.app.uow, staffed.sup, job_id, "seal looks wrong on second look")
-    assert bench.work_orders_for_tool(staffed.app.uow, staffed.tool) == []
+    assert job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool) == [signed]
+    job_steps.quarantine(staffed.app.uow, staffed.sup, job_id, "seal looks wrong on second look")
+    assert job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool) == []
     with pytest.raises(InvalidInput, match="withdrawn: the device was set aside"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(signed))
-    assert bench.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == []
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(signed))
+    assert job_steps.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == []
     assert staffed.job(job_id).state is JobState.QUARANTINED

@@ -25,7 +25,7 @@ from triage.domain.roles import Role
 from triage.domain.seal_register import SealBatch, UnexpectedSeal
 from triage.domain.seals import Move, Movement, Scope, ScopeKind, tally
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import bench, documents, operators, seals
+from triage.services import documents, job_steps, operators, seals
 
 D1 = "BC-33-AC-FF-FE-FA-56-01"
 D2 = "BC-33-AC-FF-FE-FA-56-02"
@@ -129,20 +129,20 @@ def test_sealing_accepts_only_a_seal_issued_to_the_operator_at_the_bench(
     one, two = _verified(staffed, D1), _verified(staffed, D2)
     uow = staffed.app.uow
     with pytest.raises(Conflict, match="issued to sup, not to you"):
-        bench.seal(uow, staffed.ben, one, "SL-0051")
+        job_steps.seal(uow, staffed.ben, one, "SL-0051")
     with pytest.raises(Conflict, match="in stock at STORE-A: stores must issue it"):
-        bench.seal(uow, staffed.ben, one, "SL-0090")
+        job_steps.seal(uow, staffed.ben, one, "SL-0090")
     with pytest.raises(NotFound, match="not in the seal register"):
-        bench.seal(uow, staffed.ben, one, "ZZ-0001")
+        job_steps.seal(uow, staffed.ben, one, "ZZ-0001")
     away = dataclasses.replace(staffed.ben, bench=None)
     with pytest.raises(PermissionDenied, match="at a bench"):
-        bench.seal(uow, away, one, "SL-0001")
+        job_steps.seal(uow, away, one, "SL-0001")
     assert staffed.job(one).state is JobState.VERIFIED  # no refusal changed anything
 
-    sealed = bench.seal(uow, staffed.ben, one, "sl-0001")
+    sealed = job_steps.seal(uow, staffed.ben, one, "sl-0001")
     assert sealed.state is JobState.SEALED and sealed.seal_serial == "SL-0001"
     with pytest.raises(Conflict, match=f"it is fitted to device {D1}"):
-        bench.seal(uow, staffed.ben, two, "SL-0001")
+        job_steps.seal(uow, staffed.ben, two, "SL-0001")
     detail = seals.seal_detail(uow, staffed.auditor, "SL-0001")
     assert detail.seal.status.value == "fitted" and detail.seal.device_id == D1
     assert [e.kind for e in detail.events] == ["received", "issued", "fitted"]
@@ -185,18 +185,18 @@ def test_a_seal_broken_before_dispatch_sends_the_device_back_for_a_new_reset(
     staffed.manifest("C-1", [D1])
     job_id = _verified(staffed, D1)
     uow = staffed.app.uow
-    bench.seal(uow, staffed.ben, job_id, "SL-0010")
+    job_steps.seal(uow, staffed.ben, job_id, "SL-0010")
     with pytest.raises(Conflict, match="cannot be broken: it is issued to ben"):
         seals.report_broken(uow, staffed.ben, "SL-0011", "seal snapped at the dispatch check")
     seals.report_broken(uow, staffed.ben, "SL-0010", "seal snapped at the dispatch check")
     job = staffed.job(job_id)
     assert job.state is JobState.SEAL_BROKEN and job.seal_serial is None
     with pytest.raises(Conflict, match="cannot release"):
-        bench.release(uow, staffed.ben, job_id)
+        job_steps.release(uow, staffed.ben, job_id)
     # Reset and verified again, sealed with a new seal, released.
     assert staffed.reset(job_id).state is JobState.VERIFIED
-    bench.seal(uow, staffed.ben, job_id, "SL-0012")
-    assert bench.release(uow, staffed.ben, job_id).state is JobState.RELEASED
+    job_steps.seal(uow, staffed.ben, job_id, "SL-0012")
+    assert job_steps.release(uow, staffed.ben, job_id).state is JobState.RELEASED
 
     # Found broken after release: recorded against the device, the job stays released.
     seals.report_broken(uow, staffed.sup, "SL-0012", "returned by the installer with seal cut")
@@ -263,8 +263,8 @@ def _busy(staffed: Staffed) -> None:
     """Some of everything: fitted, returned, void, lost, a second batch."""
     staffed.manifest("C-1", [D1, D2])
     uow = staffed.app.uow
-    bench.seal(uow, staffed.ben, _verified(staffed, D1), "SL-0001")
-    bench.seal(uow, staffed.sup, _verified(staffed, D2), "SL-0051")
+    job_steps.seal(uow, staffed.ben, _verified(staffed, D1), "SL-0001")
+    job_steps.seal(uow, staffed.sup, _verified(staffed, D2), "SL-0051")
     seals.return_to_stock(uow, staffed.stores, serials=["SL-0052", "SL-0002"], store="STORE-B")
     seals.void(uow, staffed.ben, "SL-0003", "torn while fitting")
     seals.void(uow, staffed.stores, "SL-0099", "crushed in the store")
@@ -358,7 +358,7 @@ def test_reports_fitted_per_day_and_seals_held_unused(staffed: Staffed) -> None:
 def test_labels_for_a_batch_and_for_a_device_bag(staffed: Staffed) -> None:
     staffed.manifest("C-1", [D3])
     job_id = _verified(staffed, D3)
-    bench.seal(staffed.app.uow, staffed.ben, job_id, "SL-0020")
+    job_steps.seal(staffed.app.uow, staffed.ben, job_id, "SL-0020")
     batch = _receive(staffed, first="SL-0201", last="SL-0205")
     app = staffed.app
     found = documents.seal_labels(

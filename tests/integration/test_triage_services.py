@@ -18,7 +18,7 @@ from triage.domain.tamper_policy import TamperPolicy
 from triage.domain.work_order import ToolResult
 from triage.errors import Conflict, IllegalTransition, InvalidInput, PermissionDenied
 from triage.ledger.receipt import verify_receipt
-from triage.services import bench, history, intake, photos, tamper_policy
+from triage.services import history, intake, job_steps, photos, tamper_policy
 from triage.services import ledger as ledger_service
 from triage.services.intake import ManifestRejected
 
@@ -40,8 +40,8 @@ def test_device_released_with_its_whole_story_in_the_ledger(staffed: Staffed) ->
     assert job.state is JobState.ELIGIBLE
     job = staffed.reset(job.id)
     assert job.state is JobState.VERIFIED
-    bench.seal(staffed.app.uow, staffed.ben, job.id, "sl-0001")
-    job = bench.release(staffed.app.uow, staffed.ben, job.id)
+    job_steps.seal(staffed.app.uow, staffed.ben, job.id, "sl-0001")
+    job = job_steps.release(staffed.app.uow, staffed.ben, job.id)
     assert job.state is JobState.RELEASED
     assert job.seal_serial == "SL-0001"
     assert job.closed_at is not None
@@ -72,8 +72,8 @@ def test_device_released_with_its_whole_story_in_the_ledger(staffed: Staffed) ->
 def test_a_device_comes_back_years_later_for_a_new_job(staffed: Staffed) -> None:
     staffed.manifest("C-1", [D1])
     first = staffed.reset(staffed.receive(D1).id)
-    bench.seal(staffed.app.uow, staffed.ben, first.id, "SL-0001")
-    bench.release(staffed.app.uow, staffed.ben, first.id)
+    job_steps.seal(staffed.app.uow, staffed.ben, first.id, "SL-0001")
+    job_steps.release(staffed.app.uow, staffed.ben, first.id)
     SimulatedFleet(staffed.fleet_path).set_failure(D1, fail_times=0)
     with staffed.app.uow(write=False) as uow:
         assert uow.jobs.open_for_device(D1) is None
@@ -198,19 +198,21 @@ def test_policy_routes_each_boundary_and_an_override_needs_another_supervisor(
     assert mid.state is JobState.REVERIFY_METROLOGY
     scanned = intake.scan_device(staffed.app.uow, staffed.sup, D3)
     assert scanned.job is not None
-    decision = bench.inspect(
+    decision = job_steps.inspect(
         staffed.app.uow, staffed.sup, scanned.job.id, {**CLEAN, "outer_covers_opened": ["terminal"]}
     )
     assert decision.outcome.value == "supervisor_review"
     assert any("terminal cover" in r.text for r in decision.reasons)
     job_id = scanned.job.id
     with pytest.raises(PermissionDenied, match="separation of duties"):
-        bench.override(staffed.app.uow, staffed.sup, job_id, "eligible", "supplier job J-1 seen")
+        job_steps.override(
+            staffed.app.uow, staffed.sup, job_id, "eligible", "supplier job J-1 seen"
+        )
     with pytest.raises(PermissionDenied):
-        bench.override(staffed.app.uow, staffed.ben, job_id, "eligible", "x" * 30)
+        job_steps.override(staffed.app.uow, staffed.ben, job_id, "eligible", "x" * 30)
     with pytest.raises(InvalidInput, match="justification"):
-        bench.override(staffed.app.uow, staffed.sup2, job_id, "eligible", "ok")
-    job = bench.override(
+        job_steps.override(staffed.app.uow, staffed.sup2, job_id, "eligible", "ok")
+    job = job_steps.override(
         staffed.app.uow,
         staffed.sup2,
         job_id,
@@ -219,12 +221,12 @@ def test_policy_routes_each_boundary_and_an_override_needs_another_supervisor(
     )
     assert job.state is JobState.ELIGIBLE
     assert job.outcome == "eligible"
-    disposed = bench.dispose(staffed.app.uow, staffed.sup, cpa.id, "destroy", "DC-2026-001")
+    disposed = job_steps.dispose(staffed.app.uow, staffed.sup, cpa.id, "destroy", "DC-2026-001")
     assert disposed.state is JobState.DESTROYED
-    returned = bench.dispose(staffed.app.uow, staffed.sup, mid.id, "return", "RMA-77")
+    returned = job_steps.dispose(staffed.app.uow, staffed.sup, mid.id, "return", "RMA-77")
     assert returned.state is JobState.RETURNED_TO_MANUFACTURER
     with pytest.raises(IllegalTransition):
-        bench.authorise_reset(
+        job_steps.authorise_reset(
             staffed.app.uow, staffed.ben, cpa.id, "BENCH-1", staffed.app.signer_key()
         )
     _assert_record_consistent(staffed)
@@ -261,11 +263,11 @@ def test_reset_failures_are_retried_then_quarantined(staffed: Staffed) -> None:
 def test_tool_results_that_do_not_match_their_work_order_are_refused(staffed: Staffed) -> None:
     staffed.manifest("C-1", [D1])
     job = staffed.receive(D1)
-    signed_order = bench.authorise_reset(
+    signed_order = job_steps.authorise_reset(
         staffed.app.uow, staffed.ben, job.id, "BENCH-1", staffed.app.signer_key()
     )
     with pytest.raises(Conflict, match="still valid"):
-        bench.authorise_reset(
+        job_steps.authorise_reset(
             staffed.app.uow, staffed.ben, job.id, "BENCH-1", staffed.app.signer_key()
         )
     carried_out: list[ToolResult] = []
@@ -276,19 +278,23 @@ def test_tool_results_that_do_not_match_their_work_order_are_refused(staffed: St
 
     forged = staffed.carry_out(signed_order, forge)
     with pytest.raises(InvalidInput, match="does not match"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, forged)
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, forged)
     good = carried_out[0].sign(staffed.tool_key)
-    assert bench.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    assert (
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    )
     size = staffed.ledger_size()
     # The very same signed result again is an agent's retry: taken once, nothing recorded.
-    assert bench.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    assert (
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, good).state is JobState.VERIFIED
+    )
     assert staffed.ledger_size() == size
     # Another result for the closed order (signed again, a moment later) is a replay.
     later = dataclasses.replace(
         carried_out[0], completed_at=carried_out[0].completed_at + timedelta(seconds=1)
     )
     with pytest.raises(InvalidInput, match="replay"):
-        bench.record_tool_result(staffed.app.uow, staffed.tool, later.sign(staffed.tool_key))
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, later.sign(staffed.tool_key))
     story = history.device_history(staffed.app.uow, staffed.auditor, D1)
     assert story.entries[-1][1].type == "reset.verified"
     with staffed.app.uow(write=False) as uow:
@@ -302,14 +308,14 @@ def test_seals_and_release_rules(staffed: Staffed) -> None:
     one = staffed.reset(staffed.receive(D1).id)
     two = staffed.reset(staffed.receive(D2).id)
     with pytest.raises(Conflict, match="without a fitted seal"):
-        bench.release(staffed.app.uow, staffed.ben, one.id)
+        job_steps.release(staffed.app.uow, staffed.ben, one.id)
     with pytest.raises(InvalidInput, match="serial"):
-        bench.seal(staffed.app.uow, staffed.ben, one.id, "a b")
-    bench.seal(staffed.app.uow, staffed.ben, one.id, "SL-0009")
+        job_steps.seal(staffed.app.uow, staffed.ben, one.id, "a b")
+    job_steps.seal(staffed.app.uow, staffed.ben, one.id, "SL-0009")
     with pytest.raises(Conflict, match=f"it is fitted to device {D1}"):
-        bench.seal(staffed.app.uow, staffed.ben, two.id, "SL-0009")
+        job_steps.seal(staffed.app.uow, staffed.ben, two.id, "SL-0009")
     with pytest.raises(IllegalTransition):
-        bench.seal(staffed.app.uow, staffed.ben, one.id, "SL-0010")
+        job_steps.seal(staffed.app.uow, staffed.ben, one.id, "SL-0010")
 
 
 def test_roles_are_checked_by_every_use_case(staffed: Staffed) -> None:
@@ -322,11 +328,11 @@ def test_roles_are_checked_by_every_use_case(staffed: Staffed) -> None:
         intake.scan_device(staffed.app.uow, staffed.admin, D1)
     job = staffed.receive(D1)
     with pytest.raises(PermissionDenied):
-        bench.authorise_reset(
+        job_steps.authorise_reset(
             staffed.app.uow, staffed.auditor, job.id, "BENCH-1", staffed.app.signer_key()
         )
     with pytest.raises(PermissionDenied, match="only an enrolled Triage Tool"):
-        bench.record_tool_result(staffed.app.uow, staffed.ben, "anything")
+        job_steps.record_tool_result(staffed.app.uow, staffed.ben, "anything")
     assert history.device_history(staffed.app.uow, staffed.auditor, D1).device_id == D1
 
 

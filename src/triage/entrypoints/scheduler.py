@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from triage.bootstrap import App
 from triage.errors import IntegrityFailure
-from triage.services import assurance, automatic_evidence, bench
+from triage.services import assurance, automatic_evidence, job_steps
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ async def _evidence_loop(application: App, interval: int) -> None:
 async def _sweep_loop(application: App, interval: int) -> None:
     while True:  # the first sweep at start: orders may have expired while the server was down
         try:
-            moved = await asyncio.to_thread(bench.sweep_expired_orders, application.uow)
+            moved = await asyncio.to_thread(job_steps.sweep_expired_orders, application.uow)
             if moved:
                 log.warning("%d work orders expired without a result: %s", len(moved), moved)
         except Exception:  # a failed round must not stop later ones

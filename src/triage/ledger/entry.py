@@ -108,7 +108,9 @@ class Entry:
 
 def format_time(at: datetime) -> str:
     """RFC 3339 in UTC with a 'Z' and microseconds, the one spelling entries use."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat, not strftime: strftime's %Y writes year 1 as "1", which is not RFC 3339 and
+    # which parse_time refuses; isoformat always writes four digits.
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:

@@ -21,8 +21,7 @@ from tests.unit.services.callers import (
 )
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import assessment, assurance, automatic_evidence, tamper_policy
-from triage.services import bench as triage_bench
+from triage.services import assessment, assurance, automatic_evidence, job_steps, tamper_policy
 
 
 @pytest.fixture
@@ -411,7 +410,7 @@ def test_the_policy_and_outcome_evidence_count_the_decisions_and_jobs_of_the_ben
     bench = workflow_seed.at_the_bench(factory)
     workflow_seed.verified(factory, bench, 1)
     quarantined = workflow_seed.inspected(factory, bench, 2, workflow_seed.BREACHED)
-    triage_bench.override(
+    job_steps.override(
         factory, supervisor(), quarantined, "eligible", "The boundary was scratched, not breached"
     )
     policy = factory.packaged.tamper_policy()

@@ -14,7 +14,7 @@ from tests.unit.services import workflow_seed
 from tests.unit.services.callers import auditor, bench_operator, nobody, stores, supervisor
 from triage.domain.job import TriageJob
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import bench, photos
+from triage.services import job_steps, photos
 
 JPEG = b"\xff\xd8\xff\xe0" + b"jpeg body" * 10
 PNG = b"\x89PNG\r\n\x1a\n" + b"png body"
@@ -120,7 +120,7 @@ def test_photos_belong_to_an_open_job() -> None:
     factory = FakeUnitOfWorkFactory()
     at_bench = workflow_seed.at_the_bench(factory)
     job_id = workflow_seed.inspected(factory, at_bench, 1, workflow_seed.BREACHED)
-    bench.dispose(factory, supervisor(), job_id, "destroy", "DC-0001")
+    job_steps.dispose(factory, supervisor(), job_id, "destroy", "DC-0001")
     before = factory.entry_types()
 
     with pytest.raises(Conflict, match="photos belong to an open job"):

@@ -16,8 +16,7 @@ from triage.domain.roles import Role
 from triage.domain.seals import DiscrepancyKind, SealStatus
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
-from triage.services import bench as triage_bench
-from triage.services import seals
+from triage.services import job_steps, seals
 
 REASON = "dropped on the floor and cracked"
 
@@ -960,7 +959,7 @@ def _sealed(factory: FakeUnitOfWorkFactory) -> tuple[workflow_seed.Bench, str]:
     bench = workflow_seed.at_the_bench(factory)
     job_id = workflow_seed.verified(factory, bench, 1)
     workflow_seed.issued_seal(factory, "op", "SL-000100")
-    triage_bench.seal(factory, bench.operator, job_id, "SL-000100")
+    job_steps.seal(factory, bench.operator, job_id, "SL-000100")
     return bench, job_id
 
 

@@ -19,7 +19,7 @@ from tests.unit.services.workflow_seed import (
     verified,
 )
 from triage.errors import PermissionDenied
-from triage.services import bench
+from triage.services import job_steps
 from triage.services.views import dashboard
 
 
@@ -28,7 +28,7 @@ def at_bench(factory: FakeUnitOfWorkFactory) -> Bench:
     """A bench with three devices: one sealed, one quarantined, one just received."""
     at = at_the_bench(factory)
     job_id = verified(factory, at, 1)
-    bench.seal(factory, at.operator, job_id, issued_seal(factory, "op", "SL-000100"))
+    job_steps.seal(factory, at.operator, job_id, issued_seal(factory, "op", "SL-000100"))
     inspected(factory, at, 2, BREACHED)
     received(factory, 3, reference="CN-3")
     factory.clock.advance(timedelta(minutes=1))  # the charts count up to (not at) now

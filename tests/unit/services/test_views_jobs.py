@@ -24,7 +24,7 @@ from tests.unit.services.workflow_seed import (
 from triage.domain.lifecycle import JobState
 from triage.domain.work_order import ResetOutcome
 from triage.errors import NotFound, PermissionDenied
-from triage.services import bench, intake, photos, tools
+from triage.services import intake, job_steps, photos, tools
 from triage.services.views import jobs
 
 SUPERVISOR = callers.supervisor()
@@ -44,7 +44,9 @@ def test_the_bench_sees_the_jobs_story_decision_photos_and_next_steps(
 ) -> None:
     job_id = inspected(factory, at_bench, 1, OTHER_FINDING)
     photos.attach_photo(factory, at_bench.operator, job_id, PHOTO, "image/jpeg", 1234)
-    bench.override(factory, SUPERVISOR, job_id, "eligible", "scratch from transport, all intact")
+    job_steps.override(
+        factory, SUPERVISOR, job_id, "eligible", "scratch from transport, all intact"
+    )
 
     seen = jobs.bench_job(factory, at_bench.operator, job_id)
 
@@ -71,7 +73,7 @@ def test_a_jobs_story_leaves_out_the_devices_earlier_visits(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:
     first = inspected(factory, at_bench, 1, BREACHED)
-    bench.dispose(factory, SUPERVISOR, first, "return", "RMA-0042")
+    job_steps.dispose(factory, SUPERVISOR, first, "return", "RMA-0042")
     import_consignment(factory, 1, reference="CN-again")
     second = intake.scan_device(factory, STORES, device_id(1)).job
     assert second is not None
@@ -142,7 +144,7 @@ def test_jobs_are_listed_oldest_first_by_state_a_page_at_a_time(
     for n in (1, 2, 3):
         made.append(received(factory, n, reference=f"CN-{n}").id)
         factory.clock.advance(timedelta(minutes=1))
-    bench.inspect(factory, at_bench.operator, made[1], BREACHED)
+    job_steps.inspect(factory, at_bench.operator, made[1], BREACHED)
     reader = callers.auditor()
 
     every, total = jobs.jobs(factory, reader, None, 0, 10)
@@ -161,12 +163,12 @@ def test_a_jobs_detail_has_every_reset_tried(
 ) -> None:
     job_id = inspected(factory, at_bench, 1)
     failed = authorise(factory, at_bench, job_id)
-    bench.record_tool_result(
+    job_steps.record_tool_result(
         factory, at_bench.tool, tool_result(factory, at_bench, failed, ResetOutcome.FAILED)
     )
     factory.clock.advance(timedelta(minutes=1))
     done = authorise(factory, at_bench, job_id)
-    bench.record_tool_result(factory, at_bench.tool, tool_result(factory, at_bench, done))
+    job_steps.record_tool_result(factory, at_bench.tool, tool_result(factory, at_bench, done))
 
     detail = jobs.job_detail(factory, callers.auditor(), job_id)
 

@@ -18,8 +18,7 @@ from triage.domain.job import TriageJob
 from triage.domain.reset_profile import EMPTY_DIGEST
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
-from triage.services import assessment, intake
-from triage.services import bench as triage_bench
+from triage.services import assessment, intake, job_steps
 
 SUPERVISOR = callers.supervisor()
 STORES = callers.stores()
@@ -110,13 +109,13 @@ def inspected(
 ) -> str:
     """Test device ``n`` received and inspected at the bench; returns its job id."""
     job = received(factory, n, reference=f"CN-{n}")
-    triage_bench.inspect(factory, bench.operator, job.id, evidence)
+    job_steps.inspect(factory, bench.operator, job.id, evidence)
     return job.id
 
 
 def authorise(factory: FakeUnitOfWorkFactory, bench: Bench, job_id: str) -> WorkOrder:
     """A work order for the bench's tool to reset the job's device, as the tool reads it."""
-    signed = triage_bench.authorise_reset(factory, bench.operator, job_id, "T1", FACILITY_SIGNER)
+    signed = job_steps.authorise_reset(factory, bench.operator, job_id, "T1", FACILITY_SIGNER)
     return WorkOrder.open(signed, FACILITY_VERIFIER)
 
 
@@ -160,7 +159,7 @@ def verified(factory: FakeUnitOfWorkFactory, bench: Bench, n: int) -> str:
     """Test device ``n`` inspected eligible, reset and verified; returns its job id."""
     job_id = inspected(factory, bench, n)
     order = authorise(factory, bench, job_id)
-    triage_bench.record_tool_result(factory, bench.tool, tool_result(factory, bench, order))
+    job_steps.record_tool_result(factory, bench.tool, tool_result(factory, bench, order))
     return job_id
 
 

@@ -43,7 +43,7 @@ from triage.entrypoints.schemas.triage import (
 )
 from triage.entrypoints.statuses import status_of
 from triage.errors import InvalidInput
-from triage.services import agent_auth, bench, documents, history, intake
+from triage.services import agent_auth, documents, history, intake, job_steps
 from triage.services.intake import ManifestRejected
 from triage.services.views import consignments as consignment_views
 from triage.services.views import jobs as job_views
@@ -371,7 +371,7 @@ def build_router(application: App) -> APIRouter:
     async def inspect(job_id: str, request: Request, caller: Operator) -> DecisionOut:
         """Record the inspection; the tamper policy decides and says why."""
         evidence = _json_object(await limited_body(request, MAX_JSON_BYTES))
-        decision = await run_in_threadpool(bench.inspect, uow, caller, job_id, evidence)
+        decision = await run_in_threadpool(job_steps.inspect, uow, caller, job_id, evidence)
         return DecisionOut.of(decision)
 
     @router.post(
@@ -381,7 +381,7 @@ def build_router(application: App) -> APIRouter:
     )
     def override(job_id: str, body: OverrideIn, caller: Operator) -> JobOut:
         """A supervisor overrides the decision, with a written justification."""
-        return JobOut.of(bench.override(uow, caller, job_id, body.outcome, body.justification))
+        return JobOut.of(job_steps.override(uow, caller, job_id, body.outcome, body.justification))
 
     @router.post(
         "/jobs/{job_id}/work-orders",
@@ -391,7 +391,9 @@ def build_router(application: App) -> APIRouter:
     )
     def work_order(job_id: str, body: WorkOrderIn, caller: Operator) -> WorkOrderIssuedOut:
         """Issue a signed work order for one tool to reset this device."""
-        signed = bench.authorise_reset(uow, caller, job_id, body.tool_id, application.signer_key())
+        signed = job_steps.authorise_reset(
+            uow, caller, job_id, body.tool_id, application.signer_key()
+        )
         return WorkOrderIssuedOut(work_order=signed)
 
     @router.post(
@@ -399,14 +401,14 @@ def build_router(application: App) -> APIRouter:
     )
     def seal(job_id: str, body: SealIn, caller: Operator) -> JobOut:
         """Record the tamper-protection seal fitted to a verified device."""
-        return JobOut.of(bench.seal(uow, caller, job_id, body.serial))
+        return JobOut.of(job_steps.seal(uow, caller, job_id, body.serial))
 
     @router.post(
         "/jobs/{job_id}/release", tags=["jobs"], **requires(application, Permission.DEVICE_RELEASE)
     )
     def release(job_id: str, caller: Operator) -> JobOut:
         """Release a sealed device."""
-        return JobOut.of(bench.release(uow, caller, job_id))
+        return JobOut.of(job_steps.release(uow, caller, job_id))
 
     @router.post(
         "/jobs/{job_id}/quarantine",
@@ -415,14 +417,14 @@ def build_router(application: App) -> APIRouter:
     )
     def quarantine(job_id: str, body: ReasonIn, caller: Operator) -> JobOut:
         """Set a device aside."""
-        return JobOut.of(bench.quarantine(uow, caller, job_id, body.reason))
+        return JobOut.of(job_steps.quarantine(uow, caller, job_id, body.reason))
 
     @router.post(
         "/jobs/{job_id}/disposal", tags=["jobs"], **requires(application, Permission.DEVICE_DISPOSE)
     )
     def disposal(job_id: str, body: DisposalIn, caller: Operator) -> JobOut:
         """Return a quarantined device to its manufacturer, or destroy it."""
-        return JobOut.of(bench.dispose(uow, caller, job_id, body.action, body.reference))
+        return JobOut.of(job_steps.dispose(uow, caller, job_id, body.action, body.reference))
 
     # -- exceptions -------------------------------------------------------------------------
     @router.get("/exceptions", tags=["exceptions"], **requires(application, Permission.TRIAGE_READ))
@@ -458,17 +460,17 @@ def build_router(application: App) -> APIRouter:
     @router.get("/agent/work-orders", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_work_orders(caller: Tool) -> SignedOrdersOut:
         """Signed work orders waiting for the calling tool (signed request)."""
-        return SignedOrdersOut(items=bench.work_orders_for_tool(uow, caller))
+        return SignedOrdersOut(items=job_steps.work_orders_for_tool(uow, caller))
 
     @router.post("/agent/results", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_result(body: ResultIn, caller: Tool) -> JobOut:
         """A tool's signed result of a work order (signed request)."""
-        return JobOut.of(bench.record_tool_result(uow, caller, body.result))
+        return JobOut.of(job_steps.record_tool_result(uow, caller, body.result))
 
     @router.post("/agent/refusals", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_refusal(body: RefusalIn, caller: Tool) -> StatusOut:
         """The agent refused a work order and says why (signed request)."""
-        bench.record_refusal(uow, caller, body.work_order_id, body.reason)
+        job_steps.record_refusal(uow, caller, body.work_order_id, body.reason)
         return StatusOut(status="recorded")
 
     return router

@@ -14,7 +14,7 @@ from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.services import bench_by_device, documents, history, intake
+from triage.services import documents, history, intake, steps_by_device
 
 MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
 DeviceArg = Annotated[
@@ -67,7 +67,7 @@ def device_inspect(
             raise fail(str(exc)) from exc
         if not isinstance(obj, dict):
             raise fail("evidence: must be a JSON object")
-        decision = bench_by_device.inspect(s.uow, s.caller, device, obj)
+        decision = steps_by_device.inspect(s.uow, s.caller, device, obj)
     lines = [
         f"decision: {decision.outcome.value} "
         f"(policy {decision.policy_id} v{decision.policy_version})"
@@ -87,7 +87,7 @@ def device_override(
 ) -> None:
     """A supervisor overrides the policy's decision."""
     with session(data_dir, token) as s:
-        job = bench_by_device.override(s.uow, s.caller, device, outcome, justification)
+        job = steps_by_device.override(s.uow, s.caller, device, outcome, justification)
     _emit_job(job, as_json)
 
 
@@ -101,7 +101,7 @@ def device_reset(
 ) -> None:
     """Issue a signed work order for the bench's tool to factory-reset the device."""
     with session(data_dir, token) as s:
-        issued = bench_by_device.authorise_reset(s.uow, s.caller, device, tool, s.app.signer_key())
+        issued = steps_by_device.authorise_reset(s.uow, s.caller, device, tool, s.app.signer_key())
     data = {"job_id": issued.job_id, "work_order": issued.work_order}
     emit(as_json, data, f"work order issued to {tool}")
 
@@ -116,7 +116,7 @@ def device_seal(
 ) -> None:
     """Record the tamper-protection seal fitted to a verified device."""
     with session(data_dir, token) as s:
-        job = bench_by_device.seal(s.uow, s.caller, device, serial)
+        job = steps_by_device.seal(s.uow, s.caller, device, serial)
     _emit_job(job, as_json)
 
 
@@ -126,7 +126,7 @@ def device_release(
 ) -> None:
     """Release a sealed device."""
     with session(data_dir, token) as s:
-        job = bench_by_device.release(s.uow, s.caller, device)
+        job = steps_by_device.release(s.uow, s.caller, device)
     _emit_job(job, as_json)
 
 
@@ -140,7 +140,7 @@ def device_quarantine(
 ) -> None:
     """Set a device aside."""
     with session(data_dir, token) as s:
-        job = bench_by_device.quarantine(s.uow, s.caller, device, reason)
+        job = steps_by_device.quarantine(s.uow, s.caller, device, reason)
     _emit_job(job, as_json)
 
 
@@ -157,7 +157,7 @@ def device_dispose(
 ) -> None:
     """Return a quarantined device to its manufacturer, or destroy it."""
     with session(data_dir, token) as s:
-        job = bench_by_device.dispose(s.uow, s.caller, device, action, reference)
+        job = steps_by_device.dispose(s.uow, s.caller, device, action, reference)
     _emit_job(job, as_json)
 
 

@@ -36,7 +36,7 @@ from triage.entrypoints.statuses import status_of
 from triage.entrypoints.web import admin, auditor, security, stores, supervisor
 from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
 from triage.ledger.entry import format_time
-from triage.services import auth, bench, intake, photos, reinstatement
+from triage.services import auth, intake, job_steps, photos, reinstatement
 from triage.services.views import dashboard, jobs
 from triage.services.views import people as people_views
 
@@ -305,7 +305,7 @@ def build_web_router(application: App) -> APIRouter:
             # Alerts read from the device's security log now, at the bench.
             at = format_time(uow.clock.now())
             evidence["alerts"] = [{"code": code, "at": at} for code in codes[:50]]
-        bench.inspect(uow, visit.caller, job_id, evidence)
+        job_steps.inspect(uow, visit.caller, job_id, evidence)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
 
     @router.post("/bench/jobs/{job_id}/photo")
@@ -332,7 +332,7 @@ def build_web_router(application: App) -> APIRouter:
     @router.post("/bench/jobs/{job_id}/reset")
     @page(Permission.RESET_REQUEST)
     def bench_reset(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        bench.authorise_reset(
+        job_steps.authorise_reset(
             uow, visit.caller, job_id, form.get("tool_id", ""), application.signer_key()
         )
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
@@ -340,13 +340,13 @@ def build_web_router(application: App) -> APIRouter:
     @router.post("/bench/jobs/{job_id}/seal")
     @page(Permission.DEVICE_SEAL)
     def bench_seal(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        bench.seal(uow, visit.caller, job_id, form.get("serial", ""))
+        job_steps.seal(uow, visit.caller, job_id, form.get("serial", ""))
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
 
     @router.post("/bench/jobs/{job_id}/release")
     @page(Permission.DEVICE_RELEASE)
     def bench_release(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        bench.release(uow, visit.caller, job_id)
+        job_steps.release(uow, visit.caller, job_id)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
 
     # -- the security office ----------------------------------------------------------------

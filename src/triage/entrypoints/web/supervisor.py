@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from triage.domain.roles import Permission
 from triage.domain.tamper_policy import Outcome
-from triage.services import bench
+from triage.services import job_steps
 from triage.services.views import jobs
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/supervisor/jobs/{job_id}/override")
     @page(Permission.DECISION_OVERRIDE)
     def override(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        bench.override(
+        job_steps.override(
             uow, visit.caller, job_id, form.get("outcome", ""), form.get("justification", "")
         )
         return site.redirect("/supervisor")
@@ -44,5 +44,7 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/supervisor/jobs/{job_id}/dispose")
     @page(Permission.DEVICE_DISPOSE)
     def dispose(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        bench.dispose(uow, visit.caller, job_id, form.get("action", ""), form.get("reference", ""))
+        job_steps.dispose(
+            uow, visit.caller, job_id, form.get("action", ""), form.get("reference", "")
+        )
         return site.redirect("/supervisor")

@@ -1,5 +1,6 @@
-"""The bench's steps named by device rather than by job: each is taken on the device's open
-triage job (the command line names the device scanned at the bench, not a job id)."""
+"""A triage job's steps (``job_steps``) named by device rather than by job: each is taken on
+the device's open job (the command line names the device scanned at the bench, not a job
+id)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from triage.domain.job import TriageJob
 from triage.domain.roles import Permission
 from triage.domain.tamper_policy import TamperDecision
 from triage.errors import NotFound
-from triage.services import bench
+from triage.services import job_steps
 from triage.services.history import parse_device_id
 from triage.services.ports import UnitOfWorkFactory
 
@@ -39,48 +40,50 @@ def open_job_id(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> 
 def inspect(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, evidence: Mapping[str, Any]
 ) -> TamperDecision:
-    """``bench.inspect`` on the device's open job."""
+    """``job_steps.inspect`` on the device's open job."""
     job_id = open_job_id(uow_factory, caller, device)
-    return bench.inspect(uow_factory, caller, job_id, evidence)
+    return job_steps.inspect(uow_factory, caller, job_id, evidence)
 
 
 def override(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, outcome: str, justification: str
 ) -> TriageJob:
-    """``bench.override`` on the device's open job."""
+    """``job_steps.override`` on the device's open job."""
     job_id = open_job_id(uow_factory, caller, device)
-    return bench.override(uow_factory, caller, job_id, outcome, justification)
+    return job_steps.override(uow_factory, caller, job_id, outcome, justification)
 
 
 def authorise_reset(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, tool_id: str, signer_key: str
 ) -> IssuedWorkOrder:
-    """``bench.authorise_reset`` on the device's open job."""
+    """``job_steps.authorise_reset`` on the device's open job."""
     job_id = open_job_id(uow_factory, caller, device)
-    signed = bench.authorise_reset(uow_factory, caller, job_id, tool_id, signer_key)
+    signed = job_steps.authorise_reset(uow_factory, caller, job_id, tool_id, signer_key)
     return IssuedWorkOrder(job_id, signed)
 
 
 def seal(uow_factory: UnitOfWorkFactory, caller: Caller, device: str, serial: str) -> TriageJob:
-    """``bench.seal`` on the device's open job."""
-    return bench.seal(uow_factory, caller, open_job_id(uow_factory, caller, device), serial)
+    """``job_steps.seal`` on the device's open job."""
+    return job_steps.seal(uow_factory, caller, open_job_id(uow_factory, caller, device), serial)
 
 
 def release(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> TriageJob:
-    """``bench.release`` on the device's open job."""
-    return bench.release(uow_factory, caller, open_job_id(uow_factory, caller, device))
+    """``job_steps.release`` on the device's open job."""
+    return job_steps.release(uow_factory, caller, open_job_id(uow_factory, caller, device))
 
 
 def quarantine(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, reason: str
 ) -> TriageJob:
-    """``bench.quarantine`` on the device's open job."""
-    return bench.quarantine(uow_factory, caller, open_job_id(uow_factory, caller, device), reason)
+    """``job_steps.quarantine`` on the device's open job."""
+    return job_steps.quarantine(
+        uow_factory, caller, open_job_id(uow_factory, caller, device), reason
+    )
 
 
 def dispose(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, action: str, reference: str
 ) -> TriageJob:
-    """``bench.dispose`` on the device's open job."""
+    """``job_steps.dispose`` on the device's open job."""
     job_id = open_job_id(uow_factory, caller, device)
-    return bench.dispose(uow_factory, caller, job_id, action, reference)
+    return job_steps.dispose(uow_factory, caller, job_id, action, reference)

@@ -38,7 +38,7 @@ from triage.errors import (
     NotFound,
     PermissionDenied,
 )
-from triage.services import bench, seals, tools
+from triage.services import job_steps, seals, tools
 from triage.services.views import jobs
 
 SUPERVISOR = callers.supervisor()
@@ -54,13 +54,13 @@ def _job(factory: FakeUnitOfWorkFactory, job_id: str) -> TriageJob:
 
 
 def _orders(factory: FakeUnitOfWorkFactory, at_bench: Bench) -> list[str]:
-    return bench.work_orders_for_tool(factory, at_bench.tool)
+    return job_steps.work_orders_for_tool(factory, at_bench.tool)
 
 
 def _reset_failed(factory: FakeUnitOfWorkFactory, at_bench: Bench, job_id: str) -> None:
     order = authorise(factory, at_bench, job_id)
     signed = tool_result(factory, at_bench, order, ResetOutcome.FAILED)
-    bench.record_tool_result(factory, at_bench.tool, signed)
+    job_steps.record_tool_result(factory, at_bench.tool, signed)
 
 
 # -- inspect ----------------------------------------------------------------------------------
@@ -71,7 +71,7 @@ def test_an_inspection_is_recorded_and_the_policy_decides(
 ) -> None:
     job = received(factory, 1)
 
-    decision = bench.inspect(factory, at_bench.operator, job.id, INTACT)
+    decision = job_steps.inspect(factory, at_bench.operator, job.id, INTACT)
 
     assert decision.outcome is Outcome.eligible
     inspected_entry, decided = factory.entries()[-2:]
@@ -109,7 +109,7 @@ def test_inspecting_needs_the_inspect_permission(
     job = received(factory, 1)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.inspect(factory, callers.stores(), job.id, INTACT)
+        job_steps.inspect(factory, callers.stores(), job.id, INTACT)
     assert factory.entry_types() == before
     assert _job(factory, job.id).state is JobState.RECEIVED
 
@@ -120,7 +120,7 @@ def test_evidence_without_the_boundary_facts_is_refused(
     job = received(factory, 1)
     before = factory.entry_types()
     with pytest.raises(InvalidInput, match="cpa_boundary_intact"):
-        bench.inspect(factory, at_bench.operator, job.id, {"metrology_seal_intact": True})
+        job_steps.inspect(factory, at_bench.operator, job.id, {"metrology_seal_intact": True})
     assert factory.entry_types() == before
 
 
@@ -130,9 +130,9 @@ def test_a_device_is_inspected_once_per_job(
     job_id = inspected(factory, at_bench, 1)
     before = factory.entry_types()
     with pytest.raises(IllegalTransition):
-        bench.inspect(factory, at_bench.operator, job_id, BREACHED)
+        job_steps.inspect(factory, at_bench.operator, job_id, BREACHED)
     with pytest.raises(NotFound):
-        bench.inspect(factory, at_bench.operator, "no-such-job", INTACT)
+        job_steps.inspect(factory, at_bench.operator, "no-such-job", INTACT)
     assert factory.entry_types() == before
     assert _job(factory, job_id).state is JobState.ELIGIBLE
 
@@ -147,7 +147,7 @@ def test_a_supervisor_overrides_the_policy_in_writing(
 ) -> None:
     job_id = inspected(factory, at_bench, 1, OTHER_FINDING)
 
-    job = bench.override(factory, SUPERVISOR, job_id, "eligible", f"  {JUSTIFICATION} ")
+    job = job_steps.override(factory, SUPERVISOR, job_id, "eligible", f"  {JUSTIFICATION} ")
 
     assert (job.state, job.outcome) == (JobState.ELIGIBLE, "eligible")
     entry = factory.entries()[-1]
@@ -170,7 +170,7 @@ def test_overriding_needs_the_override_permission(
     job_id = inspected(factory, at_bench, 1, OTHER_FINDING)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.override(factory, at_bench.operator, job_id, "eligible", JUSTIFICATION)
+        job_steps.override(factory, at_bench.operator, job_id, "eligible", JUSTIFICATION)
     assert factory.entry_types() == before
 
 
@@ -192,7 +192,7 @@ def test_an_override_decides_and_says_why(
     job_id = inspected(factory, at_bench, 1, OTHER_FINDING)
     before = factory.entry_types()
     with pytest.raises(InvalidInput, match=problem):
-        bench.override(factory, SUPERVISOR, job_id, outcome, justification)
+        job_steps.override(factory, SUPERVISOR, job_id, outcome, justification)
     assert factory.entry_types() == before
     assert _job(factory, job_id).state is JobState.AWAITING_REVIEW
 
@@ -202,10 +202,10 @@ def test_the_inspector_cannot_override_their_own_inspection(
 ) -> None:
     job = received(factory, 1)
     inspector = callers.supervisor("sup-2")
-    bench.inspect(factory, inspector, job.id, OTHER_FINDING)
+    job_steps.inspect(factory, inspector, job.id, OTHER_FINDING)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied, match="separation of duties"):
-        bench.override(factory, inspector, job.id, "eligible", JUSTIFICATION)
+        job_steps.override(factory, inspector, job.id, "eligible", JUSTIFICATION)
     assert factory.entry_types() == before
 
 
@@ -213,10 +213,10 @@ def test_an_override_must_change_the_decision(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:
     job_id = inspected(factory, at_bench, 1, OTHER_FINDING)
-    bench.override(factory, SUPERVISOR, job_id, "quarantine", JUSTIFICATION)
+    job_steps.override(factory, SUPERVISOR, job_id, "quarantine", JUSTIFICATION)
     before = factory.entry_types()
     with pytest.raises(Conflict, match="already quarantined"):
-        bench.override(factory, SUPERVISOR, job_id, "quarantine", JUSTIFICATION)
+        job_steps.override(factory, SUPERVISOR, job_id, "quarantine", JUSTIFICATION)
     assert factory.entry_types() == before
 
 
@@ -227,7 +227,7 @@ def test_no_override_after_a_reset_was_attempted(
     authorise(factory, at_bench, job_id)
     before = factory.entry_types()
     with pytest.raises(IllegalTransition, match="after a reset was attempted"):
-        bench.override(factory, SUPERVISOR, job_id, "quarantine", JUSTIFICATION)
+        job_steps.override(factory, SUPERVISOR, job_id, "quarantine", JUSTIFICATION)
     assert factory.entry_types() == before
 
 
@@ -270,7 +270,7 @@ def test_requesting_a_reset_needs_the_permission(
     job_id = inspected(factory, at_bench, 1)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.authorise_reset(factory, callers.auditor(), job_id, "T1", FACILITY_SIGNER)
+        job_steps.authorise_reset(factory, callers.auditor(), job_id, "T1", FACILITY_SIGNER)
     assert factory.entry_types() == before
 
 
@@ -282,7 +282,7 @@ def test_a_reset_asked_for_away_from_the_tools_bench_is_refused_on_the_record(
     elsewhere = callers.bench_operator("op", bench="BENCH-2")
 
     with pytest.raises(PermissionDenied, match="must be requested by an operator signed in"):
-        bench.authorise_reset(factory, elsewhere, job_id, "T1", FACILITY_SIGNER)
+        job_steps.authorise_reset(factory, elsewhere, job_id, "T1", FACILITY_SIGNER)
 
     refusal = factory.entries()[-1]
     assert (refusal.type, refusal.subject.id) == ("auth.refused", "op")
@@ -298,7 +298,7 @@ def test_a_reset_from_a_bench_taken_away_is_refused_on_the_record(
     people_seed.assign(factory, "op", "BENCH-2")  # BENCH-1 taken away while signed in there
 
     with pytest.raises(PermissionDenied, match="not assigned to bench BENCH-1"):
-        bench.authorise_reset(factory, at_bench.operator, job_id, "T1", FACILITY_SIGNER)
+        job_steps.authorise_reset(factory, at_bench.operator, job_id, "T1", FACILITY_SIGNER)
 
     assert factory.entry_types()[-1] == "auth.refused"
     assert _orders(factory, at_bench) == []
@@ -309,11 +309,11 @@ def test_only_an_active_enrolled_tool_is_given_work(
 ) -> None:
     job_id = inspected(factory, at_bench, 1)
     with pytest.raises(NotFound):
-        bench.authorise_reset(factory, at_bench.operator, job_id, "T9", FACILITY_SIGNER)
+        job_steps.authorise_reset(factory, at_bench.operator, job_id, "T9", FACILITY_SIGNER)
     tools.suspend_tool(factory, callers.administrator(), "T1", "sent away for calibration")
     before = factory.entry_types()
     with pytest.raises(Conflict, match="may not be given work"):
-        bench.authorise_reset(factory, at_bench.operator, job_id, "T1", FACILITY_SIGNER)
+        job_steps.authorise_reset(factory, at_bench.operator, job_id, "T1", FACILITY_SIGNER)
     assert factory.entry_types() == before
 
 
@@ -335,15 +335,15 @@ def test_one_live_work_order_per_device_and_a_new_one_after_expiry(
     # The first order was superseded: a late result for it is refused.
     late = tool_result(factory, at_bench, first, completed_at=first.issued_at)
     with pytest.raises(InvalidInput, match="superseded"):
-        bench.record_tool_result(factory, at_bench.tool, late)
+        job_steps.record_tool_result(factory, at_bench.tool, late)
 
 
 def test_only_a_tool_fetches_work_orders(factory: FakeUnitOfWorkFactory, at_bench: Bench) -> None:
     with pytest.raises(PermissionDenied):
-        bench.work_orders_for_tool(factory, at_bench.operator)
+        job_steps.work_orders_for_tool(factory, at_bench.operator)
     tools.suspend_tool(factory, callers.administrator(), "T1", "sent away for calibration")
     with pytest.raises(PermissionDenied, match="not an active enrolled tool"):
-        bench.work_orders_for_tool(factory, at_bench.tool)
+        job_steps.work_orders_for_tool(factory, at_bench.tool)
 
 
 # -- record_tool_result -----------------------------------------------------------------------
@@ -357,7 +357,7 @@ def test_a_verified_reset_moves_the_job_to_verified(
     factory.clock.advance(timedelta(minutes=3))
     signed = tool_result(factory, at_bench, order)
 
-    job = bench.record_tool_result(factory, at_bench.tool, signed)
+    job = job_steps.record_tool_result(factory, at_bench.tool, signed)
 
     assert job.state is JobState.VERIFIED
     completed, checked = factory.entries()[-2:]
@@ -378,7 +378,7 @@ def test_a_reset_that_cleared_nothing_fails_verification(
     order = authorise(factory, at_bench, job_id)
     signed = tool_result(factory, at_bench, order, verified=False)
 
-    job = bench.record_tool_result(factory, at_bench.tool, signed)
+    job = job_steps.record_tool_result(factory, at_bench.tool, signed)
 
     assert job.state is JobState.VERIFICATION_FAILED
     entry = factory.entries()[-1]
@@ -413,10 +413,10 @@ def test_the_same_result_sent_again_changes_nothing(
 ) -> None:
     job_id = inspected(factory, at_bench, 1)
     signed = tool_result(factory, at_bench, authorise(factory, at_bench, job_id))
-    first = bench.record_tool_result(factory, at_bench.tool, signed)
+    first = job_steps.record_tool_result(factory, at_bench.tool, signed)
     before = factory.entry_types()
 
-    again = bench.record_tool_result(factory, at_bench.tool, signed)
+    again = job_steps.record_tool_result(factory, at_bench.tool, signed)
 
     assert again == first
     assert factory.entry_types() == before
@@ -427,11 +427,11 @@ def test_a_second_different_result_is_refused_as_a_replay_on_the_record(
 ) -> None:
     job_id = inspected(factory, at_bench, 1)
     order = authorise(factory, at_bench, job_id)
-    bench.record_tool_result(factory, at_bench.tool, tool_result(factory, at_bench, order))
+    job_steps.record_tool_result(factory, at_bench.tool, tool_result(factory, at_bench, order))
     other = tool_result(factory, at_bench, order, ResetOutcome.FAILED)
 
     with pytest.raises(InvalidInput, match="is completed"):
-        bench.record_tool_result(factory, at_bench.tool, other)
+        job_steps.record_tool_result(factory, at_bench.tool, other)
 
     refusal = factory.entries()[-1]
     assert (refusal.type, refusal.subject.id) == ("tool.result_refused", "T1")
@@ -446,7 +446,7 @@ def test_a_result_not_signed_by_the_tool_is_refused(
     impostor = Bench(at_bench.operator, at_bench.tool, people_seed.tool_key("T1")[0])
 
     with pytest.raises(InvalidInput, match="not signed by the tool's key"):
-        bench.record_tool_result(factory, at_bench.tool, tool_result(factory, impostor, order))
+        job_steps.record_tool_result(factory, at_bench.tool, tool_result(factory, impostor, order))
 
     assert factory.entry_types()[-1] == "tool.result_refused"
     assert _job(factory, job_id).state is JobState.RESET_AUTHORISED
@@ -461,7 +461,7 @@ def test_a_reset_completed_after_the_order_expired_is_refused(
     signed = tool_result(factory, at_bench, order)
 
     with pytest.raises(InvalidInput, match="a reset after the order's expiry is not accepted"):
-        bench.record_tool_result(factory, at_bench.tool, signed)
+        job_steps.record_tool_result(factory, at_bench.tool, signed)
 
     assert factory.entry_types()[-1] == "tool.result_refused"
     assert _job(factory, job_id).state is JobState.RESET_AUTHORISED
@@ -475,7 +475,7 @@ def test_a_result_within_the_grace_is_accepted(
     signed = tool_result(factory, at_bench, order, completed_at=order.expires_at)
     factory.clock.advance(timedelta(minutes=15) + factory.settings.work_order_expiry_grace)
 
-    assert bench.record_tool_result(factory, at_bench.tool, signed).state is JobState.VERIFIED
+    assert job_steps.record_tool_result(factory, at_bench.tool, signed).state is JobState.VERIFIED
 
 
 def test_only_a_tool_records_results(factory: FakeUnitOfWorkFactory, at_bench: Bench) -> None:
@@ -483,7 +483,7 @@ def test_only_a_tool_records_results(factory: FakeUnitOfWorkFactory, at_bench: B
     signed = tool_result(factory, at_bench, authorise(factory, at_bench, job_id))
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.record_tool_result(factory, at_bench.operator, signed)
+        job_steps.record_tool_result(factory, at_bench.operator, signed)
     assert factory.entry_types() == before
 
 
@@ -497,7 +497,7 @@ def test_the_sweep_with_nothing_expired_writes_nothing(
     authorise(factory, at_bench, job_id)
     commits = factory.commits
 
-    assert bench.sweep_expired_orders(factory) == []
+    assert job_steps.sweep_expired_orders(factory) == []
     assert factory.commits == commits
 
 
@@ -508,10 +508,10 @@ def test_the_sweep_fails_a_reset_whose_order_expired_without_a_result(
     order = authorise(factory, at_bench, job_id)
     grace = factory.settings.work_order_expiry_grace
     factory.clock.advance(timedelta(minutes=15) + grace - timedelta(seconds=1))
-    assert bench.sweep_expired_orders(factory) == []  # not yet past the grace
+    assert job_steps.sweep_expired_orders(factory) == []  # not yet past the grace
     factory.clock.advance(timedelta(seconds=1))
 
-    assert bench.sweep_expired_orders(factory) == [job_id]
+    assert job_steps.sweep_expired_orders(factory) == [job_id]
 
     entry = factory.entries()[-1]
     assert (entry.type, entry.actor.kind) == ("reset.failed", "system")
@@ -519,11 +519,11 @@ def test_the_sweep_fails_a_reset_whose_order_expired_without_a_result(
     assert (entry.data["work_order_id"], entry.data["tool_id"]) == (order.id, "T1")
     assert "without a result from tool T1" in entry.data["detail"]
     assert _job(factory, job_id).state is JobState.RESET_FAILED
-    assert bench.sweep_expired_orders(factory) == []
+    assert job_steps.sweep_expired_orders(factory) == []
     # The order is closed as expired: its result, however late, is refused.
     late = tool_result(factory, at_bench, order, completed_at=order.issued_at)
     with pytest.raises(InvalidInput, match="is expired"):
-        bench.record_tool_result(factory, at_bench.tool, late)
+        job_steps.record_tool_result(factory, at_bench.tool, late)
 
 
 def test_the_sweep_quarantines_on_the_last_attempt(
@@ -535,7 +535,7 @@ def test_the_sweep_quarantines_on_the_last_attempt(
     authorise(factory, at_bench, job_id)
     factory.clock.advance(timedelta(hours=1))
 
-    assert bench.sweep_expired_orders(factory, grace=timedelta(0)) == [job_id]
+    assert job_steps.sweep_expired_orders(factory, grace=timedelta(0)) == [job_id]
 
     assert factory.entry_types()[-2:] == ["reset.failed", "device.quarantined"]
     assert _job(factory, job_id).state is JobState.QUARANTINED
@@ -550,8 +550,8 @@ def test_a_tool_refusing_its_order_is_on_the_devices_record(
     job_id = inspected(factory, at_bench, 1)
     order = authorise(factory, at_bench, job_id)
 
-    bench.record_refusal(factory, at_bench.tool, order.id, "wrong device on the bench " * 40)
-    bench.record_refusal(factory, at_bench.tool, "no-such-order", "signature did not verify")
+    job_steps.record_refusal(factory, at_bench.tool, order.id, "wrong device on the bench " * 40)
+    job_steps.record_refusal(factory, at_bench.tool, "no-such-order", "signature did not verify")
 
     about_device, about_tool = factory.entries()[-2:]
     assert (about_device.type, about_device.actor.id) == ("tool.command_refused", "T1")
@@ -567,9 +567,9 @@ def test_only_an_active_tool_records_a_refusal(
 ) -> None:
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.record_refusal(factory, at_bench.operator, "any", "refused")
+        job_steps.record_refusal(factory, at_bench.operator, "any", "refused")
     with pytest.raises(PermissionDenied):
-        bench.record_refusal(factory, Caller.tool("T9"), "any", "refused")
+        job_steps.record_refusal(factory, Caller.tool("T9"), "any", "refused")
     assert factory.entry_types() == before
 
 
@@ -582,7 +582,7 @@ def test_a_verified_device_is_sealed_with_a_seal_issued_to_the_operator(
     job_id = verified(factory, at_bench, 1)
     issued_seal(factory, "op", "SL-000100")
 
-    job = bench.seal(factory, at_bench.operator, job_id, "sl-000100")
+    job = job_steps.seal(factory, at_bench.operator, job_id, "sl-000100")
 
     assert (job.state, job.seal_serial) == (JobState.SEALED, "SL-000100")
     entry = factory.entries()[-1]
@@ -601,9 +601,9 @@ def test_a_seal_issued_to_someone_else_is_refused(
     before = factory.entry_types()
 
     with pytest.raises(Conflict, match="issued to op-2"):
-        bench.seal(factory, at_bench.operator, job_id, "SL-000100")
+        job_steps.seal(factory, at_bench.operator, job_id, "SL-000100")
     with pytest.raises(NotFound, match="not in the seal register"):
-        bench.seal(factory, at_bench.operator, job_id, "SL-000999")
+        job_steps.seal(factory, at_bench.operator, job_id, "SL-000999")
 
     assert factory.entry_types() == before
     assert _job(factory, job_id).state is JobState.VERIFIED
@@ -618,11 +618,11 @@ def test_sealing_needs_the_permission_a_bench_and_a_verified_reset(
     before = factory.entry_types()
 
     with pytest.raises(PermissionDenied):
-        bench.seal(factory, callers.stores("op"), job_id, "SL-000100")
+        job_steps.seal(factory, callers.stores("op"), job_id, "SL-000100")
     with pytest.raises(PermissionDenied, match="sign in at the bench"):
-        bench.seal(factory, callers.bench_operator("op", bench=None), job_id, "SL-000100")
+        job_steps.seal(factory, callers.bench_operator("op", bench=None), job_id, "SL-000100")
     with pytest.raises(IllegalTransition):
-        bench.seal(factory, at_bench.operator, eligible, "SL-000100")
+        job_steps.seal(factory, at_bench.operator, eligible, "SL-000100")
 
     assert factory.entry_types() == before
 
@@ -633,7 +633,7 @@ def test_sealing_needs_the_permission_a_bench_and_a_verified_reset(
 def _sealed(factory: FakeUnitOfWorkFactory, at_bench: Bench, n: int) -> str:
     job_id = verified(factory, at_bench, n)
     serial = issued_seal(factory, "op", f"SL-{n:06d}")
-    bench.seal(factory, at_bench.operator, job_id, serial)
+    job_steps.seal(factory, at_bench.operator, job_id, serial)
     return job_id
 
 
@@ -643,13 +643,13 @@ def test_a_sealed_device_is_released_and_its_job_closed(
     job_id = _sealed(factory, at_bench, 1)
     factory.clock.advance(timedelta(minutes=5))
 
-    job = bench.release(factory, at_bench.operator, job_id)
+    job = job_steps.release(factory, at_bench.operator, job_id)
 
     assert (job.state, job.closed_at) == (JobState.RELEASED, factory.clock.now())
     entry = factory.entries()[-1]
     assert (entry.type, entry.data["seal_serial"]) == ("device.released", "SL-000001")
     with pytest.raises(IllegalTransition):
-        bench.quarantine(factory, SUPERVISOR, job_id, "found damaged after dispatch")
+        job_steps.quarantine(factory, SUPERVISOR, job_id, "found damaged after dispatch")
 
 
 def test_a_seal_found_broken_before_dispatch_sends_the_device_back_for_a_reset(
@@ -661,7 +661,7 @@ def test_a_seal_found_broken_before_dispatch_sends_the_device_back_for_a_reset(
     job = _job(factory, job_id)
     assert (job.state, job.seal_serial) == (JobState.SEAL_BROKEN, None)
     with pytest.raises(IllegalTransition):
-        bench.release(factory, at_bench.operator, job_id)
+        job_steps.release(factory, at_bench.operator, job_id)
     assert authorise(factory, at_bench, job_id).job_id == job_id
     assert _job(factory, job_id).reset_attempts == 2
 
@@ -672,7 +672,7 @@ def test_a_device_without_a_seal_is_not_released(
     job_id = verified(factory, at_bench, 1)
     before = factory.entry_types()
     with pytest.raises(Conflict, match="seal it first"):
-        bench.release(factory, at_bench.operator, job_id)
+        job_steps.release(factory, at_bench.operator, job_id)
     assert factory.entry_types() == before
 
 
@@ -682,7 +682,7 @@ def test_releasing_needs_the_release_permission(
     job_id = _sealed(factory, at_bench, 1)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.release(factory, callers.stores(), job_id)
+        job_steps.release(factory, callers.stores(), job_id)
     assert factory.entry_types() == before
     assert _job(factory, job_id).state is JobState.SEALED
 
@@ -696,7 +696,7 @@ def test_a_supervisor_sets_a_device_aside_and_its_work_order_is_withdrawn(
     job_id = inspected(factory, at_bench, 1)
     order = authorise(factory, at_bench, job_id)
 
-    job = bench.quarantine(factory, SUPERVISOR, job_id, "  the case is  cracked ")
+    job = job_steps.quarantine(factory, SUPERVISOR, job_id, "  the case is  cracked ")
 
     assert job.state is JobState.QUARANTINED
     entry = factory.entries()[-1]
@@ -704,7 +704,7 @@ def test_a_supervisor_sets_a_device_aside_and_its_work_order_is_withdrawn(
     assert entry.data["reason"] == "the case is cracked"
     assert _orders(factory, at_bench) == []
     with pytest.raises(InvalidInput, match="is withdrawn"):
-        bench.record_tool_result(factory, at_bench.tool, tool_result(factory, at_bench, order))
+        job_steps.record_tool_result(factory, at_bench.tool, tool_result(factory, at_bench, order))
     assert jobs.review_queues(factory, SUPERVISOR).quarantined == [job]
 
 
@@ -714,9 +714,9 @@ def test_quarantine_needs_the_permission_and_a_reason(
     job_id = inspected(factory, at_bench, 1)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.quarantine(factory, at_bench.operator, job_id, "the case is cracked")
+        job_steps.quarantine(factory, at_bench.operator, job_id, "the case is cracked")
     with pytest.raises(InvalidInput) as refused:
-        bench.quarantine(factory, SUPERVISOR, job_id, "bad")
+        job_steps.quarantine(factory, SUPERVISOR, job_id, "bad")
     assert refused.value.field == "reason"
     assert factory.entry_types() == before
 
@@ -733,7 +733,7 @@ def test_a_quarantined_device_is_returned_or_destroyed(
 ) -> None:
     job_id = inspected(factory, at_bench, 1, BREACHED)
 
-    job = bench.dispose(factory, SUPERVISOR, job_id, action, " RMA-2026-0042 ")
+    job = job_steps.dispose(factory, SUPERVISOR, job_id, action, " RMA-2026-0042 ")
 
     assert (job.state, job.closed_at) == (state, factory.clock.now())
     entry = factory.entries()[-1]
@@ -746,9 +746,9 @@ def test_disposal_needs_a_known_action_and_a_reference(
     job_id = inspected(factory, at_bench, 1, BREACHED)
     before = factory.entry_types()
     with pytest.raises(InvalidInput, match=r"^action:"):
-        bench.dispose(factory, SUPERVISOR, job_id, "recycle", "RMA-1")
+        job_steps.dispose(factory, SUPERVISOR, job_id, "recycle", "RMA-1")
     with pytest.raises(InvalidInput, match=r"^reference:"):
-        bench.dispose(factory, SUPERVISOR, job_id, "destroy", "   ")
+        job_steps.dispose(factory, SUPERVISOR, job_id, "destroy", "   ")
     assert factory.entry_types() == before
 
 
@@ -759,19 +759,19 @@ def test_disposal_needs_the_permission_and_a_device_set_aside(
     eligible = inspected(factory, at_bench, 2)
     before = factory.entry_types()
     with pytest.raises(PermissionDenied):
-        bench.dispose(factory, at_bench.operator, quarantined, "destroy", "CERT-1")
+        job_steps.dispose(factory, at_bench.operator, quarantined, "destroy", "CERT-1")
     with pytest.raises(IllegalTransition):
-        bench.dispose(factory, SUPERVISOR, eligible, "destroy", "CERT-1")
+        job_steps.dispose(factory, SUPERVISOR, eligible, "destroy", "CERT-1")
     assert factory.entry_types() == before
 
 
 @pytest.mark.parametrize(
     "step",
     [
-        lambda f, c: bench.seal(f, c, "no-such-job", "SL-0001"),
-        lambda f, c: bench.release(f, c, "no-such-job"),
-        lambda f, c: bench.quarantine(f, c, "no-such-job", "Cover scratched on arrival"),
-        lambda f, c: bench.dispose(f, c, "no-such-job", "shred", ""),
+        lambda f, c: job_steps.seal(f, c, "no-such-job", "SL-0001"),
+        lambda f, c: job_steps.release(f, c, "no-such-job"),
+        lambda f, c: job_steps.quarantine(f, c, "no-such-job", "Cover scratched on arrival"),
+        lambda f, c: job_steps.dispose(f, c, "no-such-job", "shred", ""),
     ],
     ids=["seal", "release", "quarantine", "dispose"],
 )

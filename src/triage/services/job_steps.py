@@ -1,5 +1,6 @@
-"""At the bench: inspection and decision, overrides, work orders and tool results, sealing,
-release, quarantine and disposal."""
+"""The steps of a triage job after intake: inspection and the policy's decision, overrides,
+work orders and tool results, sealing, release, quarantine and disposal (each a transition of
+``domain.lifecycle``, recorded as the job's ledger entry)."""
 
 from __future__ import annotations
 
