@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.people_benches import assign_bench
+from tests.unit.fakes import FakeClock
 from triage import bootstrap
 from triage.adapters.devices.base import ResetFailed
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
@@ -28,23 +29,10 @@ from triage.services import assessment, intake, job_steps, operators, seals, too
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
 
-class MovedClock:
-    """The services' clock, moved by the test (see ``move_clock``)."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def advance(self, **kwargs: float) -> None:
-        self.at += timedelta(**kwargs)
-
-
-def move_clock(monkeypatch: pytest.MonkeyPatch, app: bootstrap.App, at: datetime) -> MovedClock:
+def move_clock(monkeypatch: pytest.MonkeyPatch, app: bootstrap.App, at: datetime) -> FakeClock:
     """Give the app's unit-of-work factory a clock standing at ``at`` (until the test ends):
     every use case it serves takes its time from it."""
-    moved = MovedClock(at)
+    moved = FakeClock(at)
     monkeypatch.setattr(app.uow, "clock", moved)
     return moved
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 
-from tests.integration.conftest import MovedClock as Clock
 from tests.integration.conftest import Staffed, move_clock
+from tests.unit.fakes import FakeClock as Clock
 from triage.adapters.replay import replay_check
 from triage.domain import credentials
 from triage.domain.caller import Caller
@@ -55,7 +55,7 @@ def enrol(staffed: Staffed, clock: Clock, operator_id: str) -> Enrolled:
     assert pyotp.parse_uri(uri).secret == secret
     totp = pyotp.TOTP(secret)
     recovery = auth.confirm_mfa(app.uow, operator_id, code, totp.at(clock.at), box=app.secret_box())
-    clock.advance(seconds=30)  # the enrolment used this step's code
+    clock.advance(timedelta(seconds=30))  # the enrolment used this step's code
     return Enrolled(operator_id, totp, recovery, [code, secret, *recovery])
 
 
@@ -124,13 +124,13 @@ def test_enrolment_then_login_with_totp_and_single_use_recovery_codes(
     # The same TOTP code never works twice, even within its window.
     with pytest.raises(Unauthenticated):
         log_in(staffed, clock, ben, second=ben.totp.at(clock.at))
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
 
     log_in(staffed, clock, ben, second=ben.recovery[0])
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     with pytest.raises(Unauthenticated):
         log_in(staffed, clock, ben, second=ben.recovery[0])
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     log_in(staffed, clock, ben, second=ben.recovery[1].upper())
 
     logins = of_type(staffed, "auth.login")
@@ -170,7 +170,7 @@ def test_activation_codes_are_checked_single_use_and_expire(staffed: Staffed, cl
         auth.activate(app.uow, "sup", code, PASSWORD, box=app.secret_box())
 
     late = auth.issue_activation(app.uow, staffed.admin, "sup2")
-    clock.advance(hours=72)
+    clock.advance(timedelta(hours=72))
     with pytest.raises(Unauthenticated, match="expired"):
         auth.activate(app.uow, "sup2", late, PASSWORD, box=app.secret_box())
     reasons = [e.data["reason"] for e in of_type(staffed, "auth.activation_refused")]
@@ -191,11 +191,11 @@ def test_brute_force_meets_a_growing_delay_then_a_lock_that_a_security_manager_l
             log_in(staffed, clock, ben)
         waits.append(refused.value.retry_after)
         assert refused.value.retry_after == 2 ** (failures - 1)
-        clock.advance(seconds=2 ** (failures - 1))
+        clock.advance(timedelta(seconds=2 ** (failures - 1)))
     assert waits == [1, 2, 4, 8]
     with pytest.raises(AccessLocked, match="operator ben is now locked"):
         log_in(staffed, clock, ben, password="Wrong-password-1", source=_address(5))
-    clock.advance(minutes=30)
+    clock.advance(timedelta(minutes=30))
     with pytest.raises(AccessLocked, match="administrator or a security manager"):
         log_in(staffed, clock, ben)
 
@@ -240,10 +240,10 @@ def test_many_failures_from_one_address_lock_the_address(
         # Unknown ids: no account to lock, but the address is counted all the same.
         with pytest.raises(Unauthenticated):
             auth.login(staffed.app.uow, f"nobody-{n}", "x", "123456", attacker, box=box)
-        clock.advance(seconds=20)
+        clock.advance(timedelta(seconds=20))
     with pytest.raises(AccessLocked, match=f"logins from {attacker} are now locked"):
         log_in(staffed, clock, ben, password="Not-the-password-9", source=attacker)
-    clock.advance(minutes=5)
+    clock.advance(timedelta(minutes=5))
     with pytest.raises(AccessLocked):
         log_in(staffed, clock, ben, source=attacker)
     # From elsewhere, the operator still gets in.
@@ -261,28 +261,28 @@ def test_many_failures_from_one_address_lock_the_address(
     assert not any(b"nobody-" in raw for raw in raw_entries(staffed))
 
     auth.unlock(staffed.app.uow, security, "source", attacker, "our own scanner")
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     log_in(staffed, clock, ben, source=attacker)
 
 
 def test_sessions_expire_when_idle_and_after_eight_hours(staffed: Staffed, clock: Clock) -> None:
     ben = enrol(staffed, clock, "ben")
     idle = log_in(staffed, clock, ben)
-    clock.advance(minutes=14)
+    clock.advance(timedelta(minutes=14))
     auth.authenticate_session(staffed.app.uow, idle.secret)
-    clock.advance(minutes=14)
+    clock.advance(timedelta(minutes=14))
     auth.authenticate_session(staffed.app.uow, idle.secret)  # each use restarts the idle clock
-    clock.advance(minutes=15)
+    clock.advance(timedelta(minutes=15))
     with pytest.raises(Unauthenticated, match="unused"):
         auth.authenticate_session(staffed.app.uow, idle.secret)
 
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     busy = log_in(staffed, clock, ben)
     assert busy.expires_at == clock.at + timedelta(hours=8)
     for _ in range(8 * 60 // 10 - 1):
-        clock.advance(minutes=10)
+        clock.advance(timedelta(minutes=10))
         auth.authenticate_session(staffed.app.uow, busy.secret)
-    clock.advance(minutes=10)
+    clock.advance(timedelta(minutes=10))
     with pytest.raises(Unauthenticated, match="8 h"):
         auth.authenticate_session(staffed.app.uow, busy.secret)
 
@@ -313,7 +313,7 @@ def test_a_locked_operators_sessions_and_tokens_stop_working_until_unlocked(
         # From several addresses: from one, the address would lock first.
         with pytest.raises((Unauthenticated, AccessLocked)):
             log_in(staffed, clock, ben, password="Wrong-password-1", source=f"192.0.2.{20 + n}")
-        clock.advance(seconds=10)
+        clock.advance(timedelta(seconds=10))
     with pytest.raises(Unauthenticated, match="locked"):
         auth.authenticate_session(staffed.app.uow, session.secret)
     # Whoever was guessing the password may hold a token as well: the lock stops it too.
@@ -326,7 +326,7 @@ def test_a_locked_operators_sessions_and_tokens_stop_working_until_unlocked(
 def test_changing_the_password_ends_the_other_sessions(staffed: Staffed, clock: Clock) -> None:
     ben = enrol(staffed, clock, "ben")
     here = log_in(staffed, clock, ben)
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     there = log_in(staffed, clock, ben)
     caller = auth.authenticate_session(staffed.app.uow, here.secret).caller
     new_password = "Lantern-Kettle-Harbour-74"
@@ -334,7 +334,7 @@ def test_changing_the_password_ends_the_other_sessions(staffed: Staffed, clock: 
         auth.change_password(staffed.app.uow, caller, "Wrong-password-1", new_password)
     with pytest.raises(InvalidInput, match="new_password"):
         auth.change_password(staffed.app.uow, caller, PASSWORD, "short")
-    clock.advance(seconds=1)
+    clock.advance(timedelta(seconds=1))
     ended = auth.change_password(
         staffed.app.uow, caller, PASSWORD, new_password, current_session=here.secret
     )
@@ -342,10 +342,10 @@ def test_changing_the_password_ends_the_other_sessions(staffed: Staffed, clock: 
     auth.authenticate_session(staffed.app.uow, here.secret)
     with pytest.raises(Unauthenticated, match="ended"):
         auth.authenticate_session(staffed.app.uow, there.secret)
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     with pytest.raises(Unauthenticated):
         log_in(staffed, clock, ben)
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     log_in(staffed, clock, ben, password=new_password)
     (changed,) = of_type(staffed, "auth.password_changed")
     assert changed.data["sessions_ended"] == 1
@@ -358,16 +358,16 @@ def test_no_ledger_entry_holds_a_secret(staffed: Staffed, clock: Clock, security
     ben = enrol(staffed, clock, "ben")
     secrets_seen = [PASSWORD, *ben.secrets]
     sessions = [log_in(staffed, clock, ben)]
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     totp_code = ben.totp.at(clock.at)
     sessions.append(log_in(staffed, clock, ben, second=totp_code))
-    clock.advance(seconds=30)
+    clock.advance(timedelta(seconds=30))
     sessions.append(log_in(staffed, clock, ben, second=ben.recovery[3]))
     wrong = "Guess-number-one-1"
     with pytest.raises(Unauthenticated):
         log_in(staffed, clock, ben, password=wrong)
     new_password = "Lantern-Kettle-Harbour-74"
-    clock.advance(seconds=5)
+    clock.advance(timedelta(seconds=5))
     caller = auth.authenticate_session(staffed.app.uow, sessions[0].secret).caller
     auth.change_password(
         staffed.app.uow, caller, PASSWORD, new_password, current_session=sessions[0].secret
@@ -423,14 +423,14 @@ def test_hammering_a_lock_adds_one_ledger_entry_a_minute_not_one_a_request(
     for n in range(staffed.app.settings.source_lock_failures):
         with pytest.raises((Unauthenticated, AccessLocked)):
             auth.login(staffed.app.uow, f"nobody-{n}", "x", "123456", attacker, box=box)
-        clock.advance(seconds=1)
+        clock.advance(timedelta(seconds=1))
     size = staffed.ledger_size()
     for _ in range(50):  # half a minute of a locked address trying again every 0.6 s
         with pytest.raises(AccessLocked, match="are locked"):
             log_in(staffed, clock, ben, source=attacker)
-        clock.advance(seconds=0.6)
+        clock.advance(timedelta(seconds=0.6))
     assert staffed.ledger_size() == size + 1
-    clock.advance(seconds=31)
+    clock.advance(timedelta(seconds=31))
     with pytest.raises(AccessLocked):
         log_in(staffed, clock, ben, source=attacker)
     assert staffed.ledger_size() == size + 2  # a minute on, the attempts are recorded again

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import base64
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.conftest import MovedClock as Clock
 from tests.integration.conftest import Staffed, move_clock
 from tests.integration.test_auth import PASSWORD, START, enrol, log_in, of_type
+from tests.unit.fakes import FakeClock as Clock
 from triage.domain.agent_request import request_message
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
@@ -117,7 +117,7 @@ def test_wrong_logins_from_one_address_lock_the_address_not_the_owners(
         for _ in range(5):  # attack 3: five wrong logins for each
             with pytest.raises((Unauthenticated, AccessLocked, TooManyAttempts)):
                 log_in(staffed, clock, who, password="Wrong-password-1", source=ATTACKER)
-            clock.advance(seconds=20)
+            clock.advance(timedelta(seconds=20))
     # The attacker's address is locked, and nobody else.
     locked = auth.locks(staffed.app.uow, owners)
     assert [(lock.subject_kind, lock.subject_id) for lock in locked] == [("source", ATTACKER)]
@@ -137,7 +137,7 @@ def test_a_distributed_guess_still_locks_the_account(staffed: Staffed, clock: Cl
     for n in range(staffed.app.settings.account_lock_failures):
         with pytest.raises((Unauthenticated, AccessLocked)):
             log_in(staffed, clock, ben, password="Wrong-password-1", source=f"198.51.100.{n}")
-        clock.advance(seconds=20)
+        clock.advance(timedelta(seconds=20))
     with pytest.raises(AccessLocked, match="operator ben is locked"):
         log_in(staffed, clock, ben, source=HOME)
 
@@ -165,7 +165,7 @@ def test_wrong_activation_codes_cost_no_argon2_and_are_recorded_once_a_minute(
             with pytest.raises((Unauthenticated, TooManyAttempts)) as refused:
                 attempt()
             statuses.append(type(refused.value))
-        clock.advance(seconds=0.5)
+        clock.advance(timedelta(seconds=0.5))
     assert hashed == []  # no wrong code reached the password hashing
     # One refusal recorded in the half minute, and the account limit answered the rest.
     assert staffed.ledger_size() == size + 1
@@ -174,6 +174,6 @@ def test_wrong_activation_codes_cost_no_argon2_and_are_recorded_once_a_minute(
         auth.activate(app.uow, "ben", code, PASSWORD, box=app.secret_box())
     assert limited.value.retry_after >= 1
     # Once the window has passed, the right code works.
-    clock.advance(minutes=16)
+    clock.advance(timedelta(minutes=16))
     secret, _ = auth.activate(app.uow, "ben", code, PASSWORD, box=app.secret_box())
     assert hashed == [PASSWORD] and secret

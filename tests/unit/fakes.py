@@ -160,10 +160,8 @@ class Subject:
 
 @dataclass
 class FakeDatabase:
-    """Everything the fake holds: the log, the subject index and the fake repositories.
-
-    Repositories are made by ``repositories`` (one factory per area), so a test can ask for a
-    database with only the areas it needs."""
+    """Everything the fake holds: the log, the subject index and the fake repositories (one
+    an area, made by the factories registered with ``area``)."""
 
     storage: MemoryLogStorage = field(default_factory=MemoryLogStorage)
     subjects: list[Subject] = field(default_factory=list)
@@ -178,12 +176,13 @@ class FakeDatabase:
 
 
 class FakeLedger:
-    """``LedgerRecorder`` over a real ``Log`` in memory."""
+    """``LedgerRecorder`` over a real ``Log`` in memory, with a tile cache of its own: a
+    rolled-back copy may hold tiles the committed log never will."""
 
-    def __init__(self, database: FakeDatabase, cache: TileCache) -> None:
+    def __init__(self, database: FakeDatabase) -> None:
         self._database = database
         self.storage: LogStorage = database.storage
-        self.log = Log(database.storage, cache)
+        self.log = Log(database.storage, TileCache())
 
     def create(self) -> None:
         """The memory storage starts empty: nothing to create."""
@@ -267,7 +266,6 @@ class FakeUnitOfWork:
         self.write = write
         self.facility_id = factory.facility_id
         self.packaged = factory.packaged
-        self.committed = False
         self._working: FakeDatabase | None = None
 
     @property
@@ -292,12 +290,11 @@ class FakeUnitOfWork:
         # Go on in a copy, as a database transaction goes on after a commit.
         self._working = copy.deepcopy(self._working)
         self._rebind()
-        self.committed = True
         self._factory.commits += 1
 
     def _rebind(self) -> None:
         assert self._working is not None
-        self.ledger = FakeLedger(self._working, self._factory.cache_for(self._working))
+        self.ledger = FakeLedger(self._working)
         for name, repository in self._working.areas.items():
             setattr(self, name, repository)
 
@@ -397,11 +394,6 @@ class FakeUnitOfWorkFactory:
         self.opened.append(uow)
         return uow
 
-    def cache_for(self, database: FakeDatabase) -> TileCache:
-        # A tile cache remembers tiles of one log; a rolled-back copy may hold tiles the
-        # committed log never will, so each copy gets its own.
-        return TileCache()
-
     def tile_cache(self) -> TileCache:
         return TileCache()
 
@@ -416,7 +408,7 @@ class FakeUnitOfWorkFactory:
 
     def entries(self) -> list[Entry]:
         """Every committed entry, oldest first."""
-        return FakeLedger(self.database, TileCache()).entries()
+        return FakeLedger(self.database).entries()
 
     def entry_types(self) -> list[str]:
         return [entry.type for entry in self.entries()]

@@ -201,12 +201,9 @@ def _policy_activated(entry: Entry) -> list[_Op]:
         "activated_at": entry.at,
     }
 
-    def run(conn: Connection) -> None:
+    def put_in_force(conn: Connection) -> None:
         # One row a text (keyed by its hash): a text in force before is put back in force, and
         # its row says when it last was.
-        conn.execute(
-            update(tamper_policy).where(tamper_policy.c.active.is_(True)).values(active=False)
-        )
         again = conn.execute(
             update(tamper_policy)
             .where(tamper_policy.c.hash == row["hash"])
@@ -215,7 +212,7 @@ def _policy_activated(entry: Entry) -> list[_Op]:
         if again.rowcount == 0:
             conn.execute(insert(tamper_policy).values(**row))
 
-    return [_Run(run)]
+    return [_set(tamper_policy, tamper_policy.c.active.is_(True), active=False), _Run(put_in_force)]
 
 
 @_handles("consignment.created")

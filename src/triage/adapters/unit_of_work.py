@@ -49,23 +49,17 @@ class SqlUnitOfWork:
     never a database error.
     """
 
-    def __init__(
-        self,
-        database: Database,
-        facility_id: str,
-        write: bool,
-        cache: TileCache | None = None,
-        packaged: PackagedFiles | None = None,
-        clock: Clock | None = None,
-        settings: Settings | None = None,
-    ) -> None:
-        self._database = database
-        self.facility_id = facility_id
-        self.packaged = packaged or PackagedFiles()
-        self.clock: Clock = clock or SystemClock()
-        self.settings = settings or default_settings(database)
+    def __init__(self, factory: SqlUnitOfWorkFactory, write: bool) -> None:
+        # What a unit of work reads or is handed is its factory's: one clock, one Settings,
+        # one tile cache, one set of packaged data for every unit of work of the facility.
+        self._factory = factory
+        self._database = factory.database
+        self.facility_id = factory.facility_id
+        self.packaged = factory.packaged
+        self.clock = factory.clock
+        self.settings = factory.settings
         self._write = write
-        self._cache = cache
+        self._cache = factory.tile_cache()
         self._conn: Connection | None = None
         self._locked = False
         self._tx: RootTransaction | None = None
@@ -142,15 +136,7 @@ class SqlUnitOfWork:
         if isinstance(exc, RecordDisagrees) and exc.record is not None:
             # The refused step has rolled back; the refusal (an alert) is recorded on its own.
             record, exc.record = exc.record, None
-            with SqlUnitOfWork(
-                self._database,
-                self.facility_id,
-                True,
-                self._cache,
-                self.packaged,
-                self.clock,
-                self.settings,
-            ) as again:
+            with self._factory(write=True) as again:
                 record(again)
                 again.commit()
 
@@ -216,15 +202,7 @@ class SqlUnitOfWorkFactory:
         self._cache = tile_cache(url, facility_id)
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
-        return SqlUnitOfWork(
-            self.database,
-            self.facility_id,
-            write,
-            self._cache,
-            self.packaged,
-            self.clock,
-            self.settings,
-        )
+        return SqlUnitOfWork(self, write)
 
     def tile_cache(self) -> TileCache:
         """This process's memory of the facility log's tiles."""

@@ -7,6 +7,7 @@ asks for by name."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -15,7 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from triage.domain.assurance_records import Evidence
+from triage.domain.assurance_records import Assessment, AssuranceStatus, Evidence
 from triage.domain.caller import Caller
 from triage.domain.catalogue import Catalogue
 from triage.domain.roles import Permission
@@ -127,9 +128,15 @@ def _generators(
             "total": sum(c.count for c in counts),
         }
 
+    @functools.cache
+    def assessed() -> tuple[list[Assessment], AssuranceStatus]:
+        # Both the assessments and the remediation evidence read these: once a round.
+        return assessment.list_all(uow_factory, ASSURANCE), assessment.status(
+            uow_factory, ASSURANCE
+        )
+
     def assessments() -> EvidenceDocument:
-        everything = assessment.list_all(uow_factory, ASSURANCE)
-        standing = assessment.status(uow_factory, ASSURANCE)
+        everything, standing = assessed()
         return {
             "assessments": [a.to_json() for a in everything],
             "total": len(everything),
@@ -140,8 +147,7 @@ def _generators(
         }
 
     def remediation() -> EvidenceDocument:
-        everything = assessment.list_all(uow_factory, ASSURANCE)
-        standing = assessment.status(uow_factory, ASSURANCE)
+        everything, standing = assessed()
         findings = [f for a in everything for f in a.findings]
         actions = [action for a in everything for action in a.actions]
         return {
