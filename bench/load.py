@@ -113,6 +113,7 @@ BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 MAX_ATTEMPTS = 3  # the facility's default reset attempts per job (left unchanged)
 AIMED_SHARE = 0.6  # kills aimed at a reset in progress (the others come at any moment)
 AIM_WINDOW = 5.0  # s an aimed kill waits for the agent's journal to show the moment
+READ_RETRY = 30.0  # s a worker waits for the tool to upload a log before ordering a new read
 OUTAGE_LIMIT = 120.0  # s a worker keeps retrying through connection errors before giving up
 MAX_FAILED = 25  # devices; the run stops starting new ones after this many failures
 JUSTIFICATION = "supervisor review at the bench: the cover was opened for a documented repair"
@@ -925,6 +926,7 @@ class _Device:
         self.w = w
         self.job_id = ""
         self.on_bench = False
+        self.read_ordered_at: float | None = None
         self.seal: str | None = None
         self.outage_since: float | None = None
         self.conflicts = 0
@@ -954,6 +956,44 @@ class _Device:
             time.sleep(self.run_.args.poll_interval)
             return None
         raise DeviceFailed(f"POST {template}: {_why(response)}")
+
+    def _security_log_read(self) -> bool:
+        """Whether the tool has uploaded the device's security log, which the inspection
+        weighs; if not, the device goes on the tool's bench and the tool is asked to read it
+        (again, when an earlier read order was lost to a fault or ran out). A Type 2 device
+        keeps none."""
+        if not self.d.keeps_a_log:
+            return True
+        try:
+            response = self.bench.call(
+                "GET",
+                "/api/v1/jobs/{job_id}/security-log",
+                expect=(200, 404),
+                job_id=self.job_id,
+            )
+        except NoResponse as exc:
+            self._no_response(exc)
+            return False
+        if response.status_code == 200:
+            return True
+        if response.status_code != 404:
+            raise DeviceFailed(f"GET security log: {_why(response)}")
+        now = time.monotonic()
+        if self.read_ordered_at is not None and now - self.read_ordered_at < READ_RETRY:
+            return False
+        if not self.on_bench:
+            self.fleet.place(self.d.device_id)  # onto the tool's bench, once
+            self.on_bench = True
+        body = self._post(
+            self.bench,
+            "/api/v1/jobs/{job_id}/security-log/read-orders",
+            expect=201,
+            job_id=self.job_id,
+            json={"tool_id": self.tool_id},
+        )
+        if body is not None:
+            self.read_ordered_at = now
+        return False
 
     def _no_response(self, exc: NoResponse) -> None:
         run = self.run_
@@ -1004,8 +1044,21 @@ class _Device:
                 raise DeviceFailed(f"run aborted while the job was {state}")
             body: dict[str, Any] | None = None
             if state in ("released", "returned_to_manufacturer", "destroyed"):
+                if self.on_bench:
+                    self.fleet.remove(self.d.device_id)  # off the bench
+                    self.on_bench = False
                 return
+            if state == "received" and not self._security_log_read():
+                if waiting_since is None:
+                    waiting_since = time.monotonic()
+                if time.monotonic() - waiting_since > run.device_wait:
+                    raise DeviceFailed(
+                        f"no security log after {time.monotonic() - waiting_since:.0f} s"
+                    )
+                time.sleep(run.args.poll_interval)
+                continue
             if state == "received":
+                waiting_since = None
                 body = self._post(
                     self.bench,
                     "/api/v1/jobs/{job_id}/inspection",

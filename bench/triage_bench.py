@@ -68,6 +68,7 @@ from triage.domain.device import DeviceId
 from triage.domain.lifecycle import JobState
 from triage.domain.manifest import parse_manifest
 from triage.domain.roles import Role
+from triage.domain.security_log_reading import SecurityLogReading
 from triage.domain.work_order import FACTORY_RESET, ResetOutcome, ToolResult, WorkOrder
 from triage.entrypoints.agent import generate_tool_key, load_tool_key
 from triage.ledger import note
@@ -80,6 +81,7 @@ from triage.services import (
     job_steps,
     operators,
     seals,
+    security_log,
     tokens,
     tools,
 )
@@ -183,6 +185,11 @@ class SimDevice:
     @property
     def serial(self) -> str:
         return f"SL-{self.index:07d}"
+
+    @property
+    def keeps_a_log(self) -> bool:
+        """Whether the device keeps a GBCS security log to read (a Type 2 device does not)."""
+        return self.device_type != "TYPE2"
 
 
 def make_devices(count: int) -> list[SimDevice]:
@@ -316,6 +323,9 @@ def _work_order(device_id: str, signer: str) -> str:
 
 SERVICE_STEPS = (
     "scan",
+    "read order",
+    "tool: read security log, sign reading",
+    "record_reading",
     "inspect",
     "authorise_reset",
     "tool: drive device, sign result",
@@ -397,6 +407,7 @@ def run_service(
         facility_vkey = app.verifier_key()
         bench_fleet = BenchFleet(workdir / "service-bench.json", catalogue)
         connector = SimulatedConnector(bench_fleet.path, facility_vkey, TOOL_ID)
+        evidence = app.evidence_store()
         setup_s = time.perf_counter() - t0
 
         log(f"service layer: importing a manifest of {len(devices):,} devices")
@@ -421,11 +432,20 @@ def run_service(
             if scanned.job is None or not scanned.created:
                 raise RuntimeError(f"{d.device_id}: scan opened no job: {scanned.message}")
             job_id = scanned.job.id
+            bench_fleet.place(d.device_id)  # the device is put on the bench (not timed)
+            if d.keeps_a_log:
+                with timed(timings, "read order", d.index):
+                    read_order = security_log.request_read(
+                        uow, ben, job_id, TOOL_ID, app.signer_key()
+                    )
+                with timed(timings, "tool: read security log, sign reading", d.index):
+                    reading = _tool_reading(connector, read_order, facility_vkey, tool_key)
+                with timed(timings, "record_reading", d.index):
+                    security_log.record_reading(uow, tool, evidence, reading)
             with timed(timings, "inspect", d.index):
                 decision = job_steps.inspect(uow, ben, job_id, EVIDENCE)
             if decision.outcome.value != "eligible":
                 raise RuntimeError(f"{d.device_id}: decision {decision.outcome.value}")
-            bench_fleet.place(d.device_id)  # the device is put on the bench (not timed)
             with timed(timings, "authorise_reset", d.index):
                 signed_order = job_steps.authorise_reset(
                     uow, ben, job_id, TOOL_ID, app.signer_key()
@@ -477,6 +497,24 @@ def run_service(
         cpu_s,
         top,
     )
+
+
+def _tool_reading(
+    connector: SimulatedConnector, signed_order: str, facility_vkey: str, tool_key: str
+) -> str:
+    """What the bench agent does with a read order, without the HTTP: verify the order, read
+    the device's security log (GBCS), sign the reading."""
+    order = WorkOrder.open(signed_order, facility_vkey)
+    order.check(TOOL_ID, order.device_id, datetime.now(UTC))
+    attached = connector.attach(order.device_id)
+    return SecurityLogReading(
+        work_order_id=order.id,
+        nonce=order.nonce,
+        tool_id=TOOL_ID,
+        device_id=attached.device_id,
+        read_at=datetime.now(UTC),
+        gbcs=attached.read_security_log(),
+    ).sign(tool_key)
 
 
 def _tool_result(
@@ -612,6 +650,8 @@ def ledger_checks(env: dict[str, str]) -> dict[str, CheckResult]:
 API_STEPS = (
     "import (whole manifest)",
     "scan",
+    "read order",
+    "security log turnaround (order issued -> recorded)",
     "inspection",
     "work order",
     "reset turnaround (order issued -> verified)",
@@ -1068,12 +1108,36 @@ class ApiRun:
         if not scanned["created"] or scanned["job"] is None:
             raise ApiFailure(f"scan: {scanned['message']}")
         job = scanned["job"]["id"]
+        fleet.place(d.device_id)  # onto the tool's bench (not timed)
+        if d.keeps_a_log:
+            with timed(t, "read order", d.index):
+                response = client.post(
+                    f"/api/v1/jobs/{job}/security-log/read-orders", json={"tool_id": tool_id}
+                )
+            _json(response, "read order", 201)
+            issued = time.perf_counter()
+            polls = 0
+            while True:
+                time.sleep(self.poll_interval)
+                polls += 1
+                response = client.get(f"/api/v1/jobs/{job}/security-log")
+                if response.status_code != 404:
+                    _json(response, "security log")
+                    break
+                if time.perf_counter() - issued > DEVICE_WAIT or self.stop.is_set():
+                    raise ApiFailure(f"security log: not read after {DEVICE_WAIT:.0f} s")
+            t.add(
+                "security log turnaround (order issued -> recorded)",
+                d.index,
+                time.perf_counter() - issued,
+            )
+            with self._lock:
+                self.polls += polls
         with timed(t, "inspection", d.index):
             response = client.post(f"/api/v1/jobs/{job}/inspection", json=EVIDENCE)
         outcome = _json(response, "inspection")["outcome"]
         if outcome != "eligible":
             raise ApiFailure(f"inspection: decision {outcome}")
-        fleet.place(d.device_id)  # onto the tool's bench (not timed)
         with timed(t, "work order", d.index):
             response = client.post(f"/api/v1/jobs/{job}/work-orders", json={"tool_id": tool_id})
         _json(response, "work order", 201)

@@ -43,6 +43,7 @@ TOOL: frozenset[Route] = frozenset(
         ("GET", f"{API}/agent/work-orders"),
         ("POST", f"{API}/agent/results"),
         ("POST", f"{API}/agent/refusals"),
+        ("POST", f"{API}/agent/security-logs"),
     }
 )
 
@@ -73,6 +74,10 @@ NEEDS: dict[Route, P] = {
     ("GET", f"{API}/jobs/{{job_id}}"): P.TRIAGE_READ,
     ("GET", f"{API}/jobs/{{job_id}}/label"): P.TRIAGE_READ,
     ("POST", f"{API}/jobs/{{job_id}}/inspection"): P.DEVICE_INSPECT,
+    ("POST", f"{API}/jobs/{{job_id}}/security-log/read-orders"): P.DEVICE_INSPECT,
+    ("POST", f"{API}/jobs/{{job_id}}/security-log"): P.SECURITY_LOG_UPLOAD,
+    ("GET", f"{API}/jobs/{{job_id}}/security-log"): P.TRIAGE_READ,
+    ("GET", f"{API}/jobs/{{job_id}}/security-log/{{sha256}}/raw"): P.HISTORY_READ,
     ("POST", f"{API}/jobs/{{job_id}}/override"): P.DECISION_OVERRIDE,
     ("POST", f"{API}/jobs/{{job_id}}/work-orders"): P.RESET_REQUEST,
     ("POST", f"{API}/jobs/{{job_id}}/seal"): P.DEVICE_SEAL,
@@ -215,6 +220,8 @@ WEB: dict[Route, P | None] = {
     ("POST", "/bench/jobs/{job_id}/reset"): P.RESET_REQUEST,
     ("POST", "/bench/jobs/{job_id}/seal"): P.DEVICE_SEAL,
     ("POST", "/bench/jobs/{job_id}/release"): P.DEVICE_RELEASE,
+    ("POST", "/bench/jobs/{job_id}/security-log/read"): P.DEVICE_INSPECT,
+    ("GET", "/jobs/{job_id}/security-log/{sha256}/raw"): P.HISTORY_READ,
     ("GET", "/supervisor"): P.DECISION_OVERRIDE,
     ("POST", "/supervisor/jobs/{job_id}/override"): P.DECISION_OVERRIDE,
     ("POST", "/supervisor/jobs/{job_id}/dispose"): P.DEVICE_DISPOSE,

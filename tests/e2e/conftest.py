@@ -185,6 +185,23 @@ class Facility:
         found: dict[str, Any] = self.call("ben", "GET", f"/jobs/{job_id}")
         return found
 
+    def read_log(self, job_id: str, who: str = "ben", tool: str = "BENCH-1") -> dict[str, Any]:
+        """Ask the bench tool to read the device's security log, as the inspection needs, and
+        wait for the agent to upload it: the recorded log."""
+        self.call(who, "POST", f"/jobs/{job_id}/security-log/read-orders", json={"tool_id": tool})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            answer = self.client.get(
+                f"/api/v1/jobs/{job_id}/security-log",
+                headers={"Authorization": f"Bearer {self.tokens[who]}"},
+            )
+            if answer.status_code == 200:
+                found: dict[str, Any] = answer.json()
+                return found
+            assert answer.status_code == 404, answer.text
+            time.sleep(0.1)
+        raise AssertionError(f"no security log was read for job {job_id}")
+
     def wait_for(self, job_id: str, states: set[str]) -> dict[str, Any]:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.e2e.conftest import Triage, start_server, stop
+from tests.gbcs_logs import clean_log
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 
 DEVICE = "BC-33-AC-FF-FE-FA-55-3D"
@@ -94,6 +95,24 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     assert (
         "received" in triage.run("device", "scan", "bc33acfffefa553d", "--token", tok["ben"]).stdout
     )
+    # The supplier read the device's security log before removing it (DUIS 6.13): a
+    # supervisor uploads that response, and the inspection weighs its entries.
+    supplied = tmp_path / "ECS35b_response.hex"
+    supplied.write_text(clean_log(DEVICE).hex().upper())
+    triage.run(
+        "device",
+        "upload-log",
+        DEVICE,
+        str(supplied),
+        "--reference",
+        "SR-613-1",
+        "--token",
+        tok["sup"],
+    )
+    shown = json.loads(
+        triage.run("device", "security-log", DEVICE, "--json", "--token", tok["ben"]).stdout
+    )
+    assert (shown["use_case"], shown["source"], shown["entries"]) == ("ECS35b", "supplier", [])
     evidence = tmp_path / "evidence.json"
     evidence.write_text(json.dumps({"metrology_seal_intact": True, "cpa_boundary_intact": True}))
     decided = triage.run(
@@ -175,7 +194,7 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     ]
     receipt = tmp_path / "receipt.json"
     triage.run("device", "receipt", DEVICE, "--out", str(receipt), "--token", tok["ben"])
-    assert triage.run("verify", str(receipt), "--key", vkey).stdout.startswith("ok: 9 entries")
+    assert triage.run("verify", str(receipt), "--key", vkey).stdout.startswith("ok: 10 entries")
     pdf = tmp_path / "certificate.pdf"
     triage.run("device", "certificate", DEVICE, "--out", str(pdf), "--token", tok["ben"])
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -94,6 +94,7 @@ def test_eight_identical_steps_at_once_are_taken_once(facility: Facility) -> Non
         headers={"Content-Type": "text/csv"},
     )
     job_id = f.call("ben", "POST", "/devices/scan", json={"device_id": DEVICE})["job"]["id"]
+    f.read_log(job_id)
     f.call("ben", "POST", f"/jobs/{job_id}/inspection", json=CLEAN)
 
     # Eight work orders for the one device: one is signed, the others wait for it.

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tests.e2e.conftest import Triage
+from tests.gbcs_logs import clean_log
 from tests.people import enrol
 from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
@@ -46,7 +47,16 @@ from triage.domain.tool import tool_key_name
 from triage.entrypoints.asgi import create_app
 from triage.ledger import note
 from triage.ledger.entry import format_time
-from triage.services import anomaly, assessment, intake, job_steps, operators, seals, tools
+from triage.services import (
+    anomaly,
+    assessment,
+    intake,
+    job_steps,
+    operators,
+    seals,
+    security_log,
+    tools,
+)
 from triage.services import ledger as ledger_service
 
 # Every caller the API has: each role (by API token), a bench tool (by signed request) and
@@ -174,6 +184,14 @@ def build_facility(root: Path) -> Fuzzed:
     for device_id in DEVICES[:2]:
         scanned = intake.scan_device(uow, operator, device_id)
         assert scanned.job is not None
+        security_log.upload(
+            uow,
+            supervisor,
+            application.evidence_store(),
+            scanned.job.id,
+            clean_log(device_id),
+            "SR-1",
+        )
         clean = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
         job_steps.inspect(uow, operator, scanned.job.id, clean)
     intake.scan_device(uow, operator, "00-1A-2B-FF-FE-00-00-99")  # not on any manifest

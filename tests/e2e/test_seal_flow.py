@@ -79,6 +79,7 @@ def test_receive_issue_fit_void_lose_count_and_reconcile(
     )
     for device, serial in zip(DEVICES, BATCH[:3], strict=True):
         job_id = f.call("ben", "POST", "/devices/scan", json={"device_id": device})["job"]["id"]
+        f.read_log(job_id)
         f.call("ben", "POST", f"/jobs/{job_id}/inspection", json=CLEAN)
         f.call("ben", "POST", f"/jobs/{job_id}/work-orders", json={"tool_id": "BENCH-1"})
         assert f.wait_for(job_id, {"verified", "quarantined"})["state"] == "verified"

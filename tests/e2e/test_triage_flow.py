@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Facility, Triage, running_facility
+from tests.gbcs_logs import clean_log
 from triage.adapters.devices.simulated import DeviceSpec
 
 RELEASED = "BC-33-AC-FF-FE-FA-00-01"
@@ -85,10 +86,17 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
     )
     assert imported["imported"] == 8
 
-    def receive(device: str, evidence: dict[str, Any], inspector: str = "ben") -> tuple[str, str]:
+    def receive(
+        device: str, evidence: dict[str, Any], inspector: str = "ben", *, supplied: bool = False
+    ) -> tuple[str, str]:
         scanned = f.call("ben", "POST", "/devices/scan", json={"device_id": device.lower()})
         assert scanned["created"], scanned
         job_id = scanned["job"]["id"]
+        if supplied:  # the supplier read the security log before removal (DUIS 6.13)
+            body = {"reference": "SR-613", "gbcs_hex": clean_log(device).hex()}
+            f.call("sup", "POST", f"/jobs/{job_id}/security-log", json=body)
+        else:  # the bench tool reads it
+            f.read_log(job_id)
         decision = f.call(inspector, "POST", f"/jobs/{job_id}/inspection", json=evidence)
         return job_id, decision["outcome"]
 
@@ -184,7 +192,7 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
     assert any("not cleared" in failure for failure in final["resets"][0]["failures"])
 
     # The agent refuses a work order for a device that is not at its bench, and says so.
-    job_absent, _ = receive(NOT_AT_BENCH, CLEAN)
+    job_absent, _ = receive(NOT_AT_BENCH, CLEAN, supplied=True)
     f.call("ben", "POST", f"/jobs/{job_absent}/work-orders", json={"tool_id": "BENCH-1"})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

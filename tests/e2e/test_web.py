@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.e2e.conftest import Facility, Triage, running_facility
+from tests.gbcs_logs import clean_log
 from tests.people import PASSWORD
 from triage.adapters.devices.simulated import DeviceSpec
 
@@ -61,6 +62,35 @@ def sign_in(page: Page, base: str, operator_id: str, totp: pyotp.TOTP, bench: st
     expect(page.get_by_role("heading", name=f"Hello, {operator_id}")).to_be_visible()
 
 
+def consign(f: Facility, device: str, device_type: str = "ESME") -> None:
+    """A device (an ESME unless said) in a consignment from MAP-1: on its way to the bench."""
+    manifest = (
+        "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
+        f"{device},{device_type},Acme,X1,1.0,Decommissioned,MAP-1\n"
+    )
+    f.call(
+        "sup",
+        "POST",
+        "/consignments",
+        params={"reference": f"C-{device[-5:]}", "asset_owner": "MAP-1"},
+        content=manifest,
+        headers={"Content-Type": "text/csv"},
+    )
+
+
+def read_the_log_at_the_bench(page: Page, tool_id: str) -> str:
+    """On a job's page: ask the tool to read the device's security log, follow the page until
+    the tool has, and return the log's SHA-256 as the page shows it."""
+    page.get_by_role("button", name=f"Ask {tool_id} to read the security log").click()
+    expect(page.locator("#log-waiting")).to_contain_text("waiting for the tool")
+    deadline = time.monotonic() + 30
+    while not page.locator("#log-source").is_visible():
+        assert time.monotonic() < deadline, "the tool did not read the log"
+        page.wait_for_timeout(200)
+        page.get_by_role("link", name="Check again").click()
+    return page.locator("#log-source code").inner_text()
+
+
 def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
@@ -77,18 +107,7 @@ def test_a_device_from_scan_to_release_at_the_bench(
     })  # fmt: skip
     issue = {"operator_id": "ben", "first": "SL-9001", "last": "SL-9002"}
     f.call("stella", "POST", "/seals/issue", json=issue)
-    manifest = (
-        "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
-        f"{DEVICE},ESME,Acme,X1,1.0,Decommissioned,MAP-1\n"
-    )
-    f.call(
-        "sup",
-        "POST",
-        "/consignments",
-        params={"reference": "C-W", "asset_owner": "MAP-1"},
-        content=manifest,
-        headers={"Content-Type": "text/csv"},
-    )
+    consign(f, DEVICE)
     base = str(f.client.base_url).rstrip("/")
     context = browser.new_context(viewport={"width": 1024, "height": 900})
     page = context.new_page()
@@ -103,6 +122,7 @@ def test_a_device_from_scan_to_release_at_the_bench(
     scan.type(DEVICE.lower().replace("-", ""))
     scan.press("Enter")
     expect(page.get_by_role("status")).to_contain_text("received")
+    read_the_log_at_the_bench(page, "BENCH-1")
     page.get_by_role("group", name="metrology").get_by_label("Yes").check()
     page.get_by_role("group", name="CPA boundary").get_by_label("Yes").check()
     shot(page, "bench-inspection")
@@ -202,19 +222,11 @@ def test_each_role_is_refused_another_roles_page(facility: Facility, browser: Br
 
 
 def _receive(f: Facility, device: str, evidence: Mapping[str, object], inspector: str) -> str:
-    manifest = (
-        "device_id,device_type,manufacturer,model,firmware_version,inventory_status,asset_owner\n"
-        f"{device},ESME,Acme,X1,1.0,Decommissioned,MAP-1\n"
-    )
-    f.call(
-        "sup",
-        "POST",
-        "/consignments",
-        params={"reference": f"C-{device[-2:]}", "asset_owner": "MAP-1"},
-        content=manifest,
-        headers={"Content-Type": "text/csv"},
-    )
+    consign(f, device)
     job = f.call("ben", "POST", "/devices/scan", json={"device_id": device})["job"]["id"]
+    # The supplier's 6.13 response for the device, uploaded by a supervisor: a clean log.
+    upload = {"reference": f"DCC-{device[-5:]}", "gbcs_hex": clean_log(device).hex()}
+    f.call("sup", "POST", f"/jobs/{job}/security-log", json=upload)
     f.call(inspector, "POST", f"/jobs/{job}/inspection", json=evidence)
     return str(job)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.gbcs_logs import clean_log
 from tests.people_benches import assign_bench
 from tests.unit.fakes import FakeClock
 from triage import bootstrap
@@ -24,7 +25,7 @@ from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
 from triage.ledger.entry import Entry
-from triage.services import assessment, intake, job_steps, operators, seals, tools
+from triage.services import assessment, intake, job_steps, operators, seals, security_log, tools
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
@@ -77,9 +78,22 @@ class Staffed:
     def receive(self, device_id: str, evidence: dict[str, Any] | None = None) -> TriageJob:
         scanned = intake.scan_device(self.app.uow, self.ben, device_id)
         assert scanned.job is not None, scanned.message
+        self.record_log(scanned.job.id)
         job_steps.inspect(self.app.uow, self.ben, scanned.job.id, evidence or CLEAN)
         job = self.job(scanned.job.id)
         return job
+
+    def record_log(self, job_id: str, log: bytes | str | None = None) -> str:
+        """The device's security log (by default a clean one) uploaded by a supervisor, as the
+        supplier's 6.13 response; returns its sha256."""
+        with self.app.uow(write=False) as uow:
+            job = uow.jobs.get(job_id)
+            assert job is not None
+            device = uow.devices.get(job.device_id)
+            assert device is not None
+        raw = clean_log(job.device_id, device.type.name) if log is None else log
+        store = self.app.evidence_store()
+        return security_log.upload(self.app.uow, self.sup, store, job_id, raw, "SR-1").sha256
 
     def entries(self, entry_type: str) -> list[Entry]:
         """Every ledger entry of ``entry_type``, oldest first."""

@@ -168,6 +168,7 @@ def test_separation_of_duties(staffed: Staffed) -> None:
     staffed.manifest("C-1", [DEVICE])
     scanned = intake.scan_device(uow, staffed.sup, DEVICE)
     assert scanned.job is not None
+    staffed.record_log(scanned.job.id)
     decision = job_steps.inspect(
         uow, staffed.sup, scanned.job.id, {**CLEAN, "outer_covers_opened": ["terminal"]}
     )

@@ -322,6 +322,7 @@ def test_a_reset_of_a_device_no_consignment_expected_suspends(
             ]
         )
         uow.commit()
+    staffed.record_log(job_id)
     job_steps.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN)
     # A device from a consignment is fine.
     [expected_job] = _eligible_jobs(staffed, 1)

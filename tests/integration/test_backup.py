@@ -132,6 +132,11 @@ def test_a_restored_facility_is_the_same_ledger_and_carries_on(
         "data/keys/facility.vkey",
         "data/keys/secrets.key",
         f"data/evidence/{photo[:2]}/{photo}",
+        # The devices' security logs the inspections used are evidence too.
+        *(
+            f"data/evidence/{e.data['sha256'][:2]}/{e.data['sha256']}"
+            for e in staffed.entries("device.security_log_recorded")
+        ),
         # The latest signed checkpoint kept outside the database, and its leaf hashes.
         "data/ledger/demo/checkpoint",
         "data/ledger/demo/leaf-hashes",

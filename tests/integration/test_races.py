@@ -140,6 +140,7 @@ def test_one_of_eight_inspections_is_recorded(staffed: Staffed) -> None:
     scanned = intake.scan_device(staffed.app.uow, staffed.ben, D1)
     assert scanned.job is not None
     job_id = scanned.job.id
+    staffed.record_log(job_id)
     outcomes = race(lambda _: job_steps.inspect(staffed.app.uow, staffed.ben, job_id, CLEAN))
     one_wins(outcomes, IllegalTransition, "cannot inspect a device that is eligible")
     assert recorded(staffed, "device.inspected", device(D1)) == 1
@@ -152,6 +153,7 @@ def test_one_of_eight_identical_overrides_is_recorded(staffed: Staffed) -> None:
     scanned = intake.scan_device(staffed.app.uow, staffed.sup, D1)
     assert scanned.job is not None
     job_id = scanned.job.id
+    staffed.record_log(job_id)
     evidence = {**CLEAN, "outer_covers_opened": ["terminal"]}
     assert job_steps.inspect(staffed.app.uow, staffed.sup, job_id, evidence).outcome.value == (
         "supervisor_review"
@@ -450,6 +452,7 @@ def test_the_first_writes_of_a_new_facility_race_cleanly(staffed: Staffed) -> No
         scanned = intake.scan_device(staffed.app.uow, staffed.ben, device_id)
         assert scanned.job is not None
         jobs.append(scanned.job.id)
+        staffed.record_log(scanned.job.id)
     outcomes = race(lambda i: job_steps.inspect(staffed.app.uow, staffed.ben, jobs[i], CLEAN))
     assert outcomes.failures == [] and outcomes.refusals == []
     assert len(staffed.entries("policy.activated")) == 1

@@ -3,7 +3,8 @@
 The agent is interrupted at each point of a reset (before touching the device, after the
 reset, after the server recorded the result) and a fresh agent with the same journal takes
 over; the server closes work orders that expired without a result; a device set aside loses
-its work order.
+its work order. A security-log read goes the same way: read once, sent until the server has it,
+never read twice under one order.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 import pytest
 
 from tests.integration.conftest import Staffed
+from triage import gbcs
+from triage.adapters.devices import scenarios
 from triage.adapters.devices.simulated import SimulatedDevice, SimulatedFleet
 from triage.adapters.replay import replay_check
 from triage.domain.lifecycle import JobState
@@ -24,7 +27,7 @@ from triage.domain.work_order import WorkOrder
 from triage.entrypoints.agent import Agent, AgentError, Journal
 from triage.entrypoints.statuses import status_of
 from triage.errors import InvalidInput, TriageError
-from triage.services import facility, job_steps
+from triage.services import facility, intake, job_steps, security_log
 from triage.services import ledger as ledger_service
 
 D1 = "BC-33-AC-FF-FE-FA-66-01"
@@ -38,9 +41,12 @@ class Stopped(BaseException):
 class ServiceClient:
     """The server, as the tool sees it: the services behind the agent's three calls."""
 
-    def __init__(self, staffed: Staffed, fail_after_post: bool = False) -> None:
+    def __init__(
+        self, staffed: Staffed, fail_after_post: bool = False, fail_before_post: bool = False
+    ) -> None:
         self.staffed = staffed
         self.fail_after_post = fail_after_post
+        self.fail_before_post = fail_before_post
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         uow, tool = self.staffed.app.uow, self.staffed.tool
@@ -53,6 +59,14 @@ class ServiceClient:
                 if self.fail_after_post:
                     raise Stopped("killed after the server recorded the result")
                 return {"state": job.state.value}
+            if (method, path) == ("POST", "/api/v1/agent/security-logs"):
+                if self.fail_before_post:
+                    raise Stopped("killed after reading the log, before sending it")
+                store = self.staffed.app.evidence_store()
+                security_log.record_reading(uow, tool, store, body["reading"])
+                if self.fail_after_post:
+                    raise Stopped("killed after the server recorded the reading")
+                return {}
             if (method, path) == ("POST", "/api/v1/agent/refusals"):
                 job_steps.record_refusal(uow, tool, body["work_order_id"], body["reason"])
                 return {}
@@ -76,7 +90,11 @@ class InterruptingConnector:
             device_id = device.device_id
             device_type = device.device_type
             read_state = device.read_state
-            read_security_log = device.read_security_log
+
+            def read_security_log(self) -> bytes:
+                if when == "before the read":
+                    raise Stopped("killed before reading the log")
+                return device.read_security_log()
 
             def factory_reset(self, signed: str) -> None:
                 if when == "before":
@@ -277,3 +295,152 @@ def test_quarantine_withdraws_the_work_order_from_the_tool(ready: tuple[Staffed,
         job_steps.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(signed))
     assert job_steps.sweep_expired_orders(staffed.app.uow, grace=SWEEP_NOW) == []
     assert staffed.job(job_id).state is JobState.QUARANTINED
+
+
+# --- security-log reads ---------------------------------------------------------------------------
+
+D2 = "BC-33-AC-FF-FE-FA-66-02"
+
+
+@pytest.fixture
+def scanned(staffed: Staffed) -> Iterator[tuple[Staffed, str]]:
+    """A job just received for a device with a failing battery (nothing read from it yet)."""
+    staffed.manifest("C-L", [D2])
+    SimulatedFleet.create(staffed.fleet_path, [scenarios.failing_battery(D2)])
+    scan = intake.scan_device(staffed.app.uow, staffed.ben, D2)
+    assert scan.job is not None, scan.message
+    yield staffed, scan.job.id
+    app = staffed.app
+    assert replay_check(app.database, app.facility.id).differences == []
+
+
+def order_read(staffed: Staffed, job_id: str) -> str:
+    return security_log.request_read(
+        staffed.app.uow, staffed.ben, job_id, staffed.tool.id, staffed.app.signer_key()
+    )
+
+
+def log_reads(staffed: Staffed) -> int:
+    return int(SimulatedFleet(staffed.fleet_path).device_state(D2)["log_reads"])
+
+
+def recorded(staffed: Staffed) -> list[Any]:
+    return staffed.entries("device.security_log_recorded")
+
+
+def test_the_agent_reads_the_log_once_and_the_server_records_the_devices_bytes(
+    scanned: tuple[Staffed, str], tmp_path: Path
+) -> None:
+    staffed, job_id = scanned
+    order_read(staffed, job_id)
+    agent = make_agent(staffed, tmp_path / "journal", staffed.connector, ServiceClient(staffed))
+
+    assert agent.run_once() == 1
+    assert agent.run_once() == 0, "the order is done: the tool is not handed it again"
+
+    [entry] = recorded(staffed)
+    assert entry.data["source"]["kind"] == "tool"
+    assert (entry.data["use_case"], entry.data["entries"]) == ("ECS35b", 2)
+    found = security_log.for_job(staffed.app.uow, staffed.ben, job_id)
+    assert found is not None and found.sha256 == entry.data["sha256"]
+    at = scenarios.DEFAULT_AT
+    assert [(e.code, e.at) for e in found.entries] == [
+        ("0x8F1F", at - timedelta(hours=3)),
+        ("0x8F3F", at),
+    ]
+    store = staffed.app.evidence_store()
+    kept = gbcs.decode(security_log.raw(staffed.app.uow, staffed.ben, store, job_id, found.sha256))
+    assert (kept.device_id, kept.originator_counter) == (D2, 1), "the device's first answer"
+    assert log_reads(staffed) == 1
+    assert Journal(tmp_path / "journal").unfinished() == []
+
+
+def test_a_read_order_is_never_carried_out_twice(
+    scanned: tuple[Staffed, str], tmp_path: Path
+) -> None:
+    staffed, job_id = scanned
+    signed = order_read(staffed, job_id)
+    agent = make_agent(staffed, tmp_path / "journal", staffed.connector, ServiceClient(staffed))
+    assert agent.process(signed) == "security log recorded"
+    assert agent.process(signed) == "refused"
+    assert log_reads(staffed) == 1
+    assert len(recorded(staffed)) == 1
+    [refused] = staffed.entries("tool.command_refused")
+    assert "already carried out (replay)" in json.dumps(refused.data)
+
+
+def test_agent_killed_after_reading_sends_the_same_reading_on_restart(
+    scanned: tuple[Staffed, str], tmp_path: Path
+) -> None:
+    staffed, job_id = scanned
+    journal = tmp_path / "journal"
+    order_read(staffed, job_id)
+    client = ServiceClient(staffed, fail_before_post=True)
+    with pytest.raises(Stopped):
+        make_agent(staffed, journal, staffed.connector, client).run_once()
+    assert recorded(staffed) == []
+    [kept] = Journal(journal).unfinished()
+
+    again = make_agent(staffed, journal, staffed.connector, ServiceClient(staffed))
+    assert again.run_once() == 0  # resumed, not read a second time
+    [entry] = recorded(staffed)
+    assert log_reads(staffed) == 1
+    sent = json.loads(str(kept["result"]).split("\n", 1)[0])
+    assert entry.data["sha256"] == sent["sha256"], "the reading kept before the crash was sent"
+    assert Journal(journal).unfinished() == []
+
+
+def test_agent_killed_before_reading_reads_under_the_claimed_order_on_restart(
+    scanned: tuple[Staffed, str], tmp_path: Path
+) -> None:
+    staffed, job_id = scanned
+    journal = tmp_path / "journal"
+    order_read(staffed, job_id)
+    interrupting = InterruptingConnector(staffed, "before the read")
+    with pytest.raises(Stopped):
+        make_agent(staffed, journal, interrupting, ServiceClient(staffed)).run_once()
+    assert log_reads(staffed) == 0
+
+    again = make_agent(staffed, journal, staffed.connector, ServiceClient(staffed))
+    assert again.run_once() == 0
+    assert len(recorded(staffed)) == 1
+    assert log_reads(staffed) == 1
+
+
+def test_agent_killed_after_the_server_recorded_the_reading_closes_the_order_on_restart(
+    scanned: tuple[Staffed, str], tmp_path: Path
+) -> None:
+    staffed, job_id = scanned
+    journal = tmp_path / "journal"
+    order_read(staffed, job_id)
+    with pytest.raises(Stopped):
+        make_agent(
+            staffed, journal, staffed.connector, ServiceClient(staffed, fail_after_post=True)
+        ).run_once()
+
+    again = make_agent(staffed, journal, staffed.connector, ServiceClient(staffed))
+    again.run_once()
+    assert len(recorded(staffed)) == 1, "the server records one reading per order"
+    assert Journal(journal).unfinished() == []
+    assert log_reads(staffed) == 1
+
+
+def test_a_device_that_does_not_answer_is_reported_and_nothing_is_recorded(
+    scanned: tuple[Staffed, str], tmp_path: Path
+) -> None:
+    staffed, job_id = scanned
+    with SimulatedFleet(staffed.fleet_path).update() as fleet:
+        fleet["devices"][D2]["log_unreadable"] = True
+    order_read(staffed, job_id)
+    agent = make_agent(staffed, tmp_path / "journal", staffed.connector, ServiceClient(staffed))
+    assert agent.run_once() == 1
+    assert recorded(staffed) == []
+    [refused] = staffed.entries("tool.command_refused")
+    assert "did not answer the security-log read" in json.dumps(refused.data)
+    assert Journal(tmp_path / "journal").unfinished() == []
+    # The server hands the order out until it expires; the tool refused it once and says no
+    # more (a refusal at every poll counted against its threshold and suspended it).
+    restarted = make_agent(staffed, tmp_path / "journal", staffed.connector, ServiceClient(staffed))
+    assert (agent.run_once(), restarted.run_once()) == (1, 1)
+    assert len(staffed.entries("tool.command_refused")) == 1
+    assert log_reads(staffed) == 0

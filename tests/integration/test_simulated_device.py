@@ -1,4 +1,6 @@
-"""The simulated device: resets only under a valid work order, fails when told, shares its file."""
+"""The simulated device: resets only under a valid work order, fails when told, shares its file,
+answers a security-log read with the GBCS message of its type and keeps that log through a
+reset; the named scenarios tell their stories through that log."""
 
 from __future__ import annotations
 
@@ -7,22 +9,32 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rfc8785
 
+from triage import gbcs
+from triage.adapters.devices import scenarios
 from triage.adapters.devices.base import (
     DeviceConnector,
     DeviceNotPresent,
+    LogReadFailed,
     ResetFailed,
     UnknownConnector,
     load_connector,
 )
-from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
+from triage.adapters.devices.simulated import (
+    SECURITY_LOG_ITEM,
+    SUPPLIER,
+    DeviceSpec,
+    SimulatedConnector,
+    SimulatedFleet,
+)
 from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.device import DeviceType
 from triage.domain.reset_profile import EMPTY_DIGEST, check_reset
-from triage.domain.work_order import WorkOrder, WorkOrderRefused
+from triage.domain.work_order import READ_SECURITY_LOG, WorkOrder, WorkOrderRefused
 from triage.ledger.note import generate_key
 
 ESME = "BC-33-AC-FF-FE-FA-55-3D"
@@ -125,10 +137,204 @@ def test_the_device_reports_its_canonical_id_and_type(connector: SimulatedConnec
     assert device.device_type is DeviceType.ESME
 
 
+def _log(raw: bytes) -> list[tuple[int, datetime]]:
+    return [(entry.code, entry.at) for entry in gbcs.decode(raw).entries]
+
+
 def test_security_log_and_tamper_state_come_from_the_spec(connector: SimulatedConnector) -> None:
-    assert connector.attach(ESME).read_security_log() == [(0x8F1C, ALERT_TIME)]
-    assert connector.attach(GSME).read_security_log() == []
+    assert _log(connector.attach(ESME).read_security_log()) == [(0x8F1C, ALERT_TIME)]
+    assert _log(connector.attach(GSME).read_security_log()) == []
     assert connector.fleet.device_state(ESME)["tamper"] == {"terminal_cover": "opened"}
+
+
+# --- the security log -----------------------------------------------------------------------------
+
+SECURITY_LOG_USE_CASE = {
+    DeviceType.ESME: "ECS35b",
+    DeviceType.CHF: "ECS35d",
+    DeviceType.GSME: "CS10b",
+    DeviceType.GPF: "CS10b",
+    DeviceType.HCALCS: "CS10b",
+    DeviceType.PPMID: "CS10b",
+}
+
+
+def test_a_type_2_device_has_no_security_log_to_read(
+    tmp_path: Path, facility_keys: tuple[str, str]
+) -> None:
+    path = tmp_path / "fleet.json"
+    SimulatedFleet.create(path, [DeviceSpec(ESME, DeviceType.TYPE2)])
+    device = SimulatedConnector(path, facility_keys[1], TOOL).attach(ESME)
+    with pytest.raises(LogReadFailed, match="TYPE2, which keeps no GBCS security log"):
+        device.read_security_log()
+    assert "security_log" not in device.read_state()
+    with pytest.raises(ValueError, match="keeps no security log"):
+        SimulatedFleet.create(
+            path, [DeviceSpec(ESME, DeviceType.TYPE2, security_log=[(0x8F3F, ALERT_TIME)])]
+        )
+
+
+@pytest.mark.parametrize("device_type", list(SECURITY_LOG_USE_CASE))
+def test_a_device_answers_a_log_read_with_the_gbcs_security_log_response_of_its_type(
+    tmp_path: Path, facility_keys: tuple[str, str], device_type: DeviceType
+) -> None:
+    log = [(0x8F1F, ALERT_TIME - timedelta(hours=2)), (0x8F73, ALERT_TIME)]
+    path = tmp_path / "fleet.json"
+    SimulatedFleet.create(path, [DeviceSpec(ESME, device_type, security_log=log)])
+    device = SimulatedConnector(path, facility_keys[1], TOOL).attach(ESME)
+
+    first, second = device.read_security_log(), device.read_security_log()
+
+    for counter, raw in ((1, first), (2, second)):
+        response = gbcs.decode(raw)
+        assert response.use_case.name == SECURITY_LOG_USE_CASE[device_type]
+        assert response.is_security_log
+        assert response.outcome is gbcs.ResponseOutcome.SUCCESS
+        assert (response.originator, response.originator_counter) == (ESME, counter)
+        assert response.recipient == SUPPLIER
+        assert [(e.code, e.at) for e in response.entries] == log
+        assert gbcs.encode(response) == raw, "the device's bytes are what the encoder makes"
+    entries: Any = gbcs.response_to_json(gbcs.decode(first))["entries"]
+    assert [{k: e[k] for k in ("code", "name", "at")} for e in entries] == [
+        {"code": "0x8F1F", "name": "low battery capacity", "at": "2026-03-01T07:30:00Z"},
+        {"code": "0x8F73", "name": "battery cover removed", "at": "2026-03-01T09:30:00Z"},
+    ]
+
+
+def test_the_logs_digest_is_the_same_on_every_read_and_survives_the_reset(
+    connector: SimulatedConnector, facility_keys: tuple[str, str]
+) -> None:
+    device = connector.attach(ESME)
+    before = device.read_state()
+    raw = device.read_security_log()
+    assert device.read_state()[SECURITY_LOG_ITEM] == before[SECURITY_LOG_ITEM] != EMPTY_DIGEST
+    assert SECURITY_LOG_ITEM in PROFILES.for_type(DeviceType.ESME).keep
+
+    device.factory_reset(_order(ESME).sign(facility_keys[0]))
+
+    after = device.read_state()
+    assert check_reset(PROFILES.for_type(DeviceType.ESME), before, after) == []
+    assert after[SECURITY_LOG_ITEM] == before[SECURITY_LOG_ITEM]
+    assert _log(device.read_security_log()) == _log(raw) == [(0x8F1C, ALERT_TIME)]
+
+
+def test_a_device_whose_log_changed_reports_another_digest(
+    connector: SimulatedConnector,
+) -> None:
+    device = connector.attach(ESME)
+    before = device.read_state()[SECURITY_LOG_ITEM]
+    with connector.fleet.update() as fleet_state:
+        fleet_state["devices"][ESME]["security_log"] = []  # as if someone had wiped it
+    assert device.read_state()[SECURITY_LOG_ITEM] not in (before, EMPTY_DIGEST)
+
+
+def test_a_device_refuses_a_factory_reset_under_a_read_order_and_changes_nothing(
+    connector: SimulatedConnector, facility_keys: tuple[str, str]
+) -> None:
+    device = connector.attach(ESME)
+    state_before = connector.fleet.device_state(ESME)
+    read_order = _order(ESME, action=READ_SECURITY_LOG, profile="gbcs-6.13")
+    with pytest.raises(WorkOrderRefused, match="it is an order to read_security_log, not to reset"):
+        device.factory_reset(read_order.sign(facility_keys[0]))
+    assert connector.fleet.device_state(ESME) == state_before
+
+
+def test_a_device_that_does_not_answer_a_log_read_says_so(
+    tmp_path: Path, facility_keys: tuple[str, str]
+) -> None:
+    path = tmp_path / "fleet.json"
+    SimulatedFleet.create(path, [scenarios.unreadable_log(ESME)])
+    device = SimulatedConnector(path, facility_keys[1], TOOL).attach(ESME)
+    with pytest.raises(LogReadFailed, match=f"{ESME} did not answer"):
+        device.read_security_log()
+    assert SECURITY_LOG_ITEM in device.read_state()
+
+
+@pytest.mark.parametrize(
+    ("log", "problem"),
+    [
+        pytest.param([(0x8F3F, datetime(2026, 3, 1))], "has no time zone", id="naive time"),
+        pytest.param(
+            [(0x8F3F, datetime(1999, 12, 31, tzinfo=UTC))], "cannot be sent as GBCS", id="1999"
+        ),
+        pytest.param([(0x1_0000, ALERT_TIME)], "cannot be sent as GBCS", id="17-bit code"),
+    ],
+)
+def test_a_log_no_device_could_send_is_refused_when_the_fleet_is_made(
+    tmp_path: Path, log: list[tuple[int, datetime]], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        SimulatedFleet.create(tmp_path / "fleet.json", [DeviceSpec(ESME, "ESME", security_log=log)])
+
+
+# --- scenarios ------------------------------------------------------------------------------------
+
+AT = scenarios.DEFAULT_AT
+
+
+@pytest.mark.parametrize(
+    ("spec", "log", "tamper"),
+    [
+        pytest.param(
+            scenarios.failing_battery(ESME),
+            [(0x8F1F, AT - timedelta(hours=3)), (0x8F3F, AT)],
+            {},
+            id="failing battery",
+        ),
+        pytest.param(
+            scenarios.failing_battery(ESME, "GSME", gap=timedelta(days=5), tamper_code=0x8F73),
+            [(0x8F1F, AT - timedelta(days=5)), (0x8F73, AT)],
+            {},
+            id="battery days before a battery cover alert",
+        ),
+        pytest.param(
+            scenarios.supplier_job(ESME, reference="SJ-1"),
+            [(0x8F76, AT)],
+            {
+                "outer_covers_opened": ["terminal"],
+                "legitimate_reasons": [
+                    {
+                        "kind": "supplier_job",
+                        "reference": "SJ-1",
+                        "covers": ["terminal"],
+                        "alert_codes": [],
+                        "on": "2026-11-20",
+                    }
+                ],
+            },
+            id="supplier job",
+        ),
+        pytest.param(scenarios.strong_magnet(ESME), [(0x8F75, AT)], {}, id="strong magnet"),
+        pytest.param(scenarios.wiped_event_log(ESME), [(0x8F52, AT)], {}, id="wiped event log"),
+        pytest.param(
+            scenarios.breached_cpa_boundary(ESME, "CHF"),
+            [(0x8F3F, AT)],
+            {"cpa_boundary_intact": False},
+            id="breached CPA boundary",
+        ),
+        pytest.param(scenarios.clean(ESME), [], {}, id="clean"),
+    ],
+)
+def test_each_scenario_tells_its_story_through_the_devices_own_log(
+    tmp_path: Path,
+    facility_keys: tuple[str, str],
+    spec: DeviceSpec,
+    log: list[tuple[int, datetime]],
+    tamper: dict[str, object],
+) -> None:
+    path = tmp_path / "fleet.json"
+    SimulatedFleet.create(path, [spec])
+    connector = SimulatedConnector(path, facility_keys[1], TOOL)
+    assert _log(connector.attach(ESME).read_security_log()) == log
+    assert connector.fleet.device_state(ESME)["tamper"] == tamper
+
+
+def test_every_scenario_is_listed_by_name() -> None:
+    made = [build("BC-33-AC-FF-FE-FA-55-01") for build in scenarios.SCENARIOS.values()]
+    assert all(isinstance(spec, DeviceSpec) for spec in made)
+    assert {"failing-battery", "supplier-job", "strong-magnet", "wiped-event-log"} <= set(
+        scenarios.SCENARIOS
+    )
 
 
 # --- refusals -------------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ def test_device_released_with_its_whole_story_in_the_ledger(staffed: Staffed) ->
     assert [e.type for _, e in story.entries] == [
         "consignment.device_expected",
         "device.received",
+        "device.security_log_recorded",
         "device.inspected",
         "device.decided",
         "reset.authorised",
@@ -58,8 +59,10 @@ def test_device_released_with_its_whole_story_in_the_ledger(staffed: Staffed) ->
         "seal.fitted",
         "device.released",
     ]
-    decided = story.entries[3][1]
+    decided = story.entries[4][1]
     assert decided.data["policy"]["id"] == "tamper-default"
+    recorded = story.entries[2][1]
+    assert decided.data["security_log"]["sha256"] == recorded.data["sha256"]
     assert decided.actor.kind == "system"
     receipt = history.device_receipt(
         staffed.app.uow, staffed.auditor, D1, staffed.app.origin, staffed.app.signer_key()
@@ -198,6 +201,7 @@ def test_policy_routes_each_boundary_and_an_override_needs_another_supervisor(
     assert mid.state is JobState.REVERIFY_METROLOGY
     scanned = intake.scan_device(staffed.app.uow, staffed.sup, D3)
     assert scanned.job is not None
+    staffed.record_log(scanned.job.id)
     decision = job_steps.inspect(
         staffed.app.uow, staffed.sup, scanned.job.id, {**CLEAN, "outer_covers_opened": ["terminal"]}
     )

@@ -13,6 +13,7 @@ from tests.unit import (  # noqa: F401
     fake_policies,
     fake_seals,
     fake_security,
+    fake_security_logs,
     fake_tokens,
     fake_tools,
     fake_work_orders,

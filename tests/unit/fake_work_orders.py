@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime
 
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
+from triage.domain.work_order import FACTORY_RESET, READ_SECURITY_LOG
 from triage.domain.work_order_record import StoredWorkOrder
 from triage.ledger.entry import Entry, parse_time
 
@@ -37,27 +38,38 @@ class FakeWorkOrderRepository(FakeTables):
         return [order for order in self._live(now) if order.tool_id == tool_id]
 
     def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
-        return next((order for order in self._live(now) if order.job_id == job_id), None)
+        return next(
+            (
+                order
+                for order in self._live(now)
+                if order.job_id == job_id and order.action == FACTORY_RESET
+            ),
+            None,
+        )
 
     def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
         expired = [
             order
             for order in self.orders.values()
-            if order.status == "issued" and order.expires_at <= before
+            if order.action == FACTORY_RESET
+            and order.status == "issued"
+            and order.expires_at <= before
         ]
         return sorted(expired, key=lambda order: (order.expires_at, order.id))[:limit]
 
     # -- projections ---------------------------------------------------------------------------
-    def _set_status(self, job_id: str, status: str) -> None:
-        """Every order of the job still issued takes ``status``."""
+    def _set_status(self, job_id: str, status: str, action: str | None = None) -> None:
+        """Every order of the job (of ``action``, if given) still issued takes ``status``."""
         for order in list(self.orders.values()):
-            if order.job_id == job_id and order.status == "issued":
+            if (
+                order.job_id == job_id
+                and order.status == "issued"
+                and action in (None, order.action)
+            ):
                 self.orders[order.id] = dataclasses.replace(order, status=status)
 
-    @projects("reset.authorised")
-    def _authorised(self, entry: Entry, index: int) -> None:
+    def _issue(self, entry: Entry, action: str) -> None:
         data = entry.data
-        self._set_status(data["job_id"], "superseded")
         self.orders[data["work_order_id"]] = StoredWorkOrder(
             id=data["work_order_id"],
             job_id=data["job_id"],
@@ -70,7 +82,28 @@ class FakeWorkOrderRepository(FakeTables):
             issued_at=parse_time(data["issued_at"]),
             expires_at=parse_time(data["expires_at"]),
             signed=data["signed"],
+            action=action,
         )
+
+    @projects("reset.authorised")
+    def _authorised(self, entry: Entry, index: int) -> None:
+        self._set_status(entry.data["job_id"], "superseded")
+        self._issue(entry, FACTORY_RESET)
+
+    @projects("security_log.read_ordered")
+    def _read_ordered(self, entry: Entry, index: int) -> None:
+        self._set_status(entry.data["job_id"], "superseded", READ_SECURITY_LOG)
+        self._issue(entry, READ_SECURITY_LOG)
+
+    @projects("device.security_log_recorded")
+    def _log_recorded(self, entry: Entry, index: int) -> None:
+        order_id = entry.data["source"].get("work_order_id")
+        if order_id in self.orders:
+            self.orders[order_id] = dataclasses.replace(self.orders[order_id], status="completed")
+
+    @projects("device.inspected")
+    def _inspected(self, entry: Entry, index: int) -> None:
+        self._set_status(entry.data["job_id"], "withdrawn", READ_SECURITY_LOG)
 
     @projects("reset.completed", "reset.failed")
     def _reset_result(self, entry: Entry, index: int) -> None:

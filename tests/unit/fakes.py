@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from tests.unit.fake_policies import FakePolicyRepository
     from tests.unit.fake_seals import FakeSealRepository
     from tests.unit.fake_security import FakeSecurityRepository
+    from tests.unit.fake_security_logs import FakeSecurityLogRepository
     from tests.unit.fake_tokens import FakeTokenRepository
     from tests.unit.fake_tools import FakeToolRepository
     from tests.unit.fake_work_orders import FakeWorkOrderRepository
@@ -254,6 +255,7 @@ class FakeUnitOfWork:
     devices: FakeDeviceRepository
     jobs: FakeJobRepository
     work_orders: FakeWorkOrderRepository
+    security_logs: FakeSecurityLogRepository
     exceptions: FakeExceptionRepository
     credentials: FakeCredentialRepository
     security: FakeSecurityRepository

@@ -20,6 +20,10 @@ MAY_USE: dict[str, set[str]] = {
     "bootstrap": {"ledger", "errors", "domain", "config", "services", "adapters", "bootstrap"},
     "entrypoints": {"ledger", "errors", "domain", "config", "services", "bootstrap", "entrypoints"},
 }
+# GBCS decoding (triage.gbcs) is pure, like the ledger: every layer may use it.
+MAY_USE["gbcs"] = set()
+for _allowed in MAY_USE.values():
+    _allowed.add("gbcs")
 # Libraries that belong to one outer layer only.
 ADAPTER_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "argon2", "pyotp", "reportlab", "trestle"}
 # The bench agent is its own composition root: it builds its device connector itself.

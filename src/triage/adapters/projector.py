@@ -473,4 +473,5 @@ from triage.adapters import (  # noqa: E402
     projector_auth,  # noqa: F401
     projector_seals,  # noqa: F401
     projector_security,  # noqa: F401
+    projector_security_log,  # noqa: F401
 )

@@ -414,8 +414,32 @@ work_order = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("signed", Text, nullable=False),
+    # factory_reset or read_security_log (orders issued before reads existed are resets).
+    Column("action", String(32), nullable=False, server_default="factory_reset"),
     Index("ix_work_order_tool_status", "tool_id", "status"),
     Index("ix_work_order_job", "job_id"),
+)
+
+# Security logs recorded for a job: the device's GBCS 6.13 answer, read by the bench tool or
+# uploaded from the supplier. The raw bytes are in the evidence store under ``sha256``; the
+# entries (code and time) are the ledger entry's, kept here for the inspection.
+security_log = Table(
+    "security_log",
+    metadata,
+    Column("job_id", String(36), ForeignKey("triage_job.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", String(23), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("use_case", String(16), nullable=False),
+    Column("outcome", String(12), nullable=False),
+    Column("status", Text),
+    Column("entry_count", Integer, nullable=False),
+    Column("entries", Text, nullable=False),  # canonical JSON list of {code, at}
+    Column("source", String(12), nullable=False),
+    Column("source_detail", Text, nullable=False),  # canonical JSON object
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
 reset_result = Table(
@@ -713,6 +737,7 @@ PROJECTIONS = (
     decision,
     work_order,
     reset_result,
+    security_log,
     seal_fitting,
     device_exception,
     seal_batch,

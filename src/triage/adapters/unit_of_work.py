@@ -27,6 +27,7 @@ from triage.adapters.packaged_data import PackagedFiles
 from triage.adapters.passwords import Argon2Passwords
 from triage.adapters.policy_repository import SqlPolicyRepository
 from triage.adapters.seal_repository import SqlSealRepository
+from triage.adapters.security_log_repository import SqlSecurityLogRepository
 from triage.adapters.security_repository import SqlSecurityRepository
 from triage.adapters.token_repository import SqlTokenRepository
 from triage.adapters.tool_repository import SqlToolRepository
@@ -95,6 +96,7 @@ class SqlUnitOfWork:
         self.devices = SqlDeviceRepository(conn)
         self.jobs = SqlJobRepository(conn)
         self.work_orders = SqlWorkOrderRepository(conn)
+        self.security_logs = SqlSecurityLogRepository(conn)
         self.exceptions = SqlExceptionRepository(conn)
         self.credentials = SqlCredentialRepository(conn)
         self.security = SqlSecurityRepository(conn)

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, RowMapping, select
 
 from triage.adapters.rows import utc
 from triage.adapters.tables import work_order
+from triage.domain.work_order import FACTORY_RESET
 from triage.domain.work_order_record import StoredWorkOrder
 
 
@@ -42,6 +43,7 @@ class SqlWorkOrderRepository:
             self._conn.execute(
                 select(work_order).where(
                     work_order.c.job_id == job_id,
+                    work_order.c.action == FACTORY_RESET,
                     work_order.c.status == "issued",
                     work_order.c.expires_at > now,
                 )
@@ -54,7 +56,11 @@ class SqlWorkOrderRepository:
     def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
         rows = self._conn.execute(
             select(work_order)
-            .where(work_order.c.status == "issued", work_order.c.expires_at <= before)
+            .where(
+                work_order.c.action == FACTORY_RESET,
+                work_order.c.status == "issued",
+                work_order.c.expires_at <= before,
+            )
             .order_by(work_order.c.expires_at, work_order.c.id)
             .limit(limit)
         ).mappings()
@@ -74,4 +80,5 @@ def _work_order(row: RowMapping) -> StoredWorkOrder:
         issued_at=utc(row["issued_at"]),
         expires_at=utc(row["expires_at"]),
         signed=row["signed"],
+        action=row["action"],
     )

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     CONSIGNMENT_CLOSE = "consignment.close"
     DEVICE_SCAN = "device.scan"
     DEVICE_INSPECT = "device.inspect"
+    SECURITY_LOG_UPLOAD = "security_log.upload"
     DECISION_OVERRIDE = "decision.override"
     EXCEPTION_RESOLVE = "exception.resolve"
     RESET_REQUEST = "reset.request"
@@ -84,6 +85,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.CONSIGNMENT_IMPORT,
             Permission.CONSIGNMENT_CLOSE,
             Permission.DECISION_OVERRIDE,
+            # A supplier's 6.13 response for a device the bench cannot read: a supervisor
+            # vouches for where it came from.
+            Permission.SECURITY_LOG_UPLOAD,
             Permission.EXCEPTION_RESOLVE,
             Permission.DEVICE_DISPOSE,
             Permission.DEVICE_QUARANTINE,

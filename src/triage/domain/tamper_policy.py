@@ -27,9 +27,14 @@ fixed vocabulary of predicates over ``TamperEvidence``:
     the inspector recorded anything else. Placeholders: ``{findings}``.
 ``unknown_alert``
     the security log holds a code the policy's alert table lacks. Placeholders: ``{alerts}``.
+``security_log_typed``
+    the security log was typed by hand, not read from the device. Placeholders: ``{reason}``.
+    Policies written before it need not use it: under such a policy a typed log still goes to
+    a supervisor, with the built-in reason ``security-log-typed-unaddressed``.
 
 A legitimate reason explains a tamper alert when it lists the alert's code or names one of the
-covers the alert table lists for it; a battery or power event (class ``explaining``) explains it
+covers the alert table lists for it, and, when the reason gives the date of the job, the alert
+lies within the window of that day; a battery or power event (class ``explaining``) explains it
 when the table allows (``power_explains``) and the event lies at most ``explanation_window_hours``
 before or after the alert. An opened cover is explained only by a legitimate reason naming it.
 
@@ -46,7 +51,7 @@ import re
 import string
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -62,7 +67,12 @@ _MAX_FINDINGS = 2000
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _NO_EVIDENCE_RULE = "no-tamper-evidence"
+_TYPED_UNADDRESSED_RULE = "security-log-typed-unaddressed"
+_RESERVED_RULES = (_NO_EVIDENCE_RULE, _TYPED_UNADDRESSED_RULE)
+# Predicates a policy written before them need not use; each has a built-in consequence.
+_OPTIONAL_PREDICATES = frozenset({"security_log_typed"})
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -105,6 +115,15 @@ class AlertClass(StrEnum):
     tamper = "tamper"
     explaining = "explaining"
     integrity = "integrity"
+
+
+class LogSource(StrEnum):
+    """Where the security log an inspection used came from."""
+
+    TOOL = "tool"  # read from the device by the bench tool, under a read order
+    SUPPLIER = "supplier"  # a supplier's 6.13 response, uploaded by a supervisor
+    TYPED = "typed"  # typed by hand from the device's display: a recorded fallback
+    NONE = "none"  # the device keeps no GBCS security log (a Type 2 device: IHD or CAD)
 
 
 class EvidenceError(ValueError):
@@ -179,13 +198,43 @@ class Alert:
 
 
 @dataclass(frozen=True)
+class SecurityLogUsed:
+    """Which security log an inspection's alerts came from: the digest of the device's own log
+    (read by the tool or uploaded from the supplier), or a log typed by hand and why."""
+
+    source: LogSource
+    sha256: str | None
+    use_case: str | None = None
+    reason: str | None = None
+
+    def __post_init__(self) -> None:
+        source = _as_enum(LogSource, self.source, "security_log.source")
+        object.__setattr__(self, "source", source)
+        if source in (LogSource.TYPED, LogSource.NONE):
+            if self.sha256 is not None:
+                raise EvidenceError("security_log.sha256", f"a {source.value} log has no digest")
+            _check_text(self.reason, "typed_log.reason", 500)
+        elif not isinstance(self.sha256, str) or not _SHA256.match(self.sha256):
+            raise EvidenceError(
+                "security_log.sha256", "must be the log's SHA-256 as 64 lower-case hex digits"
+            )
+
+    @property
+    def typed(self) -> bool:
+        """True when the log was typed by hand rather than read from the device."""
+        return self.source is LogSource.TYPED
+
+
+@dataclass(frozen=True)
 class LegitimateReason:
-    """A recorded reason for opening covers or raising alerts, e.g. a supplier job."""
+    """A recorded reason for opening covers or raising alerts, e.g. a supplier job, and the
+    day it was done on, when known."""
 
     kind: str
     reference: str
     covers: frozenset[Cover]
     alert_codes: frozenset[int] = frozenset()
+    on: date | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, str) or not _KIND.match(self.kind):
@@ -199,6 +248,8 @@ class LegitimateReason:
             _check_alert_code(code, "legitimate_reason.alert_codes") for code in self.alert_codes
         )
         object.__setattr__(self, "alert_codes", codes)
+        if self.on is not None and (not isinstance(self.on, date) or isinstance(self.on, datetime)):
+            raise EvidenceError("legitimate_reason.on", "must be a date such as 2026-12-01")
         if not self.covers and not self.alert_codes:
             raise EvidenceError(
                 "legitimate_reason",
@@ -208,13 +259,23 @@ class LegitimateReason:
 
     @property
     def label(self) -> str:
-        """The reason as cited in a decision, e.g. "supplier_job J-123"."""
-        return f"{self.kind} {self.reference}"
+        """The reason as cited in a decision, e.g. "supplier_job J-123 on 2026-12-01"."""
+        when = f" on {self.on.isoformat()}" if self.on is not None else ""
+        return f"{self.kind} {self.reference}{when}"
+
+    def covers_time(self, at: datetime, window: timedelta) -> bool:
+        """Whether an alert at ``at`` may be this reason's doing: any time when the reason has
+        no date, else within ``window`` of the day it was done on (UTC)."""
+        if self.on is None:
+            return True
+        start = datetime.combine(self.on, time(), tzinfo=UTC)
+        return start - window <= at < start + timedelta(days=1) + window
 
 
 @dataclass(frozen=True)
 class TamperEvidence:
-    """What inspection found: the four tamper boundaries kept apart, alerts and reasons."""
+    """What inspection found: the four tamper boundaries kept apart, alerts and reasons, and
+    which security log the alerts came from (None: evidence recorded before logs were read)."""
 
     metrology_seal_intact: bool
     cpa_boundary_intact: bool
@@ -223,8 +284,11 @@ class TamperEvidence:
     alerts: tuple[Alert, ...] = ()
     legitimate_reasons: tuple[LegitimateReason, ...] = ()
     other_findings: str | None = None
+    security_log: SecurityLogUsed | None = None
 
     def __post_init__(self) -> None:
+        if self.security_log is not None and not isinstance(self.security_log, SecurityLogUsed):
+            raise EvidenceError("security_log", "must be a SecurityLogUsed")
         for name in ("metrology_seal_intact", "cpa_boundary_intact"):
             if not isinstance(getattr(self, name), bool):
                 raise EvidenceError(name, "must be true or false")
@@ -359,6 +423,19 @@ def _covers_explained(a: _Analysis) -> dict[str, str] | None:
     }
 
 
+def _typed(a: _Analysis) -> dict[str, str] | None:
+    log = a.evidence.security_log
+    if log is None or not log.typed:
+        return None
+    return {"reason": log.reason or ""}
+
+
+_TYPED_UNADDRESSED = (
+    "security log typed by hand, not read from the device ({reason}): this policy does not "
+    "say what a typed log leads to, so a supervisor must review"
+)
+
+
 _PREDICATES: dict[str, _Predicate] = {
     "cpa_boundary_breached": _when((), lambda a: None if a.evidence.cpa_boundary_intact else {}),
     "metrology_seal_broken": _when((), lambda a: None if a.evidence.metrology_seal_intact else {}),
@@ -382,6 +459,7 @@ _PREDICATES: dict[str, _Predicate] = {
         lambda a: None if a.evidence.findings is None else {"findings": a.evidence.findings},
     ),
     "unknown_alert": _when(("alerts",), lambda a: _listed(a.unknown_alerts)),
+    "security_log_typed": _when(("reason",), _typed),
 }
 
 
@@ -457,6 +535,11 @@ class TamperPolicy:
             values = _PREDICATES[rule.when].evaluate(analysis)
             if values is not None:
                 reasons.append(Reason(rule.id, rule.outcome, rule.reason.format_map(values)))
+        typed = _typed(analysis)
+        if typed is not None and all(rule.when != "security_log_typed" for rule in self._rules):
+            # A policy written before typed logs existed: a typed log is never eligible unseen.
+            text = _TYPED_UNADDRESSED.format_map(typed)
+            reasons.append(Reason(_TYPED_UNADDRESSED_RULE, Outcome.supervisor_review, text))
         if not reasons:
             reasons.append(Reason(_NO_EVIDENCE_RULE, Outcome.eligible, "no tamper evidence"))
         outcome = min((reason.outcome for reason in reasons), key=self._severity.index)
@@ -482,7 +565,8 @@ class TamperPolicy:
             explainers = [
                 reason.label
                 for reason in evidence.legitimate_reasons
-                if alert.code in reason.alert_codes or entry.covers & reason.covers
+                if (alert.code in reason.alert_codes or entry.covers & reason.covers)
+                and reason.covers_time(alert.at, self.explanation_window)
             ]
             if entry.power_explains:
                 nearby = [
@@ -719,11 +803,11 @@ def _rules(document: Mapping[str, Any]) -> tuple[Rule, ...]:
             _no_unknown_keys(item, _RULE_KEYS, f"{path} ({item['id']})")
         _no_unknown_keys(item, _RULE_KEYS, path)
         rule_id = _required_text(item, "id", path)
-        if not _ID.match(rule_id) or rule_id == _NO_EVIDENCE_RULE:
+        if not _ID.match(rule_id) or rule_id in _RESERVED_RULES:
             raise PolicyError(
                 f"{path}.id",
                 f"{rule_id!r} must be 1-64 lower-case letters, digits, '.', '_' or '-', "
-                f"and not {_NO_EVIDENCE_RULE!r}",
+                f"and not {' or '.join(map(repr, _RESERVED_RULES))}",
             )
         if any(rule.id == rule_id for rule in rules):
             raise PolicyError(f"{path}.id", f"{rule_id!r} is used by an earlier rule")
@@ -749,7 +833,11 @@ def _rules(document: Mapping[str, Any]) -> tuple[Rule, ...]:
                 f"unknown placeholder {{{name}}} for predicate {when}; it offers {allowed}",
             )
         rules.append(Rule(rule_id, when, Outcome(outcome_name), reason))
-    unused = [name for name in _PREDICATES if all(rule.when != name for rule in rules)]
+    unused = [
+        name
+        for name in _PREDICATES
+        if name not in _OPTIONAL_PREDICATES and all(rule.when != name for rule in rules)
+    ]
     if unused:
         raise PolicyError(
             "rules",

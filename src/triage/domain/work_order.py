@@ -1,7 +1,9 @@
-"""Work orders and tool results: the only way a Triage Tool may reset a device.
+"""Work orders and tool results: the only way a Triage Tool may reset a device, or read its
+security log.
 
-A work order is signed by the facility key and binds one action to one tool, one device, one
-triage job and the operator at the bench, with a nonce and an expiry. A tool result is signed by
+A work order is signed by the facility key and binds one action (a factory reset, or reading
+the device's GBCS security log) to one tool, one device, one triage job and the operator at
+the bench, with a nonce and an expiry. A tool result is signed by
 the tool's own key and binds the outcome, with digests of the device state before and after,
 to the work order's nonce. Both travel as C2SP signed notes whose text is one line of canonical
 JSON, so anyone with the public keys can check them.
@@ -25,6 +27,10 @@ from triage.ledger.errors import VerificationError
 WORK_ORDER_FORMAT = "device-triage/work-order/v1"
 TOOL_RESULT_FORMAT = "device-triage/tool-result/v1"
 FACTORY_RESET = "factory_reset"
+READ_SECURITY_LOG = "read_security_log"
+ACTIONS = (FACTORY_RESET, READ_SECURITY_LOG)
+# A read order's profile: the DUIS service request whose GBCS response the tool returns.
+SECURITY_LOG_PROFILE = "gbcs-6.13"
 DEFAULT_VALIDITY = timedelta(minutes=15)
 # A work order is a few hundred bytes, a tool result a few KiB: far less than an API body.
 MAX_SIGNED_BYTES = 256 * 1024
@@ -53,9 +59,10 @@ class WorkOrder:
     expires_at: datetime
 
     def __post_init__(self) -> None:
-        if self.action != FACTORY_RESET:
+        if self.action not in ACTIONS:
             raise InvalidInput(
-                f"work order action {self.action!r} is not {FACTORY_RESET!r}", field="action"
+                f"work order action {self.action!r} is not one of {', '.join(ACTIONS)}",
+                field="action",
             )
         if not _NONCE.fullmatch(self.nonce):
             raise InvalidInput("work order nonce must be 32 lower-case hex digits", field="nonce")

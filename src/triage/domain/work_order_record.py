@@ -6,11 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from triage.domain.work_order import FACTORY_RESET
+
 
 @dataclass(frozen=True)
 class StoredWorkOrder:
-    """A work order the facility issued, with its state (issued, done, expired, superseded,
-    withdrawn) and the signed note the tool received."""
+    """A work order the facility issued (a factory reset, or a read of the security log), with
+    its state (issued, completed, failed, expired, superseded, withdrawn) and the signed note
+    the tool received."""
 
     id: str
     job_id: str
@@ -23,6 +26,7 @@ class StoredWorkOrder:
     issued_at: datetime
     expires_at: datetime
     signed: str
+    action: str = FACTORY_RESET
 
 
 @dataclass(frozen=True)

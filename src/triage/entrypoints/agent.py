@@ -1,8 +1,10 @@
 """The bench agent: runs beside one Triage Tool and carries out only work orders it can verify.
 
 It authenticates every request with the tool's own key, fetches the work orders issued to its
-tool, refuses (and reports) any it cannot verify, drives the device through a connector, and
-returns a result signed by the tool with digests of the device state before and after.
+tool, refuses (and reports) any it cannot verify, and drives the device through a connector.
+For a factory reset it returns a result signed by the tool with digests of the device state
+before and after; for a security-log read, the raw GBCS bytes the device answered with, signed
+by the tool (a ``SecurityLogReading``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 import secrets
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,13 +31,23 @@ from triage.adapters.devices.base import (
     AttachedDevice,
     DeviceConnector,
     DeviceNotPresent,
+    LogReadFailed,
     ResetFailed,
     load_connector,
 )
 from triage.domain import agent_request
+from triage.domain.device import DeviceId, DeviceType, FieldError
+from triage.domain.security_log_reading import SecurityLogReading
 from triage.domain.tool import tool_key_name
-from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder, WorkOrderRefused
-from triage.errors import TriageError
+from triage.domain.work_order import (
+    FACTORY_RESET,
+    READ_SECURITY_LOG,
+    ResetOutcome,
+    ToolResult,
+    WorkOrder,
+    WorkOrderRefused,
+)
+from triage.errors import InvalidInput, TriageError
 from triage.ledger import note
 from triage.ledger.entry import format_time
 
@@ -110,6 +122,15 @@ class Journal:
     marks the server's acknowledgement. An order started but not reported was interrupted (the
     agent was stopped, or the server could not be reached); the agent reports it when it
     restarts, from the journal and the device's state, instead of losing it.
+
+    A security-log read order goes through the same steps (its ``started`` record has no state
+    before, and its ``result`` is the signed reading): the nonce claim keeps the agent from
+    reading under the same order twice, and a reading kept but not acknowledged is sent again
+    unchanged when the agent restarts (the server records one reading per order).
+
+    ``refused`` marks an order the tool refused and the server was told of: it is neither
+    carried out nor refused again while the server still lists it (until it expires or is
+    replaced), so one unreadable device does not count against the tool at every poll.
     """
 
     def __init__(self, path: Path, legacy_nonces: Path | None = None) -> None:
@@ -119,6 +140,7 @@ class Journal:
         os.close(fd)
         self._offset = 0
         self._nonces: set[str] = set()
+        self._refused: set[str] = set()
         self._open: dict[str, dict[str, Any]] = {}
         if legacy_nonces is not None and legacy_nonces.exists():
             self._nonces |= {line.strip() for line in legacy_nonces.read_text().splitlines()}
@@ -128,6 +150,7 @@ class Journal:
         record = {
             "event": "started",
             "work_order_id": order.id,
+            "action": order.action,
             "nonce": order.nonce,
             "device_id": order.device_id,
             "before": dict(before),
@@ -140,7 +163,8 @@ class Journal:
             return True
 
     def result(self, work_order_id: str, signed_result: str) -> None:
-        """Keep the signed result, before it is sent, so a retry sends the very same bytes."""
+        """Keep the signed result (or reading), before it is sent, so a retry sends the very
+        same bytes."""
         with self._locked() as f:
             record = {"event": "result", "work_order_id": work_order_id, "signed": signed_result}
             self._append(f, record)
@@ -149,6 +173,17 @@ class Journal:
         """The server acknowledged (or finally refused) the result: the order is closed."""
         with self._locked() as f:
             self._append(f, {"event": "reported", "work_order_id": work_order_id, "how": how})
+
+    def refused(self, work_order_id: str) -> None:
+        """The server has this tool's refusal of the order: never act on it, nor refuse it
+        again (the server keeps handing an order out until it expires or is replaced)."""
+        with self._locked() as f:
+            self._append(f, {"event": "refused", "work_order_id": work_order_id})
+
+    def was_refused(self, work_order_id: str) -> bool:
+        """Whether this tool has already refused the order, and told the server."""
+        with self._locked():
+            return work_order_id in self._refused
 
     def unfinished(self) -> list[dict[str, Any]]:
         """Orders started and not reported, oldest first (with their ``result`` if kept)."""
@@ -187,6 +222,8 @@ class Journal:
             self._open[order_id]["result"] = record["signed"]
         elif record["event"] == "reported":
             self._open.pop(order_id, None)
+        elif record["event"] == "refused":
+            self._refused.add(order_id)
 
     def _append(self, f: IO[bytes], record: dict[str, Any]) -> None:
         line = json.dumps(record, separators=(",", ":")).encode("utf-8") + b"\n"
@@ -230,6 +267,8 @@ class Agent:
 
     def process(self, signed: str) -> str:
         """Carry out one signed work order, or refuse it; returns what happened."""
+        if self.journal.was_refused(_claimed_id(signed)):
+            return "refused before"
         try:
             order = WorkOrder.open(signed, self.facility_verifier_key)
         except WorkOrderRefused as exc:
@@ -246,6 +285,8 @@ class Agent:
             order.check(self.tool_id, attached.device_id, self.clock())
         except WorkOrderRefused as exc:
             return self._refuse(order.id, str(exc))
+        if order.action == READ_SECURITY_LOG:
+            return self._read_log(order, signed, attached)
         before = attached.read_state()
         if not self.journal.claim(order, signed, before):
             return self._refuse(order.id, f"work order {order.id} was already carried out (replay)")
@@ -263,6 +304,37 @@ class Agent:
         self.journal.result(order.id, signed_result)
         return self._report(order.id, signed_result)
 
+    def _read_log(self, order: WorkOrder, signed: str, attached: AttachedDevice) -> str:
+        """Read the device's security log under a verified read order and send it, signed."""
+        if not self.journal.claim(order, signed, {}):
+            return self._refuse(order.id, f"work order {order.id} was already carried out (replay)")
+        try:
+            signed_reading = self._reading(order, attached)
+        except (LogReadFailed, InvalidInput) as exc:
+            self.journal.reported(order.id, "security log not read")
+            return self._refuse(order.id, f"the device's security log could not be read: {exc}")
+        self.journal.result(order.id, signed_reading)
+        return self._send_reading(order.id, signed_reading)
+
+    def _reading(self, order: WorkOrder, attached: AttachedDevice) -> str:
+        """The device's answer to the security-log read, signed by the tool."""
+        reading = SecurityLogReading(
+            work_order_id=order.id,
+            nonce=order.nonce,
+            tool_id=self.tool_id,
+            device_id=attached.device_id,
+            read_at=self.clock(),
+            gbcs=attached.read_security_log(),
+        )
+        log.info(
+            "work order %s: read %d bytes of security log from %s (sha256 %s)",
+            order.id,
+            len(reading.gbcs),
+            reading.device_id,
+            reading.sha256,
+        )
+        return reading.sign(self.tool_signer_key)
+
     def resume(self) -> int:
         """Report every order that was started but not reported (the agent was stopped, or the
         server was unreachable); returns how many were reported.
@@ -277,16 +349,26 @@ class Agent:
         reported = 0
         for record in self.journal.unfinished():
             order_id = str(record["work_order_id"])
+            reading = record.get("action", FACTORY_RESET) == READ_SECURITY_LOG
             signed_result = record.get("result")
             if signed_result is None:
                 try:
-                    signed_result = self._interrupted_result(record)
+                    signed_result = (
+                        self._interrupted_reading(record)
+                        if reading
+                        else self._interrupted_result(record)
+                    )
                 except WorkOrderRefused as exc:  # its signature no longer verifies
                     log.error("interrupted work order %s cannot be read: %s", order_id, exc)
                     self.journal.reported(order_id, f"unreadable: {exc}")
                     continue
+                if signed_result is None:
+                    continue  # refused: the device could not be read
             try:
-                self._report(order_id, signed_result)
+                if reading:
+                    self._send_reading(order_id, signed_result)
+                else:
+                    self._report(order_id, signed_result)
             except AgentError as exc:
                 if exc.status is None or exc.status >= 500:
                     raise  # the server is not reachable yet: the order stays open
@@ -321,6 +403,25 @@ class Agent:
         log.info("work order %s was interrupted; reporting %s", order.id, result.outcome.value)
         return signed
 
+    def _interrupted_reading(self, record: Mapping[str, Any]) -> str | None:
+        """A read interrupted before its reading was kept: reading a security log changes
+        nothing on the device, so the log is read again under the same (already claimed) order;
+        None when it cannot be, after refusing the order."""
+        order = WorkOrder.open(str(record["order"]), self.facility_verifier_key)
+        try:
+            attached = self.connector.attach(order.device_id)
+            if attached.device_id != order.device_id:
+                raise DeviceNotPresent(f"device {attached.device_id} is on the bench instead")
+            signed = self._reading(order, attached)
+        except (DeviceNotPresent, LogReadFailed, InvalidInput) as exc:
+            self.journal.reported(order.id, "security log not read")
+            self._refuse(
+                order.id, f"security log read interrupted, and it cannot be read again: {exc}"
+            )
+            return None
+        self.journal.result(order.id, signed)
+        return signed
+
     def _result(
         self,
         order: WorkOrder,
@@ -349,11 +450,19 @@ class Agent:
         log.info("work order %s reported, job now %s", order_id, state)
         return state
 
+    def _send_reading(self, order_id: str, signed_reading: str) -> str:
+        """Send a signed reading (already kept in the journal) and close the order."""
+        self.client.request("POST", "/api/v1/agent/security-logs", {"reading": signed_reading})
+        self.journal.reported(order_id, "security log recorded")
+        log.info("work order %s: security log recorded", order_id)
+        return "security log recorded"
+
     def _refuse(self, work_order_id: str, reason: str) -> str:
         log.warning("refused work order %s: %s", work_order_id, reason)
         self.client.request(
             "POST", "/api/v1/agent/refusals", {"work_order_id": work_order_id, "reason": reason}
         )
+        self.journal.refused(work_order_id)
         return "refused"
 
 
@@ -382,6 +491,44 @@ def load_tool_key(path: Path) -> str:
     if mode:
         raise AgentError(f"{path} is readable by others; chmod 600 {path}")
     return path.read_text().strip()
+
+
+def simulate_fleet(path: Path, devices: Sequence[str], *, add: bool) -> list[tuple[str, str, str]]:
+    """Make a simulated fleet for the ``simulated`` connector (or, with ``add``, put devices in
+    an existing one) from ``DEVICE[:TYPE[:SCENARIO]]`` items (type ESME and scenario clean by
+    default; scenarios as in ``adapters.devices.scenarios``); returns (device, type, scenario)
+    for each. AgentError says what is wrong, and nothing is written then."""
+    # The simulator is imported only here: a bench with real hardware never loads it.
+    from triage.adapters.devices import scenarios
+    from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
+
+    if not devices:
+        raise AgentError("name at least one device: DEVICE[:TYPE[:SCENARIO]]")
+    specs: list[DeviceSpec] = []
+    made: list[tuple[str, str, str]] = []
+    for item in devices:
+        device_id, _, rest = item.partition(":")
+        device_type, _, scenario = rest.partition(":")
+        device_type, scenario = device_type or "ESME", scenario or "clean"
+        build = scenarios.SCENARIOS.get(scenario)
+        if build is None:
+            known = ", ".join(scenarios.SCENARIOS)
+            raise AgentError(f"{item}: unknown scenario {scenario!r}; known scenarios: {known}")
+        try:
+            kind = DeviceType.parse(device_type)
+            spec = build(DeviceId.parse(device_id).value, kind)
+        except FieldError as exc:
+            raise AgentError(f"{item}: {exc}") from exc
+        specs.append(spec)
+        made.append((spec.device_id, kind.name, scenario))
+    try:
+        if add:
+            SimulatedFleet(path).add_devices(specs)
+        else:
+            SimulatedFleet.create(path, specs)
+    except (ValueError, OSError) as exc:
+        raise AgentError(str(exc)) from exc
+    return made
 
 
 def run_agent(

@@ -23,6 +23,7 @@ from triage.entrypoints.api.json_bodies import BoundedJson
 from triage.entrypoints.api.ledger_routes import build_ledger_router
 from triage.entrypoints.api.reference import reference_page
 from triage.entrypoints.api.seal_routes import build_seal_router
+from triage.entrypoints.api.security_log_routes import build_security_log_router
 from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.web.pages import STATIC, build_web_router
@@ -67,6 +68,7 @@ def create_app(
         build_ledger_router(application),
         build_integrity_router(application, hold),
         build_router(application),
+        build_security_log_router(application),
         build_auth_router(application),
         build_bench_router(application),
         build_security_router(application),

@@ -7,19 +7,22 @@ assignment is a ledger entry (``operator.benches_assigned``) holding the whole n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from triage.domain.caller import Caller, CallerKind
 from triage.domain.people import check_operator_id
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission
-from triage.errors import InvalidInput, NotFound, PermissionDenied
+from triage.domain.tool import Tool, ToolStatus
+from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
-from triage.services.common import make_entry
+from triage.services.common import make_entry, record_refusal
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_BENCHES = 32
+T = TypeVar("T")
 
 
 class BenchNotAssigned(PermissionDenied):
@@ -111,3 +114,40 @@ def _check_operator(uow: UnitOfWork, operator_id: str) -> None:
         raise NotFound(f"no operator {operator_id[:70]!r}") from None
     if uow.operators.get(operator_id) is None:
         raise NotFound(f"no operator {operator_id!r}")
+
+
+# -- giving a bench's tool work -----------------------------------------------------------
+
+
+class NotAtBench(PermissionDenied):
+    """A work order asked for by an operator who is not signed in at the tool's bench."""
+
+
+def bench_tool(uow: UnitOfWork, caller: Caller, tool_id: str) -> Tool:
+    """The active tool ``tool_id``, at the bench where ``caller`` is signed in and assigned:
+    only there may the caller give it work (NotAtBench otherwise)."""
+    tool = uow.tools.get(tool_id)
+    if tool is None:
+        raise NotFound(f"no enrolled tool {tool_id!r}")
+    if tool.status is not ToolStatus.ACTIVE:
+        raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
+    if caller.bench is not None and caller.bench not in uow.operators.benches(caller.id):
+        # Checked now, not only at sign-in: an assignment taken away stops the next order.
+        raise NotAtBench(str(not_assigned(caller.id, caller.bench)))
+    if caller.bench != tool.bench:
+        where = f"at bench {caller.bench}" if caller.bench else "at no bench"
+        raise NotAtBench(
+            f"{caller.id} is signed in {where}; a work order for tool {tool_id} must be "
+            f"requested by an operator signed in at its bench, {tool.bench}"
+        )
+    return tool
+
+
+def refusing_elsewhere(uow_factory: UnitOfWorkFactory, caller: Caller, issue: Callable[[], T]) -> T:
+    """``issue()``, with an order asked for from the wrong bench recorded as a refusal."""
+    try:
+        return issue()
+    except NotAtBench as exc:
+        # An order asked for from the wrong place is a misuse attempt: on the record.
+        record_refusal(uow_factory, caller, "auth.refused", Ref("operator", caller.id), str(exc))
+        raise

@@ -12,16 +12,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
-from triage.domain.evidence_codec import evidence_from_json, evidence_to_json
+from triage.domain.evidence_codec import Inspection, evidence_to_json, inspection_from_json
 from triage.domain.job import TriageJob, attempts_exhausted, check_override, check_retry
-from triage.domain.lifecycle import Action, JobState
+from triage.domain.lifecycle import Action, JobState, step
 from triage.domain.reason import Reason
 from triage.domain.reset_profile import check_reset
 from triage.domain.roles import Permission
 from triage.domain.seals import check_fittable, normalise_serial
-from triage.domain.tamper_policy import EvidenceError, Outcome, TamperDecision
+from triage.domain.tamper_policy import (
+    EvidenceError,
+    LogSource,
+    Outcome,
+    SecurityLogUsed,
+    TamperDecision,
+    TamperEvidence,
+)
 from triage.domain.thresholds import Metric
-from triage.domain.tool import ToolStatus
 from triage.domain.work_order import (
     FACTORY_RESET,
     ResetOutcome,
@@ -30,9 +36,9 @@ from triage.domain.work_order import (
     WorkOrderRefused,
 )
 from triage.domain.work_order_record import StoredWorkOrder
-from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref, format_time
-from triage.services import anomaly, assessment, bench_assignment, common
+from triage.services import anomaly, assessment, bench_assignment, common, security_log, tools
 from triage.services.common import (
     device_ref,
     get_job,
@@ -55,14 +61,22 @@ OUTCOME_STATE = {
 def inspect(
     uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, evidence: Mapping[str, Any]
 ) -> TamperDecision:
-    """Record the inspection and let the tamper policy decide, in one transaction."""
+    """Record the inspection and let the tamper policy decide, in one transaction.
+
+    The alerts are the entries of the device's own security log recorded for the job (read by
+    the bench tool, or a supplier's response a supervisor uploaded); only when none was
+    recorded may they be typed by hand (``typed_log``, with the reason the log could not be
+    read), and the decision says the log was typed.
+    """
     caller.require(Permission.DEVICE_INSPECT)
     try:
-        parsed = evidence_from_json(evidence)
+        given = inspection_from_json(evidence)
     except EvidenceError as exc:
         raise InvalidInput(str(exc)) from exc
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
+        step(job.state, Action.INSPECT)  # an inspected job is refused before its log is looked at
+        parsed, log = _with_security_log(uow, job, given)
         policy = ensure_policy(uow)
         decision = policy.decide(parsed)
         inspected = job_step(
@@ -83,12 +97,50 @@ def inspect(
                     "version": decision.policy_version,
                     "hash": decision.policy_hash,
                 },
+                "security_log": {
+                    "source": log.source.value,
+                    "sha256": log.sha256,
+                    "use_case": log.use_case,
+                },
             },
             target=OUTCOME_STATE[decision.outcome],
         )
         uow.ledger.record([inspected, decided])
         uow.commit()
     return decision
+
+
+def _with_security_log(
+    uow: UnitOfWork, job: TriageJob, given: Inspection
+) -> tuple[TamperEvidence, SecurityLogUsed]:
+    """The inspection's evidence with the alerts of the job's security log, or of the log
+    typed by hand when none could be read; a device that keeps no security log (a Type 2
+    device) has none to weigh."""
+    if not security_log.keeps_a_log(uow, job):
+        if given.typed_log is not None:
+            raise InvalidInput(
+                f"typed_log: {security_log.NO_LOG_KEPT}: there is nothing to type from it"
+            )
+        used = SecurityLogUsed(LogSource.NONE, None, reason=security_log.NO_LOG_KEPT)
+        return dataclasses.replace(given.evidence, alerts=(), security_log=used), used
+    log = security_log.usable_log(uow, job.id)
+    if log is not None:
+        if given.typed_log is not None:
+            raise InvalidInput(
+                f"typed_log: the device's own log was read (sha256 {log.sha256}); typing is "
+                "only for a log that could not be read"
+            )
+        used = SecurityLogUsed(log.source, log.sha256, log.use_case)
+        return dataclasses.replace(given.evidence, alerts=log.entries, security_log=used), used
+    if given.typed_log is None:
+        raise InvalidInput(
+            "typed_log: no security log was read for this device: ask the bench tool to read "
+            "it, have a supervisor upload the supplier's 6.13 response, or type it with the "
+            "reason it could not be read"
+        )
+    typed = given.typed_log
+    used = SecurityLogUsed(LogSource.TYPED, None, reason=typed.reason)
+    return dataclasses.replace(given.evidence, alerts=typed.alerts, security_log=used), used
 
 
 def override(
@@ -131,10 +183,6 @@ def override(
         return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
-class _NotAtBench(PermissionDenied):
-    """A work order asked for by an operator who is not signed in at the tool's bench."""
-
-
 def authorise_reset(
     uow_factory: UnitOfWorkFactory,
     caller: Caller,
@@ -144,14 +192,11 @@ def authorise_reset(
 ) -> str:
     """Issue a signed work order for one tool to reset one device; returns the signed note."""
     caller.require(Permission.RESET_REQUEST)
-    try:
-        return _authorise_reset(uow_factory, caller, job_id, tool_id, origin_signer_key)
-    except _NotAtBench as exc:
-        # A reset asked for from the wrong place is a misuse attempt: on the record.
-        common.record_refusal(
-            uow_factory, caller, "auth.refused", Ref("operator", caller.id), str(exc)
-        )
-        raise
+    return bench_assignment.refusing_elsewhere(
+        uow_factory,
+        caller,
+        lambda: _authorise_reset(uow_factory, caller, job_id, tool_id, origin_signer_key),
+    )
 
 
 def _authorise_reset(
@@ -163,20 +208,7 @@ def _authorise_reset(
 ) -> str:
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
-        tool = uow.tools.get(tool_id)
-        if tool is None:
-            raise NotFound(f"no enrolled tool {tool_id!r}")
-        if tool.status is not ToolStatus.ACTIVE:
-            raise Conflict(f"tool {tool_id} is {tool.status}; it may not be given work")
-        if caller.bench is not None and caller.bench not in uow.operators.benches(caller.id):
-            # Checked now, not only at sign-in: an assignment taken away stops the next order.
-            raise _NotAtBench(str(bench_assignment.not_assigned(caller.id, caller.bench)))
-        if caller.bench != tool.bench:
-            where = f"at bench {caller.bench}" if caller.bench else "at no bench"
-            raise _NotAtBench(
-                f"{caller.id} is signed in {where}; a work order for tool {tool_id} must be "
-                f"requested by an operator signed in at its bench, {tool.bench}"
-            )
+        tool = bench_assignment.bench_tool(uow, caller, tool_id)
         device = uow.devices.get(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
@@ -232,7 +264,7 @@ def work_orders_for_tool(uow_factory: UnitOfWorkFactory, caller: Caller) -> list
     """The signed work orders waiting for the calling tool."""
     caller.require_tool()
     with uow_factory(write=False) as uow:
-        _active_tool(uow, caller)
+        tools.active_tool(uow, caller)
         at = uow.clock.now()
         return [order.signed for order in uow.work_orders.issued(caller.id, at)]
 
@@ -244,7 +276,7 @@ def record_tool_result(
     caller.require_tool()
     try:
         with uow_factory(write=True) as uow:
-            tool = _active_tool(uow, caller)
+            tool = tools.active_tool(uow, caller)
             result = ToolResult.open(signed_result, tool.verifier_key)
             order = _order_for(uow, result, signed_result, caller.id)
             job = get_job(uow, order.job_id)
@@ -436,7 +468,7 @@ def record_refusal(
     """The agent refused a work order (wrong device, expired, replayed, bad signature)."""
     caller.require_tool()
     with uow_factory(write=True) as uow:
-        _active_tool(uow, caller)
+        tools.active_tool(uow, caller)
         order = uow.work_orders.get(work_order_id)
         subject = device_ref(order.device_id) if order else Ref("tool", caller.id)
         uow.ledger.record(
@@ -508,10 +540,3 @@ def dispose(
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, choices[action], {"reference": text})
         return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
-
-
-def _active_tool(uow: UnitOfWork, caller: Caller) -> Any:
-    tool = uow.tools.get(caller.id)
-    if tool is None or tool.status is not ToolStatus.ACTIVE:
-        raise PermissionDenied(f"tool {caller.id} is not an active enrolled tool")
-    return tool

@@ -51,6 +51,7 @@ from triage.domain.seal_register import (
 )
 from triage.domain.seals import Discrepancy, Seal, SealStatus
 from triage.domain.seals import Scope as SealScope
+from triage.domain.security_log_reading import SecurityLogRecord
 from triage.domain.tamper_policy import TamperPolicy
 from triage.domain.thresholds import Metric, ThresholdSetting, WorkingHours
 from triage.domain.thresholds import Scope as ThresholdScope
@@ -727,10 +728,21 @@ class WorkOrderRepository(Protocol):
         """The tool's orders issued and not expired at ``now``, oldest first."""
         ...
 
-    def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None: ...
+    def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
+        """The job's factory reset order issued and not expired at ``now``, if any."""
+        ...
 
     def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
-        """Orders still issued whose time ran out by ``before``, soonest expired first."""
+        """Factory reset orders still issued whose time ran out by ``before``, soonest expired
+        first (an expired read order needs no closing: it is simply never handed out)."""
+        ...
+
+
+class SecurityLogRepository(Protocol):
+    """Security logs recorded for triage jobs (projections of the ledger)."""
+
+    def for_job(self, job_id: str) -> list[SecurityLogRecord]:
+        """Every log recorded for the job, oldest first."""
         ...
 
 
@@ -790,6 +802,9 @@ class UnitOfWork(Protocol):
 
     @property
     def work_orders(self) -> WorkOrderRepository: ...
+
+    @property
+    def security_logs(self) -> SecurityLogRepository: ...
 
     @property
     def exceptions(self) -> ExceptionRepository: ...

@@ -11,11 +11,13 @@ from typing import Any
 from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.domain.roles import Permission
+from triage.domain.security_log_reading import SecurityLogRecord
 from triage.domain.tamper_policy import TamperDecision
 from triage.errors import NotFound
-from triage.services import job_steps
+from triage.services import job_steps, security_log
 from triage.services.history import parse_device_id
-from triage.services.ports import UnitOfWorkFactory
+from triage.services.ports import FileStore, UnitOfWorkFactory
+from triage.services.security_log import JobSecurityLog
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,32 @@ def dispose(
     """``job_steps.dispose`` on the device's open job."""
     job_id = open_job_id(uow_factory, caller, device)
     return job_steps.dispose(uow_factory, caller, job_id, action, reference)
+
+
+def request_read(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str, tool_id: str, signer_key: str
+) -> IssuedWorkOrder:
+    """``security_log.request_read`` on the device's open job."""
+    job_id = open_job_id(uow_factory, caller, device)
+    signed = security_log.request_read(uow_factory, caller, job_id, tool_id, signer_key)
+    return IssuedWorkOrder(job_id, signed)
+
+
+def upload_log(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    store: FileStore,
+    device: str,
+    raw: bytes | str,
+    reference: str,
+) -> SecurityLogRecord:
+    """``security_log.upload`` on the device's open job."""
+    job_id = open_job_id(uow_factory, caller, device)
+    return security_log.upload(uow_factory, caller, store, job_id, raw, reference)
+
+
+def security_log_of(
+    uow_factory: UnitOfWorkFactory, caller: Caller, device: str
+) -> JobSecurityLog | None:
+    """``security_log.for_job`` on the device's open job."""
+    return security_log.for_job(uow_factory, caller, open_job_id(uow_factory, caller, device))

@@ -9,7 +9,7 @@ from triage.domain.caller import Caller
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.domain.tool import Tool, ToolStatus, check_tool_id, tool_key_name
-from triage.errors import Conflict, InvalidInput, NotFound
+from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger import note
 from triage.ledger.entry import Ref
 from triage.ledger.errors import VerificationError
@@ -108,3 +108,11 @@ def _changeable(uow: UnitOfWork, tool_id: str, entry_type: str) -> Tool:
             f"tool {tool_id} is {found.status}; it cannot be {entry_type.removeprefix('tool.')}"
         )
     return found
+
+
+def active_tool(uow: UnitOfWork, caller: Caller) -> Tool:
+    """The calling tool, enrolled and active; PermissionDenied otherwise."""
+    tool = uow.tools.get(caller.id)
+    if tool is None or tool.status is not ToolStatus.ACTIVE:
+        raise PermissionDenied(f"tool {caller.id} is not an active enrolled tool")
+    return tool

@@ -50,13 +50,17 @@ def test_default_has_a_profile_for_every_device_type(device_type: DeviceType) ->
     assert "device_identity" in profile.keep
     assert "han_link_keys" in profile.clear
     assert "operational_logs" in profile.clear
+    if device_type is DeviceType.TYPE2:  # no GBCS security credentials: no security log
+        assert "security_log" not in profile.items
+    else:
+        assert "security_log" in profile.keep, "GBCS lets nothing clear the security log"
     assert profile.items == profile.clear + profile.keep
 
 
 def test_default_hash_and_version_identify_the_packaged_file() -> None:
     profiles = DEFAULT
     assert profiles.hash == hashlib.sha256(PACKAGED).hexdigest()
-    assert profiles.version == "2025.1"
+    assert profiles.version == "2026.1"
     assert profiles.id == "gb-factory-reset"
 
 

@@ -16,6 +16,7 @@ TRIAGE_RUNNING = frozenset(
         Permission.DEVICE_SEAL,
         Permission.DEVICE_RELEASE,
         Permission.DECISION_OVERRIDE,
+        Permission.SECURITY_LOG_UPLOAD,
     }
 )
 READ_AND_RECEIPT = frozenset(
@@ -53,6 +54,11 @@ def test_stores_keep_seals_but_fit_none() -> None:
     # Nobody both fits seals and keeps the stock they come from.
     for role in Role:
         assert not {Permission.DEVICE_SEAL, Permission.SEAL_STOCK} <= MATRIX[role], role
+
+
+def test_only_a_supervisor_uploads_a_suppliers_security_log() -> None:
+    # A log not read at the bench is evidence someone must vouch for: never a bench operator.
+    assert roles_with(Permission.SECURITY_LOG_UPLOAD) == [Role.SUPERVISOR]
 
 
 def test_only_a_security_manager_closes_seal_discrepancies() -> None:

@@ -15,8 +15,10 @@ from triage.domain.tamper_policy import (
     Cover,
     EvidenceError,
     LegitimateReason,
+    LogSource,
     Outcome,
     PolicyError,
+    SecurityLogUsed,
     SecuritySealState,
     TamperDecision,
     TamperEvidence,
@@ -79,7 +81,7 @@ def test_default_policy_is_the_packaged_file() -> None:
     packaged = Path(triage.domain.__file__).parent / "policies" / "tamper-default.yaml"
     assert DEFAULT.source == packaged.read_bytes()
     assert DEFAULT.hash == hashlib.sha256(packaged.read_bytes()).hexdigest()
-    assert (DEFAULT.id, DEFAULT.version) == ("tamper-default", "1")
+    assert (DEFAULT.id, DEFAULT.version) == ("tamper-default", "2")
     assert DEFAULT.explanation_window == WINDOW
     assert PackagedFiles().tamper_policy() is DEFAULT  # read and parsed once
 
@@ -509,7 +511,7 @@ def test_decision_json_is_plain_data_for_the_ledger() -> None:
             },
         ],
         "policy_id": "tamper-default",
-        "policy_version": "1",
+        "policy_version": "2",
         "policy_hash": DEFAULT.hash,
     }
 
@@ -605,7 +607,9 @@ _REMOVE_UNKNOWN_ALERT_RULE = (
             "other_findings; it offers {findings}",
         ),
         (
-            edited(("a supervisor must review", "a supervisor must review {covers}")),
+            edited(
+                ("broken: a supervisor must review", "broken: a supervisor must review {covers}")
+            ),
             "unknown placeholder {covers} for predicate security_seal_broken; it offers none",
         ),
         (
@@ -617,8 +621,8 @@ _REMOVE_UNKNOWN_ALERT_RULE = (
         (edited(("else: {findings}", "else: {}")), "placeholder {} must be a plain name"),
         (edited(("else: {findings}", "else: {findings")), "write a literal brace as {{ or }}"),
         (edited(("id: tamper-default\n", "")), "tamper policy id: is missing"),
-        (edited(('version: "1"\n', "")), "tamper policy version: is missing"),
-        (edited(('version: "1"', "version: 1.5")), "version: must be text of 1-32 characters"),
+        (edited(('version: "2"\n', "")), "tamper policy version: is missing"),
+        (edited(('version: "2"', "version: 1.5")), "version: must be text of 1-32 characters"),
         (edited(("id: tamper-default", "id: Tamper Default")), "id: 'Tamper Default' must be"),
         (
             edited(
@@ -757,7 +761,7 @@ def test_a_custom_policy_changes_decisions_without_code() -> None:
     strict = TamperPolicy.load(
         edited(
             ("id: tamper-default", "id: strict-metrology"),
-            ('version: "1"', 'version: "2"'),
+            ('version: "2"', 'version: "3"'),
             ("outcome: reverify_metrology", "outcome: quarantine"),
         )
     )
@@ -765,7 +769,7 @@ def test_a_custom_policy_changes_decisions_without_code() -> None:
     assert DEFAULT.decide(broken_seal).outcome is Outcome.reverify_metrology
     decision = strict.decide(broken_seal)
     assert decision.outcome is Outcome.quarantine
-    assert (decision.policy_id, decision.policy_version) == ("strict-metrology", "2")
+    assert (decision.policy_id, decision.policy_version) == ("strict-metrology", "3")
 
 
 def test_a_custom_window_changes_what_battery_events_explain() -> None:
@@ -837,3 +841,90 @@ rules:
         ("unexplained_tamper_alert", "unexplained_tamper_alert"),
         ("unknown_alert", "unknown_alert"),
     ]
+
+
+# The security log the alerts came from (issue 17)
+
+TYPED = SecurityLogUsed(LogSource.TYPED, None, reason="log unreadable: optical port damaged")
+READ = SecurityLogUsed(LogSource.TOOL, "ab" * 32, "ECS35b")
+
+
+def test_a_typed_log_goes_to_a_supervisor_with_its_reason() -> None:
+    decision = DEFAULT.decide(evidence(security_log=TYPED))
+    assert decision.outcome is Outcome.supervisor_review
+    assert [(r.rule, r.text) for r in decision.reasons] == [
+        (
+            "security-log-typed",
+            "security log typed by hand, not read from the device (log unreadable: optical "
+            "port damaged): a supervisor must review",
+        )
+    ]
+
+
+def test_a_log_read_from_the_device_or_none_recorded_decides_as_before() -> None:
+    for used in (READ, None):
+        assert rules(DEFAULT.decide(evidence(security_log=used))) == ["no-tamper-evidence"]
+
+
+def test_a_policy_written_before_typed_logs_still_loads_and_sends_a_typed_log_to_review() -> None:
+    start = DEFAULT_TEXT.index("  - id: security-log-typed")
+    end = DEFAULT_TEXT.index("  # Security logs carry many codes")
+    older = TamperPolicy.load(edited((DEFAULT_TEXT[start:end], "")))
+    assert "security_log_typed" not in [rule.when for rule in older.rules]
+
+    decision = older.decide(evidence(security_log=TYPED))
+
+    assert decision.outcome is Outcome.supervisor_review
+    [reason] = decision.reasons
+    assert reason.rule == "security-log-typed-unaddressed"
+    assert "log unreadable: optical port damaged" in reason.text
+    assert rules(older.decide(evidence(security_log=READ))) == ["no-tamper-evidence"]
+
+
+def test_the_built_in_rule_id_for_typed_logs_is_reserved() -> None:
+    with pytest.raises(PolicyError, match="security-log-typed-unaddressed"):
+        TamperPolicy.load(
+            edited(("id: security-log-typed\n", "id: security-log-typed-unaddressed\n"))
+        )
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"source": LogSource.TYPED, "sha256": None, "reason": " "}, "typed_log.reason"),
+        ({"source": LogSource.TYPED, "sha256": "ab" * 32, "reason": "x"}, "no digest"),
+        ({"source": LogSource.TOOL, "sha256": None}, "security_log.sha256"),
+        ({"source": LogSource.SUPPLIER, "sha256": "AB" * 32}, "64 lower-case hex"),
+        ({"source": "fax", "sha256": None}, "security_log.source"),
+    ],
+)
+def test_the_log_used_names_its_digest_or_why_it_was_typed(
+    fields: dict[str, Any], problem: str
+) -> None:
+    with pytest.raises(EvidenceError, match=problem):
+        SecurityLogUsed(**fields)
+
+
+def test_a_job_with_a_date_explains_only_alerts_within_the_window_of_that_day() -> None:
+    dated = LegitimateReason("supplier_job", "J-7", frozenset({Cover.terminal}), on=T0.date())
+    # The day runs 2026-03-01T00:00Z to 03-02T00:00Z; the window reaches 72 hours past its end.
+    near = Alert(TERMINAL_COVER, datetime(2026, 3, 4, 23, 59, tzinfo=UTC))
+    far = Alert(TERMINAL_COVER, datetime(2026, 3, 5, 0, 0, tzinfo=UTC))
+
+    explained = DEFAULT.decide(evidence(alerts=(near,), legitimate_reasons=(dated,)))
+    unexplained = DEFAULT.decide(evidence(alerts=(far,), legitimate_reasons=(dated,)))
+
+    assert explained.outcome is Outcome.eligible
+    assert "by supplier_job J-7 on 2026-03-01" in explained.reasons[0].text
+    assert rules(unexplained) == ["unexplained-tamper-alert"]
+    # Without a date, a reason explains its alerts whenever they happened (as before).
+    undated = LegitimateReason("supplier_job", "J-7", frozenset({Cover.terminal}))
+    assert DEFAULT.decide(evidence(alerts=(far,), legitimate_reasons=(undated,))).outcome is (
+        Outcome.eligible
+    )
+
+
+def test_a_legitimate_reasons_date_must_be_a_date() -> None:
+    # A time is not a day: which day would it be in, UTC or the device's?
+    with pytest.raises(EvidenceError, match=r"legitimate_reason\.on"):
+        LegitimateReason("supplier_job", "J-7", frozenset({Cover.terminal}), on=T0)

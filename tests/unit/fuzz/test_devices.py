@@ -1,7 +1,8 @@
 """Hostile input to the parsers of device ids, device rows, inspection evidence and manifests:
 whatever the text or bytes, each parser either returns a valid value or raises its own
 documented error, never another exception; and what a formatter writes, its parser reads back
-unchanged (strategies and keys: ``strategies.py``)."""
+unchanged, the security log a simulated device sends included (strategies and keys:
+``strategies.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import contextlib
 import csv
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import assume, example, given
@@ -21,6 +23,8 @@ from tests.unit.fuzz.strategies import (
     nasty_text,
     objects_like,
 )
+from triage import gbcs
+from triage.adapters.devices.simulated import log_digest, security_log_response
 from triage.domain.consignment import ManifestRow
 from triage.domain.device import (
     Device,
@@ -29,7 +33,11 @@ from triage.domain.device import (
     FieldError,
     InventoryStatus,
 )
-from triage.domain.evidence_codec import evidence_from_json, evidence_to_json
+from triage.domain.evidence_codec import (
+    evidence_from_json,
+    evidence_to_json,
+    inspection_from_json,
+)
 from triage.domain.manifest import ManifestFormatError, parse_manifest
 from triage.domain.tamper_policy import EvidenceError
 
@@ -115,20 +123,38 @@ EVIDENCE: dict[str, Any] = {
     "security_seal": "broken",
     "alerts": [{"code": "0x8F3F", "at": "2026-03-02T10:00:00Z"}],
     "legitimate_reasons": [
-        {"kind": "supplier_job", "reference": "J-1", "covers": ["terminal"], "alert_codes": []}
+        {
+            "kind": "supplier_job",
+            "reference": "J-1",
+            "covers": ["terminal"],
+            "alert_codes": [],
+            "on": "2026-03-01",
+        }
     ],
     "other_findings": "scratches",
+    "security_log": {"source": "tool", "sha256": "ab" * 32, "use_case": "ECS35b", "reason": None},
+}
+# What the inspector sends: no alerts (they come from the device's log), or a typed log.
+INSPECTION: dict[str, Any] = {
+    **{k: v for k, v in EVIDENCE.items() if k not in ("alerts", "security_log")},
+    "typed_log": {
+        "reason": "log unreadable: optical port broken",
+        "alerts": [{"code": "0x8F3F", "at": "2026-03-02T10:00:00Z"}],
+    },
 }
 
 
 @st.composite
-def evidence_like(draw: st.DrawFn) -> Any:
+def evidence_like(draw: st.DrawFn, like: dict[str, Any] = EVIDENCE) -> Any:
     """The inspection's evidence with parts replaced by any JSON, inside lists too."""
-    obj = draw(objects_like(EVIDENCE))
+    obj = draw(objects_like(like))
     if isinstance(obj, dict) and draw(st.booleans()):
         for key in ("alerts", "legitimate_reasons"):
             if isinstance(obj.get(key), list) and obj[key] and isinstance(obj[key][0], dict):
                 obj[key] = [draw(objects_like(obj[key][0]))]
+        for key in ("security_log", "typed_log"):
+            if isinstance(obj.get(key), dict):
+                obj[key] = draw(objects_like(obj[key]))
     return obj
 
 
@@ -146,6 +172,21 @@ def test_inspection_evidence_is_read_or_refused_naming_the_field(obj: Any) -> No
         return
     stored = evidence_to_json(found)
     assert evidence_to_json(evidence_from_json(stored)) == stored
+
+
+@FUZZ
+@given(evidence_like(INSPECTION))
+@example({**INSPECTION, "alerts": EVIDENCE["alerts"]})
+@example({**INSPECTION, "typed_log": {"reason": "", "alerts": []}})
+def test_an_inspection_is_read_without_alerts_or_refused(obj: Any) -> None:
+    assume(isinstance(obj, dict))
+    try:
+        found = inspection_from_json(obj)
+    except EvidenceError:
+        return
+    assert "alerts" not in obj, "alerts come from the device's log, never from the inspector"
+    assert found.evidence.alerts == ()
+    assert (found.typed_log is None) == (obj.get("typed_log") is None)
 
 
 # -- manifests -------------------------------------------------------------------------------
@@ -235,3 +276,39 @@ def test_a_manifest_written_as_csv_reads_back_as_the_same_devices(
     rows = parse_manifest(out.getvalue().encode(), "csv")
     read = [Device.from_fields(row.fields) for row in rows]
     assert [(d.id.as_int, d.type, d.manufacturer) for d in read] == devices
+
+
+# -- the simulated device's security log -----------------------------------------------------
+
+GBCS_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+log_entries = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=0xFFFF),
+        st.integers(min_value=0, max_value=2**32 - 1).map(
+            lambda seconds: GBCS_EPOCH + timedelta(seconds=seconds)
+        ),
+    ),
+    max_size=40,
+)
+
+
+@FUZZ
+@given(
+    st.integers(min_value=1, max_value=2**64 - 2),
+    st.sampled_from([t for t in DeviceType if t is not DeviceType.TYPE2]),  # TYPE2 keeps none
+    log_entries,
+    st.integers(min_value=1, max_value=2**40),
+)
+def test_any_log_a_simulated_device_holds_reaches_the_decoder_unchanged(
+    number: int, device_type: DeviceType, entries: list[tuple[int, datetime]], counter: int
+) -> None:
+    device_id = DeviceId.from_int(number).value
+    raw = gbcs.encode(security_log_response(device_id, device_type, entries, counter))
+    decoded = gbcs.decode(raw)
+    assert [(e.code, e.at) for e in decoded.entries] == entries
+    assert (decoded.device_id, decoded.originator_counter) == (device_id, counter)
+    assert decoded.is_security_log
+    assert gbcs.decode(raw.hex(" ")) == decoded
+    # The digest the device reports for its log changes with any entry added to it.
+    longer = [*entries, (0x8F52, GBCS_EPOCH)]
+    assert log_digest(device_id, device_type, longer) != log_digest(device_id, device_type, entries)

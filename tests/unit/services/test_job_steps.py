@@ -22,6 +22,7 @@ from tests.unit.services.workflow_seed import (
     device_id,
     inspected,
     issued_seal,
+    log_recorded,
     received,
     tool_result,
     verified,
@@ -70,6 +71,7 @@ def test_an_inspection_is_recorded_and_the_policy_decides(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:
     job = received(factory, 1)
+    log_recorded(factory, job)
 
     decision = job_steps.inspect(factory, at_bench.operator, job.id, INTACT)
 
@@ -82,6 +84,14 @@ def test_an_inspection_is_recorded_and_the_policy_decides(
     assert (decided.type, decided.actor.id) == ("device.decided", "tamper-policy")
     assert (decided.data["seq"], decided.data["outcome"]) == (1, "eligible")
     assert decided.data["policy"]["hash"] == decision.policy_hash
+    # The decision names the log it used: the supervisor's upload of the supplier's response.
+    recorded = next(e for e in factory.entries() if e.type == "device.security_log_recorded")
+    assert decided.data["security_log"] == {
+        "source": "supplier",
+        "sha256": recorded.data["sha256"],
+        "use_case": "ECS35b",
+    }
+    assert inspected_entry.data["evidence"]["security_log"]["sha256"] == recorded.data["sha256"]
     # The packaged policy is put in force by the first inspection.
     assert "policy.activated" in factory.entry_types()
     after = _job(factory, job.id)
@@ -201,6 +211,7 @@ def test_the_inspector_cannot_override_their_own_inspection(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:
     job = received(factory, 1)
+    log_recorded(factory, job)
     inspector = callers.supervisor("sup-2")
     job_steps.inspect(factory, inspector, job.id, OTHER_FINDING)
     before = factory.entry_types()
@@ -248,7 +259,7 @@ def test_a_work_order_is_signed_for_the_benchs_tool(
         "op",
     )
     assert order.facility == factory.facility_id
-    assert order.profile == "gb-factory-reset/esme@2025.1"
+    assert order.profile == "gb-factory-reset/esme@2026.1"
     assert order.issued_at == factory.clock.now()
     assert order.expires_at == factory.clock.now() + timedelta(minutes=15)
     entry = factory.entries()[-1]

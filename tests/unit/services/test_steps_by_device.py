@@ -18,6 +18,7 @@ from tests.unit.services.workflow_seed import (
     import_consignment,
     inspected,
     issued_seal,
+    log_recorded,
     received,
     tool_result,
 )
@@ -77,7 +78,9 @@ def test_the_step_is_refused_before_it_is_looked_up_without_the_read_permission(
 def test_a_device_goes_through_the_bench_by_its_id(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:
-    job_id = received(factory, 1).id
+    job = received(factory, 1)
+    job_id = job.id
+    log_recorded(factory, job)
     operator = at_bench.operator
 
     decision = steps_by_device.inspect(factory, operator, SCANNED, INTACT)
@@ -130,6 +133,7 @@ def test_a_device_back_for_a_second_visit_is_worked_on_its_new_job(
     import_consignment(factory, 1, reference="CN-again")
     second = intake.scan_device(factory, callers.stores(), SCANNED).job
     assert second is not None and second.id != first
+    log_recorded(factory, second)
 
     steps_by_device.inspect(factory, at_bench.operator, SCANNED, INTACT)
 

@@ -37,6 +37,7 @@ def test_every_entry_about_a_device_is_proven_against_one_tree(
     assert [e.type for _, e in story.entries] == [
         "consignment.device_expected",
         "device.received",
+        "device.security_log_recorded",
         "device.inspected",
         "device.decided",
     ]

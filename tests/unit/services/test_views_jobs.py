@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from tests.unit.fakes import FakeUnitOfWorkFactory
-from tests.unit.services import callers, people_seed
+from tests.unit.services import callers, people_seed, workflow_seed
 from tests.unit.services.workflow_seed import (
     BREACHED,
     OTHER_FINDING,
@@ -54,6 +54,7 @@ def test_the_bench_sees_the_jobs_story_decision_photos_and_next_steps(
     assert [e.type for _, e in seen.entries] == [
         "consignment.device_expected",  # about the device, in no job
         "device.received",
+        "device.security_log_recorded",
         "device.inspected",
         "device.decided",
         "device.photo_attached",
@@ -144,6 +145,7 @@ def test_jobs_are_listed_oldest_first_by_state_a_page_at_a_time(
     for n in (1, 2, 3):
         made.append(received(factory, n, reference=f"CN-{n}").id)
         factory.clock.advance(timedelta(minutes=1))
+    workflow_seed.log_recorded(factory, jobs.job_detail(factory, SUPERVISOR, made[1]).job)
     job_steps.inspect(factory, at_bench.operator, made[1], BREACHED)
     reader = callers.auditor()
 

@@ -4,13 +4,16 @@ triage, devices scanned in, all through the real use cases."""
 from __future__ import annotations
 
 import hashlib
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from tests.gbcs_logs import clean_log
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.services import callers, people_seed, seals_seed
+from tests.unit.services.assurance_seed import FakeFileStore
 from triage.domain.caller import Caller
 from triage.domain.consignment import ManifestRow
 from triage.domain.device import DeviceId, DeviceType
@@ -18,7 +21,7 @@ from triage.domain.job import TriageJob
 from triage.domain.reset_profile import EMPTY_DIGEST
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
-from triage.services import assessment, intake, job_steps
+from triage.services import assessment, intake, job_steps, security_log
 
 SUPERVISOR = callers.supervisor()
 STORES = callers.stores()
@@ -104,11 +107,30 @@ def at_the_bench(factory: FakeUnitOfWorkFactory, operator_id: str = "op") -> Ben
     return Bench(callers.bench_operator(operator_id, BENCH), Caller.tool("T1"), enrolled.signer_key)
 
 
+_STORES: weakref.WeakKeyDictionary[FakeUnitOfWorkFactory, FakeFileStore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def evidence_store(factory: FakeUnitOfWorkFactory) -> FakeFileStore:
+    """The evidence files of the facility ``factory`` stands for (in memory)."""
+    return _STORES.setdefault(factory, FakeFileStore())
+
+
+def log_recorded(factory: FakeUnitOfWorkFactory, job: TriageJob, log: bytes | None = None) -> None:
+    """The device's security log (by default a clean one) uploaded by a supervisor."""
+    raw = clean_log(job.device_id) if log is None else log
+    store = evidence_store(factory)
+    security_log.upload(factory, SUPERVISOR, store, job.id, raw, "SR-6.13-1")
+
+
 def inspected(
     factory: FakeUnitOfWorkFactory, bench: Bench, n: int, evidence: Mapping[str, Any] = INTACT
 ) -> str:
-    """Test device ``n`` received and inspected at the bench; returns its job id."""
+    """Test device ``n`` received, its clean security log recorded, and inspected at the bench;
+    returns its job id."""
     job = received(factory, n, reference=f"CN-{n}")
+    log_recorded(factory, job)
     job_steps.inspect(factory, bench.operator, job.id, evidence)
     return job.id
 

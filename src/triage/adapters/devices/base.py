@@ -6,7 +6,6 @@ package for a make of optical probe or HAN test rig only has to declare one.
 
 from __future__ import annotations
 
-from datetime import datetime
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +21,10 @@ class DeviceNotPresent(Exception):
 
 class ResetFailed(Exception):
     """The device refused or failed the reset; the message says why."""
+
+
+class LogReadFailed(Exception):
+    """The device gave no answer to a security-log read; the message says why."""
 
 
 class UnknownConnector(InfrastructureFailure):
@@ -47,12 +50,17 @@ class AttachedDevice(Protocol):
         """Every reset-profile item the device holds, mapped to the SHA-256 hex of its content."""
         ...
 
-    def read_security_log(self) -> list[tuple[int, datetime]]:
-        """The device's security log: (GBCS alert code, time) pairs, oldest first."""
+    def read_security_log(self) -> bytes:
+        """The raw GBCS message the device answers a DUIS 6.13 security-log read with: the
+        ECS35b (ESME), ECS35d (CHF) or CS10b (ZigBee device) response, exactly as received.
+
+        A device that answers with a GBCS error or not-found response returns that response
+        (it is evidence too); LogReadFailed when no answer could be had at all."""
         ...
 
     def factory_reset(self, signed_work_order: str) -> None:
-        """Reset the device under a signed work order; WorkOrderRefused or ResetFailed."""
+        """Reset the device under a signed work order for a factory reset; WorkOrderRefused
+        (also for an order for any other action) or ResetFailed."""
         ...
 
 

@@ -4,9 +4,17 @@ The fleet lives in one JSON file so that a bench agent in another process and a 
 it. Every change takes an exclusive ``fcntl`` lock on a sidecar ``.lock`` file and replaces the
 state file atomically, so concurrent processes never lose or corrupt an update.
 
-Like a real device, a simulated one resets only under a work order signed by the facility, for
-itself, for the tool it is connected to, unexpired and never used before, and it can be told to
-fail outright or to fail silently by clearing only half of what it should.
+Like a real device, a simulated one resets only under a work order for a factory reset signed by
+the facility, for itself, for the tool it is connected to, unexpired and never used before, and
+it can be told to fail outright or to fail silently by clearing only half of what it should.
+
+It keeps its security log as entries (GBCS alert code and time) and answers a security-log read
+with the GBCS message a real one sends: the DUIS 6.13 response of its type (ECS35b, ECS35d or
+CS10b), built by ``triage.gbcs.encode``, with its EUI-64 as originator, the supplier as
+recipient and an originator counter that goes up with every read. No reset clears that log (GBCS
+lets no command clear it): the reset profile keeps the item ``security_log``, whose digest is
+that of the log itself, the same on every read. Named scenarios for tests and demonstrations
+are in ``scenarios.py``.
 """
 
 from __future__ import annotations
@@ -24,19 +32,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.adapters.devices.base import DeviceNotPresent, ResetFailed
+from triage import gbcs
+from triage.adapters.devices.base import DeviceNotPresent, LogReadFailed, ResetFailed
 from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.device import DeviceId, DeviceType, FieldError
-from triage.domain.work_order import WorkOrder, WorkOrderRefused
+from triage.domain.work_order import FACTORY_RESET, WorkOrder, WorkOrderRefused
 from triage.ledger.entry import format_time
 from triage.ledger.note import parse_verifier_key
 
 FLEET_FORMAT = "device-triage/simulated-fleet/v1"
+SECURITY_LOG_ITEM = "security_log"
+"""The reset-profile item whose digest is the device's security log's (see ``log_digest``)."""
+SUPPLIER = "90-B3-D5-1F-30-01-00-00"
+"""The remote party a simulated device addresses its security-log response to (the RTDS
+supplier's EUI-64)."""
 
 
 @dataclass(frozen=True)
 class DeviceSpec:
-    """One device to put in a new simulated fleet."""
+    """One device to put in a new simulated fleet.
+
+    ``security_log`` holds (GBCS alert code, time) pairs, oldest first; ``tamper`` what the
+    inspector will find on the device, in the inspection's vocabulary (e.g.
+    ``{"outer_covers_opened": ["terminal"]}``); ``log_unreadable`` makes the device give no
+    answer to a security-log read (a broken optical port)."""
 
     device_id: str
     device_type: DeviceType | str
@@ -44,6 +63,7 @@ class DeviceSpec:
     tamper: Mapping[str, object] = field(default_factory=dict)
     fail_times: int = 0
     half_fail_times: int = 0
+    log_unreadable: bool = False
 
 
 def fresh_content(device_id: str, item: str) -> str:
@@ -76,17 +96,80 @@ def _new_device(spec: DeviceSpec, device_id: str) -> dict[str, Any]:
     for _, at in spec.security_log:
         if at.tzinfo is None:
             raise ValueError(f"security log time {at} for {device_id} has no time zone")
+    entries = [
+        {"code": code, "at": format_time(at.astimezone(UTC).replace(microsecond=0))}
+        for code, at in spec.security_log
+    ]
     profile = PackagedFiles().reset_profiles().for_type(device_type)
+    if entries and SECURITY_LOG_ITEM not in profile.items:
+        raise ValueError(f"{device_id} is a {device_type.name}, which keeps no security log")
+    try:  # a log the device could not send in GBCS form is refused now, not at the first read
+        if SECURITY_LOG_ITEM in profile.items:
+            log_digest(device_id, device_type, _log_entries(entries))
+    except gbcs.GbcsError as exc:
+        raise ValueError(f"security log of {device_id} cannot be sent as GBCS: {exc}") from None
     return {
         "device_type": device_type.name,
-        "content": {item: fresh_content(device_id, item) for item in profile.items},
-        "security_log": [{"code": code, "at": format_time(at)} for code, at in spec.security_log],
+        "content": {
+            item: fresh_content(device_id, item)
+            for item in profile.items
+            if item != SECURITY_LOG_ITEM  # the log itself is its content
+        },
+        "security_log": entries,
+        "log_reads": 0,
+        "log_unreadable": spec.log_unreadable,
         "tamper": dict(spec.tamper),
         "used_nonces": [],
         "resets": 0,
         "fail_times": spec.fail_times,
         "half_fail_times": spec.half_fail_times,
     }
+
+
+def _keeps_a_log(device_type: DeviceType) -> bool:
+    """Whether devices of this type keep a GBCS security log (a Type 2 device does not)."""
+    return SECURITY_LOG_ITEM in PackagedFiles().reset_profiles().for_type(device_type).items
+
+
+def _log_entries(stored: Iterable[Mapping[str, Any]]) -> list[tuple[int, datetime]]:
+    return [(int(e["code"]), _aware(datetime.fromisoformat(e["at"]))) for e in stored]
+
+
+def security_log_response(
+    device_id: str,
+    device_type: DeviceType,
+    entries: Iterable[tuple[int, datetime]],
+    counter: int,
+) -> gbcs.LogResponse:
+    """The GBCS security-log response a device of this type sends with these entries.
+
+    The 12-byte MAC is a stand-in derived from the device and the counter: a simulated device
+    holds no key-agreement key, and the facility never checks a MAC (it cannot: see
+    ``triage.gbcs``)."""
+    use_case = gbcs.use_case_for(device_type.name)
+    mac = hashlib.sha256(f"simulated/{device_id}/mac/{counter}".encode()).digest()[:12]
+    # A ZigBee device's entries carry the Log Id (4: Security Event Log) and no event data.
+    extra: tuple[int | str, ...] = (4, "") if use_case.encoding == "zigbee" else ()
+    return gbcs.LogResponse(
+        use_case=use_case,
+        originator=device_id,
+        recipient=SUPPLIER,
+        originator_counter=counter,
+        outcome=gbcs.ResponseOutcome.SUCCESS,
+        status=None,
+        entries=tuple(gbcs.LogEntry(code, at, extra) for code, at in entries),
+        mac=mac,
+    )
+
+
+def log_digest(
+    device_id: str, device_type: DeviceType, entries: Iterable[tuple[int, datetime]]
+) -> str:
+    """The digest a device reports for its ``security_log`` item: the SHA-256 of its log as the
+    GBCS response with originator counter 0. The same on every read, unlike the digest of each
+    response (whose counter goes up); it changes only when the log does."""
+    response = security_log_response(device_id, device_type, entries, counter=0)
+    return hashlib.sha256(gbcs.encode(response)).hexdigest()
 
 
 class SimulatedFleet:
@@ -252,23 +335,43 @@ class SimulatedDevice:
         return self._device_type
 
     def read_state(self) -> dict[str, str]:
-        """Every item the device holds, mapped to the SHA-256 hex of its content."""
+        """Every item the device holds, mapped to the SHA-256 hex of its content; the security
+        log's item to the digest of the log (``log_digest``)."""
         device = _device(self._fleet.snapshot(), self._device_id)
-        return {item: _content_digest(content) for item, content in device["content"].items()}
+        state = {item: _content_digest(content) for item, content in device["content"].items()}
+        if _keeps_a_log(self._device_type):
+            entries = _log_entries(device["security_log"])
+            state[SECURITY_LOG_ITEM] = log_digest(self._device_id, self._device_type, entries)
+        return state
 
-    def read_security_log(self) -> list[tuple[int, datetime]]:
-        """The security log as (GBCS alert code, time) pairs."""
-        device = _device(self._fleet.snapshot(), self._device_id)
-        return [
-            (int(e["code"]), _aware(datetime.fromisoformat(e["at"])))
-            for e in device["security_log"]
-        ]
+    def read_security_log(self) -> bytes:
+        """The device's GBCS answer to a security-log read (its counter goes up every time);
+        LogReadFailed when the device is set to give no answer."""
+        with self._fleet.update() as state:
+            device = _device(state, self._device_id)
+            if not _keeps_a_log(self._device_type):
+                raise LogReadFailed(
+                    f"device {self._device_id} is a {self._device_type.name}, which keeps no "
+                    "GBCS security log"
+                )
+            if device.get("log_unreadable", False):
+                raise LogReadFailed(
+                    f"device {self._device_id} did not answer the security-log read "
+                    "(simulated: no answer on the optical port)"
+                )
+            counter = int(device.get("log_reads", 0)) + 1
+            device["log_reads"] = counter
+            entries = _log_entries(device["security_log"])
+        response = security_log_response(self._device_id, self._device_type, entries, counter)
+        return gbcs.encode(response)
 
     def factory_reset(self, signed_work_order: str) -> None:
-        """Apply the reset profile for this type, only under a valid work order for this device
-        and the tool it is connected to."""
+        """Apply the reset profile for this type, only under a valid work order for a factory
+        reset of this device by the tool it is connected to."""
         order = WorkOrder.open(signed_work_order, self._facility_verifier_key)
         refused = f"device {self._device_id} refuses work order {order.id}"
+        if order.action != FACTORY_RESET:
+            raise WorkOrderRefused(f"{refused}: it is an order to {order.action}, not to reset")
         try:
             ordered_device = _canonical_id(order.device_id)
         except FieldError as exc:
@@ -301,7 +404,8 @@ class SimulatedDevice:
                     device["half_fail_times"] -= 1
                     clear = clear[: len(clear) // 2]
                 for item in clear:
-                    device["content"][item] = ""
+                    if item != SECURITY_LOG_ITEM:  # no command clears a GBCS security log
+                        device["content"][item] = ""
                 device["resets"] += 1
         if failure is not None:
             raise failure

@@ -5,6 +5,7 @@ defined inside ``build_router``.
 """
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -130,14 +131,23 @@ EVIDENCE_BODY: dict[str, Any] = {
                     "cpa_boundary_intact": {"type": "boolean"},
                     "outer_covers_opened": _COVERS,
                     "security_seal": {"enum": [s.value for s in SecuritySealState]},
-                    "alerts": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["code", "at"],
-                            "properties": {
-                                "code": _ALERT_CODE,
-                                "at": {"type": "string", "format": "date-time"},
+                    "typed_log": {
+                        "type": ["object", "null"],
+                        "description": "Only when no security log could be read from the "
+                        "device: why, and each code with the time the device's display shows.",
+                        "required": ["reason"],
+                        "properties": {
+                            "reason": {"type": "string", "examples": ["log unreadable: ..."]},
+                            "alerts": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["code", "at"],
+                                    "properties": {
+                                        "code": _ALERT_CODE,
+                                        "at": {"type": "string", "format": "date-time"},
+                                    },
+                                },
                             },
                         },
                     },
@@ -151,6 +161,11 @@ EVIDENCE_BODY: dict[str, Any] = {
                                 "reference": {"type": "string"},
                                 "covers": _COVERS,
                                 "alert_codes": {"type": "array", "items": _ALERT_CODE},
+                                "on": {
+                                    "type": ["string", "null"],
+                                    "format": "date",
+                                    "description": "The day of the job (UTC).",
+                                },
                             },
                         },
                     },
@@ -174,10 +189,9 @@ def _with_body(options: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     return {**options, "openapi_extra": {**options["openapi_extra"], "requestBody": body}}
 
 
-def build_router(application: App) -> APIRouter:
-    """The workflow routes for one facility."""
+def tool_dependency(application: App) -> Callable[[Request], Awaitable[Caller]]:
+    """The dependency that authenticates a Triage Tool's signed request."""
     uow = application.uow
-    operator = operator_dependency(application)
 
     async def tool(request: Request) -> Caller:
         body = await request.body()
@@ -196,6 +210,15 @@ def build_router(application: App) -> APIRouter:
             body,
             request.client.host if request.client is not None else "unknown",
         )
+
+    return tool
+
+
+def build_router(application: App) -> APIRouter:
+    """The workflow routes for one facility."""
+    uow = application.uow
+    operator = operator_dependency(application)
+    tool = tool_dependency(application)
 
     Operator = Annotated[Caller, Depends(operator)]
     Tool = Annotated[Caller, Depends(tool)]

@@ -17,6 +17,7 @@ from triage.entrypoints.cli import (
     operators,
     seals,
     security,
+    security_log,
     system,
     tools,
     verify,
@@ -48,6 +49,7 @@ app.add_typer(security.hours_app, name="working-hours")
 app.add_typer(security.alerts_app, name="alerts")
 app.add_typer(security.security_app, name="security")
 app.add_typer(seals.app, name="seals")
+app.add_typer(security_log.app, name="security-log")
 app.add_typer(assurance.assurance_app, name="assurance")
 app.add_typer(assurance.assessment_app, name="assessment")
 

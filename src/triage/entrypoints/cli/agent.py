@@ -58,3 +58,29 @@ def run(
         )
     except AgentError as exc:
         raise fail(str(exc)) from exc
+
+
+@app.command("simulate")
+def simulate(
+    fleet: Annotated[Path, typer.Option(help="The simulated fleet's state file.")],
+    device: Annotated[
+        list[str],
+        typer.Argument(
+            help="DEVICE[:TYPE[:SCENARIO]]: type ESME and scenario clean unless given. "
+            "Scenarios: clean, failing-battery, supplier-job, strong-magnet, wiped-event-log, "
+            "breached-cpa-boundary, unreadable-log."
+        ),
+    ],
+    add: Annotated[bool, typer.Option(help="Add to the fleet instead of replacing it.")] = False,
+) -> None:
+    """Make simulated devices for `triage agent run --connector simulated --option
+    state_file=FLEET`: each with a security log telling its scenario's story."""
+    from triage.entrypoints.agent import AgentError, simulate_fleet
+
+    try:
+        made = simulate_fleet(fleet, device, add=add)
+    except AgentError as exc:
+        raise fail(str(exc)) from exc
+    for device_id, device_type, scenario in made:
+        typer.echo(f"{device_id}  {device_type:<6}  {scenario}")
+    typer.echo(f"{len(made)} simulated device(s) in {fleet}")

@@ -10,10 +10,12 @@ import typer
 
 from triage.domain.bounded import InputLimitError, load_json
 from triage.domain.job import TriageJob
+from triage.domain.security_log_reading import MAX_GBCS_BYTES
 from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
+from triage.ledger.entry import format_time
 from triage.services import documents, history, intake, steps_by_device
 
 MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
@@ -53,7 +55,14 @@ def device_scan(
 @app.command("inspect")
 def device_inspect(
     device: DeviceArg,
-    evidence: Annotated[Path, typer.Option(help="JSON file of the inspection ('-' for stdin).")],
+    evidence: Annotated[
+        Path,
+        typer.Option(
+            help="JSON file of the inspection ('-' for stdin): the physical checks, "
+            "legitimate_reasons (with their date 'on'), and typed_log only when the device's "
+            "log could not be read."
+        ),
+    ],
     token: Token = "",
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
@@ -74,6 +83,79 @@ def device_inspect(
     ]
     lines += [f"  - {r.text}" for r in decision.reasons]
     emit(as_json, decision.to_json(), "\n".join(lines))
+
+
+@app.command("read-log")
+def device_read_log(
+    device: DeviceArg,
+    tool: Annotated[str, typer.Option(help="The tool at this bench: it reads the device's log.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Order the bench's tool to read the device's GBCS security log (before the inspection)."""
+    with session(data_dir, token) as s:
+        issued = steps_by_device.request_read(s.uow, s.caller, device, tool, s.app.signer_key())
+    data = {"job_id": issued.job_id, "work_order": issued.work_order}
+    emit(as_json, data, f"read order issued to {tool}: it reads the security log when it next asks")
+
+
+@app.command("upload-log")
+def device_upload_log(
+    device: DeviceArg,
+    file: Annotated[
+        Path, typer.Argument(help="The supplier's 6.13 response: GBCS bytes or hex ('-': stdin).")
+    ],
+    reference: Annotated[str, typer.Option(help="Where it came from (supplier's request).")],
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record a supplier's 6.13 security log response for a device the bench cannot read."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.security_log import SecurityLogRecordOut
+
+    with session(data_dir, token) as s:
+        try:
+            raw = read_limited(file, 2 * MAX_GBCS_BYTES, "security log")
+        except InputLimitError as exc:
+            raise fail(str(exc)) from exc
+        record = steps_by_device.upload_log(
+            s.uow, s.caller, s.app.evidence_store(), device, raw, reference
+        )
+    text = (
+        f"{record.device_id}: {record.use_case} log recorded ({record.outcome}, "
+        f"{len(record.entries)} entries), sha256 {record.sha256}"
+    )
+    emit(as_json, dump(SecurityLogRecordOut.of(record)), text)
+
+
+@app.command("security-log")
+def device_security_log(
+    device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """The security log recorded for the device's open job, entry by entry."""
+    from triage.entrypoints.schemas.common import dump
+    from triage.entrypoints.schemas.security_log import JobSecurityLogOut
+
+    with session(data_dir, token) as s:
+        found = steps_by_device.security_log_of(s.uow, s.caller, device)
+    if found is None:
+        raise fail(
+            f"no security log was recorded for {device} yet: read it (triage device read-log) "
+            "or upload the supplier's response (triage device upload-log)",
+            code=1,
+        )
+    shown = JobSecurityLogOut.of(found)
+    lines = [
+        f"{found.device_id}: {found.use_case} from {found.source.value} "
+        f"({found.outcome}{', ' + found.status if found.status else ''}), sha256 {found.sha256}"
+    ]
+    lines += [
+        f"  {e.code}  {format_time(e.at)}  {e.alert_class or '-':10}  {e.name or 'unknown'}"
+        for e in found.entries
+    ]
+    emit(as_json, dump(shown), "\n".join(lines))
 
 
 @app.command("override")

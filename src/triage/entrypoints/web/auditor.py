@@ -9,8 +9,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
+from triage.errors import NotFound
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import verify_receipt
+from triage.services import security_log
 from triage.services.proof_encoding import inclusion_json
 from triage.services.views import assurance, devices
 
@@ -54,6 +56,26 @@ def register(router: APIRouter, site: Site) -> None:
         shown = devices.proven_history(uow, visit.caller, form.get("device_id", ""))
         proofs = {index: inclusion_json(proof) for index, proof in shown.proofs.items()}
         return site.render("auditor_device.html", visit, story=shown.story, proofs=proofs)
+
+    @router.get("/jobs/{job_id}/security-log/{sha256}/raw")
+    # The raw bytes a decision's digest names, for whoever may read a device's history.
+    @page(Permission.HISTORY_READ)
+    def raw_security_log(visit: Visit, form: Form, job_id: str, sha256: str) -> Response:
+        try:
+            content = security_log.raw(
+                uow, visit.caller, application.evidence_store(), job_id, sha256
+            )
+        except NotFound:
+            return site.render("error.html", visit, 404, title="No such log", message=sha256)
+        return Response(
+            content,
+            media_type="application/octet-stream",
+            headers={
+                "Content-Disposition": f'attachment; filename="security-log-{sha256}.gbcs"',
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "private",
+            },
+        )
 
     @router.post("/auditor/receipt")
     @page(Permission.ASSURANCE_READ)

@@ -9,8 +9,9 @@ the stylesheet is served from this package.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -23,7 +24,7 @@ from starlette.datastructures import UploadFile
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission, roles_with
-from triage.domain.tamper_policy import Cover, SecuritySealState
+from triage.domain.tamper_policy import Cover, LogSource, SecuritySealState
 from triage.entrypoints.request_bodies import DEFAULT_BODY_LIMIT, KiB, body_limit, limited_body
 from triage.entrypoints.sessions import (
     CSRF_FIELD,
@@ -35,8 +36,9 @@ from triage.entrypoints.sessions import (
 from triage.entrypoints.statuses import status_of
 from triage.entrypoints.web import admin, auditor, security, stores, supervisor
 from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
-from triage.ledger.entry import format_time
-from triage.services import auth, intake, job_steps, photos, reinstatement
+from triage.ledger.entry import Entry, format_time
+from triage.services import auth, intake, job_steps, photos, reinstatement, security_log
+from triage.services.security_log import LogEntryView
 from triage.services.views import dashboard, jobs
 from triage.services.views import people as people_views
 
@@ -50,6 +52,8 @@ _templates = Environment(
 )
 # Times on pages as everywhere else: RFC 3339 in UTC with "Z".
 _templates.filters["time"] = format_time
+# A device's own clock (a GBCS log entry) keeps whole seconds: shown as the decision cites it.
+_templates.filters["device_time"] = lambda at: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 # The pages, the permission each needs, and its place in the menu.
 MENU = (
@@ -60,6 +64,25 @@ MENU = (
     ("/security/people", "People", Permission.ALERT_READ),
     ("/admin", "Facility", Permission.FACILITY_MANAGE),
     ("/auditor", "Ledger and receipts", Permission.ASSURANCE_READ),
+)
+
+
+# Rows of the typed fallback: codes and times copied from the device's own display.
+TYPED_ROWS = 8
+TYPED_HINT = "log unreadable: "
+# Where the log a decision used came from, as the decision card says it.
+LOG_SOURCES = {
+    LogSource.TOOL.value: "tool: read from the device by the Triage Tool",
+    LogSource.SUPPLIER.value: "supplier: the supplier's 6.13 response, uploaded by a supervisor",
+    LogSource.TYPED.value: "typed: typed by hand from the device's display",
+    LogSource.NONE.value: "none: a Type 2 device (IHD or CAD) keeps no GBCS security log",
+}
+# The security log's entries on the inspection page, grouped as the tamper policy classes them.
+LOG_GROUPS = (
+    ("tamper", "Tamper alerts"),
+    ("explaining", "Battery and power events (may explain a tamper alert)"),
+    ("integrity", "Integrity alerts"),
+    (None, "Other entries"),
 )
 
 
@@ -130,6 +153,89 @@ async def _form(request: Request, limit: int = DEFAULT_BODY_LIMIT) -> Form:
     body = await limited_body(request, limit)
     pairs = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
     return Form({key: values[-1] for key, values in pairs.items()})
+
+
+def _by_class(entries: Sequence[LogEntryView]) -> list[tuple[str, list[LogEntryView]]]:
+    """The log's entries in the policy's classes (in the log's order within each), non-empty."""
+    named = {alert_class for alert_class, _ in LOG_GROUPS if alert_class is not None}
+    group_of = [e.alert_class if e.alert_class in named else None for e in entries]
+    groups = []
+    for alert_class, title in LOG_GROUPS:
+        members = [e for e, group in zip(entries, group_of, strict=True) if group == alert_class]
+        if members:
+            groups.append((title, members))
+    return groups
+
+
+def _waiting_order(entries: Sequence[tuple[int, Entry]]) -> Entry | None:
+    """The read order given since the last log was recorded, if any: the tool has yet to answer."""
+    waiting = None
+    for _, entry in entries:
+        if entry.type == security_log.READ_ORDERED:
+            waiting = entry
+        elif entry.type == security_log.RECORDED:
+            waiting = None
+    return waiting
+
+
+def _decided_log(entries: Sequence[tuple[int, Entry]]) -> Mapping[str, Any] | None:
+    """The security log the latest policy decision used (an override keeps that decision's)."""
+    used = None
+    for _, entry in entries:
+        if entry.type == "device.decided":
+            used = entry.data.get("security_log")
+    return used
+
+
+def _legitimate_reason(form: Mapping[str, str]) -> dict[str, object] | None:
+    """The supplier's job entered on the inspection form, if any; its reference is required."""
+    reference = form.get("job_reference", "").strip()
+    covers = [c.value for c in Cover if form.get(f"job_cover_{c.value}")]
+    codes = form.get("job_alert_codes", "").replace(",", " ").split()
+    on = form.get("job_on", "").strip()
+    if not reference:
+        if covers or codes or on:
+            raise InvalidInput(
+                "supplier job: give its reference, or clear the covers, codes and date"
+            )
+        return None
+    reason: dict[str, object] = {
+        "kind": "supplier_job",
+        "reference": reference[:200],
+        "covers": covers,
+        "alert_codes": codes[:50],
+    }
+    if on:
+        reason["on"] = on
+    return reason
+
+
+def _typed_log(form: Mapping[str, str]) -> dict[str, object]:
+    """The log typed from the device's display: the reason, and each code with its time."""
+    alerts = []
+    for row in range(1, TYPED_ROWS + 1):
+        code = form.get(f"typed_code_{row}", "").strip()
+        at = form.get(f"typed_at_{row}", "").strip()
+        if not code and not at:
+            continue
+        if not code:
+            raise InvalidInput(f"typed log, row {row}: the code is missing for the time {at}")
+        if not at:
+            raise InvalidInput(
+                f"typed log, row {row}: give the time the device's display shows for {code}"
+            )
+        alerts.append({"code": code, "at": _display_time(at)})
+    reason = form.get("typed_reason", "").strip()
+    if reason.rstrip(": ").lower() in ("", TYPED_HINT.rstrip(": ")):
+        raise InvalidInput(f"typed log: say why the log could not be read ({TYPED_HINT}...)")
+    return {"reason": reason, "alerts": alerts}
+
+
+def _display_time(text: str) -> str:
+    """A time from a datetime-local field (the device's display shows UTC) as RFC 3339 UTC."""
+    if len(text) == len("2026-12-01T10:00"):
+        text += ":00"
+    return text if text.endswith("Z") else text + "Z"
 
 
 def build_web_router(application: App) -> APIRouter:
@@ -276,12 +382,23 @@ def build_web_router(application: App) -> APIRouter:
             shown = jobs.bench_job(uow, visit.caller, job_id)
         except NotFound:
             return _render("error.html", visit, 404, title="No such job", message=job_id)
+        log = shown.security_log
+        usable = log is not None and log.usable
         return _render(
             "bench_job.html",
             visit,
             job=shown.job,
             entries=shown.entries,
             decision=shown.decision,
+            decided_log=_decided_log(shown.entries),
+            log=log,
+            usable_log=usable,
+            keeps_log=shown.keeps_log,
+            log_groups=_by_class(log.entries) if log is not None and usable else [],
+            read_ordered=None if usable else _waiting_order(shown.entries),
+            typed_rows=range(1, TYPED_ROWS + 1),
+            typed_hint=TYPED_HINT,
+            log_sources=LOG_SOURCES,
             photos=shown.photos,
             next_steps=shown.next_steps,
             tools=shown.tools,
@@ -300,13 +417,21 @@ def build_web_router(application: App) -> APIRouter:
         }
         if form.get("other_findings", "").strip():
             evidence["other_findings"] = form["other_findings"].strip()[:2000]
-        codes = form.get("alert_codes", "").replace(",", " ").split()
-        if codes:
-            # Alerts read from the device's security log now, at the bench.
-            at = format_time(uow.clock.now())
-            evidence["alerts"] = [{"code": code, "at": at} for code in codes[:50]]
+        reason = _legitimate_reason(form)
+        if reason is not None:
+            evidence["legitimate_reasons"] = [reason]
+        if "typed_reason" in form:
+            evidence["typed_log"] = _typed_log(form)
         job_steps.inspect(uow, visit.caller, job_id, evidence)
         return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+
+    @router.post("/bench/jobs/{job_id}/security-log/read")
+    @page(Permission.DEVICE_INSPECT)
+    def bench_read_log(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        security_log.request_read(
+            uow, visit.caller, job_id, form.get("tool_id", ""), application.signer_key()
+        )
+        return RedirectResponse(f"/bench/jobs/{job_id}#security-log", status_code=303)
 
     @router.post("/bench/jobs/{job_id}/photo")
     # A photo and the multipart form around it.

@@ -12,7 +12,7 @@ from triage.domain.tool import Tool, ToolStatus
 from triage.domain.work_order_record import ResetResult
 from triage.errors import NotFound
 from triage.ledger.entry import Entry
-from triage.services import history
+from triage.services import history, security_log
 from triage.services.ports import UnitOfWorkFactory
 
 DECISION_TYPES = ("device.decided", "decision.overridden")
@@ -30,6 +30,8 @@ class BenchJob:
     photos: list[str]  # SHA-256 of each photo attached
     next_steps: list[str]
     tools: list[Tool]  # active tools: the caller's bench's, else every one
+    security_log: security_log.JobSecurityLog | None = None  # the log the inspection uses
+    keeps_log: bool = True  # False for a Type 2 device: no GBCS security log to read or type
 
 
 def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> BenchJob:
@@ -38,6 +40,7 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
     with uow_factory(write=False) as uow:
         job = uow.jobs.get(job_id)
         active = [t for t in uow.security.tools() if t.status is ToolStatus.ACTIVE]
+        keeps_log = job is None or security_log.keeps_a_log(uow, job)
     if job is None:
         raise NotFound(f"no triage job {job_id}")
     story = history.device_history(uow_factory, caller, job.device_id)
@@ -50,6 +53,8 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
         photos=[e.data["sha256"] for _, e in entries if e.type == "device.photo_attached"],
         next_steps=sorted(a.value for a in allowed_actions(job.state)),
         tools=[t for t in active if t.bench == caller.bench] or active,
+        security_log=security_log.for_job(uow_factory, caller, job.id),
+        keeps_log=keeps_log,
     )
 
 

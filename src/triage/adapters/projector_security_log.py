@@ -1,0 +1,81 @@
+"""Projections of the device's security log (issue 17): read orders handed to bench tools
+beside reset orders, and the logs recorded for each job (``projector`` imports this module)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement
+
+from triage.adapters.projector import Insert, Op, canonical, handles, set_values
+from triage.adapters.tables import security_log, work_order
+from triage.domain.work_order import READ_SECURITY_LOG
+from triage.ledger.entry import Entry, parse_time
+
+READ_ORDERED = "security_log.read_ordered"
+RECORDED = "device.security_log_recorded"
+
+
+def _issued_reads(job_id: str) -> ColumnElement[bool]:
+    return (
+        (work_order.c.job_id == job_id)
+        & (work_order.c.action == READ_SECURITY_LOG)
+        & (work_order.c.status == "issued")
+    )
+
+
+@handles(READ_ORDERED)
+def _read_ordered(entry: Entry) -> list[Op]:
+    data = entry.data
+    row = {
+        "id": data["work_order_id"],
+        "job_id": data["job_id"],
+        "tool_id": data["tool_id"],
+        "device_id": entry.subject.id,
+        "operator_id": data["operator_id"],
+        "nonce": data["nonce"],
+        "profile": data["profile"],
+        "status": "issued",
+        "issued_at": parse_time(data["issued_at"]),
+        "expires_at": parse_time(data["expires_at"]),
+        "signed": data["signed"],
+        "action": READ_SECURITY_LOG,
+    }
+    # A new read order replaces one the tool has not carried out yet.
+    return [
+        set_values(work_order, _issued_reads(data["job_id"]), status="superseded"),
+        Insert(work_order, row),
+    ]
+
+
+@handles(RECORDED)
+def _recorded(entry: Entry) -> list[Op]:
+    data = entry.data
+    source = dict(data["source"])
+    kind = source.pop("kind")
+    row = {
+        "job_id": data["job_id"],
+        "seq": data["seq"],
+        "device_id": entry.subject.id,
+        "sha256": data["sha256"],
+        "size": data["bytes"],
+        "use_case": data["use_case"],
+        "outcome": data["outcome"],
+        "status": data.get("status"),
+        "entry_count": data["entries"],
+        "entries": canonical(data["log"]),
+        "source": kind,
+        "source_detail": canonical(source),
+        "recorded_by": entry.actor.id,
+        "recorded_at": entry.at,
+    }
+    ops: list[Op] = [Insert(security_log, row)]
+    if "work_order_id" in source:
+        where = work_order.c.id == source["work_order_id"]
+        ops.append(set_values(work_order, where, status="completed"))
+    return ops
+
+
+@handles("device.inspected")
+def _inspected(entry: Entry) -> list[Op]:
+    # Once the device is inspected its log can no longer feed the decision: a read order the
+    # tool has not carried out is withdrawn.
+    return [set_values(work_order, _issued_reads(entry.data["job_id"]), status="withdrawn")]
