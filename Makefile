@@ -16,19 +16,21 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-## make run: start the system on SQLite with a demo facility (creates ./var on first start).
+## make run: the whole demo on SQLite (./var made on first start): a demo facility, demo staff,
+## and a demo bench (an enrolled tool, a running agent, simulated devices on a consignment);
+## Ctrl-C stops the server and the agent. PORT= and HOST= say where to listen.
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: install
 	@$(BIN)/triage init --facility-id demo --name "Demo Triage Facility" >/dev/null
-	@echo "device-triage: demo facility ready in $(TRIAGE_DATA_DIR)"
-	@echo "  Web: http://127.0.0.1:8000/ (sign in as a demo person below)"
-	@echo "  API reference: http://127.0.0.1:8000/api/v1/docs (send a token below as Authorization: Bearer ...)"
-	@$(BIN)/triage demo
-	@echo "  Verifier key (for 'triage verify'): $$($(BIN)/triage keys show)"
-	$(BIN)/triage serve --host 127.0.0.1 --port 8000
+	@exec $(BIN)/triage demo --serve --host "$(HOST)" --port "$(PORT)"
 
 ## system-deps: what pip cannot bring: the PostgreSQL server for the tests, poppler-utils and
 ## zbar-tools (the tests read back the QR codes printed on labels and certificates), and
-## Debian's Chromium, which Playwright drives for the web tests.
+## Debian's Chromium, which Playwright drives for the web tests. apt-get waits up to 10 minutes
+## for another package install to finish instead of failing: `install` for the dpkg lock
+## (DPkg::Lock::Timeout), `update` for the package lists' lock, which that option does not cover
+## (apt 2.6), by trying again every 5 seconds.
 system-deps:
 	@missing=""; \
 	if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then \
@@ -39,7 +41,16 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt-get:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \
-		apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+		updated=""; \
+		for wait in $$(seq 120); do \
+			if out=$$(apt-get -o DPkg::Lock::Timeout=600 update -qq 2>&1); then updated=1; break; fi; \
+			case "$$out" in *"Could not get lock"*) \
+				if [ "$$wait" = 1 ]; then echo "apt-get update: waiting for another package install"; fi; \
+				sleep 5;; \
+			*) echo "$$out" >&2; exit 1;; esac; \
+		done; \
+		if [ -z "$$updated" ]; then echo "apt-get update: still locked after 10 minutes" >&2; exit 1; fi; \
+		apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing >/dev/null; \
 	fi
 
 ## make test: install everything needed and run the whole suite (SQLite and PostgreSQL).

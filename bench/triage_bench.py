@@ -3,8 +3,10 @@
 Two runs on fresh installations in a temporary directory, one after the other:
 
 * **service layer**: one thread calls ``triage.services`` directly: set up the facility,
-  operators and a tool, import the manifest, then for each device scan, inspect, authorise the
-  reset, drive the simulated device itself and sign the tool's result, record it, seal, release;
+  operators and a tool, import the manifest, then for each device scan, order the tool to read
+  its GBCS security log (read it from the simulated device, sign the reading, record it; a
+  Type 2 device keeps none), inspect, authorise the reset, drive the simulated device itself
+  and sign the tool's result, record it, seal, release;
 * **HTTP API**: a real ``triage serve`` process on a free loopback port, real ``triage agent
   run`` processes carrying out the work orders, and ``--workers`` bench threads driving every
   device through the API with ``httpx`` (each waits for its device to be ``verified``, polling
@@ -1586,13 +1588,16 @@ def render(results: Results) -> str:
         "TYPE2 and HCALCS 5 % each) in one consignment manifest (CSV), all eligible, no "
         "simulated failures.",
         "- Service layer: one thread calls the use cases in `triage.services` directly. The tool "
-        "step does what the agent does without HTTP: verify the signed work order, attach the "
-        "simulated device, read its state, factory-reset it, read it again and sign the "
-        "`ToolResult` with the tool key.",
+        "steps do what the agent does without HTTP: for the read order, verify it, attach the "
+        "simulated device, read its GBCS security log and sign the `SecurityLogReading`; for "
+        "the work order, verify it, attach the device, read its state, factory-reset it, read "
+        "it again and sign the `ToolResult` with the tool key.",
         "- HTTP API: `triage serve` (uvicorn, one process) on a free loopback port; operator "
         "tokens from `triage operator add --token --json`; each agent is `triage agent run` "
         "with its own enrolled tool and its own simulated bench. Each bench worker thread takes "
-        "the next device and drives it through scan, inspection, work order, then polls "
+        "the next device and drives it through scan, a read order for its security log (then "
+        "polls `GET /api/v1/jobs/{id}/security-log` until the agent has uploaded it; a Type 2 "
+        "device keeps none), inspection, work order, then polls "
         "`GET /api/v1/jobs/{id}` until `verified`, then seal and release. The reset turnaround "
         "runs from the work-order response to the poll that first sees `verified`, so it "
         "includes the agent's polling interval and the bench worker's own.",

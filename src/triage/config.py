@@ -6,9 +6,10 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 from pathlib import Path
 
+from triage.domain.local_time import DEFAULT_TIME_ZONE, time_zone
 from triage.domain.token import MAX_DAYS
 from triage.errors import InvalidInput
 
@@ -32,6 +33,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     # The facility to open when one database holds several (TRIAGE_FACILITY). None: the only one.
     facility: str | None = None
+    # The IANA time zone the facility works in (TRIAGE_TIME_ZONE): times are shown, and working
+    # hours set and checked, in it; everything is stored in UTC.
+    time_zone: str = DEFAULT_TIME_ZONE
 
     # Web sessions: ended after this long without a request, and this long after login at most.
     session_idle_timeout: timedelta = timedelta(minutes=15)
@@ -61,6 +65,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         trusted_networks(self.trusted_proxies)  # refuses a malformed entry at once
+        time_zone(self.time_zone, "TRIAGE_TIME_ZONE")  # refuses an unknown zone at once
         if not 1 <= self.token_max_days <= MAX_DAYS:
             raise InvalidInput(
                 f"TRIAGE_TOKEN_MAX_DAYS: a token may last 1 to {MAX_DAYS} days, "
@@ -70,8 +75,8 @@ class Settings:
     @classmethod
     def from_env(cls, data_dir: Path | None = None) -> Settings:
         """Read ``TRIAGE_DATA_DIR`` (default ``./var``), ``TRIAGE_DATABASE_URL``,
-        ``TRIAGE_TOKEN_MAX_DAYS`` (default 90), ``TRIAGE_TRUSTED_PROXIES`` and
-        ``TRIAGE_FACILITY``."""
+        ``TRIAGE_TOKEN_MAX_DAYS`` (default 90), ``TRIAGE_TRUSTED_PROXIES``, ``TRIAGE_FACILITY``
+        and ``TRIAGE_TIME_ZONE`` (default Europe/London)."""
         directory = (data_dir or Path(os.environ.get("TRIAGE_DATA_DIR", "var"))).resolve()
         url = os.environ.get("TRIAGE_DATABASE_URL") or f"sqlite:///{directory / 'triage.db'}"
         return cls(
@@ -80,7 +85,13 @@ class Settings:
             token_max_days=_token_max_days(os.environ),
             trusted_proxies=parse_proxies(os.environ.get("TRIAGE_TRUSTED_PROXIES", "")),
             facility=os.environ.get("TRIAGE_FACILITY") or None,
+            time_zone=os.environ.get("TRIAGE_TIME_ZONE", "").strip() or DEFAULT_TIME_ZONE,
         )
+
+    @property
+    def zone(self) -> tzinfo:
+        """The facility's time zone (``time_zone``), for showing times and working hours."""
+        return time_zone(self.time_zone, "TRIAGE_TIME_ZONE")
 
     @property
     def keys_dir(self) -> Path:

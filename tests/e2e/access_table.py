@@ -224,6 +224,7 @@ WEB: dict[Route, P | None] = {
     ("GET", "/jobs/{job_id}/security-log/{sha256}/raw"): P.HISTORY_READ,
     ("GET", "/supervisor"): P.DECISION_OVERRIDE,
     ("POST", "/supervisor/jobs/{job_id}/override"): P.DECISION_OVERRIDE,
+    ("POST", "/supervisor/jobs/{job_id}/quarantine"): P.DEVICE_QUARANTINE,
     ("POST", "/supervisor/jobs/{job_id}/dispose"): P.DEVICE_DISPOSE,
     ("GET", "/stores"): P.SEAL_STOCK,
     ("POST", "/stores/batches"): P.SEAL_STOCK,

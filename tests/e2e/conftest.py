@@ -129,17 +129,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(triage: Triage, *args: str) -> tuple[subprocess.Popen[str], httpx.Client]:
-    """`triage serve` on a free loopback port, waited for until it answers."""
+def start_server(
+    triage: Triage, *args: str, access_log: Path | None = None
+) -> tuple[subprocess.Popen[str], httpx.Client]:
+    """`triage serve` on a free loopback port, waited for until it answers; its access log
+    (standard output) is written to ``access_log`` when given."""
     port = free_port()
-    proc = subprocess.Popen(
-        [*TRIAGE, "serve", "--port", str(port), *args],
-        env=triage.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    with open(access_log or os.devnull, "w") as out:
+        proc = subprocess.Popen(
+            [*TRIAGE, "serve", "--port", str(port), *args],
+            env=triage.env,
+            stdout=out,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+        )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     deadline = time.monotonic() + 30
     while True:
@@ -171,6 +175,9 @@ class Facility:
     client: httpx.Client
     tokens: dict[str, str]
     vkey: str
+    # The server's access log and the agent's log (server-access.log, agent.log), in files so
+    # that neither process ever waits for a full pipe.
+    logs: Path | None = None
 
     def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
         return self.raw(who, method, path, **kwargs).json()
@@ -242,8 +249,13 @@ def running_facility(
     )
     fleet = tmp_path / "bench" / "fleet.json"
     SimulatedFleet.create(fleet, list(devices))
-    server, client = start_server(triage, "--checkpoint-interval", "0")
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    server, client = start_server(
+        triage, "--checkpoint-interval", "0", access_log=logs / "server-access.log"
+    )
     base = str(client.base_url).rstrip("/")
+    agent_log = (logs / "agent.log").open("w")
     agent = subprocess.Popen(
         [
             *TRIAGE,
@@ -267,11 +279,12 @@ def running_facility(
         env=triage.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=agent_log,
         text=True,
     )
+    agent_log.close()
     try:
-        yield Facility(triage, client, tokens, vkey)
+        yield Facility(triage, client, tokens, vkey, logs)
     finally:
         client.close()
         stop(agent, server)

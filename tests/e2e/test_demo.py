@@ -67,3 +67,4 @@ def test_demo_is_refused_beside_real_operators(triage: Triage) -> None:
     refused = triage.run("demo", check=False)
     assert refused.returncode == 2
     assert "real operators (ada)" in refused.stderr
+    assert not (triage.data_dir / "demo-bench").exists()  # no demo tool key, no fleet

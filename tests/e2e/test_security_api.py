@@ -131,7 +131,9 @@ def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
     )
     assert not_suspended.status_code == 409 and not_suspended.headers["content-type"] == PROBLEM
     hours = {"start": "07:00", "end": "19:00", "days": ["mon", "tue"]}
-    assert site.call("sam", "PUT", "/working-hours", json=hours).json() == {"working_hours": hours}
+    assert site.call("sam", "PUT", "/working-hours", json=hours).json() == {
+        "working_hours": {**hours, "zone": "Europe/London"}
+    }
 
     # An administrator suspends and retires tools; the review shows state and reason.
     suspended = site.call(

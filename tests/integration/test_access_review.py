@@ -92,6 +92,7 @@ def test_access_review_shows_who_may_do_what(reviewed: tuple[Staffed, dict[str, 
         "start": "07:00",
         "end": "19:00",
         "days": ["mon", "tue", "wed", "thu", "fri"],
+        "zone": "Europe/London",
     }
     [alert] = data["open_alerts"]
     assert alert["metric"] == "refused_commands"
@@ -115,7 +116,7 @@ def test_access_review_csv_loads_as_one_table(reviewed: tuple[Staffed, dict[str,
     assert ("token", tokens["revoked"]) not in by_id
     assert ("token", tokens["expired"]) not in by_id
     assert by_id[("tool", "BENCH-1")]["status"] == "suspended"
-    assert "07:00-19:00 UTC" in by_id[("working_hours", "facility")]["detail"]
+    assert "07:00-19:00 Europe/London" in by_id[("working_hours", "facility")]["detail"]
     # A name that a spreadsheet would run as a formula is written as text.
     assert by_id[("operator", "eve")]["name"] == "'=HYPERLINK(1)"
     assert tokens["secret"] not in text

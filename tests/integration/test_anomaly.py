@@ -97,7 +97,11 @@ def _assert_replay_agrees(staffed: Staffed) -> None:
     assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
 
 
-def test_resets_per_tool_trip_suspend_the_tool_and_raise_one_alert(
+def _device_entries(staffed: Staffed, device: str, entry_type: str) -> list[Entry]:
+    return [e for e in _entries(staffed, "device", device) if e.type == entry_type]
+
+
+def test_a_work_order_beyond_the_tools_reset_limit_is_refused_and_suspends_the_tool(
     staffed: Staffed, sam: Caller
 ) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "resets", 2, 60)
@@ -107,8 +111,17 @@ def test_resets_per_tool_trip_suspend_the_tool_and_raise_one_alert(
     assert _tool_status(staffed) is ToolStatus.ACTIVE
     assert _open_alerts(staffed, sam) == []
 
-    _issue(staffed, jobs[2])  # the third within the hour is one more than allowed
+    # The third within the hour would be one more than allowed: refused, naming the limit.
+    limit = "tool BENCH-1 may do 2 resets an hour; this would be the 3rd"
+    with pytest.raises(anomaly.ThresholdReached, match=limit):
+        _issue(staffed, jobs[2])
 
+    # No order exists for it; the refusal is on the device's record.
+    assert staffed.job(jobs[2]).state is JobState.ELIGIBLE
+    assert _device_entries(staffed, DEVICES[2], "reset.authorised") == []
+    [refused] = _device_entries(staffed, DEVICES[2], "work_order.refused")
+    assert refused.actor.id == "ben" and limit in refused.data["reason"]
+    # Trying is an anomaly: the tool is suspended and one alert names it and the limit.
     assert _tool_status(staffed) is ToolStatus.SUSPENDED
     [alert] = _open_alerts(staffed, sam)
     assert alert["metric"] == "resets"
@@ -118,6 +131,7 @@ def test_resets_per_tool_trip_suspend_the_tool_and_raise_one_alert(
         "max_count": 2,
         "window_minutes": 60,
         "action": "suspended",
+        "detail": f"work order refused: {limit}",
     }
     story = _entries(staffed, "tool", TOOL)
     assert [e.type for e in story][-2:] == ["alert.raised", "tool.suspended"]
@@ -141,20 +155,84 @@ def test_resets_per_tool_trip_suspend_the_tool_and_raise_one_alert(
     _assert_replay_agrees(staffed)
 
 
+def test_orders_outstanding_when_their_tool_is_suspended_are_withdrawn_for_good(
+    staffed: Staffed, sam: Caller
+) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "resets", 2, 60)
+    jobs = _eligible_jobs(staffed, 3)
+    first = _issue(staffed, jobs[0])
+    _issue(staffed, jobs[1])
+    with pytest.raises(anomaly.ThresholdReached):
+        _issue(staffed, jobs[2])
+
+    # Each outstanding order is withdrawn on the record, and gives back its attempt.
+    for job_id, device in zip(jobs[:2], DEVICES, strict=False):
+        [withdrawn] = _device_entries(staffed, device, "work_order.withdrawn")
+        assert withdrawn.actor.id == "anomaly"
+        assert withdrawn.data["tool_id"] == TOOL and withdrawn.data["job_id"] == job_id
+        assert withdrawn.data["reason"].startswith("tool BENCH-1 was suspended: anomaly:")
+        job = staffed.job(job_id)
+        assert (job.state, job.reset_attempts) == (JobState.RESET_AUTHORISED, 0)
+
+    # Once reinstated, the tool is given none of them, and a result for one is refused.
+    reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, "a batch of 40 was agreed")
+    assert job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool) == []
+    with pytest.raises(InvalidInput, match="is withdrawn"):
+        job_steps.record_tool_result(staffed.app.uow, staffed.tool, staffed.carry_out(first))
+    assert staffed.job(jobs[0]).state is JobState.RESET_AUTHORISED
+    # The bench gives the device a new order (its first attempt), which is carried out.
+    assert staffed.reset(jobs[1]).state is JobState.VERIFIED
+    assert staffed.job(jobs[1]).reset_attempts == 1
+    _assert_replay_agrees(staffed)
+
+
+def test_a_tool_suspended_by_hand_or_retired_has_its_orders_withdrawn(
+    staffed: Staffed, sam: Caller
+) -> None:
+    jobs = _eligible_jobs(staffed, 1)
+    _issue(staffed, jobs[0])
+
+    tools.suspend_tool(staffed.app.uow, staffed.admin, TOOL, "its case was found opened")
+
+    [withdrawn] = _device_entries(staffed, DEVICES[0], "work_order.withdrawn")
+    assert withdrawn.actor.id == "admin"
+    assert withdrawn.data["reason"] == "tool BENCH-1 was suspended: its case was found opened"
+    assert _types(staffed, "tool", TOOL)[-1] == "tool.suspended"
+    reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, "the case was resealed")
+    assert job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool) == []
+
+    # A new order, then the tool retired: withdrawn as well.
+    _issue(staffed, jobs[0])
+    tools.retire_tool(staffed.app.uow, staffed.admin, TOOL, "replaced by a new tool")
+    reasons = [
+        w.data["reason"] for w in _device_entries(staffed, DEVICES[0], "work_order.withdrawn")
+    ]
+    assert reasons[-1] == "tool BENCH-1 was retired: replaced by a new tool"
+    with staffed.app.uow(write=False) as uow:
+        assert uow.work_orders.outstanding(tool_id=TOOL) == []
+    _assert_replay_agrees(staffed)
+
+
 def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reinstates(
     staffed: Staffed, sam: Caller
 ) -> None:
     anomaly.set_threshold(staffed.app.uow, sam, "operator", "ben", "resets", 1, 60)
     issued = enrol(staffed.app, staffed.admin, "ben", bench="B1")
-    jobs = _eligible_jobs(staffed, 4)
+    jobs = _eligible_jobs(staffed, 3)
     _issue(staffed, jobs[0])
-    _issue(staffed, jobs[1])
+    limit = "operator ben may do 1 reset an hour; this would be the 2nd"
+    with pytest.raises(anomaly.ThresholdReached, match=limit):
+        _issue(staffed, jobs[1])
 
     assert _operator_suspended(staffed, "ben")
     assert _tool_status(staffed) is ToolStatus.ACTIVE
     [alert] = _open_alerts(staffed, sam)
     assert alert["subject"] == {"kind": "operator", "id": "ben"}
     assert _types(staffed, "operator", "ben")[-2:] == ["alert.raised", "operator.suspended"]
+    # The order ben gave before is withdrawn: the tool is not given it.
+    [withdrawn] = _device_entries(staffed, DEVICES[0], "work_order.withdrawn")
+    assert withdrawn.data["reason"].startswith("operator ben was suspended: anomaly:")
+    assert job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool) == []
     with pytest.raises(Unauthenticated, match="suspended"):
         tokens.authenticate_token(staffed.app.uow, issued.token)
 
@@ -179,10 +257,11 @@ def test_resets_per_operator_suspend_the_operator_until_a_security_manager_reins
         reinstatement.reinstate_operator(staffed.app.uow, sam, "ben", "once more for good measure")
 
     # Work before the reinstatement is not held against the operator again...
-    _issue(staffed, jobs[2])
+    _issue(staffed, jobs[1])
     assert not _operator_suspended(staffed, "ben")
-    # ...but a new breach suspends again.
-    _issue(staffed, jobs[3])
+    # ...but a new attempt beyond the limit suspends again.
+    with pytest.raises(anomaly.ThresholdReached, match=limit):
+        _issue(staffed, jobs[2])
     assert _operator_suspended(staffed, "ben")
     assert _types(staffed, "operator", "ben").count("operator.suspended") == 2
 
@@ -259,20 +338,29 @@ def test_failed_verifications_trip_and_suspend_the_tool(staffed: Staffed, sam: C
     _assert_replay_agrees(staffed)
 
 
-def test_a_work_order_out_of_hours_suspends_tool_and_operator(
-    staffed: Staffed, sam: Caller
-) -> None:
-    job_id, later_job = _eligible_jobs(staffed, 2)
+def _out_of_hours(staffed: Staffed, sam: Caller) -> None:
     today = datetime.now(UTC).weekday()
     # Neither today nor tomorrow is a working day, so this holds even across midnight.
     days = [d for i, d in enumerate(DAYS) if i not in (today, (today + 1) % 7)]
     anomaly.set_working_hours(staffed.app.uow, sam, "00:00", "23:59", days)
 
-    _issue(staffed, job_id)
 
-    observed = [e for e in _entries(staffed, "device", DEVICES[0]) if e.type == "anomaly.observed"]
-    assert [e.data["metric"] for e in observed] == ["out_of_hours"]
-    assert observed[0].data["tool_id"] == TOOL and observed[0].data["operator_id"] == "ben"
+def test_a_work_order_out_of_hours_is_refused_and_suspends_tool_and_operator(
+    staffed: Staffed, sam: Caller
+) -> None:
+    job_id, later_job = _eligible_jobs(staffed, 2)
+    _out_of_hours(staffed, sam)
+
+    with pytest.raises(anomaly.ThresholdReached) as refused:
+        _issue(staffed, job_id)
+
+    assert str(refused.value).startswith(
+        "tool BENCH-1 may be given no work order outside working hours; operator ben may be "
+        "given no work order outside working hours. No work order was issued"
+    )
+    assert _device_entries(staffed, DEVICES[0], "reset.authorised") == []
+    assert _device_entries(staffed, DEVICES[0], "anomaly.observed") == []
+    assert len(_device_entries(staffed, DEVICES[0], "work_order.refused")) == 1
     assert _tool_status(staffed) is ToolStatus.SUSPENDED
     assert _operator_suspended(staffed, "ben")
     assert {a["metric"] for a in _open_alerts(staffed, sam)} == {"out_of_hours"}
@@ -283,7 +371,30 @@ def test_a_work_order_out_of_hours_suspends_tool_and_operator(
     reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, "night shift was authorised")
     reinstatement.reinstate_operator(staffed.app.uow, sam, "ben", "night shift was authorised")
     assert staffed.reset(later_job).state is JobState.VERIFIED
+    assert staffed.reset(job_id).state is JobState.VERIFIED
     assert _tool_status(staffed) is ToolStatus.ACTIVE
+    _assert_replay_agrees(staffed)
+
+
+def test_an_order_allowed_out_of_hours_is_withdrawn_when_its_tool_is_suspended(
+    staffed: Staffed, sam: Caller
+) -> None:
+    anomaly.set_threshold(staffed.app.uow, sam, "facility", None, "out_of_hours", 1, 60)
+    night_job, second = _eligible_jobs(staffed, 2)
+    _out_of_hours(staffed, sam)
+    _issue(staffed, night_job)  # the one allowed: counted, and carried out unless withdrawn
+    [observed] = _device_entries(staffed, DEVICES[0], "anomaly.observed")
+    assert observed.data["metric"] == "out_of_hours"
+    assert _tool_status(staffed) is ToolStatus.ACTIVE
+
+    with pytest.raises(anomaly.ThresholdReached, match="this would be the 2nd"):
+        _issue(staffed, second)
+
+    [withdrawn] = _device_entries(staffed, DEVICES[0], "work_order.withdrawn")
+    assert withdrawn.data["job_id"] == night_job
+    reinstatement.reinstate_tool(staffed.app.uow, sam, TOOL, "night shift was authorised")
+    reinstatement.reinstate_operator(staffed.app.uow, sam, "ben", "night shift was authorised")
+    assert job_steps.work_orders_for_tool(staffed.app.uow, staffed.tool) == []
     _assert_replay_agrees(staffed)
 
 
@@ -329,10 +440,14 @@ def test_a_reset_of_a_device_no_consignment_expected_suspends(
     _issue(staffed, expected_job)
     assert _tool_status(staffed) is ToolStatus.ACTIVE
 
-    _issue(staffed, job_id)
+    with pytest.raises(
+        anomaly.ThresholdReached,
+        match="tool BENCH-1 may not reset a device that no open consignment expected",
+    ):
+        _issue(staffed, job_id)
 
-    observed = [e for e in _entries(staffed, "device", DEVICES[4]) if e.type == "anomaly.observed"]
-    assert [e.data["metric"] for e in observed] == ["unexpected_consignment"]
+    assert _device_entries(staffed, DEVICES[4], "reset.authorised") == []
+    assert len(_device_entries(staffed, DEVICES[4], "work_order.refused")) == 1
     assert _tool_status(staffed) is ToolStatus.SUSPENDED
     assert _operator_suspended(staffed, "ben")
     assert {a["metric"] for a in _open_alerts(staffed, sam)} == {"unexpected_consignment"}
@@ -402,7 +517,8 @@ def test_a_suspended_operator_cannot_be_given_a_token_or_act(staffed: Staffed, s
     ben = enrol(staffed.app, staffed.admin, "ben", bench="B1")
     signed_in = tokens.authenticate_token(staffed.app.uow, ben.token)
     [job_id] = _eligible_jobs(staffed, 1)
-    _issue(staffed, job_id)
+    with pytest.raises(anomaly.ThresholdReached, match="operator ben may do no resets"):
+        _issue(staffed, job_id)
     assert _operator_suspended(staffed, "ben")
     # Not even from a credential that was good a moment ago.
     with pytest.raises(NotFound, match="no active operator"):

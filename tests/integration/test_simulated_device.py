@@ -17,6 +17,7 @@ import rfc8785
 from triage import gbcs
 from triage.adapters.devices import scenarios
 from triage.adapters.devices.base import (
+    ConnectorOptionError,
     DeviceConnector,
     DeviceNotPresent,
     LogReadFailed,
@@ -542,6 +543,14 @@ def test_load_connector_finds_the_simulated_connector(
     )
     assert isinstance(connector, DeviceConnector)
     assert connector.attach(ESME).device_id == ESME
+
+
+def test_load_connector_names_a_missing_or_unknown_option(facility_keys: tuple[str, str]) -> None:
+    given = {"facility_verifier_key": facility_keys[1], "tool_id": TOOL}
+    with pytest.raises(ConnectorOptionError, match=r"'simulated' needs the option state_file"):
+        load_connector("simulated", **given)
+    with pytest.raises(ConnectorOptionError, match=r"no option colour; its options: state_file$"):
+        load_connector("simulated", state_file="f.json", colour="red", **given)
 
 
 def test_load_connector_with_an_unknown_name_lists_the_installed_ones() -> None:

@@ -21,6 +21,7 @@ from triage.ledger.receipt import verify_receipt
 from triage.services import history, intake, job_steps, photos, tamper_policy
 from triage.services import ledger as ledger_service
 from triage.services.intake import ManifestRejected
+from triage.services.views import jobs
 
 D1, D2, D3 = "BC-33-AC-FF-FE-FA-55-01", "BC-33-AC-FF-FE-FA-55-02", "BC-33-AC-FF-FE-FA-55-03"
 
@@ -399,4 +400,28 @@ def test_an_earlier_tamper_policy_is_put_back_in_force_and_replays(staffed: Staf
         tamper_policy.activate_policy(app.uow, staffed.admin, policy)
     with app.uow(write=False) as uow:
         assert uow.policies.active_source() == first.source.decode("utf-8")
+    _assert_record_consistent(staffed)
+
+
+def test_a_verified_device_found_damaged_is_quarantined_and_a_quarantine_overridden(
+    staffed: Staffed,
+) -> None:
+    staffed.manifest("C-1", [D1, D2, D3])
+    verified = staffed.reset(staffed.receive(D1).id)
+    assert verified.state is JobState.VERIFIED
+    uow = staffed.app.uow
+
+    damaged = job_steps.quarantine(uow, staffed.sup, verified.id, "display cracked on the bench")
+
+    assert damaged.state is JobState.QUARANTINED
+    breached = staffed.receive(D2, {**CLEAN, "cpa_boundary_intact": False})
+    overridden = job_steps.override(
+        uow, staffed.sup2, breached.id, "eligible", "the CPA label was peeled in transport"
+    )
+    assert overridden.state is JobState.ELIGIBLE
+    reviewed = staffed.receive(D3, {**CLEAN, "outer_covers_opened": ["terminal"]})
+    queues = jobs.review_queues(uow, staffed.sup2)
+    assert [j.id for j in queues.quarantined] == [damaged.id]
+    assert queues.acts[damaged.id] == ["dispose"]  # reset already: no override
+    assert any("terminal cover" in r for r in queues.reasons[reviewed.id])
     _assert_record_consistent(staffed)

@@ -23,6 +23,7 @@ class DecisionRow:
     job_id: str
     seq: int
     outcome: str
+    reasons: tuple[str, ...]  # the texts of the policy's reasons (none for an override)
     policy_hash: str | None
     decided_by: str
     justification: str | None
@@ -71,6 +72,14 @@ class FakeJobRepository(FakeTables):
     def decision_count(self, job_id: str) -> int:
         return sum(1 for row in self.decisions if row.job_id == job_id)
 
+    def latest_reasons(self, job_ids: Sequence[str]) -> dict[str, list[str]]:
+        wanted = set(job_ids)
+        found: dict[str, list[str]] = {}
+        for row in sorted(self.decisions, key=lambda r: (r.job_id, r.seq)):
+            if row.job_id in wanted:
+                found[row.job_id] = list(row.reasons)
+        return found
+
     def reset_results(self, job_id: str) -> list[ResetResult]:
         found = [r for r in self.results.values() if r.job_id == job_id]
         return sorted(found, key=lambda r: r.at)
@@ -114,6 +123,7 @@ class FakeJobRepository(FakeTables):
                 job_id=data["job_id"],
                 seq=data["seq"],
                 outcome=data["outcome"],
+                reasons=tuple(r["text"] for r in data.get("reasons", [])),
                 policy_hash=(data.get("policy") or {}).get("hash"),
                 decided_by=entry.actor.id,
                 justification=data.get("justification"),
@@ -126,6 +136,15 @@ class FakeJobRepository(FakeTables):
     def _authorised(self, entry: Entry, index: int) -> None:
         # The work order itself is the work orders' fake's.
         self._move(entry, reset_attempts=entry.data["attempt"])
+
+    @projects("work_order.withdrawn")
+    def _order_withdrawn(self, entry: Entry, index: int) -> None:
+        # A reset order withdrawn gives back its attempt; the job's state does not change.
+        job = self.jobs.get(entry.data["job_id"])
+        if job is not None and "reset_attempts" in entry.data:
+            self.jobs[job.id] = dataclasses.replace(
+                job, reset_attempts=entry.data["reset_attempts"]
+            )
 
     @projects("reset.completed", "reset.failed")
     def _reset_result(self, entry: Entry, index: int) -> None:

@@ -47,6 +47,22 @@ class FakeWorkOrderRepository(FakeTables):
             None,
         )
 
+    def outstanding(
+        self, *, tool_id: str | None = None, operator_id: str | None = None
+    ) -> list[StoredWorkOrder]:
+        return sorted(
+            (
+                order
+                for order in self.orders.values()
+                if order.status == "issued"
+                and (
+                    (tool_id is not None and order.tool_id == tool_id)
+                    or (operator_id is not None and order.operator_id == operator_id)
+                )
+            ),
+            key=lambda order: (order.issued_at, order.id),
+        )
+
     def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
         expired = [
             order
@@ -123,3 +139,10 @@ class FakeWorkOrderRepository(FakeTables):
     def _job_moved(self, entry: Entry, index: int) -> None:
         # A device set aside or gone keeps no work order a tool could still carry out.
         self._set_status(entry.data["job_id"], "withdrawn")
+
+    @projects("work_order.withdrawn")
+    def _withdrawn(self, entry: Entry, index: int) -> None:
+        # Its tool or operator was taken out of service.
+        order = self.orders.get(entry.data["work_order_id"])
+        if order is not None and order.status == "issued":
+            self.orders[order.id] = dataclasses.replace(order, status="withdrawn")

@@ -94,6 +94,18 @@ class SqlJobRepository:
             ).scalar_one()
         )
 
+    def latest_reasons(self, job_ids: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(job_ids), 500):
+            rows = self._conn.execute(
+                select(decision.c.job_id, decision.c.reasons)
+                .where(decision.c.job_id.in_(job_ids[start : start + 500]))
+                .order_by(decision.c.job_id, decision.c.seq)
+            )
+            # The latest decision of each job comes last.
+            found.update({j: [r["text"] for r in json.loads(reasons)] for j, reasons in rows})
+        return found
+
     def reset_results(self, job_id: str) -> list[ResetResult]:
         rows = self._conn.execute(
             select(reset_result).where(reset_result.c.job_id == job_id).order_by(reset_result.c.at)

@@ -453,6 +453,24 @@ def _job_moved(entry: Entry) -> list[_Op]:
     return [withdraw, _job_state(entry)]
 
 
+@_handles("work_order.withdrawn")
+def _order_withdrawn(entry: Entry) -> list[_Op]:
+    # Its tool or operator was taken out of service: the tool must never carry it out. A reset
+    # order gives back the attempt it was never used for; the job's state does not change.
+    data = entry.data
+    ops: list[_Op] = [
+        _set(
+            work_order,
+            (work_order.c.id == data["work_order_id"]) & (work_order.c.status == "issued"),
+            status="withdrawn",
+        )
+    ]
+    if "reset_attempts" in data:
+        where = triage_job.c.id == data["job_id"]
+        ops.append(_set(triage_job, where, reset_attempts=data["reset_attempts"]))
+    return ops
+
+
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 

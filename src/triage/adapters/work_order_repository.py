@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, RowMapping, or_, select
 
 from triage.adapters.rows import utc
 from triage.adapters.tables import work_order
@@ -52,6 +52,23 @@ class SqlWorkOrderRepository:
             .first()
         )
         return None if row is None else _work_order(row)
+
+    def outstanding(
+        self, *, tool_id: str | None = None, operator_id: str | None = None
+    ) -> list[StoredWorkOrder]:
+        whose = []
+        if tool_id is not None:
+            whose.append(work_order.c.tool_id == tool_id)
+        if operator_id is not None:
+            whose.append(work_order.c.operator_id == operator_id)
+        if not whose:
+            return []
+        rows = self._conn.execute(
+            select(work_order)
+            .where(or_(*whose), work_order.c.status == "issued")
+            .order_by(work_order.c.issued_at, work_order.c.id)
+        ).mappings()
+        return [_work_order(row) for row in rows]
 
     def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:
         rows = self._conn.execute(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from triage.domain.lifecycle import JobState
-from triage.errors import IllegalTransition, InvalidInput, PermissionDenied
+from triage.errors import IllegalTransition, InvalidInput, PermissionDenied, TriageError
 
 MIN_JUSTIFICATION = 20
 
@@ -27,17 +27,25 @@ class TriageJob:
     closed_at: datetime | None
 
 
-def check_override(job: TriageJob, supervisor_id: str, justification: str) -> str:
-    """Guard an override; returns the cleaned justification."""
+def override_refused(job: TriageJob, supervisor_id: str) -> TriageError | None:
+    """Why ``supervisor_id`` may not override the job's decision at all, or None if they may."""
     if job.inspector_id is not None and job.inspector_id == supervisor_id:
-        raise PermissionDenied(
+        return PermissionDenied(
             f"separation of duties: {supervisor_id} inspected this device and cannot override "
             "its decision; another supervisor must"
         )
     if job.reset_attempts > 0:
-        raise IllegalTransition(
+        return IllegalTransition(
             "the decision cannot be overridden after a reset was attempted; quarantine instead"
         )
+    return None
+
+
+def check_override(job: TriageJob, supervisor_id: str, justification: str) -> str:
+    """Guard an override; returns the cleaned justification."""
+    refused = override_refused(job, supervisor_id)
+    if refused is not None:
+        raise refused
     text = " ".join(justification.split())
     if len(text) < MIN_JUSTIFICATION:
         raise InvalidInput(

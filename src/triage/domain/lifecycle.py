@@ -180,22 +180,15 @@ TRANSITIONS: dict[Action, Transition] = {
         ),
         Transition(
             Action.QUARANTINE,
-            # Not from received: a device is quarantined on the evidence of its inspection, so
-            # that no path (quarantine, then an override) can reach release without one.
-            frozenset(
-                {
-                    S.AWAITING_REVIEW,
-                    S.ELIGIBLE,
-                    S.RESET_AUTHORISED,
-                    S.RESET_FAILED,
-                    S.VERIFICATION_FAILED,
-                    S.SEAL_BROKEN,
-                }
-            ),
+            # From any state before release (damage may be found at any step), but not from
+            # received: a device is quarantined on the evidence of its inspection, so that no
+            # path (quarantine, then an override) can reach release without one.
+            frozenset(JobState) - FINAL_STATES - {S.RECEIVED, S.QUARANTINED},
             frozenset({S.QUARANTINED}),
             Permission.DEVICE_QUARANTINE,
             "device.quarantined",
-            "set aside: by a supervisor, or by the system when retries run out",
+            "set aside, with the reason: by a supervisor when damage is found at any step "
+            "before release, or by the system when reset attempts run out",
         ),
         Transition(
             Action.RETURN_TO_MANUFACTURER,

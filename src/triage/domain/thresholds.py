@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Any, TypedDict
 
+from triage.domain.local_time import LEGACY_TIME_ZONE, time_zone
 from triage.errors import InvalidInput
 
 MAX_COUNT = 100_000
@@ -165,30 +166,34 @@ def effective_limit(
 
 
 class HoursJson(TypedDict):
-    """Working hours as stored in entries and shown: HH:MM in UTC, and the days."""
+    """Working hours as stored in entries and shown: HH:MM on the clocks of ``zone`` (the
+    facility's IANA time zone when they were set), and the days."""
 
     start: str
     end: str
     days: list[str]
+    zone: str
 
 
 @dataclass(frozen=True)
 class WorkingHours:
-    """When the facility works, in UTC: from ``start`` to ``end`` on ``days``.
+    """When the facility works: from ``start`` to ``end`` on ``days``, on the clocks of
+    ``zone`` (an IANA time zone): 08:00-18:00 Europe/London is 07:00-17:00 UTC in summer.
 
     An ``end`` before ``start`` is a night shift that ends the next morning; it belongs to the
-    day it started on.
+    day it started on. Hours recorded before hours named their zone were UTC, and still are.
     """
 
     start: time
     end: time
     days: frozenset[str]
+    zone: str = LEGACY_TIME_ZONE
 
     def contains(self, at: datetime) -> bool:
         """True when ``at`` (timezone-aware) falls within working hours."""
         if at.tzinfo is None:
             raise InvalidInput("working hours are checked against timezone-aware times", field="at")
-        moment = at.astimezone(UTC)
+        moment = at.astimezone(time_zone(self.zone, "zone"))
         clock = moment.time().replace(tzinfo=None)
         day = DAYS[moment.weekday()]
         if self.start < self.end:
@@ -198,23 +203,31 @@ class WorkingHours:
             previous in self.days and clock < self.end
         )
 
+    def describe(self) -> str:
+        """As people read them: "08:00-18:00 Europe/London on mon,tue,wed,thu,fri"."""
+        shown = self.to_json()
+        return f"{shown['start']}-{shown['end']} {self.zone} on {','.join(shown['days'])}"
+
     def to_json(self) -> HoursJson:
         """As stored in entries and in the facility settings."""
         return {
             "start": self.start.strftime("%H:%M"),
             "end": self.end.strftime("%H:%M"),
             "days": [d for d in DAYS if d in self.days],
+            "zone": self.zone,
         }
 
     @classmethod
-    def parse(cls, start: str, end: str, days: Iterable[str]) -> WorkingHours:
-        """Working hours from outside input; InvalidInput names the field and the problem."""
+    def parse(cls, start: str, end: str, days: Iterable[str], zone: str) -> WorkingHours:
+        """Working hours from outside input, on the clocks of ``zone``; InvalidInput names the
+        field and the problem."""
+        time_zone(zone, "zone")
         parsed = []
         for name, text in (("start", start), ("end", end)):
             match = _HHMM.match(text.strip())
             if match is None:
                 raise InvalidInput(
-                    f"{name}: give a time as HH:MM (24-hour, UTC), not {text!r}", field=name
+                    f"{name}: give a time as HH:MM (24-hour, {zone} time), not {text!r}", field=name
                 )
             parsed.append(time(int(match.group(1)), int(match.group(2))))
         if parsed[0] == parsed[1]:
@@ -231,12 +244,14 @@ class WorkingHours:
             chosen.add(name)
         if not chosen:
             raise InvalidInput("days: name at least one working day", field="days")
-        return cls(parsed[0], parsed[1], frozenset(chosen))
+        return cls(parsed[0], parsed[1], frozenset(chosen), zone)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> WorkingHours:
-        """Working hours as stored by ``to_json``."""
-        return cls.parse(data["start"], data["end"], data["days"])
+        """Working hours as stored by ``to_json`` (UTC when they name no zone)."""
+        return cls.parse(
+            data["start"], data["end"], data["days"], data.get("zone", LEGACY_TIME_ZONE)
+        )
 
 
 def is_working_time(hours: WorkingHours | None, at: datetime) -> bool:

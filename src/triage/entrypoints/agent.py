@@ -20,7 +20,7 @@ import secrets
 import signal
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -28,6 +28,7 @@ from typing import IO, Any
 import httpx
 
 from triage.adapters.devices.base import (
+    AGENT_OPTIONS,
     AttachedDevice,
     DeviceConnector,
     DeviceNotPresent,
@@ -47,6 +48,7 @@ from triage.domain.work_order import (
     WorkOrder,
     WorkOrderRefused,
 )
+from triage.entrypoints.quiet_logs import Heartbeat, agent_log_config
 from triage.errors import InvalidInput, TriageError
 from triage.ledger import note
 from triage.ledger.entry import format_time
@@ -246,6 +248,7 @@ class Agent:
     facility_verifier_key: str
     journal: Journal
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
     def run_once(self) -> int:
         """Report interrupted orders, then process every work order waiting for this tool;
@@ -257,12 +260,41 @@ class Agent:
         return len(orders)
 
     def run(self, interval: float, stop: Callable[[], bool] = lambda: False) -> None:
-        """Poll the server until ``stop`` says so."""
+        """Poll the server until ``stop`` says so. A poll that finds nothing logs nothing: an
+        order handled or refused, the server failing or answering again is logged when it
+        happens (a failure repeated, once), and a heartbeat says the agent is alive at most
+        every ``heartbeat.interval`` seconds."""
+        log.info("tool %s: asking for work orders every %g s", self.tool_id, interval)
+        listed = 0
+        failing: str | None = None
+        failures = 0
         while not stop():
             try:
-                self.run_once()
+                listed += self.run_once()
+                if failing is not None:
+                    log.info("the server answers again (after %d failed polls)", failures)
+                    failing, failures = None, 0
             except AgentError as exc:
-                log.warning("%s", exc)
+                failures += 1
+                if str(exc) != failing:
+                    log.warning("%s", exc)
+                    failing = str(exc)
+            polls = self.heartbeat.count()
+            if polls is not None:
+                minutes = round(self.heartbeat.interval / 60)
+                if failing is None:
+                    log.info(
+                        "tool %s: alive; %d polls and %d work orders listed in %d minutes",
+                        self.tool_id,
+                        polls,
+                        listed,
+                        minutes,
+                    )
+                else:
+                    log.warning(
+                        "tool %s: still failing after %d polls: %s", self.tool_id, failures, failing
+                    )
+                listed = 0
             time.sleep(interval)
 
     def process(self, signed: str) -> str:
@@ -545,7 +577,13 @@ def run_agent(
 ) -> None:
     """Wire the agent (the bench's own composition root) and run it until SIGTERM, or handle
     the waiting orders ``once``; AgentError says why it cannot start or go on."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    agent_log_config()
+    reserved = [name for name in options if name in AGENT_OPTIONS]
+    if reserved:
+        raise AgentError(
+            f"--option {reserved[0]}: the agent gives the connector its {reserved[0]} itself "
+            "(from --tool-id and --facility-key)"
+        )
     try:
         signer = load_tool_key(key)
         device_connector = load_connector(

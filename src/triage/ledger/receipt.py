@@ -103,6 +103,11 @@ def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedR
     return VerifiedReceipt(origin, checkpoint, subject, proven)
 
 
+# How `triage verify` labels the receipt digest in its output, and how a certificate names the
+# line the reader compares with the one under its QR code.
+DIGEST_LABEL = "digest:"
+
+
 def receipt_digest(data: str | bytes, verified: VerifiedReceipt) -> str:
     """A compact line a QR code can carry: subject, checkpoint size and root, receipt hash."""
     raw = data.encode("utf-8") if isinstance(data, str) else data

@@ -19,6 +19,7 @@ from triage.domain.alert import Alert
 from triage.domain.caller import Caller
 from triage.domain.people import Operator
 from triage.domain.roles import Permission
+from triage.domain.thresholds import WorkingHours
 from triage.domain.token import StoredToken
 from triage.domain.tool import Tool
 from triage.ledger.entry import format_time
@@ -188,7 +189,7 @@ def _csv_rows(found: AccessReview) -> list[dict[str, object]]:
             "detail": (
                 "always (no working hours set)"
                 if hours is None
-                else f"{hours['start']}-{hours['end']} UTC {' '.join(hours['days'])}"
+                else WorkingHours.from_json(hours).describe()
             ),
         }
     )

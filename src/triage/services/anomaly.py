@@ -38,6 +38,7 @@ from triage.ledger.entry import Ref
 from triage.services.common import device_ref, make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 from triage.services.tools import record_tool_suspension
+from triage.services.withdrawal import withdrawals
 
 ANOMALY = Caller.system("anomaly")
 RESET_METRICS = (Metric.RESETS, Metric.OUT_OF_HOURS, Metric.UNEXPECTED_CONSIGNMENT)
@@ -85,10 +86,9 @@ def check(
     return breaches
 
 
-def reset_issued(
-    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
-) -> list[Breach]:
-    """After a work order's entry: note use out of hours or for an unexpected device, check."""
+def observed_in_order(uow: UnitOfWork, job: TriageJob, at: datetime) -> list[tuple[Metric, str]]:
+    """What a work order for ``job`` issued at ``at`` counts as besides a reset, with what
+    the ledger says of it: use outside working hours, a reset of an unexpected device."""
     observed = []
     if not is_working_time(uow.security.working_hours(), at):
         observed.append((Metric.OUT_OF_HOURS, "work order issued outside working hours"))
@@ -99,6 +99,18 @@ def reset_issued(
                 "reset of a device that did not come in an open consignment that expected it",
             )
         )
+    return observed
+
+
+def reset_issued(
+    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
+) -> list[Breach]:
+    """After a work order's entry: note use out of hours or for an unexpected device, check.
+
+    ``check_order`` refused beforehand any order that would breach a threshold, so the check
+    here only catches what a concurrent order made of the counts.
+    """
+    observed = observed_in_order(uow, job, at)
     if observed:
         uow.ledger.record(
             [
@@ -120,6 +132,124 @@ def reset_issued(
             ]
         )
     return check(uow, tool_id, operator_id, at, RESET_METRICS)
+
+
+class ThresholdReached(Conflict):
+    """A work order refused before it was issued: it would be one more than a threshold
+    allows its tool or its operator."""
+
+    def __init__(self, message: str, job: TriageJob, tool_id: str, operator_id: str) -> None:
+        super().__init__(message)
+        self.job = job
+        self.tool_id = tool_id
+        self.operator_id = operator_id
+
+    def record(self) -> Callable[[UnitOfWork], object]:
+        """The refusal's hook for ``common.record_refusal``: see ``order_refused``."""
+        return order_refused(self.job, self.tool_id, self.operator_id)
+
+
+def check_order(
+    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
+) -> None:
+    """Before a work order's entry: refuse the order (ThresholdReached, naming the limit) when
+    it would breach a threshold of its tool or its operator. Nothing is recorded here: the
+    refusal, the alert and the suspension are ``order_refused``'s, in a transaction of their
+    own once this one has rolled back."""
+    breaches = _order_breaches(uow, job, tool_id, operator_id, at)
+    if breaches:
+        limits = "; ".join(limit_text(b) for b in breaches)
+        who = " and ".join(f"{b.scope.value} {b.subject_id}" for b in breaches)
+        them = "it" if [b.scope for b in breaches] == [Scope.TOOL] else "them"
+        raise ThresholdReached(
+            f"{limits}. No work order was issued. Trying to go beyond the limit suspended "
+            f"{who} until a security manager reinstates {them} (an alert was raised)",
+            job,
+            tool_id,
+            operator_id,
+        )
+
+
+def order_refused(job: TriageJob, tool_id: str, operator_id: str) -> Callable[[UnitOfWork], object]:
+    """The hook for ``common.record_refusal`` after ``check_order`` refused an order: trying
+    to go beyond a threshold is an anomaly as much as going beyond it, so the tool or operator
+    is suspended (its outstanding orders withdrawn) and an alert raised, as for a breach."""
+
+    def suspend(uow: UnitOfWork) -> list[Breach]:
+        breaches = _order_breaches(uow, job, tool_id, operator_id, uow.clock.now())
+        for breach in breaches:
+            _suspend(uow, breach, refused=True)
+        return breaches
+
+    return suspend
+
+
+def _order_breaches(
+    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
+) -> list[Breach]:
+    """The thresholds one more work order for ``job`` would breach, per subject."""
+    metrics = [Metric.RESETS, *(metric for metric, _ in observed_in_order(uow, job, at))]
+    settings = uow.security.thresholds()
+    found = []
+    for scope, subject_id in zip(SUBJECT_SCOPES, (tool_id, operator_id), strict=True):
+        if not _may_be_suspended(uow, scope, subject_id):
+            continue
+        breach = _first_breach(uow, settings, metrics, scope, subject_id, at, adding=1)
+        if breach is not None:
+            found.append(breach)
+    return found
+
+
+# What each metric a work order counts in is called: one, several, and none allowed.
+_ORDER_NOUNS = {
+    Metric.RESETS: ("reset", "resets", "may do no resets"),
+    Metric.OUT_OF_HOURS: (
+        "work order outside working hours",
+        "work orders outside working hours",
+        "may be given no work order outside working hours",
+    ),
+    Metric.UNEXPECTED_CONSIGNMENT: (
+        "reset of a device no open consignment expected",
+        "resets of devices no open consignment expected",
+        "may not reset a device that no open consignment expected",
+    ),
+}
+
+
+def limit_text(breach: Breach) -> str:
+    """The limit a work order would go beyond, as a person reads it: 'tool BENCH-1 may do 2
+    resets an hour; this would be the 3rd'."""
+    who = f"{breach.scope.value} {breach.subject_id}"
+    allowed = breach.limit.max_count
+    one, several, none = _ORDER_NOUNS.get(
+        breach.metric,
+        (breach.metric.value.replace("_", " "), breach.metric.value.replace("_", " "), ""),
+    )
+    if allowed == 0 and none:
+        return f"{who} {none}"
+    per = per_window(breach.limit.window_minutes)
+    return (
+        f"{who} may do {allowed} {one if allowed == 1 else several} {per}; "
+        f"this would be the {ordinal(breach.count)}"
+    )
+
+
+def per_window(minutes: int) -> str:
+    """A threshold's window as a rate: 'an hour', 'a day', 'in 90 minutes'."""
+    named = {1: "a minute", 60: "an hour", 24 * 60: "a day", 7 * 24 * 60: "a week"}
+    if minutes in named:
+        return named[minutes]
+    if minutes % 60 == 0:
+        return f"in {minutes // 60} hours"
+    return f"in {minutes} minutes"
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def refusal_recorded(uow: UnitOfWork, tool_id: str) -> list[Breach]:
@@ -147,13 +277,15 @@ def _first_breach(
     scope: Scope,
     subject_id: str,
     at: datetime,
+    adding: int = 0,
 ) -> Breach | None:
+    """The first of ``metrics`` the subject's counted events (and ``adding`` more) breach."""
     reinstated: datetime | None = None
     looked_up = False
     for metric in metrics:
         limit, _ = effective_limit(settings, metric, scope, subject_id)
         since = at - timedelta(minutes=limit.window_minutes)
-        count = uow.security.count_activity(metric, scope, subject_id, since)
+        count = uow.security.count_activity(metric, scope, subject_id, since) + adding
         if not limit.breached_by(count):
             continue
         # Rare: only now is it worth finding when the subject was last reinstated.
@@ -163,33 +295,36 @@ def _first_breach(
             )
             looked_up = True
         if reinstated is not None and reinstated > since:
-            count = uow.security.count_activity(metric, scope, subject_id, reinstated)
+            count = uow.security.count_activity(metric, scope, subject_id, reinstated) + adding
             if not limit.breached_by(count):
                 continue
         return Breach(metric, scope, subject_id, count, limit, str(uuid.uuid4()))
     return None
 
 
-def _suspend(uow: UnitOfWork, breach: Breach) -> None:
-    reason = (
-        f"anomaly: {breach.count} {breach.metric.value.replace('_', ' ')} within "
-        f"{breach.limit.window_minutes} minutes, more than the {breach.limit.max_count} allowed "
-        f"(alert {breach.alert_id})"
-    )
+def _suspend(uow: UnitOfWork, breach: Breach, refused: bool = False) -> None:
+    """Raise the breach's alert and suspend its subject; ``refused``: the breach was a work
+    order's, refused before it was issued."""
+    if refused:
+        what = f"work order refused: {limit_text(breach)}"
+        reason = f"anomaly: {what} (alert {breach.alert_id})"
+    else:
+        reason = (
+            f"anomaly: {breach.count} {breach.metric.value.replace('_', ' ')} within "
+            f"{breach.limit.window_minutes} minutes, more than the {breach.limit.max_count} "
+            f"allowed (alert {breach.alert_id})"
+        )
     subject = Ref(breach.scope.value, breach.subject_id)
-    raised = make_entry(
-        uow,
-        ANOMALY,
-        "alert.raised",
-        subject,
-        {
-            "alert_id": breach.alert_id,
-            "metric": breach.metric.value,
-            "count": breach.count,
-            **breach.limit.to_json(),
-            "action": "suspended",
-        },
-    )
+    data = {
+        "alert_id": breach.alert_id,
+        "metric": breach.metric.value,
+        "count": breach.count,
+        **breach.limit.to_json(),
+        "action": "suspended",
+    }
+    if refused:
+        data["detail"] = what
+    raised = make_entry(uow, ANOMALY, "alert.raised", subject, data)
     if breach.scope is Scope.TOOL:
         uow.ledger.record([raised])
         record_tool_suspension(uow, ANOMALY, breach.subject_id, reason)
@@ -201,7 +336,9 @@ def _suspend(uow: UnitOfWork, breach: Breach) -> None:
         subject,
         {"reason": reason, "alert_id": breach.alert_id},
     )
-    uow.ledger.record([raised, suspended])
+    why = f"operator {breach.subject_id} was suspended: {reason}"
+    withdrawn = withdrawals(uow, ANOMALY, why, operator_id=breach.subject_id)
+    uow.ledger.record([raised, suspended, *withdrawn])
 
 
 # -- thresholds and working hours -----------------------------------------------------------
@@ -296,13 +433,19 @@ def set_working_hours(
     end: str | None,
     days: Sequence[str] | None,
 ) -> WorkingHours | None:
-    """Set the facility's working hours (UTC); no start and no end clears them (always on)."""
+    """Set the facility's working hours, in its local time (Settings.time_zone, recorded with
+    them); no start and no end clears them (always on)."""
     caller.require(Permission.THRESHOLD_MANAGE)
     hours: WorkingHours | None = None
     if start or end:
         if not start or not end:
             raise InvalidInput("start, end: give both, or neither to clear the working hours")
-        hours = WorkingHours.parse(start, end, days if days is not None else DAYS_DEFAULT)
+        hours = WorkingHours.parse(
+            start,
+            end,
+            days if days is not None else DAYS_DEFAULT,
+            uow_factory.settings.time_zone,
+        )
     with uow_factory(write=True) as uow:
         uow.ledger.record(
             [
@@ -335,6 +478,38 @@ def threshold_view(uow: UnitOfWork) -> ThresholdView:
         facility.append(FacilityLimit(metric, scope, limit, source))
     overrides = [s for s in settings if s.scope is not Scope.FACILITY]
     return ThresholdView(facility, overrides, uow.security.working_hours())
+
+
+@dataclass(frozen=True)
+class SubjectLimit:
+    """The limit in force for one tool or operator on one metric, and where it comes from:
+    'subject' (set for it), 'facility' or 'default'."""
+
+    metric: Metric
+    limit: Limit
+    source: str
+
+    @property
+    def rate(self) -> str:
+        """As a person reads it: '2 an hour', or 'none'."""
+        if self.limit.max_count == 0:
+            return "none"
+        return f"{self.limit.max_count} {per_window(self.limit.window_minutes)}"
+
+
+def subject_limits(
+    uow: UnitOfWork, scope: Scope, subject_ids: Iterable[str]
+) -> dict[str, list[SubjectLimit]]:
+    """Subject id -> the limit in force for it on each metric, within an open unit of work."""
+    settings = uow.security.thresholds()
+    metrics = [metric for metric in Metric if (metric, scope) in DEFAULTS]
+    return {
+        subject_id: [
+            SubjectLimit(metric, *effective_limit(settings, metric, scope, subject_id))
+            for metric in metrics
+        ]
+        for subject_id in subject_ids
+    }
 
 
 def _require_subject(uow: UnitOfWork, scope: Scope, subject_id: str) -> None:

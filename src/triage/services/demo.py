@@ -1,16 +1,29 @@
-"""A demo facility: demo staff (one per role), seals in their hands, commissioning mode, and a
-fresh sign-in and API token for each, minted by their own login."""
+"""A demo facility: demo staff (one per role), seals in their hands, commissioning mode, a
+fresh sign-in and API token for each, minted by their own login, and a demo bench: an enrolled
+tool and a consignment of demo devices (and one device it does not list), which the bench's
+simulated fleet holds (made by the entrypoint, the only layer that may build one)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from triage.domain.caller import Caller
+from triage.domain.consignment import ManifestRow
 from triage.domain.credentials import totp_step
 from triage.domain.roles import Role
-from triage.services import assessment, auth, bench_assignment, operators, seals, staffing
+from triage.services import (
+    assessment,
+    auth,
+    bench_assignment,
+    intake,
+    operators,
+    seals,
+    staffing,
+    tools,
+)
 from triage.services.ports import SecretSealer, UnitOfWorkFactory
 from triage.services.token_login import token_by_login
 
@@ -30,6 +43,68 @@ DEMO_SEALS = {
     "demo-supervisor": ("DEMO-0021", "DEMO-0030"),
 }
 
+DEMO_TOOL = "DEMO-TOOL-1"  # the demo bench's Triage Tool, at DEMO_BENCH
+DEMO_ASSET_OWNER = "Demo Energy Supplier"
+DEMO_CONSIGNMENT = "DEMO-CONSIGNMENT-1"  # the asset owner's reference of the demo consignment
+
+
+@dataclass(frozen=True)
+class DemoDevice:
+    """A device of the demo bench's simulated fleet: its scenario (a name from the simulator's
+    scenarios), whether the demo consignment lists it, and what triaging it shows."""
+
+    device_id: str
+    device_type: str
+    scenario: str
+    on_manifest: bool
+    shows: str
+
+
+DEMO_DEVICES = (
+    DemoDevice(
+        "BC-33-AC-FF-FE-DE-00-01",
+        "ESME",
+        "clean",
+        True,
+        "nothing to find: eligible, reset, verify, seal, release and its certificate",
+    ),
+    DemoDevice(
+        "BC-33-AC-FF-FE-DE-00-02",
+        "ESME",
+        "failing-battery",
+        True,
+        "a tamper alert 3 hours after a low-battery warning: the battery explains it, eligible",
+    ),
+    DemoDevice(
+        "BC-33-AC-FF-FE-DE-00-03",
+        "ESME",
+        "supplier-job",
+        True,
+        "terminal cover opened by supplier job SJ-4471: record the job at inspection, eligible",
+    ),
+    DemoDevice(
+        "BC-33-AC-FF-FE-DE-00-04",
+        "ESME",
+        "strong-magnet",
+        True,
+        "a strong magnetic field alert no battery explains: supervisor review",
+    ),
+    DemoDevice(
+        "BC-33-AC-FF-FE-DE-00-05",
+        "ESME",
+        "breached-cpa-boundary",
+        True,
+        "tamper switch fired; inspect it with the CPA boundary not intact: quarantine",
+    ),
+    DemoDevice(
+        "BC-33-AC-FF-FE-DE-00-06",
+        "ESME",
+        "clean",
+        False,
+        "scanning it raises an unexpected-device exception (the exceptions queue)",
+    ),
+)
+
 
 @dataclass(frozen=True)
 class DemoLogin:
@@ -47,13 +122,23 @@ class Demo:
     tokens: dict[str, str]  # operator id -> API token
     seals: dict[str, tuple[str, str]]  # operator id -> first and last serial held
     logins: dict[str, DemoLogin]  # the demo administrator's only on the first run
+    consignment_id: str  # the demo consignment, listing DEMO_DEVICES on the manifest
+    tool_id: str = DEMO_TOOL
+    devices: tuple[DemoDevice, ...] = DEMO_DEVICES
 
 
 def set_up_demo(
-    uow_factory: UnitOfWorkFactory, box: SecretSealer, token_max_days: int, source: str
+    uow_factory: UnitOfWorkFactory,
+    box: SecretSealer,
+    token_max_days: int,
+    source: str,
+    *,
+    tool_key: Callable[[], str],
 ) -> Demo:
-    """Create the demo staff if missing (refused beside real operators), their seals and
-    commissioning mode, and sign each in for a fresh token (``source``: where from)."""
+    """Create the demo staff if missing (refused beside real operators), their seals,
+    commissioning mode and the demo bench (its tool enrolled with the verifier key ``tool_key``
+    gives, called only to enrol it; the consignment of DEMO_DEVICES), and sign each person in
+    for a fresh token (``source``: where from). Safe to repeat: nothing is made twice."""
     known = staffing.demo_staff_allowed(uow_factory)
     if DEMO_ADMIN not in known:
         operators.create_operator(
@@ -76,6 +161,7 @@ def set_up_demo(
             benches[operator_id] = DEMO_BENCH
     _demo_seals(uow_factory)
     _demo_commissioning(uow_factory, admin)
+    consignment_id = _demo_bench(uow_factory, admin, tool_key)
     logins, spare = _demo_logins(uow_factory, admin, known, box)
     # Each token is minted by its own person's sign-in with the second factor, never by the
     # administrator for them.
@@ -95,7 +181,38 @@ def set_up_demo(
         ).secret
         for who, login in logins.items()
     }
-    return Demo(tokens, dict(DEMO_SEALS), logins)
+    return Demo(tokens, dict(DEMO_SEALS), logins, consignment_id)
+
+
+def _demo_bench(uow_factory: UnitOfWorkFactory, admin: Caller, tool_key: Callable[[], str]) -> str:
+    """The demo tool enrolled at the demo bench, and the demo consignment imported by stores
+    (each only if missing); returns the consignment's id."""
+    with uow_factory(write=False) as uow:
+        enrolled = uow.tools.get(DEMO_TOOL) is not None
+        imported = uow.consignments.by_reference(DEMO_ASSET_OWNER, DEMO_CONSIGNMENT)
+    if not enrolled:
+        tools.enrol_tool(uow_factory, admin, DEMO_TOOL, DEMO_BENCH, tool_key())
+    if imported is not None:
+        return imported.id
+    rows = [
+        ManifestRow(
+            line,
+            {
+                "device_id": device.device_id,
+                "device_type": device.device_type,
+                "manufacturer": "Demo Meters Ltd",
+                "model": "DM-1",
+                "firmware_version": "1.0",
+                "inventory_status": "Decommissioned",
+                "asset_owner": DEMO_ASSET_OWNER,
+            },
+        )
+        for line, device in enumerate((d for d in DEMO_DEVICES if d.on_manifest), start=2)
+    ]
+    stores = operators.operator_caller(uow_factory, "demo-stores")
+    report = intake.import_manifest(uow_factory, stores, DEMO_CONSIGNMENT, DEMO_ASSET_OWNER, rows)
+    assert report.consignment_id is not None  # all rows or none, and these rows are good
+    return report.consignment_id
 
 
 def _demo_logins(

@@ -183,6 +183,10 @@ def override(
         return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
 
 
+# A work order refused before it was issued because it would breach a threshold.
+ORDER_REFUSED = "work_order.refused"
+
+
 def authorise_reset(
     uow_factory: UnitOfWorkFactory,
     caller: Caller,
@@ -192,11 +196,19 @@ def authorise_reset(
 ) -> str:
     """Issue a signed work order for one tool to reset one device; returns the signed note."""
     caller.require(Permission.RESET_REQUEST)
-    return bench_assignment.refusing_elsewhere(
-        uow_factory,
-        caller,
-        lambda: _authorise_reset(uow_factory, caller, job_id, tool_id, origin_signer_key),
-    )
+    try:
+        return bench_assignment.refusing_elsewhere(
+            uow_factory,
+            caller,
+            lambda: _authorise_reset(uow_factory, caller, job_id, tool_id, origin_signer_key),
+        )
+    except anomaly.ThresholdReached as exc:
+        # No order exists; the attempt is on the device's record, and suspends who made it.
+        subject = device_ref(exc.job.device_id)
+        common.record_refusal(
+            uow_factory, caller, ORDER_REFUSED, subject, str(exc), then=exc.record()
+        )
+        raise
 
 
 def _authorise_reset(
@@ -254,6 +266,7 @@ def _authorise_reset(
             },
             at=issued,
         )
+        anomaly.check_order(uow, job, tool.id, caller.id, issued)
         uow.ledger.record([entry])
         anomaly.reset_issued(uow, job, tool.id, caller.id, issued)
         uow.commit()
@@ -358,7 +371,10 @@ def _recorded(uow: UnitOfWork, order: StoredWorkOrder, signed: str) -> bool:
 _CLOSED = {
     "expired": "no result came before it expired, so it was closed; the device needs a new one",
     "superseded": "a newer work order for the device replaced it",
-    "withdrawn": "the device was set aside (quarantined or disposed of) before a result came",
+    "withdrawn": (
+        "the device was set aside (quarantined or disposed of), or its tool or operator "
+        "suspended, before a result came"
+    ),
 }
 
 

@@ -716,6 +716,11 @@ class JobRepository(Protocol):
 
     def decision_count(self, job_id: str) -> int: ...
 
+    def latest_reasons(self, job_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Job id -> the reasons' texts of its latest decision (none for an override), for
+        those of ``job_ids`` with a decision."""
+        ...
+
     def reset_results(self, job_id: str) -> list[ResetResult]: ...
 
 
@@ -730,6 +735,13 @@ class WorkOrderRepository(Protocol):
 
     def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
         """The job's factory reset order issued and not expired at ``now``, if any."""
+        ...
+
+    def outstanding(
+        self, *, tool_id: str | None = None, operator_id: str | None = None
+    ) -> list[StoredWorkOrder]:
+        """The orders still issued (expired or not) to ``tool_id`` or given by
+        ``operator_id`` (either, when both are named), oldest first."""
         ...
 
     def expired(self, before: datetime, limit: int) -> list[StoredWorkOrder]:

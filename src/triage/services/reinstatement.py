@@ -16,6 +16,7 @@ from triage.ledger.entry import Ref
 from triage.services import tools
 from triage.services.common import make_entry, record_and_reload
 from triage.services.ports import UnitOfWorkFactory
+from triage.services.withdrawal import withdrawals
 
 
 def reinstate_tool(
@@ -43,4 +44,12 @@ def reinstate_operator(
         entry = make_entry(
             uow, caller, "operator.reinstated", Ref("operator", operator_id), {"reason": why.text}
         )
-        return record_and_reload(uow, [entry], lambda: uow.operators.get(operator_id))
+        # Orders still outstanding from before the suspension (kept by an older version) are
+        # withdrawn before the operator may act again.
+        withdrawn = withdrawals(
+            uow,
+            caller,
+            f"operator {operator_id} was suspended while the order was outstanding",
+            operator_id=operator_id,
+        )
+        return record_and_reload(uow, [*withdrawn, entry], lambda: uow.operators.get(operator_id))

@@ -286,7 +286,10 @@ _CLOSED = {
     "completed": "a reading was recorded for it; a different one is a replay",
     "expired": "no reading came before it expired; ask for a new read order",
     "superseded": "a newer read order for the device replaced it",
-    "withdrawn": "the device was inspected or set aside before the reading came",
+    "withdrawn": (
+        "the device was inspected or set aside, or the tool or operator suspended, before "
+        "the reading came"
+    ),
 }
 
 

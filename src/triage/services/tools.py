@@ -11,10 +11,11 @@ from triage.domain.roles import Permission
 from triage.domain.tool import Tool, ToolStatus, check_tool_id, tool_key_name
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger import note
-from triage.ledger.entry import Ref
+from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
 from triage.services.common import make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
+from triage.services.withdrawal import withdrawals
 
 
 def enrol_tool(
@@ -77,7 +78,7 @@ def record_tool_suspension(uow: UnitOfWork, caller: Caller, tool_id: str, reason
     checks, whose reason is the system's own words)."""
     found = _changeable(uow, tool_id, "tool.suspended")
     entry = make_entry(uow, caller, "tool.suspended", Ref("tool", tool_id), {"reason": reason})
-    uow.ledger.record([entry])
+    uow.ledger.record([entry, *_withdrawals(uow, caller, tool_id, "tool.suspended", reason)])
     changed = uow.tools.get(found.id)
     assert changed is not None
     return changed
@@ -96,7 +97,23 @@ def change_status(
     """Record a tool's suspension, retirement or reinstatement (``entry_type``) and commit."""
     _changeable(uow, tool_id, entry_type)
     entry = make_entry(uow, caller, entry_type, Ref("tool", tool_id), {"reason": reason.text})
-    return record_and_reload(uow, [entry], lambda: uow.tools.get(tool_id))
+    withdrawn = _withdrawals(uow, caller, tool_id, entry_type, reason.text)
+    if entry_type == "tool.reinstated":
+        # Orders still outstanding from before the suspension (kept by an older version) are
+        # withdrawn before the tool may fetch work again.
+        return record_and_reload(uow, [*withdrawn, entry], lambda: uow.tools.get(tool_id))
+    return record_and_reload(uow, [entry, *withdrawn], lambda: uow.tools.get(tool_id))
+
+
+def _withdrawals(
+    uow: UnitOfWork, caller: Caller, tool_id: str, entry_type: str, reason: str
+) -> list[Entry]:
+    """The withdrawal of the tool's outstanding orders as it leaves service (or returns)."""
+    if entry_type == "tool.reinstated":
+        why = f"tool {tool_id} was suspended while the order was outstanding"
+    else:
+        why = f"tool {tool_id} was {entry_type.removeprefix('tool.')}: {reason}"
+    return withdrawals(uow, caller, why, tool_id=tool_id)
 
 
 def _changeable(uow: UnitOfWork, tool_id: str, entry_type: str) -> Tool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,8 +15,10 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from typer.testing import CliRunner
 
 from triage.adapters.pdf.certificate import certificate_filename, qr_payload, render_certificate
+from triage.entrypoints.cli import app as cli
 from triage.errors import Conflict
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
@@ -288,3 +291,26 @@ def test_wrong_verifier_key_is_refused(released: tuple[str, str]) -> None:
 def test_certificate_filename() -> None:
     assert certificate_filename(DEVICE) == f"triage-certificate-{DEVICE}.pdf"
     assert certificate_filename("bc33acfffefa553d") == f"triage-certificate-{DEVICE}.pdf"
+
+
+def test_the_certificate_names_the_line_triage_verify_prints(
+    released: tuple[str, str], tmp_path: Path
+) -> None:
+    receipt, key = released
+    text = flat(pdf_text(render_certificate(receipt, key, FACILITY)))
+    told = re.search(
+        r'prints a line "(\S+) DTR1 \.\.\.": what follows "\1" must equal the line under the QR',
+        text,
+    )
+    assert told is not None, text
+    path = tmp_path / "receipt.json"
+    path.write_text(receipt)
+
+    run = CliRunner().invoke(cli, ["verify", str(path), "--key", key])  # plain, not --json
+
+    assert run.exit_code == 0, run.output
+    label = told.group(1) + " "
+    [line] = [line for line in run.stdout.splitlines() if line.startswith(label)]
+    shown = line.removeprefix(label)
+    assert shown == qr_payload(receipt, key)
+    assert shown in text  # the line under the QR code

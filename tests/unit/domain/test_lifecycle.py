@@ -183,3 +183,20 @@ def test_a_full_triage_walks_the_table_to_release() -> None:
         state = step(state, action, target)
         visited.append(state)
     assert visited == [JobState.RECEIVED, *MANDATORY, JobState.RELEASED]
+
+
+@pytest.mark.parametrize(
+    "state", sorted(set(JobState) - FINAL_STATES - {JobState.RECEIVED, JobState.QUARANTINED})
+)
+def test_damage_found_at_any_step_before_release_can_quarantine_the_device(
+    state: JobState,
+) -> None:
+    # A verified or sealed device found damaged at the bench is set aside, not sealed anyway.
+    assert step(state, Action.QUARANTINE) is JobState.QUARANTINED
+    assert TRANSITIONS[Action.QUARANTINE].permission is not None
+
+
+def test_a_device_is_not_quarantined_before_its_inspection_nor_after_it_left() -> None:
+    for state in (JobState.RECEIVED, JobState.QUARANTINED, *sorted(FINAL_STATES)):
+        with pytest.raises(IllegalTransition, match="cannot quarantine"):
+            step(state, Action.QUARANTINE)

@@ -153,6 +153,7 @@ def test_working_hours_are_recorded_and_cleared(factory: FakeUnitOfWorkFactory) 
             "start": "08:00",
             "end": "17:00",
             "days": ["mon", "tue", "wed", "thu", "fri"],
+            "zone": "Europe/London",
         }
     }
     assert anomaly.thresholds(factory, security_manager()).working_hours == hours
@@ -301,6 +302,41 @@ def test_a_reset_out_of_hours_of_an_unexpected_device_suspends_tool_and_operator
     with pytest.raises(PermissionDenied):
         operators.operator_caller(factory, "op")
     assert anomaly.alerts(factory, security_manager())[1] == 2
+
+
+@pytest.mark.parametrize(
+    ("at", "out_of_hours"),
+    [
+        # Summer (BST, UTC+1): 08:00-18:00 in London is 07:00-17:00 UTC.
+        (datetime(2026, 7, 1, 7, 30, tzinfo=UTC), False),
+        (datetime(2026, 7, 1, 6, 59, tzinfo=UTC), True),
+        (datetime(2026, 7, 1, 17, 30, tzinfo=UTC), True),
+        # Winter (GMT): the same as UTC.
+        (datetime(2026, 12, 7, 8, 0, tzinfo=UTC), False),
+        (datetime(2026, 12, 7, 7, 30, tzinfo=UTC), True),
+        (datetime(2026, 12, 7, 17, 30, tzinfo=UTC), False),
+    ],
+)
+def test_working_hours_are_kept_on_the_facility_s_local_clock(
+    factory: FakeUnitOfWorkFactory, at: datetime, out_of_hours: bool
+) -> None:
+    seed.facility(factory)
+    seed.tool(factory)
+    seed.operator(factory, "op", Role.BENCH_OPERATOR)
+    hours = anomaly.set_working_hours(factory, security_manager(), "08:00", "18:00", None)
+    assert hours is not None and hours.describe() == (
+        "08:00-18:00 Europe/London on mon,tue,wed,thu,fri"
+    )
+    before = len(factory.entries())
+
+    with factory(write=True) as uow:
+        anomaly.reset_issued(uow, _job(), "T1", "op", at)
+        uow.commit()
+
+    observed = [
+        e.data["metric"] for e in factory.entries()[before:] if e.type == "anomaly.observed"
+    ]
+    assert ("out_of_hours" in observed) is out_of_hours
 
 
 def test_a_reset_in_working_hours_is_only_counted(factory: FakeUnitOfWorkFactory) -> None:

@@ -719,6 +719,39 @@ def test_a_supervisor_sets_a_device_aside_and_its_work_order_is_withdrawn(
     assert jobs.review_queues(factory, SUPERVISOR).quarantined == [job]
 
 
+@pytest.mark.parametrize("sealed", [False, True], ids=["verified", "sealed"])
+def test_a_device_found_damaged_after_its_reset_is_quarantined_with_the_reason(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench, sealed: bool
+) -> None:
+    job_id = verified(factory, at_bench, 1)
+    if sealed:
+        job_steps.seal(factory, at_bench.operator, job_id, issued_seal(factory, "op", "SL-1"))
+
+    job = job_steps.quarantine(factory, SUPERVISOR, job_id, "terminal cover cracked on the bench")
+
+    assert job.state is JobState.QUARANTINED
+    entry = factory.entries()[-1]
+    assert (entry.type, entry.actor.id) == ("device.quarantined", SUPERVISOR.id)
+    assert entry.data["reason"] == "terminal cover cracked on the bench"
+    with pytest.raises(IllegalTransition):
+        job_steps.release(factory, SUPERVISOR, job_id)
+    assert jobs.review_queues(factory, SUPERVISOR).quarantined == [job]
+
+
+def test_a_quarantine_before_any_reset_can_be_overridden(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    job_id = inspected(factory, at_bench, 1)
+    job_steps.quarantine(factory, SUPERVISOR, job_id, "looked cracked under the bench lamp")
+
+    job = job_steps.override(
+        factory, callers.supervisor("sup-2"), job_id, "eligible", JUSTIFICATION
+    )
+
+    assert job.state is JobState.ELIGIBLE
+    assert factory.entries()[-1].data["previous"] == "quarantined"
+
+
 def test_quarantine_needs_the_permission_and_a_reason(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:

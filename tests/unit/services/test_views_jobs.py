@@ -21,6 +21,7 @@ from tests.unit.services.workflow_seed import (
     received,
     tool_result,
 )
+from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
 from triage.domain.work_order import ResetOutcome
 from triage.errors import NotFound, PermissionDenied
@@ -61,13 +62,77 @@ def test_the_bench_sees_the_jobs_story_decision_photos_and_next_steps(
         "decision.overridden",
     ]
     assert seen.decision is not None
-    assert (seen.decision.type, seen.decision.data["outcome"]) == (
+    assert (seen.decision.entry_type, seen.decision.outcome, seen.decision.by) == (
         "decision.overridden",
         "eligible",
+        SUPERVISOR.id,
     )
+    assert seen.decision.justification == "scratch from transport, all intact"
     assert seen.photos == [PHOTO]
     assert seen.next_steps == ["authorise_reset", "override", "quarantine"]
     assert [t.id for t in seen.tools] == ["T1"]
+
+
+def _verification_failed(factory: FakeUnitOfWorkFactory, at_bench: Bench, job_id: str) -> None:
+    order = authorise(factory, at_bench, job_id)
+    signed = tool_result(factory, at_bench, order, verified=False)
+    job_steps.record_tool_result(factory, at_bench.tool, signed)
+
+
+def test_a_failed_verification_shows_the_failed_items_and_the_attempts_left(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    job_id = inspected(factory, at_bench, 1)
+    _verification_failed(factory, at_bench, job_id)
+
+    seen = jobs.bench_job(factory, at_bench.operator, job_id)
+
+    assert seen.job.state is JobState.VERIFICATION_FAILED
+    assert seen.attempts is not None
+    assert (seen.attempts.used, seen.attempts.allowed, seen.attempts.left) == (1, 3, 2)
+    assert "mpxn not cleared" in seen.attempts.failures
+    authorise(factory, at_bench, job_id)  # a new order: the old failures are history
+    retrying = jobs.bench_job(factory, at_bench.operator, job_id).attempts
+    assert retrying is not None
+    assert (retrying.used, retrying.left, retrying.failures) == (2, 1, [])
+
+
+def test_the_decision_after_the_last_failed_attempt_is_the_systems_quarantine(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    job_id = inspected(factory, at_bench, 1)  # the policy decided: eligible
+    for _ in range(3):
+        _verification_failed(factory, at_bench, job_id)
+
+    seen = jobs.bench_job(factory, at_bench.operator, job_id)
+
+    assert seen.job.state is JobState.QUARANTINED
+    assert seen.decision is not None
+    assert (seen.decision.outcome, seen.decision.by, seen.decision.reasons) == (
+        "quarantine",
+        "the system",
+        ["reset not verified after 3 attempts"],
+    )
+    assert seen.attempts is not None
+    assert seen.attempts.left == 0
+    assert "mpxn not cleared" in seen.attempts.failures
+
+
+def test_a_supervisors_quarantine_is_the_current_decision_with_its_reason(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    job_id = workflow_seed.verified(factory, at_bench, 1)
+    job_steps.quarantine(factory, SUPERVISOR, job_id, "display cracked while sealing")
+
+    seen = jobs.bench_job(factory, at_bench.operator, job_id)
+
+    assert seen.decision is not None
+    assert (seen.decision.outcome, seen.decision.by, seen.decision.reasons) == (
+        "quarantine",
+        SUPERVISOR.id,
+        ["display cracked while sealing"],
+    )
+    assert seen.attempts is not None and seen.attempts.failures == []
 
 
 def test_a_jobs_story_leaves_out_the_devices_earlier_visits(
@@ -131,6 +196,11 @@ def test_the_supervisor_sees_what_awaits_review_and_what_is_quarantined(
 
     assert [j.id for j in queues.awaiting_review] == review
     assert [j.id for j in queues.quarantined] == [quarantined]
+    # Each card says why the policy asks for a supervisor: the reasons of its decision.
+    assert set(queues.reasons) == set(review)
+    assert all(
+        any("a scratch across the display window" in r for r in queues.reasons[j]) for j in review
+    )
     with pytest.raises(PermissionDenied):
         jobs.review_queues(factory, at_bench.operator)
 
@@ -188,3 +258,41 @@ def test_a_jobs_detail_needs_the_read_permission_and_the_job(
         jobs.job_detail(factory, callers.auditor(), "no-such-job")
     with pytest.raises(PermissionDenied):
         jobs.job_detail(factory, callers.nobody(), "no-such-job")
+
+
+# -- supervisor_acts --------------------------------------------------------------------------
+
+
+def test_only_the_supervisor_acts_the_caller_may_take_now_are_offered(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    set_aside = inspected(factory, at_bench, 1, BREACHED)  # quarantined by the policy
+    reset_out = inspected(factory, at_bench, 2)
+    for _ in range(3):
+        _verification_failed(factory, at_bench, reset_out)  # quarantined by the system
+    done = workflow_seed.verified(factory, at_bench, 3)
+
+    def acts(caller: Caller, job_id: str) -> list[str]:
+        return jobs.bench_job(factory, caller, job_id).acts
+
+    assert acts(SUPERVISOR, set_aside) == ["override", "dispose"]
+    assert acts(SUPERVISOR, reset_out) == ["dispose"]  # no override after a reset
+    assert acts(SUPERVISOR, done) == ["quarantine"]
+    assert acts(at_bench.operator, set_aside) == []
+    assert acts(at_bench.operator, done) == []
+    queues = jobs.review_queues(factory, SUPERVISOR)
+    assert queues.acts == {set_aside: ["override", "dispose"], reset_out: ["dispose"]}
+
+
+def test_the_supervisor_who_inspected_is_not_offered_the_override(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    job = received(factory, 1)
+    workflow_seed.log_recorded(factory, job)
+    job_steps.inspect(factory, SUPERVISOR, job.id, BREACHED)
+
+    assert jobs.bench_job(factory, SUPERVISOR, job.id).acts == ["dispose"]
+    assert jobs.bench_job(factory, callers.supervisor("sup-2"), job.id).acts == [
+        "override",
+        "dispose",
+    ]

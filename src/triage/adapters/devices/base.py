@@ -6,13 +6,17 @@ package for a make of optical probe or HAN test rig only has to declare one.
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Protocol, runtime_checkable
 
 from triage.domain.device import DeviceType
-from triage.errors import InfrastructureFailure
+from triage.errors import InfrastructureFailure, InvalidInput
 
 ENTRY_POINT_GROUP = "triage.device_connectors"
+AGENT_OPTIONS = ("facility_verifier_key", "tool_id")
+"""The options the agent itself gives every connector (from its own settings)."""
 
 
 class DeviceNotPresent(Exception):
@@ -31,6 +35,10 @@ class UnknownConnector(InfrastructureFailure):
     """No installed device connector has the requested name."""
 
     title = "Unknown device connector"
+
+
+class ConnectorOptionError(InvalidInput):
+    """A connector's option is missing, or the connector has no option of that name."""
 
 
 class AttachedDevice(Protocol):
@@ -90,9 +98,36 @@ def load_connector(name: str, **options: object) -> DeviceConnector:
             f"Check the name, or install the plugin package that provides it "
             f"(it registers an entry point in the group {ENTRY_POINT_GROUP!r})."
         )
-    connector = found[0].load()(**options)
+    factory = found[0].load()
+    _check_options(name, factory, options)
+    connector = factory(**options)
     if not isinstance(connector, DeviceConnector):
         raise UnknownConnector(
             f"the device connector {name!r} ({found[0].value}) does not provide attach()"
         )
     return connector
+
+
+def _check_options(name: str, factory: Callable[..., object], options: dict[str, object]) -> None:
+    """ConnectorOptionError naming what is missing or unknown, before the connector is built
+    (a TypeError from its constructor would name a Python argument, not the option)."""
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: the connector checks for itself
+        return
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
+    named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    own = [p.name for p in named if p.name not in AGENT_OPTIONS]
+    listed = ", ".join(own) or "none"
+    unknown = [o for o in options if o not in {p.name for p in named}]
+    if unknown and not takes_any:
+        raise ConnectorOptionError(
+            f"the device connector {name!r} has no option {', '.join(unknown)}; "
+            f"its options: {listed}"
+        )
+    missing = [p.name for p in named if p.default is p.empty and p.name not in options]
+    if missing:
+        given = " ".join(f"--option {m}=VALUE" for m in missing)
+        raise ConnectorOptionError(
+            f"the device connector {name!r} needs the option {', '.join(missing)}: give {given}"
+        )

@@ -53,7 +53,7 @@ from triage.adapters.pdf.text import wrap
 from triage.domain.device import DeviceId, DeviceType, FieldError
 from triage.errors import Conflict
 from triage.ledger.entry import Entry
-from triage.ledger.receipt import VerifiedReceipt, receipt_digest, verify_receipt
+from triage.ledger.receipt import DIGEST_LABEL, VerifiedReceipt, receipt_digest, verify_receipt
 
 RELEASED = "device.released"
 _DEVICE_ENTRIES = ("device.received", "consignment.device_expected")
@@ -477,8 +477,9 @@ def _verify_block(verifier_key: str) -> Table:
     )
     note = _p(
         "Anyone can check the receipt offline with the facility's verifier key above: the "
-        "command proves every entry against the signed checkpoint and prints the digest, which "
-        "must equal the line under the QR code.",
+        "command proves every entry against the signed checkpoint and prints a line "
+        f'"{DIGEST_LABEL} DTR1 ...": what follows "{DIGEST_LABEL}" must equal the line under '
+        "the QR code.",
         SMALL,
     )
     table = Table([[text], [note]], colWidths=[WIDTH])

@@ -46,8 +46,12 @@ class ThresholdIn(BaseModel):
 
 
 class WorkingHoursIn(BaseModel):
-    start: str | None = Field(default=None, max_length=5, description="HH:MM UTC; none clears.")
-    end: str | None = Field(default=None, max_length=5, description="HH:MM UTC; none clears.")
+    start: str | None = Field(
+        default=None, max_length=5, description="HH:MM, the facility's local time; none clears."
+    )
+    end: str | None = Field(
+        default=None, max_length=5, description="HH:MM, the facility's local time; none clears."
+    )
     days: list[str] | None = Field(
         default=None, max_length=7, description="mon..sun (default mon-fri)."
     )
@@ -88,7 +92,8 @@ def build_security_router(application: App) -> APIRouter:
 
     @router.put("/working-hours", **requires(application, Permission.THRESHOLD_MANAGE))
     def put_working_hours(body: WorkingHoursIn, caller: Operator) -> WorkingHoursSetOut:
-        """Set the facility's working hours (UTC), or clear them with no start and end."""
+        """Set the facility's working hours in its local time zone (TRIAGE_TIME_ZONE), or clear
+        them with no start and end."""
         hours = anomaly.set_working_hours(uow, caller, body.start, body.end, body.days)
         return WorkingHoursSetOut(
             working_hours=None if hours is None else WorkingHoursOut(**hours.to_json())

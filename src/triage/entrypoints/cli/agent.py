@@ -43,7 +43,10 @@ def run(
     """Run the bench agent: verify work orders, reset devices, report signed results."""
     from triage.entrypoints.agent import AgentError, run_agent
 
-    options = dict(o.split("=", 1) for o in option or [] if "=" in o)
+    malformed = [o for o in option or [] if "=" not in o]
+    if malformed:
+        raise fail(f"--option {malformed[0]}: write a connector option as NAME=VALUE")
+    options = dict(o.split("=", 1) for o in option or [])
     try:
         run_agent(
             server,

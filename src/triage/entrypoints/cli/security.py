@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from triage.domain.thresholds import Metric, Scope
+from triage.domain.thresholds import Metric, Scope, WorkingHours
 from triage.domain.tool import Tool
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
@@ -46,7 +46,7 @@ def thresholds_show(token: Token = "", data_dir: DataDir = None, as_json: JsonFl
     lines.append(
         "working hours: always"
         if hours is None
-        else f"working hours: {hours['start']}-{hours['end']} UTC {','.join(hours['days'])}"
+        else f"working hours: {WorkingHours.from_json(hours).describe()}"
     )
     emit(as_json, data, "\n".join(lines))
 
@@ -86,8 +86,12 @@ def thresholds_set(
 
 @hours_app.command("set")
 def working_hours_set(
-    start: Annotated[str | None, typer.Option(help="HH:MM UTC.")] = None,
-    end: Annotated[str | None, typer.Option(help="HH:MM UTC.")] = None,
+    start: Annotated[
+        str | None, typer.Option(help="HH:MM, the facility's local time ($TRIAGE_TIME_ZONE).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option(help="HH:MM, the facility's local time ($TRIAGE_TIME_ZONE).")
+    ] = None,
     day: Annotated[
         list[str] | None, typer.Option(help="Working day, mon..sun (repeat; default mon-fri).")
     ] = None,
@@ -105,7 +109,7 @@ def working_hours_set(
     text = (
         "working hours cleared: every hour is working time"
         if hours is None
-        else f"working hours {start}-{end} UTC on {','.join(hours.to_json()['days'])}"
+        else f"working hours {hours.describe()}"
     )
     emit(as_json, data, text)
 

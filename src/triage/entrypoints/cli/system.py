@@ -30,8 +30,8 @@ def init(
     """Create the data directory, database, facility signing key and facility (safe to repeat)."""
     from triage import bootstrap  # the database stack loads only when a command runs
 
-    settings = Settings.from_env(data_dir)
     try:
+        settings = Settings.from_env(data_dir)
         result = bootstrap.initialise(settings, facility_id, name, origin)
     except TriageError as exc:
         raise fail(str(exc)) from exc
@@ -92,6 +92,7 @@ def serve(
 
     from triage import bootstrap
     from triage.entrypoints.asgi import create_app
+    from triage.entrypoints.quiet_logs import server_log_config
 
     try:
         settings = Settings.from_env(data_dir)
@@ -119,6 +120,8 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        # No access-log line per poll (an agent's, a reloading bench page's): a heartbeat.
+        log_config=server_log_config(),
         # Client addresses are the application's business (Settings.trusted_proxies): uvicorn
         # would otherwise believe X-Forwarded-For from any loopback peer.
         proxy_headers=False,

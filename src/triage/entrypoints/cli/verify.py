@@ -13,7 +13,7 @@ from triage.entrypoints.cli.options import JsonFlag
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.export_check import check_export, is_export
 from triage.ledger.errors import VerificationError
-from triage.ledger.receipt import MAX_RECEIPT_BYTES, receipt_digest, verify_receipt
+from triage.ledger.receipt import DIGEST_LABEL, MAX_RECEIPT_BYTES, receipt_digest, verify_receipt
 
 
 def verify(
@@ -55,9 +55,12 @@ def verify(
     except (VerificationError, InputLimitError) as exc:
         emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
         raise typer.Exit(1) from exc
+    digest = receipt_digest(data, verified)
     lines = [
         f"ok: {len(verified.entries)} entries about {verified.subject.kind} "
         f"{verified.subject.id} are in {verified.origin} at size {verified.checkpoint.size}",
+        # What a certificate prints under its QR code, to be compared with this line.
+        f"{DIGEST_LABEL} {digest}",
         *(
             f"  {i:>8}  {e.at:%Y-%m-%d %H:%M:%S}  {e.type}"
             + (f" -> {e.data['state']}" if "state" in e.data else "")
@@ -71,7 +74,7 @@ def verify(
             "origin": verified.origin,
             "subject": verified.subject.to_json(),
             "checkpoint_size": verified.checkpoint.size,
-            "digest": receipt_digest(data, verified),
+            "digest": digest,
             "entries": [{"index": i, "entry": e.to_json()} for i, e in verified.entries],
         },
         "\n".join(lines),

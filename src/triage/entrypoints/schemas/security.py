@@ -28,9 +28,12 @@ class ThresholdSettingOut(BaseModel):
 
 
 class WorkingHoursOut(BaseModel):
-    start: str = Field(description="HH:MM UTC")
-    end: str = Field(description="HH:MM UTC")
+    start: str = Field(description="HH:MM on the clocks of zone")
+    end: str = Field(description="HH:MM on the clocks of zone")
     days: list[str]
+    zone: str = Field(
+        description="The IANA time zone the hours are in: the facility's when they were set."
+    )
 
 
 class ThresholdsOut(BaseModel):

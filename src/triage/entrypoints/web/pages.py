@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.datastructures import UploadFile
 
 from triage.bootstrap import App
 from triage.domain.caller import Caller
+from triage.domain.local_time import format_local, local
 from triage.domain.roles import Permission, roles_with
 from triage.domain.tamper_policy import Cover, LogSource, SecuritySealState
 from triage.entrypoints.request_bodies import DEFAULT_BODY_LIMIT, KiB, body_limit, limited_body
@@ -36,11 +38,12 @@ from triage.entrypoints.sessions import (
 from triage.entrypoints.statuses import status_of
 from triage.entrypoints.web import admin, auditor, security, stores, supervisor
 from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
-from triage.ledger.entry import Entry, format_time
+from triage.ledger.entry import Entry
 from triage.services import auth, intake, job_steps, photos, reinstatement, security_log
 from triage.services.security_log import LogEntryView
 from triage.services.views import dashboard, jobs
 from triage.services.views import people as people_views
+from triage.services.withdrawal import WITHDRAWN
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -50,8 +53,39 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-# Times on pages as everywhere else: RFC 3339 in UTC with "Z".
-_templates.filters["time"] = format_time
+
+
+def _zone(context: Context) -> tzinfo:
+    """The time zone of the facility the visit is to (UTC, and said so, before signing in)."""
+    visit = context.get("visit")
+    return visit.zone if isinstance(visit, Visit) else UTC
+
+
+def _stored(at: datetime | str) -> datetime:
+    """A stored time given to a template: a datetime (naive ones, as SQLite gives them back,
+    are UTC like everything stored), or RFC 3339 text from a view."""
+    moment = datetime.fromisoformat(at.replace("Z", "+00:00")) if isinstance(at, str) else at
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@pass_context
+def _local_time(context: Context, at: datetime | str | None, seconds: bool = False) -> str:
+    """``{{ at|time }}``: the facility's local time with its zone, "2026-12-06 10:15 GMT"
+    (``time(seconds=True)`` for a ledger entry's time to the second)."""
+    if at is None or at == "":
+        return ""
+    return format_local(_stored(at), _zone(context), seconds=seconds)
+
+
+@pass_context
+def _local_date(context: Context, at: datetime | str | None) -> str:
+    """``{{ at|date }}``: the day it was at the facility, "2026-12-06"."""
+    return "" if at is None or at == "" else local(_stored(at), _zone(context)).date().isoformat()
+
+
+# Times on pages in the facility's time zone, with the zone (Settings.time_zone).
+_templates.filters["time"] = _local_time
+_templates.filters["date"] = _local_date
 # A device's own clock (a GBCS log entry) keeps whole seconds: shown as the decision cites it.
 _templates.filters["device_time"] = lambda at: at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -88,10 +122,11 @@ LOG_GROUPS = (
 
 @dataclass(frozen=True)
 class Visit:
-    """The signed-in person looking at a page."""
+    """The signed-in person looking at a page, and the time zone of the facility it shows."""
 
     caller: Caller
     csrf_token: str
+    zone: tzinfo = UTC
 
 
 class _Redirect(Exception):
@@ -173,7 +208,11 @@ def _waiting_order(entries: Sequence[tuple[int, Entry]]) -> Entry | None:
     for _, entry in entries:
         if entry.type == security_log.READ_ORDERED:
             waiting = entry
-        elif entry.type == security_log.RECORDED:
+        elif entry.type == security_log.RECORDED or (
+            entry.type == WITHDRAWN
+            and waiting is not None
+            and entry.data.get("work_order_id") == waiting.data["work_order_id"]
+        ):
             waiting = None
     return waiting
 
@@ -251,7 +290,7 @@ def build_web_router(application: App) -> APIRouter:
             found = auth.authenticate_session(uow, secret)
         except Unauthenticated:
             raise _Redirect("/login?expired=1") from None
-        return Visit(found.caller, found.csrf_token)
+        return Visit(found.caller, found.csrf_token, application.settings.zone)
 
     def page(
         permission: Permission | None, limit: int = DEFAULT_BODY_LIMIT
@@ -401,6 +440,10 @@ def build_web_router(application: App) -> APIRouter:
             log_sources=LOG_SOURCES,
             photos=shown.photos,
             next_steps=shown.next_steps,
+            attempts=shown.attempts,
+            acts=shown.acts,
+            stopped=shown.stopped,
+            outcomes=supervisor.OUTCOMES,
             tools=shown.tools,
             covers=[c.value for c in Cover],
             seal_states=[s.value for s in SecuritySealState],
@@ -479,7 +522,13 @@ def build_web_router(application: App) -> APIRouter:
     @page(Permission.ALERT_READ)
     def security_tools(visit: Visit, form: dict[str, str]) -> Response:
         shown = people_views.tools_and_alerts(uow, visit.caller)
-        return _render("security_tools.html", visit, tools=shown.tools, alerts=shown.alerts)
+        return _render(
+            "security_tools.html",
+            visit,
+            tools=shown.tools,
+            alerts=shown.alerts,
+            limits=shown.limits,
+        )
 
     @router.post("/security/tools/{tool_id}/reinstate")
     @page(Permission.SUSPENSION_REINSTATE)

@@ -1,5 +1,6 @@
-"""The supervisor's pages: decisions awaiting review, overrides with a justification, and the
-quarantine queue with disposal."""
+"""The supervisor's pages: decisions awaiting review (with the policy's reasons), overrides with
+a justification (from review or from quarantine), quarantine of a device found damaged at any
+step before release, and the quarantine queue with disposal."""
 
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ def register(router: APIRouter, site: Site) -> None:
             visit,
             review=queues.awaiting_review,
             quarantined=queues.quarantined,
-            outcomes=[o.value for o in Outcome],
+            reasons=queues.reasons,
+            acts=queues.acts,
+            outcomes=OUTCOMES,
         )
 
     @router.post("/supervisor/jobs/{job_id}/override")
@@ -39,7 +42,13 @@ def register(router: APIRouter, site: Site) -> None:
         job_steps.override(
             uow, visit.caller, job_id, form.get("outcome", ""), form.get("justification", "")
         )
-        return site.redirect("/supervisor")
+        return site.redirect(_back(form, job_id))
+
+    @router.post("/supervisor/jobs/{job_id}/quarantine")
+    @page(Permission.DEVICE_QUARANTINE)
+    def quarantine(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        job_steps.quarantine(uow, visit.caller, job_id, form.get("reason", ""))
+        return site.redirect(_back(form, job_id))
 
     @router.post("/supervisor/jobs/{job_id}/dispose")
     @page(Permission.DEVICE_DISPOSE)
@@ -47,4 +56,13 @@ def register(router: APIRouter, site: Site) -> None:
         job_steps.dispose(
             uow, visit.caller, job_id, form.get("action", ""), form.get("reference", "")
         )
-        return site.redirect("/supervisor")
+        return site.redirect(_back(form, job_id))
+
+
+# The decisions an override may choose, as the forms offer them.
+OUTCOMES = [o.value for o in Outcome if o is not Outcome.supervisor_review]
+
+
+def _back(form: dict[str, str], job_id: str) -> str:
+    """Where a supervisor's act returns: the job's page when taken there, else the queues."""
+    return f"/bench/jobs/{job_id}" if form.get("back") == "job" else "/supervisor"

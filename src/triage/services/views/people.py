@@ -10,10 +10,11 @@ from triage.domain.caller import Caller
 from triage.domain.credentials import AccessLock
 from triage.domain.people import Operator
 from triage.domain.roles import Permission
+from triage.domain.thresholds import Scope
 from triage.domain.tool import Tool
 from triage.services import access_review, anomaly, auth
 from triage.services.access_review import AccessReview
-from triage.services.anomaly import ThresholdView
+from triage.services.anomaly import SubjectLimit, ThresholdView
 from triage.services.ports import UnitOfWorkFactory
 
 # The security office's page lists at most this many open alerts.
@@ -22,19 +23,23 @@ ALERTS_SHOWN = 100
 
 @dataclass(frozen=True)
 class ToolsAndAlerts:
-    """Every enrolled tool, and the alerts still open (oldest first)."""
+    """Every enrolled tool with the thresholds in force for it, and the alerts still open
+    (oldest first)."""
 
     tools: list[Tool]
     alerts: list[Alert]
+    limits: dict[str, list[SubjectLimit]]  # tool id -> the limit on each metric
 
 
 def tools_and_alerts(uow_factory: UnitOfWorkFactory, caller: Caller) -> ToolsAndAlerts:
-    """The tools with their status, and the open alerts, for the security office."""
+    """The tools with their status and thresholds, and the open alerts, for the security
+    office."""
     caller.require(Permission.ALERT_READ)
     with uow_factory(write=False) as uow:
         tools = uow.security.tools()
+        limits = anomaly.subject_limits(uow, Scope.TOOL, [t.id for t in tools])
     alerts, _ = anomaly.alerts(uow_factory, caller, "open", 0, ALERTS_SHOWN)
-    return ToolsAndAlerts(tools, alerts)
+    return ToolsAndAlerts(tools, alerts, limits)
 
 
 @dataclass(frozen=True)
