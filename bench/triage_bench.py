@@ -946,6 +946,7 @@ class ApiRun:
                     "127.0.0.1",
                     "--port",
                     str(self.port),
+                    "--log-every-request",  # the request counts come from the access log
                     *self.serve_options,
                 ],
                 env=self.env,

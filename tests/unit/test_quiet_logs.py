@@ -149,9 +149,9 @@ def test_the_server_answering_again_is_logged(
     ]
 
 
-def _access_log(lines: list[tuple[str, str, int]]) -> list[str]:
+def _access_log(lines: list[tuple[str, str, int]], *, every_request: bool = False) -> list[str]:
     """What `triage serve`'s logging writes for these requests, as uvicorn logs them."""
-    config = server_log_config()
+    config = server_log_config(every_request=every_request)
     out = io.StringIO()
     config["handlers"]["access"]["stream"] = out
     config["handlers"]["default"]["stream"] = out
@@ -175,6 +175,14 @@ def test_the_server_does_not_log_each_poll() -> None:
     assert len(shown) == len(acts)
     assert "POST /api/v1/agent/results" in shown[0]
     assert 'GET /api/v1/agent/work-orders HTTP/1.1" 401' in shown[1]
+
+
+def test_log_every_request_logs_the_polls_too() -> None:
+    # `triage serve --log-every-request`: the benchmarks count requests from the access log.
+    polls = [("GET", "/api/v1/agent/work-orders", 200), ("GET", "/api/v1/jobs/j-1", 200)]
+    shown = _access_log(polls * 3, every_request=True)
+    assert len(shown) == 6
+    assert all("GET /api/v1/" in line for line in shown)
 
 
 @pytest.mark.parametrize(

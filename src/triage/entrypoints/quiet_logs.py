@@ -87,14 +87,16 @@ class QuietPolls(logging.Filter):
         return False
 
 
-def server_log_config() -> dict[str, Any]:
-    """uvicorn's logging, with polls left out of the access log (QuietPolls) and the
-    application's own lines (``triage.*``: heartbeats, checkpoints, errors) shown."""
+def server_log_config(every_request: bool = False) -> dict[str, Any]:
+    """uvicorn's logging, with polls left out of the access log (QuietPolls) unless
+    ``every_request`` (a benchmark counting requests wants them all), and the application's own
+    lines (``triage.*``: heartbeats, checkpoints, errors) shown."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"quiet_polls": {"()": QuietPolls}}
-    config["handlers"]["access"]["filters"] = ["quiet_polls"]
+    if not every_request:
+        config["filters"] = {"quiet_polls": {"()": QuietPolls}}
+        config["handlers"]["access"]["filters"] = ["quiet_polls"]
     config["loggers"]["triage"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 

@@ -83,6 +83,13 @@ def serve(
             "for several (added to $TRIAGE_TRUSTED_PROXIES). None: the socket's address counts."
         ),
     ] = None,
+    log_every_request: Annotated[
+        bool,
+        typer.Option(
+            help="Write an access-log line for every request, polls included (by default a "
+            "poll that succeeds is only counted in a heartbeat line every 10 minutes)."
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API server."""
@@ -121,7 +128,7 @@ def serve(
         port=port,
         log_level="info",
         # No access-log line per poll (an agent's, a reloading bench page's): a heartbeat.
-        log_config=server_log_config(),
+        log_config=server_log_config(every_request=log_every_request),
         # Client addresses are the application's business (Settings.trusted_proxies): uvicorn
         # would otherwise believe X-Forwarded-For from any loopback peer.
         proxy_headers=False,
