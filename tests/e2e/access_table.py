@@ -217,6 +217,8 @@ WEB: dict[Route, P | None] = {
     ("POST", "/bench/jobs/{job_id}/inspect"): P.DEVICE_INSPECT,
     ("POST", "/bench/jobs/{job_id}/photo"): P.DEVICE_INSPECT,
     ("GET", "/bench/jobs/{job_id}/photos/{sha256}"): P.HISTORY_READ,
+    ("GET", "/bench/jobs/{job_id}/certificate"): P.RECEIPT_ISSUE,
+    ("GET", "/bench/jobs/{job_id}/receipt"): P.RECEIPT_ISSUE,
     ("POST", "/bench/jobs/{job_id}/reset"): P.RESET_REQUEST,
     ("POST", "/bench/jobs/{job_id}/seal"): P.DEVICE_SEAL,
     ("POST", "/bench/jobs/{job_id}/release"): P.DEVICE_RELEASE,

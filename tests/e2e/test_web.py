@@ -153,6 +153,19 @@ def test_a_device_from_scan_to_release_at_the_bench(
     expect(page.get_by_role("status").first).to_contain_text("released")
     expect(page.get_by_text("device.released")).to_be_visible()
     shot(page, "bench-released")
+    # The certificate and the receipt come from the released page, and the receipt verifies
+    # offline with nothing but the facility's public key.
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Download the triage certificate (PDF)").click()
+    certificate = tmp_path / "certificate.pdf"
+    got.value.save_as(certificate)
+    assert certificate.read_bytes().startswith(b"%PDF")
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Download the receipt").click()
+    receipt = tmp_path / "receipt.json"
+    got.value.save_as(receipt)
+    checked = f.triage.run("verify", str(receipt), "--key", f.vkey).stdout
+    assert checked.startswith("ok: ") and f"about device {DEVICE}" in checked
     # Signing out ends the session: the page asks to sign in again.
     page.get_by_role("button", name="Sign out").click()
     page.goto(f"{base}/bench")

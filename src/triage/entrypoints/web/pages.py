@@ -39,7 +39,15 @@ from triage.entrypoints.statuses import status_of
 from triage.entrypoints.web import admin, auditor, security, stores, supervisor
 from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
 from triage.ledger.entry import Entry
-from triage.services import auth, intake, job_steps, photos, reinstatement, security_log
+from triage.services import (
+    auth,
+    documents,
+    intake,
+    job_steps,
+    photos,
+    reinstatement,
+    security_log,
+)
 from triage.services.security_log import LogEntryView
 from triage.services.views import dashboard, jobs
 from triage.services.views import people as people_views
@@ -495,6 +503,33 @@ def build_web_router(application: App) -> APIRouter:
             found.content,
             media_type=found.media_type,
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
+        )
+
+    @router.get("/bench/jobs/{job_id}/certificate")
+    @page(Permission.RECEIPT_ISSUE)
+    def bench_certificate(visit: Visit, form: Form, job_id: str) -> Response:
+        """The released device's triage certificate (PDF), as the API gives it."""
+        shown = jobs.bench_job(uow, visit.caller, job_id)
+        found = documents.certificate(
+            uow, visit.caller, shown.job.device_id, application.issuer(), application.documents
+        )
+        return Response(
+            found.content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+        )
+
+    @router.get("/bench/jobs/{job_id}/receipt")
+    @page(Permission.RECEIPT_ISSUE)
+    def bench_receipt(visit: Visit, form: Form, job_id: str) -> Response:
+        """The device's offline receipt (JSON), to check with `triage verify`."""
+        shown = jobs.bench_job(uow, visit.caller, job_id)
+        device = shown.job.device_id
+        signed = documents.receipt(uow, visit.caller, device, application.issuer())
+        return Response(
+            signed,
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="receipt-{device}.json"'},
         )
 
     @router.post("/bench/jobs/{job_id}/reset")
