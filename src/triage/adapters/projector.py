@@ -37,6 +37,7 @@ from triage.adapters.tables import (
 )
 from triage.domain.facility import DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES
 from triage.domain.lifecycle import FINAL_STATES, JobState
+from triage.domain.work_order import FACTORY_RESET
 from triage.ledger.entry import Entry
 
 
@@ -353,13 +354,13 @@ def _decided(entry: Entry) -> list[_Op]:
     return [_Insert(decision, row), _job_state(entry, outcome=data["outcome"])]
 
 
-@_handles("reset.authorised")
-def _authorised(entry: Entry) -> list[_Op]:
+def work_order_row(entry: Entry, action: str) -> dict[str, Any]:
+    """The ``work_order`` row of an order just issued, from the entry that records it (a reset
+    order's ``reset.authorised``, a read order's ``security_log.read_ordered``)."""
     data = entry.data
-    job_id = data["job_id"]
-    row = {
+    return {
         "id": data["work_order_id"],
-        "job_id": job_id,
+        "job_id": data["job_id"],
         "tool_id": data["tool_id"],
         "device_id": entry.subject.id,
         "operator_id": data["operator_id"],
@@ -369,7 +370,15 @@ def _authorised(entry: Entry) -> list[_Op]:
         "issued_at": _time(data["issued_at"]),
         "expires_at": _time(data["expires_at"]),
         "signed": data["signed"],
+        "action": action,
     }
+
+
+@_handles("reset.authorised")
+def _authorised(entry: Entry) -> list[_Op]:
+    data = entry.data
+    job_id = data["job_id"]
+    row = work_order_row(entry, FACTORY_RESET)
     return [
         # A new order replaces any earlier one for the job that was never carried out.
         _set(

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement
 
-from triage.adapters.projector import Insert, Op, canonical, handles, set_values
+from triage.adapters.projector import (
+    Insert,
+    Op,
+    canonical,
+    handles,
+    set_values,
+    work_order_row,
+)
 from triage.adapters.tables import security_log, work_order
 from triage.domain.work_order import READ_SECURITY_LOG
-from triage.ledger.entry import Entry, parse_time
+from triage.ledger.entry import Entry
 
 READ_ORDERED = "security_log.read_ordered"
 RECORDED = "device.security_log_recorded"
@@ -24,25 +31,10 @@ def _issued_reads(job_id: str) -> ColumnElement[bool]:
 
 @handles(READ_ORDERED)
 def _read_ordered(entry: Entry) -> list[Op]:
-    data = entry.data
-    row = {
-        "id": data["work_order_id"],
-        "job_id": data["job_id"],
-        "tool_id": data["tool_id"],
-        "device_id": entry.subject.id,
-        "operator_id": data["operator_id"],
-        "nonce": data["nonce"],
-        "profile": data["profile"],
-        "status": "issued",
-        "issued_at": parse_time(data["issued_at"]),
-        "expires_at": parse_time(data["expires_at"]),
-        "signed": data["signed"],
-        "action": READ_SECURITY_LOG,
-    }
     # A new read order replaces one the tool has not carried out yet.
     return [
-        set_values(work_order, _issued_reads(data["job_id"]), status="superseded"),
-        Insert(work_order, row),
+        set_values(work_order, _issued_reads(entry.data["job_id"]), status="superseded"),
+        Insert(work_order, work_order_row(entry, READ_SECURITY_LOG)),
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -10,8 +11,9 @@ from typing import Any, TypeVar
 from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import TRANSITIONS, Action, JobState, step
+from triage.domain.work_order import WorkOrder
 from triage.errors import LedgerStateError, NotFound, RecordDisagrees, VerificationError
-from triage.ledger.entry import Entry, Ref
+from triage.ledger.entry import Entry, Ref, format_time
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -52,6 +54,47 @@ def record_and_reload(
         raise LedgerStateError(f"the projection of {entries[0].type} is missing")
     uow.commit()
     return changed
+
+
+def issue_order(
+    uow: UnitOfWork,
+    caller: Caller,
+    job: TriageJob,
+    tool_id: str,
+    action: str,
+    profile: str,
+    signer_key: str,
+    issued: datetime,
+) -> tuple[str, dict[str, Any]]:
+    """A new work order of ``action`` for ``job`` on ``tool_id``, given by ``caller`` at
+    ``issued`` and valid for the facility's work-order minutes: the signed note, and the fields
+    its ledger entry records about it (the projector's ``work_order_row`` reads them back)."""
+    _, minutes = uow.facilities.settings()
+    order = WorkOrder(
+        id=str(uuid.uuid4()),
+        facility=uow.facility_id,
+        tool_id=tool_id,
+        device_id=job.device_id,
+        job_id=job.id,
+        operator_id=caller.id,
+        action=action,
+        profile=profile,
+        nonce=secrets.token_hex(16),
+        issued_at=issued,
+        expires_at=issued + timedelta(minutes=minutes),
+    )
+    signed = order.sign(signer_key)
+    fields = {
+        "work_order_id": order.id,
+        "tool_id": tool_id,
+        "operator_id": caller.id,
+        "nonce": order.nonce,
+        "profile": order.profile,
+        "issued_at": format_time(order.issued_at),
+        "expires_at": format_time(order.expires_at),
+        "signed": signed,
+    }
+    return signed, fields
 
 
 def device_ref(device_id: str) -> Ref:

@@ -5,8 +5,6 @@ work orders and tool results, sealing, release, quarantine and disposal (each a 
 from __future__ import annotations
 
 import dataclasses
-import secrets
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,7 +30,6 @@ from triage.domain.work_order import (
     FACTORY_RESET,
     ResetOutcome,
     ToolResult,
-    WorkOrder,
     WorkOrderRefused,
 )
 from triage.domain.work_order_record import StoredWorkOrder
@@ -225,7 +222,7 @@ def _authorise_reset(
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
         assessment.check_may_triage(uow)
-        max_attempts, minutes = uow.facilities.settings()
+        max_attempts, _ = uow.facilities.settings()
         issued = uow.clock.now()
         if job.state is JobState.RESET_AUTHORISED and uow.work_orders.live(job.id, issued):
             raise Conflict(
@@ -234,37 +231,18 @@ def _authorise_reset(
             )
         attempt = check_retry(job, max_attempts)
         profile = uow.packaged.reset_profiles().for_type(device.type)
-        order = WorkOrder(
-            id=str(uuid.uuid4()),
-            facility=uow.facility_id,
-            tool_id=tool.id,
-            device_id=job.device_id,
-            job_id=job.id,
-            operator_id=caller.id,
-            action=FACTORY_RESET,
-            profile=f"{profile.id}@{profile.version}",
-            nonce=secrets.token_hex(16),
-            issued_at=issued,
-            expires_at=issued + timedelta(minutes=minutes),
-        )
-        signed = order.sign(origin_signer_key)
-        entry = job_step(
+        signed, fields = common.issue_order(
             uow,
             caller,
             job,
-            Action.AUTHORISE_RESET,
-            {
-                "work_order_id": order.id,
-                "tool_id": tool.id,
-                "operator_id": caller.id,
-                "nonce": order.nonce,
-                "profile": order.profile,
-                "issued_at": order.to_json()["issued_at"],
-                "expires_at": order.to_json()["expires_at"],
-                "attempt": attempt,
-                "signed": signed,
-            },
-            at=issued,
+            tool.id,
+            FACTORY_RESET,
+            f"{profile.id}@{profile.version}",
+            origin_signer_key,
+            issued,
+        )
+        entry = job_step(
+            uow, caller, job, Action.AUTHORISE_RESET, {**fields, "attempt": attempt}, at=issued
         )
         anomaly.check_order(uow, job, tool.id, caller.id, issued)
         uow.ledger.record([entry])

@@ -10,11 +10,9 @@ they decode to, with the device's own times. The inspection then takes its alert
 
 from __future__ import annotations
 
-import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from triage import gbcs
 from triage.domain.caller import Caller
@@ -32,7 +30,6 @@ from triage.domain.tamper_policy import Alert, LogSource
 from triage.domain.work_order import (
     READ_SECURITY_LOG,
     SECURITY_LOG_PROFILE,
-    WorkOrder,
     WorkOrderRefused,
 )
 from triage.domain.work_order_record import StoredWorkOrder
@@ -113,33 +110,18 @@ def _request_read(
         job = get_job(uow, job_id)
         tool = bench_tool(uow, caller, tool_id)
         _check_before_inspection(uow, job)
-        _, minutes = uow.facilities.settings()
         issued = uow.clock.now()
-        order = WorkOrder(
-            id=str(uuid.uuid4()),
-            facility=uow.facility_id,
-            tool_id=tool.id,
-            device_id=job.device_id,
-            job_id=job.id,
-            operator_id=caller.id,
-            action=READ_SECURITY_LOG,
-            profile=SECURITY_LOG_PROFILE,
-            nonce=secrets.token_hex(16),
-            issued_at=issued,
-            expires_at=issued + timedelta(minutes=minutes),
+        signed, fields = common.issue_order(
+            uow,
+            caller,
+            job,
+            tool.id,
+            READ_SECURITY_LOG,
+            SECURITY_LOG_PROFILE,
+            facility_signer_key,
+            issued,
         )
-        signed = order.sign(facility_signer_key)
-        data = {
-            "job_id": job.id,
-            "work_order_id": order.id,
-            "tool_id": tool.id,
-            "operator_id": caller.id,
-            "nonce": order.nonce,
-            "profile": order.profile,
-            "issued_at": format_time(order.issued_at),
-            "expires_at": format_time(order.expires_at),
-            "signed": signed,
-        }
+        data = {"job_id": job.id, **fields}
         subject = device_ref(job.device_id)
         uow.ledger.record([make_entry(uow, caller, READ_ORDERED, subject, data, issued)])
         uow.commit()
