@@ -505,13 +505,12 @@ def build_web_router(application: App) -> APIRouter:
             headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private"},
         )
 
-    @router.get("/bench/jobs/{job_id}/certificate")
+    @router.get("/bench/devices/{device_id}/certificate")
     @page(Permission.RECEIPT_ISSUE)
-    def bench_certificate(visit: Visit, form: Form, job_id: str) -> Response:
+    def bench_certificate(visit: Visit, form: Form, device_id: str) -> Response:
         """The released device's triage certificate (PDF), as the API gives it."""
-        shown = jobs.bench_job(uow, visit.caller, job_id)
         found = documents.certificate(
-            uow, visit.caller, shown.job.device_id, application.issuer(), application.documents
+            uow, visit.caller, device_id, application.issuer(), application.documents
         )
         return Response(
             found.content,
@@ -519,17 +518,15 @@ def build_web_router(application: App) -> APIRouter:
             headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
         )
 
-    @router.get("/bench/jobs/{job_id}/receipt")
+    @router.get("/bench/devices/{device_id}/receipt")
     @page(Permission.RECEIPT_ISSUE)
-    def bench_receipt(visit: Visit, form: Form, job_id: str) -> Response:
+    def bench_receipt(visit: Visit, form: Form, device_id: str) -> Response:
         """The device's offline receipt (JSON), to check with `triage verify`."""
-        shown = jobs.bench_job(uow, visit.caller, job_id)
-        device = shown.job.device_id
-        signed = documents.receipt(uow, visit.caller, device, application.issuer())
+        signed = documents.receipt(uow, visit.caller, device_id, application.issuer())
         return Response(
             signed,
             media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="receipt-{device}.json"'},
+            headers={"Content-Disposition": f'attachment; filename="receipt-{device_id}.json"'},
         )
 
     @router.post("/bench/jobs/{job_id}/reset")
