@@ -62,7 +62,7 @@ test-fast: install
 
 ## make screenshots: refresh the pictures of the pages in docs/screenshots (a real Chromium).
 screenshots: install system-deps
-	TRIAGE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/e2e/test_web.py
+	TRIAGE_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/e2e/test_web*.py
 
 ## make audit: pip-audit of the locked dependencies; fails on a known vulnerability, and also
 ## when no vulnerability service can be reached (CI passes --offline-ok: then it only warns).

@@ -19,6 +19,28 @@ DEMO_FACILITY_ID = "demo"
 DEMO_FACILITY_NAME = "Demo Triage Facility"
 
 
+# Where a setting that no environment variable changes comes from.
+BUILT_IN = "built in (triage.config.Settings)"
+
+
+@dataclass(frozen=True)
+class ReadOnlySetting:
+    """A setting as the settings page shows it: what it is, its value, where it comes from."""
+
+    label: str
+    value: str
+    source: str
+
+
+def _duration(span: timedelta) -> str:
+    """15 minutes, 8 hours."""
+    minutes = int(span.total_seconds()) // 60
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the data lives, which database and facility to use, and the intervals and limits
@@ -86,6 +108,45 @@ class Settings:
             trusted_proxies=parse_proxies(os.environ.get("TRIAGE_TRUSTED_PROXIES", "")),
             facility=os.environ.get("TRIAGE_FACILITY") or None,
             time_zone=os.environ.get("TRIAGE_TIME_ZONE", "").strip() or DEFAULT_TIME_ZONE,
+        )
+
+    def read_only(self) -> tuple[ReadOnlySetting, ...]:
+        """The settings no page changes, each with where it comes from (for the settings page;
+        the database's address is not shown, as it may hold a password: only its kind)."""
+        backend = self.database_url.partition(":")[0].partition("+")[0] or "unknown"
+        return (
+            ReadOnlySetting(
+                "Time zone", self.time_zone, f"TRIAGE_TIME_ZONE (default {DEFAULT_TIME_ZONE})"
+            ),
+            ReadOnlySetting(
+                "Longest an API token may last",
+                f"{self.token_max_days} days",
+                f"TRIAGE_TOKEN_MAX_DAYS (default {DEFAULT_TOKEN_MAX_DAYS})",
+            ),
+            ReadOnlySetting(
+                "Trusted reverse proxies",
+                ", ".join(self.trusted_proxies) or "none",
+                "TRIAGE_TRUSTED_PROXIES (default none)",
+            ),
+            ReadOnlySetting("Database", backend, "TRIAGE_DATABASE_URL (default SQLite)"),
+            ReadOnlySetting(
+                "Data directory", str(self.data_dir), "TRIAGE_DATA_DIR (default ./var)"
+            ),
+            ReadOnlySetting(
+                "Session ends after no request for",
+                _duration(self.session_idle_timeout),
+                BUILT_IN,
+            ),
+            ReadOnlySetting(
+                "Session ends after signing in at most",
+                _duration(self.session_absolute_timeout),
+                BUILT_IN,
+            ),
+            ReadOnlySetting(
+                "An account locks after failed logins in a row",
+                str(self.account_lock_failures),
+                BUILT_IN,
+            ),
         )
 
     @property

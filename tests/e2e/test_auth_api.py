@@ -212,3 +212,38 @@ def test_tokens_are_issued_listed_and_revoked_through_the_api(site: Site) -> Non
         "/api/v1/tokens/nope/revoke", json={"reason": "no such token here"}, headers=admin
     )
     assert missing.status_code == 404
+
+
+def test_an_administrator_adds_a_person_changes_roles_and_locks_them_through_the_api(
+    site: Site,
+) -> None:
+    client, admin = site.client, {"Authorization": f"Bearer {site.admin_token}"}
+    person = {
+        "operator_id": "kim",
+        "name": "Kim",
+        "roles": ["bench_operator", "stores"],
+        "benches": ["B2", "B1"],
+    }
+    added = client.post("/api/v1/operators", json=person, headers=admin)
+    assert added.status_code == 201, added.text
+    assert added.headers["cache-control"] == "no-store"
+    body = added.json()
+    assert body["operator"]["roles"] == ["bench_operator", "stores"]
+    assert body["operator"]["benches"] == ["B1", "B2"]
+    assert body["activation_code"]  # handed over in person, shown this once
+    again = client.post("/api/v1/operators", json=person, headers=admin)
+    assert again.status_code == 409
+    bad = client.post("/api/v1/operators", json={**person, "roles": ["boss"]}, headers=admin)
+    assert bad.status_code == 422 and "not one of" in bad.json()["detail"]
+
+    roles = client.put("/api/v1/operators/kim/roles", json={"roles": ["auditor"]}, headers=admin)
+    assert roles.status_code == 200 and roles.json() == ["auditor"]
+    locked = client.post(
+        "/api/v1/operators/kim/lock", json={"reason": "left the company today"}, headers=admin
+    )
+    assert locked.status_code == 200 and locked.json()["reason"] == "left the company today"
+    listed = {o["id"]: o for o in client.get("/api/v1/operators", headers=admin).json()["items"]}
+    assert listed["kim"]["locked"] and listed["kim"]["roles"] == ["auditor"]
+    assert not listed["ada"]["locked"]
+    own = client.post("/api/v1/operators/ada/lock", json={"reason": "x" * 12}, headers=admin)
+    assert own.status_code == 403

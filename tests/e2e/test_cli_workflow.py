@@ -60,6 +60,12 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     assert refused.returncode == 2
     assert "line 2: inventory_status" in refused.stderr
     assert "line 3: device_id" in refused.stderr
+    previewed = triage.run(
+        "consignment", "import", str(bad), "--reference", "C-0", "--asset-owner", "MAP-1",
+        "--dry-run", "--token", tok["sup"],
+    )  # fmt: skip
+    assert previewed.stdout.startswith("dry run, nothing recorded: 0 device(s)")
+    assert "line 3: device_id" in previewed.stdout
     denied = triage.run(
         "consignment",
         "import",
@@ -95,6 +101,10 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     assert (
         "received" in triage.run("device", "scan", "bc33acfffefa553d", "--token", tok["ben"]).stdout
     )
+    listed = triage.run("consignment", "list", "--token", tok["sup"]).stdout
+    assert "C-1\tMAP-1\t1/1 arrived\topen" in listed
+    closed = triage.run("consignment", "close", "C-1", "--token", tok["sup"]).stdout
+    assert closed.startswith("consignment C-1 of MAP-1 closed: 1 of 1 arrived")
     # The supplier read the device's security log before removing it (DUIS 6.13): a
     # supervisor uploads that response, and the inspection weighs its entries.
     supplied = tmp_path / "ECS35b_response.hex"

@@ -17,8 +17,12 @@ import time
 from pathlib import Path
 
 import httpx
+import pyotp
+from playwright.sync_api import Browser, expect
+from pypdf import PdfReader
 
 from tests.e2e.conftest import TRIAGE, Triage, free_port
+from tests.e2e.test_web import browser
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.ledger.note import generate_key
 from triage.services.demo import DEMO_TOOL
@@ -26,6 +30,8 @@ from triage.services.demo import DEMO_TOOL
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 SCENARIOS = {"clean", "failing-battery", "supplier-job", "strong-magnet", "breached-cpa-boundary"}
 MAKEFILE = Path(__file__).parents[2] / "Makefile"
+
+__all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
 
 
 def _make_run(port: int) -> list[list[str]]:
@@ -96,7 +102,9 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_make_run_serves_the_demo_bench_and_ctrl_c_stops_everything(triage: Triage) -> None:
+def test_make_run_serves_the_demo_bench_and_ctrl_c_stops_everything(
+    triage: Triage, browser: Browser, tmp_path: Path
+) -> None:
     port = free_port()
     init, serve = _make_run(port)
     assert serve[:2] == ["demo", "--serve"] and "127.0.0.1" in serve
@@ -139,44 +147,59 @@ def test_make_run_serves_the_demo_bench_and_ctrl_c_stops_everything(triage: Tria
                 pass
             assert time.monotonic() < deadline and demo.poll() is None, "".join(lines)
             time.sleep(0.1)
-        page = client.get("/", follow_redirects=True)
-        assert page.status_code == 200 and "Sign in" in page.text
+        signin = client.get("/", follow_redirects=True)
+        assert signin.status_code == 200 and "Sign in" in signin.text
 
-        # The demo bench works: its agent reads a listed device's security log for the
-        # bench operator; the unlisted device raises an exception when scanned.
-        scanned = client.post("/api/v1/devices/scan", json={"device_id": clean[1]})
-        assert scanned.status_code == 200, scanned.text
-        job_id = scanned.json()["job"]["id"]
-        ordered = client.post(
-            f"/api/v1/jobs/{job_id}/security-log/read-orders", json={"tool_id": DEMO_TOOL}
-        )
-        assert ordered.status_code == 201, ordered.text
-        deadline = time.monotonic() + 30
-        while client.get(f"/api/v1/jobs/{job_id}/security-log").status_code != 200:
-            assert time.monotonic() < deadline, "the demo agent did not read the log"
-            time.sleep(0.2)
+        # The device the demo lists as not on the manifest raises an exception when scanned.
         unexpected = client.post("/api/v1/devices/scan", json={"device_id": stray[1]})
         assert unexpected.json()["exception_id"] is not None, unexpected.text
 
-        # The operator's guide's walk-through: inspect, reset by the demo tool, seal with a
-        # demo seal, release; then the certificate.
-        inspected = client.post(f"/api/v1/jobs/{job_id}/inspection", json=CLEAN)
-        assert inspected.json()["outcome"] == "eligible", inspected.text
-        ordered = client.post(f"/api/v1/jobs/{job_id}/work-orders", json={"tool_id": DEMO_TOOL})
-        assert ordered.status_code == 201, ordered.text
-        deadline = time.monotonic() + 30
-        while (state := client.get(f"/api/v1/jobs/{job_id}").json()["state"]) != "verified":
-            assert time.monotonic() < deadline, f"the demo agent did not reset it: {state}"
-            time.sleep(0.2)
-        sealed = client.post(f"/api/v1/jobs/{job_id}/seal", json={"serial": "DEMO-0001"})
-        assert sealed.status_code == 200, sealed.text
-        assert client.post(f"/api/v1/jobs/{job_id}/release").json()["state"] == "released"
-        certificate = client.get(
-            f"/api/v1/devices/{clean[1]}/certificate",
-            headers={"Authorization": f"Bearer {auditor[1]}"},
+        # The operator's guide's walk-through, in the browser as a newcomer does it: the demo
+        # bench operator signs in with what the demo printed, scans a listed device, inspects
+        # it, has the demo tool reset it, fits a demo seal, releases it and downloads its
+        # certificate, with no other command.
+        login = re.search(
+            r"^  demo-bench +password (\S+)  code (\S+)  TOTP secret (\S+)$", text, re.MULTILINE
         )
-        assert certificate.status_code == 200, certificate.text
-        assert certificate.content.startswith(b"%PDF")
+        assert login is not None, text
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        page.goto(f"{url}/login")
+        page.get_by_label("Operator id").fill("demo-bench")
+        page.get_by_label("Password").fill(login[1])
+        page.get_by_label("Code from your authenticator app").fill(
+            pyotp.TOTP(login[3]).at(time.time() + 30)
+        )
+        page.get_by_label("Bench you are working at").fill("B1")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name="Bench").first.click()
+        page.get_by_label("Device ID").fill(clean[1])
+        page.get_by_label("Device ID").press("Enter")
+        expect(page.locator("#state")).to_contain_text("received")
+        page.get_by_role("button", name=f"Ask {DEMO_TOOL} to read the security log").click()
+        deadline = time.monotonic() + 30
+        while page.locator("#log-source").count() == 0:
+            assert time.monotonic() < deadline, "the demo agent did not read the log"
+            time.sleep(0.5)
+            page.reload()
+        page.get_by_role("group", name="metrology").get_by_label("Yes").check()
+        page.get_by_role("group", name="CPA boundary").get_by_label("Yes").check()
+        page.get_by_role("button", name="Record the inspection").click()
+        expect(page.locator("#state")).to_contain_text("eligible")
+        page.get_by_role("button", name="Start the reset").click()
+        expect(page.locator("#state")).to_contain_text("verified", timeout=40_000)
+        page.get_by_label("Seal serial").fill("DEMO-0001")
+        page.get_by_role("button", name="Record the seal").click()
+        expect(page.locator("#state")).to_contain_text("sealed")
+        page.get_by_role("button", name="Release the device").click()
+        expect(page.locator("#state")).to_contain_text("released")
+        with page.expect_download() as got:
+            page.get_by_role("link", name="Download the triage certificate (PDF)").click()
+        downloaded = tmp_path / "certificate.pdf"
+        got.value.save_as(downloaded)
+        assert downloaded.read_bytes().startswith(b"%PDF")
+        assert clean[1] in "".join(p.extract_text() for p in PdfReader(downloaded).pages)
+        context.close()
         client.close()
 
         started = _children(demo.pid)

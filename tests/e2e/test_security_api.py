@@ -165,3 +165,19 @@ def test_a_breach_is_alerted_resolved_and_reinstated_by_the_security_manager(
     assert shown["total"] == 1 and shown["items"][0]["status"] == "resolved"
     checked = triage.run("ledger", "replay", "--check", "--token", site.tokens["sam"], check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_administrator_changes_the_triage_settings_everyone_reads(site: Site) -> None:
+    assert site.call("ben", "GET", "/facility/settings").json() == {
+        "max_reset_attempts": 3,
+        "work_order_minutes": 15,
+    }
+    changed = site.call("admin", "PUT", "/facility/settings", json={"max_reset_attempts": 2})
+    assert changed.json() == {"max_reset_attempts": 2, "work_order_minutes": 15}
+    assert site.call("ben", "GET", "/facility/settings").json()["max_reset_attempts"] == 2
+    out_of_range = site.call("admin", "PUT", "/facility/settings", json={"work_order_minutes": 0})
+    assert out_of_range.status_code == 422, out_of_range.text
+    assert "work_order_minutes: must be between 1 and 240" in out_of_range.json()["detail"]
+    refused = site.call("sam", "PUT", "/facility/settings", json={"max_reset_attempts": 9})
+    assert refused.status_code == 403 and refused.headers["content-type"] == PROBLEM
+    assert site.call("ben", "GET", "/facility/settings").json()["max_reset_attempts"] == 2

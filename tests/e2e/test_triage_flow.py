@@ -143,6 +143,19 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
     f.call(
         "sup", "POST", f"/jobs/{job_cpa}/disposal", json={"action": "destroy", "reference": "DC-1"}
     )
+    # Its certificate of destruction, by the API and by the CLI; none for the released device.
+    pdf = f.raw("ben", "GET", f"/devices/{CPA_BREACHED}/certificate-of-destruction")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    written = tmp_path / "destruction.pdf"
+    f.triage.run("device", "certificate-of-destruction", CPA_BREACHED, "--out", str(written),
+                 "--token", f.tokens["ben"])  # fmt: skip
+    assert written.read_bytes().startswith(b"%PDF")
+    not_destroyed = f.client.get(
+        f"/api/v1/devices/{RELEASED}/certificate-of-destruction",
+        headers={"Authorization": f"Bearer {f.tokens['ben']}"},
+    )
+    assert not_destroyed.status_code == 409
+    assert "was not destroyed" in not_destroyed.json()["detail"]
 
     # Metrology seal broken: routed to re-verification, returned.
     job_mid, outcome = receive(METROLOGY, {**CLEAN, "metrology_seal_intact": False})

@@ -119,15 +119,27 @@ def test_a_device_from_scan_to_release_at_the_bench(
     # A barcode scanner types the Device ID and Enter.
     scan = page.get_by_label("Device ID")
     expect(scan).to_be_focused()
+    # A device on no manifest: refused beside the field, what was scanned kept, focus kept.
+    scan.type("00-11-22-33-44-55-66-77")
+    scan.press("Enter")
+    expect(page.locator("#device_id-error")).to_be_visible()
+    scan = page.get_by_label("Device ID")
+    expect(scan).to_have_value("00-11-22-33-44-55-66-77")
+    expect(scan).to_be_focused()
+    scan.fill("")
     scan.type(DEVICE.lower().replace("-", ""))
     scan.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("received")
+    expect(page.locator("#state")).to_contain_text("received")
     read_the_log_at_the_bench(page, "BENCH-1")
     page.get_by_role("group", name="metrology").get_by_label("Yes").check()
     page.get_by_role("group", name="CPA boundary").get_by_label("Yes").check()
     shot(page, "bench-inspection")
     page.get_by_role("button", name="Record the inspection").click()
-    expect(page.get_by_role("status")).to_contain_text("eligible")
+    expect(page.locator("#state")).to_contain_text("eligible")
+    # Every act says what it did.
+    expect(page.get_by_role("status").filter(has_text="Inspection recorded")).to_contain_text(
+        "the policy decided eligible"
+    )
     expect(page.get_by_role("heading", name="Decision: eligible")).to_be_visible()
     # A photo from the tablet's camera (here: a picture of the page itself).
     photo = tmp_path / "photo.png"
@@ -136,21 +148,31 @@ def test_a_device_from_scan_to_release_at_the_bench(
     page.get_by_role("button", name="Add", exact=True).click()
     picture = page.get_by_role("img", name=f"Photo 1 of device {DEVICE}")
     expect(picture).to_be_visible()
+    # The picture itself loads (not a broken image): it has pixels once the browser has it.
+    picture.evaluate("img => img.decode()")
     assert picture.evaluate("img => img.naturalWidth") > 0
     page.get_by_role("button", name="Start the reset").click()
     # The agent resets the device; the page follows until it is verified.
-    expect(page.get_by_role("status")).to_contain_text("verified", timeout=30_000)
+    expect(page.locator("#state")).to_contain_text("verified", timeout=30_000)
     seal = page.get_by_label("Seal serial")
     seal.fill("SL-9005")  # in the store, not issued to ben: refused, and says why
     page.get_by_role("button", name="Record the seal").click()
-    expect(page.get_by_role("alert")).to_contain_text("stores must issue it to you")
-    page.go_back()
-    page.reload()
+    # On the same page, beside the field, with the serial as scanned still in it.
+    expect(page.locator("#serial-error")).to_contain_text("stores must issue it to you")
+    expect(page.get_by_label("Seal serial")).to_have_value("SL-9005")
+    expect(page.get_by_label("Seal serial")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#state")).to_contain_text("verified")
     page.get_by_label("Seal serial").fill("SL-9001")
     page.get_by_role("button", name="Record the seal").click()
-    expect(page.get_by_role("status")).to_contain_text("sealed")
+    expect(page.locator("#state")).to_contain_text("sealed")
+    expect(page.get_by_role("status").filter(has_text="Seal SL-9001 recorded")).to_be_visible()
+    expect(page.locator("#serial-error")).to_have_count(0)
     page.get_by_role("button", name="Release the device").click()
-    expect(page.get_by_role("status").first).to_contain_text("released")
+    expect(page.locator("#state")).to_contain_text("released")
+    expect(page.get_by_role("status").filter(has_text=f"Device {DEVICE} released")).to_be_visible()
+    # The message is shown once: a reload no longer shows it.
+    page.reload()
+    expect(page.get_by_text(f"Device {DEVICE} released.")).to_have_count(0)
     expect(page.get_by_text("device.released")).to_be_visible()
     shot(page, "bench-released")
     # The certificate and the receipt come from the released page, and the receipt verifies
@@ -197,7 +219,7 @@ def test_a_security_manager_reinstates_a_suspended_tool(
     review = f.call("admin", "GET", "/access-review")
     assert [(t["id"], t["status"]) for t in review["tools"]] == [("BENCH-1", "active")]
     # The people page: roles, second factor, locks, every active token with its revoke form.
-    page.get_by_role("link", name="People").first.click()
+    page.get_by_role("link", name="Access review").first.click()
     expect(page.get_by_role("heading", name="Tokens outstanding")).to_be_visible()
     assert page.locator("tr[id^=token-]").count() == len(f.tokens)
     shot(page, "security-people")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import httpx
@@ -30,6 +31,8 @@ PAGES = {
     "/auditor": Permission.ASSURANCE_READ,
     "/auditor/assessments": Permission.ASSURANCE_READ,
     "/auditor/device": Permission.HISTORY_READ,
+    "/consignments": Permission.TRIAGE_READ,
+    "/exceptions": Permission.TRIAGE_READ,
 }
 
 
@@ -41,6 +44,13 @@ class Site(NamedTuple):
 
 @pytest.fixture
 def site(triage: Triage) -> Iterator[Site]:
+    with signed_in_site(triage) as running:
+        yield running
+
+
+@contextmanager
+def signed_in_site(triage: Triage) -> Iterator[Site]:
+    """A facility's server, and a browser signed in for each role."""
     triage.run("init")
     admin = triage.first_admin("root", "Root")
     server, client = start_server(triage, "--checkpoint-interval", "0", "--evidence-interval", "0")
@@ -120,17 +130,16 @@ def test_roles_and_thresholds_are_changed_through_their_pages(
 ) -> None:
     sessions = site.sessions
     admin = sessions[Role.ADMINISTRATOR]
+    person = "/people/web-auditor"
     changed = admin.post(
-        "/admin/operators/web-auditor/roles",
-        data={"roles": "auditor stores", "csrf_token": _token(admin, "/admin")},
+        f"{person}/roles",
+        data={"role_auditor": "1", "role_stores": "1", "csrf_token": _token(admin, person)},
     )
     assert changed.status_code == 303
-    assert "auditor, stores" in admin.get("/admin").text
-    refused = admin.post(
-        "/admin/operators/web-auditor/roles",
-        data={"roles": "wizard", "csrf_token": _token(admin, "/admin")},
-    )
-    assert refused.status_code == 422 and "not one of" in refused.text
+    assert 'id="person-roles">auditor, stores<' in admin.get(person).text
+    # Roles are chosen, never typed: none chosen is refused beside the choices.
+    refused = admin.post(f"{person}/roles", data={"csrf_token": _token(admin, person)})
+    assert refused.status_code == 422 and 'id="change-roles-error"' in refused.text
 
     security = sessions[Role.SECURITY_MANAGER]
     set_ = security.post(
@@ -239,11 +248,12 @@ def test_a_security_manager_revokes_a_token_and_unlocks_an_address_on_the_people
 def test_benches_are_assigned_through_the_administrators_page(site: Site) -> None:
     admin = site.sessions[Role.ADMINISTRATOR]
     form = {"benches": "B2 B1", "reason": "covers bench B2 on Fridays"}
-    path = "/admin/operators/web-bench-operator/benches"
-    assigned = admin.post(path, data={**form, "csrf_token": _token(admin, "/admin")})
+    person = "/people/web-bench-operator"
+    path = f"{person}/benches"
+    assigned = admin.post(path, data={**form, "csrf_token": _token(admin, person)})
     assert assigned.status_code == 303
-    page = admin.get("/admin").text
-    assert page.split('id="benches-web-bench-operator">', 1)[1].startswith("B1, B2<")
-    unexplained = {**form, "reason": " ", "csrf_token": _token(admin, "/admin")}
+    page = admin.get(person).text
+    assert page.split('id="person-benches">', 1)[1].startswith("B1, B2<")
+    unexplained = {**form, "reason": " ", "csrf_token": _token(admin, person)}
     refused = admin.post(path, data=unexplained)
     assert refused.status_code == 422 and "reason" in refused.text

@@ -70,7 +70,7 @@ def test_a_supervisor_quarantines_a_verified_device_found_damaged(
     shot(page, "bench-quarantine")
     acts.get_by_role("button", name="Quarantine the device").click()
 
-    expect(page.get_by_role("status")).to_contain_text("quarantined")
+    expect(page.locator("#state")).to_contain_text("quarantined")
     card = page.locator("#decision")
     expect(card.get_by_role("heading")).to_have_text("Decision: quarantine (set aside by sup)")
     expect(card).to_contain_text("display glass cracked while fitting the seal")
@@ -110,7 +110,7 @@ def test_a_failed_verification_names_the_items_and_the_attempts_left_then_the_qu
         "Decision: quarantine (set aside by the system)"
     )
     expect(card).to_contain_text("reset not verified after 3 attempts")
-    expect(page.get_by_role("status")).to_contain_text("decision: quarantine")
+    expect(page.locator("#state")).to_contain_text("decision: quarantine")
     expect(page.locator("#attempts-left")).to_have_text(
         "No attempts left: the device is quarantined."
     )

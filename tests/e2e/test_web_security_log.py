@@ -59,7 +59,7 @@ def _at_the_bench(
     scan = page.get_by_label("Device ID")
     scan.fill(device)
     scan.press("Enter")
-    expect(page.get_by_role("status")).to_contain_text("received")
+    expect(page.locator("#state")).to_contain_text("received")
     return page, page.url.rsplit("/", 1)[-1]
 
 
@@ -89,7 +89,7 @@ def test_the_page_shows_the_log_the_tool_read_with_the_devices_times(
     shot(page, "bench-security-log")
     _physical_checks_pass(page)
     page.get_by_role("button", name="Record the inspection").click()
-    expect(page.get_by_role("status")).to_contain_text("eligible")
+    expect(page.locator("#state")).to_contain_text("eligible")
     # The decision cites the device's own times, not the time of the inspection.
     expect(page.locator("#reasons")).to_contain_text(_z(DEFAULT_AT))
     expect(page.locator("#reasons")).to_contain_text(_z(DEFAULT_AT - GAP))
@@ -136,7 +136,7 @@ def test_a_typed_log_needs_its_reason_and_times_and_goes_to_review_marked_typed(
     # The hint alone is not a reason: the browser will not send the form.
     page.get_by_role("button", name="Record the inspection").click()
     assert reason.evaluate("field => field.validity.patternMismatch") is True
-    expect(page.get_by_role("status")).to_contain_text("received")
+    expect(page.locator("#state")).to_contain_text("received")
     reason.fill("log unreadable: the optical port does not answer")
     # A code without the time the display shows is refused, and the page says which row.
     typed.get_by_label("Code 1", exact=True).fill("0x8F3F")
@@ -153,7 +153,7 @@ def test_a_typed_log_needs_its_reason_and_times_and_goes_to_review_marked_typed(
     typed.get_by_label("Time 1", exact=True).fill("2026-11-30T07:45:10")
     shot(page, "bench-typed-log")
     page.get_by_role("button", name="Record the inspection").click()
-    expect(page.get_by_role("status")).to_contain_text("awaiting review")
+    expect(page.locator("#state")).to_contain_text("awaiting review")
     reasons = page.locator("#reasons")
     expect(reasons).to_contain_text("typed by hand")
     expect(reasons).to_contain_text("the optical port does not answer")
@@ -184,7 +184,7 @@ def test_a_supplier_job_entered_on_the_form_explains_the_terminal_cover_it_names
     job.get_by_label("Date of the job").fill(DEFAULT_AT.date().isoformat())
     shot(page, "bench-supplier-job")
     page.get_by_role("button", name="Record the inspection").click()
-    expect(page.get_by_role("status")).to_contain_text("eligible")
+    expect(page.locator("#state")).to_contain_text("eligible")
     reasons = page.locator("#reasons")
     expect(reasons).to_contain_text("SJ-4471")
     expect(reasons).to_contain_text("terminal")
@@ -202,7 +202,7 @@ def test_a_type_2_device_is_inspected_without_a_log_to_read_or_type(
     expect(page.locator("#typed-log")).to_have_count(0)
     _physical_checks_pass(page)
     page.get_by_role("button", name="Record the inspection").click()
-    expect(page.get_by_role("status")).to_contain_text("eligible")
+    expect(page.locator("#state")).to_contain_text("eligible")
     expect(page.locator("#decision-log")).to_contain_text("keeps no GBCS security log")
     assert violations(page) == []
     page.context.close()

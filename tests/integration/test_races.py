@@ -301,7 +301,7 @@ def test_one_of_eight_closes_of_a_consignment_is_recorded(staffed: Staffed) -> N
     outcomes = race(
         lambda _: intake.close_consignment(staffed.app.uow, staffed.sup, consignment_id)
     )
-    one_wins(outcomes, Conflict, f"consignment {consignment_id} is already closed")
+    one_wins(outcomes, Conflict, "consignment C-1 of MAP-1 is already closed")
     assert recorded(staffed, "consignment.closed", Ref("consignment", consignment_id)) == 1
     assert_record_clean(staffed)
 

@@ -12,13 +12,16 @@ import io
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from pypdf import PdfReader
 from sqlalchemy import select, update
 
 from tests.integration.conftest import Staffed
+from triage.adapters import migrate
 from triage.adapters.replay import replay_check
 from triage.adapters.seal_repository import seal_from_row
-from triage.adapters.tables import seal, seal_event
+from triage.adapters.tables import seal, seal_event, seal_tally
 from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
 from triage.domain.roles import Role
@@ -305,6 +308,42 @@ def test_reconciliation_figures_from_the_database_match_the_reference_count(
     assert [d.serial for d in ben.discrepancies] == ["SL-0004"]
     with pytest.raises(NotFound, match="no operator"):
         seals.reconciliation(staffed.app.uow, staffed.auditor, "operator", "nobody")
+
+
+def test_the_running_count_keeps_the_facilitys_figures_step_by_step(staffed: Staffed) -> None:
+    # The dashboard's glance at the seals reads the figures kept as seals move; after every kind
+    # of step (received, issued, returned, fitted, broken, void and lost, held or in stock) they
+    # are the figures counted from the seals and their history, and a replay keeps the same.
+    _busy(staffed)
+    counted = seals.reconciliation(staffed.app.uow, staffed.auditor, "facility")
+    running = seals.running_count(staffed.app.uow, staffed.auditor)
+    assert running.figures == counted.figures
+    assert running.figures["received"] == 110 and running.balanced
+    assert [d.serial for d in running.discrepancies] == [d.serial for d in counted.discrepancies]
+    with staffed.app.database.engine.connect() as conn:
+        kept = {f: n for f, n in conn.execute(select(seal_tally.c.figure, seal_tally.c.count))}
+    assert 0 not in kept.values()  # a figure of nought has no row, as a replay builds it
+    assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
+    # Changed behind the ledger's back, the running figures no longer agree with a replay.
+    with staffed.app.database.engine.begin() as conn:
+        conn.execute(update(seal_tally).where(seal_tally.c.figure == "held").values(count=1))
+    report = replay_check(staffed.app.database, staffed.app.facility.id)
+    assert any(d.table == "seal_tally" for d in report.differences)
+
+
+def test_the_running_count_starts_from_the_seals_when_the_database_is_upgraded(
+    staffed: Staffed,
+) -> None:
+    _busy(staffed)
+    before = seals.running_count(staffed.app.uow, staffed.auditor).figures
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    with staffed.app.database.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0013")
+    migrate.upgrade(staffed.app.database)
+    assert seals.running_count(staffed.app.uow, staffed.auditor).figures == before
+    assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []
 
 
 def test_a_recorded_reconciliation_is_in_the_ledger_and_replay_agrees(staffed: Staffed) -> None:

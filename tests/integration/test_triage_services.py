@@ -21,6 +21,7 @@ from triage.ledger.receipt import verify_receipt
 from triage.services import history, intake, job_steps, photos, tamper_policy
 from triage.services import ledger as ledger_service
 from triage.services.intake import ManifestRejected
+from triage.services.views import consignments as consignment_views
 from triage.services.views import jobs
 
 D1, D2, D3 = "BC-33-AC-FF-FE-FA-55-01", "BC-33-AC-FF-FE-FA-55-02", "BC-33-AC-FF-FE-FA-55-03"
@@ -190,6 +191,15 @@ def test_closing_a_consignment_reports_what_never_arrived(staffed: Staffed) -> N
         intake.close_consignment(staffed.app.uow, staffed.sup, consignment_id)
     # A device of a closed consignment is unexpected now.
     assert intake.scan_device(staffed.app.uow, staffed.ben, D1).exception_id is not None
+
+
+def test_a_consignment_is_read_and_closed_by_its_reference(staffed: Staffed) -> None:
+    staffed.manifest("C-7/A", [D1, D2])
+    staffed.receive(D2)
+    shown = consignment_views.consignment_detail(staffed.app.uow, staffed.sup, "C-7/A")
+    assert (shown.arrived, shown.not_arrived) == ([D2], [D1])
+    closed, missing = intake.close_consignment(staffed.app.uow, staffed.sup, "C-7/A")
+    assert (closed.reference, missing) == ("C-7/A", [D1])
 
 
 def test_policy_routes_each_boundary_and_an_override_needs_another_supervisor(

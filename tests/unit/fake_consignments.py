@@ -43,6 +43,10 @@ class FakeConsignmentRepository(FakeTables):
                 return self._counted(found)
         return None
 
+    def with_reference(self, reference: str) -> list[Consignment]:
+        every = sorted(self.consignments.values(), key=lambda c: (c.created_at, c.id))
+        return [self._counted(c) for c in every if c.reference == reference]
+
     def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
         every = sorted(self.consignments.values(), key=lambda c: (c.created_at, c.id))
         return [self._counted(c) for c in every[offset : offset + limit]], len(every)
@@ -72,10 +76,16 @@ class FakeConsignmentRepository(FakeTables):
         }
 
     def missing_devices(self, consignment_id: str) -> list[str]:
+        return self._devices(consignment_id, arrived=False)
+
+    def arrived_devices(self, consignment_id: str) -> list[str]:
+        return self._devices(consignment_id, arrived=True)
+
+    def _devices(self, consignment_id: str, arrived: bool) -> list[str]:
         return sorted(
             row.device.id.value
             for row in self.expected
-            if row.consignment_id == consignment_id and not row.arrived
+            if row.consignment_id == consignment_id and row.arrived is arrived
         )
 
     # -- projections ---------------------------------------------------------------------------

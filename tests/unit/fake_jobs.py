@@ -40,6 +40,7 @@ class FakeJobRepository(FakeTables):
         self.jobs: dict[str, TriageJob] = {}
         self.decisions: list[DecisionRow] = []
         self.results: dict[str, ResetResult] = {}  # by work order id
+        self.updated: dict[str, datetime] = {}  # by job id: its last change of state
 
     # -- the port ------------------------------------------------------------------------------
     def get(self, job_id: str) -> TriageJob | None:
@@ -100,6 +101,7 @@ class FakeJobRepository(FakeTables):
             opened_at=entry.at,
             closed_at=None,
         )
+        self.updated[data["job_id"]] = entry.at
 
     def _move(self, entry: Entry, **changes: Any) -> None:
         """The job of a step entry takes the entry's state (and ``changes``); a final state
@@ -110,6 +112,7 @@ class FakeJobRepository(FakeTables):
         state = JobState(entry.data["state"])
         closed_at = entry.at if state.is_final else job.closed_at
         self.jobs[job.id] = dataclasses.replace(job, state=state, closed_at=closed_at, **changes)
+        self.updated[job.id] = entry.at
 
     @projects("device.inspected")
     def _inspected(self, entry: Entry, index: int) -> None:

@@ -38,6 +38,14 @@ class SqlConsignmentRepository:
         )
         return None if row is None else self._consignment(row)
 
+    def with_reference(self, reference: str) -> list[Consignment]:
+        rows = self._conn.execute(
+            select(consignment)
+            .where(consignment.c.reference == reference)
+            .order_by(consignment.c.created_at, consignment.c.id)
+        ).mappings()
+        return [self._consignment(row) for row in rows]
+
     def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
         total = self._conn.execute(select(func.count()).select_from(consignment)).scalar_one()
         rows = self._conn.execute(
@@ -102,11 +110,17 @@ class SqlConsignmentRepository:
         return found
 
     def missing_devices(self, consignment_id: str) -> list[str]:
+        return self._devices(consignment_id, arrived=False)
+
+    def arrived_devices(self, consignment_id: str) -> list[str]:
+        return self._devices(consignment_id, arrived=True)
+
+    def _devices(self, consignment_id: str, arrived: bool) -> list[str]:
         rows = self._conn.execute(
             select(consignment_device.c.device_id)
             .where(
                 consignment_device.c.consignment_id == consignment_id,
-                consignment_device.c.arrived.is_(False),
+                consignment_device.c.arrived.is_(arrived),
             )
             .order_by(consignment_device.c.device_id)
         )

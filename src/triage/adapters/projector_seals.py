@@ -9,10 +9,11 @@ register existed) moves nothing here; the job's own tables still record it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from triage.adapters.projector import (
     Insert,
@@ -31,8 +32,17 @@ from triage.adapters.tables import (
     seal_event,
     seal_reconciliation,
     seal_stocktake,
+    seal_tally,
 )
-from triage.domain.seals import DiscrepancyKind, Move, SealStatus, StocktakeResult, expand_range
+from triage.domain.seals import (
+    DiscrepancyKind,
+    Move,
+    SealStatus,
+    StocktakeResult,
+    expand_range,
+    holding_figure,
+    movement_figure,
+)
 from triage.ledger.entry import Entry
 
 
@@ -59,6 +69,21 @@ def _event(
         "at": entry.at,
         "detail": detail,
     }
+
+
+def _tally(conn: Connection, changes: Counter[str]) -> None:
+    """Move the facility's running seal figures by ``changes`` (figure: how many more). A
+    figure of nought has no row, however it came to be nought (a replay agrees row by row)."""
+    for figure, more in sorted(changes.items()):
+        if more == 0:
+            continue
+        this = seal_tally.c.figure == figure
+        more_of = seal_tally.c.count + more
+        counted = conn.execute(update(seal_tally).where(this).values(count=more_of))
+        if counted.rowcount == 0:
+            conn.execute(insert(seal_tally).values(figure=figure, count=more))
+        elif more < 0:
+            conn.execute(delete(seal_tally).where(this, seal_tally.c.count == 0))
 
 
 def _discrepancy_row(
@@ -137,6 +162,8 @@ def _batch_received(entry: Entry) -> list[Op]:
                 for i, serial in enumerate(serials)
             ],
         )
+        received = Counter({movement_figure(Move.RECEIVED, False): len(serials)})
+        _tally(conn, received + Counter({holding_figure(SealStatus.IN_STOCK): len(serials)}))
 
     return [Run(run)]
 
@@ -157,11 +184,12 @@ def _move(
     """One step of one seal: its event, its new state, and any discrepancy it opens."""
 
     def run(conn: Connection) -> None:
-        batch_id = conn.execute(
-            select(seal.c.batch_id).where(seal.c.serial == serial)
-        ).scalar_one_or_none()
-        if batch_id is None:
+        found = conn.execute(
+            select(seal.c.batch_id, seal.c.status).where(seal.c.serial == serial)
+        ).first()
+        if found is None:
             return
+        batch_id, was = found
         event = _event(
             entry,
             next_id(conn, seal_event.c.id),
@@ -179,6 +207,10 @@ def _move(
             .where(seal.c.serial == serial)
             .values(status=status.value, status_at=entry.at, **seal_values)
         )
+        moved = Counter({movement_figure(step, operator_id is not None): 1})
+        moved[holding_figure(SealStatus(was))] -= 1
+        moved[holding_figure(status)] += 1
+        _tally(conn, moved)
         if discrepancy is not None:
             discrepancy_id, kind = discrepancy
             row = _discrepancy_row(

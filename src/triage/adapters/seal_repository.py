@@ -17,6 +17,7 @@ from triage.adapters.tables import (
     seal_event,
     seal_reconciliation,
     seal_stocktake,
+    seal_tally,
 )
 from triage.domain.seal_register import (
     FittedCount,
@@ -222,6 +223,12 @@ class SqlSealRepository:
             figures[movement_figure(Move(kind), bool(was_held))] += int(count)
         for status, count in self._conn.execute(holdings):
             figures[holding_figure(SealStatus(status))] += int(count)
+        return figures
+
+    def running_figures(self) -> dict[str, int]:
+        figures = dict.fromkeys(MOVEMENT_FIGURES + HOLDING_FIGURES, 0)
+        for figure, count in self._conn.execute(select(seal_tally.c.figure, seal_tally.c.count)):
+            figures[figure] = int(count)
         return figures
 
     def discrepancy(self, discrepancy_id: str) -> Discrepancy | None:

@@ -367,7 +367,11 @@ triage_job = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
     Index("ix_triage_job_device", "device_id", "opened_at"),
-    Index("ix_triage_job_state", "state"),
+    # The device list (services.views.device_list): newest received first, a keyset page at a
+    # time, in one state or from one consignment (0013).
+    Index("ix_triage_job_state", "state", "opened_at", "id"),
+    Index("ix_triage_job_opened", "opened_at", "id"),
+    Index("ix_triage_job_consignment", "consignment_id", "opened_at", "id"),
 )
 # A device has at most one open triage job, whatever the callers do.
 Index(
@@ -398,6 +402,8 @@ decision = Table(
     Column("decided_by", String(64), nullable=False),
     Column("justification", Text),
     Column("at", DateTime(timezone=True), nullable=False),
+    # The dashboard's decisions of the last two weeks (0013).
+    Index("ix_decision_at", "at"),
 )
 
 work_order = Table(
@@ -456,6 +462,8 @@ reset_result = Table(
     Column("signed", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("ix_reset_result_job", "job_id"),
+    # The dashboard's verified resets of the last two weeks (0013).
+    Index("ix_reset_result_at", "at"),
 )
 
 seal_fitting = Table(
@@ -536,6 +544,16 @@ seal_event = Table(
     Column("detail", Text),
     Index("ix_seal_event_serial", "serial"),
     Index("ix_seal_event_kind_at", "kind", "at"),
+)
+
+# The facility's seal figures (each movement and holding of the reconciliation), kept by the
+# projector as each seal moves, so that a glance at them (the dashboard) reads a handful of rows
+# rather than every seal's history. The reconciliation itself counts the seals and their events.
+seal_tally = Table(
+    "seal_tally",
+    metadata,
+    Column("figure", String(24), primary_key=True),
+    Column("count", BigInteger, nullable=False),
 )
 
 seal_discrepancy = Table(
@@ -743,6 +761,7 @@ PROJECTIONS = (
     seal_batch,
     seal,
     seal_event,
+    seal_tally,
     seal_discrepancy,
     seal_stocktake,
     seal_reconciliation,

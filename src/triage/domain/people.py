@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from triage.domain.roles import Role
-from triage.errors import InvalidInput
+from triage.errors import InvalidInput, NotFound
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -55,6 +55,16 @@ def check_operator_id(operator_id: str) -> None:
             f"operator id {operator_id!r} must be 2-64 lower-case letters, digits, '.', '_' or '-'",
             field="operator_id",
         )
+
+
+def sought_id(operator_id: str) -> str:
+    """An operator id about to be looked up; NotFound for one no operator can have (it is
+    never looked up: a NUL upsets PostgreSQL)."""
+    try:
+        check_operator_id(operator_id)
+    except InvalidInput:
+        raise NotFound(f"no operator {operator_id[:70]!r}") from None
+    return operator_id
 
 
 def parse_roles(values: list[str]) -> frozenset[Role]:

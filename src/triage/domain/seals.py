@@ -102,8 +102,9 @@ def expand_range(first: str, last: str) -> list[str]:
 
 
 def serial_list(serials: Iterable[str]) -> list[str]:
-    """Serials given one by one: each checked, none twice, at most ``MAX_LIST``."""
-    cleaned = [normalise_serial(s) for s in serials]
+    """Serials given one by one: each checked (a bad one named as in ``serials``), none twice,
+    at most ``MAX_LIST``."""
+    cleaned = [normalise_serial(s, "serials") for s in serials]
     if not cleaned:
         raise InvalidInput("serials: give at least one serial, or a range")
     if len(cleaned) > MAX_LIST:

@@ -21,6 +21,7 @@ from triage.entrypoints.api.hardening import ClientAddress, Hardening
 from triage.entrypoints.api.integrity import HoldWrites, WriteHold, build_integrity_router
 from triage.entrypoints.api.json_bodies import BoundedJson
 from triage.entrypoints.api.ledger_routes import build_ledger_router
+from triage.entrypoints.api.people_routes import build_people_router
 from triage.entrypoints.api.reference import reference_page
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security_log_routes import build_security_log_router
@@ -71,6 +72,7 @@ def create_app(
         build_security_log_router(application),
         build_auth_router(application),
         build_bench_router(application),
+        build_people_router(application),
         build_security_router(application),
         build_seal_router(application),
         build_assurance_router(application),

@@ -25,6 +25,7 @@ from triage.domain.tool import Tool
 from triage.ledger.entry import format_time
 from triage.services import anomaly
 from triage.services.ports import UnitOfWorkFactory
+from triage.services.spreadsheet import cell
 
 CSV_COLUMNS = (
     "kind",
@@ -50,8 +51,6 @@ CSV_COLUMNS = (
     "subject",
     "detail",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -122,7 +121,7 @@ def to_csv(review: AccessReview) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in _csv_rows(review):
-        writer.writerow({k: _cell(row.get(k)) for k in CSV_COLUMNS})
+        writer.writerow({k: cell(row.get(k)) for k in CSV_COLUMNS})
     return out.getvalue()
 
 
@@ -206,17 +205,6 @@ def _csv_rows(found: AccessReview) -> list[dict[str, object]]:
             }
         )
     return rows
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def _operator(found: Operator, benches: list[str]) -> dict[str, object]:

@@ -18,7 +18,7 @@ from triage.domain import credentials
 from triage.domain.caller import Caller, CallerKind, Credential
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
 from triage.domain.digests import set_digest, stored_digest
-from triage.domain.people import Operator
+from triage.domain.people import Operator, sought_id
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission, Role
 from triage.errors import (
@@ -609,6 +609,29 @@ def unlock(
         uow.credentials.forget_failures(subject_kind, subject_id)
         uow.commit()
     return found
+
+
+def lock_operator(
+    uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str, reason: str
+) -> AccessLock:
+    """Lock an operator's account at once, with a reason (an administrator; not their own):
+    their sessions and tokens stop working and they cannot sign in until someone unlocks it."""
+    caller.require(Permission.OPERATOR_MANAGE)
+    reason = Reason.parse(reason).text
+    if operator_id == caller.id:
+        raise PermissionDenied("nobody locks their own account; ask another administrator")
+    at = uow_factory.clock.now()
+    with uow_factory(write=True) as uow:
+        if uow.operators.get(sought_id(operator_id)) is None:
+            raise NotFound(f"no operator {operator_id!r}")
+        if uow.credentials.lock("operator", operator_id) is not None:
+            raise Conflict(f"operator {operator_id} is already locked")
+        data = {"reason": reason[:2000], "failures": 0}
+        _record(uow, caller, "auth.locked", Ref("operator", operator_id), at, data)
+        locked = uow.credentials.lock("operator", operator_id)
+        uow.commit()
+    assert locked is not None
+    return locked
 
 
 HOST = Caller.system("host")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from triage.domain.assurance_records import Assessment, AssuranceStatus, Evidence
 from triage.domain.caller import Caller
@@ -74,10 +74,15 @@ class ReplayEvidence:
         return dict(replay_json(self))
 
 
-def verify_ledger(uow_factory: UnitOfWorkFactory, issuer: Issuer) -> VerificationEvidence:
-    """Verify the whole ledger (the automatic evidence 'ledger_verification')."""
+def verify_ledger(
+    uow_factory: UnitOfWorkFactory,
+    issuer: Issuer,
+    progress: Callable[[int, int], None] | None = None,
+) -> VerificationEvidence:
+    """Verify the whole ledger (the automatic evidence 'ledger_verification'); ``progress`` is
+    told how many entries are checked of how many."""
     report = ledger_service.verify(
-        uow_factory, ledger_service.LEDGER_ACTOR, issuer.verifier_key, issuer.origin
+        uow_factory, ledger_service.LEDGER_ACTOR, issuer.verifier_key, issuer.origin, progress
     )
     latest = ledger_service.status(uow_factory, ledger_service.LEDGER_ACTOR).latest_checkpoint
     return VerificationEvidence(
@@ -91,9 +96,28 @@ def replay_ledger(replay: ReplayCheck) -> ReplayEvidence:
     return ReplayEvidence(found.entries, found.rows, tuple(str(d) for d in found.differences))
 
 
+class Progress(Protocol):
+    """Told what a verification is doing: its step ('verify' then 'replay'), and how many
+    entries are checked of how many (for 'verify')."""
+
+    def __call__(self, step: str, done: int, total: int, /) -> None: ...
+
+
 def _generators(
-    uow_factory: UnitOfWorkFactory, issuer: Issuer, replay: ReplayCheck
+    uow_factory: UnitOfWorkFactory,
+    issuer: Issuer,
+    replay: ReplayCheck,
+    progress: Progress | None = None,
 ) -> dict[str, Callable[[], EvidenceDocument]]:
+    def verification() -> EvidenceDocument:
+        told = None if progress is None else functools.partial(progress, "verify")
+        return verify_ledger(uow_factory, issuer, told).to_json()
+
+    def replay_check() -> EvidenceDocument:
+        if progress is not None:
+            progress("replay", 0, 0)
+        return replay_ledger(replay).to_json()
+
     def tool_inventory() -> EvidenceDocument:
         with uow_factory(write=False) as uow:
             tools = uow.security.tools()
@@ -163,8 +187,8 @@ def _generators(
         }
 
     return {
-        "ledger_verification": lambda: verify_ledger(uow_factory, issuer).to_json(),
-        "replay_check": lambda: replay_ledger(replay).to_json(),
+        "ledger_verification": verification,
+        "replay_check": replay_check,
         "access_review": lambda: access_review.to_dict(
             access_review.access_review(uow_factory, ASSURANCE)
         ),
@@ -217,7 +241,38 @@ def generate(
     """Produce automatic evidence now (every kind, or those named), store each file by its
     SHA-256 and record it in the ledger. Returns the evidence records."""
     caller.require(Permission.ASSURANCE_MANAGE)
-    generators = _generators(uow_factory, issuer, replay)
+    return _generate(uow_factory, caller, issuer, replay, store, names)
+
+
+# What "verify now" produces: the whole ledger verified, then replayed into fresh tables.
+VERIFY_NOW = ("ledger_verification", "replay_check")
+
+
+def verify_now(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    issuer: Issuer,
+    replay: ReplayCheck,
+    store: FileStore,
+    progress: Progress | None = None,
+) -> list[Evidence]:
+    """An auditor verifies the whole ledger now and replays it into fresh tables to compare
+    with the register: both recorded as the daily automatic evidence records them (by who
+    asked), the verification first. ``progress`` follows the steps."""
+    caller.require(Permission.ASSURANCE_READ)
+    return _generate(uow_factory, caller, issuer, replay, store, VERIFY_NOW, progress)
+
+
+def _generate(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    issuer: Issuer,
+    replay: ReplayCheck,
+    store: FileStore,
+    names: Sequence[str] | None,
+    progress: Progress | None = None,
+) -> list[Evidence]:
+    generators = _generators(uow_factory, issuer, replay, progress)
     chosen = list(names) if names else list(generators)
     unknown = [n for n in chosen if n not in generators]
     if unknown:

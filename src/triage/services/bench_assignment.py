@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from triage.domain.caller import Caller, CallerKind
-from triage.domain.people import check_operator_id
+from triage.domain.people import sought_id
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.domain.tool import Tool, ToolStatus
@@ -108,11 +108,7 @@ def assigned_benches(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id
 
 
 def _check_operator(uow: UnitOfWork, operator_id: str) -> None:
-    try:
-        check_operator_id(operator_id)  # nothing else is looked up (a NUL upsets PostgreSQL)
-    except InvalidInput:
-        raise NotFound(f"no operator {operator_id[:70]!r}") from None
-    if uow.operators.get(operator_id) is None:
+    if uow.operators.get(sought_id(operator_id)) is None:
         raise NotFound(f"no operator {operator_id!r}")
 
 

@@ -1,5 +1,5 @@
-"""Documents the facility hands out: a device's receipt and triage certificate, and the labels
-of seal bags and device bags."""
+"""Documents the facility hands out: a device's receipt, its triage certificate (released) or
+certificate of destruction (destroyed), and the labels of seal bags and device bags."""
 
 from __future__ import annotations
 
@@ -33,6 +33,21 @@ def certificate(
     """A released device's triage certificate (PDF), built from its verified receipt."""
     signed = receipt(uow_factory, caller, device, issuer)
     return renderer.certificate(device, signed, issuer.verifier_key, issuer.facility.name)
+
+
+def destruction_certificate(
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    device: str,
+    issuer: Issuer,
+    renderer: DocumentRenderer,
+) -> Document:
+    """A destroyed device's certificate of destruction (PDF), built from its verified receipt:
+    the renderer refuses (Conflict) a device whose latest triage job did not end destroyed."""
+    signed = receipt(uow_factory, caller, device, issuer)
+    return renderer.destruction_certificate(
+        device, signed, issuer.verifier_key, issuer.facility.name
+    )
 
 
 def seal_labels(

@@ -16,6 +16,7 @@ from triage.domain.consignment import (
 )
 from triage.domain.device import Device, DeviceId, FieldError
 from triage.domain.job import TriageJob
+from triage.domain.lifecycle import JobState
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
@@ -25,6 +26,10 @@ from triage.services.common import device_ref, make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 RECORD_BATCH = 2000
+# The kinds of intake exception: a device no open consignment expects, and a device recorded
+# as destroyed that was scanned again (it should not exist: someone must find out why).
+UNEXPECTED = "unexpected_device"
+DESTROYED_RETURNED = "destroyed_device_returned"
 
 
 class DeviceJson(TypedDict):
@@ -58,11 +63,13 @@ def device_json(device: Device) -> DeviceJson:
 
 @dataclass
 class ImportReport:
-    """What an import did: the consignment, how many devices, every rejected row and why."""
+    """What an import did (or, as a dry run, would do): the consignment (None in a dry run),
+    how many devices, the rows accepted with their line numbers, every rejected row and why."""
 
     consignment_id: str | None
     imported: int
     problems: list[ManifestProblem] = field(default_factory=list)
+    accepted: list[tuple[int, Device]] = field(default_factory=list)
 
 
 class ManifestRejected(InvalidInput):
@@ -86,8 +93,13 @@ def import_manifest(
     rows: Iterable[ManifestRow],
     skip_invalid: bool = False,
     progress: Callable[[int], None] | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
-    """Create a consignment from a manifest; all rows or none, unless ``skip_invalid``."""
+    """Create a consignment from a manifest; all rows or none, unless ``skip_invalid``.
+
+    A ``dry_run`` records nothing: it reports what would be imported and every row that would
+    be refused (the preview before the import), refusing only what refuses the whole manifest
+    (a reference imported already, a manifest of no rows)."""
     caller.require(Permission.CONSIGNMENT_IMPORT)
     reference, asset_owner = reference.strip(), asset_owner.strip()
     if not reference or len(reference) > 100:
@@ -118,13 +130,13 @@ def import_manifest(
             problems.append(ManifestProblem(line, "inventory_status", f"{key} is {refusal}"))
             continue
         devices.append((line, device))
-    with uow_factory(write=True) as uow:
+    with uow_factory(write=not dry_run) as uow:
         if uow.consignments.by_reference(asset_owner, reference) is not None:
             raise Conflict(f"{asset_owner} consignment {reference!r} was imported already")
         ids = [d.id.value for _, d in devices]
         open_jobs = uow.jobs.open_for_devices(ids)
         expected = uow.consignments.expected_devices(ids)
-        accepted: list[Device] = []
+        accepted: list[tuple[int, Device]] = []
         for line, device in devices:
             key = device.id.value
             if key in open_jobs:
@@ -138,14 +150,16 @@ def import_manifest(
                     )
                 )
             else:
-                accepted.append(device)
+                accepted.append((line, device))
         problems.sort(key=lambda p: p.line)
+        if not accepted and not problems:
+            raise InvalidInput("manifest: it lists no devices; a consignment needs at least one")
+        if dry_run:
+            return ImportReport(None, len(accepted), problems, accepted)
         # Skipping bad rows still needs a good one: a consignment of nothing would only use up
         # the reference, and the corrected manifest could not be imported under it.
         if problems and (not skip_invalid or not accepted):
             raise ManifestRejected(problems)
-        if not accepted:
-            raise InvalidInput("manifest: it lists no devices; a consignment needs at least one")
         consignment_id = str(uuid.uuid4())
         at = uow.clock.now()
         entries: list[Entry] = [
@@ -159,7 +173,7 @@ def import_manifest(
             )
         ]
         done = 0
-        for device in accepted:
+        for _, device in accepted:
             entries.append(
                 make_entry(
                     uow,
@@ -180,7 +194,7 @@ def import_manifest(
         uow.commit()
     if progress is not None:
         progress(len(accepted) + 1)
-    return ImportReport(consignment_id, len(accepted), problems)
+    return ImportReport(consignment_id, len(accepted), problems, accepted)
 
 
 @dataclass(frozen=True)
@@ -206,25 +220,33 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
         if job is not None:
             return ScanResult(device_id, job, False, None, f"already received, {job.state}")
         assessment.check_may_triage(uow)
+        destroyed = _destroyed_job(uow, device_id)
+        if destroyed is not None:
+            when = destroyed.closed_at or destroyed.opened_at
+            exception_id = _raise_exception(
+                uow,
+                caller,
+                device_id,
+                DESTROYED_RETURNED,
+                f"scanned again, but destroyed on {when.date().isoformat()} (job {destroyed.id})",
+            )
+            return ScanResult(
+                device_id,
+                None,
+                False,
+                exception_id,
+                "recorded as DESTROYED: set it aside and do not triage it; a destroyed-device "
+                "exception was raised for a supervisor",
+            )
         expected = uow.consignments.expected_in_open(device_id)
         if expected is None:
-            exception_id = str(uuid.uuid4())
-            uow.ledger.record(
-                [
-                    make_entry(
-                        uow,
-                        caller,
-                        "exception.raised",
-                        device_ref(device_id),
-                        {
-                            "exception_id": exception_id,
-                            "kind": "unexpected_device",
-                            "detail": "scanned, but not expected in any open consignment",
-                        },
-                    )
-                ]
+            exception_id = _raise_exception(
+                uow,
+                caller,
+                device_id,
+                UNEXPECTED,
+                "scanned, but not expected in any open consignment",
             )
-            uow.commit()
             return ScanResult(
                 device_id,
                 None,
@@ -251,24 +273,54 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
     return ScanResult(device_id, received, True, None, "received: inspect it next")
 
 
+def _destroyed_job(uow: UnitOfWork, device_id: str) -> TriageJob | None:
+    """The device's last job, if it ended in the device's destruction."""
+    jobs = uow.jobs.for_device(device_id)
+    last = jobs[-1] if jobs else None
+    return last if last is not None and last.state is JobState.DESTROYED else None
+
+
+def _raise_exception(
+    uow: UnitOfWork, caller: Caller, device_id: str, kind: str, detail: str
+) -> str:
+    """Record an intake exception about the device for a supervisor; returns its id."""
+    exception_id = str(uuid.uuid4())
+    uow.ledger.record(
+        [
+            make_entry(
+                uow,
+                caller,
+                "exception.raised",
+                device_ref(device_id),
+                {"exception_id": exception_id, "kind": kind, "detail": detail},
+            )
+        ]
+    )
+    uow.commit()
+    return exception_id
+
+
 def close_consignment(
-    uow_factory: UnitOfWorkFactory, caller: Caller, consignment_id: str
+    uow_factory: UnitOfWorkFactory, caller: Caller, consignment: str, asset_owner: str | None = None
 ) -> tuple[Consignment, list[str]]:
-    """Close a consignment; returns it and the devices that were expected but never arrived."""
+    """Close a consignment, named by its reference (with its asset owner when two owners used
+    the same one) or its id; returns it and the devices that were expected but never arrived."""
     caller.require(Permission.CONSIGNMENT_CLOSE)
     with uow_factory(write=True) as uow:
-        found = _consignment(uow, consignment_id)
+        found = find_consignment(uow, consignment, asset_owner)
         if found.status is ConsignmentStatus.CLOSED:
-            raise Conflict(f"consignment {consignment_id} is already closed")
-        missing = uow.consignments.missing_devices(consignment_id)
+            raise Conflict(
+                f"consignment {found.reference} of {found.asset_owner} is already closed"
+            )
+        missing = uow.consignments.missing_devices(found.id)
         entry = make_entry(
             uow,
             caller,
             "consignment.closed",
-            Ref("consignment", consignment_id),
+            Ref("consignment", found.id),
             {"missing": missing, "arrived": found.arrived, "expected": found.expected},
         )
-        closed = record_and_reload(uow, [entry], lambda: uow.consignments.get(consignment_id))
+        closed = record_and_reload(uow, [entry], lambda: uow.consignments.get(found.id))
     return closed, missing
 
 
@@ -298,8 +350,26 @@ def resolve_exception(
         uow.commit()
 
 
-def _consignment(uow: UnitOfWork, consignment_id: str) -> Consignment:
-    found = uow.consignments.get(consignment_id)
-    if found is None:
-        raise NotFound(f"no consignment {consignment_id!r}")
-    return found
+def find_consignment(uow: UnitOfWork, named: str, asset_owner: str | None = None) -> Consignment:
+    """The consignment ``named`` by its reference (the asset owner's, which people see and say)
+    or its id; with ``asset_owner`` only that owner's reference. NotFound, or InvalidInput
+    naming the owners when two owners used the reference."""
+    named = named.strip()
+    if asset_owner is not None and asset_owner.strip():
+        found = uow.consignments.by_reference(asset_owner.strip(), named)
+        if found is None:
+            raise NotFound(f"no consignment {named!r} of {asset_owner.strip()}")
+        return found
+    by_id = uow.consignments.get(named)
+    if by_id is not None:
+        return by_id
+    same = uow.consignments.with_reference(named)
+    if not same:
+        raise NotFound(f"no consignment {named!r}")
+    if len(same) > 1:
+        owners = ", ".join(sorted(c.asset_owner for c in same))
+        raise InvalidInput(
+            f"asset_owner: {len(same)} asset owners used the reference {named!r} ({owners}): "
+            "name the asset owner too"
+        )
+    return same[0]

@@ -6,7 +6,7 @@ Reinstating a suspended operator is in ``reinstatement``, beside reinstating a t
 from __future__ import annotations
 
 from triage.domain.caller import Caller
-from triage.domain.people import Operator, check_operator_id
+from triage.domain.people import Operator, check_operator_id, sought_id
 from triage.domain.roles import Permission, Role
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
@@ -63,7 +63,7 @@ def change_roles(
     if not roles:
         raise InvalidInput("roles: an operator needs at least one role", field="roles")
     with uow_factory(write=True) as uow:
-        found = uow.operators.get(operator_id)
+        found = uow.operators.get(sought_id(operator_id))
         if found is None:
             raise NotFound(f"no operator {operator_id!r}")
         entry = make_entry(

@@ -36,6 +36,7 @@ from triage.domain.catalogue import Catalogue, Control, ControlReadiness
 from triage.domain.consignment import Consignment
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
 from triage.domain.device import Device
+from triage.domain.device_list import DeviceQuery, ListedDevice, Position
 from triage.domain.facility import Facility
 from triage.domain.intake_exception import IntakeException
 from triage.domain.job import TriageJob
@@ -261,6 +262,11 @@ class SealRepository(Protocol):
         """The reconciliation figures of ``scope`` (see ``triage.domain.seals.tally``)."""
         ...
 
+    def running_figures(self) -> dict[str, int]:
+        """The facility's figures as kept step by step while seals move (a handful of rows,
+        whatever the number of seals); ``figures`` counts the seals and their history."""
+        ...
+
     def discrepancy(self, discrepancy_id: str) -> Discrepancy | None: ...
 
     def discrepancies(
@@ -465,6 +471,12 @@ class DocumentRenderer(Protocol):
         self, device_id: str, receipt: str, verifier_key: str, facility_name: str
     ) -> Document:
         """A released device's triage certificate, from its receipt (verified first)."""
+        ...
+
+    def destruction_certificate(
+        self, device_id: str, receipt: str, verifier_key: str, facility_name: str
+    ) -> Document:
+        """A destroyed device's certificate of destruction, from its receipt (verified first)."""
         ...
 
     def seal_labels(self, labels: Sequence[SealLabel], facility_name: str) -> Document:
@@ -676,6 +688,10 @@ class ConsignmentRepository(Protocol):
 
     def by_reference(self, asset_owner: str, reference: str) -> Consignment | None: ...
 
+    def with_reference(self, reference: str) -> list[Consignment]:
+        """Every consignment under ``reference`` (one an asset owner; oldest first)."""
+        ...
+
     def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
         """One page of consignments by creation time, and how many there are."""
         ...
@@ -690,11 +706,20 @@ class ConsignmentRepository(Protocol):
 
     def missing_devices(self, consignment_id: str) -> list[str]: ...
 
+    def arrived_devices(self, consignment_id: str) -> list[str]:
+        """The devices of the consignment scanned in, by id."""
+        ...
+
 
 class DeviceRepository(Protocol):
     """Devices received."""
 
     def get(self, device_id: str) -> Device | None: ...
+
+    def search(self, query: DeviceQuery, after: Position | None, limit: int) -> list[ListedDevice]:
+        """Up to ``limit`` stays of devices matching ``query``, newest received first, starting
+        just after ``after`` (a keyset: never a count of rows to skip)."""
+        ...
 
 
 class JobRepository(Protocol):

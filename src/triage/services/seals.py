@@ -360,6 +360,18 @@ def reconciliation(
         return _reconcile(uow, chosen)
 
 
+def running_count(uow_factory: UnitOfWorkFactory, caller: Caller) -> Reconciliation:
+    """The facility's seal figures at a glance, as kept step by step while seals move: the
+    same figures as the facility's ``reconciliation`` while the tables are what the entries
+    made them, read from a handful of rows. The reconciliation counts the seals themselves and
+    so finds a seal changed behind the ledger's back; this does not (nor is it recorded)."""
+    caller.require(Permission.SEAL_READ)
+    with uow_factory(write=False) as uow:
+        open_ones, _ = uow.seals.discrepancies("open", 0, _EVERYTHING)
+        facility = Scope(ScopeKind.FACILITY)
+        return reconcile(facility, uow.clock.now(), uow.seals.running_figures(), open_ones)
+
+
 def record_reconciliation(
     uow_factory: UnitOfWorkFactory, caller: Caller, scope: str, scope_id: str | None = None
 ) -> StoredReconciliation:

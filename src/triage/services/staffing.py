@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from triage.domain.caller import Caller, CallerKind
 from triage.domain.people import Operator
 from triage.domain.roles import Role
 from triage.errors import PermissionDenied
-from triage.services import auth, operators
+from triage.services import auth, bench_assignment, operators
 from triage.services.ports import UnitOfWorkFactory
 
 # The host, adding the first administrator while there is none (recorded as this actor).
 FIRST_ADMINISTRATOR = Caller.system("first-administrator")
+# The reason recorded for the benches an operator is given as they are added.
+BENCHES_WHEN_ADDED = "the benches given when the operator was added"
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,15 @@ def add_operator(
     name: str,
     roles: frozenset[Role],
     issue_activation: bool,
+    benches: Sequence[str] = (),
 ) -> AddedOperator:
-    """Register an operator (see ``acting_administrator`` for who may), with an activation code
-    when asked, and always for the first administrator."""
+    """Register an operator (see ``acting_administrator`` for who may), at ``benches`` if any,
+    with an activation code when asked, and always for the first administrator."""
     acting = acting_administrator(uow_factory, caller)
+    named = [bench_assignment.bench_name(b) for b in benches]  # checked before anything changes
     created = operators.create_operator(uow_factory, acting, operator_id, name, roles)
+    if named:
+        bench_assignment.assign_benches(uow_factory, acting, created.id, named, BENCHES_WHEN_ADDED)
     # The host bootstrapping the first administrator hands over an activation code, not a
     # token: no credential here ever skips the second factor.
     first = acting.kind is CallerKind.SYSTEM

@@ -17,7 +17,14 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from triage.adapters.pdf.certificate import certificate_filename, qr_payload, render_certificate
+from triage.adapters.pdf.certificate import (
+    certificate_filename,
+    destruction_certificate_filename,
+    qr_payload,
+    render_certificate,
+    render_destruction_certificate,
+)
+from triage.domain.reset_profile import EMPTY_DIGEST
 from triage.entrypoints.cli import app as cli
 from triage.errors import Conflict
 from triage.ledger.entry import Entry, Ref
@@ -314,3 +321,127 @@ def test_the_certificate_names_the_line_triage_verify_prints(
     shown = line.removeprefix(label)
     assert shown == qr_payload(receipt, key)
     assert shown in text  # the line under the QR code
+
+
+# What the tool read back of a few items before and after the reset (SHA-256 digests).
+BEFORE = {
+    "mpxn": "1" * 64,
+    "tariffs": "2" * 64,
+    "security_log": "3" * 64,
+    "device_identity": "4" * 64,
+}
+AFTER = {"mpxn": EMPTY_DIGEST, "tariffs": EMPTY_DIGEST, "security_log": "3" * 64,
+         "device_identity": "4" * 64}  # fmt: skip
+
+
+def _with_read_back(steps: list[tuple[str, Ref, str, dict[str, Any]]]) -> list[Any]:
+    """The job's steps with the digests the tool reported on its completed reset."""
+    return [
+        (t, actor, state, {**extra, "before": BEFORE, "after": AFTER})
+        if t == "reset.completed"
+        else (t, actor, state, extra)
+        for t, actor, state, extra in steps
+    ]
+
+
+def test_the_certificate_lists_each_reset_item_as_cleared_or_kept(ledger: Ledger) -> None:
+    ledger.job(_with_read_back(RELEASED_JOB))
+    text = flat(pdf_text(render_certificate(ledger.receipt(), ledger.verifier, FACILITY)))
+    assert "Cleared (2) mpxn, tariffs" in text
+    assert "Kept (2) device_identity, security_log" in text
+
+
+def test_the_items_listed_are_those_of_the_verified_reset(ledger: Ledger) -> None:
+    """A failed attempt read back other digests: the certificate lists the verified one's."""
+    failed = ("reset.completed", Ref("tool", "bench-7"), "reset_done",
+              {"work_order_id": "first-order", "before": BEFORE, "after": BEFORE})  # fmt: skip
+    steps = _with_read_back(RELEASED_JOB)
+    ledger.job([*steps[:4], failed, *steps[4:]])
+    text = flat(pdf_text(render_certificate(ledger.receipt(), ledger.verifier, FACILITY)))
+    assert "Cleared (2) mpxn, tariffs" in text
+
+
+def test_no_item_list_without_a_read_back(released: tuple[str, str]) -> None:
+    receipt, key = released
+    text = flat(pdf_text(render_certificate(receipt, key, FACILITY)))
+    assert "Cleared (" not in text and "Kept (" not in text
+
+
+# A job that ended with the device destroyed: damage found, quarantined, destroyed.
+DESTROYED_JOB: list[tuple[str, Ref, str, dict[str, Any]]] = [
+    *RELEASED_JOB[:3],
+    ("device.quarantined", Ref("operator", "sam"), "quarantined",
+     {"reason": "case cracked, terminal cover burnt"}),
+    ("device.destroyed", Ref("operator", "sam"), "destroyed", {"reference": "WEEE-2026-0042"}),
+]  # fmt: skip
+
+
+def test_certificate_of_destruction_states_who_what_how_and_the_proven_entry(
+    ledger: Ledger,
+) -> None:
+    ledger.job(DESTROYED_JOB)
+    receipt = ledger.receipt()
+    pdf = render_destruction_certificate(receipt, ledger.verifier, FACILITY)
+    assert pdf.startswith(b"%PDF")
+    assert len(PdfReader(io.BytesIO(pdf)).pages) == 1
+    text = flat(pdf_text(pdf))
+    verified = verify_receipt(receipt, [ledger.verifier])
+    [(index, destroyed)] = [(i, e) for i, e in verified.entries if e.type == "device.destroyed"]
+    root = base64.b64encode(verified.checkpoint.root_hash).decode()
+    for fact in (
+        "Certificate of destruction",
+        "DESTROYED",
+        FACILITY,
+        ORIGIN,
+        DEVICE,
+        "Acme Metering",
+        "E470 SMETS2",
+        JOB,
+        f"{destroyed.at:%Y-%m-%d %H:%M:%S} UTC by operator sam",
+        "securely destroyed",
+        "WEEE-2026-0042",
+        "case cracked, terminal cover burnt",
+        f"index {index} (device.destroyed)",
+        f"size {verified.checkpoint.size}",
+        root,
+        qr_payload(receipt, ledger.verifier),
+        f"Verify: triage verify RECEIPT --key {ledger.verifier}",
+    ):
+        assert fact in text, fact
+    assert "RELEASED" not in text
+
+
+def test_certificate_of_destruction_is_refused_for_a_device_not_destroyed(
+    ledger: Ledger,
+) -> None:
+    ledger.job(RELEASED_JOB)
+    with pytest.raises(Conflict, match=r"was not destroyed: .* is released"):
+        render_destruction_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+    ledger.job(DESTROYED_JOB[:-1], job_id="second-job")
+    with pytest.raises(Conflict, match="second-job is quarantined"):
+        render_destruction_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+
+
+def test_a_destroyed_device_has_no_triage_certificate(ledger: Ledger) -> None:
+    ledger.job(DESTROYED_JOB)
+    with pytest.raises(Conflict, match="only issued for a released device"):
+        render_certificate(ledger.receipt(), ledger.verifier, FACILITY)
+
+
+def test_certificate_of_destruction_only_from_a_receipt_that_verifies(ledger: Ledger) -> None:
+    ledger.job(DESTROYED_JOB)
+    receipt = ledger.receipt()
+    obj = json.loads(receipt)
+    item = next(i for i in obj["entries"] if '"device.destroyed"' in i["entry"])
+    item["entry"] = item["entry"].replace("WEEE-2026-0042", "WEEE-2026-0043")
+    with pytest.raises(VerificationError, match="is not proven in the log"):
+        render_destruction_certificate(json.dumps(obj), ledger.verifier, FACILITY)
+    _, other_key = generate_key(ORIGIN)
+    with pytest.raises(VerificationError):
+        render_destruction_certificate(receipt, other_key, FACILITY)
+
+
+def test_destruction_certificate_filename() -> None:
+    assert destruction_certificate_filename("bc33acfffefa553d") == (
+        f"certificate-of-destruction-{DEVICE}.pdf"
+    )

@@ -307,8 +307,9 @@ def test_a_list_of_at_most_max_list_serials_is_accepted_and_one_more_refused() -
 
 
 def test_a_bad_serial_in_a_list_is_refused() -> None:
-    with pytest.raises(InvalidInput, match=r"^serial: 'SL 1' is not a seal serial"):
+    with pytest.raises(InvalidInput, match=r"^serials: 'SL 1' is not a seal serial") as bad:
         serial_list(["SL-0001", "SL 1"])
+    assert bad.value.field == "serials"  # the field the list was typed into
 
 
 def test_a_request_may_name_a_range_and_gets_the_range_back() -> None:

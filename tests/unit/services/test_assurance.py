@@ -22,6 +22,7 @@ from tests.unit.services.callers import (
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.services import assessment, assurance, automatic_evidence, job_steps, tamper_policy
+from triage.services.views import assurance as assurance_views
 
 
 @pytest.fixture
@@ -381,6 +382,40 @@ def test_generating_evidence_stores_each_document_and_records_its_headline_figur
     entry = factory.entries()[0]
     assert entry.data["title"] == "The current-state tables rebuilt from the ledger and found equal"
     assert (entry.data["sha256"], entry.data["size"]) == (replayed.sha256, replayed.size)
+
+
+def test_an_auditor_verifies_the_ledger_now_following_its_progress_and_reads_the_outcome(
+    factory: FakeUnitOfWorkFactory, store: FakeFileStore
+) -> None:
+    workflow_seed.verified(factory, workflow_seed.at_the_bench(factory), 1)
+    size = len(factory.entries())
+    replay = FakeReplay(Replayed(entries=size, rows=40, differences=["job 1: state"]))
+    told: list[tuple[str, int, int]] = []
+    with pytest.raises(PermissionDenied):
+        automatic_evidence.generate(factory, auditor(), seed.ISSUER, replay, store)
+
+    made = automatic_evidence.verify_now(
+        factory, auditor(), seed.ISSUER, replay, store, lambda *step: told.append(step)
+    )
+
+    assert [e.name for e in made] == ["ledger_verification", "replay_check"]
+    verified, replayed = made
+    assert verified.summary == {"ok": True, "size": size, "entries_checked": size}
+    assert replayed.summary == {"ok": False, "differences": 1}
+    assert told[-2:] == [("verify", size, size), ("replay", 0, 0)]
+    assert all(step == "verify" and total == size for step, _, total in told[:-1])
+    recorded = factory.entries()[size:]
+    assert [(e.type, e.actor.id) for e in recorded] == [
+        ("assurance.evidence_generated", auditor().id)
+    ] * 2
+    shown = assurance_views.ledger_overview(factory, auditor(), "verifier-key")
+    assert shown.last_verification is not None and shown.last_replay is not None
+    assert (shown.last_verification.evidence_id, shown.last_verification.ok) == (verified.id, True)
+    assert (shown.last_replay.evidence_id, shown.last_replay.ok) == (replayed.id, False)
+    assert shown.last_replay.figures["differences"] == 1
+    assert shown.last_verification.by == auditor().id
+    with pytest.raises(PermissionDenied):
+        automatic_evidence.verify_now(factory, nobody(), seed.ISSUER, replay, store)
 
 
 def test_generating_evidence_of_the_policy_and_the_triage_outcomes_reads_the_bench_record(

@@ -448,3 +448,38 @@ def test_changing_a_password_is_refused_for_a_wrong_old_one_or_a_weak_new_one(
     with pytest.raises(PermissionDenied, match="old_password"):
         auth.change_password(factory, caller, "Not the password 1", "Another good 77 pass")
     assert factory.entries()[-1].data["reason"] == "bad_password"  # counted as a failed login
+
+
+def test_an_administrator_locks_an_operator_out_at_once_until_unlocked(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    bob = person(factory, "bob")
+    session = _login(factory, bob)
+    locked = auth.lock_operator(factory, ADMIN, "bob", "laptop stolen from the bench")
+    assert (locked.subject_id, locked.reason) == ("bob", "laptop stolen from the bench")
+    entry = factory.entries()[-1]
+    assert (entry.type, entry.actor.id, entry.subject.id) == ("auth.locked", "adm", "bob")
+    with pytest.raises(Unauthenticated, match="bob is locked"):
+        auth.authenticate_session(factory, session.secret)
+    with pytest.raises(AccessLocked, match="bob is locked"):
+        _login(factory, bob)
+    with pytest.raises(Conflict, match="already locked"):
+        auth.lock_operator(factory, ADMIN, "bob", "laptop stolen from the bench")
+    auth.unlock(factory, ADMIN, "operator", "bob", WHY)
+    assert _login(factory, bob).operator_id == "bob"
+
+
+def test_locking_is_refused_without_permission_for_oneself_for_nobody_or_without_reason(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    person(factory, "bob")
+    before = factory.entry_types()
+    with pytest.raises(PermissionDenied):
+        auth.lock_operator(factory, callers.security_manager(), "bob", WHY)
+    with pytest.raises(PermissionDenied, match="own account"):
+        auth.lock_operator(factory, callers.administrator("bob"), "bob", WHY)
+    with pytest.raises(NotFound, match="ghost"):
+        auth.lock_operator(factory, ADMIN, "ghost", WHY)
+    with pytest.raises(InvalidInput):
+        auth.lock_operator(factory, ADMIN, "bob", "ok")
+    assert factory.entry_types() == before

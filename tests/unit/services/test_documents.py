@@ -38,6 +38,12 @@ class FakeRenderer:
         self.calls.append(("certificate", (device_id, receipt, verifier_key, facility_name)))
         return Document(b"%PDF certificate", f"certificate-{device_id}.pdf")
 
+    def destruction_certificate(
+        self, device_id: str, receipt: str, verifier_key: str, facility_name: str
+    ) -> Document:
+        self.calls.append(("destruction", (device_id, receipt, verifier_key, facility_name)))
+        return Document(b"%PDF destruction", f"destruction-{device_id}.pdf")
+
     def seal_labels(self, labels: Sequence[SealLabel], facility_name: str) -> Document:
         self.calls.append(("seal_labels", (list(labels), facility_name)))
         return Document(b"%PDF seal labels", "seal-labels.pdf")
@@ -90,6 +96,34 @@ def test_no_certificate_for_whoever_may_not_issue_receipts(
         documents.certificate(factory, stores(), DEVICE, ISSUER, renderer)
     with pytest.raises(NotFound):
         documents.certificate(factory, auditor(), workflow_seed.device_id(9), ISSUER, renderer)
+    assert renderer.calls == []
+
+
+def test_a_certificate_of_destruction_is_rendered_from_the_verified_receipt(
+    factory: FakeUnitOfWorkFactory, job: TriageJob
+) -> None:
+    renderer = FakeRenderer()
+
+    made = documents.destruction_certificate(factory, auditor(), DEVICE.lower(), ISSUER, renderer)
+
+    assert made == Document(b"%PDF destruction", f"destruction-{DEVICE.lower()}.pdf")
+    [(kind, (_, receipt, verifier, name))] = renderer.calls
+    assert (kind, verifier, name) == ("destruction", VERIFIER, "Unit Facility")
+    verified = verify_receipt(receipt, [VERIFIER])
+    assert {e.subject.id for _, e in verified.entries} == {DEVICE}
+
+
+def test_no_certificate_of_destruction_for_whoever_may_not_issue_receipts(
+    factory: FakeUnitOfWorkFactory, job: TriageJob
+) -> None:
+    renderer = FakeRenderer()
+
+    with pytest.raises(PermissionDenied):
+        documents.destruction_certificate(factory, stores(), DEVICE, ISSUER, renderer)
+    with pytest.raises(NotFound):
+        documents.destruction_certificate(
+            factory, auditor(), workflow_seed.device_id(9), ISSUER, renderer
+        )
     assert renderer.calls == []
 
 

@@ -10,18 +10,21 @@ import pytest
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.services import callers
 from tests.unit.services.workflow_seed import (
+    BREACHED,
     STORES,
     SUPERVISOR,
+    at_the_bench,
     device_fields,
     device_id,
     import_consignment,
+    inspected,
     manifest,
     may_triage,
 )
 from triage.domain.consignment import ConsignmentStatus, ManifestRow
 from triage.domain.lifecycle import JobState
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from triage.services import intake
+from triage.services import intake, job_steps
 from triage.services.views import consignments
 
 
@@ -266,6 +269,116 @@ def test_no_device_is_received_before_the_facility_may_triage(
 
     assert factory.entry_types() == before
     assert _detail(factory, consignment_id).consignment.arrived == 0
+
+
+def _disposed(factory: FakeUnitOfWorkFactory, n: int, action: str) -> str:
+    """Test device ``n`` inspected with its CPA boundary breached (quarantined), then returned
+    to its manufacturer or destroyed; returns its job's id."""
+    job_id = inspected(factory, at_the_bench(factory), n, BREACHED)
+    job_steps.dispose(factory, SUPERVISOR, job_id, action, "DC-0001")
+    return job_id
+
+
+def test_a_destroyed_device_scanned_again_is_flagged_and_not_received(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    job_id = _disposed(factory, 1, "destroy")
+    # Even when a new consignment lists it: the device should not exist any more.
+    import_consignment(factory, 1, reference="CN-2")
+    before = factory.entry_types()
+
+    scanned = intake.scan_device(factory, STORES, device_id(1))
+
+    assert scanned.job is None and not scanned.created
+    assert "DESTROYED" in scanned.message
+    assert factory.entry_types() == [*before, "exception.raised"]
+    entry = factory.entries()[-1]
+    assert entry.subject.id == device_id(1)
+    assert entry.data["kind"] == intake.DESTROYED_RETURNED
+    assert job_id in entry.data["detail"]
+    listed, _ = consignments.exceptions(factory, SUPERVISOR, "open", 0, 10)
+    assert [(e.id, e.kind) for e in listed] == [(scanned.exception_id, "destroyed_device_returned")]
+    history = consignments.exceptions(factory, SUPERVISOR, None, 0, 10)[1]
+    assert history == 1
+
+
+def test_a_device_returned_to_its_manufacturer_may_come_back_for_triage(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    _disposed(factory, 1, "return")
+    import_consignment(factory, 1, reference="CN-2")
+
+    scanned = intake.scan_device(factory, STORES, device_id(1))
+
+    assert scanned.created and scanned.exception_id is None
+
+
+# -- the preview (a dry run) and the consignment by its reference ------------------------------
+
+
+def test_a_dry_run_shows_what_would_be_imported_and_every_bad_row_recording_nothing(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    rows = [*manifest(1, 2), ManifestRow(4, device_fields(3, device_type="kettle"))]
+
+    report = intake.import_manifest(factory, STORES, "CN-1", "North Energy", rows, dry_run=True)
+
+    assert report.consignment_id is None
+    assert report.imported == 2
+    assert [(line, d.id.value) for line, d in report.accepted] == [
+        (rows[0].line, device_id(1)),
+        (rows[1].line, device_id(2)),
+    ]
+    assert [(p.line, p.field) for p in report.problems] == [(4, "device_type")]
+    assert factory.entries() == []
+    # The same manifest, the bad row skipped as asked: what the preview said is what is done.
+    done = intake.import_manifest(factory, STORES, "CN-1", "North Energy", rows, True)
+    assert (done.imported, done.problems) == (report.imported, report.problems)
+
+
+def test_a_dry_run_still_refuses_a_reference_imported_already(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    import_consignment(factory, 1, reference="CN-1")
+    before = factory.entry_types()
+    with pytest.raises(Conflict, match="imported already"):
+        intake.import_manifest(factory, STORES, "CN-1", "North Energy", manifest(2), dry_run=True)
+    with pytest.raises(InvalidInput, match="lists no devices"):
+        intake.import_manifest(factory, STORES, "CN-9", "North Energy", [], dry_run=True)
+    assert factory.entry_types() == before
+
+
+def test_a_consignment_is_closed_and_read_by_its_reference(factory: FakeUnitOfWorkFactory) -> None:
+    may_triage(factory)
+    import_consignment(factory, 1, 2, reference="CN-7")
+    intake.scan_device(factory, STORES, device_id(2))
+
+    shown = consignments.consignment_detail(factory, SUPERVISOR, " CN-7 ")
+    assert (shown.arrived, shown.not_arrived) == ([device_id(2)], [device_id(1)])
+
+    closed, missing = intake.close_consignment(factory, SUPERVISOR, "CN-7")
+
+    assert (closed.reference, missing) == ("CN-7", [device_id(1)])
+    assert closed.status is ConsignmentStatus.CLOSED
+
+
+def test_a_reference_two_asset_owners_used_needs_the_owner(factory: FakeUnitOfWorkFactory) -> None:
+    import_consignment(factory, 1, reference="CN-1")
+    factory.clock.advance(timedelta(minutes=1))
+    intake.import_manifest(factory, STORES, "CN-1", "South Gas", manifest(2))
+    before = factory.entry_types()
+
+    with pytest.raises(InvalidInput, match="North Energy, South Gas") as ambiguous:
+        intake.close_consignment(factory, SUPERVISOR, "CN-1")
+    assert ambiguous.value.field == "asset_owner"
+    assert factory.entry_types() == before
+    with pytest.raises(NotFound, match="of Nobody"):
+        intake.close_consignment(factory, SUPERVISOR, "CN-1", "Nobody")
+
+    closed, _ = intake.close_consignment(factory, SUPERVISOR, "CN-1", "South Gas")
+    assert (closed.asset_owner, closed.status) == ("South Gas", ConsignmentStatus.CLOSED)
+    north = consignments.consignment_detail(factory, SUPERVISOR, "CN-1", "North Energy")
+    assert north.consignment.status is ConsignmentStatus.OPEN
 
 
 # -- close_consignment ------------------------------------------------------------------------

@@ -95,3 +95,23 @@ def test_demo_staff_only_join_a_facility_of_demo_staff(factory: FakeUnitOfWorkFa
     add_operator(factory, "alice")
     with pytest.raises(PermissionDenied, match=r"real operators \(alice\)"):
         staffing.demo_staff_allowed(factory)
+
+
+def test_an_operator_added_at_benches_may_work_there_and_a_bad_bench_adds_nobody(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    admin = callers.administrator()
+    roles = frozenset({Role.BENCH_OPERATOR})
+    with pytest.raises(InvalidInput, match="bench"):
+        staffing.add_operator(factory, admin, "bob", "Bob", roles, False, ["B1", " "])
+    assert factory.entry_types() == []  # the bad bench was found before anything changed
+
+    staffing.add_operator(factory, admin, "bob", "Bob", roles, True, ["B2", "B1"])
+    assert factory.entry_types() == [
+        "operator.created",
+        "operator.benches_assigned",
+        "auth.activation_issued",
+    ]
+    assigned = factory.entries()[1]
+    assert assigned.data["benches"] == ["B1", "B2"]
+    assert assigned.data["reason"] == staffing.BENCHES_WHEN_ADDED

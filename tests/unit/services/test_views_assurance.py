@@ -30,7 +30,7 @@ def test_the_ledger_overview_shows_the_last_full_verification(
             factory, administrator(), ISSUER, FakeReplay(), store, ["ledger_verification"]
         )
         factory.clock.advance(timedelta(hours=1))
-    automatic_evidence.generate(
+    [replayed] = automatic_evidence.generate(
         factory, administrator(), ISSUER, FakeReplay(), store, ["replay_check"]
     )
     stored = ledger_service.issue_checkpoint(
@@ -40,7 +40,12 @@ def test_the_ledger_overview_shows_the_last_full_verification(
     shown = views.ledger_overview(factory, auditor(), ISSUER.verifier_key)
 
     assert (shown.size, shown.checkpoint) == (3, stored.note)
-    assert shown.last_verification == views.Verification(last.id, last.recorded_at, True)
+    assert shown.last_verification == views.Verification(
+        last.id, last.recorded_at, True, dict(last.summary), administrator().id
+    )
+    assert shown.last_verification.figures["entries_checked"] == 1  # the first one
+    assert shown.last_replay is not None
+    assert (shown.last_replay.evidence_id, shown.last_replay.ok) == (replayed.id, True)
 
 
 def test_the_assessments_overview_counts_the_controls_per_readiness(

@@ -67,6 +67,27 @@ def test_exceptions_are_listed_by_status(factory: FakeUnitOfWorkFactory) -> None
     ]
 
 
+def test_the_exceptions_queue_shows_the_open_oldest_first_and_the_latest_resolved(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    may_triage(factory)
+    raised = []
+    for n in (4, 5, 6, 7):
+        raised.append(intake.scan_device(factory, STORES, device_id(n)).exception_id or "")
+        factory.clock.advance(timedelta(minutes=1))
+    for exception_id in (raised[2], raised[0], raised[3]):
+        intake.resolve_exception(factory, callers.supervisor(), exception_id, "returned to owner")
+        factory.clock.advance(timedelta(minutes=1))
+
+    queue = consignments.exceptions_queue(factory, READER, limit=2)
+
+    assert ([e.id for e in queue.open], queue.open_total) == ([raised[1]], 1)
+    # Raised last, shown first: the two most recently raised of the three resolved.
+    assert [e.id for e in queue.resolved] == [raised[3], raised[2]]
+    assert queue.resolved_total == 3
+    assert queue.resolved[0].resolution == "returned to owner"
+
+
 def test_an_exception_status_is_open_or_resolved(factory: FakeUnitOfWorkFactory) -> None:
     with pytest.raises(InvalidInput, match=r"^status:"):
         consignments.exceptions(factory, READER, "pending", 0, 10)
@@ -78,8 +99,9 @@ def test_an_exception_status_is_open_or_resolved(factory: FakeUnitOfWorkFactory)
         lambda f: consignments.consignments(f, callers.nobody(), 0, 10),
         lambda f: consignments.consignment_detail(f, callers.nobody(), "any"),
         lambda f: consignments.exceptions(f, callers.nobody(), None, 0, 10),
+        lambda f: consignments.exceptions_queue(f, callers.nobody()),
     ],
-    ids=["consignments", "consignment_detail", "exceptions"],
+    ids=["consignments", "consignment_detail", "exceptions", "exceptions_queue"],
 )
 def test_intake_is_read_with_the_triage_read_permission(
     factory: FakeUnitOfWorkFactory, read: Callable[[FakeUnitOfWorkFactory], object]

@@ -15,7 +15,7 @@ from tests.unit.services.people_seed import (
 )
 from triage.domain.roles import Role
 from triage.domain.tool import ToolStatus
-from triage.errors import PermissionDenied
+from triage.errors import NotFound, PermissionDenied
 from triage.services import tools
 from triage.services.views import people
 
@@ -39,6 +39,28 @@ def test_the_roster_is_refused_to_who_neither_manages_nor_reviews(
 ) -> None:
     with pytest.raises(PermissionDenied):
         people.roster(factory, callers.supervisor())
+
+
+def test_an_administrator_sees_one_person_with_benches_lock_and_tokens(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    person(factory, "bob")
+    assign(factory, "bob", "B2", "B1")
+    lock_account(factory, "bob")
+    admin = callers.administrator()
+
+    shown = people.person(factory, admin, "bob")
+
+    assert (shown.operator.id, shown.benches) == ("bob", ["B1", "B2"])
+    assert shown.lock is not None and shown.lock.subject_id == "bob"
+    assert shown.tokens == []
+    assert people.roster(factory, admin).locked == {"bob"}
+    with pytest.raises(NotFound):
+        people.person(factory, admin, "ghost")
+    with pytest.raises(NotFound):
+        people.person(factory, admin, "bad\x00id")
+    with pytest.raises(PermissionDenied):
+        people.person(factory, callers.auditor(), "bob")
 
 
 def test_the_security_office_sees_every_tool_and_the_open_alerts(

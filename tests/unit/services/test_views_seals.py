@@ -56,3 +56,27 @@ def test_the_stores_page_needs_the_seal_read_permission(factory: FakeUnitOfWorkF
     receive(factory)
     with pytest.raises(PermissionDenied):
         seal_views.stores_overview(factory, callers.nobody())
+
+
+def test_the_discrepancies_page_shows_the_open_ones_and_the_latest_resolved_first(
+    factory: FakeUnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    holder = staff(factory, "op")
+    receive(factory, "SL-000100", "SL-000104")
+    issue(factory, "op", "SL-000100", "SL-000101", "SL-000102")
+    for serial in ("SL-000100", "SL-000101", "SL-000102"):
+        factory.clock.advance(timedelta(minutes=1))
+        seals.lose(factory, holder, serial, "not in my tray at the end of the day")
+    open_ones, _ = seals.discrepancies(factory, STORES, "open", 0, 10)
+    manager = callers.security_manager()
+    for found in open_ones[:2]:
+        seals.resolve_discrepancy(factory, manager, found.id, "written off after a search")
+    monkeypatch.setattr(seal_views, "DISCREPANCIES_SHOWN", 1)
+
+    board = seal_views.discrepancy_board(factory, callers.bench_operator())
+
+    assert [d.serial for d in board.open] == ["SL-000102"] and board.open_total == 1
+    assert [d.serial for d in board.resolved] == ["SL-000101"]  # the latest of the two
+    assert board.resolved_total == 2
+    with pytest.raises(PermissionDenied):
+        seal_views.discrepancy_board(factory, callers.nobody())

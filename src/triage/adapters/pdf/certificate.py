@@ -1,10 +1,13 @@
-"""The triage certificate: one printable A4 page for a released device, built only from a
-receipt that verifies against the facility's verifier key.
+"""The triage certificate of a released device and the certificate of destruction of a destroyed
+one: each one printable A4 page, built only from a receipt that verifies against the facility's
+verifier key.
 
-The page repeats what the receipt proves (the device, its decision, reset, seal and release, and
-the ledger entries of its job) and carries a QR code of the receipt's digest, so whoever holds
-the certificate and the receipt can check that they belong together and that the receipt is
-in the facility's log. Nothing on the page comes from anywhere but the verified entries.
+The page repeats what the receipt proves (the device, its decision, reset (each item of the
+reset profile cleared or kept), seal and release; or its disposal: who destroyed it, how, under
+which reference, and the ledger entry that records it) and the ledger entries of its job, and
+carries a QR code of the receipt's digest, so whoever holds the certificate and the receipt can
+check that they belong together and that the receipt is in the facility's log. Nothing on the
+page comes from anywhere but the verified entries.
 """
 
 from __future__ import annotations
@@ -51,11 +54,15 @@ from triage.adapters.pdf.styles import (
 )
 from triage.adapters.pdf.text import wrap
 from triage.domain.device import DeviceId, DeviceType, FieldError
+from triage.domain.lifecycle import TRANSITIONS, Action
+from triage.domain.reset_profile import EMPTY_DIGEST
 from triage.errors import Conflict
 from triage.ledger.entry import Entry
 from triage.ledger.receipt import DIGEST_LABEL, VerifiedReceipt, receipt_digest, verify_receipt
 
-RELEASED = "device.released"
+RELEASED = TRANSITIONS[Action.RELEASE].entry_type
+DESTROYED = TRANSITIONS[Action.DESTROY].entry_type
+QUARANTINED = TRANSITIONS[Action.QUARANTINE].entry_type
 _DEVICE_ENTRIES = ("device.received", "consignment.device_expected")
 _DECISIONS = ("device.decided", "decision.overridden")
 _TYPE_NAMES = {
@@ -73,16 +80,30 @@ _HEAD_ROWS = 6
 _MAX_TEXT = 400
 _QR_SIDE = 46 * mm
 _ACCENT = colors.HexColor("#1b5e20")
+_DESTROYED_ACCENT = colors.HexColor("#8e1b1b")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """The device's latest triage job in a verified receipt: the job a certificate is about."""
+
+    device_id: str
+    device: Mapping[str, Any]  # as recorded when the job was opened
+    job_id: str
+    entries: list[tuple[int, Entry]]  # the job's entries, oldest first
+
+    def state(self) -> str:
+        """The state the job's latest step left it in, as words."""
+        found = next((e.data["state"] for _, e in reversed(self.entries) if "state" in e.data), "?")
+        return str(found).replace("_", " ")
 
 
 @dataclass(frozen=True)
 class _Facts:
-    """What the certificate states, each taken from a verified entry of the released job."""
+    """What the triage certificate states, each taken from a verified entry of the released
+    job."""
 
-    device_id: str
-    device: Mapping[str, Any]
-    job_id: str
-    job_entries: list[tuple[int, Entry]]
+    job: _Job
     decision: Entry | None
     policy_decision: Entry | None
     reset: Entry | None
@@ -91,10 +112,30 @@ class _Facts:
     released: Entry
 
 
+@dataclass(frozen=True)
+class _Destruction:
+    """What the certificate of destruction states, from the verified entries of the job that
+    ended with the device destroyed."""
+
+    job: _Job
+    destroyed: Entry
+    index: int  # the destruction entry's index in the ledger
+    quarantine: Entry | None  # why the device was set aside before it was destroyed
+
+
 def certificate_filename(device_id: str) -> str:
     """The file name a certificate is saved under, e.g. triage-certificate-BC-33-...-3D.pdf."""
-    safe = re.sub(r"[^A-Za-z0-9-]", "_", _canonical_id(device_id.strip()))[:64]
-    return f"triage-certificate-{safe or 'device'}.pdf"
+    return f"triage-certificate-{_file_id(device_id)}.pdf"
+
+
+def destruction_certificate_filename(device_id: str) -> str:
+    """The file name a certificate of destruction is saved under, e.g.
+    certificate-of-destruction-BC-33-...-3D.pdf."""
+    return f"certificate-of-destruction-{_file_id(device_id)}.pdf"
+
+
+def _file_id(device_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9-]", "_", _canonical_id(device_id.strip()))[:64] or "device"
 
 
 def qr_payload(receipt: str | bytes, verifier_key: str) -> str:
@@ -111,6 +152,29 @@ def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: s
     verified = verify_receipt(receipt, [verifier_key])
     facts = _released_facts(verified)
     digest = receipt_digest(receipt, verified)
+    story = _story(verified, facts, digest, verifier_key, facility_name)
+    return _build(f"Triage certificate {facts.job.device_id}", facility_name, digest, story)
+
+
+def render_destruction_certificate(
+    receipt: str | bytes, verifier_key: str, facility_name: str
+) -> bytes:
+    """A PDF certificate of destruction for a destroyed device, built only from a verified
+    receipt: who destroyed it, how and under which reference, as recorded at disposal, and the
+    ledger entry that records it with the checkpoint that proves it.
+
+    Raises VerificationError when the receipt does not verify with ``verifier_key``, and
+    Conflict when its entries do not show the device destroyed in its latest triage job.
+    """
+    verified = verify_receipt(receipt, [verifier_key])
+    facts = _destroyed_facts(verified)
+    digest = receipt_digest(receipt, verified)
+    story = _destruction_story(verified, facts, digest, verifier_key, facility_name)
+    return _build(f"Certificate of destruction {facts.job.device_id}", facility_name, digest, story)
+
+
+def _build(title: str, facility_name: str, digest: str, story: list[Flowable]) -> bytes:
+    """One A4 page of ``story``, with the receipt digest as the document's subject."""
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
@@ -119,13 +183,12 @@ def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: s
         rightMargin=MARGIN - FRAME_PADDING,
         topMargin=14 * mm,
         bottomMargin=14 * mm,
-        title=f"Triage certificate {facts.device_id}",
+        title=title,
         author=facility_name,
         subject=digest,
         creator="device-triage",
         invariant=1,
     )
-    story = _story(verified, facts, digest, verifier_key, facility_name)
     # One page, always: a job with unusually many entries or long texts is shrunk to fit.
     # The story sits in one fixed-width cell, so that shrinking scales it all alike.
     body = Table([[story]], colWidths=[WIDTH], style=_grid_style(padding=0))
@@ -137,40 +200,67 @@ def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: s
 # -- what the receipt says ---------------------------------------------------------------------
 
 
-def _released_facts(verified: VerifiedReceipt) -> _Facts:
+def _latest_triage_job(verified: VerifiedReceipt, ending: str) -> _Job:
+    """The device's latest triage job in the receipt; Conflict when the receipt is not about a
+    device or shows no job (``ending`` says what the certificate needs the job to have done)."""
     subject = verified.subject
     if subject.kind != "device":
         raise Conflict(
-            f"a triage certificate is for a device; this receipt is about {subject.kind} "
-            f"{subject.id}"
+            f"a certificate is for a device; this receipt is about {subject.kind} {subject.id}"
         )
     device_id = _canonical_id(subject.id)
     job_id = _latest_job(verified.entries)
     if job_id is None:
         raise Conflict(
             f"the receipt shows no triage job for device {device_id}: it was never received, "
-            "so it cannot have been released"
+            f"so it cannot have been {ending}"
         )
     job = [(i, e) for i, e in verified.entries if e.data.get("job_id") == job_id]
-    released = _last(job, RELEASED)
+    return _Job(device_id, _device_data(job, verified.entries), job_id, job)
+
+
+def _released_facts(verified: VerifiedReceipt) -> _Facts:
+    job = _latest_triage_job(verified, "released")
+    released = _last(job.entries, RELEASED)
     if released is None:
-        state = next((str(e.data["state"]) for _, e in reversed(job) if "state" in e.data), "?")
         raise Conflict(
-            f"device {device_id} was not released: its latest triage job {job_id} is "
-            f"{state.replace('_', ' ')}; a certificate is only issued for a released device"
+            f"device {job.device_id} was not released: its latest triage job {job.job_id} is "
+            f"{job.state()}; a certificate is only issued for a released device"
         )
+    verification = _last(job.entries, "reset.verified")
     return _Facts(
-        device_id=device_id,
-        device=_device_data(job, verified.entries),
-        job_id=job_id,
-        job_entries=job,
-        decision=_last(job, *_DECISIONS),
-        policy_decision=_last(job, "device.decided"),
-        reset=_last(job, "reset.completed"),
-        verification=_last(job, "reset.verified"),
-        seal=_last(job, "seal.fitted"),
+        job=job,
+        decision=_last(job.entries, *_DECISIONS),
+        policy_decision=_last(job.entries, "device.decided"),
+        reset=_verified_reset(job.entries, verification),
+        verification=verification,
+        seal=_last(job.entries, "seal.fitted"),
         released=released,
     )
+
+
+def _destroyed_facts(verified: VerifiedReceipt) -> _Destruction:
+    job = _latest_triage_job(verified, "destroyed")
+    found = next(((i, e) for i, e in reversed(job.entries) if e.type == DESTROYED), None)
+    if found is None:
+        raise Conflict(
+            f"device {job.device_id} was not destroyed: its latest triage job {job.job_id} is "
+            f"{job.state()}; a certificate of destruction is only issued for a destroyed device"
+        )
+    index, destroyed = found
+    return _Destruction(job, destroyed, index, _last(job.entries, QUARANTINED))
+
+
+def _verified_reset(
+    entries: Sequence[tuple[int, Entry]], verification: Entry | None
+) -> Entry | None:
+    """The completed reset the verification checked (the latest one, when none was verified)."""
+    if verification is not None:
+        order = verification.data.get("work_order_id")
+        for _, entry in reversed(entries):
+            if entry.type == "reset.completed" and entry.data.get("work_order_id") == order:
+                return entry
+    return _last(entries, "reset.completed")
 
 
 def _latest_job(entries: Sequence[tuple[int, Entry]]) -> str | None:
@@ -242,9 +332,13 @@ _MONO_B = style("monob", fontName="Courier-Bold", fontSize=10, leading=12)
 _DIGEST = style("digest", fontName="Courier", fontSize=6, leading=7.4, alignment=TA_CENTER)
 _CAPTION = style("caption", fontSize=7, leading=9, textColor=MUTED, alignment=TA_CENTER)
 _CELL_MONO = style("cellmono", fontName="Courier", fontSize=7.5, leading=9.2)
-_BADGE = style(
-    "badge", fontName="Helvetica-Bold", fontSize=11, leading=14, textColor=_ACCENT, alignment=2
-)
+
+
+def _badge(accent: colors.Color) -> ParagraphStyle:
+    """The badge at the top right: what became of the device, in its colour."""
+    return style(
+        "badge", fontName="Helvetica-Bold", fontSize=11, leading=14, textColor=accent, alignment=2
+    )
 
 
 def _p(text: str, style: ParagraphStyle) -> Paragraph:
@@ -258,33 +352,113 @@ def _story(
     verifier_key: str,
     facility_name: str,
 ) -> list[Flowable]:
-    header = Table(
+    released = facts.released
+    return [
+        _header(verified, "Triage certificate", "RELEASED", _ACCENT, facility_name, released.at),
+        Spacer(1, 5 * mm),
+        _device_block(facts.job, digest),
+        Spacer(1, 5 * mm),
+        _p("Triage", _SECTION),
+        Spacer(1, 1.5 * mm),
+        _facts_table(
+            [
+                ("Decision", _decision(facts), BODY),
+                ("Tamper policy", _policy(facts.policy_decision), BODY),
+                ("Reset", _reset(facts.reset), BODY),
+                ("Verified", _verified(facts.verification), BODY),
+                *_reset_items(facts.reset if facts.verification is not None else None),
+                (
+                    "Seal serial",
+                    _text(facts.seal.data.get("serial") if facts.seal else None),
+                    _MONO_B,
+                ),
+                ("Released", f"{_time(released.at)} by {_actor(released)}", BODY),
+                *_checkpoint_rows(verified),
+            ]
+        ),
+        *_job_and_receipt(verified, facts.job, verifier_key),
+    ]
+
+
+def _destruction_story(
+    verified: VerifiedReceipt,
+    facts: _Destruction,
+    digest: str,
+    verifier_key: str,
+    facility_name: str,
+) -> list[Flowable]:
+    destroyed = facts.destroyed
+    title = "Certificate of destruction"
+    method = TRANSITIONS[Action.DESTROY].description
+    recorded_method = destroyed.data.get("method")
+    if recorded_method:
+        method = f"{method}: {recorded_method}"
+    set_aside = "not recorded"
+    if facts.quarantine is not None:
+        reason = _text(facts.quarantine.data.get("reason"), "no reason recorded")
+        set_aside = _clip(f"{_time(facts.quarantine.at)} by {_actor(facts.quarantine)}: {reason}")
+    return [
+        _header(verified, title, "DESTROYED", _DESTROYED_ACCENT, facility_name, destroyed.at),
+        Spacer(1, 5 * mm),
+        _device_block(facts.job, digest),
+        Spacer(1, 5 * mm),
+        _p("Disposal", _SECTION),
+        Spacer(1, 1.5 * mm),
+        _facts_table(
+            [
+                ("Destroyed", f"{_time(destroyed.at)} by {_actor(destroyed)}", BODY),
+                ("Method", method, BODY),
+                ("Reference", _text(destroyed.data.get("reference")), _MONO_B),
+                ("Quarantined", set_aside, BODY),
+                ("Ledger entry", f"index {facts.index} ({destroyed.type})", BODY),
+                *_checkpoint_rows(verified),
+            ]
+        ),
+        *_job_and_receipt(verified, facts.job, verifier_key),
+    ]
+
+
+def _header(
+    verified: VerifiedReceipt,
+    title: str,
+    badge: str,
+    accent: colors.Color,
+    facility_name: str,
+    at: datetime,
+) -> Table:
+    return Table(
         [
-            [_p("Triage certificate", _TITLE), _p("RELEASED", _BADGE)],
-            [_p(facility_name, _FACILITY), _p(_time(facts.released.at), _SMALL_RIGHT)],
+            [_p(title, _TITLE), _p(badge, _badge(accent))],
+            [_p(facility_name, _FACILITY), _p(_time(at), _SMALL_RIGHT)],
             [_p(f"Log origin: {verified.origin}", SMALL), ""],
         ],
         colWidths=[WIDTH * 0.7, WIDTH * 0.3],
         style=_grid_style(padding=0, line_below=True),
     )
+
+
+def _checkpoint_rows(verified: VerifiedReceipt) -> list[tuple[str, str, ParagraphStyle]]:
+    """The signed checkpoint every entry of the receipt is proven against."""
     return [
-        header,
+        ("Ledger checkpoint", f"size {verified.checkpoint.size}", BODY),
+        ("Checkpoint root", base64.b64encode(verified.checkpoint.root_hash).decode(), _MONO),
+    ]
+
+
+def _job_and_receipt(verified: VerifiedReceipt, job: _Job, verifier_key: str) -> list[Flowable]:
+    """The job's entries, what the receipt holds, and how to verify it."""
+    count = len(verified.entries)
+    return [
         Spacer(1, 5 * mm),
-        _device_block(facts, digest),
-        Spacer(1, 5 * mm),
-        _p("Triage", _SECTION),
+        _p(f"Ledger entries of triage job {job.job_id}", _SECTION),
         Spacer(1, 1.5 * mm),
-        _triage_table(verified, facts),
-        Spacer(1, 5 * mm),
-        _p(f"Ledger entries of triage job {facts.job_id}", _SECTION),
-        Spacer(1, 1.5 * mm),
-        _entries_table(facts.job_entries),
+        _entries_table(job.entries),
         Spacer(1, 3 * mm),
         _p(
-            f"The receipt holds {len(verified.entries)} ledger "
-            f"{'entry' if len(verified.entries) == 1 else 'entries'} about this device, each "
-            f"with its inclusion proof in the log of {verified.checkpoint.size} entries signed "
-            f"by {verified.origin}; {len(facts.job_entries)} of them belong to this job.",
+            f"The receipt holds {count} ledger {'entry' if count == 1 else 'entries'} about "
+            f"this device, each with its inclusion proof in the log of "
+            f"{verified.checkpoint.size} entries signed by {verified.origin}; "
+            f"{len(job.entries)} of them belong to this job.",
             SMALL,
         ),
         Spacer(1, 4 * mm),
@@ -308,15 +482,15 @@ def _grid_style(padding: float, line_below: bool = False) -> TableStyle:
     return TableStyle(commands)
 
 
-def _device_block(facts: _Facts, digest: str) -> Table:
-    device = facts.device
+def _device_block(job: _Job, digest: str) -> Table:
+    device = job.device
     rows = [
         ("Device type", _type_name(device.get("type"))),
         ("Manufacturer", _text(device.get("manufacturer"))),
         ("Model", _text(device.get("model"))),
         ("Firmware", _text(device.get("firmware_version"))),
         ("Asset owner", _text(device.get("asset_owner"))),
-        ("Triage job", facts.job_id),
+        ("Triage job", job.job_id),
     ]
     details = Table(
         [[_p(label, LABEL), _p(value, BODY)] for label, value in rows],
@@ -325,7 +499,7 @@ def _device_block(facts: _Facts, digest: str) -> Table:
     )
     left = [
         _p("Device ID (EUI-64)", LABEL),
-        _p(facts.device_id, _DEVICE_ID),
+        _p(job.device_id, _DEVICE_ID),
         Spacer(1, 3 * mm),
         details,
     ]
@@ -346,17 +520,8 @@ def _device_block(facts: _Facts, digest: str) -> Table:
     return table
 
 
-def _triage_table(verified: VerifiedReceipt, facts: _Facts) -> Table:
-    rows: list[tuple[str, str, ParagraphStyle]] = [
-        ("Decision", _decision(facts), BODY),
-        ("Tamper policy", _policy(facts.policy_decision), BODY),
-        ("Reset", _reset(facts.reset), BODY),
-        ("Verified", _verified(facts.verification), BODY),
-        ("Seal serial", _text(facts.seal.data.get("serial") if facts.seal else None), _MONO_B),
-        ("Released", f"{_time(facts.released.at)} by {_actor(facts.released)}", BODY),
-        ("Ledger checkpoint", f"size {verified.checkpoint.size}", BODY),
-        ("Checkpoint root", base64.b64encode(verified.checkpoint.root_hash).decode(), _MONO),
-    ]
+def _facts_table(rows: Sequence[tuple[str, str, ParagraphStyle]]) -> Table:
+    """Labelled facts, a row each, the labels shaded."""
     table = Table(
         [[_p(label, LABEL), _p(value, style)] for label, value, style in rows],
         colWidths=[34 * mm, WIDTH - 34 * mm],
@@ -375,6 +540,26 @@ def _triage_table(verified: VerifiedReceipt, facts: _Facts) -> Table:
         )
     )
     return table
+
+
+def _reset_items(reset: Entry | None) -> list[tuple[str, str, ParagraphStyle]]:
+    """Each item the tool read back after the verified reset, as cleared or kept: a cleared
+    item reads back empty, a kept one exactly as it was before (the reset profile's check).
+    Nothing when no verified reset recorded its read-back."""
+    before = reset.data.get("before") if reset is not None else None
+    after = reset.data.get("after") if reset is not None else None
+    if not isinstance(before, Mapping) or not isinstance(after, Mapping) or not after:
+        return []
+    cleared = sorted(item for item, digest in after.items() if digest == EMPTY_DIGEST)
+    kept = sorted(
+        item
+        for item, digest in after.items()
+        if digest != EMPTY_DIGEST and before.get(item) == digest
+    )
+    return [
+        (f"Cleared ({len(cleared)})", ", ".join(cleared) or "none", BODY),
+        (f"Kept ({len(kept)})", ", ".join(kept) or "none", BODY),
+    ]
 
 
 def _decision(facts: _Facts) -> str:

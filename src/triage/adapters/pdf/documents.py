@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from triage.adapters.pdf.certificate import certificate_filename, render_certificate
+from triage.adapters.pdf.certificate import (
+    certificate_filename,
+    destruction_certificate_filename,
+    render_certificate,
+    render_destruction_certificate,
+)
 from triage.adapters.pdf.labels import (
     device_label_filename,
     render_device_labels,
@@ -22,6 +27,12 @@ class PdfDocuments:
     ) -> Document:
         content = render_certificate(receipt, verifier_key, facility_name)
         return Document(content, certificate_filename(device_id))
+
+    def destruction_certificate(
+        self, device_id: str, receipt: str, verifier_key: str, facility_name: str
+    ) -> Document:
+        content = render_destruction_certificate(receipt, verifier_key, facility_name)
+        return Document(content, destruction_certificate_filename(device_id))
 
     def seal_labels(self, labels: Sequence[SealLabel], facility_name: str) -> Document:
         content = render_seal_labels(labels, facility_name)

@@ -19,6 +19,7 @@ from triage.entrypoints.schemas.common import Page
 from triage.entrypoints.schemas.security import (
     AccessReviewOut,
     AlertOut,
+    FacilitySettingsOut,
     OperatorStateOut,
     ThresholdSettingOut,
     ThresholdsOut,
@@ -26,7 +27,7 @@ from triage.entrypoints.schemas.security import (
     WorkingHoursOut,
     WorkingHoursSetOut,
 )
-from triage.services import access_review, anomaly, reinstatement, tools
+from triage.services import access_review, anomaly, facility, reinstatement, tools
 
 
 class ThresholdIn(BaseModel):
@@ -54,6 +55,15 @@ class WorkingHoursIn(BaseModel):
     )
     days: list[str] | None = Field(
         default=None, max_length=7, description="mon..sun (default mon-fri)."
+    )
+
+
+class FacilitySettingsIn(BaseModel):
+    max_reset_attempts: int | None = Field(
+        default=None, description="Reset attempts a job gets (1 to 10); none: unchanged."
+    )
+    work_order_minutes: int | None = Field(
+        default=None, description="Minutes a work order stays valid (1 to 240); none: unchanged."
     )
 
 
@@ -98,6 +108,21 @@ def build_security_router(application: App) -> APIRouter:
         return WorkingHoursSetOut(
             working_hours=None if hours is None else WorkingHoursOut(**hours.to_json())
         )
+
+    @router.get("/facility/settings", **requires(application, Permission.TRIAGE_READ))
+    def get_facility_settings(caller: Operator) -> FacilitySettingsOut:
+        """The reset attempts a job gets and how long a work order stays valid."""
+        attempts, minutes = facility.current_settings(uow, caller)
+        return FacilitySettingsOut(max_reset_attempts=attempts, work_order_minutes=minutes)
+
+    @router.put("/facility/settings", **requires(application, Permission.FACILITY_MANAGE))
+    def put_facility_settings(body: FacilitySettingsIn, caller: Operator) -> FacilitySettingsOut:
+        """Change the reset attempts a job gets or how long a work order stays valid (an
+        administrator; recorded in the ledger)."""
+        attempts, minutes = facility.change_settings(
+            uow, caller, body.max_reset_attempts, body.work_order_minutes
+        )
+        return FacilitySettingsOut(max_reset_attempts=attempts, work_order_minutes=minutes)
 
     @router.get("/alerts", **requires(application, Permission.ALERT_READ))
     def list_alerts(

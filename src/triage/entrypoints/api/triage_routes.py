@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -26,16 +26,19 @@ from triage.entrypoints.api.security import access, operator_dependency, require
 from triage.entrypoints.request_bodies import body_limit, limited_body
 from triage.entrypoints.schemas.common import Page, StatusOut
 from triage.entrypoints.schemas.triage import (
+    AcceptedRowOut,
     ClosedConsignmentOut,
     ConsignmentDetailOut,
     ConsignmentOut,
     DecisionOut,
     DeviceHistoryOut,
+    DeviceListOut,
     HistoryItemOut,
     ImportOut,
     IntakeExceptionOut,
     JobDetailOut,
     JobOut,
+    ListedDeviceOut,
     ResetOut,
     RowProblemOut,
     ScanOut,
@@ -47,10 +50,27 @@ from triage.errors import InvalidInput
 from triage.services import agent_auth, documents, history, intake, job_steps
 from triage.services.intake import ManifestRejected
 from triage.services.views import consignments as consignment_views
+from triage.services.views import device_list
 from triage.services.views import jobs as job_views
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024
+# Whose consignment reference, when two asset owners used the same one.
+OwnerQuery = Annotated[str | None, Query(max_length=100)]
 MAX_JSON_BYTES = 1024 * 1024
+
+
+class DeviceFiltersIn(BaseModel):
+    """The device list's search: every field given must match; empty means any."""
+
+    device_id: str = Field("", max_length=100, description="An EUI-64, or its first digits.")
+    consignment: str = Field("", max_length=100, description="A consignment's reference.")
+    state: str = Field("", max_length=40, description="A job state, e.g. verified.")
+    asset_owner: str = Field("", max_length=100)
+    received_from: str = Field("", max_length=10, description="A local date, YYYY-MM-DD.")
+    received_to: str = Field("", max_length=10, description="A local date, YYYY-MM-DD (inclusive).")
+
+
+CURSOR = "The next_cursor of the page before; empty for the first page."
 
 
 class ScanIn(BaseModel):
@@ -230,6 +250,8 @@ def build_router(application: App) -> APIRouter:
         tags=["intake"],
         status_code=201,
         response_model=ImportOut,
+        # A dry run records nothing and creates nothing: it answers 200.
+        responses={200: {"model": ImportOut, "description": "dry_run: what would be imported"}},
         **_with_body(requires(application, Permission.CONSIGNMENT_IMPORT), MANIFEST_BODY),
     )
     @body_limit(MAX_MANIFEST_BYTES)
@@ -239,8 +261,11 @@ def build_router(application: App) -> APIRouter:
         reference: Annotated[str, Query(max_length=100)],
         asset_owner: Annotated[str, Query(max_length=100)],
         skip_invalid: bool = False,
+        dry_run: bool = False,
     ) -> ImportOut | JSONResponse:
-        """Import a manifest: CSV (text/csv) or a JSON list of objects (application/json)."""
+        """Import a manifest: CSV (text/csv) or a JSON list of objects (application/json).
+        With dry_run nothing is recorded: the answer (200) is what would be imported and every
+        row that would be refused."""
         body = await limited_body(request, MAX_MANIFEST_BYTES)
         kind = "json" if "json" in request.headers.get("content-type", "") else "csv"
         try:
@@ -256,14 +281,20 @@ def build_router(application: App) -> APIRouter:
                 asset_owner,
                 rows,
                 skip_invalid=skip_invalid,
+                dry_run=dry_run,
             )
         except ManifestRejected as exc:
             return _problem_with_rows(exc)
-        return ImportOut(
+        answer = ImportOut(
             consignment_id=report.consignment_id,
             imported=report.imported,
             rejected=[RowProblemOut.model_validate(p) for p in report.problems],
+            dry_run=dry_run,
+            accepted=[AcceptedRowOut(line=n, device_id=d.id.value) for n, d in report.accepted],
         )
+        if dry_run:
+            return JSONResponse(answer.model_dump(mode="json"), status_code=200)
+        return answer
 
     @router.get("/consignments", tags=["intake"], **requires(application, Permission.TRIAGE_READ))
     def list_consignments(
@@ -283,11 +314,16 @@ def build_router(application: App) -> APIRouter:
         tags=["intake"],
         **requires(application, Permission.TRIAGE_READ),
     )
-    def get_consignment(consignment_id: str, caller: Operator) -> ConsignmentDetailOut:
-        """One consignment, with the devices still expected."""
-        found = consignment_views.consignment_detail(uow, caller, consignment_id)
+    def get_consignment(
+        consignment_id: str, caller: Operator, asset_owner: OwnerQuery = None
+    ) -> ConsignmentDetailOut:
+        """One consignment (by its reference, or its id), with the devices still expected and
+        those arrived; asset_owner names whose reference when two owners used it."""
+        found = consignment_views.consignment_detail(uow, caller, consignment_id, asset_owner)
         return ConsignmentDetailOut(
-            **ConsignmentOut.fields_of(found.consignment), not_arrived=found.not_arrived
+            **ConsignmentOut.fields_of(found.consignment),
+            not_arrived=found.not_arrived,
+            arrived_devices=found.arrived,
         )
 
     @router.post(
@@ -295,12 +331,49 @@ def build_router(application: App) -> APIRouter:
         tags=["intake"],
         **requires(application, Permission.CONSIGNMENT_CLOSE),
     )
-    def close_consignment(consignment_id: str, caller: Operator) -> ClosedConsignmentOut:
-        """Close a consignment: the report lists every device expected but never arrived."""
-        closed, missing = intake.close_consignment(uow, caller, consignment_id)
+    def close_consignment(
+        consignment_id: str, caller: Operator, asset_owner: OwnerQuery = None
+    ) -> ClosedConsignmentOut:
+        """Close a consignment (by its reference, or its id): the report lists every device
+        expected but never arrived."""
+        closed, missing = intake.close_consignment(uow, caller, consignment_id, asset_owner)
         return ClosedConsignmentOut(**ConsignmentOut.fields_of(closed), never_arrived=missing)
 
     # -- devices ----------------------------------------------------------------------------
+    @router.get("/devices", tags=["devices"], **requires(application, Permission.TRIAGE_READ))
+    def list_devices(
+        caller: Operator,
+        filters: Annotated[DeviceFiltersIn, Query()],
+        cursor: Annotated[str, Query(max_length=200, description=CURSOR)] = "",
+        limit: Annotated[int, Query(description="Rows a page (1 to 500).")] = 50,
+    ) -> DeviceListOut:
+        """Devices received, newest first, searched by id (whole or its start), consignment,
+        state, asset owner and the local day received; a page at a time by cursor."""
+        found = device_list.search(uow, caller, device_list.Filters(**dict(filters)), cursor, limit)
+        return DeviceListOut(
+            items=[ListedDeviceOut.model_validate(d) for d in found.items],
+            next_cursor=found.next_cursor,
+        )
+
+    @router.get(
+        "/devices.csv",
+        tags=["devices"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+        **requires(application, Permission.TRIAGE_READ),
+    )
+    def export_devices(
+        caller: Operator, filters: Annotated[DeviceFiltersIn, Query()]
+    ) -> StreamingResponse:
+        """Every device the same search finds, as CSV (streamed; cells that a spreadsheet would
+        run as a formula start with a quote)."""
+        lines = device_list.export_csv(uow, caller, device_list.Filters(**dict(filters)))
+        return StreamingResponse(
+            lines,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="devices.csv"'},
+        )
+
     @router.post("/devices/scan", tags=["devices"], **requires(application, Permission.DEVICE_SCAN))
     def scan(body: ScanIn, caller: Operator) -> ScanOut:
         """A device arrives: opens its job, or raises an unexpected-device exception."""
@@ -357,6 +430,27 @@ def build_router(application: App) -> APIRouter:
         """The triage certificate (PDF, with the receipt's digest as a QR code) of a released
         device."""
         found = documents.certificate(
+            application.uow, caller, device_id, application.issuer(), application.documents
+        )
+        return Response(
+            found.content,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+        )
+
+    @router.get(
+        "/devices/{device_id}/certificate-of-destruction",
+        tags=["devices"],
+        response_class=Response,
+        # 409 unless the device was destroyed: only a destroyed device has one.
+        responses={200: {"content": {"application/pdf": {}}}, **problems.responses(409)},
+        **requires(application, Permission.RECEIPT_ISSUE),
+    )
+    def device_destruction_certificate(device_id: str, caller: Operator) -> Response:
+        """The certificate of destruction (PDF, with the receipt's digest as a QR code) of a
+        destroyed device: who destroyed it, how, the reference recorded at disposal, and the
+        ledger entry with the checkpoint that proves it."""
+        found = documents.destruction_certificate(
             application.uow, caller, device_id, application.issuer(), application.documents
         )
         return Response(

@@ -1,4 +1,5 @@
-"""`triage consignment`: consignment manifests in, and consignments closed."""
+"""`triage consignment`: consignment manifests in (or previewed), consignments listed and
+closed by their reference."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress
 from triage.entrypoints.cli.session import session
+from triage.entrypoints.schemas.triage import ConsignmentOut
 from triage.services import intake
 from triage.services.intake import ManifestRejected
+from triage.services.views import consignments as consignment_views
 
 app = typer.Typer(help="Consignments of returned devices.", no_args_is_help=True)
 
@@ -30,10 +33,15 @@ def consignment_import(
     skip_invalid: Annotated[
         bool, typer.Option(help="Import the good rows and list the bad ones.")
     ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(help="Record nothing: list what would be imported and every bad row."),
+    ] = False,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Import a consignment manifest: all rows or none, unless --skip-invalid."""
+    """Import a consignment manifest: all rows or none, unless --skip-invalid (--dry-run first
+    to see what would be imported)."""
     kind = "json" if manifest.suffix.lower() == ".json" else "csv"
     with session(data_dir, token) as s:
         # Who is asking comes first: nobody learns anything about a file unsigned-in.
@@ -45,7 +53,7 @@ def consignment_import(
         with progress(len(rows) + 1, "importing", not as_json) as advance:
             try:
                 report = intake.import_manifest(
-                    s.uow, caller, reference, asset_owner, rows, skip_invalid, advance
+                    s.uow, caller, reference, asset_owner, rows, skip_invalid, advance, dry_run
                 )
             except ManifestRejected as exc:
                 lines = "\n".join(f"  {p}" for p in exc.problems)
@@ -60,22 +68,68 @@ def consignment_import(
             {"line": p.line, "field": p.field, "problem": p.problem} for p in report.problems
         ],
     }
-    text = f"consignment {report.consignment_id}: {report.imported} device(s) expected"
+    if dry_run:
+        data["dry_run"] = True
+        text = f"dry run, nothing recorded: {report.imported} device(s) would be expected"
+        skipped = "bad row(s), imported only with --skip-invalid"
+    else:
+        text = f"consignment {reference} of {asset_owner} ({report.consignment_id}): "
+        text += f"{report.imported} device(s) expected"
+        skipped = "row(s) skipped"
     if report.problems:
-        text += f"\n{len(report.problems)} row(s) skipped:\n" + "\n".join(
+        text += f"\n{len(report.problems)} {skipped}:\n" + "\n".join(
             f"  {p}" for p in report.problems
         )
     emit(as_json, data, text)
 
 
+@app.command("list")
+def consignment_list(
+    token: Token = "",
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (oldest first).")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 100,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Consignments, oldest first: reference, asset owner, expected and arrived, open or
+    closed (the reference is what `triage consignment close` takes)."""
+    with session(data_dir, token) as s:
+        items, total = consignment_views.consignments(s.uow, s.caller, offset, limit)
+    data = {
+        "items": [
+            ConsignmentOut(**ConsignmentOut.fields_of(c)).model_dump(mode="json") for c in items
+        ],
+        "total": total,
+        "offset": offset,
+        "limit": limit,
+    }
+    lines = [
+        f"{c.reference}\t{c.asset_owner}\t{c.arrived}/{c.expected} arrived\t{c.status.value}"
+        for c in items
+    ]
+    shown = f"{len(items)} of {total} consignment(s)"
+    emit(as_json, data, "\n".join([*lines, shown]))
+
+
 @app.command("close")
 def consignment_close(
-    consignment_id: str, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+    reference: Annotated[
+        str, typer.Argument(help="The consignment's reference (as `triage consignment list`).")
+    ],
+    asset_owner: Annotated[
+        str | None, typer.Option(help="Whose reference, when two asset owners used it.")
+    ] = None,
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Close a consignment and report what was expected but never arrived."""
     with session(data_dir, token) as s:
-        closed, missing = intake.close_consignment(s.uow, s.caller, consignment_id)
-    text = f"consignment {closed.id} closed: {closed.arrived} of {closed.expected} arrived"
+        closed, missing = intake.close_consignment(s.uow, s.caller, reference, asset_owner)
+    text = (
+        f"consignment {closed.reference} of {closed.asset_owner} closed: "
+        f"{closed.arrived} of {closed.expected} arrived"
+    )
     if missing:
         text += "\nnever arrived:\n" + "\n".join(f"  {d}" for d in missing)
     emit(as_json, {"consignment_id": closed.id, "never_arrived": missing}, text)

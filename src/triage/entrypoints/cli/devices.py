@@ -289,3 +289,19 @@ def device_certificate(
         found = documents.certificate(s.uow, s.caller, device, s.app.issuer(), s.app.documents)
         out.write_bytes(found.content)
     typer.echo(f"certificate written to {out}")
+
+
+@app.command("certificate-of-destruction")
+def device_destruction_certificate(
+    device: DeviceArg,
+    out: Annotated[Path, typer.Option(help="Where to write the PDF.")],
+    token: Token = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Write the certificate of destruction (PDF with a QR code) of a destroyed device."""
+    with session(data_dir, token) as s:
+        found = documents.destruction_certificate(
+            s.uow, s.caller, device, s.app.issuer(), s.app.documents
+        )
+        out.write_bytes(found.content)
+    typer.echo(f"certificate of destruction written to {out}")

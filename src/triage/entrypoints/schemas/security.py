@@ -46,6 +46,11 @@ class WorkingHoursSetOut(BaseModel):
     working_hours: WorkingHoursOut | None
 
 
+class FacilitySettingsOut(BaseModel):
+    max_reset_attempts: int = Field(description="Reset attempts a job gets before quarantine.")
+    work_order_minutes: int = Field(description="How long a work order stays valid.")
+
+
 class AlertOut(BaseModel):
     id: str
     metric: str

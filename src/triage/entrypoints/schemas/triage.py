@@ -91,10 +91,9 @@ class ConsignmentOut(BaseModel):
 
 class ConsignmentDetailOut(ConsignmentOut):
     not_arrived: list[str] = Field(description="Devices expected and not yet scanned.")
-
-
-class ClosedConsignmentOut(ConsignmentOut):
-    never_arrived: list[str] = Field(description="Devices expected that never arrived.")
+    arrived_devices: list[str] = Field(
+        default_factory=list, description="Devices expected and scanned in."
+    )
 
 
 class RowProblemOut(Record):
@@ -103,10 +102,25 @@ class RowProblemOut(Record):
     problem: str
 
 
+class AcceptedRowOut(BaseModel):
+    line: int
+    device_id: str
+
+
 class ImportOut(BaseModel):
-    consignment_id: str | None
-    imported: int
-    rejected: list[RowProblemOut] = Field(description="Rows skipped (with skip_invalid).")
+    consignment_id: str | None = Field(description="None in a dry run.")
+    imported: int = Field(description="Devices expected (in a dry run: that would be).")
+    rejected: list[RowProblemOut] = Field(
+        description="Rows skipped (with skip_invalid), or that would be refused (dry_run)."
+    )
+    dry_run: bool = False
+    accepted: list[AcceptedRowOut] = Field(
+        default_factory=list, description="The rows imported (or that would be), by line."
+    )
+
+
+class ClosedConsignmentOut(ConsignmentOut):
+    never_arrived: list[str] = Field(description="Devices expected that never arrived.")
 
 
 class HistoryItemOut(BaseModel):
@@ -160,3 +174,26 @@ class IntakeExceptionOut(Record):
     resolved_by: str | None
     resolution: str | None
     resolved_at: Time | None
+
+
+class ListedDeviceOut(Record):
+    """One stay of a device at the facility, as the device list shows it."""
+
+    device_id: str
+    job_id: str
+    state: str
+    consignment_id: str | None
+    consignment_reference: str | None
+    asset_owner: str
+    manufacturer: str
+    model: str
+    received_at: Time
+    updated_at: Time
+    closed_at: Time | None
+
+
+class DeviceListOut(BaseModel):
+    items: list[ListedDeviceOut]
+    next_cursor: str | None = Field(
+        description="Pass as cursor for the next page (same filters); null on the last page."
+    )

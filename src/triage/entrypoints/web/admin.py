@@ -10,11 +10,10 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.assessment import PARTY_ROLES
-from triage.domain.people import parse_roles
-from triage.domain.roles import Permission, Role
+from triage.domain.roles import Permission
 from triage.domain.tamper_policy import PolicyError, TamperPolicy
 from triage.errors import InvalidInput
-from triage.services import assessment, bench_assignment, operators, tamper_policy
+from triage.services import assessment, tamper_policy
 from triage.services.views import dashboard
 
 if TYPE_CHECKING:
@@ -37,9 +36,6 @@ def register(router: APIRouter, site: Site) -> None:
             standing=shown.standing,
             roles=PARTY_ROLES,
             policy=shown.policy,
-            operators=shown.operators,
-            benches=shown.benches,
-            all_roles=[r.value for r in Role],
         )
 
     @router.post("/admin/policy")
@@ -53,25 +49,6 @@ def register(router: APIRouter, site: Site) -> None:
         except PolicyError as exc:
             raise InvalidInput(f"policy: {exc}") from None
         tamper_policy.activate_policy(uow, visit.caller, chosen)
-        return site.redirect("/admin")
-
-    @router.post("/admin/operators/{operator_id}/roles")
-    @page(Permission.OPERATOR_MANAGE)
-    def roles(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
-        try:
-            chosen = parse_roles(form.get("roles", "").replace(",", " ").split())
-        except ValueError as exc:
-            raise InvalidInput(f"roles: {exc}") from None
-        operators.change_roles(uow, visit.caller, operator_id, chosen)
-        return site.redirect("/admin")
-
-    @router.post("/admin/operators/{operator_id}/benches")
-    @page(Permission.OPERATOR_MANAGE)
-    def benches(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
-        chosen = form.get("benches", "").replace(",", " ").split()
-        bench_assignment.assign_benches(
-            uow, visit.caller, operator_id, chosen, form.get("reason", "")
-        )
         return site.redirect("/admin")
 
     @router.post("/admin/party")

@@ -9,8 +9,13 @@ the stylesheet is served from this package.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
+import hmac
+import inspect
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -36,8 +41,20 @@ from triage.entrypoints.sessions import (
     session_secret,
 )
 from triage.entrypoints.statuses import status_of
-from triage.entrypoints.web import admin, auditor, security, stores, supervisor
-from triage.errors import InvalidInput, NotFound, TooManyAttempts, TriageError, Unauthenticated
+from triage.entrypoints.web import (
+    admin,
+    assessments,
+    auditor,
+    consignments,
+    device_page,
+    devices,
+    people,
+    security,
+    settings,
+    stores,
+    supervisor,
+)
+from triage.errors import InvalidInput, NotFound, TriageError, Unauthenticated
 from triage.ledger.entry import Entry
 from triage.services import (
     auth,
@@ -100,11 +117,18 @@ _templates.filters["device_time"] = lambda at: at.astimezone(UTC).strftime("%Y-%
 # The pages, the permission each needs, and its place in the menu.
 MENU = (
     ("/bench", "Bench", Permission.DEVICE_SCAN),
+    ("/devices", "Devices", Permission.TRIAGE_READ),
     ("/supervisor", "Reviews", Permission.DECISION_OVERRIDE),
+    ("/consignments", "Consignments", Permission.CONSIGNMENT_IMPORT),
+    ("/exceptions", "Exceptions", Permission.EXCEPTION_RESOLVE),
     ("/stores", "Seals", Permission.SEAL_STOCK),
+    ("/stores/discrepancies", "Seal discrepancies", Permission.SEAL_DISCREPANCY_RESOLVE),
     ("/security/tools", "Tools and alerts", Permission.ALERT_READ),
-    ("/security/people", "People", Permission.ALERT_READ),
+    ("/security/people", "Access review", Permission.ALERT_READ),
+    ("/people", "People", Permission.OPERATOR_MANAGE),
+    ("/assessments", "Assessments", Permission.ASSURANCE_MANAGE),
     ("/admin", "Facility", Permission.FACILITY_MANAGE),
+    ("/settings", "Settings", Permission.ACCESS_REVIEW),
     ("/auditor", "Ledger and receipts", Permission.ASSURANCE_READ),
 )
 
@@ -129,12 +153,39 @@ LOG_GROUPS = (
 
 
 @dataclass(frozen=True)
+class Failure:
+    """A form that was refused, shown again on its own page: the path it was posted to (which
+    of the page's forms it was), why, the field at fault if one was, and what was typed."""
+
+    action: str
+    message: str
+    field: str | None
+    typed: Mapping[str, str]
+    # Whether the page drew the refused form (and so its message); base.html shows the
+    # message at the top of the page when the form is no longer offered (the refusal itself
+    # may have changed what the page offers: a tool suspended by the attempt).
+    drawn: list[bool] = dataclasses.field(default_factory=list, compare=False)
+
+    def typed_value(self, action: str, name: str, default: str = "") -> str:
+        """What was typed into ``name`` if this form is the one refused, else ``default``."""
+        return self.typed.get(name, default) if action == self.action else default
+
+    def draw(self) -> str:
+        """Note that the page shows the refusal with its form (called by _forms.html)."""
+        self.drawn.append(True)
+        return ""
+
+
+@dataclass(frozen=True)
 class Visit:
-    """The signed-in person looking at a page, and the time zone of the facility it shows."""
+    """The signed-in person looking at a page, and the time zone of the facility it shows;
+    ``failed`` is the form refused on this page, ``done`` what the last act did."""
 
     caller: Caller
     csrf_token: str
     zone: tzinfo = UTC
+    failed: Failure | None = None
+    done: str | None = None
 
 
 class _Redirect(Exception):
@@ -157,6 +208,38 @@ def _render(name: str, visit: Visit | None, status: int = 200, **context: Any) -
             "Referrer-Policy": "same-origin",
         },
     )
+
+
+# The success message of the last act, shown once on the next page (a cookie signed with the
+# session's CSRF token, so that nothing but this site's own redirect can put words on a page).
+DONE_COOKIE = "triage_done"
+DONE_LONGEST = 400
+
+
+class _Done(RedirectResponse):
+    """A redirect after an act, carrying the message the next page shows."""
+
+    def __init__(self, to: str, message: str) -> None:
+        super().__init__(to, status_code=303)
+        self.message = message[:DONE_LONGEST]
+
+
+def _done_seal(message: str, csrf_token: str) -> str:
+    text = base64.urlsafe_b64encode(message.encode()).decode().rstrip("=")
+    tag = hmac.new(csrf_token.encode(), text.encode(), hashlib.sha256).hexdigest()
+    return f"{text}.{tag}"
+
+
+def _done_opened(cookie: str | None, csrf_token: str) -> str | None:
+    """The message a ``_Done`` left, if the cookie is one this session signed."""
+    text, _, tag = (cookie or "").partition(".")
+    expected = hmac.new(csrf_token.encode(), text.encode(), hashlib.sha256).hexdigest()
+    if not text or not hmac.compare_digest(tag, expected):
+        return None
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()[:DONE_LONGEST]
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _problem(visit: Visit | None, exc: TriageError) -> HTMLResponse:
@@ -301,10 +384,14 @@ def build_web_router(application: App) -> APIRouter:
         return Visit(found.caller, found.csrf_token, application.settings.zone)
 
     def page(
-        permission: Permission | None, limit: int = DEFAULT_BODY_LIMIT
+        permission: Permission | None,
+        limit: int = DEFAULT_BODY_LIMIT,
+        back: Callable[..., Any] | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """A page needing ``permission``: signed in, else to the login; refused, else shown.
-        A form larger than ``limit`` bytes is refused (the route declares it)."""
+        A form larger than ``limit`` bytes is refused (the route declares it). ``back`` is the
+        page a posted form lives on: a refusal shows that page again, with the error next to
+        the field and what was typed kept, rather than an error page."""
 
         def wrap(handler: Callable[..., Any]) -> Callable[..., Any]:
             async def run(request: Request) -> Response:
@@ -313,6 +400,48 @@ def build_web_router(application: App) -> APIRouter:
                     visit = visit_of(request)
                 except _Redirect as go:
                     return RedirectResponse(go.to, status_code=303)
+                done = _done_opened(request.cookies.get(DONE_COOKIE), visit.csrf_token)
+                if done is not None:
+                    visit = replace(visit, done=done)
+                response = await answer(request, visit, params)
+                if isinstance(response, _Done):
+                    response.set_cookie(
+                        DONE_COOKIE,
+                        _done_seal(response.message, visit.csrf_token),
+                        max_age=300,
+                        path="/",
+                        secure=True,
+                        httponly=True,
+                        samesite="strict",
+                    )
+                elif DONE_COOKIE in request.cookies:
+                    response.delete_cookie(DONE_COOKIE, path="/", secure=True, httponly=True)
+                return response
+
+            def refused(visit: Visit, request: Request, form: Form, exc: TriageError) -> Response:
+                """The refusal of a posted form: on its page when it has one."""
+                # ``back`` is the form's page, or chooses it from the form (an act offered on
+                # two pages says which one it came from).
+                home = back if back is None or hasattr(back, "handler") else back(form)
+                shown_by = getattr(home, "handler", None)
+                needed = getattr(home, "permission", None)
+                if shown_by is None or (needed is not None and not visit.caller.can(needed)):
+                    return _problem(visit, exc)
+                typed = {k: v for k, v in form.items() if k != CSRF_FIELD}
+                field = exc.field if isinstance(exc, InvalidInput) else None
+                if field is None and len(typed) == 1:
+                    field = next(iter(typed))  # a one-field form: the refusal is about it
+                failed = Failure(request.url.path, str(exc), field, typed)
+                wanted = inspect.signature(shown_by).parameters
+                params = {k: v for k, v in request.path_params.items() if k in wanted}
+                try:
+                    again: Response = shown_by(replace(visit, failed=failed), Form({}), **params)
+                except TriageError:
+                    return _problem(visit, exc)
+                again.status_code = status_of(exc)
+                return again
+
+            async def answer(request: Request, visit: Visit, params: dict[str, Any]) -> Response:
                 if permission is not None and not visit.caller.can(permission):
                     holders = ", ".join(r.value.replace("_", " ") for r in roles_with(permission))
                     mine = ", ".join(sorted(r.value.replace("_", " ") for r in visit.caller.roles))
@@ -324,12 +453,13 @@ def build_web_router(application: App) -> APIRouter:
                         message=f"This page is for: {holders}. You are signed in as "
                         f"{visit.caller.id} ({mine}).",
                     )
-                form = Form({})
+                # A GET page's form is its query (a search form's fields); a POST's, its body.
+                form = Form(dict(request.query_params))
                 if request.method == "POST":
                     try:
                         form = await _form(request, limit)
                     except TriageError as exc:
-                        return _problem(visit, exc)
+                        return refused(visit, request, form, exc)
                     if not csrf_matches(form.get(CSRF_FIELD, ""), visit.csrf_token):
                         return _expired(
                             visit,
@@ -340,9 +470,15 @@ def build_web_router(application: App) -> APIRouter:
                     result: Response = handler(visit, form, **params)
                     return result
                 except TriageError as exc:
+                    if request.method == "POST":
+                        return refused(visit, request, form, exc)
                     return _problem(visit, exc)
 
-            return run if limit == DEFAULT_BODY_LIMIT else body_limit(limit)(run)
+            wrapped = run if limit == DEFAULT_BODY_LIMIT else body_limit(limit)(run)
+            # What a form's ``back`` needs to show this page again after a refusal.
+            wrapped.handler = handler  # type: ignore[attr-defined]
+            wrapped.permission = permission  # type: ignore[attr-defined]
+            return wrapped
 
         return wrap
 
@@ -366,11 +502,15 @@ def build_web_router(application: App) -> APIRouter:
                 form.get("bench", "").strip() or None,
                 box=application.secret_box(),
             )
-        except TooManyAttempts as exc:
-            return _render("login.html", None, 429, error=str(exc), bench=form.get("bench", ""))
         except TriageError as exc:
+            # Who and where are kept; the secrets are typed again.
             return _render(
-                "login.html", None, status_of(exc), error=str(exc), bench=form.get("bench", "")
+                "login.html",
+                None,
+                status_of(exc),
+                error=str(exc),
+                bench=form.get("bench", ""),
+                operator_id=form.get("operator_id", "").strip()[:100],
             )
         response = RedirectResponse("/", status_code=303)
         open_session(response, session.secret, uow.settings.session_absolute_timeout)
@@ -415,11 +555,14 @@ def build_web_router(application: App) -> APIRouter:
         return _render("bench_scan.html", visit)
 
     @router.post("/bench/scan")
-    @page(Permission.DEVICE_SCAN)
+    @page(Permission.DEVICE_SCAN, back=bench_page)
     def bench_scan(visit: Visit, form: dict[str, str]) -> Response:
         scanned = intake.scan_device(uow, visit.caller, form.get("device_id", ""))
         if scanned.job is None:
-            return _render("bench_scan.html", visit, 409, error=scanned.message)
+            # Not a device to triage (unexpected, or already done): said beside what was scanned.
+            typed = {"device_id": form.get("device_id", "")}
+            failed = Failure("/bench/scan", scanned.message, "device_id", typed)
+            return _render("bench_scan.html", replace(visit, failed=failed), 409)
         return RedirectResponse(f"/bench/jobs/{scanned.job.id}", status_code=303)
 
     @router.get("/bench/jobs/{job_id}")
@@ -453,12 +596,13 @@ def build_web_router(application: App) -> APIRouter:
             stopped=shown.stopped,
             outcomes=supervisor.OUTCOMES,
             tools=shown.tools,
+            tool_options=[(t.id, f"{t.id} (bench {t.bench})") for t in shown.tools],
             covers=[c.value for c in Cover],
             seal_states=[s.value for s in SecuritySealState],
         )
 
     @router.post("/bench/jobs/{job_id}/inspect")
-    @page(Permission.DEVICE_INSPECT)
+    @page(Permission.DEVICE_INSPECT, back=bench_job)
     def bench_inspect(visit: Visit, form: dict[str, str], job_id: str) -> Response:
         evidence = {
             "metrology_seal_intact": form.get("metrology_seal_intact") == "yes",
@@ -473,24 +617,26 @@ def build_web_router(application: App) -> APIRouter:
             evidence["legitimate_reasons"] = [reason]
         if "typed_reason" in form:
             evidence["typed_log"] = _typed_log(form)
-        job_steps.inspect(uow, visit.caller, job_id, evidence)
-        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+        decided = job_steps.inspect(uow, visit.caller, job_id, evidence)
+        outcome = decided.outcome.value.replace("_", " ")
+        return _Done(f"/bench/jobs/{job_id}", f"Inspection recorded: the policy decided {outcome}.")
 
     @router.post("/bench/jobs/{job_id}/security-log/read")
-    @page(Permission.DEVICE_INSPECT)
+    @page(Permission.DEVICE_INSPECT, back=bench_job)
     def bench_read_log(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        security_log.request_read(
-            uow, visit.caller, job_id, form.get("tool_id", ""), application.signer_key()
+        tool_id = form.get("tool_id", "")
+        security_log.request_read(uow, visit.caller, job_id, tool_id, application.signer_key())
+        return _Done(
+            f"/bench/jobs/{job_id}#security-log", f"{tool_id} was asked to read the security log."
         )
-        return RedirectResponse(f"/bench/jobs/{job_id}#security-log", status_code=303)
 
     @router.post("/bench/jobs/{job_id}/photo")
     # A photo and the multipart form around it.
-    @page(Permission.DEVICE_INSPECT, limit=photos.MAX_PHOTO_BYTES + 64 * KiB)
+    @page(Permission.DEVICE_INSPECT, limit=photos.MAX_PHOTO_BYTES + 64 * KiB, back=bench_job)
     def bench_photo(visit: Visit, form: Form, job_id: str) -> Response:
         content = form.files.get("photo", b"")
         photos.take_photo(uow, visit.caller, application.evidence_store(), job_id, content)
-        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+        return _Done(f"/bench/jobs/{job_id}", "Photo added.")
 
     @router.get("/bench/jobs/{job_id}/photos/{sha256}")
     @page(Permission.HISTORY_READ)
@@ -530,24 +676,23 @@ def build_web_router(application: App) -> APIRouter:
         )
 
     @router.post("/bench/jobs/{job_id}/reset")
-    @page(Permission.RESET_REQUEST)
+    @page(Permission.RESET_REQUEST, back=bench_job)
     def bench_reset(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        job_steps.authorise_reset(
-            uow, visit.caller, job_id, form.get("tool_id", ""), application.signer_key()
-        )
-        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+        tool_id = form.get("tool_id", "")
+        job_steps.authorise_reset(uow, visit.caller, job_id, tool_id, application.signer_key())
+        return _Done(f"/bench/jobs/{job_id}", f"Reset ordered: {tool_id} has the work order.")
 
     @router.post("/bench/jobs/{job_id}/seal")
-    @page(Permission.DEVICE_SEAL)
+    @page(Permission.DEVICE_SEAL, back=bench_job)
     def bench_seal(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        job_steps.seal(uow, visit.caller, job_id, form.get("serial", ""))
-        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+        sealed = job_steps.seal(uow, visit.caller, job_id, form.get("serial", ""))
+        return _Done(f"/bench/jobs/{job_id}", f"Seal {sealed.seal_serial} recorded.")
 
     @router.post("/bench/jobs/{job_id}/release")
-    @page(Permission.DEVICE_RELEASE)
+    @page(Permission.DEVICE_RELEASE, back=bench_job)
     def bench_release(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        job_steps.release(uow, visit.caller, job_id)
-        return RedirectResponse(f"/bench/jobs/{job_id}", status_code=303)
+        released = job_steps.release(uow, visit.caller, job_id)
+        return _Done(f"/bench/jobs/{job_id}", f"Device {released.device_id} released.")
 
     # -- the security office ----------------------------------------------------------------
     @router.get("/security/tools")
@@ -563,13 +708,25 @@ def build_web_router(application: App) -> APIRouter:
         )
 
     @router.post("/security/tools/{tool_id}/reinstate")
-    @page(Permission.SUSPENSION_REINSTATE)
+    @page(Permission.SUSPENSION_REINSTATE, back=security_tools)
     def security_reinstate(visit: Visit, form: dict[str, str], tool_id: str) -> Response:
         reinstatement.reinstate_tool(uow, visit.caller, tool_id, form.get("reason", ""))
-        return RedirectResponse("/security/tools", status_code=303)
+        return _Done("/security/tools", f"Tool {tool_id} reinstated.")
 
-    site = Site(application, page)
-    for module in (supervisor, stores, security, admin, auditor):
+    site = Site(application, page, {"bench_job": bench_job, "security_tools": security_tools})
+    for module in (
+        supervisor,
+        stores,
+        security,
+        admin,
+        auditor,
+        devices,
+        device_page,
+        consignments,
+        people,
+        assessments,
+        settings,
+    ):
         module.register(router, site)
     return router
 
@@ -580,10 +737,13 @@ class Site:
 
     application: App
     page: Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]]
+    # Pages another area's forms may return to after a refusal (``page(back=...)``).
+    pages: Mapping[str, Callable[..., Any]]
 
     def render(self, name: str, visit: Visit, status: int = 200, **context: Any) -> HTMLResponse:
         return _render(name, visit, status, **context)
 
     @staticmethod
-    def redirect(to: str) -> Response:
-        return RedirectResponse(to, status_code=303)
+    def redirect(to: str, done: str | None = None) -> Response:
+        """On to ``to`` after an act; ``done`` says what it did, shown once there."""
+        return RedirectResponse(to, status_code=303) if done is None else _Done(to, done)

@@ -32,35 +32,32 @@ def register(router: APIRouter, site: Site) -> None:
             review=access_review.to_dict(shown.review),
             locks=shown.locks,
             limits=shown.thresholds.to_json(),
-            metrics=[m.value for m in Metric],
+            metric_options=[(m.value, m.value.replace("_", " ")) for m in Metric],
         )
 
     @router.post("/security/tokens/{token_id}/revoke")
-    @page(Permission.ACCOUNT_UNLOCK)
+    @page(Permission.ACCOUNT_UNLOCK, back=people_page)
     def revoke_token(visit: Visit, form: dict[str, str], token_id: str) -> Response:
         tokens.revoke_token(uow, visit.caller, token_id, form.get("reason", ""))
-        return site.redirect("/security/people")
+        return site.redirect("/security/people", done=f"Token {token_id} revoked.")
 
     @router.post("/security/locks/{subject_kind}/{subject_id}/unlock")
-    @page(Permission.ACCOUNT_UNLOCK)
+    @page(Permission.ACCOUNT_UNLOCK, back=people_page)
     def unlock(visit: Visit, form: dict[str, str], subject_kind: str, subject_id: str) -> Response:
         auth.unlock(uow, visit.caller, subject_kind, subject_id, form.get("reason", ""))
-        return site.redirect("/security/people")
+        return site.redirect("/security/people", done=f"{subject_id} unlocked.")
 
     @router.post("/security/alerts/{alert_id}/resolve")
-    @page(Permission.ALERT_READ)
+    @page(Permission.ALERT_READ, back=site.pages["security_tools"])
     def resolve(visit: Visit, form: dict[str, str], alert_id: str) -> Response:
         anomaly.resolve_alert(uow, visit.caller, alert_id, form.get("resolution", ""))
-        return site.redirect("/security/tools")
+        return site.redirect("/security/tools", done="Alert resolved.")
 
     @router.post("/security/thresholds")
-    @page(Permission.THRESHOLD_MANAGE)
+    @page(Permission.THRESHOLD_MANAGE, back=people_page)
     def threshold(visit: Visit, form: dict[str, str]) -> Response:
-        try:
-            max_count = int(form.get("max_count", ""))
-            window = int(form.get("window_minutes", ""))
-        except ValueError:
-            raise InvalidInput("max_count, window_minutes: whole numbers") from None
+        max_count = _whole(form, "max_count", "acts")
+        window = _whole(form, "window_minutes", "minutes")
         anomaly.set_threshold(
             uow,
             visit.caller,
@@ -70,10 +67,20 @@ def register(router: APIRouter, site: Site) -> None:
             max_count,
             window,
         )
-        return site.redirect("/security/people")
+        metric = form.get("metric", "").replace("_", " ")
+        done = f"Threshold set: at most {max_count} {metric} in {window} minutes."
+        return site.redirect("/security/people", done=done)
 
     @router.post("/security/operators/{operator_id}/reinstate")
-    @page(Permission.SUSPENSION_REINSTATE)
+    @page(Permission.SUSPENSION_REINSTATE, back=people_page)
     def reinstate(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
         reinstatement.reinstate_operator(uow, visit.caller, operator_id, form.get("reason", ""))
-        return site.redirect("/security/people")
+        return site.redirect("/security/people", done=f"{operator_id} reinstated.")
+
+
+def _whole(form: dict[str, str], name: str, of: str) -> int:
+    """A form's whole number, refused beside its field."""
+    text = form.get(name, "").strip()
+    if not text.isdigit():
+        raise InvalidInput(f"{name}: a whole number of {of}, not {text!r}")
+    return int(text)

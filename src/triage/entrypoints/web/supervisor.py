@@ -4,7 +4,7 @@ step before release, and the quarantine queue with disposal."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -36,27 +36,31 @@ def register(router: APIRouter, site: Site) -> None:
             outcomes=OUTCOMES,
         )
 
+    def came_from(form: dict[str, str]) -> Any:
+        """The page a supervisor's act was taken on, shown again if it is refused."""
+        return site.pages["bench_job"] if form.get("back") == "job" else queues
+
     @router.post("/supervisor/jobs/{job_id}/override")
-    @page(Permission.DECISION_OVERRIDE)
+    @page(Permission.DECISION_OVERRIDE, back=came_from)
     def override(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        job_steps.override(
-            uow, visit.caller, job_id, form.get("outcome", ""), form.get("justification", "")
-        )
-        return site.redirect(_back(form, job_id))
+        outcome = form.get("outcome", "")
+        job = job_steps.override(uow, visit.caller, job_id, outcome, form.get("justification", ""))
+        done = f"Decision on {job.device_id} overridden: {outcome.replace('_', ' ')}."
+        return site.redirect(_back(form, job_id), done=done)
 
     @router.post("/supervisor/jobs/{job_id}/quarantine")
-    @page(Permission.DEVICE_QUARANTINE)
+    @page(Permission.DEVICE_QUARANTINE, back=came_from)
     def quarantine(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        job_steps.quarantine(uow, visit.caller, job_id, form.get("reason", ""))
-        return site.redirect(_back(form, job_id))
+        job = job_steps.quarantine(uow, visit.caller, job_id, form.get("reason", ""))
+        return site.redirect(_back(form, job_id), done=f"Device {job.device_id} quarantined.")
 
     @router.post("/supervisor/jobs/{job_id}/dispose")
-    @page(Permission.DEVICE_DISPOSE)
+    @page(Permission.DEVICE_DISPOSE, back=came_from)
     def dispose(visit: Visit, form: dict[str, str], job_id: str) -> Response:
-        job_steps.dispose(
-            uow, visit.caller, job_id, form.get("action", ""), form.get("reference", "")
-        )
-        return site.redirect(_back(form, job_id))
+        action = form.get("action", "")
+        job = job_steps.dispose(uow, visit.caller, job_id, action, form.get("reference", ""))
+        what = "destroyed" if action == "destroy" else "returned to the manufacturer"
+        return site.redirect(_back(form, job_id), done=f"Device {job.device_id} {what}.")
 
 
 # The decisions an override may choose, as the forms offer them.

@@ -3,13 +3,14 @@ exceptions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from triage.domain.caller import Caller
 from triage.domain.consignment import Consignment
 from triage.domain.intake_exception import IntakeException
 from triage.domain.roles import Permission
-from triage.errors import InvalidInput, NotFound
+from triage.errors import InvalidInput
+from triage.services.intake import find_consignment
 from triage.services.ports import UnitOfWorkFactory
 
 EXCEPTION_STATUSES = ("open", "resolved")
@@ -26,22 +27,26 @@ def consignments(
 
 @dataclass(frozen=True)
 class ConsignmentDetail:
-    """One consignment and the devices it expects that have not arrived."""
+    """One consignment, the devices it expects that have not arrived, and those that have."""
 
     consignment: Consignment
     not_arrived: list[str]
+    arrived: list[str] = field(default_factory=list)
 
 
 def consignment_detail(
-    uow_factory: UnitOfWorkFactory, caller: Caller, consignment_id: str
+    uow_factory: UnitOfWorkFactory, caller: Caller, consignment: str, asset_owner: str | None = None
 ) -> ConsignmentDetail:
-    """One consignment with the devices still expected, or NotFound."""
+    """One consignment, named by its reference (and asset owner, when two owners used it) or
+    its id, with the devices still expected and those arrived; or NotFound."""
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
-        found = uow.consignments.get(consignment_id)
-        if found is None:
-            raise NotFound(f"no consignment {consignment_id!r}")
-        return ConsignmentDetail(found, uow.consignments.missing_devices(consignment_id))
+        found = find_consignment(uow, consignment, asset_owner)
+        return ConsignmentDetail(
+            found,
+            uow.consignments.missing_devices(found.id),
+            uow.consignments.arrived_devices(found.id),
+        )
 
 
 def exceptions(
@@ -53,3 +58,26 @@ def exceptions(
         raise InvalidInput("status: open or resolved, or omitted for all")
     with uow_factory(write=False) as uow:
         return uow.exceptions.page(status, offset, limit)
+
+
+@dataclass(frozen=True)
+class ExceptionsQueue:
+    """The exceptions waiting for someone (oldest first), and the latest resolved ones."""
+
+    open: list[IntakeException]
+    open_total: int
+    resolved: list[IntakeException]
+    resolved_total: int
+
+
+def exceptions_queue(
+    uow_factory: UnitOfWorkFactory, caller: Caller, limit: int = 200
+) -> ExceptionsQueue:
+    """The exceptions queue: up to ``limit`` open ones, and up to ``limit`` of the latest
+    resolved ones (newest first)."""
+    caller.require(Permission.TRIAGE_READ)
+    with uow_factory(write=False) as uow:
+        waiting, waiting_total = uow.exceptions.page("open", 0, limit)
+        _, resolved_total = uow.exceptions.page("resolved", 0, 0)
+        latest, _ = uow.exceptions.page("resolved", max(0, resolved_total - limit), limit)
+    return ExceptionsQueue(waiting, waiting_total, latest[::-1], resolved_total)

@@ -9,7 +9,6 @@ from datetime import timedelta
 from triage.domain.assurance_records import AssuranceStatus, NextAssessment, PolicyInForce
 from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
-from triage.domain.people import Operator
 from triage.domain.roles import Permission
 from triage.services import anomaly, assessment, seals
 from triage.services.ports import UnitOfWorkFactory
@@ -57,7 +56,7 @@ def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
         per_day: dict[str, int] = {}
         for row in seals.fitted_report(uow_factory, caller, since, until).rows:
             per_day[row.day] = per_day.get(row.day, 0) + row.fitted
-        equations = seals.reconciliation(uow_factory, caller, "facility").equations
+        equations = seals.running_count(uow_factory, caller).equations
         shown = replace(
             shown,
             fitted=sorted(per_day.items()),
@@ -73,12 +72,11 @@ def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
 
 @dataclass(frozen=True)
 class FacilityOverview:
-    """The administrator's page: the facility's standing, policy in force and its people."""
+    """The administrator's page: the facility's standing and the policy in force (its people
+    are on the people pages: ``people.roster``)."""
 
     standing: AssuranceStatus
     policy: PolicyInForce | None
-    operators: list[Operator]
-    benches: dict[str, list[str]]  # operator id -> benches assigned
 
 
 def facility_overview(uow_factory: UnitOfWorkFactory, caller: Caller) -> FacilityOverview:
@@ -89,6 +87,4 @@ def facility_overview(uow_factory: UnitOfWorkFactory, caller: Caller) -> Facilit
         return FacilityOverview(
             standing=standing,
             policy=uow.assurance.policy_in_force(),
-            operators=uow.operators.all(),
-            benches=uow.operators.bench_assignments(),
         )

@@ -4,14 +4,17 @@ thresholds, and the tools with the open alerts."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from triage.domain.alert import Alert
 from triage.domain.caller import Caller
 from triage.domain.credentials import AccessLock
-from triage.domain.people import Operator
+from triage.domain.people import Operator, sought_id
 from triage.domain.roles import Permission
 from triage.domain.thresholds import Scope
+from triage.domain.token import StoredToken
 from triage.domain.tool import Tool
+from triage.errors import NotFound
 from triage.services import access_review, anomaly, auth
 from triage.services.access_review import AccessReview
 from triage.services.anomaly import SubjectLimit, ThresholdView
@@ -67,10 +70,45 @@ class Roster:
 
     operators: list[Operator]
     benches: dict[str, list[str]]  # operator id -> benches assigned
+    locked: frozenset[str] = frozenset()  # the operators whose accounts are locked
 
 
 def roster(uow_factory: UnitOfWorkFactory, caller: Caller) -> Roster:
-    """Operators, their roles and their benches (an administrator, or whoever reviews access)."""
+    """Operators, their roles, their benches and which are locked (an administrator, or whoever
+    reviews access)."""
     caller.require(Permission.OPERATOR_MANAGE, Permission.ACCESS_REVIEW)
     with uow_factory(write=False) as uow:
-        return Roster(uow.operators.all(), uow.operators.bench_assignments())
+        locks = uow.credentials.locks()
+        return Roster(
+            uow.operators.all(),
+            uow.operators.bench_assignments(),
+            frozenset(k.subject_id for k in locks if k.subject_kind == "operator"),
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    """One operator as whoever manages operators sees them: their account, benches, lock (None:
+    not locked) and API tokens (never the secrets)."""
+
+    operator: Operator
+    benches: list[str]
+    lock: AccessLock | None
+    tokens: list[StoredToken]
+    at: datetime  # when it was read: what each token's state is as of
+
+
+def person(uow_factory: UnitOfWorkFactory, caller: Caller, operator_id: str) -> Person:
+    """One operator's account, benches, lock and tokens (an administrator)."""
+    caller.require(Permission.OPERATOR_MANAGE)
+    with uow_factory(write=False) as uow:
+        found = uow.operators.get(sought_id(operator_id))
+        if found is None:
+            raise NotFound(f"no operator {operator_id!r}")
+        return Person(
+            found,
+            sorted(uow.operators.benches(operator_id)),
+            uow.credentials.lock("operator", operator_id),
+            uow.tokens.all(operator_id),
+            uow.clock.now(),
+        )

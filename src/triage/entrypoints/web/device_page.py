@@ -1,0 +1,78 @@
+"""A device's page: who it is and where it stands, its consignment, its jobs, its history from
+the ledger, its documents (triage certificate, certificate of destruction, receipt, bag label),
+and what the reader may do next (open its job at the bench; a supervisor's quarantine or
+disposal). Whoever may read a device's history may see it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from triage.domain.roles import Permission
+from triage.errors import NotFound
+from triage.services import documents, steps_by_device
+from triage.services.ports import Document
+from triage.services.views import device_detail
+
+if TYPE_CHECKING:
+    from triage.entrypoints.web.pages import Form, Site, Visit
+
+
+def _pdf(found: Document) -> Response:
+    return Response(
+        found.content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
+    )
+
+
+def register(router: APIRouter, site: Site) -> None:
+    application = site.application
+    uow = application.uow
+    page = site.page
+
+    @router.get("/devices/{device_id}")
+    @page(Permission.HISTORY_READ)
+    def device(visit: Visit, form: Form, device_id: str) -> Response:
+        try:
+            shown = device_detail.device_page(uow, visit.caller, device_id)
+        except NotFound as exc:
+            return site.render("error.html", visit, 404, title="No such device", message=str(exc))
+        return site.render("device.html", visit, shown=shown)
+
+    @router.get("/devices/{device_id}/certificate-of-destruction")
+    @page(Permission.RECEIPT_ISSUE)
+    def destruction_certificate(visit: Visit, form: Form, device_id: str) -> Response:
+        """The destroyed device's certificate of destruction (PDF), as the API gives it."""
+        return _pdf(
+            documents.destruction_certificate(
+                uow, visit.caller, device_id, application.issuer(), application.documents
+            )
+        )
+
+    @router.get("/devices/{device_id}/label")
+    @page(Permission.TRIAGE_READ)
+    def bag_label(visit: Visit, form: Form, device_id: str) -> Response:
+        """The label (PDF) for the device's bag, for its latest triage job."""
+        return _pdf(
+            documents.latest_device_label(
+                uow, visit.caller, device_id, application.documents, application.facility.name
+            )
+        )
+
+    @router.post("/devices/{device_id}/quarantine")
+    @page(Permission.DEVICE_QUARANTINE, back=device)
+    def quarantine(visit: Visit, form: Form, device_id: str) -> Response:
+        job = steps_by_device.quarantine(uow, visit.caller, device_id, form.get("reason", ""))
+        return site.redirect(f"/devices/{job.device_id}", done=f"{job.device_id} quarantined.")
+
+    @router.post("/devices/{device_id}/dispose")
+    @page(Permission.DEVICE_DISPOSE, back=device)
+    def dispose(visit: Visit, form: Form, device_id: str) -> Response:
+        job = steps_by_device.dispose(
+            uow, visit.caller, device_id, form.get("action", ""), form.get("reference", "")
+        )
+        what = job.state.value.replace("_", " ")
+        return site.redirect(f"/devices/{job.device_id}", done=f"{job.device_id} {what}.")
