@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.conftest import Staffed, move_clock
+from tests.integration.conftest import CLEAN, Staffed, move_clock
 from tests.integration.test_bench_assignment import Session, Site
 from triage.domain.consignment import ManifestRow
-from triage.services import intake
+from triage.services import intake, job_steps
+from triage.services.views import dashboard
 
 AT = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 BST on 2 July at the facility
 
@@ -142,3 +143,17 @@ def test_the_page_finds_devices_by_state_and_keeps_a_bad_date_beside_its_field(
     assert refused.status_code == 422
     assert 'id="received_from-error"' in refused.text
     assert 'value="2 July"' in refused.text and 'value="MAP-1"' in refused.text
+
+
+def test_the_dashboard_counts_the_jobs_in_each_state_as_the_list_finds_them(
+    staffed: Staffed, reader: Session
+) -> None:
+    job = intake.scan_device(staffed.app.uow, staffed.ben, _device(3)).job
+    assert job is not None
+    staffed.record_log(job.id)
+    job_steps.inspect(staffed.app.uow, staffed.ben, job.id, CLEAN)
+    counts = dashboard.dashboard(staffed.app.uow, staffed.auditor).counts
+    assert counts == {"received": 8, "eligible": 1}
+    for state, expected in (("received", 8), ("eligible", 1)):
+        listed = reader.call("GET", "/devices", params={"state": state}).json()["items"]
+        assert len(listed) == expected, state

@@ -70,6 +70,12 @@ class FakeJobRepository(FakeTables):
         found = [j for j in self._in_order() if state is None or j.state is state]
         return found[offset : offset + limit], len(found)
 
+    def count_by_state(self) -> dict[JobState, int]:
+        counted: dict[JobState, int] = {}
+        for job in self._in_order():
+            counted[job.state] = counted.get(job.state, 0) + 1
+        return counted
+
     def decision_count(self, job_id: str) -> int:
         return sum(1 for row in self.decisions if row.job_id == job_id)
 

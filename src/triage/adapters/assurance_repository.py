@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, func, select
 
+from triage.adapters.days import utc_day
 from triage.adapters.rows import utc
 from triage.adapters.tables import (
     control_applicability,
@@ -178,14 +179,17 @@ class SqlAssuranceRepository:
 
     def outcomes_per_day(self, since: datetime) -> list[DayOutcomes]:
         """Decisions (by the policy or an override) per day (UTC) and outcome since ``since``."""
+        latest = self._conn.execute(select(func.max(decision.c.at))).scalar_one_or_none()
+        if latest is None:
+            return []
+        day = utc_day(decision.c.at, since, utc(latest)).label("day")
+        recent = select(day, decision.c.outcome).where(decision.c.at >= since).subquery()
         rows = self._conn.execute(
-            select(decision.c.at, decision.c.outcome).where(decision.c.at >= since)
+            select(recent.c.day, recent.c.outcome, func.count())
+            .group_by(recent.c.day, recent.c.outcome)
+            .order_by(recent.c.day, recent.c.outcome)
         )
-        counts: dict[tuple[str, str], int] = {}
-        for at, outcome in rows:
-            key = (utc(at).date().isoformat(), outcome)
-            counts[key] = counts.get(key, 0) + 1
-        return [DayOutcomes(d, o, n) for (d, o), n in sorted(counts.items())]
+        return [DayOutcomes(d, o, int(n)) for d, o, n in rows]
 
     def resets_per_bench(self, since: datetime) -> list[BenchResets]:
         """Verified resets per bench (the bench of the tool that did them) since ``since``."""

@@ -87,6 +87,12 @@ class SqlJobRepository:
         ).mappings()
         return [job_from_row(row) for row in rows], int(self._conn.execute(count).scalar_one())
 
+    def count_by_state(self) -> dict[JobState, int]:
+        rows = self._conn.execute(
+            select(triage_job.c.state, func.count()).group_by(triage_job.c.state)
+        )
+        return {JobState(state): int(n) for state, n in rows}
+
     def decision_count(self, job_id: str) -> int:
         return int(
             self._conn.execute(

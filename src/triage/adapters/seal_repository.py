@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, Table, and_, case, func, select
 
+from triage.adapters.days import utc_day
 from triage.adapters.rows import utc
 from triage.adapters.tables import (
     seal,
@@ -278,24 +279,23 @@ class SqlSealRepository:
         return [_reconciliation(row) for row in rows], total
 
     def fitted_per_day(self, since: datetime, until: datetime) -> list[FittedCount]:
-        query = (
-            select(seal_event.c.operator_id, seal_event.c.at)
+        day = utc_day(seal_event.c.at, since, until).label("day")
+        fitted = (
+            select(day, seal_event.c.operator_id)
             .where(
                 seal_event.c.kind == Move.FITTED.value,
                 seal_event.c.at >= since,
                 seal_event.c.at < until,
             )
-            .order_by(seal_event.c.at)
+            .subquery()
         )
-        # Grouped here rather than in SQL: the day of a timestamp is spelt differently by
-        # each database, and a report covers days, not millions of rows.
-        counts: dict[tuple[str, str], int] = {}
-        for operator_id, at in self._conn.execute(query):
-            key = (utc(at).date().isoformat(), operator_id or "")
-            counts[key] = counts.get(key, 0) + 1
-        return [
-            FittedCount(day, operator_id, n) for (day, operator_id), n in sorted(counts.items())
-        ]
+        rows = self._conn.execute(
+            select(fitted.c.day, fitted.c.operator_id, func.count()).group_by(
+                fitted.c.day, fitted.c.operator_id
+            )
+        )
+        counts = sorted((d, operator_id or "", int(n)) for d, operator_id, n in rows)
+        return [FittedCount(d, operator_id, n) for d, operator_id, n in counts]
 
     def issued_before(self, before: datetime) -> list[Seal]:
         rows = self._conn.execute(

@@ -739,6 +739,10 @@ class JobRepository(Protocol):
         """One page of jobs (in ``state``, if given) by opening time, and how many there are."""
         ...
 
+    def count_by_state(self) -> dict[JobState, int]:
+        """How many jobs are in each state (the states no job is in are left out)."""
+        ...
+
     def decision_count(self, job_id: str) -> int: ...
 
     def latest_reasons(self, job_ids: Sequence[str]) -> dict[str, list[str]]:

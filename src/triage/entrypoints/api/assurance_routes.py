@@ -17,6 +17,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
 from triage.entrypoints.api.security import operator_dependency, requires
+from triage.entrypoints.downloads import attachment
 from triage.entrypoints.request_bodies import MiB, body_limit, limited_body
 from triage.entrypoints.schemas.assurance import (
     ActionOut,
@@ -431,11 +432,7 @@ def build_assurance_router(application: App) -> APIRouter:
         """The evidence pack: the assessment's PDF, its evidence files and a manifest of their
         SHA-256 hashes with the inclusion proof of each one's ledger entry (zip)."""
         found = _pack(assessment_id, caller)
-        return Response(
-            found.pack,
-            media_type="application/zip",
-            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
-        )
+        return attachment(found.pack, "application/zip", found.filename)
 
     @router.get(
         "/assessments/{assessment_id}/report",
@@ -447,10 +444,6 @@ def build_assurance_router(application: App) -> APIRouter:
     def report(assessment_id: str, caller: Operator) -> Response:
         """The assessment's PDF: controls, their status and evidence, findings and actions."""
         found = _pack(assessment_id, caller)
-        return Response(
-            found.report,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{found.report_filename}"'},
-        )
+        return attachment(found.report, "application/pdf", found.report_filename)
 
     return router

@@ -18,6 +18,7 @@ from triage.domain.seals import MAX_LIST
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
 from triage.entrypoints.api.security import operator_dependency, requires
+from triage.entrypoints.downloads import pdf as _pdf
 from triage.entrypoints.schemas.common import Page
 from triage.entrypoints.schemas.seals import (
     DiscrepancyOut,
@@ -35,7 +36,6 @@ from triage.entrypoints.schemas.seals import (
     UnusedReportOut,
 )
 from triage.services import documents, seals
-from triage.services.ports import Document
 
 Serial = Annotated[str, Field(max_length=64)]
 
@@ -94,14 +94,6 @@ class ReconcileIn(BaseModel):
 
 class ResolutionIn(BaseModel):
     resolution: str = Field(max_length=2000)
-
-
-def _pdf(document: Document) -> Response:
-    return Response(
-        document.content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
-    )
 
 
 PDF: dict[str, Any] = {

@@ -23,6 +23,7 @@ from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.security import access, operator_dependency, requires
+from triage.entrypoints.downloads import pdf
 from triage.entrypoints.request_bodies import body_limit, limited_body
 from triage.entrypoints.schemas.common import Page, StatusOut
 from triage.entrypoints.schemas.triage import (
@@ -432,11 +433,7 @@ def build_router(application: App) -> APIRouter:
         found = documents.certificate(
             application.uow, caller, device_id, application.issuer(), application.documents
         )
-        return Response(
-            found.content,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
-        )
+        return pdf(found)
 
     @router.get(
         "/devices/{device_id}/certificate-of-destruction",
@@ -453,11 +450,7 @@ def build_router(application: App) -> APIRouter:
         found = documents.destruction_certificate(
             application.uow, caller, device_id, application.issuer(), application.documents
         )
-        return Response(
-            found.content,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
-        )
+        return pdf(found)
 
     # -- jobs -------------------------------------------------------------------------------
     @router.get("/jobs", tags=["jobs"], **requires(application, Permission.TRIAGE_READ))

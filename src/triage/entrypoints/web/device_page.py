@@ -11,21 +11,13 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
+from triage.entrypoints.downloads import pdf as _pdf
 from triage.errors import NotFound
 from triage.services import documents, steps_by_device
-from triage.services.ports import Document
 from triage.services.views import device_detail
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Form, Site, Visit
-
-
-def _pdf(found: Document) -> Response:
-    return Response(
-        found.content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
-    )
 
 
 def register(router: APIRouter, site: Site) -> None:

@@ -32,6 +32,7 @@ from triage.domain.caller import Caller
 from triage.domain.local_time import format_local, local
 from triage.domain.roles import Permission, roles_with
 from triage.domain.tamper_policy import Cover, LogSource, SecuritySealState
+from triage.entrypoints.downloads import attachment, pdf
 from triage.entrypoints.request_bodies import DEFAULT_BODY_LIMIT, KiB, body_limit, limited_body
 from triage.entrypoints.sessions import (
     CSRF_FIELD,
@@ -658,22 +659,14 @@ def build_web_router(application: App) -> APIRouter:
         found = documents.certificate(
             uow, visit.caller, device_id, application.issuer(), application.documents
         )
-        return Response(
-            found.content,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
-        )
+        return pdf(found)
 
     @router.get("/bench/devices/{device_id}/receipt")
     @page(Permission.RECEIPT_ISSUE)
     def bench_receipt(visit: Visit, form: Form, device_id: str) -> Response:
         """The device's offline receipt (JSON), to check with `triage verify`."""
         signed = documents.receipt(uow, visit.caller, device_id, application.issuer())
-        return Response(
-            signed,
-            media_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="receipt-{device_id}.json"'},
-        )
+        return attachment(signed, "application/json", f"receipt-{device_id}.json")
 
     @router.post("/bench/jobs/{job_id}/reset")
     @page(Permission.RESET_REQUEST, back=bench_job)
