@@ -17,11 +17,13 @@ def _conditions(query: DeviceQuery, after: Position | None) -> list[ColumnElemen
     job = triage_job.c
     where: list[ColumnElement[bool]] = []
     if query.device_id is not None:
+        # Said of the device's row as well as the job's: the join then reads both indexes from
+        # the id on (a merge join would otherwise read the devices from the first id).
         if query.exact_id:
-            where.append(job.device_id == query.device_id)
+            where += [job.device_id == query.device_id, device.c.id == query.device_id]
         else:
             low, high = query.id_range()
-            where.append(job.device_id.between(low, high))
+            where += [job.device_id.between(low, high), device.c.id.between(low, high)]
     if query.consignment is not None:
         named = select(consignment.c.id).where(consignment.c.reference == query.consignment)
         where.append(job.consignment_id.in_(named))
