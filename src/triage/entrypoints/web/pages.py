@@ -55,6 +55,7 @@ from triage.entrypoints.web import (
     stores,
     supervisor,
 )
+from triage.entrypoints.web.form_values import listed
 from triage.errors import InvalidInput, NotFound, TriageError, Unauthenticated
 from triage.ledger.entry import Entry
 from triage.services import (
@@ -322,7 +323,7 @@ def _legitimate_reason(form: Mapping[str, str]) -> dict[str, object] | None:
     """The supplier's job entered on the inspection form, if any; its reference is required."""
     reference = form.get("job_reference", "").strip()
     covers = [c.value for c in Cover if form.get(f"job_cover_{c.value}")]
-    codes = form.get("job_alert_codes", "").replace(",", " ").split()
+    codes = listed(form, "job_alert_codes")
     on = form.get("job_on", "").strip()
     if not reference:
         if covers or codes or on:

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from triage.domain.credentials import ACTIVATION_LIFETIME
 from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
-from triage.errors import InvalidInput
+from triage.entrypoints.web.form_values import listed, optional_whole
 from triage.services import auth, bench_assignment, operators, staffing, tokens
 from triage.services.views import people as people_views
 
@@ -32,11 +32,6 @@ ACTIVATION_HOURS = int(ACTIVATION_LIFETIME.total_seconds() // 3600)
 def _roles(form: Mapping[str, str]) -> frozenset[Role]:
     """The roles ticked on a form (none ticked: none)."""
     return parse_roles([role.value for name, role, _ in ROLE_CHOICES if form.get(name)])
-
-
-def _benches(form: Mapping[str, str]) -> list[str]:
-    """Benches typed into one field, separated by spaces or commas."""
-    return form.get("benches", "").replace(",", " ").split()
 
 
 def _names(roles: frozenset[Role]) -> str:
@@ -91,7 +86,7 @@ def register(router: APIRouter, site: Site) -> None:
             form.get("name", ""),
             _roles(form),
             bool(form.get("activation")),
-            _benches(form),
+            listed(form, "benches"),
         )
         new = added.operator
         said = f"Added {new.id} ({new.name}) as {_names(new.roles)}"
@@ -127,7 +122,7 @@ def register(router: APIRouter, site: Site) -> None:
     @page(Permission.OPERATOR_MANAGE, back=person)
     def benches(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
         done = bench_assignment.assign_benches(
-            uow, visit.caller, operator_id, _benches(form), form.get("reason", "")
+            uow, visit.caller, operator_id, listed(form, "benches"), form.get("reason", "")
         )
         at = ", ".join(done.benches) or "no bench"
         return site.redirect(f"/people/{operator_id}", done=f"{operator_id} works at: {at}")
@@ -156,15 +151,12 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/people/{operator_id}/tokens")
     @page(Permission.OPERATOR_MANAGE, back=person)
     def issue_token(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
-        days_text = form.get("days", "").strip()
-        if days_text and not days_text.isdigit():
-            raise InvalidInput("days: a whole number of days, or empty for the longest allowed")
         issued = tokens.issue_token(
             uow,
             visit.caller,
             operator_id,
             form.get("label", ""),
-            days=int(days_text) if days_text else None,
+            days=optional_whole(form, "days", "a whole number of days, or empty for the longest"),
             bench=form.get("bench", "").strip() or None,
             max_days=application.settings.token_max_days,
         )

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from triage.domain.roles import Permission
 from triage.domain.thresholds import Metric
-from triage.errors import InvalidInput
+from triage.entrypoints.web.form_values import whole
 from triage.services import access_review, anomaly, auth, reinstatement, tokens
 from triage.services.views import people as people_views
 
@@ -56,8 +56,8 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/security/thresholds")
     @page(Permission.THRESHOLD_MANAGE, back=people_page)
     def threshold(visit: Visit, form: dict[str, str]) -> Response:
-        max_count = _whole(form, "max_count", "acts")
-        window = _whole(form, "window_minutes", "minutes")
+        max_count = whole(form, "max_count", "a whole number of acts")
+        window = whole(form, "window_minutes", "a whole number of minutes")
         anomaly.set_threshold(
             uow,
             visit.caller,
@@ -76,11 +76,3 @@ def register(router: APIRouter, site: Site) -> None:
     def reinstate(visit: Visit, form: dict[str, str], operator_id: str) -> Response:
         reinstatement.reinstate_operator(uow, visit.caller, operator_id, form.get("reason", ""))
         return site.redirect("/security/people", done=f"{operator_id} reinstated.")
-
-
-def _whole(form: dict[str, str], name: str, of: str) -> int:
-    """A form's whole number, refused beside its field."""
-    text = form.get(name, "").strip()
-    if not text.isdigit():
-        raise InvalidInput(f"{name}: a whole number of {of}, not {text!r}")
-    return int(text)

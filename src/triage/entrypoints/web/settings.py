@@ -11,19 +11,13 @@ from fastapi.responses import Response
 
 from triage.domain.roles import Permission
 from triage.domain.thresholds import DAYS
+from triage.entrypoints.web.form_values import whole
 from triage.errors import InvalidInput
 from triage.services import anomaly, facility
 from triage.services.views import facility_settings
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Site, Visit
-
-
-def _whole(form: dict[str, str], name: str, shortest: int, longest: int) -> int:
-    text = form.get(name, "").strip()
-    if not (text.isascii() and text.isdigit()):
-        raise InvalidInput(f"{name}: a whole number from {shortest} to {longest}, not {text!r}")
-    return int(text)
 
 
 def register(router: APIRouter, site: Site) -> None:
@@ -56,8 +50,8 @@ def register(router: APIRouter, site: Site) -> None:
         attempts, minutes = facility.change_settings(
             uow,
             visit.caller,
-            _whole(form, "max_reset_attempts", 1, 10),
-            _whole(form, "work_order_minutes", 1, 240),
+            whole(form, "max_reset_attempts", "a whole number from 1 to 10"),
+            whole(form, "work_order_minutes", "a whole number from 1 to 240"),
         )
         return site.redirect(
             "/settings",

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from triage.domain.roles import Permission
+from triage.entrypoints.web.form_values import listed
 from triage.services import seals
 from triage.services.views import seals as seal_views
 
@@ -23,11 +24,6 @@ SEAL_CLASSES = (
     ("H", "ISO 17712 H (high security)"),
     ("other", "other (describe)"),
 )
-
-
-def _lines(text: str) -> list[str]:
-    """Serials as a scanner typed them into a box: one a line (or separated by spaces)."""
-    return [part for part in text.replace(",", " ").split() if part]
 
 
 def _seals(count: int) -> str:
@@ -53,7 +49,7 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/stores/batches")
     @page(Permission.SEAL_STOCK, back=overview)
     def receive(visit: Visit, form: dict[str, str]) -> Response:
-        listed = _lines(form.get("serials", ""))
+        scanned = listed(form, "serials")
         batch = seals.receive_batch(
             uow,
             visit.caller,
@@ -62,9 +58,9 @@ def register(router: APIRouter, site: Site) -> None:
             iso_class=form.get("seal_class", ""),
             class_description=form.get("class_description") or None,
             store=form.get("store", ""),
-            first=None if listed else form.get("first") or None,
-            last=None if listed else form.get("last") or None,
-            serials=listed or None,
+            first=None if scanned else form.get("first") or None,
+            last=None if scanned else form.get("last") or None,
+            serials=scanned or None,
         )
         return site.redirect("/stores", done=f"Received {_seals(batch.size)} into {batch.store}")
 
@@ -72,8 +68,7 @@ def register(router: APIRouter, site: Site) -> None:
     @page(Permission.SEAL_STOCK, back=overview)
     def issue(visit: Visit, form: dict[str, str]) -> Response:
         operator_id = form.get("operator_id", "").strip()
-        listed = _lines(form.get("serials", ""))
-        issued = seals.issue(uow, visit.caller, operator_id, serials=listed)
+        issued = seals.issue(uow, visit.caller, operator_id, serials=listed(form, "serials"))
         return site.redirect("/stores", done=f"Issued {_seals(len(issued))} to {operator_id}")
 
     @router.post("/stores/return")
@@ -83,7 +78,7 @@ def register(router: APIRouter, site: Site) -> None:
             uow,
             visit.caller,
             store=form.get("store", "").strip() or None,
-            serials=_lines(form.get("serials", "")),
+            serials=listed(form, "serials"),
         )
         into = ", ".join(sorted({s.store or "" for s in returned}))
         return site.redirect("/stores", done=f"Returned {_seals(len(returned))} to stock at {into}")
@@ -157,7 +152,5 @@ def register(router: APIRouter, site: Site) -> None:
     @router.post("/stores/stocktake")
     @page(Permission.SEAL_STOCK, back=stocktake_page)
     def stocktake(visit: Visit, form: dict[str, str]) -> Response:
-        result = seals.stocktake(
-            uow, visit.caller, form.get("store", ""), _lines(form.get("serials", ""))
-        )
+        result = seals.stocktake(uow, visit.caller, form.get("store", ""), listed(form, "serials"))
         return site.render("stocktake.html", visit, result=result)
