@@ -62,6 +62,13 @@ def sign_in(page: Page, base: str, operator_id: str, totp: pyotp.TOTP, bench: st
     expect(page.get_by_role("heading", name=f"Hello, {operator_id}")).to_be_visible()
 
 
+def signed_in(f: Facility, browser: Browser, who: str, bench: str = "") -> Page:
+    """A new browser page of ``who`` (at ``bench``, if given), signed in on the facility."""
+    page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
+    sign_in(page, str(f.client.base_url).rstrip("/"), who, authenticator(f.triage, who), bench)
+    return page
+
+
 def consign(f: Facility, device: str, device_type: str = "ESME") -> None:
     """A device (an ESME unless said) in a consignment from MAP-1: on its way to the bench."""
     manifest = (

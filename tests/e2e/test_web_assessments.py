@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import authenticator, browser, shot, sign_in
+from tests.e2e.test_web import browser, shot, signed_in
 from tests.e2e.test_web_accessibility import violations
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
@@ -28,10 +28,7 @@ def test_a_security_manager_plans_and_records_an_assessment(
     facility: Facility, browser: Browser
 ) -> None:
     f = facility
-    base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "sam", authenticator(f.triage, "sam"))
+    page = signed_in(f, browser, "sam")
     page.get_by_role("link", name="Assessments").first.click()
     expect(page.get_by_role("heading", name="Security assessments")).to_be_visible()
     page.get_by_label("Kind").select_option("FUSA")
@@ -90,7 +87,7 @@ def test_a_security_manager_plans_and_records_an_assessment(
     page.get_by_role("button", name="Record the outcome").click()
     expect(page.locator("#outcome")).to_contain_text("Approval")
     assert violations(page) == []
-    context.close()
+    page.context.close()
 
     # What the browser did is what the API (and so the ledger's projection) holds.
     [recorded] = f.call("sam", "GET", "/assessments")["items"]
@@ -109,10 +106,7 @@ def test_working_hours_are_set_in_local_time_and_a_bad_time_is_kept_beside_its_f
     facility: Facility, browser: Browser
 ) -> None:
     f = facility
-    base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "sam", authenticator(f.triage, "sam"))
+    page = signed_in(f, browser, "sam")
     page.get_by_role("link", name="Settings").first.click()
     expect(page.locator("#zone")).to_have_text("Europe/London")
     expect(page.locator("#working-hours")).to_contain_text("Not set")
@@ -135,7 +129,7 @@ def test_working_hours_are_set_in_local_time_and_a_bad_time_is_kept_beside_its_f
     )
     expect(page.locator("#working-hours")).to_contain_text("08:00–18:00 Europe/London time")
     shot(page, "settings")
-    context.close()
+    page.context.close()
     assert f.call("sam", "GET", "/thresholds")["working_hours"] == {
         "start": "08:00",
         "end": "18:00",
@@ -144,9 +138,7 @@ def test_working_hours_are_set_in_local_time_and_a_bad_time_is_kept_beside_its_f
     }
 
     # The administrator sees them, is not offered to change them, and changes the triage settings.
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "admin", authenticator(f.triage, "admin"))
+    page = signed_in(f, browser, "admin")
     page.get_by_role("link", name="Facility", exact=True).first.click()
     page.get_by_role("link", name="Facility settings and working hours").click()
     expect(page.locator("#working-hours")).to_contain_text("08:00–18:00 Europe/London time")
@@ -156,5 +148,5 @@ def test_working_hours_are_set_in_local_time_and_a_bad_time_is_kept_beside_its_f
     expect(page.get_by_role("status")).to_contain_text("2 reset attempts a job")
     expect(page.locator("#max-reset-attempts")).to_have_text("2")
     assert violations(page) == []
-    context.close()
+    page.context.close()
     assert f.call("ben", "GET", "/facility/settings")["max_reset_attempts"] == 2

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from pypdf import PdfReader
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import CLEAN, _receive, authenticator, browser, shot, sign_in
+from tests.e2e.test_web import CLEAN, _receive, browser, shot, signed_in
 from tests.e2e.test_web_accessibility import violations
 from triage.adapters.devices.simulated import DeviceSpec
 
@@ -31,12 +31,6 @@ def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
         yield running
 
 
-def _signed_in(f: Facility, browser: Browser, who: str) -> Page:
-    page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
-    sign_in(page, str(f.client.base_url).rstrip("/"), who, authenticator(f.triage, who), "B1")
-    return page
-
-
 def _pdf_text(path: Path) -> str:
     reader = PdfReader(io.BytesIO(path.read_bytes()))
     return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
@@ -48,7 +42,7 @@ def test_a_supervisor_destroys_a_device_and_downloads_its_certificate_of_destruc
     f = facility
     _receive(f, DESTROYED, CLEAN, "ben")
     base = str(f.client.base_url).rstrip("/")
-    page = _signed_in(f, browser, "sup")
+    page = signed_in(f, browser, "sup", bench="B1")
     page.goto(f"{base}/devices/{DESTROYED}")
     expect(page.locator("#state")).to_contain_text("eligible")
     expect(page.get_by_text("device.inspected")).to_be_visible()
@@ -122,7 +116,7 @@ def test_a_released_devices_page_offers_its_certificate_receipt_and_bag_label(
     f.call("ben", "POST", f"/jobs/{job}/seal", json={"serial": "SL-9101"})
     f.call("ben", "POST", f"/jobs/{job}/release")
     base = str(f.client.base_url).rstrip("/")
-    page = _signed_in(f, browser, "ben")
+    page = signed_in(f, browser, "ben", bench="B1")
     page.goto(f"{base}/bench/jobs/{job}")
     page.get_by_role("link", name="The device's page").click()
     expect(page.locator("#state")).to_contain_text("released")

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import CLEAN, _receive, authenticator, browser, shot, sign_in
+from tests.e2e.test_web import CLEAN, _receive, browser, shot, signed_in
 from triage.adapters.devices.simulated import DeviceSpec
 
 __all__ = ["browser"]  # the module's Chromium, shared from test_web
@@ -36,9 +36,7 @@ def test_a_supervisor_finds_the_devices_left_verified_and_opens_one(
         assert f.wait_for(job, {"verified", "verification_failed"})["state"] == "verified"
     _receive(f, WAITING, CLEAN, "ben")
     base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "sup", authenticator(f.triage, "sup"), bench="B1")
+    page = signed_in(f, browser, "sup", bench="B1")
     # The dashboard's bar is a link to the devices in that state.
     page.get_by_role("link", name="verified: 2").click()
     rows = page.locator("#devices tbody tr")
@@ -65,4 +63,4 @@ def test_a_supervisor_finds_the_devices_left_verified_and_opens_one(
     shot(page, "devices-search")
     page.get_by_role("link", name=LEFT[1]).click()
     page.wait_for_url(f"{base}/devices/{LEFT[1]}")
-    context.close()
+    page.context.close()

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, FilePayload, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import authenticator, browser, sign_in
+from tests.e2e.test_web import browser, signed_in
 from tests.e2e.test_web_accessibility import violations
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
@@ -52,10 +52,7 @@ def test_a_supervisor_imports_a_manifest_skipping_its_bad_row_then_closes_it(
     assert (previewed["consignment_id"], previewed["dry_run"]) == (None, True)
     assert [r["line"] for r in previewed["accepted"]] == [2, 4]
     assert [(r["line"], r["field"]) for r in previewed["rejected"]] == [(3, "device_id")]
-    base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "sup", authenticator(f.triage, "sup"), bench="B1")
+    page = signed_in(f, browser, "sup", bench="B1")
     page.get_by_role("link", name="Consignments").first.click()
     page.get_by_label("Consignment reference").fill("CN-W/1")
     page.get_by_label("Asset owner", exact=True).fill("MAP-2")
@@ -127,7 +124,7 @@ def test_a_supervisor_imports_a_manifest_skipping_its_bad_row_then_closes_it(
     resolved = page.locator("#resolved-exceptions tbody tr", has_text=STRANGER)
     expect(resolved).to_contain_text("Returned to MAP-2 unopened, ref R-77")
     expect(resolved).to_contain_text("sup")
-    context.close()
+    page.context.close()
 
 
 def test_the_auditor_verifies_the_ledger_now_and_reads_the_result(
@@ -135,10 +132,7 @@ def test_the_auditor_verifies_the_ledger_now_and_reads_the_result(
 ) -> None:
     f = facility
     f.tokens["audrey"] = f.triage.staff(f.tokens["admin"], "audrey", "auditor")
-    base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "audrey", authenticator(f.triage, "audrey"))
+    page = signed_in(f, browser, "audrey")
     page.get_by_role("link", name="Ledger and receipts").first.click()
     expect(page.locator("#last-verification")).to_contain_text("none recorded yet")
     page.get_by_role("button", name="Verify the whole ledger now").click()
@@ -157,7 +151,7 @@ def test_the_auditor_verifies_the_ledger_now_and_reads_the_result(
     with page.expect_download() as downloading:
         report.click()
     assert b'"ok": true' in Path(downloading.value.path()).read_bytes()
-    context.close()
+    page.context.close()
     # The API's "verify now" (an auditor's, as the page's), at once.
     made = f.call("audrey", "POST", "/assurance/verify-now")["items"]
     assert [(e["name"], e["summary"]["ok"]) for e in made] == [

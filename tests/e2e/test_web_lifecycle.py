@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import CLEAN, _receive, authenticator, browser, shot, sign_in
+from tests.e2e.test_web import CLEAN, _receive, browser, shot, signed_in
 from tests.e2e.test_web_accessibility import violations
 from triage.adapters.devices.simulated import DeviceSpec
 
@@ -42,12 +42,6 @@ def _reset(f: Facility, job: str) -> dict[str, Any]:
     return f.wait_for(job, {"verified", "reset_failed", "verification_failed", "quarantined"})
 
 
-def _signed_in(f: Facility, browser: Browser, who: str) -> Page:
-    page = browser.new_context(viewport={"width": 1024, "height": 900}).new_page()
-    sign_in(page, str(f.client.base_url).rstrip("/"), who, authenticator(f.triage, who), "B1")
-    return page
-
-
 def test_a_supervisor_quarantines_a_verified_device_found_damaged(
     facility: Facility, browser: Browser
 ) -> None:
@@ -56,13 +50,13 @@ def test_a_supervisor_quarantines_a_verified_device_found_damaged(
     assert _reset(f, job)["state"] == "verified"
     base = str(f.client.base_url).rstrip("/")
     # The bench operator is offered the seal, not a supervisor's act.
-    bench = _signed_in(f, browser, "ben")
+    bench = signed_in(f, browser, "ben", bench="B1")
     bench.goto(f"{base}/bench/jobs/{job}")
     expect(bench.get_by_label("Seal serial")).to_be_visible()
     expect(bench.locator("#supervisor-acts")).to_have_count(0)
     bench.context.close()
 
-    page = _signed_in(f, browser, "sup")
+    page = signed_in(f, browser, "sup", bench="B1")
     page.goto(f"{base}/bench/jobs/{job}")
     acts = page.locator("#supervisor-acts")
     assert violations(page) == []
@@ -89,7 +83,7 @@ def test_a_failed_verification_names_the_items_and_the_attempts_left_then_the_qu
     job = _receive(f, NEVER_VERIFIES, CLEAN, "ben")
     assert _reset(f, job)["state"] == "verification_failed"
     base = str(f.client.base_url).rstrip("/")
-    page = _signed_in(f, browser, "ben")
+    page = signed_in(f, browser, "ben", bench="B1")
     page.goto(f"{base}/bench/jobs/{job}")
 
     attempts = page.locator("#attempts")
@@ -126,7 +120,7 @@ def test_a_supervisor_overrides_a_quarantine_and_sees_the_policys_reasons(
     reviewed = _receive(f, REVIEWED, {**CLEAN, "outer_covers_opened": ["terminal"]}, "ben")
     assert f.job(breached)["state"] == "quarantined"
     assert f.job(reviewed)["state"] == "awaiting_review"
-    page = _signed_in(f, browser, "sup2")
+    page = signed_in(f, browser, "sup2", bench="B1")
     page.get_by_role("link", name="Reviews").first.click()
 
     # The review card says why the policy asks, and no decision is chosen for the supervisor.

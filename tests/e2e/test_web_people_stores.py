@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Facility, Triage, running_facility
-from tests.e2e.test_web import DEVICE, authenticator, browser, shot, sign_in
+from tests.e2e.test_web import DEVICE, browser, shot, signed_in
 from tests.e2e.test_web_accessibility import violations
 from triage.adapters.devices.simulated import DeviceSpec
 
@@ -30,9 +30,7 @@ def test_an_administrator_adds_a_person_with_chosen_roles_and_locks_and_unlocks_
 ) -> None:
     f = facility
     base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "admin", authenticator(f.triage, "admin"))
+    page = signed_in(f, browser, "admin")
     page.get_by_role("link", name="People", exact=True).first.click()
     expect(page.locator("#person-stella")).to_contain_text("stores")
     page.get_by_label("Operator id").fill("kim")
@@ -71,7 +69,7 @@ def test_an_administrator_adds_a_person_with_chosen_roles_and_locks_and_unlocks_
     page.goto(f"{base}/admin")
     expect(page.get_by_role("main").get_by_role("link", name="People")).to_be_visible()
     assert page.locator("input[name=roles]").count() == 0
-    context.close()
+    page.context.close()
 
 
 def test_stores_issue_void_and_lose_seals_and_a_security_manager_resolves_the_loss(
@@ -82,10 +80,7 @@ def test_stores_issue_void_and_lose_seals_and_a_security_manager_resolves_the_lo
         "supplier": "Acme Seals", "delivery_reference": "DN-V", "seal_class": "H",
         "store": "STORE-A", "first": "SL-8001", "last": "SL-8006",
     })  # fmt: skip
-    base = str(f.client.base_url).rstrip("/")
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "stella", authenticator(f.triage, "stella"))
+    page = signed_in(f, browser, "stella")
     page.get_by_role("link", name="Seals").first.click()
 
     # A mistyped serial among the scans: refused beside the box, every scan still there.
@@ -120,11 +115,9 @@ def test_stores_issue_void_and_lose_seals_and_a_security_manager_resolves_the_lo
     page.get_by_role("link", name="Discrepancies").click()
     row = page.locator("#open-discrepancies tr", has_text="SL-8005")
     expect(row).to_contain_text("a security manager resolves it")  # not stores
-    context.close()
+    page.context.close()
 
-    context = browser.new_context(viewport={"width": 1024, "height": 900})
-    page = context.new_page()
-    sign_in(page, base, "sam", authenticator(f.triage, "sam"))
+    page = signed_in(f, browser, "sam")
     page.get_by_role("link", name="Seal discrepancies").first.click()
     row = page.locator("#open-discrepancies tr", has_text="SL-8005")
     row.get_by_label("What was found or done").fill("written off: the move lost one box of seals")
@@ -133,4 +126,4 @@ def test_stores_issue_void_and_lose_seals_and_a_security_manager_resolves_the_lo
     expect(page.locator("#resolved-discrepancies")).to_contain_text("written off")
     expect(page.locator("#open-discrepancies")).to_have_count(0)
     shot(page, "stores-discrepancies")
-    context.close()
+    page.context.close()
