@@ -44,6 +44,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 
+from bench.triage_bench import _rank, log
 from triage import bootstrap
 from triage.adapters import tables as t
 from triage.bootstrap import App
@@ -86,11 +87,6 @@ ENTRY_TYPES = (
     "device.released",
     "receipt.issued",
 )
-
-
-def log(message: str) -> None:
-    """Progress on stderr, so that stdout holds only the results."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # --- the synthetic facility ------------------------------------------------------------------
@@ -392,11 +388,6 @@ class Timed:
     rows: int  # rows of the last answer (a check that the search found something)
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 def measure(name: str, kind: str, repeat: int, call: Callable[[int], int]) -> Timed:
     call(0)  # warm-up
     seconds = []
@@ -406,7 +397,7 @@ def measure(name: str, kind: str, repeat: int, call: Callable[[int], int]) -> Ti
         rows = call(n)
         seconds.append(time.perf_counter() - started)
     ms = [s * 1000 for s in seconds]
-    return Timed(name, kind, _percentile(ms, 50), _percentile(ms, 95), rows)
+    return Timed(name, kind, _rank(ms, 50), _rank(ms, 95), rows)
 
 
 def timings(app: App, at: Layout, repeat: int, seed: int = 18) -> list[Timed]:
