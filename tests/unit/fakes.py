@@ -37,15 +37,20 @@ from triage.services.throttle import Throttles
 
 if TYPE_CHECKING:
     from tests.unit.fake_assessments import FakeAssessmentRepository
+    from tests.unit.fake_asset_owners import FakeAssetOwnerRepository
     from tests.unit.fake_assurance import FakeAssuranceRepository
     from tests.unit.fake_consignments import FakeConsignmentRepository
     from tests.unit.fake_credentials import FakeCredentialRepository
+    from tests.unit.fake_custody import FakeCustodyRepository
     from tests.unit.fake_devices import FakeDeviceRepository
+    from tests.unit.fake_dispatches import FakeDispatchRepository
+    from tests.unit.fake_disposals import FakeDisposalRepository
     from tests.unit.fake_exceptions import FakeExceptionRepository
     from tests.unit.fake_facilities import FakeFacilityRepository
     from tests.unit.fake_jobs import FakeJobRepository
     from tests.unit.fake_operators import FakeOperatorRepository
     from tests.unit.fake_policies import FakePolicyRepository
+    from tests.unit.fake_retention import FakeRetentionRepository
     from tests.unit.fake_seals import FakeSealRepository
     from tests.unit.fake_security import FakeSecurityRepository
     from tests.unit.fake_security_logs import FakeSecurityLogRepository
@@ -262,6 +267,11 @@ class FakeUnitOfWork:
     seals: FakeSealRepository
     assurance: FakeAssuranceRepository
     assessments: FakeAssessmentRepository
+    asset_owners: FakeAssetOwnerRepository
+    dispatches: FakeDispatchRepository
+    disposals: FakeDisposalRepository
+    custody: FakeCustodyRepository
+    retention: FakeRetentionRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, write: bool) -> None:
         self._factory = factory

@@ -498,6 +498,11 @@ from triage.adapters import (  # noqa: E402
     projector_assessment,  # noqa: F401
     projector_assurance,  # noqa: F401
     projector_auth,  # noqa: F401
+    projector_custody,  # noqa: F401
+    projector_dispatch,  # noqa: F401
+    projector_disposal,  # noqa: F401
+    projector_owners,  # noqa: F401
+    projector_retention,  # noqa: F401
     projector_seals,  # noqa: F401
     projector_security,  # noqa: F401
     projector_security_log,  # noqa: F401

@@ -736,6 +736,16 @@ approval_step = Table(
     Column("done_at", DateTime(timezone=True)),
 )
 
+# --- issue 19, asset owners: tables go here (helper A) ---
+
+# --- issue 19, dispatch: tables go here (helper B) ---
+
+# --- issue 19, disposal evidence: tables go here (helper C) ---
+
+# --- issue 19, device custody: tables go here (helper D) ---
+
+# --- issue 19, retention and outcome reports: tables go here (helper E) ---
+
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
 PROJECTIONS = (
     facility_settings,
@@ -775,4 +785,9 @@ PROJECTIONS = (
     finding,
     remedial_action,
     approval_step,
+    # issue 19 (A): projections go here
+    # issue 19 (B): projections go here
+    # issue 19 (C): projections go here
+    # issue 19 (D): projections go here
+    # issue 19 (E): projections go here
 )

@@ -11,13 +11,17 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from triage.adapters.assessment_repository import SqlAssessmentRepository
+from triage.adapters.asset_owner_repository import SqlAssetOwnerRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.checkpoint_file import CheckpointFile
 from triage.adapters.clock import SystemClock
 from triage.adapters.consignment_repository import SqlConsignmentRepository
 from triage.adapters.credential_repository import SqlCredentialRepository
+from triage.adapters.custody_repository import SqlCustodyRepository
 from triage.adapters.database import Database
 from triage.adapters.device_repository import SqlDeviceRepository
+from triage.adapters.dispatch_repository import SqlDispatchRepository
+from triage.adapters.disposal_repository import SqlDisposalRepository
 from triage.adapters.exception_repository import SqlExceptionRepository
 from triage.adapters.facilities import SqlFacilityRepository
 from triage.adapters.job_repository import SqlJobRepository
@@ -26,6 +30,7 @@ from triage.adapters.operator_repository import SqlOperatorRepository
 from triage.adapters.packaged_data import PackagedFiles
 from triage.adapters.passwords import Argon2Passwords
 from triage.adapters.policy_repository import SqlPolicyRepository
+from triage.adapters.retention_repository import SqlRetentionRepository
 from triage.adapters.seal_repository import SqlSealRepository
 from triage.adapters.security_log_repository import SqlSecurityLogRepository
 from triage.adapters.security_repository import SqlSecurityRepository
@@ -103,6 +108,11 @@ class SqlUnitOfWork:
         self.seals = SqlSealRepository(conn)
         self.assurance = SqlAssuranceRepository(conn)
         self.assessments = SqlAssessmentRepository(conn)
+        self.asset_owners = SqlAssetOwnerRepository(conn)
+        self.dispatches = SqlDispatchRepository(conn)
+        self.disposals = SqlDisposalRepository(conn)
+        self.custody = SqlCustodyRepository(conn)
+        self.retention = SqlRetentionRepository(conn)
         return self
 
     def commit(self) -> None:

@@ -47,6 +47,9 @@ class Caller:
     bench: str | None = None
     # How an operator proved who they are; None on a trusted local path, which mints no token.
     credential: Credential | None = None
+    # The asset owner a person of an asset owner (Role.ASSET_OWNER) acts for; None for the
+    # facility's own people.
+    asset_owner: str | None = None
 
     @classmethod
     def operator(
@@ -56,9 +59,10 @@ class Caller:
         scopes: frozenset[Permission] | None = None,
         bench: str | None = None,
         credential: Credential | None = None,
+        asset_owner: str | None = None,
     ) -> Caller:
         """An operator holding ``roles``, limited to ``scopes`` when given, at ``bench``."""
-        return cls(CallerKind.OPERATOR, operator_id, roles, scopes, bench, credential)
+        return cls(CallerKind.OPERATOR, operator_id, roles, scopes, bench, credential, asset_owner)
 
     @classmethod
     def tool(cls, tool_id: str) -> Caller:
@@ -99,6 +103,18 @@ class Caller:
             f"{self.kind.value} {self.id} ({held}) may not {names}; "
             f"that needs: {', '.join(holders) or 'no role'}"
         )
+
+    def owner_scope(self) -> str | None:
+        """Whose devices the caller may read: None for the facility's own readers
+        (``triage.read``: every device), the asset owner's id for a person of an asset owner
+        (``owner.read``: that owner's devices only, every read filtered in the service layer);
+        PermissionDenied for anyone else."""
+        if self.can(Permission.TRIAGE_READ):
+            return None
+        if self.asset_owner is not None and self.can(Permission.OWNER_READ):
+            return self.asset_owner
+        self.require(Permission.TRIAGE_READ, Permission.OWNER_READ)
+        raise PermissionDenied(f"{self.kind.value} {self.id} acts for no asset owner")
 
     def require_tool(self) -> None:
         """Raise PermissionDenied unless the caller is a Triage Tool."""

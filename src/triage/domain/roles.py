@@ -15,6 +15,9 @@ class Role(StrEnum):
     SECURITY_MANAGER = "security_manager"
     AUDITOR = "auditor"
     ADMINISTRATOR = "administrator"
+    # A person of an asset owner (a Meter Asset Provider or an energy supplier) outside the
+    # facility: reads its own devices only and acknowledges what is dispatched to it.
+    ASSET_OWNER = "asset_owner"
 
 
 class Permission(StrEnum):
@@ -53,6 +56,15 @@ class Permission(StrEnum):
     SEAL_DISCREPANCY_RESOLVE = "seal.discrepancy_resolve"
     ASSURANCE_READ = "assurance.read"
     ASSURANCE_MANAGE = "assurance.manage"
+    # Chain of custody beyond the facility's walls (issue 19).
+    OWNER_READ = "owner.read"
+    ASSET_OWNER_MANAGE = "asset_owner.manage"
+    DISPATCH_MANAGE = "dispatch.manage"
+    DISPATCH_ACKNOWLEDGE = "dispatch.acknowledge"
+    DISPOSAL_WITNESS = "disposal.witness"
+    DEVICE_MOVE = "device.move"
+    DEVICE_STOCKTAKE = "device.stocktake"
+    RETENTION_MANAGE = "retention.manage"
 
 
 _READ = {
@@ -69,6 +81,7 @@ _BENCH = {
     Permission.DEVICE_RELEASE,
     Permission.RECEIPT_ISSUE,
     Permission.SEAL_REPORT,
+    Permission.DEVICE_MOVE,
 }
 
 # Separation of duties is built into the matrix: a security manager does not run triage, an
@@ -91,6 +104,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.EXCEPTION_RESOLVE,
             Permission.DEVICE_DISPOSE,
             Permission.DEVICE_QUARANTINE,
+            Permission.DISPOSAL_WITNESS,
+            Permission.DISPATCH_MANAGE,
+            Permission.DEVICE_STOCKTAKE,
         }
     ),
     Role.STORES: frozenset(
@@ -102,6 +118,10 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.SEAL_STOCK,
             Permission.SEAL_REPORT,
             Permission.SEAL_RECONCILE,
+            Permission.DISPOSAL_WITNESS,
+            Permission.DISPATCH_MANAGE,
+            Permission.DEVICE_MOVE,
+            Permission.DEVICE_STOCKTAKE,
         }
     ),
     # Only a security manager reinstates what an anomaly suspended, sets the thresholds and
@@ -121,6 +141,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.SEAL_DISCREPANCY_RESOLVE,
             Permission.ASSURANCE_READ,
             Permission.ASSURANCE_MANAGE,
+            Permission.DISPOSAL_WITNESS,
+            Permission.RETENTION_MANAGE,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -138,8 +160,13 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ACCESS_REVIEW,
             Permission.ASSURANCE_READ,
             Permission.ASSURANCE_MANAGE,
+            Permission.ASSET_OWNER_MANAGE,
+            Permission.RETENTION_MANAGE,
         }
     ),
+    # Outside the facility: none of the facility's reads (they show every owner's devices),
+    # only the owner-scoped ones, and the acknowledgement of its own dispatches.
+    Role.ASSET_OWNER: frozenset({Permission.OWNER_READ, Permission.DISPATCH_ACKNOWLEDGE}),
 }
 
 

@@ -14,15 +14,20 @@ from triage import __version__
 from triage.bootstrap import App
 from triage.entrypoints import scheduler
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.asset_owner_routes import build_asset_owner_router
 from triage.entrypoints.api.assurance_routes import build_assurance_router
 from triage.entrypoints.api.auth_routes import build_auth_router
 from triage.entrypoints.api.bench_routes import build_bench_router
+from triage.entrypoints.api.custody_routes import build_custody_router
+from triage.entrypoints.api.dispatch_routes import build_dispatch_router
+from triage.entrypoints.api.disposal_routes import build_disposal_router
 from triage.entrypoints.api.hardening import ClientAddress, Hardening
 from triage.entrypoints.api.integrity import HoldWrites, WriteHold, build_integrity_router
 from triage.entrypoints.api.json_bodies import BoundedJson
 from triage.entrypoints.api.ledger_routes import build_ledger_router
 from triage.entrypoints.api.people_routes import build_people_router
 from triage.entrypoints.api.reference import reference_page
+from triage.entrypoints.api.retention_routes import build_retention_router
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security_log_routes import build_security_log_router
 from triage.entrypoints.api.security_routes import build_security_router
@@ -76,6 +81,11 @@ def create_app(
         build_security_router(application),
         build_seal_router(application),
         build_assurance_router(application),
+        build_asset_owner_router(application),
+        build_dispatch_router(application),
+        build_disposal_router(application),
+        build_custody_router(application),
+        build_retention_router(application),
         # The pages for people (the home page is the web application's).
         build_web_router(application),
     )

@@ -800,6 +800,26 @@ class ExceptionRepository(Protocol):
         ...
 
 
+class AssetOwnerRepository(Protocol):
+    """Issue 19 (A): asset owners (parties) and the owner scope of reads (projections)."""
+
+
+class DispatchRepository(Protocol):
+    """Issue 19 (B): dispatches, packed devices, handovers, acknowledgements (projections)."""
+
+
+class DisposalRepository(Protocol):
+    """Issue 19 (C): destruction and return evidence (projections of the ledger)."""
+
+
+class CustodyRepository(Protocol):
+    """Issue 19 (D): device locations, moves and device stocktakes (projections of the ledger)."""
+
+
+class RetentionRepository(Protocol):
+    """Issue 19 (E): retention rules, legal holds, purged evidence files (projections)."""
+
+
 class Clock(Protocol):
     """Where the use cases take the time from (``triage.adapters.clock``; tests move it)."""
 
@@ -864,6 +884,21 @@ class UnitOfWork(Protocol):
 
     @property
     def assessments(self) -> AssessmentRepository: ...
+
+    @property
+    def asset_owners(self) -> AssetOwnerRepository: ...
+
+    @property
+    def dispatches(self) -> DispatchRepository: ...
+
+    @property
+    def disposals(self) -> DisposalRepository: ...
+
+    @property
+    def custody(self) -> CustodyRepository: ...
+
+    @property
+    def retention(self) -> RetentionRepository: ...
 
     @property
     def packaged(self) -> PackagedData:

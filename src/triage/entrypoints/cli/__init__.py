@@ -6,15 +6,20 @@ import typer
 
 from triage.entrypoints.cli import (
     agent,
+    asset_owners,
     assurance,
     auth,
     backup,
     consignments,
+    custody,
     demo,
     devices,
+    dispatches,
+    disposals,
     facility,
     ledger,
     operators,
+    retention,
     seals,
     security,
     security_log,
@@ -52,6 +57,11 @@ app.add_typer(seals.app, name="seals")
 app.add_typer(security_log.app, name="security-log")
 app.add_typer(assurance.assurance_app, name="assurance")
 app.add_typer(assurance.assessment_app, name="assessment")
+app.add_typer(asset_owners.app, name="asset-owner")
+app.add_typer(dispatches.app, name="dispatch")
+app.add_typer(disposals.app, name="disposal")
+app.add_typer(custody.app, name="custody")
+app.add_typer(retention.app, name="retention")
 
 
 def main() -> None:

@@ -45,11 +45,16 @@ from triage.entrypoints.statuses import status_of
 from triage.entrypoints.web import (
     admin,
     assessments,
+    asset_owners,
     auditor,
     consignments,
+    custody,
     device_page,
     devices,
+    dispatches,
+    disposals,
     people,
+    retention,
     security,
     settings,
     stores,
@@ -720,6 +725,11 @@ def build_web_router(application: App) -> APIRouter:
         people,
         assessments,
         settings,
+        asset_owners,
+        dispatches,
+        disposals,
+        custody,
+        retention,
     ):
         module.register(router, site)
     return router

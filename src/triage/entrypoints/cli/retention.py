@@ -1,0 +1,11 @@
+"""`triage retention`: Retention of evidence files, legal holds and consignment outcome reports
+(issue 19 items 3 and 7)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    help="Retention of evidence files, legal holds and consignment outcome reports.",
+    no_args_is_help=True,
+)

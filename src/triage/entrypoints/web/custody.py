@@ -1,0 +1,15 @@
+"""Web pages: Device custody: locations, moves, device stocktakes and idle devices
+(issue 19 item 5)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter
+
+if TYPE_CHECKING:
+    from triage.entrypoints.web.pages import Site
+
+
+def register(router: APIRouter, site: Site) -> None:
+    """Nothing yet."""
