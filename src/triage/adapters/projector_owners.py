@@ -1,4 +1,38 @@
-"""Projection handlers: Asset owners as parties and their people's owner-scoped reads
-(issue 19 item 1)."""
+"""Projection handlers for asset owners (issue 19): the parties the devices belong to.
+
+``asset_owner.registered`` carries the whole party; ``asset_owner.updated`` carries only what
+changed (name, contact, verifier key, active).
+"""
 
 from __future__ import annotations
+
+from triage.adapters.projector import Insert, Op, handles, set_values
+from triage.adapters.tables import asset_owner
+from triage.ledger.entry import Entry
+
+_CHANGEABLE = ("name", "contact", "verifier_key", "active")
+
+
+@handles("asset_owner.registered")
+def _registered(entry: Entry) -> list[Op]:
+    data = entry.data
+    row = {
+        "id": entry.subject.id,
+        "name": data["name"],
+        "contact": data["contact"],
+        "verifier_key": data.get("verifier_key"),
+        "active": True,
+        "registered_at": entry.at,
+        "updated_at": entry.at,
+    }
+    return [Insert(asset_owner, row)]
+
+
+@handles("asset_owner.updated")
+def _updated(entry: Entry) -> list[Op]:
+    changed = {k: entry.data[k] for k in _CHANGEABLE if k in entry.data}
+    return [
+        set_values(
+            asset_owner, asset_owner.c.id == entry.subject.id, **changed, updated_at=entry.at
+        )
+    ]

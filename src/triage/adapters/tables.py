@@ -132,6 +132,9 @@ operator = Table(
     Column("suspended", Boolean, nullable=False, server_default=false()),
     Column("mfa_enrolled", Boolean, nullable=False, server_default=false()),
     Column("last_login_at", DateTime(timezone=True)),
+    # The asset owner a person of an asset owner acts for (Role.ASSET_OWNER); None for the
+    # facility's own people.
+    Column("asset_owner", String(100)),
 )
 
 # The benches an administrator assigned each operator (operator.benches_assigned): an operator
@@ -737,6 +740,19 @@ approval_step = Table(
 )
 
 # --- issue 19, asset owners: tables go here (helper A) ---
+asset_owner = Table(
+    "asset_owner",
+    metadata,
+    # The name consignments give the owner (consignment.asset_owner).
+    Column("id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("contact", String(500), nullable=False),
+    # The C2SP verifier key its acknowledgements are signed with; None until it gives one.
+    Column("verifier_key", String(300)),
+    Column("active", Boolean, nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
 
 # --- issue 19, dispatch: tables go here (helper B) ---
 
@@ -786,6 +802,7 @@ PROJECTIONS = (
     remedial_action,
     approval_step,
     # issue 19 (A): projections go here
+    asset_owner,
     # issue 19 (B): projections go here
     # issue 19 (C): projections go here
     # issue 19 (D): projections go here

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 from triage.config import Settings
 from triage.domain.alert import Alert
 from triage.domain.assessment import Commissioning, Rules, SecParty
+from triage.domain.asset_owner import AssetOwner
 from triage.domain.assurance_records import (
     AdoptedCatalogue,
     ApprovalStep,
@@ -801,7 +802,13 @@ class ExceptionRepository(Protocol):
 
 
 class AssetOwnerRepository(Protocol):
-    """Issue 19 (A): asset owners (parties) and the owner scope of reads (projections)."""
+    """Asset owners: the parties devices belong to (projections of the ledger)."""
+
+    def get(self, owner_id: str) -> AssetOwner | None: ...
+
+    def all(self) -> list[AssetOwner]:
+        """Every registered asset owner, by id."""
+        ...
 
 
 class DispatchRepository(Protocol):

@@ -1,4 +1,5 @@
-"""Asset owners as parties (issue 19 item 1).
+"""Asset owners as parties (issue 19 item 1): who they are, how to reach them and the key
+they sign acknowledgements with; and the asset owner a person of an asset owner acts for.
 
 Revision ID: 0015
 Revises: 0014
@@ -7,6 +8,9 @@ Create Date: 2026-12-06 16:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0015"
 down_revision = "0014"
 branch_labels = None
@@ -14,8 +18,21 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "asset_owner",
+        sa.Column("id", sa.String(100), primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("contact", sa.String(500), nullable=False),
+        sa.Column("verifier_key", sa.String(300)),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    with op.batch_alter_table("operator") as batch:
+        batch.add_column(sa.Column("asset_owner", sa.String(100)))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("operator") as batch:
+        batch.drop_column("asset_owner")
+    op.drop_table("asset_owner")
