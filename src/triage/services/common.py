@@ -102,6 +102,16 @@ def device_ref(device_id: str) -> Ref:
     return Ref("device", device_id)
 
 
+def exception_entry(
+    uow: UnitOfWork, caller: Caller, device_id: str, kind: str, detail: str
+) -> tuple[str, Entry]:
+    """An exception about a device for a supervisor to resolve (``exception.raised``), to be
+    recorded in the caller's transaction; returns the exception's id and the entry."""
+    exception_id = str(uuid.uuid4())
+    data = {"exception_id": exception_id, "kind": kind, "detail": detail}
+    return exception_id, make_entry(uow, caller, "exception.raised", device_ref(device_id), data)
+
+
 def get_job(uow: UnitOfWork, job_id: str, *, checked: bool = True) -> TriageJob:
     """The job, or NotFound; unless ``checked`` is False (a job just reloaded after its own
     step), refused if its state disagrees with its ledger entries (see ``check_recorded``)."""

@@ -22,7 +22,7 @@ from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref
 from triage.services import assessment
-from triage.services.common import device_ref, make_entry, record_and_reload
+from triage.services.common import device_ref, exception_entry, make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 RECORD_BATCH = 2000
@@ -284,18 +284,8 @@ def _raise_exception(
     uow: UnitOfWork, caller: Caller, device_id: str, kind: str, detail: str
 ) -> str:
     """Record an intake exception about the device for a supervisor; returns its id."""
-    exception_id = str(uuid.uuid4())
-    uow.ledger.record(
-        [
-            make_entry(
-                uow,
-                caller,
-                "exception.raised",
-                device_ref(device_id),
-                {"exception_id": exception_id, "kind": kind, "detail": detail},
-            )
-        ]
-    )
+    exception_id, entry = exception_entry(uow, caller, device_id, kind, detail)
+    uow.ledger.record([entry])
     uow.commit()
     return exception_id
 
