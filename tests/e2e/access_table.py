@@ -58,23 +58,57 @@ NEEDS: dict[Route, P] = {
     ("GET", f"{API}/ledger/integrity"): P.LEDGER_READ,
     ("GET", f"{API}/ledger/export"): P.ASSURANCE_READ,
     ("POST", f"{API}/ledger/integrity/acknowledge"): P.FACILITY_MANAGE,
+    # Asset owners as parties: an administrator registers and changes them.
+    ("POST", f"{API}/asset-owners"): P.ASSET_OWNER_MANAGE,
+    ("PATCH", f"{API}/asset-owners/{{owner_id}}"): P.ASSET_OWNER_MANAGE,
+    # Dispatches: stores and supervisors pack, close and hand over, and record an
+    # acknowledgement received by mail; the asset owner's person acknowledges (issue 19 B).
+    ("POST", f"{API}/dispatches"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/pack"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/unpack"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/cancel"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/close"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/hand-over"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/acknowledgement/received"): P.DISPATCH_MANAGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/acknowledgement"): P.DISPATCH_ACKNOWLEDGE,
+    ("POST", f"{API}/dispatches/{{dispatch_id}}/acknowledgement/signed"): (P.DISPATCH_ACKNOWLEDGE),
+    # Device custody: an administrator defines locations and the idle days, the bench and
+    # stores move devices, stores and supervisors count them, stores set random seal issue.
+    ("GET", f"{API}/locations"): P.TRIAGE_READ,
+    ("POST", f"{API}/locations"): P.FACILITY_MANAGE,
+    ("PATCH", f"{API}/locations/{{code}}"): P.FACILITY_MANAGE,
+    ("POST", f"{API}/devices/{{device_id}}/move"): P.DEVICE_MOVE,
+    ("POST", f"{API}/device-stocktakes"): P.DEVICE_STOCKTAKE,
+    ("GET", f"{API}/device-stocktakes"): P.TRIAGE_READ,
+    ("GET", f"{API}/device-stocktakes/{{stocktake_id}}"): P.TRIAGE_READ,
+    ("PUT", f"{API}/custody/settings/idle-days"): P.FACILITY_MANAGE,
+    ("PUT", f"{API}/custody/settings/random-seal-issue"): P.SEAL_STOCK,
+    ("POST", f"{API}/jobs/{{job_id}}/seal-draw"): P.DEVICE_SEAL,
+    # Destruction and return evidence: the facility's readers see the methods, an administrator
+    # keeps them; a supervisor destroys (with evidence) or returns; a second person witnesses.
+    ("GET", f"{API}/destruction-methods"): P.TRIAGE_READ,
+    ("PUT", f"{API}/destruction-methods/{{code}}"): P.FACILITY_MANAGE,
+    ("POST", f"{API}/disposals/evidence"): P.DEVICE_DISPOSE,
+    ("POST", f"{API}/disposals/destructions"): P.DEVICE_DISPOSE,
+    ("POST", f"{API}/disposals/returns"): P.DEVICE_DISPOSE,
+    ("POST", f"{API}/disposals/jobs/{{job_id}}/witness"): P.DISPOSAL_WITNESS,
+    # Retention of evidence files: the facility's readers see the rules, holds and purges; a
+    # security manager or administrator changes a rule, holds, releases and purges.
+    ("GET", f"{API}/retention/rules"): P.TRIAGE_READ,
+    ("PUT", f"{API}/retention/rules/{{kind}}"): P.RETENTION_MANAGE,
+    ("GET", f"{API}/retention/holds"): P.TRIAGE_READ,
+    ("POST", f"{API}/retention/holds"): P.RETENTION_MANAGE,
+    ("POST", f"{API}/retention/holds/{{hold_id}}/release"): P.RETENTION_MANAGE,
+    ("GET", f"{API}/retention/purge"): P.TRIAGE_READ,
+    ("POST", f"{API}/retention/purge"): P.RETENTION_MANAGE,
+    ("GET", f"{API}/retention/purges"): P.TRIAGE_READ,
     # Intake.
     ("POST", f"{API}/consignments"): P.CONSIGNMENT_IMPORT,
-    ("GET", f"{API}/consignments"): P.TRIAGE_READ,
-    ("GET", f"{API}/consignments/{{consignment_id}}"): P.TRIAGE_READ,
     ("POST", f"{API}/consignments/{{consignment_id}}/close"): P.CONSIGNMENT_CLOSE,
     ("GET", f"{API}/exceptions"): P.TRIAGE_READ,
     ("POST", f"{API}/exceptions/{{exception_id}}/resolve"): P.EXCEPTION_RESOLVE,
     # Devices and triage jobs: the bench's and the supervisor's work.
     ("POST", f"{API}/devices/scan"): P.DEVICE_SCAN,
-    ("GET", f"{API}/devices"): P.TRIAGE_READ,
-    ("GET", f"{API}/devices.csv"): P.TRIAGE_READ,
-    ("GET", f"{API}/devices/{{device_id}}/history"): P.HISTORY_READ,
-    ("GET", f"{API}/devices/{{device_id}}/receipt"): P.RECEIPT_ISSUE,
-    ("GET", f"{API}/devices/{{device_id}}/certificate"): P.RECEIPT_ISSUE,
-    ("GET", f"{API}/devices/{{device_id}}/certificate-of-destruction"): P.RECEIPT_ISSUE,
-    ("GET", f"{API}/jobs"): P.TRIAGE_READ,
-    ("GET", f"{API}/jobs/{{job_id}}"): P.TRIAGE_READ,
     ("GET", f"{API}/jobs/{{job_id}}/label"): P.TRIAGE_READ,
     ("POST", f"{API}/jobs/{{job_id}}/inspection"): P.DEVICE_INSPECT,
     ("POST", f"{API}/jobs/{{job_id}}/security-log/read-orders"): P.DEVICE_INSPECT,
@@ -180,6 +214,41 @@ class Whose:
     others: frozenset[P]
 
 
+# Reads of devices, their jobs and documents, consignments and asset owners: the facility's
+# people with the permission written here see every asset owner's; a person of an asset owner
+# (owner.read) only its own, filtered in the service (another owner's is 404:
+# tests/e2e/test_owner_scope.py tries every read).
+OWNER_SCOPED: dict[Route, P] = {
+    ("GET", f"{API}/consignments"): P.TRIAGE_READ,
+    ("GET", f"{API}/consignments/{{consignment_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/devices"): P.TRIAGE_READ,
+    ("GET", f"{API}/devices.csv"): P.TRIAGE_READ,
+    ("GET", f"{API}/devices/{{device_id}}/history"): P.HISTORY_READ,
+    ("GET", f"{API}/devices/{{device_id}}/receipt"): P.RECEIPT_ISSUE,
+    ("GET", f"{API}/devices/{{device_id}}/certificate"): P.RECEIPT_ISSUE,
+    ("GET", f"{API}/devices/{{device_id}}/certificate-of-destruction"): P.RECEIPT_ISSUE,
+    ("GET", f"{API}/disposals/awaiting-witness"): P.TRIAGE_READ,
+    ("GET", f"{API}/disposals/jobs/{{job_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/disposals/jobs/{{job_id}}/evidence/{{sha256}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/disposals/certificates/{{device_id}}"): P.RECEIPT_ISSUE,
+    ("POST", f"{API}/disposals/batch-certificate.json"): P.RECEIPT_ISSUE,
+    ("POST", f"{API}/disposals/batch-certificate.pdf"): P.RECEIPT_ISSUE,
+    ("GET", f"{API}/jobs"): P.TRIAGE_READ,
+    ("GET", f"{API}/jobs/{{job_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/asset-owners"): P.TRIAGE_READ,
+    ("GET", f"{API}/asset-owners/{{owner_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/consignments/{{consignment_id}}/outcome"): P.TRIAGE_READ,
+    ("GET", f"{API}/consignments/{{consignment_id}}/outcome.csv"): P.TRIAGE_READ,
+    ("GET", f"{API}/consignments/{{consignment_id}}/outcome.pdf"): P.TRIAGE_READ,
+    ("GET", f"{API}/custody"): P.TRIAGE_READ,
+    ("GET", f"{API}/custody/idle"): P.TRIAGE_READ,
+    ("GET", f"{API}/devices/{{device_id}}/location"): P.TRIAGE_READ,
+    ("GET", f"{API}/dispatches"): P.TRIAGE_READ,
+    ("GET", f"{API}/dispatches/{{dispatch_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/dispatches/{{dispatch_id}}/note.json"): P.TRIAGE_READ,
+    ("GET", f"{API}/dispatches/{{dispatch_id}}/note.pdf"): P.TRIAGE_READ,
+}
+
 # Tokens, locks and benches: sensitive reads and changes whose answer depends on the subject.
 WHOSE: dict[Route, Whose] = {
     ("GET", f"{API}/locks"): Whose(False, frozenset({P.ACCESS_REVIEW, P.ACCOUNT_UNLOCK})),
@@ -201,7 +270,7 @@ def declared(route: Route) -> str:
     """What the route should publish under ``x-access`` in the OpenAPI document."""
     if route in NEEDS:
         return NEEDS[route].value
-    if route in WHOSE:
+    if route in WHOSE or route in OWNER_SCOPED:
         return "service"
     if route in SIGNED_IN:
         return "self"
@@ -223,21 +292,39 @@ WEB_PUBLIC: frozenset[Route] = frozenset(
 WEB: dict[Route, P | None] = {
     ("GET", "/"): None,
     ("GET", "/bench"): P.DEVICE_SCAN,
-    ("GET", "/devices"): P.TRIAGE_READ,
+    ("GET", "/devices"): None,  # owner-scoped in the service, as the API's list
     ("POST", "/bench/scan"): P.DEVICE_SCAN,
     ("GET", "/bench/jobs/{job_id}"): P.DEVICE_SCAN,
     ("POST", "/bench/jobs/{job_id}/inspect"): P.DEVICE_INSPECT,
     ("POST", "/bench/jobs/{job_id}/photo"): P.DEVICE_INSPECT,
     ("GET", "/bench/jobs/{job_id}/photos/{sha256}"): P.HISTORY_READ,
-    ("GET", "/bench/devices/{device_id}/certificate"): P.RECEIPT_ISSUE,
-    ("GET", "/bench/devices/{device_id}/receipt"): P.RECEIPT_ISSUE,
-    ("GET", "/devices/{device_id}"): P.HISTORY_READ,
-    ("GET", "/devices/{device_id}/certificate-of-destruction"): P.RECEIPT_ISSUE,
+    ("GET", "/bench/devices/{device_id}/certificate"): None,  # owner-scoped in the service
+    ("GET", "/bench/devices/{device_id}/receipt"): None,  # owner-scoped in the service
+    ("GET", "/devices/{device_id}"): None,  # owner-scoped in the service
+    ("GET", "/devices/{device_id}/certificate-of-destruction"): None,  # owner-scoped
     ("GET", "/devices/{device_id}/label"): P.TRIAGE_READ,
     ("POST", "/devices/{device_id}/quarantine"): P.DEVICE_QUARANTINE,
     ("POST", "/devices/{device_id}/dispose"): P.DEVICE_DISPOSE,
+    # Destruction and return evidence.
+    ("GET", "/disposals"): None,  # owner-scoped in the service
+    ("POST", "/disposals/jobs/{job_id}/witness"): P.DISPOSAL_WITNESS,
+    ("POST", "/disposals/batch-certificate"): P.RECEIPT_ISSUE,
+    ("GET", "/disposals/jobs/{job_id}/destroy"): P.DEVICE_DISPOSE,
+    ("POST", "/disposals/jobs/{job_id}/destroy"): P.DEVICE_DISPOSE,
+    ("GET", "/disposals/jobs/{job_id}/evidence/{sha256}"): None,  # owner-scoped in the service
+    ("GET", "/disposals/methods"): P.TRIAGE_READ,
+    ("POST", "/disposals/methods"): P.FACILITY_MANAGE,
     ("POST", "/bench/jobs/{job_id}/reset"): P.RESET_REQUEST,
     ("POST", "/bench/jobs/{job_id}/seal"): P.DEVICE_SEAL,
+    ("POST", "/bench/jobs/{job_id}/seal-draw"): P.DEVICE_SEAL,
+    # Device custody.
+    ("GET", "/custody"): P.TRIAGE_READ,
+    ("POST", "/custody/move"): P.DEVICE_MOVE,
+    ("POST", "/custody/stocktake"): P.DEVICE_STOCKTAKE,
+    ("GET", "/custody/stocktakes/{stocktake_id}"): P.TRIAGE_READ,
+    ("POST", "/custody/locations"): P.FACILITY_MANAGE,
+    ("POST", "/custody/idle-days"): P.FACILITY_MANAGE,
+    ("POST", "/custody/random-seals"): P.SEAL_STOCK,
     ("POST", "/bench/jobs/{job_id}/release"): P.DEVICE_RELEASE,
     ("POST", "/bench/jobs/{job_id}/security-log/read"): P.DEVICE_INSPECT,
     ("GET", "/jobs/{job_id}/security-log/{sha256}/raw"): P.HISTORY_READ,
@@ -268,6 +355,26 @@ WEB: dict[Route, P | None] = {
     ("POST", "/security/operators/{operator_id}/reinstate"): P.SUSPENSION_REINSTATE,
     ("GET", "/admin"): P.FACILITY_MANAGE,
     ("POST", "/admin/policy"): P.POLICY_MANAGE,
+    # Asset owners: listed by the service (its own for an owner's person), changed by an
+    # administrator.
+    ("GET", "/asset-owners"): None,
+    ("POST", "/asset-owners"): P.ASSET_OWNER_MANAGE,
+    ("GET", "/asset-owners/{owner_id}"): None,
+    ("POST", "/asset-owners/{owner_id}"): P.ASSET_OWNER_MANAGE,
+    # Dispatches: listed and shown by the service (its own for an owner's person).
+    ("GET", "/dispatches"): None,
+    ("POST", "/dispatches"): P.DISPATCH_MANAGE,
+    ("GET", "/dispatches/{dispatch_id}"): None,
+    ("POST", "/dispatches/{dispatch_id}/pack"): P.DISPATCH_MANAGE,
+    ("POST", "/dispatches/{dispatch_id}/unpack"): P.DISPATCH_MANAGE,
+    ("POST", "/dispatches/{dispatch_id}/cancel"): P.DISPATCH_MANAGE,
+    ("POST", "/dispatches/{dispatch_id}/close"): P.DISPATCH_MANAGE,
+    ("GET", "/dispatches/{dispatch_id}/note.json"): None,
+    ("GET", "/dispatches/{dispatch_id}/note.pdf"): None,
+    ("POST", "/dispatches/{dispatch_id}/hand-over"): P.DISPATCH_MANAGE,
+    ("POST", "/dispatches/{dispatch_id}/acknowledge"): P.DISPATCH_ACKNOWLEDGE,
+    ("POST", "/dispatches/{dispatch_id}/acknowledge-signed"): P.DISPATCH_ACKNOWLEDGE,
+    ("POST", "/dispatches/{dispatch_id}/acknowledge-received"): P.DISPATCH_MANAGE,
     ("GET", "/people"): P.OPERATOR_MANAGE,
     ("POST", "/people"): P.OPERATOR_MANAGE,
     ("GET", "/people/{operator_id}"): P.OPERATOR_MANAGE,
@@ -286,11 +393,18 @@ WEB: dict[Route, P | None] = {
     ("POST", "/auditor/device"): P.HISTORY_READ,
     ("POST", "/auditor/receipt"): P.ASSURANCE_READ,
     ("POST", "/auditor/verify"): P.ASSURANCE_READ,
-    ("GET", "/consignments"): P.TRIAGE_READ,
+    ("GET", "/consignments"): None,  # owner-scoped in the service
     ("POST", "/consignments/preview"): P.CONSIGNMENT_IMPORT,
     ("POST", "/consignments/import"): P.CONSIGNMENT_IMPORT,
-    ("GET", "/consignments/{asset_owner}/{reference:path}"): P.TRIAGE_READ,
+    ("GET", "/consignments/{asset_owner}/{reference:path}"): None,  # owner-scoped
     ("POST", "/consignments/{asset_owner}/{reference:path}/close"): P.CONSIGNMENT_CLOSE,
+    ("GET", "/outcome-reports/{fmt}/{asset_owner}/{reference:path}"): None,  # owner-scoped
+    # Retention: readers see it; a security manager or administrator changes it.
+    ("GET", "/retention"): P.TRIAGE_READ,
+    ("POST", "/retention/rules"): P.RETENTION_MANAGE,
+    ("POST", "/retention/holds"): P.RETENTION_MANAGE,
+    ("POST", "/retention/holds/{hold_id}/release"): P.RETENTION_MANAGE,
+    ("POST", "/retention/purge"): P.RETENTION_MANAGE,
     ("GET", "/exceptions"): P.TRIAGE_READ,
     ("POST", "/exceptions/{exception_id}/resolve"): P.EXCEPTION_RESOLVE,
     # Assessments, planned and recorded by who manages assurance (the auditor reads them above).
@@ -317,6 +431,7 @@ WEB: dict[Route, P | None] = {
 LISTS: tuple[frozenset[Route], ...] = (
     frozenset(NEEDS),
     frozenset(WHOSE),
+    frozenset(OWNER_SCOPED),
     SIGNED_IN,
     TOOL,
     PUBLIC,

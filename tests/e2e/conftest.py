@@ -61,8 +61,17 @@ class Triage:
             self.people[operator_id] = enrol_with_code(app, operator_id, code)
         return self.people[operator_id].token
 
-    def staff(self, admin: str, operator_id: str, role: str, bench: str | None = None) -> str:
-        """An operator added by ``admin``, and a token of theirs (for ``bench`` when given)."""
+    def staff(
+        self,
+        admin: str,
+        operator_id: str,
+        role: str,
+        bench: str | None = None,
+        asset_owner: str | None = None,
+    ) -> str:
+        """An operator added by ``admin`` (a person of ``asset_owner`` for that role), and a
+        token of theirs (for ``bench`` when given)."""
+        owner = [] if asset_owner is None else ["--asset-owner", asset_owner]
         self.run(
             "operator",
             "add",
@@ -71,6 +80,7 @@ class Triage:
             operator_id,
             "--role",
             role,
+            *owner,
             "--token",
             admin,
         )
@@ -79,6 +89,11 @@ class Triage:
             manager = tokens.authenticate_token(app.uow, admin)
             self.people[operator_id] = enrol(app, manager, operator_id, bench=bench)
         return self.people[operator_id].token
+
+    def register_owner(self, admin: str, owner_id: str = "MAP-1") -> None:
+        """Register the asset owner ``owner_id``: consignments are imported for registered
+        asset owners only."""
+        self.run("asset-owner", "add", owner_id, "--name", f"Owner {owner_id}", "--token", admin)
 
     @contextmanager
     def opened(self) -> Iterator[bootstrap.App]:
@@ -241,6 +256,7 @@ def running_facility(
     tokens["sam"] = triage.staff(admin, "sam", "security_manager")
     tokens["admin"] = admin
     triage.commission(admin)
+    triage.register_owner(admin)
     triage.env["TRIAGE_TOKEN"] = tokens["sup"]
     key = tmp_path / "bench" / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout

@@ -36,7 +36,7 @@ from triage.entrypoints.cli import app as cli_app
 
 # What a read-only token is scoped for (triage.domain.token.READ_ONLY, written out again).
 READ_ONLY = {Permission.TRIAGE_READ, Permission.HISTORY_READ, Permission.LEDGER_READ}
-READ_ONLY |= {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW}
+READ_ONLY |= {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW, Permission.OWNER_READ}
 
 
 @dataclass
@@ -60,8 +60,13 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
     admin = triage.first_admin("root", "Root")
     tokens = {Role.ADMINISTRATOR: admin}
     ids = {Role.ADMINISTRATOR: "root"}
+    triage.register_owner(admin)
     for role in Role:
-        if role is not Role.ADMINISTRATOR:
+        if role is Role.ASSET_OWNER:
+            # A person of an asset owner: outside the facility, at no bench.
+            ids[role] = "asset-owner"
+            tokens[role] = triage.staff(admin, ids[role], role.value, asset_owner="MAP-1")
+        elif role is not Role.ADMINISTRATOR:
             ids[role] = role.value.replace("_", "-")
             tokens[role] = triage.staff(admin, ids[role], role.value, bench="B1")
 
@@ -219,6 +224,21 @@ def test_every_read_lets_in_every_role_with_its_permission(door: Door) -> None:
     assert tried >= 100
 
 
+def test_owner_scoped_reads_let_in_their_readers_and_refuse_the_rest(door: Door) -> None:
+    """The facility's people with the read's permission, and an asset owner's person (owner.read:
+    its own only, what it may not see being 404, never 403), read; anyone else is refused,
+    told both permissions."""
+    for (method, template), permission in sorted(table.OWNER_SCOPED.items()):
+        for role, token in door.tokens.items():
+            response = _call(door, method, _concrete(template), token)
+            if MATRIX[role] & {permission, Permission.OWNER_READ}:
+                assert response.status_code not in (401, 403), (template, role, response.text)
+            else:
+                assert response.status_code == 403, (template, role, response.text)
+                detail = response.json()["detail"]
+                assert permission.value in detail and "owner.read" in detail, (template, detail)
+
+
 def _someone_elses(door: Door, route: table.Route, role: Role) -> httpx.Response:
     """Ask ``route`` about another operator's account, with the token of ``role``."""
     other = door.ids[Role.AUDITOR if role is Role.ADMINISTRATOR else Role.ADMINISTRATOR]
@@ -331,6 +351,9 @@ CLI_EXEMPT = {
     "verify": "checks a receipt offline with the public key",
     "security-log read": "decodes a GBCS message offline, touching no facility data",
     "agent keygen": "creates a tool's key pair on the bench",
+    "asset-owner keygen": "creates an asset owner's key pair at the owner, offline",
+    "dispatch verify-note": "checks a dispatch note offline with the facility's public key",
+    "dispatch sign-acknowledgement": "signs at the asset owner, offline, with the owner's key",
     "agent run": "the agent signs every request with its tool key",
     "agent simulate": "writes a simulated fleet file on the bench, touching no facility data",
     "demo": "only on a facility with no real operators (refused otherwise)",

@@ -26,6 +26,7 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
         tok[who] = triage.staff(tok["admin"], who, role, bench="B1")
     tok["stella"] = triage.staff(tok["admin"], "stella", "stores")
     triage.commission(tok["admin"])
+    triage.register_owner(tok["admin"])
     key = tmp_path / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
     triage.run(

@@ -50,6 +50,7 @@ from triage.ledger.entry import format_time
 from triage.services import (
     anomaly,
     assessment,
+    asset_owners,
     intake,
     job_steps,
     operators,
@@ -128,9 +129,14 @@ def build_facility(root: Path) -> Fuzzed:
     uow = application.uow
     system = Caller.system("test")
     callers: dict[Role, Caller] = {}
+    # Consignments are imported for registered owners; the asset owner's person acts for it.
+    asset_owners.register(uow, system, "MAP-1", "Meter Assets One")
     for role in Role:
         operator_id = role.value.replace("_", "-")
-        operators.create_operator(uow, system, operator_id, operator_id, frozenset({role}))
+        owner = "MAP-1" if role is Role.ASSET_OWNER else None
+        operators.create_operator(
+            uow, system, operator_id, operator_id, frozenset({role}), asset_owner=owner
+        )
         at = "B1" if role in (Role.BENCH_OPERATOR, Role.SUPERVISOR) else None
         callers[role] = _caller(application, operator_id, at)
     admin = callers[Role.ADMINISTRATOR]

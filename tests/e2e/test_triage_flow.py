@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +141,28 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
     # CPA boundary breached: quarantined, then destroyed.
     job_cpa, outcome = receive(CPA_BREACHED, {**CLEAN, "cpa_boundary_intact": False})
     assert outcome == "quarantine"
+    # Destroyed with a photo of it (kept first), then witnessed by a second person.
+    photo = f.call(
+        "sup",
+        "POST",
+        "/disposals/evidence",
+        content=b"\xff\xd8\xff\xe0 the shredder's output",
+        headers={"Content-Type": "image/jpeg"},
+    )
+    destruction = {
+        "job_id": job_cpa,
+        "reference": "DC-1",
+        "method": "shred",
+        "site": "Shredding bay 2",
+        "destroyed_on": datetime.now(UTC).date().isoformat(),
+        "evidence": [photo],
+    }
+    f.call("sup", "POST", "/disposals/destructions", json=destruction)
     f.call(
-        "sup", "POST", f"/jobs/{job_cpa}/disposal", json={"action": "destroy", "reference": "DC-1"}
+        "stella",
+        "POST",
+        f"/disposals/jobs/{job_cpa}/witness",
+        json={"statement": "saw it shredded"},
     )
     # Its certificate of destruction, by the API and by the CLI; none for the released device.
     pdf = f.raw("ben", "GET", f"/devices/{CPA_BREACHED}/certificate-of-destruction")

@@ -76,6 +76,7 @@ def test_postgresql_outage_gives_503_then_the_server_recovers_by_itself(tmp_path
         triage.run("init")
         admin = triage.first_admin()
         sup = triage.staff(admin, "sup", "supervisor")
+        triage.register_owner(admin)
         server, client = start_server(triage, "--checkpoint-interval", "0")
         try:
             assert import_consignment(client, sup, "BEFORE", 0x100).status_code == 201
@@ -142,6 +143,7 @@ def test_sqlite_disk_full_gives_a_clear_error_and_no_corruption(tmp_path: Path) 
         triage.run("init")
         admin = triage.first_admin()
         sup = triage.staff(admin, "sup", "supervisor")
+        triage.register_owner(admin)
         server, client = start_server(triage, "--checkpoint-interval", "0")
         try:
             assert import_consignment(client, sup, "BEFORE", 0x100).status_code == 201

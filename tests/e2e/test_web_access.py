@@ -31,8 +31,10 @@ PAGES = {
     "/auditor": Permission.ASSURANCE_READ,
     "/auditor/assessments": Permission.ASSURANCE_READ,
     "/auditor/device": Permission.HISTORY_READ,
-    "/consignments": Permission.TRIAGE_READ,
+    # Every role: the facility's people see every owner's, an owner's person its own.
+    "/consignments": None,
     "/exceptions": Permission.TRIAGE_READ,
+    "/asset-owners": None,
 }
 
 
@@ -60,6 +62,9 @@ def signed_in_site(triage: Triage) -> Iterator[Site]:
             who = f"web-{role.value.replace('_', '-')}"
             if role is Role.ADMINISTRATOR:
                 who = "root"
+            elif role is Role.ASSET_OWNER:
+                triage.register_owner(admin)
+                triage.staff(admin, who, role.value, asset_owner="MAP-1")
             else:
                 triage.staff(admin, who, role.value)
             totp = authenticator(triage, who)

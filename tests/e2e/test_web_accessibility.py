@@ -35,9 +35,25 @@ PAGES = {
         f"/consignments/MAP-1/C-{DEVICE[-5:]}",
         "/exceptions",
     ],
-    "stella": ["/stores", "/stores/stocktake", "/stores/discrepancies"],
-    "sam": ["/security/tools", "/security/people", "/assessments", "/settings"],
-    "admin": ["/admin", "/people", "/people/stella", "/settings"],
+    "stella": [
+        "/stores",
+        "/stores/stocktake",
+        "/stores/discrepancies",
+        "/custody",
+        "/dispatches",
+        "/disposals",
+    ],
+    "sam": ["/security/tools", "/security/people", "/assessments", "/settings", "/retention"],
+    "admin": [
+        "/admin",
+        "/people",
+        "/people/stella",
+        "/settings",
+        "/custody",
+        "/asset-owners",
+        "/asset-owners/MAP-1",
+        "/disposals/methods",
+    ],
     "audrey": ["/auditor", "/auditor/assessments", "/auditor/device"],
 }
 

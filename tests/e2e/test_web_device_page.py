@@ -1,5 +1,6 @@
 """A device's page in a real Chromium: a supervisor finds a device damaged, quarantines it and
-destroys it from its page, and downloads its certificate of destruction; a released device's
+destroys it with a photo of it on the destruction form, a second person witnesses it, and the
+certificate of destruction carries the NIST SP 800-88 sec. 4.8 fields; a released device's
 page offers its triage certificate, receipt and bag label."""
 
 from __future__ import annotations
@@ -63,28 +64,69 @@ def test_a_supervisor_destroys_a_device_and_downloads_its_certificate_of_destruc
     page.get_by_role("button", name="Quarantine the device").click()
     expect(page.get_by_role("status").filter(has_text="quarantined")).to_be_visible()
     expect(page.locator("#state")).to_contain_text("quarantined")
-    page.get_by_label("Disposal").select_option("destroy")
+    # Destroyed on its own form: method, site, day and a photo of the destruction.
+    page.get_by_role("link", name="Destroy the device, with its evidence").click()
+    expect(page.get_by_role("heading", name=f"Destroy device {DESTROYED}")).to_be_visible()
+    assert violations(page) == []
+    page.get_by_label("Method").select_option("shred")
+    page.get_by_label("Site or contractor").fill("Shredding bay 2, Unit 4 Example Park")
+    page.get_by_label("Contact at the site").fill("+44 20 7946 0000")
     page.get_by_label("Reference").fill("WEEE-2026-0042")
-    page.get_by_role("button", name="Dispose of the device").click()
+    photo = tmp_path / "shredded.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0" + b"the shredder's output" * 50)
+    page.get_by_label("Photo or video of the destruction").set_input_files(photo)
+    shot(page, "destruction-form")
+    page.get_by_role("button", name="Record the destruction").click()
     expect(page.locator("#state")).to_contain_text("destroyed")
-    expect(page.get_by_role("status").filter(has_text=f"{DESTROYED} destroyed")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="awaits a witness")).to_be_visible()
     # No triage certificate for a destroyed device; no acts left.
     expect(page.get_by_role("link", name="Triage certificate")).to_have_count(0)
     expect(page.locator("#nothing-next")).to_be_visible()
     shot(page, "device-destroyed")
     assert violations(page) == []
+    # No certificate of destruction until a second person has witnessed it; the supervisor
+    # who destroyed it is not offered the witness's form.
+    waiting = page.request.get(f"{base}/devices/{DESTROYED}/certificate-of-destruction")
+    assert waiting.status == 409 and "awaiting a witness" in waiting.text()
+    page.goto(f"{base}/disposals")
+    expect(page.locator("#awaiting-1")).to_contain_text("another person must witness it")
+    witness = signed_in(f, browser, "stella")
+    witness.goto(f"{base}/disposals")
+    expect(witness.locator("#awaiting-1")).to_contain_text(DESTROYED)
+    assert violations(witness) == []
+    shot(witness, "destructions-awaiting-a-witness")
+    witness.get_by_label("What you saw").fill("saw it go through the shredder")
+    witness.get_by_role("button", name="Witness").click()
+    expect(witness.get_by_role("status").filter(has_text="You witnessed")).to_be_visible()
+    expect(witness.locator("#none-awaiting")).to_be_visible()
+    witness.context.close()
+    page.goto(f"{base}/devices/{DESTROYED}")
     with page.expect_download() as got:
         page.get_by_role("link", name="Certificate of destruction (PDF)").click()
     pdf = tmp_path / "destruction.pdf"
     got.value.save_as(pdf)
     assert got.value.suggested_filename == f"certificate-of-destruction-{DESTROYED}.pdf"
     text = _pdf_text(pdf)
+    # The NIST SP 800-88 Rev.1 sec. 4.8 fields, each as recorded.
     for fact in (
         "Certificate of destruction",
-        DESTROYED,
-        "Acme",
-        "operator sup",
-        "securely destroyed",
+        "NIST SP 800-88 Rev.1, section 4.8",
+        f"Serial number {DESTROYED}",
+        "Manufacturer Acme",
+        "Media type Electricity smart meter (ESME)",
+        "Media source MAP-1",
+        "Confidentiality moderate",
+        "Sanitisation The whole device",
+        "Method used Shred, NIST SP 800-88 category DESTROY",
+        "Tool used industrial shredder",
+        "Verification visual inspection",
+        "Destination shredded material to a WEEE treatment facility",
+        "Performed by operator sup (supervisor)",
+        "Location Shredding bay 2, Unit 4 Example Park",
+        "Contact +44 20 7946 0000",
+        "Witness operator stella",
+        "saw it go through the shredder",
+        "Evidence sha256",
         "WEEE-2026-0042",
         "case cracked, terminal cover burnt",
         "(device.destroyed)",

@@ -25,7 +25,16 @@ from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
 from triage.ledger.entry import Entry
-from triage.services import assessment, intake, job_steps, operators, seals, security_log, tools
+from triage.services import (
+    assessment,
+    asset_owners,
+    intake,
+    job_steps,
+    operators,
+    seals,
+    security_log,
+    tools,
+)
 
 CLEAN = {"metrology_seal_intact": True, "cpa_boundary_intact": True}
 
@@ -173,6 +182,8 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
     tools.enrol_tool(uow, made["admin"], "BENCH-1", "B1", verifier)
     # Triage work needs a SEC Party and an approval, or commissioning mode (as here).
     assessment.record_party(uow, made["admin"], "TFP-1", "Test Triage Ltd", ["Other SEC Party"])
+    # Consignments are imported for registered asset owners only.
+    asset_owners.register(uow, made["admin"], "MAP-1", "Meter Assets One")
     assessment.start_commissioning(
         uow, made["admin"], datetime.now(UTC) + timedelta(days=30), "test devices before the FUSA"
     )

@@ -13,7 +13,7 @@ import pytest
 from tests.integration.conftest import CLEAN, Staffed, move_clock
 from tests.integration.test_bench_assignment import Session, Site
 from triage.domain.consignment import ManifestRow
-from triage.services import intake, job_steps
+from triage.services import asset_owners, intake, job_steps
 from triage.services.views import dashboard
 
 AT = datetime(2026, 7, 1, 23, 30, tzinfo=UTC)  # 00:30 BST on 2 July at the facility
@@ -34,6 +34,10 @@ def _received(staffed: Staffed, reference: str, owner: str, numbers: range) -> N
         "asset_owner": owner,
     }
     rows = [ManifestRow(i + 2, {**fields, "device_id": _device(n)}) for i, n in enumerate(numbers)]
+    with staffed.app.uow(write=False) as uow:
+        registered = uow.asset_owners.get(owner) is not None
+    if not registered:
+        asset_owners.register(staffed.app.uow, staffed.admin, owner, owner)
     intake.import_manifest(staffed.app.uow, staffed.sup, reference, owner, rows)
     for n in numbers:
         assert intake.scan_device(staffed.app.uow, staffed.ben, _device(n)).job is not None

@@ -21,6 +21,7 @@ import pyotp
 import pytest
 
 from tests.integration.conftest import CLEAN, Staffed
+from tests.unit.services.disposal_seed import destruction_today
 from triage.adapters.replay import replay_check
 from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
@@ -216,7 +217,12 @@ def test_one_of_eight_disposals_is_recorded(staffed: Staffed) -> None:
     # Half ask to destroy it, half to return it: only one of them happens.
     outcomes = race(
         lambda i: job_steps.dispose(
-            staffed.app.uow, staffed.sup, job.id, ("destroy", "return")[i % 2], f"REF-{i}"
+            staffed.app.uow,
+            staffed.sup,
+            job.id,
+            ("destroy", "return")[i % 2],
+            f"REF-{i}",
+            destruction_today() if i % 2 == 0 else None,
         )
     )
     done = one_wins(outcomes, IllegalTransition, "a device that is")

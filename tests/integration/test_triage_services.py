@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import update
 
 from tests.integration.conftest import CLEAN, Staffed
+from tests.unit.services.disposal_seed import destruction_today
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.replay import replay_check
 from triage.adapters.tables import triage_job
@@ -236,7 +237,9 @@ def test_policy_routes_each_boundary_and_an_override_needs_another_supervisor(
     )
     assert job.state is JobState.ELIGIBLE
     assert job.outcome == "eligible"
-    disposed = job_steps.dispose(staffed.app.uow, staffed.sup, cpa.id, "destroy", "DC-2026-001")
+    disposed = job_steps.dispose(
+        staffed.app.uow, staffed.sup, cpa.id, "destroy", "DC-2026-001", destruction_today()
+    )
     assert disposed.state is JobState.DESTROYED
     returned = job_steps.dispose(staffed.app.uow, staffed.sup, mid.id, "return", "RMA-77")
     assert returned.state is JobState.RETURNED_TO_MANUFACTURER

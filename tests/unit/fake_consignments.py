@@ -47,8 +47,13 @@ class FakeConsignmentRepository(FakeTables):
         every = sorted(self.consignments.values(), key=lambda c: (c.created_at, c.id))
         return [self._counted(c) for c in every if c.reference == reference]
 
-    def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
-        every = sorted(self.consignments.values(), key=lambda c: (c.created_at, c.id))
+    def page(
+        self, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[Consignment], int]:
+        every = sorted(
+            (c for c in self.consignments.values() if owner in (None, c.asset_owner)),
+            key=lambda c: (c.created_at, c.id),
+        )
         return [self._counted(c) for c in every[offset : offset + limit]], len(every)
 
     def _counted(self, found: Consignment) -> Consignment:

@@ -37,6 +37,7 @@ def _matches(query: DeviceQuery, row: ListedDevice) -> bool:
         (query.consignment, row.consignment_reference),
         (query.state, row.state),
         (query.asset_owner, row.asset_owner),
+        (query.owner, row.asset_owner),
     )
     if any(wanted is not None and wanted != value for wanted, value in checks):
         return False

@@ -3,7 +3,10 @@ one facility."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
+from triage.domain.custody import CustodySettings
 from triage.domain.facility import (
     DEFAULT_MAX_RESET_ATTEMPTS,
     DEFAULT_WORK_ORDER_MINUTES,
@@ -22,6 +25,7 @@ class FakeFacilityRepository(FakeTables):
         self.facilities: dict[str, Facility] = {}
         # (max reset attempts, work order minutes): the settings row, made by facility.created.
         self.limits: tuple[int, int] | None = None
+        self.custody = CustodySettings()
 
     def add(self, facility: Facility) -> None:
         if facility.id in self.facilities:
@@ -37,6 +41,9 @@ class FakeFacilityRepository(FakeTables):
 
     def settings(self) -> tuple[int, int]:
         return self.limits or (DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES)
+
+    def custody_settings(self) -> CustodySettings:
+        return self.custody
 
     @projects("facility.created")
     def _created(self, entry: Entry, index: int) -> None:
@@ -55,4 +62,7 @@ class FakeFacilityRepository(FakeTables):
         # As the SQL update: no settings row (no facility.created), nothing to change.
         if self.limits is not None:
             data = entry.data
-            self.limits = (data["max_reset_attempts"], data["work_order_minutes"])
+            if "max_reset_attempts" in data:
+                self.limits = (data["max_reset_attempts"], data["work_order_minutes"])
+            custody = {k: data[k] for k in ("idle_device_days", "random_seal_issue") if k in data}
+            self.custody = dataclasses.replace(self.custody, **custody)

@@ -66,8 +66,19 @@ class FakeJobRepository(FakeTables):
     def for_device(self, device_id: str) -> list[TriageJob]:
         return [job for job in self._in_order() if job.device_id == device_id]
 
-    def page(self, state: JobState | None, offset: int, limit: int) -> tuple[list[TriageJob], int]:
-        found = [j for j in self._in_order() if state is None or j.state is state]
+    def page(
+        self, state: JobState | None, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[TriageJob], int]:
+        # Imported here: the devices' fake imports this module.
+        from tests.unit.fake_devices import FakeDeviceRepository
+
+        devices = self._database.repository("devices", FakeDeviceRepository).devices
+        found = [
+            j
+            for j in self._in_order()
+            if (state is None or j.state is state)
+            and (owner is None or devices[j.device_id].asset_owner == owner)
+        ]
         return found[offset : offset + limit], len(found)
 
     def count_by_state(self) -> dict[JobState, int]:

@@ -58,6 +58,7 @@ class FakeOperatorRepository(FakeTables):
             roles=frozenset(Role(r) for r in entry.data["roles"]),
             active=True,
             created_at=entry.at,
+            asset_owner=entry.data.get("asset_owner"),
         )
 
     @projects("operator.roles_changed")

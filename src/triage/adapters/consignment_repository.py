@@ -46,10 +46,16 @@ class SqlConsignmentRepository:
         ).mappings()
         return [self._consignment(row) for row in rows]
 
-    def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
-        total = self._conn.execute(select(func.count()).select_from(consignment)).scalar_one()
+    def page(
+        self, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[Consignment], int]:
+        owned = [] if owner is None else [consignment.c.asset_owner == owner]
+        total = self._conn.execute(
+            select(func.count()).select_from(consignment).where(*owned)
+        ).scalar_one()
         rows = self._conn.execute(
             select(consignment)
+            .where(*owned)
             .order_by(consignment.c.created_at, consignment.c.id)
             .offset(offset)
             .limit(limit)

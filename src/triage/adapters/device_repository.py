@@ -31,6 +31,8 @@ def _conditions(query: DeviceQuery, after: Position | None) -> list[ColumnElemen
         where.append(job.state == query.state.value)
     if query.asset_owner is not None:
         where.append(device.c.asset_owner == query.asset_owner)
+    if query.owner is not None:
+        where.append(device.c.asset_owner == query.owner)
     if query.received_from is not None:
         where.append(job.opened_at >= query.received_from.astimezone(UTC))
     if query.received_before is not None:

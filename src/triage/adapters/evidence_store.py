@@ -85,6 +85,20 @@ class EvidenceStore:
         """The stored content; raises FileNotFoundError when it is gone."""
         return self._path(sha256).read_bytes()
 
+    def delete(self, sha256: str) -> bool:
+        """Delete the file (a purge past its retention); True when it was there."""
+        path = self._path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return True
+
     def check(self, sha256: str) -> str:
         """'ok', 'missing', or 'altered' (the content no longer has its digest)."""
         path = self._path(sha256)

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, RowMapping, insert, select
 
 from triage.adapters.tables import facility as facility_table
 from triage.adapters.tables import facility_settings
+from triage.domain.custody import CustodySettings
 from triage.domain.facility import (
     DEFAULT_MAX_RESET_ATTEMPTS,
     DEFAULT_WORK_ORDER_MINUTES,
@@ -56,6 +57,21 @@ class SqlFacilityRepository:
         if row is None:
             return DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES
         return int(row["max_reset_attempts"]), int(row["work_order_minutes"])
+
+    def custody_settings(self) -> CustodySettings:
+        """When a device counts as idle, and whether seals are drawn at random."""
+        row = (
+            self._conn.execute(
+                select(
+                    facility_settings.c.idle_device_days, facility_settings.c.random_seal_issue
+                ).where(facility_settings.c.facility_id == self._facility_id)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return CustodySettings()
+        return CustodySettings(int(row["idle_device_days"]), bool(row["random_seal_issue"]))
 
 
 def _facility(mapping: RowMapping) -> Facility:

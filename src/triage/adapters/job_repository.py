@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, RowMapping, func, select
 
 from triage.adapters.rows import utc
-from triage.adapters.tables import decision, reset_result, triage_job
+from triage.adapters.tables import decision, device, reset_result, triage_job
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.work_order_record import ResetResult
@@ -76,12 +76,18 @@ class SqlJobRepository:
         ).mappings()
         return [job_from_row(row) for row in rows]
 
-    def page(self, state: JobState | None, offset: int, limit: int) -> tuple[list[TriageJob], int]:
+    def page(
+        self, state: JobState | None, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[TriageJob], int]:
         query = select(triage_job)
         count = select(func.count()).select_from(triage_job)
         if state is not None:
             query = query.where(triage_job.c.state == state.value)
             count = count.where(triage_job.c.state == state.value)
+        if owner is not None:
+            owned = select(device.c.id).where(device.c.asset_owner == owner)
+            query = query.where(triage_job.c.device_id.in_(owned))
+            count = count.where(triage_job.c.device_id.in_(owned))
         rows = self._conn.execute(
             query.order_by(triage_job.c.opened_at, triage_job.c.id).offset(offset).limit(limit)
         ).mappings()

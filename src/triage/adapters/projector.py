@@ -160,9 +160,13 @@ def _facility_created(entry: Entry) -> list[_Op]:
     return [_Run(run)]
 
 
+_SETTINGS = ("max_reset_attempts", "work_order_minutes", "idle_device_days", "random_seal_issue")
+
+
 @_handles("facility.settings_changed")
 def _settings_changed(entry: Entry) -> list[_Op]:
-    values = {k: entry.data[k] for k in ("max_reset_attempts", "work_order_minutes")}
+    # Each change names only the settings it sets (the first two were always both named).
+    values = {k: entry.data[k] for k in _SETTINGS if k in entry.data}
     where = facility_settings.c.facility_id == entry.subject.id
     return [_set(facility_settings, where, **values)]
 
@@ -175,6 +179,7 @@ def _operator_created(entry: Entry) -> list[_Op]:
         "roles": ",".join(sorted(entry.data["roles"])),
         "active": True,
         "created_at": entry.at,
+        "asset_owner": entry.data.get("asset_owner"),
     }
     return [_Insert(operator, row)]
 

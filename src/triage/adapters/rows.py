@@ -50,6 +50,7 @@ def operator_from_row(row: RowMapping) -> Operator:
         suspended=bool(row["suspended"]),
         mfa_enrolled=bool(row["mfa_enrolled"]),
         last_login_at=utc(row["last_login_at"]) if row["last_login_at"] else None,
+        asset_owner=row["asset_owner"],
     )
 
 

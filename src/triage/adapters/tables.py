@@ -117,6 +117,10 @@ facility_settings = Table(
     # Working hours for the out-of-hours threshold, as JSON {"start", "end", "days"}; none set
     # means every hour is working time.
     Column("working_hours", Text),
+    # Days without a move after which a device is flagged idle (issue 19, 0018).
+    Column("idle_device_days", Integer, nullable=False, server_default="3"),
+    # The bench draws each seal at random from the operator's issued seals (issue 19, 0018).
+    Column("random_seal_issue", Boolean, nullable=False, server_default=false()),
 )
 
 operator = Table(
@@ -755,12 +759,223 @@ asset_owner = Table(
 )
 
 # --- issue 19, dispatch: tables go here (helper B) ---
+dispatch = Table(
+    "dispatch",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("asset_owner", String(100), nullable=False),
+    Column("destination", String(16), nullable=False),
+    Column("reference", String(100)),  # the RMA reference of a return to the manufacturer
+    Column("state", String(16), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("manifest_sha256", String(64)),
+    Column("note_sha256", String(64)),
+    # The signed dispatch note as handed out (its bytes rebuilt from the dispatch.closed entry).
+    Column("note", Text),
+    Column("carrier", String(100)),
+    Column("vehicle", String(100)),
+    Column("container_seal", String(100)),
+    Column("handed_over_by", String(64)),
+    Column("handed_over_at", DateTime(timezone=True)),
+    Column("acknowledged_by", String(64)),
+    Column("acknowledged_how", String(8)),
+    Column("acknowledgement_sha256", String(64)),
+    Column("acknowledged_at", DateTime(timezone=True)),
+    Index("ix_dispatch_asset_owner", "asset_owner"),
+)
+
+dispatch_device = Table(
+    "dispatch_device",
+    metadata,
+    Column("dispatch_id", String(36), ForeignKey("dispatch.id"), primary_key=True),
+    Column("device_id", String(23), primary_key=True),
+    Column("job_id", String(36), nullable=False),
+    Column("seal_serial", String(64)),
+    Column("checks", Text, nullable=False),  # canonical JSON {viewed, verified, tugged, twisted}
+    Column("packed_by", String(64), nullable=False),
+    Column("packed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_dispatch_device_job_id", "job_id"),
+)
+
+# Packing attempts refused because the seal failed a check (each an exception).
+dispatch_refusal = Table(
+    "dispatch_refusal",
+    metadata,
+    Column("exception_id", String(36), primary_key=True),
+    Column("dispatch_id", String(36), ForeignKey("dispatch.id"), nullable=False),
+    Column("device_id", String(23), nullable=False),
+    Column("seal_serial", String(64), nullable=False),
+    Column("checks", Text, nullable=False),
+    Column("refused_by", String(64), nullable=False),
+    Column("refused_at", DateTime(timezone=True), nullable=False),
+    Index("ix_dispatch_refusal_dispatch_id", "dispatch_id"),
+)
+
+dispatch_discrepancy = Table(
+    "dispatch_discrepancy",
+    metadata,
+    Column("exception_id", String(36), primary_key=True),
+    Column("dispatch_id", String(36), ForeignKey("dispatch.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("device_id", String(23), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("text", String(500), nullable=False),
+    Index("ix_dispatch_discrepancy_dispatch_id", "dispatch_id"),
+)
+
 
 # --- issue 19, disposal evidence: tables go here (helper C) ---
+# The destruction methods a person may choose (destruction_method.set; the defaults are seeded
+# by the migration and by the projection of facility.created).
+destruction_method = Table(
+    "destruction_method",
+    metadata,
+    Column("code", String(40), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("category", String(10), nullable=False),  # NIST SP 800-88: clear, purge, destroy
+    Column("description", String(500), nullable=False),
+    Column("tool", String(200), nullable=False),
+    Column("verification", String(300), nullable=False),
+    Column("destination", String(200), nullable=False),
+    Column("confidentiality", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True)),  # None: a default never changed
+)
+
+# How each device left for good: device.destroyed / device.returned_to_manufacturer, and the
+# witness of a destruction (disposal.witnessed). The method is as it stood at the destruction.
+disposal = Table(
+    "disposal",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("device_id", String(23), nullable=False, index=True),
+    Column("kind", String(10), nullable=False),  # destroy or return
+    Column("reference", String(100), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("role", String(100)),
+    Column("manufacturer", String(200)),
+    Column("model", String(200)),
+    Column("device_type", SmallInteger),
+    Column("asset_owner", String(100), index=True),
+    Column("method", Text),  # the method's canonical JSON, None before methods were recorded
+    Column("site", String(200)),
+    Column("contact", String(200)),
+    Column("destroyed_on", Date),
+    Column("evidence", Text, nullable=False),  # canonical JSON list of {sha256, media_type, size}
+    Column("witness_id", String(100)),
+    Column("witness_statement", String(500)),
+    Column("witnessed_at", DateTime(timezone=True)),
+)
 
 # --- issue 19, device custody: tables go here (helper D) ---
+# Places inside the facility where devices are kept (location.defined / location.changed); the
+# defaults come with the facility (facility.created), a bench's when a device is first there.
+location = Table(
+    "location",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("defined_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Where each device is (device.received, device.moved, device.left): a location code, or None
+# once it has left the facility; ``since`` is its last move, which the idle flag counts from.
+device_location = Table(
+    "device_location",
+    metadata,
+    Column("device_id", String(23), primary_key=True),
+    Column("location", String(64)),
+    Column("since", DateTime(timezone=True), nullable=False),
+    # Devices by location, oldest move first (the custody page and the dashboard).
+    Index("ix_device_location_location", "location", "since"),
+)
+
+device_stocktake = Table(
+    "device_stocktake",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("location", String(64), nullable=False),
+    Column("counted_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("matched", Integer, nullable=False),
+    Column("missing", Text, nullable=False),  # canonical JSON list of device ids
+    Column("unexpected", Text, nullable=False),  # canonical JSON list of [device, recorded at]
+    Index("ix_device_stocktake_at", "at"),
+)
+
+# The seal drawn at random for a job (seal.drawn), when the facility issues seals at random.
+seal_draw = Table(
+    "seal_draw",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("serial", String(64), nullable=False),
+    Column("operator_id", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
 
 # --- issue 19, retention and outcome reports: tables go here (helper E) ---
+# Retention rules set for a kind of evidence file (a kind never set keeps its default, in
+# triage.domain.retention.KINDS).
+retention_rule = Table(
+    "retention_rule",
+    metadata,
+    Column("kind", String(40), primary_key=True),
+    Column("days", Integer, nullable=False),
+    Column("counted_from", String(20), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+legal_hold = Table(
+    "legal_hold",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("scope", String(20), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(64), nullable=False),
+    Column("placed_at", DateTime(timezone=True), nullable=False),
+    Column("released_by", String(64)),
+    Column("released_at", DateTime(timezone=True)),
+    Column("release_reason", Text),
+    Index("ix_legal_hold_target", "scope", "target"),
+)
+
+# Every record of an evidence file (a photo, a security log, an assurance document), from the
+# entry that recorded it; ``ref`` is the job or evidence it belongs to.
+evidence_file = Table(
+    "evidence_file",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("ref", String(64), primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("device_id", String(23)),
+    Column("job_id", String(36)),
+    Index("ix_evidence_file_job", "job_id"),
+)
+
+evidence_purge = Table(
+    "evidence_purge",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("purged_at", DateTime(timezone=True), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("rule_days", Integer, nullable=False),
+    Column("purged_by", String(64), nullable=False),
+)
 
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
 PROJECTIONS = (
@@ -804,7 +1019,21 @@ PROJECTIONS = (
     # issue 19 (A): projections go here
     asset_owner,
     # issue 19 (B): projections go here
+    dispatch,
+    dispatch_device,
+    dispatch_refusal,
+    dispatch_discrepancy,
     # issue 19 (C): projections go here
+    destruction_method,
+    disposal,
     # issue 19 (D): projections go here
+    location,
+    device_location,
+    device_stocktake,
+    seal_draw,
     # issue 19 (E): projections go here
+    retention_rule,
+    legal_hold,
+    evidence_file,
+    evidence_purge,
 )

@@ -28,6 +28,9 @@ class DeviceQuery:
     asset_owner: str | None = None
     received_from: datetime | None = None  # UTC, inclusive
     received_before: datetime | None = None  # UTC, exclusive
+    # The asset owner whose devices alone the reader may see (a person of that owner): set by
+    # the service from the caller, never from the search's fields.
+    owner: str | None = None
 
     @property
     def by_id(self) -> bool:

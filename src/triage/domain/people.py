@@ -24,6 +24,9 @@ class Operator:
     suspended: bool = False
     mfa_enrolled: bool = False
     last_login_at: datetime | None = None
+    # The asset owner a person of an asset owner (Role.ASSET_OWNER) acts for; None for the
+    # facility's own people.
+    asset_owner: str | None = None
 
     @property
     def may_act(self) -> bool:
@@ -36,6 +39,7 @@ class Operator:
             raise InvalidInput("name: must be 1-200 characters", field="name")
         if not self.roles:
             raise InvalidInput("roles: an operator needs at least one role", field="roles")
+        check_owner_roles(self.roles, self.asset_owner)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,30 @@ def sought_id(operator_id: str) -> str:
     except InvalidInput:
         raise NotFound(f"no operator {operator_id[:70]!r}") from None
     return operator_id
+
+
+def check_owner_roles(roles: frozenset[Role], asset_owner: str | None) -> None:
+    """A person of an asset owner holds that role alone and names the owner; the facility's
+    own people name none (an outside party never holds a facility role)."""
+    if Role.ASSET_OWNER in roles:
+        if len(roles) > 1:
+            raise InvalidInput(
+                "roles: a person of an asset owner holds the asset_owner role alone "
+                "(an outside party never holds a facility role)",
+                field="roles",
+            )
+        if asset_owner is None:
+            raise InvalidInput(
+                "asset_owner: a person with the asset_owner role acts for a registered "
+                "asset owner: name it",
+                field="asset_owner",
+            )
+    elif asset_owner is not None:
+        raise InvalidInput(
+            "asset_owner: only a person with the asset_owner role acts for an asset owner "
+            "(the facility's own people act for none)",
+            field="asset_owner",
+        )
 
 
 def parse_roles(values: list[str]) -> frozenset[Role]:

@@ -18,10 +18,12 @@ from triage.ledger.entry import format_time
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 365  # the ceiling of every facility's own maximum (Settings.token_max_days)
-# What an auditor's read-only token (or anyone's) may be limited to: reading and verifying.
+# What an auditor's read-only token (or anyone's) may be limited to: reading and verifying
+# (for a person of an asset owner, reading its own devices).
 READ_ONLY = frozenset(
     {
         Permission.TRIAGE_READ,
+        Permission.OWNER_READ,
         Permission.HISTORY_READ,
         Permission.LEDGER_READ,
         Permission.RECEIPT_ISSUE,

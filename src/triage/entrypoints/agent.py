@@ -510,11 +510,17 @@ def _claimed_id(signed: str) -> str:
 def generate_tool_key(tool_id: str, path: Path) -> str:
     """Create the tool's signing key file (mode 0600, never overwritten); returns the verifier."""
     signer, verifier = note.generate_key(tool_key_name(tool_id))
+    write_signer_key(signer, path)
+    return verifier
+
+
+def write_signer_key(signer: str, path: Path) -> None:
+    """Keep a signing key in a new file only its owner can read (mode 0600, never overwritten:
+    FileExistsError)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(signer + "\n")
-    return verifier
 
 
 def load_tool_key(path: Path) -> str:

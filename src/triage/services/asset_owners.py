@@ -17,7 +17,7 @@ from triage.domain.asset_owner import (
 )
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
-from triage.errors import Conflict, InvalidInput, NotFound
+from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Ref
 from triage.services.common import make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -100,6 +100,27 @@ def owner(uow_factory: UnitOfWorkFactory, caller: Caller, owner_id: str) -> Asse
         raise NotFound(f"no asset owner {owner_id[:100]!r}")
     with uow_factory(write=False) as uow:
         return get_owner(uow, owner_id)
+
+
+def reader_scope(caller: Caller, permission: Permission) -> str | None:
+    """Whose devices the caller may read where the facility's people need ``permission``: None
+    (every owner's) for them, the owner's id for a person of an asset owner (``owner.read``);
+    PermissionDenied naming both otherwise."""
+    if caller.can(permission):
+        return None
+    if caller.asset_owner is not None and caller.can(Permission.OWNER_READ):
+        return caller.asset_owner
+    caller.require(permission, Permission.OWNER_READ)
+    raise PermissionDenied(f"{caller.kind.value} {caller.id} acts for no asset owner")
+
+
+def owns_device(uow: UnitOfWork, scope: str | None, device_id: str) -> bool:
+    """Whether a reader limited to asset owner ``scope`` (None: every owner) may read the device:
+    it belongs to that owner now (its register row, from its consignment at receipt)."""
+    if scope is None:
+        return True
+    found = uow.devices.get(device_id)
+    return found is not None and found.asset_owner == scope
 
 
 def get_owner(uow: UnitOfWork, owner_id: str) -> AssetOwner:

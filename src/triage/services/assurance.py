@@ -36,6 +36,7 @@ from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref
+from triage.services import retention
 from triage.services.common import make_entry
 from triage.services.ports import FileStore, UnitOfWork, UnitOfWorkFactory
 
@@ -262,6 +263,9 @@ def evidence_file(
     if found is None:
         raise NotFound(f"no evidence {evidence_id!r}")
     state = store.check(found.sha256)
+    gone = None if state == "ok" else retention.purged_notice(uow_factory, found.sha256)
+    if gone is not None:
+        raise NotFound(gone)
     if state != "ok":
         raise Conflict(
             f"the file of evidence {evidence_id} is {state}: it no longer matches the SHA-256 "

@@ -771,7 +771,7 @@ def authenticate_session(uow_factory: UnitOfWorkFactory, secret: str) -> Session
     # Named by its sign-in time (the auth.login entry), never by its hash.
     credential = Credential("session", format_time(session.created_at))
     return SessionCaller(
-        Caller.operator(found.id, found.roles, None, session.bench, credential),
+        Caller.operator(found.id, found.roles, None, session.bench, credential, found.asset_owner),
         session.csrf_token,
         session_id.hex(),
     )
@@ -788,7 +788,11 @@ def logout(uow_factory: UnitOfWorkFactory, secret: str) -> None:
         if session is None or not uow.credentials.end_session(session_id, at):
             raise Unauthenticated("no live session to end")
         found = uow.operators.get(session.operator_id)
-        actor = Caller.operator(session.operator_id, found.roles if found else frozenset())
+        actor = Caller.operator(
+            session.operator_id,
+            found.roles if found else frozenset(),
+            asset_owner=found.asset_owner if found else None,
+        )
         _record(
             uow,
             actor,
@@ -852,7 +856,7 @@ def change_password(
 
 
 def _operator(found: Operator, bench: str | None = None) -> Caller:
-    return Caller.operator(found.id, found.roles, None, bench)
+    return Caller.operator(found.id, found.roles, None, bench, asset_owner=found.asset_owner)
 
 
 def _record(

@@ -16,6 +16,7 @@ from triage.domain.credentials import totp_step
 from triage.domain.roles import Role
 from triage.services import (
     assessment,
+    asset_owners,
     auth,
     bench_assignment,
     intake,
@@ -190,10 +191,13 @@ def _demo_bench(uow_factory: UnitOfWorkFactory, admin: Caller, tool_key: Callabl
     with uow_factory(write=False) as uow:
         enrolled = uow.tools.get(DEMO_TOOL) is not None
         imported = uow.consignments.by_reference(DEMO_ASSET_OWNER, DEMO_CONSIGNMENT)
+        registered = uow.asset_owners.get(DEMO_ASSET_OWNER) is not None
     if not enrolled:
         tools.enrol_tool(uow_factory, admin, DEMO_TOOL, DEMO_BENCH, tool_key())
     if imported is not None:
         return imported.id
+    if not registered:  # a consignment belongs to a registered asset owner
+        asset_owners.register(uow_factory, admin, DEMO_ASSET_OWNER, DEMO_ASSET_OWNER)
     rows = [
         ManifestRow(
             line,

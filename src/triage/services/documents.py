@@ -35,21 +35,6 @@ def certificate(
     return renderer.certificate(device, signed, issuer.verifier_key, issuer.facility.name)
 
 
-def destruction_certificate(
-    uow_factory: UnitOfWorkFactory,
-    caller: Caller,
-    device: str,
-    issuer: Issuer,
-    renderer: DocumentRenderer,
-) -> Document:
-    """A destroyed device's certificate of destruction (PDF), built from its verified receipt:
-    the renderer refuses (Conflict) a device whose latest triage job did not end destroyed."""
-    signed = receipt(uow_factory, caller, device, issuer)
-    return renderer.destruction_certificate(
-        device, signed, issuer.verifier_key, issuer.facility.name
-    )
-
-
 def seal_labels(
     uow_factory: UnitOfWorkFactory,
     caller: Caller,

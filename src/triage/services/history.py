@@ -12,6 +12,7 @@ from triage.errors import InvalidInput, NotFound
 from triage.ledger.entry import Entry
 from triage.ledger.receipt import build_receipt
 from triage.services import ledger
+from triage.services.asset_owners import owns_device, reader_scope
 from triage.services.common import device_ref
 from triage.services.ports import UnitOfWorkFactory
 
@@ -34,12 +35,13 @@ def parse_device_id(text: str) -> str:
 
 
 def device_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> DeviceHistory:
-    """The device's story from the ledger (not from the current-state tables)."""
-    caller.require(Permission.HISTORY_READ)
+    """The device's story from the ledger (not from the current-state tables); a person of an
+    asset owner reads only that owner's devices (another's is NotFound, as if unknown)."""
+    scope = reader_scope(caller, Permission.HISTORY_READ)
     device_id = parse_device_id(device)
     with uow_factory(write=False) as uow:
         indexes = uow.ledger.indexes_for("device", device_id)
-        if not indexes:
+        if not indexes or not owns_device(uow, scope, device_id):
             raise NotFound(f"the ledger has nothing about device {device_id}")
         entries = [(i, Entry.from_bytes(uow.ledger.log.entry(i))) for i in indexes]
         jobs = uow.jobs.for_device(device_id)
@@ -49,12 +51,13 @@ def device_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) 
 def device_receipt(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, origin: str, signer_key: str
 ) -> str:
-    """An offline receipt of every entry about the device, proven against a fresh checkpoint."""
-    caller.require(Permission.RECEIPT_ISSUE)
+    """An offline receipt of every entry about the device, proven against a fresh checkpoint
+    (for a person of an asset owner, only of that owner's devices)."""
+    scope = reader_scope(caller, Permission.RECEIPT_ISSUE)
     device_id = parse_device_id(device)
     with uow_factory(write=False) as uow:
         indexes = uow.ledger.indexes_for("device", device_id)
-        if not indexes:
+        if not indexes or not owns_device(uow, scope, device_id):
             raise NotFound(f"the ledger has nothing about device {device_id}")
         latest = uow.ledger.log.latest_checkpoint()
     if latest is None or latest.size <= max(indexes):

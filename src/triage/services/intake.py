@@ -21,7 +21,7 @@ from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref
-from triage.services import assessment
+from triage.services import assessment, custody
 from triage.services.common import device_ref, exception_entry, make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -119,6 +119,17 @@ def import_manifest(
             problems.extend(ManifestProblem(line, e.field, e.problem) for e in errors)
             continue
         key = device.id.value
+        if device.asset_owner != asset_owner:
+            # A consignment belongs to one asset owner: a row naming another is not its device.
+            problems.append(
+                ManifestProblem(
+                    line,
+                    "asset_owner",
+                    f"{key} belongs to {device.asset_owner!r}, not to the consignment's asset "
+                    f"owner {asset_owner!r}",
+                )
+            )
+            continue
         if key in seen:
             problems.append(
                 ManifestProblem(line, "device_id", f"{key} is a duplicate of line {seen[key]}")
@@ -131,6 +142,7 @@ def import_manifest(
             continue
         devices.append((line, device))
     with uow_factory(write=not dry_run) as uow:
+        registered_owner(uow, asset_owner)
         if uow.consignments.by_reference(asset_owner, reference) is not None:
             raise Conflict(f"{asset_owner} consignment {reference!r} was imported already")
         ids = [d.id.value for _, d in devices]
@@ -218,6 +230,11 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
     with uow_factory(write=True) as uow:
         job = uow.jobs.open_for_device(device_id)
         if job is not None:
+            # Scanned at a bench: the device is now there (a recorded move).
+            moved = custody.bench_scan_entries(uow, caller, device_id)
+            if moved:
+                uow.ledger.record(moved)
+                uow.commit()
             return ScanResult(device_id, job, False, None, f"already received, {job.state}")
         assessment.check_may_triage(uow)
         destroyed = _destroyed_job(uow, device_id)
@@ -257,19 +274,18 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
             )
         consignment_id, device, _ = expected
         job_id = str(uuid.uuid4())
-        entry = make_entry(
-            uow,
-            caller,
-            "device.received",
-            device_ref(device_id),
-            {
-                "job_id": job_id,
-                "consignment_id": consignment_id,
-                "device": device_json(device),
-                "state": "received",
-            },
-        )
-        received = record_and_reload(uow, [entry], lambda: uow.jobs.get(job_id))
+        data = {
+            "job_id": job_id,
+            "consignment_id": consignment_id,
+            "device": device_json(device),
+            "state": "received",
+        }
+        # Received at a bench, the device is at that bench (a location from its first device).
+        bench = custody.bench_location_entries(uow, caller)
+        if caller.bench is not None:
+            data["bench"] = caller.bench
+        entry = make_entry(uow, caller, "device.received", device_ref(device_id), data)
+        received = record_and_reload(uow, [*bench, entry], lambda: uow.jobs.get(job_id))
     return ScanResult(device_id, received, True, None, "received: inspect it next")
 
 
@@ -338,6 +354,25 @@ def resolve_exception(
             ]
         )
         uow.commit()
+
+
+def registered_owner(uow: UnitOfWork, asset_owner: str) -> None:
+    """Refuse (InvalidInput on ``asset_owner``) a consignment for an asset owner that is not
+    registered and active: its devices must belong to a party that can be dispatched to."""
+    found = uow.asset_owners.get(asset_owner)
+    if found is None:
+        raise InvalidInput(
+            f"asset_owner: {asset_owner!r} is not a registered asset owner; an administrator "
+            f"registers it first (triage asset-owner add {asset_owner!r} --name NAME, or the "
+            "Asset owners page)",
+            field="asset_owner",
+        )
+    if not found.active:
+        raise InvalidInput(
+            f"asset_owner: {asset_owner!r} is deactivated; an administrator reactivates it "
+            "before its consignments are imported",
+            field="asset_owner",
+        )
 
 
 def find_consignment(uow: UnitOfWork, named: str, asset_owner: str | None = None) -> Consignment:

@@ -10,12 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
+from triage.domain.disposal import Destruction, check_line, destruction_data, device_facts
 from triage.domain.evidence_codec import Inspection, evidence_to_json, inspection_from_json
 from triage.domain.job import TriageJob, attempts_exhausted, check_override, check_retry
 from triage.domain.lifecycle import Action, JobState, step
+from triage.domain.local_time import local
 from triage.domain.reason import Reason
 from triage.domain.reset_profile import check_reset
-from triage.domain.roles import Permission
+from triage.domain.roles import Permission, roles_with
 from triage.domain.seals import check_fittable, normalise_serial
 from triage.domain.tamper_policy import (
     EvidenceError,
@@ -35,7 +37,16 @@ from triage.domain.work_order import (
 from triage.domain.work_order_record import StoredWorkOrder
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref, format_time
-from triage.services import anomaly, assessment, bench_assignment, common, security_log, tools
+from triage.services import (
+    anomaly,
+    assessment,
+    bench_assignment,
+    common,
+    custody,
+    seal_draw,
+    security_log,
+    tools,
+)
 from triage.services.common import (
     device_ref,
     get_job,
@@ -488,6 +499,7 @@ def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: st
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         entry = job_step(uow, caller, job, Action.SEAL, {"serial": serial, "bench": caller.bench})
+        seal_draw.check_drawn(uow, caller, job, serial)
         check_fittable(uow.seals.seal(serial), serial, caller.id, caller.bench)
         if caller.bench is not None:
             bench_assignment.check_assigned(uow, caller.id, caller.bench)
@@ -518,9 +530,17 @@ def quarantine(
 
 
 def dispose(
-    uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, action: str, reference: str
+    uow_factory: UnitOfWorkFactory,
+    caller: Caller,
+    job_id: str,
+    action: str,
+    reference: str,
+    destruction: Destruction | None = None,
+    manufacturer: str | None = None,
 ) -> TriageJob:
-    """A quarantined device is returned to its manufacturer or destroyed."""
+    """A quarantined device is returned to its manufacturer (``reference``: the RMA; the
+    manufacturer, by default the device's) or destroyed (``destruction``: the method, site,
+    day and evidence, all required; see ``services.disposals``)."""
     choices = {"return": Action.RETURN_TO_MANUFACTURER, "destroy": Action.DESTROY}
     require_step(caller, *choices.values())
     if action not in choices:
@@ -530,7 +550,35 @@ def dispose(
         raise InvalidInput(
             "reference: give the returns authorisation or destruction certificate reference"
         )
+    if action == "destroy" and destruction is None:
+        raise InvalidInput(
+            "method: a destruction records its method, site or contractor, day and photo or "
+            "video evidence: use the destruction form (triage disposal destroy, or POST "
+            "/api/v1/disposals/destructions)",
+            field="method",
+        )
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
-        entry = job_step(uow, caller, job, choices[action], {"reference": text})
-        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
+        step(job.state, choices[action])  # a device not set aside is refused first
+        found = uow.devices.get(job.device_id)
+        data: dict[str, Any] = {"reference": text}
+        if found is not None:
+            data |= device_facts(
+                found.manufacturer, found.model, int(found.type), found.asset_owner
+            )
+        if destruction is None:
+            made_by = manufacturer if manufacturer is not None else data.get("manufacturer")
+            data["manufacturer"] = check_line(made_by or "", "manufacturer", 200)
+        else:
+            destruction.check_day(local(uow.clock.now(), uow.settings.zone).date())
+            role = ", ".join(
+                sorted(r.value for r in roles_with(Permission.DEVICE_DISPOSE) if r in caller.roles)
+            )
+            method = uow.disposals.method(destruction.method)
+            data |= destruction_data(destruction, method, role)
+        entries = [job_step(uow, caller, job, choices[action], data)]
+        if destruction is not None:
+            # A destroyed device is no longer anywhere: it leaves the facility's custody.
+            reason = f"destroyed ({destruction.method}) at {destruction.site}"
+            entries.append(custody.left_entry(uow, caller, job.device_id, reason))
+        return record_and_reload(uow, entries, lambda: uow.jobs.get(job.id))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
-from triage.services import history
+from triage.services import history, retention
 from triage.services.common import device_ref, get_job, make_entry
 from triage.services.ports import FileStore, UnitOfWork, UnitOfWorkFactory
 
@@ -91,6 +91,9 @@ def photo(
         for _, e in story.entries
         if e.type == PHOTO_ATTACHED and e.data["job_id"] == job_id and e.data["sha256"] == sha256
     ]
-    if not recorded or store.check(sha256) != "ok":
+    if not recorded:
         raise NotFound(f"no photo {sha256} of job {job_id}")
+    if store.check(sha256) != "ok":
+        gone = retention.purged_notice(uow_factory, sha256)
+        raise NotFound(gone or f"no photo {sha256} of job {job_id}")
     return Photo(store.read(sha256), recorded[0]["media_type"])

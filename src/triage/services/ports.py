@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
@@ -36,14 +36,26 @@ from triage.domain.assurance_records import (
 from triage.domain.catalogue import Catalogue, Control, ControlReadiness
 from triage.domain.consignment import Consignment
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+from triage.domain.custody import (
+    CustodySettings,
+    DeviceCustody,
+    DeviceStocktake,
+    IdleDevice,
+    Location,
+    LocationCount,
+    SealDraw,
+)
 from triage.domain.device import Device
 from triage.domain.device_list import DeviceQuery, ListedDevice, Position
+from triage.domain.dispatch import Dispatch, DispatchState, DispatchSummary
+from triage.domain.disposal import DestructionMethod, DisposalRecord
 from triage.domain.facility import Facility
 from triage.domain.intake_exception import IntakeException
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Holder, Operator
 from triage.domain.reset_profile import ResetProfiles
+from triage.domain.retention import EvidenceFile, LegalHold, Purged, RetentionRule
 from triage.domain.seal_register import (
     FittedCount,
     SealBatch,
@@ -433,6 +445,14 @@ class FileStore(Protocol):
     def check(self, sha256: str) -> str: ...
 
 
+class PurgeableFileStore(FileStore, Protocol):
+    """The evidence store as a purge uses it (issue 19, retention): it may also delete."""
+
+    def delete(self, sha256: str) -> bool:
+        """Delete the file if it is there; True when it was."""
+        ...
+
+
 # -- documents: the renderer of certificates and labels -------------------------------------------
 
 
@@ -478,6 +498,20 @@ class DocumentRenderer(Protocol):
         self, device_id: str, receipt: str, verifier_key: str, facility_name: str
     ) -> Document:
         """A destroyed device's certificate of destruction, from its receipt (verified first)."""
+        ...
+
+    def dispatch_note(self, signed_note: bytes, verifier_key: str) -> Document:
+        """A dispatch note (issue 19 B) as a PDF with a QR code, from the signed JSON note
+        (verified first)."""
+        ...
+
+    def outcome_report(self, signed_report: bytes, verifier_key: str) -> Document:
+        """A consignment's outcome report (issue 19 E) as a PDF with a QR code of its digest,
+        from the signed JSON report (verified first)."""
+        ...
+
+    def destruction_batch_certificate(self, signed: bytes, verifier_key: str) -> Document:
+        """A batch certificate of destruction, from its signed document (verified first)."""
         ...
 
     def seal_labels(self, labels: Sequence[SealLabel], facility_name: str) -> Document:
@@ -627,6 +661,10 @@ class FacilityRepository(Protocol):
         """This facility's (max reset attempts, work order validity in minutes)."""
         ...
 
+    def custody_settings(self) -> CustodySettings:
+        """This facility's idle-device days and whether seals are issued at random."""
+        ...
+
 
 class OperatorRepository(Protocol):
     """Operators and the benches assigned to them (projections of the ledger)."""
@@ -693,8 +731,11 @@ class ConsignmentRepository(Protocol):
         """Every consignment under ``reference`` (one an asset owner; oldest first)."""
         ...
 
-    def page(self, offset: int, limit: int) -> tuple[list[Consignment], int]:
-        """One page of consignments by creation time, and how many there are."""
+    def page(
+        self, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[Consignment], int]:
+        """One page of consignments (of asset owner ``owner``, if given) by creation time, and
+        how many there are."""
         ...
 
     def expected_in_open(self, device_id: str) -> tuple[str, Device, bool] | None:
@@ -736,8 +777,11 @@ class JobRepository(Protocol):
 
     def for_device(self, device_id: str) -> list[TriageJob]: ...
 
-    def page(self, state: JobState | None, offset: int, limit: int) -> tuple[list[TriageJob], int]:
-        """One page of jobs (in ``state``, if given) by opening time, and how many there are."""
+    def page(
+        self, state: JobState | None, offset: int, limit: int, owner: str | None = None
+    ) -> tuple[list[TriageJob], int]:
+        """One page of jobs (in ``state``, and of devices of asset owner ``owner``, if given)
+        by opening time, and how many there are."""
         ...
 
     def count_by_state(self) -> dict[JobState, int]:
@@ -814,17 +858,135 @@ class AssetOwnerRepository(Protocol):
 class DispatchRepository(Protocol):
     """Issue 19 (B): dispatches, packed devices, handovers, acknowledgements (projections)."""
 
+    def get(self, dispatch_id: str) -> Dispatch | None:
+        """The dispatch with its packed devices, refused packings and discrepancies."""
+        ...
+
+    def page(
+        self, owner: str | None, state: DispatchState | None, offset: int, limit: int
+    ) -> tuple[list[DispatchSummary], int]:
+        """One page of dispatches (of ``owner``, in ``state``, when given), newest first, and
+        how many there are."""
+        ...
+
+    def holding(self, job_id: str) -> str | None:
+        """The dispatch, not cancelled, the job's device is packed in, if any."""
+        ...
+
+    def note(self, dispatch_id: str) -> bytes | None:
+        """The signed dispatch note of a closed dispatch, as handed out."""
+        ...
+
 
 class DisposalRepository(Protocol):
-    """Issue 19 (C): destruction and return evidence (projections of the ledger)."""
+    """Destruction methods, and how devices left for good: destroyed (with evidence and
+    witness) or returned to the manufacturer (projections of the ledger). ``owner`` limits what
+    is read to one asset owner's devices (None: every device)."""
+
+    def for_job(self, job_id: str) -> DisposalRecord | None:
+        """How the job's device left, if it was destroyed or returned with its evidence."""
+        ...
+
+    def for_device(self, device_id: str) -> list[DisposalRecord]:
+        """The device's disposals, latest first (a device can come back and go again)."""
+        ...
+
+    def destroyed(
+        self,
+        owner: str | None,
+        *,
+        device_ids: Sequence[str] | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> list[DisposalRecord]:
+        """Destructions of ``device_ids`` (every device when None) done between ``since`` and
+        ``until`` (inclusive, when given), by day then device."""
+        ...
+
+    def awaiting_witness(self, owner: str | None) -> list[DisposalRecord]:
+        """Destructions no one has witnessed yet, oldest first."""
+        ...
+
+    def method(self, code: str) -> DestructionMethod | None: ...
+
+    def methods(self) -> list[DestructionMethod]:
+        """Every destruction method, active or not, by code."""
+        ...
 
 
 class CustodyRepository(Protocol):
-    """Issue 19 (D): device locations, moves and device stocktakes (projections of the ledger)."""
+    """Device locations, where each device is, device stocktakes and the seals drawn at
+    random (projections of the ledger). ``owner`` limits what is read to one asset owner's
+    devices (None: every device)."""
+
+    def location(self, code: str) -> Location | None: ...
+
+    def locations(self) -> list[Location]:
+        """Every location, by code."""
+        ...
+
+    def where(self, device_id: str) -> DeviceCustody | None:
+        """Where the device is (None: never in the facility's custody)."""
+        ...
+
+    def recorded_at(self, device_ids: Sequence[str]) -> dict[str, str | None]:
+        """Where each of ``device_ids`` is recorded (None: left the facility); those never in
+        custody are absent."""
+        ...
+
+    def devices_at(self, code: str) -> list[str]:
+        """The devices recorded at location ``code``, sorted."""
+        ...
+
+    def counts(self, idle_before: datetime, owner: str | None) -> list[LocationCount]:
+        """Devices per location (in the facility), and how many have not moved since
+        ``idle_before``."""
+        ...
+
+    def longest_at(
+        self,
+        code: str | None,
+        idle_before: datetime | None,
+        owner: str | None,
+        offset: int,
+        limit: int,
+    ) -> tuple[list[IdleDevice], int]:
+        """Devices in the facility (at ``code`` if given; only those not moved since
+        ``idle_before`` if given), longest there first, and how many in all."""
+        ...
+
+    def stocktake(self, stocktake_id: str) -> DeviceStocktake | None: ...
+
+    def stocktakes(self, offset: int, limit: int) -> tuple[list[DeviceStocktake], int]:
+        """Device stocktakes, newest first."""
+        ...
+
+    def drawn_seal(self, job_id: str) -> SealDraw | None:
+        """The seal drawn at random for the job, if one was."""
+        ...
 
 
 class RetentionRepository(Protocol):
     """Issue 19 (E): retention rules, legal holds, purged evidence files (projections)."""
+
+    def rules(self) -> list[RetentionRule]:
+        """The rules set for a kind of evidence file (kinds never set keep their default)."""
+        ...
+
+    def holds(self, active_only: bool) -> list[LegalHold]:
+        """Legal holds, oldest first (only those not released, when ``active_only``)."""
+        ...
+
+    def hold(self, hold_id: str) -> LegalHold | None: ...
+
+    def files(self, sha256: str | None = None) -> list[EvidenceFile]:
+        """Every record of an evidence file (of one digest, if given), with its job's
+        consignment and closing time."""
+        ...
+
+    def purges(self, sha256: str | None = None) -> list[Purged]:
+        """Files purged (of one digest, if given), newest first."""
+        ...
 
 
 class Clock(Protocol):

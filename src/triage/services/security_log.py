@@ -35,7 +35,7 @@ from triage.domain.work_order import (
 from triage.domain.work_order_record import StoredWorkOrder
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref, format_time
-from triage.services import anomaly, common
+from triage.services import anomaly, common, retention
 from triage.services.bench_assignment import bench_tool, refusing_elsewhere
 from triage.services.common import device_ref, get_job, make_entry
 from triage.services.ports import FileStore, UnitOfWork, UnitOfWorkFactory
@@ -242,8 +242,11 @@ def raw(
     caller.require(Permission.TRIAGE_READ, Permission.HISTORY_READ)
     with uow_factory(write=False) as uow:
         records = uow.security_logs.for_job(job_id)
-    if not any(r.sha256 == sha256 for r in records) or store.check(sha256) != "ok":
+    if not any(r.sha256 == sha256 for r in records):
         raise NotFound(f"no security log {sha256} recorded for job {job_id}")
+    if store.check(sha256) != "ok":
+        gone = retention.purged_notice(uow_factory, sha256)
+        raise NotFound(gone or f"no security log {sha256} recorded for job {job_id}")
     return store.read(sha256)
 
 

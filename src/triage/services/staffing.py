@@ -46,12 +46,16 @@ def add_operator(
     roles: frozenset[Role],
     issue_activation: bool,
     benches: Sequence[str] = (),
+    asset_owner: str | None = None,
 ) -> AddedOperator:
     """Register an operator (see ``acting_administrator`` for who may), at ``benches`` if any,
-    with an activation code when asked, and always for the first administrator."""
+    with an activation code when asked, and always for the first administrator; a person of
+    an asset owner names it (``asset_owner``)."""
     acting = acting_administrator(uow_factory, caller)
     named = [bench_assignment.bench_name(b) for b in benches]  # checked before anything changes
-    created = operators.create_operator(uow_factory, acting, operator_id, name, roles)
+    created = operators.create_operator(
+        uow_factory, acting, operator_id, name, roles, asset_owner=asset_owner
+    )
     if named:
         bench_assignment.assign_benches(uow_factory, acting, created.id, named, BENCHES_WHEN_ADDED)
     # The host bootstrapping the first administrator hands over an activation code, not a

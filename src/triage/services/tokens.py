@@ -200,7 +200,9 @@ def authenticate_token(uow_factory: UnitOfWorkFactory, secret: str) -> Caller:
         found.id, holder.second_factor_since, token.created_at, f"the bearer token {token.id}"
     )
     credential = Credential("token", token.id, token.expires_at)
-    return Caller.operator(found.id, found.roles, token.scopes, token.bench, credential)
+    return Caller.operator(
+        found.id, found.roles, token.scopes, token.bench, credential, found.asset_owner
+    )
 
 
 def check_second_factor(

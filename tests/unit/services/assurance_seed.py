@@ -72,6 +72,10 @@ class FakeFileStore:
     def lose(self, sha256: str) -> None:
         del self.files[sha256]
 
+    def delete(self, sha256: str) -> bool:
+        """As a purge deletes a file (``PurgeableFileStore``)."""
+        return self.files.pop(sha256, None) is not None
+
 
 @dataclass(frozen=True)
 class Replayed:

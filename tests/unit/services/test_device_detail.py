@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.fakes import FakeUnitOfWorkFactory
-from tests.unit.services import workflow_seed
+from tests.unit.services import disposal_seed, workflow_seed
 from tests.unit.services.callers import auditor, nobody, stores, supervisor
 from triage.errors import NotFound, PermissionDenied
 from triage.services import job_steps
@@ -61,7 +61,7 @@ def test_a_destroyed_device_offers_its_certificate_of_destruction_and_no_acts(
     factory: FakeUnitOfWorkFactory, bench: workflow_seed.Bench
 ) -> None:
     job_id = workflow_seed.inspected(factory, bench, 1, BREACHED)
-    job_steps.dispose(factory, supervisor(), job_id, "destroy", "WEEE-1")
+    job_steps.dispose(factory, supervisor(), job_id, "destroy", "WEEE-1", disposal_seed.DESTRUCTION)
 
     shown = device_detail.device_page(factory, supervisor(), workflow_seed.device_id(1))
 

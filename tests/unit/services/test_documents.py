@@ -52,6 +52,18 @@ class FakeRenderer:
         self.calls.append(("device_labels", (list(labels),)))
         return Document(b"%PDF device labels", "device-labels.pdf")
 
+    def dispatch_note(self, signed_note: bytes, verifier_key: str) -> Document:
+        self.calls.append(("dispatch_note", (signed_note, verifier_key)))
+        return Document(b"%PDF dispatch note", "dispatch-note.pdf")
+
+    def destruction_batch_certificate(self, signed: bytes, verifier_key: str) -> Document:
+        self.calls.append(("destruction_batch", (signed, verifier_key)))
+        return Document(b"%PDF batch", "batch.pdf")
+
+    def outcome_report(self, signed_report: bytes, verifier_key: str) -> Document:
+        self.calls.append(("outcome_report", (signed_report, verifier_key)))
+        return Document(b"%PDF outcome", "outcome.pdf")
+
 
 @pytest.fixture
 def job(factory: FakeUnitOfWorkFactory) -> TriageJob:
@@ -96,34 +108,6 @@ def test_no_certificate_for_whoever_may_not_issue_receipts(
         documents.certificate(factory, stores(), DEVICE, ISSUER, renderer)
     with pytest.raises(NotFound):
         documents.certificate(factory, auditor(), workflow_seed.device_id(9), ISSUER, renderer)
-    assert renderer.calls == []
-
-
-def test_a_certificate_of_destruction_is_rendered_from_the_verified_receipt(
-    factory: FakeUnitOfWorkFactory, job: TriageJob
-) -> None:
-    renderer = FakeRenderer()
-
-    made = documents.destruction_certificate(factory, auditor(), DEVICE.lower(), ISSUER, renderer)
-
-    assert made == Document(b"%PDF destruction", f"destruction-{DEVICE.lower()}.pdf")
-    [(kind, (_, receipt, verifier, name))] = renderer.calls
-    assert (kind, verifier, name) == ("destruction", VERIFIER, "Unit Facility")
-    verified = verify_receipt(receipt, [VERIFIER])
-    assert {e.subject.id for _, e in verified.entries} == {DEVICE}
-
-
-def test_no_certificate_of_destruction_for_whoever_may_not_issue_receipts(
-    factory: FakeUnitOfWorkFactory, job: TriageJob
-) -> None:
-    renderer = FakeRenderer()
-
-    with pytest.raises(PermissionDenied):
-        documents.destruction_certificate(factory, stores(), DEVICE, ISSUER, renderer)
-    with pytest.raises(NotFound):
-        documents.destruction_certificate(
-            factory, auditor(), workflow_seed.device_id(9), ISSUER, renderer
-        )
     assert renderer.calls == []
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.services import callers
+from tests.unit.services.disposal_seed import DESTRUCTION
 from tests.unit.services.workflow_seed import (
     BREACHED,
     STORES,
@@ -20,12 +21,28 @@ from tests.unit.services.workflow_seed import (
     inspected,
     manifest,
     may_triage,
+    register_owners,
 )
 from triage.domain.consignment import ConsignmentStatus, ManifestRow
 from triage.domain.lifecycle import JobState
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from triage.ledger.entry import Entry
 from triage.services import intake, job_steps
 from triage.services.views import consignments
+
+
+@pytest.fixture
+def factory() -> FakeUnitOfWorkFactory:
+    """A facility with the asset owners North Energy and South Gas registered (consignments are
+    imported for registered owners only)."""
+    made = FakeUnitOfWorkFactory()
+    register_owners(made, "North Energy", "South Gas")
+    return made
+
+
+def _recorded(factory: FakeUnitOfWorkFactory) -> list[Entry]:
+    """What the test recorded: the ledger after the owners' registration."""
+    return [e for e in factory.entries() if not e.type.startswith("asset_owner.")]
 
 
 def _detail(factory: FakeUnitOfWorkFactory, consignment_id: str) -> consignments.ConsignmentDetail:
@@ -45,7 +62,7 @@ def test_a_manifest_becomes_a_consignment_expecting_every_device(
 
     assert (report.imported, report.problems) == (2, [])
     assert done == [3]  # the consignment and its two devices
-    created, *expected = factory.entries()
+    created, *expected = _recorded(factory)
     assert created.type == "consignment.created"
     assert created.subject.id == report.consignment_id
     assert created.actor.id == STORES.id
@@ -69,7 +86,7 @@ def test_a_manifest_becomes_a_consignment_expecting_every_device(
 def test_importing_needs_the_import_permission(factory: FakeUnitOfWorkFactory) -> None:
     with pytest.raises(PermissionDenied):
         intake.import_manifest(factory, callers.bench_operator(), "CN-1", "North", manifest(1))
-    assert factory.entries() == []
+    assert _recorded(factory) == []
 
 
 @pytest.mark.parametrize(
@@ -81,7 +98,7 @@ def test_a_consignment_needs_a_reference_and_an_asset_owner(
 ) -> None:
     with pytest.raises(InvalidInput, match=rf"^{named}:"):
         intake.import_manifest(factory, STORES, reference, asset_owner, manifest(1))
-    assert factory.entries() == []
+    assert _recorded(factory) == []
 
 
 def test_a_reference_is_imported_once_per_asset_owner(factory: FakeUnitOfWorkFactory) -> None:
@@ -90,7 +107,7 @@ def test_a_reference_is_imported_once_per_asset_owner(factory: FakeUnitOfWorkFac
         intake.import_manifest(factory, STORES, "CN-1", "North Energy", manifest(2))
     # Another owner may use the same reference.
     factory.clock.advance(timedelta(minutes=1))
-    intake.import_manifest(factory, STORES, "CN-1", "South Gas", manifest(2))
+    intake.import_manifest(factory, STORES, "CN-1", "South Gas", manifest(2, owner="South Gas"))
     listed, total = consignments.consignments(factory, SUPERVISOR, 0, 10)
     assert total == 2
     assert listed[0].id == first
@@ -114,7 +131,7 @@ def test_a_manifest_with_bad_rows_is_refused_whole_naming_every_problem(
     assert problems == [(3, "row"), (4, "device_id"), (5, "device_id"), (6, "inventory_status")]
     assert "duplicate of line 2" in refused.value.problems[2].problem
     assert "--skip-invalid" in str(refused.value)
-    assert factory.entries() == []
+    assert _recorded(factory) == []
 
 
 def test_skipping_invalid_rows_imports_the_good_ones_and_reports_the_rest(
@@ -134,7 +151,7 @@ def test_skipping_invalid_rows_still_needs_one_good_row(factory: FakeUnitOfWorkF
         intake.import_manifest(factory, STORES, "CN-1", "North Energy", rows, skip_invalid=True)
     with pytest.raises(InvalidInput, match="lists no devices"):
         intake.import_manifest(factory, STORES, "CN-1", "North Energy", [])
-    assert factory.entries() == []
+    assert _recorded(factory) == []
 
 
 def test_a_device_awaited_in_an_open_consignment_cannot_be_expected_twice(
@@ -184,7 +201,7 @@ def test_an_expected_device_scanned_in_opens_its_job(factory: FakeUnitOfWorkFact
         consignment_id,
     )
     assert job.opened_at == factory.clock.now() and job.closed_at is None
-    entry = factory.entries()[-1]
+    entry = _recorded(factory)[-1]
     assert (entry.type, entry.subject.id, entry.actor.id) == (
         "device.received",
         device_id(1),
@@ -221,7 +238,7 @@ def test_an_unexpected_device_raises_an_exception_for_a_supervisor(
 
     assert scanned.job is None and not scanned.created
     assert scanned.exception_id is not None
-    entry = factory.entries()[-1]
+    entry = _recorded(factory)[-1]
     assert (entry.type, entry.subject.id) == ("exception.raised", device_id(5))
     assert entry.data["kind"] == "unexpected_device"
     listed, total = consignments.exceptions(factory, SUPERVISOR, "open", 0, 10)
@@ -255,7 +272,7 @@ def test_scanning_needs_the_scan_permission(factory: FakeUnitOfWorkFactory) -> N
 def test_a_scan_that_is_no_device_id_is_refused(factory: FakeUnitOfWorkFactory) -> None:
     with pytest.raises(InvalidInput, match=r"^device_id:"):
         intake.scan_device(factory, STORES, "12-34")
-    assert factory.entries() == []
+    assert _recorded(factory) == []
 
 
 def test_no_device_is_received_before_the_facility_may_triage(
@@ -275,7 +292,8 @@ def _disposed(factory: FakeUnitOfWorkFactory, n: int, action: str) -> str:
     """Test device ``n`` inspected with its CPA boundary breached (quarantined), then returned
     to its manufacturer or destroyed; returns its job's id."""
     job_id = inspected(factory, at_the_bench(factory), n, BREACHED)
-    job_steps.dispose(factory, SUPERVISOR, job_id, action, "DC-0001")
+    destruction = DESTRUCTION if action == "destroy" else None
+    job_steps.dispose(factory, SUPERVISOR, job_id, action, "DC-0001", destruction)
     return job_id
 
 
@@ -292,7 +310,7 @@ def test_a_destroyed_device_scanned_again_is_flagged_and_not_received(
     assert scanned.job is None and not scanned.created
     assert "DESTROYED" in scanned.message
     assert factory.entry_types() == [*before, "exception.raised"]
-    entry = factory.entries()[-1]
+    entry = _recorded(factory)[-1]
     assert entry.subject.id == device_id(1)
     assert entry.data["kind"] == intake.DESTROYED_RETURNED
     assert job_id in entry.data["detail"]
@@ -330,7 +348,7 @@ def test_a_dry_run_shows_what_would_be_imported_and_every_bad_row_recording_noth
         (rows[1].line, device_id(2)),
     ]
     assert [(p.line, p.field) for p in report.problems] == [(4, "device_type")]
-    assert factory.entries() == []
+    assert _recorded(factory) == []
     # The same manifest, the bad row skipped as asked: what the preview said is what is done.
     done = intake.import_manifest(factory, STORES, "CN-1", "North Energy", rows, True)
     assert (done.imported, done.problems) == (report.imported, report.problems)
@@ -365,7 +383,7 @@ def test_a_consignment_is_closed_and_read_by_its_reference(factory: FakeUnitOfWo
 def test_a_reference_two_asset_owners_used_needs_the_owner(factory: FakeUnitOfWorkFactory) -> None:
     import_consignment(factory, 1, reference="CN-1")
     factory.clock.advance(timedelta(minutes=1))
-    intake.import_manifest(factory, STORES, "CN-1", "South Gas", manifest(2))
+    intake.import_manifest(factory, STORES, "CN-1", "South Gas", manifest(2, owner="South Gas"))
     before = factory.entry_types()
 
     with pytest.raises(InvalidInput, match="North Energy, South Gas") as ambiguous:
@@ -398,7 +416,7 @@ def test_closing_a_consignment_records_the_devices_that_never_came(
     assert closed.status is ConsignmentStatus.CLOSED
     assert closed.closed_at == factory.clock.now()
     assert (closed.expected, closed.arrived) == (3, 1)
-    entry = factory.entries()[-1]
+    entry = _recorded(factory)[-1]
     assert (entry.type, entry.subject.id) == ("consignment.closed", consignment_id)
     assert entry.data == {"missing": missing, "arrived": 1, "expected": 3}
 
@@ -438,7 +456,7 @@ def test_resolving_an_exception_records_what_was_done(factory: FakeUnitOfWorkFac
 
     intake.resolve_exception(factory, SUPERVISOR, exception_id, "  returned to  the owner  ")
 
-    entry = factory.entries()[-1]
+    entry = _recorded(factory)[-1]
     assert (entry.type, entry.subject.id, entry.actor.id) == (
         "exception.resolved",
         device_id(5),

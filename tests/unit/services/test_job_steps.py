@@ -10,6 +10,7 @@ import pytest
 
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.services import callers, people_seed
+from tests.unit.services.disposal_seed import DESTRUCTION
 from tests.unit.services.workflow_seed import (
     BREACHED,
     FACILITY_SIGNER,
@@ -777,10 +778,15 @@ def test_a_quarantined_device_is_returned_or_destroyed(
 ) -> None:
     job_id = inspected(factory, at_bench, 1, BREACHED)
 
-    job = job_steps.dispose(factory, SUPERVISOR, job_id, action, " RMA-2026-0042 ")
+    destruction = DESTRUCTION if action == "destroy" else None
+    job = job_steps.dispose(factory, SUPERVISOR, job_id, action, " RMA-2026-0042 ", destruction)
 
     assert (job.state, job.closed_at) == (state, factory.clock.now())
-    entry = factory.entries()[-1]
+    entry = next(
+        e
+        for e in reversed(factory.entries())
+        if e.type.startswith("device.") and "job_id" in e.data
+    )
     assert (entry.type, entry.data["reference"]) == (f"device.{state.value}", "RMA-2026-0042")
 
 
@@ -805,7 +811,7 @@ def test_disposal_needs_the_permission_and_a_device_set_aside(
     with pytest.raises(PermissionDenied):
         job_steps.dispose(factory, at_bench.operator, quarantined, "destroy", "CERT-1")
     with pytest.raises(IllegalTransition):
-        job_steps.dispose(factory, SUPERVISOR, eligible, "destroy", "CERT-1")
+        job_steps.dispose(factory, SUPERVISOR, eligible, "destroy", "CERT-1", DESTRUCTION)
     assert factory.entry_types() == before
 
 

@@ -120,7 +120,7 @@ def test_photos_belong_to_an_open_job() -> None:
     factory = FakeUnitOfWorkFactory()
     at_bench = workflow_seed.at_the_bench(factory)
     job_id = workflow_seed.inspected(factory, at_bench, 1, workflow_seed.BREACHED)
-    job_steps.dispose(factory, supervisor(), job_id, "destroy", "DC-0001")
+    job_steps.dispose(factory, supervisor(), job_id, "return", "RMA-0001")
     before = factory.entry_types()
 
     with pytest.raises(Conflict, match="photos belong to an open job"):

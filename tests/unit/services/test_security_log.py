@@ -26,6 +26,7 @@ from tests.unit.services.workflow_seed import (
     evidence_store,
     log_recorded,
     received,
+    register_owners,
 )
 from triage import gbcs
 from triage.domain.caller import Caller
@@ -685,6 +686,7 @@ def test_the_log_is_read_uploaded_and_shown_by_the_device_id(
 def type_2_job(factory: FakeUnitOfWorkFactory, at_bench: Bench) -> TriageJob:
     """An in-home display (a Type 2 device: no GBCS security credentials) scanned in."""
     rows = [ManifestRow(2, device_fields(7, device_type="TYPE2"))]
+    register_owners(factory, "North Energy")
     intake.import_manifest(factory, callers.stores(), "CN-7", "North Energy", rows)
     scanned = intake.scan_device(factory, SUPERVISOR, device_id(7))
     assert scanned.job is not None, scanned.message

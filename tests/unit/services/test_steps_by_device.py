@@ -60,7 +60,7 @@ def test_a_job_that_is_over_is_not_the_devices_open_job(
     factory: FakeUnitOfWorkFactory, at_bench: Bench
 ) -> None:
     job_id = inspected(factory, at_bench, 1, BREACHED)
-    job_steps.dispose(factory, SUPERVISOR, job_id, "destroy", "CERT-0001")
+    job_steps.dispose(factory, SUPERVISOR, job_id, "return", "RMA-0001")
     with pytest.raises(NotFound):
         steps_by_device.open_job_id(factory, at_bench.operator, SCANNED)
 

@@ -21,7 +21,7 @@ from triage.domain.job import TriageJob
 from triage.domain.reset_profile import EMPTY_DIGEST
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
-from triage.services import assessment, intake, job_steps, security_log
+from triage.services import assessment, asset_owners, intake, job_steps, security_log
 
 SUPERVISOR = callers.supervisor()
 STORES = callers.stores()
@@ -47,17 +47,35 @@ def device_fields(n: int, **changes: str) -> dict[str, str]:
     return fields
 
 
-def manifest(*numbers: int) -> list[ManifestRow]:
-    """A manifest listing the test devices ``numbers``, one a line from line 2 (after the
-    header)."""
-    return [ManifestRow(line, device_fields(n)) for line, n in enumerate(numbers, start=2)]
+def manifest(*numbers: int, owner: str = "North Energy") -> list[ManifestRow]:
+    """A manifest listing the test devices ``numbers`` of asset owner ``owner``, one a line
+    from line 2 (after the header)."""
+    return [
+        ManifestRow(line, device_fields(n, asset_owner=owner))
+        for line, n in enumerate(numbers, start=2)
+    ]
+
+
+def register_owners(factory: FakeUnitOfWorkFactory, *owners: str) -> None:
+    """The asset owners ``owners`` registered by an administrator (those not registered yet):
+    consignments are imported for registered owners only."""
+    with factory(write=False) as uow:
+        missing = [o for o in owners if uow.asset_owners.get(o) is None]
+    for owner in missing:
+        asset_owners.register(factory, callers.administrator(), owner, owner)
 
 
 def import_consignment(
-    factory: FakeUnitOfWorkFactory, *numbers: int, reference: str = "CN-1"
+    factory: FakeUnitOfWorkFactory,
+    *numbers: int,
+    reference: str = "CN-1",
+    owner: str = "North Energy",
 ) -> str:
-    """A consignment expecting the test devices ``numbers``; returns its id."""
-    report = intake.import_manifest(factory, STORES, reference, "North Energy", manifest(*numbers))
+    """A consignment of asset owner ``owner`` (registered if it is not) expecting the test
+    devices ``numbers``; returns its id."""
+    register_owners(factory, owner)
+    rows = manifest(*numbers, owner=owner)
+    report = intake.import_manifest(factory, STORES, reference, owner, rows)
     assert report.consignment_id is not None
     return report.consignment_id
 

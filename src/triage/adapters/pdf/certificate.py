@@ -63,6 +63,7 @@ from triage.ledger.receipt import DIGEST_LABEL, VerifiedReceipt, receipt_digest,
 RELEASED = TRANSITIONS[Action.RELEASE].entry_type
 DESTROYED = TRANSITIONS[Action.DESTROY].entry_type
 QUARANTINED = TRANSITIONS[Action.QUARANTINE].entry_type
+WITNESSED = "disposal.witnessed"
 _DEVICE_ENTRIES = ("device.received", "consignment.device_expected")
 _DECISIONS = ("device.decided", "decision.overridden")
 _TYPE_NAMES = {
@@ -121,6 +122,7 @@ class _Destruction:
     destroyed: Entry
     index: int  # the destruction entry's index in the ledger
     quarantine: Entry | None  # why the device was set aside before it was destroyed
+    witness: Entry | None  # the second person who confirmed the destruction
 
 
 def certificate_filename(device_id: str) -> str:
@@ -248,7 +250,8 @@ def _destroyed_facts(verified: VerifiedReceipt) -> _Destruction:
             f"{job.state()}; a certificate of destruction is only issued for a destroyed device"
         )
     index, destroyed = found
-    return _Destruction(job, destroyed, index, _last(job.entries, QUARANTINED))
+    witness = _last(job.entries, WITNESSED)
+    return _Destruction(job, destroyed, index, _last(job.entries, QUARANTINED), witness)
 
 
 def _verified_reset(
@@ -389,25 +392,31 @@ def _destruction_story(
 ) -> list[Flowable]:
     destroyed = facts.destroyed
     title = "Certificate of destruction"
-    method = TRANSITIONS[Action.DESTROY].description
-    recorded_method = destroyed.data.get("method")
-    if recorded_method:
-        method = f"{method}: {recorded_method}"
     set_aside = "not recorded"
     if facts.quarantine is not None:
         reason = _text(facts.quarantine.data.get("reason"), "no reason recorded")
         set_aside = _clip(f"{_time(facts.quarantine.at)} by {_actor(facts.quarantine)}: {reason}")
+    method = destroyed.data.get("method")
+    if isinstance(method, Mapping):
+        section = "Sanitisation (NIST SP 800-88 Rev.1, section 4.8)"
+        rows = _sanitisation_rows(facts, method)
+    else:
+        # Destroyed before destruction evidence was recorded: what was recorded then.
+        section = "Disposal"
+        rows = [
+            ("Destroyed", f"{_time(destroyed.at)} by {_actor(destroyed)}", BODY),
+            ("Method", TRANSITIONS[Action.DESTROY].description, BODY),
+        ]
     return [
         _header(verified, title, "DESTROYED", _DESTROYED_ACCENT, facility_name, destroyed.at),
         Spacer(1, 5 * mm),
         _device_block(facts.job, digest),
         Spacer(1, 5 * mm),
-        _p("Disposal", _SECTION),
+        _p(section, _SECTION),
         Spacer(1, 1.5 * mm),
         _facts_table(
             [
-                ("Destroyed", f"{_time(destroyed.at)} by {_actor(destroyed)}", BODY),
-                ("Method", method, BODY),
+                *rows,
                 ("Reference", _text(destroyed.data.get("reference")), _MONO_B),
                 ("Quarantined", set_aside, BODY),
                 ("Ledger entry", f"index {facts.index} ({destroyed.type})", BODY),
@@ -416,6 +425,61 @@ def _destruction_story(
         ),
         *_job_and_receipt(verified, facts.job, verifier_key),
     ]
+
+
+def _sanitisation_rows(
+    facts: _Destruction, method: Mapping[str, Any]
+) -> list[tuple[str, str, ParagraphStyle]]:
+    """The NIST SP 800-88 sec. 4.8 fields of a destruction recorded with its method: the
+    device (media), how it was sanitised and verified, by whom, when, where and who saw it."""
+    destroyed, data = facts.destroyed, facts.destroyed.data
+    device = facts.job.device
+    role = data.get("role")
+    by = f"{_actor(destroyed)} ({role})" if role else _actor(destroyed)
+    contact = _text(data.get("contact"), "the facility")
+    return [
+        ("Manufacturer", _text(data.get("manufacturer") or device.get("manufacturer")), BODY),
+        ("Model", _text(data.get("model") or device.get("model")), BODY),
+        ("Serial number", facts.job.device_id, _MONO_B),
+        ("Media type", _type_name(data.get("device_type", device.get("type"))), BODY),
+        ("Media source", _text(data.get("asset_owner") or device.get("asset_owner")), BODY),
+        ("Confidentiality", f"{_text(method.get('confidentiality'))} (before sanitisation)", BODY),
+        ("Sanitisation", _clip(_text(method.get("description"))), BODY),
+        (
+            "Method used",
+            f"{_text(method.get('name'))}, NIST SP 800-88 category "
+            f"{_text(method.get('category')).upper()}",
+            BODY,
+        ),
+        ("Tool used", _text(method.get("tool")), BODY),
+        ("Verification", _text(method.get("verification")), BODY),
+        ("Destination", _text(method.get("destination")), BODY),
+        ("Performed by", by, BODY),
+        ("Date", f"{_text(data.get('destroyed_on'))} (recorded {_time(destroyed.at)})", BODY),
+        ("Location", _clip(_text(data.get("site"))), BODY),
+        ("Contact", _clip(contact), BODY),
+        ("Witness", _witness(facts.witness), BODY),
+        ("Evidence", _evidence(data.get("evidence")), _CELL_MONO),
+    ]
+
+
+def _witness(entry: Entry | None) -> str:
+    if entry is None:
+        return "not witnessed"
+    statement = _text(entry.data.get("statement"), "no statement recorded")
+    return _clip(f"{_actor(entry)} on {_time(entry.at)}: {statement}")
+
+
+def _evidence(files: object) -> str:
+    """Each photo or video by its SHA-256, media type and size."""
+    if not isinstance(files, Sequence) or not files:
+        return "none recorded"
+    lines = [
+        f"sha256 {f.get('sha256')} ({f.get('media_type')}, {f.get('size')} bytes)"
+        for f in files
+        if isinstance(f, Mapping)
+    ]
+    return _clip("; ".join(lines))
 
 
 def _header(

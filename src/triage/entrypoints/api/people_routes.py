@@ -40,6 +40,9 @@ class OperatorOut(BaseModel):
     benches: list[str]
     created_at: str
     last_login_at: str | None
+    asset_owner: str | None = Field(
+        default=None, description="The asset owner a person of one acts for (null: none)."
+    )
 
     @classmethod
     def of(cls, found: Person, benches: list[str], locked: bool) -> "OperatorOut":
@@ -54,6 +57,7 @@ class OperatorOut(BaseModel):
             benches=benches,
             created_at=format_time(found.created_at),
             last_login_at=None if found.last_login_at is None else format_time(found.last_login_at),
+            asset_owner=found.asset_owner,
         )
 
 
@@ -75,6 +79,10 @@ class OperatorIn(BaseModel):
     )
     issue_activation: bool = Field(
         default=True, description="Also issue their one-time activation code (shown once)."
+    )
+    asset_owner: Annotated[str, Field(max_length=100)] | None = Field(
+        default=None,
+        description="For the asset_owner role (alone): the registered asset owner they act for.",
     )
 
 
@@ -137,6 +145,7 @@ def build_people_router(application: App) -> APIRouter:
             parse_roles(body.roles),
             body.issue_activation,
             body.benches,
+            asset_owner=body.asset_owner,
         )
         response.headers.update(NO_STORE)
         benches = sorted({b.strip() for b in body.benches})

@@ -48,7 +48,7 @@ from triage.entrypoints.schemas.triage import (
 )
 from triage.entrypoints.statuses import status_of
 from triage.errors import InvalidInput
-from triage.services import agent_auth, documents, history, intake, job_steps
+from triage.services import agent_auth, disposals, documents, history, intake, job_steps
 from triage.services.intake import ManifestRejected
 from triage.services.views import consignments as consignment_views
 from triage.services.views import device_list
@@ -297,7 +297,7 @@ def build_router(application: App) -> APIRouter:
             return JSONResponse(answer.model_dump(mode="json"), status_code=200)
         return answer
 
-    @router.get("/consignments", tags=["intake"], **requires(application, Permission.TRIAGE_READ))
+    @router.get("/consignments", tags=["intake"], **access("service"))
     def list_consignments(
         caller: Operator, offset: Offset = 0, limit: Limit = 50
     ) -> Page[ConsignmentOut]:
@@ -313,7 +313,7 @@ def build_router(application: App) -> APIRouter:
     @router.get(
         "/consignments/{consignment_id}",
         tags=["intake"],
-        **requires(application, Permission.TRIAGE_READ),
+        **access("service"),
     )
     def get_consignment(
         consignment_id: str, caller: Operator, asset_owner: OwnerQuery = None
@@ -341,7 +341,7 @@ def build_router(application: App) -> APIRouter:
         return ClosedConsignmentOut(**ConsignmentOut.fields_of(closed), never_arrived=missing)
 
     # -- devices ----------------------------------------------------------------------------
-    @router.get("/devices", tags=["devices"], **requires(application, Permission.TRIAGE_READ))
+    @router.get("/devices", tags=["devices"], **access("service"))
     def list_devices(
         caller: Operator,
         filters: Annotated[DeviceFiltersIn, Query()],
@@ -361,7 +361,7 @@ def build_router(application: App) -> APIRouter:
         tags=["devices"],
         response_class=StreamingResponse,
         responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
-        **requires(application, Permission.TRIAGE_READ),
+        **access("service"),
     )
     def export_devices(
         caller: Operator, filters: Annotated[DeviceFiltersIn, Query()]
@@ -390,7 +390,7 @@ def build_router(application: App) -> APIRouter:
     @router.get(
         "/devices/{device_id}/history",
         tags=["devices"],
-        **requires(application, Permission.HISTORY_READ),
+        **access("service"),
     )
     def device_history(
         device_id: str, caller: Operator, offset: Offset = 0, limit: Limit = 200
@@ -412,7 +412,7 @@ def build_router(application: App) -> APIRouter:
         tags=["devices"],
         response_class=Response,
         responses={200: {"content": {"application/json": {"schema": RECEIPT_SCHEMA}}}},
-        **requires(application, Permission.RECEIPT_ISSUE),
+        **access("service"),
     )
     def device_receipt(device_id: str, caller: Operator) -> Response:
         """An offline receipt: the entries, their inclusion proofs and a signed checkpoint."""
@@ -425,7 +425,7 @@ def build_router(application: App) -> APIRouter:
         response_class=Response,
         # 409 until the device is released: only a released device has a certificate.
         responses={200: {"content": {"application/pdf": {}}}, **problems.responses(409)},
-        **requires(application, Permission.RECEIPT_ISSUE),
+        **access("service"),
     )
     def device_certificate(device_id: str, caller: Operator) -> Response:
         """The triage certificate (PDF, with the receipt's digest as a QR code) of a released
@@ -441,19 +441,19 @@ def build_router(application: App) -> APIRouter:
         response_class=Response,
         # 409 unless the device was destroyed: only a destroyed device has one.
         responses={200: {"content": {"application/pdf": {}}}, **problems.responses(409)},
-        **requires(application, Permission.RECEIPT_ISSUE),
+        **access("service"),
     )
     def device_destruction_certificate(device_id: str, caller: Operator) -> Response:
         """The certificate of destruction (PDF, with the receipt's digest as a QR code) of a
         destroyed device: who destroyed it, how, the reference recorded at disposal, and the
         ledger entry with the checkpoint that proves it."""
-        found = documents.destruction_certificate(
+        found = disposals.certificate(
             application.uow, caller, device_id, application.issuer(), application.documents
         )
         return pdf(found)
 
     # -- jobs -------------------------------------------------------------------------------
-    @router.get("/jobs", tags=["jobs"], **requires(application, Permission.TRIAGE_READ))
+    @router.get("/jobs", tags=["jobs"], **access("service"))
     def list_jobs(
         caller: Operator,
         state: JobState | None = None,
@@ -464,7 +464,7 @@ def build_router(application: App) -> APIRouter:
         items, total = job_views.jobs(uow, caller, state, offset, limit)
         return Page(items=[JobOut.of(j) for j in items], total=total, offset=offset, limit=limit)
 
-    @router.get("/jobs/{job_id}", tags=["jobs"], **requires(application, Permission.TRIAGE_READ))
+    @router.get("/jobs/{job_id}", tags=["jobs"], **access("service"))
     def get_job(job_id: str, caller: Operator) -> JobDetailOut:
         """One job, with its reset results."""
         found = job_views.job_detail(uow, caller, job_id)

@@ -3,6 +3,7 @@ closed by their reference."""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,11 +16,19 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress
 from triage.entrypoints.cli.session import session
 from triage.entrypoints.schemas.triage import ConsignmentOut
-from triage.services import intake
+from triage.services import intake, outcome_reports
 from triage.services.intake import ManifestRejected
 from triage.services.views import consignments as consignment_views
 
 app = typer.Typer(help="Consignments of returned devices.", no_args_is_help=True)
+
+
+class OutcomeFormat(StrEnum):
+    """The formats of an outcome report."""
+
+    JSON = "json"
+    CSV = "csv"
+    PDF = "pdf"
 
 
 @app.command("import")
@@ -133,3 +142,34 @@ def consignment_close(
     if missing:
         text += "\nnever arrived:\n" + "\n".join(f"  {d}" for d in missing)
     emit(as_json, {"consignment_id": closed.id, "never_arrived": missing}, text)
+
+
+@app.command("outcome")
+def consignment_outcome(
+    reference: Annotated[str, typer.Argument(help="The consignment's reference (or id).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the report.")],
+    asset_owner: Annotated[
+        str | None, typer.Option(help="Whose reference, when two asset owners used it.")
+    ] = None,
+    report_format: Annotated[
+        OutcomeFormat, typer.Option("--format", help="json (signed), csv or pdf.")
+    ] = OutcomeFormat.JSON,
+    token: Token = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Write a consignment's outcome report, signed with the facility's key (JSON; check it
+    with `triage verify FILE --key VKEY`), or as CSV or PDF."""
+    with session(data_dir, token) as s:
+        issuer = s.app.issuer()
+        if report_format is OutcomeFormat.CSV:
+            text, _ = outcome_reports.outcome_csv(s.uow, s.caller, reference, issuer, asset_owner)
+            content = text.encode("utf-8")
+        elif report_format is OutcomeFormat.PDF:
+            content = outcome_reports.outcome_pdf(
+                s.uow, s.caller, reference, issuer, s.app.documents, asset_owner
+            ).content
+        else:
+            report = outcome_reports.outcome_report(s.uow, s.caller, reference, issuer, asset_owner)
+            content = report.signed.to_json()
+    out.write_bytes(content)
+    typer.echo(f"written to {out}")

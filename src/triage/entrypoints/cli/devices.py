@@ -16,7 +16,7 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import documents, history, intake, steps_by_device
+from triage.services import disposals, documents, history, intake, steps_by_device
 
 MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
 DeviceArg = Annotated[
@@ -300,8 +300,6 @@ def device_destruction_certificate(
 ) -> None:
     """Write the certificate of destruction (PDF with a QR code) of a destroyed device."""
     with session(data_dir, token) as s:
-        found = documents.destruction_certificate(
-            s.uow, s.caller, device, s.app.issuer(), s.app.documents
-        )
+        found = disposals.certificate(s.uow, s.caller, device, s.app.issuer(), s.app.documents)
         out.write_bytes(found.content)
     typer.echo(f"certificate of destruction written to {out}")

@@ -35,6 +35,13 @@ def add(
     name: Annotated[str, typer.Option(help="Display name.")],
     role: Roles,
     token: Token = "",
+    asset_owner: Annotated[
+        str | None,
+        typer.Option(
+            "--asset-owner",
+            help="With --role asset_owner (alone): the registered asset owner they act for.",
+        ),
+    ] = None,
     issue_activation: Annotated[
         bool,
         typer.Option(
@@ -61,12 +68,15 @@ def add(
         # No token: the host itself, allowed only while there is no administrator.
         caller: Caller | None = token_caller(application, token) if token else None
         added = staffing.add_operator(
-            application.uow, caller, operator_id, name, roles, issue_activation
+            application.uow, caller, operator_id, name, roles, issue_activation, (), asset_owner
         )
     created, code = added.operator, added.activation_code
     names = sorted(r.value for r in created.roles)
     data: dict[str, object] = {"operator": created.id, "roles": names}
     text = f"operator {created.id} created with roles {', '.join(names)}"
+    if created.asset_owner is not None:
+        data["asset_owner"] = created.asset_owner
+        text += f", acting for asset owner {created.asset_owner}"
     if code is not None:
         data["activation_code"] = code
         text += (

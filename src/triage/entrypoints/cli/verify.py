@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from triage.domain.bounded import InputLimitError
+from triage.domain.signed_document import FORMAT as DOCUMENT_FORMAT
+from triage.domain.signed_document import verify_document
 from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import JsonFlag
 from triage.entrypoints.cli.output import emit, fail
@@ -20,7 +23,8 @@ def verify(
     receipt: Annotated[
         Path,
         typer.Argument(
-            help="A device's receipt, or a ledger export (`triage ledger export`).",
+            help="A device's receipt, a signed document (a dispatch note, an outcome report, "
+            "an acknowledgement), or a ledger export (`triage ledger export`).",
             exists=True,
             dir_okay=False,
         ),
@@ -37,8 +41,9 @@ def verify(
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Check a receipt or a whole ledger export offline with nothing but the facility's
-    verifier key (and, for an export, the checkpoints you kept)."""
+    """Check a receipt, a signed document (a dispatch note, an outcome report, an asset owner's
+    acknowledgement: the signer's verifier key) or a whole ledger export offline with nothing
+    but the verifier key (and, for an export, the checkpoints you kept)."""
     if is_export(receipt):
         try:
             report, text = check_export(receipt, key, checkpoint or [])
@@ -51,6 +56,9 @@ def verify(
         raise fail("--checkpoint: only a ledger export is checked against kept checkpoints")
     try:
         data = read_limited(receipt, MAX_RECEIPT_BYTES, "receipt")
+        if _is_signed_document(data):
+            _verify_document(data, key, as_json)
+            return
         verified = verify_receipt(data, [key])
     except (VerificationError, InputLimitError) as exc:
         emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
@@ -79,3 +87,21 @@ def verify(
         },
         "\n".join(lines),
     )
+
+
+def _verify_document(data: bytes, key: str, as_json: bool) -> None:
+    """Any kind of signed document, one verifier for all (VerificationError when it fails)."""
+    found = verify_document(data, [key])
+    emit(
+        as_json,
+        {"ok": True, "kind": found.kind, "sha256": found.digest, "document": found.document},
+        f"ok: a {found.kind} signed by this key, unchanged since (sha256 {found.digest})",
+    )
+
+
+def _is_signed_document(data: bytes) -> bool:
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(body, dict) and body.get("format") == DOCUMENT_FORMAT

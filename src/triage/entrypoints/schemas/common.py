@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+from triage.domain.signed_document import FORMAT
 from triage.ledger.entry import format_time
 
 # Every time an answer gives is RFC 3339 in UTC with a 'Z', as ledger entries spell it.
@@ -47,3 +48,23 @@ class SubjectOut(BaseModel):
 def dump(model: BaseModel) -> dict[str, Any]:
     """A model as the JSON object the API sends (for the command line's ``--json``)."""
     return model.model_dump(mode="json")
+
+
+# A signed document (triage.domain.signed_document), as the file handed out is written.
+SIGNED_DOCUMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "A signed document: its format, kind, the document and the C2SP signed "
+    "note over the SHA-256 of its canonical JSON (check it with `triage verify FILE --key`).",
+    "required": ["format", "kind", "document", "note"],
+    "properties": {
+        "format": {"type": "string", "const": FORMAT},
+        "kind": {"type": "string"},
+        "document": {"type": "object"},
+        "note": {"type": "string"},
+    },
+}
+
+# The same, as a route's 200 answer.
+SIGNED_DOCUMENT: dict[str, Any] = {
+    "content": {"application/json": {"schema": SIGNED_DOCUMENT_SCHEMA}}
+}

@@ -67,7 +67,7 @@ def register(router: APIRouter, site: Site) -> None:
 
     # -- consignments ------------------------------------------------------------------------
     @router.get("/consignments")
-    @page(Permission.TRIAGE_READ)
+    @page(None)  # the service: a facility reader's, or an asset owner's own consignments
     def overview(visit: Visit, form: Form) -> Response:
         items, total = views.consignments(uow, visit.caller, 0, LISTED)
         return site.render(
@@ -124,7 +124,7 @@ def register(router: APIRouter, site: Site) -> None:
         return site.redirect(to, done=done)
 
     @router.get("/consignments/{asset_owner}/{reference:path}")
-    @page(Permission.TRIAGE_READ)
+    @page(None)  # the service: a facility reader, or a person of that asset owner
     def detail(visit: Visit, form: Form, asset_owner: str, reference: str) -> Response:
         shown = views.consignment_detail(uow, visit.caller, reference, asset_owner)
         return site.render(

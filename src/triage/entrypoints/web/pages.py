@@ -70,6 +70,7 @@ from triage.services import (
     job_steps,
     photos,
     reinstatement,
+    seal_draw,
     security_log,
 )
 from triage.services.security_log import LogEntryView
@@ -129,12 +130,19 @@ MENU = (
     ("/consignments", "Consignments", Permission.CONSIGNMENT_IMPORT),
     ("/exceptions", "Exceptions", Permission.EXCEPTION_RESOLVE),
     ("/stores", "Seals", Permission.SEAL_STOCK),
+    ("/custody", "Custody", Permission.DEVICE_MOVE),
+    ("/dispatches", "Dispatches", Permission.DISPATCH_MANAGE),
+    ("/disposals", "Destructions", Permission.DISPOSAL_WITNESS),
     ("/stores/discrepancies", "Seal discrepancies", Permission.SEAL_DISCREPANCY_RESOLVE),
     ("/security/tools", "Tools and alerts", Permission.ALERT_READ),
     ("/security/people", "Access review", Permission.ALERT_READ),
     ("/people", "People", Permission.OPERATOR_MANAGE),
+    ("/asset-owners", "Asset owners", Permission.ASSET_OWNER_MANAGE),
+    ("/dispatches", "Dispatches", Permission.DISPATCH_ACKNOWLEDGE),
     ("/assessments", "Assessments", Permission.ASSURANCE_MANAGE),
+    ("/retention", "Retention", Permission.RETENTION_MANAGE),
     ("/admin", "Facility", Permission.FACILITY_MANAGE),
+    ("/disposals/methods", "Destruction methods", Permission.FACILITY_MANAGE),
     ("/settings", "Settings", Permission.ACCESS_REVIEW),
     ("/auditor", "Ledger and receipts", Permission.ASSURANCE_READ),
 )
@@ -542,6 +550,8 @@ def build_web_router(application: App) -> APIRouter:
     @page(None)
     def home(visit: Visit, form: dict[str, str]) -> Response:
         """The dashboard: what this person may see, as charts where looking beats reading."""
+        if visit.caller.asset_owner is not None:  # a person of an asset owner: its own page
+            return asset_owners.home_page(uow, visit, _render)
         shown = dashboard.dashboard(uow, visit.caller)
         return _render(
             "home.html",
@@ -553,6 +563,8 @@ def build_web_router(application: App) -> APIRouter:
             seal_sums=shown.seal_sums,
             open_alerts=shown.open_alerts,
             next_assessment=shown.next_assessment,
+            custody=shown.custody,
+            idle_days=shown.idle_days,
         )
 
     # -- the bench --------------------------------------------------------------------------
@@ -606,6 +618,8 @@ def build_web_router(application: App) -> APIRouter:
             tool_options=[(t.id, f"{t.id} (bench {t.bench})") for t in shown.tools],
             covers=[c.value for c in Cover],
             seal_states=[s.value for s in SecuritySealState],
+            random_seals=shown.random_seals,
+            drawn_seal=shown.drawn_seal,
         )
 
     @router.post("/bench/jobs/{job_id}/inspect")
@@ -659,7 +673,7 @@ def build_web_router(application: App) -> APIRouter:
         )
 
     @router.get("/bench/devices/{device_id}/certificate")
-    @page(Permission.RECEIPT_ISSUE)
+    @page(None)  # the service: receipt.issue, or a person of the device's asset owner
     def bench_certificate(visit: Visit, form: Form, device_id: str) -> Response:
         """The released device's triage certificate (PDF), as the API gives it."""
         found = documents.certificate(
@@ -668,7 +682,7 @@ def build_web_router(application: App) -> APIRouter:
         return pdf(found)
 
     @router.get("/bench/devices/{device_id}/receipt")
-    @page(Permission.RECEIPT_ISSUE)
+    @page(None)  # the service: receipt.issue, or a person of the device's asset owner
     def bench_receipt(visit: Visit, form: Form, device_id: str) -> Response:
         """The device's offline receipt (JSON), to check with `triage verify`."""
         signed = documents.receipt(uow, visit.caller, device_id, application.issuer())
@@ -686,6 +700,12 @@ def build_web_router(application: App) -> APIRouter:
     def bench_seal(visit: Visit, form: dict[str, str], job_id: str) -> Response:
         sealed = job_steps.seal(uow, visit.caller, job_id, form.get("serial", ""))
         return _Done(f"/bench/jobs/{job_id}", f"Seal {sealed.seal_serial} recorded.")
+
+    @router.post("/bench/jobs/{job_id}/seal-draw")
+    @page(Permission.DEVICE_SEAL, back=bench_job)
+    def bench_seal_draw(visit: Visit, form: dict[str, str], job_id: str) -> Response:
+        drawn = seal_draw.draw(uow, visit.caller, job_id)
+        return _Done(f"/bench/jobs/{job_id}", f"Seal {drawn.serial} drawn: fit that one.")
 
     @router.post("/bench/jobs/{job_id}/release")
     @page(Permission.DEVICE_RELEASE, back=bench_job)

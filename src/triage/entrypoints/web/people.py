@@ -73,6 +73,7 @@ def register(router: APIRouter, site: Site) -> None:
             benches=shown.benches,
             locked=shown.locked,
             role_choices=ROLE_CHOICES,
+            asset_owners=[(o, o) for o in shown.asset_owners],
         )
 
     @router.post("/people")
@@ -87,6 +88,7 @@ def register(router: APIRouter, site: Site) -> None:
             _roles(form),
             bool(form.get("activation")),
             listed(form, "benches"),
+            form.get("asset_owner", "").strip() or None,
         )
         new = added.operator
         said = f"Added {new.id} ({new.name}) as {_names(new.roles)}"

@@ -9,9 +9,9 @@ from triage.domain.caller import Caller
 from triage.domain.consignment import Consignment
 from triage.domain.intake_exception import IntakeException
 from triage.domain.roles import Permission
-from triage.errors import InvalidInput
+from triage.errors import InvalidInput, NotFound
 from triage.services.intake import find_consignment
-from triage.services.ports import UnitOfWorkFactory
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 EXCEPTION_STATUSES = ("open", "resolved")
 
@@ -19,10 +19,11 @@ EXCEPTION_STATUSES = ("open", "resolved")
 def consignments(
     uow_factory: UnitOfWorkFactory, caller: Caller, offset: int, limit: int
 ) -> tuple[list[Consignment], int]:
-    """Consignments, oldest first, with how many there are."""
-    caller.require(Permission.TRIAGE_READ)
+    """Consignments, oldest first, with how many there are (its own for a person of an asset
+    owner)."""
+    scope = caller.owner_scope()
     with uow_factory(write=False) as uow:
-        return uow.consignments.page(offset, limit)
+        return uow.consignments.page(offset, limit, owner=scope)
 
 
 @dataclass(frozen=True)
@@ -38,15 +39,33 @@ def consignment_detail(
     uow_factory: UnitOfWorkFactory, caller: Caller, consignment: str, asset_owner: str | None = None
 ) -> ConsignmentDetail:
     """One consignment, named by its reference (and asset owner, when two owners used it) or
-    its id, with the devices still expected and those arrived; or NotFound."""
-    caller.require(Permission.TRIAGE_READ)
+    its id, with the devices still expected and those arrived; or NotFound (another owner's,
+    for a person of an asset owner)."""
+    scope = caller.owner_scope()
     with uow_factory(write=False) as uow:
-        found = find_consignment(uow, consignment, asset_owner)
+        if scope is None:
+            found = find_consignment(uow, consignment, asset_owner)
+        else:
+            found = _owned_consignment(uow, scope, consignment, asset_owner)
         return ConsignmentDetail(
             found,
             uow.consignments.missing_devices(found.id),
             uow.consignments.arrived_devices(found.id),
         )
+
+
+def _owned_consignment(
+    uow: UnitOfWork, scope: str, consignment: str, asset_owner: str | None
+) -> Consignment:
+    """A consignment of asset owner ``scope`` named by its id or reference; NotFound for any
+    other owner's, worded as for one that does not exist."""
+    named = consignment.strip()
+    if asset_owner is not None and asset_owner.strip() not in ("", scope):
+        raise NotFound(f"no consignment {named!r} of {asset_owner.strip()}")
+    by_id = uow.consignments.get(named)
+    if by_id is not None and by_id.asset_owner == scope:
+        return by_id
+    return find_consignment(uow, named, scope)
 
 
 def exceptions(

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from triage.domain.assurance_records import AssuranceStatus, NextAssessment, PolicyInForce
 from triage.domain.caller import Caller
+from triage.domain.custody import LocationCount
 from triage.domain.lifecycle import JobState
 from triage.domain.roles import Permission
 from triage.services import anomaly, assessment, seals
@@ -31,6 +32,9 @@ class Dashboard:
     seal_sums: list[str] = field(default_factory=list)  # the first seal equations, in words
     open_alerts: int | None = None
     next_assessment: NextAssessment | None = None
+    # Devices by location with how many are idle (not moved for ``idle_days``).
+    custody: list[LocationCount] | None = None
+    idle_days: int | None = None
 
 
 def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
@@ -53,7 +57,16 @@ def dashboard(uow_factory: UnitOfWorkFactory, caller: Caller) -> Dashboard:
                 for r in uow.assurance.outcomes_per_day(since)
             ]
             benches = [(f"bench {r.bench}", r.count) for r in uow.assurance.resets_per_bench(since)]
-        shown = replace(shown, counts=counts, outcomes=outcomes, benches=benches)
+            idle_days = uow.facilities.custody_settings().idle_device_days
+            by_location = uow.custody.counts(until - timedelta(days=idle_days), None)
+        shown = replace(
+            shown,
+            counts=counts,
+            outcomes=outcomes,
+            benches=benches,
+            custody=by_location,
+            idle_days=idle_days,
+        )
     if caller.can(Permission.SEAL_READ):
         per_day: dict[str, int] = {}
         for row in seals.fitted_report(uow_factory, caller, since, until).rows:

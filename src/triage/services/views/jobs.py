@@ -16,6 +16,7 @@ from triage.domain.work_order_record import ResetResult
 from triage.errors import NotFound
 from triage.ledger.entry import Entry
 from triage.services import history, security_log
+from triage.services.asset_owners import owns_device
 from triage.services.ports import UnitOfWorkFactory
 from triage.services.views.orders import StoppedOrder, stopped_order
 
@@ -68,6 +69,8 @@ class BenchJob:
     attempts: ResetAttempts | None = None  # once a reset was attempted
     acts: list[str] = dataclasses.field(default_factory=list)  # see supervisor_acts
     stopped: StoppedOrder | None = None  # its reset order, withdrawn or its tool suspended
+    random_seals: bool = False  # the seal to fit is drawn at random (see services.seal_draw)
+    drawn_seal: str | None = None  # the seal drawn for the job, if one was
 
 
 # A supervisor's acts on a job, by the lifecycle step each takes (disposal: either of two).
@@ -133,6 +136,8 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
         active = [t for t in known if t.status is ToolStatus.ACTIVE]
         keeps_log = job is None or security_log.keeps_a_log(uow, job)
         max_attempts, _ = uow.facilities.settings()
+        random_seals = uow.facilities.custody_settings().random_seal_issue
+        drawn = uow.custody.drawn_seal(job_id) if random_seals else None
     if job is None:
         raise NotFound(f"no triage job {job_id}")
     story = history.device_history(uow_factory, caller, job.device_id)
@@ -152,6 +157,8 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
         attempts=attempts,
         acts=supervisor_acts(caller, job),
         stopped=stopped_order(entries, known) if job.state is JobState.RESET_AUTHORISED else None,
+        random_seals=random_seals,
+        drawn_seal=drawn.serial if drawn is not None and drawn.operator_id == caller.id else None,
     )
 
 
@@ -184,10 +191,11 @@ def jobs(
     offset: int,
     limit: int,
 ) -> tuple[list[TriageJob], int]:
-    """Triage jobs, optionally in one state, oldest first, with how many there are."""
-    caller.require(Permission.TRIAGE_READ)
+    """Triage jobs, optionally in one state, oldest first, with how many there are (of its own
+    devices for a person of an asset owner)."""
+    scope = caller.owner_scope()
     with uow_factory(write=False) as uow:
-        return uow.jobs.page(state, offset, limit)
+        return uow.jobs.page(state, offset, limit, owner=scope)
 
 
 @dataclass(frozen=True)
@@ -199,10 +207,10 @@ class JobDetail:
 
 
 def job_detail(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> JobDetail:
-    """One job with its reset results, or NotFound."""
-    caller.require(Permission.TRIAGE_READ)
+    """One job with its reset results, or NotFound (a job of another owner's device too)."""
+    scope = caller.owner_scope()
     with uow_factory(write=False) as uow:
         found = uow.jobs.get(job_id)
-        if found is None:
+        if found is None or not owns_device(uow, scope, found.device_id):
             raise NotFound(f"no triage job {job_id!r}")
         return JobDetail(found, uow.jobs.reset_results(job_id))

@@ -3,7 +3,7 @@ thresholds, and the tools with the open alerts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from triage.domain.alert import Alert
@@ -71,6 +71,8 @@ class Roster:
     operators: list[Operator]
     benches: dict[str, list[str]]  # operator id -> benches assigned
     locked: frozenset[str] = frozenset()  # the operators whose accounts are locked
+    # The active asset owners a new person of one may act for (their ids).
+    asset_owners: list[str] = field(default_factory=list)
 
 
 def roster(uow_factory: UnitOfWorkFactory, caller: Caller) -> Roster:
@@ -83,6 +85,7 @@ def roster(uow_factory: UnitOfWorkFactory, caller: Caller) -> Roster:
             uow.operators.all(),
             uow.operators.bench_assignments(),
             frozenset(k.subject_id for k in locks if k.subject_kind == "operator"),
+            [o.id for o in uow.asset_owners.all() if o.active],
         )
 
 

@@ -1,5 +1,9 @@
 """Device locations, moves and stocktakes; random seal issue (issue 19 items 5 and 6).
 
+A facility's default locations and every device's place start as the projector would have made
+them from the entries already recorded (a replay builds them the same way): the defaults from
+the facility's creation, and each device at the receiving store since its last receipt.
+
 Revision ID: 0018
 Revises: 0017
 Create Date: 2026-12-06 16:00:00
@@ -7,15 +11,101 @@ Create Date: 2026-12-06 16:00:00
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
 
+# The defaults as this revision names them (frozen here: the domain may change them later, in
+# a revision of its own).
+DEFAULT_LOCATIONS = (
+    ("STORES", "Stores", "stores"),
+    ("QUARANTINE", "Quarantine cage", "quarantine"),
+    ("DISPATCH", "Dispatch bay", "dispatch"),
+)
+RECEIVING = "STORES"
+
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("facility_settings") as batch:
+        batch.add_column(
+            sa.Column("idle_device_days", sa.Integer, nullable=False, server_default="3")
+        )
+        batch.add_column(
+            sa.Column("random_seal_issue", sa.Boolean, nullable=False, server_default=sa.false())
+        )
+    location = op.create_table(
+        "location",
+        sa.Column("code", sa.String(64), primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False),
+        sa.Column("kind", sa.String(12), nullable=False),
+        sa.Column("active", sa.Boolean, nullable=False),
+        sa.Column("defined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    device_location = op.create_table(
+        "device_location",
+        sa.Column("device_id", sa.String(23), primary_key=True),
+        sa.Column("location", sa.String(64)),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("ix_device_location_location", "device_location", ["location", "since"])
+    op.create_table(
+        "device_stocktake",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("location", sa.String(64), nullable=False),
+        sa.Column("counted_by", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expected", sa.Integer, nullable=False),
+        sa.Column("counted", sa.Integer, nullable=False),
+        sa.Column("matched", sa.Integer, nullable=False),
+        sa.Column("missing", sa.Text, nullable=False),
+        sa.Column("unexpected", sa.Text, nullable=False),
+    )
+    op.create_index("ix_device_stocktake_at", "device_stocktake", ["at"])
+    op.create_table(
+        "seal_draw",
+        sa.Column("job_id", sa.String(36), primary_key=True),
+        sa.Column("serial", sa.String(64), nullable=False),
+        sa.Column("operator_id", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    )
+    conn = op.get_bind()
+    facility = sa.table("facility", sa.column("created_at", sa.DateTime(timezone=True)))
+    created = conn.execute(sa.select(facility.c.created_at)).scalars().first()
+    if created is None:
+        return
+    op.bulk_insert(
+        location,
+        [
+            {
+                "code": code,
+                "name": name,
+                "kind": kind,
+                "active": True,
+                "defined_at": created,
+                "updated_at": created,
+            }
+            for code, name, kind in DEFAULT_LOCATIONS
+        ],
+    )
+    job = sa.table("triage_job", sa.column("device_id"), sa.column("opened_at"))
+    received = sa.select(
+        job.c.device_id, sa.literal(RECEIVING), sa.func.max(job.c.opened_at)
+    ).group_by(job.c.device_id)
+    conn.execute(device_location.insert().from_select(["device_id", "location", "since"], received))
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("seal_draw")
+    op.drop_index("ix_device_stocktake_at", table_name="device_stocktake")
+    op.drop_table("device_stocktake")
+    op.drop_index("ix_device_location_location", table_name="device_location")
+    op.drop_table("device_location")
+    op.drop_table("location")
+    with op.batch_alter_table("facility_settings") as batch:
+        batch.drop_column("random_seal_issue")
+        batch.drop_column("idle_device_days")
