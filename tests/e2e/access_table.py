@@ -217,7 +217,7 @@ class Whose:
 # Reads of devices, their jobs and documents, consignments and asset owners: the facility's
 # people with the permission written here see every asset owner's; a person of an asset owner
 # (owner.read) only its own, filtered in the service (another owner's is 404:
-# tests/e2e/test_owner_scope.py tries every read).
+# tests/e2e/test_chain_of_custody.py tries every read).
 OWNER_SCOPED: dict[Route, P] = {
     ("GET", f"{API}/consignments"): P.TRIAGE_READ,
     ("GET", f"{API}/consignments/{{consignment_id}}"): P.TRIAGE_READ,

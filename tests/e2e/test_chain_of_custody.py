@@ -27,10 +27,11 @@ import pytest
 from pypdf import PdfReader
 
 from tests.e2e.conftest import Facility, Triage, running_facility
+from tests.e2e.owner_scope import fillers_for, get_routes, reads_leaking
 from tests.e2e.test_access import _signed_in
-from tests.e2e.test_owner_scope import _get_routes, fillers_for, reads_leaking
 from tests.pgserver import PgCluster
 from triage.adapters.devices.simulated import DeviceSpec
+from triage.ledger.receipt import verify_receipt
 
 OWNER_A, OWNER_B = "MAP-1", "MAP-2"  # MAP-1 is registered by running_facility
 RELEASED = "BC-33-AC-FF-FE-19-00-01"
@@ -193,6 +194,7 @@ def test_custody_from_consignment_to_the_owners_acknowledgement(
     )
     [item] = checked["document"]["manifest"]["devices"]
     assert (item["device_id"], item["seal_serial"]) == (RELEASED, "SL-1901")
+    assert item["checks"] == {"viewed": True, "verified": True, "tugged": True, "twisted": True}
     assert item["receipt_digest"].startswith("DTR1 ") and len(item["certificate_sha256"]) == 64
     forged = json.loads(note.read_text())
     forged["document"]["manifest"]["devices"][0]["seal_serial"] = "SL-1902"
@@ -236,13 +238,44 @@ def test_custody_from_consignment_to_the_owners_acknowledgement(
     )
     browser = _signed_in(f.client, f.triage, "bob")
     try:
-        tried, leaks = reads_leaking(f, _get_routes(f.triage), fillers, secrets, bob, browser)
+        tried, leaks = reads_leaking(f, get_routes(f.triage), fillers, secrets, bob, browser)
     finally:
         browser.close()
     assert not leaks, f"owner A's ids shown to owner B's person: {leaks}"
     assert tried > 100
-    # The check can fail: A's own person reads the dispatch B's may not.
-    own = f.client.get(
-        f"/api/v1/dispatches/{dispatch}", headers={"Authorization": f"Bearer {olive}"}
-    )
-    assert own.status_code == 200 and RELEASED in own.text
+    # The check can fail: A's own person reads what B's may not, through the same routes.
+    _reads_its_own(f, olive, consignment_id, dispatch)
+
+
+def _reads_its_own(f: Facility, token: str, consignment_id: str, dispatch: str) -> None:
+    """Owner A's person reads A's devices, their certificate and receipt, A's consignment and
+    dispatch, in the API and on the pages; B's consignment is not found."""
+    headers = {"Authorization": f"Bearer {token}"}
+    listed = f.client.get("/api/v1/devices", headers=headers)
+    assert listed.status_code == 200, listed.text
+    assert {d["device_id"] for d in listed.json()["items"]} == {
+        RELEASED, DESTROYED, RETURNED, WANDERED
+    }  # fmt: skip
+    csv = f.client.get("/api/v1/devices.csv", headers=headers)
+    assert csv.status_code == 200 and RELEASED in csv.text and OF_B not in csv.text
+    certificate = f.client.get(f"/api/v1/devices/{RELEASED}/certificate", headers=headers)
+    assert certificate.status_code == 200 and certificate.content.startswith(b"%PDF")
+    receipt = f.client.get(f"/api/v1/devices/{RELEASED}/receipt", headers=headers)
+    assert receipt.status_code == 200, receipt.text
+    verified = verify_receipt(receipt.text, [f.vkey])
+    assert verified.subject.id == RELEASED
+    assert {e.type for _, e in verified.entries} >= {"device.received", "device.released"}
+    own = f.client.get(f"/api/v1/consignments/{consignment_id}", headers=headers)
+    assert own.status_code == 200 and REFERENCE in own.text
+    assert f.client.get("/api/v1/consignments/B-1", headers=headers).status_code == 404
+    shown = f.client.get(f"/api/v1/dispatches/{dispatch}", headers=headers)
+    assert shown.status_code == 200 and RELEASED in shown.text
+    browser = _signed_in(f.client, f.triage, "olive")
+    try:
+        page = browser.get(f"/devices/{RELEASED}")
+        assert page.status_code == 200 and RELEASED in page.text
+        home = browser.get("/", follow_redirects=True)
+        assert home.status_code == 200 and RELEASED in home.text and REFERENCE in home.text
+        assert OF_B not in home.text
+    finally:
+        browser.close()

@@ -108,8 +108,14 @@ class Fuzzed:
         deactivate the auditor. Whoever comes next starts with someone new."""
         system = Caller.system("test")
         operator_id = f"{role.value.replace('_', '-')}-{secrets.token_hex(4)}"
+        owner = "MAP-1" if role is Role.ASSET_OWNER else None
         operators.create_operator(
-            self.application.uow, system, operator_id, operator_id, frozenset({role})
+            self.application.uow,
+            system,
+            operator_id,
+            operator_id,
+            frozenset({role}),
+            asset_owner=owner,
         )
         at = "B1" if role in (Role.BENCH_OPERATOR, Role.SUPERVISOR) else None
         return enrol(self.application, system, operator_id, bench=at).token

@@ -27,6 +27,7 @@ HEADER = "device_id,device_type,manufacturer,model,firmware_version,inventory_st
 @pytest.fixture
 def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
     with running_facility(triage, tmp_path, []) as running:
+        triage.register_owner(running.tokens["admin"], "MAP-2")
         yield running
 
 

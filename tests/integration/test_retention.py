@@ -11,9 +11,9 @@ from sqlalchemy import delete
 
 from tests.integration.conftest import Staffed, move_clock
 from tests.unit.services import disposal_seed
-from triage.adapters.projector_retention import index_recorded_files
+from triage.adapters.projector import project_recorded
 from triage.adapters.replay import replay_check
-from triage.adapters.tables import evidence_file
+from triage.adapters.tables import evidence_file, evidence_purge, legal_hold, retention_rule
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.domain.signed_document import verify_document
@@ -64,7 +64,7 @@ def test_a_purge_is_recorded_the_file_deleted_and_replay_and_receipts_still_agre
     assert (again.purged, again.deleted) == ([], 0)
 
 
-def test_the_files_indexed_by_the_migration_are_those_the_projector_indexes(
+def test_the_rows_a_migration_projects_from_the_ledger_are_those_the_projector_made(
     staffed: Staffed,
 ) -> None:
     staffed.manifest("CN-M", DEVICES[:1])
@@ -72,8 +72,9 @@ def test_the_files_indexed_by_the_migration_are_those_the_projector_indexes(
     with staffed.app.uow(write=False) as uow:
         projected = uow.retention.files()
     with staffed.app.database.engine.begin() as conn:
-        conn.execute(delete(evidence_file))
-        index_recorded_files(conn)
+        for table in (evidence_purge, legal_hold, retention_rule, evidence_file):
+            conn.execute(delete(table))
+        assert project_recorded(conn, "triage.adapters.projector_retention") > 0
     with staffed.app.uow(write=False) as uow:
         assert uow.retention.files() == projected != []
     assert replay_check(staffed.app.database, staffed.app.facility.id).differences == []

@@ -68,8 +68,9 @@ def _handles(*types: str) -> Callable[[_Handler], _Handler]:
     return register
 
 
-def apply(conn: Connection, entries: Sequence[Entry]) -> None:
-    """Apply entries in order; consecutive inserts into one table go in one statement."""
+def apply(conn: Connection, entries: Sequence[Entry], only: str | None = None) -> None:
+    """Apply entries in order; consecutive inserts into one table go in one statement. With
+    ``only``, a module's name, only the handlers that module registered."""
     pending: list[_Insert] = []
 
     def flush() -> None:
@@ -78,7 +79,12 @@ def apply(conn: Connection, entries: Sequence[Entry]) -> None:
             pending.clear()
 
     for entry in entries:
-        ops = [op for handler in _HANDLERS.get(entry.type, ()) for op in handler(entry)]
+        ops = [
+            op
+            for handler in _HANDLERS.get(entry.type, ())
+            if only is None or handler.__module__ == only
+            for op in handler(entry)
+        ]
         # Entries with no handler change no table: refusals, checkpoints...
         for op in ops:
             if isinstance(op, _Insert):
@@ -89,6 +95,30 @@ def apply(conn: Connection, entries: Sequence[Entry]) -> None:
                 flush()
                 op.run(conn)
     flush()
+
+
+def project_recorded(conn: Connection, module: str) -> int:
+    """Apply the entries already in the ledger, oldest first, to the handlers ``module``
+    registered only; how many entries that was. A revision that adds an area's tables fills
+    them so, as a replay would: after a downgrade and an upgrade, the entries that newer code
+    recorded are projected again instead of leaving their rows missing."""
+    # Imported here: the ledger store imports this module.
+    from triage.adapters.ledger_store import stored_entry
+    from triage.adapters.tables import ledger_subject
+
+    types = [t for t, found in _HANDLERS.items() if any(h.__module__ == module for h in found)]
+    indexes = conn.execute(
+        select(ledger_subject.c.idx)
+        .where(ledger_subject.c.entry_type.in_(types))
+        .order_by(ledger_subject.c.idx)
+    ).scalars()
+    applied = 0
+    for index in indexes.all():
+        data = stored_entry(conn, index)
+        if data is not None:
+            apply(conn, [Entry.from_bytes(data)], only=module)
+            applied += 1
+    return applied
 
 
 def next_id(conn: Connection, column: Any) -> int:
@@ -160,13 +190,16 @@ def _facility_created(entry: Entry) -> list[_Op]:
     return [_Run(run)]
 
 
-_SETTINGS = ("max_reset_attempts", "work_order_minutes", "idle_device_days", "random_seal_issue")
+# The settings this module keeps; the custody settings are projector_custody's.
+_SETTINGS = ("max_reset_attempts", "work_order_minutes")
 
 
 @_handles("facility.settings_changed")
 def _settings_changed(entry: Entry) -> list[_Op]:
     # Each change names only the settings it sets (the first two were always both named).
     values = {k: entry.data[k] for k in _SETTINGS if k in entry.data}
+    if not values:
+        return []
     where = facility_settings.c.facility_id == entry.subject.id
     return [_set(facility_settings, where, **values)]
 
@@ -179,7 +212,6 @@ def _operator_created(entry: Entry) -> list[_Op]:
         "roles": ",".join(sorted(entry.data["roles"])),
         "active": True,
         "created_at": entry.at,
-        "asset_owner": entry.data.get("asset_owner"),
     }
     return [_Insert(operator, row)]
 

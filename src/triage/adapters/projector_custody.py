@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, update
 
 from triage.adapters.projector import Insert, Op, Run, canonical, handles, set_values
-from triage.adapters.tables import device_location, device_stocktake, location, seal_draw
+from triage.adapters.tables import (
+    device_location,
+    device_stocktake,
+    facility_settings,
+    location,
+    seal_draw,
+)
 from triage.domain.custody import DEFAULT_LOCATIONS, RECEIVING
 from triage.ledger.entry import Entry
 
@@ -35,6 +41,19 @@ def _defaults(entry: Entry) -> list[Op]:
             },
         )
         for code, name, kind in DEFAULT_LOCATIONS
+    ]
+
+
+@handles("facility.settings_changed")
+def _settings(entry: Entry) -> list[Op]:
+    """The custody settings (the facility's others are the main projector's)."""
+    values = {
+        k: entry.data[k] for k in ("idle_device_days", "random_seal_issue") if k in entry.data
+    }
+    if not values:
+        return []
+    return [
+        set_values(facility_settings, facility_settings.c.facility_id == entry.subject.id, **values)
     ]
 
 

@@ -7,7 +7,7 @@ changed (name, contact, verifier key, active).
 from __future__ import annotations
 
 from triage.adapters.projector import Insert, Op, handles, set_values
-from triage.adapters.tables import asset_owner
+from triage.adapters.tables import asset_owner, operator
 from triage.ledger.entry import Entry
 
 _CHANGEABLE = ("name", "contact", "verifier_key", "active")
@@ -26,6 +26,16 @@ def _registered(entry: Entry) -> list[Op]:
         "updated_at": entry.at,
     }
     return [Insert(asset_owner, row)]
+
+
+@handles("operator.created")
+def _person_of_owner(entry: Entry) -> list[Op]:
+    """The asset owner a person of an asset owner acts for (the operator's row is the main
+    projector's; this area keeps its asset_owner column)."""
+    owner = entry.data.get("asset_owner")
+    if owner is None:
+        return []
+    return [set_values(operator, operator.c.id == entry.subject.id, asset_owner=owner)]
 
 
 @handles("asset_owner.updated")

@@ -18,7 +18,6 @@ from triage.adapters.projector import Insert, Op, Run, handles, set_values
 from triage.adapters.tables import (
     evidence_file,
     evidence_purge,
-    ledger_subject,
     legal_hold,
     retention_rule,
 )
@@ -126,23 +125,6 @@ def _index(row: dict[str, Any]) -> Callable[[Connection], None]:
 @handles(*FILE_RECORDS)
 def _file_recorded(entry: Entry) -> list[Op]:
     return [Run(_index(row)) for row in file_rows(entry)]
-
-
-def index_recorded_files(conn: Connection) -> None:
-    """Index the files recorded by the entries already in the ledger (migration 0019)."""
-    # Imported here: the ledger store imports the projector, which imports this module.
-    from triage.adapters.ledger_store import stored_entry
-
-    found = conn.execute(
-        select(ledger_subject.c.idx)
-        .where(ledger_subject.c.entry_type.in_(list(FILE_RECORDS)))
-        .order_by(ledger_subject.c.idx)
-    )
-    for (index,) in found.all():
-        data = stored_entry(conn, index)
-        if data is not None:
-            for row in file_rows(Entry.from_bytes(data)):
-                _index(row)(conn)
 
 
 @handles("retention.rule_set")

@@ -276,6 +276,7 @@ class _Item:
     seal_serial: str | None
     receipt_digest: str
     certificate_sha256: str | None
+    checks: dict[str, bool]
 
 
 def close(
@@ -316,6 +317,7 @@ def close(
                     "device_id": i.device_id,
                     "job_id": i.job_id,
                     "seal_serial": i.seal_serial,
+                    "checks": i.checks,
                     "receipt_digest": i.receipt_digest,
                     "certificate_sha256": i.certificate_sha256,
                 }
@@ -383,6 +385,7 @@ def _manifest_items(
                 packed.seal_serial,
                 receipt_digest(receipt, verified),
                 certificate,
+                packed.checks.to_json(),
             )
         )
     return items, root

@@ -294,6 +294,8 @@ def test_closing_signs_a_note_of_the_devices_seals_and_digests(
     assert all(f" {checkpoint['size']} " in d["receipt_digest"] for d in manifest["devices"])
     assert f"\n{checkpoint['size']}\n" in checkpoint["note"]
     assert all(len(d["certificate_sha256"]) == 64 for d in manifest["devices"])
+    # The packer's VVTT checks go to the owner with each device.
+    assert [d["checks"] for d in manifest["devices"]] == [ALL_PASS.to_json()] * 2
 
 
 def test_the_note_is_the_same_bytes_every_time_it_is_downloaded(

@@ -4,33 +4,20 @@ document that verifies against the facility's verifier key; the signed JSON stay
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Mapping
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import (
-    CondPageBreak,
-    Flowable,
-    Paragraph,
-    SimpleDocTemplate,
-    Spacer,
-    Table,
-    TableStyle,
-)
+from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer, Table, TableStyle
 
-from triage.adapters.pdf.qr import QrCode
-from triage.adapters.pdf.styles import BODY, CELL, LABEL, MARGIN, RULE, SHADE, SMALL, WIDTH, style
-from triage.adapters.pdf.text import printable_line
+from triage.adapters.pdf.signed_pdf import SignedPage, render, text
+from triage.adapters.pdf.styles import CELL, LABEL, RULE, SHADE, SMALL, WIDTH, style
 from triage.domain.signed_document import verify_document
 
 KIND = "destruction-batch"
-TITLE = style("batch-title", fontName="Helvetica-Bold", fontSize=15, leading=19)
 DEVICE = style("batch-device", fontName="Courier-Bold", fontSize=10, leading=12)
-_QR_SIDE = 38 * mm
 
 
 def qr_payload(digest: str) -> str:
@@ -49,20 +36,6 @@ def render_destruction_batch(signed_batch: bytes, verifier_key: str) -> bytes:
     signed = verify_document(signed_batch, [verifier_key], kind=KIND)
     doc: dict[str, Any] = signed.document
     devices = [d for d in doc.get("devices", []) if isinstance(d, Mapping)]
-    buffer = io.BytesIO()
-    pdf = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title="Certificate of destruction (batch)",
-        author=_text(doc.get("facility")),
-        subject=signed.digest,
-        creator="device-triage",
-        invariant=1,
-    )
     selection = doc.get("selection", {})
     facts = [
         ("Facility", doc.get("facility")),
@@ -72,34 +45,29 @@ def render_destruction_batch(signed_batch: bytes, verifier_key: str) -> bytes:
         ("Selection", _selection(selection if isinstance(selection, Mapping) else {})),
         ("Signed document digest (SHA-256)", signed.digest),
     ]
-    head = Table(
-        [
-            [
-                [
-                    Paragraph("Certificate of destruction (batch)", TITLE),
-                    Spacer(1, 4 * mm),
-                    *(Paragraph(f"<b>{escape(k)}</b>: {escape(_text(v))}", BODY) for k, v in facts),
-                ],
-                QrCode(qr_payload(signed.digest), _QR_SIDE),
-            ]
-        ],
-        colWidths=[WIDTH - _QR_SIDE, _QR_SIDE],
-        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]),
-    )
-    story: list[Flowable] = [head, Spacer(1, 6 * mm)]
+    story: list[Flowable] = []
     for device in devices:
         story += [CondPageBreak(60 * mm), _device(device), Spacer(1, 4 * mm)]
     story.append(
         Paragraph(
             "The signed JSON document is the record: it verifies with the facility's verifier "
-            f"key ({escape(_text(verifier_key))}) as a signed document of kind {KIND}; the QR "
+            f"key ({escape(text(verifier_key))}) as a signed document of kind {KIND}; the QR "
             "code encodes its digest. Each device's own certificate of destruction is proven "
             "by its receipt against the facility's ledger.",
             SMALL,
         )
     )
-    pdf.build(story)
-    return buffer.getvalue()
+    return render(
+        SignedPage(
+            title="Certificate of destruction (batch)",
+            heading="Certificate of destruction (batch)",
+            facts=facts,
+            qr=qr_payload(signed.digest),
+            body=story,
+            author=text(doc.get("facility")),
+            digest=signed.digest,
+        )
+    )
 
 
 def _device(device: Mapping[str, Any]) -> Table:
@@ -108,46 +76,46 @@ def _device(device: Mapping[str, Any]) -> Table:
     how: Mapping[str, Any] = sanitisation if isinstance(sanitisation, Mapping) else {}
     evidence = device.get("evidence") or []
     files = "; ".join(
-        f"sha256 {_text(f.get('sha256'))} ({_text(f.get('media_type'))})"
+        f"sha256 {text(f.get('sha256'))} ({text(f.get('media_type'))})"
         for f in evidence
         if isinstance(f, Mapping)
     )
     role = device.get("role")
-    witnessed = f"{_text(device.get('witness'))} on {_text(device.get('witnessed_at'))}"
+    witnessed = f"{text(device.get('witness'))} on {text(device.get('witnessed_at'))}"
     rows = [
         ("Manufacturer", device.get("manufacturer")),
         ("Model", device.get("model")),
         ("Media type", device.get("media_type")),
         ("Media source", device.get("media_source")),
-        ("Confidentiality", f"{_text(device.get('confidentiality'))} (before sanitisation)"),
+        ("Confidentiality", f"{text(device.get('confidentiality'))} (before sanitisation)"),
         ("Sanitisation", how.get("description")),
         (
             "Method used",
-            f"{_text(how.get('method'))}, NIST SP 800-88 category "
-            f"{_text(how.get('category')).upper()}",
+            f"{text(how.get('method'))}, NIST SP 800-88 category "
+            f"{text(how.get('category')).upper()}",
         ),
         ("Tool used", how.get("tool")),
         ("Verification", how.get("verification")),
         ("Destination", device.get("destination")),
         (
             "Performed by",
-            f"{_text(device.get('destroyed_by'))} ({_text(role)})"
+            f"{text(device.get('destroyed_by'))} ({text(role)})"
             if role
             else device.get("destroyed_by"),
         ),
         ("Date", device.get("destroyed_on")),
         ("Location", device.get("site")),
         ("Contact", device.get("contact") or "the facility"),
-        ("Witness", f"{witnessed}: {_text(device.get('witness_statement'))}"),
+        ("Witness", f"{witnessed}: {text(device.get('witness_statement'))}"),
         ("Reference", device.get("reference")),
         ("Evidence", files or "none recorded"),
     ]
     body = [
         [
             Paragraph("Serial number", LABEL),
-            Paragraph(escape(_text(device.get("device_id"))), DEVICE),
+            Paragraph(escape(text(device.get("device_id"))), DEVICE),
         ],
-        *([Paragraph(escape(k), LABEL), Paragraph(escape(_text(v)), CELL)] for k, v in rows),
+        *([Paragraph(escape(k), LABEL), Paragraph(escape(text(v)), CELL)] for k, v in rows),
     ]
     return Table(
         body,
@@ -174,7 +142,3 @@ def _selection(selection: Mapping[str, Any]) -> str:
     if selection.get("until"):
         parts.append(f"destroyed until {selection['until']}")
     return ", ".join(parts) or "-"
-
-
-def _text(value: object) -> str:
-    return "" if value is None else printable_line(str(value))

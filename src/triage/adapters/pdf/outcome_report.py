@@ -4,23 +4,18 @@ against the facility's verifier key; the signed JSON stays the record."""
 
 from __future__ import annotations
 
-import io
 import re
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer
 
-from triage.adapters.pdf.qr import QrCode
-from triage.adapters.pdf.styles import BODY, CELL, HEAD, MARGIN, RULE, SHADE, SMALL, WIDTH, style
-from triage.adapters.pdf.text import printable_line
+from triage.adapters.pdf.signed_pdf import SignedPage, grid, render, text
+from triage.adapters.pdf.styles import SMALL, WIDTH
 from triage.domain.outcome_report import KIND
 from triage.domain.signed_document import verify_document
 
-TITLE = style("outcome-title", fontName="Helvetica-Bold", fontSize=15, leading=19)
-_QR_SIDE = 38 * mm
 _COUNTS = (
     ("expected", "Expected"),
     ("arrived", "Arrived"),
@@ -47,20 +42,6 @@ def render_outcome_report(signed_report: bytes, verifier_key: str) -> bytes:
     signed = verify_document(signed_report, [verifier_key], kind=KIND)
     doc: dict[str, Any] = signed.document
     consignment = doc.get("consignment", {})
-    buffer = io.BytesIO()
-    pdf = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"Outcome of consignment {_text(consignment.get('reference'))}",
-        author=_text(doc.get("facility")),
-        subject=signed.digest,
-        creator="device-triage",
-        invariant=1,
-    )
     counts = doc.get("counts", {})
     facts = [
         ("Consignment", consignment.get("reference")),
@@ -70,54 +51,27 @@ def render_outcome_report(signed_report: bytes, verifier_key: str) -> bytes:
         *((label, counts.get(name, 0)) for name, label in _COUNTS),
         ("Report digest (SHA-256)", signed.digest),
     ]
-    head = Table(
+    devices = grid(
+        ("Device", "Outcome", "Seal", "Receipt digest"),
         [
-            [
-                [
-                    Paragraph(f"Consignment outcome: {escape(_text(doc.get('facility')))}", TITLE),
-                    Spacer(1, 4 * mm),
-                    *(Paragraph(f"<b>{escape(k)}</b>: {escape(_text(v))}", BODY) for k, v in facts),
-                ],
-                QrCode(qr_payload(str(consignment.get("id")), signed.digest), _QR_SIDE),
-            ]
+            (
+                i.get("device_id"),
+                text(i.get("outcome")).replace("_", " "),
+                i.get("seal_serial"),
+                i.get("receipt_digest"),
+            )
+            for i in doc.get("devices", [])
         ],
-        colWidths=[WIDTH - _QR_SIDE, _QR_SIDE],
-        style=TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]),
-    )
-    rows: list[list[Any]] = [
-        [Paragraph(h, HEAD) for h in ("Device", "Outcome", "Seal", "Receipt digest")]
-    ]
-    for item in doc.get("devices", []):
-        rows.append(
-            [
-                Paragraph(escape(_text(item.get("device_id"))), CELL),
-                Paragraph(escape(_text(item.get("outcome")).replace("_", " ")), CELL),
-                Paragraph(escape(_text(item.get("seal_serial")) or "-"), CELL),
-                Paragraph(escape(_text(item.get("receipt_digest")) or "-"), CELL),
-            ]
-        )
-    devices = Table(
-        rows,
-        colWidths=[34 * mm, 26 * mm, 22 * mm, WIDTH - 82 * mm],
-        repeatRows=1,
-        style=TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BACKGROUND", (0, 0), (-1, 0), SHADE),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
-            ]
-        ),
+        [34 * mm, 26 * mm, 22 * mm, WIDTH - 82 * mm],
     )
     checkpoint = doc.get("checkpoint", {})
-    story = [
-        head,
-        Spacer(1, 6 * mm),
+    body = [
         devices,
         Spacer(1, 5 * mm),
         Paragraph(
             "Every receipt digest is proven against the signed checkpoint of size "
-            f"{escape(_text(checkpoint.get('size')))}, root "
-            f"{escape(_text(checkpoint.get('root')))}.",
+            f"{escape(text(checkpoint.get('size')))}, root "
+            f"{escape(text(checkpoint.get('root')))}.",
             SMALL,
         ),
         Paragraph(
@@ -126,9 +80,14 @@ def render_outcome_report(signed_report: bytes, verifier_key: str) -> bytes:
             SMALL,
         ),
     ]
-    pdf.build(story)
-    return buffer.getvalue()
-
-
-def _text(value: object) -> str:
-    return "" if value is None else printable_line(str(value))
+    return render(
+        SignedPage(
+            title=f"Outcome of consignment {text(consignment.get('reference'))}",
+            heading=f"Consignment outcome: {text(doc.get('facility'))}",
+            facts=facts,
+            qr=qr_payload(str(consignment.get("id")), signed.digest),
+            body=body,
+            author=text(doc.get("facility")),
+            digest=signed.digest,
+        )
+    )

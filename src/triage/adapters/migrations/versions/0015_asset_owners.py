@@ -28,11 +28,13 @@ def upgrade() -> None:
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
-    with op.batch_alter_table("operator") as batch:
-        batch.add_column(sa.Column("asset_owner", sa.String(100)))
+    op.add_column("operator", sa.Column("asset_owner", sa.String(100)))
+    # After a downgrade, the entries newer code recorded are in the ledger: projected again.
+    from triage.adapters.projector import project_recorded
+
+    project_recorded(op.get_bind(), "triage.adapters.projector_owners")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("operator") as batch:
-        batch.drop_column("asset_owner")
+    op.drop_column("operator", "asset_owner")
     op.drop_table("asset_owner")

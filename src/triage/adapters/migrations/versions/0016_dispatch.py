@@ -74,6 +74,10 @@ def upgrade() -> None:
         sa.Column("text", sa.String(500), nullable=False),
     )
     op.create_index("ix_dispatch_discrepancy_dispatch_id", "dispatch_discrepancy", ["dispatch_id"])
+    # After a downgrade, the entries newer code recorded are in the ledger: projected again.
+    from triage.adapters.projector import project_recorded
+
+    project_recorded(op.get_bind(), "triage.adapters.projector_dispatch")
 
 
 def downgrade() -> None:

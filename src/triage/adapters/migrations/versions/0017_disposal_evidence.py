@@ -60,6 +60,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_disposal_device_id", "disposal", ["device_id"])
     op.create_index("ix_disposal_asset_owner", "disposal", ["asset_owner"])
+    # After a downgrade, the entries newer code recorded are in the ledger: projected again.
+    from triage.adapters.projector import project_recorded
+
+    project_recorded(op.get_bind(), "triage.adapters.projector_disposal")
 
 
 def downgrade() -> None:

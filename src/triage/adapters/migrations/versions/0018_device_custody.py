@@ -37,7 +37,7 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("random_seal_issue", sa.Boolean, nullable=False, server_default=sa.false())
         )
-    location = op.create_table(
+    op.create_table(
         "location",
         sa.Column("code", sa.String(64), primary_key=True),
         sa.Column("name", sa.String(100), nullable=False),
@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("defined_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
-    device_location = op.create_table(
+    op.create_table(
         "device_location",
         sa.Column("device_id", sa.String(23), primary_key=True),
         sa.Column("location", sa.String(64)),
@@ -73,30 +73,12 @@ def upgrade() -> None:
         sa.Column("operator_id", sa.String(64), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
     )
-    conn = op.get_bind()
-    facility = sa.table("facility", sa.column("created_at", sa.DateTime(timezone=True)))
-    created = conn.execute(sa.select(facility.c.created_at)).scalars().first()
-    if created is None:
-        return
-    op.bulk_insert(
-        location,
-        [
-            {
-                "code": code,
-                "name": name,
-                "kind": kind,
-                "active": True,
-                "defined_at": created,
-                "updated_at": created,
-            }
-            for code, name, kind in DEFAULT_LOCATIONS
-        ],
-    )
-    job = sa.table("triage_job", sa.column("device_id"), sa.column("opened_at"))
-    received = sa.select(
-        job.c.device_id, sa.literal(RECEIVING), sa.func.max(job.c.opened_at)
-    ).group_by(job.c.device_id)
-    conn.execute(device_location.insert().from_select(["device_id", "location", "since"], received))
+    # The default locations come with facility.created, and every device's place with the
+    # entries that moved it (device.received puts it in stores, or at its bench): projected
+    # from the ledger as a replay would, also after a downgrade and an upgrade.
+    from triage.adapters.projector import project_recorded
+
+    project_recorded(op.get_bind(), "triage.adapters.projector_custody")
 
 
 def downgrade() -> None:

@@ -61,15 +61,11 @@ def upgrade() -> None:
         sa.Column("rule_days", sa.Integer, nullable=False),
         sa.Column("purged_by", sa.String(64), nullable=False),
     )
-    _index_files_recorded_before()
+    # The files, rules, holds and purges the ledger already records (the evidence files of
+    # older entries, and after a downgrade what newer code recorded), as a replay builds them.
+    from triage.adapters.projector import project_recorded
 
-
-def _index_files_recorded_before() -> None:
-    """The evidence files recorded before this migration, from their entries (as the projector
-    indexes them), so that retention covers them and replay agrees."""
-    from triage.adapters.projector_retention import index_recorded_files
-
-    index_recorded_files(op.get_bind())
+    project_recorded(op.get_bind(), "triage.adapters.projector_retention")
 
 
 def downgrade() -> None:
