@@ -22,7 +22,8 @@ import pytest
 from tests.people import Enrolled, enrol, enrol_with_code, open_data_dir
 from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
-from triage.services import tokens
+from triage.domain.roles import Role
+from triage.services import assessment, asset_owners, staffing, tokens
 
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 
@@ -70,30 +71,25 @@ class Triage:
         asset_owner: str | None = None,
     ) -> str:
         """An operator added by ``admin`` (a person of ``asset_owner`` for that role), and a
-        token of theirs (for ``bench`` when given)."""
-        owner = [] if asset_owner is None else ["--asset-owner", asset_owner]
-        self.run(
-            "operator",
-            "add",
-            operator_id,
-            "--name",
-            operator_id,
-            "--role",
-            role,
-            *owner,
-            "--token",
-            admin,
-        )
-        # Activated by the administrator; the operator enrols and mints their own token.
+        token of theirs (for ``bench`` when given). Done in this process, through the use case
+        `triage operator add` calls: the command's own path is tested by the CLI tests, and a
+        process per person would make every facility's setup seconds slower."""
         with self.opened() as app:
             manager = tokens.authenticate_token(app.uow, admin)
+            roles = frozenset({Role(role)})
+            staffing.add_operator(
+                app.uow, manager, operator_id, operator_id, roles, False, (), asset_owner
+            )
+            # Activated by the administrator; the operator enrols and mints their own token.
             self.people[operator_id] = enrol(app, manager, operator_id, bench=bench)
         return self.people[operator_id].token
 
     def register_owner(self, admin: str, owner_id: str = "MAP-1") -> None:
         """Register the asset owner ``owner_id``: consignments are imported for registered
-        asset owners only."""
-        self.run("asset-owner", "add", owner_id, "--name", f"Owner {owner_id}", "--token", admin)
+        asset owners only (in this process, through the use case the command calls)."""
+        with self.opened() as app:
+            manager = tokens.authenticate_token(app.uow, admin)
+            asset_owners.register(app.uow, manager, owner_id, f"Owner {owner_id}")
 
     @contextmanager
     def opened(self) -> Iterator[bootstrap.App]:
@@ -106,30 +102,16 @@ class Triage:
 
     def commission(self, admin: str) -> None:
         """Record the provider as a SEC Party and switch on commissioning mode for 30 days, so
-        that the facility may triage before its first assessment."""
-        self.run(
-            "assurance",
-            "party",
-            "--id",
-            "TFP-1",
-            "--name",
-            "Test Triage Ltd",
-            "--role",
-            "Other SEC Party",
-            "--token",
-            admin,
-        )
-        until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-        self.run(
-            "assurance",
-            "commissioning-start",
-            "--until",
-            until,
-            "--reason",
-            "test devices before the first assessment",
-            "--token",
-            admin,
-        )
+        that the facility may triage before its first assessment (in this process, through
+        the use cases `triage assurance party` and `commissioning-start` call)."""
+        with self.opened() as app:
+            manager = tokens.authenticate_token(app.uow, admin)
+            assessment.record_party(
+                app.uow, manager, "TFP-1", "Test Triage Ltd", ["Other SEC Party"]
+            )
+            until = datetime.now(UTC) + timedelta(days=30)
+            reason = "test devices before the first assessment"
+            assessment.start_commissioning(app.uow, manager, until, reason)
 
 
 @pytest.fixture
