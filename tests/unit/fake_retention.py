@@ -77,9 +77,9 @@ class FakeRetentionRepository(FakeTables):
             )
         return sorted(found, key=lambda f: (f.recorded_at, f.sha256, f.kind))
 
-    def purges(self, sha256: str | None = None) -> list[Purged]:
+    def purges(self, sha256: str | None = None, limit: int | None = None) -> list[Purged]:
         found = [p for p in self.purged if sha256 is None or p.sha256 == sha256]
-        return sorted(found, key=lambda p: (p.purged_at, p.sha256), reverse=True)
+        return sorted(found, key=lambda p: (p.purged_at, p.sha256), reverse=True)[:limit]
 
     # -- projections ---------------------------------------------------------------------------
     @projects(*FILE_RECORDS)

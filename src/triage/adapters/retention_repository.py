@@ -64,12 +64,14 @@ class SqlRetentionRepository:
             query = query.where(evidence_file.c.sha256 == sha256)
         return [_file(r) for r in self._conn.execute(query).mappings()]
 
-    def purges(self, sha256: str | None = None) -> list[Purged]:
+    def purges(self, sha256: str | None = None, limit: int | None = None) -> list[Purged]:
         query = select(evidence_purge).order_by(
             evidence_purge.c.purged_at.desc(), evidence_purge.c.sha256
         )
         if sha256 is not None:
             query = query.where(evidence_purge.c.sha256 == sha256)
+        if limit is not None:
+            query = query.limit(limit)
         return [
             Purged(
                 r["sha256"],

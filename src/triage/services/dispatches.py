@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from triage.domain.asset_owner import AssetOwner
 from triage.domain.caller import Caller
 from triage.domain.dispatch import (
     ACKNOWLEDGEMENT_KIND,
@@ -545,6 +546,26 @@ def dispatches(
             raise InvalidInput(f"state: one of {choices}", field="state") from None
     with uow_factory(write=False) as uow:
         return uow.dispatches.page(scope, wanted, max(offset, 0), min(max(limit, 1), 500))
+
+
+@dataclass(frozen=True)
+class DispatchesOverview:
+    """The dispatches page: the newest dispatches the caller may see, how many there are, and
+    the asset owners a dispatch may be opened for (none unless the caller may open one)."""
+
+    dispatches: list[DispatchSummary]
+    total: int
+    owners: list[AssetOwner]
+
+
+def overview(uow_factory: UnitOfWorkFactory, caller: Caller, limit: int) -> DispatchesOverview:
+    """The newest ``limit`` dispatches (an owner's person: its own) and, for whoever opens
+    dispatches, the registered asset owners, read in one transaction."""
+    scope = caller.owner_scope()
+    with uow_factory(write=False) as uow:
+        found, total = uow.dispatches.page(scope, None, 0, min(max(limit, 1), 500))
+        owners = uow.asset_owners.all() if caller.can(Permission.DISPATCH_MANAGE) else []
+    return DispatchesOverview(found, total, owners)
 
 
 def dispatch(uow_factory: UnitOfWorkFactory, caller: Caller, dispatch_id: str) -> Dispatch:

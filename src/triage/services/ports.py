@@ -984,8 +984,8 @@ class RetentionRepository(Protocol):
         consignment and closing time."""
         ...
 
-    def purges(self, sha256: str | None = None) -> list[Purged]:
-        """Files purged (of one digest, if given), newest first."""
+    def purges(self, sha256: str | None = None, limit: int | None = None) -> list[Purged]:
+        """Files purged (of one digest, if given), newest first (the first ``limit``)."""
         ...
 
 

@@ -176,7 +176,33 @@ def purge_history(uow_factory: UnitOfWorkFactory, caller: Caller, limit: int = 2
     """The files purged, newest first (up to ``limit``)."""
     caller.require(Permission.TRIAGE_READ)
     with uow_factory(write=False) as uow:
-        return uow.retention.purges()[:limit]
+        return uow.retention.purges(limit=limit)
+
+
+@dataclass(frozen=True)
+class RetentionOverview:
+    """The retention page: the rule of each kind, the holds in force, what the next purge would
+    delete and the files purged lately, read in one transaction."""
+
+    rules: list[KindRule]
+    holds: list[LegalHold]
+    plan: PurgePlan
+    history: list[Purged]
+
+
+def overview(
+    uow_factory: UnitOfWorkFactory, caller: Caller, store: FileStore, limit: int = 200
+) -> RetentionOverview:
+    """Rules, holds in force, the purge plan and the latest purges (the facility's readers)."""
+    caller.require(Permission.TRIAGE_READ)
+    with uow_factory(write=False) as uow:
+        found = effective_rules(uow.retention.rules())
+        return RetentionOverview(
+            [KindRule(KINDS[name], found[name]) for name in KINDS],
+            uow.retention.holds(active_only=True),
+            PurgePlan(_due(uow), _unfinished(uow, store)),
+            uow.retention.purges(limit=limit),
+        )
 
 
 def purge(

@@ -493,3 +493,10 @@ def test_an_owner_person_reads_only_its_own_dispatches(
         dispatches.dispatches(factory, STORES, state="lost")
     with pytest.raises(PermissionDenied):
         dispatches.dispatches(factory, callers.nobody())
+    # The dispatches page: the owner's person sees its own and is offered no owner to open one
+    # for; stores see all, and every registered owner.
+    mine = dispatches.overview(factory, owner_person(), 50)
+    assert ([d.id for d in mine.dispatches], mine.total, mine.owners) == ([own.id], 1, [])
+    theirs = dispatches.overview(factory, STORES, 1)
+    assert (len(theirs.dispatches), theirs.total) == (1, 2)
+    assert {o.id for o in theirs.owners} == {OWNER, "MAP-2"}

@@ -139,6 +139,14 @@ def test_an_expired_file_is_recorded_purged_then_deleted_and_its_download_says_s
         photos.photo(factory, auditor(), store, facility.job_id, PHOTO)
     [shown] = retention.purge_history(factory, auditor())
     assert (shown.sha256, shown.rule_days, shown.purged_by) == (PHOTO, 730, "sec")
+    assert retention.purge_history(factory, auditor(), limit=0) == []
+    # The retention page reads the same, in one transaction.
+    page = retention.overview(factory, auditor(), store)
+    assert page.history == [shown] and page.plan.due == []
+    assert [r.kind.name for r in page.rules] == [
+        r.kind.name for r in retention.rules(factory, auditor())
+    ]
+    assert page.holds == retention.holds(factory, auditor())
 
 
 def test_a_purge_twice_is_idempotent(facility: Facility) -> None:

@@ -18,7 +18,7 @@ from triage.domain.dispatch import CHECKS, Destination, DiscrepancyKind, SealChe
 from triage.domain.roles import Permission
 from triage.domain.signed_document import MAX_BYTES
 from triage.entrypoints.downloads import attachment, pdf
-from triage.services import asset_owners, dispatches
+from triage.services import dispatches
 
 if TYPE_CHECKING:
     from triage.entrypoints.web.pages import Form, Site, Visit
@@ -40,16 +40,13 @@ def register(router: APIRouter, site: Site) -> None:
     @router.get("/dispatches")
     @page(None)  # the service: every dispatch for the facility's readers, its own for an owner
     def overview(visit: Visit, form: Form) -> Response:
-        found, total = dispatches.dispatches(uow, visit.caller, None, 0, LISTED)
-        owners = []
-        if visit.caller.can(Permission.DISPATCH_MANAGE):
-            owners = [(o.id, f"{o.id} ({o.name})") for o in asset_owners.owners(uow, visit.caller)]
+        shown = dispatches.overview(uow, visit.caller, LISTED)
         return site.render(
             "dispatches.html",
             visit,
-            dispatches=[(d, href(d.id)) for d in found],
-            total=total,
-            owners=owners,
+            dispatches=[(d, href(d.id)) for d in shown.dispatches],
+            total=shown.total,
+            owners=[(o.id, f"{o.id} ({o.name})") for o in shown.owners],
             destinations=[(d.value, d.value.replace("_", " ")) for d in Destination],
         )
 

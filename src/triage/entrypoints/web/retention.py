@@ -46,14 +46,14 @@ def register(router: APIRouter, site: Site) -> None:
     @router.get("/retention")
     @page(Permission.TRIAGE_READ)
     def overview(visit: Visit, form: Form) -> Response:
-        store = application.evidence_store()
+        shown = retention.overview(uow, visit.caller, application.evidence_store())
         return site.render(
             "retention.html",
             visit,
-            rules=retention.rules(uow, visit.caller),
-            holds=retention.holds(uow, visit.caller, include_released=False),
-            plan=retention.purge_plan(uow, visit.caller, store),
-            history=retention.purge_history(uow, visit.caller),
+            rules=shown.rules,
+            holds=shown.holds,
+            plan=shown.plan,
+            history=shown.history,
             kinds=[(k.name, k.title) for k in KINDS.values()],
             scopes=[(s.value, s.value) for s in HoldScope],
         )
