@@ -45,8 +45,12 @@ if TYPE_CHECKING:
     from tests.unit.fake_devices import FakeDeviceRepository
     from tests.unit.fake_dispatches import FakeDispatchRepository
     from tests.unit.fake_disposals import FakeDisposalRepository
+    from tests.unit.fake_duis_requests import FakeDuisRequestRepository
     from tests.unit.fake_exceptions import FakeExceptionRepository
     from tests.unit.fake_facilities import FakeFacilityRepository
+    from tests.unit.fake_hub_returns import FakeHubReturnRepository
+    from tests.unit.fake_incidents import FakeIncidentRepository
+    from tests.unit.fake_inventory import FakeInventoryRepository
     from tests.unit.fake_jobs import FakeJobRepository
     from tests.unit.fake_operators import FakeOperatorRepository
     from tests.unit.fake_policies import FakePolicyRepository
@@ -272,6 +276,10 @@ class FakeUnitOfWork:
     disposals: FakeDisposalRepository
     custody: FakeCustodyRepository
     retention: FakeRetentionRepository
+    inventory: FakeInventoryRepository
+    duis_requests: FakeDuisRequestRepository
+    hub_returns: FakeHubReturnRepository
+    incidents: FakeIncidentRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, write: bool) -> None:
         self._factory = factory

@@ -538,6 +538,10 @@ from triage.adapters import (  # noqa: E402
     projector_custody,  # noqa: F401
     projector_dispatch,  # noqa: F401
     projector_disposal,  # noqa: F401
+    projector_duis,  # noqa: F401
+    projector_hub_returns,  # noqa: F401
+    projector_incidents,  # noqa: F401
+    projector_inventory,  # noqa: F401
     projector_owners,  # noqa: F401
     projector_retention,  # noqa: F401
     projector_seals,  # noqa: F401

@@ -977,6 +977,18 @@ evidence_purge = Table(
     Column("purged_by", String(64), nullable=False),
 )
 
+# --- issue 20, Smart Metering Inventory readings: tables go here (helper A) ---
+
+
+# --- issue 20, DUIS requests produced: tables go here (helper B) ---
+
+
+# --- issue 20, communications hubs returned to the DCC: tables go here (helper C) ---
+
+
+# --- issue 20, incidents, vulnerabilities and notifications: tables go here (helper D) ---
+
+
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
 PROJECTIONS = (
     facility_settings,
@@ -1036,4 +1048,8 @@ PROJECTIONS = (
     legal_hold,
     evidence_file,
     evidence_purge,
+    # issue 20 (A): projections go here
+    # issue 20 (B): projections go here
+    # issue 20 (C): projections go here
+    # issue 20 (D): projections go here
 )

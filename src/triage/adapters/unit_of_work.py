@@ -22,8 +22,12 @@ from triage.adapters.database import Database
 from triage.adapters.device_repository import SqlDeviceRepository
 from triage.adapters.dispatch_repository import SqlDispatchRepository
 from triage.adapters.disposal_repository import SqlDisposalRepository
+from triage.adapters.duis_request_repository import SqlDuisRequestRepository
 from triage.adapters.exception_repository import SqlExceptionRepository
 from triage.adapters.facilities import SqlFacilityRepository
+from triage.adapters.hub_return_repository import SqlHubReturnRepository
+from triage.adapters.incident_repository import SqlIncidentRepository
+from triage.adapters.inventory_repository import SqlInventoryRepository
 from triage.adapters.job_repository import SqlJobRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
 from triage.adapters.operator_repository import SqlOperatorRepository
@@ -113,6 +117,10 @@ class SqlUnitOfWork:
         self.disposals = SqlDisposalRepository(conn)
         self.custody = SqlCustodyRepository(conn)
         self.retention = SqlRetentionRepository(conn)
+        self.inventory = SqlInventoryRepository(conn)
+        self.duis_requests = SqlDuisRequestRepository(conn)
+        self.hub_returns = SqlHubReturnRepository(conn)
+        self.incidents = SqlIncidentRepository(conn)
         return self
 
     def commit(self) -> None:

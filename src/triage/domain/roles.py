@@ -65,6 +65,12 @@ class Permission(StrEnum):
     DEVICE_MOVE = "device.move"
     DEVICE_STOCKTAKE = "device.stocktake"
     RETENTION_MANAGE = "retention.manage"
+    # The national inventory and the SSC (issue 20).
+    INVENTORY_IMPORT = "inventory.import"
+    DUIS_PRODUCE = "duis.produce"
+    INCIDENT_READ = "incident.read"
+    INCIDENT_REPORT = "incident.report"
+    INCIDENT_MANAGE = "incident.manage"
 
 
 _READ = {
@@ -82,6 +88,7 @@ _BENCH = {
     Permission.RECEIPT_ISSUE,
     Permission.SEAL_REPORT,
     Permission.DEVICE_MOVE,
+    Permission.INCIDENT_REPORT,
 }
 
 # Separation of duties is built into the matrix: a security manager does not run triage, an
@@ -107,6 +114,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.DISPOSAL_WITNESS,
             Permission.DISPATCH_MANAGE,
             Permission.DEVICE_STOCKTAKE,
+            Permission.INVENTORY_IMPORT,
+            Permission.DUIS_PRODUCE,
+            Permission.INCIDENT_READ,
         }
     ),
     Role.STORES: frozenset(
@@ -122,6 +132,9 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.DISPATCH_MANAGE,
             Permission.DEVICE_MOVE,
             Permission.DEVICE_STOCKTAKE,
+            Permission.INVENTORY_IMPORT,
+            Permission.DUIS_PRODUCE,
+            Permission.INCIDENT_REPORT,
         }
     ),
     # Only a security manager reinstates what an anomaly suspended, sets the thresholds and
@@ -143,10 +156,20 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ASSURANCE_MANAGE,
             Permission.DISPOSAL_WITNESS,
             Permission.RETENTION_MANAGE,
+            # The incident and vulnerability register and its notifications to the SSC.
+            Permission.INCIDENT_READ,
+            Permission.INCIDENT_REPORT,
+            Permission.INCIDENT_MANAGE,
         }
     ),
     Role.AUDITOR: frozenset(
-        _READ | {Permission.RECEIPT_ISSUE, Permission.ACCESS_REVIEW, Permission.ASSURANCE_READ}
+        _READ
+        | {
+            Permission.RECEIPT_ISSUE,
+            Permission.ACCESS_REVIEW,
+            Permission.ASSURANCE_READ,
+            Permission.INCIDENT_READ,
+        }
     ),
     Role.ADMINISTRATOR: frozenset(
         _READ
@@ -162,6 +185,8 @@ MATRIX: dict[Role, frozenset[Permission]] = {
             Permission.ASSURANCE_MANAGE,
             Permission.ASSET_OWNER_MANAGE,
             Permission.RETENTION_MANAGE,
+            Permission.INCIDENT_READ,
+            Permission.INCIDENT_REPORT,
         }
     ),
     # Outside the facility: none of the facility's reads (they show every owner's devices),

@@ -21,8 +21,13 @@ from triage.entrypoints.api.bench_routes import build_bench_router
 from triage.entrypoints.api.custody_routes import build_custody_router
 from triage.entrypoints.api.dispatch_routes import build_dispatch_router
 from triage.entrypoints.api.disposal_routes import build_disposal_router
+from triage.entrypoints.api.duis_routes import build_duis_router
 from triage.entrypoints.api.hardening import ClientAddress, Hardening
+from triage.entrypoints.api.hub_return_routes import build_hub_return_router
+from triage.entrypoints.api.incident_report_routes import build_incident_report_router
+from triage.entrypoints.api.incident_routes import build_incident_router
 from triage.entrypoints.api.integrity import HoldWrites, WriteHold, build_integrity_router
+from triage.entrypoints.api.inventory_routes import build_inventory_router
 from triage.entrypoints.api.json_bodies import BoundedJson
 from triage.entrypoints.api.ledger_routes import build_ledger_router
 from triage.entrypoints.api.people_routes import build_people_router
@@ -86,6 +91,11 @@ def create_app(
         build_disposal_router(application),
         build_custody_router(application),
         build_retention_router(application),
+        build_inventory_router(application),
+        build_duis_router(application),
+        build_hub_return_router(application),
+        build_incident_router(application),
+        build_incident_report_router(application),
         # The pages for people (the home page is the web application's).
         build_web_router(application),
     )

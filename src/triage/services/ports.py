@@ -997,6 +997,31 @@ class Clock(Protocol):
         ...
 
 
+class DuisValidator(Protocol):
+    """The DUIS schema the facility configured (issue 20): validates one message."""
+
+    def validate(self, xml: bytes) -> None:
+        """Nothing if ``xml`` is valid against the DUIS schema, else
+        ``triage.duis.errors.DuisSchemaError`` naming the element at fault."""
+        ...
+
+
+class InventoryRepository(Protocol):
+    """Issue 20 (A): Smart Metering Inventory readings (projections)."""
+
+
+class DuisRequestRepository(Protocol):
+    """Issue 20 (B): DUIS requests produced (projections)."""
+
+
+class HubReturnRepository(Protocol):
+    """Issue 20 (C): communications hubs returned to the DCC (projections)."""
+
+
+class IncidentRepository(Protocol):
+    """Issue 20 (D): incidents, vulnerabilities and notifications (projections)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything in it commits with its ledger entries, or nothing does."""
 
@@ -1068,6 +1093,18 @@ class UnitOfWork(Protocol):
 
     @property
     def retention(self) -> RetentionRepository: ...
+
+    @property
+    def inventory(self) -> InventoryRepository: ...
+
+    @property
+    def duis_requests(self) -> DuisRequestRepository: ...
+
+    @property
+    def hub_returns(self) -> HubReturnRepository: ...
+
+    @property
+    def incidents(self) -> IncidentRepository: ...
 
     @property
     def packaged(self) -> PackagedData:

@@ -28,6 +28,7 @@ READ_AND_RECEIPT = frozenset(
         Permission.RECEIPT_ISSUE,
         Permission.ACCESS_REVIEW,  # reading who holds what: assurance evidence
         Permission.ASSURANCE_READ,  # controls, evidence and assessments
+        Permission.INCIDENT_READ,  # the incident and vulnerability register
     }
 )
 # Words that would name an act changing what the ledger already holds.

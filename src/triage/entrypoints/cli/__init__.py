@@ -16,7 +16,10 @@ from triage.entrypoints.cli import (
     devices,
     dispatches,
     disposals,
+    duis,
     facility,
+    hubs,
+    incidents,
     ledger,
     operators,
     retention,
@@ -62,6 +65,9 @@ app.add_typer(dispatches.app, name="dispatch")
 app.add_typer(disposals.app, name="disposal")
 app.add_typer(custody.app, name="custody")
 app.add_typer(retention.app, name="retention")
+app.add_typer(duis.app, name="duis")
+app.add_typer(hubs.app, name="hub")
+app.add_typer(incidents.app, name="incident")
 
 
 def main() -> None:

@@ -53,6 +53,10 @@ from triage.entrypoints.web import (
     devices,
     dispatches,
     disposals,
+    duis_requests,
+    hub_returns,
+    incidents,
+    inventory,
     people,
     retention,
     security,
@@ -750,6 +754,10 @@ def build_web_router(application: App) -> APIRouter:
         disposals,
         custody,
         retention,
+        inventory,
+        duis_requests,
+        hub_returns,
+        incidents,
     ):
         module.register(router, site)
     return router

@@ -1,0 +1,11 @@
+"""Pages: communications hubs back to the DCC (issue 20, C)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from triage.entrypoints.web.pages import Site
+
+
+def register(router: APIRouter, site: Site) -> None:
+    """Add the pages of this area to ``router``."""
