@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter
 
-from triage.entrypoints.web.pages import Site
+if TYPE_CHECKING:
+    from triage.entrypoints.web.pages import Site
 
 
 def register(router: APIRouter, site: Site) -> None:
