@@ -24,9 +24,12 @@ from triage.adapters.totp import PyotpCodes
 from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
 from triage.config import DEMO_FACILITY_ID, DEMO_FACILITY_NAME, Settings
 from triage.domain.facility import Facility, default_origin
-from triage.errors import NotInitialised
+from triage.duis import schema as duis_schema
+from triage.duis.errors import DuisError
+from triage.errors import Conflict, NotInitialised
 from triage.services import backup as backup_service
 from triage.services import facility as facility_service
+from triage.services.incident_reports import RegisterPrinter
 from triage.services.issuer import Issuer
 from triage.services.ports import (
     Clock,
@@ -48,6 +51,7 @@ class App:
     documents: DocumentRenderer = field(default_factory=PdfDocuments)
     oscal: OscalBuilder = field(default_factory=OscalDocuments)
     packs: PackBuilder = field(default_factory=EvidencePacks)
+    register_printer: RegisterPrinter = field(default_factory=PdfDocuments)  # issue 20 (E)
 
     @property
     def origin(self) -> str:
@@ -73,6 +77,21 @@ class App:
     def evidence_store(self) -> EvidenceStore:
         """Evidence files, by SHA-256, in the data directory."""
         return EvidenceStore(self.settings.data_dir / "evidence")
+
+    def duis_schema(self) -> duis_schema.DuisSchema:
+        """The DUIS schema the facility configured (loaded once per process); Conflict saying
+        how to configure it when it is missing or cannot be loaded."""
+        path = self.settings.duis_schema or self.settings.data_dir / "duis"
+        try:
+            return duis_schema.load(path)
+        except DuisError as exc:
+            raise Conflict(
+                f"{exc}. DUIS files are validated against the DCC's DUIS 5.4 schema, which "
+                "this product does not ship: put 'DUIS Schema V5.4.xsd' with the two schemas "
+                "it imports ('MMC Schema V5.4.xsd', 'xmldsig-core-schema.xsd') in "
+                f"{self.settings.data_dir / 'duis'}, or set TRIAGE_DUIS_SCHEMA to the file "
+                "or its folder"
+            ) from None
 
     def archives(self) -> TarArchives:
         """Backup archives of this installation."""

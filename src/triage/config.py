@@ -19,6 +19,9 @@ DEMO_FACILITY_ID = "demo"
 DEMO_FACILITY_NAME = "Demo Triage Facility"
 
 
+# The DUIS schema's file name as the DCC publishes it (issue 20).
+DUIS_SCHEMA_FILE = "DUIS Schema V5.4.xsd"
+
 # Where a setting that no environment variable changes comes from.
 BUILT_IN = "built in (triage.config.Settings)"
 
@@ -84,8 +87,13 @@ class Settings:
     # Bench-agent requests whose signature cannot be checked: this many per window, then 429.
     agent_unverified_burst: int = 20
     agent_unverified_window: timedelta = timedelta(minutes=1)
+    # The DUIS schema from the DCC (TRIAGE_DUIS_SCHEMA; default <data_dir>/duis/DUIS Schema
+    # V5.4.xsd, with the two schemas it imports beside it). Not shipped: it is GPL-3.0.
+    duis_schema: Path | None = None
 
     def __post_init__(self) -> None:
+        if self.duis_schema is None:
+            object.__setattr__(self, "duis_schema", self.data_dir / "duis" / DUIS_SCHEMA_FILE)
         trusted_networks(self.trusted_proxies)  # refuses a malformed entry at once
         time_zone(self.time_zone, "TRIAGE_TIME_ZONE")  # refuses an unknown zone at once
         if not 1 <= self.token_max_days <= MAX_DAYS:
@@ -98,7 +106,8 @@ class Settings:
     def from_env(cls, data_dir: Path | None = None) -> Settings:
         """Read ``TRIAGE_DATA_DIR`` (default ``./var``), ``TRIAGE_DATABASE_URL``,
         ``TRIAGE_TOKEN_MAX_DAYS`` (default 90), ``TRIAGE_TRUSTED_PROXIES``, ``TRIAGE_FACILITY``
-        and ``TRIAGE_TIME_ZONE`` (default Europe/London)."""
+        ``TRIAGE_TIME_ZONE`` (default Europe/London) and ``TRIAGE_DUIS_SCHEMA`` (the DUIS
+        schema file, or the folder holding it)."""
         directory = (data_dir or Path(os.environ.get("TRIAGE_DATA_DIR", "var"))).resolve()
         url = os.environ.get("TRIAGE_DATABASE_URL") or f"sqlite:///{directory / 'triage.db'}"
         return cls(
@@ -108,6 +117,7 @@ class Settings:
             trusted_proxies=parse_proxies(os.environ.get("TRIAGE_TRUSTED_PROXIES", "")),
             facility=os.environ.get("TRIAGE_FACILITY") or None,
             time_zone=os.environ.get("TRIAGE_TIME_ZONE", "").strip() or DEFAULT_TIME_ZONE,
+            duis_schema=_duis_schema(os.environ),
         )
 
     def read_only(self) -> tuple[ReadOnlySetting, ...]:
@@ -131,6 +141,11 @@ class Settings:
             ReadOnlySetting("Database", backend, "TRIAGE_DATABASE_URL (default SQLite)"),
             ReadOnlySetting(
                 "Data directory", str(self.data_dir), "TRIAGE_DATA_DIR (default ./var)"
+            ),
+            ReadOnlySetting(
+                "DUIS schema",
+                str(self.duis_schema),
+                f"TRIAGE_DUIS_SCHEMA (default <data directory>/duis/{DUIS_SCHEMA_FILE})",
             ),
             ReadOnlySetting(
                 "Session ends after no request for",
@@ -158,6 +173,15 @@ class Settings:
     def keys_dir(self) -> Path:
         """Directory of the facility's key files (mode 0700)."""
         return self.data_dir / "keys"
+
+
+def _duis_schema(environ: Mapping[str, str]) -> Path | None:
+    """TRIAGE_DUIS_SCHEMA: the schema file, or the folder the DCC's schemas were put in."""
+    text = environ.get("TRIAGE_DUIS_SCHEMA", "").strip()
+    if not text:
+        return None
+    path = Path(text).resolve()
+    return path / DUIS_SCHEMA_FILE if path.is_dir() else path
 
 
 def _token_max_days(environ: Mapping[str, str]) -> int:

@@ -63,6 +63,34 @@ NEEDS: dict[Route, P] = {
     ("PATCH", f"{API}/asset-owners/{{owner_id}}"): P.ASSET_OWNER_MANAGE,
     # Dispatches: stores and supervisors pack, close and hand over, and record an
     # acknowledgement received by mail; the asset owner's person acknowledges (issue 19 B).
+    # Communications hubs back to the DCC (issue 20): a supervisor returns one; an
+    # administrator keeps the hub policy; the facility's readers read it.
+    ("POST", f"{API}/hubs/{{device_id}}/return"): P.DEVICE_DISPOSE,
+    ("GET", f"{API}/hubs/policy"): P.TRIAGE_READ,
+    ("PUT", f"{API}/hubs/policy"): P.POLICY_MANAGE,
+    # DUIS requests out (issue 20): stores and supervisors produce an owner's batch.
+    ("POST", f"{API}/duis/batches"): P.DUIS_PRODUCE,
+    # Read Inventory responses in (issue 20): stores and supervisors import one; the facility's
+    # readers read the refused statuses; an administrator sets them.
+    ("POST", f"{API}/inventory/responses"): P.INVENTORY_IMPORT,
+    ("GET", f"{API}/inventory/smi-policy"): P.TRIAGE_READ,
+    ("PUT", f"{API}/inventory/smi-policy"): P.POLICY_MANAGE,
+    # The incident register (issue 20): its readers read it and the rules, anyone who may
+    # report raises one, the security manager notifies, contains, closes and keeps the rules.
+    ("GET", f"{API}/incidents"): P.INCIDENT_READ,
+    ("POST", f"{API}/incidents"): P.INCIDENT_REPORT,
+    ("POST", f"{API}/incidents/vulnerabilities"): P.INCIDENT_REPORT,
+    ("GET", f"{API}/incidents/rules"): P.INCIDENT_READ,
+    ("PUT", f"{API}/incidents/rules"): P.INCIDENT_MANAGE,
+    ("POST", f"{API}/incidents/sweep"): P.INCIDENT_MANAGE,
+    ("GET", f"{API}/incidents/{{incident_id}}"): P.INCIDENT_READ,
+    ("GET", f"{API}/incident-register"): P.INCIDENT_READ,
+    ("GET", f"{API}/incident-register.csv"): P.INCIDENT_READ,
+    ("GET", f"{API}/incident-register.pdf"): P.INCIDENT_READ,
+    ("POST", f"{API}/incidents/{{incident_id}}/notifications"): P.INCIDENT_MANAGE,
+    ("POST", f"{API}/incidents/{{incident_id}}/severity"): P.INCIDENT_MANAGE,
+    ("POST", f"{API}/incidents/{{incident_id}}/containment"): P.INCIDENT_MANAGE,
+    ("POST", f"{API}/incidents/{{incident_id}}/closure"): P.INCIDENT_MANAGE,
     ("POST", f"{API}/dispatches"): P.DISPATCH_MANAGE,
     ("POST", f"{API}/dispatches/{{dispatch_id}}/pack"): P.DISPATCH_MANAGE,
     ("POST", f"{API}/dispatches/{{dispatch_id}}/unpack"): P.DISPATCH_MANAGE,
@@ -228,6 +256,7 @@ OWNER_SCOPED: dict[Route, P] = {
     ("GET", f"{API}/devices/{{device_id}}/certificate"): P.RECEIPT_ISSUE,
     ("GET", f"{API}/devices/{{device_id}}/certificate-of-destruction"): P.RECEIPT_ISSUE,
     ("GET", f"{API}/disposals/awaiting-witness"): P.TRIAGE_READ,
+    ("GET", f"{API}/hubs/returns"): P.TRIAGE_READ,
     ("GET", f"{API}/disposals/jobs/{{job_id}}"): P.TRIAGE_READ,
     ("GET", f"{API}/disposals/jobs/{{job_id}}/evidence/{{sha256}}"): P.TRIAGE_READ,
     ("GET", f"{API}/disposals/certificates/{{device_id}}"): P.RECEIPT_ISSUE,
@@ -247,6 +276,12 @@ OWNER_SCOPED: dict[Route, P] = {
     ("GET", f"{API}/dispatches/{{dispatch_id}}"): P.TRIAGE_READ,
     ("GET", f"{API}/dispatches/{{dispatch_id}}/note.json"): P.TRIAGE_READ,
     ("GET", f"{API}/dispatches/{{dispatch_id}}/note.pdf"): P.TRIAGE_READ,
+    ("GET", f"{API}/duis/batches"): P.TRIAGE_READ,
+    ("GET", f"{API}/duis/batches/{{batch_id}}"): P.TRIAGE_READ,
+    ("GET", f"{API}/duis/batches/{{batch_id}}/zip"): P.TRIAGE_READ,
+    ("GET", f"{API}/duis/requests"): P.TRIAGE_READ,
+    ("GET", f"{API}/duis/requests/{{request_id}}/xml"): P.TRIAGE_READ,
+    ("GET", f"{API}/devices/{{device_id}}/inventory"): P.TRIAGE_READ,
 }
 
 # Tokens, locks and benches: sensitive reads and changes whose answer depends on the subject.
@@ -305,6 +340,19 @@ WEB: dict[Route, P | None] = {
     ("GET", "/devices/{device_id}/label"): P.TRIAGE_READ,
     ("POST", "/devices/{device_id}/quarantine"): P.DEVICE_QUARANTINE,
     ("POST", "/devices/{device_id}/dispose"): P.DEVICE_DISPOSE,
+    ("POST", "/devices/{device_id}/return-to-dcc"): P.DEVICE_DISPOSE,
+    ("GET", "/hubs"): None,  # owner-scoped in the service
+    # The incident register (issue 20).
+    ("GET", "/incidents"): P.INCIDENT_READ,
+    ("POST", "/incidents"): P.INCIDENT_REPORT,
+    ("GET", "/incidents/report"): P.INCIDENT_REPORT,
+    ("POST", "/incidents/report"): P.INCIDENT_REPORT,
+    ("GET", "/incidents/{incident_id}"): P.INCIDENT_READ,
+    ("POST", "/incidents/{incident_id}/notify"): P.INCIDENT_MANAGE,
+    ("POST", "/incidents/{incident_id}/severity"): P.INCIDENT_MANAGE,
+    ("POST", "/incidents/{incident_id}/contain"): P.INCIDENT_MANAGE,
+    ("POST", "/incidents/{incident_id}/close"): P.INCIDENT_MANAGE,
+    ("POST", "/hubs/policy"): P.POLICY_MANAGE,
     # Destruction and return evidence.
     ("GET", "/disposals"): None,  # owner-scoped in the service
     ("POST", "/disposals/jobs/{job_id}/witness"): P.DISPOSAL_WITNESS,
@@ -371,6 +419,17 @@ WEB: dict[Route, P | None] = {
     ("POST", "/dispatches/{dispatch_id}/close"): P.DISPATCH_MANAGE,
     ("GET", "/dispatches/{dispatch_id}/note.json"): None,
     ("GET", "/dispatches/{dispatch_id}/note.pdf"): None,
+    # DUIS requests out (issue 20): listed and downloaded by the service (its own for an
+    # owner's person), produced by stores and supervisors.
+    ("GET", "/duis"): None,
+    ("POST", "/duis"): P.DUIS_PRODUCE,
+    ("GET", "/duis/batches/{batch_id}.zip"): None,
+    ("GET", "/duis/requests/{request_id}.xml"): None,
+    # Read Inventory responses in (issue 20): the facility's readers see the readings and the
+    # refused statuses; stores and supervisors import; an administrator sets the statuses.
+    ("GET", "/inventory"): P.TRIAGE_READ,
+    ("POST", "/inventory/responses"): P.INVENTORY_IMPORT,
+    ("POST", "/inventory/smi-policy"): P.POLICY_MANAGE,
     ("POST", "/dispatches/{dispatch_id}/hand-over"): P.DISPATCH_MANAGE,
     ("POST", "/dispatches/{dispatch_id}/acknowledge"): P.DISPATCH_ACKNOWLEDGE,
     ("POST", "/dispatches/{dispatch_id}/acknowledge-signed"): P.DISPATCH_ACKNOWLEDGE,

@@ -42,6 +42,8 @@ def fillers_for(
     files: list[str],
     dispatches: list[str],
     stocktakes: tuple[str, ...] = ("no-such-stocktake",),
+    duis_batches: tuple[str, ...] = ("no-such-batch",),
+    duis_requests: tuple[str, ...] = ("no-such-request",),
 ) -> dict[str, list[str]]:
     """Path parameters filled with one owner's real ids (consignments: ids and references;
     files: SHA-256 digests of its evidence files), and a value of the right shape for the
@@ -59,7 +61,10 @@ def fillers_for(
         "stocktake_id": list(stocktakes),
         "operator_id": ["sup"],
         "assessment_id": ["no-such-assessment"],
-        "batch_id": ["no-such-batch"],
+        # Seal batches and DUIS request batches share the name.
+        "batch_id": ["no-such-batch", *duis_batches],
+        "request_id": list(duis_requests),
+        "incident_id": ["no-such-incident"],
         "reconciliation_id": ["no-such-reconciliation"],
         "serial": ["SL-2001"],
         "evidence_id": ["no-such-evidence"],

@@ -37,7 +37,7 @@ __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_we
 def _make_run(port: int) -> list[list[str]]:
     """The `triage` commands the Makefile's `run` target runs, with PORT set (HOST default)."""
     text = MAKEFILE.read_text()
-    recipe = text.split("\nrun: ", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    recipe = text.split("\nrun: install\n", 1)[1].split("\n\n", 1)[0].splitlines()
     host = re.search(r"^HOST \?= (\S+)$", text, re.MULTILINE)
     assert host is not None
     commands = []

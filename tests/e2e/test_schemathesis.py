@@ -82,13 +82,19 @@ EXAMPLES_REFUSED = 3
 #   no "someone else's object" for it to probe.
 EXCLUDED_CHECKS = ("positive_data_acceptance", "object_level_authorization")
 # OPTIONS on these paths answers "Allow: GET, POST", truthfully: GET /api/v1/seals/issue is the
-# seal-detail route /api/v1/seals/{serial} for a seal called "issue" (a 404). The check reads
-# only the literal path's methods; every other path must advertise exactly its own.
+# seal-detail route /api/v1/seals/{serial} for a seal called "issue" (a 404), and GET
+# /api/v1/incidents/vulnerabilities (or /sweep) the incident route for an incident of that id.
+# The check reads only the literal path's methods; every other path must advertise exactly its
+# own.
 OVERLAPPING = {
     "POST /api/v1/seals/issue": "`Allow: GET, POST` does not match the schema. Undocumented "
     "methods advertised: GET\n",
     "POST /api/v1/seals/return": "`Allow: GET, POST` does not match the schema. Undocumented "
     "methods advertised: GET\n",
+    "POST /api/v1/incidents/vulnerabilities": "`Allow: GET, POST` does not match the schema. "
+    "Undocumented methods advertised: GET\n",
+    "POST /api/v1/incidents/sweep": "`Allow: GET, POST` does not match the schema. "
+    "Undocumented methods advertised: GET\n",
 }
 
 

@@ -210,7 +210,9 @@ def test_every_outcome_through_the_api_and_the_agent(facility: Facility, tmp_pat
     assert reset(job_rev)["state"] == "verified"
     seal_and_release(job_rev, "SL-1002")
 
-    # The reset fails once, the retry succeeds.
+    # The reset fails once, the retry succeeds. The device is a comms hub, which goes back to
+    # the DCC unless the hub policy lets it be reset like a meter (issue 20): here it does.
+    f.call("admin", "PUT", "/hubs/policy", json={"allow_reset": True})
     job_retry, _ = receive(RESET_RETRIED, CLEAN)
     assert reset(job_retry)["state"] == "reset_failed"
     assert reset(job_retry)["state"] == "verified"

@@ -26,7 +26,7 @@ RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "
 
 # Each role's pages (the job page is added once a device is at the bench).
 PAGES = {
-    "ben": ["/", "/bench"],
+    "ben": ["/", "/bench", "/incidents/report"],
     "sup": [
         "/supervisor",
         "/devices",
@@ -34,6 +34,7 @@ PAGES = {
         "/consignments",
         f"/consignments/MAP-1/C-{DEVICE[-5:]}",
         "/exceptions",
+        "/hubs",
     ],
     "stella": [
         "/stores",
@@ -42,8 +43,18 @@ PAGES = {
         "/custody",
         "/dispatches",
         "/disposals",
+        "/duis",
+        "/inventory",
     ],
-    "sam": ["/security/tools", "/security/people", "/assessments", "/settings", "/retention"],
+    "sam": [
+        "/security/tools",
+        "/security/people",
+        "/assessments",
+        "/settings",
+        "/retention",
+        "/incidents",
+        "/incidents/report",
+    ],
     "admin": [
         "/admin",
         "/people",
@@ -53,6 +64,7 @@ PAGES = {
         "/asset-owners",
         "/asset-owners/MAP-1",
         "/disposals/methods",
+        "/inventory",
     ],
     "audrey": ["/auditor", "/auditor/assessments", "/auditor/device"],
 }

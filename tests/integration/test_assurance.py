@@ -14,6 +14,7 @@ import pytest
 
 from tests.integration.conftest import Staffed
 from triage.adapters.replay import replay_check
+from triage.domain.assessment import Result
 from triage.domain.caller import Caller
 from triage.domain.roles import Role
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -64,6 +65,7 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
         "triage_outcomes",
         "assessments",
         "remediation",
+        "incident_register",
     }
     documents = {}
     for name, item in by_name.items():
@@ -86,6 +88,13 @@ def test_every_kind_of_automatic_evidence_from_a_populated_facility(
     assert documents["tamper_policy"]["policy_in_force"]["policy_id"]
     jobs = {(j["state"], j["count"]) for j in documents["triage_outcomes"]["jobs"]}
     assert jobs == {("released", 1), ("quarantined", 1)}
+    # The quarantine for a breached CPA boundary is a suspicious one: an incident in the register
+    # (G3.1 and G3.2 evidence), with its notification deadline.
+    register = documents["incident_register"]
+    assert [(i["source"], i["about"]) for i in register["incidents"]] == [
+        ("suspicious_quarantine", f"device {D2}")
+    ]
+    assert register["incidents"][0]["notifications"][0]["deadline"]
     # Each is a ledger entry naming the file's SHA-256.
     recorded = {
         e.data["name"]: e.data["sha256"] for e in staffed.entries("assurance.evidence_generated")
@@ -225,6 +234,28 @@ def test_triage_work_is_refused_without_a_current_approval_or_commissioning(
     status = assessment.status(uow, staffed.auditor).to_json()
     assert status["may_triage"] is True and "commissioning" in status["may_triage_because"]
     assert status["next_assessment"]["kind"] == "FUSA"
+
+
+def test_a_deferred_outcome_stops_triage_with_its_reason(
+    staffed: Staffed, security: Caller
+) -> None:
+    uow = staffed.app.uow
+    staffed.manifest("C-1", [D1])
+    plan = assessment.plan(uow, security, "FUSA", "Acme Assurance", "the facility", "2026-01-05")
+    assessment.record_fieldwork(uow, security, plan.id, "2026-01-05", "2026-01-07")
+    decided = assessment.record_outcome(uow, security, plan.id, "deferred")
+    assessment.end_commissioning(uow, staffed.admin, "the assessment decided it")
+
+    assert assessment.get(uow, staffed.auditor, plan.id).result is Result.DEFERRED
+    assert decided.to_json()["outcome"]["result"] == "deferred"
+    with pytest.raises(Conflict, match="the facility's last assessment was deferred"):
+        staffed.receive(D1)
+    assert staffed.entries("device.received") == []
+    status = assessment.status(uow, staffed.auditor).to_json()
+    assert status["approval"]["result"] == "deferred" and status["approval"]["approved"] is False
+    assert status["next_assessment"]["kind"] == "VUSA"
+    report = replay_check(staffed.app.database, staffed.app.facility.id)
+    assert report.differences == []
 
 
 def test_an_assessment_from_plan_to_decision_and_what_becomes_overdue(

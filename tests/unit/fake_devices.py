@@ -19,7 +19,7 @@ def device_of(device_id: str, data: Mapping[str, Any]) -> Device:
         manufacturer=data["manufacturer"],
         model=data["model"],
         firmware_version=data["firmware_version"],
-        inventory_status=InventoryStatus(data["inventory_status"]),
+        inventory_status=InventoryStatus.stored(data["inventory_status"]),
         asset_owner=data["asset_owner"],
         smets_version=data.get("smets_version"),
         chf_id=DeviceId.parse(data["chf_id"]) if data.get("chf_id") else None,

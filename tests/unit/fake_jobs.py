@@ -212,6 +212,7 @@ class FakeJobRepository(FakeTables):
         "device.released",
         "device.quarantined",
         "device.returned_to_manufacturer",
+        "device.returned_to_dcc",
         "device.destroyed",
     )
     def _moved(self, entry: Entry, index: int) -> None:

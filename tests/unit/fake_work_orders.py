@@ -134,6 +134,7 @@ class FakeWorkOrderRepository(FakeTables):
         "device.released",
         "device.quarantined",
         "device.returned_to_manufacturer",
+        "device.returned_to_dcc",
         "device.destroyed",
     )
     def _job_moved(self, entry: Entry, index: int) -> None:

@@ -24,6 +24,10 @@ MAY_USE: dict[str, set[str]] = {
 MAY_USE["gbcs"] = set()
 for _allowed in MAY_USE.values():
     _allowed.add("gbcs")
+# DUIS messages (triage.duis, issue 20) read domain values; services and outer layers use them.
+MAY_USE["duis"] = {"ledger", "errors", "domain", "duis", "gbcs"}
+for _layer_name in ("services", "adapters", "bootstrap", "entrypoints"):
+    MAY_USE[_layer_name].add("duis")
 # Libraries that belong to one outer layer only.
 ADAPTER_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "argon2", "pyotp", "reportlab", "trestle"}
 # The bench agent is its own composition root: it builds its device connector itself.

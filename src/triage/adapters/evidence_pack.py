@@ -72,6 +72,7 @@ PACK_FORMAT = "triage-evidence-pack/1"
 _OUTCOMES = {
     "approval": "Approval",
     "approval_with_steps": "Approval with steps",
+    "deferred": "Deferred",
     "rejection": "Rejection",
 }
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

@@ -3,7 +3,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from datetime import date
+
+from sqlalchemy import Connection, RowMapping, select
+
+from triage.adapters.rows import utc
+from triage.adapters.tables import smi_policy, smi_reading
+from triage.domain.device import InventoryStatus
+from triage.domain.inventory_reading import InventoryReading
 
 
 class SqlInventoryRepository:
@@ -11,3 +18,62 @@ class SqlInventoryRepository:
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+
+    def latest(self, device_id: str) -> InventoryReading | None:
+        row = (
+            self._conn.execute(
+                select(smi_reading)
+                .where(smi_reading.c.device_id == device_id)
+                # The DCC's latest answer, not the last file imported: an older response
+                # imported later does not override a newer one.
+                .order_by(smi_reading.c.response_at.desc(), smi_reading.c.seq.desc())
+                .limit(1)
+            )
+            .mappings()
+            .first()
+        )
+        return _reading(row) if row is not None else None
+
+    def for_device(self, device_id: str) -> list[InventoryReading]:
+        rows = self._conn.execute(
+            select(smi_reading)
+            .where(smi_reading.c.device_id == device_id)
+            .order_by(smi_reading.c.seq)
+        ).mappings()
+        return [_reading(row) for row in rows]
+
+    def recent(self, limit: int) -> list[InventoryReading]:
+        rows = self._conn.execute(
+            select(smi_reading).order_by(smi_reading.c.seq.desc()).limit(limit)
+        ).mappings()
+        return [_reading(row) for row in rows]
+
+    def refused_statuses(self) -> frozenset[InventoryStatus] | None:
+        text = self._conn.execute(select(smi_policy.c.refused)).scalar_one_or_none()
+        if text is None:
+            return None
+        return frozenset(InventoryStatus(value) for value in text.split(",") if value)
+
+
+def _reading(row: RowMapping) -> InventoryReading:
+    commissioned = row["date_commissioned"]
+    return InventoryReading(
+        seq=row["seq"],
+        device_id=row["device_id"],
+        status=InventoryStatus(row["status"]) if row["status"] else None,
+        device_type=row["device_type"],
+        manufacturer=row["manufacturer"],
+        model=row["model"],
+        firmware_version=row["firmware_version"],
+        smets_chts_version=row["smets_chts_version"],
+        chf_id=row["chf_id"],
+        date_commissioned=date.fromisoformat(commissioned) if commissioned else None,
+        response_id=row["response_id"],
+        request_id=row["request_id"],
+        response_at=utc(row["response_at"]),
+        sha256=row["sha256"],
+        job_id=row["job_id"],
+        consignment_id=row["consignment_id"],
+        recorded_by=row["recorded_by"],
+        recorded_at=utc(row["recorded_at"]),
+    )

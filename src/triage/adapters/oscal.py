@@ -18,7 +18,9 @@ Mapping, in brief:
   part (EXAMINE) whose ``assessment-objects`` parts name each expected piece of evidence.
 * assessment-results: one result for the assessment; the assessment plan (the assessment's own
   record, under its id) and every piece of evidence are back-matter resources (the evidence's
-  with its SHA-256), observations point at the evidence, findings target their control.
+  with its SHA-256), observations point at the evidence, findings target their control; each
+  incident or vulnerability of the register is an observation too (type "historic"), its
+  notifications as grouped properties (recipient, deadline, when made, reference, state).
 * plan-of-action-and-milestones: for each finding that is open or has an open action, a
   poam-item, the finding and a risk whose remediations are the provider's response and the
   actions, each with its due date as a milestone task.
@@ -54,6 +56,7 @@ _KIND_TITLES = {
 _RESULT_TITLES = {
     "approval": "approval",
     "approval_with_steps": "approval subject to additional steps",
+    "deferred": "deferred",
     "rejection": "rejection",
 }
 _END_OF_DAY = time(23, 59, 59)
@@ -401,14 +404,100 @@ def _outcome_remarks(outcome: Mapping[str, Any] | None) -> str:
     return "\n".join(lines)
 
 
+def _notification_props(i: int, notification: Mapping[str, Any]) -> list[dict[str, Any]]:
+    group = f"notification-{i}"
+    found = [
+        ("notification-recipient", notification["recipient"]),
+        (
+            "notification-deadline",
+            notification.get("deadline") and _stamp(notification["deadline"], "deadline"),
+        ),
+        (
+            "notified-at",
+            notification.get("notified_at") and _stamp(notification["notified_at"], "notified"),
+        ),
+        ("notified-by", notification.get("notified_by")),
+        ("notification-reference", notification.get("reference")),
+        ("notification-state", notification["state"]),
+    ]
+    return [_prop(n, v, group=group) for n, v in found if v is not None and str(v).strip()]
+
+
+def _incident_observation(incident: Mapping[str, Any]) -> dict[str, Any]:
+    """An incident or vulnerability of the register, with its notifications, as an
+    observation (its props say what an assessor checks: severity, status, each notification's
+    recipient, deadline, when it was made and whether it is overdue)."""
+    incident_id = str(incident["id"])
+    kind = str(incident["kind"])
+    props = _props(
+        ("incident-id", incident_id),
+        ("incident-kind", kind),
+        ("incident-source", incident["source"]),
+        ("incident-severity", incident["severity"]),
+        ("incident-category", incident["category"]),
+        ("incident-status", incident["status"]),
+        ("raised-at", _stamp(incident["raised_at"], "incident raised_at")),
+        (
+            "contained-at",
+            incident.get("contained_at") and _stamp(incident["contained_at"], "contained_at"),
+        ),
+        ("closed-at", incident.get("closed_at") and _stamp(incident["closed_at"], "closed_at")),
+        ("notification-overdue", "true" if incident.get("overdue") else "false"),
+    )
+    lines = [f"Raised by {_line(incident['raised_by'])} ({_line(incident['source'])})."]
+    for i, notification in enumerate(incident.get("notifications") or [], start=1):
+        props += _notification_props(i, notification)
+        deadline = notification.get("deadline")
+        made = notification.get("notified_at")
+        lines.append(
+            f"- Notification to {_line(notification['recipient'])}"
+            + (f", due {_stamp(deadline, 'deadline')}" if deadline else "")
+            + (
+                f", made {_stamp(made, 'notified_at')} (reference "
+                f"{_line(notification.get('reference') or 'none')})"
+                if made
+                else ", not made"
+            )
+            + f": {_line(notification['state'])}."
+        )
+    if incident.get("closed_at"):
+        lines.append(f"Closed: {str(incident.get('closure') or '').strip()}")
+        if incident.get("closure_justification"):
+            lines.append(
+                "Closed without a required notification: "
+                + str(incident["closure_justification"]).strip()
+            )
+    title = f"{kind.capitalize()}: {incident['title']}"
+    return {
+        "uuid": stable_uuid("incident", incident_id),
+        "title": _line(title),
+        "description": str(incident.get("summary") or "").strip() or _line(title),
+        "props": props,
+        "methods": ["EXAMINE"],
+        "types": ["historic"],
+        "relevant-evidence": [
+            {
+                "description": _line(
+                    f"The incident register's record of {kind} {incident_id} (ledger entries "
+                    "incident.*)"
+                )
+            }
+        ],
+        "collected": _stamp(incident["raised_at"], "incident raised_at"),
+        "remarks": "\n".join(lines),
+    }
+
+
 def assessment_results(
     assessment: Mapping[str, Any],
     controls: Sequence[Control],
     facility: Mapping[str, str],
     generated_at: datetime,
+    register: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """One assessment (FUSA, VUSA or USSA) as OSCAL assessment-results: the controls reviewed,
-    an observation per piece of evidence, the findings and the outcome."""
+    an observation per piece of evidence and per incident or vulnerability of the register
+    (with its notifications), the findings and the outcome."""
     by_id = {c.id: c for c in controls}
     assessment_id = str(assessment["id"])
     kind = str(assessment["kind"])
@@ -472,6 +561,8 @@ def assessment_results(
                 "collected": recorded,
             }
         )
+
+    observations += [_incident_observation(incident) for incident in register]
 
     findings = []
     for finding in assessment.get("findings") or []:
@@ -749,9 +840,14 @@ class OscalDocuments:
         return catalog(catalogue, own, not_applicable, at)
 
     def assessment_results(
-        self, assessment: Assessment, controls: Sequence[Control], facility: Facility, at: datetime
+        self,
+        assessment: Assessment,
+        controls: Sequence[Control],
+        facility: Facility,
+        at: datetime,
+        register: Sequence[Mapping[str, Any]] = (),
     ) -> dict[str, Any]:
-        return assessment_results(assessment.to_json(), controls, _facility(facility), at)
+        return assessment_results(assessment.to_json(), controls, _facility(facility), at, register)
 
     def plan_of_action(
         self,

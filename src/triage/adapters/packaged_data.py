@@ -10,6 +10,8 @@ from importlib.resources.abc import Traversable
 from triage.domain.assessment import Rules, parse_rules
 from triage.domain.catalogue import Catalogue, parse_catalogue
 from triage.domain.credentials import parse_common_passwords
+from triage.domain.duis_rules import DuisRules
+from triage.domain.incident import IncidentRules
 from triage.domain.reset_profile import ResetProfiles
 from triage.domain.tamper_policy import TamperPolicy
 
@@ -18,6 +20,8 @@ TAMPER_POLICY_FILE = "policies/tamper-default.yaml"
 RESET_PROFILES_FILE = "profiles/reset-profiles.yaml"
 ASSESSMENT_RULES_FILE = "controls/assessment-rules.yaml"
 COMMON_PASSWORDS_FILE = "data/common-passwords.txt"
+DUIS_RULES_FILE = "policies/duis-requests-default.yaml"
+INCIDENT_RULES_FILE = "policies/incident-rules.yaml"
 
 
 class PackagedFiles:
@@ -46,6 +50,14 @@ class PackagedFiles:
     def catalogue_text(self) -> str:
         """The YAML of that catalogue, as recorded when it is adopted."""
         return _text(CATALOGUE_FILE)
+
+    def duis_rules(self) -> DuisRules:
+        """The default rules saying which DUIS requests a triage outcome calls for."""
+        return _duis_rules()
+
+    def incident_rules(self) -> IncidentRules:
+        """The default incident notification rules (a facility may record its own)."""
+        return _incident_rules()
 
 
 def _path(name: str) -> Traversable:
@@ -80,3 +92,13 @@ def _assessment_rules() -> Rules:
 @functools.cache
 def _catalogue() -> Catalogue:
     return parse_catalogue(_text(CATALOGUE_FILE))
+
+
+@functools.cache
+def _incident_rules() -> IncidentRules:
+    return IncidentRules.load(_path(INCIDENT_RULES_FILE).read_bytes())
+
+
+@functools.cache
+def _duis_rules() -> DuisRules:
+    return DuisRules.load(_text(DUIS_RULES_FILE))

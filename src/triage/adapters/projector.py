@@ -487,6 +487,7 @@ def _seal_fitted(entry: Entry) -> list[_Op]:
     "device.released",
     "device.quarantined",
     "device.returned_to_manufacturer",
+    "device.returned_to_dcc",
     "device.destroyed",
 )
 def _job_moved(entry: Entry) -> list[_Op]:

@@ -979,14 +979,208 @@ evidence_purge = Table(
 
 # --- issue 20, Smart Metering Inventory readings: tables go here (helper A) ---
 
+# What a DUIS 8.2 Read Inventory response said of each device the facility held, one row per
+# ``device.inventory_read`` (numbered in ledger order); the latest row of a device is the one
+# the SMI gate reads.
+smi_reading = Table(
+    "smi_reading",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", String(23), nullable=False, index=True),
+    Column("status", String(30)),
+    Column("device_type", String(10), nullable=False),
+    Column("manufacturer", String(30), nullable=False),
+    Column("model", String(30), nullable=False),
+    Column("firmware_version", String(8)),
+    Column("smets_chts_version", String(20)),
+    Column("chf_id", String(23)),
+    Column("date_commissioned", String(10)),
+    Column("response_id", String(80)),
+    Column("request_id", String(80)),
+    Column("response_at", DateTime(timezone=True), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("job_id", String(36)),
+    Column("consignment_id", String(64)),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+# The SMI gate's refused statuses (``inventory.smi_policy_set``); no row: the default.
+smi_policy = Table(
+    "smi_policy",
+    metadata,
+    Column("facility_id", String(36), primary_key=True),
+    Column("refused", String(300), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
 
 # --- issue 20, DUIS requests produced: tables go here (helper B) ---
+# Each DUIS request file written (duis.request_written): its RequestID, what it asks about which
+# device, its digest in the evidence store and the batch it was handed out in.
+duis_request = Table(
+    "duis_request",
+    metadata,
+    Column("request_id", String(100), primary_key=True),
+    Column("originator", String(23), nullable=False),
+    Column("counter", BigInteger, nullable=False),
+    Column("service_reference", String(10), nullable=False),
+    Column("description", String(100), nullable=False),
+    Column("device_id", String(23), nullable=False),
+    Column("asset_owner", String(100)),
+    Column("job_id", String(36)),
+    Column("purpose", String(60), nullable=False),
+    Column("subject_kind", String(40), nullable=False),
+    Column("subject_id", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("produced_by", String(64), nullable=False),
+    Column("produced_at", DateTime(timezone=True), nullable=False),
+    Column("batch_id", String(36)),
+    # The file as written (it is in the entry too: a replay rebuilds it byte for byte).
+    Column("xml", Text, nullable=False),
+    UniqueConstraint("originator", "counter", name="uq_duis_request_counter"),
+    Index("ix_duis_request_device", "device_id"),
+    Index("ix_duis_request_job", "job_id"),
+    Index("ix_duis_request_owner", "asset_owner", "batch_id"),
+)
+
+# One asset owner's requests handed out as a ZIP (duis.batch_produced).
+duis_batch = Table(
+    "duis_batch",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("asset_owner", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("request_count", Integer, nullable=False),
+    Column("dispatch_id", String(36)),
+    Column("consignment_id", String(64)),
+    Column("produced_by", String(64), nullable=False),
+    Column("produced_at", DateTime(timezone=True), nullable=False),
+    Index("ix_duis_batch_owner", "asset_owner", "produced_at"),
+)
+
+# The DCC User who submits an asset owner's requests (duis.dcc_user_set): its EUI-64.
+duis_dcc_user = Table(
+    "duis_dcc_user",
+    metadata,
+    Column("asset_owner", String(100), primary_key=True),
+    Column("originator", String(23), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
+# The facility's DUIS settings: the DCC's EUI-64 (duis.target_set, name "target") and the
+# rules in force (duis.rules_set, name "rules": the YAML as recorded).
+duis_setting = Table(
+    "duis_setting",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
 
 
 # --- issue 20, communications hubs returned to the DCC: tables go here (helper C) ---
 
+# A communications hub's return to the DCC (device.returned_to_dcc), one per job: the DUIS
+# 8.14.3/8.14.4 fields, the DCC's return reference and the request produced with it.
+hub_return = Table(
+    "hub_return",
+    metadata,
+    Column("job_id", String(36), primary_key=True),
+    Column("device_id", String(23), nullable=False, index=True),
+    Column("device_type", SmallInteger),
+    Column("asset_owner", String(100)),
+    Column("kind", String(10), nullable=False),  # fault or no_fault
+    Column("return_type", String(80), nullable=False),
+    Column("dcc_reference", String(100), nullable=False),
+    Column("fault_reason", String(60)),
+    Column("connection_method", String(20)),
+    Column("other_device_id", String(23)),
+    Column("user_ref_id", String(25)),
+    Column("incident_reference", String(15)),
+    Column("additional_information", String(200)),
+    Column("request_id", String(100)),
+    Column("returned_by", String(64), nullable=False),
+    Column("returned_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
+# The facility's hub policy (hub.policy_set): whether a hub may take a meter's reset path.
+hub_policy = Table(
+    "hub_policy",
+    metadata,
+    Column("facility_id", String(64), primary_key=True),
+    Column("allow_reset", Boolean, nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
+
 
 # --- issue 20, incidents, vulnerabilities and notifications: tables go here (helper D) ---
+
+# The register: one row per incident or vulnerability (SEC G3), from ``incident.raised`` and
+# changed by ``incident.severity_changed`` / ``.contained`` / ``.closed``. ``about_kind`` and
+# ``about_id`` name what an automatic source raised it about (a tool, an operator, a seal...).
+incident = Table(
+    "incident",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("source", String(40), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("category", String(60), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("about_kind", String(40)),
+    Column("about_id", String(100)),
+    Column("detail", Text),
+    Column("component", String(200)),
+    Column("reference", String(100)),
+    Column("remediation_due", Date),
+    Column("rules_version", String(64)),
+    Column("raised_by", String(64), nullable=False),
+    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("contained_by", String(64)),
+    Column("contained_at", DateTime(timezone=True)),
+    Column("containment", Text),
+    Column("closed_by", String(64)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closure", Text),
+    Column("closure_justification", Text),
+    Index("ix_incident_about", "source", "about_kind", "about_id"),
+    Index("ix_incident_raised", "raised_at"),
+)
+
+# The notifications an incident needs (deadline) or got anyway (no deadline), and each one made
+# (``incident.notified``); ``overdue_alert_id``: the alert raised once it was overdue.
+incident_notification = Table(
+    "incident_notification",
+    metadata,
+    Column("incident_id", String(36), primary_key=True),
+    Column("recipient", String(60), primary_key=True),
+    Column("deadline", DateTime(timezone=True)),
+    Column("notified_at", DateTime(timezone=True)),
+    Column("notified_by", String(64)),
+    Column("reference", String(200)),
+    Column("recorded_at", DateTime(timezone=True)),
+    Column("overdue_alert_id", String(36)),
+)
+
+# The facility's own notification rules (``incident.rules_changed``); none: the packaged default.
+incident_rules = Table(
+    "incident_rules",
+    metadata,
+    Column("facility_id", String(64), primary_key=True),
+    Column("version", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+)
 
 
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
@@ -1049,7 +1243,18 @@ PROJECTIONS = (
     evidence_file,
     evidence_purge,
     # issue 20 (A): projections go here
+    smi_reading,
+    smi_policy,
     # issue 20 (B): projections go here
+    duis_request,
+    duis_batch,
+    duis_dcc_user,
+    duis_setting,
     # issue 20 (C): projections go here
+    hub_return,
+    hub_policy,
     # issue 20 (D): projections go here
+    incident,
+    incident_notification,
+    incident_rules,
 )

@@ -3,8 +3,10 @@ gate that refuses triage work without a current approval.
 
 A facility is assessed first by a Full User Security Assessment (FUSA), then once a year by a
 Verification (VUSA) or a Self-Assessment (USSA) chosen by rules kept as data
-(``domain/controls/assessment-rules.yaml``). An assessment's outcome is an approval, an
-approval subject to additional steps (each with a due date), or a rejection.
+(``domain/controls/assessment-rules.yaml``). An assessment's outcome is one of SEC G8.34's: an
+approval, an approval subject to additional steps (each with a due date), a deferral or a
+rejection. What each outcome means for triage work (approved or not, and the reason shown) is
+data in the same file (its ``outcomes``), read by ``approval_state``.
 """
 
 from __future__ import annotations
@@ -69,7 +71,17 @@ class Result(StrEnum):
 
     APPROVAL = "approval"
     APPROVAL_WITH_STEPS = "approval_with_steps"
+    DEFERRED = "deferred"
     REJECTION = "rejection"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an outcome means for triage work: whether the facility holds a current approval
+    after it (triage is refused otherwise, commissioning mode aside), and the reason shown."""
+
+    approved: bool
+    reason: str
 
 
 def parse_enum(kind: type[E], value: str, field_name: str) -> E:
@@ -164,21 +176,29 @@ class Standing:
     last_result: Result | None
     steps: tuple[Step, ...] = ()
     commissioning: Commissioning | None = None
+    # What each outcome means (the assessment rules' ``outcomes``); an outcome missing here
+    # counts as no approval.
+    outcomes: Mapping[Result, Outcome] = field(default_factory=dict)
 
 
 def approval_state(standing: Standing, today: date) -> tuple[bool, str]:
-    """(approved now, why) from the latest outcome and its steps."""
+    """(approved now, why) from the latest outcome, what the rules say it means, and its
+    steps (an approval with an overdue step is no current approval)."""
     if standing.last_result is None:
         return False, "the facility has not been approved yet (it needs a FUSA)"
-    if standing.last_result is Result.REJECTION:
-        return False, "the facility's last assessment ended in rejection"
+    meaning = standing.outcomes.get(standing.last_result)
+    if meaning is None:
+        return False, (
+            f"the assessment rules do not say what the outcome {standing.last_result.value!r} "
+            "means, so it counts as no approval"
+        )
+    if not meaning.approved:
+        return False, meaning.reason
     overdue = [s for s in standing.steps if s.done_at is None and s.due < today]
     if overdue:
         named = "; ".join(f"{s.description} (due {s.due.isoformat()})" for s in overdue[:3])
         return False, f"steps of its approval are overdue: {named}"
-    if standing.last_result is Result.APPROVAL_WITH_STEPS:
-        return True, "approved subject to additional steps, none overdue"
-    return True, "approved"
+    return True, meaning.reason
 
 
 def gate(standing: Standing, at: datetime) -> str:
@@ -215,6 +235,7 @@ class Rules:
     interval_months: int
     ussa_within_months: int
     rules: tuple[Rule, ...]
+    outcomes: Mapping[Result, Outcome] = field(default_factory=dict)
 
 
 _CONDITIONS = {"last_outcome", "open_findings_of_severity", "devices_triaged_last_12_months_over"}
@@ -230,6 +251,29 @@ def _condition(name: str, value: Any, where: str) -> None:
             parse_enum(Severity, str(item), f"{where}: open_findings_of_severity")
     elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(f"{where}: {name} is a whole number of devices")
+
+
+def _outcomes(raw: Any) -> dict[Result, Outcome]:
+    """What each outcome means for triage: every outcome named, each with 'approved' (true or
+    false) and a 'reason'."""
+    where = "assessment rules: outcomes"
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: a mapping from each outcome to 'approved' and 'reason'")
+    found: dict[Result, Outcome] = {}
+    for name, item in raw.items():
+        result = parse_enum(Result, str(name), where)
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("approved"), bool)
+            or not isinstance(item.get("reason"), str)
+            or not item["reason"].strip()
+        ):
+            raise InvalidInput(f"{where}: {result.value} needs 'approved' (true/false), 'reason'")
+        found[result] = Outcome(item["approved"], " ".join(item["reason"].split()))
+    missing = [r.value for r in Result if r not in found]
+    if missing:
+        raise InvalidInput(f"{where}: say what {', '.join(missing)} means for triage")
+    return found
 
 
 def parse_rules(text: str) -> Rules:
@@ -260,7 +304,8 @@ def parse_rules(text: str) -> Rules:
     months = [raw.get("interval_months", 12), raw.get("ussa_within_months", 12)]
     if any(isinstance(m, bool) or not isinstance(m, int) or not 1 <= m <= 60 for m in months):
         raise InvalidInput("assessment rules: interval_months and ussa_within_months are 1-60")
-    return Rules(str(raw.get("version", "")), months[0], months[1], tuple(rules))
+    outcomes = _outcomes(raw.get("outcomes"))
+    return Rules(str(raw.get("version", "")), months[0], months[1], tuple(rules), outcomes)
 
 
 @dataclass(frozen=True)

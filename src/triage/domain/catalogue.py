@@ -33,6 +33,7 @@ AUTOMATIC = (
     "triage_outcomes",
     "assessments",
     "remediation",
+    "incident_register",
 )
 _ID = re.compile(r"^[A-Z][A-Za-z0-9.-]{0,31}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")

@@ -83,7 +83,8 @@ class DeviceType(IntEnum):
 
 
 class InventoryStatus(StrEnum):
-    """A device's status in the Smart Metering Inventory (the DCC's register)."""
+    """A device's status in the Smart Metering Inventory (the DCC's register), exactly the
+    values of DUIS 5.4's ``DeviceStatus``."""
 
     PENDING = "Pending"
     WHITELISTED = "Whitelisted"
@@ -94,7 +95,6 @@ class InventoryStatus(StrEnum):
     SUSPENDED = "Suspended"
     RECOVERY = "Recovery"
     RECOVERED = "Recovered"
-    NOT_APPLICABLE = "NotApplicable"
 
     @classmethod
     def parse(cls, text: str) -> InventoryStatus:
@@ -104,21 +104,36 @@ class InventoryStatus(StrEnum):
             if status.value.lower() == key:
                 return status
         valid = ", ".join(status.value for status in cls)
+        legacy = " (DUIS 5.4 has no NotApplicable)" if key == LEGACY_NOT_APPLICABLE.lower() else ""
         raise FieldError(
             "inventory_status",
-            f"unknown inventory status {_shown(text)}; expected one of {valid}",
+            f"unknown inventory status {_shown(text)}{legacy}; expected one of the DUIS 5.4 "
+            f"statuses {valid}",
         )
 
-    @property
-    def is_live(self) -> bool:
-        """Whether the device is live at a premises according to the inventory."""
-        return self is InventoryStatus.COMMISSIONED
+    @classmethod
+    def stored(cls, text: str) -> InventoryStatus | None:
+        """A status as recorded before issue 20: "NotApplicable", which DUIS 5.4 does not have,
+        reads as None (the inventory states none), so old ledger entries and rows still read."""
+        return None if text == LEGACY_NOT_APPLICABLE else cls(text)
 
-    def triage_refusal_reason(self) -> str | None:
-        """Why a device in this status must not be triaged, or None if the status allows it."""
-        if self.is_live:
-            return "still Commissioned in the Smart Metering Inventory: it is live at a premises"
-        return None
+    def meaning(self) -> str:
+        """What the status says of where the device is, for a refusal's reason."""
+        return _STATUS_MEANINGS[self]
+
+
+LEGACY_NOT_APPLICABLE = "NotApplicable"
+_STATUS_MEANINGS = {
+    InventoryStatus.PENDING: "it is expected to be installed",
+    InventoryStatus.WHITELISTED: "it is whitelisted on a comms hub",
+    InventoryStatus.INSTALLED_NOT_COMMISSIONED: "it is installed at a premises",
+    InventoryStatus.COMMISSIONED: "it is live at a premises",
+    InventoryStatus.DECOMMISSIONED: "it was decommissioned",
+    InventoryStatus.WITHDRAWN: "it was withdrawn",
+    InventoryStatus.SUSPENDED: "it is suspended",
+    InventoryStatus.RECOVERY: "it is in recovery",
+    InventoryStatus.RECOVERED: "it was recovered",
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -253,7 +268,7 @@ class Device:
     manufacturer: str
     model: str
     firmware_version: str
-    inventory_status: InventoryStatus
+    inventory_status: InventoryStatus | None  # None: a legacy "NotApplicable" entry
     asset_owner: str
     smets_version: str | None = None
     chf_id: DeviceId | None = None

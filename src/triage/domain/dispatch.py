@@ -45,13 +45,21 @@ class Destination(StrEnum):
 
     ASSET_OWNER = "asset_owner"
     MANUFACTURER = "manufacturer"
+    DCC = "dcc"  # communications hubs, back to the DCC under its return reference
 
     @property
     def job_state(self) -> JobState:
         """The state the device's latest triage job must have ended in to go there."""
         if self is Destination.MANUFACTURER:
             return JobState.RETURNED_TO_MANUFACTURER
+        if self is Destination.DCC:
+            return JobState.RETURNED_TO_DCC
         return JobState.RELEASED
+
+    @property
+    def reference_name(self) -> str | None:
+        """What the reference of a dispatch there is (None: it carries none)."""
+        return {Destination.MANUFACTURER: "RMA", Destination.DCC: "DCC return"}.get(self)
 
 
 class DiscrepancyKind(StrEnum):
@@ -193,19 +201,20 @@ class DispatchSummary:
 
 
 def check_reference(destination: Destination, reference: str | None) -> str | None:
-    """The RMA reference: required for a return to the manufacturer, refused otherwise."""
+    """The RMA reference of a return to the manufacturer, or the DCC's return reference of a
+    return to the DCC: required for a return, refused otherwise."""
     text = (reference or "").strip()
-    if destination is Destination.MANUFACTURER:
+    if destination is not Destination.ASSET_OWNER:
         if not _REFERENCE.match(text):
             raise InvalidInput(
-                "reference: a return to the manufacturer needs its RMA reference "
-                "(1-100 printable characters)",
+                f"reference: a return to the {destination.value.replace('_', ' ')} needs its "
+                f"{destination.reference_name} reference (1-100 printable characters)",
                 field="reference",
             )
         return text
     if text:
         raise InvalidInput(
-            "reference: only a return to the manufacturer carries an RMA reference",
+            "reference: only a return (to the manufacturer or the DCC) carries a reference",
             field="reference",
         )
     return None
@@ -216,7 +225,8 @@ def parse_destination(text: str) -> Destination:
         return Destination(text.strip())
     except ValueError:
         raise InvalidInput(
-            "destination: 'asset_owner' (released devices) or 'manufacturer' (returned devices)",
+            "destination: 'asset_owner' (released devices), 'manufacturer' (returned devices) "
+            "or 'dcc' (communications hubs returned to the DCC)",
             field="destination",
         ) from None
 

@@ -34,6 +34,7 @@ class JobState(StrEnum):
     SEAL_BROKEN = "seal_broken"
     RELEASED = "released"
     RETURNED_TO_MANUFACTURER = "returned_to_manufacturer"
+    RETURNED_TO_DCC = "returned_to_dcc"
     DESTROYED = "destroyed"
 
     @property
@@ -42,7 +43,14 @@ class JobState(StrEnum):
         return self in FINAL_STATES
 
 
-FINAL_STATES = frozenset({JobState.RELEASED, JobState.RETURNED_TO_MANUFACTURER, JobState.DESTROYED})
+FINAL_STATES = frozenset(
+    {
+        JobState.RELEASED,
+        JobState.RETURNED_TO_MANUFACTURER,
+        JobState.RETURNED_TO_DCC,
+        JobState.DESTROYED,
+    }
+)
 
 
 class Action(StrEnum):
@@ -61,6 +69,7 @@ class Action(StrEnum):
     RELEASE = "release"
     QUARANTINE = "quarantine"
     RETURN_TO_MANUFACTURER = "return_to_manufacturer"
+    RETURN_TO_DCC = "return_to_dcc"
     DESTROY = "destroy"
 
 
@@ -197,6 +206,16 @@ TRANSITIONS: dict[Action, Transition] = {
             Permission.DEVICE_DISPOSE,
             "device.returned_to_manufacturer",
             "sent back to the manufacturer (or for metrology re-verification)",
+        ),
+        Transition(
+            Action.RETURN_TO_DCC,
+            # Only a communications hub (the DCC's, not the asset owner's: services.hub_returns
+            # checks the device type), once decided and before any reset, or set aside.
+            _DECIDED | {S.AWAITING_REVIEW},
+            frozenset({S.RETURNED_TO_DCC}),
+            Permission.DEVICE_DISPOSE,
+            "device.returned_to_dcc",
+            "a communications hub goes back to the DCC with a fault or no-fault return",
         ),
         Transition(
             Action.DESTROY,

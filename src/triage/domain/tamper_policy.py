@@ -42,6 +42,10 @@ Every matching rule contributes a reason; the outcome is the most severe of them
 ``severity`` order, or ``eligible`` with "no tamper evidence" when nothing matches. A policy is
 validated in full when loaded: unknown keys, predicates, outcomes or placeholders, and predicates
 no rule uses, are refused then, never discovered at decision time.
+
+A rule may be marked ``suspicious: true`` (false when left out): a device it sends to quarantine
+is a security incident, raised in the incident register (source ``suspicious_quarantine``), not
+only a quarantined device. The default policy marks the rules about tamper evidence so.
 """
 
 from __future__ import annotations
@@ -371,6 +375,7 @@ class Rule:
     when: str
     outcome: Outcome
     reason: str
+    suspicious: bool = False  # a quarantine it decides is an incident in the register
 
 
 # What the evidence shows under one policy, worked out once per decision.
@@ -517,6 +522,16 @@ class TamperPolicy:
     @property
     def alert_codes(self) -> Mapping[int, AlertCode]:
         return dict(self._alert_codes)
+
+    def suspicious(self, decision: TamperDecision) -> tuple[Reason, ...]:
+        """The reasons of a quarantine decided by a rule this policy marks suspicious (none
+        when the decision is not a quarantine)."""
+        if decision.outcome is not Outcome.quarantine:
+            return ()
+        marked = {rule.id for rule in self._rules if rule.suspicious}
+        return tuple(
+            r for r in decision.reasons if r.outcome is Outcome.quarantine and r.rule in marked
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, TamperPolicy) and other._source == self._source
@@ -787,7 +802,7 @@ def _placeholders(template: str, path: str) -> set[str]:
     return names
 
 
-_RULE_KEYS = ("id", "when", "outcome", "reason")
+_RULE_KEYS = ("id", "when", "outcome", "reason", "suspicious")
 
 
 def _rules(document: Mapping[str, Any]) -> tuple[Rule, ...]:
@@ -798,7 +813,9 @@ def _rules(document: Mapping[str, Any]) -> tuple[Rule, ...]:
     for index, item in enumerate(items):
         path = f"rules[{index}]"
         if not isinstance(item, dict):
-            raise PolicyError(path, "must be a mapping with id, when, outcome and reason")
+            raise PolicyError(
+                path, "must be a mapping with id, when, outcome, reason (and suspicious)"
+            )
         if isinstance(item.get("id"), str):
             _no_unknown_keys(item, _RULE_KEYS, f"{path} ({item['id']})")
         _no_unknown_keys(item, _RULE_KEYS, path)
@@ -832,7 +849,10 @@ def _rules(document: Mapping[str, Any]) -> tuple[Rule, ...]:
                 f"{path}.reason",
                 f"unknown placeholder {{{name}}} for predicate {when}; it offers {allowed}",
             )
-        rules.append(Rule(rule_id, when, Outcome(outcome_name), reason))
+        suspicious = item.get("suspicious", False)
+        if not isinstance(suspicious, bool):
+            raise PolicyError(f"{path}.suspicious", "must be true or false")
+        rules.append(Rule(rule_id, when, Outcome(outcome_name), reason, suspicious))
     unused = [
         name
         for name in _PREDICATES

@@ -1,5 +1,6 @@
 """What the server does by itself while it runs: periodic checkpoints, scheduled assurance
-evidence, the sweep of expired work orders, and warming the ledger's tile cache at start.
+evidence, the sweep of expired work orders (and of overdue incident notifications), and
+warming the ledger's tile cache at start.
 
 Each round runs in a worker thread (the services are synchronous); a failed round is logged and
 never stops the later ones.
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from triage.bootstrap import App
 from triage.errors import IntegrityFailure
-from triage.services import assurance, automatic_evidence, job_steps
+from triage.services import assurance, automatic_evidence, incidents, job_steps
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
@@ -140,4 +141,10 @@ async def _sweep_loop(application: App, interval: int) -> None:
                 log.warning("%d work orders expired without a result: %s", len(moved), moved)
         except Exception:  # a failed round must not stop later ones
             log.exception("work order sweep failed")
+        try:  # issue 20: an alert for each incident notification past its deadline
+            alerted = await asyncio.to_thread(incidents.sweep, application.uow)
+            if alerted:
+                log.warning("%d incident notifications overdue: alerts %s", len(alerted), alerted)
+        except Exception:  # a failed round must not stop later ones
+            log.exception("incident notification sweep failed")
         await asyncio.sleep(interval)

@@ -35,6 +35,7 @@ from triage.domain.thresholds import (
 from triage.domain.tool import ToolStatus
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref
+from triage.services import incidents
 from triage.services.common import device_ref, make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 from triage.services.tools import record_tool_suspension
@@ -339,6 +340,13 @@ def _suspend(uow: UnitOfWork, breach: Breach, refused: bool = False) -> None:
     why = f"operator {breach.subject_id} was suspended: {reason}"
     withdrawn = withdrawals(uow, ANOMALY, why, operator_id=breach.subject_id)
     uow.ledger.record([raised, suspended, *withdrawn])
+    incidents.raise_automatic(
+        uow,
+        "operator_suspended",
+        subject,
+        f"Operator {breach.subject_id} suspended: {reason}",
+        {"reason": reason, "alert_id": breach.alert_id},
+    )
 
 
 # -- thresholds and working hours -----------------------------------------------------------

@@ -100,7 +100,7 @@ def start_commissioning(
         if approved:
             raise Conflict(
                 "the facility is approved: commissioning mode is for before its first "
-                "assessment (or after a rejection)"
+                "assessment (or after a rejection or deferral)"
             )
         data = {"until": format_time(until), "reason": text}
         _record(
@@ -139,7 +139,11 @@ def standing(uow: UnitOfWork, summaries: Sequence[AssessmentSummary] | None = No
             Step(s.id, s.description, s.due, s.done_at) for s in uow.assessments.steps(last.id)
         )
     return Standing(
-        uow.assessments.party(), result, steps, uow.assessments.commissioning(uow.facility_id)
+        uow.assessments.party(),
+        result,
+        steps,
+        uow.assessments.commissioning(uow.facility_id),
+        uow.packaged.assessment_rules().outcomes,
     )
 
 
@@ -513,8 +517,9 @@ def record_outcome(
     result: str,
     steps: Sequence[tuple[str, str]] = (),
 ) -> Assessment:
-    """The assessment's outcome: approval, approval subject to steps (each with a due date), or
-    rejection. A decided assessment does not change."""
+    """The assessment's outcome: approval, approval subject to steps (each with a due date),
+    deferral or rejection (what each means for triage is in the assessment rules). A decided
+    assessment does not change."""
     caller.require(Permission.ASSURANCE_MANAGE)
     chosen = parse_enum(Result, result, "result")
     cleaned = [

@@ -1,6 +1,7 @@
 """Automatic evidence: documents the system produces about itself for the assessor (ledger
 verification, replay, access review, tools and thresholds, breaches, seal reconciliation, the
-tamper policy and its decisions, triage outcomes, assessments and remediation), each stored by
+tamper policy and its decisions, triage outcomes, assessments and remediation, the incident
+and vulnerability register with its notifications), each stored by
 its SHA-256 and recorded in the ledger. One generator a kind of evidence the control catalogue
 asks for by name."""
 
@@ -23,7 +24,7 @@ from triage.domain.roles import Permission
 from triage.errors import InvalidInput
 from triage.ledger.audit import AuditReport
 from triage.ledger.entry import Ref, format_time
-from triage.services import access_review, anomaly, assessment, seals
+from triage.services import access_review, anomaly, assessment, incident_reports, seals
 from triage.services import ledger as ledger_service
 from triage.services.assurance import ASSURANCE
 from triage.services.common import make_entry
@@ -186,6 +187,17 @@ def _generators(
             },
         }
 
+    def incident_register() -> EvidenceDocument:
+        with uow_factory(write=False) as uow:
+            found = incident_reports.read_register(uow).to_json()
+        counts = found["counts"]
+        return {
+            **found,
+            "total": len(found["incidents"]),
+            "open": counts["open"],
+            "notifications_overdue": counts["notifications_overdue"],
+        }
+
     return {
         "ledger_verification": verification,
         "replay_check": replay_check,
@@ -201,6 +213,7 @@ def _generators(
         "triage_outcomes": triage_outcomes,
         "assessments": assessments,
         "remediation": remediation,
+        "incident_register": incident_register,
     }
 
 

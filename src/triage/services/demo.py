@@ -19,6 +19,7 @@ from triage.services import (
     asset_owners,
     auth,
     bench_assignment,
+    duis_requests,
     intake,
     operators,
     seals,
@@ -47,6 +48,8 @@ DEMO_SEALS = {
 DEMO_TOOL = "DEMO-TOOL-1"  # the demo bench's Triage Tool, at DEMO_BENCH
 DEMO_ASSET_OWNER = "Demo Energy Supplier"
 DEMO_CONSIGNMENT = "DEMO-CONSIGNMENT-1"  # the asset owner's reference of the demo consignment
+# The demo asset owner's DCC User (an EUI-64 in the form of the DUIS templates' example).
+DEMO_DCC_USER = "90-B3-D5-1F-30-01-00-00"
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,8 @@ def _demo_bench(uow_factory: UnitOfWorkFactory, admin: Caller, tool_key: Callabl
         return imported.id
     if not registered:  # a consignment belongs to a registered asset owner
         asset_owners.register(uow_factory, admin, DEMO_ASSET_OWNER, DEMO_ASSET_OWNER)
+        # Its DCC User, who signs and submits the DUIS requests the facility writes for it.
+        duis_requests.set_dcc_user(uow_factory, admin, DEMO_ASSET_OWNER, DEMO_DCC_USER)
     rows = [
         ManifestRow(
             line,

@@ -4,8 +4,9 @@ carrier and acknowledged by the asset owner.
 
 Every entry is about the dispatch (subject ``dispatch``); a failed seal check and every
 discrepancy the owner reports also raise an exception about the device, in the same
-transaction. The dispatch note is rebuilt byte for byte from the ``dispatch.closed`` entry,
-which carries the signed document.
+transaction; a failed seal check and a seal the owner reports mismatched or damaged also raise
+an incident in the register (source "seal_discrepancy"). The dispatch note is rebuilt byte
+for byte from the ``dispatch.closed`` entry, which carries the signed document.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from triage.domain.dispatch import (
     NOTE_KIND,
     Destination,
     Discrepancy,
+    DiscrepancyKind,
     Dispatch,
     DispatchState,
     DispatchSummary,
@@ -54,7 +56,7 @@ from triage.ledger.entry import Entry, Ref, format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.log import StoredCheckpoint
 from triage.ledger.receipt import build_receipt, receipt_digest, verify_receipt
-from triage.services import custody, ledger
+from triage.services import custody, incidents, ledger
 from triage.services.asset_owners import get_owner
 from triage.services.common import (
     device_ref,
@@ -68,7 +70,11 @@ from triage.services.ports import Document, DocumentRenderer, UnitOfWork, UnitOf
 
 SEAL_CHECK_FAILED = "seal_check_failed"
 DISPATCH_DISCREPANCY = "dispatch_discrepancy"
-_RETURNED = TRANSITIONS[Action.RETURN_TO_MANUFACTURER].entry_type
+# The step that returned a device, with the reference a dispatch of its return carries.
+_RETURNED = {
+    Destination.MANUFACTURER: TRANSITIONS[Action.RETURN_TO_MANUFACTURER].entry_type,
+    Destination.DCC: TRANSITIONS[Action.RETURN_TO_DCC].entry_type,
+}
 
 
 def _ref(dispatch_id: str) -> Ref:
@@ -152,7 +158,7 @@ def pack(
             "seal_serial": job.seal_serial,
             "checks": confirmed.to_json(),
         }
-        if found.destination is Destination.MANUFACTURER:
+        if found.destination is not Destination.ASSET_OWNER:
             data["reference"] = found.reference
         entry = make_entry(uow, caller, "dispatch.device_packed", _ref(found.id), data)
         moved = custody.dispatch_bay_entries(
@@ -181,12 +187,13 @@ def _packable_job(uow: UnitOfWork, found: Dispatch, device_id: str) -> TriageJob
             f"{found.destination.value.replace('_', ' ')} carries devices "
             f"{wanted.value.replace('_', ' ')}"
         )
-    if found.destination is Destination.MANUFACTURER:
-        rma = _return_reference(uow, job)
+    if found.destination is not Destination.ASSET_OWNER:
+        rma = _return_reference(uow, job, found.destination)
         if rma != found.reference:
+            name = found.destination.reference_name
             raise Conflict(
-                f"device {device_id} was returned under RMA {rma!r}, not {found.reference!r}: "
-                "pack it in the dispatch of its own RMA"
+                f"device {device_id} was returned under {name} {rma!r}, not "
+                f"{found.reference!r}: pack it in the dispatch of its own {name} reference"
             )
     holder = uow.dispatches.holding(job.id)
     if holder is not None:
@@ -195,11 +202,11 @@ def _packable_job(uow: UnitOfWork, found: Dispatch, device_id: str) -> TriageJob
     return job
 
 
-def _return_reference(uow: UnitOfWork, job: TriageJob) -> str | None:
-    """The RMA reference recorded when the job's device was returned to the manufacturer."""
+def _return_reference(uow: UnitOfWork, job: TriageJob, destination: Destination) -> str | None:
+    """The reference (RMA, or the DCC's) recorded when the job's device was returned."""
     for index in reversed(uow.ledger.indexes_for("device", job.device_id)):
         entry = Entry.from_bytes(uow.ledger.log.entry(index))
-        if entry.type == _RETURNED and entry.data.get("job_id") == job.id:
+        if entry.type == _RETURNED[destination] and entry.data.get("job_id") == job.id:
             return str(entry.data.get("reference"))
     return None
 
@@ -228,6 +235,13 @@ def _refuse(
     }
     refused = make_entry(uow, caller, "dispatch.pack_refused", _ref(found.id), data)
     uow.ledger.record([refused, raised])
+    incidents.raise_automatic(
+        uow,
+        "seal_discrepancy",
+        device_ref(job.device_id),
+        f"Device {job.device_id} {detail}",
+        {"dispatch_id": found.id, "job_id": job.id, "failed": failed, "scanned": scanned},
+    )
 
 
 def _refusal(device_id: str, job: TriageJob, scanned: str, failed: list[str]) -> str:
@@ -522,7 +536,21 @@ def _acknowledged(
         listed.append({**item.to_json(), "exception_id": exception_id})
     data = {**how, "received": received_devices(dispatch, checked), "discrepancies": listed}
     entry = make_entry(uow, caller, "dispatch.acknowledged", _ref(dispatch.id), data)
-    return _record(uow, [entry, *entries], dispatch.id)
+    uow.ledger.record([entry, *entries])
+    for item in checked:
+        if item.kind in (DiscrepancyKind.SEAL_NUMBER_MISMATCH, DiscrepancyKind.SEAL_DAMAGED):
+            incidents.raise_automatic(
+                uow,
+                "seal_discrepancy",
+                device_ref(item.device_id),
+                f"{dispatch.asset_owner} reported on receipt of dispatch {dispatch.id}: "
+                f"{item.kind.value.replace('_', ' ')}" + (f": {item.text}" if item.text else ""),
+                {"dispatch_id": dispatch.id, "kind": item.kind.value, "text": item.text},
+            )
+    acknowledged = uow.dispatches.get(dispatch.id)
+    assert acknowledged is not None, "the projection of dispatch.acknowledged is missing"
+    uow.commit()
+    return acknowledged
 
 
 # -- reads ------------------------------------------------------------------------------------

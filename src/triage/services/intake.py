@@ -14,14 +14,14 @@ from triage.domain.consignment import (
     ManifestProblem,
     ManifestRow,
 )
-from triage.domain.device import Device, DeviceId, FieldError
+from triage.domain.device import LEGACY_NOT_APPLICABLE, Device, DeviceId, FieldError
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref
-from triage.services import assessment, custody
+from triage.services import assessment, custody, inventory
 from triage.services.common import device_ref, exception_entry, make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -54,7 +54,9 @@ def device_json(device: Device) -> DeviceJson:
         "manufacturer": device.manufacturer,
         "model": device.model,
         "firmware_version": device.firmware_version,
-        "inventory_status": device.inventory_status.value,
+        "inventory_status": (
+            device.inventory_status.value if device.inventory_status else LEGACY_NOT_APPLICABLE
+        ),
         "asset_owner": device.asset_owner,
         "smets_version": device.smets_version,
         "chf_id": device.chf_id.value if device.chf_id else None,
@@ -136,10 +138,6 @@ def import_manifest(
             )
             continue
         seen[key] = line
-        refusal = device.inventory_status.triage_refusal_reason()
-        if refusal is not None:
-            problems.append(ManifestProblem(line, "inventory_status", f"{key} is {refusal}"))
-            continue
         devices.append((line, device))
     with uow_factory(write=not dry_run) as uow:
         registered_owner(uow, asset_owner)
@@ -151,7 +149,10 @@ def import_manifest(
         accepted: list[tuple[int, Device]] = []
         for line, device in devices:
             key = device.id.value
-            if key in open_jobs:
+            refusal = inventory.manifest_refusal(uow, device)
+            if refusal is not None:
+                problems.append(ManifestProblem(line, "inventory_status", f"{key}: {refusal}"))
+            elif key in open_jobs:
                 problems.append(ManifestProblem(line, "device_id", f"{key} has an open triage job"))
             elif key in expected:
                 problems.append(
@@ -273,6 +274,7 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
                 "exception was raised for a supervisor",
             )
         consignment_id, device, _ = expected
+        inventory.check_may_triage(uow, device_id)
         job_id = str(uuid.uuid4())
         data = {
             "job_id": job_id,

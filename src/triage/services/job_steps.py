@@ -43,6 +43,9 @@ from triage.services import (
     bench_assignment,
     common,
     custody,
+    hub_returns,
+    incidents,
+    inventory,
     seal_draw,
     security_log,
     tools,
@@ -84,6 +87,7 @@ def inspect(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         step(job.state, Action.INSPECT)  # an inspected job is refused before its log is looked at
+        inventory.check_may_triage(uow, job.device_id)
         parsed, log = _with_security_log(uow, job, given)
         policy = ensure_policy(uow)
         decision = policy.decide(parsed)
@@ -114,6 +118,15 @@ def inspect(
             target=OUTCOME_STATE[decision.outcome],
         )
         uow.ledger.record([inspected, decided])
+        suspicious = policy.suspicious(decision)
+        if suspicious:
+            incidents.raise_automatic(
+                uow,
+                "suspicious_quarantine",
+                device_ref(job.device_id),
+                f"Device {job.device_id} quarantined: " + "; ".join(r.text for r in suspicious),
+                {"job_id": job.id, "rules": [r.rule for r in suspicious]},
+            )
         uow.commit()
     return decision
 
@@ -232,7 +245,9 @@ def _authorise_reset(
         device = uow.devices.get(job.device_id)
         if device is None:
             raise NotFound(f"device {job.device_id} is not in the register")
+        hub_returns.check_reset(uow, device)  # a hub goes back to the DCC, unless the policy says
         assessment.check_may_triage(uow)
+        inventory.check_may_triage(uow, job.device_id)
         max_attempts, _ = uow.facilities.settings()
         issued = uow.clock.now()
         if job.state is JobState.RESET_AUTHORISED and uow.work_orders.live(job.id, issued):

@@ -36,6 +36,7 @@ from triage.ledger.vouch import (
     stored_leaf_hashes,
     vouch,
 )
+from triage.services import incidents
 from triage.services.common import make_entry
 from triage.services.ports import CheckpointKeeper, UnitOfWork, UnitOfWorkFactory
 
@@ -289,7 +290,8 @@ def _latest_refusal(uow: UnitOfWork) -> Refusal | None:
 
 def record_refusal(uow_factory: UnitOfWorkFactory, failure: IntegrityFailure) -> str | None:
     """Record a refusal to sign the ledger and raise a security alert, which holds writes
-    until acknowledged; returns the alert's id. A finding already on record (held or
+    until acknowledged, and an incident in the register (source "checkpoint_refused"); returns
+    the alert's id. A finding already on record (held or
     acknowledged) is not recorded again: the periodic check would repeat it every round."""
     reason = str(failure)[:2000]
     try:
@@ -322,6 +324,13 @@ def record_refusal(uow_factory: UnitOfWorkFactory, failure: IntegrityFailure) ->
                 {"alert_id": alert_id, "index": failure.index, "reason": reason},
             )
             uow.ledger.record([raised, refused])
+            incidents.raise_automatic(
+                uow,
+                "checkpoint_refused",
+                subject,
+                f"The facility refused to sign a checkpoint of its ledger: {reason}",
+                {"alert_id": alert_id, "index": failure.index},
+            )
             uow.commit()
     except (TriageError, VerificationError, LedgerStateError):
         # The ledger may be too damaged to append to: the refusal itself still stands.

@@ -1,11 +1,11 @@
-"""The controls, an assessment, and the open findings as OSCAL documents (JSON objects as OSCAL
-defines them, built by an ``OscalBuilder``)."""
+"""The controls, an assessment (with the incident register as observations), and the open
+findings as OSCAL documents (JSON objects as OSCAL defines them, built by an ``OscalBuilder``)."""
 
 from __future__ import annotations
 
 from triage.domain.caller import Caller
 from triage.domain.facility import Facility
-from triage.services import assessment, assurance
+from triage.services import assessment, assurance, incident_reports
 from triage.services.ports import OscalBuilder, OscalDocument, UnitOfWorkFactory
 
 
@@ -23,11 +23,17 @@ def assessment_results(
     builder: OscalBuilder,
     facility: Facility,
 ) -> OscalDocument:
-    """One assessment as OSCAL assessment-results."""
+    """One assessment as OSCAL assessment-results, with the incident register's incidents,
+    vulnerabilities and notifications as observations (those raised by the time the outcome
+    was decided; all of them while it is undecided; their notifications as they stand now)."""
     catalogue, own, _ = assurance.catalogue_parts(uow_factory, caller)
     found = assessment.get(uow_factory, caller, assessment_id)
+    with uow_factory(write=False) as uow:
+        register = incident_reports.read_register(uow, until=found.decided_at)
     at = uow_factory.clock.now()
-    return builder.assessment_results(found, [*catalogue.controls, *own], facility, at)
+    return builder.assessment_results(
+        found, [*catalogue.controls, *own], facility, at, register.rows()
+    )
 
 
 def plan_of_action(

@@ -41,6 +41,7 @@ _FINAL = {
     JobState.QUARANTINED: "quarantined",
     JobState.DESTROYED: "destroyed",
     JobState.RETURNED_TO_MANUFACTURER: "returned",
+    JobState.RETURNED_TO_DCC: "returned",  # a communications hub, back to the DCC
 }
 
 

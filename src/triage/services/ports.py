@@ -45,12 +45,23 @@ from triage.domain.custody import (
     LocationCount,
     SealDraw,
 )
-from triage.domain.device import Device
+from triage.domain.device import Device, InventoryStatus
 from triage.domain.device_list import DeviceQuery, ListedDevice, Position
 from triage.domain.dispatch import Dispatch, DispatchState, DispatchSummary
 from triage.domain.disposal import DestructionMethod, DisposalRecord
+from triage.domain.duis_request import (
+    DccUser,
+    DuisBatch,
+    DuisSettings,
+    FinishedJob,
+    ProducedRequest,
+)
+from triage.domain.duis_rules import DuisRules
 from triage.domain.facility import Facility
+from triage.domain.hub_return import HubPolicy, HubReturnRecord
+from triage.domain.incident import Incident, IncidentKind, IncidentRules, IncidentStatus, Severity
 from triage.domain.intake_exception import IntakeException
+from triage.domain.inventory_reading import InventoryReading
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.people import Holder, Operator
@@ -108,8 +119,16 @@ class PackagedData(Protocol):
         """The control catalogue shipped with this version of the package."""
         ...
 
+    def incident_rules(self) -> IncidentRules:
+        """The default incident notification rules (issue 20, D)."""
+        ...
+
     def catalogue_text(self) -> str:
         """The YAML of that catalogue, as recorded when it is adopted."""
+        ...
+
+    def duis_rules(self) -> DuisRules:
+        """The default rules saying which DUIS requests a triage outcome calls for (issue 20)."""
         ...
 
 
@@ -577,8 +596,16 @@ class OscalBuilder(Protocol):
     ) -> OscalDocument: ...
 
     def assessment_results(
-        self, assessment: Assessment, controls: Sequence[Control], facility: Facility, at: datetime
-    ) -> OscalDocument: ...
+        self,
+        assessment: Assessment,
+        controls: Sequence[Control],
+        facility: Facility,
+        at: datetime,
+        register: Sequence[Mapping[str, Any]] = (),
+    ) -> OscalDocument:
+        """``register``: the incident register's rows (``incident_reports.incident_json``), each
+        an observation."""
+        ...
 
     def plan_of_action(
         self,
@@ -1009,17 +1036,139 @@ class DuisValidator(Protocol):
 class InventoryRepository(Protocol):
     """Issue 20 (A): Smart Metering Inventory readings (projections)."""
 
+    def latest(self, device_id: str) -> InventoryReading | None:
+        """The device's latest reading (the SMI gate reads it), or None."""
+        ...
+
+    def for_device(self, device_id: str) -> list[InventoryReading]:
+        """The device's readings, oldest first."""
+        ...
+
+    def recent(self, limit: int) -> list[InventoryReading]:
+        """The latest ``limit`` readings of any device, newest first."""
+        ...
+
+    def refused_statuses(self) -> frozenset[InventoryStatus] | None:
+        """The SMI gate's refused statuses as last set, or None (never set: the default)."""
+        ...
+
 
 class DuisRequestRepository(Protocol):
     """Issue 20 (B): DUIS requests produced (projections)."""
+
+    def get(self, request_id: str) -> ProducedRequest | None: ...
+
+    def xml(self, request_id: str) -> bytes | None:
+        """The request's file as written."""
+        ...
+
+    def page(self, owner: str | None, offset: int, limit: int) -> tuple[list[ProducedRequest], int]:
+        """One page of the requests written (of asset owner ``owner``, if given), newest
+        first, and how many there are."""
+        ...
+
+    def in_batch(self, batch_id: str) -> list[ProducedRequest]:
+        """The requests handed out in a batch, by originator and counter."""
+        ...
+
+    def unbatched(self, owner: str, device_ids: Sequence[str] | None) -> list[ProducedRequest]:
+        """The owner's requests written and not handed out in a batch yet (of those devices)."""
+        ...
+
+    def purposes(self, job_ids: Sequence[str]) -> set[tuple[str, str]]:
+        """(job id, purpose) of every request written for one of ``job_ids``."""
+        ...
+
+    def last_counter(self, originator: str) -> int:
+        """The largest RequestID counter written for ``originator`` (0: none yet)."""
+        ...
+
+    def finished_jobs(
+        self,
+        owner: str,
+        states: Sequence[str],
+        device_ids: Sequence[str] | None,
+        consignment_id: str | None,
+    ) -> list[FinishedJob]:
+        """The jobs of the owner's devices in one of ``states`` (of those devices, or of that
+        consignment), oldest closed first."""
+        ...
+
+    def batch(self, batch_id: str) -> DuisBatch | None: ...
+
+    def batches(
+        self,
+        owner: str | None,
+        offset: int,
+        limit: int,
+        dispatch_id: str | None = None,
+        consignment_id: str | None = None,
+    ) -> tuple[list[DuisBatch], int]:
+        """One page of batches (of that owner, dispatch, consignment), newest first."""
+        ...
+
+    def dcc_user(self, owner: str) -> DccUser | None: ...
+
+    def dcc_users(self) -> list[DccUser]: ...
+
+    def settings(self) -> DuisSettings:
+        """The DCC's EUI-64 and the rules recorded (defaults when none is)."""
+        ...
 
 
 class HubReturnRepository(Protocol):
     """Issue 20 (C): communications hubs returned to the DCC (projections)."""
 
+    def for_job(self, job_id: str) -> HubReturnRecord | None:
+        """The hub's return that ended this job, if it ended so."""
+        ...
+
+    def returns(
+        self, scope: str | None = None, device_id: str | None = None, limit: int = 200
+    ) -> list[HubReturnRecord]:
+        """Returns to the DCC, newest first (of one asset owner's devices, with ``scope``; of
+        one device, with ``device_id``)."""
+        ...
+
+    def policy(self, facility_id: str) -> HubPolicy:
+        """The facility's hub policy (the default, no reset of a hub, until one is set)."""
+        ...
+
 
 class IncidentRepository(Protocol):
     """Issue 20 (D): incidents, vulnerabilities and notifications (projections)."""
+
+    def get(self, incident_id: str) -> Incident | None:
+        """The incident with its notifications."""
+        ...
+
+    def open_for(self, source: str, about_kind: str, about_id: str) -> str | None:
+        """The id of an incident from ``source`` about that subject not yet closed, if any."""
+        ...
+
+    def find(
+        self,
+        *,
+        kind: IncidentKind | None = None,
+        status: IncidentStatus | None = None,
+        severity: Severity | None = None,
+        source: str | None = None,
+        overdue_at: datetime | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[list[Incident], int]:
+        """Incidents, newest first, with how many match; ``overdue_at``: only those with a
+        notification missing after its deadline then (and not closed)."""
+        ...
+
+    def due_alerts(self, at: datetime) -> list[tuple[str, str, datetime]]:
+        """(incident id, recipient, deadline) of each notification missing past its deadline
+        at ``at``, of an incident not closed, for which no overdue alert was raised."""
+        ...
+
+    def rules_text(self) -> str | None:
+        """The notification rules the facility recorded (YAML), or None: the default."""
+        ...
 
 
 class UnitOfWork(Protocol):

@@ -46,6 +46,7 @@ from triage.domain.seals import (
 )
 from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger.entry import Entry, Ref
+from triage.services import incidents
 from triage.services.common import (
     check_recorded,
     device_ref,
@@ -375,11 +376,14 @@ def running_count(uow_factory: UnitOfWorkFactory, caller: Caller) -> Reconciliat
 def record_reconciliation(
     uow_factory: UnitOfWorkFactory, caller: Caller, scope: str, scope_id: str | None = None
 ) -> StoredReconciliation:
-    """Reconcile now and keep the result in the ledger, as assurance evidence."""
+    """Reconcile now and keep the result in the ledger, as assurance evidence. A result that
+    does not balance or lists open discrepancies raises an incident in the register (source
+    "seal_discrepancy", one per scope while it is open) in the same transaction."""
     caller.require(Permission.SEAL_RECONCILE)
     chosen = Scope.parse(scope, scope_id)
     with uow_factory(write=True) as uow:
-        result = _reconcile(uow, chosen).to_json()
+        found = _reconcile(uow, chosen)
+        result = found.to_json()
         reconciliation_id = str(uuid.uuid4())
         entry = make_entry(
             uow,
@@ -388,7 +392,28 @@ def record_reconciliation(
             Ref("seal_reconciliation", reconciliation_id),
             {"reconciliation_id": reconciliation_id, "result": result},
         )
-        return record_and_reload(uow, [entry], lambda: uow.seals.reconciliation(reconciliation_id))
+        uow.ledger.record([entry])
+        if not found.clean:
+            label = chosen.kind.value if chosen.id is None else f"{chosen.kind.value}:{chosen.id}"
+            serials = ", ".join(sorted({d.serial for d in found.discrepancies})[:10])
+            incidents.raise_automatic(
+                uow,
+                "seal_discrepancy",
+                Ref("seal_scope", label),
+                f"Seal reconciliation of the {label}: "
+                + ("balanced" if found.balanced else "the figures do not balance")
+                + f", {len(found.discrepancies)} open discrepancies"
+                + (f" ({serials})" if serials else ""),
+                {
+                    "reconciliation_id": reconciliation_id,
+                    "balanced": found.balanced,
+                    "discrepancy_ids": [d.id for d in found.discrepancies],
+                },
+            )
+        stored = uow.seals.reconciliation(reconciliation_id)
+        assert stored is not None, "the projection of seal.reconciled is missing"
+        uow.commit()
+    return stored
 
 
 def discrepancies(

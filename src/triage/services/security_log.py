@@ -33,6 +33,9 @@ from triage.domain.work_order import (
     WorkOrderRefused,
 )
 from triage.domain.work_order_record import StoredWorkOrder
+from triage.duis.errors import DuisError
+from triage.duis.responses import READ_SECURITY_LOG as READ_SECURITY_LOG_SR
+from triage.duis.responses import read_response
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref, format_time
 from triage.services import anomaly, common, retention
@@ -178,8 +181,9 @@ def upload(
     reference: str,
 ) -> SecurityLogRecord:
     """Record a supplier's 6.13 security-log response for a device the bench cannot read
-    (``raw``: the message's bytes, or hex text as the DCC's files hold it); ``reference`` says
-    where it came from (the supplier's service request)."""
+    (``raw``: the GBCS message's bytes, hex text as the DCC's files hold it, or the DUIS Read
+    Security Log response (XML) whose GBCSPayload carries it); ``reference`` says where it came
+    from (the supplier's service request)."""
     caller.require(Permission.SECURITY_LOG_UPLOAD)
     text = reference.strip() if isinstance(reference, str) else ""
     if not text or len(text) > MAX_REFERENCE or not text.isprintable():
@@ -187,13 +191,16 @@ def upload(
             f"reference: give the supplier's reference for the response (1-{MAX_REFERENCE} "
             "printable characters)"
         )
-    message = _message_bytes(raw)
+    message, duis_id = _from_duis(raw)
+    message = _message_bytes(message)
     response = _decode(message, InvalidInput)
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         _check_before_inspection(uow, job)
         _check_response(uow, job, response, InvalidInput)
         source = {"kind": LogSource.SUPPLIER.value, "uploaded_by": caller.id, "reference": text}
+        if duis_id is not None:
+            source["duis_response_id"] = duis_id
         return _record(uow, caller, store, job, message, response, source)
 
 
@@ -326,6 +333,31 @@ def _check_in_time(uow: UnitOfWork, order: StoredWorkOrder, reading: SecurityLog
             f"read order {order.id} expired at {format_time(expires)} and its reading came "
             f"more than {grace} later: ask for a new read order"
         )
+
+
+def _from_duis(raw: bytes | str) -> tuple[bytes | str, str | None]:
+    """The GBCS message of a DUIS 6.13 Read Security Log response and its DUIS id, or ``raw``
+    as it is (GBCS bytes or hex) and None."""
+    data = raw.encode("utf-8", "replace") if isinstance(raw, str) else raw
+    if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        return raw, None
+    try:
+        duis = read_response(data)
+    except DuisError as exc:
+        raise InvalidInput(f"gbcs: {exc}", field="gbcs") from exc
+    if not duis.succeeded:
+        raise InvalidInput(
+            f"gbcs: the DCC answered {duis.response_code}, not I0 (success): the response "
+            "carries no security log",
+            field="gbcs",
+        )
+    if duis.service_reference != READ_SECURITY_LOG_SR or duis.gbcs_payload is None:
+        raise InvalidInput(
+            f"gbcs: a DUIS response to service request {duis.service_reference}, not a "
+            f"{READ_SECURITY_LOG_SR} Read Security Log response with a GBCSPayload",
+            field="gbcs",
+        )
+    return duis.gbcs_payload, duis.identity
 
 
 def _message_bytes(raw: bytes | str) -> bytes:

@@ -13,6 +13,7 @@ from triage.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from triage.ledger import note
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
+from triage.services import incidents
 from triage.services.common import make_entry, record_and_reload
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 from triage.services.withdrawal import withdrawals
@@ -62,7 +63,9 @@ def suspend_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, r
     caller.require(Permission.TOOL_MANAGE)
     why = Reason.parse(reason)
     with uow_factory(write=True) as uow:
-        return change_status(uow, caller, tool_id, why, "tool.suspended")
+        suspended = record_tool_suspension(uow, caller, tool_id, why.text)
+        uow.commit()
+    return suspended
 
 
 def retire_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, reason: str) -> Tool:
@@ -74,11 +77,19 @@ def retire_tool(uow_factory: UnitOfWorkFactory, caller: Caller, tool_id: str, re
 
 
 def record_tool_suspension(uow: UnitOfWork, caller: Caller, tool_id: str, reason: str) -> Tool:
-    """Suspend a tool within an open unit of work, which the caller commits (for the anomaly
-    checks, whose reason is the system's own words)."""
+    """Suspend a tool within an open unit of work, which the caller commits (by hand, and for
+    the anomaly checks, whose reason is the system's own words); an incident is raised in the
+    register in the same transaction (source "tool_suspended")."""
     found = _changeable(uow, tool_id, "tool.suspended")
     entry = make_entry(uow, caller, "tool.suspended", Ref("tool", tool_id), {"reason": reason})
     uow.ledger.record([entry, *_withdrawals(uow, caller, tool_id, "tool.suspended", reason)])
+    incidents.raise_automatic(
+        uow,
+        "tool_suspended",
+        Ref("tool", tool_id),
+        f"Triage Tool {tool_id} suspended by {caller.id}: {reason}",
+        {"reason": reason, "suspended_by": caller.id},
+    )
     changed = uow.tools.get(found.id)
     assert changed is not None
     return changed

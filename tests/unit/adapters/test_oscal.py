@@ -21,6 +21,14 @@ from trestle.oscal.poam import PlanOfActionAndMilestones
 from triage.adapters import oscal
 from triage.adapters.packaged_data import PackagedFiles
 from triage.domain.catalogue import Catalogue, Control, control_from
+from triage.domain.incident import (
+    Incident,
+    IncidentKind,
+    IncidentStatus,
+    Notification,
+    Severity,
+)
+from triage.services.incident_reports import incident_json
 
 AT = datetime(2026, 12, 21, 9, 30, tzinfo=UTC)
 FACILITY = {"id": "demo", "name": "Demo Triage Facility"}
@@ -154,6 +162,61 @@ def make_assessment() -> dict[str, Any]:
     }
 
 
+INCIDENT = "7c6b5a49-3827-4615-8e4d-3c2b1a098765"
+VULNERABILITY = "8d7c6b5a-4938-4726-9f5e-4d3c2b1a0987"
+
+
+def make_register() -> list[dict[str, Any]]:
+    """The register as the incident reports service gives it: a tool suspension notified late
+    to the SSC and still owed to nobody else, and a vulnerability closed without its
+    notification, with the justification."""
+    raised = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    suspension = Incident(
+        INCIDENT,
+        IncidentKind.INCIDENT,
+        "tool_suspended",
+        Severity.HIGH,
+        "unauthorised_activity",
+        "Triage Tool suspended: tool TT-1",
+        "Anomalous resets in an hour",
+        IncidentStatus.CONTAINED,
+        "incident-register",
+        raised,
+        about_kind="tool",
+        about_id="TT-1",
+        contained_by="sam",
+        contained_at=datetime(2026, 12, 2, 10, 0, tzinfo=UTC),
+        containment="Tool taken off the bench",
+        notifications=(
+            Notification(
+                "ssc",
+                datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
+                datetime(2026, 12, 3, 11, 0, tzinfo=UTC),
+                "sam",
+                "SSC-2026-17",
+            ),
+        ),
+    )
+    vulnerability = Incident(
+        VULNERABILITY,
+        IncidentKind.VULNERABILITY,
+        "manual",
+        Severity.MEDIUM,
+        "vulnerability",
+        "Outdated TLS library on the bench agent",
+        "CVE in the TLS library",
+        IncidentStatus.CLOSED,
+        "sam",
+        raised,
+        closed_by="sam",
+        closed_at=datetime(2026, 12, 10, 9, 0, tzinfo=UTC),
+        closure="Library upgraded on every bench",
+        closure_justification="The SSC said no notification was needed",
+        notifications=(Notification("ssc", datetime(2026, 12, 5, 9, 0, tzinfo=UTC)),),
+    )
+    return [incident_json(suspension, AT), incident_json(vulnerability, AT)]
+
+
 def build_all(
     catalogue: Catalogue, provider_control: Control, at: datetime = AT
 ) -> dict[str, dict[str, Any]]:
@@ -161,7 +224,9 @@ def build_all(
     assessment = make_assessment()
     return {
         "catalog": oscal.catalog(catalogue, [provider_control], {"G8.2": NA_REASON}, at),
-        "assessment-results": oscal.assessment_results(assessment, controls, FACILITY, at),
+        "assessment-results": oscal.assessment_results(
+            assessment, controls, FACILITY, at, make_register()
+        ),
         "plan-of-action-and-milestones": oscal.plan_of_action([assessment], controls, FACILITY, at),
     }
 
@@ -304,8 +369,9 @@ def test_assessment_results_and_poam_load_and_link(
     ]
 
     observations = result.observations or []
-    assert len(observations) == 3
-    for observation, evidence in zip(observations, make_assessment()["evidence"], strict=True):
+    assert len(observations) == 3 + len(make_register())  # the evidence, then the register
+    evidence_observed = observations[:3]
+    for observation, evidence in zip(evidence_observed, make_assessment()["evidence"], strict=True):
         [relevant] = observation.relevant_evidence or []
         assert relevant.href == f"#{evidence['id']}"
         found = props(relevant)
@@ -368,6 +434,42 @@ def test_poam_keeps_a_closed_finding_with_an_open_action_and_says_when_nothing_i
     assert item.related_findings is None
     assert props(item)["placeholder"].value == "true"
     assert poam.findings is None
+
+
+def test_the_register_is_observed_with_its_notifications(
+    catalogue: Catalogue, provider_control: Control
+) -> None:
+    docs = build_all(catalogue, provider_control)
+    ar = AssessmentResults.model_validate(docs["assessment-results"]["assessment-results"])
+    [result] = ar.results
+    by_title = {o.title: o for o in result.observations or []}
+    suspension = by_title["Incident: Triage Tool suspended: tool TT-1"]
+    found = props(suspension)
+    assert found["incident-id"].value == INCIDENT
+    assert found["incident-severity"].value == "high"
+    assert found["incident-status"].value == "contained"
+    assert found["notification-recipient"].value == "ssc"
+    assert found["notification-recipient"].group == "notification-1"
+    assert found["notification-deadline"].value == "2026-12-03T09:00:00Z"
+    assert found["notified-at"].value == "2026-12-03T11:00:00Z"
+    assert found["notification-reference"].value == "SSC-2026-17"
+    assert found["notification-state"].value == "late"
+    assert suspension.collected == datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    assert "SSC-2026-17" in (suspension.remarks or "")
+
+    vulnerability = props(by_title["Vulnerability: Outdated TLS library on the bench agent"])
+    assert vulnerability["closed-at"].value == "2026-12-10T09:00:00Z"
+    # closed with a justification: the missing notification is no longer overdue
+    assert vulnerability["notification-state"].value == "not made (closed)"
+    assert vulnerability["notification-overdue"].value == "false"
+    remarks = by_title["Vulnerability: Outdated TLS library on the bench agent"].remarks or ""
+    assert "The SSC said no notification was needed" in remarks
+
+    # without a register there are only the evidence observations
+    alone = oscal.assessment_results(make_assessment(), catalogue.controls, FACILITY, AT)[
+        "assessment-results"
+    ]["results"][0]
+    assert len(alone["observations"]) == len(EVIDENCE)
 
 
 # -- 3. trestle validate -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from triage.domain.assessment import (
     PARTY_ROLES,
     Commissioning,
     Kind,
+    Outcome,
     Past,
     Result,
     SecParty,
@@ -37,6 +38,13 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 TODAY = T0.date()
 PARTY = SecParty("SEC-PARTY-001", "Example Triage Ltd", ("Meter Asset Provider",))
 RULES = PackagedFiles().assessment_rules()
+# What each outcome means, for rules written by the tests.
+OUTCOMES = """outcomes:
+  approval: {approved: true, reason: approved}
+  approval_with_steps: {approved: true, reason: approved with steps}
+  deferred: {approved: false, reason: deferred for now}
+  rejection: {approved: false, reason: rejected}
+"""
 FEW = settings(max_examples=150, deadline=None)
 
 
@@ -47,7 +55,7 @@ def standing(
     steps: tuple[Step, ...] = (),
     commissioning: Commissioning | None = None,
 ) -> Standing:
-    return Standing(party, result, steps, commissioning)
+    return Standing(party, result, steps, commissioning, RULES.outcomes)
 
 
 def step(due: date, done_at: datetime | None = None, description: str = "fix CCTV") -> Step:
@@ -267,6 +275,70 @@ def test_approval_state_says_why() -> None:
         "the facility's last assessment ended in rejection",
     )
     assert approval_state(standing(Result.APPROVAL), TODAY) == (True, "approved")
+    assert approval_state(standing(Result.DEFERRED), TODAY) == (
+        False,
+        "the facility's last assessment was deferred: there is no current approval until an "
+        "assessment decides it",
+    )
+
+
+def test_the_gate_refuses_triage_after_a_deferred_outcome_with_its_reason() -> None:
+    with pytest.raises(Conflict, match=r"refused: the facility's last assessment was deferred"):
+        gate(standing(Result.DEFERRED), T0)
+    mode = Commissioning(T0 + timedelta(days=10), "first FUSA re-run")
+    assert gate(standing(Result.DEFERRED, commissioning=mode), T0).startswith("commissioning")
+
+
+def test_what_an_outcome_means_is_read_from_the_rules() -> None:
+    lenient = parse_rules(
+        rules_yaml(
+            OTHERWISE,
+            outcomes=OUTCOMES.replace(
+                "deferred: {approved: false, reason: deferred for now}",
+                "deferred: {approved: true, reason: deferred yet approved}",
+            ),
+        )
+    )
+    current = Standing(PARTY, Result.DEFERRED, (), None, lenient.outcomes)
+    assert approval_state(current, TODAY) == (True, "deferred yet approved")
+    assert parse_rules(rules_yaml(OTHERWISE)).outcomes[Result.REJECTION] == Outcome(
+        False, "rejected"
+    )
+
+
+def test_an_outcome_the_rules_do_not_explain_counts_as_no_approval() -> None:
+    current = Standing(PARTY, Result.APPROVAL, (), None, {})
+    approved, why = approval_state(current, TODAY)
+    assert not approved
+    assert "do not say what the outcome 'approval' means" in why
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "message"),
+    [
+        ("", "outcomes: a mapping from each outcome"),
+        ("outcomes: [approval]\n", "outcomes: a mapping from each outcome"),
+        (
+            "outcomes:\n  approval: {approved: true, reason: ok}\n",
+            "say what approval_with_steps, deferred, rejection means",
+        ),
+        ("outcomes:\n  postponed: {approved: false, reason: x}\n", "outcomes: one of approval"),
+        (
+            OUTCOMES.replace("{approved: false, reason: deferred for now}", "{approved: no}"),
+            "deferred needs 'approved' \\(true/false\\), 'reason'",
+        ),
+    ],
+)
+def test_outcomes_the_rules_do_not_explain_are_refused(outcomes: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_rules(rules_yaml(OTHERWISE, outcomes=outcomes))
+
+
+def test_a_deferred_outcome_chooses_a_verification_next() -> None:
+    fusa = past(Kind.FUSA, Result.DEFERRED, date(2026, 2, 1), fieldwork_end=date(2026, 1, 25))
+    due = next_due(RULES, [fusa], [], 0, TODAY)
+    assert due.kind is Kind.VUSA
+    assert "the last assessment was deferred" in due.reasons[1]
 
 
 # -- add_months --------------------------------------------------------------------------------
@@ -325,7 +397,7 @@ def test_add_months_is_monotonic_in_the_day(a: date, b: date, months: int) -> No
 
 
 def test_the_default_rules_load() -> None:
-    assert RULES.version == "2026.11.1"
+    assert RULES.version == "2026.12.1"
     assert (RULES.interval_months, RULES.ussa_within_months) == (12, 12)
     assert RULES.rules[-1].when == {}
     assert all(rule.reason for rule in RULES.rules)
@@ -522,13 +594,14 @@ APPROVED = ("{last_outcome: approval}", "USSA", "approved, self-assess")
 OTHERWISE = ("{}", "FUSA", "anything else")
 
 
-def rules_yaml(*rules: tuple[str, str, str], head: str = "") -> str:
-    """Schedule rules as YAML: each rule is (when, kind, reason), in the order given."""
+def rules_yaml(*rules: tuple[str, str, str], head: str = "", outcomes: str = OUTCOMES) -> str:
+    """Schedule rules as YAML: each rule is (when, kind, reason), in the order given, and what
+    each outcome means for triage."""
     body = "".join(
         f"  - when: {when}\n    kind: {kind}\n    reason: {reason}\n"
         for when, kind, reason in rules
     )
-    return head + "rules:\n" + body
+    return head + "rules:\n" + body + outcomes
 
 
 ORDERED = rules_yaml(
@@ -584,7 +657,7 @@ rules:
     reason: never reached
 """
     fusa = past(Kind.FUSA, Result.REJECTION, date(2026, 2, 1))
-    due = next_due(parse_rules(text), [fusa], [], 0, TODAY)
+    due = next_due(parse_rules(text + OUTCOMES), [fusa], [], 0, TODAY)
     assert due.kind is Kind.USSA
     assert "never reached" not in due.reasons
 

@@ -103,8 +103,8 @@ def record(
 
 def test_the_default_catalogue_is_the_packaged_file() -> None:
     assert DEFAULT.name == "sec-triage"
-    assert DEFAULT.version == "2026.11.1"
-    assert DEFAULT.published == "2026-11-24"
+    assert DEFAULT.version == "2026.12.1"
+    assert DEFAULT.published == "2026-12-06"
     assert DEFAULT.title
     assert "Section G" in DEFAULT.source
     assert DEFAULT.sha256 == hashlib.sha256(DEFAULT_TEXT.encode("utf-8")).hexdigest()

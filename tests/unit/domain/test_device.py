@@ -174,7 +174,6 @@ def test_device_type_properties() -> None:
         ("InstalledNotCommissioned", InventoryStatus.INSTALLED_NOT_COMMISSIONED),
         ("installed not commissioned", InventoryStatus.INSTALLED_NOT_COMMISSIONED),
         ("INSTALLED_NOT_COMMISSIONED", InventoryStatus.INSTALLED_NOT_COMMISSIONED),
-        ("not-applicable", InventoryStatus.NOT_APPLICABLE),
         (" Decommissioned ", InventoryStatus.DECOMMISSIONED),
         ("whitelisted", InventoryStatus.WHITELISTED),
     ],
@@ -194,7 +193,6 @@ def test_inventory_status_values_are_the_inventory_spellings() -> None:
         "Suspended",
         "Recovery",
         "Recovered",
-        "NotApplicable",
     ]
 
 
@@ -203,17 +201,19 @@ def test_inventory_status_rejects_unknown_listing_valid_values() -> None:
         InventoryStatus.parse("installed")
     assert caught.value.field == "inventory_status"
     assert "Commissioned" in caught.value.problem
-    assert "NotApplicable" in caught.value.problem
+    assert "NotApplicable" not in caught.value.problem
 
 
-def test_only_a_commissioned_device_is_live_and_refused() -> None:
-    for status in InventoryStatus:
-        live = status is InventoryStatus.COMMISSIONED
-        assert status.is_live is live
-        assert (status.triage_refusal_reason() is not None) is live
-    reason = InventoryStatus.COMMISSIONED.triage_refusal_reason()
-    assert reason is not None
-    assert "live at a premises" in reason
+def test_not_applicable_is_refused_as_not_a_duis_status_but_old_records_still_read() -> None:
+    with pytest.raises(FieldError) as caught:
+        InventoryStatus.parse("NotApplicable")
+    assert caught.value.problem == (
+        "unknown inventory status 'NotApplicable' (DUIS 5.4 has no NotApplicable); expected one "
+        "of the DUIS 5.4 statuses Pending, Whitelisted, InstalledNotCommissioned, Commissioned, "
+        "Decommissioned, Withdrawn, Suspended, Recovery, Recovered"
+    )
+    assert InventoryStatus.stored("NotApplicable") is None
+    assert InventoryStatus.stored("Commissioned") is InventoryStatus.COMMISSIONED
 
 
 CHF = "00-1B-C5-0C-00-00-00-01"

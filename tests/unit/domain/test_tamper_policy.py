@@ -81,7 +81,7 @@ def test_default_policy_is_the_packaged_file() -> None:
     packaged = Path(triage.domain.__file__).parent / "policies" / "tamper-default.yaml"
     assert DEFAULT.source == packaged.read_bytes()
     assert DEFAULT.hash == hashlib.sha256(packaged.read_bytes()).hexdigest()
-    assert (DEFAULT.id, DEFAULT.version) == ("tamper-default", "2")
+    assert (DEFAULT.id, DEFAULT.version) == ("tamper-default", "3")
     assert DEFAULT.explanation_window == WINDOW
     assert PackagedFiles().tamper_policy() is DEFAULT  # read and parsed once
 
@@ -511,7 +511,7 @@ def test_decision_json_is_plain_data_for_the_ledger() -> None:
             },
         ],
         "policy_id": "tamper-default",
-        "policy_version": "2",
+        "policy_version": "3",
         "policy_hash": DEFAULT.hash,
     }
 
@@ -621,8 +621,8 @@ _REMOVE_UNKNOWN_ALERT_RULE = (
         (edited(("else: {findings}", "else: {}")), "placeholder {} must be a plain name"),
         (edited(("else: {findings}", "else: {findings")), "write a literal brace as {{ or }}"),
         (edited(("id: tamper-default\n", "")), "tamper policy id: is missing"),
-        (edited(('version: "2"\n', "")), "tamper policy version: is missing"),
-        (edited(('version: "2"', "version: 1.5")), "version: must be text of 1-32 characters"),
+        (edited(('version: "3"\n', "")), "tamper policy version: is missing"),
+        (edited(('version: "3"', "version: 1.5")), "version: must be text of 1-32 characters"),
         (edited(("id: tamper-default", "id: Tamper Default")), "id: 'Tamper Default' must be"),
         (
             edited(
@@ -761,7 +761,7 @@ def test_a_custom_policy_changes_decisions_without_code() -> None:
     strict = TamperPolicy.load(
         edited(
             ("id: tamper-default", "id: strict-metrology"),
-            ('version: "2"', 'version: "3"'),
+            ('version: "3"', 'version: "4"'),
             ("outcome: reverify_metrology", "outcome: quarantine"),
         )
     )
@@ -769,7 +769,7 @@ def test_a_custom_policy_changes_decisions_without_code() -> None:
     assert DEFAULT.decide(broken_seal).outcome is Outcome.reverify_metrology
     decision = strict.decide(broken_seal)
     assert decision.outcome is Outcome.quarantine
-    assert (decision.policy_id, decision.policy_version) == ("strict-metrology", "3")
+    assert (decision.policy_id, decision.policy_version) == ("strict-metrology", "4")
 
 
 def test_a_custom_window_changes_what_battery_events_explain() -> None:
@@ -928,3 +928,33 @@ def test_a_legitimate_reasons_date_must_be_a_date() -> None:
     # A time is not a day: which day would it be in, UTC or the device's?
     with pytest.raises(EvidenceError, match=r"legitimate_reason\.on"):
         LegitimateReason("supplier_job", "J-7", frozenset({Cover.terminal}), on=T0)
+
+
+# -- suspicious rules (issue 20: a suspicious quarantine is an incident) ----------------------
+
+
+def test_the_default_policy_marks_its_tamper_evidence_rules_suspicious() -> None:
+    marked = {rule.id for rule in DEFAULT.rules if rule.suspicious}
+    assert marked == {
+        "cpa-boundary-breached",
+        "integrity-alert",
+        "security-seal-broken",
+        "unexplained-cover-opening",
+        "unexplained-tamper-alert",
+    }
+    breached = DEFAULT.decide(evidence(cpa_boundary_intact=False))
+    assert [r.rule for r in DEFAULT.suspicious(breached)] == ["cpa-boundary-breached"]
+    # Not a quarantine: nothing suspicious to raise, whichever rules matched.
+    opened = DEFAULT.decide(evidence(metrology_seal_intact=False))
+    assert DEFAULT.suspicious(opened) == ()
+
+
+def test_a_rule_left_unmarked_is_not_suspicious() -> None:
+    unmarked = TamperPolicy.load(DEFAULT_TEXT.replace("    suspicious: true\n", "").encode())
+    assert not any(rule.suspicious for rule in unmarked.rules)
+    assert unmarked.suspicious(unmarked.decide(evidence(cpa_boundary_intact=False))) == ()
+
+
+def test_a_suspicious_marker_that_is_not_true_or_false_is_refused() -> None:
+    with pytest.raises(PolicyError, match=r"cpa-boundary-breached\)\.suspicious: must be true"):
+        TamperPolicy.load(DEFAULT_TEXT.replace("suspicious: true", 'suspicious: "yes"').encode())

@@ -118,13 +118,19 @@ class FakeOscal:
         }
 
     def assessment_results(
-        self, assessment: Assessment, controls: Sequence[Control], facility: Facility, at: datetime
+        self,
+        assessment: Assessment,
+        controls: Sequence[Control],
+        facility: Facility,
+        at: datetime,
+        register: Sequence[Mapping[str, Any]] = (),
     ) -> OscalDocument:
         return {
             "assessment": assessment.id,
             "controls": [c.id for c in controls],
             "facility": facility.id,
             "at": at,
+            "register": [r["id"] for r in register],
         }
 
     def plan_of_action(

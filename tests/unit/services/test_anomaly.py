@@ -199,8 +199,14 @@ def test_one_refusal_more_than_allowed_suspends_the_tool_and_raises_an_alert(
 
     seed.refuse_result(factory)
 
-    assert factory.entry_types()[-3:] == ["tool.result_refused", "alert.raised", "tool.suspended"]
-    raised, suspended = factory.entries()[-2:]
+    assert factory.entry_types()[-4:] == [
+        "tool.result_refused",
+        "alert.raised",
+        "tool.suspended",
+        "incident.raised",
+    ]
+    raised, suspended, incident = factory.entries()[-3:]
+    assert (incident.data["source"], incident.data["about_id"]) == ("tool_suspended", "T1")
     assert (raised.subject.kind, raised.subject.id, raised.actor.id) == ("tool", "T1", "anomaly")
     assert raised.data["count"] == 6
     assert (raised.data["max_count"], raised.data["action"]) == (5, "suspended")
@@ -292,9 +298,17 @@ def test_a_reset_out_of_hours_of_an_unexpected_device_suspends_tool_and_operator
         "anomaly.observed",
         "alert.raised",
         "tool.suspended",
+        "incident.raised",
         "alert.raised",
         "operator.suspended",
+        "incident.raised",
     ]
+    incidents = [e for e in factory.entries()[before:] if e.type == "incident.raised"]
+    assert [(e.data["source"], e.data["about_kind"], e.data["about_id"]) for e in incidents] == [
+        ("tool_suspended", "tool", "T1"),
+        ("operator_suspended", "operator", "op"),
+    ]
+    assert "alert_id" in incidents[1].data["detail"]
     observed = factory.entries()[before : before + 2]
     assert [e.data["metric"] for e in observed] == ["out_of_hours", "unexpected_consignment"]
     assert observed[0].subject.id == "00-11-22-33-44-55-66-77"

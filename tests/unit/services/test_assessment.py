@@ -193,6 +193,35 @@ def test_starting_commissioning_mode_needs_facility_manage(factory: FakeUnitOfWo
 # -- the standing, the status and the schedule -----------------------------------------------
 
 
+def test_a_deferred_outcome_is_recorded_and_refuses_triage_with_its_reason(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    seed.record_party(factory)
+    decided = seed.approved(factory, "deferred")
+
+    assert decided.result is Result.DEFERRED
+    entry = factory.entries()[-1]
+    assert (entry.type, entry.data["result"]) == ("assessment.outcome_recorded", "deferred")
+    with pytest.raises(Conflict, match=r"refused: the facility's last assessment was deferred"):
+        _gate(factory)
+    state = assessment.status(factory, auditor())
+    assert (state.approval.approved, state.approval.result, state.may_triage) == (
+        False,
+        Result.DEFERRED,
+        False,
+    )
+    assert "was deferred" in state.approval.why
+    # Not approved, so commissioning mode may be switched on again (test devices only).
+    assessment.start_commissioning(factory, administrator(), _until(factory), REASON)
+    assert _gate(factory).startswith("commissioning mode until")
+
+
+def test_a_deferred_outcome_has_no_additional_steps(factory: FakeUnitOfWorkFactory) -> None:
+    seed.record_party(factory)
+    with pytest.raises(InvalidInput, match="only an approval subject to additional steps"):
+        seed.approved(factory, "deferred", [("Fit a lock to the seal store", "2026-12-20")])
+
+
 def test_an_approval_with_steps_lapses_while_a_step_is_overdue(
     factory: FakeUnitOfWorkFactory,
 ) -> None:

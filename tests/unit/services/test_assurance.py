@@ -32,8 +32,8 @@ def store() -> FakeFileStore:
 
 def _other_version(factory: FakeUnitOfWorkFactory) -> str:
     text = factory.packaged.catalogue_text()
-    assert 'version: "2026.11.1"' in text
-    return text.replace('version: "2026.11.1"', 'version: "2027.1.0"')
+    assert 'version: "2026.12.1"' in text
+    return text.replace('version: "2026.12.1"', 'version: "2027.1.0"')
 
 
 # -- the catalogue and the controls ----------------------------------------------------------
@@ -105,7 +105,7 @@ def test_the_catalogue_adopted_last_is_in_force(factory: FakeUnitOfWorkFactory) 
 
     factory.clock.advance(timedelta(days=1))
     assurance.adopt_catalogue(factory, administrator())  # back to the packaged one
-    assert assurance.controls(factory, auditor()).catalogue.version == "2026.11.1"
+    assert assurance.controls(factory, auditor()).catalogue.version == "2026.12.1"
 
 
 def test_adopting_a_catalogue_needs_the_assurance_manage_permission(
@@ -493,6 +493,7 @@ def test_generating_every_kind_of_evidence_makes_one_of_each(
             "triage_outcomes",
             "assessments",
             "remediation",
+            "incident_register",
         ]
     )
     assert all(store.check(e.sha256) == "ok" for e in made)

@@ -68,6 +68,9 @@ def test_the_demo_bench_has_its_tool_and_a_consignment_without_the_unexpected_de
         tool = uow.tools.get(demo.DEMO_TOOL)
         consignment = uow.consignments.get(made.consignment_id)
         missing = uow.consignments.missing_devices(made.consignment_id)
+        dcc_user = uow.duis_requests.dcc_user(demo.DEMO_ASSET_OWNER)
+    # The demo owner's DUIS requests can be produced: its DCC User is on record.
+    assert dcc_user is not None and dcc_user.originator == demo.DEMO_DCC_USER
     assert tool is not None and tool.bench == demo.DEMO_BENCH
     assert tool.verifier_key == key.verifier
     assert consignment is not None and consignment.reference == demo.DEMO_CONSIGNMENT

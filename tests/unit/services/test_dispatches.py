@@ -181,8 +181,15 @@ def test_a_seal_failing_a_check_is_not_packed_but_recorded_as_an_exception(
     after = dispatches.dispatch(factory, STORES, found.id)
     assert after.devices == ()
     assert [(r.device_id, r.seal_serial) for r in after.refused] == [(device, serial)]
-    refused, raised = factory.entries()[-2:]
+    refused, raised, incident = factory.entries()[-3:]
     assert (refused.type, refused.data["failed"]) == ("dispatch.pack_refused", [failed])
+    # A seal failing its check is an incident in the register too, about the device.
+    assert (incident.type, incident.data["source"], incident.data["about_id"]) == (
+        "incident.raised",
+        "seal_discrepancy",
+        device,
+    )
+    assert incident.data["detail"]["dispatch_id"] == found.id
     assert (raised.type, raised.subject.id, raised.data["kind"]) == (
         "exception.raised",
         device,
@@ -388,7 +395,17 @@ def test_the_owner_acknowledges_as_an_act_and_a_discrepancy_becomes_an_exception
 
     assert found.state is DispatchState.ACKNOWLEDGED
     assert found.acknowledgement is not None and found.acknowledgement.how == "act"
-    ack, raised = factory.entries()[-2:]
+    ack, raised, incident = factory.entries()[-3:]
+    assert (incident.type, incident.data["source"], incident.data["about_id"]) == (
+        "incident.raised",
+        "seal_discrepancy",
+        device_id(2),
+    )
+    assert incident.data["detail"] == {
+        "dispatch_id": dispatch_id,
+        "kind": "seal_damaged",
+        "text": "wire frayed",
+    }
     assert ack.type == "dispatch.acknowledged"
     assert ack.data["received"] == [device_id(1), device_id(2)]
     assert (raised.type, raised.subject.id, raised.data["kind"]) == (

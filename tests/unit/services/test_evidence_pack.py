@@ -54,7 +54,7 @@ def test_the_pack_carries_each_file_with_a_proof_against_one_signed_checkpoint(
         f"evidence-pack-{attached.id}.pdf",
     )
     assert builder.given["facility_name"] == ISSUER.facility.name
-    assert builder.given["catalogue_label"] == "sec-triage 2026.11.1"
+    assert builder.given["catalogue_label"] == "sec-triage 2026.12.1"
     assert [r.control.id for r in builder.given["readiness"]] == ["G1", "G3.4"]
     files = builder.given["files"]
     assert [(item.id, content) for item, content in files] == [

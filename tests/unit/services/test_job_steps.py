@@ -31,7 +31,7 @@ from tests.unit.services.workflow_seed import (
 from triage.domain.caller import Caller
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
-from triage.domain.tamper_policy import Outcome
+from triage.domain.tamper_policy import Outcome, TamperPolicy
 from triage.domain.work_order import ResetOutcome
 from triage.errors import (
     Conflict,
@@ -40,7 +40,7 @@ from triage.errors import (
     NotFound,
     PermissionDenied,
 )
-from triage.services import job_steps, seals, tools
+from triage.services import job_steps, seals, tamper_policy, tools
 from triage.services.views import jobs
 
 SUPERVISOR = callers.supervisor()
@@ -112,6 +112,43 @@ def test_the_policy_sends_tampered_devices_aside(
 ) -> None:
     job_id = inspected(factory, at_bench, 1, evidence)
     assert _job(factory, job_id).state is state
+
+
+def _incidents(factory: FakeUnitOfWorkFactory) -> list[tuple[str, str]]:
+    return [
+        (e.data["source"], e.data["about_id"])
+        for e in factory.entries()
+        if e.type == "incident.raised"
+    ]
+
+
+def test_a_quarantine_by_a_suspicious_rule_raises_an_incident(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    job_id = inspected(factory, at_bench, 1, BREACHED)
+
+    decided = next(e for e in reversed(factory.entries()) if e.type == "device.decided")
+    incident = factory.entries()[-1]
+    assert incident.type == "incident.raised"  # in the decision's transaction, right after it
+    assert decided.data["outcome"] == "quarantine"
+    assert _incidents(factory) == [("suspicious_quarantine", device_id(1))]
+    assert incident.data["detail"] == {"job_id": job_id, "rules": ["cpa-boundary-breached"]}
+    assert "CPA tamper protection boundary breached" in incident.data["summary"]
+
+
+def test_a_quarantine_by_a_rule_not_marked_suspicious_raises_none(
+    factory: FakeUnitOfWorkFactory, at_bench: Bench
+) -> None:
+    packaged = factory.packaged.tamper_policy().source.decode("utf-8")
+    unmarked = packaged.replace("    suspicious: true\n", "").replace(
+        'version: "3"', 'version: "3-unmarked"'
+    )
+    tamper_policy.activate_policy(
+        factory, callers.administrator(), TamperPolicy.load(unmarked.encode())
+    )
+    job_id = inspected(factory, at_bench, 1, BREACHED)
+    assert _job(factory, job_id).state is JobState.QUARANTINED
+    assert _incidents(factory) == []
 
 
 def test_inspecting_needs_the_inspect_permission(

@@ -102,8 +102,18 @@ def test_a_rewritten_entry_is_refused_recorded_and_holds_writes() -> None:
 
     assert refused.value.index == 3
     assert [c.size for c in ledger.checkpoints(factory, auditor())] == [3]
-    assert factory.entry_types()[-2:] == ["alert.raised", "ledger.checkpoint_refused"]
-    raised, recorded = factory.entries()[-2:]
+    assert factory.entry_types()[-3:] == [
+        "alert.raised",
+        "ledger.checkpoint_refused",
+        "incident.raised",
+    ]
+    raised, recorded, incident = factory.entries()[-3:]
+    # The refusal is an incident in the register, in the same transaction.
+    assert (incident.data["source"], incident.data["about_kind"]) == (
+        "checkpoint_refused",
+        "ledger",
+    )
+    assert incident.data["detail"] == {"alert_id": raised.data["alert_id"], "index": 3}
     assert (recorded.subject.kind, recorded.subject.id) == ("ledger", "unit")
     assert recorded.data["index"] == 3
     assert raised.data["metric"] == "ledger_integrity"

@@ -51,6 +51,7 @@ def test_assessment_results_name_every_control_the_assessment_may_cite(
         "controls": [*every, "P-1"],
         "facility": FACILITY.id,
         "at": tailored.clock.now(),
+        "register": [],
     }
     with pytest.raises(NotFound, match="no assessment 'nope'"):
         oscal_export.assessment_results(tailored, auditor(), "nope", FakeOscal(), FACILITY)

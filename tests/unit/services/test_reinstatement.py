@@ -40,7 +40,7 @@ def test_an_administrator_may_not_reinstate_a_tool(factory: FakeUnitOfWorkFactor
         reinstatement.reinstate_tool(factory, SECURITY, "T1", "ok now")
     assert short.value.field == "reason"
     assert "why the tool may work again" in str(short.value)
-    assert factory.entry_types() == ["tool.enrolled", "tool.suspended"]
+    assert factory.entry_types() == ["tool.enrolled", "tool.suspended", "incident.raised"]
 
 
 def test_only_a_suspended_tool_is_reinstated(factory: FakeUnitOfWorkFactory) -> None:

@@ -595,7 +595,7 @@ def test_a_reconciliation_is_kept_as_evidence(factory: FakeUnitOfWorkFactory) ->
     )
     assert (kept.recorded_by, kept.at) == ("sec", factory.clock.now())
     assert kept.result == now.to_json()
-    entry = factory.entries()[-1]
+    entry, incident = factory.entries()[-2:]
     assert (entry.type, entry.subject) == (
         "seal.reconciled",
         Ref("seal_reconciliation", kept.id),
@@ -603,6 +603,23 @@ def test_a_reconciliation_is_kept_as_evidence(factory: FakeUnitOfWorkFactory) ->
     assert entry.data["result"] == kept.result
     assert seals.stored_reconciliation(factory, STORES, kept.id) == kept
     assert seals.reconciliations(factory, STORES, 0, 10) == ([kept], 1)
+    # Its open discrepancy is an incident in the register, once per scope while open.
+    assert (incident.type, incident.data["source"], incident.data["about_id"]) == (
+        "incident.raised",
+        "seal_discrepancy",
+        "facility",
+    )
+    assert incident.data["detail"]["reconciliation_id"] == kept.id
+    assert len(incident.data["detail"]["discrepancy_ids"]) == 1
+    seals.record_reconciliation(factory, callers.security_manager(), "facility")
+    assert factory.entry_types()[-1] == "seal.reconciled"
+
+
+def test_a_clean_reconciliation_raises_no_incident(factory: FakeUnitOfWorkFactory) -> None:
+    receive(factory)
+    kept = seals.record_reconciliation(factory, callers.security_manager(), "facility")
+    assert (kept.balanced, kept.open_discrepancies) == (True, 0)
+    assert "incident.raised" not in factory.entry_types()
 
 
 def test_a_batch_reconciliation_is_kept_with_its_scope(factory: FakeUnitOfWorkFactory) -> None:

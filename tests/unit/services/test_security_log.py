@@ -350,7 +350,12 @@ def test_refused_readings_count_against_the_tool_like_refused_results(
             service.record_reading(factory, at_bench.tool, evidence_store(factory), garbage)
 
     # The read order still outstanding is withdrawn with the suspension.
-    assert factory.entry_types()[-3:] == ["alert.raised", "tool.suspended", "work_order.withdrawn"]
+    assert factory.entry_types()[-4:] == [
+        "alert.raised",
+        "tool.suspended",
+        "work_order.withdrawn",
+        "incident.raised",
+    ]
     with factory(write=False) as uow:
         tool = uow.tools.get("T1")
     assert tool is not None and tool.status is ToolStatus.SUSPENDED

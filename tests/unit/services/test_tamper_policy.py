@@ -14,8 +14,8 @@ from triage.services import tamper_policy
 def _version(factory: FakeUnitOfWorkFactory, version: str) -> TamperPolicy:
     """The packaged policy with another version (so another text and hash)."""
     source = factory.packaged.tamper_policy().source.decode("utf-8")
-    assert 'version: "2"' in source
-    return TamperPolicy.load(source.replace('version: "2"', f'version: "{version}"').encode())
+    assert 'version: "3"' in source
+    return TamperPolicy.load(source.replace('version: "3"', f'version: "{version}"').encode())
 
 
 def _in_force(factory: FakeUnitOfWorkFactory) -> str | None:

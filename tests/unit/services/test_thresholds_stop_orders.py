@@ -175,7 +175,11 @@ def test_orders_outstanding_at_a_suspension_are_withdrawn_and_give_back_their_at
     tools.suspend_tool(factory, callers.administrator(), "T1", "its case was found opened")
 
     [withdrawn] = _about(factory, "work_order.withdrawn", device_id(1))
-    assert factory.entry_types()[-2:] == ["tool.suspended", "work_order.withdrawn"]
+    assert factory.entry_types()[-3:] == [
+        "tool.suspended",
+        "work_order.withdrawn",
+        "incident.raised",
+    ]
     assert withdrawn.data == {
         "job_id": job_id,
         "work_order_id": order.id,
@@ -209,13 +213,14 @@ def test_an_operators_suspension_withdraws_the_orders_they_gave(
         authorise(factory, at_bench, inspected(factory, at_bench, 2))
 
     types = factory.entry_types()
-    assert types[-4:] == [
+    assert types[-5:] == [
         "work_order.refused",
         "alert.raised",
         "operator.suspended",
         "work_order.withdrawn",
+        "incident.raised",
     ]
-    assert factory.entries()[-1].data["reason"].startswith("operator op was suspended: anomaly:")
+    assert factory.entries()[-2].data["reason"].startswith("operator op was suspended: anomaly:")
     assert _tool_status(factory) is ToolStatus.ACTIVE
     assert job_steps.work_orders_for_tool(factory, at_bench.tool) == []
 

@@ -89,10 +89,18 @@ def test_suspending_a_tool_records_why(factory: FakeUnitOfWorkFactory) -> None:
 
     assert suspended.status is ToolStatus.SUSPENDED
     assert (suspended.status_reason, suspended.status_changed_at) == (REASON, factory.clock.now())
-    entry = factory.entries()[-1]
+    entry, incident = factory.entries()[-2:]
     assert (entry.type, entry.subject.id, entry.actor.id) == ("tool.suspended", "T1", "sec")
     assert entry.data == {"reason": REASON}
     assert _tool(factory, "T1") == suspended
+    # The suspension is an incident in the register, raised in the same transaction.
+    assert (incident.type, incident.data["source"], incident.data["about_id"]) == (
+        "incident.raised",
+        "tool_suspended",
+        "T1",
+    )
+    assert incident.data["detail"] == {"reason": REASON, "suspended_by": "sec"}
+    assert incident.data["notifications"], "the default rules give it a notification deadline"
 
 
 def test_suspending_needs_the_permission_a_reason_and_a_tool(
@@ -116,7 +124,7 @@ def test_a_suspended_tool_cannot_be_suspended_again(factory: FakeUnitOfWorkFacto
     suspended = tools.suspend_tool(factory, ADMIN, "T1", REASON)
     with pytest.raises(Conflict, match="T1 is suspended; it cannot be suspended"):
         tools.suspend_tool(factory, ADMIN, "T1", "another reason altogether")
-    assert factory.entry_types() == ["tool.enrolled", "tool.suspended"]
+    assert factory.entry_types() == ["tool.enrolled", "tool.suspended", "incident.raised"]
     assert _tool(factory, "T1") == suspended
 
 
@@ -159,11 +167,13 @@ def test_the_anomaly_checks_suspend_a_tool_in_their_own_unit_of_work(
         suspended = tools.record_tool_suspension(uow, anomaly, "T1", "anomaly: too many resets")
         assert suspended.status is ToolStatus.SUSPENDED
         # Not committed: the anomaly check commits with the step that breached.
+    # Nor is its incident: rolled back with the suspension.
     assert factory.entry_types() == ["tool.enrolled"]
     with factory(write=True) as uow:
         tools.record_tool_suspension(uow, anomaly, "T1", "anomaly: too many resets")
         uow.commit()
-    entry = factory.entries()[-1]
+    entry, incident = factory.entries()[-2:]
+    assert (incident.type, incident.data["source"]) == ("incident.raised", "tool_suspended")
     assert (entry.type, entry.actor.kind, entry.data) == (
         "tool.suspended",
         "system",

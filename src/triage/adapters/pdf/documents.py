@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from triage.adapters.pdf.certificate import (
     certificate_filename,
@@ -15,6 +16,10 @@ from triage.adapters.pdf.destruction_batch import (
     render_destruction_batch,
 )
 from triage.adapters.pdf.dispatch_note import dispatch_note_filename, render_dispatch_note
+from triage.adapters.pdf.incident_register import (
+    incident_register_filename,
+    render_incident_register,
+)
 from triage.adapters.pdf.labels import (
     device_label_filename,
     render_device_labels,
@@ -66,3 +71,8 @@ class PdfDocuments:
     def device_labels(self, labels: Sequence[DeviceLabel]) -> Document:
         content = render_device_labels(labels)
         return Document(content, device_label_filename(labels[0].device_id))
+
+    def incident_register(self, register: Mapping[str, Any], facility_name: str) -> Document:
+        content = render_incident_register(register, facility_name)
+        filename = incident_register_filename(str(register.get("generated_at", "")))
+        return Document(content, filename)

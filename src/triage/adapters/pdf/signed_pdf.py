@@ -75,13 +75,15 @@ def render(page: SignedPage) -> bytes:
 
 def grid(header: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float]) -> Table:
     """A table of one row per item under a shaded header row (repeated on each page); an empty
-    value prints as '-'."""
+    value prints as '-'. A row taller than a page (a long text in a narrow column) is split
+    across pages rather than refused."""
     cells: list[list[Any]] = [[Paragraph(h, HEAD) for h in header]]
     cells += [[Paragraph(escape(text(v) or "-"), CELL) for v in row] for row in rows]
     return Table(
         cells,
         colWidths=list(widths),
         repeatRows=1,
+        splitInRow=1,
         style=TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),

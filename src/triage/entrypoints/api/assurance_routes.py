@@ -137,7 +137,7 @@ class StepIn(BaseModel):
 
 
 class OutcomeIn(BaseModel):
-    result: Literal["approval", "approval_with_steps", "rejection"]
+    result: Literal["approval", "approval_with_steps", "deferred", "rejection"]
     steps: list[StepIn] = Field(default_factory=list, max_length=50)
 
 
@@ -363,7 +363,7 @@ def build_assurance_router(application: App) -> APIRouter:
 
     @router.post("/assessments/{assessment_id}/outcome", tags=["assessments"], **manage)
     def outcome(assessment_id: str, body: OutcomeIn, caller: Operator) -> AssessmentOut:
-        """Record the outcome: approval, approval subject to steps, or rejection."""
+        """Record the outcome: approval, approval subject to steps, deferral or rejection."""
         steps = [(s.description, s.due) for s in body.steps]
         found = assessment.record_outcome(uow, caller, assessment_id, body.result, steps)
         return AssessmentOut.model_validate(found.to_json())

@@ -43,7 +43,10 @@ class UploadIn(BaseModel):
     )
     gbcs_hex: str = Field(
         max_length=MAX_HEX,
-        description="The supplier's DUIS 6.13 security log response, as GBCS hex text.",
+        description=(
+            "The supplier's DUIS 6.13 security log response: GBCS hex text, or the DUIS "
+            "response XML (sr:Response with a GBCSPayload)."
+        ),
     )
 
 

@@ -506,7 +506,9 @@ def close_finding(
 @assessment_app.command("outcome")
 def outcome(
     assessment_id: Annotated[str, typer.Argument(help="The assessment.")],
-    result: Annotated[str, typer.Option(help="approval, approval_with_steps or rejection.")],
+    result: Annotated[
+        str, typer.Option(help="approval, approval_with_steps, deferred or rejection.")
+    ],
     step: Annotated[
         list[str] | None, typer.Option(help="An additional step, 'description|YYYY-MM-DD'.")
     ] = None,

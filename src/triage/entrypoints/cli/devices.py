@@ -104,7 +104,11 @@ def device_read_log(
 def device_upload_log(
     device: DeviceArg,
     file: Annotated[
-        Path, typer.Argument(help="The supplier's 6.13 response: GBCS bytes or hex ('-': stdin).")
+        Path,
+        typer.Argument(
+            help="The supplier's 6.13 response: GBCS bytes, hex, or the DUIS response XML "
+            "('-': stdin)."
+        ),
     ],
     reference: Annotated[str, typer.Option(help="Where it came from (supplier's request).")],
     token: Token = "",

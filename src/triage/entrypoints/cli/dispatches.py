@@ -108,10 +108,12 @@ def _discrepancies(items: list[str] | None) -> list[tuple[str, str, str]]:
 def create(
     asset_owner: Annotated[str, typer.Argument(help="The asset owner's id, e.g. MAP-1.")],
     destination: Annotated[
-        str, typer.Option(help="asset_owner (released devices) or manufacturer (returned).")
+        str,
+        typer.Option(help="asset_owner (released devices), manufacturer (returned) or dcc (hubs)."),
     ] = "asset_owner",
     reference: Annotated[
-        str | None, typer.Option(help="The RMA reference of a return to the manufacturer.")
+        str | None,
+        typer.Option(help="The RMA (manufacturer) or DCC return reference of a return."),
     ] = None,
     token: Token = "",
     data_dir: DataDir = None,

@@ -19,11 +19,14 @@ DiscrepancyKindIn = Literal[
 
 class DispatchIn(BaseModel):
     asset_owner: Annotated[str, Field(min_length=1, max_length=100)]
-    destination: Literal["asset_owner", "manufacturer"] = Field(
-        description="asset_owner: released devices; manufacturer: devices returned to it."
+    destination: Literal["asset_owner", "manufacturer", "dcc"] = Field(
+        description="asset_owner: released devices; manufacturer: devices returned to it; "
+        "dcc: communications hubs returned to the DCC."
     )
     reference: Annotated[str, Field(max_length=100)] | None = Field(
-        default=None, description="The RMA reference of a return to the manufacturer."
+        default=None,
+        description="The RMA reference of a return to the manufacturer, or the DCC's return "
+        "reference of a return to the DCC.",
     )
 
 

@@ -25,6 +25,7 @@ STEP_ROWS = 3
 RESULTS = {
     Result.APPROVAL.value: "Approval",
     Result.APPROVAL_WITH_STEPS.value: "Approval subject to additional steps",
+    Result.DEFERRED.value: "Deferred",
     Result.REJECTION.value: "Rejection",
 }
 

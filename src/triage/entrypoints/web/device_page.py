@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from triage.domain.roles import Permission
 from triage.entrypoints.downloads import pdf as _pdf
+from triage.entrypoints.web.hub_returns import hub_form, register_device_form
 from triage.errors import NotFound
 from triage.services import disposals, documents, steps_by_device
 from triage.services.views import device_detail
@@ -32,7 +33,10 @@ def register(router: APIRouter, site: Site) -> None:
             shown = device_detail.device_page(uow, visit.caller, device_id)
         except NotFound as exc:
             return site.render("error.html", visit, 404, title="No such device", message=str(exc))
-        return site.render("device.html", visit, shown=shown)
+        hub = hub_form(visit.caller, shown.device, shown.open_job)
+        return site.render("device.html", visit, shown=shown, hub=hub)
+
+    register_device_form(router, site, device)  # a hub's "Return to the DCC" (issue 20)
 
     @router.get("/devices/{device_id}/certificate-of-destruction")
     @page(None)  # the service: receipt.issue, or a person of the device's asset owner

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from triage.domain.caller import Caller
 from triage.domain.consignment import Consignment
 from triage.domain.device import Device
+from triage.domain.inventory_reading import InventoryReading
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import FINAL_STATES, JobState
 from triage.domain.roles import Permission
 from triage.ledger.entry import Entry
-from triage.services import history
+from triage.services import history, inventory
 from triage.services.ports import UnitOfWorkFactory
 from triage.services.views.jobs import Decision, current_decision, supervisor_acts
 
@@ -39,6 +40,8 @@ class DevicePage:
     documents: list[str]  # of CERTIFICATE, DESTRUCTION, RECEIPT, LABEL
     acts: list[str]  # the supervisor's acts the reader may take on the open job
     may_open_job: bool  # the reader works at a bench and the device has an open job
+    smi_reading: InventoryReading | None = None  # the DCC's latest Read Inventory answer
+    smi_refusal: str | None = None  # why the SMI gate refuses its triage, if it does
 
 
 def device_page(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> DevicePage:
@@ -59,6 +62,8 @@ def device_page(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> 
     with uow_factory(write=False) as uow:
         registered = uow.devices.get(story.device_id)
         consignment = uow.consignments.get(consignment_id) if consignment_id else None
+        smi_reading = uow.inventory.latest(story.device_id)
+        smi_refusal = inventory.gate_reason(uow, story.device_id)
     open_job = latest if latest is not None and latest.state not in FINAL_STATES else None
     latest_entries = (
         [(i, e) for i, e in story.entries if e.data.get("job_id") == latest.id]
@@ -77,6 +82,8 @@ def device_page(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> 
         documents=_documents(caller, latest),
         acts=supervisor_acts(caller, open_job) if open_job is not None else [],
         may_open_job=open_job is not None and caller.can(Permission.DEVICE_SCAN),
+        smi_reading=smi_reading,
+        smi_refusal=smi_refusal,
     )
 
 

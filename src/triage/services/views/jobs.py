@@ -15,7 +15,7 @@ from triage.domain.tool import Tool, ToolStatus
 from triage.domain.work_order_record import ResetResult
 from triage.errors import NotFound
 from triage.ledger.entry import Entry
-from triage.services import history, security_log
+from triage.services import history, hub_returns, security_log
 from triage.services.asset_owners import owns_device
 from triage.services.ports import UnitOfWorkFactory
 from triage.services.views.orders import StoppedOrder, stopped_order
@@ -138,6 +138,7 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
         max_attempts, _ = uow.facilities.settings()
         random_seals = uow.facilities.custody_settings().random_seal_issue
         drawn = uow.custody.drawn_seal(job_id) if random_seals else None
+        steps = set() if job is None else hub_returns.offered(uow, job, allowed_actions(job.state))
     if job is None:
         raise NotFound(f"no triage job {job_id}")
     story = history.device_history(uow_factory, caller, job.device_id)
@@ -150,7 +151,7 @@ def bench_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Be
         entries=entries,
         decision=current_decision(entries),
         photos=[e.data["sha256"] for _, e in entries if e.type == "device.photo_attached"],
-        next_steps=sorted(a.value for a in allowed_actions(job.state)),
+        next_steps=sorted(a.value for a in steps),
         tools=[t for t in active if t.bench == caller.bench] or active,
         security_log=security_log.for_job(uow_factory, caller, job.id),
         keeps_log=keeps_log,
