@@ -367,7 +367,10 @@ CLI_EXEMPT = {
 
 
 def _commands(group: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for name, command in sorted(group.commands.items()):
+    """Every command under ``group`` (the root builds its groups on first use: asked by name)."""
+    ctx = typer.Context(group)
+    for name in sorted(group.list_commands(ctx)):
+        command = group.get_command(ctx, name)
         full = f"{prefix}{name}"
         if hasattr(command, "commands"):
             yield from _commands(command, f"{full} ")
