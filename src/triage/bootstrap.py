@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from triage.adapters import keys, migrate
-from triage.adapters.backup import TarArchives
 from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
 from triage.adapters.clock import SystemClock
 from triage.adapters.database import Database
@@ -38,6 +38,9 @@ from triage.services.ports import (
     PackBuilder,
     ReplayResult,
 )
+
+if TYPE_CHECKING:
+    from triage.adapters.backup import TarArchives
 
 
 @dataclass
@@ -95,6 +98,8 @@ class App:
 
     def archives(self) -> TarArchives:
         """Backup archives of this installation."""
+        from triage.adapters.backup import TarArchives  # only backups need it (and Alembic)
+
         return TarArchives(self.settings.data_dir, self.settings.database_url, self.facility.id)
 
     def replay_check(self) -> ReplayResult:
@@ -183,6 +188,8 @@ def bootstrap(settings: Settings | None = None, facility_id: str | None = None) 
 def restore(settings: Settings, archive: Path) -> backup_service.RestoreReport:
     """Restore ``archive`` into the new installation ``settings`` name, then open it and check
     it against the archive's manifest (recorded when it agrees)."""
+    from triage.adapters.backup import TarArchives
+
     restored = TarArchives(settings.data_dir, settings.database_url, "").restore(archive)
     app = bootstrap(settings)
     try:

@@ -52,3 +52,22 @@ def test_entry_bundles_migrate_both_ways_and_the_ledger_stays_the_same(app: boot
         app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
     )
     assert after.ok and (after.size, after.root) == (before.size, before.root)
+
+
+def test_the_start_up_check_knows_alembic_s_head_and_a_database_behind_it(
+    app: bootstrap.App,
+) -> None:
+    """Every command checks the schema is current without importing Alembic: its idea of the
+    newest migration is Alembic's, and a database one migration behind is not current."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    assert migrate.head() == ScriptDirectory.from_config(config).get_current_head()
+    assert migrate.is_current(app.database)
+    with app.database.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "-1")
+    assert not migrate.is_current(app.database)
+    migrate.upgrade(app.database)
+    assert migrate.is_current(app.database)
