@@ -20,6 +20,7 @@ from typing import Any
 import pyotp
 import pytest
 
+from tests.duis_responses import DUIS_XSD, Listed, read_inventory
 from tests.integration.conftest import CLEAN, Staffed
 from tests.unit.services.disposal_seed import destruction_today
 from triage.adapters.replay import replay_check
@@ -27,6 +28,7 @@ from triage.domain.caller import Caller
 from triage.domain.lifecycle import JobState
 from triage.domain.roles import Role
 from triage.domain.seals import SealStatus
+from triage.duis import schema as duis_schema
 from triage.entrypoints.statuses import status_of
 from triage.errors import Conflict, IllegalTransition, NotFound, TriageError
 from triage.ledger.entry import Ref
@@ -34,7 +36,11 @@ from triage.services import (
     anomaly,
     assessment,
     auth,
+    duis_requests,
+    hub_returns,
+    incidents,
     intake,
+    inventory,
     job_steps,
     operators,
     seals,
@@ -46,6 +52,7 @@ from triage.services.common import make_entry
 
 N = 8
 D1, D2 = "BC-33-AC-FF-FE-FA-57-01", "BC-33-AC-FF-FE-FA-57-02"
+DCC_USER = "90-B3-D5-1F-30-01-00-00"
 
 
 class Outcomes:
@@ -485,4 +492,92 @@ def test_a_unique_key_the_checks_missed_is_a_conflict_not_a_database_error(
     assert "seal" in str(refused.value)
     assert status_of(refused.value) == 409
     assert staffed.ledger_size() == size
+    assert_record_clean(staffed)
+
+
+# -- the national inventory and the incident register (issue 20) -------------------------------
+
+
+def test_one_of_eight_imports_of_a_read_inventory_response_is_recorded(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    xml = read_inventory(Listed(D1, "ESME", "Decommissioned", "Acme", "M1", None, "1.0"))
+    store = staffed.app.evidence_store()
+    outcomes = race(
+        lambda _: inventory.import_response(staffed.app.uow, staffed.stores, store, xml)
+    )
+    one_wins(outcomes, Conflict, "imported already")
+    assert len(staffed.entries("inventory.response_imported")) == 1
+    assert recorded(staffed, "device.inventory_read", device(D1)) == 1
+    assert_record_clean(staffed)
+
+
+def test_one_of_eight_returns_of_a_hub_to_the_dcc_is_recorded(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1], device_type="CHF")
+    duis_requests.set_dcc_user(staffed.app.uow, staffed.admin, "MAP-1", DCC_USER)
+    staffed.receive(D1)
+    schema = duis_schema.load(DUIS_XSD)
+    outcomes = race(
+        lambda i: hub_returns.return_hub(
+            staffed.app.uow,
+            staffed.sup,
+            schema,
+            D1,
+            "no_fault",
+            "No Fault Return (general)",
+            f"DCC-RET-{i}",
+        )
+    )
+    one_wins(outcomes, Conflict, "has no open triage job")
+    assert recorded(staffed, "device.returned_to_dcc", device(D1)) == 1
+    # The hub's 8.14.4 request is written once, with the return that won.
+    assert recorded(staffed, "duis.request_written", device(D1)) == 1
+    assert_record_clean(staffed)
+
+
+def test_one_of_eight_batches_of_an_owner_s_duis_requests_is_produced(staffed: Staffed) -> None:
+    staffed.manifest("C-1", [D1])
+    duis_requests.set_dcc_user(staffed.app.uow, staffed.admin, "MAP-1", DCC_USER)
+    job_steps.release(staffed.app.uow, staffed.ben, _sealed(staffed, D1))
+    schema, store = duis_schema.load(DUIS_XSD), staffed.app.evidence_store()
+    outcomes = race(
+        lambda _: duis_requests.produce_batch(
+            staffed.app.uow, staffed.stores, schema, store, "MAP-1"
+        )
+    )
+    done = one_wins(outcomes, Conflict, "no DUIS request is due for asset owner MAP-1")
+    assert len(staffed.entries("duis.batch_produced")) == 1
+    # Its requests were written once each, not once per producer.
+    written = staffed.entries("duis.request_written")
+    assert len(written) == len(done.requests) and written
+    assert_record_clean(staffed)
+
+
+def test_one_of_eight_notifications_to_the_ssc_is_recorded(staffed: Staffed) -> None:
+    system = Caller.system("test")
+    operators.create_operator(
+        staffed.app.uow, system, "sam", "Sam", frozenset({Role.SECURITY_MANAGER})
+    )
+    manager = operators.operator_caller(staffed.app.uow, "sam")
+    raised = incidents.raise_incident(
+        staffed.app.uow,
+        manager,
+        title="Door to the bench room found open",
+        summary="found open at 07:00",
+        severity="high",
+        category="physical_tamper",
+    )
+    outcomes = race(
+        lambda i: incidents.notify(staffed.app.uow, manager, raised.id, "ssc", f"SSC-{i}")
+    )
+    one_wins(outcomes, Conflict, "was already recorded")
+    assert recorded(staffed, "incident.notified", Ref("incident", raised.id)) == 1
+    assert_record_clean(staffed)
+
+
+def test_eight_suspensions_of_a_tool_raise_one_incident(staffed: Staffed) -> None:
+    race(lambda _: tools.suspend_tool(staffed.app.uow, staffed.admin, "BENCH-1", "lost on site"))
+    raised = staffed.entries("incident.raised")
+    assert [(e.data["source"], e.data["about_id"]) for e in raised] == [
+        ("tool_suspended", "BENCH-1")
+    ]
     assert_record_clean(staffed)
