@@ -327,9 +327,18 @@ class Incident:
         return tuple(n for n in self.notifications if n.deadline is not None and not n.done)
 
     def overdue(self, at: datetime) -> tuple[Notification, ...]:
-        if self.status is IncidentStatus.CLOSED:
-            return ()
-        return tuple(n for n in self.notifications if n.overdue(at))
+        """Its notifications overdue at ``at`` (none once it is closed)."""
+        return tuple(n for n in self.notifications if self.state_of(n, at) == "overdue")
+
+    def state_of(self, notification: Notification, at: datetime) -> str:
+        """One of its notifications as the register shows it at ``at``: made, late, overdue,
+        pending, not required, or "not made (closed)": an incident closed without it (with a
+        justification) has nothing overdue any more."""
+        if notification.notified_at is not None:
+            return "late" if notification.late else "made"
+        if notification.overdue(at):
+            return "not made (closed)" if self.status is IncidentStatus.CLOSED else "overdue"
+        return "pending" if notification.deadline is not None else "not required"
 
     def notification(self, recipient: str) -> Notification | None:
         return next((n for n in self.notifications if n.recipient == recipient), None)
@@ -377,7 +386,7 @@ class Incident:
                     "notified_by": n.notified_by,
                     "reference": n.reference,
                     "recorded_at": when(n.recorded_at),
-                    "overdue": n.overdue(at) and self.status is not IncidentStatus.CLOSED,
+                    "overdue": self.state_of(n, at) == "overdue",
                     "late": n.late,
                     "overdue_alert_id": n.overdue_alert_id,
                 }

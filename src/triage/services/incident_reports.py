@@ -42,14 +42,11 @@ def _time(value: datetime | None) -> str | None:
     return None if value is None else format_time(value)
 
 
-def notification_json(notification: Notification, at: datetime) -> dict[str, Any]:
-    """One notification as the register shows it, judged at ``at``."""
-    if notification.notified_at is not None:
-        state = "late" if notification.late else "made"
-    elif notification.overdue(at):
-        state = "overdue"
-    else:
-        state = "pending" if notification.deadline is not None else "not required"
+def notification_json(
+    incident: Incident, notification: Notification, at: datetime
+) -> dict[str, Any]:
+    """One of the incident's notifications as the register shows it, judged at ``at``."""
+    state = incident.state_of(notification, at)
     return {
         "recipient": notification.recipient,
         "deadline": _time(notification.deadline),
@@ -57,22 +54,14 @@ def notification_json(notification: Notification, at: datetime) -> dict[str, Any
         "notified_by": notification.notified_by,
         "reference": notification.reference,
         "state": state,
-        "overdue": notification.overdue(at),
+        "overdue": state == "overdue",
         "late": notification.late,
     }
 
 
 def incident_json(incident: Incident, at: datetime) -> dict[str, Any]:
-    """One incident or vulnerability as the register shows it, judged at ``at`` (an overdue
-    notification of a closed incident is no longer overdue: it was closed with a
-    justification)."""
-    closed = incident.status is IncidentStatus.CLOSED
-    notifications = []
-    for n in incident.notifications:
-        shown = notification_json(n, at)
-        if closed and shown["overdue"]:
-            shown["overdue"], shown["state"] = False, "not made (closed)"
-        notifications.append(shown)
+    """One incident or vulnerability as the register shows it, judged at ``at``."""
+    notifications = [notification_json(incident, n, at) for n in incident.notifications]
     return {
         "id": incident.id,
         "kind": incident.kind.value,
