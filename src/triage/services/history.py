@@ -31,7 +31,7 @@ def parse_device_id(text: str) -> str:
     try:
         return DeviceId.parse(text).value
     except FieldError as exc:
-        raise InvalidInput(f"device_id: {exc.problem}") from exc
+        raise InvalidInput(f"device_id: {exc.problem}", field="device_id") from exc
 
 
 def device_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) -> DeviceHistory:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.domain.caller import Caller
-from triage.domain.device import Device, DeviceId, DeviceType, FieldError, InventoryStatus
+from triage.domain.device import Device, DeviceType, FieldError, InventoryStatus
 from triage.domain.inventory_reading import (
     DEFAULT_REFUSED,
     InventoryReading,
@@ -36,6 +36,7 @@ from triage.duis.responses import READ_INVENTORY, DuisResponse, InventoryDevice,
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Entry, Ref, format_time
 from triage.services.common import device_ref, exception_entry, make_entry, record_and_reload
+from triage.services.history import parse_device_id
 from triage.services.ports import DuisValidator, FileStore, UnitOfWork, UnitOfWorkFactory
 
 IMPORTED = "inventory.response_imported"
@@ -165,7 +166,7 @@ def readings(
     """A device's readings, oldest first; an asset owner's person sees its own devices' only
     (NotFound for any other)."""
     scope = caller.owner_scope()
-    key = _device_id(device_id)
+    key = parse_device_id(device_id)
     with uow_factory(write=False) as uow:
         device = _manifest(uow, key)
         found = uow.inventory.for_device(key)
@@ -399,10 +400,3 @@ def mismatches(manifest: Device, listed: InventoryDevice) -> list[tuple[str, str
     manifest_hub = manifest.chf_id.value if manifest.chf_id else None
     differ("chf_id", manifest_hub, listed.chf_id.value if listed.chf_id else None)
     return found
-
-
-def _device_id(text: str) -> str:
-    try:
-        return DeviceId.parse(text).value
-    except FieldError as exc:
-        raise InvalidInput(f"device_id: {exc.problem}", field="device_id") from exc
