@@ -10,9 +10,9 @@ out, and the refusal names the element at fault.
 A RequestID is ``originator:target:counter``: the originator is the EUI-64 of the asset
 owner's DCC User (``triage duis dcc-user``), the target the DCC's (``triage duis target``, the
 DUIS templates' 90-B3-D5-1F-30-00-00-02 by default), the counter one more than the largest
-recorded for that originator, read under the ledger's append lock so that two producers never
-use one twice. The DCC User may renumber a request when it signs it; the digest recorded is
-that of the file as written here.
+recorded for that originator, read under the facility's writer lock (which every writing unit
+of work holds from its start) so that two producers never use one twice. The DCC User may
+renumber a request when it signs it; the digest recorded is that of the file as written here.
 """
 
 from __future__ import annotations
@@ -105,9 +105,8 @@ def write_request(
         raise NotFound(f"device {request.device_id[:40]!r} was never received here")
     dcc_user = _dcc_user(uow, device.asset_owner)
     settings = uow.duis_requests.settings()
-    # Counters come from the ledger's projection: take the append lock (this transaction's
-    # entry needs it anyway) before reading the last one, so concurrent producers serialise.
-    uow.ledger.storage.lock_head()
+    # Counters come from the ledger's projection: the writing unit of work holds the
+    # facility's writer lock from its start, so no other producer reads the same last one.
     counter = uow.duis_requests.last_counter(dcc_user.originator) + 1
     if counter > MAX_COUNTER:
         raise Conflict(f"DCC User {dcc_user.originator} has used every RequestID counter")
