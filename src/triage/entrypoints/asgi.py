@@ -36,6 +36,7 @@ from triage.entrypoints.api.retention_routes import build_retention_router
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security_log_routes import build_security_log_router
 from triage.entrypoints.api.security_routes import build_security_router
+from triage.entrypoints.api.tlog_routes import build_tlog_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.web.pages import STATIC, build_web_router
 
@@ -77,6 +78,7 @@ def create_app(
     problems.install(api)
     routers = (
         build_ledger_router(application),
+        build_tlog_router(application),
         build_integrity_router(application, hold),
         build_router(application),
         build_security_log_router(application),

@@ -53,3 +53,52 @@ def unpack_bundle(data: bytes) -> list[bytes]:
         entries.append(bytes(payload[start:end]))
         start = end
     return entries
+
+
+# -- C2SP tlog-tiles entry bundles, as served by the read API
+
+MAX_SPEC_ENTRY_BYTES = 0xFFFF
+"""The largest entry a C2SP entry bundle can carry (a big-endian uint16 length prefix)."""
+
+
+def format_entry_bundle(entries: Sequence[bytes]) -> bytes:
+    """The C2SP form of a (full or partial) bundle: each entry behind its uint16 length.
+
+    ValueError for an empty bundle, more than ``BUNDLE_SIZE`` entries, or an entry over 64 KiB.
+    """
+    if not 1 <= len(entries) <= BUNDLE_SIZE:
+        raise ValueError(f"an entry bundle holds 1 to {BUNDLE_SIZE} entries, not {len(entries)}")
+    parts = []
+    for data in entries:
+        if len(data) > MAX_SPEC_ENTRY_BYTES:
+            raise ValueError(
+                f"an entry of {len(data)} bytes does not fit a C2SP entry bundle "
+                f"(at most {MAX_SPEC_ENTRY_BYTES})"
+            )
+        parts.append(len(data).to_bytes(2, "big"))
+        parts.append(data)
+    return b"".join(parts)
+
+
+def parse_entry_bundle(data: bytes, width: int | None = None) -> list[bytes]:
+    """The entries of a C2SP entry bundle; VerificationError if it is malformed or (with
+    ``width``) does not hold exactly ``width`` entries."""
+    entries: list[bytes] = []
+    view = memoryview(data)
+    at = 0
+    while at < len(view):
+        if at + 2 > len(view):
+            raise VerificationError(f"entry bundle: a length prefix is cut off at byte {at}")
+        length = int.from_bytes(view[at : at + 2], "big")
+        at += 2
+        if at + length > len(view):
+            raise VerificationError(
+                f"entry bundle: entry {len(entries)} says {length} bytes, {len(view) - at} remain"
+            )
+        entries.append(bytes(view[at : at + length]))
+        at += length
+        if len(entries) > BUNDLE_SIZE:
+            raise VerificationError(f"entry bundle: more than {BUNDLE_SIZE} entries")
+    if width is not None and len(entries) != width:
+        raise VerificationError(f"entry bundle holds {len(entries)} entries, not {width}")
+    return entries

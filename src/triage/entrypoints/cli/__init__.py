@@ -135,6 +135,11 @@ COMMANDS: dict[str, Lazy] = {
     "duis": Lazy("duis", "app", "DUIS messages: inventory responses in, inventory requests out."),
     "hub": Lazy("hubs", "app", "Communications hubs back to the DCC."),
     "incident": Lazy("incidents", "app", "The incident and vulnerability register."),
+    "witness": Lazy(
+        "witness",
+        "app",
+        "A witness that cosigns facilities' checkpoints, and a monitor that follows a log.",
+    ),
 }
 
 
