@@ -28,9 +28,10 @@ run: install
 	@exec $(BIN)/triage demo --serve --host "$(HOST)" --port "$(PORT)"
 
 ## system-deps: what pip cannot bring: the PostgreSQL server for the tests, poppler-utils and
-## zbar-tools (the tests read back the QR codes printed on labels and certificates), and
-## Debian's Chromium, which Playwright drives for the web tests. apt-get waits up to 10 minutes
-## for another package install to finish instead of failing: `install` for the dpkg lock
+## zbar-tools (the tests read back the QR codes printed on labels and certificates), Debian's
+## Chromium, which Playwright drives for the web tests, and Go with golang.org/x/mod, whose
+## sumdb/tlog checks the ledger's tiles independently (tests/interop). apt-get waits up to 10
+## minutes for another package install to finish instead of failing: `install` for the dpkg lock
 ## (DPkg::Lock::Timeout), `update` for the package lists' lock, which that option does not cover
 ## (apt 2.6), by trying again every 5 seconds.
 system-deps:
@@ -40,6 +41,8 @@ system-deps:
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v zbarimg >/dev/null || missing="$$missing zbar-tools"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v go >/dev/null || missing="$$missing golang-go"; \
+	[ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ] || missing="$$missing golang-golang-x-mod-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing with apt-get:$$missing"; \
 		export DEBIAN_FRONTEND=noninteractive; \

@@ -90,6 +90,10 @@ class Settings:
     # The DUIS schema from the DCC (TRIAGE_DUIS_SCHEMA; default <data_dir>/duis/DUIS Schema
     # V5.4.xsd, with the two schemas it imports beside it). Not shipped: it is GPL-3.0.
     duis_schema: Path | None = None
+    # The ledger's tile read API (C2SP tlog-tiles, /api/v1/ledger/tlog) readable by anyone,
+    # without a token (TRIAGE_TLOG_PUBLIC): for a facility whose log monitors and witnesses
+    # follow from outside. Off: only who may read assurance data reads it.
+    tlog_public: bool = False
 
     def __post_init__(self) -> None:
         if self.duis_schema is None:
@@ -106,8 +110,8 @@ class Settings:
     def from_env(cls, data_dir: Path | None = None) -> Settings:
         """Read ``TRIAGE_DATA_DIR`` (default ``./var``), ``TRIAGE_DATABASE_URL``,
         ``TRIAGE_TOKEN_MAX_DAYS`` (default 90), ``TRIAGE_TRUSTED_PROXIES``, ``TRIAGE_FACILITY``
-        ``TRIAGE_TIME_ZONE`` (default Europe/London) and ``TRIAGE_DUIS_SCHEMA`` (the DUIS
-        schema file, or the folder holding it)."""
+        ``TRIAGE_TIME_ZONE`` (default Europe/London), ``TRIAGE_DUIS_SCHEMA`` (the DUIS
+        schema file, or the folder holding it) and ``TRIAGE_TLOG_PUBLIC`` (default off)."""
         directory = (data_dir or Path(os.environ.get("TRIAGE_DATA_DIR", "var"))).resolve()
         url = os.environ.get("TRIAGE_DATABASE_URL") or f"sqlite:///{directory / 'triage.db'}"
         return cls(
@@ -118,6 +122,7 @@ class Settings:
             facility=os.environ.get("TRIAGE_FACILITY") or None,
             time_zone=os.environ.get("TRIAGE_TIME_ZONE", "").strip() or DEFAULT_TIME_ZONE,
             duis_schema=_duis_schema(os.environ),
+            tlog_public=_switch(os.environ, "TRIAGE_TLOG_PUBLIC"),
         )
 
     def read_only(self) -> tuple[ReadOnlySetting, ...]:
@@ -146,6 +151,11 @@ class Settings:
                 "DUIS schema",
                 str(self.duis_schema),
                 f"TRIAGE_DUIS_SCHEMA (default <data directory>/duis/{DUIS_SCHEMA_FILE})",
+            ),
+            ReadOnlySetting(
+                "Ledger tiles readable without a token",
+                "yes" if self.tlog_public else "no",
+                "TRIAGE_TLOG_PUBLIC (default no)",
             ),
             ReadOnlySetting(
                 "Session ends after no request for",
@@ -182,6 +192,20 @@ def _duis_schema(environ: Mapping[str, str]) -> Path | None:
         return None
     path = Path(text).resolve()
     return path / DUIS_SCHEMA_FILE if path.is_dir() else path
+
+
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def _switch(environ: Mapping[str, str], name: str) -> bool:
+    """An on/off setting: 1, true, yes or on; 0, false, no, off or unset (off)."""
+    text = environ.get(name, "").strip().lower()
+    if not text or text in _OFF:
+        return False
+    if text in _ON:
+        return True
+    raise InvalidInput(f"{name}: 1 (on) or 0 (off), not {text[:20]!r}")
 
 
 def _token_max_days(environ: Mapping[str, str]) -> int:

@@ -58,6 +58,19 @@ NEEDS: dict[Route, P] = {
     ("GET", f"{API}/ledger/integrity"): P.LEDGER_READ,
     ("GET", f"{API}/ledger/export"): P.ASSURANCE_READ,
     ("POST", f"{API}/ledger/integrity/acknowledge"): P.FACILITY_MANAGE,
+    # The ledger's tile read API (C2SP tlog-tiles, issue 21): for who assures the facility, as
+    # the export is (anyone at all when the facility sets TRIAGE_TLOG_PUBLIC; tested in
+    # tests/e2e/test_tlog_api.py).
+    ("GET", f"{API}/ledger/tlog/checkpoint"): P.ASSURANCE_READ,
+    ("GET", f"{API}/ledger/tlog/tile/entries/{{index:path}}"): P.ASSURANCE_READ,
+    ("GET", f"{API}/ledger/tlog/tile/{{level}}/{{index:path}}"): P.ASSURANCE_READ,
+    # The witnesses that cosign the checkpoints (issue 21): everyone who reads the ledger reads
+    # the policy and how the witnesses answered; only an administrator sets the policy, and
+    # whoever issues checkpoints asks the witnesses for their cosignatures.
+    ("GET", f"{API}/ledger/witness-policy"): P.LEDGER_READ,
+    ("PUT", f"{API}/ledger/witness-policy"): P.FACILITY_MANAGE,
+    ("GET", f"{API}/ledger/witnesses"): P.LEDGER_READ,
+    ("POST", f"{API}/ledger/witnesses/gather"): P.LEDGER_CHECKPOINT,
     # Asset owners as parties: an administrator registers and changes them.
     ("POST", f"{API}/asset-owners"): P.ASSET_OWNER_MANAGE,
     ("PATCH", f"{API}/asset-owners/{{owner_id}}"): P.ASSET_OWNER_MANAGE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 import typing
@@ -93,7 +94,7 @@ def door(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Door]:
     server, client = start_server(triage, "--checkpoint-interval", "0")
     browsers: dict[Role, httpx.Client] = {}
     try:
-        published = _published(client.get("/api/v1/openapi.json").json())
+        published = _published(client.get("/api/v1/openapi.json").json(), served)
         for role, who in ids.items():
             browsers[role] = _signed_in(client, triage, who)
         yield Door(
@@ -136,9 +137,12 @@ def _served(routes: list[BaseRoute]) -> set[table.Route]:
     }
 
 
-def _published(spec: dict[str, Any]) -> dict[table.Route, str]:
+def _published(spec: dict[str, Any], served: set[table.Route]) -> dict[table.Route, str]:
+    """Each operation's x-access, under its route's own template: the document writes a path
+    parameter without its convertor ({index:path} as {index}), the route and the table with it."""
+    template = {re.sub(r":\w+}", "}", path): path for _, path in served}
     return {
-        (method.upper(), path): operation.get("x-access", "")
+        (method.upper(), template.get(path, path)): operation.get("x-access", "")
         for path, methods in spec["paths"].items()
         for method, operation in methods.items()
     }
@@ -363,6 +367,17 @@ CLI_EXEMPT = {
     "auth login": "signing in: password and second factor are the credential",
     "auth recover": "host-side recovery on the server with the data directory, as init and "
     "backup are; recorded as the host",
+    # The witness is a program of its own, run by an asset owner, a head office or an assessor
+    # apart from any facility: these act on its own directory (--dir), not on a facility.
+    "witness keygen": "creates the witness's own key in its directory, touching no facility",
+    "witness log add": "configures the witness's own directory, touching no facility",
+    "witness log list": "reads the witness's own directory, touching no facility",
+    "witness log remove": "configures the witness's own directory, touching no facility",
+    "witness serve": "starts the witness; the log's signature on each checkpoint is what "
+    "authenticates a request (C2SP tlog-witness)",
+    "witness status": "reads the witness's own directory, touching no facility",
+    "witness follow": "reads a facility's tile API, public when the facility chooses "
+    "(Settings.tlog_public); --token, when given, is sent to it",
 }
 
 

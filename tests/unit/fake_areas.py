@@ -25,5 +25,6 @@ from tests.unit import (  # noqa: F401
     fake_security_logs,
     fake_tokens,
     fake_tools,
+    fake_witnessing,
     fake_work_orders,
 )

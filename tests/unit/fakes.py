@@ -30,9 +30,10 @@ from triage.adapters.packaged_data import PackagedFiles
 from triage.config import Settings
 from triage.errors import RecordDisagrees
 from triage.ledger.entry import Entry
-from triage.ledger.log import Log, LogStorage
+from triage.ledger.log import Log, LogStorage, StoredCheckpoint
 from triage.ledger.memory import MemoryLogStorage
 from triage.ledger.tiles import TileCache
+from triage.services.ports import WitnessClient, WitnessUnreachable
 from triage.services.throttle import Throttles
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from tests.unit.fake_security_logs import FakeSecurityLogRepository
     from tests.unit.fake_tokens import FakeTokenRepository
     from tests.unit.fake_tools import FakeToolRepository
+    from tests.unit.fake_witnessing import FakeCosignatureRepository
     from tests.unit.fake_work_orders import FakeWorkOrderRepository
 
 FACILITY_ID = "unit"
@@ -166,6 +168,28 @@ class Subject:
     entry_type: str
     kind: str
     id: str
+
+
+class ClockedLogStorage(MemoryLogStorage):
+    """The in-memory log storage, noting when each checkpoint was stored by the factory's clock
+    (the SQL table's ``issued_at``). The clock is the factory's, shared by every copy."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.issued_at: dict[int, datetime] = {}
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        if checkpoint.size not in self.checkpoints:
+            self.issued_at[checkpoint.size] = self.clock.now()
+        super().add_checkpoint(checkpoint)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClockedLogStorage:
+        copied = copy.copy(self)
+        for name, value in vars(self).items():
+            if name != "clock":
+                setattr(copied, name, copy.deepcopy(value, memo))
+        return copied
 
 
 @dataclass
@@ -280,6 +304,7 @@ class FakeUnitOfWork:
     duis_requests: FakeDuisRequestRepository
     hub_returns: FakeHubReturnRepository
     incidents: FakeIncidentRepository
+    cosignatures: FakeCosignatureRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, write: bool) -> None:
         self._factory = factory
@@ -382,6 +407,17 @@ class MemoryOpener:
         return self._open()
 
 
+class NoWitnesses:
+    """``WitnessClient`` of a unit test that set none: every witness is unreachable."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def add_checkpoint(self, url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
+        self.asked.append(url)
+        raise WitnessUnreachable(f"{url}: no witness answers in a unit test")
+
+
 class FakeUnitOfWorkFactory:
     """Opens fake units of work on one fake database for one facility."""
 
@@ -404,7 +440,8 @@ class FakeUnitOfWorkFactory:
         self.packaged = PackagedFiles()
         self.throttles = Throttles()
         self.keeper = keeper
-        self.database = FakeDatabase()
+        self.database = FakeDatabase(storage=ClockedLogStorage(self.clock))
+        self.witnesses: WitnessClient = NoWitnesses()
         self.database.areas = {name: make(self.database) for name, make in AREAS.items()}
         self.commits = 0
         self.opened: list[FakeUnitOfWork] = []
@@ -423,6 +460,9 @@ class FakeUnitOfWorkFactory:
 
     def checkpoint_keeper(self) -> FakeCheckpointKeeper | None:
         return self.keeper
+
+    def witness_client(self) -> WitnessClient:
+        return self.witnesses
 
     # -- for assertions ----------------------------------------------------------------------
 

@@ -28,6 +28,11 @@ for _allowed in MAY_USE.values():
 MAY_USE["duis"] = {"ledger", "errors", "domain", "duis", "gbcs"}
 for _layer_name in ("services", "adapters", "bootstrap", "entrypoints"):
     MAY_USE[_layer_name].add("duis")
+# The witness and the monitor (triage.witness, issue 21) are a program of their own, run apart
+# from any facility: they speak the ledger's formats and nothing of the facility's layers; only
+# the command line reaches them.
+MAY_USE["witness"] = {"ledger", "witness", "gbcs"}
+MAY_USE["entrypoints"].add("witness")
 # Libraries that belong to one outer layer only.
 ADAPTER_LIBRARIES = {"sqlalchemy", "alembic", "psycopg", "argon2", "pyotp", "reportlab", "trestle"}
 # The bench agent is its own composition root: it builds its device connector itself.

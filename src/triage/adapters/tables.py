@@ -1183,6 +1183,40 @@ incident_rules = Table(
 )
 
 
+# Issue 21: witnesses' cosignatures on the facility's checkpoints (C2SP tlog-cosignature), each
+# verified before it is stored, once per witness key and checkpoint size. Not ledger entries and
+# not a projection: like ``ledger_checkpoint`` they are signatures about the ledger, and
+# recording each one in it would grow the log in answer to its own witnessing, for ever (every
+# entry calls for a new checkpoint, which calls for new cosignatures). A reader checks them
+# against the witnesses' keys, never against this table.
+ledger_cosignature = Table(
+    "ledger_cosignature",
+    metadata,
+    Column("log_id", String(64), ForeignKey("ledger_head.log_id"), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("key_name", String(300), primary_key=True),
+    Column("key_hash", BigInteger, primary_key=True, autoincrement=False),
+    Column("cosigner_key", String(400), nullable=False),  # the witness's vkey
+    Column("timestamp", BigInteger, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("gathered_at", DateTime(timezone=True), nullable=False),
+)
+
+# Issue 21: the facility's last attempt to have each witness cosign a checkpoint (operational
+# state for `triage ledger witnesses show` and the quorum alert's detail; not a projection).
+witness_attempt = Table(
+    "witness_attempt",
+    metadata,
+    Column("log_id", String(64), ForeignKey("ledger_head.log_id"), primary_key=True),
+    Column("key_name", String(300), primary_key=True),
+    Column("key_hash", BigInteger, primary_key=True, autoincrement=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("outcome", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("witness_size", BigInteger),  # the size the witness said it holds (a 409)
+)
+
 # The tables `triage ledger replay --check` rebuilds from the entries, in dependency order.
 PROJECTIONS = (
     facility_settings,

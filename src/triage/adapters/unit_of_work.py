@@ -16,6 +16,7 @@ from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.checkpoint_file import CheckpointFile
 from triage.adapters.clock import SystemClock
 from triage.adapters.consignment_repository import SqlConsignmentRepository
+from triage.adapters.cosignature_repository import SqlCosignatureRepository
 from triage.adapters.credential_repository import SqlCredentialRepository
 from triage.adapters.custody_repository import SqlCustodyRepository
 from triage.adapters.database import Database
@@ -41,6 +42,7 @@ from triage.adapters.security_repository import SqlSecurityRepository
 from triage.adapters.token_repository import SqlTokenRepository
 from triage.adapters.tool_repository import SqlToolRepository
 from triage.adapters.totp import PyotpCodes
+from triage.adapters.witness_client import HttpWitnessClient
 from triage.adapters.work_order_repository import SqlWorkOrderRepository
 from triage.config import Settings
 from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
@@ -121,6 +123,7 @@ class SqlUnitOfWork:
         self.duis_requests = SqlDuisRequestRepository(conn)
         self.hub_returns = SqlHubReturnRepository(conn)
         self.incidents = SqlIncidentRepository(conn)
+        self.cosignatures = SqlCosignatureRepository(conn, self.facility_id)
         return self
 
     def commit(self) -> None:
@@ -218,6 +221,7 @@ class SqlUnitOfWorkFactory:
         self.clock: Clock = clock or SystemClock()
         self.settings = settings or default_settings(database)
         self.throttles = Throttles()
+        self._witnesses = HttpWitnessClient()
         url = database.engine.url.render_as_string(hide_password=True)
         self._cache = tile_cache(url, facility_id)
 
@@ -231,6 +235,10 @@ class SqlUnitOfWorkFactory:
     def checkpoint_keeper(self) -> CheckpointFile | None:
         """The facility's checkpoint kept in its data directory (None: none is kept)."""
         return self._keeper
+
+    def witness_client(self) -> HttpWitnessClient:
+        """The facility's HTTP client of its witnesses (one, shared by its threads)."""
+        return self._witnesses
 
     def log_opener(self) -> SqlLogOpener:
         """A picklable way for another process to read this facility's log."""

@@ -9,6 +9,7 @@ from triage.ledger.bounded import InputLimitError, load_json, read_at_most
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.export import EXPORT_FORMAT, MAX_HEADER_BYTES, verify_export
+from triage.ledger.policy import Policy
 
 
 def is_export(path: Path) -> bool:
@@ -22,8 +23,14 @@ def is_export(path: Path) -> bool:
     return isinstance(header, dict) and header.get("format") == EXPORT_FORMAT
 
 
-def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any], str]:
-    """Verify the export at ``path`` (VerificationError if it fails): its JSON and text report."""
+def check_export(
+    path: Path, key: str | None, kept: list[Path], policy: Policy | None = None
+) -> tuple[dict[str, Any], str]:
+    """Verify the export at ``path`` (VerificationError if it fails): its JSON and text report.
+
+    ``key`` is the facility's verifier key; without one, the ``policy``'s log lines give it.
+    With a policy, the export's checkpoint must carry its quorum of witness cosignatures.
+    """
     notes = []
     for checkpoint in kept:
         try:
@@ -34,7 +41,7 @@ def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any]
         except UnicodeDecodeError as exc:
             raise VerificationError(f"{checkpoint}: not a signed checkpoint (not text)") from exc
     with path.open("rb") as file:
-        verified = verify_export(file, [key], notes)
+        verified = verify_export(file, [key] if key else [], notes, policy=policy)
     size = verified.checkpoint.size
     span = (
         f", {format_time(verified.first_at)} to {format_time(verified.last_at)}"
@@ -45,6 +52,7 @@ def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any]
         f"ok: the whole ledger of {verified.origin}, {size} entries{span}, has the root the "
         f"facility signed at size {size}",
         *(f"  and passes through your checkpoint at size {held}" for held in verified.held),
+        *([f"  {witnessed_line(policy, verified.witnesses)}"] if policy is not None else []),
         *(
             f"  {count:>8}  {kind}"
             for kind, count in sorted(verified.types.items(), key=lambda item: -item[1])
@@ -58,6 +66,14 @@ def check_export(path: Path, key: str, kept: list[Path]) -> tuple[dict[str, Any]
         "first_at": None if verified.first_at is None else format_time(verified.first_at),
         "last_at": None if verified.last_at is None else format_time(verified.last_at),
         "kept_checkpoints": verified.held,
+        "witnesses": list(verified.witnesses),
         "entry_types": verified.types,
     }
     return data, "\n".join(lines)
+
+
+def witnessed_line(policy: Policy, witnesses: tuple[str, ...]) -> str:
+    """What a verifier is told of the cosignatures that made the policy's quorum."""
+    if not witnesses:
+        return policy.explain(witnesses)  # quorum none: no cosignature needed
+    return f"witnessed by {', '.join(witnesses)}: quorum met"

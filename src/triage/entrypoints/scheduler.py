@@ -1,6 +1,7 @@
-"""What the server does by itself while it runs: periodic checkpoints, scheduled assurance
-evidence, the sweep of expired work orders (and of overdue incident notifications), and
-warming the ledger's tile cache at start.
+"""What the server does by itself while it runs: periodic checkpoints (each followed by a round
+of witnessing: cosignatures gathered, the quorum alert checked), scheduled assurance evidence,
+the sweep of expired work orders (and of overdue incident notifications), and warming the
+ledger's tile cache at start.
 
 Each round runs in a worker thread (the services are synchronous); a failed round is logged and
 never stops the later ones.
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 
 from triage.bootstrap import App
 from triage.errors import IntegrityFailure
-from triage.services import assurance, automatic_evidence, incidents, job_steps
+from triage.services import assurance, automatic_evidence, incidents, job_steps, witnessing
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,30 @@ def periodic_checkpoint(
             after_checkpoint()
 
 
+def witness_round(application: App) -> list[witnessing.WitnessOutcome]:
+    """One round of witnessing, after each periodic checkpoint: the witnesses that have not
+    cosigned the latest checkpoint are asked (within the policy's bound; one that is down is an
+    outcome, logged), then the quorum alert is raised if the log has stayed below quorum too
+    long. Nothing happens without a witness policy."""
+    outcomes = witnessing.gather(
+        application.uow,
+        ledger_service.LEDGER_ACTOR,
+        application.uow.witness_client(),
+        application.origin,
+    )
+    if outcomes:
+        cosigned = [o.witness for o in outcomes if o.cosigned]
+        log.info(
+            "witnessing: checkpoint %d cosigned by %s",
+            outcomes[0].size,
+            ", ".join(cosigned) or "no witness",
+        )
+    alert = witnessing.sweep_quorum(application.uow)
+    if alert is not None:
+        log.error("witnessing: the checkpoint stayed below quorum: alert %s raised", alert)
+    return outcomes
+
+
 async def _checkpoint_loop(
     application: App, interval: int, after_checkpoint: Callable[[], object] | None
 ) -> None:
@@ -120,6 +145,12 @@ async def _checkpoint_loop(
             pass  # logged, recorded and alerted; the next round checks again
         except Exception:  # a failed round must not stop later ones
             log.exception("periodic checkpoint failed")
+        # Issue 21: in a worker thread, off every request's path: a witness that is down delays
+        # only the next checkpoint round, by at most the policy's bound.
+        try:
+            await asyncio.to_thread(witness_round, application)
+        except Exception:  # a failed round must not stop later ones
+            log.exception("witnessing round failed")
         await asyncio.sleep(interval)
 
 

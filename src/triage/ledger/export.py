@@ -12,6 +12,10 @@ O(log N) hashes, whatever the size) and checks that its root is the root the fac
 that every entry is a well-formed entry in canonical form, and that the tree passes through
 every checkpoint the verifier kept from earlier visits: a log that was rewritten, truncated or
 forked since then cannot pass. Nothing from the facility's database or servers is trusted.
+
+With a witness policy (C2SP tlog-policy), the header's checkpoint must also carry a quorum of
+witness cosignatures: then a verifier who kept nothing still knows the facility shows this
+history to everyone the witnesses vouch to.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from triage.ledger.bounded import InputLimitError, load_json
 from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Entry
 from triage.ledger.errors import VerificationError
+from triage.ledger.policy import Policy, verify_checkpoint
 from triage.ledger.rfc6962 import leaf_hash
 from triage.ledger.tiles import TileAppender
 
@@ -72,6 +77,7 @@ class VerifiedExport:
     last_at: datetime | None
     types: dict[str, int]
     held: list[int] = field(default_factory=list)  # sizes of the verifier's own checkpoints
+    witnesses: tuple[str, ...] = ()  # the policy witnesses that cosigned the checkpoint
 
 
 def verify_export(
@@ -79,15 +85,25 @@ def verify_export(
     verifier_keys: Sequence[str],
     held_checkpoints: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
+    policy: Policy | None = None,
 ) -> VerifiedExport:
     """Check an export line by line; VerificationError naming the first thing that is wrong.
 
     ``held_checkpoints`` are signed checkpoints the verifier kept from before: the export must
     pass through each one (same root at its size). ``progress`` is told how many entries each
-    batch checked.
+    batch checked. With a ``policy``, the header's checkpoint must be cosigned by its quorum of
+    witnesses; the log's key is then one of ``verifier_keys`` or, when none is given, of the
+    policy's log lines (which then also check the kept checkpoints).
     """
     origin, note, size = _header(stream.readline(MAX_HEADER_BYTES + 1))
-    checkpoint = open_checkpoint(note, verifier_keys, origin)
+    witnesses: tuple[str, ...] = ()
+    if policy is None:
+        checkpoint = open_checkpoint(note, verifier_keys, origin)
+    else:
+        witnessed = verify_checkpoint(note, policy, origin, list(verifier_keys) or None)
+        checkpoint, witnesses = witnessed.checkpoint, witnessed.witnesses
+        if not verifier_keys:
+            verifier_keys = [log.vkey for log in policy.logs if log.origin == origin]
     if checkpoint.size != size:
         raise VerificationError(
             f"the header says {size} entries but its checkpoint is of size {checkpoint.size}"
@@ -133,7 +149,8 @@ def verify_export(
             f"the {checkpoint.size} entries do not have the root signed in the checkpoint: "
             "an entry was changed, removed, added or reordered"
         )
-    return VerifiedExport(origin, checkpoint, first_at, last_at, types, [cp.size for cp in held])
+    held_sizes = [cp.size for cp in held]
+    return VerifiedExport(origin, checkpoint, first_at, last_at, types, held_sizes, witnesses)
 
 
 def _kept(number: int, note: str, verifier_keys: Sequence[str], origin: str) -> Checkpoint:

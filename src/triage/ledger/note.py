@@ -13,6 +13,13 @@ A signed note is the text (ending in a newline), a blank line, then one line per
 :class:`~triage.ledger.errors.VerificationError`; invalid arguments of our own making (a bad key
 name for :func:`generate_key`, a text without a final newline for :func:`sign`) raise
 :class:`ValueError`.
+
+The key and note syntax is shared by other signature types of the same format (C2SP
+tlog-cosignature's type 0x04, in :mod:`triage.ledger.cosignature`): the functions taking an
+``algorithm`` argument (:func:`new_key_pair`, :func:`decode_signer_key`,
+:func:`decode_verifier_key`, :func:`key_id`) and :func:`open_note` serve them, so that a key or
+a note is parsed the same strict way whatever signs it. :func:`verify` itself knows only type
+0x01 keys and ignores every other signature line as one by an unknown key.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -36,10 +43,22 @@ from triage.ledger.errors import VerificationError
 __all__ = [
     "ALG_ED25519",
     "MAX_SIGNATURES",
+    "SIGNATURE_PREFIX",
+    "SignatureLine",
     "Verifier",
+    "check_note_text",
+    "decode_base64",
+    "decode_signer_key",
+    "decode_verifier_key",
+    "ed25519_verify",
     "generate_key",
+    "is_valid_key_name",
+    "key_id",
+    "new_key_pair",
+    "open_note",
     "parse_verifier_key",
     "sign",
+    "signer_public_key",
     "verifier_key_from_signer",
     "verify",
 ]
@@ -50,7 +69,9 @@ ALG_ED25519 = 0x01
 MAX_SIGNATURES = 100
 """A note with more signature lines than this is malformed (as in Go)."""
 
-_SIG_PREFIX = "— "  # U+2014 EM DASH, then a space
+SIGNATURE_PREFIX = "— "  # U+2014 EM DASH, then a space
+"""How every signature line starts."""
+
 _SIG_SPLIT = b"\n\n"
 _PRIVATE_PREFIX = "PRIVATE+KEY+"
 _HASH_RE = re.compile(r"[0-9A-Fa-f]{8}")
@@ -81,10 +102,21 @@ class Verifier:
 
     def encode(self) -> str:
         """Return the verifier key string."""
-        return _encode_key(self.name, self.key_hash, self.public_key)
+        return _encode_key(self.name, self.key_hash, self.public_key, ALG_ED25519)
 
 
-def _is_valid_name(name: str) -> bool:
+@dataclass(frozen=True)
+class SignatureLine:
+    """One signature line of a note, well formed but not verified: key name, key hash (the
+    first four bytes of the blob), the signature bytes after them, and the line itself."""
+
+    name: str
+    key_hash: int
+    signature: bytes
+    line: str  # "— <name> <base64>\n"
+
+
+def is_valid_key_name(name: str) -> bool:
     """Report whether name is non-empty UTF-8 with no Unicode white space and no '+'."""
     if not name or "+" in name:
         return False
@@ -101,7 +133,12 @@ def _key_hash(name: str, key: bytes) -> int:
     return int.from_bytes(digest[:4], "big")
 
 
-def _b64decode(text: str) -> bytes | None:
+def key_id(name: str, algorithm: int, public_key: bytes) -> int:
+    """The key ID (hash) of a key: SHA-256(name || "\\n" || algorithm || public_key)[:4]."""
+    return _key_hash(name, bytes([algorithm]) + public_key)
+
+
+def decode_base64(text: str) -> bytes | None:
     """Decode strict padded standard base64; return None if it is not."""
     if not text.isascii() or _B64_RE.fullmatch(text) is None:
         return None
@@ -115,39 +152,46 @@ def _b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _encode_key(name: str, key_hash: int, public_key: bytes) -> str:
-    return f"{name}+{key_hash:08x}+{_b64encode(bytes([ALG_ED25519]) + public_key)}"
+def _encode_key(name: str, key_hash: int, public_key: bytes, algorithm: int) -> str:
+    return f"{name}+{key_hash:08x}+{_b64encode(bytes([algorithm]) + public_key)}"
 
 
 def _raw_public_key(private: Ed25519PrivateKey) -> bytes:
     return private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def generate_key(name: str) -> tuple[str, str]:
-    """Generate a fresh Ed25519 key pair for name; return (signer_key, verifier_key)."""
-    if not _is_valid_name(name):
+def new_key_pair(name: str, algorithm: int) -> tuple[str, str]:
+    """Generate a fresh Ed25519 key pair for name under the signature type ``algorithm``;
+    return (signer_key, verifier_key)."""
+    if not is_valid_key_name(name):
         raise ValueError(
             f"invalid key name {name!r}: it must be non-empty UTF-8 without white space or '+'"
         )
     private = Ed25519PrivateKey.generate()
     seed = private.private_bytes_raw()
     public = _raw_public_key(private)
-    key_hash = _key_hash(name, bytes([ALG_ED25519]) + public)
-    signer_key = f"{_PRIVATE_PREFIX}{name}+{key_hash:08x}+{_b64encode(bytes([ALG_ED25519]) + seed)}"
-    return signer_key, _encode_key(name, key_hash, public)
+    key_hash = key_id(name, algorithm, public)
+    signer_key = f"{_PRIVATE_PREFIX}{name}+{key_hash:08x}+{_b64encode(bytes([algorithm]) + seed)}"
+    return signer_key, _encode_key(name, key_hash, public, algorithm)
 
 
-def parse_verifier_key(vkey: str) -> Verifier:
-    """Parse a verifier key string strictly, checking its key hash; raise VerificationError."""
+def generate_key(name: str) -> tuple[str, str]:
+    """Generate a fresh Ed25519 key pair for name; return (signer_key, verifier_key)."""
+    return new_key_pair(name, ALG_ED25519)
+
+
+def decode_verifier_key(vkey: str, algorithm: int) -> tuple[str, int, bytes]:
+    """(name, key hash, 32-byte public key) of an Ed25519 verifier key of the signature type
+    ``algorithm``, parsed strictly with its key hash checked; raise VerificationError."""
     name, _, rest = vkey.partition("+")
     hash16, _, key64 = rest.partition("+")
-    if not _is_valid_name(name):
+    if not is_valid_key_name(name):
         raise VerificationError(f"malformed verifier key {vkey!r}: invalid key name {name!r}")
     if _HASH_RE.fullmatch(hash16) is None:
         raise VerificationError(
             f"malformed verifier key {vkey!r}: key hash {hash16!r} is not 8 hex digits"
         )
-    key = _b64decode(key64)
+    key = decode_base64(key64)
     if not key:
         raise VerificationError(f"malformed verifier key {vkey!r}: key is not valid base64")
     key_hash = int(hash16, 16)
@@ -155,37 +199,46 @@ def parse_verifier_key(vkey: str) -> Verifier:
         raise VerificationError(
             f"malformed verifier key {vkey!r}: key hash {hash16} does not match the key"
         )
-    if key[0] != ALG_ED25519:
+    if key[0] != algorithm:
         raise VerificationError(
-            f"malformed verifier key {vkey!r}: unknown algorithm 0x{key[0]:02x} (want 0x01)"
+            f"malformed verifier key {vkey!r}: unknown algorithm 0x{key[0]:02x} "
+            f"(want 0x{algorithm:02x})"
         )
     if len(key) != 33:
         raise VerificationError(
             f"malformed verifier key {vkey!r}: Ed25519 key is {len(key) - 1} bytes, not 32"
         )
-    return Verifier(name=name, key_hash=key_hash, public_key=key[1:])
+    return name, key_hash, key[1:]
 
 
-def _parse_signer_key(skey: str) -> tuple[str, int, Ed25519PrivateKey]:
-    """Parse a signer key strictly; errors never quote the secret."""
+def parse_verifier_key(vkey: str) -> Verifier:
+    """Parse a verifier key string strictly, checking its key hash; raise VerificationError."""
+    name, key_hash, public_key = decode_verifier_key(vkey, ALG_ED25519)
+    return Verifier(name=name, key_hash=key_hash, public_key=public_key)
+
+
+def decode_signer_key(skey: str, algorithm: int) -> tuple[str, int, Ed25519PrivateKey]:
+    """(name, key hash, private key) of an Ed25519 signer key of the signature type
+    ``algorithm``, parsed strictly; errors never quote the secret."""
     priv1, _, rest = skey.partition("+")
     priv2, _, rest = rest.partition("+")
     name, _, rest = rest.partition("+")
     hash16, _, key64 = rest.partition("+")
     if priv1 != "PRIVATE" or priv2 != "KEY":
         raise VerificationError("malformed signer key: it does not start with PRIVATE+KEY+")
-    if not _is_valid_name(name):
+    if not is_valid_key_name(name):
         raise VerificationError(f"malformed signer key: invalid key name {name!r}")
     if _HASH_RE.fullmatch(hash16) is None:
         raise VerificationError(
             f"malformed signer key {name}: key hash {hash16!r} is not 8 hex digits"
         )
-    key = _b64decode(key64)
+    key = decode_base64(key64)
     if not key:
         raise VerificationError(f"malformed signer key {name}: key is not valid base64")
-    if key[0] != ALG_ED25519:
+    if key[0] != algorithm:
         raise VerificationError(
-            f"malformed signer key {name}: unknown algorithm 0x{key[0]:02x} (want 0x01)"
+            f"malformed signer key {name}: unknown algorithm 0x{key[0]:02x} "
+            f"(want 0x{algorithm:02x})"
         )
     if len(key) != 33:
         raise VerificationError(
@@ -193,17 +246,22 @@ def _parse_signer_key(skey: str) -> tuple[str, int, Ed25519PrivateKey]:
         )
     private = Ed25519PrivateKey.from_private_bytes(key[1:])
     key_hash = int(hash16, 16)
-    if key_hash != _key_hash(name, bytes([ALG_ED25519]) + _raw_public_key(private)):
+    if key_hash != key_id(name, algorithm, _raw_public_key(private)):
         raise VerificationError(
             f"malformed signer key {name}: key hash {hash16} does not match the key"
         )
     return name, key_hash, private
 
 
+def signer_public_key(signer_key: str, algorithm: int) -> str:
+    """The verifier key of a signer key of the signature type ``algorithm``."""
+    name, key_hash, private = decode_signer_key(signer_key, algorithm)
+    return _encode_key(name, key_hash, _raw_public_key(private), algorithm)
+
+
 def verifier_key_from_signer(signer_key: str) -> str:
     """Derive the verifier key string from a signer key string."""
-    name, key_hash, private = _parse_signer_key(signer_key)
-    return _encode_key(name, key_hash, _raw_public_key(private))
+    return signer_public_key(signer_key, ALG_ED25519)
 
 
 def _check_text(data: bytes, what: str) -> None:
@@ -219,8 +277,9 @@ def _check_text(data: bytes, what: str) -> None:
             )
 
 
-def sign(text: str, signer_key: str) -> str:
-    """Sign text (which must end in a newline) and return the signed note."""
+def check_note_text(text: str) -> bytes:
+    """The UTF-8 bytes of a note text to sign; ValueError if it does not end in a newline, is
+    not UTF-8 or holds a control character other than newline."""
     if not text.endswith("\n"):
         raise ValueError("note text must end with a newline")
     try:
@@ -231,21 +290,26 @@ def sign(text: str, signer_key: str) -> str:
         _check_text(message, "note text")
     except VerificationError as exc:
         raise ValueError(str(exc)) from None
-    name, key_hash, private = _parse_signer_key(signer_key)
+    return message
+
+
+def sign(text: str, signer_key: str) -> str:
+    """Sign text (which must end in a newline) and return the signed note."""
+    message = check_note_text(text)
+    name, key_hash, private = decode_signer_key(signer_key, ALG_ED25519)
     signature = private.sign(message)
     blob = _b64encode(key_hash.to_bytes(4, "big") + signature)
-    return f"{text}\n{_SIG_PREFIX}{name} {blob}\n"
+    return f"{text}\n{SIGNATURE_PREFIX}{name} {blob}\n"
 
 
-def verify(note: str | bytes, verifier_keys: Sequence[str]) -> str:
-    """Check a signed note against known verifier keys and return its text; raise otherwise."""
-    known: dict[tuple[str, int], list[Verifier]] = {}
-    for vkey in verifier_keys:
-        verifier = parse_verifier_key(vkey)
-        same = known.setdefault((verifier.name, verifier.key_hash), [])
-        if verifier not in same:
-            same.append(verifier)
+def open_note(note: str | bytes) -> tuple[bytes, Iterator[SignatureLine]]:
+    """Split a signed note into its text (as bytes) and its signature lines.
 
+    The note as a whole (UTF-8, no control characters, a blank line, signature lines ending in
+    a newline) is checked at once; each signature line is checked as the iterator reaches it,
+    so a caller that stops at a bad signature reports that before a later malformed line, as
+    Go's ``note.Open`` does. Raises VerificationError.
+    """
     if isinstance(note, str):
         try:
             message = note.encode("utf-8")
@@ -263,27 +327,43 @@ def verify(note: str | bytes, verifier_keys: Sequence[str]) -> str:
         raise VerificationError("malformed note: no signature lines after the blank line")
     if not sigs.endswith(b"\n"):
         raise VerificationError("malformed note: the last signature line has no final newline")
+    return text, _signature_lines(sigs.decode("utf-8").split("\n")[:-1])
 
-    seen: set[tuple[str, int]] = set()
-    verified = 0
-    lines = sigs.decode("utf-8").split("\n")[:-1]
+
+def _signature_lines(lines: list[str]) -> Iterator[SignatureLine]:
     for number, line in enumerate(lines, start=1):
         where = f"signature line {number}"
-        if not line.startswith(_SIG_PREFIX):
+        if not line.startswith(SIGNATURE_PREFIX):
             raise VerificationError(f"malformed note: {where} does not start with '— '")
-        name, _, b64 = line[len(_SIG_PREFIX) :].partition(" ")
-        if not _is_valid_name(name):
+        name, _, b64 = line[len(SIGNATURE_PREFIX) :].partition(" ")
+        if not is_valid_key_name(name):
             raise VerificationError(f"malformed note: {where} has an invalid key name {name!r}")
         if not b64:
             raise VerificationError(f"malformed note: {where} by {name} has no signature")
-        blob = _b64decode(b64)
+        blob = decode_base64(b64)
         if blob is None:
             raise VerificationError(f"malformed note: {where} by {name} is not valid base64")
         if len(blob) < 5:
             raise VerificationError(f"malformed note: {where} by {name} is too short")
         if number > MAX_SIGNATURES:
             raise VerificationError(f"malformed note: more than {MAX_SIGNATURES} signatures")
-        key_hash = int.from_bytes(blob[:4], "big")
+        yield SignatureLine(name, int.from_bytes(blob[:4], "big"), blob[4:], f"{line}\n")
+
+
+def verify(note: str | bytes, verifier_keys: Sequence[str]) -> str:
+    """Check a signed note against known verifier keys and return its text; raise otherwise."""
+    known: dict[tuple[str, int], list[Verifier]] = {}
+    for vkey in verifier_keys:
+        verifier = parse_verifier_key(vkey)
+        same = known.setdefault((verifier.name, verifier.key_hash), [])
+        if verifier not in same:
+            same.append(verifier)
+
+    text, lines = open_note(note)
+    seen: set[tuple[str, int]] = set()
+    verified = 0
+    for sig in lines:
+        name, key_hash = sig.name, sig.key_hash
         candidates = known.get((name, key_hash))
         if candidates is None:
             continue  # a signature by a key we do not know: ignored
@@ -292,7 +372,7 @@ def verify(note: str | bytes, verifier_keys: Sequence[str]) -> str:
         if (name, key_hash) in seen:
             continue  # repeated signatures by one key: only the first counts
         seen.add((name, key_hash))
-        if not _ed25519_verify(candidates[0].public_key, text, blob[4:]):
+        if not ed25519_verify(candidates[0].public_key, text, sig.signature):
             raise VerificationError(f"bad signature by key {name}+{key_hash:08x}")
         verified += 1
 
@@ -301,7 +381,8 @@ def verify(note: str | bytes, verifier_keys: Sequence[str]) -> str:
     return text.decode("utf-8")
 
 
-def _ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
+    """Whether ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``."""
     if len(signature) != 64:
         return False
     try:
@@ -317,12 +398,12 @@ def sign_message(message: bytes, signer_key: str) -> bytes:
     Callers must put a context string at the start of ``message`` so that a signature made
     here can never be taken for a note signature.
     """
-    _, _, private = _parse_signer_key(signer_key)
+    _, _, private = decode_signer_key(signer_key, ALG_ED25519)
     return private.sign(message)
 
 
 def verify_message(message: bytes, signature: bytes, verifier_key: str) -> None:
     """Check a raw Ed25519 signature made by ``sign_message``."""
     verifier = parse_verifier_key(verifier_key)
-    if not _ed25519_verify(verifier.public_key, message, signature):
+    if not ed25519_verify(verifier.public_key, message, signature):
         raise VerificationError(f"bad signature by key {verifier.name}+{verifier.key_id}")

@@ -1,5 +1,10 @@
 """Receipts: a subject's entries with their inclusion proofs and the signed checkpoint they prove
-against, in one offline JSON bundle that anyone with the facility's verifier key can check."""
+against, in one offline JSON bundle that anyone with the facility's verifier key can check.
+
+A receipt whose checkpoint carries witness cosignatures can also be checked against a witness
+policy (C2SP tlog-policy, :mod:`triage.ledger.policy`): with a quorum of valid cosignatures the
+reader needs no checkpoint of their own to know the log showed them the history it shows
+everyone."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
 from triage.ledger.log import Log, StoredCheckpoint
+from triage.ledger.policy import Policy, verify_checkpoint
 from triage.ledger.rfc6962 import leaf_hash, verify_inclusion
 
 RECEIPT_FORMAT = "device-triage/receipt/v1"
@@ -30,6 +36,7 @@ class VerifiedReceipt:
     checkpoint: Checkpoint
     subject: Ref
     entries: list[tuple[int, Entry]]
+    witnesses: tuple[str, ...] = ()  # the policy witnesses that cosigned its checkpoint
 
 
 def build_receipt(
@@ -58,9 +65,16 @@ def build_receipt(
     return json.dumps(receipt, indent=1, sort_keys=True) + "\n"
 
 
-def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedReceipt:
+def verify_receipt(
+    data: str | bytes, verifier_keys: Sequence[str], policy: Policy | None = None
+) -> VerifiedReceipt:
     """Check every entry's inclusion proof against the signed checkpoint; VerificationError if
-    anything fails, naming the entry."""
+    anything fails, naming the entry.
+
+    With a ``policy``, the checkpoint must also be cosigned by its quorum of witnesses (every
+    cosignature by one of its witnesses valid); the log's key is then one of
+    ``verifier_keys`` or, when none is given, of the policy's log lines.
+    """
     try:
         obj = load_json(data, "receipt", max_bytes=MAX_RECEIPT_BYTES)
     except InputLimitError as exc:
@@ -72,7 +86,14 @@ def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedR
     if not isinstance(subject_obj, dict):
         raise VerificationError("receipt subject is missing")
     subject = Ref(_text(subject_obj, "kind"), _text(subject_obj, "id"))
-    checkpoint = open_checkpoint(_text(obj, "checkpoint"), verifier_keys, origin)
+    witnesses: tuple[str, ...] = ()
+    if policy is None:
+        checkpoint = open_checkpoint(_text(obj, "checkpoint"), verifier_keys, origin)
+    else:
+        witnessed = verify_checkpoint(
+            _text(obj, "checkpoint"), policy, origin, list(verifier_keys) or None
+        )
+        checkpoint, witnesses = witnessed.checkpoint, witnessed.witnesses
     items = obj.get("entries")
     if not isinstance(items, list) or not items or len(items) > MAX_ENTRIES:
         raise VerificationError("receipt has no entries (or too many)")
@@ -100,7 +121,7 @@ def verify_receipt(data: str | bytes, verifier_keys: Sequence[str]) -> VerifiedR
                 f"not {subject.kind} {subject.id}"
             )
         proven.append((index, entry))
-    return VerifiedReceipt(origin, checkpoint, subject, proven)
+    return VerifiedReceipt(origin, checkpoint, subject, proven, witnesses)
 
 
 # How `triage verify` labels the receipt digest in its output, and how a certificate names the

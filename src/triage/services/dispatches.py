@@ -56,7 +56,7 @@ from triage.ledger.entry import Entry, Ref, format_time
 from triage.ledger.errors import VerificationError
 from triage.ledger.log import StoredCheckpoint
 from triage.ledger.receipt import build_receipt, receipt_digest, verify_receipt
-from triage.services import custody, incidents, ledger
+from triage.services import custody, incidents, witnessing
 from triage.services.asset_owners import get_owner
 from triage.services.common import (
     device_ref,
@@ -310,12 +310,10 @@ def close(
         found.require(DispatchState.OPEN, doing="closed")
         if not found.devices:
             raise Conflict(f"dispatch {found.id} has no device packed: pack one before closing")
-        checkpoint = uow.ledger.log.latest_checkpoint()
         newest = max(max(uow.ledger.indexes_for("device", d)) for d in found.device_ids())
-    if checkpoint is None or checkpoint.size <= newest:
-        checkpoint = ledger.issue_checkpoint(
-            uow_factory, ledger.LEDGER_ACTOR, issuer.origin, issuer.signer_key
-        )
+    checkpoint = witnessing.receipt_checkpoint(
+        uow_factory, newest + 1, issuer.origin, issuer.signer_key
+    )
     # Receipts and certificates are built before the write lock is taken: a receipt against a
     # given checkpoint is the same bytes whenever it is built, and the dispatch is checked to
     # be unchanged before the note is recorded.

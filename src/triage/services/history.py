@@ -11,7 +11,7 @@ from triage.domain.roles import Permission
 from triage.errors import InvalidInput, NotFound
 from triage.ledger.entry import Entry
 from triage.ledger.receipt import build_receipt
-from triage.services import ledger
+from triage.services import witnessing
 from triage.services.asset_owners import owns_device, reader_scope
 from triage.services.common import device_ref
 from triage.services.ports import UnitOfWorkFactory
@@ -51,17 +51,15 @@ def device_history(uow_factory: UnitOfWorkFactory, caller: Caller, device: str) 
 def device_receipt(
     uow_factory: UnitOfWorkFactory, caller: Caller, device: str, origin: str, signer_key: str
 ) -> str:
-    """An offline receipt of every entry about the device, proven against a fresh checkpoint
-    (for a person of an asset owner, only of that owner's devices)."""
+    """An offline receipt of every entry about the device, proven against a checkpoint that
+    covers them all and carries the witnesses' cosignatures (``witnessing.receipt_checkpoint``;
+    for a person of an asset owner, only of that owner's devices)."""
     scope = reader_scope(caller, Permission.RECEIPT_ISSUE)
     device_id = parse_device_id(device)
     with uow_factory(write=False) as uow:
         indexes = uow.ledger.indexes_for("device", device_id)
         if not indexes or not owns_device(uow, scope, device_id):
             raise NotFound(f"the ledger has nothing about device {device_id}")
-        latest = uow.ledger.log.latest_checkpoint()
-    if latest is None or latest.size <= max(indexes):
-        # Vouched for before it is signed (and kept outside the database), as every checkpoint.
-        latest = ledger.issue_checkpoint(uow_factory, ledger.LEDGER_ACTOR, origin, signer_key)
+    checkpoint = witnessing.receipt_checkpoint(uow_factory, max(indexes) + 1, origin, signer_key)
     with uow_factory(write=False) as uow:
-        return build_receipt(uow.ledger.log, origin, device_ref(device_id), indexes, latest)
+        return build_receipt(uow.ledger.log, origin, device_ref(device_id), indexes, checkpoint)

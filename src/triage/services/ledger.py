@@ -36,7 +36,7 @@ from triage.ledger.vouch import (
     stored_leaf_hashes,
     vouch,
 )
-from triage.services import incidents
+from triage.services import incidents, witnessing
 from triage.services.common import make_entry
 from triage.services.ports import CheckpointKeeper, UnitOfWork, UnitOfWorkFactory
 
@@ -53,11 +53,18 @@ class LedgerStatus:
 
 
 def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> LedgerStatus:
-    """The ledger as it stands."""
+    """The ledger as it stands, its latest checkpoint as published (with the cosignatures
+    gathered for it)."""
     caller.require(Permission.LEDGER_READ)
+    # Imported here: witnessing builds on this module (checkpoints, proofs).
+    from triage.services.witnessing import cosigned_note
+
     with uow_factory(write=False) as uow:
         head = uow.ledger.log.head()
-        return LedgerStatus(head.size, head.root, uow.ledger.log.latest_checkpoint())
+        latest = uow.ledger.log.latest_checkpoint()
+        if latest is not None:  # as published: with the witnesses' cosignatures
+            latest = dataclasses.replace(latest, note=cosigned_note(uow, latest))
+        return LedgerStatus(head.size, head.root, latest)
 
 
 def checkpoints(uow_factory: UnitOfWorkFactory, caller: Caller) -> list[StoredCheckpoint]:
@@ -524,7 +531,8 @@ def export(
     uow_factory: UnitOfWorkFactory, caller: Caller, origin: str, verifier_key: str | None = None
 ) -> tuple[StoredCheckpoint, Iterator[bytes]]:
     """The whole ledger up to its latest signed checkpoint, as the lines of a ledger export
-    (``triage.ledger.export``) that anyone with the verifier key can check offline.
+    (``triage.ledger.export``) that anyone with the verifier key can check offline; the
+    checkpoint in its header carries the witnesses' cosignatures gathered for it.
 
     With the ``verifier_key``, the ledger is first checked against the history last signed
     (as before a checkpoint): IntegrityFailure, recorded, if it is not.
@@ -536,7 +544,14 @@ def export(
     if verifier_key is not None:
         check(uow_factory, origin, verifier_key)
     with uow_factory(write=False) as uow:
-        latest = uow.ledger.log.latest_checkpoint()
+        stored = uow.ledger.log.latest_checkpoint()
+        # The header carries the cosignatures gathered for it (issue 21): with a witness
+        # policy, a reader who kept no checkpoint of their own can still trust it.
+        latest = (
+            None
+            if stored is None
+            else StoredCheckpoint(stored.size, witnessing.cosigned_note(uow, stored))
+        )
     if latest is None:
         raise NotFound("the ledger has no signed checkpoint yet: issue one, then export")
 

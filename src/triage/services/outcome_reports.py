@@ -29,7 +29,7 @@ from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Ref
 from triage.ledger.log import StoredCheckpoint
 from triage.ledger.receipt import VerifiedReceipt, build_receipt, receipt_digest
-from triage.services import ledger
+from triage.services import witnessing
 from triage.services.common import device_ref
 from triage.services.intake import find_consignment
 from triage.services.issuer import Issuer
@@ -95,12 +95,10 @@ def outcome_report(
         missing = uow.consignments.missing_devices(found.id)
         jobs = {d: _job_of(uow.jobs.for_device(d), found.id) for d in arrived}
         indexes = {d: uow.ledger.indexes_for("device", d) for d in arrived}
-        latest = uow.ledger.log.latest_checkpoint()
     needed = max((max(i) for i in indexes.values() if i), default=-1)
-    if latest is None or latest.size <= needed:
-        latest = ledger.issue_checkpoint(
-            uow_factory, ledger.LEDGER_ACTOR, issuer.origin, issuer.signer_key
-        )
+    latest = witnessing.receipt_checkpoint(
+        uow_factory, needed + 1, issuer.origin, issuer.signer_key
+    )
     proven = open_checkpoint(latest.note, [issuer.verifier_key], issuer.origin)
     digests = _receipt_digests(uow_factory, issuer, indexes, latest, proven)
     devices = [_outcome(d, jobs[d], digests.get(d)) for d in sorted(arrived)]

@@ -1171,6 +1171,87 @@ class IncidentRepository(Protocol):
         ...
 
 
+# -- issue 21: cosignatures gathered from witnesses (uow.cosignatures, a WitnessClient) ---------
+
+
+@dataclass(frozen=True)
+class StoredCosignature:
+    """A witness's cosignature on one of the facility's checkpoints, verified before it was
+    stored: the cosigner's key (``cosigner_key`` is its vkey), its timestamp and the signature
+    line exactly as the witness returned it."""
+
+    size: int
+    key_name: str
+    key_hash: int
+    cosigner_key: str
+    timestamp: int
+    line: str
+    gathered_at: datetime
+
+
+@dataclass(frozen=True)
+class WitnessAttempt:
+    """The facility's last attempt to have one witness cosign a checkpoint: when, for which
+    size, how it ended (``outcome``: a short word such as cosigned, refused, rollback,
+    unreachable; ``detail``: what the witness said), and the size the witness said it holds
+    when it answered 409."""
+
+    key_name: str
+    key_hash: int
+    at: datetime
+    size: int
+    outcome: str
+    detail: str
+    witness_size: int | None = None
+
+
+class CosignatureRepository(Protocol):
+    """Cosignatures on the facility's checkpoints and the last attempt per witness (not ledger
+    entries: they attest to the ledger; see ``tables.ledger_cosignature``)."""
+
+    def add(self, cosignature: StoredCosignature) -> bool:
+        """Store a cosignature (once: the same witness on the same size again changes nothing);
+        True when it was new."""
+        ...
+
+    def for_size(self, size: int) -> list[StoredCosignature]:
+        """The cosignatures stored on the checkpoint of ``size``, oldest first."""
+        ...
+
+    def cosigned_sizes(self, at_least: int = 0) -> list[int]:
+        """Checkpoint sizes (``>= at_least``) with at least one cosignature, largest first."""
+        ...
+
+    def latest_by(self, key_name: str, key_hash: int) -> StoredCosignature | None:
+        """That witness's cosignature on the largest checkpoint it cosigned for the facility."""
+        ...
+
+    def record_attempt(self, attempt: WitnessAttempt) -> None:
+        """Keep ``attempt`` as that witness's last attempt (replacing the one before)."""
+        ...
+
+    def attempts(self) -> list[WitnessAttempt]:
+        """The last attempt of every witness ever asked."""
+        ...
+
+    def checkpoint_issued_at(self, sizes: Sequence[int]) -> dict[int, datetime]:
+        """When the stored checkpoints of ``sizes`` were issued (those the table holds)."""
+        ...
+
+
+class WitnessUnreachable(Exception):
+    """A witness did not answer: refused connection, timeout, a broken reply."""
+
+
+class WitnessClient(Protocol):
+    """C2SP tlog-witness add-checkpoint over HTTP (``triage.adapters.witness_client``)."""
+
+    def add_checkpoint(self, url: str, body: bytes, timeout: float) -> tuple[int, str, bytes]:
+        """POST ``body`` to ``<url>/add-checkpoint``: (status, content type, body) of whatever
+        the witness answered; WitnessUnreachable when it did not answer within ``timeout``."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: everything in it commits with its ledger entries, or nothing does."""
 
@@ -1256,6 +1337,9 @@ class UnitOfWork(Protocol):
     def incidents(self) -> IncidentRepository: ...
 
     @property
+    def cosignatures(self) -> CosignatureRepository: ...
+
+    @property
     def packaged(self) -> PackagedData:
         """The data files that ship with the system (the factory's)."""
         ...
@@ -1329,6 +1413,10 @@ class UnitOfWorkFactory(Protocol):
 
     def checkpoint_keeper(self) -> CheckpointKeeper | None:
         """Where the latest signed checkpoint is kept outside the database (None: nowhere)."""
+        ...
+
+    def witness_client(self) -> WitnessClient:
+        """How the facility reaches witnesses to have its checkpoints cosigned."""
         ...
 
 

@@ -8,7 +8,7 @@ import io
 import json
 import re
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,13 @@ from triage.adapters.pdf.certificate import (
 from triage.domain.reset_profile import EMPTY_DIGEST
 from triage.entrypoints.cli import app as cli
 from triage.errors import Conflict
+from triage.ledger.cosignature import cosign, generate_cosigner_key, note_with_signatures
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
-from triage.ledger.log import Log
+from triage.ledger.log import Log, StoredCheckpoint
 from triage.ledger.memory import MemoryLogStorage
 from triage.ledger.note import generate_key
+from triage.ledger.policy import parse_policy, verify_checkpoint
 from triage.ledger.receipt import build_receipt, receipt_digest, verify_receipt
 
 ORIGIN = "device-triage.local/demo"
@@ -119,12 +121,15 @@ class Ledger:
             self.noise()
             self.add(entry_type, actor, {"job_id": job_id, "state": state, **extra})
 
-    def receipt(self) -> str:
+    def receipt(self, cosigners: Sequence[str] = ()) -> str:
+        """The device's receipt, its checkpoint cosigned by each of ``cosigners`` (signer keys
+        of witnesses), as the facility publishes it."""
         self.noise()
         checkpoint = self.log.issue_checkpoint(ORIGIN, self.signer)
-        return build_receipt(
-            self.log, ORIGIN, Ref("device", DEVICE), self.device_indexes, checkpoint
-        )
+        body = checkpoint.note.split("\n\n")[0] + "\n"
+        lines = [cosign(body, signer, 1_800_000_000 + n) for n, signer in enumerate(cosigners)]
+        cosigned = StoredCheckpoint(checkpoint.size, note_with_signatures(checkpoint.note, lines))
+        return build_receipt(self.log, ORIGIN, Ref("device", DEVICE), self.device_indexes, cosigned)
 
 
 @pytest.fixture
@@ -194,19 +199,20 @@ def test_certificate_states_the_verified_facts(released: tuple[str, str]) -> Non
         assert entry_type in text
 
 
-def test_qr_code_carries_the_receipt_digest(released: tuple[str, str]) -> None:
+def test_qr_code_carries_the_receipt_digest_and_its_checkpoint(released: tuple[str, str]) -> None:
     receipt, key = released
     digest = receipt_digest(receipt, verify_receipt(receipt, [key]))
-    assert qr_payload(receipt, key) == digest
-    assert qr_payload(receipt.encode(), key) == digest
+    checkpoint = json.loads(receipt)["checkpoint"]
+    assert qr_payload(receipt, key) == f"{digest}\n{checkpoint}"
+    assert qr_payload(receipt.encode(), key) == f"{digest}\n{checkpoint}"
     text = flat(pdf_text(render_certificate(receipt.encode(), key, FACILITY)))
     assert digest in text
     assert f"Verify: triage verify RECEIPT --key {key}" in text
 
 
-def test_printed_qr_code_decodes_to_the_digest(released: tuple[str, str], tmp_path: Path) -> None:
-    receipt, key = released
-    (tmp_path / "certificate.pdf").write_bytes(render_certificate(receipt, key, FACILITY))
+def _printed_qr(pdf: bytes, tmp_path: Path) -> str:
+    """What a reader scanning the printed certificate's QR code gets (150 dpi, zbarimg)."""
+    (tmp_path / "certificate.pdf").write_bytes(pdf)
     subprocess.run(
         ["pdftoppm", "-r", "150", "-png", "-singlefile", "certificate.pdf", "page"],
         cwd=tmp_path,
@@ -219,7 +225,36 @@ def test_printed_qr_code_decodes_to_the_digest(released: tuple[str, str], tmp_pa
         capture_output=True,
         text=True,
     )
-    assert decoded.stdout.strip() == qr_payload(receipt, key)
+    return decoded.stdout.strip()
+
+
+def test_printed_qr_code_decodes_to_the_digest(released: tuple[str, str], tmp_path: Path) -> None:
+    receipt, key = released
+    decoded = _printed_qr(render_certificate(receipt, key, FACILITY), tmp_path)
+    assert decoded == qr_payload(receipt, key).strip()
+
+
+def test_the_printed_qr_code_s_checkpoint_verifies_with_a_witness_policy(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """Issue 21: the QR code carries the cosigned checkpoint: a reader with only the printed
+    certificate and the facility's witness policy checks that two witnesses cosigned it."""
+    ledger.job(RELEASED_JOB)
+    witnesses = [generate_cosigner_key(f"witness-{n}.example.org/w") for n in "ab"]
+    policy = parse_policy(
+        f"log {ledger.verifier}\n"
+        f"witness A {witnesses[0][1]}\nwitness B {witnesses[1][1]}\n"
+        "group both all A B\nquorum both\n"
+    )
+    receipt = ledger.receipt(cosigners=[signer for signer, _ in witnesses])
+
+    decoded = _printed_qr(render_certificate(receipt, ledger.verifier, FACILITY), tmp_path)
+
+    digest, _, checkpoint = decoded.partition("\n")
+    assert digest == receipt_digest(receipt, verify_receipt(receipt, [ledger.verifier]))
+    witnessed = verify_checkpoint(checkpoint + "\n", policy, ORIGIN)
+    assert witnessed.witnesses == ("A", "B")
+    assert witnessed.checkpoint == verify_receipt(receipt, [], policy=policy).checkpoint
 
 
 def test_override_is_shown_with_its_justification(ledger: Ledger) -> None:
@@ -319,7 +354,7 @@ def test_the_certificate_names_the_line_triage_verify_prints(
     label = told.group(1) + " "
     [line] = [line for line in run.stdout.splitlines() if line.startswith(label)]
     shown = line.removeprefix(label)
-    assert shown == qr_payload(receipt, key)
+    assert shown == qr_payload(receipt, key).split("\n")[0]  # the QR code's first line
     assert shown in text  # the line under the QR code
 
 
@@ -404,7 +439,7 @@ def test_certificate_of_destruction_states_who_what_how_and_the_proven_entry(
         f"index {index} (device.destroyed)",
         f"size {verified.checkpoint.size}",
         root,
-        qr_payload(receipt, ledger.verifier),
+        qr_payload(receipt, ledger.verifier).split("\n")[0],
         f"Verify: triage verify RECEIPT --key {ledger.verifier}",
     ):
         assert fact in text, fact

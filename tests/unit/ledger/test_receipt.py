@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 
 from triage.ledger import note
+from triage.ledger.cosignature import cosign, generate_cosigner_key, note_with_signatures
 from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
 from triage.ledger.log import Log, StoredCheckpoint
 from triage.ledger.memory import MemoryLogStorage
+from triage.ledger.policy import Policy, parse_policy
 from triage.ledger.receipt import (
     MAX_RECEIPT_BYTES,
     RECEIPT_FORMAT,
@@ -333,3 +335,111 @@ def test_receipt_digest_differs_between_devices(ledger: Ledger) -> None:
         receipt = ledger.receipt(subject, indexes)
         digests.add(receipt_digest(receipt, verify_receipt(receipt, [ledger.verifier])))
     assert len(digests) == 2
+
+
+# --- witnessed receipts -----------------------------------------------------------------------
+
+WITNESS_TIME = 1_772_442_000
+
+
+class Witnessed:
+    """The ledger's log with two witnesses' keys, and receipts whose checkpoint they cosign."""
+
+    def __init__(self) -> None:
+        self.ledger = Ledger()
+        self.keys = {
+            name: generate_cosigner_key(f"witness.example/{name}") for name in ("a", "b", "c")
+        }
+
+    def policy(self, quorum: str = "group both all a b\nquorum both", log: bool = True) -> Policy:
+        lines = [f"log {self.ledger.verifier}"] if log else []
+        lines += [f"witness {name} {self.keys[name][1]}" for name in ("a", "b")]
+        return parse_policy("\n".join([*lines, quorum]) + "\n")
+
+    def receipt(self, *cosigners: str, extra: tuple[str, ...] = ()) -> str:
+        stored = self.ledger.checkpoint
+        body = note.verify(stored.note, [self.ledger.verifier])
+        lines = [cosign(body, self.keys[name][0], WITNESS_TIME) for name in cosigners]
+        cosigned = StoredCheckpoint(
+            stored.size, note_with_signatures(stored.note, [*lines, *extra])
+        )
+        return build_receipt(self.ledger.log, ORIGIN, DEVICE_A, A_INDEXES, cosigned)
+
+
+@pytest.fixture(scope="module")
+def witnessed() -> Witnessed:
+    return Witnessed()
+
+
+def test_a_receipt_cosigned_by_two_witnesses_verifies_with_a_2_of_2_policy_alone(
+    witnessed: Witnessed,
+) -> None:
+    # No verifier key and no kept checkpoint: the policy's log line and its quorum suffice.
+    verified = verify_receipt(witnessed.receipt("a", "b"), [], witnessed.policy())
+    assert verified.witnesses == ("a", "b")
+    assert verified.checkpoint.size == 10
+    assert verified.entries == [(i, witnessed.ledger.entries[i]) for i in A_INDEXES]
+
+
+def test_the_given_verifier_key_stands_for_the_policys_log_line(witnessed: Witnessed) -> None:
+    policy = witnessed.policy(log=False)
+    verified = verify_receipt(witnessed.receipt("b", "a"), [witnessed.ledger.verifier], policy)
+    assert verified.witnesses == ("a", "b")
+    with pytest.raises(VerificationError, match="the policy names no log"):
+        verify_receipt(witnessed.receipt("a", "b"), [], policy)
+
+
+def test_a_receipt_one_cosignature_short_is_refused_naming_the_quorum(
+    witnessed: Witnessed,
+) -> None:
+    with pytest.raises(VerificationError) as caught:
+        verify_receipt(witnessed.receipt("a"), [], witnessed.policy())
+    assert str(caught.value) == (
+        "the checkpoint of size 10 is not cosigned by a quorum of the policy's witnesses: "
+        "quorum both: 2 of (a, b); cosigned by a: not met"
+    )
+
+
+def test_a_receipt_with_a_forged_cosignature_is_refused(witnessed: Witnessed) -> None:
+    good = witnessed.receipt("a", "b")
+    obj = _edit(good)
+    lines = obj["checkpoint"].split("\n")
+    b_line = next(line for line in lines if line.startswith("— witness.example/b "))
+    blob = bytearray(base64.b64decode(b_line.split(" ")[2]))
+    blob[20] ^= 0x01  # a bit of the signature
+    forged = f"— witness.example/b {base64.b64encode(bytes(blob)).decode()}"
+    obj["checkpoint"] = obj["checkpoint"].replace(b_line, forged)
+    with pytest.raises(VerificationError, match=r"bad cosignature by witness\.example/b\+"):
+        verify_receipt(_dump(obj), [], witnessed.policy())
+
+
+def test_a_cosignature_by_a_witness_outside_the_policy_does_not_count(
+    witnessed: Witnessed,
+) -> None:
+    receipt = witnessed.receipt("a", "c")
+    with pytest.raises(VerificationError, match="cosigned by a: not met"):
+        verify_receipt(receipt, [], witnessed.policy())
+    # A quorum the outsider is not needed for is still met with it present.
+    verified = verify_receipt(receipt, [], witnessed.policy("quorum a"))
+    assert verified.witnesses == ("a",)
+
+
+def test_a_receipt_whose_checkpoint_was_signed_by_another_key_is_refused_by_the_policy(
+    witnessed: Witnessed,
+) -> None:
+    other = Witnessed()
+    other.keys = witnessed.keys  # the same witnesses cosigned another log's checkpoint
+    with pytest.raises(VerificationError, match="no signature by a known key"):
+        verify_receipt(other.receipt("a", "b"), [], witnessed.policy())
+
+
+def test_cosignatures_change_nothing_without_a_policy(witnessed: Witnessed) -> None:
+    plain = verify_receipt(witnessed.ledger.receipt(), [witnessed.ledger.verifier])
+    cosigned = verify_receipt(witnessed.receipt("a", "b", "c"), [witnessed.ledger.verifier])
+    assert plain.witnesses == cosigned.witnesses == ()
+    assert plain.entries == cosigned.entries and plain.checkpoint == cosigned.checkpoint
+
+
+def test_quorum_none_verifies_a_receipt_without_cosignatures(witnessed: Witnessed) -> None:
+    verified = verify_receipt(witnessed.ledger.receipt(), [], witnessed.policy("quorum none"))
+    assert verified.witnesses == ()

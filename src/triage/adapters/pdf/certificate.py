@@ -5,15 +5,18 @@ verifier key.
 The page repeats what the receipt proves (the device, its decision, reset (each item of the
 reset profile cleared or kept), seal and release; or its disposal: who destroyed it, how, under
 which reference, and the ledger entry that records it) and the ledger entries of its job, and
-carries a QR code of the receipt's digest, so whoever holds the certificate and the receipt can
-check that they belong together and that the receipt is in the facility's log. Nothing on the
-page comes from anywhere but the verified entries.
+carries a QR code of the receipt's digest and of the checkpoint the receipt is proven against
+(a signed note carrying the witnesses' cosignatures, issue 21), so whoever holds the certificate
+and the receipt can check that they belong together and that the receipt is in the facility's
+log, and whoever holds only the certificate can check the checkpoint against a witness policy.
+Nothing on the page comes from anywhere but the verified receipt.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -141,8 +144,17 @@ def _file_id(device_id: str) -> str:
 
 
 def qr_payload(receipt: str | bytes, verifier_key: str) -> str:
-    """Exactly what the certificate's QR code encodes: the verified receipt's digest line."""
-    return receipt_digest(receipt, verify_receipt(receipt, [verifier_key]))
+    """Exactly what the certificate's QR code encodes: the verified receipt's digest line, a
+    newline, then the checkpoint the receipt is proven against as a signed note with the
+    witnesses' cosignatures it carries (ending in its newline)."""
+    verified = verify_receipt(receipt, [verifier_key])
+    return _payload(receipt, receipt_digest(receipt, verified))
+
+
+def _payload(receipt: str | bytes, digest: str) -> str:
+    """The QR code's text for a receipt that verified, whose digest line is ``digest``."""
+    checkpoint = json.loads(receipt)["checkpoint"]
+    return f"{digest}\n{checkpoint}"
 
 
 def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: str) -> bytes:
@@ -154,7 +166,8 @@ def render_certificate(receipt: str | bytes, verifier_key: str, facility_name: s
     verified = verify_receipt(receipt, [verifier_key])
     facts = _released_facts(verified)
     digest = receipt_digest(receipt, verified)
-    story = _story(verified, facts, digest, verifier_key, facility_name)
+    payload = _payload(receipt, digest)
+    story = _story(verified, facts, digest, payload, verifier_key, facility_name)
     return _build(f"Triage certificate {facts.job.device_id}", facility_name, digest, story)
 
 
@@ -171,7 +184,8 @@ def render_destruction_certificate(
     verified = verify_receipt(receipt, [verifier_key])
     facts = _destroyed_facts(verified)
     digest = receipt_digest(receipt, verified)
-    story = _destruction_story(verified, facts, digest, verifier_key, facility_name)
+    payload = _payload(receipt, digest)
+    story = _destruction_story(verified, facts, digest, payload, verifier_key, facility_name)
     return _build(f"Certificate of destruction {facts.job.device_id}", facility_name, digest, story)
 
 
@@ -352,6 +366,7 @@ def _story(
     verified: VerifiedReceipt,
     facts: _Facts,
     digest: str,
+    payload: str,
     verifier_key: str,
     facility_name: str,
 ) -> list[Flowable]:
@@ -359,7 +374,7 @@ def _story(
     return [
         _header(verified, "Triage certificate", "RELEASED", _ACCENT, facility_name, released.at),
         Spacer(1, 5 * mm),
-        _device_block(facts.job, digest),
+        _device_block(facts.job, digest, payload),
         Spacer(1, 5 * mm),
         _p("Triage", _SECTION),
         Spacer(1, 1.5 * mm),
@@ -387,6 +402,7 @@ def _destruction_story(
     verified: VerifiedReceipt,
     facts: _Destruction,
     digest: str,
+    payload: str,
     verifier_key: str,
     facility_name: str,
 ) -> list[Flowable]:
@@ -410,7 +426,7 @@ def _destruction_story(
     return [
         _header(verified, title, "DESTROYED", _DESTROYED_ACCENT, facility_name, destroyed.at),
         Spacer(1, 5 * mm),
-        _device_block(facts.job, digest),
+        _device_block(facts.job, digest, payload),
         Spacer(1, 5 * mm),
         _p(section, _SECTION),
         Spacer(1, 1.5 * mm),
@@ -546,7 +562,7 @@ def _grid_style(padding: float, line_below: bool = False) -> TableStyle:
     return TableStyle(commands)
 
 
-def _device_block(job: _Job, digest: str) -> Table:
+def _device_block(job: _Job, digest: str, payload: str) -> Table:
     device = job.device
     rows = [
         ("Device type", _type_name(device.get("type"))),
@@ -568,11 +584,15 @@ def _device_block(job: _Job, digest: str) -> Table:
         details,
     ]
     right = [
-        QrCode(digest, _QR_SIDE),
+        QrCode(payload, _QR_SIDE),
         Spacer(1, 1 * mm),
         Paragraph("<br/>".join(escape(line) for line in wrap(digest, 44)), _DIGEST),
         Spacer(1, 1 * mm),
-        _p("The QR code encodes exactly this receipt digest", _CAPTION),
+        _p(
+            "The QR code encodes this receipt digest, then the checkpoint with its witnesses' "
+            "cosignatures",
+            _CAPTION,
+        ),
     ]
     qr_width = _QR_SIDE + 14 * mm
     table = Table(

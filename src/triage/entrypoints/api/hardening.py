@@ -37,6 +37,9 @@ DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # them (a bench tablet is shared). Only the stylesheet may be cached.
 NO_STORE = "no-store"
 CACHEABLE_PREFIX = "/static/"
+# The ledger's tile API (C2SP tlog-tiles) says itself how long an answer may be kept: a tile
+# never changes and is meant to be cached (privately when it needs a token); its errors are not.
+OWN_CACHING_PREFIX = "/api/v1/ledger/tlog/"
 # Strict-Transport-Security only on a request that came over HTTPS (uvicorn with TLS, or a
 # proxy trusted with --proxy-headers): `triage serve` speaks plain HTTP on loopback, where the
 # header means nothing (RFC 6797 8.1: browsers ignore it over HTTP) and would wrongly pin
@@ -140,7 +143,9 @@ def _harden(headers: MutableHeaders, scope: Scope) -> None:
         headers[name] = value
     if "content-security-policy" not in headers:
         headers["Content-Security-Policy"] = DEFAULT_POLICY
-    if not scope["path"].startswith(CACHEABLE_PREFIX):
+    path = scope["path"]
+    own = path.startswith(OWN_CACHING_PREFIX) and "cache-control" in headers
+    if not path.startswith(CACHEABLE_PREFIX) and not own:
         headers["Cache-Control"] = NO_STORE
     if scope.get("scheme") == "https":
         headers["Strict-Transport-Security"] = HSTS

@@ -1,4 +1,5 @@
-"""REST endpoints of the ledger: health, status, checkpoints, proofs and the export."""
+"""REST endpoints of the ledger: health, status, checkpoints, proofs, the export, and the witness
+policy and witnesses that cosign its checkpoints (issue 21)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from triage.entrypoints.api.security import access, operator_dependency, require
 from triage.entrypoints.encoding import consistency_json, status_json
 from triage.errors import InvalidInput
 from triage.services import ledger as ledger_service
+from triage.services import witnessing
 from triage.services.proof_encoding import inclusion_json
 
 EXPORT_MEDIA_TYPE = "application/jsonl"
@@ -66,6 +68,93 @@ class CheckpointPage(BaseModel):
     total: int
     offset: int
     limit: int
+
+
+class PolicyWitnessOut(BaseModel):
+    name: str = Field(description="The witness's name in the policy.")
+    key: str = Field(description="Its cosigner key (a C2SP vkey of type 0x04).")
+    url: str | None = Field(description="Its submission prefix; none: never contacted.")
+
+
+class WitnessPolicyOut(BaseModel):
+    policy: str = Field(
+        description="The whole C2SP tlog-policy a verifier uses, the facility's log line "
+        "first (`triage verify --policy FILE`)."
+    )
+    quorum: str
+    witnesses: list[PolicyWitnessOut]
+    alert_after_minutes: int = Field(description="Below quorum this long: an alert.")
+    timeout_seconds: int = Field(description="What one request to a witness may take.")
+    attempts: int = Field(description="Attempts a witness that does not answer gets a round.")
+    set_by: str
+    set_at: str
+
+
+class WitnessPolicyIn(BaseModel):
+    policy: str = Field(
+        max_length=witnessing.MAX_POLICY_TEXT,
+        description="Witness (name, cosigner key, URL), group and quorum lines of C2SP "
+        "tlog-policy; the facility's own log line is added, not typed.",
+    )
+    alert_after_minutes: int = Field(
+        default=witnessing.DEFAULT_ALERT_AFTER_MINUTES,
+        ge=witnessing.ALERT_AFTER_RANGE[0],
+        le=witnessing.ALERT_AFTER_RANGE[1],
+    )
+    timeout_seconds: int = Field(
+        default=witnessing.DEFAULT_TIMEOUT_SECONDS,
+        ge=witnessing.TIMEOUT_RANGE[0],
+        le=witnessing.TIMEOUT_RANGE[1],
+    )
+    attempts: int = Field(
+        default=witnessing.DEFAULT_ATTEMPTS,
+        ge=witnessing.ATTEMPTS_RANGE[0],
+        le=witnessing.ATTEMPTS_RANGE[1],
+    )
+
+
+class WitnessAttemptOut(BaseModel):
+    at: str
+    size: int = Field(description="The size of the checkpoint it was asked to cosign.")
+    outcome: str
+    detail: str = Field(description="What the witness answered, or why it could not.")
+    witness_size: int | None = Field(description="The size the witness said it holds (409).")
+
+
+class WitnessStateOut(BaseModel):
+    name: str
+    key_id: str
+    url: str | None
+    cosigned_latest: bool = Field(description="Its cosignature on the latest checkpoint is held.")
+    last_cosigned_size: int | None
+    last_cosigned_at: str | None
+    last_attempt: WitnessAttemptOut | None
+
+
+class WitnessesOut(BaseModel):
+    policy: WitnessPolicyOut | None = Field(description="None: witnessing is off.")
+    checkpoint_size: int | None = Field(description="The latest checkpoint's size.")
+    quorum_met: bool = Field(description="The latest checkpoint's cosignatures meet the quorum.")
+    explanation: str
+    witnesses: list[WitnessStateOut]
+
+
+class WitnessOutcomeOut(BaseModel):
+    witness: str
+    size: int
+    outcome: str = Field(
+        description="cosigned, already cosigned, no url, rollback, inconsistent, refused, "
+        "conflict, unreachable, invalid answer or not sent."
+    )
+    cosigned: bool
+    detail: str
+    witness_size: int | None
+
+
+class GatherOut(BaseModel):
+    outcomes: list[WitnessOutcomeOut]
+    quorum_met: bool
+    explanation: str
 
 
 def build_ledger_router(application: App) -> APIRouter:
@@ -161,6 +250,53 @@ def build_ledger_router(application: App) -> APIRouter:
             media_type=EXPORT_MEDIA_TYPE,
             filename=name,
             background=BackgroundTask(os.unlink, file.name),
+        )
+
+    checkpointer = requires(application, Permission.LEDGER_CHECKPOINT)
+
+    @router.get(
+        "/ledger/witness-policy", tags=["ledger"], responses=problems.responses(404), **reader
+    )
+    def witness_policy(caller: Caller = operator) -> WitnessPolicyOut:
+        """The witness policy in force: the whole C2SP tlog-policy text a verifier uses (the
+        facility's log line first) and how witnesses are asked; 404 while none is set."""
+        return WitnessPolicyOut(**witnessing.current_policy(uow, caller).to_json())
+
+    @router.put(
+        "/ledger/witness-policy",
+        tags=["ledger"],
+        **requires(application, Permission.FACILITY_MANAGE),
+    )
+    def set_witness_policy(body: WitnessPolicyIn, caller: Caller = operator) -> WitnessPolicyOut:
+        """Record the witness policy (an administrator): witness, group and quorum lines; the
+        facility's log line is added. A policy that does not parse is refused naming its line."""
+        found = witnessing.set_policy(
+            uow,
+            caller,
+            body.policy,
+            application.verifier_key(),
+            alert_after_minutes=body.alert_after_minutes,
+            timeout_seconds=body.timeout_seconds,
+            attempts=body.attempts,
+        )
+        return WitnessPolicyOut(**found.to_json())
+
+    @router.get("/ledger/witnesses", tags=["ledger"], **reader)
+    def witnesses(caller: Caller = operator) -> WitnessesOut:
+        """Each policy witness's last cosignature and last outcome, and whether the latest
+        checkpoint meets the quorum."""
+        return WitnessesOut(**witnessing.status(uow, caller).to_json())
+
+    @router.post("/ledger/witnesses/gather", tags=["ledger"], **checkpointer)
+    def gather(caller: Caller = operator) -> GatherOut:
+        """Ask the witnesses now to cosign the latest checkpoint (within the policy's bound);
+        what each one did."""
+        outcomes = witnessing.gather(uow, caller, uow.witness_client(), application.origin)
+        shown = witnessing.status(uow, caller)
+        return GatherOut(
+            outcomes=[WitnessOutcomeOut(**o.to_json()) for o in outcomes],
+            quorum_met=shown.quorum_met,
+            explanation=shown.explanation,
         )
 
     return router

@@ -66,7 +66,8 @@ COMMANDS: dict[str, Lazy] = {
         "verify",
         "Check a receipt, a signed document (a dispatch note, an outcome report, an asset "
         "owner's acknowledgement: the signer's verifier key) or a whole ledger export offline "
-        "with nothing but the verifier key (and, for an export, the checkpoints you kept).",
+        "with nothing but the verifier key or a witness policy (and, for an export, the "
+        "checkpoints you kept).",
     ),
     "access-review": Lazy(
         "security",

@@ -1,4 +1,5 @@
-"""`triage ledger`: status, checkpoints, refusals, proofs, export, verification and replay."""
+"""`triage ledger`: status, checkpoints, refusals, proofs, export, verification and replay, and
+the witnesses that cosign its checkpoints (`triage ledger witnesses`)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,17 @@ from triage.entrypoints.encoding import consistency_json, status_json
 from triage.errors import IntegrityFailure
 from triage.services import ledger as ledger_service
 from triage.services import replay as replay_service
+from triage.services import witnessing
 from triage.services.proof_encoding import b64, inclusion_json, replay_json, verification_json
 
 app = typer.Typer(
     help="The tamper-evident ledger: verify, checkpoint, prove.", no_args_is_help=True
 )
+witnesses_app = typer.Typer(
+    help="The witnesses that cosign the ledger's checkpoints: policy, status, gathering.",
+    no_args_is_help=True,
+)
+app.add_typer(witnesses_app, name="witnesses")
 
 
 def refused(
@@ -50,15 +57,24 @@ def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = Fals
 
 @app.command("checkpoint")
 def checkpoint(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Issue, store and print a signed checkpoint of the ledger as it stands."""
+    """Issue, store and print a signed checkpoint of the ledger as it stands, with the
+    cosignatures of the witnesses asked for them at once (when a witness policy is set)."""
     with session(data_dir, token) as s:
         try:
-            stored = ledger_service.issue_checkpoint(
+            stored, outcomes = witnessing.issue_and_gather(
                 s.uow, s.caller, s.app.origin, s.app.signer_key()
             )
         except IntegrityFailure as exc:
             raise refused(exc) from exc
-    emit(as_json, {"size": stored.size, "checkpoint": stored.note}, stored.note.rstrip("\n"))
+    for outcome in [] if as_json else outcomes:
+        if not outcome.cosigned and outcome.outcome != witnessing.NO_URL:
+            warn(f"witness {outcome}")
+    data = {
+        "size": stored.size,
+        "checkpoint": stored.note,
+        "witnesses": [o.to_json() for o in outcomes],
+    }
+    emit(as_json, data, stored.note.rstrip("\n"))
 
 
 @app.command("integrity")
@@ -236,3 +252,114 @@ def replay(
         + notes,
     )
     raise typer.Exit(1)
+
+
+# -- `triage ledger witnesses` ------------------------------------------------------------------
+
+
+@witnesses_app.command("set")
+def witnesses_set(
+    policy_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="The policy: witness (name, cosigner key, URL), group and quorum lines of C2SP "
+            "tlog-policy; the facility's own log line is added.",
+        ),
+    ],
+    alert_after: Annotated[
+        int,
+        typer.Option(help="Minutes a checkpoint may stay below quorum before an alert."),
+    ] = witnessing.DEFAULT_ALERT_AFTER_MINUTES,
+    timeout: Annotated[
+        int, typer.Option(help="Seconds one request to a witness may take.")
+    ] = witnessing.DEFAULT_TIMEOUT_SECONDS,
+    attempts: Annotated[
+        int, typer.Option(help="Attempts a witness that does not answer gets per round.")
+    ] = witnessing.DEFAULT_ATTEMPTS,
+    token: Token = "",
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Record the witness policy (an administrator): which witnesses cosign the checkpoints
+    and how many must (recorded in the ledger; a policy that does not parse is refused)."""
+    try:
+        text = policy_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{policy_file}: cannot read it as UTF-8 text: {exc}") from exc
+    with session(data_dir, token) as s:
+        found = witnessing.set_policy(
+            s.uow,
+            s.caller,
+            text,
+            s.app.verifier_key(),
+            alert_after_minutes=alert_after,
+            timeout_seconds=timeout,
+            attempts=attempts,
+        )
+    names = ", ".join(w.name for w in found.policy.witnesses) or "none"
+    emit(
+        as_json,
+        found.to_json(),
+        f"witness policy recorded: witnesses {names}, quorum {found.policy.quorum}; an alert "
+        f"after {found.alert_after_minutes} minutes below quorum. Give verifiers "
+        "'triage ledger witnesses policy'",
+    )
+
+
+@witnesses_app.command("show")
+def witnesses_show(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Show the witness policy, whether the latest checkpoint meets its quorum, and each
+    witness's last cosignature and last outcome."""
+    with session(data_dir, token) as s:
+        shown = witnessing.status(s.uow, s.caller)
+    if shown.policy is None:
+        emit(as_json, shown.to_json(), shown.explanation)
+        return
+    found = shown.policy
+    lines = [
+        f"quorum {found.policy.quorum}; alert after {found.alert_after_minutes} minutes below "
+        f"it; {found.attempts} attempt(s) of {found.timeout_seconds} s per witness",
+        shown.explanation + ("" if shown.quorum_met else " (BELOW QUORUM)"),
+    ]
+    for witness in shown.witnesses:
+        cosigned, attempt = witness.last_cosigned, witness.last_attempt
+        last = (
+            "never cosigned"
+            if cosigned is None
+            else f"last cosigned size {cosigned.size} at {cosigned.gathered_at:%Y-%m-%d %H:%M:%S}"
+        )
+        outcome = (
+            "never asked"
+            if attempt is None
+            else f"last asked {attempt.at:%Y-%m-%d %H:%M:%S} (size {attempt.size}): "
+            f"{attempt.outcome}: {attempt.detail}"
+        )
+        lines.append(f"  {witness.name} {witness.url or '(no URL)'}: {last}; {outcome}")
+    emit(as_json, shown.to_json(), "\n".join(lines))
+
+
+@witnesses_app.command("policy")
+def witnesses_policy(token: Token = "", data_dir: DataDir = None) -> None:
+    """Print the whole witness policy a verifier uses, the facility's log line first: save it
+    and check with `triage verify RECEIPT --policy FILE`."""
+    with session(data_dir, token) as s:
+        found = witnessing.current_policy(s.uow, s.caller)
+    typer.echo(found.text, nl=False)
+
+
+@witnesses_app.command("gather")
+def witnesses_gather(
+    token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """Ask the witnesses now to cosign the latest checkpoint; prints what each one did."""
+    with session(data_dir, token) as s:
+        outcomes = witnessing.gather(s.uow, s.caller, s.uow.witness_client(), s.app.origin)
+        shown = witnessing.status(s.uow, s.caller)
+    data = {
+        "outcomes": [o.to_json() for o in outcomes],
+        "quorum_met": shown.quorum_met,
+        "explanation": shown.explanation,
+    }
+    text = "\n".join([*(str(o) for o in outcomes), shown.explanation])
+    emit(as_json, data, text if outcomes else f"nothing to gather: {shown.explanation}")

@@ -1,4 +1,5 @@
-"""`triage verify`: a receipt or a ledger export checked offline, with the verifier key only."""
+"""`triage verify`: a receipt or a ledger export checked offline, with the verifier key only, or
+with a witness policy whose quorum of cosignatures stands in for a checkpoint the reader kept."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from triage.domain.signed_document import verify_document
 from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import JsonFlag
 from triage.entrypoints.cli.output import emit, fail
-from triage.entrypoints.export_check import check_export, is_export
+from triage.entrypoints.export_check import check_export, is_export, witnessed_line
 from triage.ledger.errors import VerificationError
+from triage.ledger.policy import MAX_POLICY_BYTES, Policy, PolicyError, parse_policy
 from triage.ledger.receipt import DIGEST_LABEL, MAX_RECEIPT_BYTES, receipt_digest, verify_receipt
 
 
@@ -29,7 +31,23 @@ def verify(
             dir_okay=False,
         ),
     ],
-    key: Annotated[str, typer.Option(help="The facility's verifier key.")],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            help="The facility's verifier key (or a signed document's signer's); optional "
+            "with --policy, whose log line gives it."
+        ),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="A witness policy (C2SP tlog-policy: log, witnesses, quorum): the receipt's "
+            "or export's checkpoint must carry its quorum of witness cosignatures, and then "
+            "no checkpoint kept from before is needed to trust it.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     checkpoint: Annotated[
         list[Path] | None,
         typer.Option(
@@ -43,10 +61,16 @@ def verify(
 ) -> None:
     """Check a receipt, a signed document (a dispatch note, an outcome report, an asset owner's
     acknowledgement: the signer's verifier key) or a whole ledger export offline with nothing
-    but the verifier key (and, for an export, the checkpoints you kept)."""
+    but the verifier key or a witness policy (and, for an export, the checkpoints you kept)."""
+    if key is None and policy is None:
+        raise fail(
+            "give --key (the facility's verifier key) or --policy (a witness policy whose "
+            "log line names the facility's key)"
+        )
+    rules = _load_policy(policy) if policy is not None else None
     if is_export(receipt):
         try:
-            report, text = check_export(receipt, key, checkpoint or [])
+            report, text = check_export(receipt, key, checkpoint or [], rules)
         except VerificationError as exc:
             emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
             raise typer.Exit(1) from exc
@@ -57,9 +81,11 @@ def verify(
     try:
         data = read_limited(receipt, MAX_RECEIPT_BYTES, "receipt")
         if _is_signed_document(data):
+            if key is None:
+                raise fail("a signed document is checked with its signer's key: give --key")
             _verify_document(data, key, as_json)
             return
-        verified = verify_receipt(data, [key])
+        verified = verify_receipt(data, [key] if key else [], rules)
     except (VerificationError, InputLimitError) as exc:
         emit(as_json, {"ok": False, "error": str(exc)}, f"FAILED: {exc}")
         raise typer.Exit(1) from exc
@@ -67,6 +93,7 @@ def verify(
     lines = [
         f"ok: {len(verified.entries)} entries about {verified.subject.kind} "
         f"{verified.subject.id} are in {verified.origin} at size {verified.checkpoint.size}",
+        *([f"  {witnessed_line(rules, verified.witnesses)}"] if rules is not None else []),
         # What a certificate prints under its QR code, to be compared with this line.
         f"{DIGEST_LABEL} {digest}",
         *(
@@ -82,11 +109,24 @@ def verify(
             "origin": verified.origin,
             "subject": verified.subject.to_json(),
             "checkpoint_size": verified.checkpoint.size,
+            "witnesses": list(verified.witnesses),
             "digest": digest,
             "entries": [{"index": i, "entry": e.to_json()} for i, e in verified.entries],
         },
         "\n".join(lines),
     )
+
+
+def _load_policy(path: Path) -> Policy:
+    """The witness policy in the file at ``path``; a usage error (exit 2) naming what is wrong."""
+    try:
+        return parse_policy(read_limited(path, MAX_POLICY_BYTES, str(path)).decode("utf-8"))
+    except InputLimitError as exc:
+        raise fail(f"--policy: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise fail(f"--policy {path}: not UTF-8 text (at byte {exc.start})") from exc
+    except PolicyError as exc:
+        raise fail(f"--policy {path}: {exc}") from exc
 
 
 def _verify_document(data: bytes, key: str, as_json: bool) -> None:

@@ -1,7 +1,8 @@
-"""The auditor's pages: the ledger's status, a full verification and replay check started from
-the page (run in the background, its progress followed by the page), and a receipt checked by
-upload, offline against the facility's verifier key (nothing the facility's database says is
-trusted for it)."""
+"""The auditor's pages: the ledger's status, the witnesses that cosign its checkpoints (their
+last outcomes, the quorum of the latest checkpoint), a full verification and replay check
+started from the page (run in the background, its progress followed by the page), and a
+receipt checked by upload, offline against the facility's verifier key (nothing the facility's
+database says is trusted for it)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from triage.domain.roles import Permission
 from triage.errors import NotFound, TriageError
 from triage.ledger.errors import VerificationError
 from triage.ledger.receipt import verify_receipt
-from triage.services import automatic_evidence, security_log
+from triage.services import automatic_evidence, security_log, witnessing
 from triage.services.proof_encoding import inclusion_json
 from triage.services.views import assurance, devices
 
@@ -101,6 +102,7 @@ def register(router: APIRouter, site: Site) -> None:
             visit,
             status_code,
             ledger=status(visit),
+            witnesses=witnessing.status(uow, visit.caller),
             run=run,
             refresh=REFRESH if run is not None and not run.finished else None,
             **{"verified": None, "problem": None, **context},
