@@ -122,6 +122,11 @@ class IntegrityFailure(TriageError):
         self.index = index
 
 
+class NotRepresentable(TriageError):
+    """What was asked for exists but cannot be given in the form asked for; the message says
+    where it can be had."""
+
+
 class InfrastructureFailure(TriageError):
     """A tool or component the system relies on failed (a database tool, a device connector)."""
 

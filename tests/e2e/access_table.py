@@ -63,6 +63,7 @@ NEEDS: dict[Route, P] = {
     # tests/e2e/test_tlog_api.py).
     ("GET", f"{API}/ledger/tlog/checkpoint"): P.ASSURANCE_READ,
     ("GET", f"{API}/ledger/tlog/tile/entries/{{index:path}}"): P.ASSURANCE_READ,
+    ("GET", f"{API}/ledger/tlog/tile/entries-u32/{{index:path}}"): P.ASSURANCE_READ,
     ("GET", f"{API}/ledger/tlog/tile/{{level}}/{{index:path}}"): P.ASSURANCE_READ,
     # The witnesses that cosign the checkpoints (issue 21): everyone who reads the ledger reads
     # the policy and how the witnesses answered; only an administrator sets the policy, and

@@ -5,15 +5,17 @@ gzip-compressed bundles, a token of who may read assurance data, or none in publ
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import Triage, start_server, stop
 from tests.interop.ledger_growth import SYSTEM, grow_and_sign
-from triage.ledger.bundle import parse_entry_bundle
+from triage.ledger.bundle import WIDE_LENGTH_BYTES, parse_entry_bundle
 from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Ref
 from triage.ledger.rfc6962 import leaf_hashes, root_hash
@@ -159,13 +161,15 @@ def test_a_tile_is_served_once_a_checkpoint_covers_it(
         stop(server)
 
 
-def test_an_entry_too_large_for_a_c2sp_bundle_is_named_in_a_500(
-    tmp_path_factory: pytest.TempPathFactory,
+def test_an_entry_too_large_for_a_c2sp_bundle_is_named_and_served_wide(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     """C2SP bundles carry uint16 lengths; the ledger holds larger entries (a dispatch note of
-    hundreds of devices): such a bundle is refused, naming the entry, not cut short."""
+    hundreds of devices): the C2SP form of such a bundle answers 501 naming the entry and the
+    wide form (uint32 lengths) beside it, never a bundle cut short; and the monitor follows
+    the log through it."""
     triage = Triage(tmp_path_factory.mktemp("large") / "var")
-    triage.run("init")
+    vkey = triage.run("init").stdout.strip().splitlines()[-1]
     admin = triage.first_admin("admin", "Ada Admin")
     with triage.opened() as app, app.uow(write=True) as uow:
         big = make_entry(uow, SYSTEM, "test.large", Ref("test", "1"), {"pad": "x" * 70_000})
@@ -176,13 +180,24 @@ def test_an_entry_too_large_for_a_c2sp_bundle_is_named_in_a_500(
     auth = {"Authorization": f"Bearer {admin}"}
     try:
         answer = client.get(f"{PREFIX}/tile/entries/000.p/{size}", headers=auth)
-        assert answer.status_code == 500, answer.text
+        assert answer.status_code == 501, answer.text
         assert answer.headers["content-type"] == "application/problem+json"
         detail = answer.json()["detail"]
         assert f"entry {index} (test.large) is 70" in detail and "65535" in detail, detail
+        assert f"tile/entries-u32/000.p/{size}" in detail, detail
+        wide = client.get(f"{PREFIX}/tile/entries-u32/000.p/{size}", headers=auth)
+        assert wide.status_code == 200, wide.text
+        entries = parse_entry_bundle(wide.content, size, WIDE_LENGTH_BYTES)
+        assert len(entries[index]) > 70_000 and b"test.large" in entries[index]
         fits = client.get(f"{PREFIX}/tile/entries/000.p/{index}", headers=auth)
         assert len(parse_entry_bundle(fits.content, index)) == index
         assert client.get(f"{PREFIX}/tile/0/000.p/{size}", headers=auth).status_code == 200
+        url = str(client.base_url).rstrip("/") + PREFIX
+        followed = triage.run(
+            "witness", "follow", url, "--key", vkey, "--token", admin,
+            "--state", str(tmp_path / "monitor"), "--json",
+        )  # fmt: skip
+        assert json.loads(followed.stdout)["to_size"] == size, followed.stdout
     finally:
         client.close()
         stop(server)

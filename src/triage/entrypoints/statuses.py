@@ -19,6 +19,7 @@ _STATUSES: dict[type[errors.TriageError], int] = {
     errors.TooManyAttempts: 429,
     errors.KeyFileError: 500,
     errors.InfrastructureFailure: 500,
+    errors.NotRepresentable: 501,
     errors.NotInitialised: 503,
     errors.DatabaseUnavailable: 503,
     errors.WritesHeld: 503,

@@ -60,37 +60,49 @@ def unpack_bundle(data: bytes) -> list[bytes]:
 MAX_SPEC_ENTRY_BYTES = 0xFFFF
 """The largest entry a C2SP entry bundle can carry (a big-endian uint16 length prefix)."""
 
+SPEC_LENGTH_BYTES = 2
+WIDE_LENGTH_BYTES = 4
+"""The wide form (``tile/entries-u32/``): the same bundle with uint32 lengths, for a bundle
+holding an entry over 64 KiB, which the C2SP form cannot carry (a signed dispatch document of a
+few hundred devices, a long security log)."""
 
-def format_entry_bundle(entries: Sequence[bytes]) -> bytes:
-    """The C2SP form of a (full or partial) bundle: each entry behind its uint16 length.
 
-    ValueError for an empty bundle, more than ``BUNDLE_SIZE`` entries, or an entry over 64 KiB.
+def format_entry_bundle(entries: Sequence[bytes], length_bytes: int = SPEC_LENGTH_BYTES) -> bytes:
+    """A (full or partial) bundle: each entry behind its big-endian length, of ``length_bytes``
+    bytes (2: the C2SP form; 4: the wide form).
+
+    ValueError for an empty bundle, more than ``BUNDLE_SIZE`` entries, or an entry too long for
+    the length prefix.
     """
     if not 1 <= len(entries) <= BUNDLE_SIZE:
         raise ValueError(f"an entry bundle holds 1 to {BUNDLE_SIZE} entries, not {len(entries)}")
+    largest = (1 << (8 * length_bytes)) - 1
     parts = []
     for data in entries:
-        if len(data) > MAX_SPEC_ENTRY_BYTES:
+        if len(data) > largest:
             raise ValueError(
-                f"an entry of {len(data)} bytes does not fit a C2SP entry bundle "
-                f"(at most {MAX_SPEC_ENTRY_BYTES})"
+                f"an entry of {len(data)} bytes does not fit an entry bundle with "
+                f"{length_bytes}-byte lengths (at most {largest})"
             )
-        parts.append(len(data).to_bytes(2, "big"))
+        parts.append(len(data).to_bytes(length_bytes, "big"))
         parts.append(data)
     return b"".join(parts)
 
 
-def parse_entry_bundle(data: bytes, width: int | None = None) -> list[bytes]:
-    """The entries of a C2SP entry bundle; VerificationError if it is malformed or (with
-    ``width``) does not hold exactly ``width`` entries."""
+def parse_entry_bundle(
+    data: bytes, width: int | None = None, length_bytes: int = SPEC_LENGTH_BYTES
+) -> list[bytes]:
+    """The entries of an entry bundle (``length_bytes`` as in ``format_entry_bundle``);
+    VerificationError if it is malformed or (with ``width``) does not hold exactly ``width``
+    entries."""
     entries: list[bytes] = []
     view = memoryview(data)
     at = 0
     while at < len(view):
-        if at + 2 > len(view):
+        if at + length_bytes > len(view):
             raise VerificationError(f"entry bundle: a length prefix is cut off at byte {at}")
-        length = int.from_bytes(view[at : at + 2], "big")
-        at += 2
+        length = int.from_bytes(view[at : at + length_bytes], "big")
+        at += length_bytes
         if at + length > len(view):
             raise VerificationError(
                 f"entry bundle: entry {len(entries)} says {length} bytes, {len(view) - at} remain"

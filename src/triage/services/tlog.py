@@ -23,12 +23,19 @@ from triage.domain.roles import Permission
 from triage.errors import (
     InfrastructureFailure,
     NotFound,
+    NotRepresentable,
     TriageError,
     Unauthenticated,
     VerificationError,
 )
 from triage.ledger import note
-from triage.ledger.bundle import BUNDLE_SIZE, MAX_SPEC_ENTRY_BYTES, format_entry_bundle
+from triage.ledger.bundle import (
+    BUNDLE_SIZE,
+    MAX_SPEC_ENTRY_BYTES,
+    SPEC_LENGTH_BYTES,
+    WIDE_LENGTH_BYTES,
+    format_entry_bundle,
+)
 from triage.ledger.checkpoint import parse_checkpoint
 from triage.ledger.entry import Entry
 from triage.ledger.rfc6962 import HASH_SIZE
@@ -45,6 +52,13 @@ class MalformedTilePath(TriageError):
     (level, index or width) first."""
 
     title = "Malformed tile path"
+
+
+class TooLargeForBundle(NotRepresentable):
+    """An entry bundle holding an entry over 64 KiB, which the C2SP form (uint16 lengths)
+    cannot carry: the message names the entry and the wide form's path."""
+
+    title = "Entry too large for a C2SP entry bundle"
 
 
 class Unservable(InfrastructureFailure):
@@ -208,13 +222,15 @@ def entry_bundle(
     index: int,
     width: int | None = None,
     cache: ServedTiles | None = None,
+    wide: bool = False,
 ) -> bytes:
     """Entry bundle ``index`` in the C2SP form (each entry behind its uint16 length), ``width``
     entries of it for a partial bundle (None: all 256), when the published checkpoint covers
-    it; NotFound beyond it, Unservable for an entry over 64 KiB."""
+    it; NotFound beyond it. TooLargeForBundle when an entry is over 64 KiB: ``wide`` gives the
+    same bundle with uint32 lengths (``tile/entries-u32/``), which carries any entry."""
     _check_reader(uow_factory, caller)
     path = _checked(TilePath(None, index, width))
-    key = ("entries", index)
+    key = ("entries-u32" if wide else "entries", index)
     if width is None and cache is not None and (kept := cache.get(key)) is not None:
         return kept
     start = index * BUNDLE_SIZE
@@ -222,42 +238,45 @@ def entry_bundle(
     with uow_factory(write=False) as uow:
         _require_covered(uow, path, 0)
         entries = _read_entries(uow, start, stop, path)
-    bundle = format_entry_bundle(entries)
+    if not wide:
+        _refuse_too_large(entries, start, path)
+    bundle = format_entry_bundle(entries, WIDE_LENGTH_BYTES if wide else SPEC_LENGTH_BYTES)
     if width is None and cache is not None:
         cache.put(key, bundle)
     return bundle
 
 
 def _read_entries(uow: UnitOfWork, start: int, stop: int, path: TilePath) -> list[bytes]:
-    """Entries ``start`` to ``stop - 1``, every one present and small enough for a bundle.
+    """Entries ``start`` to ``stop - 1``, every one present.
 
     Read to the end before anything is refused (at most a bundle's worth), so that the
     storage's cursor is done with inside the unit of work.
     """
     entries: list[bytes] = []
-    too_large: tuple[int, bytes] | None = None
     complete = True
     for batch in uow.ledger.storage.read_entries(start, stop):
         for found, data in batch:
             complete = complete and found == start + len(entries)
-            if not complete:
-                continue
-            if len(data) > MAX_SPEC_ENTRY_BYTES and too_large is None:
-                too_large = (found, bytes(data))
-            entries.append(bytes(data))
+            if complete:
+                entries.append(bytes(data))
     if len(entries) != stop - start:
         raise Unservable(
             f"{path}: entry {start + len(entries)} is missing from the store though the "
             "published checkpoint covers it: the ledger is damaged; run 'triage ledger verify'"
         )
-    if too_large is not None:
-        found, data = too_large
-        raise Unservable(
-            f"{path}: entry {found} ({_entry_type(data)}) is {len(data)} bytes; a C2SP entry "
-            f"bundle carries entries of at most {MAX_SPEC_ENTRY_BYTES} bytes, so this bundle "
-            "cannot be served (the ledger export carries every entry)"
-        )
     return entries
+
+
+def _refuse_too_large(entries: list[bytes], start: int, path: TilePath) -> None:
+    """TooLargeForBundle naming the first entry over 64 KiB, if any."""
+    for offset, data in enumerate(entries):
+        if len(data) > MAX_SPEC_ENTRY_BYTES:
+            wide = str(path).replace("tile/entries/", "tile/entries-u32/", 1)
+            raise TooLargeForBundle(
+                f"{path}: entry {start + offset} ({_entry_type(data)}) is {len(data)} bytes; "
+                f"a C2SP entry bundle carries entries of at most {MAX_SPEC_ENTRY_BYTES} bytes. "
+                f"The same bundle with uint32 lengths is at {wide}"
+            )
 
 
 def _entry_type(data: bytes) -> str:

@@ -41,11 +41,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 import httpx
 
-from triage.ledger.bundle import MAX_SPEC_ENTRY_BYTES, parse_entry_bundle
+from triage.ledger.bundle import MAX_SPEC_ENTRY_BYTES, WIDE_LENGTH_BYTES, parse_entry_bundle
 from triage.ledger.checkpoint import Checkpoint, open_checkpoint
 from triage.ledger.entry import Entry
 from triage.ledger.errors import LedgerStateError, VerificationError
@@ -67,6 +67,7 @@ MAX_CHECKPOINT_BYTES = 64 * 1024
 """The largest checkpoint note read (a note has at most 100 signature lines of ~100 bytes)."""
 
 MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + MAX_SPEC_ENTRY_BYTES)
+MAX_WIDE_BUNDLE_BYTES = 256 * 1024 * 1024  # 256 entries of up to 1 MiB each
 """The largest C2SP entry bundle: 256 entries of 64 KiB behind their uint16 lengths."""
 
 STATE_FILE = "state.json"
@@ -93,13 +94,16 @@ class StateError(MonitorError):
 
 
 class TileSource(Protocol):
-    """A log's C2SP tlog-tiles resources, as bytes (``width`` None: a full tile or bundle)."""
+    """A log's C2SP tlog-tiles resources (``width`` None: a full tile or bundle)."""
 
     def checkpoint(self) -> bytes: ...
 
     def tile(self, level: int, index: int, width: int | None) -> bytes: ...
 
-    def bundle(self, index: int, width: int | None) -> bytes: ...
+    def bundle(self, index: int, width: int | None) -> list[bytes]:
+        """The entries of an entry bundle; VerificationError when it is malformed or does not
+        hold ``width`` entries (256 for a full one)."""
+        ...
 
 
 def tile_path(level: int, index: int, width: int | None) -> str:
@@ -107,9 +111,11 @@ def tile_path(level: int, index: int, width: int | None) -> str:
     return f"tile/{level}/{encode_tile_index(index)}{_width_suffix(width)}"
 
 
-def bundle_path(index: int, width: int | None) -> str:
-    """The C2SP path of an entry bundle."""
-    return f"tile/entries/{encode_tile_index(index)}{_width_suffix(width)}"
+def bundle_path(index: int, width: int | None, wide: bool = False) -> str:
+    """The C2SP path of an entry bundle (``wide``: the facility's uint32-length form of it, for
+    a bundle holding an entry over 64 KiB)."""
+    kind = "entries-u32" if wide else "entries"
+    return f"tile/{kind}/{encode_tile_index(index)}{_width_suffix(width)}"
 
 
 def _width_suffix(width: int | None) -> str:
@@ -171,10 +177,25 @@ class HttpTileSource:
     def tile(self, level: int, index: int, width: int | None) -> bytes:
         return self._get(tile_path(level, index, width), TILE_BYTES)
 
-    def bundle(self, index: int, width: int | None) -> bytes:
-        return self._get(bundle_path(index, width), MAX_BUNDLE_BYTES)
+    def bundle(self, index: int, width: int | None) -> list[bytes]:
+        count = TILE_WIDTH if width is None else width
+        data = self._get(bundle_path(index, width), MAX_BUNDLE_BYTES, not_representable=True)
+        if data is not None:
+            return parse_entry_bundle(data, count)
+        # 501: an entry of this bundle is over the 64 KiB a C2SP bundle carries; the facility
+        # serves the same entries with uint32 lengths beside it.
+        data = self._get(bundle_path(index, width, wide=True), MAX_WIDE_BUNDLE_BYTES)
+        return parse_entry_bundle(data, count, WIDE_LENGTH_BYTES)
 
-    def _get(self, path: str, limit: int) -> bytes:
+    @overload
+    def _get(self, path: str, limit: int) -> bytes: ...
+
+    @overload
+    def _get(self, path: str, limit: int, not_representable: bool) -> bytes | None: ...
+
+    def _get(self, path: str, limit: int, not_representable: bool = False) -> bytes | None:
+        """The resource's bytes; None for a 501 when ``not_representable`` (the resource
+        exists but not in this form)."""
         where = f"{self.url}/{path}"
         for attempt in range(1, self._attempts + 1):
             last = attempt == self._attempts
@@ -183,6 +204,8 @@ class HttpTileSource:
                     status = response.status_code
                     if status == 200:
                         return _read_at_most(response, limit, where)
+                    if status == 501 and not_representable:
+                        return None
                     if status < 500 or last:
                         raise SourceError(_refusal(where, status, _short_body(response)))
             except httpx.TransportError as exc:
@@ -682,15 +705,13 @@ def _verify_growth(
     facility = kept.facility
     mismatch: tuple[int, str] | None = None  # the first entry whose leaf hash its tile lacks
     first, last = old // TILE_WIDTH, (new - 1) // TILE_WIDTH
-    for index, bundle, tile in _fetch(source, range(first, last + 1), new, parallel):
+    for index, entries, tile in _fetch(source, range(first, last + 1), new, parallel):
         width = served_width(0, index, new)
         count = TILE_WIDTH if width is None else width
         start = index * TILE_WIDTH
         where = bundle_path(index, width)
-        try:
-            entries = parse_entry_bundle(bundle, count)
-        except VerificationError as exc:
-            raise MonitorError(f"{url}/{where}: {exc}") from exc
+        if isinstance(entries, VerificationError):
+            raise MonitorError(f"{url}/{where}: {entries}") from entries
         if len(tile) != count * HASH_SIZE:
             raise MonitorError(
                 f"{url}/{tile_path(0, index, width)} holds {len(tile)} bytes, "
@@ -787,21 +808,29 @@ def _push(nodes: list[bytes], size: int, node: bytes, height: int) -> int:
     return size + (1 << height)
 
 
+_Fetched = tuple[int, list[bytes] | VerificationError, bytes]
+
+
 def _fetch(
     source: TileSource, indices: Iterable[int], size: int, parallel: int
-) -> Iterator[tuple[int, bytes, bytes]]:
-    """(index, entry bundle, level-0 tile) for each index in order, ``parallel`` at a time."""
+) -> Iterator[_Fetched]:
+    """(index, the bundle's entries or why it is malformed, level-0 tile) for each index in
+    order, ``parallel`` at a time."""
 
-    def get(index: int) -> tuple[int, bytes, bytes]:
+    def get(index: int) -> _Fetched:
         width = served_width(0, index, size)
-        return index, source.bundle(index, width), source.tile(0, index, width)
+        try:
+            entries: list[bytes] | VerificationError = source.bundle(index, width)
+        except VerificationError as exc:
+            entries = exc
+        return index, entries, source.tile(0, index, width)
 
     if parallel <= 1:
         yield from map(get, indices)
         return
     pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="monitor-fetch")
     try:
-        pending: deque[Future[tuple[int, bytes, bytes]]] = deque()
+        pending: deque[Future[_Fetched]] = deque()
         remaining = iter(indices)
         for index in remaining:
             pending.append(pool.submit(get, index))

@@ -15,7 +15,7 @@ from tests.unit.services.security_seed import ORIGIN
 from triage.config import Settings
 from triage.domain.caller import Caller
 from triage.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
-from triage.ledger.bundle import parse_entry_bundle
+from triage.ledger.bundle import WIDE_LENGTH_BYTES, parse_entry_bundle
 from triage.ledger.entry import Ref
 from triage.ledger.log import Log
 from triage.ledger.rfc6962 import leaf_hashes
@@ -268,8 +268,14 @@ def test_an_entry_too_large_for_a_c2sp_bundle_is_named(factory: FakeUnitOfWorkFa
     _grow(factory, 1, pad=70_000)
     _grow(factory, 1)
     _checkpoint(factory)
-    with pytest.raises(tlog.Unservable, match=r"entry 3 \(unit\.note\) is 70\d\d\d bytes.*65535"):
+    with pytest.raises(
+        tlog.TooLargeForBundle,
+        match=r"entry 3 \(unit\.note\) is 70\d\d\d bytes.*65535.*at tile/entries-u32/000\.p/5",
+    ):
         tlog.entry_bundle(factory, auditor(), 0, 5)
+    # The wide form carries it: the same five entries, with uint32 lengths.
+    wide = tlog.entry_bundle(factory, auditor(), 0, 5, wide=True)
+    assert parse_entry_bundle(wide, 5, WIDE_LENGTH_BYTES) == _entries(factory, 0, 5)
     assert parse_entry_bundle(tlog.entry_bundle(factory, auditor(), 0, 3)) == _entries(
         factory, 0, 3
     )

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from triage.entrypoints.cli.witness_follow import follow, run_rounds
 from triage.ledger import note
-from triage.ledger.bundle import format_entry_bundle
+from triage.ledger.bundle import WIDE_LENGTH_BYTES, format_entry_bundle, parse_entry_bundle
 from triage.ledger.checkpoint import Checkpoint, sign_checkpoint
 from triage.ledger.cosignature import cosign, generate_cosigner_key
 from triage.ledger.entry import Entry, Ref
@@ -121,7 +121,7 @@ class MemorySource:
         data = self.storage.tiles[TileKey(level, index)]
         return data[: (width or TILE_WIDTH) * 32]
 
-    def bundle(self, index: int, width: int | None) -> bytes:
+    def bundle(self, index: int, width: int | None) -> list[bytes]:
         self._served(0, index, width, bundle_path(index, width))
         self.bundles.append(index)
         start = index * TILE_WIDTH
@@ -129,7 +129,8 @@ class MemorySource:
             self.entry_override.get(n, self.storage.entries[n])
             for n in range(start, start + (width or TILE_WIDTH))
         ]
-        return format_entry_bundle(entries)
+        # As the HTTP source reads them: through the C2SP form.
+        return parse_entry_bundle(format_entry_bundle(entries), width or TILE_WIDTH)
 
     def _served(self, level: int, index: int, width: int | None, path: str) -> None:
         try:
@@ -149,7 +150,7 @@ class Dead:
     def tile(self, level: int, index: int, width: int | None) -> bytes:
         raise AssertionError("not asked")
 
-    def bundle(self, index: int, width: int | None) -> bytes:
+    def bundle(self, index: int, width: int | None) -> list[bytes]:
         raise AssertionError("not asked")
 
 
@@ -576,12 +577,14 @@ def test_the_http_source_reads_the_spec_paths_with_the_token() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
+        if "/entries/" in request.url.path:
+            return httpx.Response(200, content=format_entry_bundle([b"e"] * TILE_WIDTH))
         return httpx.Response(200, content=b"x" * 32)
 
     with HttpTileSource(URL + "/", "tok", transport=httpx.MockTransport(handler)) as source:
         source.tile(1, 1_234_067, None)
         source.tile(0, 5, 17)
-        source.bundle(1000, None)
+        assert source.bundle(1000, None) == [b"e"] * TILE_WIDTH
 
     assert [r.url.path for r in seen] == [
         "/api/v1/ledger/tlog/tile/1/x001/x234/067",
@@ -590,6 +593,26 @@ def test_the_http_source_reads_the_spec_paths_with_the_token() -> None:
     ]
     assert {r.headers["Authorization"] for r in seen} == {"Bearer tok"}
     assert "gzip" in seen[0].headers["Accept-Encoding"]
+
+
+def test_a_bundle_too_large_for_the_c2sp_form_is_read_in_the_wide_form() -> None:
+    """A 501 from the C2SP path (an entry over 64 KiB) is not retried: the same bundle is
+    read with uint32 lengths from the facility's path beside it."""
+    large = b"L" * 70_000
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if "/entries/" in request.url.path:
+            return httpx.Response(501, json={"detail": "entry 1 is 70000 bytes"})
+        return httpx.Response(200, content=format_entry_bundle([b"a", large], WIDE_LENGTH_BYTES))
+
+    with HttpTileSource(URL, transport=httpx.MockTransport(handler)) as source:
+        assert source.bundle(0, 2) == [b"a", large]
+    assert seen == [
+        "/api/v1/ledger/tlog/tile/entries/000.p/2",
+        "/api/v1/ledger/tlog/tile/entries-u32/000.p/2",
+    ]
 
 
 def test_the_http_source_retries_server_errors_and_connection_failures() -> None:

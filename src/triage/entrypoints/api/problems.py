@@ -30,6 +30,7 @@ PROBLEM_STATUSES = {
     413: "The request body is larger than this endpoint accepts.",
     422: "Invalid input: `detail` names each field and its problem.",
     429: "Too many failed attempts: try again after Retry-After seconds.",
+    501: "It exists but cannot be given in this form: `detail` says where it can be had.",
     503: "The database cannot be reached, or the facility is not set up.",
 }
 _PROBLEM_SCHEMA: dict[str, Any] = {

@@ -83,7 +83,12 @@ def build_tlog_router(application: App) -> APIRouter:
         )
 
     # Before the hash tiles: "entries" would otherwise be read as a level.
-    @router.get("/tile/entries/{index:path}", response_class=Response, responses=binary, **guard)
+    @router.get(
+        "/tile/entries/{index:path}",
+        response_class=Response,
+        responses={**binary, **problems.responses(501)},
+        **guard,
+    )
     def entry_bundle(index: Index, request: Request, caller: Caller | None = who) -> Response:
         """An entry bundle: the entries of a level-0 tile, each behind its big-endian uint16
         length; gzip-compressed when the client accepts gzip."""
@@ -94,6 +99,25 @@ def build_tlog_router(application: App) -> APIRouter:
         headers = {"Cache-Control": immutable, "Vary": "Accept-Encoding"}
         if _accepts_gzip(request.headers.get("accept-encoding", "")):
             data = _compressed(served, number, width, data)
+            headers["Content-Encoding"] = "gzip"
+        return Response(data, media_type=TILE_MEDIA_TYPE, headers=headers)
+
+    @router.get(
+        "/tile/entries-u32/{index:path}", response_class=Response, responses=binary, **guard
+    )
+    def wide_entry_bundle(index: Index, request: Request, caller: Caller | None = who) -> Response:
+        """The same entry bundle with each entry behind a big-endian uint32 length: for a
+        bundle holding an entry over 64 KiB, which the C2SP form answers 501 for (not part of
+        C2SP tlog-tiles, which lets a log serve other forms at other URLs)."""
+        number, width = tlog.parse_index(index)
+        data = _beyond_uncached(
+            lambda: tlog.entry_bundle(uow, caller, number, width, served, wide=True)
+        )
+        if isinstance(data, Response):
+            return data
+        headers = {"Cache-Control": immutable, "Vary": "Accept-Encoding"}
+        if _accepts_gzip(request.headers.get("accept-encoding", "")):
+            data = _compressed(served, number, width, data, wide=True)
             headers["Content-Encoding"] = "gzip"
         return Response(data, media_type=TILE_MEDIA_TYPE, headers=headers)
 
@@ -147,11 +171,13 @@ def _quality(param: str) -> float | None:
         return None
 
 
-def _compressed(served: tlog.ServedTiles, index: int, width: int | None, data: bytes) -> bytes:
+def _compressed(
+    served: tlog.ServedTiles, index: int, width: int | None, data: bytes, wide: bool = False
+) -> bytes:
     """The bundle gzip-compressed; a full bundle's compressed form is kept, as it never changes."""
     if width is not None:
         return gzip.compress(data, mtime=0)
-    key = ("entries.gz", index)
+    key = ("entries-u32.gz" if wide else "entries.gz", index)
     kept = served.get(key)
     if kept is None:
         kept = gzip.compress(data, mtime=0)
