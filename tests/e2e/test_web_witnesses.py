@@ -5,19 +5,16 @@ meets WCAG 2.1 AA with the section filled in."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import TRIAGE, Facility, Triage, running_facility
+from tests.e2e.conftest import Facility, Triage, free_port, running_facility, stop
 from tests.e2e.test_web import authenticator, browser, sign_in
 from tests.e2e.test_web_accessibility import violations
+from tests.witnesses import serve_witness
 
 __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_web
 
@@ -26,12 +23,6 @@ __all__ = ["browser"]  # the module-scoped Chromium fixture, shared with test_we
 def facility(triage: Triage, tmp_path: Path) -> Iterator[Facility]:
     with running_facility(triage, tmp_path, []) as running:
         yield running
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -43,28 +34,11 @@ def witness(facility: Facility, tmp_path: Path) -> Iterator[tuple[str, str]]:
     vkey = run("witness", "keygen", "owner.example.org/w", "--dir", str(directory)).stdout.strip()
     origin = facility.vkey.split("+")[0]
     run("witness", "log", "add", origin, facility.vkey, "--dir", str(directory))
-    port = _free_port()
-    served = subprocess.Popen(
-        [*TRIAGE, "witness", "serve", "--dir", str(directory), "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
+    served, url = serve_witness(directory)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert served.poll() is None and time.monotonic() < deadline, "no witness"
-            time.sleep(0.1)
         yield vkey, url
     finally:
-        served.terminate()
-        served.wait(timeout=15)
+        stop(served)
 
 
 def test_the_auditor_sees_each_witness_and_the_quorum(
@@ -75,7 +49,7 @@ def test_the_auditor_sees_each_witness_and_the_quorum(
     # A second witness whose server is down: its key, and a port nothing listens on.
     down_dir = str(tmp_path / "down")
     down_vkey = f.triage.run("witness", "keygen", "down.example.org/w", "--dir", down_dir)
-    down_url = f"http://127.0.0.1:{_free_port()}"
+    down_url = f"http://127.0.0.1:{free_port()}"
     policy = (
         f"witness owner {vkey} {url}\n"
         f"witness head-office {down_vkey.stdout.strip()} {down_url}\n"

@@ -13,20 +13,19 @@ from __future__ import annotations
 import itertools
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import delete, select, text, update
 
-from tests.e2e.conftest import TRIAGE, Facility, Triage, free_port, running_facility, stop
+from tests.e2e.conftest import TRIAGE, Facility, Triage, running_facility, stop
 from tests.integration.ledger_rows import all_entries, set_entry
 from tests.interop.go_tlog import go_check
 from tests.pgserver import PgCluster
+from tests.witnesses import serve_witness
 from triage.adapters.devices.simulated import DeviceSpec
 from triage.adapters.tables import ledger_checkpoint, ledger_head, ledger_tile
 from triage.ledger import checkpoint as checkpoints
@@ -67,26 +66,8 @@ def _start_witness(name: str, directory: Path, origin: str, log_vkey: str) -> Ru
     """A witness of its own (key, database, process), following the facility's log."""
     vkey = _witness_cli(directory, "keygen", name).stdout.strip().splitlines()[-1]
     _witness_cli(directory, "log", "add", origin, log_vkey)
-    port = free_port()
-    proc = subprocess.Popen(
-        [*TRIAGE, "witness", "serve", "--dir", str(directory), "--port", str(port)],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/", timeout=5).status_code == 200:
-                return RunningWitness(name, directory, url, vkey, proc)
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"witness {name} did not start: {proc.communicate()[1]}")
-        time.sleep(0.1)
+    proc, url = serve_witness(directory)
+    return RunningWitness(name, directory, url, vkey, proc)
 
 
 @pytest.fixture

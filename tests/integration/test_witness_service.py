@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.unit.witness.logs import SignedLog
+from tests.witnesses import serve_witness
 from triage.ledger import note
 from triage.ledger.checkpoint import parse_checkpoint
 from triage.ledger.cosignature import verify_cosignatures
@@ -70,27 +70,8 @@ class Served:
 
 
 def _serve(directory: Path) -> Served:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*TRIAGE, "witness", "serve", "--dir", str(directory), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, timeout=30)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if client.get("/").status_code == 200:
-                return Served(directory, proc, client, url)
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"witness did not start: {proc.communicate()[1]}")
-        time.sleep(0.1)
+    proc, url = serve_witness(directory)
+    return Served(directory, proc, httpx.Client(base_url=url, timeout=30), url)
 
 
 @dataclass

@@ -255,6 +255,13 @@ def _from_entry(entry: Entry) -> WitnessPolicy:
 
 def policy(uow: UnitOfWork) -> WitnessPolicy | None:
     """The witness policy in force (the latest recorded), or None: witnessing is off."""
+    entry = _latest_about_ledger(uow, lambda e: e.type == POLICY_SET)
+    return None if entry is None else _from_entry(entry)
+
+
+def _latest_about_ledger(uow: UnitOfWork, wanted: Callable[[Entry], bool]) -> Entry | None:
+    """The latest entry about the ledger itself that is ``wanted``, read newest first, a
+    hundred at a time."""
     before: int | None = None
     while True:
         found = uow.ledger.latest_about("ledger", uow.facility_id, 100, before)
@@ -262,8 +269,8 @@ def policy(uow: UnitOfWork) -> WitnessPolicy | None:
             if data is None:
                 continue
             entry = Entry.from_bytes(data)
-            if entry.type == POLICY_SET:
-                return _from_entry(entry)
+            if wanted(entry):
+                return entry
         if len(found) < 100:
             return None
         before = found[-1][0]
@@ -850,18 +857,9 @@ def status(uow_factory: UnitOfWorkFactory, caller: Caller) -> WitnessingStatus:
 
 def _last_quorum_alert(uow: UnitOfWork) -> Entry | None:
     """The latest ``witness_quorum`` alert recorded about the ledger, if any."""
-    before: int | None = None
-    while True:
-        found = uow.ledger.latest_about("ledger", uow.facility_id, 100, before)
-        for _, data in found:
-            if data is None:
-                continue
-            entry = Entry.from_bytes(data)
-            if entry.type == "alert.raised" and entry.data.get("metric") == QUORUM_METRIC:
-                return entry
-        if len(found) < 100:
-            return None
-        before = found[-1][0]
+    return _latest_about_ledger(
+        uow, lambda e: e.type == "alert.raised" and e.data.get("metric") == QUORUM_METRIC
+    )
 
 
 def _below_since(
