@@ -70,6 +70,9 @@ def fillers_for(
         "evidence_id": ["no-such-evidence"],
         "kind": ["photo"],
         "code": ["shred"],
+        # The ledger's tile read API (issue 21): the first tile and bundle.
+        "level": ["0"],
+        "index": ["000"],
     }
 
 
