@@ -678,9 +678,13 @@ def gather(
     result = [outcomes[w.name] for w in found.policy.witnesses]
     for outcome in result:
         if outcome.outcome not in (ALREADY, COSIGNED, NO_URL):
-            log.warning("witness %s on checkpoint %d: %s", outcome.witness, stored.size, outcome)
+            log.warning(
+                "witness %s on checkpoint %d: %s", outcome.witness, stored.size, outcome.detail
+            )
         elif outcome.outcome == COSIGNED:
-            log.info("witness %s on checkpoint %d: %s", outcome.witness, stored.size, outcome)
+            log.info(
+                "witness %s on checkpoint %d: %s", outcome.witness, stored.size, outcome.detail
+            )
     return result
 
 
