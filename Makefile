@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export TRIAGE_DATA_DIR ?= $(CURDIR)/var
 
-.PHONY: install run test test-fast lint audit format bench bench-triage system-deps screenshots clean
+.PHONY: install run test test-fast lint audit format bench bench-triage bench-smoke system-deps screenshots clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -87,13 +87,20 @@ format: install
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
-## make bench: the ledger benchmark (minutes); results go to docs/performance.md.
+## make bench: the ledger benchmark (minutes); results go to docs/performance.md. It and
+## bench-triage refuse to write figures while the measured code has uncommitted changes.
 bench: install system-deps
 	$(BIN)/python -m bench.ledger_bench --write docs/performance.md
 
 ## make bench-triage: the end-to-end triage benchmark (minutes); results in bench/results/.
 bench-triage: install
 	$(BIN)/python -m bench.triage_bench --workers 6 --write bench/results/triage.md
+
+## make bench-smoke: 300 simulated devices through the service layer (well under a minute); prints
+## the CPU per device and the code measured, so that a slowdown is seen in the change that causes
+## it. No figure is written and nothing asserts a time.
+bench-smoke: install
+	@$(BIN)/python -m bench.triage_bench --devices 300 --skip-api | grep -E "per device|Code measured"
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

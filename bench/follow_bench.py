@@ -49,6 +49,7 @@ from pathlib import Path
 import httpx
 
 from bench.ledger_bench import iter_entries
+from bench.provenance import require_committed
 from triage import bootstrap
 from triage.bootstrap import App
 from triage.config import Settings
@@ -357,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--write", type=Path, help="write the Markdown report to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    if args.write:  # before anything is measured
+        require_committed(args.write)
     command = "python -m bench.follow_bench " + " ".join(sys.argv[1:] if argv is None else argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="follow-bench-"))

@@ -48,6 +48,7 @@ import pymerkle
 import sqlalchemy
 from pymerkle import SqliteTree
 
+from bench.provenance import describe, require_committed
 from triage import bootstrap
 from triage.bootstrap import App
 from triage.config import DEMO_FACILITY_ID, Settings
@@ -1300,7 +1301,8 @@ def run(args: argparse.Namespace, command: str) -> Results:
     results = Results(command, machine(root), BATCH)
     sources = measured_sources()
     results.machine["Code measured"] = (
-        f"`{source_digest(sources)}` (digest of the {len(sources)} `triage` source files loaded)"
+        f"`{source_digest(sources)}` (digest of the {len(sources)} `triage` source files "
+        f"loaded); {describe()}"
     )
     fixture: Fixture | None = None
     try:
@@ -1385,6 +1387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir, url, spec = args.child_first_proof
         child_first_proof(Path(data_dir), url, spec)
         return 0
+    if args.write:  # before anything is measured
+        require_committed(args.write)
     if args.child_verify:
         data_dir, url, workers = args.child_verify
         child_verify(Path(data_dir), url, int(workers))

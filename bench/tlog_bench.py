@@ -49,6 +49,7 @@ from pathlib import Path
 import httpx
 
 from bench.ledger_bench import iter_entries
+from bench.provenance import require_committed
 from bench.triage_bench import own_token
 from triage.bootstrap import App, initialise
 from triage.config import Settings
@@ -412,6 +413,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     command = shlex.join([".venv/bin/python", "-m", "bench.tlog_bench", *sys.argv[1:]])
+    if args.write:  # before anything is measured
+        require_committed(args.write)
     facts = machine()
     with tempfile.TemporaryDirectory(prefix="tlog-bench-") as tmp:
         log(f"building a ledger of {args.entries:,} entries")

@@ -62,6 +62,7 @@ import httpx
 import pyotp
 import sqlalchemy
 
+from bench.provenance import describe, require_committed
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
 from triage.bootstrap import App, initialise
 from triage.config import Settings
@@ -77,8 +78,10 @@ from triage.ledger import note
 from triage.services import (
     anomaly,
     assessment,
+    asset_owners,
     auth,
     bench_assignment,
+    hub_returns,
     intake,
     job_steps,
     operators,
@@ -381,6 +384,11 @@ def run_service(
         )
         operators.create_operator(uow, admin, "sam", "Sam", frozenset({Role.SECURITY_MANAGER}))
         operators.create_operator(uow, admin, "stella", "Stella", frozenset({Role.STORES}))
+        # Consignments are imported for registered asset owners only (issue 19); the fleet's
+        # hubs take the meters' reset path, as in the figures before hubs went back to the DCC
+        # (issue 20), so that the workload stays the one measured then.
+        asset_owners.register(uow, admin, ASSET_OWNER, "Bench Asset Owner")
+        hub_returns.set_policy(uow, admin, allow_reset=True)
         sup = operators.operator_caller(uow, "sup")
         bench_assignment.assign_benches(uow, admin, "ben", ["B1"], "benchmark bench")
         ben = dataclasses.replace(operators.operator_caller(uow, "ben"), bench="B1")
@@ -820,6 +828,11 @@ class ApiRun:
             return cli_sign_up(env, operator, json.loads(added)["activation_code"], bench)
 
         self.sup_token = token("sup", "Sue", "supervisor", "B1")
+        # Consignments are imported for registered asset owners only (issue 19).
+        add_owner = ["--name", "Bench Asset Owner", "--token", admin]
+        triage_cli(env, "asset-owner", "add", ASSET_OWNER, *add_owner)
+        # The fleet's hubs take the meters' reset path, as before issue 20 (see run_service).
+        triage_cli(env, "hub", "policy", "--allow-reset", "--token", admin)
         triage_cli(
             env,
             "assurance",
@@ -1260,32 +1273,8 @@ def machine(workdir: Path) -> dict[str, str]:
         "PostgreSQL": "not used",
         "Load average at start (1/5/15 min)": _loadavg(),
         "Date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "Code measured": f"`{source_digest()}` (sha256 of src/triage); {_commit()}",
+        "Code measured": f"`{source_digest()}` (sha256 of src/triage); {describe()}",
     }
-
-
-def _commit() -> str:
-    """The commit checked out, and whether src/ differs from it (read-only git calls)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "no git commit"
-    return f"commit `{head}`" + (" with uncommitted changes in src/" if dirty else "")
 
 
 def _version(module: str) -> str:
@@ -1693,6 +1682,8 @@ def run(args: argparse.Namespace, command: str) -> Results:
 def main(argv: Sequence[str] | None = None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(raw)
+    if args.write:  # before anything is measured
+        require_committed(args.write)
     command = shlex.join([".venv/bin/python", "-m", "bench.triage_bench", *raw])
     results = run(args, command)
     if results.service and results.service.profile_top:
