@@ -31,6 +31,7 @@ from triage.domain.seals import SealStatus
 from triage.duis import schema as duis_schema
 from triage.entrypoints.statuses import status_of
 from triage.errors import Conflict, IllegalTransition, NotFound, TriageError
+from triage.ledger.cosignature import generate_cosigner_key
 from triage.ledger.entry import Ref
 from triage.services import (
     anomaly,
@@ -46,6 +47,7 @@ from triage.services import (
     seals,
     tokens,
     tools,
+    witnessing,
 )
 from triage.services import ledger as ledger_service
 from triage.services.common import make_entry
@@ -580,4 +582,18 @@ def test_eight_suspensions_of_a_tool_raise_one_incident(staffed: Staffed) -> Non
     assert [(e.data["source"], e.data["about_id"]) for e in raised] == [
         ("tool_suspended", "BENCH-1")
     ]
+    assert_record_clean(staffed)
+
+
+def test_one_of_eight_identical_witness_policies_is_recorded(staffed: Staffed) -> None:
+    """The policy in force is read under the writer lock: the same policy set eight times at
+    once is recorded once, the rest refused as already in force."""
+    _, w1 = generate_cosigner_key("witness.test/w1")
+    text = f"witness w1 {w1} http://127.0.0.1:9/\nquorum w1\n"
+    app = staffed.app
+    one_wins(
+        race(lambda _: witnessing.set_policy(app.uow, staffed.admin, text, app.verifier_key())),
+        says="already the witness policy in force",
+    )
+    assert recorded(staffed, "ledger.witness_policy_set", Ref("ledger", app.facility.id)) == 1
     assert_record_clean(staffed)

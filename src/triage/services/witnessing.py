@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
-from triage.errors import InvalidInput, LedgerStateError, NotFound
+from triage.errors import Conflict, InvalidInput, LedgerStateError, NotFound
 from triage.ledger.checkpoint import open_checkpoint
 from triage.ledger.cosignature import Cosignature, note_with_signatures, verify_cosignatures
 from triage.ledger.entry import Entry, Ref, format_time
@@ -221,7 +221,7 @@ def set_policy(
             current.timeout_seconds,
             current.attempts,
         ) == (parsed.text, alert_after_minutes, timeout_seconds, attempts):
-            raise InvalidInput("policy: this is already the witness policy in force", "policy")
+            raise Conflict("policy: this is already the witness policy in force")
         entry = make_entry(uow, caller, POLICY_SET, Ref("ledger", uow.facility_id), data)
         uow.ledger.record([entry])
         uow.commit()

@@ -17,7 +17,7 @@ from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.services.callers import administrator, auditor, security_manager
 from tests.unit.services.ledger_seed import SIGNER, VERIFIER, grow, kept_factory, tamper
 from tests.unit.services.security_seed import ORIGIN
-from triage.errors import IntegrityFailure, InvalidInput, NotFound, PermissionDenied
+from triage.errors import Conflict, IntegrityFailure, InvalidInput, NotFound, PermissionDenied
 from triage.ledger import note
 from triage.ledger.checkpoint import Checkpoint, open_checkpoint, parse_checkpoint, sign_checkpoint
 from triage.ledger.cosignature import cosign, generate_cosigner_key
@@ -236,7 +236,7 @@ def test_the_settings_are_bounded_and_the_same_policy_twice_is_refused() -> None
     for name in ("alert_after_minutes", "timeout_seconds", "attempts"):
         with pytest.raises(InvalidInput, match=name):
             witnessing.set_policy(setup.factory, administrator(), text, VERIFIER, **{name: 0})
-    with pytest.raises(InvalidInput, match="already the witness policy in force"):
+    with pytest.raises(Conflict, match="already the witness policy in force"):
         witnessing.set_policy(setup.factory, administrator(), text, VERIFIER)
     witnessing.set_policy(setup.factory, administrator(), text, VERIFIER, attempts=2)
     assert _policy(setup.factory).attempts == 2
