@@ -3,11 +3,15 @@ wherever an entry lives (its own row, or its tile's bundle)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import Connection, delete, insert, select, update
 
+from triage import bootstrap
 from triage.adapters.ledger_store import stored_entry
 from triage.adapters.tables import ledger_bundle, ledger_entry
 from triage.ledger.bundle import BUNDLE_SIZE, pack_bundle, unpack_bundle
+from triage.ledger.entry import Entry, Ref
 
 
 def entry_data(conn: Connection, index: int) -> bytes:
@@ -58,3 +62,23 @@ def truncate(conn: Connection, size: int, log_id: str = "demo") -> None:
 
 def all_entries(conn: Connection, below: int) -> list[bytes]:
     return [entry_data(conn, index) for index in range(below)]
+
+
+def append_test_entries(app: bootstrap.App, count: int) -> None:
+    """``count`` more entries, each as a state change records them (through the ledger)."""
+    with app.uow(write=True) as uow:
+        size = uow.ledger.log.head().size
+        uow.ledger.record(
+            [
+                Entry(
+                    type="test.appended",
+                    at=datetime.now(UTC),
+                    actor=Ref("system", "test"),
+                    facility=uow.facility_id,
+                    subject=Ref("test", f"t-{size + n}"),
+                    data={"n": size + n},
+                )
+                for n in range(count)
+            ]
+        )
+        uow.commit()

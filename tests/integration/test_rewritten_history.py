@@ -12,7 +12,6 @@ import contextlib
 import json
 import shutil
 import tarfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from sqlalchemy import Connection, delete, select, text, update
 from typer.testing import CliRunner
 
 from tests.integration.conftest import Staffed
-from tests.integration.ledger_rows import all_entries, set_entry, truncate
+from tests.integration.ledger_rows import all_entries, append_test_entries, set_entry, truncate
 from triage import bootstrap
 from triage.adapters.tables import ledger_checkpoint, ledger_head, ledger_tile
 from triage.config import Settings
@@ -30,7 +29,7 @@ from triage.domain.roles import Role
 from triage.entrypoints.cli import app as cli
 from triage.errors import TriageError
 from triage.ledger import checkpoint
-from triage.ledger.entry import Entry, Ref
+from triage.ledger.entry import Entry
 from triage.ledger.log import Log
 from triage.ledger.memory import MemoryLogStorage
 from triage.services import ledger as ledger_service
@@ -50,28 +49,9 @@ SIGNED = 120  # the last checkpoint signs entries 0..119
 FORGED = b'{"forged": "a release that never happened"}'
 
 
-def _append(app: bootstrap.App, count: int) -> None:
-    """``count`` more entries, each as a state change records them."""
-    with app.uow(write=True) as uow:
-        size = uow.ledger.log.head().size
-        uow.ledger.record(
-            [
-                Entry(
-                    type="test.appended",
-                    at=datetime.now(UTC),
-                    actor=Ref("system", "test"),
-                    facility=uow.facility_id,
-                    subject=Ref("test", f"t-{size + n}"),
-                    data={"n": size + n},
-                )
-                for n in range(count)
-            ]
-        )
-        uow.commit()
-
-
 def _grow_to(app: bootstrap.App, size: int) -> None:
-    _append(app, size - ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size)
+    now = ledger_service.status(app.uow, ledger_service.LEDGER_ACTOR).size
+    append_test_entries(app, size - now)
 
 
 def _token(staffed: Staffed, operator_id: str, role: Role) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, text
 from typer.testing import CliRunner
 
 from tests.integration.conftest import Staffed
+from tests.integration.ledger_rows import append_test_entries
 from tests.integration.test_rewritten_history import rewrite_entry_50
 from tests.people import enrol
 from triage import bootstrap
@@ -31,7 +32,6 @@ from triage.entrypoints.asgi import create_app
 from triage.entrypoints.cli import app as cli
 from triage.entrypoints.scheduler import witness_round
 from triage.ledger.checkpoint import Checkpoint, sign_checkpoint
-from triage.ledger.entry import Entry, Ref
 from triage.ledger.errors import VerificationError
 from triage.ledger.policy import Policy, check_quorum, parse_policy, verify_checkpoint
 from triage.ledger.receipt import verify_receipt
@@ -114,25 +114,6 @@ def _set_policy(staffed: Staffed, policy_text: str, alert_after: int = 60) -> Po
     return found.policy
 
 
-def _append(app: bootstrap.App, count: int) -> None:
-    with app.uow(write=True) as uow:
-        size = uow.ledger.log.head().size
-        uow.ledger.record(
-            [
-                Entry(
-                    type="test.appended",
-                    at=datetime.now(UTC),
-                    actor=Ref("system", "test"),
-                    facility=uow.facility_id,
-                    subject=Ref("test", f"t-{size + n}"),
-                    data={"n": size + n},
-                )
-                for n in range(count)
-            ]
-        )
-        uow.commit()
-
-
 def _size(app: bootstrap.App) -> int:
     return ledger.status(app.uow, ledger.LEDGER_ACTOR).size
 
@@ -188,7 +169,7 @@ def test_both_witnesses_cosign_and_a_receipt_verifies_with_the_policy_alone(
     assert {e.subject.id for _, e in verified.entries} == {DEVICE}
 
     # The next checkpoint is cosigned from the size each witness holds (a consistency proof).
-    _append(app, 40)
+    append_test_entries(app, 40)
     grown = ledger.issue_checkpoint(app.uow, ledger.LEDGER_ACTOR, app.origin, app.signer_key())
     assert {o.outcome for o in _gather(app).values()} == {"cosigned"}
     assert verify_checkpoint(_published(app), policy).checkpoint.size == grown.size
@@ -234,7 +215,7 @@ def _store_forged_checkpoint(app: bootstrap.App) -> int:
         if app.database.dialect == "sqlite":
             conn.execute(text("PRAGMA foreign_keys = OFF"))
         rewrite_entry_50(conn)
-    _append(app, 10)
+    append_test_entries(app, 10)
     with app.uow(write=False) as uow:
         head = uow.ledger.log.head()
     forged = sign_checkpoint(Checkpoint(app.origin, head.size, head.root), app.signer_key())
@@ -253,7 +234,7 @@ def test_a_rewritten_history_re_signed_with_the_key_is_refused_by_both_witnesses
     app = staffed.app
     a, b = witnesses
     policy = _set_policy(staffed, _policy_text(a, b), alert_after=5)
-    _append(app, 120 - _size(app))
+    append_test_entries(app, 120 - _size(app))
     honest = ledger.issue_checkpoint(app.uow, ledger.LEDGER_ACTOR, app.origin, app.signer_key())
     assert {o.outcome for o in _gather(app).values()} == {"cosigned"}
 
