@@ -33,8 +33,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -49,7 +47,8 @@ from pathlib import Path
 import httpx
 
 from bench.ledger_bench import iter_entries
-from bench.provenance import require_committed
+from bench.provenance import describe, require_committed
+from bench.serving import TRIAGE, served
 from triage import bootstrap
 from triage.bootstrap import App
 from triage.config import Settings
@@ -57,7 +56,6 @@ from triage.ledger.checkpoint import parse_checkpoint
 from triage.services import ledger as ledger_service
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 BATCH = 10_000
 EXTRAPOLATE_TO = 10_000_000
 PREFIX = "/api/v1/ledger/tlog"
@@ -137,45 +135,11 @@ def grow_facility(data_dir: Path, entries: int, seed: int) -> None:
 # --- the server and the monitor ---------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def server(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``triage serve`` with the tile API public; yields the process and the tile prefix URL."""
-    port = free_port()
-    env = {**os.environ, "TRIAGE_DATA_DIR": str(data_dir), "TRIAGE_TLOG_PUBLIC": "1"}
-    env.pop("TRIAGE_DATABASE_URL", None)
-    proc = subprocess.Popen(
-        [*TRIAGE, "serve", "--port", str(port), "--checkpoint-interval", "0"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
+    with served(data_dir, tlog_public=True) as (proc, base):
         yield proc, base + PREFIX
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def machine_busy_s() -> float:
@@ -272,20 +236,6 @@ def machine() -> dict[str, str]:
     }
 
 
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{head}{' + dirty (uncommitted changes)' if dirty else ''}"
-
-
 def render(
     args: argparse.Namespace,
     command: str,
@@ -300,7 +250,7 @@ def render(
         "",
         f"Command (from the repository root): `{command}`",
         "",
-        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at commit {commit()}.",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC at {describe()}.",
         "",
         "| Machine | |",
         "|---|---|",

@@ -34,8 +34,6 @@ import multiprocessing
 import os
 import random
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +48,7 @@ import httpx
 
 from bench.ledger_bench import iter_entries
 from bench.provenance import require_committed
+from bench.serving import served
 from bench.triage_bench import own_token
 from triage.bootstrap import App, initialise
 from triage.config import Settings
@@ -66,7 +65,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "/api/v1/ledger/tlog"
 BATCH = 10_000
 WORKLOADS = ("full tiles", "partial tiles", "bundles", "checkpoint")
-TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
 
 
 def log(message: str) -> None:
@@ -118,47 +116,12 @@ def _auditor_token(app: App) -> str:
     return own_token(app, admin, "aud", "tile bench")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextmanager
 def serving(facility: Facility, public: bool) -> Iterator[tuple[str, int]]:
     """`triage serve` of the facility (public or not): its base URL and process id."""
-    port = _free_port()
-    env = {**os.environ, "TRIAGE_DATA_DIR": str(facility.data_dir)}
-    env.pop("TRIAGE_DATABASE_URL", None)
-    env["TRIAGE_TLOG_PUBLIC"] = "1" if public else "0"
-    intervals = ["--checkpoint-interval", "0", "--evidence-interval", "0", "--sweep-interval", "0"]
-    server = subprocess.Popen(
-        [*TRIAGE, "serve", "--port", str(port), *intervals],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.1)
+    with served(facility.data_dir, tlog_public=public) as (server, base):
         time.sleep(2)  # its tile cache warms in the background at start: not measured
         yield base, server.pid
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 # --- requests ----------------------------------------------------------------------------------
