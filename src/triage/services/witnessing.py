@@ -700,6 +700,29 @@ def issue_and_gather(
         return StoredCheckpoint(stored.size, cosigned_note(uow, stored)), outcomes
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What asking the witnesses now did: each one's outcome, and the witnessing that results."""
+
+    outcomes: list[WitnessOutcome]
+    status: WitnessingStatus
+
+    def to_json(self) -> dict[str, Any]:
+        """As the API and the command line show it."""
+        return {
+            "outcomes": [o.to_json() for o in self.outcomes],
+            "quorum_met": self.status.quorum_met,
+            "explanation": self.status.explanation,
+        }
+
+
+def gather_now(uow_factory: UnitOfWorkFactory, caller: Caller, origin: str) -> Gathered:
+    """Ask the witnesses now to cosign the latest checkpoint (within the policy's bound), for a
+    person (`triage ledger witnesses gather`, the API): the outcomes, and the status after."""
+    outcomes = gather(uow_factory, caller, uow_factory.witness_client(), origin)
+    return Gathered(outcomes, status(uow_factory, caller))
+
+
 def _unsendable(stored: StoredCheckpoint, found: WitnessPolicy, origin: str) -> str | None:
     """Why the checkpoint is not worth sending (it does not open with the facility's key and
     origin: witnesses would refuse it), or None."""

@@ -718,6 +718,20 @@ def test_a_checkpoint_on_demand_is_returned_with_the_cosignatures_it_got() -> No
     assert check_quorum(stored.note, _policy(setup.factory).policy).witnesses == ("A",)
 
 
+def test_gathering_now_gives_each_outcome_and_the_quorum_after() -> None:
+    setup = _setup()
+    _checkpoint(setup.factory)
+    setup.client.down.add(URL_B)
+
+    gathered = witnessing.gather_now(setup.factory, security_manager(), ORIGIN)
+
+    assert [o.outcome for o in gathered.outcomes] == [witnessing.COSIGNED, witnessing.UNREACHABLE]
+    assert gathered.status.quorum_met is False
+    shown = gathered.to_json()
+    assert shown["quorum_met"] is False and "cosigned by A" in shown["explanation"], shown
+    assert [o["witness"] for o in shown["outcomes"]] == ["A", "B"]
+
+
 def test_a_checkpoint_on_demand_is_still_refused_over_a_tampered_ledger() -> None:
     setup = _setup()
     stored = _checkpoint(setup.factory)

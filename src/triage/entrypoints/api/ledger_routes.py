@@ -291,12 +291,6 @@ def build_ledger_router(application: App) -> APIRouter:
     def gather(caller: Caller = operator) -> GatherOut:
         """Ask the witnesses now to cosign the latest checkpoint (within the policy's bound);
         what each one did."""
-        outcomes = witnessing.gather(uow, caller, uow.witness_client(), application.origin)
-        shown = witnessing.status(uow, caller)
-        return GatherOut(
-            outcomes=[WitnessOutcomeOut(**o.to_json()) for o in outcomes],
-            quorum_met=shown.quorum_met,
-            explanation=shown.explanation,
-        )
+        return GatherOut(**witnessing.gather_now(uow, caller, application.origin).to_json())
 
     return router

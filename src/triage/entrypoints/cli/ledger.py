@@ -354,12 +354,7 @@ def witnesses_gather(
 ) -> None:
     """Ask the witnesses now to cosign the latest checkpoint; prints what each one did."""
     with session(data_dir, token) as s:
-        outcomes = witnessing.gather(s.uow, s.caller, s.uow.witness_client(), s.app.origin)
-        shown = witnessing.status(s.uow, s.caller)
-    data = {
-        "outcomes": [o.to_json() for o in outcomes],
-        "quorum_met": shown.quorum_met,
-        "explanation": shown.explanation,
-    }
-    text = "\n".join([*(str(o) for o in outcomes), shown.explanation])
-    emit(as_json, data, text if outcomes else f"nothing to gather: {shown.explanation}")
+        gathered = witnessing.gather_now(s.uow, s.caller, s.app.origin)
+    outcomes, explanation = gathered.outcomes, gathered.status.explanation
+    text = "\n".join([*(str(o) for o in outcomes), explanation])
+    emit(as_json, gathered.to_json(), text if outcomes else f"nothing to gather: {explanation}")
