@@ -63,9 +63,10 @@ MEMORY_BATCH = 50_000  # entries per transaction when building the memory-run lo
 PROOFS = 1_000  # proofs of each kind, per system, per pass
 APPENDS = 1_000  # single durable appends per backend
 CHECKED_PROOFS = 25  # proofs of each kind whose hashes are verified (outside the timing)
-VERIFY_TARGET = 1_000_000  # entries/s
+APPEND_TARGET = 2.0  # times pymerkle's bulk append throughput (issue 22)
+VERIFY_TARGET = 1_000_000  # entries/s, with one worker (issue 22)
 PROOF_TARGET = 10.0  # times faster than pymerkle
-MEMORY_TARGET = 200_000_000  # bytes (200 MB)
+MEMORY_TARGET = 100_000_000  # bytes (100 MB), whatever the number of workers (issue 22)
 MEMORY_TARGET_SIZE = 10_000_000
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -226,10 +227,11 @@ class BulkResult:
 
     @property
     def met(self) -> bool:
-        """At least pymerkle's throughput at each granularity: one call, and per batch."""
+        """At least ``APPEND_TARGET`` times pymerkle's throughput at each granularity: one
+        call, and per batch."""
         return (
-            self.ours_one_rate >= self.pymerkle_rate
-            and self.ours_rate >= self.pymerkle_batched_rate
+            self.ours_one_rate >= APPEND_TARGET * self.pymerkle_rate
+            and self.ours_rate >= APPEND_TARGET * self.pymerkle_batched_rate
         )
 
     @property
@@ -962,7 +964,8 @@ def targets(results: Results) -> list[tuple[str, str, str]]:
     )
     rows.append(
         (
-            "Bulk append throughput ≥ pymerkle's, while durable (like for like: one durable "
+            f"Bulk append throughput ≥ {APPEND_TARGET:.0f}x pymerkle's, while durable (like for "
+            "like: one durable "
             f"transaction against its one call, and per {_n(results.batch)} against its call per "
             f"{_n(results.batch)}; every size)",
             measured,
@@ -990,21 +993,28 @@ def targets(results: Results) -> list[tuple[str, str, str]]:
     )
     v, m = results.verification, results.memory
     measured_parts, verdicts = [], []
+    # Judged with one worker, in process at the largest size and in the memory run's own
+    # process; other worker counts are shown, not judged.
     if v is not None:
         for run in v.ours:
             rate = v.entries / run.seconds
             measured_parts.append(f"workers={run.workers}: {_n(rate)} entries/s at {_n(v.entries)}")
-            verdicts.append(_per_config(run.workers, run.ok and rate >= VERIFY_TARGET))
+            if run.workers == 1:
+                met = run.ok and rate >= VERIFY_TARGET
+                verdicts.append(f"in process: {_verdict(met)}")
     if m is not None:
-        measured_parts += [
-            f"workers={r.workers}: {_n(m.entries / r.seconds)} entries/s at {_n(m.entries)} "
-            "(separate process, memory run)"
-            for r in m.runs
-        ]
+        for r in m.runs:
+            rate = m.entries / r.seconds
+            measured_parts.append(
+                f"workers={r.workers}: {_n(rate)} entries/s at {_n(m.entries)} "
+                "(separate process, memory run)"
+            )
+            if r.workers == 1:
+                verdicts.append(f"memory run: {_verdict(r.ok and rate >= VERIFY_TARGET)}")
     rows.append(
         (
-            f"Full verification ≥ {_n(VERIFY_TARGET)} entries/s (judged at the largest size, "
-            "in process)",
+            f"Full verification ≥ {_n(VERIFY_TARGET)} entries/s with one worker (judged at the "
+            "largest size in process, and in the memory run)",
             "; ".join(measured_parts),
             "; ".join(verdicts) or _verdict(None),
         )
@@ -1023,7 +1033,7 @@ def targets(results: Results) -> list[tuple[str, str, str]]:
     rows.append(
         (
             f"Verifying {_n(MEMORY_TARGET_SIZE)} entries in < {MEMORY_TARGET // 10**6} MB "
-            "(judged on the sum of per-process peaks)",
+            "whatever the number of workers (judged on the sum of per-process peaks)",
             "; ".join(measured_parts),
             "; ".join(verdicts) or _verdict(None),
         )
@@ -1225,7 +1235,8 @@ def render(results: Results) -> str:
             "Each verification runs in a fresh `python -m bench.ledger_bench --child-verify` "
             "process calling `ledger_service.verify`; its peak is its own `VmHWM` from /proc. "
             "Every 50 ms the benchmark reads /proc for that process and all its descendants "
-            "(worker processes and multiprocessing's helper, when `verify` starts them): the "
+            "(the `triage.ledger.scan_worker` processes `verify` starts with workers > 1: with N "
+            "workers, the verifying process checks its share and starts N - 1 of them): the "
             "sum of peaks adds each descendant's last `VmHWM` seen to the verifying process's, "
             "as if all had peaked at once, and is what the target is judged on; the sampled "
             "figures are the largest summed RSS and PSS (shared pages split between processes) "

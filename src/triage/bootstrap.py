@@ -1,9 +1,15 @@
-"""Wires settings, database, keys and facility together: the only module that knows them all."""
+"""Wires settings, database, keys and facility together: the only module that knows them all.
+
+What only some commands need (the PDF printer and reportlab, the OSCAL and evidence-pack
+builders, the replay check, backups, the DUIS schema) is imported when first used, so that a
+command that does not print or export starts without loading it (issue 22).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,34 +19,28 @@ from triage.adapters import keys, migrate
 from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
 from triage.adapters.clock import SystemClock
 from triage.adapters.database import Database
-from triage.adapters.evidence_pack import EvidencePacks
 from triage.adapters.evidence_store import EvidenceStore
-from triage.adapters.oscal import OscalDocuments
 from triage.adapters.packaged_data import PackagedFiles
 from triage.adapters.passwords import Argon2Passwords
-from triage.adapters.pdf.documents import PdfDocuments
-from triage.adapters.replay import replay_check
 from triage.adapters.totp import PyotpCodes
 from triage.adapters.unit_of_work import SqlUnitOfWorkFactory
 from triage.config import DEMO_FACILITY_ID, DEMO_FACILITY_NAME, Settings
 from triage.domain.facility import Facility, default_origin
-from triage.duis import schema as duis_schema
-from triage.duis.errors import DuisError
 from triage.errors import Conflict, NotInitialised
-from triage.services import backup as backup_service
-from triage.services import facility as facility_service
-from triage.services.incident_reports import RegisterPrinter
 from triage.services.issuer import Issuer
-from triage.services.ports import (
-    Clock,
-    DocumentRenderer,
-    OscalBuilder,
-    PackBuilder,
-    ReplayResult,
-)
 
 if TYPE_CHECKING:
     from triage.adapters.backup import TarArchives
+    from triage.duis.schema import DuisSchema
+    from triage.services.backup import RestoreReport
+    from triage.services.incident_reports import RegisterPrinter
+    from triage.services.ports import (
+        Clock,
+        DocumentRenderer,
+        OscalBuilder,
+        PackBuilder,
+        ReplayResult,
+    )
 
 
 @dataclass
@@ -51,10 +51,34 @@ class App:
     database: Database
     facility: Facility
     uow: SqlUnitOfWorkFactory
-    documents: DocumentRenderer = field(default_factory=PdfDocuments)
-    oscal: OscalBuilder = field(default_factory=OscalDocuments)
-    packs: PackBuilder = field(default_factory=EvidencePacks)
-    register_printer: RegisterPrinter = field(default_factory=PdfDocuments)  # issue 20 (E)
+
+    @cached_property
+    def documents(self) -> DocumentRenderer:
+        """The facility's documents as PDF (reportlab loads here, on first use)."""
+        from triage.adapters.pdf.documents import PdfDocuments
+
+        return PdfDocuments()
+
+    @cached_property
+    def oscal(self) -> OscalBuilder:
+        """OSCAL JSON documents of the assurance records."""
+        from triage.adapters.oscal import OscalDocuments
+
+        return OscalDocuments()
+
+    @cached_property
+    def packs(self) -> PackBuilder:
+        """Assessment reports and evidence packs (reportlab loads here, on first use)."""
+        from triage.adapters.evidence_pack import EvidencePacks
+
+        return EvidencePacks()
+
+    @cached_property
+    def register_printer(self) -> RegisterPrinter:
+        """Prints the incident register (issue 20 (E))."""
+        from triage.adapters.pdf.documents import PdfDocuments
+
+        return PdfDocuments()
 
     @property
     def origin(self) -> str:
@@ -81,9 +105,12 @@ class App:
         """Evidence files, by SHA-256, in the data directory."""
         return EvidenceStore(self.settings.data_dir / "evidence")
 
-    def duis_schema(self) -> duis_schema.DuisSchema:
+    def duis_schema(self) -> DuisSchema:
         """The DUIS schema the facility configured (loaded once per process); Conflict saying
         how to configure it when it is missing or cannot be loaded."""
+        from triage.duis import schema as duis_schema
+        from triage.duis.errors import DuisError
+
         path = self.settings.duis_schema or self.settings.data_dir / "duis"
         try:
             return duis_schema.load(path)
@@ -104,6 +131,8 @@ class App:
 
     def replay_check(self) -> ReplayResult:
         """Replay the whole ledger into fresh tables and compare them with the live ones."""
+        from triage.adapters.replay import replay_check
+
         return replay_check(self.database, self.facility.id)
 
     def close(self) -> None:
@@ -128,6 +157,8 @@ def initialise(
     origin: str | None = None,
 ) -> InitResult:
     """Create the data directory, the database schema, the facility key and the facility."""
+    from triage.services import facility as facility_service
+
     origin = origin or default_origin(facility_id)
     clock = SystemClock()
     Facility(facility_id, name, origin, clock.now())  # validate before anything is written
@@ -185,10 +216,11 @@ def bootstrap(settings: Settings | None = None, facility_id: str | None = None) 
     return App(settings, database, facility, factory)
 
 
-def restore(settings: Settings, archive: Path) -> backup_service.RestoreReport:
+def restore(settings: Settings, archive: Path) -> RestoreReport:
     """Restore ``archive`` into the new installation ``settings`` name, then open it and check
     it against the archive's manifest (recorded when it agrees)."""
     from triage.adapters.backup import TarArchives
+    from triage.services import backup as backup_service
 
     restored = TarArchives(settings.data_dir, settings.database_url, "").restore(archive)
     app = bootstrap(settings)

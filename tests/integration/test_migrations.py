@@ -71,3 +71,42 @@ def test_the_start_up_check_knows_alembic_s_head_and_a_database_behind_it(
     assert not migrate.is_current(app.database)
     migrate.upgrade(app.database)
     assert migrate.is_current(app.database)
+
+
+def test_activity_totals_are_filled_from_the_activity_counted_before_them(
+    app: bootstrap.App,
+) -> None:
+    """0025 counts the activity already recorded, as the projector would have kept it."""
+    from datetime import UTC, datetime
+
+    from triage.adapters.tables import activity, activity_total
+
+    at = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    rows = [
+        {"id": 1, "kind": "resets", "tool_id": "T1", "operator_id": "op", "at": at},
+        {"id": 2, "kind": "resets", "tool_id": "T1", "operator_id": "op2", "at": at},
+        {"id": 3, "kind": "refused_commands", "tool_id": "T1", "operator_id": None, "at": at},
+    ]
+    config = Config()
+    config.set_main_option("script_location", str(migrate.MIGRATIONS))
+    with app.database.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0024")
+        conn.execute(activity.delete())
+        conn.execute(activity.insert(), rows)
+    migrate.upgrade(app.database)
+    with app.database.engine.connect() as conn:
+        totals = conn.execute(
+            select(
+                activity_total.c.kind,
+                activity_total.c.scope,
+                activity_total.c.subject_id,
+                activity_total.c.count,
+            ).order_by(activity_total.c.scope, activity_total.c.kind, activity_total.c.subject_id)
+        ).all()
+    assert [tuple(t) for t in totals] == [
+        ("resets", "operator", "op", 1),
+        ("resets", "operator", "op2", 1),
+        ("refused_commands", "tool", "T1", 1),
+        ("resets", "tool", "T1", 2),
+    ]

@@ -51,6 +51,13 @@ class FakeSecurityRepository(FakeTables):
         # One facility per database: its settings are the only ones.
         return next(iter(self.hours.values()), None)
 
+    def activity_totals(self, scope: Scope, subject_id: str) -> dict[Metric, int]:
+        totals: dict[Metric, int] = {}
+        for row in self.activity:
+            if (row.tool_id if scope is Scope.TOOL else row.operator_id) == subject_id:
+                totals[row.metric] = totals.get(row.metric, 0) + 1
+        return totals
+
     def count_activity(self, metric: Metric, scope: Scope, subject_id: str, since: datetime) -> int:
         def whose(row: Counted) -> str | None:
             return row.tool_id if scope is Scope.TOOL else row.operator_id

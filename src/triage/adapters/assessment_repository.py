@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import (
     approval_step,
@@ -28,6 +29,33 @@ from triage.domain.assurance_records import (
     Finding,
     RecordedParty,
     RemedialAction,
+)
+
+# The assessment standing check of the device path (compiled once: fastsql): the provider,
+# commissioning mode and the assessments' summaries.
+_PARTY = Statement(
+    select(
+        sec_party.c.party_id,
+        sec_party.c.name,
+        sec_party.c.roles,
+        sec_party.c.recorded_by,
+        sec_party.c.recorded_at,
+    )
+)
+_COMMISSIONING = Statement(
+    select(commissioning.c.until, commissioning.c.reason).where(
+        commissioning.c.facility_id == bindparam("facility_id")
+    )
+)
+_SUMMARIES = Statement(
+    select(
+        assessment.c.id,
+        assessment.c.kind,
+        assessment.c.result,
+        assessment.c.planned_at,
+        assessment.c.fieldwork_end,
+        assessment.c.decided_at,
+    ).order_by(assessment.c.planned_at, assessment.c.created_at)
 )
 
 
@@ -95,49 +123,40 @@ class SqlAssessmentRepository:
         self._conn = conn
 
     def party(self) -> SecParty | None:
-        row = self._conn.execute(select(sec_party)).mappings().first()
+        row = _PARTY.first(self._conn)
         if row is None:
             return None
-        return SecParty(row["party_id"], row["name"], tuple(json.loads(row["roles"])))
+        party_id, name, roles, _by, _at = row
+        return SecParty(party_id, name, tuple(json.loads(roles)))
 
     def party_record(self) -> RecordedParty | None:
-        row = self._conn.execute(select(sec_party)).mappings().first()
+        row = _PARTY.first(self._conn)
         if row is None:
             return None
-        party = SecParty(row["party_id"], row["name"], tuple(json.loads(row["roles"])))
-        return RecordedParty(party, row["recorded_by"], utc(row["recorded_at"]))
+        party_id, name, roles, recorded_by, recorded_at = row
+        party = SecParty(party_id, name, tuple(json.loads(roles)))
+        return RecordedParty(party, recorded_by, utc(recorded_at))
 
     def commissioning(self, facility_id: str) -> Commissioning | None:
-        row = (
-            self._conn.execute(
-                select(commissioning).where(commissioning.c.facility_id == facility_id)
-            )
-            .mappings()
-            .first()
-        )
-        return None if row is None else Commissioning(utc(row["until"]), row["reason"])
+        row = _COMMISSIONING.first(self._conn, facility_id=facility_id)
+        if row is None:
+            return None
+        until, reason = row
+        return Commissioning(utc(until), reason)
 
     def summaries(self) -> list[AssessmentSummary]:
-        rows = self._conn.execute(
-            select(
-                assessment.c.id,
-                assessment.c.kind,
-                assessment.c.result,
-                assessment.c.planned_at,
-                assessment.c.fieldwork_end,
-                assessment.c.decided_at,
-            ).order_by(assessment.c.planned_at, assessment.c.created_at)
-        ).mappings()
         return [
             AssessmentSummary(
-                row["id"],
-                Kind(row["kind"]),
-                _result(row["result"]),
-                row["planned_at"],
-                row["fieldwork_end"],
-                utc(row["decided_at"]),
+                assessment_id,
+                Kind(kind),
+                _result(result),
+                planned_at,
+                fieldwork_end,
+                utc(decided_at),
             )
-            for row in rows
+            for assessment_id, kind, result, planned_at, fieldwork_end, decided_at in (
+                _SUMMARIES.rows(self._conn)
+            )
         ]
 
     def steps(self, assessment_id: str) -> list[ApprovalStep]:

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import Connection, Integer, RowMapping, func, select
+from sqlalchemy import Connection, Integer, RowMapping, bindparam, func, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import device_from_row, utc
 from triage.adapters.tables import consignment, consignment_device
 from triage.domain.consignment import Consignment, ConsignmentStatus
 from triage.domain.device import Device
+
+# Read when a device is scanned (compiled once: fastsql): the open consignment awaiting it.
+_EXPECTED_IN_OPEN = Statement(
+    select(consignment_device)
+    .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
+    .where(
+        consignment_device.c.device_id == bindparam("device_id"),
+        consignment_device.c.arrived.is_(False),
+        consignment.c.status == "open",
+    )
+)
 
 
 class SqlConsignmentRepository:
@@ -82,22 +95,12 @@ class SqlConsignmentRepository:
 
     def expected_in_open(self, device_id: str) -> tuple[str, Device, bool] | None:
         """(consignment id, device as the manifest has it, arrived) while it is still awaited."""
-        row = (
-            self._conn.execute(
-                select(consignment_device)
-                .join(consignment, consignment.c.id == consignment_device.c.consignment_id)
-                .where(
-                    consignment_device.c.device_id == device_id,
-                    consignment_device.c.arrived.is_(False),
-                    consignment.c.status == "open",
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = _EXPECTED_IN_OPEN.first_mapping(self._conn, device_id=device_id)
         if row is None:
             return None
-        return row["consignment_id"], device_from_row(row, "device_id"), bool(row["arrived"])
+        # A dict by column name: all that device_from_row reads of a row.
+        manifest_device = device_from_row(cast(RowMapping, row), "device_id")
+        return row["consignment_id"], manifest_device, bool(row["arrived"])
 
     def expected_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
         """Which of ``device_ids`` an open consignment still awaits, and which consignment."""

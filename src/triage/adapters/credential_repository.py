@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import operator_from_row
 from triage.adapters.tables import (
     access_lock,
@@ -20,6 +32,22 @@ from triage.adapters.tables import (
 )
 from triage.domain.credentials import AccessLock, StoredCredential, WebSession
 from triage.domain.people import Holder
+
+# The operator with what every credential of theirs depends on: when their second factor was
+# confirmed, and whether their account is locked.
+_HOLDER = Statement(
+    select(
+        operator,
+        operator_credential.c.totp_confirmed_at.label("second_factor_since"),
+        access_lock.c.subject_id.label("locked"),
+    )
+    .outerjoin(operator_credential, operator_credential.c.operator_id == operator.c.id)
+    .outerjoin(
+        access_lock,
+        and_(access_lock.c.subject_kind == "operator", access_lock.c.subject_id == operator.c.id),
+    )
+    .where(operator.c.id == bindparam("operator_id"))
+)
 
 
 def _aware(value: datetime) -> datetime:
@@ -221,28 +249,16 @@ class SqlCredentialRepository:
         return None if row is None else _lock(row)
 
     def holder(self, operator_id: str) -> Holder | None:
-        lock = access_lock.c
-        row = (
-            self._conn.execute(
-                select(
-                    operator,
-                    operator_credential.c.totp_confirmed_at.label("second_factor_since"),
-                    lock.subject_id.label("locked"),
-                )
-                .outerjoin(operator_credential, operator_credential.c.operator_id == operator.c.id)
-                .outerjoin(
-                    access_lock,
-                    and_(lock.subject_kind == "operator", lock.subject_id == operator.c.id),
-                )
-                .where(operator.c.id == operator_id)
-            )
-            .mappings()
-            .first()
-        )
+        # Asked on every authenticated request (with the token or session it follows): one
+        # statement built once (``fastsql``), not rebuilt and keyed by SQLAlchemy each time.
+        row = _HOLDER.first_mapping(self._conn, operator_id=operator_id)
         if row is None:
             return None
+        # A dict by column name: all that operator_from_row reads of a row.
         return Holder(
-            operator_from_row(row), row["locked"] is not None, _maybe(row["second_factor_since"])
+            operator_from_row(cast(RowMapping, row)),
+            row["locked"] is not None,
+            _maybe(row["second_factor_since"]),
         )
 
     def locks(self) -> list[AccessLock]:

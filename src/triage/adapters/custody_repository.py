@@ -4,12 +4,13 @@ read from the projections (uow.custody)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, case, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, case, func, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import device, device_location, device_stocktake, location, seal_draw
 from triage.domain.custody import (
@@ -25,6 +26,9 @@ from triage.domain.custody import (
 
 _CHUNK = 500
 
+# Read when a device is scanned at a bench (compiled once: fastsql).
+_LOCATION = Statement(select(location).where(location.c.code == bindparam("code")))
+
 
 class SqlCustodyRepository:
     """``CustodyRepository`` on the unit of work's connection."""
@@ -33,8 +37,7 @@ class SqlCustodyRepository:
         self._conn = conn
 
     def location(self, code: str) -> Location | None:
-        row = self._conn.execute(select(location).where(location.c.code == code)).mappings()
-        found = row.first()
+        found = _LOCATION.first_mapping(self._conn, code=code)
         return None if found is None else _location(found)
 
     def locations(self) -> list[Location]:
@@ -147,7 +150,7 @@ def _owned(owner: str | None) -> list[Any]:
     return [] if owner is None else [device.c.asset_owner == owner]
 
 
-def _location(row: RowMapping) -> Location:
+def _location(row: Mapping[Any, Any]) -> Location:
     return Location(
         code=row["code"],
         name=row["name"],

@@ -11,6 +11,7 @@ no other writer of the facility interleaves with.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from triage.errors import NotInitialised
 
@@ -144,4 +146,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: object) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     write = conn.get_execution_options().get("triage_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+    # On the DB-API connection: SQLAlchemy's own execution costs more than the statement does,
+    # and every transaction starts here. Its errors (a busy database, a full disk) are raised
+    # as SQLAlchemy's, as they were.
+    driver = conn.connection.dbapi_connection
+    assert driver is not None
+    try:
+        driver.execute(statement)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import cast
 
-from sqlalchemy import ColumnElement, Connection, select, tuple_
+from sqlalchemy import ColumnElement, Connection, RowMapping, bindparam, select, tuple_
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import device_from_row, utc
 from triage.adapters.tables import consignment, device, triage_job
 from triage.domain.device import Device
 from triage.domain.device_list import DeviceQuery, ListedDevice, Position
 from triage.domain.lifecycle import JobState
+
+# Read by nearly every step of the device path (compiled once: fastsql).
+_DEVICE = Statement(select(device).where(device.c.id == bindparam("device_id")))
 
 
 def _conditions(query: DeviceQuery, after: Position | None) -> list[ColumnElement[bool]]:
@@ -57,8 +62,9 @@ class SqlDeviceRepository:
         self._conn = conn
 
     def get(self, device_id: str) -> Device | None:
-        row = self._conn.execute(select(device).where(device.c.id == device_id)).mappings().first()
-        return None if row is None else device_from_row(row)
+        row = _DEVICE.first_mapping(self._conn, device_id=device_id)
+        # A dict by column name: all that device_from_row reads of a row.
+        return None if row is None else device_from_row(cast(RowMapping, row))
 
     def search(self, query: DeviceQuery, after: Position | None, limit: int) -> list[ListedDevice]:
         job = triage_job.c

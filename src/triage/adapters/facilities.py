@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from sqlalchemy import Connection, RowMapping, insert, select
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.tables import facility as facility_table
 from triage.adapters.tables import facility_settings
 from triage.domain.custody import CustodySettings
@@ -13,6 +14,18 @@ from triage.domain.facility import (
     DEFAULT_MAX_RESET_ATTEMPTS,
     DEFAULT_WORK_ORDER_MINUTES,
     Facility,
+)
+
+# The settings are read by most steps of the device path (compiled once: fastsql).
+_SETTINGS = Statement(
+    select(facility_settings.c.max_reset_attempts, facility_settings.c.work_order_minutes).where(
+        facility_settings.c.facility_id == bindparam("facility_id")
+    )
+)
+_CUSTODY_SETTINGS = Statement(
+    select(facility_settings.c.idle_device_days, facility_settings.c.random_seal_issue).where(
+        facility_settings.c.facility_id == bindparam("facility_id")
+    )
 )
 
 
@@ -45,33 +58,19 @@ class SqlFacilityRepository:
 
     def settings(self) -> tuple[int, int]:
         """(max reset attempts, work order validity in minutes)."""
-        row = (
-            self._conn.execute(
-                select(facility_settings).where(
-                    facility_settings.c.facility_id == self._facility_id
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = _SETTINGS.first(self._conn, facility_id=self._facility_id)
         if row is None:
             return DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES
-        return int(row["max_reset_attempts"]), int(row["work_order_minutes"])
+        attempts, minutes = row
+        return int(attempts), int(minutes)
 
     def custody_settings(self) -> CustodySettings:
         """When a device counts as idle, and whether seals are drawn at random."""
-        row = (
-            self._conn.execute(
-                select(
-                    facility_settings.c.idle_device_days, facility_settings.c.random_seal_issue
-                ).where(facility_settings.c.facility_id == self._facility_id)
-            )
-            .mappings()
-            .first()
-        )
+        row = _CUSTODY_SETTINGS.first(self._conn, facility_id=self._facility_id)
         if row is None:
             return CustodySettings()
-        return CustodySettings(int(row["idle_device_days"]), bool(row["random_seal_issue"]))
+        idle_days, random_seals = row
+        return CustodySettings(int(idle_days), bool(random_seals))
 
 
 def _facility(mapping: RowMapping) -> Facility:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import hub_policy, hub_return
 from triage.domain.hub_return import (
@@ -19,6 +20,13 @@ from triage.domain.hub_return import (
     HubReturnRecord,
     NoFaultReturnType,
     ReturnKind,
+)
+
+# Read when a hub's job takes the reset path (compiled once: fastsql).
+_POLICY = Statement(
+    select(hub_policy.c.allow_reset, hub_policy.c.set_by, hub_policy.c.set_at).where(
+        hub_policy.c.facility_id == bindparam("facility_id")
+    )
 )
 
 
@@ -45,11 +53,11 @@ class SqlHubReturnRepository:
         return [record_of(r) for r in rows]
 
     def policy(self, facility_id: str) -> HubPolicy:
-        query = select(hub_policy).where(hub_policy.c.facility_id == facility_id)
-        row = self._conn.execute(query).mappings().first()
+        row = _POLICY.first(self._conn, facility_id=facility_id)
         if row is None:
             return HubPolicy()
-        return HubPolicy(bool(row["allow_reset"]), row["set_by"], utc(row["set_at"]))
+        allow_reset, set_by, set_at = row
+        return HubPolicy(bool(allow_reset), set_by, utc(set_at))
 
 
 def record_of(row: Mapping[Any, Any]) -> HubReturnRecord:

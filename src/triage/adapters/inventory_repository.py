@@ -3,14 +3,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, select
+from sqlalchemy import Connection, bindparam, select
+from sqlalchemy.exc import MultipleResultsFound
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import smi_policy, smi_reading
 from triage.domain.device import InventoryStatus
 from triage.domain.inventory_reading import InventoryReading
+
+# Read by the scan and inspect steps of every device (compiled once: fastsql).
+_LATEST = Statement(
+    select(smi_reading)
+    .where(smi_reading.c.device_id == bindparam("device_id"))
+    # The DCC's latest answer, not the last file imported: an older response imported later
+    # does not override a newer one.
+    .order_by(smi_reading.c.response_at.desc(), smi_reading.c.seq.desc())
+    .limit(1)
+)
+_REFUSED = Statement(select(smi_policy.c.refused))
 
 
 class SqlInventoryRepository:
@@ -20,18 +35,7 @@ class SqlInventoryRepository:
         self._conn = conn
 
     def latest(self, device_id: str) -> InventoryReading | None:
-        row = (
-            self._conn.execute(
-                select(smi_reading)
-                .where(smi_reading.c.device_id == device_id)
-                # The DCC's latest answer, not the last file imported: an older response
-                # imported later does not override a newer one.
-                .order_by(smi_reading.c.response_at.desc(), smi_reading.c.seq.desc())
-                .limit(1)
-            )
-            .mappings()
-            .first()
-        )
+        row = _LATEST.first_mapping(self._conn, device_id=device_id)
         return _reading(row) if row is not None else None
 
     def for_device(self, device_id: str) -> list[InventoryReading]:
@@ -49,13 +53,16 @@ class SqlInventoryRepository:
         return [_reading(row) for row in rows]
 
     def refused_statuses(self) -> frozenset[InventoryStatus] | None:
-        text = self._conn.execute(select(smi_policy.c.refused)).scalar_one_or_none()
+        rows = _REFUSED.rows(self._conn)
+        if len(rows) > 1:  # one policy per facility database, as scalar_one_or_none required
+            raise MultipleResultsFound("Multiple rows were found when one or none was required")
+        text = rows[0][0] if rows else None
         if text is None:
             return None
         return frozenset(InventoryStatus(value) for value in text.split(",") if value)
 
 
-def _reading(row: RowMapping) -> InventoryReading:
+def _reading(row: Mapping[Any, Any]) -> InventoryReading:
     commissioned = row["date_commissioned"]
     return InventoryReading(
         seq=row["seq"],

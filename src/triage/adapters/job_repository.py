@@ -3,18 +3,43 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, bindparam, func, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import decision, device, reset_result, triage_job
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.work_order_record import ResetResult
 
+# The reads of the device path, compiled once (fastsql): each step reads its job two or three
+# times, and the job of a device when it is scanned.
+_JOB = Statement(select(triage_job).where(triage_job.c.id == bindparam("job_id")))
+_OPEN_FOR_DEVICE = Statement(
+    select(triage_job).where(
+        triage_job.c.device_id == bindparam("device_id"), triage_job.c.closed_at.is_(None)
+    )
+)
+_FOR_DEVICE = Statement(
+    select(triage_job)
+    .where(triage_job.c.device_id == bindparam("device_id"))
+    .order_by(triage_job.c.opened_at, triage_job.c.id)
+)
+_DECISION_COUNT = Statement(
+    select(func.count()).select_from(decision).where(decision.c.job_id == bindparam("job_id"))
+)
+# A job's reset results: the API's job detail, which a bench polls while a reset runs.
+_RESET_RESULTS = Statement(
+    select(reset_result)
+    .where(reset_result.c.job_id == bindparam("job_id"))
+    .order_by(reset_result.c.at)
+)
 
-def job_from_row(row: RowMapping) -> TriageJob:
+
+def job_from_row(row: Mapping[Any, Any]) -> TriageJob:
     """A job from its table row."""
     return TriageJob(
         id=row["id"],
@@ -37,23 +62,11 @@ class SqlJobRepository:
         self._conn = conn
 
     def get(self, job_id: str) -> TriageJob | None:
-        row = (
-            self._conn.execute(select(triage_job).where(triage_job.c.id == job_id))
-            .mappings()
-            .first()
-        )
+        row = _JOB.first_mapping(self._conn, job_id=job_id)
         return None if row is None else job_from_row(row)
 
     def open_for_device(self, device_id: str) -> TriageJob | None:
-        row = (
-            self._conn.execute(
-                select(triage_job).where(
-                    triage_job.c.device_id == device_id, triage_job.c.closed_at.is_(None)
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = _OPEN_FOR_DEVICE.first_mapping(self._conn, device_id=device_id)
         return None if row is None else job_from_row(row)
 
     def open_for_devices(self, device_ids: Sequence[str]) -> dict[str, str]:
@@ -69,12 +82,7 @@ class SqlJobRepository:
         return found
 
     def for_device(self, device_id: str) -> list[TriageJob]:
-        rows = self._conn.execute(
-            select(triage_job)
-            .where(triage_job.c.device_id == device_id)
-            .order_by(triage_job.c.opened_at, triage_job.c.id)
-        ).mappings()
-        return [job_from_row(row) for row in rows]
+        return [job_from_row(row) for row in _FOR_DEVICE.mappings(self._conn, device_id=device_id)]
 
     def page(
         self, state: JobState | None, offset: int, limit: int, owner: str | None = None
@@ -100,11 +108,7 @@ class SqlJobRepository:
         return {JobState(state): int(n) for state, n in rows}
 
     def decision_count(self, job_id: str) -> int:
-        return int(
-            self._conn.execute(
-                select(func.count()).select_from(decision).where(decision.c.job_id == job_id)
-            ).scalar_one()
-        )
+        return int(_DECISION_COUNT.scalar(self._conn, job_id=job_id))
 
     def latest_reasons(self, job_ids: Sequence[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = {}
@@ -119,9 +123,7 @@ class SqlJobRepository:
         return found
 
     def reset_results(self, job_id: str) -> list[ResetResult]:
-        rows = self._conn.execute(
-            select(reset_result).where(reset_result.c.job_id == job_id).order_by(reset_result.c.at)
-        ).mappings()
+        rows = _RESET_RESULTS.mappings(self._conn, job_id=job_id)
         return [
             ResetResult(
                 work_order_id=row["work_order_id"],

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import heapq
 import uuid
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, count, islice, repeat
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, func, insert, make_url, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from triage.adapters import projector
 from triage.adapters.database import Database
+from triage.adapters.fastsql import Statement
 from triage.adapters.tables import (
     ledger_bundle,
     ledger_checkpoint,
@@ -26,7 +28,7 @@ from triage.adapters.tables import (
     ledger_tile,
 )
 from triage.errors import LedgerStateError, NotInitialised, VerificationError
-from triage.ledger.bundle import BUNDLE_SIZE, pack_bundle, unpack_bundle
+from triage.ledger.bundle import BUNDLE_SIZE, bundle_entry, pack_bundle, unpack_bundle
 from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogHead, LogStorage, StoredCheckpoint
 from triage.ledger.rfc6962 import EMPTY_ROOT
@@ -53,6 +55,50 @@ _LATEST_SQL = (
     " ORDER BY s.idx DESC LIMIT ?"
 )
 _BUNDLE_SQL = "SELECT data FROM ledger_bundle WHERE log_id = ? AND idx = ?"
+_LEVEL0_TILES_SQL = (
+    "SELECT idx, hashes FROM ledger_tile WHERE log_id = ? AND level = 0 AND idx >= ? AND idx < ?"
+)
+_ANY_ROW_SQL = "SELECT 1 FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? LIMIT 1"
+
+
+def _upsert_tile(insert_of: Callable[[Table], Any]) -> Statement:
+    """Write a tile, replacing a shorter (partial) version of it, for one dialect's insert."""
+    statement = insert_of(ledger_tile).values(
+        log_id=bindparam("log_id"),
+        level=bindparam("level"),
+        idx=bindparam("idx"),
+        hashes=bindparam("hashes"),
+    )
+    return Statement(
+        statement.on_conflict_do_update(
+            index_elements=["log_id", "level", "idx"],
+            set_={"hashes": statement.excluded.hashes},
+        )
+    )
+
+
+# The statements of every append (a few a device, on the device path), compiled once: fastsql.
+_HEAD = select(ledger_head.c.size, ledger_head.c.root).where(
+    ledger_head.c.log_id == bindparam("log_id")
+)
+_READ_HEAD = Statement(_HEAD)
+_LOCK_HEAD = Statement(_HEAD.with_for_update())
+_WRITE_HEAD = Statement(
+    update(ledger_head)
+    .where(ledger_head.c.log_id == bindparam("log_id"))
+    .values(size=bindparam("size"), root=bindparam("root"))
+)
+_UPSERT_TILE = _upsert_tile(sqlite.insert)
+_UPSERT_TILE_PG = _upsert_tile(postgresql.insert)
+_INSERT_SUBJECT = Statement(
+    insert(ledger_subject).values(
+        log_id=bindparam("log_id"),
+        idx=bindparam("idx"),
+        entry_type=bindparam("entry_type"),
+        subject_kind=bindparam("subject_kind"),
+        subject_id=bindparam("subject_id"),
+    )
+)
 BUNDLE_BATCH = 4  # bundles a fetch (1,024 entries): a verification worker holds little at once
 
 
@@ -68,34 +114,24 @@ class SqlLogStorage:
         self._conn.execute(insert(ledger_head).values(log_id=self._log_id, size=0, root=EMPTY_ROOT))
 
     def lock_head(self) -> LogHead:
-        query = select(ledger_head.c.size, ledger_head.c.root).where(
-            ledger_head.c.log_id == self._log_id
-        )
         # FOR UPDATE locks the head row on PostgreSQL. A writing unit of work holds the
         # facility's writer lock from its start (Database.lock_writers), so this never waits
         # there; it stays as the log's own guard. SQLite already holds the database write lock
         # since BEGIN IMMEDIATE, and SQLAlchemy leaves the clause out there.
-        return self._head(query.with_for_update())
+        return self._head(_LOCK_HEAD)
 
     def read_head(self) -> LogHead:
-        query = select(ledger_head.c.size, ledger_head.c.root).where(
-            ledger_head.c.log_id == self._log_id
-        )
-        return self._head(query)
+        return self._head(_READ_HEAD)
 
-    def _head(self, query: Select[Any]) -> LogHead:
-        row = self._conn.execute(query).first()
+    def _head(self, statement: Statement) -> LogHead:
+        row = statement.first(self._conn, log_id=self._log_id)
         if row is None:
             raise NotInitialised(f"the ledger {self._log_id!r} does not exist; run 'triage init'")
         size, root = row
         return LogHead(int(size), bytes(root))
 
     def write_head(self, head: LogHead) -> None:
-        self._conn.execute(
-            update(ledger_head)
-            .where(ledger_head.c.log_id == self._log_id)
-            .values(size=head.size, root=head.root)
-        )
+        _WRITE_HEAD.run(self._conn, log_id=self._log_id, size=head.size, root=head.root)
 
     def insert_entries(self, first_index: int, entries: Sequence[bytes]) -> None:
         # Entries of a tile that becomes full go into its bundle (one row); those of the last,
@@ -196,6 +232,25 @@ class SqlLogStorage:
             while batch := list(islice(merged, STREAM_BATCH)):
                 yield batch
 
+    def read_bundles(self, first_tile: int, stop_tile: int) -> Iterator[tuple[int, bytes]] | None:
+        cursor = self._raw().cursor()
+        try:
+            cursor.execute(
+                self._sql(_ANY_ROW_SQL),
+                (self._log_id, first_tile * BUNDLE_SIZE, stop_tile * BUNDLE_SIZE),
+            )
+            if cursor.fetchone() is not None:
+                return None  # rows among the bundles: read_entries merges them
+        finally:
+            cursor.close()
+        return self._raw_bundles(first_tile, stop_tile)
+
+    def _raw_bundles(self, first_tile: int, stop_tile: int) -> Iterator[tuple[int, bytes]]:
+        params = (self._log_id, first_tile, stop_tile - 1)
+        for rows in self._stream(_BUNDLES_SQL, params, BUNDLE_BATCH):
+            for idx, data in rows:
+                yield int(idx), bytes(data)
+
     def _bundled(self, start: int, stop: int) -> Iterator[Sequence[tuple[int, bytes]]]:
         """(index, data) of the bundled entries with start <= index < stop, in batches."""
         params = (self._log_id, start // BUNDLE_SIZE, (stop - 1) // BUNDLE_SIZE)
@@ -275,15 +330,11 @@ class SqlLogStorage:
             {"log_id": self._log_id, "level": key.level, "idx": key.index, "hashes": data}
             for key, data in tiles.items()
         ]
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(ledger_tile)
-        self._conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=["log_id", "level", "idx"],
-                set_={"hashes": statement.excluded.hashes},
-            ),
-            rows,
-        )
+        upsert = _UPSERT_TILE_PG if self._conn.dialect.name == "postgresql" else _UPSERT_TILE
+        if len(rows) == 1:
+            upsert.run(self._conn, **rows[0])
+        else:
+            upsert.run_many(self._conn, rows)
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
@@ -325,7 +376,7 @@ def _one_per_index(merged: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, b
 def _in_bundle(bundle: bytes, index: int) -> bytes | None:
     """Entry ``index`` from its tile's bundle; None when the bundle is not well-formed."""
     try:
-        return unpack_bundle(bundle)[index % BUNDLE_SIZE]
+        return bundle_entry(bundle, index % BUNDLE_SIZE)
     except (VerificationError, IndexError):
         return None
 
@@ -346,7 +397,8 @@ def stored_entry(conn: Connection, index: int) -> bytes | None:
 
 @dataclass(frozen=True)
 class SqlLogOpener:
-    """Opens one log read-only on its own connection: how verification workers read it."""
+    """Opens one log read-only on its own connection, and tells a verification worker process
+    how to read it with the driver alone (``worker_job``)."""
 
     url: str
     log_id: str
@@ -359,6 +411,33 @@ class SqlLogOpener:
                 yield SqlLogStorage(conn, self.log_id)
         finally:
             database.dispose()
+
+    def worker_job(self) -> dict[str, Any] | None:
+        """How a ``triage.adapters.scan_worker`` process (``module``) reads this log with the
+        driver alone: the connection (read-only) and the statements, in the driver's
+        parameter style.
+
+        None for a database no other process can open (SQLite in memory).
+        """
+        url = make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            if not url.database or url.database == ":memory:":
+                return None
+            where = Path(url.database).resolve().as_uri() + "?mode=ro"
+            driver, style = "sqlite3", "?"
+        else:
+            where = url.set(drivername="postgresql").render_as_string(hide_password=False)
+            driver, style = "psycopg", "%s"
+        return {
+            "module": "triage.adapters.scan_worker",
+            "driver": driver,
+            "database": where,
+            "log_id": self.log_id,
+            "rows_sql": _ANY_ROW_SQL.replace("?", style),
+            "tiles_sql": _LEVEL0_TILES_SQL.replace("?", style),
+            "bundles_sql": _BUNDLES_SQL.replace("?", style),
+            "batch": BUNDLE_BATCH,
+        }
 
 
 _TILE_CACHES: dict[str, TileCache] = {}
@@ -392,19 +471,20 @@ class SqlLedger:
         Returns the first entry's index.
         """
         first = self.log.append([entry.to_bytes() for entry in entries])
-        self._conn.execute(
-            insert(ledger_subject),
-            [
-                {
-                    "log_id": self._log_id,
-                    "idx": first + i,
-                    "entry_type": entry.type,
-                    "subject_kind": entry.subject.kind,
-                    "subject_id": entry.subject.id,
-                }
-                for i, entry in enumerate(entries)
-            ],
-        )
+        rows = [
+            {
+                "log_id": self._log_id,
+                "idx": first + i,
+                "entry_type": entry.type,
+                "subject_kind": entry.subject.kind,
+                "subject_id": entry.subject.id,
+            }
+            for i, entry in enumerate(entries)
+        ]
+        if len(rows) == 1:
+            _INSERT_SUBJECT.run(self._conn, **rows[0])
+        else:
+            _INSERT_SUBJECT.run_many(self._conn, rows)
         projector.apply(self._conn, entries)
         return first
 

@@ -16,8 +16,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, func, insert, select, update
+from sqlalchemy import (
+    BindParameter,
+    Column,
+    Connection,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ClauseElement
 
+from triage.adapters import fastsql
 from triage.adapters.tables import (
     consignment,
     consignment_device,
@@ -75,7 +88,12 @@ def apply(conn: Connection, entries: Sequence[Entry], only: str | None = None) -
 
     def flush() -> None:
         if pending:
-            conn.execute(insert(pending[0].table), [op.row for op in pending])
+            rows = [op.row for op in pending]
+            names = rows[0].keys()
+            if all(row.keys() == names for row in rows):
+                fastsql.insert_rows(conn, pending[0].table, rows)
+            else:
+                conn.execute(insert(pending[0].table), rows)
             pending.clear()
 
     for entry in entries:
@@ -121,10 +139,18 @@ def project_recorded(conn: Connection, module: str) -> int:
     return applied
 
 
+_NEXT_IDS: dict[Any, fastsql.Statement] = {}
+
+
 def next_id(conn: Connection, column: Any) -> int:
     """The next number of a table numbered from itself (one more than its largest). Unlike a
     database sequence, a rollback leaves no gap that a replay would not make too."""
-    return int(conn.execute(select(func.coalesce(func.max(column), 0) + 1)).scalar_one())
+    statement = _NEXT_IDS.get(column)
+    if statement is None:
+        statement = _NEXT_IDS[column] = fastsql.Statement(
+            select(func.coalesce(func.max(column), 0) + 1)
+        )
+    return int(statement.scalar(conn))
 
 
 def canonical(value: object) -> str:
@@ -133,6 +159,11 @@ def canonical(value: object) -> str:
 
 
 def _set(table: Table, where: Any, **values: Any) -> _Run:
+    """``UPDATE table SET values WHERE where``; a where of column equalities (joined by AND)
+    and plain values run as a statement made once (fastsql), anything else as built."""
+    keys = _equalities(where)
+    if keys is not None and not any(isinstance(v, ClauseElement) for v in values.values()):
+        return _set_by(table, keys, **values)
     statement = update(table).where(where).values(**values)
 
     def run(conn: Connection) -> None:
@@ -141,12 +172,43 @@ def _set(table: Table, where: Any, **values: Any) -> _Run:
     return _Run(run)
 
 
+def _set_by(table: Table, keys: dict[str, Any], **values: Any) -> _Run:
+    """``UPDATE table SET values`` where each column of ``keys`` equals its value."""
+
+    def run(conn: Connection) -> None:
+        fastsql.update_where(conn, table, keys, values)
+
+    return _Run(run)
+
+
+def _equalities(where: Any) -> dict[str, Any] | None:
+    """``{column: value}`` of a where clause made only of ``column == value`` joined by AND,
+    or None for anything else."""
+    if isinstance(where, BooleanClauseList) and where.operator is operators.and_:
+        clauses = list(where.clauses)
+    else:
+        clauses = [where]
+    found: dict[str, Any] = {}
+    for clause in clauses:
+        if not (
+            isinstance(clause, BinaryExpression)
+            and clause.operator is operators.eq
+            and isinstance(clause.left, Column)
+            and isinstance(clause.right, BindParameter)
+            and clause.right.callable is None
+            and clause.left.key not in found
+        ):
+            return None
+        found[clause.left.key] = clause.right.value
+    return found
+
+
 def _job_state(entry: Entry, **extra: Any) -> _Run:
     state = JobState(entry.data["state"])
     values: dict[str, Any] = {"state": state.value, "updated_at": entry.at, **extra}
     if state in FINAL_STATES:
         values["closed_at"] = entry.at
-    return _set(triage_job, triage_job.c.id == entry.data["job_id"], **values)
+    return _set_by(triage_job, {"id": entry.data["job_id"]}, **values)
 
 
 def _device_row(data: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +345,9 @@ def _consignment_closed(entry: Entry) -> list[_Op]:
     return [_set(consignment, where, status="closed", closed_at=entry.at)]
 
 
+_DEVICE_KNOWN = fastsql.Statement(select(device.c.id).where(device.c.id == bindparam("id")))
+
+
 @_handles("device.received")
 def _device_received(entry: Entry) -> list[_Op]:
     data = entry.data
@@ -290,16 +355,15 @@ def _device_received(entry: Entry) -> list[_Op]:
     fields = _device_row(data["device"])
 
     def upsert_device(conn: Connection) -> None:
-        found = conn.execute(select(device.c.id).where(device.c.id == device_id)).first()
-        if found is None:
-            conn.execute(
-                insert(device).values(
-                    id=device_id, **fields, first_seen_at=entry.at, updated_at=entry.at
-                )
+        if _DEVICE_KNOWN.first(conn, id=device_id) is None:
+            fastsql.insert_rows(
+                conn,
+                device,
+                [{"id": device_id, **fields, "first_seen_at": entry.at, "updated_at": entry.at}],
             )
         else:
-            conn.execute(
-                update(device).where(device.c.id == device_id).values(**fields, updated_at=entry.at)
+            fastsql.update_where(
+                conn, device, {"id": device_id}, {**fields, "updated_at": entry.at}
             )
 
     ops: list[_Op] = [

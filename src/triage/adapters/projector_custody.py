@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, delete, insert
 
+from triage.adapters import fastsql
 from triage.adapters.projector import Insert, Op, Run, canonical, handles, set_values
 from triage.adapters.tables import (
     device_location,
@@ -81,11 +82,8 @@ def _put(device_id: str, at_location: str | None, entry: Entry) -> Run:
     values: dict[str, Any] = {"location": at_location, "since": entry.at}
 
     def run(conn: Connection) -> None:
-        moved = conn.execute(
-            update(device_location).where(device_location.c.device_id == device_id).values(**values)
-        )
-        if moved.rowcount == 0:
-            conn.execute(insert(device_location).values(device_id=device_id, **values))
+        if fastsql.update_where(conn, device_location, {"device_id": device_id}, values) == 0:
+            fastsql.insert_rows(conn, device_location, [{"device_id": device_id, **values}])
 
     return Run(run)
 

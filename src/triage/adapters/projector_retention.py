@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from triage.adapters import fastsql
 from triage.adapters.projector import Insert, Op, Run, handles, set_values
 from triage.adapters.tables import (
     evidence_file,
@@ -111,13 +112,9 @@ def file_rows(entry: Entry) -> list[dict[str, Any]]:
 def _index(row: dict[str, Any]) -> Callable[[Connection], None]:
     def run(conn: Connection) -> None:
         # The same content recorded twice for one job (a photo attached again) is one record.
-        key = (
-            (evidence_file.c.sha256 == row["sha256"])
-            & (evidence_file.c.kind == row["kind"])
-            & (evidence_file.c.ref == row["ref"])
-        )
-        if conn.execute(select(evidence_file.c.sha256).where(key)).first() is None:
-            conn.execute(insert(evidence_file).values(**row))
+        key = {"sha256": row["sha256"], "kind": row["kind"], "ref": row["ref"]}
+        if fastsql.row_where(conn, evidence_file, **key) is None:
+            fastsql.insert_rows(conn, evidence_file, [row])
 
     return run
 

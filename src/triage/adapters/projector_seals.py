@@ -13,8 +13,9 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from triage.adapters import fastsql
 from triage.adapters.projector import (
     Insert,
     Op,
@@ -77,13 +78,23 @@ def _tally(conn: Connection, changes: Counter[str]) -> None:
     for figure, more in sorted(changes.items()):
         if more == 0:
             continue
-        this = seal_tally.c.figure == figure
-        more_of = seal_tally.c.count + more
-        counted = conn.execute(update(seal_tally).where(this).values(count=more_of))
-        if counted.rowcount == 0:
-            conn.execute(insert(seal_tally).values(figure=figure, count=more))
+        if _TALLY_MOVE.run(conn, figure=figure, more=more) == 0:
+            fastsql.insert_rows(conn, seal_tally, [{"figure": figure, "count": more}])
         elif more < 0:
-            conn.execute(delete(seal_tally).where(this, seal_tally.c.count == 0))
+            _TALLY_DROP_NOUGHT.run(conn, figure=figure)
+
+
+_TALLY_MOVE = fastsql.Statement(
+    update(seal_tally)
+    .where(seal_tally.c.figure == bindparam("figure"))
+    .values(count=seal_tally.c.count + bindparam("more"))
+)
+_TALLY_DROP_NOUGHT = fastsql.Statement(
+    delete(seal_tally).where(seal_tally.c.figure == bindparam("figure"), seal_tally.c.count == 0)
+)
+_SEAL_STATE = fastsql.Statement(
+    select(seal.c.batch_id, seal.c.status).where(seal.c.serial == bindparam("serial"))
+)
 
 
 def _discrepancy_row(
@@ -184,9 +195,7 @@ def _move(
     """One step of one seal: its event, its new state, and any discrepancy it opens."""
 
     def run(conn: Connection) -> None:
-        found = conn.execute(
-            select(seal.c.batch_id, seal.c.status).where(seal.c.serial == serial)
-        ).first()
+        found = _SEAL_STATE.first(conn, serial=serial)
         if found is None:
             return
         batch_id, was = found
@@ -201,11 +210,12 @@ def _move(
             device_id,
             detail,
         )
-        conn.execute(insert(seal_event).values(**event))
-        conn.execute(
-            update(seal)
-            .where(seal.c.serial == serial)
-            .values(status=status.value, status_at=entry.at, **seal_values)
+        fastsql.insert_rows(conn, seal_event, [event])
+        fastsql.update_where(
+            conn,
+            seal,
+            {"serial": serial},
+            {"status": status.value, "status_at": entry.at, **seal_values},
         )
         moved = Counter({movement_figure(step, operator_id is not None): 1})
         moved[holding_figure(SealStatus(was))] -= 1

@@ -1,6 +1,7 @@
 """Projection handlers for anomaly thresholds, counted activity, alerts and suspensions.
 
-The ``activity`` table counts the events the thresholds watch. Its rows come from the entries
+The ``activity`` table counts the events the thresholds watch (``activity_total`` keeps how many
+each tool and operator has of each kind, ever). Its rows come from the entries
 that record those events (work orders, refusals, failed verifications, observed anomalies), so a
 replay rebuilds the same counts. Row ids are numbered from the table itself rather than by a
 database sequence, which on PostgreSQL would leave gaps after a rollback that a replay would not.
@@ -8,11 +9,13 @@ database sequence, which on PostgreSQL would leave gaps after a rollback that a 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, select, update
 
+from triage.adapters import fastsql
 from triage.adapters.projector import Insert, Op, Run, canonical, handles, next_id, set_values
 from triage.adapters.tables import (
     activity,
+    activity_total,
     alert,
     anomaly_threshold,
     facility_settings,
@@ -25,17 +28,33 @@ from triage.ledger.entry import Entry
 
 def _count(kind: Metric, tool_id: str | None, operator_id: str | None, entry: Entry) -> Run:
     def run(conn: Connection) -> None:
-        conn.execute(
-            insert(activity).values(
-                id=next_id(conn, activity.c.id),
-                kind=kind.value,
-                tool_id=tool_id,
-                operator_id=operator_id,
-                at=entry.at,
-            )
-        )
+        row = {
+            "id": next_id(conn, activity.c.id),
+            "kind": kind.value,
+            "tool_id": tool_id,
+            "operator_id": operator_id,
+            "at": entry.at,
+        }
+        fastsql.insert_rows(conn, activity, [row])
+        for scope, subject_id in (("tool", tool_id), ("operator", operator_id)):
+            if subject_id is None:
+                continue
+            key = {"kind": kind.value, "scope": scope, "subject_id": subject_id}
+            if _ONE_MORE.run(conn, **key) == 0:
+                fastsql.insert_rows(conn, activity_total, [{**key, "count": 1}])
 
     return Run(run)
+
+
+_ONE_MORE = fastsql.Statement(
+    update(activity_total)
+    .where(
+        activity_total.c.kind == bindparam("kind"),
+        activity_total.c.scope == bindparam("scope"),
+        activity_total.c.subject_id == bindparam("subject_id"),
+    )
+    .values(count=activity_total.c.count + 1)
+)
 
 
 @handles("threshold.set")

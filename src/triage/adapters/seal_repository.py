@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, Table, and_, case, func, select
+from sqlalchemy import Connection, RowMapping, Select, Table, and_, bindparam, case, func, select
 
 from triage.adapters.days import utc_day
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import (
     seal,
@@ -44,8 +45,11 @@ from triage.domain.seals import (
 
 _CHUNK = 500
 
+# Read when a device is sealed (compiled once: fastsql).
+_SEAL = Statement(select(seal).where(seal.c.serial == bindparam("serial")))
 
-def seal_from_row(row: RowMapping) -> Seal:
+
+def seal_from_row(row: Mapping[Any, Any]) -> Seal:
     return Seal(
         serial=row["serial"],
         batch_id=row["batch_id"],
@@ -154,7 +158,7 @@ class SqlSealRepository:
         return found
 
     def seal(self, serial: str) -> Seal | None:
-        row = self._conn.execute(select(seal).where(seal.c.serial == serial)).mappings().first()
+        row = _SEAL.first_mapping(self._conn, serial=serial)
         return None if row is None else seal_from_row(row)
 
     def seals_by_serial(self, serials: Sequence[str]) -> dict[str, Seal]:

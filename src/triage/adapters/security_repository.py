@@ -6,12 +6,14 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, func, select
+from sqlalchemy import Connection, RowMapping, bindparam, func, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.ledger_store import stored_entry
 from triage.adapters.rows import tool_from_row, utc
 from triage.adapters.tables import (
     activity,
+    activity_total,
     alert,
     anomaly_threshold,
     consignment_device,
@@ -27,6 +29,48 @@ from triage.ledger.entry import Entry
 
 _SUBJECT_COLUMN = {Scope.TOOL: activity.c.tool_id, Scope.OPERATOR: activity.c.operator_id}
 
+# The threshold checks of every work order (compiled once: fastsql): the settings, the working
+# hours and, for each metric and subject, the count of its events in the window.
+_THRESHOLDS = Statement(
+    select(
+        anomaly_threshold.c.scope,
+        anomaly_threshold.c.subject_id,
+        anomaly_threshold.c.metric,
+        anomaly_threshold.c.max_count,
+        anomaly_threshold.c.window_minutes,
+    ).order_by(
+        anomaly_threshold.c.scope, anomaly_threshold.c.subject_id, anomaly_threshold.c.metric
+    )
+)
+_WORKING_HOURS = Statement(select(facility_settings.c.working_hours))
+_COUNT_ACTIVITY = {
+    scope: Statement(
+        select(func.count())
+        .select_from(activity)
+        .where(
+            activity.c.kind == bindparam("kind"),
+            column == bindparam("subject_id"),
+            activity.c.at > bindparam("since"),
+        )
+    )
+    for scope, column in _SUBJECT_COLUMN.items()
+}
+_ACTIVITY_TOTALS = Statement(
+    select(activity_total.c.kind, activity_total.c.count).where(
+        activity_total.c.scope == bindparam("scope"),
+        activity_total.c.subject_id == bindparam("subject_id"),
+    )
+)
+_ARRIVED = Statement(
+    select(consignment_device.c.arrived)
+    .join(
+        triage_job,
+        (triage_job.c.consignment_id == consignment_device.c.consignment_id)
+        & (triage_job.c.device_id == consignment_device.c.device_id),
+    )
+    .where(triage_job.c.id == bindparam("job_id"))
+)
+
 
 class SqlSecurityRepository:
     """Reads of the anomaly tables within the unit of work's transaction."""
@@ -35,35 +79,25 @@ class SqlSecurityRepository:
         self._conn = conn
 
     def thresholds(self) -> list[ThresholdSetting]:
-        query = select(anomaly_threshold).order_by(
-            anomaly_threshold.c.scope, anomaly_threshold.c.subject_id, anomaly_threshold.c.metric
-        )
         return [
             ThresholdSetting(
-                Scope(row["scope"]),
-                row["subject_id"],
-                Metric(row["metric"]),
-                Limit(int(row["max_count"]), int(row["window_minutes"])),
+                Scope(scope), subject_id, Metric(metric), Limit(int(max_count), int(minutes))
             )
-            for row in self._conn.execute(query).mappings()
+            for scope, subject_id, metric, max_count, minutes in _THRESHOLDS.rows(self._conn)
         ]
 
     def working_hours(self) -> WorkingHours | None:
         # One facility per database: its settings row is the only one.
-        text = self._conn.execute(select(facility_settings.c.working_hours)).scalar()
+        text = _WORKING_HOURS.scalar(self._conn)
         return None if not text else WorkingHours.from_json(json.loads(text))
 
+    def activity_totals(self, scope: Scope, subject_id: str) -> dict[Metric, int]:
+        rows = _ACTIVITY_TOTALS.rows(self._conn, scope=scope.value, subject_id=subject_id)
+        return {Metric(kind): int(count) for kind, count in rows}
+
     def count_activity(self, metric: Metric, scope: Scope, subject_id: str, since: datetime) -> int:
-        query = (
-            select(func.count())
-            .select_from(activity)
-            .where(
-                activity.c.kind == metric.value,
-                _SUBJECT_COLUMN[scope] == subject_id,
-                activity.c.at > since,
-            )
-        )
-        return int(self._conn.execute(query).scalar_one())
+        count = _COUNT_ACTIVITY[scope]  # KeyError for a scope without a subject column
+        return int(count.scalar(self._conn, kind=metric.value, subject_id=subject_id, since=since))
 
     def last_entry_at(
         self, subject_kind: str, subject_id: str, entry_types: Sequence[str]
@@ -78,16 +112,7 @@ class SqlSecurityRepository:
         return None if raw is None else Entry.from_bytes(raw).at
 
     def arrived_as_expected(self, job_id: str) -> bool:
-        query = (
-            select(consignment_device.c.arrived)
-            .join(
-                triage_job,
-                (triage_job.c.consignment_id == consignment_device.c.consignment_id)
-                & (triage_job.c.device_id == consignment_device.c.device_id),
-            )
-            .where(triage_job.c.id == job_id)
-        )
-        return bool(self._conn.execute(query).scalar())
+        return bool(_ARRIVED.scalar(self._conn, job_id=job_id))
 
     def alert(self, alert_id: str) -> Alert | None:
         row = self._conn.execute(select(alert).where(alert.c.id == alert_id)).mappings().first()

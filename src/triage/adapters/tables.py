@@ -266,6 +266,18 @@ activity = Table(
     Index("ix_activity_operator", "kind", "operator_id", "at"),
 )
 
+# How many ``activity`` rows each tool and operator has of each kind, ever: a count in a window
+# can be no more, so a threshold it cannot reach is known without counting the window's rows
+# (which grow with a busy tool's every reset). Kept by the projector with ``activity``.
+activity_total = Table(
+    "activity_total",
+    metadata,
+    Column("kind", String(40), primary_key=True),
+    Column("scope", String(20), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+)
+
 alert = Table(
     "alert",
     metadata,
@@ -1226,6 +1238,7 @@ PROJECTIONS = (
     access_lock,
     anomaly_threshold,
     activity,
+    activity_total,
     alert,
     tamper_policy,
     consignment,

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, insert, select, update
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import api_token
 from triage.domain.digests import token_hash
 from triage.domain.roles import Permission
 from triage.domain.token import StoredToken
+
+_BY_HASH = Statement(select(api_token).where(api_token.c.token_hash == bindparam("digest")))
 
 
 class SqlTokenRepository:
@@ -35,9 +40,8 @@ class SqlTokenRepository:
         )
 
     def by_secret(self, secret: str) -> StoredToken | None:
-        digest = token_hash(secret)
-        row = self._conn.execute(select(api_token).where(api_token.c.token_hash == digest))
-        found = row.mappings().first()
+        # Asked on every request with a bearer token: a statement built once (``fastsql``).
+        found = _BY_HASH.first_mapping(self._conn, digest=token_hash(secret))
         return None if found is None else _token(found)
 
     def get(self, token_id: str) -> StoredToken | None:
@@ -59,7 +63,7 @@ class SqlTokenRepository:
         )
 
 
-def _token(row: RowMapping) -> StoredToken:
+def _token(row: Mapping[str, Any] | RowMapping) -> StoredToken:
     scopes = frozenset(Permission(p) for p in row["scopes"].split(",") if p)
     return StoredToken(
         id=row["id"],

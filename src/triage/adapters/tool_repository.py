@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, RowMapping, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import tool_from_row
 from triage.adapters.tables import agent_nonce, tool
 from triage.domain.tool import Tool
+
+# Read on every signed request of a tool and every step that orders one (compiled once).
+_TOOL = Statement(select(tool).where(tool.c.id == bindparam("tool_id")))
 
 
 class SqlToolRepository:
@@ -20,8 +25,9 @@ class SqlToolRepository:
         self._conn = conn
 
     def get(self, tool_id: str) -> Tool | None:
-        row = self._conn.execute(select(tool).where(tool.c.id == tool_id)).mappings().first()
-        return None if row is None else tool_from_row(row)
+        row = _TOOL.first_mapping(self._conn, tool_id=tool_id)
+        # A dict by column name: all that tool_from_row reads of a row.
+        return None if row is None else tool_from_row(cast(RowMapping, row))
 
     def use_agent_nonce(self, tool_id: str, nonce: str) -> bool:
         """Remember a signed request's nonce; False when it was seen before (a replay).

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, or_, select
+from sqlalchemy import Connection, bindparam, or_, select
 
+from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
 from triage.adapters.tables import work_order
 from triage.domain.work_order import FACTORY_RESET
 from triage.domain.work_order_record import StoredWorkOrder
+
+# The device path's reads of work orders (compiled once: fastsql): by id when a result comes
+# back, a tool's issued orders on each poll of its agent, a job's live reset order.
+_WORK_ORDER = Statement(select(work_order).where(work_order.c.id == bindparam("work_order_id")))
+_ISSUED = Statement(
+    select(work_order)
+    .where(
+        work_order.c.tool_id == bindparam("tool_id"),
+        work_order.c.status == "issued",
+        work_order.c.expires_at > bindparam("now"),
+    )
+    .order_by(work_order.c.issued_at)
+)
+_LIVE = Statement(
+    select(work_order).where(
+        work_order.c.job_id == bindparam("job_id"),
+        work_order.c.action == FACTORY_RESET,
+        work_order.c.status == "issued",
+        work_order.c.expires_at > bindparam("now"),
+    )
+)
 
 
 class SqlWorkOrderRepository:
@@ -19,38 +43,15 @@ class SqlWorkOrderRepository:
         self._conn = conn
 
     def get(self, work_order_id: str) -> StoredWorkOrder | None:
-        row = (
-            self._conn.execute(select(work_order).where(work_order.c.id == work_order_id))
-            .mappings()
-            .first()
-        )
+        row = _WORK_ORDER.first_mapping(self._conn, work_order_id=work_order_id)
         return None if row is None else _work_order(row)
 
     def issued(self, tool_id: str, now: datetime) -> list[StoredWorkOrder]:
-        rows = self._conn.execute(
-            select(work_order)
-            .where(
-                work_order.c.tool_id == tool_id,
-                work_order.c.status == "issued",
-                work_order.c.expires_at > now,
-            )
-            .order_by(work_order.c.issued_at)
-        ).mappings()
+        rows = _ISSUED.mappings(self._conn, tool_id=tool_id, now=now)
         return [_work_order(row) for row in rows]
 
     def live(self, job_id: str, now: datetime) -> StoredWorkOrder | None:
-        row = (
-            self._conn.execute(
-                select(work_order).where(
-                    work_order.c.job_id == job_id,
-                    work_order.c.action == FACTORY_RESET,
-                    work_order.c.status == "issued",
-                    work_order.c.expires_at > now,
-                )
-            )
-            .mappings()
-            .first()
-        )
+        row = _LIVE.first_mapping(self._conn, job_id=job_id, now=now)
         return None if row is None else _work_order(row)
 
     def outstanding(
@@ -84,7 +85,7 @@ class SqlWorkOrderRepository:
         return [_work_order(row) for row in rows]
 
 
-def _work_order(row: RowMapping) -> StoredWorkOrder:
+def _work_order(row: Mapping[Any, Any]) -> StoredWorkOrder:
     return StoredWorkOrder(
         id=row["id"],
         job_id=row["job_id"],

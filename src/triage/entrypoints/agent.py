@@ -23,9 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
-
-import httpx
+from typing import IO, TYPE_CHECKING, Any
 
 from triage.adapters.devices.base import (
     AGENT_OPTIONS,
@@ -53,6 +51,9 @@ from triage.errors import InvalidInput, TriageError
 from triage.ledger import note
 from triage.ledger.entry import format_time
 
+if TYPE_CHECKING:
+    import httpx  # loaded by the client only: `triage agent keygen` needs no HTTP
+
 log = logging.getLogger("triage.agent")
 
 
@@ -77,6 +78,8 @@ class AgentClient:
         signer_key: str,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
+        import httpx
+
         self._tool_id = tool_id
         self._signer_key = signer_key
         self._http = httpx.Client(base_url=server.rstrip("/"), timeout=30, transport=transport)
@@ -87,6 +90,8 @@ class AgentClient:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A signed request; returns the decoded JSON or raises AgentError with the detail."""
+        import httpx
+
         raw = b"" if body is None else json.dumps(body).encode("utf-8")
         sent = format_time(datetime.now(UTC))
         nonce = secrets.token_hex(16)

@@ -1,17 +1,24 @@
 """The HTTP application of one facility: the API's routers, the pages, the static files and the
-middleware in front of them all, and the scheduled jobs for as long as it serves."""
+middleware in front of them all, and the scheduled jobs for as long as it serves; and the same
+application built by each worker process of a server of several (``worker_app``)."""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import json
+import os
+import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from triage import __version__
+from triage import __version__, bootstrap
 from triage.bootstrap import App
+from triage.config import Settings
 from triage.entrypoints import scheduler
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.asset_owner_routes import build_asset_owner_router
@@ -39,6 +46,13 @@ from triage.entrypoints.api.security_routes import build_security_router
 from triage.entrypoints.api.tlog_routes import build_tlog_router
 from triage.entrypoints.api.triage_routes import build_router
 from triage.entrypoints.web.pages import STATIC, build_web_router
+from triage.services import throttle
+
+# How `triage serve --workers N` tells each of its worker processes what it was asked (JSON):
+# a worker is a new process, which builds its own application from its environment.
+WORKER_OPTIONS = "TRIAGE_SERVE_WORKER"
+# In the data directory: held by the one process of a server that does the periodic work.
+PERIODIC_LOCK_FILE = "serve-periodic.lock"
 
 
 def create_app(
@@ -47,11 +61,14 @@ def create_app(
     warm_cache: bool = False,
     evidence_interval: int = 0,
     sweep_interval: int = 0,
+    periodic_lock: Path | None = None,
 ) -> FastAPI:
     """Build the HTTP application for one facility; a positive interval starts periodic
     checkpoints (and, for ``evidence_interval``, automatic assurance evidence; for
     ``sweep_interval``, the closing of work orders that expired without a result), and
-    ``warm_cache`` reads the ledger's tiles into memory in the background at start."""
+    ``warm_cache`` reads the ledger's tiles into memory in the background at start. With a
+    ``periodic_lock`` file (one process of several), the periodic work runs only in the process
+    holding it (``scheduler.PeriodicLock``)."""
     schedule = scheduler.Schedule(
         checkpoint_interval=checkpoint_interval,
         evidence_interval=evidence_interval,
@@ -59,10 +76,13 @@ def create_app(
         warm_cache=warm_cache,
     )
     hold = WriteHold(application)
+    lock = None if periodic_lock is None else scheduler.PeriodicLock(periodic_lock)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with scheduler.running(application, schedule, after_checkpoint=hold.refresh):
+        async with scheduler.running(
+            application, schedule, after_checkpoint=hold.refresh, lock=lock
+        ):
             yield
 
     api = FastAPI(
@@ -77,11 +97,13 @@ def create_app(
     )
     problems.install(api)
     routers = (
+        # The routes a device's path and its polls take first: a request is matched against
+        # the routes in this order, and these two routers share no path with the next three.
+        build_router(application),
+        build_security_log_router(application),
         build_ledger_router(application),
         build_tlog_router(application),
         build_integrity_router(application, hold),
-        build_router(application),
-        build_security_log_router(application),
         build_auth_router(application),
         build_bench_router(application),
         build_people_router(application),
@@ -116,3 +138,49 @@ def create_app(
         return reference_page(api.openapi(), "/api/v1/openapi.json")
 
     return api
+
+
+def worker_options(
+    workers: int, checkpoint_interval: int, evidence_interval: int, sweep_interval: int
+) -> str:
+    """What ``worker_app`` reads from ``WORKER_OPTIONS``, as `triage serve` writes it there."""
+    return json.dumps(
+        {
+            "workers": workers,
+            "checkpoint_interval": checkpoint_interval,
+            "evidence_interval": evidence_interval,
+            "sweep_interval": sweep_interval,
+        }
+    )
+
+
+def worker_app() -> FastAPI:
+    """The application of one worker process of `triage serve --workers N` (uvicorn calls it
+    in each process it starts): the facility opened from the environment `serve` prepared
+    (``TRIAGE_*`` settings, ``WORKER_OPTIONS``), the periodic work left to whichever process
+    holds the data directory's ``PERIODIC_LOCK_FILE``, and each in-memory rate limit allowing
+    this process its share (``throttle.share_among``), so that together the processes allow no
+    more than one process did."""
+    options = json.loads(os.environ[WORKER_OPTIONS])
+    _end_with_parent()
+    throttle.share_among(int(options["workers"]))
+    application = bootstrap.bootstrap(Settings.from_env())
+    return create_app(
+        application,
+        checkpoint_interval=int(options["checkpoint_interval"]),
+        warm_cache=True,
+        evidence_interval=int(options["evidence_interval"]),
+        sweep_interval=int(options["sweep_interval"]),
+        periodic_lock=application.settings.data_dir / PERIODIC_LOCK_FILE,
+    )
+
+
+def _end_with_parent() -> None:
+    """Ask Linux to end this process when the `triage serve` that started it ends, however it
+    ends (a worker left behind would keep answering on the port and writing to the database).
+    Elsewhere nothing is done: uvicorn still stops its workers when it stops normally."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass

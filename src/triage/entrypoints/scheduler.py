@@ -5,17 +5,28 @@ ledger's tile cache at start.
 
 Each round runs in a worker thread (the services are synchronous); a failed round is logged and
 never stops the later ones.
+
+A server of several processes (`triage serve --workers N`) does the periodic work once, not N
+times: every process warms its own tile cache, but only the one holding the ``PeriodicLock``
+(an exclusive lock on a file in the data directory, released by the kernel when the process
+ends) runs the checkpoints, the evidence and the sweeps. The others try the lock again every
+``TAKE_OVER_SECONDS``, so that when that process dies, the one that replaces it, or another,
+takes the work over.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
 
 from triage.bootstrap import App
 from triage.errors import IntegrityFailure
@@ -23,6 +34,9 @@ from triage.services import assurance, automatic_evidence, incidents, job_steps,
 from triage.services import ledger as ledger_service
 
 log = logging.getLogger(__name__)
+
+# How often a server process without the periodic work tries to take it over.
+TAKE_OVER_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -35,34 +49,100 @@ class Schedule:
     warm_cache: bool = False
 
 
+class PeriodicLock:
+    """Of the processes of one server, the one that does the periodic work: whichever holds an
+    exclusive lock (``flock``) on ``path``, kept until it releases it or ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._held: IO[bytes] | None = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock."""
+        return self._held is not None
+
+    def take(self) -> bool:
+        """Take the lock if no other process holds it; whether this process now holds it."""
+        if self._held is not None:
+            return True
+        file = self.path.open("ab")
+        try:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            return False
+        except BaseException:
+            file.close()
+            raise
+        self._held = file
+        return True
+
+    def release(self) -> None:
+        """Let another process take the lock (closing the file releases it)."""
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+
 @contextlib.asynccontextmanager
 async def running(
-    application: App, schedule: Schedule, after_checkpoint: Callable[[], object] | None = None
+    application: App,
+    schedule: Schedule,
+    after_checkpoint: Callable[[], object] | None = None,
+    lock: PeriodicLock | None = None,
 ) -> AsyncIterator[None]:
     """Run the scheduled jobs for as long as the context lasts (a server's lifespan);
-    ``after_checkpoint`` is called after every checkpoint round, refused or not."""
+    ``after_checkpoint`` is called after every checkpoint round, refused or not. With a
+    ``lock`` (a server of several processes), the jobs run only while this process holds it,
+    which it tries to take now and then every ``TAKE_OVER_SECONDS``; the tile cache is warmed
+    in every process."""
     if schedule.warm_cache:
         threading.Thread(
             target=warm_tile_cache, args=(application,), name="tile-cache-warmer", daemon=True
         ).start()
-    tasks = []
-    if schedule.checkpoint_interval > 0:
-        tasks.append(
-            asyncio.create_task(
-                _checkpoint_loop(application, schedule.checkpoint_interval, after_checkpoint)
+    tasks: list[asyncio.Task[None]] = []
+
+    def start() -> None:
+        if schedule.checkpoint_interval > 0:
+            tasks.append(
+                asyncio.create_task(
+                    _checkpoint_loop(application, schedule.checkpoint_interval, after_checkpoint)
+                )
             )
-        )
-    if schedule.evidence_interval > 0:
-        tasks.append(asyncio.create_task(_evidence_loop(application, schedule.evidence_interval)))
-    if schedule.sweep_interval > 0:
-        tasks.append(asyncio.create_task(_sweep_loop(application, schedule.sweep_interval)))
+        if schedule.evidence_interval > 0:
+            tasks.append(
+                asyncio.create_task(_evidence_loop(application, schedule.evidence_interval))
+            )
+        if schedule.sweep_interval > 0:
+            tasks.append(asyncio.create_task(_sweep_loop(application, schedule.sweep_interval)))
+
+    periodic = (
+        schedule.checkpoint_interval > 0
+        or schedule.evidence_interval > 0
+        or schedule.sweep_interval > 0
+    )
+    if lock is None:
+        start()
+    elif periodic:
+        tasks.append(asyncio.create_task(_when_holding(lock, start)))
     try:
         yield
     finally:
-        for task in tasks:
+        for task in list(tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if lock is not None:
+            lock.release()
+
+
+async def _when_holding(lock: PeriodicLock, start: Callable[[], None]) -> None:
+    """Start the periodic jobs once this process holds ``lock``."""
+    while not lock.take():
+        await asyncio.sleep(TAKE_OVER_SECONDS)
+    log.info("server process %d does the periodic work (checkpoints, sweeps)", os.getpid())
+    start()
 
 
 def warm_tile_cache(application: App) -> None:

@@ -10,21 +10,31 @@ change, so it is cut into chunks that worker processes can check side by side, e
 read transaction. The main process consumes the chunk results in order and checks the rest:
 upper tiles, the last partial tile, the head and the checkpoints. Memory stays bounded by a few
 chunks whatever the size of the log.
+
+A chunk is first checked from its entry bundles as stored (``scan_worker.check_bundles``: no
+object per entry); only a chunk where that finds anything amiss is read again entry by entry, to
+say exactly what is wrong. With workers, this process checks its share of the chunks and small
+``scan_worker`` processes (the driver and the hashing, nothing else) check the others.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Callable, Iterable, Sequence
+import marshal
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from hashlib import sha256
-from typing import Protocol
+from pathlib import Path
+from typing import IO, Any, Protocol, runtime_checkable
 
 from triage.ledger.checkpoint import open_checkpoint
 from triage.ledger.errors import VerificationError
 from triage.ledger.log import LogStorage
 from triage.ledger.rfc6962 import HASH_SIZE, LEAF_PREFIX
+from triage.ledger.scan_worker import check_bundles
 from triage.ledger.tiles import (
     TILE_HEIGHT,
     TILE_WIDTH,
@@ -36,12 +46,9 @@ from triage.ledger.tiles import (
     subtree_root,
 )
 
-CHUNK_TILES = 64  # full level-0 tiles (16,384 entries) per unit of work
+CHUNK_TILES = 16  # full level-0 tiles (4,096 entries) per unit of work
 # Below this many entries, starting workers costs more than it saves.
 PARALLEL_FROM = 512 * TILE_WIDTH
-# Workers are forked: they start at once and share the parent's imported code. They only ever
-# open their own storage, never touch the parent's connections.
-_START_METHOD = "fork"
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,16 @@ class StorageOpener(Protocol):
     def __call__(self) -> AbstractContextManager[LogStorage]: ...
 
 
+@runtime_checkable
+class WorkerOpener(Protocol):
+    """A ``StorageOpener`` that can also tell a ``scan_worker`` process how to read the log."""
+
+    def worker_job(self) -> dict[str, Any] | None:
+        """What ``scan_worker`` needs to open the log with its driver alone (its connection and
+        SQL), without the chunks; None when another process cannot open it."""
+        ...
+
+
 def audit_log(
     storage: LogStorage,
     verifier_keys: Sequence[str],
@@ -98,8 +115,10 @@ def audit_log(
 ) -> AuditReport:
     """Recompute the whole log from its entries and compare every stored artefact with it.
 
-    With an ``opener`` and ``workers`` > 1, large logs are checked by that many processes.
-    ``kept`` are signed checkpoints held outside the storage: checked like stored ones.
+    With an ``opener`` that can start workers (``WorkerOpener``) and ``workers`` > 1, large
+    logs are checked by that many processes: this one and ``workers`` - 1 ``scan_worker``
+    processes. ``kept`` are signed checkpoints held outside the storage: checked like stored
+    ones.
     """
     head = storage.read_head()
     report = AuditReport(size=head.size, root=head.root)
@@ -128,16 +147,12 @@ def audit_log(
         for first in range(0, full_tiles, CHUNK_TILES)
     ]
     chunks = [(a, b, [s for s in c if s < b * TILE_WIDTH]) for a, b, c in chunks]
+    job = None
+    big = full_tiles * TILE_WIDTH >= PARALLEL_FROM
+    if isinstance(opener, WorkerOpener) and workers > 1 and big:
+        job = opener.worker_job()
     with ExitStack() as stack:
-        if opener is not None and workers > 1 and full_tiles * TILE_WIDTH >= PARALLEL_FROM:
-            pool = stack.enter_context(
-                multiprocessing.get_context(_START_METHOD).Pool(
-                    workers, initializer=_worker_start, initargs=(opener,)
-                )
-            )
-            results: Iterable[_ChunkResult] = pool.imap(_worker_scan, chunks)
-        else:
-            results = (_scan_chunk(storage, *chunk) for chunk in chunks)
+        results = _chunk_results(storage, chunks, job, workers, stack)
         for result in results:
             findings.extend(result)
             for offset, tile_root in enumerate(result.tile_roots):
@@ -147,7 +162,8 @@ def audit_log(
                         check_root(size, upper.nodes() + prefix)
                 upper.append([tile_root])
                 _check_upper_tiles(storage, upper.drain_full(), findings)
-                check_root((tile + 1) * TILE_WIDTH, upper.nodes())
+                if (tile + 1) * TILE_WIDTH in roots:  # nodes() only when a checkpoint is here
+                    check_root((tile + 1) * TILE_WIDTH, upper.nodes())
             if progress is not None:
                 progress((result.first_tile + len(result.tile_roots)) * TILE_WIDTH)
             if result.gap is not None:
@@ -191,6 +207,93 @@ class _ChunkResult:
     prefix_nodes: dict[int, list[bytes]]  # checkpoint size -> perfect nodes of its partial tile
     problems: list[Problem]
     gap: int | None  # first missing entry index
+
+
+_Chunk = tuple[int, int, list[int]]  # first tile, end tile, checkpoint sizes inside its tiles
+
+
+def _chunk_results(
+    storage: LogStorage,
+    chunks: Sequence[_Chunk],
+    job: dict[str, Any] | None,
+    workers: int,
+    stack: ExitStack,
+) -> Iterator[_ChunkResult]:
+    """The chunks' results in order; with a worker ``job``, every ``workers``-th chunk is
+    checked here and the others by ``workers`` - 1 worker processes, started now and stopped
+    when ``stack`` closes."""
+    if job is None or workers < 2:
+        for chunk in chunks:
+            yield _scan(storage, *chunk)
+        return
+    outputs = [
+        _start_worker(dict(job, chunks=list(chunks[k::workers])), stack) for k in range(1, workers)
+    ]
+    for position, chunk in enumerate(chunks):
+        turn = position % workers
+        if turn == 0:
+            yield _scan(storage, *chunk)
+            continue
+        answer = _receive(outputs[turn - 1])
+        if answer is None or len(answer[0]) != chunk[1] - chunk[0]:
+            # The worker found something to look at, or failed: look here, entry by entry.
+            yield _scan_chunk(storage, *chunk)
+        else:
+            roots, prefixes = answer
+            yield _ChunkResult(chunk[0], roots, prefixes, [], None)
+
+
+def _start_worker(job: dict[str, Any], stack: ExitStack) -> IO[bytes]:
+    """Start a ``scan_worker`` on ``job``; its output, to read its answers from in order."""
+    package_root = str(Path(__file__).resolve().parents[2])  # where ``triage`` is importable
+    path = os.environ.get("PYTHONPATH")
+    env = dict(os.environ, PYTHONPATH=package_root + (os.pathsep + path if path else ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", job["module"]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+    )
+    stack.callback(_stop, process)
+    assert process.stdin is not None
+    assert process.stdout is not None
+    try:
+        marshal.dump(job, process.stdin)
+        process.stdin.close()
+    except OSError:
+        pass  # it ended already: its answers are missing, and are made up for here
+    return process.stdout
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def _receive(output: IO[bytes]) -> Any:
+    """A worker's next answer (``ChunkAnswer`` or None), None too when it has no more to give."""
+    try:
+        return marshal.load(output)  # noqa: S302 (our own child, on its own pipe)
+    except (EOFError, ValueError, TypeError, OSError):
+        return None
+
+
+def _scan(storage: LogStorage, first_tile: int, end_tile: int, cuts: Sequence[int]) -> _ChunkResult:
+    """Check a chunk from its bundles, or entry by entry where that finds anything amiss."""
+    bundles = storage.read_bundles(first_tile, end_tile)
+    if bundles is not None:
+        keys = [TileKey(0, t) for t in range(first_tile, end_tile)]
+        stored = {key.index: data for key, data in storage.read_tiles(keys).items()}
+        answer = check_bundles(bundles, stored, first_tile, end_tile, cuts)
+        close = getattr(bundles, "close", None)
+        if close is not None:
+            close()
+        if answer is not None:
+            return _ChunkResult(first_tile, answer[0], answer[1], [], None)
+    return _scan_chunk(storage, first_tile, end_tile, cuts)
 
 
 def _scan_chunk(
@@ -411,16 +514,3 @@ def _add_kept(
             )
             continue
         roots[body.size] = body.root_hash
-
-
-# Worker processes keep their storage (a read transaction) open for their whole life.
-_worker_storage: list[LogStorage] = []
-_worker_exits = ExitStack()
-
-
-def _worker_start(opener: StorageOpener) -> None:
-    _worker_storage.append(_worker_exits.enter_context(opener()))
-
-
-def _worker_scan(chunk: tuple[int, int, list[int]]) -> _ChunkResult:
-    return _scan_chunk(_worker_storage[0], *chunk)

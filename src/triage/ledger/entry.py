@@ -121,6 +121,35 @@ def parse_time(text: str) -> datetime:
 
 
 def _check_json(value: object, path: str) -> None:
+    """Refuse (ValueError naming where) a value an entry cannot hold. Every entry recorded or
+    read passes here, so the common case, a valid value, is walked without building the path
+    of every item; only a refusal walks it again to say where."""
+    if not _storable(value):
+        _explain(value, path)
+
+
+def _storable(value: object) -> bool:
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -_MAX_SAFE <= value <= _MAX_SAFE  # type: ignore[operator]
+    if kind is dict:
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if type(key) is not str or not key.isascii() or not _storable(item):
+                return False
+        return True
+    if kind is list:
+        return all(map(_storable, value))  # type: ignore[call-overload]
+    # Subclasses, tuples, other mappings: the general walk decides.
+    try:
+        _explain(value, "")
+    except ValueError:
+        return False
+    return True
+
+
+def _explain(value: object, path: str) -> None:
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -131,13 +160,13 @@ def _check_json(value: object, path: str) -> None:
         raise ValueError(f"{path}: floats are not allowed in ledger entries (use a string)")
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            _check_json(item, f"{path}[{i}]")
+            _explain(item, f"{path}[{i}]")
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str) or not key.isascii():
                 raise ValueError(f"{path}: keys must be ASCII strings, not {key!r}")
-            _check_json(item, f"{path}.{key}")
+            _explain(item, f"{path}.{key}")
         return
     raise ValueError(f"{path}: {type(value).__name__} cannot be stored in a ledger entry")
 

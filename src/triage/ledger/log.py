@@ -72,6 +72,16 @@ class LogStorage(Protocol):
         """
         ...
 
+    def read_bundles(self, first_tile: int, stop_tile: int) -> Iterator[tuple[int, bytes]] | None:
+        """The stored entry bundles (``triage.ledger.bundle``) of the level-0 tiles
+        ``first_tile`` <= index < ``stop_tile``, as (tile index, bundle) in index order.
+
+        What verification hashes, without a row per entry. None when the range cannot be read
+        that way (no bundles in this storage, or entries of the range also stored one by one,
+        as only a damaged log has them): the caller reads ``read_entries`` then.
+        """
+        ...
+
     def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]: ...
 
     def iter_tiles(self, level: int, start: int = 0) -> Iterator[tuple[int, bytes]]:

@@ -38,6 +38,9 @@ class MemoryLogStorage:
         for at in range(0, len(found), 1000):
             yield [(index, self.entries[index]) for index in found[at : at + 1000]]
 
+    def read_bundles(self, first_tile: int, stop_tile: int) -> Iterator[tuple[int, bytes]] | None:
+        return None  # entries are kept one by one here
+
     def read_tiles(self, keys: Collection[TileKey]) -> Mapping[TileKey, bytes]:
         return {key: self.tiles[key] for key in keys if key in self.tiles}
 

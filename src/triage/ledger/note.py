@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
@@ -217,9 +218,12 @@ def parse_verifier_key(vkey: str) -> Verifier:
     return Verifier(name=name, key_hash=key_hash, public_key=public_key)
 
 
+@functools.lru_cache(maxsize=16)
 def decode_signer_key(skey: str, algorithm: int) -> tuple[str, int, Ed25519PrivateKey]:
     """(name, key hash, private key) of an Ed25519 signer key of the signature type
-    ``algorithm``, parsed strictly; errors never quote the secret."""
+    ``algorithm``, parsed strictly; errors never quote the secret. Remembered for the few keys
+    a process signs with (the facility's, a tool's): each signature would otherwise parse the
+    key and build its private key again (a refused key is not remembered)."""
     priv1, _, rest = skey.partition("+")
     priv2, _, rest = rest.partition("+")
     name, _, rest = rest.partition("+")
@@ -270,11 +274,16 @@ def _check_text(data: bytes, what: str) -> None:
         decoded = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise VerificationError(f"malformed {what}: invalid UTF-8 at byte {exc.start}") from None
-    for index, char in enumerate(decoded):
-        if char < " " and char != "\n":
-            raise VerificationError(
-                f"malformed {what}: control character U+{ord(char):04X} at character {index}"
-            )
+    found = _CONTROL.search(decoded)
+    if found is not None:
+        raise VerificationError(
+            f"malformed {what}: control character U+{ord(found.group()):04X} at character "
+            f"{found.start()}"
+        )
+
+
+# ASCII control characters other than newline (one search, not a Python loop per character).
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f]")
 
 
 def check_note_text(text: str) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 
+from triage.ledger import hashing
 from triage.ledger.errors import VerificationError
 
 HASH_SIZE = 32
@@ -28,8 +29,7 @@ def leaf_hash(data: bytes) -> bytes:
 
 def leaf_hashes(entries: Iterable[bytes]) -> list[bytes]:
     """``leaf_hash`` of each entry, in order (the bulk form appends and verification use)."""
-    sha256, prefix = hashlib.sha256, LEAF_PREFIX
-    return [sha256(prefix + data).digest() for data in entries]
+    return hashing.leaf_hashes(entries)
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:

@@ -13,14 +13,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from hashlib import sha256 as _sha256
 from typing import Protocol
 
+from triage.ledger import hashing
 from triage.ledger.errors import LedgerStateError, VerificationError
-from triage.ledger.rfc6962 import EMPTY_ROOT, HASH_SIZE, NODE_PREFIX, node_hash, split_point
+from triage.ledger.rfc6962 import EMPTY_ROOT, HASH_SIZE, node_hash, split_point
 
-TILE_HEIGHT = 8
-TILE_WIDTH = 1 << TILE_HEIGHT
+TILE_HEIGHT = hashing.TILE_HEIGHT
+TILE_WIDTH = hashing.TILE_WIDTH
 TILE_BYTES = TILE_WIDTH * HASH_SIZE
 
 
@@ -61,13 +61,8 @@ def split_hashes(data: bytes) -> list[bytes]:
 
 def subtree_root(hashes: Sequence[bytes]) -> bytes:
     """Root of a perfect subtree whose bottom row is ``hashes`` (a power-of-two count)."""
-    row = list(hashes)
-    while len(row) > 1:
-        # node_hash inlined: this loop is most of the cost of verifying a log.
-        row = [
-            _sha256(NODE_PREFIX + a + b).digest() for a, b in zip(row[::2], row[1::2], strict=True)
-        ]
-    return row[0]
+    # The bulk loop (most of the cost of verifying a log) lives in ``hashing``.
+    return hashing.subtree_root(hashes)
 
 
 def perfect_nodes(count: int, hashes: Sequence[bytes]) -> list[bytes]:
@@ -162,8 +157,7 @@ class TileCache:
         rows = [data]
         hashes = split_hashes(data)
         while len(hashes) > 1:
-            pairs = zip(hashes[0 : len(hashes) - 1 : 2], hashes[1::2], strict=True)
-            hashes = [_sha256(NODE_PREFIX + a + b).digest() for a, b in pairs]
+            hashes = hashing.parent_row(hashes[: len(hashes) & ~1])
             rows.append(b"".join(hashes))
         stored = tuple(rows)
         with self._lock:

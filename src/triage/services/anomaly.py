@@ -104,14 +104,21 @@ def observed_in_order(uow: UnitOfWork, job: TriageJob, at: datetime) -> list[tup
 
 
 def reset_issued(
-    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
+    uow: UnitOfWork,
+    job: TriageJob,
+    tool_id: str,
+    operator_id: str,
+    at: datetime,
+    observed: list[tuple[Metric, str]] | None = None,
 ) -> list[Breach]:
     """After a work order's entry: note use out of hours or for an unexpected device, check.
 
     ``check_order`` refused beforehand any order that would breach a threshold, so the check
-    here only catches what a concurrent order made of the counts.
+    here only catches what a concurrent order made of the counts. ``observed`` is what
+    ``check_order`` found in this transaction, when it was asked (not found again).
     """
-    observed = observed_in_order(uow, job, at)
+    if observed is None:
+        observed = observed_in_order(uow, job, at)
     if observed:
         uow.ledger.record(
             [
@@ -152,12 +159,14 @@ class ThresholdReached(Conflict):
 
 def check_order(
     uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
-) -> None:
+) -> list[tuple[Metric, str]]:
     """Before a work order's entry: refuse the order (ThresholdReached, naming the limit) when
     it would breach a threshold of its tool or its operator. Nothing is recorded here: the
     refusal, the alert and the suspension are ``order_refused``'s, in a transaction of their
-    own once this one has rolled back."""
-    breaches = _order_breaches(uow, job, tool_id, operator_id, at)
+    own once this one has rolled back. Returns what the order counts as besides a reset
+    (``observed_in_order``), for ``reset_issued`` to record."""
+    observed = observed_in_order(uow, job, at)
+    breaches = _order_breaches(uow, job, tool_id, operator_id, at, observed)
     if breaches:
         limits = "; ".join(limit_text(b) for b in breaches)
         who = " and ".join(f"{b.scope.value} {b.subject_id}" for b in breaches)
@@ -169,6 +178,7 @@ def check_order(
             tool_id,
             operator_id,
         )
+    return observed
 
 
 def order_refused(job: TriageJob, tool_id: str, operator_id: str) -> Callable[[UnitOfWork], object]:
@@ -186,10 +196,17 @@ def order_refused(job: TriageJob, tool_id: str, operator_id: str) -> Callable[[U
 
 
 def _order_breaches(
-    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
+    uow: UnitOfWork,
+    job: TriageJob,
+    tool_id: str,
+    operator_id: str,
+    at: datetime,
+    observed: list[tuple[Metric, str]] | None = None,
 ) -> list[Breach]:
     """The thresholds one more work order for ``job`` would breach, per subject."""
-    metrics = [Metric.RESETS, *(metric for metric, _ in observed_in_order(uow, job, at))]
+    if observed is None:
+        observed = observed_in_order(uow, job, at)
+    metrics = [Metric.RESETS, *(metric for metric, _ in observed)]
     settings = uow.security.thresholds()
     found = []
     for scope, subject_id in zip(SUBJECT_SCOPES, (tool_id, operator_id), strict=True):
@@ -283,8 +300,12 @@ def _first_breach(
     """The first of ``metrics`` the subject's counted events (and ``adding`` more) breach."""
     reinstated: datetime | None = None
     looked_up = False
+    totals = uow.security.activity_totals(scope, subject_id)
     for metric in metrics:
         limit, _ = effective_limit(settings, metric, scope, subject_id)
+        if not limit.breached_by(totals.get(metric, 0) + adding):
+            # No window holds more than all there ever was: counting it would find no breach.
+            continue
         since = at - timedelta(minutes=limit.window_minutes)
         count = uow.security.count_activity(metric, scope, subject_id, since) + adding
         if not limit.breached_by(count):

@@ -65,11 +65,14 @@ def issue_order(
     profile: str,
     signer_key: str,
     issued: datetime,
+    minutes: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """A new work order of ``action`` for ``job`` on ``tool_id``, given by ``caller`` at
-    ``issued`` and valid for the facility's work-order minutes: the signed note, and the fields
-    its ledger entry records about it (the projector's ``work_order_row`` reads them back)."""
-    _, minutes = uow.facilities.settings()
+    ``issued`` and valid for the facility's work-order minutes (``minutes``, when the caller
+    has just read them): the signed note, and the fields its ledger entry records about it
+    (the projector's ``work_order_row`` reads them back)."""
+    if minutes is None:
+        _, minutes = uow.facilities.settings()
     order = WorkOrder(
         id=str(uuid.uuid4()),
         facility=uow.facility_id,

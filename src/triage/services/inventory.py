@@ -235,21 +235,22 @@ def manifest_refusal(uow: UnitOfWork, device: Device) -> str | None:
     return refusal_reason(device.inventory_status, refused_statuses(uow), "the manifest")
 
 
-def check_may_triage(uow: UnitOfWork, device_id: str) -> None:
+def check_may_triage(uow: UnitOfWork, device_id: str, registered: Device | None = None) -> None:
     """Refuse (Conflict, with the reason) triage of a device whose latest SMI reading (or,
-    with none, its manifest) says a status the facility refuses."""
-    reason = gate_reason(uow, device_id)
+    with none, its manifest) says a status the facility refuses. ``registered``: the device
+    as the register has it, when the caller has just read it (not read again)."""
+    reason = gate_reason(uow, device_id, registered)
     if reason is not None:
         raise Conflict(f"device {device_id}: {reason}")
 
 
-def gate_reason(uow: UnitOfWork, device_id: str) -> str | None:
+def gate_reason(uow: UnitOfWork, device_id: str, registered: Device | None = None) -> str | None:
     """Why the SMI gate refuses the device's triage (see ``check_may_triage``), or None."""
     refused = refused_statuses(uow)
     reading = uow.inventory.latest(device_id)
     if reading is not None and reading.status is not None:
         return refusal_reason(reading.status, refused, _source(reading))
-    manifest = _manifest(uow, device_id)
+    manifest = registered if registered is not None else _manifest(uow, device_id)
     if manifest is None:
         return None
     return refusal_reason(manifest.inventory_status, refused, "the manifest")

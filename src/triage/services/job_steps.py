@@ -247,8 +247,8 @@ def _authorise_reset(
             raise NotFound(f"device {job.device_id} is not in the register")
         hub_returns.check_reset(uow, device)  # a hub goes back to the DCC, unless the policy says
         assessment.check_may_triage(uow)
-        inventory.check_may_triage(uow, job.device_id)
-        max_attempts, _ = uow.facilities.settings()
+        inventory.check_may_triage(uow, job.device_id, device)
+        max_attempts, minutes = uow.facilities.settings()
         issued = uow.clock.now()
         if job.state is JobState.RESET_AUTHORISED and uow.work_orders.live(job.id, issued):
             raise Conflict(
@@ -266,13 +266,14 @@ def _authorise_reset(
             f"{profile.id}@{profile.version}",
             origin_signer_key,
             issued,
+            minutes,
         )
         entry = job_step(
             uow, caller, job, Action.AUTHORISE_RESET, {**fields, "attempt": attempt}, at=issued
         )
-        anomaly.check_order(uow, job, tool.id, caller.id, issued)
+        observed = anomaly.check_order(uow, job, tool.id, caller.id, issued)
         uow.ledger.record([entry])
-        anomaly.reset_issued(uow, job, tool.id, caller.id, issued)
+        anomaly.reset_issued(uow, job, tool.id, caller.id, issued, observed)
         uow.commit()
     return signed
 

@@ -338,6 +338,11 @@ class SecurityRepository(Protocol):
         """The facility's working hours, or None when every hour is working time."""
         ...
 
+    def activity_totals(self, scope: ThresholdScope, subject_id: str) -> Mapping[Metric, int]:
+        """Counted events of each metric by one tool or operator, ever (so at least any
+        window's count); a metric with none may be missing."""
+        ...
+
     def count_activity(
         self, metric: Metric, scope: ThresholdScope, subject_id: str, since: datetime
     ) -> int:

@@ -5,6 +5,13 @@ without touching the database: the ledger and the write lock are for requests th
 sent them. Kept in memory, per process, by the facility's unit-of-work factory (its
 ``throttles``): a restart forgets them, which costs an attacker nothing they could not get by
 waiting.
+
+A server of several processes (`triage serve --workers N`) keeps a count in each, and a client's
+requests are shared out among them: each process then allows its share of the limit
+(``share_among``), the limit divided by N and rounded up, so that together they never allow
+more than one process did (rounding up adds at most N - 1), and a flood meets its 429 no later.
+(What must hold across processes, such as an operator's lockout after failed sign-ins, is in the
+database, not here.)
 """
 
 from __future__ import annotations
@@ -17,6 +24,24 @@ from datetime import datetime, timedelta
 # Addresses remembered at most: past this, the least recently seen are forgotten, so that a
 # flood from ever-new addresses cannot grow the memory without bound.
 MAX_KEYS = 10_000
+
+# How many processes answer requests side by side, each with its own counts (share_among).
+_processes = 1
+
+
+def share_among(processes: int) -> None:
+    """Make the limits of every throttle created from now on in this process its share of the
+    limit given: ``processes`` server processes count separately (see the module's text)."""
+    global _processes
+    if processes < 1:
+        raise ValueError(f"processes must be at least 1, not {processes}")
+    _processes = processes
+
+
+def share_of(limit: int) -> int:
+    """One process's share of ``limit``: at least 1, and the shares together at most
+    ``limit`` plus one per process for rounding up."""
+    return max(1, math.ceil(limit / _processes))
 
 
 class Throttle:
@@ -65,9 +90,10 @@ class Throttles:
         self._guard = threading.Lock()
 
     def named(self, name: str, limit: int, window: timedelta) -> Throttle:
-        """The throttle called ``name``, made with ``limit`` and ``window`` the first time."""
+        """The throttle called ``name``, made with ``limit`` (this process's share of it:
+        ``share_of``) and ``window`` the first time."""
         with self._guard:
             found = self._named.get(name)
             if found is None:
-                found = self._named[name] = Throttle(limit, window)
+                found = self._named[name] = Throttle(share_of(limit), window)
             return found

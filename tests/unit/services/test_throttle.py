@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -58,3 +59,42 @@ def test_an_application_has_one_throttle_per_name() -> None:
     assert first.limit == 5
     assert mine.named("login", 5, MINUTE) is not first
     assert theirs.named("agent", 5, MINUTE) is not first
+
+
+# -- several server processes (triage serve --workers) ---------------------------------------
+
+
+@pytest.fixture
+def shared_by_two() -> Iterator[None]:
+    throttle.share_among(2)
+    yield
+    throttle.share_among(1)
+
+
+@pytest.mark.usefixtures("shared_by_two")
+def test_each_of_two_processes_allows_half_the_burst_so_together_no_more_than_one() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    limit = throttle.Throttles().named("agent-unverified", 5, timedelta(minutes=1))
+    for n in range(3):  # 5 shared by 2, rounded up
+        assert limit.retry_after("203.0.113.9", at) is None, n
+        limit.add("203.0.113.9", at)
+    assert limit.retry_after("203.0.113.9", at) is not None
+
+
+def test_one_process_allows_the_whole_burst() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    limit = throttle.Throttles().named("agent-unverified", 5, timedelta(minutes=1))
+    for _ in range(5):
+        assert limit.retry_after("203.0.113.9", at) is None
+        limit.add("203.0.113.9", at)
+    assert limit.retry_after("203.0.113.9", at) is not None
+
+
+def test_a_share_is_never_below_one() -> None:
+    throttle.share_among(8)
+    try:
+        assert throttle.share_of(3) == 1
+    finally:
+        throttle.share_among(1)
+    with pytest.raises(ValueError):
+        throttle.share_among(0)

@@ -13,6 +13,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.schemas.asset_owners import AssetOwnerChange, AssetOwnerIn, AssetOwnerOut
 from triage.entrypoints.schemas.common import Page
@@ -23,7 +24,7 @@ def build_asset_owner_router(application: App) -> APIRouter:
     """The asset owners' routes of one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["asset owners"])
+    router = APIRouter(prefix="/api/v1", tags=["asset owners"], route_class=ThreadedRoute)
     manage = requires(application, Permission.ASSET_OWNER_MANAGE)
 
     @router.get("/asset-owners", **access("service"))

@@ -16,6 +16,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.downloads import attachment
 from triage.entrypoints.request_bodies import MiB, body_limit, limited_body
@@ -145,7 +146,7 @@ def build_assurance_router(application: App) -> APIRouter:
     """The assurance routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
     read = requires(application, Permission.ASSURANCE_READ)
     manage = requires(application, Permission.ASSURANCE_MANAGE)
     facility = requires(application, Permission.FACILITY_MANAGE)

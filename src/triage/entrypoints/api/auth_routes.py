@@ -16,6 +16,7 @@ from triage.domain.credentials import ACTIVATION_LIFETIME, AccessLock
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import (
     access,
     operator_dependency,
@@ -177,7 +178,7 @@ def _source(request: Request) -> str:
 
 def build_auth_router(application: App) -> APIRouter:
     """The authentication endpoints of one facility."""
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
     Manager = Annotated[

@@ -13,6 +13,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.services import bench_assignment
 
@@ -39,7 +40,7 @@ def build_bench_router(application: App) -> APIRouter:
     """The bench assignment routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["people"])
+    router = APIRouter(prefix="/api/v1", tags=["people"], route_class=ThreadedRoute)
 
     @router.put(
         "/operators/{operator_id}/benches",

@@ -15,6 +15,7 @@ from triage.domain.custody import MAX_CODE, MAX_IDLE_DEVICE_DAYS
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.schemas.common import Page
 from triage.entrypoints.schemas.custody import (
@@ -41,7 +42,7 @@ def build_custody_router(application: App) -> APIRouter:
     """The custody routes of one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["custody"])
+    router = APIRouter(prefix="/api/v1", tags=["custody"], route_class=ThreadedRoute)
     read = requires(application, Permission.TRIAGE_READ)
     manage = requires(application, Permission.FACILITY_MANAGE)
 

@@ -16,6 +16,7 @@ from triage.domain.dispatch import SealChecks
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.downloads import attachment, pdf
 from triage.entrypoints.request_bodies import MiB, body_limit, limited_body
@@ -44,7 +45,7 @@ def build_dispatch_router(application: App) -> APIRouter:
     """The dispatch routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["dispatches"])
+    router = APIRouter(prefix="/api/v1", tags=["dispatches"], route_class=ThreadedRoute)
     manage = requires(application, Permission.DISPATCH_MANAGE)
 
     @router.get("/dispatches", **access("service"))

@@ -14,6 +14,7 @@ from triage.domain.caller import Caller
 from triage.domain.disposal import MAX_EVIDENCE_BYTES
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.downloads import attachment, pdf
 from triage.entrypoints.request_bodies import body_limit, limited_body
@@ -38,7 +39,7 @@ def build_disposal_router(application: App) -> APIRouter:
     """The destruction and return routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["disposals"])
+    router = APIRouter(prefix="/api/v1", tags=["disposals"], route_class=ThreadedRoute)
     dispose = requires(application, Permission.DEVICE_DISPOSE)
 
     # -- methods ----------------------------------------------------------------------------

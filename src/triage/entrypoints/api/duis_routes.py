@@ -13,6 +13,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.downloads import attachment
 from triage.entrypoints.schemas.common import Page
@@ -27,7 +28,7 @@ def build_duis_router(application: App) -> APIRouter:
     """The DUIS request routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["duis"])
+    router = APIRouter(prefix="/api/v1", tags=["duis"], route_class=ThreadedRoute)
     produce = requires(application, Permission.DUIS_PRODUCE)
 
     @router.post("/duis/batches", status_code=201, responses=problems.responses(409), **produce)

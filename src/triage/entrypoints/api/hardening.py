@@ -76,9 +76,18 @@ class Hardening:
         self.declared = tuple(
             (route, limit) for route in routes if (limit := declared_limit(route)) is not None
         )
+        # The methods those routes answer (None: one answers any): a request by another method
+        # matches none of them, and gets the default without trying each (on every request).
+        methods: set[str] | None = set()
+        for route, _ in self.declared:
+            answers = getattr(route, "methods", None)
+            methods = None if methods is None or answers is None else methods | set(answers)
+        self.declared_methods = None if methods is None else frozenset(methods)
 
     def limit_for(self, scope: Scope) -> int:
         """The largest body accepted for a request: what its route declared, else the default."""
+        if self.declared_methods is not None and scope["method"] not in self.declared_methods:
+            return self.default_limit
         for route, limit in self.declared:
             if route.matches(scope)[0] is Match.FULL:
                 return limit

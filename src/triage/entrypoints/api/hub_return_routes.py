@@ -11,6 +11,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.schemas.hub_returns import (
     HubPolicyIn,
@@ -24,7 +25,7 @@ from triage.services import hub_returns
 def build_hub_return_router(application: App) -> APIRouter:
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["hubs"])
+    router = APIRouter(prefix="/api/v1", tags=["hubs"], route_class=ThreadedRoute)
 
     @router.get("/hubs/returns", **access("service"))
     def list_returns(

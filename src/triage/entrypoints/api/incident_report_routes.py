@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.downloads import attachment, pdf
 from triage.services import incident_reports
@@ -20,7 +21,7 @@ def build_incident_report_router(application: App) -> APIRouter:
     """The register's exports for an assessor or the security manager (``incident.read``)."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
     read = requires(application, Permission.INCIDENT_READ)
 
     @router.get("/incident-register", tags=["incidents"], **read)

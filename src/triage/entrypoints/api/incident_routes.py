@@ -11,6 +11,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.schemas.common import Page
 from triage.entrypoints.schemas.incidents import (
@@ -42,7 +43,7 @@ def build_incident_router(application: App) -> APIRouter:
     two segments, or to be declared before them."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["incidents"])
+    router = APIRouter(prefix="/api/v1", tags=["incidents"], route_class=ThreadedRoute)
     read = requires(application, Permission.INCIDENT_READ)
     report = requires(application, Permission.INCIDENT_REPORT)
     manage = requires(application, Permission.INCIDENT_MANAGE)

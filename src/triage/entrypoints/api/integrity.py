@@ -24,6 +24,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.statuses import status_of
 from triage.errors import WritesHeld
@@ -126,7 +127,7 @@ class AcknowledgeIn(BaseModel):
 
 def build_integrity_router(application: App, hold: WriteHold) -> APIRouter:
     """GET the write hold; POST an administrator's acknowledgement of a refused checkpoint."""
-    router = APIRouter(prefix="/api/v1", tags=["ledger"])
+    router = APIRouter(prefix="/api/v1", tags=["ledger"], route_class=ThreadedRoute)
     uow = application.uow
     operator = Depends(operator_dependency(application))
 

@@ -13,6 +13,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.duis.xml import MAX_BYTES
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.duis_files import configured_schema
 from triage.entrypoints.request_bodies import body_limit, limited_body
@@ -37,7 +38,7 @@ def build_inventory_router(application: App) -> APIRouter:
     """The Smart Metering Inventory routes of one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["inventory"])
+    router = APIRouter(prefix="/api/v1", tags=["inventory"], route_class=ThreadedRoute)
     upload = requires(application, Permission.INVENTORY_IMPORT)
     upload_options = {
         **upload,

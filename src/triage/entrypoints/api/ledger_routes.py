@@ -18,6 +18,7 @@ from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.encoding import consistency_json, status_json
 from triage.errors import InvalidInput
@@ -159,7 +160,7 @@ class GatherOut(BaseModel):
 
 def build_ledger_router(application: App) -> APIRouter:
     """The ledger's endpoints of one facility."""
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
     uow = application.uow
 
     reader = requires(application, Permission.LEDGER_READ)

@@ -18,6 +18,7 @@ from triage.domain.people import parse_roles
 from triage.domain.roles import Permission, Role
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.ledger.entry import format_time
 from triage.services import auth, operators, staffing
@@ -111,7 +112,7 @@ def build_people_router(application: App) -> APIRouter:
     """The people routes of one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["people"])
+    router = APIRouter(prefix="/api/v1", tags=["people"], route_class=ThreadedRoute)
 
     @router.get("/operators", **access("service"))
     def list_operators(caller: Operator, offset: Offset = 0, limit: Limit = 100) -> OperatorPage:

@@ -14,6 +14,7 @@ from triage.domain.caller import Caller
 from triage.domain.retention import PurgeCandidate
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.downloads import attachment, pdf
 from triage.entrypoints.schemas.common import SIGNED_DOCUMENT
@@ -48,7 +49,7 @@ def build_retention_router(application: App) -> APIRouter:
     """The retention and outcome report routes of one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
     read = requires(application, Permission.TRIAGE_READ)
     manage = requires(application, Permission.RETENTION_MANAGE)
 

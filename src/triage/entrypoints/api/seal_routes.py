@@ -17,6 +17,7 @@ from triage.domain.roles import Permission
 from triage.domain.seals import MAX_LIST
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.downloads import pdf as _pdf
 from triage.entrypoints.schemas.common import Page
@@ -106,7 +107,7 @@ def build_seal_router(application: App) -> APIRouter:
     """The seal routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["seals"])
+    router = APIRouter(prefix="/api/v1", tags=["seals"], route_class=ThreadedRoute)
     read = requires(application, Permission.SEAL_READ)
     stock = requires(application, Permission.SEAL_STOCK)
 

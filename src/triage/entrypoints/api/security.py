@@ -6,7 +6,7 @@ cookies by itself, a request that changes state must also carry the session's CS
 (``triage.entrypoints.sessions``).
 """
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -80,11 +80,15 @@ def operator_dependency(application: App) -> Callable[..., Caller]:
     return _Operator(application)
 
 
-def permission_dependency(application: App, permission: Permission) -> Callable[..., Caller]:
+def permission_dependency(
+    application: App, permission: Permission
+) -> Callable[..., Awaitable[Caller]]:
     """A dependency giving the operator only when they hold ``permission``."""
     operator = operator_dependency(application)
 
-    def allowed(caller: Annotated[Caller, Depends(operator)]) -> Caller:
+    # A coroutine, though it does no I/O: FastAPI runs a plain function dependency in its
+    # thread pool, a hand-off (and back) costing more than the check itself on every request.
+    async def allowed(caller: Annotated[Caller, Depends(operator)]) -> Caller:
         caller.require(permission)
         return caller
 

@@ -15,6 +15,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.api.triage_routes import tool_dependency
 from triage.entrypoints.schemas.security_log import JobSecurityLogOut, SecurityLogRecordOut
@@ -55,7 +56,7 @@ def build_security_log_router(application: App) -> APIRouter:
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
     Tool = Annotated[Caller, Depends(tool_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["security logs"])
+    router = APIRouter(prefix="/api/v1", tags=["security logs"], route_class=ThreadedRoute)
 
     @router.post(
         "/jobs/{job_id}/security-log/read-orders",

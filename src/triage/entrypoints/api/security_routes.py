@@ -14,6 +14,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import operator_dependency, requires
 from triage.entrypoints.schemas.common import Page
 from triage.entrypoints.schemas.security import (
@@ -79,7 +80,7 @@ def build_security_router(application: App) -> APIRouter:
     """The security routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    router = APIRouter(prefix="/api/v1", tags=["security"])
+    router = APIRouter(prefix="/api/v1", tags=["security"], route_class=ThreadedRoute)
 
     @router.get("/thresholds", **requires(application, Permission.ACCESS_REVIEW))
     def get_thresholds(caller: Operator) -> ThresholdsOut:

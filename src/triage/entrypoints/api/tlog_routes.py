@@ -20,6 +20,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.errors import NotFound
 from triage.services import tlog
@@ -46,7 +47,7 @@ Level = Annotated[str, Path(description="The tile level, 0 to 63 (0: leaf hashes
 
 def build_tlog_router(application: App) -> APIRouter:
     """The tile read API of one facility's ledger."""
-    router = APIRouter(prefix=PREFIX, tags=["tlog"])
+    router = APIRouter(prefix=PREFIX, tags=["tlog"], route_class=ThreadedRoute)
     uow = application.uow
     public = application.settings.tlog_public
     served = tlog.ServedTiles()

@@ -22,6 +22,7 @@ from triage.domain.roles import Permission
 from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
+from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.downloads import pdf
 from triage.entrypoints.request_bodies import body_limit, limited_body
@@ -243,7 +244,7 @@ def build_router(application: App) -> APIRouter:
 
     Operator = Annotated[Caller, Depends(operator)]
     Tool = Annotated[Caller, Depends(tool)]
-    router = APIRouter(prefix="/api/v1")
+    router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
 
     # -- consignments -----------------------------------------------------------------------
     @router.post(

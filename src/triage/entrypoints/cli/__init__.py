@@ -5,6 +5,12 @@ A command group's module is imported, and its commands built, only when that gro
 group's commands (Typer reads each function's annotations) took about a quarter of a second at
 every start, more than most commands then took. ``COMMANDS`` says where each one lives and what
 ``triage --help`` says of it (a test checks the words are the command's own).
+
+Within a group's module, the services (and through them the ports and the whole domain), the
+API's schemas, the database and the HTTP client are imported inside the commands that use them:
+``triage GROUP --help`` and the commands that need no database (``verify``, ``witness keygen``,
+``agent keygen``) start without them, and a database command loads no PDF, server or HTTP
+library it does not use (issue 22; tests/unit/test_cli_start.py checks what each loads).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
-from triage.services import asset_owners
 
 app = typer.Typer(
     help="Asset owners: the parties the devices belong to, and their signing keys.",
@@ -62,6 +61,8 @@ def add(
     as_json: JsonFlag = False,
 ) -> None:
     """Register an asset owner (an administrator), before its first consignment is imported."""
+    from triage.services import asset_owners
+
     with session(data_dir, token) as s:
         found = asset_owners.register(s.uow, s.caller, owner_id, name, contact, verifier_key)
     emit(as_json, _json(found), f"asset owner {found.id} registered")
@@ -70,6 +71,8 @@ def add(
 @app.command("list")
 def list_owners(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """The asset owners (a person of an asset owner sees its own)."""
+    from triage.services import asset_owners
+
     with session(data_dir, token) as s:
         found = asset_owners.owners(s.uow, s.caller)
     text = "\n".join(_text(o) for o in found) or "no asset owner is registered"
@@ -84,6 +87,8 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One asset owner."""
+    from triage.services import asset_owners
+
     with session(data_dir, token) as s:
         found = asset_owners.owner(s.uow, s.caller, owner_id)
     emit(as_json, _json(found), _text(found))
@@ -105,6 +110,8 @@ def update(
 ) -> None:
     """Change an asset owner's name, contact, verifier key (a new key replaces the old for what
     is acknowledged from now on) or whether it is active (an administrator)."""
+    from triage.services import asset_owners
+
     with session(data_dir, token) as s:
         found = asset_owners.update(
             s.uow,

@@ -18,8 +18,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import assessment, assurance, automatic_evidence, oscal_export
-from triage.services.evidence_pack import evidence_pack
 
 assurance_app = typer.Typer(
     help="The provider, commissioning mode, controls and evidence.", no_args_is_help=True
@@ -80,6 +78,8 @@ def _steps(items: list[str] | None) -> list[tuple[str, str]]:
 @assurance_app.command("status")
 def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """The provider, the approval, commissioning mode, and whether triage may go ahead."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.status(s.uow, s.caller)
     due = found.next_assessment.schedule
@@ -107,6 +107,8 @@ def party(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the provider's SEC Party details."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.record_party(s.uow, s.caller, party_id, name, role)
     data = {"party_id": found.party_id, "name": found.name, "roles": list(found.roles)}
@@ -125,6 +127,8 @@ def commissioning_start(
     as_json: JsonFlag = False,
 ) -> None:
     """Switch on commissioning mode: triage test devices before the first assessment."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         try:
             end = datetime.fromisoformat(until.strip().replace("Z", "+00:00"))
@@ -144,6 +148,8 @@ def commissioning_end(
     reason: Reason, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Switch off commissioning mode now."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         assessment.end_commissioning(s.uow, s.caller, reason)
     emit(as_json, {"commissioning": None}, "commissioning mode ended")
@@ -152,6 +158,8 @@ def commissioning_end(
 @assurance_app.command("controls")
 def controls(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """The catalogue in force and every control, with whether it applies."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         found = assurance.controls(s.uow, s.caller)
     cat = found.catalogue
@@ -176,6 +184,8 @@ def adopt(
     as_json: JsonFlag = False,
 ) -> None:
     """Put a control catalogue in force (recorded with its SHA-256 and text)."""
+    from triage.services import assurance
+
     text = None if file is None else file.read_text(encoding="utf-8")
     with session(data_dir, token) as s:
         found = assurance.adopt_catalogue(s.uow, s.caller, text)
@@ -194,6 +204,8 @@ def add_control(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a control of the provider's own."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         try:
             with file.open("rb") as stream:
@@ -219,6 +231,8 @@ def applicability(
     as_json: JsonFlag = False,
 ) -> None:
     """Mark a control not applicable (or applicable again), with a reason."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         found = assurance.set_applicable(s.uow, s.caller, control, applicable, reason)
     state = "applies" if applicable else "does not apply"
@@ -228,6 +242,8 @@ def applicability(
 @assurance_app.command("readiness")
 def readiness(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Per control: evidence fresh, stale, missing or altered."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         rows = assurance.control_readiness(s.uow, s.caller, s.app.evidence_store())
     emit(as_json, {"controls": [r.to_json() for r in rows]}, _readiness_text(rows))
@@ -236,6 +252,8 @@ def readiness(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = F
 @assurance_app.command("schedule")
 def schedule(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Which assessment is due next, when, and why that type."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.schedule(s.uow, s.caller)
     due = found.schedule
@@ -253,6 +271,8 @@ def evidence_generate(
     as_json: JsonFlag = False,
 ) -> None:
     """Produce automatic evidence now, each stored by its SHA-256 in the ledger."""
+    from triage.services import automatic_evidence
+
     with session(data_dir, token) as s:
         made = automatic_evidence.generate(
             s.uow,
@@ -280,6 +300,8 @@ def evidence_upload(
     as_json: JsonFlag = False,
 ) -> None:
     """Keep a document (policy, certificate, pen test report) with its SHA-256."""
+    from triage.services import assurance
+
     media = media_type or mimetypes.guess_type(file.name)[0] or "application/octet-stream"
     try:
         source = file.open("rb")
@@ -308,6 +330,8 @@ def evidence_list(
     as_json: JsonFlag = False,
 ) -> None:
     """Evidence recorded, oldest first, with whether each file still matches its hash."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         items, total = assurance.evidence_list(
             s.uow,
@@ -334,6 +358,8 @@ def evidence_get(
     data_dir: DataDir = None,
 ) -> None:
     """Write an evidence file (refused when it no longer matches its recorded hash)."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         _, content = assurance.evidence_file(
             s.uow,
@@ -348,6 +374,8 @@ def evidence_get(
 @evidence_app.command("check")
 def evidence_check(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Every evidence file against its recorded SHA-256; exits 1 when one does not match."""
+    from triage.services import assurance
+
     with session(data_dir, token) as s:
         flagged = assurance.check_files(s.uow, s.caller, s.app.evidence_store())
     lines = [f"{f.id}  {f.name}: {f.state}" for f in flagged]
@@ -372,6 +400,8 @@ def plan(
     as_json: JsonFlag = False,
 ) -> None:
     """Record an assessment to come."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.plan(
             s.uow,
@@ -395,6 +425,8 @@ def fieldwork(
     as_json: JsonFlag = False,
 ) -> None:
     """When the assessor worked at the facility."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.record_fieldwork(s.uow, s.caller, assessment_id, start, end)
     emit(as_json, found.to_json(), _assessment_text(found.to_json()))
@@ -409,6 +441,8 @@ def attach(
     as_json: JsonFlag = False,
 ) -> None:
     """Put evidence in front of the assessor."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.attach_evidence(s.uow, s.caller, assessment_id, evidence)
     emit(as_json, found.to_json(), f"{len(found.evidence)} pieces of evidence attached")
@@ -425,6 +459,8 @@ def finding(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a finding."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.raise_finding(
             s.uow,
@@ -447,6 +483,8 @@ def respond(
     as_json: JsonFlag = False,
 ) -> None:
     """Respond to a finding, with a date."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.respond(s.uow, s.caller, finding_id, text, due)
     due_text = None if found.response_due is None else found.response_due.isoformat()
@@ -464,6 +502,8 @@ def action(
     as_json: JsonFlag = False,
 ) -> None:
     """Plan a remedial action."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.plan_action(
             s.uow,
@@ -484,6 +524,8 @@ def action_done(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a remedial action as done."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.complete_action(s.uow, s.caller, action_id)
     emit(as_json, found.to_json(), f"action {action_id} done")
@@ -498,6 +540,8 @@ def close_finding(
     as_json: JsonFlag = False,
 ) -> None:
     """Close a remedied finding."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.close_finding(s.uow, s.caller, finding_id, reason)
     emit(as_json, found.to_json(), f"finding {finding_id} closed")
@@ -517,6 +561,8 @@ def outcome(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the outcome of an assessment."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.record_outcome(
             s.uow,
@@ -536,6 +582,8 @@ def step_done(
     as_json: JsonFlag = False,
 ) -> None:
     """Record an additional step of an approval as done."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.complete_step(s.uow, s.caller, step_id)
     emit(as_json, found.to_json(), f"step {step_id} done")
@@ -546,6 +594,8 @@ def list_assessments(
     token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Every assessment, oldest first."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = [a.to_json() for a in assessment.list_all(s.uow, s.caller)]
     emit(
@@ -563,6 +613,8 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One assessment with its findings, actions, outcome and evidence."""
+    from triage.services import assessment
+
     with session(data_dir, token) as s:
         found = assessment.get(s.uow, s.caller, assessment_id)
     emit(as_json, found.to_json(), _assessment_text(found.to_json()))
@@ -576,6 +628,8 @@ def oscal(
     as_json: JsonFlag = False,
 ) -> None:
     """Export OSCAL JSON: the catalog, each assessment's results, and the POA&M."""
+    from triage.services import oscal_export
+
     written = {}
     with session(data_dir, token) as s:
         documents = oscal_export.all_documents(s.uow, s.caller, s.app.oscal, s.app.facility)
@@ -595,6 +649,8 @@ def pack(
     data_dir: DataDir = None,
 ) -> None:
     """The evidence pack: PDF, evidence files and a manifest of hashes and proofs (zip)."""
+    from triage.services.evidence_pack import evidence_pack
+
     with session(data_dir, token) as s:
         content = evidence_pack(
             s.uow,

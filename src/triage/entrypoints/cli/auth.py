@@ -17,8 +17,6 @@ from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import open_app, session
 from triage.errors import InvalidInput
 from triage.ledger.entry import format_time
-from triage.services import auth
-from triage.services.token_login import token_by_login
 
 # What a login from the command line is counted against, in place of a network address.
 CLI_SOURCE = "local-cli"
@@ -55,6 +53,8 @@ def issue_activation(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a one-time activation code for an operator (an administrator; shown once)."""
+    from triage.services import auth
+
     with session(data_dir, token) as s:
         code = auth.issue_activation(s.uow, s.caller, operator_id)
     hours = int(ACTIVATION_LIFETIME.total_seconds() // 3600)
@@ -75,6 +75,8 @@ def activate(
     as_json: JsonFlag = False,
 ) -> None:
     """Set your password; prints the TOTP secret for your authenticator app."""
+    from triage.services import auth
+
     with open_app(data_dir) as application:
         secret, uri = auth.activate(
             application.uow,
@@ -101,6 +103,8 @@ def confirm(
     as_json: JsonFlag = False,
 ) -> None:
     """Confirm your authenticator; prints ten recovery codes, this once."""
+    from triage.services import auth
+
     with open_app(data_dir) as application:
         codes = auth.confirm_mfa(
             application.uow,
@@ -138,6 +142,8 @@ def login(
     as_json: JsonFlag = False,
 ) -> None:
     """Sign in and get an API token (shown once): export TRIAGE_TOKEN=... to use it."""
+    from triage.services.token_login import token_by_login
+
     if (totp is None) == (recovery_code is None):
         raise fail("second factor: give exactly one of --totp and --recovery-code")
     second = totp if totp is not None else recovery_code
@@ -177,6 +183,8 @@ def unlock(
     as_json: JsonFlag = False,
 ) -> None:
     """Unlock a locked operator or source address (administrator or security manager)."""
+    from triage.services import auth
+
     with session(data_dir, token) as s:
         lock = auth.unlock(s.uow, s.caller, kind, subject_id, reason)
     emit(
@@ -208,6 +216,8 @@ def recover(
     """Host-side recovery, with no token: unlock an operator (and addresses), or re-activate
     an administrator, when nobody who may do it can sign in. Run on the server, as the user
     that owns the data directory; recorded in the ledger as the host."""
+    from triage.services import auth
+
     with open_app(data_dir) as application:
         done = auth.recover(
             application.uow, operator_id, reason, address or (), activation=activation
@@ -244,6 +254,8 @@ def recover(
 @app.command("locks")
 def locks(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Locked operators and source addresses."""
+    from triage.services import auth
+
     with session(data_dir, token) as s:
         found = auth.locks(s.uow, s.caller)
     items = [

@@ -18,8 +18,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import open_app
 from triage.errors import IntegrityFailure, TriageError
-from triage.services import backup as backup_service
-from triage.services.proof_encoding import b64
 
 BACKUP_HELP = (
     "Write a consistent backup of the facility to OUTPUT, while the server runs.\n\n"
@@ -51,6 +49,9 @@ def backup(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a consistent backup of the facility to OUTPUT, while the server runs."""
+    from triage.services import backup as backup_service
+    from triage.services.proof_encoding import b64
+
     with open_app(data_dir) as application:
         # A missing or exposed key is refused before anything is written.
         signer = application.signer_key()
@@ -95,6 +96,7 @@ def restore(
 ) -> None:
     """Restore a facility from ARCHIVE into a new data directory, then verify it."""
     from triage import bootstrap  # the database stack loads only when a command runs
+    from triage.services.proof_encoding import b64
 
     try:
         found = bootstrap.restore(Settings.from_env(data_dir), archive)

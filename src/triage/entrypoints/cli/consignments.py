@@ -15,10 +15,6 @@ from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.schemas.triage import ConsignmentOut
-from triage.services import intake, outcome_reports
-from triage.services.intake import ManifestRejected
-from triage.services.views import consignments as consignment_views
 
 app = typer.Typer(help="Consignments of returned devices.", no_args_is_help=True)
 
@@ -51,6 +47,9 @@ def consignment_import(
 ) -> None:
     """Import a consignment manifest: all rows or none, unless --skip-invalid (--dry-run first
     to see what would be imported)."""
+    from triage.services import intake
+    from triage.services.intake import ManifestRejected
+
     kind = "json" if manifest.suffix.lower() == ".json" else "csv"
     with session(data_dir, token) as s:
         # Who is asking comes first: nobody learns anything about a file unsigned-in.
@@ -102,6 +101,9 @@ def consignment_list(
 ) -> None:
     """Consignments, oldest first: reference, asset owner, expected and arrived, open or
     closed (the reference is what `triage consignment close` takes)."""
+    from triage.entrypoints.schemas.triage import ConsignmentOut
+    from triage.services.views import consignments as consignment_views
+
     with session(data_dir, token) as s:
         items, total = consignment_views.consignments(s.uow, s.caller, offset, limit)
     data = {
@@ -133,6 +135,8 @@ def consignment_close(
     as_json: JsonFlag = False,
 ) -> None:
     """Close a consignment and report what was expected but never arrived."""
+    from triage.services import intake
+
     with session(data_dir, token) as s:
         closed, missing = intake.close_consignment(s.uow, s.caller, reference, asset_owner)
     text = (
@@ -159,6 +163,8 @@ def consignment_outcome(
 ) -> None:
     """Write a consignment's outcome report, signed with the facility's key (JSON; check it
     with `triage verify FILE --key VKEY`), or as CSV or PDF."""
+    from triage.services import outcome_reports
+
     with session(data_dir, token) as s:
         issuer = s.app.issuer()
         if report_format is OutcomeFormat.CSV:

@@ -9,11 +9,10 @@ from typing import Annotated
 
 import typer
 
+from triage.entrypoints.cli.inputs import read_scans
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
-from triage.entrypoints.cli.seals import _read_scans as read_scans
 from triage.entrypoints.cli.session import session
-from triage.services import custody
 
 # The response models (pydantic) are imported inside the commands that print them, so that
 # `triage --help` does not load them.
@@ -28,6 +27,7 @@ app = typer.Typer(
 def locations(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Every location devices are kept at."""
     from triage.entrypoints.schemas.custody import LocationOut
+    from triage.services import custody
 
     with session(data_dir, token) as s:
         found = custody.locations(s.uow, s.caller)
@@ -52,6 +52,7 @@ def define(
 ) -> None:
     """Define a location (an administrator)."""
     from triage.entrypoints.schemas.custody import LocationOut
+    from triage.services import custody
 
     with session(data_dir, token) as s:
         made = custody.define_location(s.uow, s.caller, code, name, kind)
@@ -70,6 +71,7 @@ def move(
 ) -> None:
     """Record the scan of a device at another location."""
     from triage.entrypoints.schemas.custody import DeviceLocationOut
+    from triage.services import custody
 
     with session(data_dir, token) as s:
         moved = custody.move(s.uow, s.caller, device, to, reason)
@@ -86,6 +88,7 @@ def where(
 ) -> None:
     """Where a device is, and since when."""
     from triage.entrypoints.schemas.custody import DeviceLocationOut
+    from triage.services import custody
 
     with session(data_dir, token) as s:
         found = custody.where(s.uow, s.caller, device)
@@ -111,6 +114,7 @@ def stocktake(
     """Record a device stocktake: every device found at a location, against where each is
     recorded; each missing or unexpected device becomes an exception for a supervisor."""
     from triage.entrypoints.schemas.custody import DeviceStocktakeRecordedOut
+    from triage.services import custody
 
     scanned = list(device or [])
     if scans is not None:
@@ -147,6 +151,7 @@ def idle(
 ) -> None:
     """Devices not moved for a number of days, longest first."""
     from triage.entrypoints.schemas.custody import PlacedDeviceOut
+    from triage.services import custody
 
     with session(data_dir, token) as s:
         found, total, used = custody.idle_devices(s.uow, s.caller, days, 0, limit)
@@ -174,6 +179,8 @@ def settings(
 ) -> None:
     """Show the custody settings, or change them (the idle days: an administrator; random seal
     issue: stores)."""
+    from triage.services import custody
+
     with session(data_dir, token) as s:
         if idle_days is None and random_seals is None:
             now = custody.custody_settings(s.uow, s.caller)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,16 +22,9 @@ from triage.entrypoints.cli.auth import CLI_SOURCE
 from triage.entrypoints.cli.options import DataDir, JsonFlag
 from triage.entrypoints.cli.output import emit, err, fail
 from triage.entrypoints.cli.session import open_app
-from triage.services.demo import (
-    DEMO_ADMIN,
-    DEMO_ASSET_OWNER,
-    DEMO_BENCH,
-    DEMO_CONSIGNMENT,
-    DEMO_TOOL,
-    Demo,
-    DemoDevice,
-    set_up_demo,
-)
+
+if TYPE_CHECKING:
+    from triage.services.demo import Demo, DemoDevice
 
 BENCH_DIR = "demo-bench"  # in the data directory: the demo tool's key, its fleet, its agent
 TRIAGE = [sys.executable, "-m", "triage.entrypoints.cli"]
@@ -74,6 +67,7 @@ def demo(
     for each person, minted by their own sign-in (the demo administrator's on the first run
     only), and the demo devices."""
     from triage.entrypoints.agent import AgentError
+    from triage.services.demo import set_up_demo
 
     with open_app(data_dir) as application:
         root = application.settings.data_dir
@@ -109,6 +103,7 @@ def _tool_key(path: Path) -> str:
     """The demo tool's verifier key: from its key file, made (mode 0600) on the first run."""
     from triage.entrypoints.agent import generate_tool_key, load_tool_key
     from triage.ledger.note import verifier_key_from_signer
+    from triage.services.demo import DEMO_TOOL
 
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     if path.exists():
@@ -137,6 +132,8 @@ def _device_json(device: DemoDevice) -> dict[str, Any]:
 
 
 def _data(found: Demo, url: str | None) -> dict[str, Any]:
+    from triage.services.demo import DEMO_ASSET_OWNER, DEMO_BENCH, DEMO_CONSIGNMENT
+
     data: dict[str, Any] = {
         "tokens": found.tokens,
         "seals": found.seals,
@@ -156,6 +153,8 @@ def _data(found: Demo, url: str | None) -> dict[str, Any]:
 
 
 def _text(found: Demo, root: Path, bench: BenchFiles) -> str:
+    from triage.services.demo import DEMO_ADMIN, DEMO_ASSET_OWNER, DEMO_BENCH, DEMO_CONSIGNMENT
+
     devices = "\n".join(
         f"  {d.device_id}  {d.scenario:<21}  "
         f"{'on the manifest' if d.on_manifest else 'NOT on the manifest'}: {d.shows}"
@@ -198,6 +197,8 @@ def _serve(root: Path, host: str, port: int, facility_key: str, bench: BenchFile
     """Run the server and, once it answers, the demo bench's agent, until SIGINT or SIGTERM
     (or until either stops by itself); then stop both. Returns the exit code: 0 when stopped
     by a signal, 1 when a process stopped by itself."""
+    from triage.services.demo import DEMO_TOOL
+
     stopping = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stopping.set())

@@ -16,7 +16,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import disposals, documents, history, intake, steps_by_device
 
 MAX_EVIDENCE_BYTES = 1024 * 1024  # as much as the API takes
 DeviceArg = Annotated[
@@ -40,6 +39,8 @@ def device_scan(
     device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """A device arrives at the facility."""
+    from triage.services import intake
+
     with session(data_dir, token) as s:
         result = intake.scan_device(s.uow, s.caller, device)
     data = {
@@ -68,6 +69,8 @@ def device_inspect(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the inspection; prints the policy's decision with every reason."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         try:
             raw = read_limited(evidence, MAX_EVIDENCE_BYTES, "evidence")
@@ -94,6 +97,8 @@ def device_read_log(
     as_json: JsonFlag = False,
 ) -> None:
     """Order the bench's tool to read the device's GBCS security log (before the inspection)."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         issued = steps_by_device.request_read(s.uow, s.caller, device, tool, s.app.signer_key())
     data = {"job_id": issued.job_id, "work_order": issued.work_order}
@@ -118,6 +123,7 @@ def device_upload_log(
     """Record a supplier's 6.13 security log response for a device the bench cannot read."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.security_log import SecurityLogRecordOut
+    from triage.services import steps_by_device
 
     with session(data_dir, token) as s:
         try:
@@ -141,6 +147,7 @@ def device_security_log(
     """The security log recorded for the device's open job, entry by entry."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.security_log import JobSecurityLogOut
+    from triage.services import steps_by_device
 
     with session(data_dir, token) as s:
         found = steps_by_device.security_log_of(s.uow, s.caller, device)
@@ -172,6 +179,8 @@ def device_override(
     as_json: JsonFlag = False,
 ) -> None:
     """A supervisor overrides the policy's decision."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         job = steps_by_device.override(s.uow, s.caller, device, outcome, justification)
     _emit_job(job, as_json)
@@ -186,6 +195,8 @@ def device_reset(
     as_json: JsonFlag = False,
 ) -> None:
     """Issue a signed work order for the bench's tool to factory-reset the device."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         issued = steps_by_device.authorise_reset(s.uow, s.caller, device, tool, s.app.signer_key())
     data = {"job_id": issued.job_id, "work_order": issued.work_order}
@@ -201,6 +212,8 @@ def device_seal(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the tamper-protection seal fitted to a verified device."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         job = steps_by_device.seal(s.uow, s.caller, device, serial)
     _emit_job(job, as_json)
@@ -211,6 +224,8 @@ def device_release(
     device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Release a sealed device."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         job = steps_by_device.release(s.uow, s.caller, device)
     _emit_job(job, as_json)
@@ -225,6 +240,8 @@ def device_quarantine(
     as_json: JsonFlag = False,
 ) -> None:
     """Set a device aside."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         job = steps_by_device.quarantine(s.uow, s.caller, device, reason)
     _emit_job(job, as_json)
@@ -242,6 +259,8 @@ def device_dispose(
     as_json: JsonFlag = False,
 ) -> None:
     """Return a quarantined device to its manufacturer, or destroy it."""
+    from triage.services import steps_by_device
+
     with session(data_dir, token) as s:
         job = steps_by_device.dispose(s.uow, s.caller, device, action, reference)
     _emit_job(job, as_json)
@@ -252,6 +271,8 @@ def device_history(
     device: DeviceArg, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Every ledger entry about the device, across all its jobs."""
+    from triage.services import history
+
     with session(data_dir, token) as s:
         found = history.device_history(s.uow, s.caller, device)
     data = {
@@ -275,6 +296,8 @@ def device_receipt(
     data_dir: DataDir = None,
 ) -> None:
     """Write the device's offline receipt (entries, proofs, signed checkpoint)."""
+    from triage.services import documents
+
     with session(data_dir, token) as s:
         receipt = documents.receipt(s.uow, s.caller, device, s.app.issuer())
     out.write_text(receipt)
@@ -289,6 +312,8 @@ def device_certificate(
     data_dir: DataDir = None,
 ) -> None:
     """Write the triage certificate (PDF with a QR code) of a released device."""
+    from triage.services import documents
+
     with session(data_dir, token) as s:
         found = documents.certificate(s.uow, s.caller, device, s.app.issuer(), s.app.documents)
         out.write_bytes(found.content)
@@ -303,6 +328,8 @@ def device_destruction_certificate(
     data_dir: DataDir = None,
 ) -> None:
     """Write the certificate of destruction (PDF with a QR code) of a destroyed device."""
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         found = disposals.certificate(s.uow, s.caller, device, s.app.issuer(), s.app.documents)
         out.write_bytes(found.content)

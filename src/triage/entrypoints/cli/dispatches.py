@@ -23,7 +23,6 @@ from triage.errors import InvalidInput
 from triage.ledger.bounded import InputLimitError
 from triage.ledger.entry import format_time
 from triage.ledger.errors import VerificationError
-from triage.services import dispatches
 
 app = typer.Typer(
     help="Dispatches, manifests, VVTT checks, handovers, acknowledgements.",
@@ -120,6 +119,8 @@ def create(
     as_json: JsonFlag = False,
 ) -> None:
     """Open a dispatch for one asset owner (stores, supervisor)."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found = dispatches.create(s.uow, s.caller, asset_owner, destination, reference)
     emit(as_json, _json(found), f"dispatch {found.id} opened for {found.asset_owner}")
@@ -140,6 +141,8 @@ def pack(
 ) -> None:
     """Pack a device with its seal scanned and the VVTT checks confirmed (each flag the
     packer gives). A failed check packs nothing and raises an exception for a supervisor."""
+    from triage.services import dispatches
+
     checks = SealChecks(viewed, verified, tugged, twisted)
     with session(data_dir, token) as s:
         found = dispatches.pack(s.uow, s.caller, dispatch_id, device, seal, checks)
@@ -155,6 +158,8 @@ def unpack(
     as_json: JsonFlag = False,
 ) -> None:
     """Take a device out of an open dispatch."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found = dispatches.unpack(s.uow, s.caller, dispatch_id, device)
     emit(as_json, _json(found), f"unpacked; dispatch {found.id} holds {len(found.devices)}")
@@ -165,6 +170,8 @@ def cancel(
     dispatch_id: DispatchId, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Cancel an open dispatch."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found = dispatches.cancel(s.uow, s.caller, dispatch_id)
     emit(as_json, _json(found), f"dispatch {found.id} cancelled")
@@ -175,6 +182,8 @@ def close(
     dispatch_id: DispatchId, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Freeze the manifest and sign the dispatch note."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found = dispatches.close(s.uow, s.caller, dispatch_id, s.app.issuer(), s.app.documents)
     emit(as_json, _json(found), f"dispatch {found.id} closed; note sha256 {found.note_digest}")
@@ -188,6 +197,8 @@ def note(
     data_dir: DataDir = None,
 ) -> None:
     """Download the dispatch note: the signed JSON, or the PDF when OUT ends in .pdf."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         if out.suffix.lower() == ".pdf":
             content = dispatches.note_pdf(
@@ -210,6 +221,8 @@ def hand_over(
     as_json: JsonFlag = False,
 ) -> None:
     """Record the closed dispatch handed to a carrier."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found = dispatches.hand_over(s.uow, s.caller, dispatch_id, carrier, vehicle, container_seal)
     emit(as_json, _json(found), f"dispatch {found.id} handed over to {carrier}")
@@ -228,6 +241,8 @@ def acknowledge(
 ) -> None:
     """Record the asset owner's acknowledgement: upload a signed one (--signed FILE), or, as a
     person of the asset owner, acknowledge as a recorded act with any --discrepancy."""
+    from triage.services import dispatches
+
     if signed is not None and discrepancy:
         raise fail("--discrepancy: a signed acknowledgement carries its own discrepancies")
     with session(data_dir, token) as s:
@@ -248,6 +263,8 @@ def list_dispatches(
     as_json: JsonFlag = False,
 ) -> None:
     """Dispatches, newest first (a person of an asset owner sees its own)."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found, total = dispatches.dispatches(s.uow, s.caller, state, 0, 500)
     rows = [
@@ -272,6 +289,8 @@ def show(
     dispatch_id: DispatchId, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """One dispatch."""
+    from triage.services import dispatches
+
     with session(data_dir, token) as s:
         found = dispatches.dispatch(s.uow, s.caller, dispatch_id)
     emit(as_json, _json(found), _text(found))
@@ -295,6 +314,8 @@ def verify_note(
 ) -> None:
     """Check a dispatch note offline with the facility's verifier key alone: prints the
     devices and their seals; exits 1 with the reason if the note is not valid."""
+    from triage.services import dispatches
+
     data = _read(note_file, "dispatch note")
     try:
         signed = dispatches.verify_note(data, key.strip())
@@ -323,6 +344,8 @@ def sign_acknowledgement(
 ) -> None:
     """Sign, offline with the asset owner's key, the acknowledgement of a dispatch note,
     listing each --discrepancy; upload the file to the facility (or mail it to its stores)."""
+    from triage.services import dispatches
+
     data = _read(note_file, "dispatch note")
     signer = _read(key, "signing key").decode("utf-8", "replace").strip()
     items = _discrepancies(discrepancy)

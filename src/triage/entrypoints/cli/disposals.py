@@ -12,8 +12,6 @@ from triage.domain.disposal import DEFAULT_CONFIDENTIALITY, DestructionMethod, D
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.schemas.disposals import DisposalOut, MethodOut
-from triage.services import disposals
 
 app = typer.Typer(
     help="Destruction and return evidence and certificates of destruction.",
@@ -32,6 +30,8 @@ def _method_text(m: DestructionMethod) -> str:
 
 
 def _record_json(record: DisposalRecord) -> dict[str, Any]:
+    from triage.entrypoints.schemas.disposals import DisposalOut
+
     return DisposalOut.of(record).model_dump(mode="json")
 
 
@@ -49,6 +49,9 @@ def _record_text(record: DisposalRecord) -> str:
 @app.command("methods")
 def list_methods(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """The destruction methods, with their NIST SP 800-88 category."""
+    from triage.entrypoints.schemas.disposals import MethodOut
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         found = disposals.methods(s.uow, s.caller)
     data = {"methods": [MethodOut.of(m).model_dump() for m in found]}
@@ -73,6 +76,9 @@ def set_method(
     as_json: JsonFlag = False,
 ) -> None:
     """Add a destruction method or change one (an administrator)."""
+    from triage.entrypoints.schemas.disposals import MethodOut
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         made = disposals.set_method(
             s.uow,
@@ -106,6 +112,8 @@ def destroy(
     as_json: JsonFlag = False,
 ) -> None:
     """Destroy a quarantined device, with its method, site, day and evidence."""
+    from triage.services import disposals
+
     files = [path.read_bytes() for path in evidence]
     with session(data_dir, token) as s:
         record = disposals.destroy_device(
@@ -135,6 +143,8 @@ def return_device(
     as_json: JsonFlag = False,
 ) -> None:
     """Return a quarantined device to its manufacturer; it leaves as a dispatch."""
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         record = disposals.return_device(s.uow, s.caller, device, reference, manufacturer)
     emit(as_json, _record_json(record), _record_text(record))
@@ -149,6 +159,8 @@ def witness(
     as_json: JsonFlag = False,
 ) -> None:
     """Witness the device's destruction (never the person who recorded it)."""
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         record = disposals.witness_device(s.uow, s.caller, device, statement)
     emit(as_json, _record_json(record), _record_text(record))
@@ -157,6 +169,8 @@ def witness(
 @app.command("awaiting")
 def awaiting(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Destructions awaiting a witness, oldest first."""
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         found = disposals.awaiting_witness(s.uow, s.caller)
     text = "\n".join(_record_text(r) for r in found) or "no destruction awaits a witness"
@@ -166,6 +180,8 @@ def awaiting(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = Fa
 @app.command("certificate")
 def certificate(device: DeviceArg, out: Out, token: Token = "", data_dir: DataDir = None) -> None:
     """Write the certificate of destruction (PDF) of a destroyed, witnessed device."""
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         found = disposals.certificate(s.uow, s.caller, device, s.app.issuer(), s.app.documents)
         out.write_bytes(found.content)
@@ -184,6 +200,8 @@ def batch_certificate(
     data_dir: DataDir = None,
 ) -> None:
     """Write a batch certificate of destruction: the PDF, and beside it the signed JSON."""
+    from triage.services import disposals
+
     with session(data_dir, token) as s:
         made = disposals.batch_certificate(
             s.uow,

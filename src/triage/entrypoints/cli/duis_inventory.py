@@ -14,7 +14,6 @@ from triage.entrypoints.cli.inputs import read_limited
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.services import inventory
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +38,7 @@ def import_inventory(
     from triage.entrypoints.duis_files import configured_schema
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.inventory import InventoryImportOut
+    from triage.services import inventory
 
     with session(data_dir, token) as s:
         try:
@@ -79,6 +79,8 @@ def smi_policy(
 ) -> None:
     """Show, or set (an administrator), the Smart Metering Inventory statuses in which the
     facility refuses triage."""
+    from triage.services import inventory
+
     with session(data_dir, token) as s:
         if refuse is None:
             found = inventory.smi_policy(s.uow, s.caller)

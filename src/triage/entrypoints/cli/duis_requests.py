@@ -18,7 +18,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import duis_requests
 
 _MAX_RULES = 64 * 1024
 
@@ -74,6 +73,8 @@ def produce(
 ) -> None:
     """Write the owner's DUIS requests due (8.4, 8.3) and not handed out yet as one ZIP,
     each validated against the DUIS schema first. Unsigned: the DCC User signs them."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         produced = duis_requests.produce_batch(
             s.uow,
@@ -95,6 +96,8 @@ def produce(
 
 def list_batches(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """DUIS request batches, newest first (a person of an asset owner sees its own)."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         found, total = duis_requests.batches(s.uow, s.caller, limit=500)
     rows = [_batch(b) for b in found]
@@ -115,6 +118,8 @@ def show(
     as_json: JsonFlag = False,
 ) -> None:
     """One batch and its requests; with --out, its ZIP as handed out."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         detail = duis_requests.batch(s.uow, s.caller, batch_id)
         if out is not None:
@@ -136,6 +141,8 @@ def request(
     data_dir: DataDir = None,
 ) -> None:
     """Write one request's XML as it was produced."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         _, content = duis_requests.request_file(s.uow, s.caller, request_id)
     out.write_bytes(content)
@@ -151,6 +158,8 @@ rules_app = typer.Typer(
 @rules_app.command("show")
 def rules_show(token: Token = "", data_dir: DataDir = None) -> None:
     """Print the rules in force (YAML, as recorded)."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         found = duis_requests.rules(s.uow, s.caller)
     typer.echo(found.source, nl=False)
@@ -163,6 +172,8 @@ def rules_set(
     data_dir: DataDir = None,
 ) -> None:
     """Put rules in force (an administrator); the whole text goes into the ledger."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         source = read_limited(file, _MAX_RULES, "rules")
         found = duis_requests.set_rules(s.uow, s.caller, source)
@@ -178,6 +189,8 @@ def dcc_user(
 ) -> None:
     """Record the DCC User who submits OWNER's requests (its EUI-64 originates their
     RequestIDs); with no arguments, list them."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         if owner is None or eui is None:
             if owner is not None:
@@ -201,6 +214,8 @@ def target(
     data_dir: DataDir = None,
 ) -> None:
     """Record the DCC's EUI-64, the target of every RequestID (an administrator)."""
+    from triage.services import duis_requests
+
     with session(data_dir, token) as s:
         found = duis_requests.set_target(s.uow, s.caller, eui)
     typer.echo(f"RequestIDs now target {found.target}")

@@ -9,7 +9,6 @@ import typer
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit
 from triage.entrypoints.cli.session import session
-from triage.services import facility as facility_service
 
 app = typer.Typer(help="The facility's settings.", no_args_is_help=True)
 
@@ -27,6 +26,8 @@ def settings(
     as_json: JsonFlag = False,
 ) -> None:
     """Show or change the facility's triage settings (changes are ledger entries)."""
+    from triage.services import facility as facility_service
+
     with session(data_dir, token) as s:
         if max_reset_attempts is None and work_order_minutes is None:
             attempts, minutes = facility_service.current_settings(s.uow, s.caller)

@@ -23,7 +23,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import hub_returns
 
 app = typer.Typer(help="Communications hubs back to the DCC.", no_args_is_help=True)
 
@@ -104,6 +103,8 @@ def return_hub(
     as_json: JsonFlag = False,
 ) -> None:
     """Return a communications hub's open job to the DCC (a supervisor)."""
+    from triage.services import hub_returns
+
     with session(data_dir, token) as s:  # who calls is checked first
         if fault is None:
             raise fail("say --fault (8.14.3) or --no-fault (8.14.4)")
@@ -133,6 +134,8 @@ def list_returns(
     as_json: JsonFlag = False,
 ) -> None:
     """Communications hubs returned to the DCC, newest first."""
+    from triage.services import hub_returns
+
     with session(data_dir, token) as s:
         found = hub_returns.returns(s.uow, s.caller, device)
     text = "\n".join(_line(r) for r in found) or "no hub has been returned to the DCC"
@@ -162,6 +165,8 @@ def policy(
     as_json: JsonFlag = False,
 ) -> None:
     """Show or set the hub policy: may a communications hub be reset like a meter?"""
+    from triage.services import hub_returns
+
     with session(data_dir, token) as s:
         if allow_reset is None:
             found = hub_returns.policy(s.uow, s.caller)

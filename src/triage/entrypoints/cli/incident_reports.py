@@ -11,7 +11,6 @@ import typer
 
 from triage.entrypoints.cli.options import DataDir, Token
 from triage.entrypoints.cli.session import session
-from triage.services import incident_reports
 
 
 class ExportFormat(StrEnum):
@@ -31,6 +30,8 @@ def export(
     """Write the incident and vulnerability register for an assessor: every incident with its
     notifications (deadline, when made, reference), what is overdue now, and closures (needs
     incident.read)."""
+    from triage.services import incident_reports
+
     with session(data_dir, token) as s:
         if export_format is ExportFormat.CSV:
             text, _ = incident_reports.register_csv(s.uow, s.caller)

@@ -16,7 +16,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import incidents
 
 app = typer.Typer(help="The incident and vulnerability register.", no_args_is_help=True)
 
@@ -92,6 +91,8 @@ def raise_incident(
     as_json: JsonFlag = False,
 ) -> None:
     """Raise an incident by hand."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         found = incidents.raise_incident(
             s.uow, s.caller, title=title, summary=summary, severity=severity, category=category
@@ -117,6 +118,8 @@ def vulnerability(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a vulnerability."""
+    from triage.services import incidents
+
     due = None
     if remediation_due is not None:
         try:
@@ -152,6 +155,8 @@ def list_incidents(
     as_json: JsonFlag = False,
 ) -> None:
     """The register, newest first."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         page = incidents.register(
             s.uow,
@@ -174,6 +179,8 @@ def show(
     incident_id: IncidentId, token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """One incident with its notifications."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         shown = incidents.show(s.uow, s.caller, incident_id)
         found, at = shown.incident, shown.at
@@ -193,6 +200,8 @@ def notify(
     as_json: JsonFlag = False,
 ) -> None:
     """Record a notification made (a security manager)."""
+    from triage.services import incidents
+
     when = _when(at, "--at")
     with session(data_dir, token) as s:
         found = incidents.notify(s.uow, s.caller, incident_id, recipient, reference, when)
@@ -209,6 +218,8 @@ def severity(
     as_json: JsonFlag = False,
 ) -> None:
     """Change an incident's severity (a security manager)."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         found = incidents.change_severity(s.uow, s.caller, incident_id, to, reason)
     _show(as_json, found)
@@ -223,6 +234,8 @@ def contain(
     as_json: JsonFlag = False,
 ) -> None:
     """Record what contained an incident (a security manager)."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         found = incidents.contain(s.uow, s.caller, incident_id, text)
     _show(as_json, found)
@@ -241,6 +254,8 @@ def close(
     as_json: JsonFlag = False,
 ) -> None:
     """Close an incident (a security manager)."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         found = incidents.close(s.uow, s.caller, incident_id, text, justification)
     _show(as_json, found)
@@ -250,6 +265,8 @@ def close(
 def sweep(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Raise an alert for each notification past its deadline (once each); the server does
     this on its own at every sweep."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         raised = incidents.sweep(s.uow, caller=s.caller)
     emit(as_json, {"alerts": raised}, f"{len(raised)} overdue notification alerts raised")
@@ -266,6 +283,8 @@ def rules(
     as_json: JsonFlag = False,
 ) -> None:
     """The notification rules in force, or record the facility's own with --file."""
+    from triage.services import incidents
+
     with session(data_dir, token) as s:
         if file is not None:
             try:

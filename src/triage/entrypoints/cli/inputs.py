@@ -15,3 +15,9 @@ def read_limited(path: Path, limit: int, what: str) -> bytes:
         return read_at_most(sys.stdin.buffer, limit, what)
     with path.open("rb") as file:
         return read_at_most(file, limit, what)
+
+
+def read_scans(path: Path) -> list[str]:
+    """Serials as a scanner typed them: one per line, blank lines ignored; '-' is stdin."""
+    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]

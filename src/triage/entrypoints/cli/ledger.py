@@ -13,12 +13,8 @@ import typer
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress, warn
 from triage.entrypoints.cli.session import session
-from triage.entrypoints.encoding import consistency_json, status_json
 from triage.errors import IntegrityFailure
-from triage.services import ledger as ledger_service
-from triage.services import replay as replay_service
 from triage.services import witnessing
-from triage.services.proof_encoding import b64, inclusion_json, replay_json, verification_json
 
 app = typer.Typer(
     help="The tamper-evident ledger: verify, checkpoint, prove.", no_args_is_help=True
@@ -45,6 +41,10 @@ def refused(
 @app.command("status")
 def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Print the ledger's size, root and latest checkpoint."""
+    from triage.entrypoints.encoding import status_json
+    from triage.services import ledger as ledger_service
+    from triage.services.proof_encoding import b64
+
     with session(data_dir, token) as s:
         current = ledger_service.status(s.uow, s.caller)
         origin = s.app.origin
@@ -80,6 +80,8 @@ def checkpoint(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = 
 @app.command("integrity")
 def integrity(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Show whether writes are held after the facility refused to sign its ledger, and why."""
+    from triage.services import ledger as ledger_service
+
     with session(data_dir, token) as s:
         found = ledger_service.latest_refusal(s.uow, s.caller)
     data = {
@@ -107,6 +109,8 @@ def acknowledge(
     """An administrator acknowledges a refused checkpoint (recorded in the ledger, the alert
     resolved with the reason): the server accepts writes again. Checkpoints stay refused while
     the ledger still fails the check."""
+    from triage.services import ledger as ledger_service
+
     with session(data_dir, token) as s:
         found = ledger_service.acknowledge_refusal(s.uow, s.caller, reason)
     emit(
@@ -125,6 +129,9 @@ def prove(
     data_dir: DataDir = None,
 ) -> None:
     """Print an inclusion proof of one entry as JSON."""
+    from triage.services import ledger as ledger_service
+    from triage.services.proof_encoding import inclusion_json
+
     with session(data_dir, token) as s:
         proof = ledger_service.prove_inclusion(s.uow, s.caller, index, size)
     typer.echo(json.dumps(inclusion_json(proof), indent=2))
@@ -140,6 +147,9 @@ def consistency(
     data_dir: DataDir = None,
 ) -> None:
     """Print a consistency proof between two tree sizes as JSON."""
+    from triage.entrypoints.encoding import consistency_json
+    from triage.services import ledger as ledger_service
+
     with session(data_dir, token) as s:
         proof = ledger_service.prove_consistency(s.uow, s.caller, size1, size2)
     typer.echo(json.dumps(consistency_json(proof), indent=2))
@@ -154,6 +164,8 @@ def export(
 ) -> None:
     """Write the whole ledger, up to its latest signed checkpoint, to one file that anyone with
     the verifier key checks offline: `triage verify FILE --key VKEY`."""
+    from triage.services import ledger as ledger_service
+
     partial = out.with_name(out.name + ".partial")
     with session(data_dir, token) as s:
         if out.exists():
@@ -201,6 +213,9 @@ def verify(
     ] = os.cpu_count() or 1,
 ) -> None:
     """Recompute every leaf and tile from the entries, check every checkpoint; exit 1 on failure."""
+    from triage.services import ledger as ledger_service
+    from triage.services.proof_encoding import b64, verification_json
+
     with session(data_dir, token) as s, progress(None, "verifying", not as_json) as advance:
         report = ledger_service.verify(
             s.uow, s.caller, s.app.verifier_key(), s.app.origin, advance, workers=workers
@@ -234,6 +249,9 @@ def replay(
     as_json: JsonFlag = False,
 ) -> None:
     """Rebuild the current-state tables from the entries and compare; exit 1 on a difference."""
+    from triage.services import replay as replay_service
+    from triage.services.proof_encoding import replay_json
+
     with session(data_dir, token) as s:
         report = replay_service.check_replay(s.caller, s.app.replay_check)
     data = {**replay_json(report), "notes": list(report.notes)}

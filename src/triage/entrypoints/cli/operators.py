@@ -13,10 +13,7 @@ from triage.domain.token import parse_scopes
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import open_app, session, token_caller
-from triage.entrypoints.encoding import token_json
 from triage.errors import InvalidInput
-from triage.services import bench_assignment, operators, staffing, tokens
-from triage.services.views import people as people_views
 
 app = typer.Typer(help="Operators and their API tokens.", no_args_is_help=True)
 Roles = Annotated[list[str], typer.Option(help="Role (repeat for several).")]
@@ -57,6 +54,8 @@ def add(
 ) -> None:
     """Register an operator. The first administrator is created by the host's own user and
     given an activation code: they set a password and a second factor, then sign in."""
+    from triage.services import staffing
+
     if issue_token:
         raise fail(
             "--issue-token: nobody is issued a token by someone else. Use "
@@ -115,6 +114,8 @@ def operator_token(
 ) -> None:
     """Issue yourself another API token from yours (shown once; only its hash is stored):
     never wider or longer-lived than yours."""
+    from triage.services import tokens
+
     with session(data_dir, token) as s:
         try:
             scopes = parse_scopes(scope or [])
@@ -143,6 +144,9 @@ def operator_tokens(
     as_json: JsonFlag = False,
 ) -> None:
     """API tokens and their state (never their secrets)."""
+    from triage.entrypoints.encoding import token_json
+    from triage.services import tokens
+
     with session(data_dir, token) as s:
         found = tokens.list_tokens(s.uow, s.caller, operator_id)
     at = s.uow.clock.now()
@@ -163,6 +167,9 @@ def operator_revoke_token(
     as_json: JsonFlag = False,
 ) -> None:
     """Revoke an API token at once."""
+    from triage.entrypoints.encoding import token_json
+    from triage.services import tokens
+
     with session(data_dir, token) as s:
         revoked = tokens.revoke_token(s.uow, s.caller, token_id, reason)
     emit(as_json, token_json(revoked, s.uow.clock.now()), f"token {revoked.id} revoked")
@@ -177,6 +184,8 @@ def operator_roles(
     as_json: JsonFlag = False,
 ) -> None:
     """Give an operator a new set of roles (recorded in the ledger)."""
+    from triage.services import operators
+
     with session(data_dir, token) as s:
         changed = operators.change_roles(s.uow, s.caller, operator_id, _roles(role))
     names = sorted(r.value for r in changed.roles)
@@ -196,6 +205,8 @@ def operator_benches(
     as_json: JsonFlag = False,
 ) -> None:
     """Assign an operator's benches (recorded): they sign in, and order work, only there."""
+    from triage.services import bench_assignment
+
     with session(data_dir, token) as s:
         if bool(bench) == clear:
             raise fail("give the benches (--bench, repeat for several) or --clear, not both")
@@ -211,6 +222,8 @@ def operator_benches(
 @app.command("list")
 def list_operators(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Operators, their roles and their benches."""
+    from triage.services.views import people as people_views
+
     with session(data_dir, token) as s:
         found = people_views.roster(s.uow, s.caller)
     rows = [

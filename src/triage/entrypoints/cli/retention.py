@@ -12,7 +12,6 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit
 from triage.entrypoints.cli.session import session
 from triage.ledger.entry import format_time
-from triage.services import retention
 
 app = typer.Typer(
     help="Retention of evidence files, legal holds and consignment outcome reports.",
@@ -67,6 +66,8 @@ def _due_text(found: PurgeCandidate) -> str:
 @app.command("rules")
 def rules(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """How long each kind of evidence file is kept."""
+    from triage.services import retention
+
     with session(data_dir, token) as s:
         found = retention.rules(s.uow, s.caller)
     data = [
@@ -96,6 +97,8 @@ def set_rule(
     as_json: JsonFlag = False,
 ) -> None:
     """Set how many days a kind of evidence file is kept (a security manager or administrator)."""
+    from triage.services import retention
+
     with session(data_dir, token) as s:
         found = retention.set_rule(s.uow, s.caller, kind, days)
     emit(
@@ -113,6 +116,8 @@ def holds(
     as_json: JsonFlag = False,
 ) -> None:
     """Legal holds in force (or every one, with --all)."""
+    from triage.services import retention
+
     with session(data_dir, token) as s:
         found = retention.holds(s.uow, s.caller, include_released)
     text = "\n".join(_hold_text(h) for h in found) or "no legal hold"
@@ -131,6 +136,8 @@ def hold(
     as_json: JsonFlag = False,
 ) -> None:
     """Place a legal hold: no file it covers is purged until it is released."""
+    from triage.services import retention
+
     with session(data_dir, token) as s:
         found = retention.place_hold(s.uow, s.caller, scope, target, reason)
     emit(as_json, _hold_json(found), f"held: {_hold_text(found)}")
@@ -145,6 +152,8 @@ def release(
     as_json: JsonFlag = False,
 ) -> None:
     """Release a legal hold."""
+    from triage.services import retention
+
     with session(data_dir, token) as s:
         found = retention.release_hold(s.uow, s.caller, hold_id, reason)
     emit(as_json, _hold_json(found), f"released: {_hold_text(found)}")
@@ -161,6 +170,8 @@ def purge(
 ) -> None:
     """Purge the evidence files past their retention and not held: each is recorded in the
     ledger (its SHA-256 stays), then deleted."""
+    from triage.services import retention
+
     with session(data_dir, token) as s:
         run = retention.purge(s.uow, s.caller, s.app.evidence_store(), dry_run)
     listed = [_due_text(c) for c in run.purged]

@@ -4,17 +4,17 @@ token, as the API does."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from triage.entrypoints.cli.inputs import read_scans
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.services import documents, seals
+from triage.services import seals
 
 # The response models (pydantic) are imported inside the commands that print them, so that
 # `triage --help` does not load them.
@@ -52,12 +52,6 @@ def _reconciliation_text(result: dict[str, Any]) -> str:
     else:
         lines.append("no open discrepancies")
     return "\n".join(lines)
-
-
-def _read_scans(path: Path) -> list[str]:
-    """Serials as a scanner typed them: one per line, blank lines ignored; '-' is stdin."""
-    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @app.command("receive")
@@ -318,7 +312,7 @@ def stocktake(
     scanned = list(serial or [])
     if scans is not None:
         try:
-            scanned += _read_scans(scans)
+            scanned += read_scans(scans)
         except OSError as exc:
             raise fail(f"cannot read {scans}: {exc.strerror}") from exc
     with session(data_dir, token) as s:
@@ -421,6 +415,8 @@ def labels(
     data_dir: DataDir = None,
 ) -> None:
     """Print labels for seal bags (PDF, one 100x50 mm label per seal)."""
+    from triage.services import documents
+
     with session(data_dir, token) as s:
         content = documents.seal_labels(
             s.uow,
@@ -444,6 +440,8 @@ def device_label(
     data_dir: DataDir = None,
 ) -> None:
     """Print the label for a device's bag: Device ID, seal serial and job (PDF)."""
+    from triage.services import documents
+
     with session(data_dir, token) as s:
         content = documents.latest_device_label(
             s.uow, s.caller, device, s.app.documents, s.app.facility.name

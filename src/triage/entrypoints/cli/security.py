@@ -13,7 +13,6 @@ from triage.domain.tool import Tool
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Reason, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.services import access_review, anomaly, reinstatement, tools
 
 # The response models (pydantic) are imported inside the commands that print them, so that
 # `triage --help` does not load them.
@@ -29,6 +28,8 @@ security_app = typer.Typer(
 @thresholds_app.command("show")
 def thresholds_show(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """The thresholds and working hours in force."""
+    from triage.services import anomaly
+
     with session(data_dir, token) as s:
         view = anomaly.thresholds(s.uow, s.caller)
     data = view.to_json()
@@ -65,6 +66,8 @@ def thresholds_set(
     as_json: JsonFlag = False,
 ) -> None:
     """Set a threshold facility-wide or for one tool or operator."""
+    from triage.services import anomaly
+
     with session(data_dir, token) as s:
         setting = anomaly.set_threshold(
             s.uow,
@@ -101,6 +104,8 @@ def working_hours_set(
     as_json: JsonFlag = False,
 ) -> None:
     """Set the working hours that the out-of-hours threshold watches."""
+    from triage.services import anomaly
+
     with session(data_dir, token) as s:
         if clear == bool(start or end):
             raise fail("give --start and --end, or --clear")
@@ -126,6 +131,7 @@ def alerts_list(
     """Anomaly alerts, oldest first."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.security import AlertOut
+    from triage.services import anomaly
 
     with session(data_dir, token) as s:
         found, total = anomaly.alerts(
@@ -161,6 +167,7 @@ def alerts_resolve(
     """Record how an alert was dealt with (reinstating is a separate command)."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.security import AlertOut
+    from triage.services import anomaly
 
     with session(data_dir, token) as s:
         resolved = anomaly.resolve_alert(s.uow, s.caller, alert_id, resolution)
@@ -176,6 +183,8 @@ def reinstate_operator(
     as_json: JsonFlag = False,
 ) -> None:
     """Let a suspended operator act again (a security manager)."""
+    from triage.services import reinstatement
+
     with session(data_dir, token) as s:
         found = reinstatement.reinstate_operator(s.uow, s.caller, operator_id, reason)
     emit(as_json, {"id": found.id, "suspended": found.suspended}, f"{found.id} reinstated")
@@ -197,6 +206,8 @@ def suspend_tool(
     as_json: JsonFlag = False,
 ) -> None:
     """The tool is suspended (recorded with the reason)."""
+    from triage.services import tools
+
     with session(data_dir, token) as s:
         found = tools.suspend_tool(s.uow, s.caller, tool_id, reason)
     _tool_changed(found, "suspended", as_json)
@@ -211,6 +222,8 @@ def reinstate_tool(
     as_json: JsonFlag = False,
 ) -> None:
     """The tool is reinstated (recorded with the reason)."""
+    from triage.services import reinstatement
+
     with session(data_dir, token) as s:
         found = reinstatement.reinstate_tool(s.uow, s.caller, tool_id, reason)
     _tool_changed(found, "reinstated", as_json)
@@ -225,6 +238,8 @@ def retire_tool(
     as_json: JsonFlag = False,
 ) -> None:
     """The tool is retired (recorded with the reason)."""
+    from triage.services import tools
+
     with session(data_dir, token) as s:
         found = tools.retire_tool(s.uow, s.caller, tool_id, reason)
     _tool_changed(found, "retired", as_json)
@@ -240,6 +255,8 @@ def access_review_command(
     data_dir: DataDir = None,
 ) -> None:
     """Who holds which role, tokens outstanding, tools, thresholds and open alerts."""
+    from triage.services import access_review
+
     if csv and as_json:
         raise fail("choose --csv or --json, not both")
     with session(data_dir, token) as s:

@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.config import Settings
-from triage.domain.caller import Caller
 from triage.entrypoints.cli.output import fail
 from triage.errors import TriageError, Unauthenticated
-from triage.services import tokens
 
 if TYPE_CHECKING:
     from triage.bootstrap import App
+    from triage.domain.caller import Caller
     from triage.services.ports import UnitOfWorkFactory
 
 
@@ -29,7 +27,9 @@ if TYPE_CHECKING:
 def open_app(data_dir: Path | None) -> Iterator[App]:
     """The installation in ``data_dir`` for the host's own commands (no token); a TriageError
     inside becomes an error message and exit code 2."""
-    from triage import bootstrap  # the database stack loads only for a command that needs it
+    # The database stack and the settings (pydantic) load only for a command that needs them.
+    from triage import bootstrap
+    from triage.config import Settings
 
     try:
         application = bootstrap.bootstrap(Settings.from_env(data_dir))
@@ -58,6 +58,8 @@ class Session:
 
 def token_caller(application: App, token: str) -> Caller:
     """The operator an API token identifies (checked as the API checks it), or Unauthenticated."""
+    from triage.services import tokens
+
     if not token.strip():
         raise Unauthenticated(
             "this command needs your API token: pass --token or set TRIAGE_TOKEN "

@@ -3,7 +3,7 @@ account that owns the data directory (no token)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,8 @@ from triage.entrypoints.cli.options import DataDir, JsonFlag
 from triage.entrypoints.cli.output import emit, err, fail
 from triage.entrypoints.cli.session import open_app
 from triage.errors import TriageError
+
+# The most server processes `triage serve` starts when not told how many.
 
 keys_app = typer.Typer(help="The facility's keys.", no_args_is_help=True)
 
@@ -90,15 +92,25 @@ def serve(
             "poll that succeeds is only counted in a heartbeat line every 10 minutes)."
         ),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="TRIAGE_SERVE_WORKERS",
+            help="Server processes answering requests on the port (default 1). Writes stay one "
+            "at a time per facility; one process does the periodic work.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Start the API server."""
     import dataclasses
+    import os
 
     import uvicorn
 
     from triage import bootstrap
-    from triage.entrypoints.asgi import create_app
+    from triage.entrypoints.asgi import WORKER_OPTIONS, create_app, worker_options
     from triage.entrypoints.quiet_logs import server_log_config
 
     try:
@@ -107,32 +119,53 @@ def serve(
             settings = dataclasses.replace(
                 settings, trusted_proxies=(*settings.trusted_proxies, *trusted_proxy)
             )
+        # Checked here, once, so that a server that cannot start says why and stops, rather
+        # than each worker process failing in turn.
         application = bootstrap.bootstrap(settings)
         application.signer_key()
     except TriageError as exc:
         raise fail(str(exc)) from exc
+    # One unless asked: a second process gained nothing measurable on PostgreSQL with six
+    # benches and cost CPU and latency on SQLite (docs/performance.md, issue 22).
+    processes = workers or 1
     err.print(
         f"device-triage serving facility {application.facility.id} at http://{host}:{port}/ "
-        f"(API docs: http://{host}:{port}/api/v1/docs)",
+        f"(API docs: http://{host}:{port}/api/v1/docs), {processes} "
+        f"{'process' if processes == 1 else 'processes'}",
         highlight=False,
     )
-    uvicorn.run(
-        create_app(
-            application,
-            checkpoint_interval=checkpoint_interval,
-            warm_cache=True,
-            evidence_interval=evidence_interval,
-            sweep_interval=sweep_interval,
-        ),
-        host=host,
-        port=port,
-        log_level="info",
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
         # No access-log line per poll (an agent's, a reloading bench page's): a heartbeat.
-        log_config=server_log_config(every_request=log_every_request),
+        "log_config": server_log_config(every_request=log_every_request),
         # Client addresses are the application's business (Settings.trusted_proxies): uvicorn
         # would otherwise believe X-Forwarded-For from any loopback peer.
-        proxy_headers=False,
+        "proxy_headers": False,
+    }
+    if processes == 1:
+        uvicorn.run(
+            create_app(
+                application,
+                checkpoint_interval=checkpoint_interval,
+                warm_cache=True,
+                evidence_interval=evidence_interval,
+                sweep_interval=sweep_interval,
+            ),
+            **options,
+        )
+        return
+    application.close()
+    # Each worker is a new process that opens the facility itself (asgi.worker_app), from the
+    # settings as resolved here: the environment it inherits says what this command was told.
+    os.environ["TRIAGE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["TRIAGE_DATABASE_URL"] = settings.database_url
+    os.environ["TRIAGE_TRUSTED_PROXIES"] = ",".join(settings.trusted_proxies)
+    os.environ[WORKER_OPTIONS] = worker_options(
+        processes, checkpoint_interval, evidence_interval, sweep_interval
     )
+    uvicorn.run("triage.entrypoints.asgi:worker_app", factory=True, workers=processes, **options)
 
 
 @keys_app.command("show")

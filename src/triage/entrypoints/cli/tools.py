@@ -9,7 +9,6 @@ import typer
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit
 from triage.entrypoints.cli.session import session
-from triage.services import tools
 
 app = typer.Typer(help="Triage Tools enrolled at the benches.", no_args_is_help=True)
 
@@ -24,6 +23,8 @@ def enrol(
     as_json: JsonFlag = False,
 ) -> None:
     """Enrol a Triage Tool by its public key."""
+    from triage.services import tools
+
     with session(data_dir, token) as s:
         enrolled = tools.enrol_tool(s.uow, s.caller, tool_id, bench_name, key)
     emit(as_json, {"tool": enrolled.id, "bench": enrolled.bench}, f"tool {enrolled.id} enrolled")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -18,14 +18,9 @@ from triage.entrypoints.cli.output import emit, err
 from triage.ledger.errors import VerificationError
 from triage.ledger.note import parse_verifier_key
 from triage.ledger.policy import MAX_POLICY_BYTES, Policy, parse_policy
-from triage.witness.monitor import (
-    HttpTileSource,
-    Misbehaviour,
-    MonitorError,
-    StateStore,
-    TileSource,
-    follow_round,
-)
+
+if TYPE_CHECKING:
+    from triage.witness.monitor import StateStore, TileSource
 
 DEFAULT_PARALLEL = 4
 EXIT_OK = 0
@@ -85,6 +80,8 @@ def follow(
     date, 1 when a round could not verify the log (or a file or key given is wrong), 2 on a
     fork, a rollback or a rewritten history (said loudly, with the evidence kept in the state
     directory, and said again at every run until you delete the log's state directory)."""
+    from triage.witness.monitor import HttpTileSource, StateStore  # httpx: only to follow
+
     try:
         parse_verifier_key(key)
     except VerificationError as exc:
@@ -166,6 +163,8 @@ def _round(
     as_json: bool,
     parallel: int,
 ) -> int:
+    from triage.witness.monitor import Misbehaviour, MonitorError, follow_round
+
     try:
         report = follow_round(source, store, url, key, policy, parallel=parallel)
     except Misbehaviour as found:

@@ -1,0 +1,80 @@
+"""The API's routes: a plain endpoint still runs off the event loop, its answer is still checked
+against its response model, and what a route declares on its endpoint is still read.
+
+No "from __future__ import annotations": FastAPI must see the dependency defined in ``build``.
+"""
+
+import threading
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.exceptions import ResponseValidationError
+from fastapi.routing import APIRouter
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+from triage.entrypoints.api.routing import ThreadedRoute
+from triage.entrypoints.request_bodies import body_limit, declared_limit
+
+
+class Answer(BaseModel):
+    name: str
+    count: int
+
+
+def build() -> tuple[FastAPI, dict[str, int], APIRouter]:
+    threads: dict[str, int] = {}
+    router = APIRouter(prefix="/t", route_class=ThreadedRoute)
+
+    async def on_the_loop() -> int:
+        threads["loop"] = threading.get_ident()
+        return 1
+
+    @router.get("/answer/{name}")
+    def answer(name: str, one: Annotated[int, Depends(on_the_loop)], extra: int = 0) -> Answer:
+        threads["endpoint"] = threading.get_ident()
+        return Answer(name=name, count=one + extra)
+
+    @router.get("/wrong")
+    def wrong() -> Answer:
+        return {"name": "x", "count": "not a number"}  # type: ignore[return-value]
+
+    @router.get("/filtered", response_model=Answer)
+    def filtered() -> dict[str, object]:
+        return {"name": "x", "count": 2, "secret": "never sent"}
+
+    @router.post("/upload")
+    @body_limit(12345)
+    def upload() -> Answer:
+        return Answer(name="upload", count=0)
+
+    app = FastAPI()
+    app.include_router(router)
+    return app, threads, router
+
+
+def test_a_plain_endpoint_runs_off_the_event_loop_with_its_parameters() -> None:
+    app, threads, _ = build()
+    with TestClient(app) as client:
+        got = client.get("/t/answer/abc", params={"extra": 2})
+    assert got.status_code == 200
+    assert got.json() == {"name": "abc", "count": 3}
+    assert threads["endpoint"] != threads["loop"]
+
+
+def test_the_answer_is_still_checked_against_the_response_model() -> None:
+    app, _, _ = build()
+    with TestClient(app) as client:
+        assert client.get("/t/filtered").json() == {"name": "x", "count": 2}
+        with pytest.raises(ResponseValidationError):
+            client.get("/t/wrong")
+        assert client.get("/t/answer/abc", params={"extra": "x"}).status_code == 422
+
+
+def test_the_parameters_and_declarations_of_the_endpoint_are_kept() -> None:
+    app, _, router = build()
+    routes = {getattr(r, "path", ""): r for r in router.routes}
+    assert declared_limit(routes["/t/upload"]) == 12345
+    parameters = app.openapi()["paths"]["/t/answer/{name}"]["get"]["parameters"]
+    assert {p["name"] for p in parameters} == {"name", "extra"}
