@@ -113,3 +113,42 @@ def test_init_twice_keeps_key_and_facility(app: bootstrap.App) -> None:
     assert again.app.signer_key() == key
     assert ledger_service.status(again.app.uow, ledger_service.LEDGER_ACTOR).size == 1
     again.app.close()
+
+
+def test_appends_after_another_writer_or_a_rollback_build_on_the_stored_edge(
+    app: bootstrap.App,
+) -> None:
+    """A process remembers the right edge of the tiles after its append (issue 22), under the
+    head it wrote: an append by another process (its own memory) or a rolled-back one leaves
+    the log at another head, and the next append must build on the stored tiles, not on the
+    remembered edge, or the tree would fork."""
+    from triage.adapters.ledger_store import SqlLedger
+    from triage.ledger.tiles import TileCache
+
+    def mine(data: bytes, commit: bool = True) -> None:
+        with app.uow(write=True) as uow:
+            uow.ledger.log.append([data])
+            if commit:
+                uow.commit()
+
+    def another_process(data: bytes) -> None:
+        with app.database.write(app.uow.facility_id) as conn:
+            SqlLedger(conn, app.uow.facility_id, TileCache()).log.append([data])
+
+    for i in range(300):  # across a full level-0 tile and back into a partial one
+        mine(f"mine {i}".encode())
+        if i % 7 == 0:
+            another_process(f"theirs {i}".encode())
+        if i % 11 == 0:
+            mine(f"rolled back {i}".encode(), commit=False)
+    report = ledger_service.verify(
+        app.uow, ledger_service.LEDGER_ACTOR, app.verifier_key(), app.origin
+    )
+    assert report.ok, report.problems
+    with app.uow(write=False) as uow:
+        size = uow.ledger.log.head().size
+        entries = [uow.ledger.log.entry(i) for i in range(size)]
+        root = uow.ledger.log.head().root
+    assert not any(e.startswith(b"rolled back") for e in entries)
+    assert sum(e.startswith(b"theirs") for e in entries) == 43
+    assert root == rfc6962.root_hash(rfc6962.leaf_hashes(entries))

@@ -97,7 +97,7 @@ def test_an_agent_nonce_is_taken_once_in_one_statement(staffed: Staffed) -> None
 DEVICE_STEP_BUDGET = {
     "scan": 23,
     "inspect": 26,
-    "authorise_reset": 36,
+    "authorise_reset": 35,
     "record_tool_result": 20,
     "seal": 21,
     "release": 8,

@@ -387,10 +387,9 @@ def _device_received(entry: Entry) -> list[_Op]:
     ]
     if data.get("consignment_id"):
         ops.append(
-            _set(
+            _set_by(
                 consignment_device,
-                (consignment_device.c.consignment_id == data["consignment_id"])
-                & (consignment_device.c.device_id == device_id),
+                {"consignment_id": data["consignment_id"], "device_id": device_id},
                 arrived=True,
             )
         )
@@ -482,11 +481,7 @@ def _authorised(entry: Entry) -> list[_Op]:
     row = work_order_row(entry, FACTORY_RESET)
     return [
         # A new order replaces any earlier one for the job that was never carried out.
-        _set(
-            work_order,
-            (work_order.c.job_id == job_id) & (work_order.c.status == "issued"),
-            status="superseded",
-        ),
+        _set_by(work_order, {"job_id": job_id, "status": "issued"}, status="superseded"),
         _Insert(work_order, row),
         _job_state(entry, reset_attempts=data["attempt"]),
     ]
@@ -510,9 +505,9 @@ def _reset_result(entry: Entry) -> list[_Op]:
     }
     return [
         _Insert(reset_result, row),
-        _set(
+        _set_by(
             work_order,
-            work_order.c.id == data["work_order_id"],
+            {"id": data["work_order_id"]},
             # An order the server closed because no result came before it expired.
             status="expired" if data.get("expired") else outcome,
         ),
@@ -524,9 +519,9 @@ def _reset_result(entry: Entry) -> list[_Op]:
 def _verification(entry: Entry) -> list[_Op]:
     data = entry.data
     return [
-        _set(
+        _set_by(
             reset_result,
-            reset_result.c.work_order_id == data["work_order_id"],
+            {"work_order_id": data["work_order_id"]},
             verified=entry.type == "reset.verified",
             failures=canonical(data.get("failures", [])),
         ),
@@ -556,10 +551,8 @@ def _seal_fitted(entry: Entry) -> list[_Op]:
 )
 def _job_moved(entry: Entry) -> list[_Op]:
     # A device set aside or gone no longer has a work order: the tool must not reset it.
-    withdraw = _set(
-        work_order,
-        (work_order.c.job_id == entry.data["job_id"]) & (work_order.c.status == "issued"),
-        status="withdrawn",
+    withdraw = _set_by(
+        work_order, {"job_id": entry.data["job_id"], "status": "issued"}, status="withdrawn"
     )
     return [withdraw, _job_state(entry)]
 
@@ -592,6 +585,7 @@ Insert = _Insert
 Run = _Run
 Op = _Op
 set_values = _set
+set_where = _set_by
 job_state = _job_state
 
 # Imported last: they use the names above.

@@ -3,14 +3,12 @@ beside reset orders, and the logs recorded for each job (``projector`` imports t
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement
-
 from triage.adapters.projector import (
     Insert,
     Op,
     canonical,
     handles,
-    set_values,
+    set_where,
     work_order_row,
 )
 from triage.adapters.tables import security_log, work_order
@@ -21,19 +19,16 @@ READ_ORDERED = "security_log.read_ordered"
 RECORDED = "device.security_log_recorded"
 
 
-def _issued_reads(job_id: str) -> ColumnElement[bool]:
-    return (
-        (work_order.c.job_id == job_id)
-        & (work_order.c.action == READ_SECURITY_LOG)
-        & (work_order.c.status == "issued")
-    )
+def _issued_reads(job_id: str) -> dict[str, str]:
+    """The read orders of a job the tool has not carried out (``set_where``'s keys)."""
+    return {"job_id": job_id, "action": READ_SECURITY_LOG, "status": "issued"}
 
 
 @handles(READ_ORDERED)
 def _read_ordered(entry: Entry) -> list[Op]:
     # A new read order replaces one the tool has not carried out yet.
     return [
-        set_values(work_order, _issued_reads(entry.data["job_id"]), status="superseded"),
+        set_where(work_order, _issued_reads(entry.data["job_id"]), status="superseded"),
         Insert(work_order, work_order_row(entry, READ_SECURITY_LOG)),
     ]
 
@@ -61,8 +56,7 @@ def _recorded(entry: Entry) -> list[Op]:
     }
     ops: list[Op] = [Insert(security_log, row)]
     if "work_order_id" in source:
-        where = work_order.c.id == source["work_order_id"]
-        ops.append(set_values(work_order, where, status="completed"))
+        ops.append(set_where(work_order, {"id": source["work_order_id"]}, status="completed"))
     return ops
 
 
@@ -70,4 +64,4 @@ def _recorded(entry: Entry) -> list[Op]:
 def _inspected(entry: Entry) -> list[Op]:
     # Once the device is inspected its log can no longer feed the decision: a read order the
     # tool has not carried out is withdrawn.
-    return [set_values(work_order, _issued_reads(entry.data["job_id"]), status="withdrawn")]
+    return [set_where(work_order, _issued_reads(entry.data["job_id"]), status="withdrawn")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -75,6 +76,7 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
         self._locked = False
         self._tx: RootTransaction | None = None
+        self._open: Connection | None = None
 
     def __enter__(self) -> Self:
         if self._write and self._database.dialect == "sqlite":
@@ -97,34 +99,123 @@ class SqlUnitOfWork:
             if isinstance(exc, _UNAVAILABLE):
                 raise database_unavailable(exc) from exc
             raise
-        self.ledger = SqlLedger(conn, self.facility_id, self._cache)
-        self.facilities = SqlFacilityRepository(conn, self.facility_id)
-        self.operators = SqlOperatorRepository(conn)
-        self.tokens = SqlTokenRepository(conn)
-        self.tools = SqlToolRepository(conn)
-        self.policies = SqlPolicyRepository(conn)
-        self.consignments = SqlConsignmentRepository(conn)
-        self.devices = SqlDeviceRepository(conn)
-        self.jobs = SqlJobRepository(conn)
-        self.work_orders = SqlWorkOrderRepository(conn)
-        self.security_logs = SqlSecurityLogRepository(conn)
-        self.exceptions = SqlExceptionRepository(conn)
-        self.credentials = SqlCredentialRepository(conn)
-        self.security = SqlSecurityRepository(conn)
-        self.seals = SqlSealRepository(conn)
-        self.assurance = SqlAssuranceRepository(conn)
-        self.assessments = SqlAssessmentRepository(conn)
-        self.asset_owners = SqlAssetOwnerRepository(conn)
-        self.dispatches = SqlDispatchRepository(conn)
-        self.disposals = SqlDisposalRepository(conn)
-        self.custody = SqlCustodyRepository(conn)
-        self.retention = SqlRetentionRepository(conn)
-        self.inventory = SqlInventoryRepository(conn)
-        self.duis_requests = SqlDuisRequestRepository(conn)
-        self.hub_returns = SqlHubReturnRepository(conn)
-        self.incidents = SqlIncidentRepository(conn)
-        self.cosignatures = SqlCosignatureRepository(conn, self.facility_id)
+        self._open = conn
         return self
+
+    # The repositories, each made when first used: a unit of work uses a few of them, and
+    # making all 27 cost a read of one row more than the read itself.
+    def _conn_in_use(self) -> Connection:
+        if self._open is None:
+            raise RuntimeError("unit of work is not open")
+        return self._open
+
+    @cached_property
+    def ledger(self) -> SqlLedger:
+        return SqlLedger(self._conn_in_use(), self.facility_id, self._cache)
+
+    @cached_property
+    def facilities(self) -> SqlFacilityRepository:
+        return SqlFacilityRepository(self._conn_in_use(), self.facility_id)
+
+    @cached_property
+    def operators(self) -> SqlOperatorRepository:
+        return SqlOperatorRepository(self._conn_in_use())
+
+    @cached_property
+    def tokens(self) -> SqlTokenRepository:
+        return SqlTokenRepository(self._conn_in_use())
+
+    @cached_property
+    def tools(self) -> SqlToolRepository:
+        return SqlToolRepository(self._conn_in_use())
+
+    @cached_property
+    def policies(self) -> SqlPolicyRepository:
+        return SqlPolicyRepository(self._conn_in_use())
+
+    @cached_property
+    def consignments(self) -> SqlConsignmentRepository:
+        return SqlConsignmentRepository(self._conn_in_use())
+
+    @cached_property
+    def devices(self) -> SqlDeviceRepository:
+        return SqlDeviceRepository(self._conn_in_use())
+
+    @cached_property
+    def jobs(self) -> SqlJobRepository:
+        return SqlJobRepository(self._conn_in_use())
+
+    @cached_property
+    def work_orders(self) -> SqlWorkOrderRepository:
+        return SqlWorkOrderRepository(self._conn_in_use())
+
+    @cached_property
+    def security_logs(self) -> SqlSecurityLogRepository:
+        return SqlSecurityLogRepository(self._conn_in_use())
+
+    @cached_property
+    def exceptions(self) -> SqlExceptionRepository:
+        return SqlExceptionRepository(self._conn_in_use())
+
+    @cached_property
+    def credentials(self) -> SqlCredentialRepository:
+        return SqlCredentialRepository(self._conn_in_use())
+
+    @cached_property
+    def security(self) -> SqlSecurityRepository:
+        return SqlSecurityRepository(self._conn_in_use())
+
+    @cached_property
+    def seals(self) -> SqlSealRepository:
+        return SqlSealRepository(self._conn_in_use())
+
+    @cached_property
+    def assurance(self) -> SqlAssuranceRepository:
+        return SqlAssuranceRepository(self._conn_in_use())
+
+    @cached_property
+    def assessments(self) -> SqlAssessmentRepository:
+        return SqlAssessmentRepository(self._conn_in_use())
+
+    @cached_property
+    def asset_owners(self) -> SqlAssetOwnerRepository:
+        return SqlAssetOwnerRepository(self._conn_in_use())
+
+    @cached_property
+    def dispatches(self) -> SqlDispatchRepository:
+        return SqlDispatchRepository(self._conn_in_use())
+
+    @cached_property
+    def disposals(self) -> SqlDisposalRepository:
+        return SqlDisposalRepository(self._conn_in_use())
+
+    @cached_property
+    def custody(self) -> SqlCustodyRepository:
+        return SqlCustodyRepository(self._conn_in_use())
+
+    @cached_property
+    def retention(self) -> SqlRetentionRepository:
+        return SqlRetentionRepository(self._conn_in_use())
+
+    @cached_property
+    def inventory(self) -> SqlInventoryRepository:
+        return SqlInventoryRepository(self._conn_in_use())
+
+    @cached_property
+    def duis_requests(self) -> SqlDuisRequestRepository:
+        return SqlDuisRequestRepository(self._conn_in_use())
+
+    @cached_property
+    def hub_returns(self) -> SqlHubReturnRepository:
+        return SqlHubReturnRepository(self._conn_in_use())
+
+    @cached_property
+    def incidents(self) -> SqlIncidentRepository:
+        return SqlIncidentRepository(self._conn_in_use())
+
+    @cached_property
+    def cosignatures(self) -> SqlCosignatureRepository:
+        return SqlCosignatureRepository(self._conn_in_use(), self.facility_id)
 
     def commit(self) -> None:
         if self._tx is None:
@@ -148,7 +239,9 @@ class SqlUnitOfWork:
         finally:
             if self._conn is not None:
                 self._conn.close()
-            self._conn = self._tx = None
+            self._conn = self._tx = self._open = None
+            for name in _REPOSITORIES:  # none outlives its connection
+                self.__dict__.pop(name, None)
             if self._locked:
                 self._locked = False
                 self._database.write_lock.release()
@@ -169,6 +262,11 @@ def default_settings(database: Database) -> Settings:
     no data directory of its own (the current directory)."""
     return Settings(data_dir=Path("."), database_url=database.url)
 
+
+# The unit of work's repositories (its cached properties), forgotten when it closes.
+_REPOSITORIES = tuple(
+    name for name, value in vars(SqlUnitOfWork).items() if isinstance(value, cached_property)
+)
 
 # What the database driver raises when the database cannot be used at all.
 _UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)

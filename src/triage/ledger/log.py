@@ -116,15 +116,22 @@ class Log:
         head = self._storage.lock_head()
         if not entries:
             return head.size
-        edge_keys = TileAppender.edge_keys(head.size)
-        edge_tiles = self._storage.read_tiles(edge_keys)
-        appender = TileAppender(
-            head.size, {key.level: edge_tiles.get(key, b"") for key in edge_keys}
-        )
+        appender = None if self._cache is None else self._cache.edge(head.size, head.root)
+        if appender is None:
+            edge_keys = TileAppender.edge_keys(head.size)
+            edge_tiles = self._storage.read_tiles(edge_keys)
+            appender = TileAppender(
+                head.size, {key.level: edge_tiles.get(key, b"") for key in edge_keys}
+            )
         appender.append(leaf_hashes(entries))
         self._storage.insert_entries(head.size, entries)
         self._storage.write_tiles(appender.changed())
-        self._storage.write_head(LogHead(appender.size, appender.root()))
+        new_head = LogHead(appender.size, appender.root())
+        self._storage.write_head(new_head)
+        if self._cache is not None:
+            # Kept under the new head: if this transaction rolls back, the log is still at the
+            # old head, which this edge does not match, and the next append reads the tiles.
+            self._cache.remember_edge(new_head.size, new_head.root, appender)
         return head.size
 
     def entry(self, index: int) -> bytes:

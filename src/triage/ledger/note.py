@@ -263,8 +263,10 @@ def signer_public_key(signer_key: str, algorithm: int) -> str:
     return _encode_key(name, key_hash, _raw_public_key(private), algorithm)
 
 
+@functools.lru_cache(maxsize=16)
 def verifier_key_from_signer(signer_key: str) -> str:
-    """Derive the verifier key string from a signer key string."""
+    """Derive the verifier key string from a signer key string (remembered for the few keys a
+    process holds: the facility's key is checked this way every time it is read)."""
     return signer_public_key(signer_key, ALG_ED25519)
 
 

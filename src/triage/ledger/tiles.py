@@ -121,6 +121,22 @@ class TileCache:
         # proofs were asked at (a handful per size). MTH(D[lo:hi]) never changes once the log
         # holds ``hi`` entries, so a remembered one is always right.
         self._ranges: dict[tuple[int, int], bytes] = {}
+        # The right edge of the tiles after this process's latest append, under the tree's size
+        # and root: an append that finds the log at that size and root (nothing else appended,
+        # nothing rolled back since) starts from it instead of reading and splitting the tiles.
+        self._edge: tuple[int, bytes, TileAppender] | None = None
+
+    def edge(self, size: int, root: bytes) -> TileAppender | None:
+        """A copy of the remembered right edge, if it is the edge of the tree of ``size``
+        leaves with this ``root`` (a root commits to every leaf, so the edge is the same)."""
+        remembered = self._edge
+        if remembered is None or remembered[0] != size or remembered[1] != root:
+            return None
+        return remembered[2].copy()
+
+    def remember_edge(self, size: int, root: bytes, appender: TileAppender) -> None:
+        """Remember the right edge of the tree of ``size`` leaves with this ``root``."""
+        self._edge = (size, root, appender.copy())
 
     def range(self, lo: int, hi: int) -> bytes | None:
         """A remembered hash of the range ``[lo, hi)``, if any."""
@@ -297,6 +313,16 @@ class TileAppender:
             self._rows[level] = split_hashes(data)
         self._full: dict[TileKey, bytes] = {}
         self._touched: set[int] = set()
+
+    def copy(self) -> TileAppender:
+        """An appender at the same right edge, with nothing yet to write."""
+        twin = TileAppender.__new__(TileAppender)
+        twin.size = self.size
+        twin._base = self._base
+        twin._rows = {level: list(row) for level, row in self._rows.items()}
+        twin._full = {}
+        twin._touched = set()
+        return twin
 
     @staticmethod
     def edge_keys(size: int) -> list[TileKey]:
