@@ -100,19 +100,7 @@ class Statement:
         return compiled
 
     def _cursor(self, conn: Connection, compiled: _Compiled, values: Mapping[str, Any]) -> Any:
-        if not conn.in_transaction():
-            conn.begin()  # what Connection.execute's autobegin would do
-        parameters = compiled.parameters(values)
-        if observers:
-            for observer in observers:
-                observer(compiled.sql)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.execute(compiled.sql, parameters)
-        except compiled.dbapi_error as exc:
-            cursor.close()
-            raise _wrapped(exc, compiled, parameters, conn.dialect) from exc
-        return cursor
+        return _run(conn, compiled, compiled.parameters(values), many=False)
 
     def rows(self, conn: Connection, **values: Any) -> list[tuple[Any, ...]]:
         """Every row, each a tuple in the statement's column order."""
@@ -166,18 +154,28 @@ class Statement:
         batch = [compiled.parameters(v) for v in values]
         if not batch:
             return
-        if not conn.in_transaction():
-            conn.begin()
-        if observers:
-            for observer in observers:
-                observer(compiled.sql)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(compiled.sql, batch)  # type: ignore[arg-type]
-        except compiled.dbapi_error as exc:
-            raise _wrapped(exc, compiled, batch, conn.dialect) from exc
-        finally:
-            cursor.close()
+        _run(conn, compiled, batch, many=True).close()
+
+
+def _run(conn: Connection, compiled: _Compiled, parameters: Any, *, many: bool) -> Any:
+    """Run the compiled statement on the connection's DB-API cursor (inside its transaction,
+    begun as Connection.execute's autobegin would); the cursor, or the driver's error raised
+    as SQLAlchemy's."""
+    if not conn.in_transaction():
+        conn.begin()
+    if observers:
+        for observer in observers:
+            observer(compiled.sql)
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(compiled.sql, parameters)
+        else:
+            cursor.execute(compiled.sql, parameters)
+    except compiled.dbapi_error as exc:
+        cursor.close()
+        raise _wrapped(exc, compiled, parameters, conn.dialect) from exc
+    return cursor
 
 
 def _wrapped(exc: Exception, compiled: _Compiled, parameters: Any, dialect: Dialect) -> Exception:
