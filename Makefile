@@ -95,8 +95,9 @@ bench: install system-deps
 ## make bench-triage: the end-to-end triage benchmark (tens of minutes), into bench/results/triage.md,
 ## one section per run: on SQLite and on PostgreSQL, 10,000 devices through the service layer and
 ## through the API with 6 benches (each bench an operator, a tool and its agent); then 32 benches
-## at once (2,000 devices, the API only; the agents and bench workers poll every 0.25 s).
-BUSY_BENCH := --skip-service --devices 2000 --workers 32 --agents 32 --agent-interval 0.25 --poll-interval 0.25
+## at once (2,000 devices, the API only). The agents and the bench workers wait for their work
+## orders and their jobs with waiting reads (`Prefer: wait`), as `triage agent run` does.
+BUSY_BENCH := --skip-service --devices 2000 --workers 32 --agents 32
 bench-triage: install system-deps
 	$(BIN)/python -m bench.triage_bench --backend sqlite --workers 6 --agents 6 --write bench/results/triage.md
 	$(BIN)/python -m bench.triage_bench --backend postgresql --workers 6 --agents 6 --write bench/results/triage.md

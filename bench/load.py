@@ -416,6 +416,9 @@ class LoadRun:
                 agents=args.benches,  # one bench, one tool, one agent per operator
                 agent_interval=args.agent_interval,
                 poll_interval=args.poll_interval,
+                # The agents poll every --agent-interval, as when these runs were first
+                # measured: this run's own workers poll too (triage_bench's --wait 0).
+                wait=0.0,
                 timeout=args.duration,
             ),
         )

@@ -791,6 +791,9 @@ class ApiResult:
     checks: dict[str, CheckResult]
     cpu_s: dict[str, float]
     requests: dict[str, int] = field(default_factory=dict)
+    # The longest each waiting read (the bench's and the agents') asked the server to hold it;
+    # 0: polling every poll_interval and agent_interval instead.
+    wait: float = 0.0
 
     @property
     def lifecycle_s(self) -> float:
@@ -926,6 +929,7 @@ class ApiRun:
         self.agents = args.agents
         self.agent_interval = args.agent_interval
         self.poll_interval = args.poll_interval
+        self.wait = args.wait
         self.deadline = time.monotonic() + args.timeout
         self.timings = Timings(API_STEPS)
         self.stop = threading.Event()
@@ -1142,6 +1146,8 @@ class ApiRun:
                     f"state_file={fleet.path}",
                     "--interval",
                     str(self.agent_interval),
+                    "--wait",
+                    f"{self.wait:g}",
                 ],
                 env=self.env,
                 stdout=out,
@@ -1270,23 +1276,12 @@ class ApiRun:
                 )
             _json(response, "read order", 201)
             issued = time.perf_counter()
-            polls = 0
-            while True:
-                time.sleep(self.poll_interval)
-                polls += 1
-                response = client.get(f"/api/v1/jobs/{job}/security-log")
-                if response.status_code != 404:
-                    _json(response, "security log")
-                    break
-                if time.perf_counter() - issued > DEVICE_WAIT or self.stop.is_set():
-                    raise ApiFailure(f"security log: not read after {DEVICE_WAIT:.0f} s")
+            self._await(client, f"/api/v1/jobs/{job}/security-log", "security log", issued)
             t.add(
                 "security log turnaround (order issued -> recorded)",
                 d.index,
                 time.perf_counter() - issued,
             )
-            with self._lock:
-                self.polls += polls
         with timed(t, "inspection", d.index):
             response = client.post(f"/api/v1/jobs/{job}/inspection", json=EVIDENCE)
         outcome = _json(response, "inspection")["outcome"]
@@ -1296,18 +1291,14 @@ class ApiRun:
             response = client.post(f"/api/v1/jobs/{job}/work-orders", json={"tool_id": tool_id})
         _json(response, "work order", 201)
         issued = time.perf_counter()
-        state, polls = "", 0
-        while True:
-            time.sleep(self.poll_interval)
-            polls += 1
-            state = _json(client.get(f"/api/v1/jobs/{job}"), "poll")["state"]
-            if state == "verified" or state in FAILED_STATES:
-                break
-            if time.perf_counter() - issued > DEVICE_WAIT or self.stop.is_set():
-                raise ApiFailure(f"reset: still {state} after {time.perf_counter() - issued:.0f} s")
+        state = self._await(
+            client,
+            f"/api/v1/jobs/{job}",
+            "poll",
+            issued,
+            lambda found: found["state"] == "verified" or found["state"] in FAILED_STATES,
+        )["state"]
         t.add("reset turnaround (order issued -> verified)", d.index, time.perf_counter() - issued)
-        with self._lock:
-            self.polls += polls
         if state != "verified":
             raise ApiFailure(f"reset: job is {state}")
         fleet.remove(d.device_id)  # off the bench (not timed)
@@ -1321,6 +1312,46 @@ class ApiRun:
         t.add("whole device", d.index, time.perf_counter() - start)
         with self._lock:
             self.done += 1
+
+    def _await(
+        self,
+        client: httpx.Client,
+        path: str,
+        step: str,
+        issued: float,
+        done: Callable[[Any], bool] = lambda _: True,
+    ) -> Any:
+        """GET ``path`` until its answer (JSON) is the one ``done`` awaits, counting each request
+        as a poll. With ``--wait``, each is a waiting read: held by the server until the answer
+        differs from the last one seen (its ETag), or, while there is none (404), until there
+        is; without (or when the server does not hold it), one every ``--poll-interval``."""
+        tag: str | None = None
+        polls = 0
+        try:
+            while True:
+                headers: dict[str, str] = {}
+                if self.wait > 0:
+                    headers["Prefer"] = f"wait={self.wait:g}"
+                    if tag is not None:
+                        headers["If-None-Match"] = tag
+                else:
+                    time.sleep(self.poll_interval)
+                response = client.get(path, headers=headers)
+                polls += 1
+                if response.status_code == 200:
+                    tag = response.headers.get("ETag")
+                    found = response.json()
+                    if done(found):
+                        return found
+                elif response.status_code not in (304, 404):
+                    _json(response, step)  # refused: says why
+                if time.perf_counter() - issued > DEVICE_WAIT or self.stop.is_set():
+                    raise ApiFailure(f"{step}: not done after {time.perf_counter() - issued:.0f} s")
+                if self.wait > 0 and "Preference-Applied" not in response.headers:
+                    time.sleep(self.poll_interval)  # not held: never ask in a tight loop
+        finally:
+            with self._lock:
+                self.polls += polls
 
     def count_jobs(self) -> tuple[int, int]:
         with httpx.Client(
@@ -1382,6 +1413,7 @@ def run_api(
         checks,
         api.cpu_used,
         requests,
+        args.wait,
     )
 
 
@@ -1710,6 +1742,12 @@ def render(results: Results) -> str:
     out += ["", "### Correctness (checked after the runs, not timed)", "", *_checks_rows(results)]
     if api is not None:
         polls = api.polls / max(1, api.steps.get("whole device", Stats.of([0])).count)
+        if api.wait > 0:
+            agent_options = f"`--wait {api.wait:g}`"
+            how_polled = f"waiting reads, each held up to {api.wait:g} s"
+        else:
+            agent_options = f"`--wait 0 --interval {api.agent_interval:g}`"
+            how_polled = f"every {api.poll_interval:g} s"
         out += [
             "",
             f"### HTTP API: `triage serve` ({results.backend}), {api.agents} `triage agent run`, "
@@ -1723,8 +1761,8 @@ def render(results: Results) -> str:
             f"| Devices/s, after the import | {api.devices / max(api.lifecycle_s, 1e-9):,.1f} |",
             f"| Import of the whole manifest (one request) | {_duration(api.import_s)} |",
             f"| Bench workers (threads, one bench operator each) | {api.workers} |",
-            f"| Agents (one tool each, `--interval {api.agent_interval:g}`) | {api.agents} |",
-            f"| Job polls per device (every {api.poll_interval:g} s) | {polls:.1f} |",
+            f"| Agents (one tool each, {agent_options}) | {api.agents} |",
+            f"| Job and security-log polls per device ({how_polled}) | {polls:.1f} |",
             f"| Failed devices | {len(api.failures)} |",
             *_cpu_rows(api),
             f"| Setup, not counted (`triage init`, operators, tools, server start) | "
@@ -1805,11 +1843,13 @@ def render(results: Results) -> str:
         "tokens from `triage operator add --token --json`; each agent is `triage agent run` "
         "with its own enrolled tool and its own simulated bench. Each bench worker thread takes "
         "the next device and drives it through scan, a read order for its security log (then "
-        "polls `GET /api/v1/jobs/{id}/security-log` until the agent has uploaded it; a Type 2 "
-        "device keeps none), inspection, work order, then polls "
-        "`GET /api/v1/jobs/{id}` until `verified`, then seal and release. The reset turnaround "
-        "runs from the work-order response to the poll that first sees `verified`, so it "
-        "includes the agent's polling interval and the bench worker's own.",
+        "waits on `GET /api/v1/jobs/{id}/security-log` until the agent has uploaded it; a Type 2 "
+        "device keeps none), inspection, work order, then waits on "
+        "`GET /api/v1/jobs/{id}` until `verified`, then seal and release. Each wait is a "
+        "waiting read (`Prefer: wait` with the last `ETag`: the server answers when the answer "
+        "changes), as the agents' requests for work orders are; with `--wait 0`, a poll every "
+        "interval instead. The reset turnaround runs from the work-order response to the read "
+        "that first sees `verified`.",
         "- Latencies are measured in the benchmark process around each call (for the API: the "
         "whole HTTP request, with the bench workers' threads sharing one interpreter). "
         "Percentiles are nearest-rank; the last column compares the median of the first and "
@@ -1850,8 +1890,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         help="worker processes of `triage serve` (its --workers; default: its own default)",
     )
-    p.add_argument("--agent-interval", type=float, default=0.05, help="agent poll interval, s")
-    p.add_argument("--poll-interval", type=float, default=0.05, help="job poll interval, s")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=20.0,
+        help="waiting reads: the longest the server holds a bench worker's read of a job or its "
+        "security log, and an agent's of its work orders, until the answer changes, s "
+        "(0: poll every --poll-interval and --agent-interval instead)",
+    )
+    p.add_argument(
+        "--agent-interval",
+        type=float,
+        default=0.05,
+        help="agent poll interval with --wait 0 (else its pause after a failure), s",
+    )
+    p.add_argument(
+        "--poll-interval",
+        type=float,
+        default=0.05,
+        help="job and security-log poll interval with --wait 0 (else the pause between reads "
+        "the server did not hold), s",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="bound on the API run, s")
     p.add_argument("--skip-service", action="store_true", help="only the API run")
     p.add_argument("--skip-api", action="store_true", help="only the service-layer run")

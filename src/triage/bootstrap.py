@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from triage.adapters import keys, migrate
+from triage.adapters.changes import ChangeHub
 from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
 from triage.adapters.clock import SystemClock
 from triage.adapters.database import Database
@@ -79,6 +80,12 @@ class App:
         from triage.adapters.pdf.documents import PdfDocuments
 
         return PdfDocuments()
+
+    @property
+    def changes(self) -> ChangeHub:
+        """Who waits in this process for what the facility records: the API's waiting reads,
+        woken after each commit."""
+        return self.uow.changes
 
     @property
     def origin(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +15,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from triage.adapters.assessment_repository import SqlAssessmentRepository
 from triage.adapters.asset_owner_repository import SqlAssetOwnerRepository
 from triage.adapters.assurance_repository import SqlAssuranceRepository
+from triage.adapters.changes import ChangeHub, keys_of
 from triage.adapters.checkpoint_file import CheckpointFile
 from triage.adapters.clock import SystemClock
 from triage.adapters.consignment_repository import SqlConsignmentRepository
@@ -47,6 +49,7 @@ from triage.adapters.witness_client import HttpWitnessClient
 from triage.adapters.work_order_repository import SqlWorkOrderRepository
 from triage.config import Settings
 from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
+from triage.ledger.entry import Entry
 from triage.ledger.tiles import TileCache
 from triage.services.ports import Clock
 from triage.services.throttle import Throttles
@@ -77,6 +80,9 @@ class SqlUnitOfWork:
         self._locked = False
         self._tx: RootTransaction | None = None
         self._open: Connection | None = None
+        # The entries recorded in this transaction: after the commit, whoever waits on what
+        # they are about is woken (``ChangeHub``).
+        self._recorded: list[Entry] = []
 
     def __enter__(self) -> Self:
         if self._write and self._database.dialect == "sqlite":
@@ -111,7 +117,7 @@ class SqlUnitOfWork:
 
     @cached_property
     def ledger(self) -> SqlLedger:
-        return SqlLedger(self._conn_in_use(), self.facility_id, self._cache)
+        return _NotingLedger(self._conn_in_use(), self.facility_id, self._cache, self._recorded)
 
     @cached_property
     def facilities(self) -> SqlFacilityRepository:
@@ -226,6 +232,11 @@ class SqlUnitOfWork:
             raise integrity_conflict(exc) from exc
         except _UNAVAILABLE as exc:
             raise database_unavailable(exc) from exc
+        if self._recorded:
+            changes = self._factory.changes
+            if changes.waiting:  # else nobody to wake (a waiter registers before it reads)
+                changes.publish(keys_of(self._recorded))
+            self._recorded.clear()
 
     def __exit__(
         self,
@@ -240,6 +251,7 @@ class SqlUnitOfWork:
             if self._conn is not None:
                 self._conn.close()
             self._conn = self._tx = self._open = None
+            self._recorded.clear()
             for name in _REPOSITORIES:  # none outlives its connection
                 self.__dict__.pop(name, None)
             if self._locked:
@@ -255,6 +267,22 @@ class SqlUnitOfWork:
             with self._factory(write=True) as again:
                 record(again)
                 again.commit()
+
+
+class _NotingLedger(SqlLedger):
+    """The ledger of one unit of work, which notes the entries it records (``recorded``), so
+    that the unit of work can say what changed once they are committed."""
+
+    def __init__(
+        self, conn: Connection, log_id: str, cache: TileCache, recorded: list[Entry]
+    ) -> None:
+        super().__init__(conn, log_id, cache)
+        self._noted = recorded
+
+    def record(self, entries: Sequence[Entry]) -> int:
+        first = super().record(entries)
+        self._noted.extend(entries)
+        return first
 
 
 def default_settings(database: Database) -> Settings:
@@ -319,6 +347,8 @@ class SqlUnitOfWorkFactory:
         self.clock: Clock = clock or SystemClock()
         self.settings = settings or default_settings(database)
         self.throttles = Throttles()
+        # Who waits in this process for what the facility records (the API's waiting reads).
+        self.changes = ChangeHub()
         self._witnesses = HttpWitnessClient()
         url = database.engine.url.render_as_string(hide_password=True)
         self._cache = tile_cache(url, facility_id)

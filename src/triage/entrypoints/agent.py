@@ -56,6 +56,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("triage.agent")
 
+# How long a request may take before the agent gives up on it (plus the wait, for a waiting
+# request for work orders).
+TIMEOUT_SECONDS = 30.0
+WORK_ORDERS = "/api/v1/agent/work-orders"
+
 
 class AgentError(Exception):
     """The agent cannot talk to the server, or the server refused it; the message says why.
@@ -82,7 +87,9 @@ class AgentClient:
 
         self._tool_id = tool_id
         self._signer_key = signer_key
-        self._http = httpx.Client(base_url=server.rstrip("/"), timeout=30, transport=transport)
+        self._http = httpx.Client(
+            base_url=server.rstrip("/"), timeout=TIMEOUT_SECONDS, transport=transport
+        )
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -90,6 +97,36 @@ class AgentClient:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """A signed request; returns the decoded JSON or raises AgentError with the detail."""
+        return self._send(method, path, body).json()
+
+    def work_orders(self, known: Sequence[str] = (), wait: float = 0) -> Orders:
+        """The signed work orders waiting for this tool. With ``wait`` seconds the server may
+        hold the request until the list is not one of the ``known`` answers (their ETags): then
+        ``items`` is None when nothing changed in the wait (304)."""
+        headers: dict[str, str] = {}
+        timeout = TIMEOUT_SECONDS
+        if wait > 0:
+            headers["Prefer"] = f"wait={wait:g}"
+            if known:
+                headers["If-None-Match"] = ", ".join(known)
+            timeout += wait  # the server may hold the answer for the whole wait
+        response = self._send("GET", WORK_ORDERS, headers=headers, timeout=timeout)
+        applied = response.headers.get("preference-applied", "")
+        waited = any(p.strip().lower().startswith("wait=") for p in applied.split(","))
+        tag = response.headers.get("etag")
+        if response.status_code == 304:
+            return Orders(None, tag, waited)
+        return Orders([str(signed) for signed in response.json()["items"]], tag, waited)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> httpx.Response:
+        """A signed request's answer; AgentError with the detail when it is an error."""
         import httpx
 
         raw = b"" if body is None else json.dumps(body).encode("utf-8")
@@ -97,15 +134,18 @@ class AgentClient:
         nonce = secrets.token_hex(16)
         message = agent_request.request_message(method, path, sent, nonce, raw)
         signature = base64.b64encode(note.sign_message(message, self._signer_key)).decode()
-        headers = {
+        signed = {
             agent_request.HEADER_TOOL: self._tool_id,
             agent_request.HEADER_TIME: sent,
             agent_request.HEADER_NONCE: nonce,
             agent_request.HEADER_SIGNATURE: signature,
             "Content-Type": "application/json",
+            **(headers or {}),
         }
         try:
-            response = self._http.request(method, path, content=raw, headers=headers)
+            response = self._http.request(
+                method, path, content=raw, headers=signed, timeout=timeout
+            )
         except httpx.HTTPError as exc:
             raise AgentError(f"cannot reach the server: {exc}") from exc
         if response.status_code >= 400:
@@ -117,7 +157,18 @@ class AgentClient:
                 f"server refused {method} {path} ({response.status_code}): {detail}",
                 response.status_code,
             )
-        return response.json()
+        return response
+
+
+@dataclass(frozen=True)
+class Orders:
+    """The server's answer to a request for work orders: the signed orders (None: the same as
+    an answer the agent already has), the answer's ETag, and whether the server held the
+    request as asked (``Preference-Applied: wait``)."""
+
+    items: list[str] | None
+    tag: str | None
+    waited: bool
 
 
 class Journal:
@@ -254,28 +305,59 @@ class Agent:
     journal: Journal
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    # True only while the agent waits (a request for work orders held by the server, or a
+    # pause): nothing is half done then, so a stop may cut the wait short (``run_agent``).
+    idle: bool = field(default=False, init=False)
 
     def run_once(self) -> int:
         """Report interrupted orders, then process every work order waiting for this tool;
         returns how many new orders were handled."""
         self.resume()
-        orders = self.client.request("GET", "/api/v1/agent/work-orders")["items"]
+        orders = self.client.request("GET", WORK_ORDERS)["items"]
         for signed in orders:
             self.process(signed)
         return len(orders)
 
-    def run(self, interval: float, stop: Callable[[], bool] = lambda: False) -> None:
-        """Poll the server until ``stop`` says so. A poll that finds nothing logs nothing: an
+    def run(
+        self, interval: float, stop: Callable[[], bool] = lambda: False, wait: float = 0
+    ) -> None:
+        """Ask the server for work orders until ``stop`` says so: every ``interval`` seconds,
+        or, with ``wait``, in requests the server holds up to ``wait`` seconds until there is
+        something new (asked again at once; ``interval`` is then the pause after a failure, or
+        between requests a server did not hold). A request that finds nothing logs nothing: an
         order handled or refused, the server failing or answering again is logged when it
         happens (a failure repeated, once), and a heartbeat says the agent is alive at most
         every ``heartbeat.interval`` seconds."""
-        log.info("tool %s: asking for work orders every %g s", self.tool_id, interval)
+        if wait > 0:
+            log.info(
+                "tool %s: waiting for work orders (requests held up to %g s)", self.tool_id, wait
+            )
+        else:
+            log.info("tool %s: asking for work orders every %g s", self.tool_id, interval)
         listed = 0
         failing: str | None = None
         failures = 0
+        # The ETags of answers with nothing left to do: the last list handled, and the empty
+        # list; the server holds a request while its answer is one of them.
+        known: tuple[str, ...] = ()
+        empty: str | None = None
         while not stop():
+            pause = interval
             try:
-                listed += self.run_once()
+                if wait > 0:
+                    self.resume()
+                    answer = self._wait_for_orders(known, wait)
+                    if answer.items is not None:
+                        for signed in answer.items:
+                            self.process(signed)
+                        listed += len(answer.items)
+                        if answer.tag is not None:
+                            empty = answer.tag if not answer.items else empty
+                            known = tuple(dict.fromkeys(t for t in (answer.tag, empty) if t))
+                    if answer.waited:
+                        pause = 0
+                else:
+                    listed += self.run_once()
                 if failing is not None:
                     log.info("the server answers again (after %d failed polls)", failures)
                     failing, failures = None, 0
@@ -300,7 +382,22 @@ class Agent:
                         "tool %s: still failing after %d polls: %s", self.tool_id, failures, failing
                     )
                 listed = 0
-            time.sleep(interval)
+            if pause > 0:
+                with self._idle():
+                    time.sleep(pause)
+
+    def _wait_for_orders(self, known: Sequence[str], wait: float) -> Orders:
+        """One waiting request for work orders, ``idle`` while the server holds it."""
+        with self._idle():
+            return self.client.work_orders(known, wait)
+
+    @contextlib.contextmanager
+    def _idle(self) -> Iterator[None]:
+        self.idle = True
+        try:
+            yield
+        finally:
+            self.idle = False
 
     def process(self, signed: str) -> str:
         """Carry out one signed work order, or refuse it; returns what happened."""
@@ -574,6 +671,11 @@ def simulate_fleet(path: Path, devices: Sequence[str], *, add: bool) -> list[tup
     return made
 
 
+class _Stopped(Exception):
+    """SIGTERM while the agent was idle (waiting for work orders, or pausing): it stops at
+    once."""
+
+
 def run_agent(
     server: str,
     tool_id: str,
@@ -585,9 +687,12 @@ def run_agent(
     *,
     once: bool,
     interval: float,
+    wait: float = 0,
 ) -> None:
     """Wire the agent (the bench's own composition root) and run it until SIGTERM, or handle
-    the waiting orders ``once``; AgentError says why it cannot start or go on."""
+    the waiting orders ``once``; with ``wait``, its requests for work orders are held by the
+    server up to ``wait`` seconds until there is one. AgentError says why it cannot start or
+    go on."""
     agent_log_config()
     reserved = [name for name in options if name in AGENT_OPTIONS]
     if reserved:
@@ -612,11 +717,19 @@ def run_agent(
         Journal(state_dir / "journal", legacy_nonces=state_dir / "used-nonces"),
     )
     stopping: list[bool] = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+
+    def on_stop(_signal: int, _frame: object) -> None:
+        stopping.append(True)
+        if agent.idle:  # waiting: nothing is half done, so the wait is given up at once
+            raise _Stopped
+
+    signal.signal(signal.SIGTERM, on_stop)
     try:
         if once:
             agent.run_once()
         else:
-            agent.run(interval, stop=lambda: bool(stopping))
+            agent.run(interval, stop=lambda: bool(stopping), wait=wait)
+    except _Stopped:
+        log.info("tool %s: stopped", tool_id)
     finally:
         client.close()

@@ -4,13 +4,17 @@ application built by each worker process of a server of several (``worker_app``)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import json
 import os
 import signal
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -54,6 +58,8 @@ WORKER_OPTIONS = "TRIAGE_SERVE_WORKER"
 # In the data directory: held by the one process of a server that does the periodic work.
 PERIODIC_LOCK_FILE = "serve-periodic.lock"
 
+_Handler = Callable[[int, FrameType | None], Any]
+
 
 def create_app(
     application: App,
@@ -80,10 +86,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with scheduler.running(
-            application, schedule, after_checkpoint=hold.refresh, lock=lock
-        ):
-            yield
+        with releasing_waiters_on_exit(application):
+            async with scheduler.running(
+                application, schedule, after_checkpoint=hold.refresh, lock=lock
+            ):
+                yield
 
     api = FastAPI(
         title="device-triage",
@@ -138,6 +145,42 @@ def create_app(
         return reference_page(api.openapi(), "/api/v1/openapi.json")
 
     return api
+
+
+@contextlib.contextmanager
+def releasing_waiters_on_exit(application: App) -> Iterator[None]:
+    """While the server serves, SIGTERM and SIGINT also answer every request held waiting
+    (``Prefer: wait``) at once. uvicorn lets the requests in flight finish before it stops, so
+    a held request would otherwise hold up the stop for as long as it waits. Its own handlers,
+    installed before the application starts (in each worker process of several too), are
+    called as before, and put back when it stops; run elsewhere than in the main thread (a
+    test's client), nothing is installed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    release = application.changes.close
+    installed: dict[signal.Signals, tuple[_Handler, _Handler]] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):  # the default or ignored: no server handler to chain
+            continue
+
+        def on_exit(sig: int, frame: FrameType | None, previous: _Handler = previous) -> None:
+            # A signal handler must not take the hub's lock (the main thread may hold it):
+            # the loop closes the hub, between two of its callbacks.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(release)
+            previous(sig, frame)
+
+        signal.signal(signum, on_exit)
+        installed[signum] = (on_exit, previous)
+    try:
+        yield
+    finally:
+        for signum, (mine, previous) in installed.items():
+            if signal.getsignal(signum) is mine:
+                signal.signal(signum, previous)
 
 
 def worker_options(

@@ -7,7 +7,7 @@ defined inside ``build_security_log_router``.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -18,6 +18,7 @@ from triage.entrypoints.api import problems
 from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.api.triage_routes import tool_dependency
+from triage.entrypoints.api.waiting import NOT_MODIFIED, WAITING_DOC, WaitingReads
 from triage.entrypoints.schemas.security_log import JobSecurityLogOut, SecurityLogRecordOut
 from triage.entrypoints.schemas.triage import WorkOrderIssuedOut
 from triage.errors import NotFound
@@ -56,6 +57,7 @@ def build_security_log_router(application: App) -> APIRouter:
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
     Tool = Annotated[Caller, Depends(tool_dependency(application))]
+    waiting = WaitingReads(application)
     router = APIRouter(prefix="/api/v1", tags=["security logs"], route_class=ThreadedRoute)
 
     @router.post(
@@ -84,15 +86,25 @@ def build_security_log_router(application: App) -> APIRouter:
 
     @router.get(
         "/jobs/{job_id}/security-log",
-        responses=problems.responses(404),
+        response_model=JobSecurityLogOut,
+        responses={**problems.responses(404), **NOT_MODIFIED},
+        description="The security log the job's inspection uses, entry by entry with the "
+        "device's times; 404 until one is recorded." + WAITING_DOC + " With `Prefer: wait` "
+        "and no log recorded yet, the request is held until one is (or it is answered 404).",
         **requires(application, Permission.TRIAGE_READ),
     )
-    def get_log(job_id: str, caller: Operator) -> JobSecurityLogOut:
-        """The security log the job's inspection uses, entry by entry with the device's times."""
-        found = security_log.for_job(uow, caller, job_id)
-        if found is None:
-            raise NotFound(f"no security log was recorded for job {job_id} yet")
-        return JobSecurityLogOut.of(found)
+    async def get_log(job_id: str, request: Request, caller: Operator) -> Response:
+        """The security log the job's inspection uses; a waiting read (a bench waits for the
+        tool's reading)."""
+
+        def read() -> bytes | None:
+            found = security_log.for_job(uow, caller, job_id)
+            return None if found is None else JobSecurityLogOut.of(found).model_dump_json().encode()
+
+        def missing() -> NotFound:
+            return NotFound(f"no security log was recorded for job {job_id} yet")
+
+        return await waiting.answer(request, caller, read, [("job", job_id)], missing)
 
     @router.get(
         "/jobs/{job_id}/security-log/{sha256}/raw",

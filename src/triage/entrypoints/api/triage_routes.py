@@ -24,6 +24,7 @@ from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
 from triage.entrypoints.api.routing import ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
+from triage.entrypoints.api.waiting import NOT_MODIFIED, WAITING_DOC, WaitingReads
 from triage.entrypoints.downloads import pdf
 from triage.entrypoints.request_bodies import body_limit, limited_body
 from triage.entrypoints.schemas.common import Page, StatusOut
@@ -241,6 +242,7 @@ def build_router(application: App) -> APIRouter:
     uow = application.uow
     operator = operator_dependency(application)
     tool = tool_dependency(application)
+    waiting = WaitingReads(application)
 
     Operator = Annotated[Caller, Depends(operator)]
     Tool = Annotated[Caller, Depends(tool)]
@@ -465,14 +467,26 @@ def build_router(application: App) -> APIRouter:
         items, total = job_views.jobs(uow, caller, state, offset, limit)
         return Page(items=[JobOut.of(j) for j in items], total=total, offset=offset, limit=limit)
 
-    @router.get("/jobs/{job_id}", tags=["jobs"], **access("service"))
-    def get_job(job_id: str, caller: Operator) -> JobDetailOut:
-        """One job, with its reset results."""
-        found = job_views.job_detail(uow, caller, job_id)
-        return JobDetailOut(
-            **dict(JobOut.of(found.job)),
-            resets=[ResetOut.model_validate(r) for r in found.resets],
-        )
+    @router.get(
+        "/jobs/{job_id}",
+        tags=["jobs"],
+        response_model=JobDetailOut,
+        responses=NOT_MODIFIED,
+        description="One job, with its reset results." + WAITING_DOC,
+        **access("service"),
+    )
+    async def get_job(job_id: str, request: Request, caller: Operator) -> Response:
+        """One job, with its reset results; a waiting read (a bench waits for the reset)."""
+
+        def read() -> bytes:
+            found = job_views.job_detail(uow, caller, job_id)
+            answer = JobDetailOut(
+                **dict(JobOut.of(found.job)),
+                resets=[ResetOut.model_validate(r) for r in found.resets],
+            )
+            return answer.model_dump_json().encode()
+
+        return await waiting.answer(request, caller, read, [("job", job_id)])
 
     @router.post(
         "/jobs/{job_id}/inspection",
@@ -568,10 +582,24 @@ def build_router(application: App) -> APIRouter:
     # Requests that do not verify, past a burst from one address, are answered 429.
     AGENT = problems.responses(429)
 
-    @router.get("/agent/work-orders", tags=["agent"], responses=AGENT, **access("tool"))
-    def agent_work_orders(caller: Tool) -> SignedOrdersOut:
-        """Signed work orders waiting for the calling tool (signed request)."""
-        return SignedOrdersOut(items=job_steps.work_orders_for_tool(uow, caller))
+    @router.get(
+        "/agent/work-orders",
+        tags=["agent"],
+        response_model=SignedOrdersOut,
+        responses={**AGENT, **NOT_MODIFIED},
+        description="Signed work orders waiting for the calling tool (signed request)."
+        + WAITING_DOC,
+        **access("tool"),
+    )
+    async def agent_work_orders(request: Request, caller: Tool) -> Response:
+        """Signed work orders waiting for the calling tool (signed request); a waiting read
+        (the agent waits for its next order)."""
+
+        def read() -> bytes:
+            orders = SignedOrdersOut(items=job_steps.work_orders_for_tool(uow, caller))
+            return orders.model_dump_json().encode()
+
+        return await waiting.answer(request, caller, read, [("tool", caller.id)])
 
     @router.post("/agent/results", tags=["agent"], responses=AGENT, **access("tool"))
     def agent_result(body: ResultIn, caller: Tool) -> JobOut:

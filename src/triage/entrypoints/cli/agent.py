@@ -38,7 +38,21 @@ def run(
         list[str] | None, typer.Option(help="Connector option NAME=VALUE (repeatable).")
     ] = None,
     once: Annotated[bool, typer.Option(help="Handle waiting orders, then exit.")] = False,
-    interval: Annotated[float, typer.Option(help="Seconds between polls.")] = 1.0,
+    interval: Annotated[
+        float,
+        typer.Option(
+            help="Seconds between polls with --wait 0; else the pause after a failure, or "
+            "between requests when the server does not hold them."
+        ),
+    ] = 1.0,
+    wait: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="Seconds the server may hold each request for work orders until there is one "
+            "(it caps them at 25); 0: ask every --interval seconds instead.",
+        ),
+    ] = 20.0,
 ) -> None:
     """Run the bench agent: verify work orders, reset devices, report signed results."""
     from triage.entrypoints.agent import AgentError, run_agent
@@ -58,6 +72,7 @@ def run(
             options,
             once=once,
             interval=interval,
+            wait=wait,
         )
     except AgentError as exc:
         raise fail(str(exc)) from exc
