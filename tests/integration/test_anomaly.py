@@ -398,6 +398,42 @@ def test_an_order_allowed_out_of_hours_is_withdrawn_when_its_tool_is_suspended(
     _assert_replay_agrees(staffed)
 
 
+def test_a_limit_lowered_below_what_a_tool_did_holds_once_its_next_order_is_counted(
+    staffed: Staffed, sam: Caller
+) -> None:
+    """The check after a work order's entry counts every metric of a reset, not only those the
+    order itself counts in: a tool already beyond a limit lowered since is suspended then."""
+    anomaly.set_threshold(staffed.app.uow, sam, "facility", None, "out_of_hours", 1, 60)
+    night_job, day_job = _eligible_jobs(staffed, 2)
+    _out_of_hours(staffed, sam)
+    _issue(staffed, night_job)  # the one allowed
+    anomaly.set_working_hours(staffed.app.uow, sam, None, None, None)
+    anomaly.set_threshold(staffed.app.uow, sam, "tool", TOOL, "out_of_hours", 0, 60)
+
+    _issue(staffed, day_job)  # in working hours: nothing refuses it, then its check trips
+
+    [issued] = _device_entries(staffed, DEVICES[1], "reset.authorised")
+    assert issued.data["tool_id"] == TOOL
+    assert _tool_status(staffed) is ToolStatus.SUSPENDED
+    assert not _operator_suspended(staffed, "ben")  # one out-of-hours order, as allowed
+    [alert] = _open_alerts(staffed, sam)
+    assert alert["metric"] == "out_of_hours"
+    assert alert["subject"] == {"kind": "tool", "id": TOOL}
+    assert alert["detail"] == {
+        "count": 1,
+        "max_count": 0,
+        "window_minutes": 60,
+        "action": "suspended",
+    }
+    # Both orders were still outstanding: the suspended tool carries out neither.
+    assert {
+        e.data["job_id"]
+        for d in DEVICES[:2]
+        for e in _device_entries(staffed, d, "work_order.withdrawn")
+    } == {night_job, day_job}
+    _assert_replay_agrees(staffed)
+
+
 def test_a_reset_of_a_device_no_consignment_expected_suspends(
     staffed: Staffed, sam: Caller
 ) -> None:

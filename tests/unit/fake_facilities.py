@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from tests.unit.fake_security import FakeSecurityRepository
 from tests.unit.fakes import FakeDatabase, FakeTables, area, projects
 from triage.domain.custody import CustodySettings
 from triage.domain.facility import (
@@ -14,6 +15,7 @@ from triage.domain.facility import (
 )
 from triage.errors import Conflict
 from triage.ledger.entry import Entry
+from triage.services.ports import OrderSettings
 
 
 @area("facilities")
@@ -41,6 +43,11 @@ class FakeFacilityRepository(FakeTables):
 
     def settings(self) -> tuple[int, int]:
         return self.limits or (DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES)
+
+    def order_settings(self) -> OrderSettings:
+        # The working hours are the security fake's, as their column is the anomaly projector's.
+        hours = self._database.repository("security", FakeSecurityRepository).working_hours()
+        return OrderSettings(*self.settings(), hours)
 
     def custody_settings(self) -> CustodySettings:
         return self.custody

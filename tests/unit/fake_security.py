@@ -51,11 +51,18 @@ class FakeSecurityRepository(FakeTables):
         # One facility per database: its settings are the only ones.
         return next(iter(self.hours.values()), None)
 
-    def activity_totals(self, scope: Scope, subject_id: str) -> dict[Metric, int]:
-        totals: dict[Metric, int] = {}
+    def activity_totals(
+        self, tool_id: str | None, operator_id: str | None
+    ) -> dict[Scope, dict[Metric, int]]:
+        totals: dict[Scope, dict[Metric, int]] = {}
         for row in self.activity:
-            if (row.tool_id if scope is Scope.TOOL else row.operator_id) == subject_id:
-                totals[row.metric] = totals.get(row.metric, 0) + 1
+            for scope, subject_id, whose in (
+                (Scope.TOOL, tool_id, row.tool_id),
+                (Scope.OPERATOR, operator_id, row.operator_id),
+            ):
+                if subject_id is not None and whose == subject_id:
+                    counted = totals.setdefault(scope, {})
+                    counted[row.metric] = counted.get(row.metric, 0) + 1
         return totals
 
     def count_activity(self, metric: Metric, scope: Scope, subject_id: str, since: datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC
 
 from sqlalchemy import Connection, RowMapping, bindparam, insert, select
@@ -15,12 +16,21 @@ from triage.domain.facility import (
     DEFAULT_WORK_ORDER_MINUTES,
     Facility,
 )
+from triage.domain.thresholds import WorkingHours
+from triage.services.ports import OrderSettings
 
 # The settings are read by most steps of the device path (compiled once: fastsql).
 _SETTINGS = Statement(
     select(facility_settings.c.max_reset_attempts, facility_settings.c.work_order_minutes).where(
         facility_settings.c.facility_id == bindparam("facility_id")
     )
+)
+_ORDER_SETTINGS = Statement(
+    select(
+        facility_settings.c.max_reset_attempts,
+        facility_settings.c.work_order_minutes,
+        facility_settings.c.working_hours,
+    ).where(facility_settings.c.facility_id == bindparam("facility_id"))
 )
 _CUSTODY_SETTINGS = Statement(
     select(facility_settings.c.idle_device_days, facility_settings.c.random_seal_issue).where(
@@ -63,6 +73,15 @@ class SqlFacilityRepository:
             return DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES
         attempts, minutes = row
         return int(attempts), int(minutes)
+
+    def order_settings(self) -> OrderSettings:
+        """The settings a reset work order is issued under, in one read."""
+        row = _ORDER_SETTINGS.first(self._conn, facility_id=self._facility_id)
+        if row is None:
+            return OrderSettings(DEFAULT_MAX_RESET_ATTEMPTS, DEFAULT_WORK_ORDER_MINUTES, None)
+        attempts, minutes, hours = row
+        working = None if not hours else WorkingHours.from_json(json.loads(hours))
+        return OrderSettings(int(attempts), int(minutes), working)
 
     def custody_settings(self) -> CustodySettings:
         """When a device counts as idle, and whether seals are drawn at random."""

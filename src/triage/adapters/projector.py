@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import (
     BindParameter,
     Column,
     Connection,
+    RootTransaction,
     Table,
     bindparam,
     func,
@@ -27,6 +29,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ClauseElement
 
@@ -65,7 +68,21 @@ class _Run:
     run: Callable[[Connection], None]
 
 
-_Op = _Insert | _Run
+@dataclass(frozen=True)
+class _Update:
+    """``UPDATE table SET values`` where each column of ``keys`` equals its value (plain values,
+    no SQL expressions): the commonest write of the projections. Keyed by the table's primary
+    key, ``apply`` may run it later than its place, or fold it into its row's insert."""
+
+    table: Table
+    keys: dict[str, Any]
+    values: dict[str, Any]
+
+    def run(self, conn: Connection) -> None:
+        fastsql.update_where(conn, self.table, self.keys, self.values)
+
+
+_Op = _Insert | _Run | _Update
 _Handler = Callable[[Entry], list[_Op]]
 # Several handlers may project one entry type (each area keeps its own tables), in the order
 # they were registered.
@@ -82,37 +99,118 @@ def _handles(*types: str) -> Callable[[_Handler], _Handler]:
 
 
 def apply(conn: Connection, entries: Sequence[Entry], only: str | None = None) -> None:
-    """Apply entries in order; consecutive inserts into one table go in one statement. With
-    ``only``, a module's name, only the handlers that module registered."""
-    pending: list[_Insert] = []
+    """Apply entries in order; with ``only``, a module's name, only the handlers that module
+    registered. The writes are those of the entries one by one, in fewer statements (see
+    ``_Writes``)."""
+    writes = _Writes(conn)
+    for entry in entries:
+        # Entries with no handler change no table: refusals, checkpoints...
+        for handler in _HANDLERS.get(entry.type, ()):
+            if only is None or handler.__module__ == only:
+                for op in handler(entry):
+                    writes.add(op)
+    writes.flush()
 
-    def flush() -> None:
-        if pending:
-            rows = [op.row for op in pending]
+
+class _Writes:
+    """The writes of a run of entries, made in fewer statements than one per write, with the
+    same outcome as each in its place:
+
+    * consecutive inserts into one table go in one statement;
+    * an update of one row by its primary key waits, and later updates of that row join it
+      (an inspection and its decision move the job once, not twice), until its table is
+      written otherwise (an insert, an update of rows picked by other columns) or a handler's
+      own code runs (``_Run``: it may read anything);
+    * an update of a row whose insert is still waiting is made part of that insert (a reset
+      result is inserted already verified, not inserted and then updated).
+
+    A waiting write changes no row but its own, and no key, so the writes it lets go first
+    (other rows, other tables) come out the same. Replay applies the same entries through the
+    same code, so it agrees row by row.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._inserts: list[_Insert] = []
+        # (table, primary key values) -> the values to set, in the order they were first set.
+        self._updates: dict[tuple[Table, tuple[Any, ...]], _Update] = {}
+
+    def add(self, op: _Op) -> None:
+        if isinstance(op, _Insert):
+            if any(table is op.table for table, _ in self._updates):
+                self.flush()
+            elif self._inserts and self._inserts[0].table is not op.table:
+                self._flush_inserts()
+            self._inserts.append(op)
+        elif isinstance(op, _Update) and _by_primary_key(op):
+            self._update(op)
+        elif isinstance(op, _Update):
+            # Rows picked otherwise may be any of the table's: what waits for it goes first.
+            if self._waiting(op.table):
+                self.flush()
+            op.run(self._conn)
+        else:
+            self.flush()
+            op.run(self._conn)
+
+    def _waiting(self, table: Table) -> bool:
+        """Whether a write of ``table`` is waiting."""
+        inserting = bool(self._inserts) and self._inserts[0].table is table
+        return inserting or any(waiting is table for waiting, _ in self._updates)
+
+    def _update(self, op: _Update) -> None:
+        key = tuple(op.keys[name] for name in _primary_key(op.table))
+        waiting = self._updates.get((op.table, key))
+        if waiting is not None:
+            self._updates[(op.table, key)] = _Update(
+                op.table, op.keys, {**waiting.values, **op.values}
+            )
+            return
+        if self._inserts and self._inserts[0].table is op.table:
+            for i, waiting_insert in enumerate(self._inserts):
+                row = waiting_insert.row
+                if op.values.keys() <= row.keys() and all(
+                    k in row and row[k] == v for k, v in op.keys.items()
+                ):
+                    self._inserts[i] = _Insert(op.table, {**row, **op.values})
+                    return
+        self._updates[(op.table, key)] = op
+
+    def _flush_inserts(self) -> None:
+        if self._inserts:
+            rows = [op.row for op in self._inserts]
             names = rows[0].keys()
             if all(row.keys() == names for row in rows):
-                fastsql.insert_rows(conn, pending[0].table, rows)
+                fastsql.insert_rows(self._conn, self._inserts[0].table, rows)
             else:
-                conn.execute(insert(pending[0].table), rows)
-            pending.clear()
+                self._conn.execute(insert(self._inserts[0].table), rows)
+            self._inserts.clear()
 
-    for entry in entries:
-        ops = [
-            op
-            for handler in _HANDLERS.get(entry.type, ())
-            if only is None or handler.__module__ == only
-            for op in handler(entry)
-        ]
-        # Entries with no handler change no table: refusals, checkpoints...
-        for op in ops:
-            if isinstance(op, _Insert):
-                if pending and pending[0].table is not op.table:
-                    flush()
-                pending.append(op)
-            else:
-                flush()
-                op.run(conn)
-    flush()
+    def flush(self) -> None:
+        """Make every waiting write: the inserts, then the updates (of other rows)."""
+        self._flush_inserts()
+        updates = list(self._updates.values())
+        self._updates.clear()
+        for update_op in updates:
+            update_op.run(self._conn)
+
+
+def _by_primary_key(op: _Update) -> bool:
+    """Whether ``op`` picks one row by its table's whole primary key and leaves the key as it
+    is (so that the row it changes cannot change under it)."""
+    names = _primary_key(op.table)
+    return bool(names) and op.keys.keys() == set(names) and op.values.keys().isdisjoint(names)
+
+
+_PRIMARY_KEYS: dict[Table, tuple[str, ...]] = {}
+
+
+def _primary_key(table: Table) -> tuple[str, ...]:
+    """The names of the table's primary key columns, in their order."""
+    names = _PRIMARY_KEYS.get(table)
+    if names is None:
+        names = _PRIMARY_KEYS[table] = tuple(c.key for c in table.primary_key.columns)
+    return names
 
 
 def project_recorded(conn: Connection, module: str) -> int:
@@ -153,12 +251,100 @@ def next_id(conn: Connection, column: Any) -> int:
     return int(statement.scalar(conn))
 
 
+# The statements below, made once per table, dialect and names of the values given (fastsql).
+_MADE: dict[tuple[Any, ...], fastsql.Statement] = {}
+
+
+def insert_numbered(conn: Connection, table: Table, row: dict[str, Any]) -> None:
+    """Insert ``row`` with the next number of its table (``next_id``) as its ``id``, in one
+    statement."""
+    names = tuple(row)
+    key = ("numbered", table, names)
+    statement = _MADE.get(key)
+    if statement is None:
+        number = select(func.coalesce(func.max(table.c.id), 0) + 1).scalar_subquery()
+        values = {"id": number, **{name: bindparam(name) for name in names}}
+        statement = _MADE[key] = fastsql.Statement(insert(table).values(values))
+    statement.run(conn, **row)
+
+
+def put_row(conn: Connection, table: Table, row: dict[str, Any], keep: Sequence[str] = ()) -> None:
+    """Insert ``row``; where its primary key is taken, set that row's other columns (but those
+    named in ``keep``) to ``row``'s values instead: one statement either way."""
+    names, dialect = tuple(row), conn.dialect.name
+    key = ("put", dialect, table, names, tuple(keep))
+    statement = _MADE.get(key)
+    if statement is None:
+        primary = [c.key for c in table.primary_key.columns]
+        upsert = _dialect_insert(dialect, table).values({n: bindparam(n) for n in names})
+        changed = {n: upsert.excluded[n] for n in names if n not in primary and n not in keep}
+        statement = _MADE[key] = fastsql.Statement(
+            upsert.on_conflict_do_update(index_elements=primary, set_=changed)
+        )
+    statement.run(conn, **row)
+
+
+def add_counts(
+    conn: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
+    """Add each row's ``count`` to the count of the row of ``table`` with the same primary key,
+    inserting those not there yet, in one statement; each row's primary key and count after
+    it, in no particular order."""
+    if not rows:
+        return []
+    names, dialect = tuple(rows[0]), conn.dialect.name
+    key = ("add", dialect, table, names, len(rows))
+    statement = _MADE.get(key)
+    if statement is None:
+        primary = [c.key for c in table.primary_key.columns]
+        upsert = _dialect_insert(dialect, table).values(
+            [{n: bindparam(f"{n}_{i}") for n in names} for i in range(len(rows))]
+        )
+        statement = _MADE[key] = fastsql.Statement(
+            upsert.on_conflict_do_update(
+                index_elements=primary,
+                set_={"count": table.c["count"] + upsert.excluded["count"]},
+            ).returning(*(table.c[k] for k in primary), table.c["count"])
+        )
+    values = {f"{n}_{i}": row[n] for i, row in enumerate(rows) for n in names}
+    return statement.rows(conn, **values)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    """The dialect's own insert (they differ in how they say ON CONFLICT)."""
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# What a repository read in a writing transaction that a handler would otherwise read again:
+# a step checks a row and records its entry, and the handler needs a column or two of that same
+# row. Kept per transaction (by its object: gone with it), taken once, by (table, key).
+_GIVEN: WeakKeyDictionary[RootTransaction, dict[tuple[str, Any], tuple[Any, ...]]] = (
+    WeakKeyDictionary()
+)
+
+
+def give(conn: Connection, table: Table, key: Any, values: tuple[Any, ...]) -> None:
+    """Hand the projector ``values`` of the row of ``table`` with ``key``, as they are now in
+    this transaction, for the next handler that would read them (``take``)."""
+    transaction = conn.get_transaction()
+    if transaction is not None:
+        _GIVEN.setdefault(transaction, {})[(table.name, key)] = values
+
+
+def take(conn: Connection, table: Table, key: Any) -> tuple[Any, ...] | None:
+    """The values ``give`` handed over for the row of ``table`` with ``key`` in this
+    transaction, once (the handler then changes the row), or None: read them."""
+    transaction = conn.get_transaction()
+    given = None if transaction is None else _GIVEN.get(transaction)
+    return None if given is None else given.pop((table.name, key), None)
+
+
 def canonical(value: object) -> str:
     """JSON text as stored in projection columns: sorted keys, no spaces."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _set(table: Table, where: Any, **values: Any) -> _Run:
+def _set(table: Table, where: Any, **values: Any) -> _Run | _Update:
     """``UPDATE table SET values WHERE where``; a where of column equalities (joined by AND)
     and plain values run as a statement made once (fastsql), anything else as built."""
     keys = _equalities(where)
@@ -172,13 +358,9 @@ def _set(table: Table, where: Any, **values: Any) -> _Run:
     return _Run(run)
 
 
-def _set_by(table: Table, keys: dict[str, Any], **values: Any) -> _Run:
+def _set_by(table: Table, keys: dict[str, Any], **values: Any) -> _Update:
     """``UPDATE table SET values`` where each column of ``keys`` equals its value."""
-
-    def run(conn: Connection) -> None:
-        fastsql.update_where(conn, table, keys, values)
-
-    return _Run(run)
+    return _Update(table, keys, values)
 
 
 def _equalities(where: Any) -> dict[str, Any] | None:
@@ -203,7 +385,7 @@ def _equalities(where: Any) -> dict[str, Any] | None:
     return found
 
 
-def _job_state(entry: Entry, **extra: Any) -> _Run:
+def _job_state(entry: Entry, **extra: Any) -> _Update:
     state = JobState(entry.data["state"])
     values: dict[str, Any] = {"state": state.value, "updated_at": entry.at, **extra}
     if state in FINAL_STATES:
@@ -345,9 +527,6 @@ def _consignment_closed(entry: Entry) -> list[_Op]:
     return [_set(consignment, where, status="closed", closed_at=entry.at)]
 
 
-_DEVICE_KNOWN = fastsql.Statement(select(device.c.id).where(device.c.id == bindparam("id")))
-
-
 @_handles("device.received")
 def _device_received(entry: Entry) -> list[_Op]:
     data = entry.data
@@ -355,16 +534,9 @@ def _device_received(entry: Entry) -> list[_Op]:
     fields = _device_row(data["device"])
 
     def upsert_device(conn: Connection) -> None:
-        if _DEVICE_KNOWN.first(conn, id=device_id) is None:
-            fastsql.insert_rows(
-                conn,
-                device,
-                [{"id": device_id, **fields, "first_seen_at": entry.at, "updated_at": entry.at}],
-            )
-        else:
-            fastsql.update_where(
-                conn, device, {"id": device_id}, {**fields, "updated_at": entry.at}
-            )
+        # A device seen before (an earlier job) keeps when it was first seen.
+        row = {"id": device_id, **fields, "first_seen_at": entry.at, "updated_at": entry.at}
+        put_row(conn, device, row, keep=("first_seen_at",))
 
     ops: list[_Op] = [
         _Run(upsert_device),

@@ -12,8 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert
 
-from triage.adapters import fastsql
-from triage.adapters.projector import Insert, Op, Run, canonical, handles, set_values
+from triage.adapters.projector import Insert, Op, Run, canonical, handles, put_row, set_values
 from triage.adapters.tables import (
     device_location,
     device_stocktake,
@@ -79,11 +78,10 @@ def _changed(entry: Entry) -> list[Op]:
 
 
 def _put(device_id: str, at_location: str | None, entry: Entry) -> Run:
-    values: dict[str, Any] = {"location": at_location, "since": entry.at}
+    row: dict[str, Any] = {"device_id": device_id, "location": at_location, "since": entry.at}
 
     def run(conn: Connection) -> None:
-        if fastsql.update_where(conn, device_location, {"device_id": device_id}, values) == 0:
-            fastsql.insert_rows(conn, device_location, [{"device_id": device_id, **values}])
+        put_row(conn, device_location, row)
 
     return Run(run)
 

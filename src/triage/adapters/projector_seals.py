@@ -13,18 +13,21 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from triage.adapters import fastsql
 from triage.adapters.projector import (
     Insert,
     Op,
     Run,
+    add_counts,
     canonical,
     handles,
+    insert_numbered,
     job_state,
     next_id,
     set_values,
+    take,
 )
 from triage.adapters.tables import (
     seal,
@@ -49,7 +52,6 @@ from triage.ledger.entry import Entry
 
 def _event(
     entry: Entry,
-    event_id: int,
     serial: str,
     batch_id: str,
     step: Move,
@@ -58,8 +60,8 @@ def _event(
     device_id: str | None = None,
     detail: str | None = None,
 ) -> dict[str, Any]:
+    """A ``seal_event`` row but its number."""
     return {
-        "id": event_id,
         "serial": serial,
         "batch_id": batch_id,
         "kind": step.value,
@@ -75,20 +77,14 @@ def _event(
 def _tally(conn: Connection, changes: Counter[str]) -> None:
     """Move the facility's running seal figures by ``changes`` (figure: how many more). A
     figure of nought has no row, however it came to be nought (a replay agrees row by row)."""
-    for figure, more in sorted(changes.items()):
-        if more == 0:
-            continue
-        if _TALLY_MOVE.run(conn, figure=figure, more=more) == 0:
-            fastsql.insert_rows(conn, seal_tally, [{"figure": figure, "count": more}])
-        elif more < 0:
+    moved = {figure: more for figure, more in sorted(changes.items()) if more != 0}
+    fewer = {figure for figure, more in moved.items() if more < 0}
+    rows = [{"figure": figure, "count": more} for figure, more in moved.items()]
+    for figure, count in add_counts(conn, seal_tally, rows):
+        if count == 0 and figure in fewer:
             _TALLY_DROP_NOUGHT.run(conn, figure=figure)
 
 
-_TALLY_MOVE = fastsql.Statement(
-    update(seal_tally)
-    .where(seal_tally.c.figure == bindparam("figure"))
-    .values(count=seal_tally.c.count + bindparam("more"))
-)
 _TALLY_DROP_NOUGHT = fastsql.Statement(
     delete(seal_tally).where(seal_tally.c.figure == bindparam("figure"), seal_tally.c.count == 0)
 )
@@ -169,7 +165,7 @@ def _batch_received(entry: Entry) -> list[Op]:
         conn.execute(
             insert(seal_event),
             [
-                _event(entry, first_id + i, serial, batch_id, Move.RECEIVED, store=store)
+                {"id": first_id + i, **_event(entry, serial, batch_id, Move.RECEIVED, store=store)}
                 for i, serial in enumerate(serials)
             ],
         )
@@ -195,22 +191,12 @@ def _move(
     """One step of one seal: its event, its new state, and any discrepancy it opens."""
 
     def run(conn: Connection) -> None:
-        found = _SEAL_STATE.first(conn, serial=serial)
+        found = take(conn, seal, serial) or _SEAL_STATE.first(conn, serial=serial)
         if found is None:
             return
         batch_id, was = found
-        event = _event(
-            entry,
-            next_id(conn, seal_event.c.id),
-            serial,
-            batch_id,
-            step,
-            store,
-            operator_id,
-            device_id,
-            detail,
-        )
-        fastsql.insert_rows(conn, seal_event, [event])
+        event = _event(entry, serial, batch_id, step, store, operator_id, device_id, detail)
+        insert_numbered(conn, seal_event, event)
         fastsql.update_where(
             conn,
             seal,

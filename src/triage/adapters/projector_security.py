@@ -9,10 +9,18 @@ database sequence, which on PostgreSQL would leave gaps after a rollback that a 
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, bindparam, delete, select, update
+from sqlalchemy import Connection, delete, select
 
-from triage.adapters import fastsql
-from triage.adapters.projector import Insert, Op, Run, canonical, handles, next_id, set_values
+from triage.adapters.projector import (
+    Insert,
+    Op,
+    Run,
+    add_counts,
+    canonical,
+    handles,
+    insert_numbered,
+    set_values,
+)
 from triage.adapters.tables import (
     activity,
     activity_total,
@@ -28,33 +36,19 @@ from triage.ledger.entry import Entry
 
 def _count(kind: Metric, tool_id: str | None, operator_id: str | None, entry: Entry) -> Run:
     def run(conn: Connection) -> None:
-        row = {
-            "id": next_id(conn, activity.c.id),
-            "kind": kind.value,
-            "tool_id": tool_id,
-            "operator_id": operator_id,
-            "at": entry.at,
-        }
-        fastsql.insert_rows(conn, activity, [row])
-        for scope, subject_id in (("tool", tool_id), ("operator", operator_id)):
-            if subject_id is None:
-                continue
-            key = {"kind": kind.value, "scope": scope, "subject_id": subject_id}
-            if _ONE_MORE.run(conn, **key) == 0:
-                fastsql.insert_rows(conn, activity_total, [{**key, "count": 1}])
+        row = {"kind": kind.value, "tool_id": tool_id, "operator_id": operator_id, "at": entry.at}
+        insert_numbered(conn, activity, row)
+        add_counts(
+            conn,
+            activity_total,
+            [
+                {"kind": kind.value, "scope": scope, "subject_id": subject_id, "count": 1}
+                for scope, subject_id in (("tool", tool_id), ("operator", operator_id))
+                if subject_id is not None
+            ],
+        )
 
     return Run(run)
-
-
-_ONE_MORE = fastsql.Statement(
-    update(activity_total)
-    .where(
-        activity_total.c.kind == bindparam("kind"),
-        activity_total.c.scope == bindparam("scope"),
-        activity_total.c.subject_id == bindparam("subject_id"),
-    )
-    .values(count=activity_total.c.count + 1)
-)
 
 
 @handles("threshold.set")

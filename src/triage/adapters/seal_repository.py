@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, Table, and_, bindparam, case, func, select
 
+from triage.adapters import projector
 from triage.adapters.days import utc_day
 from triage.adapters.fastsql import Statement
 from triage.adapters.rows import utc
@@ -159,7 +160,11 @@ class SqlSealRepository:
 
     def seal(self, serial: str) -> Seal | None:
         row = _SEAL.first_mapping(self._conn, serial=serial)
-        return None if row is None else seal_from_row(row)
+        if row is None:
+            return None
+        # A step that checks a seal moves it next: its handler need not read it again.
+        projector.give(self._conn, seal, serial, (row["batch_id"], row["status"]))
+        return seal_from_row(row)
 
     def seals_by_serial(self, serials: Sequence[str]) -> dict[str, Seal]:
         ordered = sorted(set(serials))

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, bindparam, func, select
+from sqlalchemy import Connection, RowMapping, and_, bindparam, func, or_, select
 
 from triage.adapters.fastsql import Statement
 from triage.adapters.ledger_store import stored_entry
@@ -55,10 +55,19 @@ _COUNT_ACTIVITY = {
     )
     for scope, column in _SUBJECT_COLUMN.items()
 }
+# A work order's tool and operator in one read (a None id matches nothing).
 _ACTIVITY_TOTALS = Statement(
-    select(activity_total.c.kind, activity_total.c.count).where(
-        activity_total.c.scope == bindparam("scope"),
-        activity_total.c.subject_id == bindparam("subject_id"),
+    select(activity_total.c.scope, activity_total.c.kind, activity_total.c.count).where(
+        or_(
+            and_(
+                activity_total.c.scope == Scope.TOOL.value,
+                activity_total.c.subject_id == bindparam("tool_id"),
+            ),
+            and_(
+                activity_total.c.scope == Scope.OPERATOR.value,
+                activity_total.c.subject_id == bindparam("operator_id"),
+            ),
+        )
     )
 )
 _ARRIVED = Statement(
@@ -91,9 +100,14 @@ class SqlSecurityRepository:
         text = _WORKING_HOURS.scalar(self._conn)
         return None if not text else WorkingHours.from_json(json.loads(text))
 
-    def activity_totals(self, scope: Scope, subject_id: str) -> dict[Metric, int]:
-        rows = _ACTIVITY_TOTALS.rows(self._conn, scope=scope.value, subject_id=subject_id)
-        return {Metric(kind): int(count) for kind, count in rows}
+    def activity_totals(
+        self, tool_id: str | None, operator_id: str | None
+    ) -> dict[Scope, dict[Metric, int]]:
+        found: dict[Scope, dict[Metric, int]] = {}
+        rows = _ACTIVITY_TOTALS.rows(self._conn, tool_id=tool_id, operator_id=operator_id)
+        for scope, kind, count in rows:
+            found.setdefault(Scope(scope), {})[Metric(kind)] = int(count)
+        return found
 
     def count_activity(self, metric: Metric, scope: Scope, subject_id: str, since: datetime) -> int:
         count = _COUNT_ACTIVITY[scope]  # KeyError for a scope without a subject column

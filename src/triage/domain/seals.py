@@ -35,6 +35,8 @@ _TAIL = re.compile(r"^(.*?)(\d+)$")
 _STORE = re.compile(r"^[A-Z0-9][A-Z0-9._-]{0,31}$")
 MAX_RANGE = 100_000
 MAX_LIST = 10_000
+# The unused-seals report: seals issued to a person and not fitted for this many days.
+DEFAULT_UNUSED_DAYS = 7
 ISO_CLASSES = {
     "I": "ISO 17712 I (indicative)",
     "S": "ISO 17712 S (security)",

@@ -8,7 +8,8 @@ the breach, the suspension and the alert commit with the event that caused them 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypedDict
@@ -20,7 +21,6 @@ from triage.domain.reason import Reason
 from triage.domain.roles import Permission
 from triage.domain.thresholds import (
     DEFAULTS,
-    SUBJECT_SCOPES,
     HoursJson,
     Limit,
     Metric,
@@ -32,7 +32,7 @@ from triage.domain.thresholds import (
     is_working_time,
     parse_setting,
 )
-from triage.domain.tool import ToolStatus
+from triage.domain.tool import Tool, ToolStatus
 from triage.errors import Conflict, InvalidInput, NotFound
 from triage.ledger.entry import Ref
 from triage.services import incidents
@@ -68,30 +68,46 @@ def check(
     operator_id: str | None,
     at: datetime,
     metrics: Iterable[Metric] = tuple(Metric),
+    *,
+    tool: Tool | None = None,
 ) -> list[Breach]:
     """Count each metric in its window; suspend and alert on a breach, once per subject.
 
     A subject already suspended (or retired, or unknown) is left alone, and events before its
-    latest reinstatement are not held against it again.
+    latest reinstatement are not held against it again. ``tool``: the tool ``tool_id`` as this
+    transaction read it (a step that records a counted event has just checked its tool).
     """
-    chosen = list(metrics)
     settings = uow.security.thresholds()
+    totals = _totals(uow, _suspendable(uow, tool_id, operator_id, tool))
+    return _suspend_breaches(uow, settings, list(metrics), totals, at)
+
+
+def _suspend_breaches(
+    uow: UnitOfWork,
+    settings: Sequence[ThresholdSetting],
+    metrics: Sequence[Metric],
+    totals: Mapping[tuple[Scope, str], Mapping[Metric, int]],
+    at: datetime,
+) -> list[Breach]:
+    """Suspend and alert each subject of ``totals`` (its counted events, ever) on the first
+    of ``metrics`` it breaches."""
     breaches = []
-    for scope, subject_id in zip(SUBJECT_SCOPES, (tool_id, operator_id), strict=True):
-        if not subject_id or not _may_be_suspended(uow, scope, subject_id):
-            continue
-        breach = _first_breach(uow, settings, chosen, scope, subject_id, at)
+    for (scope, subject_id), counted in totals.items():
+        breach = _first_breach(uow, settings, metrics, scope, subject_id, at, counted)
         if breach is not None:
             _suspend(uow, breach)
             breaches.append(breach)
     return breaches
 
 
-def observed_in_order(uow: UnitOfWork, job: TriageJob, at: datetime) -> list[tuple[Metric, str]]:
+def observed_in_order(
+    uow: UnitOfWork, job: TriageJob, at: datetime, hours: WorkingHours | None
+) -> list[tuple[Metric, str]]:
     """What a work order for ``job`` issued at ``at`` counts as besides a reset, with what
-    the ledger says of it: use outside working hours, a reset of an unexpected device."""
+    the ledger says of it: use outside the working ``hours``, a reset of an unexpected
+    device."""
     observed = []
-    if not is_working_time(uow.security.working_hours(), at):
+    if not is_working_time(hours, at):
         observed.append((Metric.OUT_OF_HOURS, "work order issued outside working hours"))
     if job.consignment_id is None or not uow.security.arrived_as_expected(job.id):
         observed.append(
@@ -109,16 +125,21 @@ def reset_issued(
     tool_id: str,
     operator_id: str,
     at: datetime,
-    observed: list[tuple[Metric, str]] | None = None,
+    checked: OrderCheck | None = None,
 ) -> list[Breach]:
     """After a work order's entry: note use out of hours or for an unexpected device, check.
 
-    ``check_order`` refused beforehand any order that would breach a threshold, so the check
-    here only catches what a concurrent order made of the counts. ``observed`` is what
-    ``check_order`` found in this transaction, when it was asked (not found again).
+    ``check_order`` refused beforehand any order that would breach a threshold in what the
+    order counts as; the check here counts every metric of a reset (a limit lowered below what
+    the tool or operator had done already trips here). ``checked`` is what ``check_order``
+    read in this transaction, when it was asked: not read again, as writers are serialised,
+    so that since then only this order's entries have counted (one reset, and one of each
+    metric observed, for its tool and its operator alike).
     """
-    if observed is None:
-        observed = observed_in_order(uow, job, at)
+    if checked is None:
+        observed = observed_in_order(uow, job, at, uow.security.working_hours())
+    else:
+        observed = checked.observed
     if observed:
         uow.ledger.record(
             [
@@ -139,7 +160,25 @@ def reset_issued(
                 for metric, detail in observed
             ]
         )
-    return check(uow, tool_id, operator_id, at, RESET_METRICS)
+    if checked is None:
+        return check(uow, tool_id, operator_id, at, RESET_METRICS)
+    added = Counter([Metric.RESETS, *(metric for metric, _ in observed)])
+    totals = {
+        subject: {m: counted.get(m, 0) + added[m] for m in {*counted, *added}}
+        for subject, counted in checked.totals.items()
+    }
+    return _suspend_breaches(uow, checked.settings, RESET_METRICS, totals, at)
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    """What ``check_order`` read before a work order's entry, for ``reset_issued`` after it:
+    what the order counts as besides a reset (``observed_in_order``), the thresholds, and the
+    counted events, ever, of its tool and its operator, those that may be suspended."""
+
+    observed: list[tuple[Metric, str]]
+    settings: list[ThresholdSetting]
+    totals: dict[tuple[Scope, str], Mapping[Metric, int]]
 
 
 class ThresholdReached(Conflict):
@@ -158,15 +197,21 @@ class ThresholdReached(Conflict):
 
 
 def check_order(
-    uow: UnitOfWork, job: TriageJob, tool_id: str, operator_id: str, at: datetime
-) -> list[tuple[Metric, str]]:
+    uow: UnitOfWork,
+    job: TriageJob,
+    tool: Tool,
+    operator_id: str,
+    at: datetime,
+    hours: WorkingHours | None,
+) -> OrderCheck:
     """Before a work order's entry: refuse the order (ThresholdReached, naming the limit) when
-    it would breach a threshold of its tool or its operator. Nothing is recorded here: the
+    it would breach a threshold of its tool (as this transaction read it) or its operator
+    (``hours``: the facility's working hours, just read). Nothing is recorded here: the
     refusal, the alert and the suspension are ``order_refused``'s, in a transaction of their
-    own once this one has rolled back. Returns what the order counts as besides a reset
-    (``observed_in_order``), for ``reset_issued`` to record."""
-    observed = observed_in_order(uow, job, at)
-    breaches = _order_breaches(uow, job, tool_id, operator_id, at, observed)
+    own once this one has rolled back. Returns what it read, for ``reset_issued`` to record
+    and check."""
+    checked = _order_check(uow, job, tool.id, operator_id, at, hours, tool)
+    breaches = _order_breaches(uow, checked, at)
     if breaches:
         limits = "; ".join(limit_text(b) for b in breaches)
         who = " and ".join(f"{b.scope.value} {b.subject_id}" for b in breaches)
@@ -175,10 +220,10 @@ def check_order(
             f"{limits}. No work order was issued. Trying to go beyond the limit suspended "
             f"{who} until a security manager reinstates {them} (an alert was raised)",
             job,
-            tool_id,
+            tool.id,
             operator_id,
         )
-    return observed
+    return checked
 
 
 def order_refused(job: TriageJob, tool_id: str, operator_id: str) -> Callable[[UnitOfWork], object]:
@@ -187,7 +232,9 @@ def order_refused(job: TriageJob, tool_id: str, operator_id: str) -> Callable[[U
     is suspended (its outstanding orders withdrawn) and an alert raised, as for a breach."""
 
     def suspend(uow: UnitOfWork) -> list[Breach]:
-        breaches = _order_breaches(uow, job, tool_id, operator_id, uow.clock.now())
+        at, hours = uow.clock.now(), uow.security.working_hours()
+        checked = _order_check(uow, job, tool_id, operator_id, at, hours)
+        breaches = _order_breaches(uow, checked, at)
         for breach in breaches:
             _suspend(uow, breach, refused=True)
         return breaches
@@ -195,24 +242,30 @@ def order_refused(job: TriageJob, tool_id: str, operator_id: str) -> Callable[[U
     return suspend
 
 
-def _order_breaches(
+def _order_check(
     uow: UnitOfWork,
     job: TriageJob,
     tool_id: str,
     operator_id: str,
     at: datetime,
-    observed: list[tuple[Metric, str]] | None = None,
-) -> list[Breach]:
-    """The thresholds one more work order for ``job`` would breach, per subject."""
-    if observed is None:
-        observed = observed_in_order(uow, job, at)
-    metrics = [Metric.RESETS, *(metric for metric, _ in observed)]
+    hours: WorkingHours | None,
+    tool: Tool | None = None,
+) -> OrderCheck:
+    """What one more work order for ``job`` is checked against (see ``OrderCheck``)."""
+    observed = observed_in_order(uow, job, at, hours)
     settings = uow.security.thresholds()
+    totals = _totals(uow, _suspendable(uow, tool_id, operator_id, tool))
+    return OrderCheck(observed, settings, totals)
+
+
+def _order_breaches(uow: UnitOfWork, checked: OrderCheck, at: datetime) -> list[Breach]:
+    """The thresholds one more work order would breach, per subject."""
+    metrics = [Metric.RESETS, *(metric for metric, _ in checked.observed)]
     found = []
-    for scope, subject_id in zip(SUBJECT_SCOPES, (tool_id, operator_id), strict=True):
-        if not _may_be_suspended(uow, scope, subject_id):
-            continue
-        breach = _first_breach(uow, settings, metrics, scope, subject_id, at, adding=1)
+    for (scope, subject_id), counted in checked.totals.items():
+        breach = _first_breach(
+            uow, checked.settings, metrics, scope, subject_id, at, counted, adding=1
+        )
         if breach is not None:
             found.append(breach)
     return found
@@ -280,12 +333,33 @@ def after_refusal(tool_id: str) -> Callable[[UnitOfWork], object]:
     return lambda uow: refusal_recorded(uow, tool_id)
 
 
-def _may_be_suspended(uow: UnitOfWork, scope: Scope, subject_id: str) -> bool:
-    if scope is Scope.TOOL:
-        found_tool = uow.tools.get(subject_id)
-        return found_tool is not None and found_tool.status is ToolStatus.ACTIVE
-    found = uow.operators.get(subject_id)
-    return found is not None and found.may_act
+def _suspendable(
+    uow: UnitOfWork, tool_id: str | None, operator_id: str | None, tool: Tool | None
+) -> list[tuple[Scope, str]]:
+    """The tool and the operator, of those named, that may be suspended: an active tool
+    (``tool``, when the caller has just read it), an operator who may act."""
+    found = []
+    if tool_id:
+        if tool is None or tool.id != tool_id:
+            tool = uow.tools.get(tool_id)
+        if tool is not None and tool.status is ToolStatus.ACTIVE:
+            found.append((Scope.TOOL, tool_id))
+    if operator_id:
+        operator = uow.operators.get(operator_id)
+        if operator is not None and operator.may_act:
+            found.append((Scope.OPERATOR, operator_id))
+    return found
+
+
+def _totals(
+    uow: UnitOfWork, subjects: Sequence[tuple[Scope, str]]
+) -> dict[tuple[Scope, str], Mapping[Metric, int]]:
+    """Each subject's counted events, ever, by metric (one read for them all, none for none)."""
+    if not subjects:
+        return {}
+    ids = dict(subjects)
+    found = uow.security.activity_totals(ids.get(Scope.TOOL), ids.get(Scope.OPERATOR))
+    return {(scope, subject_id): found.get(scope, {}) for scope, subject_id in subjects}
 
 
 def _first_breach(
@@ -295,12 +369,13 @@ def _first_breach(
     scope: Scope,
     subject_id: str,
     at: datetime,
+    totals: Mapping[Metric, int],
     adding: int = 0,
 ) -> Breach | None:
-    """The first of ``metrics`` the subject's counted events (and ``adding`` more) breach."""
+    """The first of ``metrics`` the subject's counted events (``totals`` of them ever, and
+    ``adding`` more) breach."""
     reinstated: datetime | None = None
     looked_up = False
-    totals = uow.security.activity_totals(scope, subject_id)
     for metric in metrics:
         limit, _ = effective_limit(settings, metric, scope, subject_id)
         if not limit.breached_by(totals.get(metric, 0) + adding):

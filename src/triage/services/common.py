@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -54,6 +55,15 @@ def record_and_reload(
         raise LedgerStateError(f"the projection of {entries[0].type} is missing")
     uow.commit()
     return changed
+
+
+def moved(job: TriageJob, entry: Entry, **changes: Any) -> TriageJob:
+    """``job`` as the step recorded in ``entry`` leaves it, as the projector writes its row:
+    the entry's state, closed at the entry's time if that state is final, and ``changes``
+    (what else the step sets). A step answers with it instead of reading its job back."""
+    state = JobState(entry.data["state"])
+    closed_at = entry.at if state.is_final else job.closed_at
+    return dataclasses.replace(job, state=state, closed_at=closed_at, **changes)
 
 
 def issue_order(

@@ -229,7 +229,8 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
     except FieldError as exc:
         raise InvalidInput(f"device_id: {exc.problem}") from exc
     with uow_factory(write=True) as uow:
-        job = uow.jobs.open_for_device(device_id)
+        jobs = uow.jobs.for_device(device_id)
+        job = next((j for j in jobs if j.closed_at is None), None)
         if job is not None:
             # Scanned at a bench: the device is now there (a recorded move).
             moved = custody.bench_scan_entries(uow, caller, device_id)
@@ -238,7 +239,7 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
                 uow.commit()
             return ScanResult(device_id, job, False, None, f"already received, {job.state}")
         assessment.check_may_triage(uow)
-        destroyed = _destroyed_job(uow, device_id)
+        destroyed = jobs[-1] if jobs and jobs[-1].state is JobState.DESTROYED else None
         if destroyed is not None:
             when = destroyed.closed_at or destroyed.opened_at
             exception_id = _raise_exception(
@@ -274,7 +275,7 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
                 "exception was raised for a supervisor",
             )
         consignment_id, device, _ = expected
-        inventory.check_may_triage(uow, device_id)
+        inventory.check_may_triage(uow, device_id, expected=device)
         job_id = str(uuid.uuid4())
         data = {
             "job_id": job_id,
@@ -287,15 +288,21 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
         if caller.bench is not None:
             data["bench"] = caller.bench
         entry = make_entry(uow, caller, "device.received", device_ref(device_id), data)
-        received = record_and_reload(uow, [*bench, entry], lambda: uow.jobs.get(job_id))
+        uow.ledger.record([*bench, entry])
+        uow.commit()
+    received = TriageJob(
+        id=job_id,
+        device_id=device_id,
+        consignment_id=consignment_id,
+        state=JobState.RECEIVED,
+        inspector_id=None,
+        outcome=None,
+        reset_attempts=0,
+        seal_serial=None,
+        opened_at=entry.at,
+        closed_at=None,
+    )
     return ScanResult(device_id, received, True, None, "received: inspect it next")
-
-
-def _destroyed_job(uow: UnitOfWork, device_id: str) -> TriageJob | None:
-    """The device's last job, if it ended in the device's destruction."""
-    jobs = uow.jobs.for_device(device_id)
-    last = jobs[-1] if jobs else None
-    return last if last is not None and last.state is JobState.DESTROYED else None
 
 
 def _raise_exception(

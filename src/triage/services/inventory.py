@@ -177,13 +177,14 @@ def readings(
     return found
 
 
-def _manifest(uow: UnitOfWork, device_id: str) -> Device | None:
-    """The device as the register has it, else as an open consignment expects it."""
+def _manifest(uow: UnitOfWork, device_id: str, expected: Device | None = None) -> Device | None:
+    """The device as the register has it, else as an open consignment expects it
+    (``expected``, when the caller has just read it)."""
     device = uow.devices.get(device_id)
-    if device is None:
-        expected = uow.consignments.expected_in_open(device_id)
-        device = expected[1] if expected is not None else None
-    return device
+    if device is None and expected is None:
+        found = uow.consignments.expected_in_open(device_id)
+        return found[1] if found is not None else None
+    return device if device is not None else expected
 
 
 def overview(uow_factory: UnitOfWorkFactory, caller: Caller) -> InventoryOverview:
@@ -235,22 +236,33 @@ def manifest_refusal(uow: UnitOfWork, device: Device) -> str | None:
     return refusal_reason(device.inventory_status, refused_statuses(uow), "the manifest")
 
 
-def check_may_triage(uow: UnitOfWork, device_id: str, registered: Device | None = None) -> None:
+def check_may_triage(
+    uow: UnitOfWork,
+    device_id: str,
+    registered: Device | None = None,
+    expected: Device | None = None,
+) -> None:
     """Refuse (Conflict, with the reason) triage of a device whose latest SMI reading (or,
     with none, its manifest) says a status the facility refuses. ``registered``: the device
-    as the register has it, when the caller has just read it (not read again)."""
-    reason = gate_reason(uow, device_id, registered)
+    as the register has it, ``expected``: as an open consignment expects it, when the caller
+    has just read it (not read again)."""
+    reason = gate_reason(uow, device_id, registered, expected)
     if reason is not None:
         raise Conflict(f"device {device_id}: {reason}")
 
 
-def gate_reason(uow: UnitOfWork, device_id: str, registered: Device | None = None) -> str | None:
+def gate_reason(
+    uow: UnitOfWork,
+    device_id: str,
+    registered: Device | None = None,
+    expected: Device | None = None,
+) -> str | None:
     """Why the SMI gate refuses the device's triage (see ``check_may_triage``), or None."""
     refused = refused_statuses(uow)
     reading = uow.inventory.latest(device_id)
     if reading is not None and reading.status is not None:
         return refusal_reason(reading.status, refused, _source(reading))
-    manifest = registered if registered is not None else _manifest(uow, device_id)
+    manifest = registered if registered is not None else _manifest(uow, device_id, expected)
     if manifest is None:
         return None
     return refusal_reason(manifest.inventory_status, refused, "the manifest")

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from triage.domain.caller import Caller
+from triage.domain.device import Device
 from triage.domain.disposal import Destruction, check_line, destruction_data, device_facts
 from triage.domain.evidence_codec import Inspection, evidence_to_json, inspection_from_json
 from triage.domain.job import TriageJob, attempts_exhausted, check_override, check_retry
@@ -55,6 +56,7 @@ from triage.services.common import (
     get_job,
     job_step,
     make_entry,
+    moved,
     record_and_reload,
     require_step,
 )
@@ -87,8 +89,9 @@ def inspect(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         step(job.state, Action.INSPECT)  # an inspected job is refused before its log is looked at
-        inventory.check_may_triage(uow, job.device_id)
-        parsed, log = _with_security_log(uow, job, given)
+        device = uow.devices.get(job.device_id)
+        inventory.check_may_triage(uow, job.device_id, device)
+        parsed, log = _with_security_log(uow, job, device, given)
         policy = ensure_policy(uow)
         decision = policy.decide(parsed)
         inspected = job_step(
@@ -132,12 +135,12 @@ def inspect(
 
 
 def _with_security_log(
-    uow: UnitOfWork, job: TriageJob, given: Inspection
+    uow: UnitOfWork, job: TriageJob, device: Device | None, given: Inspection
 ) -> tuple[TamperEvidence, SecurityLogUsed]:
     """The inspection's evidence with the alerts of the job's security log, or of the log
     typed by hand when none could be read; a device that keeps no security log (a Type 2
-    device) has none to weigh."""
-    if not security_log.keeps_a_log(uow, job):
+    device) has none to weigh. ``device``: the job's device as the register has it."""
+    if not security_log.device_keeps_a_log(job, device):
         if given.typed_log is not None:
             raise InvalidInput(
                 f"typed_log: {security_log.NO_LOG_KEPT}: there is nothing to type from it"
@@ -248,14 +251,14 @@ def _authorise_reset(
         hub_returns.check_reset(uow, device)  # a hub goes back to the DCC, unless the policy says
         assessment.check_may_triage(uow)
         inventory.check_may_triage(uow, job.device_id, device)
-        max_attempts, minutes = uow.facilities.settings()
+        limits = uow.facilities.order_settings()
         issued = uow.clock.now()
         if job.state is JobState.RESET_AUTHORISED and uow.work_orders.live(job.id, issued):
             raise Conflict(
                 "a work order for this device is still valid; wait for the tool's result "
                 "or for the order to expire"
             )
-        attempt = check_retry(job, max_attempts)
+        attempt = check_retry(job, limits.max_reset_attempts)
         profile = uow.packaged.reset_profiles().for_type(device.type)
         signed, fields = common.issue_order(
             uow,
@@ -266,14 +269,14 @@ def _authorise_reset(
             f"{profile.id}@{profile.version}",
             origin_signer_key,
             issued,
-            minutes,
+            limits.work_order_minutes,
         )
         entry = job_step(
             uow, caller, job, Action.AUTHORISE_RESET, {**fields, "attempt": attempt}, at=issued
         )
-        observed = anomaly.check_order(uow, job, tool.id, caller.id, issued)
+        checked = anomaly.check_order(uow, job, tool, caller.id, issued, limits.working_hours)
         uow.ledger.record([entry])
-        anomaly.reset_issued(uow, job, tool.id, caller.id, issued, observed)
+        anomaly.reset_issued(uow, job, tool.id, caller.id, issued, checked)
         uow.commit()
     return signed
 
@@ -303,10 +306,13 @@ def record_tool_result(
             entries = _result_entries(uow, caller, job, order, result, signed_result)
             uow.ledger.record(entries)
             at = uow.clock.now()
-            anomaly.check(uow, caller.id, order.operator_id, at, [Metric.FAILED_VERIFICATIONS])
-            job = get_job(uow, job.id, checked=False)
+            anomaly.check(
+                uow, caller.id, order.operator_id, at, [Metric.FAILED_VERIFICATIONS], tool=tool
+            )
             uow.commit()
-            return job
+        for entry in entries:  # each moves the job on from where the one before left it
+            job = moved(job, entry)
+        return job
     except WorkOrderRefused as exc:
         common.record_refusal(
             uow_factory,
@@ -391,7 +397,6 @@ def _result_entries(
     result: ToolResult,
     signed: str,
 ) -> list[Entry]:
-    max_attempts, _ = uow.facilities.settings()
     base = {
         "work_order_id": order.id,
         "before": dict(result.before),
@@ -417,11 +422,16 @@ def _result_entries(
             return entries
         entries.append(job_step(uow, system, job, Action.FAIL_VERIFICATION, verdict))
         job = dataclasses.replace(job, state=JobState.VERIFICATION_FAILED)
-    return entries + _quarantine_if_exhausted(uow, job, max_attempts)
+    return entries + _quarantine_if_exhausted(uow, job)
 
 
-def _quarantine_if_exhausted(uow: UnitOfWork, job: TriageJob, max_attempts: int) -> list[Entry]:
-    """The system's quarantine entry when the failed attempt was the last one allowed."""
+def _quarantine_if_exhausted(
+    uow: UnitOfWork, job: TriageJob, max_attempts: int | None = None
+) -> list[Entry]:
+    """The system's quarantine entry when the failed attempt was the last one allowed (of
+    ``max_attempts``, when the caller has just read the setting)."""
+    if max_attempts is None:
+        max_attempts, _ = uow.facilities.settings()
     if not attempts_exhausted(job.reset_attempts, max_attempts):
         return []
     reason = f"reset not verified after {job.reset_attempts} attempts"
@@ -519,7 +529,9 @@ def seal(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str, serial: st
         check_fittable(uow.seals.seal(serial), serial, caller.id, caller.bench)
         if caller.bench is not None:
             bench_assignment.check_assigned(uow, caller.id, caller.bench)
-        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
+        uow.ledger.record([entry])
+        uow.commit()
+    return moved(job, entry, seal_serial=serial)
 
 
 def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> TriageJob:
@@ -530,7 +542,9 @@ def release(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> Tria
         if job.state is JobState.VERIFIED:
             raise Conflict("a device cannot be released without a fitted seal: seal it first")
         entry = job_step(uow, caller, job, Action.RELEASE, {"seal_serial": job.seal_serial})
-        return record_and_reload(uow, [entry], lambda: uow.jobs.get(job.id))
+        uow.ledger.record([entry])
+        uow.commit()
+    return moved(job, entry)
 
 
 def quarantine(

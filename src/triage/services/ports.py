@@ -338,9 +338,12 @@ class SecurityRepository(Protocol):
         """The facility's working hours, or None when every hour is working time."""
         ...
 
-    def activity_totals(self, scope: ThresholdScope, subject_id: str) -> Mapping[Metric, int]:
-        """Counted events of each metric by one tool or operator, ever (so at least any
-        window's count); a metric with none may be missing."""
+    def activity_totals(
+        self, tool_id: str | None, operator_id: str | None
+    ) -> Mapping[ThresholdScope, Mapping[Metric, int]]:
+        """Counted events of each metric, ever (so at least any window's count), of a tool
+        and of an operator (either may be None), by scope; a metric with none, or a subject
+        with none at all, may be missing."""
         ...
 
     def count_activity(
@@ -680,6 +683,16 @@ class LedgerRecorder(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OrderSettings:
+    """The facility's settings a reset work order is issued under: the attempts a device is
+    allowed, how long an order is valid, and the working hours (None: every hour)."""
+
+    max_reset_attempts: int
+    work_order_minutes: int
+    working_hours: WorkingHours | None
+
+
 class FacilityRepository(Protocol):
     """Facilities known to this database."""
 
@@ -691,6 +704,10 @@ class FacilityRepository(Protocol):
 
     def settings(self) -> tuple[int, int]:
         """This facility's (max reset attempts, work order validity in minutes)."""
+        ...
+
+    def order_settings(self) -> OrderSettings:
+        """What ``settings`` says, and the working hours, in one read."""
         ...
 
     def custody_settings(self) -> CustodySettings:

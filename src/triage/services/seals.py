@@ -28,6 +28,7 @@ from triage.domain.seal_register import (
     StoredReconciliation,
 )
 from triage.domain.seals import (
+    DEFAULT_UNUSED_DAYS,
     MAX_LIST,
     Discrepancy,
     Move,
@@ -60,7 +61,6 @@ from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 MAX_STOCKTAKE = 100_000
 MAX_REPORT_DAYS = 366
-DEFAULT_UNUSED_DAYS = 7
 _EVERYTHING = 10**9
 
 

@@ -10,14 +10,14 @@ they decode to, with the device's own times. The inspection then takes its alert
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from triage import gbcs
 from triage.domain.caller import Caller
-from triage.domain.device import DeviceType
-from triage.domain.evidence_codec import alerts_to_json
+from triage.domain.device import Device, DeviceType
+from triage.domain.evidence_codec import alerts_from_json, alerts_to_json
 from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.roles import Permission
@@ -112,7 +112,7 @@ def _request_read(
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
         tool = bench_tool(uow, caller, tool_id)
-        _check_before_inspection(uow, job)
+        _check_before_inspection(job, uow.devices.get(job.device_id))
         issued = uow.clock.now()
         signed, fields = common.issue_order(
             uow,
@@ -149,7 +149,8 @@ def record_reading(
             reading = SecurityLogReading.open(signed_reading, tool.verifier_key)
             order = _read_order_for(uow, reading, caller.id)
             job = get_job(uow, order.job_id)
-            again = _recorded_for_order(uow, order, reading.sha256)
+            recorded = uow.security_logs.for_job(order.job_id)
+            again = _recorded_for_order(recorded, order, reading.sha256)
             if again is not None:
                 return again
             if order.status != "issued":
@@ -157,9 +158,10 @@ def record_reading(
                 raise WorkOrderRefused(f"read order {order.id} is {order.status}: {why}")
             _check_in_time(uow, order, reading)
             response = _decode(reading.gbcs, WorkOrderRefused)
-            _check_response(uow, job, response, WorkOrderRefused)
+            device = uow.devices.get(job.device_id)
+            _check_response(job, device, response, WorkOrderRefused)
             source = {"kind": LogSource.TOOL.value, "tool_id": tool.id, "work_order_id": order.id}
-            return _record(uow, caller, store, job, reading.gbcs, response, source)
+            return _record(uow, caller, store, job, recorded, reading.gbcs, response, source)
     except WorkOrderRefused as exc:
         common.record_refusal(
             uow_factory,
@@ -196,12 +198,14 @@ def upload(
     response = _decode(message, InvalidInput)
     with uow_factory(write=True) as uow:
         job = get_job(uow, job_id)
-        _check_before_inspection(uow, job)
-        _check_response(uow, job, response, InvalidInput)
+        device = uow.devices.get(job.device_id)
+        _check_before_inspection(job, device)
+        _check_response(job, device, response, InvalidInput)
         source = {"kind": LogSource.SUPPLIER.value, "uploaded_by": caller.id, "reference": text}
         if duis_id is not None:
             source["duis_response_id"] = duis_id
-        return _record(uow, caller, store, job, message, response, source)
+        recorded = uow.security_logs.for_job(job.id)
+        return _record(uow, caller, store, job, recorded, message, response, source)
 
 
 def for_job(uow_factory: UnitOfWorkFactory, caller: Caller, job_id: str) -> JobSecurityLog | None:
@@ -259,7 +263,12 @@ def raw(
 
 def keeps_a_log(uow: UnitOfWork, job: TriageJob) -> bool:
     """Whether the job's device keeps a GBCS security log (every type but a Type 2 device)."""
-    device = uow.devices.get(job.device_id)
+    return device_keeps_a_log(job, uow.devices.get(job.device_id))
+
+
+def device_keeps_a_log(job: TriageJob, device: Device | None) -> bool:
+    """Whether ``device``, the job's device as the register has it (just read), keeps a GBCS
+    security log; NotFound when the register has none."""
     if device is None:
         raise NotFound(f"device {job.device_id} is not in the register")
     return device.type is not DeviceType.TYPE2
@@ -285,8 +294,8 @@ _CLOSED = {
 }
 
 
-def _check_before_inspection(uow: UnitOfWork, job: TriageJob) -> None:
-    if not keeps_a_log(uow, job):
+def _check_before_inspection(job: TriageJob, device: Device | None) -> None:
+    if not device_keeps_a_log(job, device):
         raise Conflict(f"device {job.device_id}: {NO_LOG_KEPT}, so there is none to record")
     if job.state is not JobState.RECEIVED:
         raise Conflict(
@@ -311,10 +320,11 @@ def _read_order_for(uow: UnitOfWork, reading: SecurityLogReading, tool_id: str) 
 
 
 def _recorded_for_order(
-    uow: UnitOfWork, order: StoredWorkOrder, sha256: str
+    recorded: Sequence[SecurityLogRecord], order: StoredWorkOrder, sha256: str
 ) -> SecurityLogRecord | None:
-    """The log recorded under ``order`` if it has these very bytes (a retry), else None."""
-    for record in uow.security_logs.for_job(order.job_id):
+    """The log recorded under ``order`` (of those ``recorded`` for its job) if it has these
+    very bytes (a retry), else None."""
+    for record in recorded:
         if record.source_detail.get("work_order_id") == order.id and record.sha256 == sha256:
             return record
     return None
@@ -390,15 +400,18 @@ def _decode(message: bytes, refusal: type[Exception]) -> gbcs.LogResponse:
 
 
 def _check_response(
-    uow: UnitOfWork, job: TriageJob, response: gbcs.LogResponse, refusal: type[Exception]
+    job: TriageJob,
+    device: Device | None,
+    response: gbcs.LogResponse,
+    refusal: type[Exception],
 ) -> None:
-    """Refuse a response that is not from the job's device or not its type's security log."""
+    """Refuse a response that is not from the job's device (``device``, as the register has
+    it) or not its type's security log."""
     if response.device_id != job.device_id:
         raise refusal(
             f"gbcs: the message comes from device {response.device_id}, not from "
             f"{job.device_id}, the device of job {job.id}"
         )
-    device = uow.devices.get(job.device_id)
     if device is None:
         raise NotFound(f"device {job.device_id} is not in the register")
     if device.type is DeviceType.TYPE2:
@@ -416,13 +429,15 @@ def _record(
     caller: Caller,
     store: FileStore,
     job: TriageJob,
+    recorded: Sequence[SecurityLogRecord],
     message: bytes,
     response: gbcs.LogResponse,
     source: dict[str, str],
 ) -> SecurityLogRecord:
-    """Keep the bytes and record the log; the caller's transaction commits here."""
+    """Keep the bytes and record the log after those ``recorded`` for the job (just read);
+    the caller's transaction commits here. Returns the log as recorded."""
     sha256, size = store.put(message)
-    seq = len(uow.security_logs.for_job(job.id)) + 1
+    seq = len(recorded) + 1
     entries = [Alert(entry.code, entry.at) for entry in response.entries]
     data = {
         "job_id": job.id,
@@ -438,6 +453,20 @@ def _record(
     }
     entry = make_entry(uow, caller, RECORDED, device_ref(job.device_id), data)
     uow.ledger.record([entry])
-    recorded = uow.security_logs.for_job(job.id)[-1]
     uow.commit()
-    return recorded
+    detail = {k: v for k, v in source.items() if k != "kind"}
+    return SecurityLogRecord(
+        job_id=job.id,
+        seq=seq,
+        device_id=job.device_id,
+        sha256=sha256,
+        size=size,
+        use_case=response.use_case.name,
+        outcome=response.outcome.value,
+        status=response.status,
+        entries=alerts_from_json(data["log"], "entries"),
+        source=LogSource(source["kind"]),
+        source_detail=detail,
+        recorded_by=caller.id,
+        recorded_at=entry.at,
+    )
