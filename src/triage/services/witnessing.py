@@ -37,6 +37,14 @@ from urllib.parse import urlsplit
 
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
+from triage.domain.witness_policy import (
+    ALERT_AFTER_RANGE,
+    ATTEMPTS_RANGE,
+    DEFAULT_ALERT_AFTER_MINUTES,
+    DEFAULT_ATTEMPTS,
+    DEFAULT_TIMEOUT_SECONDS,
+    TIMEOUT_RANGE,
+)
 from triage.errors import Conflict, InvalidInput, LedgerStateError, NotFound
 from triage.ledger.checkpoint import open_checkpoint
 from triage.ledger.cosignature import Cosignature, note_with_signatures, verify_cosignatures
@@ -69,12 +77,6 @@ POLICY_SET = "ledger.witness_policy_set"
 QUORUM_METRIC = "witness_quorum"
 WITNESSING = Caller.system("witnessing")
 
-DEFAULT_ALERT_AFTER_MINUTES = 60
-DEFAULT_TIMEOUT_SECONDS = 5
-DEFAULT_ATTEMPTS = 3
-ALERT_AFTER_RANGE = (1, 7 * 24 * 60)
-TIMEOUT_RANGE = (1, 120)
-ATTEMPTS_RANGE = (1, 10)
 # The typed policy stays well inside one ledger entry (at most 64 KiB, issue 21's tile API).
 MAX_POLICY_TEXT = 32 * 1024
 BACKOFF_SECONDS = 0.25  # before the second attempt; doubled before each later one

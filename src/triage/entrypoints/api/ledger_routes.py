@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from triage import __version__
 from triage.bootstrap import App
+from triage.domain import witness_policy
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
@@ -98,19 +99,19 @@ class WitnessPolicyIn(BaseModel):
         "tlog-policy; the facility's own log line is added, not typed.",
     )
     alert_after_minutes: int = Field(
-        default=witnessing.DEFAULT_ALERT_AFTER_MINUTES,
-        ge=witnessing.ALERT_AFTER_RANGE[0],
-        le=witnessing.ALERT_AFTER_RANGE[1],
+        default=witness_policy.DEFAULT_ALERT_AFTER_MINUTES,
+        ge=witness_policy.ALERT_AFTER_RANGE[0],
+        le=witness_policy.ALERT_AFTER_RANGE[1],
     )
     timeout_seconds: int = Field(
-        default=witnessing.DEFAULT_TIMEOUT_SECONDS,
-        ge=witnessing.TIMEOUT_RANGE[0],
-        le=witnessing.TIMEOUT_RANGE[1],
+        default=witness_policy.DEFAULT_TIMEOUT_SECONDS,
+        ge=witness_policy.TIMEOUT_RANGE[0],
+        le=witness_policy.TIMEOUT_RANGE[1],
     )
     attempts: int = Field(
-        default=witnessing.DEFAULT_ATTEMPTS,
-        ge=witnessing.ATTEMPTS_RANGE[0],
-        le=witnessing.ATTEMPTS_RANGE[1],
+        default=witness_policy.DEFAULT_ATTEMPTS,
+        ge=witness_policy.ATTEMPTS_RANGE[0],
+        le=witness_policy.ATTEMPTS_RANGE[1],
     )
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
-from triage.domain.seals import MAX_LIST
+from triage.domain.seals import DEFAULT_UNUSED_DAYS, MAX_LIST
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset, Timestamp
 from triage.entrypoints.api.routing import ThreadedRoute
@@ -209,7 +209,7 @@ def build_seal_router(application: App) -> APIRouter:
 
     @router.get("/seals/reports/unused", **read)
     def unused_report(
-        caller: Operator, days: Annotated[int, Query(ge=0, le=3650)] = seals.DEFAULT_UNUSED_DAYS
+        caller: Operator, days: Annotated[int, Query(ge=0, le=3650)] = DEFAULT_UNUSED_DAYS
     ) -> UnusedReportOut:
         """Seals issued more than ``days`` days ago and still neither fitted nor returned."""
         return UnusedReportOut.model_validate(seals.unused_report(uow, caller, days))

@@ -10,11 +10,11 @@ from typing import Annotated
 
 import typer
 
+from triage.domain import witness_policy
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail, progress, warn
 from triage.entrypoints.cli.session import session
 from triage.errors import IntegrityFailure
-from triage.services import witnessing
 
 app = typer.Typer(
     help="The tamper-evident ledger: verify, checkpoint, prove.", no_args_is_help=True
@@ -59,6 +59,8 @@ def status(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = Fals
 def checkpoint(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Issue, store and print a signed checkpoint of the ledger as it stands, with the
     cosignatures of the witnesses asked for them at once (when a witness policy is set)."""
+    from triage.services import witnessing
+
     with session(data_dir, token) as s:
         try:
             stored, outcomes = witnessing.issue_and_gather(
@@ -288,19 +290,21 @@ def witnesses_set(
     alert_after: Annotated[
         int,
         typer.Option(help="Minutes a checkpoint may stay below quorum before an alert."),
-    ] = witnessing.DEFAULT_ALERT_AFTER_MINUTES,
+    ] = witness_policy.DEFAULT_ALERT_AFTER_MINUTES,
     timeout: Annotated[
         int, typer.Option(help="Seconds one request to a witness may take.")
-    ] = witnessing.DEFAULT_TIMEOUT_SECONDS,
+    ] = witness_policy.DEFAULT_TIMEOUT_SECONDS,
     attempts: Annotated[
         int, typer.Option(help="Attempts a witness that does not answer gets per round.")
-    ] = witnessing.DEFAULT_ATTEMPTS,
+    ] = witness_policy.DEFAULT_ATTEMPTS,
     token: Token = "",
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Record the witness policy (an administrator): which witnesses cosign the checkpoints
     and how many must (recorded in the ledger; a policy that does not parse is refused)."""
+    from triage.services import witnessing
+
     try:
         text = policy_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -329,6 +333,8 @@ def witnesses_set(
 def witnesses_show(token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """Show the witness policy, whether the latest checkpoint meets its quorum, and each
     witness's last cosignature and last outcome."""
+    from triage.services import witnessing
+
     with session(data_dir, token) as s:
         shown = witnessing.status(s.uow, s.caller)
     if shown.policy is None:
@@ -361,6 +367,8 @@ def witnesses_show(token: Token = "", data_dir: DataDir = None, as_json: JsonFla
 def witnesses_policy(token: Token = "", data_dir: DataDir = None) -> None:
     """Print the whole witness policy a verifier uses, the facility's log line first: save it
     and check with `triage verify RECEIPT --policy FILE`."""
+    from triage.services import witnessing
+
     with session(data_dir, token) as s:
         found = witnessing.current_policy(s.uow, s.caller)
     typer.echo(found.text, nl=False)
@@ -371,6 +379,8 @@ def witnesses_gather(
     token: Token = "", data_dir: DataDir = None, as_json: JsonFlag = False
 ) -> None:
     """Ask the witnesses now to cosign the latest checkpoint; prints what each one did."""
+    from triage.services import witnessing
+
     with session(data_dir, token) as s:
         gathered = witnessing.gather_now(s.uow, s.caller, s.app.origin)
     outcomes, explanation = gathered.outcomes, gathered.status.explanation

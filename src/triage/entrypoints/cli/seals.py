@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 import typer
 
+from triage.domain import seals as seal_rules
 from triage.entrypoints.cli.inputs import read_scans
 from triage.entrypoints.cli.options import DataDir, JsonFlag, Token
 from triage.entrypoints.cli.output import emit, fail
 from triage.entrypoints.cli.session import session
-from triage.services import seals
 
 # The response models (pydantic) are imported inside the commands that print them, so that
 # `triage --help` does not load them.
@@ -75,6 +75,7 @@ def receive(
     """Receive a batch of seals into a store: a range (--first/--last) or serials."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealBatchOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         batch = seals.receive_batch(
@@ -109,6 +110,7 @@ def issue(
     """Issue seals from stock to a named operator."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         issued = seals.issue(
@@ -141,6 +143,7 @@ def return_seals(
     """Take issued, unused seals back into stock."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         returned = seals.return_to_stock(
@@ -169,6 +172,7 @@ def void(
     """Take a damaged seal out of use."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         found = seals.void(s.uow, s.caller, serial, reason)
@@ -186,6 +190,7 @@ def lost(
     """Record a seal as lost: an incident that stays open until resolved."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         found = seals.lose(s.uow, s.caller, serial, reason)
@@ -203,6 +208,7 @@ def broken(
     """Record a fitted seal found broken, against its device."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         found = seals.report_broken(s.uow, s.caller, serial, detail)
@@ -223,6 +229,7 @@ def show(
     """One seal and every step it has taken."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealEventOut, SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         detail = seals.seal_detail(s.uow, s.caller, serial)
@@ -254,6 +261,7 @@ def list_seals(
     """Seals in serial order."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         items, total = seals.list_seals(
@@ -281,6 +289,7 @@ def batches(
     """Seal batches, oldest first."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import SealBatchOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         found, total = seals.batches(s.uow, s.caller, offset, limit)
@@ -308,6 +317,7 @@ def stocktake(
     """Record a stocktake: every seal scanned in a store, against the register."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import StocktakeRecordedOut
+    from triage.services import seals
 
     scanned = list(serial or [])
     if scans is not None:
@@ -342,6 +352,8 @@ def reconcile(
 ) -> None:
     """Account for every seal: the sums and the open discrepancies. Exits 1 when a sum
     does not balance."""
+    from triage.services import seals
+
     with session(data_dir, token) as s:
         if record:
             stored = seals.record_reconciliation(s.uow, s.caller, scope, scope_id)
@@ -368,6 +380,7 @@ def discrepancies(
     """Seal discrepancies, oldest first."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import DiscrepancyOut
+    from triage.services import seals
 
     if status not in ("open", "resolved", "all"):
         raise fail("--status: open, resolved or all")
@@ -398,6 +411,7 @@ def resolve(
     """Close a seal discrepancy (a security manager)."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import DiscrepancyOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         found = seals.resolve_discrepancy(s.uow, s.caller, discrepancy, resolution)
@@ -461,6 +475,7 @@ def report_fitted(
     """Seals fitted per day and per operator."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import FittedReportOut
+    from triage.services import seals
 
     start = None if since is None else since.replace(tzinfo=since.tzinfo or UTC)
     end = None if until is None else until.replace(tzinfo=until.tzinfo or UTC)
@@ -476,7 +491,7 @@ def report_fitted(
 @report_app.command("unused")
 def report_unused(
     days: Annotated[int, typer.Option(min=0, max=3650, help="Issued more than N days ago.")] = (
-        seals.DEFAULT_UNUSED_DAYS
+        seal_rules.DEFAULT_UNUSED_DAYS
     ),
     token: Token = "",
     data_dir: DataDir = None,
@@ -485,6 +500,7 @@ def report_unused(
     """Seals issued more than N days ago and still neither fitted nor returned."""
     from triage.entrypoints.schemas.common import dump
     from triage.entrypoints.schemas.seals import UnusedReportOut
+    from triage.services import seals
 
     with session(data_dir, token) as s:
         report = dump(UnusedReportOut.model_validate(seals.unused_report(s.uow, s.caller, days)))
