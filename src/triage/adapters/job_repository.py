@@ -15,8 +15,8 @@ from triage.domain.job import TriageJob
 from triage.domain.lifecycle import JobState
 from triage.domain.work_order_record import ResetResult
 
-# The reads of the device path, compiled once (fastsql): each step reads its job two or three
-# times, and the job of a device when it is scanned.
+# The reads of the device path, compiled once (fastsql): each step reads its job, and a scan
+# the open job of its device.
 _JOB = Statement(select(triage_job).where(triage_job.c.id == bindparam("job_id")))
 _OPEN_FOR_DEVICE = Statement(
     select(triage_job).where(
