@@ -106,17 +106,8 @@ class FakeJobRepository(FakeTables):
     @projects("device.received")
     def _received(self, entry: Entry, index: int) -> None:
         data = entry.data
-        self.jobs[data["job_id"]] = TriageJob(
-            id=data["job_id"],
-            device_id=entry.subject.id,
-            consignment_id=data.get("consignment_id"),
-            state=JobState.RECEIVED,
-            inspector_id=None,
-            outcome=None,
-            reset_attempts=0,
-            seal_serial=None,
-            opened_at=entry.at,
-            closed_at=None,
+        self.jobs[data["job_id"]] = TriageJob.received(
+            data["job_id"], entry.subject.id, data.get("consignment_id"), entry.at
         )
         self.updated[data["job_id"]] = entry.at
 

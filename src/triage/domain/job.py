@@ -26,6 +26,24 @@ class TriageJob:
     opened_at: datetime
     closed_at: datetime | None
 
+    @classmethod
+    def received(
+        cls, job_id: str, device_id: str, consignment_id: str | None, at: datetime
+    ) -> TriageJob:
+        """A job as a scan opens it: received at ``at``, nothing decided or fitted yet."""
+        return cls(
+            id=job_id,
+            device_id=device_id,
+            consignment_id=consignment_id,
+            state=JobState.RECEIVED,
+            inspector_id=None,
+            outcome=None,
+            reset_attempts=0,
+            seal_serial=None,
+            opened_at=at,
+            closed_at=None,
+        )
+
 
 def override_refused(job: TriageJob, supervisor_id: str) -> TriageError | None:
     """Why ``supervisor_id`` may not override the job's decision at all, or None if they may."""

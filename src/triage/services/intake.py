@@ -290,18 +290,7 @@ def scan_device(uow_factory: UnitOfWorkFactory, caller: Caller, scanned: str) ->
         entry = make_entry(uow, caller, "device.received", device_ref(device_id), data)
         uow.ledger.record([*bench, entry])
         uow.commit()
-    received = TriageJob(
-        id=job_id,
-        device_id=device_id,
-        consignment_id=consignment_id,
-        state=JobState.RECEIVED,
-        inspector_id=None,
-        outcome=None,
-        reset_attempts=0,
-        seal_serial=None,
-        opened_at=entry.at,
-        closed_at=None,
-    )
+    received = TriageJob.received(job_id, device_id, consignment_id, entry.at)
     return ScanResult(device_id, received, True, None, "received: inspect it next")
 
 
