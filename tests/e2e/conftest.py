@@ -216,6 +216,31 @@ class Facility:
         raise AssertionError(f"job {job_id} stuck in {job['state']}, wanted {states}")
 
 
+def agent_command(
+    server: str, key: Path, vkey: str, bench: Path, fleet: Path, *options: str
+) -> list[str]:
+    """`triage agent run` for tool BENCH-1 with ``key``, its state in ``bench``/state and the
+    simulated ``fleet``, and ``options``."""
+    return [
+        *TRIAGE,
+        "agent",
+        "run",
+        "--server",
+        server,
+        "--tool-id",
+        "BENCH-1",
+        "--key",
+        str(key),
+        "--facility-key",
+        vkey,
+        "--state-dir",
+        str(bench / "state"),
+        "--option",
+        f"state_file={fleet}",
+        *options,
+    ]
+
+
 @contextmanager
 def running_facility(
     triage: Triage, tmp_path: Path, devices: Iterable[DeviceSpec]
@@ -255,25 +280,7 @@ def running_facility(
     base = str(client.base_url).rstrip("/")
     agent_log = (logs / "agent.log").open("w")
     agent = subprocess.Popen(
-        [
-            *TRIAGE,
-            "agent",
-            "run",
-            "--server",
-            base,
-            "--tool-id",
-            "BENCH-1",
-            "--key",
-            str(key),
-            "--facility-key",
-            vkey,
-            "--state-dir",
-            str(tmp_path / "bench" / "state"),
-            "--option",
-            f"state_file={fleet}",
-            "--interval",
-            "0.2",
-        ],
+        agent_command(base, key, vkey, tmp_path / "bench", fleet, "--interval", "0.2"),
         env=triage.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

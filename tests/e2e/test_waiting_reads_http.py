@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import TRIAGE, Triage, start_server, stop
+from tests.e2e.conftest import Triage, agent_command, start_server, stop
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 
 DEVICE = "BC-33-AC-FF-FE-FA-78-01"
@@ -99,27 +99,17 @@ def bench(triage: Triage, tmp_path: Path, *serve_options: str) -> Iterator[Bench
     fleet = tmp_path / "bench" / "fleet.json"
     SimulatedFleet.create(fleet, [DeviceSpec(DEVICE, "ESME")])
     server, client = start_server(triage, "--checkpoint-interval", "0", *serve_options)
-    command = [
-        *TRIAGE,
-        "agent",
-        "run",
-        "--server",
+    command = agent_command(
         str(client.base_url).rstrip("/"),
-        "--tool-id",
-        "BENCH-1",
-        "--key",
-        str(key),
-        "--facility-key",
+        key,
         vkey,
-        "--state-dir",
-        str(tmp_path / "bench" / "state"),
-        "--option",
-        f"state_file={fleet}",
+        tmp_path / "bench",
+        fleet,
         "--interval",
         NEVER,
         "--wait",
         "20",
-    ]
+    )
     try:
         yield Bench(triage, server, client, tokens, command, tmp_path / "agent.log")
     finally:
