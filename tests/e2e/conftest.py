@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -22,6 +27,7 @@ import pytest
 from tests.people import Enrolled, enrol, enrol_with_code, open_data_dir
 from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
+from triage.domain.local_time import DEFAULT_TIME_ZONE
 from triage.domain.roles import Role
 from triage.services import assessment, asset_owners, staffing, tokens
 
@@ -127,17 +133,21 @@ def free_port() -> int:
 
 
 def start_server(
-    triage: Triage, *args: str, access_log: Path | None = None
+    triage: Triage, *args: str, access_log: Path | None = None, error_log: Path | None = None
 ) -> tuple[subprocess.Popen[str], httpx.Client]:
     """`triage serve` on a free loopback port, waited for until it answers; its access log
-    (standard output) is written to ``access_log`` when given."""
+    (standard output) is written to ``access_log`` and its errors (standard error) to
+    ``error_log`` when given."""
     port = free_port()
-    with open(access_log or os.devnull, "w") as out:
+    with (
+        open(access_log or os.devnull, "w") as out,
+        open(error_log, "w") if error_log else nullcontext(subprocess.PIPE) as err,
+    ):
         proc = subprocess.Popen(
             [*TRIAGE, "serve", "--port", str(port), *args],
             env=triage.env,
             stdout=out,
-            stderr=subprocess.PIPE,
+            stderr=err,
             stdin=subprocess.DEVNULL,
             text=True,
         )
@@ -151,7 +161,8 @@ def start_server(
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            raise AssertionError(f"server did not start: {proc.communicate()[1]}")
+            told = error_log.read_text() if error_log else proc.communicate()[1]
+            raise AssertionError(f"server did not start: {told}")
         time.sleep(0.1)
 
 
@@ -172,8 +183,8 @@ class Facility:
     client: httpx.Client
     tokens: dict[str, str]
     vkey: str
-    # The server's access log and the agent's log (server-access.log, agent.log), in files so
-    # that neither process ever waits for a full pipe.
+    # The server's access log, its errors and the agent's log (server-access.log, server.log,
+    # agent.log), in files so that neither process ever waits for a full pipe.
     logs: Path | None = None
 
     def call(self, who: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -216,38 +227,11 @@ class Facility:
         raise AssertionError(f"job {job_id} stuck in {job['state']}, wanted {states}")
 
 
-def agent_command(
-    server: str, key: Path, vkey: str, bench: Path, fleet: Path, *options: str
-) -> list[str]:
-    """`triage agent run` for tool BENCH-1 with ``key``, its state in ``bench``/state and the
-    simulated ``fleet``, and ``options``."""
-    return [
-        *TRIAGE,
-        "agent",
-        "run",
-        "--server",
-        server,
-        "--tool-id",
-        "BENCH-1",
-        "--key",
-        str(key),
-        "--facility-key",
-        vkey,
-        "--state-dir",
-        str(bench / "state"),
-        "--option",
-        f"state_file={fleet}",
-        *options,
-    ]
-
-
-@contextmanager
-def running_facility(
-    triage: Triage, tmp_path: Path, devices: Iterable[DeviceSpec]
-) -> Iterator[Facility]:
-    """A facility with staff (sup, sup2, ben at bench B1; stella in stores; sam the security
-    manager), tool BENCH-1 at
-    B1, its server, and a `triage agent` process driving a simulated fleet of ``devices``."""
+def set_up_facility(triage: Triage, key: Path) -> tuple[dict[str, str], str]:
+    """Initialise ``triage``'s data directory as a facility with staff (sup, sup2, ben at bench
+    B1; stella in stores; sam the security manager; admin), commissioned, with the asset owner
+    MAP-1 and tool BENCH-1 enrolled at B1 (its private key written to ``key``): everyone's
+    tokens and the facility's verifier key. ``TRIAGE_TOKEN`` is sup's from then on."""
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
     admin = triage.first_admin("admin", "Ada Admin")
     # Their tokens are for bench B1, where the tool sits: work orders need that.
@@ -265,22 +249,152 @@ def running_facility(
     triage.commission(admin)
     triage.register_owner(admin)
     triage.env["TRIAGE_TOKEN"] = tokens["sup"]
-    key = tmp_path / "bench" / "tool.key"
     tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
     triage.run(
         "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--token", admin
     )
+    return tokens, vkey
+
+
+# Settings that no step of set_up_facility reads (the server's or the copy's own): a facility
+# set up under any value of them is the same, so they do not choose a template.
+NOT_FOR_SET_UP = frozenset(
+    {"TRIAGE_DATA_DIR", "TRIAGE_TOKEN", "TRIAGE_SERVE_WORKERS", "TRIAGE_DUIS_SCHEMA"}
+)
+
+
+@dataclass
+class Template:
+    """A facility set up once (set_up_facility, on SQLite) and copied for each test."""
+
+    data_dir: Path
+    key: Path  # the tool's private key
+    people: dict[str, Enrolled]
+    tokens: dict[str, str]
+    vkey: str
+
+
+class Templates:
+    """The facilities this test process set up to copy, one per choice of the settings that
+    set-up reads and per day (so that no test finds its set-up dated the day before); their
+    tokens last DEFAULT_DAYS (90 days), far beyond a session. Setting a facility up takes a
+    test 15 to 25 seconds (processes, password hashing, enrolments); a copy, milliseconds."""
+
+    def __init__(self) -> None:
+        self.root: Path | None = None  # set for the session by the fixture below
+        self.built: dict[tuple[object, ...], Template] = {}
+
+    def set_up(self, triage: Triage, key: Path) -> tuple[dict[str, str], str]:
+        """``triage``'s facility set up (set_up_facility), from a copy of a template when it
+        is on SQLite in a fresh data directory: its own files, key, people and tokens."""
+        if (
+            self.root is None
+            or "TRIAGE_DATABASE_URL" in triage.env
+            or triage.data_dir.exists()
+            or key.exists()
+        ):
+            return set_up_facility(triage, key)
+        template = self._template(triage)
+        # Modes are kept (copy2): the keys readable by their owner only, the directory 0700.
+        # No path in the data directory names the directory itself.
+        shutil.copytree(template.data_dir, triage.data_dir)
+        key.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(template.key, key)
+        triage.people.update(copy.deepcopy(template.people))
+        triage.env["TRIAGE_TOKEN"] = template.tokens["sup"]
+        return dict(template.tokens), template.vkey
+
+    def _template(self, triage: Triage) -> Template:
+        assert self.root is not None
+        settings = sorted(
+            (name, value)
+            for name, value in triage.env.items()
+            if name.startswith("TRIAGE_") and name not in NOT_FOR_SET_UP
+        )
+        now = datetime.now(UTC)
+        zone = ZoneInfo(triage.env.get("TRIAGE_TIME_ZONE") or DEFAULT_TIME_ZONE)
+        days = (now.date(), now.astimezone(zone).date())
+        wanted = (tuple(settings), days)
+        if wanted in self.built:
+            return self.built[wanted]
+        for stale in [k for k in self.built if k[0] == wanted[0]]:  # set up another day
+            shutil.rmtree(self.built.pop(stale).data_dir.parent)
+        root = Path(tempfile.mkdtemp(prefix="facility-", dir=self.root))
+        builder = Triage(root / "var")
+        builder.env = {**triage.env, "TRIAGE_DATA_DIR": str(builder.data_dir)}
+        key = root / "tool.key"
+        tokens, vkey = set_up_facility(builder, key)
+        # A consistent copy: every process and connection is closed; the write-ahead log is
+        # folded into the database and emptied, which fails if anything still reads it.
+        with closing(sqlite3.connect(builder.data_dir / "triage.db", timeout=0)) as db:
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        assert busy == 0, f"the template database {builder.data_dir} is still in use"
+        template = Template(builder.data_dir, key, builder.people, tokens, vkey)
+        self.built[wanted] = template
+        return template
+
+
+TEMPLATES = Templates()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def facility_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Where this test process keeps the facilities it copies (see Templates)."""
+    TEMPLATES.root = tmp_path_factory.mktemp("facility-templates")
+    yield TEMPLATES
+    TEMPLATES.root = None
+    TEMPLATES.built.clear()
+
+
+def agent_command(server: str, key: Path, vkey: str, bench: Path, *options: str) -> list[str]:
+    """`triage agent run` for tool BENCH-1 (its private ``key``) against ``server`` and the
+    facility key ``vkey``, driving the simulated fleet in ``bench``/fleet.json and keeping its
+    state in ``bench``/state, with ``options``."""
+    return [
+        *TRIAGE,
+        "agent",
+        "run",
+        "--server",
+        server,
+        "--tool-id",
+        "BENCH-1",
+        "--key",
+        str(key),
+        "--facility-key",
+        vkey,
+        "--state-dir",
+        str(bench / "state"),
+        "--option",
+        f"state_file={bench / 'fleet.json'}",
+        *options,
+    ]
+
+
+@contextmanager
+def running_facility(
+    triage: Triage, tmp_path: Path, devices: Iterable[DeviceSpec]
+) -> Iterator[Facility]:
+    """A facility with staff (sup, sup2, ben at bench B1; stella in stores; sam the security
+    manager), tool BENCH-1 at B1, its server, and a `triage agent` process driving a simulated
+    fleet of ``devices``. On SQLite, its data directory is a copy of one set up once per test
+    process (Templates); the server and the agent are the test's own."""
+    key = tmp_path / "bench" / "tool.key"
+    tokens, vkey = TEMPLATES.set_up(triage, key)
     fleet = tmp_path / "bench" / "fleet.json"
     SimulatedFleet.create(fleet, list(devices))
     logs = tmp_path / "logs"
     logs.mkdir()
     server, client = start_server(
-        triage, "--checkpoint-interval", "0", access_log=logs / "server-access.log"
+        triage,
+        "--checkpoint-interval",
+        "0",
+        access_log=logs / "server-access.log",
+        error_log=logs / "server.log",
     )
     base = str(client.base_url).rstrip("/")
     agent_log = (logs / "agent.log").open("w")
     agent = subprocess.Popen(
-        agent_command(base, key, vkey, tmp_path / "bench", fleet, "--interval", "0.2"),
+        agent_command(base, key, vkey, tmp_path / "bench", "--interval", "0.2"),
         env=triage.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Triage, agent_command, start_server, stop
+from tests.e2e.conftest import TEMPLATES, Triage, agent_command, start_server, stop
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 
 DEVICE = "BC-33-AC-FF-FE-FA-78-01"
@@ -79,36 +79,15 @@ class Bench:
 
 @contextmanager
 def bench(triage: Triage, tmp_path: Path, *serve_options: str) -> Iterator[Bench]:
-    """A facility with ben at bench B1, tool BENCH-1 there (its key and a simulated fleet of
-    one device), its server, and the command of its agent (not started)."""
-    triage.run("init")
-    admin = triage.first_admin()
-    tokens = {
-        "ben": triage.staff(admin, "ben", "bench_operator", bench="B1"),
-        "sup": triage.staff(admin, "sup", "supervisor", bench="B1"),
-    }
-    triage.commission(admin)
-    triage.register_owner(admin)
-    with triage.opened() as app:
-        vkey = app.verifier_key()
+    """A facility with ben and sup at bench B1, tool BENCH-1 there (its key and a simulated
+    fleet of one device), its server, and the command of its agent (not started)."""
     key = tmp_path / "bench" / "tool.key"
-    tool_vkey = triage.run("agent", "keygen", "--tool-id", "BENCH-1", "--out", str(key)).stdout
-    triage.run(
-        "tool", "enrol", "BENCH-1", "--bench", "B1", "--key", tool_vkey.strip(), "--token", admin
-    )
-    fleet = tmp_path / "bench" / "fleet.json"
-    SimulatedFleet.create(fleet, [DeviceSpec(DEVICE, "ESME")])
+    tokens, vkey = TEMPLATES.set_up(triage, key)
+    SimulatedFleet.create(tmp_path / "bench" / "fleet.json", [DeviceSpec(DEVICE, "ESME")])
     server, client = start_server(triage, "--checkpoint-interval", "0", *serve_options)
+    base = str(client.base_url).rstrip("/")
     command = agent_command(
-        str(client.base_url).rstrip("/"),
-        key,
-        vkey,
-        tmp_path / "bench",
-        fleet,
-        "--interval",
-        NEVER,
-        "--wait",
-        "20",
+        base, key, vkey, tmp_path / "bench", "--interval", NEVER, "--wait", "20"
     )
     try:
         yield Bench(triage, server, client, tokens, command, tmp_path / "agent.log")
