@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,8 @@ from tests.unit.fakes import FakeClock
 from triage import bootstrap
 from triage.adapters.devices.base import ResetFailed
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedConnector, SimulatedFleet
+from triage.domain import agent_request
+from triage.domain.agent_request import request_message
 from triage.domain.caller import Caller
 from triage.domain.consignment import ManifestRow
 from triage.domain.job import TriageJob
@@ -24,7 +28,7 @@ from triage.domain.roles import Role
 from triage.domain.tool import tool_key_name
 from triage.domain.work_order import ResetOutcome, ToolResult, WorkOrder
 from triage.ledger import note
-from triage.ledger.entry import Entry
+from triage.ledger.entry import Entry, format_time
 from triage.services import (
     assessment,
     asset_owners,
@@ -157,6 +161,25 @@ class Staffed:
             datetime.now(UTC),
         )
         return (tamper(result) if tamper else result).sign(self.tool_key)
+
+
+def tool_headers(
+    staffed: Staffed, path: str, body: bytes, nonce: str | None = None
+) -> dict[str, str]:
+    """The headers of a POST to ``path`` signed by the bench's tool, as the agent sends it
+    (with a new nonce unless ``nonce`` is given)."""
+    sent = format_time(datetime.now(UTC))
+    nonce = nonce or secrets.token_hex(16)
+    message = request_message("POST", path, sent, nonce, body)
+    return {
+        agent_request.HEADER_TOOL: "BENCH-1",
+        agent_request.HEADER_TIME: sent,
+        agent_request.HEADER_NONCE: nonce,
+        agent_request.HEADER_SIGNATURE: base64.b64encode(
+            note.sign_message(message, staffed.tool_key)
+        ).decode(),
+        "Content-Type": "application/json",
+    }
 
 
 @pytest.fixture

@@ -4,29 +4,24 @@ evidence store; the replay check agrees with what was projected."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.gbcs_logs import clean_log
-from tests.integration.conftest import CLEAN, Staffed
+from tests.integration.conftest import CLEAN, Staffed, tool_headers
 from tests.people import enrol
 from triage.adapters.devices import scenarios
 from triage.adapters.devices.simulated import SimulatedFleet
 from triage.adapters.replay import replay_check
-from triage.domain import agent_request
-from triage.domain.agent_request import request_message
 from triage.domain.lifecycle import JobState
 from triage.domain.security_log_reading import SecurityLogReading
 from triage.domain.work_order import WorkOrder
 from triage.entrypoints.asgi import create_app
 from triage.errors import InvalidInput
-from triage.ledger import note
 from triage.ledger.entry import format_time
 from triage.services import intake, job_steps, security_log
 
@@ -145,22 +140,6 @@ def test_a_reading_of_another_device_is_refused_and_nothing_is_recorded(
     assert replay_check(app.database, app.facility.id).differences == []
 
 
-def _tool_headers(staffed: Staffed, path: str, body: bytes) -> dict[str, str]:
-    """The headers of a request signed by the bench's tool, as the agent sends it."""
-    sent = format_time(datetime.now(UTC))
-    nonce = secrets.token_hex(16)
-    message = request_message("POST", path, sent, nonce, body)
-    return {
-        agent_request.HEADER_TOOL: "BENCH-1",
-        agent_request.HEADER_TIME: sent,
-        agent_request.HEADER_NONCE: nonce,
-        agent_request.HEADER_SIGNATURE: base64.b64encode(
-            note.sign_message(message, staffed.tool_key)
-        ).decode(),
-        "Content-Type": "application/json",
-    }
-
-
 def test_the_log_travels_through_the_api_from_read_order_to_raw_bytes(staffed: Staffed) -> None:
     app = staffed.app
     client = TestClient(create_app(app))
@@ -183,7 +162,7 @@ def test_the_log_travels_through_the_api_from_read_order_to_raw_bytes(staffed: S
     ).sign(staffed.tool_key)
     body = json.dumps({"reading": reading}).encode()
     path = "/api/v1/agent/security-logs"
-    recorded = client.post(path, content=body, headers=_tool_headers(staffed, path, body))
+    recorded = client.post(path, content=body, headers=tool_headers(staffed, path, body))
     assert recorded.status_code == 200, recorded.text
     sha256 = hashlib.sha256(raw).hexdigest()
     assert recorded.json()["sha256"] == sha256

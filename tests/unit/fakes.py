@@ -33,7 +33,7 @@ from triage.ledger.entry import Entry
 from triage.ledger.log import Log, LogStorage, StoredCheckpoint
 from triage.ledger.memory import MemoryLogStorage
 from triage.ledger.tiles import TileCache
-from triage.services.ports import WitnessClient, WitnessUnreachable
+from triage.services.ports import UnitOfWork, WitnessClient, WitnessUnreachable
 from triage.services.throttle import Throttles
 
 if TYPE_CHECKING:
@@ -312,6 +312,7 @@ class FakeUnitOfWork:
         self.facility_id = factory.facility_id
         self.packaged = factory.packaged
         self._working: FakeDatabase | None = None
+        self._kept: FakeDatabase | None = None  # what the first step wrote (first_write)
 
     @property
     def clock(self) -> FakeClock:
@@ -324,6 +325,14 @@ class FakeUnitOfWork:
     def __enter__(self) -> Self:
         self._working = copy.deepcopy(self._factory.database)
         self._rebind()
+        first = self._factory.take_first_write() if self.write else None
+        if first is not None:
+            try:
+                first(self)
+            except BaseException:
+                self._working = None
+                raise
+            self._kept = copy.deepcopy(self._working)
         return self
 
     def commit(self) -> None:
@@ -331,6 +340,7 @@ class FakeUnitOfWork:
             raise RuntimeError("unit of work is not open")
         if not self.write:
             raise AssertionError("a read-only unit of work was committed")
+        self._kept = None
         self._factory.database = self._working
         # Go on in a copy, as a database transaction goes on after a commit.
         self._working = copy.deepcopy(self._working)
@@ -350,6 +360,8 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._working = None
+        if self._kept is not None:  # not committed: what the first step wrote, alone
+            self._factory.database, self._kept = self._kept, None
         if isinstance(exc, RecordDisagrees) and exc.record is not None:
             # As the SQL unit of work does: the refused step rolled back, the refusal (an
             # alert) is recorded in a unit of work of its own.
@@ -445,11 +457,23 @@ class FakeUnitOfWorkFactory:
         self.database.areas = {name: make(self.database) for name, make in AREAS.items()}
         self.commits = 0
         self.opened: list[FakeUnitOfWork] = []
+        self._first: Callable[[UnitOfWork], None] | None = None
 
     def __call__(self, *, write: bool) -> FakeUnitOfWork:
         uow = FakeUnitOfWork(self, write)
         self.opened.append(uow)
         return uow
+
+    def first_write(self, step: Callable[[UnitOfWork], None]) -> FakeUnitOfWorkFactory:
+        """As the SQL factory's: the next writing unit of work runs ``step`` first and keeps
+        what it wrote even when it is not committed (this fake's one database, so the factory
+        itself rather than a copy)."""
+        self._first = step
+        return self
+
+    def take_first_write(self) -> Callable[[UnitOfWork], None] | None:
+        step, self._first = self._first, None
+        return step
 
     def tile_cache(self) -> TileCache:
         return TileCache()

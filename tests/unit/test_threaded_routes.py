@@ -1,5 +1,7 @@
 """The API's routes: a plain endpoint still runs off the event loop, its answer is still checked
-against its response model, and what a route declares on its endpoint is still read.
+against its response model, and what a route declares on its endpoint is still read. A quick
+endpoint runs on the event loop holding the writer lock when it is free, and in the thread pool
+when a thread holds it.
 
 No "from __future__ import annotations": FastAPI must see the dependency defined in ``build``.
 """
@@ -14,7 +16,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from triage.entrypoints.api.routing import ThreadedRoute
+from triage.entrypoints.api.routing import Quick, ThreadedRoute
 from triage.entrypoints.request_bodies import body_limit, declared_limit
 
 
@@ -23,9 +25,13 @@ class Answer(BaseModel):
     count: int
 
 
+LOCK = threading.RLock()
+
+
 def build() -> tuple[FastAPI, dict[str, int], APIRouter]:
     threads: dict[str, int] = {}
     router = APIRouter(prefix="/t", route_class=ThreadedRoute)
+    quick = Quick(LOCK)
 
     async def on_the_loop() -> int:
         threads["loop"] = threading.get_ident()
@@ -34,6 +40,16 @@ def build() -> tuple[FastAPI, dict[str, int], APIRouter]:
     @router.get("/answer/{name}")
     def answer(name: str, one: Annotated[int, Depends(on_the_loop)], extra: int = 0) -> Answer:
         threads["endpoint"] = threading.get_ident()
+        return Answer(name=name, count=one + extra)
+
+    @router.get("/quick/{name}")
+    @quick
+    def quick_answer(
+        name: str, one: Annotated[int, Depends(on_the_loop)], extra: int = 0
+    ) -> Answer:
+        threads["quick"] = threading.get_ident()
+        with LOCK:  # as a writing unit of work takes it (again, on the event loop)
+            threads["others_could_write"] = int(_free_for_another_thread())
         return Answer(name=name, count=one + extra)
 
     @router.get("/wrong")
@@ -78,3 +94,65 @@ def test_the_parameters_and_declarations_of_the_endpoint_are_kept() -> None:
     assert declared_limit(routes["/t/upload"]) == 12345
     parameters = app.openapi()["paths"]["/t/answer/{name}"]["get"]["parameters"]
     assert {p["name"] for p in parameters} == {"name", "extra"}
+
+
+def _free_for_another_thread() -> bool:
+    got: list[bool] = []
+
+    def attempt() -> None:
+        got.append(LOCK.acquire(blocking=False))
+        if got[0]:
+            LOCK.release()
+
+    other = threading.Thread(target=attempt)
+    other.start()
+    other.join(10)
+    return got[0]
+
+
+def _held_by_another_thread() -> tuple[threading.Event, threading.Event, threading.Thread]:
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with LOCK:
+            taken.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(10)
+    return taken, done, holder
+
+
+def test_a_quick_endpoint_runs_on_the_event_loop_holding_the_lock() -> None:
+    app, threads, _ = build()
+    with TestClient(app) as client:
+        got = client.get("/t/quick/abc", params={"extra": 2})
+        assert got.json() == {"name": "abc", "count": 3}
+        assert threads["quick"] == threads["loop"]
+        assert threads["others_could_write"] == 0
+        # Its answer is checked and its parameters validated as any endpoint's.
+        assert client.get("/t/quick/abc", params={"extra": "x"}).status_code == 422
+    assert LOCK.acquire(blocking=False)  # and released after
+    LOCK.release()
+
+
+def test_a_quick_endpoint_goes_to_the_thread_pool_while_a_thread_holds_the_lock() -> None:
+    app, threads, _ = build()
+    with TestClient(app) as client:
+        _, done, holder = _held_by_another_thread()
+        answered: dict[str, int] = {}
+
+        def call() -> None:
+            answered["status"] = client.get("/t/quick/abc").status_code
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        # The event loop is not blocked: another request is answered meanwhile.
+        assert client.get("/t/answer/x").status_code == 200
+        assert caller.is_alive(), "the quick call did not wait for the lock"
+        done.set()
+        holder.join(10)
+        caller.join(10)
+    assert answered == {"status": 200}
+    assert threads["quick"] != threads["loop"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, RootTransaction
+from sqlalchemy import Connection, NestedTransaction, RootTransaction
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -51,7 +52,7 @@ from triage.config import Settings
 from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
 from triage.ledger.entry import Entry
 from triage.ledger.tiles import TileCache
-from triage.services.ports import Clock
+from triage.services.ports import Clock, UnitOfWork
 from triage.services.throttle import Throttles
 
 
@@ -83,6 +84,9 @@ class SqlUnitOfWork:
         # The entries recorded in this transaction: after the commit, whoever waits on what
         # they are about is woken (``ChangeHub``).
         self._recorded: list[Entry] = []
+        # What this transaction's first step wrote (``first_write``), kept by a savepoint: it
+        # is committed even when the rest of the transaction is not.
+        self._kept: NestedTransaction | None = None
 
     def __enter__(self) -> Self:
         if self._write and self._database.dialect == "sqlite":
@@ -100,12 +104,16 @@ class SqlUnitOfWork:
             self._tx = conn.begin()
             if self._write:
                 self._database.lock_writers(conn, self.facility_id)
+            self._open = conn
+            first = self._factory.take_first_write() if self._write else None
+            if first is not None:
+                first(self)
+                self._kept = conn.begin_nested()
         except BaseException as exc:
             self.__exit__(None, None, None)
             if isinstance(exc, _UNAVAILABLE):
                 raise database_unavailable(exc) from exc
             raise
-        self._open = conn
         return self
 
     # The repositories, each made when first used: a unit of work uses a few of them, and
@@ -227,6 +235,9 @@ class SqlUnitOfWork:
         if self._tx is None:
             raise RuntimeError("unit of work is not open")
         try:
+            if self._kept is not None:
+                self._kept.commit()
+                self._kept = None
             self._tx.commit()
         except IntegrityError as exc:
             raise integrity_conflict(exc) from exc
@@ -246,11 +257,11 @@ class SqlUnitOfWork:
     ) -> None:
         try:
             if self._tx is not None and self._tx.is_active:
-                self._tx.rollback()
+                self._roll_back()
         finally:
             if self._conn is not None:
                 self._conn.close()
-            self._conn = self._tx = self._open = None
+            self._conn = self._tx = self._open = self._kept = None
             self._recorded.clear()
             for name in _REPOSITORIES:  # none outlives its connection
                 self.__dict__.pop(name, None)
@@ -267,6 +278,22 @@ class SqlUnitOfWork:
             with self._factory(write=True) as again:
                 record(again)
                 again.commit()
+
+    def _roll_back(self) -> None:
+        """Undo the transaction, all but what its first step wrote (``first_write``), which
+        is committed alone."""
+        assert self._tx is not None
+        kept, self._kept = self._kept, None
+        if kept is None or not kept.is_active:
+            self._tx.rollback()
+            return
+        try:
+            kept.rollback()
+            self._tx.commit()
+        except BaseException:
+            if self._tx.is_active:
+                self._tx.rollback()
+            raise
 
 
 class _NotingLedger(SqlLedger):
@@ -352,9 +379,24 @@ class SqlUnitOfWorkFactory:
         self._witnesses = HttpWitnessClient()
         url = database.engine.url.render_as_string(hide_password=True)
         self._cache = tile_cache(url, facility_id)
+        self._first: Callable[[UnitOfWork], None] | None = None
 
     def __call__(self, *, write: bool) -> SqlUnitOfWork:
         return SqlUnitOfWork(self, write)
+
+    def first_write(self, step: Callable[[UnitOfWork], None]) -> SqlUnitOfWorkFactory:
+        """This factory, but the first writing unit of work it opens runs ``step`` first
+        (after taking the writer lock) and commits what ``step`` wrote even when the rest of
+        its transaction is rolled back; an error ``step`` raises rolls back and is raised
+        from the ``with``. The step is run once, by that unit of work alone."""
+        taken = copy.copy(self)
+        taken._first = step
+        return taken
+
+    def take_first_write(self) -> Callable[[UnitOfWork], None] | None:
+        """The step ``first_write`` set, once; None after that, or when none was set."""
+        step, self._first = self._first, None
+        return step
 
     def tile_cache(self) -> TileCache:
         """This process's memory of the facility log's tiles."""

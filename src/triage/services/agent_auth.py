@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from triage.domain.agent_request import request_message, time_problem
@@ -16,7 +19,7 @@ from triage.ledger.entry import Ref, parse_time
 from triage.ledger.errors import VerificationError
 from triage.services import anomaly
 from triage.services.common import record_refusal
-from triage.services.ports import UnitOfWorkFactory
+from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 _NONCE = re.compile(r"[0-9a-f]{32}")
@@ -33,10 +36,34 @@ def authenticate_tool(
     body: bytes,
     source: str | None = None,
 ) -> Caller:
+    """The tool a signed request comes from, its nonce claimed at once in a transaction of
+    its own; Unauthenticated when it does not verify (see ``verify_tool_request``). The API
+    claims the nonce in the transaction that acts on the request instead
+    (``SignedToolRequest.acting``)."""
+    request = verify_tool_request(
+        uow_factory, tool_id, method, target, sent_time, nonce, signature, body, source
+    )
+    with request.acting(uow_factory) as acting, acting(write=True) as uow:
+        uow.commit()
+    return request.caller
+
+
+def verify_tool_request(
+    uow_factory: UnitOfWorkFactory,
+    tool_id: str,
+    method: str,
+    target: str,
+    sent_time: str,
+    nonce: str,
+    signature: str,
+    body: bytes,
+    source: str | None = None,
+) -> SignedToolRequest:
     """The tool a signed request comes from; Unauthenticated when it does not verify.
 
-    A request that changes state must also carry a nonce never seen before; a read (GET) needs
-    only a fresh signed time, so an agent's polling does not cost a durable write each time.
+    A request that changes state must also carry a nonce never seen before, claimed by
+    ``SignedToolRequest.acting`` in the first transaction that writes; a read (GET) needs only
+    a fresh signed time, so an agent's polling does not cost a durable write each time.
 
     Only a refusal of a request the tool's key signed (a replayed nonce, a time off the
     server's clock) counts against the tool's thresholds and is recorded every time: it shows
@@ -56,8 +83,13 @@ def authenticate_tool(
         problem, signed = _check(
             tool, tool_id, method, target, sent_time, nonce, signature, body, at
         )
+    request = SignedToolRequest(
+        Caller.tool(tool_id), f"{method} {target}", nonce if changes_state else None
+    )
+    if problem is None:
+        return request
     throttle = None
-    if problem is not None and not signed and source is not None:
+    if not signed and source is not None:
         throttle = uow_factory.throttles.named(
             "agent-unverified", limits.agent_unverified_burst, limits.agent_unverified_window
         )
@@ -68,40 +100,92 @@ def authenticate_tool(
                 f"wait {retry} s before trying again",
                 retry,
             )
-    if problem is None and changes_state:
-        with uow_factory(write=True) as uow:
-            tool = uow.tools.get(tool_id)
-            if tool is None or tool.status is not ToolStatus.ACTIVE:
-                problem, signed = f"tool {tool_id} is no longer active", False
-            elif not uow.tools.use_agent_nonce(tool_id, nonce):
-                problem = "nonce already used: the request is a replay"
-            else:
-                uow.commit()
-    if problem is None:
-        return Caller.tool(tool_id)
-    if signed:
-        record_refusal(
-            uow_factory,
-            _AGENT_AUTH,
-            "auth.refused",
-            Ref("tool", tool_id),
-            f"{method} {target}: {problem}",
-            then=anomaly.after_refusal(tool_id),
-        )
-    else:
-        if throttle is not None and source is not None:
-            throttle.add(source, at)
+        throttle.add(source, at)
+    raise request.refused(uow_factory, problem, signed, tool)
+
+
+class _NotClaimed(Exception):
+    """A signed request's nonce could not be claimed (raised inside the transaction that
+    tried, so that it rolls back; ``SignedToolRequest.acting`` answers it)."""
+
+    def __init__(self, problem: str, signed: bool, tool: Tool | None) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.signed = signed
+        self.tool = tool
+
+
+@dataclass
+class SignedToolRequest:
+    """A tool's request whose signature verified: who sent it, and the nonce it must claim
+    before it may change anything (None for a read)."""
+
+    caller: Caller
+    what: str  # "METHOD target", as refusals are recorded
+    nonce: str | None
+    claimed: bool = field(default=False, compare=False)
+
+    @contextmanager
+    def acting(self, uow_factory: UnitOfWorkFactory) -> Iterator[UnitOfWorkFactory]:
+        """The units of work that act on this request: the first that writes claims the
+        nonce before anything else, in its own transaction, so that a request is acted on at
+        most once and one write transaction does both. The claim is committed even when
+        that transaction is not (the request was refused): a refused request cannot be
+        replayed later either. A request that writes nothing has its nonce claimed when the
+        block ends. A nonce already used, or a tool put out of use since its signature was
+        checked, is answered Unauthenticated and recorded as before."""
+        if self.nonce is None:
+            yield uow_factory
+            return
+        try:
+            try:
+                yield uow_factory.first_write(self._claim)
+            finally:
+                if not self.claimed:
+                    with uow_factory(write=True) as uow:
+                        self._claim(uow)
+                        uow.commit()
+        except _NotClaimed as exc:
+            raise self.refused(uow_factory, exc.problem, exc.signed, exc.tool) from None
+
+    def _claim(self, uow: UnitOfWork) -> None:
+        assert self.nonce is not None
+        self.claimed = True  # tried: never again, whatever the answer
+        tool = uow.tools.get(self.caller.id)
+        if tool is None or tool.status is not ToolStatus.ACTIVE:
+            raise _NotClaimed(f"tool {self.caller.id} is no longer active", False, tool)
+        if not uow.tools.use_agent_nonce(self.caller.id, self.nonce):
+            raise _NotClaimed("nonce already used: the request is a replay", True, tool)
+
+    def refused(
+        self, uow_factory: UnitOfWorkFactory, problem: str, signed: bool, tool: Tool | None
+    ) -> Unauthenticated:
+        """Record the refusal of this request (``problem``) and give the error to raise: a
+        refusal of what the tool's key ``signed`` counts against the tool's thresholds; one
+        that proves nothing is recorded at most once a minute per tool id (``tool``: the
+        tool of that id as read, None when there is none)."""
+        tool_id = self.caller.id
         known = tool is not None and tool.status is ToolStatus.ACTIVE
-        record_refusal(
-            uow_factory,
-            _AGENT_AUTH,
-            # Not "auth.refused": that is what the thresholds count.
-            "auth.signature_refused" if known else "auth.refused",
-            Ref("tool", tool_id if tool is not None else "unknown"),
-            f"{method} {target}: {problem}",
-            once_per=limits.refusal_record_interval,
-        )
-    raise Unauthenticated(f"agent request refused: {problem}")
+        if signed:
+            record_refusal(
+                uow_factory,
+                _AGENT_AUTH,
+                "auth.refused",
+                Ref("tool", tool_id),
+                f"{self.what}: {problem}",
+                then=anomaly.after_refusal(tool_id),
+            )
+        else:
+            record_refusal(
+                uow_factory,
+                _AGENT_AUTH,
+                # Not "auth.refused": that is what the thresholds count.
+                "auth.signature_refused" if known else "auth.refused",
+                Ref("tool", tool_id if tool is not None else "unknown"),
+                f"{self.what}: {problem}",
+                once_per=uow_factory.settings.refusal_record_interval,
+            )
+        return Unauthenticated(f"agent request refused: {problem}")
 
 
 _AGENT_AUTH = Caller.system("agent-auth")

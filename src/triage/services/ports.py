@@ -5,7 +5,7 @@ implements them; tests/unit/fakes.py fakes them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -1394,6 +1394,13 @@ class UnitOfWorkFactory(Protocol):
     """Opens units of work: ``write=True`` for one that may change state."""
 
     def __call__(self, *, write: bool) -> UnitOfWork: ...
+
+    def first_write(self, step: Callable[[UnitOfWork], None]) -> UnitOfWorkFactory:
+        """This factory, but the first writing unit of work it opens runs ``step`` first
+        (holding the writer lock) and commits what ``step`` wrote even when the rest of its
+        transaction is rolled back: a signed request's nonce is claimed in the transaction
+        that acts on the request, and stays claimed when the request is refused."""
+        ...
 
     @property
     def passwords(self) -> PasswordHasher:

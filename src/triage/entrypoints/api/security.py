@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from triage.bootstrap import App
 from triage.domain.caller import Caller
@@ -49,7 +50,7 @@ class _Operator:
     def __hash__(self) -> int:
         return object.__hash__(self._application)  # by identity, as __eq__ compares
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -59,9 +60,11 @@ class _Operator:
         if credentials is not None:
             if credentials.scheme.lower() != "bearer":
                 raise Unauthenticated("send an operator's API token as 'Authorization: Bearer ...'")
+            # Two indexed reads and nothing written: quick, on the event loop (routing.Quick).
             return tokens.authenticate_token(uow, credentials.credentials)
         if session:
-            found = auth.authenticate_session(uow, session)
+            # A session is touched (written) now and then: in the thread pool.
+            found = await run_in_threadpool(auth.authenticate_session, uow, session)
             if changes_state(request.method) and not csrf_matches(
                 request.headers.get(CSRF_HEADER, ""), found.csrf_token
             ):
@@ -75,7 +78,7 @@ class _Operator:
         )
 
 
-def operator_dependency(application: App) -> Callable[..., Caller]:
+def operator_dependency(application: App) -> Callable[..., Awaitable[Caller]]:
     """A FastAPI dependency giving the authenticated operator, or 401/403."""
     return _Operator(application)
 

@@ -15,7 +15,7 @@ from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.domain.roles import Permission
 from triage.entrypoints.api import problems
-from triage.entrypoints.api.routing import ThreadedRoute
+from triage.entrypoints.api.routing import Quick, ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.api.triage_routes import tool_dependency
 from triage.entrypoints.api.waiting import NOT_MODIFIED, WAITING_DOC, WaitingReads
@@ -23,6 +23,7 @@ from triage.entrypoints.schemas.security_log import JobSecurityLogOut, SecurityL
 from triage.entrypoints.schemas.triage import WorkOrderIssuedOut
 from triage.errors import NotFound
 from triage.services import security_log
+from triage.services.agent_auth import SignedToolRequest
 
 # A security log answer is at most 64 KiB: as hex text, twice that.
 MAX_HEX = 2 * 64 * 1024
@@ -56,8 +57,9 @@ def build_security_log_router(application: App) -> APIRouter:
     """The security log routes for one facility."""
     uow = application.uow
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
-    Tool = Annotated[Caller, Depends(tool_dependency(application))]
+    Tool = Annotated[SignedToolRequest, Depends(tool_dependency(application))]
     waiting = WaitingReads(application)
+    quick = Quick(application.database.write_lock)
     router = APIRouter(prefix="/api/v1", tags=["security logs"], route_class=ThreadedRoute)
 
     @router.post(
@@ -65,6 +67,7 @@ def build_security_log_router(application: App) -> APIRouter:
         status_code=201,
         **requires(application, Permission.DEVICE_INSPECT),
     )
+    @quick
     def read_order(job_id: str, body: ReadOrderIn, caller: Operator) -> WorkOrderIssuedOut:
         """Order the bench's tool to read the device's security log (before the inspection)."""
         signed = security_log.request_read(
@@ -128,12 +131,14 @@ def build_security_log_router(application: App) -> APIRouter:
         responses=problems.responses(429),
         **access("tool"),
     )
-    def agent_reading(body: ReadingIn, caller: Tool) -> SecurityLogRecordOut:
+    @quick
+    def agent_reading(body: ReadingIn, signed: Tool) -> SecurityLogRecordOut:
         """A tool's signed reading of a device's security log under a read order (signed
         request)."""
-        record = security_log.record_reading(
-            uow, caller, application.evidence_store(), body.reading
-        )
+        with signed.acting(uow) as acting:
+            record = security_log.record_reading(
+                acting, signed.caller, application.evidence_store(), body.reading
+            )
         return SecurityLogRecordOut.of(record)
 
     return router

@@ -10,7 +10,7 @@ the routes are declared public in the OpenAPI document and no token is looked at
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -55,7 +55,7 @@ def build_tlog_router(application: App) -> APIRouter:
     immutable = f"{visibility}, max-age={IMMUTABLE_SECONDS}, immutable"
     if public:
         guard = access("public")
-        reader: Callable[..., Caller | None] = _nobody
+        reader: Callable[..., Awaitable[Caller | None]] = _nobody
     else:
         guard = requires(application, Permission.ASSURANCE_READ)
         reader = operator_dependency(application)
@@ -135,8 +135,9 @@ def build_tlog_router(application: App) -> APIRouter:
     return router
 
 
-def _nobody() -> None:
-    """The caller of a public route: nobody needs to be signed in."""
+async def _nobody() -> None:
+    """The caller of a public route: nobody needs to be signed in (a coroutine, as the
+    operator's dependency is: no hand-off to the thread pool for nothing)."""
     return None
 
 

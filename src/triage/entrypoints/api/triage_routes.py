@@ -22,7 +22,7 @@ from triage.domain.roles import Permission
 from triage.domain.tamper_policy import Cover, SecuritySealState
 from triage.entrypoints.api import problems
 from triage.entrypoints.api.fields import Limit, Offset
-from triage.entrypoints.api.routing import ThreadedRoute
+from triage.entrypoints.api.routing import Quick, ThreadedRoute
 from triage.entrypoints.api.security import access, operator_dependency, requires
 from triage.entrypoints.api.waiting import NOT_MODIFIED, WAITING_DOC, WaitingReads
 from triage.entrypoints.downloads import pdf
@@ -212,17 +212,21 @@ def _with_body(options: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     return {**options, "openapi_extra": {**options["openapi_extra"], "requestBody": body}}
 
 
-def tool_dependency(application: App) -> Callable[[Request], Awaitable[Caller]]:
-    """The dependency that authenticates a Triage Tool's signed request."""
+def tool_dependency(
+    application: App,
+) -> Callable[[Request], Awaitable[agent_auth.SignedToolRequest]]:
+    """The dependency that verifies a Triage Tool's signed request. A request that changes
+    state is acted on through ``SignedToolRequest.acting``, which claims its nonce."""
     uow = application.uow
+    quick = Quick(application.database.write_lock)
 
-    async def tool(request: Request) -> Caller:
+    async def tool(request: Request) -> agent_auth.SignedToolRequest:
         body = await request.body()
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         headers = request.headers
-        # The services are synchronous: run them in the thread pool, never on the event loop.
-        return await run_in_threadpool(
-            agent_auth.authenticate_tool,
+        # A read and a signature check; a write only to record a refusal (Quick).
+        return await quick.run(
+            agent_auth.verify_tool_request,
             uow,
             headers.get(agent_request.HEADER_TOOL, ""),
             request.method,
@@ -243,9 +247,10 @@ def build_router(application: App) -> APIRouter:
     operator = operator_dependency(application)
     tool = tool_dependency(application)
     waiting = WaitingReads(application)
+    quick = Quick(application.database.write_lock)
 
     Operator = Annotated[Caller, Depends(operator)]
-    Tool = Annotated[Caller, Depends(tool)]
+    Tool = Annotated[agent_auth.SignedToolRequest, Depends(tool)]
     router = APIRouter(prefix="/api/v1", route_class=ThreadedRoute)
 
     # -- consignments -----------------------------------------------------------------------
@@ -379,6 +384,7 @@ def build_router(application: App) -> APIRouter:
         )
 
     @router.post("/devices/scan", tags=["devices"], **requires(application, Permission.DEVICE_SCAN))
+    @quick
     def scan(body: ScanIn, caller: Operator) -> ScanOut:
         """A device arrives: opens its job, or raises an unexpected-device exception."""
         result = intake.scan_device(uow, caller, body.device_id)
@@ -496,7 +502,7 @@ def build_router(application: App) -> APIRouter:
     async def inspect(job_id: str, request: Request, caller: Operator) -> DecisionOut:
         """Record the inspection; the tamper policy decides and says why."""
         evidence = _json_object(await limited_body(request, MAX_JSON_BYTES))
-        decision = await run_in_threadpool(job_steps.inspect, uow, caller, job_id, evidence)
+        decision = await quick.run(job_steps.inspect, uow, caller, job_id, evidence)
         return DecisionOut.of(decision)
 
     @router.post(
@@ -504,6 +510,7 @@ def build_router(application: App) -> APIRouter:
         tags=["jobs"],
         **requires(application, Permission.DECISION_OVERRIDE),
     )
+    @quick
     def override(job_id: str, body: OverrideIn, caller: Operator) -> JobOut:
         """A supervisor overrides the decision, with a written justification."""
         return JobOut.of(job_steps.override(uow, caller, job_id, body.outcome, body.justification))
@@ -514,6 +521,7 @@ def build_router(application: App) -> APIRouter:
         status_code=201,
         **requires(application, Permission.RESET_REQUEST),
     )
+    @quick
     def work_order(job_id: str, body: WorkOrderIn, caller: Operator) -> WorkOrderIssuedOut:
         """Issue a signed work order for one tool to reset this device."""
         signed = job_steps.authorise_reset(
@@ -524,6 +532,7 @@ def build_router(application: App) -> APIRouter:
     @router.post(
         "/jobs/{job_id}/seal", tags=["jobs"], **requires(application, Permission.DEVICE_SEAL)
     )
+    @quick
     def seal(job_id: str, body: SealIn, caller: Operator) -> JobOut:
         """Record the tamper-protection seal fitted to a verified device."""
         return JobOut.of(job_steps.seal(uow, caller, job_id, body.serial))
@@ -531,6 +540,7 @@ def build_router(application: App) -> APIRouter:
     @router.post(
         "/jobs/{job_id}/release", tags=["jobs"], **requires(application, Permission.DEVICE_RELEASE)
     )
+    @quick
     def release(job_id: str, caller: Operator) -> JobOut:
         """Release a sealed device."""
         return JobOut.of(job_steps.release(uow, caller, job_id))
@@ -540,6 +550,7 @@ def build_router(application: App) -> APIRouter:
         tags=["jobs"],
         **requires(application, Permission.DEVICE_QUARANTINE),
     )
+    @quick
     def quarantine(job_id: str, body: ReasonIn, caller: Operator) -> JobOut:
         """Set a device aside."""
         return JobOut.of(job_steps.quarantine(uow, caller, job_id, body.reason))
@@ -591,9 +602,10 @@ def build_router(application: App) -> APIRouter:
         + WAITING_DOC,
         **access("tool"),
     )
-    async def agent_work_orders(request: Request, caller: Tool) -> Response:
+    async def agent_work_orders(request: Request, signed: Tool) -> Response:
         """Signed work orders waiting for the calling tool (signed request); a waiting read
         (the agent waits for its next order)."""
+        caller = signed.caller
 
         def read() -> bytes:
             orders = SignedOrdersOut(items=job_steps.work_orders_for_tool(uow, caller))
@@ -602,14 +614,18 @@ def build_router(application: App) -> APIRouter:
         return await waiting.answer(request, caller, read, [("tool", caller.id)])
 
     @router.post("/agent/results", tags=["agent"], responses=AGENT, **access("tool"))
-    def agent_result(body: ResultIn, caller: Tool) -> JobOut:
+    @quick
+    def agent_result(body: ResultIn, signed: Tool) -> JobOut:
         """A tool's signed result of a work order (signed request)."""
-        return JobOut.of(job_steps.record_tool_result(uow, caller, body.result))
+        with signed.acting(uow) as acting:
+            return JobOut.of(job_steps.record_tool_result(acting, signed.caller, body.result))
 
     @router.post("/agent/refusals", tags=["agent"], responses=AGENT, **access("tool"))
-    def agent_refusal(body: RefusalIn, caller: Tool) -> StatusOut:
+    @quick
+    def agent_refusal(body: RefusalIn, signed: Tool) -> StatusOut:
         """The agent refused a work order and says why (signed request)."""
-        job_steps.record_refusal(uow, caller, body.work_order_id, body.reason)
+        with signed.acting(uow) as acting:
+            job_steps.record_refusal(acting, signed.caller, body.work_order_id, body.reason)
         return StatusOut(status="recorded")
 
     return router

@@ -13,9 +13,10 @@ read it) is held, with ``Prefer: wait``, until it is there, and answered as usua
 Who may read was checked before: the route's dependencies authenticate the caller (a tool's
 signed request, an operator's token) once, and an error of the first read (404, 403) is
 answered at once; a waiting request only reads again. The wait itself is awaited on the event
-loop, never in a worker thread; each read runs in the thread pool with a unit of work of its
-own, when the hub wakes the request (``ChangeHub``: something it waits on was committed in
-this process) or every ``recheck`` seconds (a change made by another process).
+loop, never in a worker thread; each read runs on the event loop too (a few indexed reads:
+quick, see ``routing.Quick``), with a unit of work of its own, when the hub wakes the request
+(``ChangeHub``: something it waits on was committed in this process) or every ``recheck``
+seconds (a change made by another process).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from triage.bootstrap import App
 from triage.domain.caller import Caller
@@ -122,15 +122,15 @@ class WaitingReads:
         keys: Iterable[tuple[str, str]],
         missing: Callable[[], NotFound] | None = None,
     ) -> Response:
-        """The answer of ``read`` (run in the thread pool) as JSON with its ETag, held as the
+        """The answer of ``read`` (quick: run on the event loop) as JSON with its ETag, held as the
         request asks while it is the one the client has (or, with ``missing``, not there yet:
         then the error ``missing`` makes is the answer)."""
         wait = requested_wait(request.headers.getlist("prefer"))
         tags = named_tags(request.headers.getlist("if-none-match"))
         if wait is None:
-            return _response(await run_in_threadpool(read), tags, missing, None)
+            return _response(read(), tags, missing, None)
         with self._hub.wait_on(keys, f"{caller.kind.value}:{caller.id}") as waiter:
-            body = await run_in_threadpool(read)
+            body = read()
             if waiter is None:  # too many wait, or the server is stopping: a plain read
                 return _response(body, tags, missing, None)
             loop = asyncio.get_running_loop()
@@ -144,7 +144,7 @@ class WaitingReads:
                     if gone():
                         break
                     waiter.rearm()
-                    body = await run_in_threadpool(read)
+                    body = read()
         return _response(body, tags, missing, wait)
 
 
