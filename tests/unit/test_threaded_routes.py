@@ -7,6 +7,7 @@ No "from __future__ import annotations": FastAPI must see the dependency defined
 """
 
 import threading
+from pathlib import Path
 from typing import Annotated
 
 import pytest
@@ -16,6 +17,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from triage.adapters.database import Database
 from triage.entrypoints.api.routing import Quick, ThreadedRoute
 from triage.entrypoints.request_bodies import body_limit, declared_limit
 
@@ -28,10 +30,10 @@ class Answer(BaseModel):
 LOCK = threading.RLock()
 
 
-def build() -> tuple[FastAPI, dict[str, int], APIRouter]:
+def build(inline: bool = True) -> tuple[FastAPI, dict[str, int], APIRouter]:
     threads: dict[str, int] = {}
     router = APIRouter(prefix="/t", route_class=ThreadedRoute)
-    quick = Quick(LOCK)
+    quick = Quick(LOCK, inline=inline)
 
     async def on_the_loop() -> int:
         threads["loop"] = threading.get_ident()
@@ -156,3 +158,19 @@ def test_a_quick_endpoint_goes_to_the_thread_pool_while_a_thread_holds_the_lock(
         caller.join(10)
     assert answered == {"status": 200}
     assert threads["quick"] != threads["loop"]
+
+
+def test_quick_work_stays_in_the_thread_pool_on_postgresql(tmp_path: Path) -> None:
+    # A PostgreSQL statement is a round trip the event loop would wait out.
+    app, threads, _ = build(inline=False)
+    with TestClient(app) as client:
+        assert client.get("/t/quick/abc").status_code == 200
+    assert threads["quick"] != threads["loop"]
+    lite = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    pg = Database("postgresql://nobody@127.0.0.1:1/none")  # never connected
+    try:
+        assert Quick.of(lite).inline is True
+        assert Quick.of(pg).inline is False
+    finally:
+        lite.dispose()
+        pg.dispose()

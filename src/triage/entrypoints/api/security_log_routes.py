@@ -59,7 +59,7 @@ def build_security_log_router(application: App) -> APIRouter:
     Operator = Annotated[Caller, Depends(operator_dependency(application))]
     Tool = Annotated[SignedToolRequest, Depends(tool_dependency(application))]
     waiting = WaitingReads(application)
-    quick = Quick(application.database.write_lock)
+    quick = Quick.of(application.database)
     router = APIRouter(prefix="/api/v1", tags=["security logs"], route_class=ThreadedRoute)
 
     @router.post(

@@ -218,7 +218,7 @@ def tool_dependency(
     """The dependency that verifies a Triage Tool's signed request. A request that changes
     state is acted on through ``SignedToolRequest.acting``, which claims its nonce."""
     uow = application.uow
-    quick = Quick(application.database.write_lock)
+    quick = Quick.of(application.database)
 
     async def tool(request: Request) -> agent_auth.SignedToolRequest:
         body = await request.body()
@@ -247,7 +247,7 @@ def build_router(application: App) -> APIRouter:
     operator = operator_dependency(application)
     tool = tool_dependency(application)
     waiting = WaitingReads(application)
-    quick = Quick(application.database.write_lock)
+    quick = Quick.of(application.database)
 
     Operator = Annotated[Caller, Depends(operator)]
     Tool = Annotated[agent_auth.SignedToolRequest, Depends(tool)]

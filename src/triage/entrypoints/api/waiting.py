@@ -13,10 +13,10 @@ read it) is held, with ``Prefer: wait``, until it is there, and answered as usua
 Who may read was checked before: the route's dependencies authenticate the caller (a tool's
 signed request, an operator's token) once, and an error of the first read (404, 403) is
 answered at once; a waiting request only reads again. The wait itself is awaited on the event
-loop, never in a worker thread; each read runs on the event loop too (a few indexed reads:
-quick, see ``routing.Quick``), with a unit of work of its own, when the hub wakes the request
-(``ChangeHub``: something it waits on was committed in this process) or every ``recheck``
-seconds (a change made by another process).
+loop, never in a worker thread. Each read is quick (``routing.Quick``: on the event loop on
+SQLite, in the thread pool on PostgreSQL), with a unit of work of its own, when the hub wakes
+the request (``ChangeHub``: something it waits on was committed in this process) or every
+``recheck`` seconds (a change made by another process).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from fastapi.responses import Response
 from triage.bootstrap import App
 from triage.domain.caller import Caller
 from triage.entrypoints.api import problems
+from triage.entrypoints.api.routing import Quick
 from triage.entrypoints.statuses import status_of
 from triage.errors import NotFound
 
@@ -112,6 +113,7 @@ class WaitingReads:
 
     def __init__(self, application: App, recheck: float | None = None) -> None:
         self._hub = application.changes
+        self._quick = Quick.of(application.database)
         self._recheck = RECHECK_SECONDS if recheck is None else recheck
 
     async def answer(
@@ -122,15 +124,15 @@ class WaitingReads:
         keys: Iterable[tuple[str, str]],
         missing: Callable[[], NotFound] | None = None,
     ) -> Response:
-        """The answer of ``read`` (quick: run on the event loop) as JSON with its ETag, held as the
+        """The answer of ``read`` (quick: ``routing.Quick``) as JSON with its ETag, held as the
         request asks while it is the one the client has (or, with ``missing``, not there yet:
         then the error ``missing`` makes is the answer)."""
         wait = requested_wait(request.headers.getlist("prefer"))
         tags = named_tags(request.headers.getlist("if-none-match"))
         if wait is None:
-            return _response(read(), tags, missing, None)
+            return _response(await self._quick.run(read), tags, missing, None)
         with self._hub.wait_on(keys, f"{caller.kind.value}:{caller.id}") as waiter:
-            body = read()
+            body = await self._quick.run(read)
             if waiter is None:  # too many wait, or the server is stopping: a plain read
                 return _response(body, tags, missing, None)
             loop = asyncio.get_running_loop()
@@ -144,7 +146,7 @@ class WaitingReads:
                     if gone():
                         break
                     waiter.rearm()
-                    body = read()
+                    body = await self._quick.run(read)
         return _response(body, tags, missing, wait)
 
 
