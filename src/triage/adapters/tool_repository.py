@@ -17,6 +17,18 @@ from triage.domain.tool import Tool
 # Read on every signed request of a tool and every step that orders one (compiled once).
 _TOOL = Statement(select(tool).where(tool.c.id == bindparam("tool_id")))
 
+# Written by every state-changing request of a tool: ON CONFLICT DO NOTHING in each dialect's
+# own construct, built once.
+_USE_NONCE = {
+    name: Statement(
+        dialect_insert(agent_nonce)
+        .values(tool_id=bindparam("tool_id"), nonce=bindparam("nonce"), seen_at=bindparam("at"))
+        .on_conflict_do_nothing()
+        .returning(agent_nonce.c.nonce)
+    )
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", pg_insert))
+}
+
 
 class SqlToolRepository:
     """``ToolRepository`` on the unit of work's connection."""
@@ -34,11 +46,7 @@ class SqlToolRepository:
 
         One statement that the primary key decides (``ON CONFLICT DO NOTHING``): of two
         requests with one nonce, however close, exactly one inserts the row."""
-        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
-        added = self._conn.execute(
-            dialect_insert(agent_nonce)
-            .values(tool_id=tool_id, nonce=nonce, seen_at=datetime.now(UTC))
-            .on_conflict_do_nothing()
-            .returning(agent_nonce.c.nonce)
+        added = _USE_NONCE[self._conn.dialect.name].first(
+            self._conn, tool_id=tool_id, nonce=nonce, at=datetime.now(UTC)
         )
-        return added.first() is not None
+        return added is not None
