@@ -397,10 +397,17 @@ def ed25519_verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
     if len(signature) != 64:
         return False
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        _public_key(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=256)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    """``raw`` parsed as an Ed25519 public key (ValueError if it is not one), once per key: a
+    server verifies the same few keys (its tools', its witnesses') again and again."""
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def sign_message(message: bytes, signer_key: str) -> bytes:
