@@ -137,13 +137,13 @@ class SignedToolRequest:
         if self.nonce is None:
             yield uow_factory
             return
+        acting = uow_factory.first_write(self._claim)
         try:
             try:
-                yield uow_factory.first_write(self._claim)
+                yield acting
             finally:
-                if not self.claimed:
-                    with uow_factory(write=True) as uow:
-                        self._claim(uow)
+                if not self.claimed:  # nothing was written: a write of the claim alone
+                    with acting(write=True) as uow:
                         uow.commit()
         except _NotClaimed as exc:
             raise self.refused(uow_factory, exc.problem, exc.signed, exc.tool) from None

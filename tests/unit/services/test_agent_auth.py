@@ -15,7 +15,11 @@ from triage.errors import TooManyAttempts, TriageError, Unauthenticated
 from triage.ledger import note
 from triage.ledger.entry import format_time
 from triage.services import tools
-from triage.services.agent_auth import authenticate_tool
+from triage.services.agent_auth import (
+    SignedToolRequest,
+    authenticate_tool,
+    verify_tool_request,
+)
 
 TARGET = "/agent/v1/work-orders/wo-1/result"
 BODY = b'{"outcome": "completed"}'
@@ -141,3 +145,55 @@ def test_a_burst_of_unverifiable_requests_from_one_address_is_cut_off(
     # The genuine tool at that address is still heard: its signature is checked first.
     _, genuine = _ask(factory, tool, source="203.0.113.9")
     assert not isinstance(genuine, Exception)
+
+
+def verify_tool_request_of(
+    factory: FakeUnitOfWorkFactory, tool: EnrolledTool, nonce: str
+) -> SignedToolRequest:
+    sent = format_time(factory.clock.now())
+    message = request_message("POST", TARGET, sent, nonce, BODY)
+    signature = base64.b64encode(note.sign_message(message, tool.signer_key)).decode()
+    return verify_tool_request(factory, tool.tool.id, "POST", TARGET, sent, nonce, signature, BODY)
+
+
+def test_a_verified_request_claims_its_nonce_in_the_transaction_that_acts(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    tool = enrol_tool(factory, "T1")
+    nonce = secrets.token_hex(16)
+    request = verify_tool_request_of(factory, tool, nonce)
+    assert request.caller == Caller.tool("T1")
+    commits = factory.commits
+    # Verifying claims nothing: the nonce is still free.
+    with request.acting(factory) as acting, acting(write=True) as uow:
+        uow.ledger.record([])  # the step itself
+        uow.commit()
+    assert factory.commits == commits + 1  # the claim and the step in one commit
+    _, replayed = _ask(factory, tool, nonce=nonce)
+    assert isinstance(replayed, Unauthenticated) and "replay" in str(replayed)
+
+
+def test_a_refused_step_keeps_its_nonce_claimed(factory: FakeUnitOfWorkFactory) -> None:
+    tool = enrol_tool(factory, "T1")
+    nonce = secrets.token_hex(16)
+    request = verify_tool_request_of(factory, tool, nonce)
+    try:
+        with request.acting(factory) as acting, acting(write=True):
+            raise TooManyAttempts("the step refuses", 1)
+    except TooManyAttempts:
+        pass
+    _, replayed = _ask(factory, tool, nonce=nonce)
+    assert isinstance(replayed, Unauthenticated) and "replay" in str(replayed)
+
+
+def test_a_request_that_writes_nothing_claims_its_nonce_when_it_ends(
+    factory: FakeUnitOfWorkFactory,
+) -> None:
+    tool = enrol_tool(factory, "T1")
+    nonce = secrets.token_hex(16)
+    request = verify_tool_request_of(factory, tool, nonce)
+    with request.acting(factory) as acting, acting(write=False):
+        pass
+    assert request.claimed
+    _, replayed = _ask(factory, tool, nonce=nonce)
+    assert isinstance(replayed, Unauthenticated) and "replay" in str(replayed)

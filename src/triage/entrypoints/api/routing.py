@@ -30,12 +30,10 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
-
-from triage.adapters.database import Database
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -43,6 +41,15 @@ E = TypeVar("E", bound=Callable[..., Any])
 
 # The attribute naming the Quick that runs an endpoint (set by ``Quick.__call__``).
 _QUICK = "__triage_quick__"
+
+
+class Writers(Protocol):
+    """What ``Quick.of`` needs of a database (``adapters.database.Database``)."""
+
+    write_lock: threading.RLock
+
+    @property
+    def dialect(self) -> str: ...
 
 
 class Quick:
@@ -60,7 +67,7 @@ class Quick:
         self.inline = inline
 
     @classmethod
-    def of(cls, database: Database) -> Quick:
+    def of(cls, database: Writers) -> Quick:
         """Quick work on ``database``: on the event loop on SQLite, never on PostgreSQL."""
         return cls(database.write_lock, inline=database.dialect == "sqlite")
 
