@@ -58,15 +58,26 @@ class PgCluster:
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{dbname}"
 
-    def create_database(self, dbname: str) -> str:
-        """Create an empty database and return its URL."""
+    def create_database(self, dbname: str, template: str | None = None) -> str:
+        """Create a database and return its URL: empty, or a copy of ``template`` (which
+        nothing may be connected to)."""
+        import psycopg
+
+        copy = f' TEMPLATE "{template}"' if template else ""
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True
+        ) as conn:
+            conn.execute(f'CREATE DATABASE "{dbname}"{copy}')
+        return self.url(dbname)
+
+    def drop_database(self, dbname: str) -> None:
+        """Drop a database nothing is connected to."""
         import psycopg
 
         with psycopg.connect(
             host="127.0.0.1", port=self.port, user=self.user, dbname="postgres", autocommit=True
         ) as conn:
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        return self.url(dbname)
+            conn.execute(f'DROP DATABASE "{dbname}"')
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
