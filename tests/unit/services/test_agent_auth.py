@@ -6,6 +6,8 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 
+import pytest
+
 from tests.unit.fakes import FakeUnitOfWorkFactory
 from tests.unit.services import callers
 from tests.unit.services.people_seed import EnrolledTool, enrol_tool
@@ -147,53 +149,52 @@ def test_a_burst_of_unverifiable_requests_from_one_address_is_cut_off(
     assert not isinstance(genuine, Exception)
 
 
-def verify_tool_request_of(
-    factory: FakeUnitOfWorkFactory, tool: EnrolledTool, nonce: str
-) -> SignedToolRequest:
+def _verified(factory: FakeUnitOfWorkFactory) -> tuple[EnrolledTool, str, SignedToolRequest]:
+    """Tool T1, and a POST it signed with a new nonce, verified (its nonce not claimed yet)."""
+    tool = enrol_tool(factory, "T1")
+    nonce = secrets.token_hex(16)
     sent = format_time(factory.clock.now())
     message = request_message("POST", TARGET, sent, nonce, BODY)
     signature = base64.b64encode(note.sign_message(message, tool.signer_key)).decode()
-    return verify_tool_request(factory, tool.tool.id, "POST", TARGET, sent, nonce, signature, BODY)
+    request = verify_tool_request(factory, "T1", "POST", TARGET, sent, nonce, signature, BODY)
+    assert request.caller == Caller.tool("T1") and not request.claimed
+    return tool, nonce, request
+
+
+def _replayed(factory: FakeUnitOfWorkFactory, tool: EnrolledTool, nonce: str) -> bool:
+    """Whether a new request with ``nonce`` is refused as a replay."""
+    _, answer = _ask(factory, tool, nonce=nonce)
+    return isinstance(answer, Unauthenticated) and "replay" in str(answer)
 
 
 def test_a_verified_request_claims_its_nonce_in_the_transaction_that_acts(
     factory: FakeUnitOfWorkFactory,
 ) -> None:
-    tool = enrol_tool(factory, "T1")
-    nonce = secrets.token_hex(16)
-    request = verify_tool_request_of(factory, tool, nonce)
-    assert request.caller == Caller.tool("T1")
+    tool, nonce, request = _verified(factory)
     commits = factory.commits
-    # Verifying claims nothing: the nonce is still free.
     with request.acting(factory) as acting, acting(write=True) as uow:
         uow.ledger.record([])  # the step itself
         uow.commit()
     assert factory.commits == commits + 1  # the claim and the step in one commit
-    _, replayed = _ask(factory, tool, nonce=nonce)
-    assert isinstance(replayed, Unauthenticated) and "replay" in str(replayed)
+    assert _replayed(factory, tool, nonce)
 
 
 def test_a_refused_step_keeps_its_nonce_claimed(factory: FakeUnitOfWorkFactory) -> None:
-    tool = enrol_tool(factory, "T1")
-    nonce = secrets.token_hex(16)
-    request = verify_tool_request_of(factory, tool, nonce)
-    try:
-        with request.acting(factory) as acting, acting(write=True):
-            raise TooManyAttempts("the step refuses", 1)
-    except TooManyAttempts:
-        pass
-    _, replayed = _ask(factory, tool, nonce=nonce)
-    assert isinstance(replayed, Unauthenticated) and "replay" in str(replayed)
+    tool, nonce, request = _verified(factory)
+    with (
+        pytest.raises(TooManyAttempts),
+        request.acting(factory) as acting,
+        acting(write=True),
+    ):
+        raise TooManyAttempts("the step refuses", 1)
+    assert _replayed(factory, tool, nonce)
 
 
 def test_a_request_that_writes_nothing_claims_its_nonce_when_it_ends(
     factory: FakeUnitOfWorkFactory,
 ) -> None:
-    tool = enrol_tool(factory, "T1")
-    nonce = secrets.token_hex(16)
-    request = verify_tool_request_of(factory, tool, nonce)
+    tool, nonce, request = _verified(factory)
     with request.acting(factory) as acting, acting(write=False):
         pass
     assert request.claimed
-    _, replayed = _ask(factory, tool, nonce=nonce)
-    assert isinstance(replayed, Unauthenticated) and "replay" in str(replayed)
+    assert _replayed(factory, tool, nonce)
