@@ -350,8 +350,13 @@ def agent_command(server: str, key: Path, vkey: str, bench: Path, *options: str)
     """`triage agent run` for tool BENCH-1 (its private ``key``) against ``server`` and the
     facility key ``vkey``, driving the simulated fleet in ``bench``/fleet.json and keeping its
     state in ``bench``/state, with ``options``."""
+    return [*TRIAGE, *agent_arguments(server, key, vkey, bench, *options)]
+
+
+def agent_arguments(server: str, key: Path, vkey: str, bench: Path, *options: str) -> list[str]:
+    """The arguments of ``agent_command`` after the `triage` command itself (for
+    ``Triage.run``)."""
     return [
-        *TRIAGE,
         "agent",
         "run",
         "--server",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.conftest import Triage, start_server, stop
+from tests.e2e.conftest import Triage, agent_arguments, start_server, stop
 from tests.gbcs_logs import clean_log
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 
@@ -132,26 +132,11 @@ def test_a_device_from_manifest_to_verified_receipt_by_cli(triage: Triage, tmp_p
     assert decided.stdout.startswith("decision: eligible")
     triage.run("device", "reset", DEVICE, "--tool", "BENCH-1", "--token", tok["ben"])
 
-    fleet = tmp_path / "fleet.json"
-    SimulatedFleet.create(fleet, [DeviceSpec(DEVICE, "ESME")])
+    SimulatedFleet.create(tmp_path / "fleet.json", [DeviceSpec(DEVICE, "ESME")])
     server, client = start_server(triage, "--checkpoint-interval", "0")
     try:
         triage.run(
-            "agent",
-            "run",
-            "--server",
-            str(client.base_url).rstrip("/"),
-            "--tool-id",
-            "BENCH-1",
-            "--key",
-            str(key),
-            "--facility-key",
-            vkey,
-            "--state-dir",
-            str(tmp_path / "agent"),
-            "--option",
-            f"state_file={fleet}",
-            "--once",
+            *agent_arguments(str(client.base_url).rstrip("/"), key, vkey, tmp_path, "--once")
         )
     finally:
         client.close()
