@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import itertools
 import shutil
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests.pgserver import PgCluster, start_cluster
+from tests.sqlite_files import fold_into_one_file
 from triage import bootstrap
 from triage.adapters import migrate
 from triage.adapters.database import Database
@@ -89,10 +88,7 @@ class Schemas:
         if self._sqlite is None:
             path = self._root / "schema.db"
             _migrate(f"sqlite:///{path}")
-            # One file: the write-ahead log folded in and emptied.
-            with closing(sqlite3.connect(path, timeout=0)) as db:
-                busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            assert busy == 0, f"the schema template {path} is still in use"
+            fold_into_one_file(path)
             self._sqlite = path
         return self._sqlite
 

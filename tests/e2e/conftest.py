@@ -8,13 +8,12 @@ import os
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import closing, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from tests.people import Enrolled, enrol, enrol_with_code, open_data_dir
+from tests.sqlite_files import fold_into_one_file
 from triage import bootstrap
 from triage.adapters.devices.simulated import DeviceSpec, SimulatedFleet
 from triage.domain.local_time import DEFAULT_TIME_ZONE
@@ -324,11 +324,8 @@ class Templates:
         builder.env = {**triage.env, "TRIAGE_DATA_DIR": str(builder.data_dir)}
         key = root / "tool.key"
         tokens, vkey = set_up_facility(builder, key)
-        # A consistent copy: every process and connection is closed; the write-ahead log is
-        # folded into the database and emptied, which fails if anything still reads it.
-        with closing(sqlite3.connect(builder.data_dir / "triage.db", timeout=0)) as db:
-            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        assert busy == 0, f"the template database {builder.data_dir} is still in use"
+        # A consistent copy: every process and connection is closed (checked here).
+        fold_into_one_file(builder.data_dir / "triage.db")
         template = Template(builder.data_dir, key, builder.people, tokens, vkey)
         self.built[wanted] = template
         return template
