@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from triage.adapters import keys, migrate
-from triage.adapters.changes import ChangeHub
+from triage.adapters.changes import ChangeHub, ChangeWatcher, Runner
 from triage.adapters.checkpoint_file import CheckpointFile, checkpoint_dir
 from triage.adapters.clock import SystemClock
 from triage.adapters.database import Database
@@ -86,6 +86,11 @@ class App:
         """Who waits in this process for what the facility records: the API's waiting reads,
         woken after each commit."""
         return self.uow.changes
+
+    def change_watcher(self, run: Runner) -> ChangeWatcher:
+        """What wakes this process's waiters for the changes other processes record; ``run``
+        runs its quick read of the ledger (``routing.Quick.read``)."""
+        return ChangeWatcher(self.changes, self.uow.change_reader(), run)
 
     @property
     def origin(self) -> str:

@@ -190,6 +190,36 @@ def test_a_step_recorded_by_another_process_is_seen_at_the_recheck(
     assert held.json()["state"] == "reset_authorised"
 
 
+def test_a_step_recorded_by_another_process_wakes_the_wait_while_the_server_watches(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No recheck within the wait (the fixture's 60 s): only the server's watcher of what
+    # other processes record (a second worker, the CLI) wakes the request before it ends.
+    job_id = _eligible(api.staffed, D1)
+    hub = api.app.changes
+    announced: list[set[tuple[str, str]]] = []
+    publish = hub.publish
+    monkeypatch.setattr(hub, "publish", lambda keys: (announced.append(set(keys)), publish(keys)))
+    other = bootstrap.bootstrap(api.app.settings)
+    try:
+        with TestClient(create_app(api.app)) as client:
+            tag = client.get(f"/api/v1/jobs/{job_id}", headers=api.ben).headers["ETag"]
+            step = once_waiting(api.app, lambda: _authorise(api.staffed, job_id, other))
+            held = client.get(
+                f"/api/v1/jobs/{job_id}",
+                headers={**api.ben, "If-None-Match": tag, "Prefer": LONG},
+            )
+            step.join()
+    finally:
+        other.close()
+
+    assert held.status_code == 200
+    assert held.json()["state"] == "reset_authorised"
+    assert held.headers["Preference-Applied"] == LONG
+    # Announced in this process, though committed by the other one.
+    assert any(("job", job_id) in keys for keys in announced)
+
+
 def test_errors_are_answered_at_once_even_to_a_request_that_asks_to_wait(api: Api) -> None:
     staffed = api.staffed
     job_id = _scanned(staffed, D1)

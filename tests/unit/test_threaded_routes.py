@@ -17,7 +17,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from triage.adapters.database import Database
+from triage.adapters.database import Database, WriterLock
 from triage.entrypoints.api.routing import Quick, ThreadedRoute
 from triage.entrypoints.request_bodies import body_limit, declared_limit
 
@@ -27,7 +27,7 @@ class Answer(BaseModel):
     count: int
 
 
-LOCK = threading.RLock()
+LOCK = WriterLock()  # this process's writers only, as a database in memory has
 
 
 def build(inline: bool = True) -> tuple[FastAPI, dict[str, int], APIRouter]:
@@ -53,6 +53,17 @@ def build(inline: bool = True) -> tuple[FastAPI, dict[str, int], APIRouter]:
         with LOCK:  # as a writing unit of work takes it (again, on the event loop)
             threads["others_could_write"] = int(_free_for_another_thread())
         return Answer(name=name, count=one + extra)
+
+    @router.get("/read/{name}")
+    async def quick_read(name: str, write: bool = False) -> Answer:
+        def read() -> Answer:
+            threads["read"] = threading.get_ident()
+            if write:  # as a writing unit of work would, by mistake
+                with LOCK:
+                    pass
+            return Answer(name=name, count=0)
+
+        return await quick.read(read)
 
     @router.get("/wrong")
     def wrong() -> Answer:
@@ -174,3 +185,28 @@ def test_quick_work_stays_in_the_thread_pool_on_postgresql(tmp_path: Path) -> No
     finally:
         lite.dispose()
         pg.dispose()
+
+
+def test_a_quick_read_runs_on_the_event_loop_even_while_a_writer_holds_the_lock() -> None:
+    app, threads, _ = build()
+    with TestClient(app) as client:
+        client.get("/t/answer/x")  # where the event loop runs
+        _, done, holder = _held_by_another_thread()
+        try:
+            got = client.get("/t/read/abc")
+        finally:
+            done.set()
+            holder.join(10)
+    assert got.json() == {"name": "abc", "count": 0}
+    assert threads["read"] == threads["loop"]
+
+
+def test_a_quick_read_that_would_write_fails_instead_of_waiting() -> None:
+    app, _, _ = build()
+    with (
+        TestClient(app) as client,
+        pytest.raises(RuntimeError, match="declared a read"),
+    ):
+        client.get("/t/read/abc", params={"write": True})
+    assert LOCK.acquire(blocking=False)
+    LOCK.release()

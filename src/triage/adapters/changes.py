@@ -5,18 +5,30 @@ entries were about, so that a waiting request is answered as soon as its answer 
 A change is named by keys: ``(kind, id)`` pairs, the entry's subject and what its data names
 (``job_id``, ``tool_id``, ``device_id``). A waiter is woken on its own event loop (commits
 happen in worker threads); what woke it is never trusted as an answer, it only says "read
-again". Changes made by another process (the CLI, another server worker) wake no one here: a
-waiter reads again at an interval of its own as well.
+again".
+
+Changes made by another process (the CLI, another worker of ``triage serve --workers N``) are
+found by a ``ChangeWatcher``: while the server serves, it reads the ledger's size (each state
+change appends at least one entry), every 10 ms while someone waits and other processes write,
+backing off to every 100 ms while they do not; it reads the entries it has not seen and wakes
+whoever waits on what they are about. The entries this process committed itself, already
+announced at their commit, are skipped. A waiter also reads again at an interval of its own,
+should the watcher fail.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import logging
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 from triage.ledger.entry import Entry
+
+log = logging.getLogger(__name__)
 
 Key = tuple[str, str]
 
@@ -40,6 +52,25 @@ def keys_of(entries: Iterable[Entry]) -> set[Key]:
             value = data.get(field)
             if isinstance(value, str) and value:
                 keys.add((kind, value))
+    return keys
+
+
+def keys_of_stored(entries: Iterable[bytes]) -> set[Key] | None:
+    """``keys_of`` for entries as stored (canonical JSON); None when one cannot be read as an
+    entry, so that whoever reads it wakes everyone rather than no one."""
+    keys: set[Key] = set()
+    try:
+        for raw in entries:
+            obj = json.loads(raw)
+            subject = obj["subject"]
+            keys.add((str(subject["kind"]), str(subject["id"])))
+            data = obj.get("data") or {}
+            for field, kind in _NAMED:
+                value = data.get(field)
+                if isinstance(value, str) and value:
+                    keys.add((kind, value))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
     return keys
 
 
@@ -88,6 +119,9 @@ class ChangeHub:
         self._by_caller: dict[str, int] = {}
         self._waiters: set[Waiter] = set()
         self._closed = False
+        # The ledger indexes this process committed, while a ChangeWatcher runs (it skips them).
+        self._own: set[int] = set()
+        self.watched = False
 
     @property
     def closed(self) -> bool:
@@ -152,6 +186,39 @@ class ChangeHub:
         for waiter in woken:
             waiter.wake()
 
+    def wake_all(self) -> None:
+        """Wake everyone who waits (what changed is not known)."""
+        with self._lock:
+            woken = set(self._waiters)
+        for waiter in woken:
+            waiter.wake()
+
+    def committed(self, indexes: Iterable[int]) -> None:
+        """Note the ledger indexes a commit of this process wrote, while a watcher runs: it
+        does not announce them a second time."""
+        if self.watched:
+            with self._lock:
+                self._own.update(indexes)
+
+    def all_own(self, start: int, stop: int) -> bool:
+        """Whether this process committed every index in [start, stop), or nobody waits: then
+        there is nothing for the watcher to announce."""
+        if not self._waiters:
+            return True
+        with self._lock:
+            own = self._own
+            return all(index in own for index in range(start, stop))
+
+    def others(self, indexes: Iterable[int], below: int) -> list[int]:
+        """Of ``indexes`` (new in the ledger), those another process wrote; forgets this
+        process's below ``below``."""
+        with self._lock:
+            own = self._own
+            found = [index for index in indexes if index not in own]
+            if own:
+                self._own = {index for index in own if index >= below}
+        return found
+
     def close(self) -> None:
         """Release every waiter now and let nobody wait from now on (the server is stopping)."""
         with self._lock:
@@ -159,3 +226,94 @@ class ChangeHub:
             woken = set(self._waiters)
         for waiter in woken:
             waiter.wake()
+
+
+class RecordedSince(Protocol):
+    """The ledger's size now and the entries from index ``size`` on, as (index, stored bytes),
+    or None for them when there are more than ``most``; the size alone when ``size`` is None or
+    ``skip(size, now)`` says the entries are not wanted (``SqlUnitOfWorkFactory.recorded_since``).
+    """
+
+    def __call__(
+        self, size: int | None, most: int, skip: Callable[[int, int], bool]
+    ) -> tuple[int, Sequence[tuple[int, bytes]] | None]: ...
+
+    def close(self) -> None:
+        """Let go of what it reads with (the watcher stops)."""
+        ...
+
+
+Runner = Callable[..., Awaitable[Any]]
+
+# How often the watcher reads the ledger's size while someone waits, and while no one does.
+WATCH_INTERVAL = 0.01
+IDLE_INTERVAL = 0.1
+# The most entries read at once; beyond them (an import, say) everyone waiting is woken.
+MOST_ENTRIES = 2048
+
+
+class ChangeWatcher:
+    """Wakes this process's waiters for what other processes record (see the module)."""
+
+    def __init__(
+        self,
+        hub: ChangeHub,
+        since: RecordedSince,
+        run: Runner,
+        interval: float = WATCH_INTERVAL,
+        idle_interval: float = IDLE_INTERVAL,
+        most: int = MOST_ENTRIES,
+    ) -> None:
+        self._hub = hub
+        self._since = since
+        self._run = run
+        self._interval = interval
+        self._idle = idle_interval
+        self._most = most
+        self.seen: int | None = None
+
+    async def watch(self) -> None:
+        """Watch until the hub closes or the task is cancelled."""
+        self._hub.watched = True
+        failing = False
+        pause = self._idle
+        try:
+            while not self._hub.closed:
+                try:
+                    others = await self.step()
+                    failing = False
+                except Exception as exc:  # the database away for a moment: try again later
+                    if not failing:
+                        log.warning("watching for changes by other processes failed: %s", exc)
+                    failing = True
+                    self.seen = None
+                    self._hub.wake_all()  # what changed meanwhile is not known: read again
+                    others = False
+                # Often while other processes write, seldom while none does: each read costs a
+                # wake-up of the event loop, a tenth of a millisecond, a hundred times a second.
+                pause = self._interval if others else min(pause * 2, self._idle)
+                await asyncio.sleep(pause if self._hub.waiting else self._idle)
+        finally:
+            self._hub.watched = False
+            self._since.close()
+
+    async def step(self) -> bool:
+        """Read what was recorded since the last step and wake whoever waits on it; whether
+        another process recorded anything."""
+        size, entries = await self._run(self._since, self.seen, self._most, self._hub.all_own)
+        seen, self.seen = self.seen, size
+        if seen is None or size <= seen:
+            return False
+        if entries is None:
+            self._hub.wake_all()
+            return True
+        others = set(self._hub.others([index for index, _ in entries], size))
+        if not others:
+            return False
+        if self._hub.waiting:
+            keys = keys_of_stored(data for index, data in entries if index in others)
+            if keys is None:
+                self._hub.wake_all()
+            else:
+                self._hub.publish(keys)
+        return True

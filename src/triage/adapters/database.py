@@ -6,13 +6,22 @@ half-way. PostgreSQL writers are serialised per facility by a transaction-scoped
 taken first thing in every writing transaction (``lock_writers``), before anything is read: a
 write checks the state it changes (a job's, a seal's) and appends its entries as one step that
 no other writer of the facility interleaves with.
+
+SQLite writers queue before ``BEGIN IMMEDIATE`` on a ``WriterLock``: a thread lock for the
+writers of one process and, for a database file, an ``flock`` on a file beside it for the
+writers of every process (a second server worker, the CLI). A writer waiting there is let in
+within a couple of milliseconds of the lock's release; one left to SQLite's busy handler sleeps
+up to 100 ms between tries.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,9 +31,117 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from triage.errors import NotInitialised
+from triage.errors import DatabaseUnavailable, NotInitialised
 
 BUSY_TIMEOUT_MS = 30_000
+# A writer waiting for another process's writer tries again after this long, doubling up to
+# the second figure: a lock held for a millisecond costs the next writer about that much.
+_FIRST_PAUSE_S = 0.0002
+_LONGEST_PAUSE_S = 0.002
+
+
+class WriterLock:
+    """The writer lock of one database in this process: re-entrant, as ``threading.RLock``;
+    with a ``path``, held also against every other process by an ``flock`` of that file,
+    taken when this process's outermost holder takes the lock and released with it.
+
+    A blocking ``acquire`` waits at most ``timeout`` seconds for another process (then
+    DatabaseUnavailable, as SQLite's busy timeout would); one that may not block takes the
+    lock only if it is free in every process. Within ``reading()`` this thread may not take it
+    at all: a read that would write is a mistake, raised at once (RuntimeError), not a wait.
+    """
+
+    def __init__(self, path: Path | None = None, timeout: float = BUSY_TIMEOUT_MS / 1000) -> None:
+        self.path = path
+        self._timeout = timeout
+        self._local = threading.RLock()
+        self._depth = 0  # holds of this process, changed only by the thread holding _local
+        self._fd: int | None = None
+        self._reading = threading.local()
+
+    def acquire(self, blocking: bool = True) -> bool:
+        """Take the lock; False when ``blocking`` is False and it is held elsewhere."""
+        return bool(self._take(blocking))
+
+    def try_acquire(self) -> bool | None:
+        """Take the lock if it is free at once: True; False when a thread of this process holds
+        it, None when another process does."""
+        return self._take(False)
+
+    def _take(self, blocking: bool) -> bool | None:
+        if getattr(self._reading, "depth", 0):
+            raise RuntimeError("a write was started by work declared a read (Quick.read)")
+        if not self._local.acquire(blocking):
+            return False
+        if self._depth == 0 and self.path is not None:
+            try:
+                taken = self._lock_file(blocking)
+            except BaseException:
+                self._local.release()
+                raise
+            if not taken:
+                self._local.release()
+                return None
+        self._depth += 1
+        return True
+
+    def release(self) -> None:
+        """Give back one hold; the last one of this process releases the file too."""
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._local.release()
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """A block of this thread that must not write (``acquire`` raises within it)."""
+        self._reading.depth = getattr(self._reading, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._reading.depth -= 1
+
+    def _lock_file(self, blocking: bool) -> bool:
+        if self._fd is None:
+            assert self.path is not None
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if _try_flock(self._fd):
+            return True
+        if not blocking:
+            return False
+        deadline = time.monotonic() + self._timeout
+        pause = _FIRST_PAUSE_S
+        while True:
+            time.sleep(pause)
+            if _try_flock(self._fd):
+                return True
+            if time.monotonic() > deadline:
+                raise DatabaseUnavailable(
+                    f"another process has held the database's writer lock ({self.path}) for "
+                    f"more than {self._timeout:g} s"
+                )
+            pause = min(pause * 2, _LONGEST_PAUSE_S)
+
+    def close(self) -> None:
+        """Close the lock file (when no one holds the lock)."""
+        if self._fd is not None and self._depth == 0:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 class Database:
@@ -33,7 +150,7 @@ class Database:
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = _normalise_url(url)
         self.engine: Engine = _create_engine(self.url, echo)
-        self.write_lock = threading.RLock()
+        self.write_lock = WriterLock(_writer_lock_path(self.url))
 
     @property
     def dialect(self) -> str:
@@ -88,6 +205,7 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+        self.write_lock.close()
 
 
 def writer_lock_key(facility_id: str) -> int:
@@ -95,6 +213,17 @@ def writer_lock_key(facility_id: str) -> int:
     same in every process and release."""
     digest = hashlib.sha256(b"triage.facility-writer:" + facility_id.encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _writer_lock_path(url: str) -> Path | None:
+    """The file whose ``flock`` the writers of a SQLite database file hold in every process:
+    beside it, named after it. None for PostgreSQL (its advisory lock) and a database in memory
+    (one process only)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database)
+    return path.with_name(path.name + ".writers")
 
 
 def _normalise_url(url: str) -> str:

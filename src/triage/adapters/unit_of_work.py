@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Connection, NestedTransaction, RootTransaction
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -49,7 +50,7 @@ from triage.adapters.totp import PyotpCodes
 from triage.adapters.witness_client import HttpWitnessClient
 from triage.adapters.work_order_repository import SqlWorkOrderRepository
 from triage.config import Settings
-from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
+from triage.errors import Conflict, DatabaseUnavailable, NotInitialised, RecordDisagrees
 from triage.ledger.entry import Entry
 from triage.ledger.tiles import TileCache
 from triage.services.ports import Clock, UnitOfWork
@@ -84,6 +85,7 @@ class SqlUnitOfWork:
         # The entries recorded in this transaction: after the commit, whoever waits on what
         # they are about is woken (``ChangeHub``).
         self._recorded: list[Entry] = []
+        self._indexes: list[int] = []  # and their indexes in the ledger
         # What this transaction's first step wrote (``first_write``), kept by a savepoint: it
         # is committed even when the rest of the transaction is not.
         self._kept: NestedTransaction | None = None
@@ -125,7 +127,9 @@ class SqlUnitOfWork:
 
     @cached_property
     def ledger(self) -> SqlLedger:
-        return _NotingLedger(self._conn_in_use(), self.facility_id, self._cache, self._recorded)
+        return _NotingLedger(
+            self._conn_in_use(), self.facility_id, self._cache, self._recorded, self._indexes
+        )
 
     @cached_property
     def facilities(self) -> SqlFacilityRepository:
@@ -245,9 +249,11 @@ class SqlUnitOfWork:
             raise database_unavailable(exc) from exc
         if self._recorded:
             changes = self._factory.changes
+            changes.committed(self._indexes)
             if changes.waiting:  # else nobody to wake (a waiter registers before it reads)
                 changes.publish(keys_of(self._recorded))
             self._recorded.clear()
+            self._indexes.clear()
 
     def __exit__(
         self,
@@ -263,6 +269,7 @@ class SqlUnitOfWork:
                 self._conn.close()
             self._conn = self._tx = self._open = self._kept = None
             self._recorded.clear()
+            self._indexes.clear()
             for name in _REPOSITORIES:  # none outlives its connection
                 self.__dict__.pop(name, None)
             if self._locked:
@@ -301,15 +308,78 @@ class _NotingLedger(SqlLedger):
     that the unit of work can say what changed once they are committed."""
 
     def __init__(
-        self, conn: Connection, log_id: str, cache: TileCache, recorded: list[Entry]
+        self,
+        conn: Connection,
+        log_id: str,
+        cache: TileCache,
+        recorded: list[Entry],
+        indexes: list[int],
     ) -> None:
         super().__init__(conn, log_id, cache)
         self._noted = recorded
+        self._indexes = indexes
 
     def record(self, entries: Sequence[Entry]) -> int:
         first = super().record(entries)
         self._noted.extend(entries)
+        self._indexes.extend(range(first, first + len(entries)))
         return first
+
+
+_HEAD_SIZE = "SELECT size FROM ledger_head WHERE log_id = ?"
+_HEAD_SIZE_PG = "SELECT size FROM ledger_head WHERE log_id = %s"
+
+
+class ChangeReader:
+    """The ledger's size, read every few milliseconds by a ``changes.ChangeWatcher`` on a
+    connection of its own (one indexed read, no transaction kept open), and the entries after
+    a size, read in a unit of work when someone may wait on them."""
+
+    def __init__(self, factory: SqlUnitOfWorkFactory) -> None:
+        self._factory = factory
+        self._raw: Any = None
+        postgres = factory.database.dialect == "postgresql"
+        self._sql = _HEAD_SIZE_PG if postgres else _HEAD_SIZE
+
+    def __call__(
+        self, size: int | None, most: int, skip: Callable[[int, int], bool]
+    ) -> tuple[int, list[tuple[int, bytes]] | None]:
+        """The ledger's size now, and the entries recorded from index ``size`` on as (index,
+        stored bytes): None for them when there are more than ``most``; none read when ``size``
+        is None or ``skip(size, now)``."""
+        now = self._size()
+        if size is None or now <= size or skip(size, now):
+            return now, []
+        if now - size > most:
+            return now, None
+        with self._factory(write=False) as uow:
+            storage = uow.ledger.storage
+            return now, [found for batch in storage.read_entries(size, now) for found in batch]
+
+    def _size(self) -> int:
+        if self._raw is None:
+            self._raw = self._factory.database.engine.raw_connection()
+        try:
+            cursor = self._raw.cursor()
+            try:
+                cursor.execute(self._sql, (self._factory.facility_id,))
+                row = cursor.fetchone()
+            finally:
+                cursor.close()
+            self._raw.rollback()  # no transaction left open between two reads
+        except BaseException:
+            self.close()
+            raise
+        if row is None:
+            raise NotInitialised(f"the ledger {self._factory.facility_id!r} does not exist")
+        return int(row[0])
+
+    def close(self) -> None:
+        """Give the connection back (the watcher stops)."""
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            with contextlib.suppress(Exception):
+                raw.close()
 
 
 def default_settings(database: Database) -> Settings:
@@ -409,6 +479,10 @@ class SqlUnitOfWorkFactory:
     def witness_client(self) -> HttpWitnessClient:
         """The facility's HTTP client of its witnesses (one, shared by its threads)."""
         return self._witnesses
+
+    def change_reader(self) -> ChangeReader:
+        """What a ``changes.ChangeWatcher`` reads the ledger with."""
+        return ChangeReader(self)
 
     def log_opener(self) -> SqlLogOpener:
         """A picklable way for another process to read this facility's log."""

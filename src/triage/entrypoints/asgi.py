@@ -44,6 +44,7 @@ from triage.entrypoints.api.ledger_routes import build_ledger_router
 from triage.entrypoints.api.people_routes import build_people_router
 from triage.entrypoints.api.reference import reference_page
 from triage.entrypoints.api.retention_routes import build_retention_router
+from triage.entrypoints.api.routing import Quick
 from triage.entrypoints.api.seal_routes import build_seal_router
 from triage.entrypoints.api.security_log_routes import build_security_log_router
 from triage.entrypoints.api.security_routes import build_security_router
@@ -87,8 +88,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         with releasing_waiters_on_exit(application):
-            async with scheduler.running(
-                application, schedule, after_checkpoint=hold.refresh, lock=lock
+            async with (
+                scheduler.running(application, schedule, after_checkpoint=hold.refresh, lock=lock),
+                watching_other_processes(application),
             ):
                 yield
 
@@ -145,6 +147,20 @@ def create_app(
         return reference_page(api.openapi(), "/api/v1/openapi.json")
 
     return api
+
+
+@contextlib.asynccontextmanager
+async def watching_other_processes(application: App) -> AsyncIterator[None]:
+    """While the server serves, the changes other processes record (another worker, the CLI)
+    wake this process's waiting reads within milliseconds (``ChangeWatcher``)."""
+    watcher = application.change_watcher(Quick.of(application.database).read)
+    task = asyncio.get_running_loop().create_task(watcher.watch())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 @contextlib.contextmanager

@@ -5,10 +5,12 @@ hub closes; and beyond its caps a request may not wait at all."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from triage.adapters.changes import ChangeHub, keys_of
+from triage.adapters.changes import ChangeHub, ChangeWatcher, keys_of, keys_of_stored
 from triage.ledger.entry import Entry, Ref
 
 # Long enough for any wake-up to arrive: a waiter still asleep after it was not woken.
@@ -127,3 +129,114 @@ def test_beyond_the_caps_a_request_may_not_wait() -> None:
 
     assert asyncio.run(wait()) == [True, True, False, True, False, True]
     assert hub.waiting == 0
+
+
+class Ledger:
+    """What the watcher reads: a ledger other processes append to (``recorded_since``)."""
+
+    def __init__(self) -> None:
+        self.entries: list[bytes] = []
+        self.fail = False
+        self.closed = False
+
+    def add(self, entry: Entry) -> int:
+        self.entries.append(entry.to_bytes())
+        return len(self.entries) - 1
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __call__(
+        self, size: int | None, most: int, skip: Callable[[int, int], bool]
+    ) -> tuple[int, list[tuple[int, bytes]] | None]:
+        if self.fail:
+            raise OSError("database is away")
+        now = len(self.entries)
+        if size is None or now <= size or skip(size, now):
+            return now, []
+        if now - size > most:
+            return now, None
+        return now, list(enumerate(self.entries))[size:]
+
+
+async def _inline(func, *args):  # type: ignore[no-untyped-def]
+    return func(*args)
+
+
+def _watched(most: int = 100) -> tuple[ChangeHub, Ledger, ChangeWatcher]:
+    hub, ledger = ChangeHub(), Ledger()
+    hub.watched = True
+    return hub, ledger, ChangeWatcher(hub, ledger, _inline, most=most)
+
+
+def test_stored_entries_name_what_their_parsed_entries_name() -> None:
+    entries = [
+        _entry(Ref("device", "D-1"), job_id="J-1", state="eligible"),
+        _entry(Ref("tool", "T-2"), device_id="D-3"),
+    ]
+    assert keys_of_stored(e.to_bytes() for e in entries) == keys_of(entries)
+    assert keys_of_stored([b"not an entry"]) is None
+
+
+def test_the_watcher_wakes_a_waiter_for_what_another_process_recorded() -> None:
+    hub, ledger, watcher = _watched()
+    ledger.add(_entry(Ref("device", "D-0"), job_id="J-0"))  # before the watcher started
+
+    async def wait() -> list[bool]:
+        await watcher.step()  # where the ledger is now: nothing announced
+        with (
+            hub.wait_on([("job", "J-0")], "ben") as old,
+            hub.wait_on([("job", "J-1")], "ben") as job,
+            hub.wait_on([("tool", "T-1")], "T-1") as tool,
+        ):
+            assert old is not None and job is not None and tool is not None
+            ledger.add(_entry(Ref("device", "D-1"), job_id="J-1"))  # by another process
+            await watcher.step()
+            return [
+                await old.woken(NOT_WOKEN),
+                await job.woken(NOT_WOKEN),
+                await tool.woken(NOT_WOKEN),
+            ]
+
+    assert asyncio.run(wait()) == [False, True, False]
+    assert watcher.seen == 2
+
+
+def test_what_this_process_committed_is_not_announced_again() -> None:
+    hub, ledger, watcher = _watched()
+
+    async def wait() -> bool:
+        await watcher.step()
+        with hub.wait_on([("job", "J-1")], "ben") as job:
+            assert job is not None
+            hub.committed([ledger.add(_entry(Ref("device", "D-1"), job_id="J-1"))])
+            await watcher.step()
+            return await job.woken(NOT_WOKEN)
+
+    assert asyncio.run(wait()) is False
+
+
+def test_more_entries_than_it_reads_at_once_or_a_failed_read_wake_everyone() -> None:
+    hub, ledger, watcher = _watched(most=2)
+
+    async def wait() -> list[bool]:
+        await watcher.step()
+        woken = []
+        with hub.wait_on([("job", "J-9")], "ben") as job:
+            assert job is not None
+            for n in range(3):  # an import, say, by another process
+                ledger.add(_entry(Ref("device", f"D-{n}"), job_id=f"J-{n}"))
+            await watcher.step()
+            woken.append(await job.woken(NOT_WOKEN))
+            job.rearm()
+            ledger.fail = True
+            task = asyncio.create_task(watcher.watch())
+            woken.append(await job.woken(NOT_WOKEN))
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return woken
+
+    assert asyncio.run(wait()) == [True, True]
+    assert ledger.closed  # the watcher let go of its connection when it stopped
+    assert watcher.seen is None  # read again from where the ledger is, once it answers

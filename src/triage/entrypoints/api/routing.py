@@ -22,18 +22,31 @@ scheduled job), the endpoint goes to the thread pool as any other and waits ther
 only: a PostgreSQL statement is a round trip to the server, and the event loop would wait out
 every one of them (measured: 16 % less server CPU a device, but fewer devices a second, the
 tool's turnarounds 290 ms instead of 160).
+
+A quick read (``Quick.read``: a token's check, a waiting read's re-read) takes no lock at all:
+SQLite's readers never wait for its writer, and a read that holds the writer lock would keep
+the writers of other processes (``triage serve --workers N``) waiting for nothing. Within it the
+lock refuses to be taken, so a read that would write fails at once instead of waiting on the
+event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
-import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, ParamSpec, Protocol, TypeVar
 
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
+
+# Quick work waiting for another process's writer (``Quick.run``) tries again after this long,
+# doubling up to the second figure; after the third it goes to the thread pool and waits there.
+_FIRST_PAUSE_S = 0.0002
+_LONGEST_PAUSE_S = 0.002
+_LONGEST_AWAIT_S = 1.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -43,10 +56,25 @@ E = TypeVar("E", bound=Callable[..., Any])
 _QUICK = "__triage_quick__"
 
 
+class Lock(Protocol):
+    """A writer lock (``adapters.database.WriterLock``)."""
+
+    def try_acquire(self) -> bool | None:
+        """True: taken; False: a thread of this process holds it; None: another process."""
+        ...
+
+    def release(self) -> None: ...
+
+    def reading(self) -> AbstractContextManager[None]:
+        """A block of the calling thread in which the lock may not be taken."""
+        ...
+
+
 class Writers(Protocol):
     """What ``Quick.of`` needs of a database (``adapters.database.Database``)."""
 
-    write_lock: threading.RLock
+    @property
+    def write_lock(self) -> Lock: ...
 
     @property
     def dialect(self) -> str: ...
@@ -62,7 +90,7 @@ class Quick:
     route decorator) it marks an endpoint so; ``run`` runs one call so.
     """
 
-    def __init__(self, lock: threading.RLock, inline: bool = True) -> None:
+    def __init__(self, lock: Lock, inline: bool = True) -> None:
         self._lock = lock
         self.inline = inline
 
@@ -76,12 +104,32 @@ class Quick:
         return endpoint
 
     async def run(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``func(*args, **kwargs)``, on the event loop if the lock is free at once."""
-        if self.inline and self._lock.acquire(blocking=False):
-            try:
+        """``func(*args, **kwargs)``, on the event loop if the lock is free at once, or once
+        another process lets go of it (awaited, for a while); in the thread pool when a thread
+        of this process holds it, or another process keeps it."""
+        if self.inline:
+            pause, waited = _FIRST_PAUSE_S, 0.0
+            while True:
+                taken = self._lock.try_acquire()
+                if taken:
+                    try:
+                        return func(*args, **kwargs)
+                    finally:
+                        self._lock.release()
+                if taken is False or waited >= _LONGEST_AWAIT_S:
+                    break
+                await asyncio.sleep(pause)
+                waited += pause
+                pause = min(pause * 2, _LONGEST_PAUSE_S)
+        return await run_in_threadpool(func, *args, **kwargs)
+
+    async def read(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``func(*args, **kwargs)``, which only reads: on the event loop without the lock when
+        ``inline``, in the thread pool otherwise. Should it try to write, the lock refuses
+        (RuntimeError) instead of being waited for."""
+        if self.inline:
+            with self._lock.reading():
                 return func(*args, **kwargs)
-            finally:
-                self._lock.release()
         return await run_in_threadpool(func, *args, **kwargs)
 
 

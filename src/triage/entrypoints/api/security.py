@@ -63,7 +63,7 @@ class _Operator:
             if credentials.scheme.lower() != "bearer":
                 raise Unauthenticated("send an operator's API token as 'Authorization: Bearer ...'")
             # Two indexed reads and nothing written: quick (routing.Quick).
-            return await self._quick.run(tokens.authenticate_token, uow, credentials.credentials)
+            return await self._quick.read(tokens.authenticate_token, uow, credentials.credentials)
         if session:
             # A session is touched (written) now and then: in the thread pool.
             found = await run_in_threadpool(auth.authenticate_session, uow, session)

@@ -130,9 +130,9 @@ class WaitingReads:
         wait = requested_wait(request.headers.getlist("prefer"))
         tags = named_tags(request.headers.getlist("if-none-match"))
         if wait is None:
-            return _response(await self._quick.run(read), tags, missing, None)
+            return _response(await self._quick.read(read), tags, missing, None)
         with self._hub.wait_on(keys, f"{caller.kind.value}:{caller.id}") as waiter:
-            body = await self._quick.run(read)
+            body = await self._quick.read(read)
             if waiter is None:  # too many wait, or the server is stopping: a plain read
                 return _response(body, tags, missing, None)
             loop = asyncio.get_running_loop()
@@ -146,7 +146,7 @@ class WaitingReads:
                     if gone():
                         break
                     waiter.rearm()
-                    body = await self._quick.run(read)
+                    body = await self._quick.read(read)
         return _response(body, tags, missing, wait)
 
 
