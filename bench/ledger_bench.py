@@ -903,6 +903,7 @@ class Results:
     verification: VerifyResult | None = None
     durable: list[DurableResult] = field(default_factory=list)
     memory: MemoryResult | None = None
+    floor: HashFloor | None = None
     total_s: float = 0.0
     contention: list[tuple[str, float, float]] = field(default_factory=list)
 
@@ -916,6 +917,61 @@ class Results:
             wall = time.perf_counter() - started
             others = max(0.0, (_machine_busy_s() - busy) - (_own_cpu_s() - own))
             self.contention.append((name, wall, others / (wall * (os.cpu_count() or 1))))
+
+
+@dataclass(frozen=True)
+class HashFloor:
+    """What RFC 6962 hashing alone costs an entry in one interpreter, as ``triage.ledger.hashing``
+    does it (a leaf hash and, for every pair, an interior node: two ``hashlib`` SHA-256 calls
+    an entry), and the same calls with nothing of ours around them."""
+
+    entries: int
+    ours_s: float  # leaf_hashes + subtree roots of 256-leaf tiles (what verify and append do)
+    bare_s: float  # sha256(b"\x00" + e).digest() and sha256(b"\x01" + l + r).digest() in a loop
+
+    @property
+    def ours_us(self) -> float:
+        return self.ours_s / self.entries * 1e6
+
+    @property
+    def bare_us(self) -> float:
+        return self.bare_s / self.entries * 1e6
+
+    @property
+    def ceiling(self) -> float:
+        """Entries a second one interpreter could verify if hashing were all it did."""
+        return self.entries / min(self.ours_s, self.bare_s)
+
+
+def measure_hash_floor(entries: Sequence[bytes], rounds: int = 3) -> HashFloor:
+    """The best of ``rounds`` of hashing ``entries`` into full 256-leaf tiles, both ways."""
+    from triage.ledger import hashing
+
+    count = len(entries) - len(entries) % hashing.TILE_WIDTH
+    sample = entries[:count]
+
+    def ours() -> None:
+        leaves = hashing.leaf_hashes(sample)
+        for start in range(0, count, hashing.TILE_WIDTH):
+            hashing.subtree_root(leaves[start : start + hashing.TILE_WIDTH])
+
+    def bare() -> None:
+        sha = hashlib.sha256
+        leaves = [sha(b"\x00" + data).digest() for data in sample]
+        for start in range(0, count, hashing.TILE_WIDTH):
+            row = leaves[start : start + hashing.TILE_WIDTH]
+            while len(row) > 1:
+                row = [sha(b"\x01" + row[i] + row[i + 1]).digest() for i in range(0, len(row), 2)]
+
+    def best(work: Callable[[], None]) -> float:
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    return HashFloor(count, best(ours), best(bare))
 
 
 def _machine_busy_s() -> float:
@@ -1011,6 +1067,13 @@ def targets(results: Results) -> list[tuple[str, str, str]]:
             )
             if r.workers == 1:
                 verdicts.append(f"memory run: {_verdict(r.ok and rate >= VERIFY_TARGET)}")
+    f = results.floor
+    if f is not None:
+        measured_parts.append(
+            f"hashing alone, in one interpreter: {f.ours_us:.2f} µs an entry as "
+            f"`triage.ledger.hashing` does it, {f.bare_us:.2f} µs as a bare `hashlib` loop: at "
+            f"most {_n(f.ceiling)} entries/s before anything is read (see below)"
+        )
     rows.append(
         (
             f"Full verification ≥ {_n(VERIFY_TARGET)} entries/s with one worker (judged at the "
@@ -1181,6 +1244,25 @@ def render(results: Results) -> str:
         )
         add("")
 
+    f = results.floor
+    if f is not None:
+        add(f"### What the hashing alone costs ({_n(f.entries)} entries, best of 3)")
+        add("")
+        add(
+            "Verifying a log recomputes it: SHA-256 of every entry (its leaf hash) and of every "
+            "pair of nodes (about one interior node an entry), two `hashlib` calls an entry, "
+            "each mostly the call's own cost on such short inputs (OpenSSL's context set-up and "
+            "finalisation), not the bytes. Timed here with nothing read: "
+            f"`triage.ledger.hashing` (leaf hashes, then 256-leaf subtree roots) "
+            f"{f.ours_us:.2f} µs an entry; the bare loop "
+            '(`sha256(b"\\x00" + entry).digest()`, then pairs) '
+            f"{f.bare_us:.2f} µs. So one interpreter cannot verify more than "
+            f"{_n(f.ceiling)} entries a second with `hashlib`, whatever it reads the entries "
+            "from; more needs another process (workers > 1) or a native hashing loop, which "
+            "the project does not write itself."
+        )
+        add("")
+
     if results.durable:
         add("### Single durable append (one entry per committed transaction, ms)")
         add("")
@@ -1324,6 +1406,12 @@ def run(args: argparse.Namespace, command: str) -> Results:
         mean_len = sum(len(e) for e in entries) / len(entries)
         results.notes["entry_bytes"] = f"{mean_len:.0f}"
         log(f"  mean entry size {mean_len:.0f} bytes")
+        with results.phase("hashing alone"):
+            results.floor = measure_hash_floor(entries[: min(largest, 1 << 20)])
+        log(
+            f"  hashing alone: {results.floor.ours_us:.2f} µs an entry (ours), "
+            f"{results.floor.bare_us:.2f} µs (bare loop)"
+        )
 
         for n, size in enumerate(args.sizes):
             workdir = root / f"bulk-{size}"
