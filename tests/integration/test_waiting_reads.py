@@ -12,7 +12,7 @@ import base64
 import contextlib
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -199,7 +199,12 @@ def test_a_step_recorded_by_another_process_wakes_the_wait_while_the_server_watc
     hub = api.app.changes
     announced: list[set[tuple[str, str]]] = []
     publish = hub.publish
-    monkeypatch.setattr(hub, "publish", lambda keys: (announced.append(set(keys)), publish(keys)))
+
+    def noting(keys: Iterable[tuple[str, str]]) -> None:
+        announced.append(set(keys))
+        publish(keys)
+
+    monkeypatch.setattr(hub, "publish", noting)
     other = bootstrap.bootstrap(api.app.settings)
     try:
         with TestClient(create_app(api.app)) as client:
