@@ -23,7 +23,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from triage.ledger.entry import Entry
@@ -46,13 +46,16 @@ def keys_of(entries: Iterable[Entry]) -> set[Key]:
     names."""
     keys: set[Key] = set()
     for entry in entries:
-        keys.add((entry.subject.kind, entry.subject.id))
-        data = entry.data
-        for field, kind in _NAMED:
-            value = data.get(field)
-            if isinstance(value, str) and value:
-                keys.add((kind, value))
+        _add_keys(keys, entry.subject.kind, entry.subject.id, entry.data)
     return keys
+
+
+def _add_keys(keys: set[Key], kind: str, id_: str, data: Mapping[str, Any]) -> None:
+    keys.add((kind, id_))
+    for field, named in _NAMED:
+        value = data.get(field)
+        if isinstance(value, str) and value:
+            keys.add((named, value))
 
 
 def keys_of_stored(entries: Iterable[bytes]) -> set[Key] | None:
@@ -63,12 +66,7 @@ def keys_of_stored(entries: Iterable[bytes]) -> set[Key] | None:
         for raw in entries:
             obj = json.loads(raw)
             subject = obj["subject"]
-            keys.add((str(subject["kind"]), str(subject["id"])))
-            data = obj.get("data") or {}
-            for field, kind in _NAMED:
-                value = data.get(field)
-                if isinstance(value, str) and value:
-                    keys.add((kind, value))
+            _add_keys(keys, str(subject["kind"]), str(subject["id"]), obj.get("data") or {})
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
     return keys
