@@ -200,12 +200,15 @@ class ChangeHub:
 
     def all_own(self, start: int, stop: int) -> bool:
         """Whether this process committed every index in [start, stop), or nobody waits: then
-        there is nothing for the watcher to announce."""
-        if not self._waiters:
-            return True
+        there is nothing for the watcher to announce, and the indexes below ``stop`` are
+        forgotten."""
         with self._lock:
             own = self._own
-            return all(index in own for index in range(start, stop))
+            if self._waiters and not all(index in own for index in range(start, stop)):
+                return False
+            if own:
+                self._own = {index for index in own if index >= stop}
+            return True
 
     def others(self, indexes: Iterable[int], below: int) -> list[int]:
         """Of ``indexes`` (new in the ledger), those another process wrote; forgets this

@@ -214,6 +214,17 @@ def test_what_this_process_committed_is_not_announced_again() -> None:
             return await job.woken(NOT_WOKEN)
 
     assert asyncio.run(wait()) is False
+    assert not hub._own  # what it no longer needs is forgotten, waiting or not
+
+
+def test_the_watcher_forgets_this_process_indexes_while_nobody_waits() -> None:
+    hub, ledger, watcher = _watched()
+    asyncio.run(watcher.step())
+    for n in range(5):
+        hub.committed([ledger.add(_entry(Ref("device", f"D-{n}"), job_id=f"J-{n}"))])
+    asyncio.run(watcher.step())
+    assert watcher.seen == 5
+    assert not hub._own
 
 
 def test_more_entries_than_it_reads_at_once_or_a_failed_read_wake_everyone() -> None:
