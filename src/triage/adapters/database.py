@@ -16,6 +16,7 @@ up to 100 ms between tries.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import os
@@ -68,6 +69,19 @@ class WriterLock:
         it, None when another process does."""
         return self._take(False)
 
+    async def take_soon(self, within: float) -> bool | None:
+        """``try_acquire``, tried again on the event loop (without blocking it) while another
+        process holds the lock, for up to ``within`` seconds: True when taken; False when a
+        thread of this process holds it, None when another process still does."""
+        waited = 0.0
+        for pause in _pauses():
+            taken = self.try_acquire()
+            if taken is not None or waited >= within:
+                return taken
+            await asyncio.sleep(pause)
+            waited += pause
+        raise AssertionError("unreachable: _pauses never ends")
+
     def _take(self, blocking: bool) -> bool | None:
         if getattr(self._reading, "depth", 0):
             raise RuntimeError("a write was started by work declared a read (Quick.read)")
@@ -117,23 +131,30 @@ class WriterLock:
         if not blocking:
             return False
         deadline = time.monotonic() + self._timeout
-        pause = _FIRST_PAUSE_S
-        while True:
+        for pause in _pauses():
             time.sleep(pause)
             if _try_flock(self._fd):
                 return True
             if time.monotonic() > deadline:
-                raise DatabaseUnavailable(
-                    f"another process has held the database's writer lock ({self.path}) for "
-                    f"more than {self._timeout:g} s"
-                )
-            pause = min(pause * 2, _LONGEST_PAUSE_S)
+                break
+        raise DatabaseUnavailable(
+            f"another process has held the database's writer lock ({self.path}) for "
+            f"more than {self._timeout:g} s"
+        )
 
     def close(self) -> None:
         """Close the lock file (when no one holds the lock)."""
         if self._fd is not None and self._depth == 0:
             os.close(self._fd)
             self._fd = None
+
+
+def _pauses() -> Iterator[float]:
+    """How long a writer waiting for another process's pauses before each new try."""
+    pause = _FIRST_PAUSE_S
+    while True:
+        yield pause
+        pause = min(pause * 2, _LONGEST_PAUSE_S)
 
 
 def _try_flock(fd: int) -> bool:

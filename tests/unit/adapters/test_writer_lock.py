@@ -4,6 +4,7 @@ by work declared a read."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 import subprocess
@@ -101,6 +102,40 @@ def test_the_wait_for_another_process_is_bounded(tmp_path: Path) -> None:
         lock.acquire()
     assert lock.acquire(blocking=False)  # and nothing was left held by the failed wait
     lock.release()
+
+
+def test_taking_it_soon_awaits_another_process_for_a_while_then_gives_up(tmp_path: Path) -> None:
+    path = tmp_path / "triage.db.writers"
+    lock = WriterLock(path)
+    with held_by_another_process(path) as child:
+        assert asyncio.run(lock.take_soon(0.05)) is None  # still held: the caller goes elsewhere
+
+        async def take_when_let_go() -> bool | None:
+            assert child.stdin is not None
+            child.stdin.close()  # the other process lets go while this one awaits
+            return await lock.take_soon(30)
+
+        assert asyncio.run(take_when_let_go()) is True
+    lock.release()
+
+
+def test_taking_it_soon_does_not_wait_for_a_thread_of_this_process() -> None:
+    lock = WriterLock()
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with lock:
+            taken.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert taken.wait(30)
+    try:
+        assert asyncio.run(lock.take_soon(30)) is False
+    finally:
+        done.set()
+        holder.join(30)
 
 
 def test_the_lock_is_reentrant_in_a_thread_and_held_until_the_last_release(

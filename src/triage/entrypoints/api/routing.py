@@ -32,7 +32,6 @@ event loop.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import inspect
 from collections.abc import Callable
@@ -42,10 +41,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-# Quick work waiting for another process's writer (``Quick.run``) tries again after this long,
-# doubling up to the second figure; after the third it goes to the thread pool and waits there.
-_FIRST_PAUSE_S = 0.0002
-_LONGEST_PAUSE_S = 0.002
+# How long quick work awaits another process's writer on the event loop (``Quick.run``) before
+# it goes to the thread pool and waits there.
 _LONGEST_AWAIT_S = 1.0
 
 P = ParamSpec("P")
@@ -59,8 +56,9 @@ _QUICK = "__triage_quick__"
 class Lock(Protocol):
     """A writer lock (``adapters.database.WriterLock``)."""
 
-    def try_acquire(self) -> bool | None:
-        """True: taken; False: a thread of this process holds it; None: another process."""
+    async def take_soon(self, within: float) -> bool | None:
+        """Taken (True); held by a thread of this process (False); or by another process still
+        after ``within`` seconds of trying again (None)."""
         ...
 
     def release(self) -> None: ...
@@ -107,20 +105,11 @@ class Quick:
         """``func(*args, **kwargs)``, on the event loop if the lock is free at once, or once
         another process lets go of it (awaited, for a while); in the thread pool when a thread
         of this process holds it, or another process keeps it."""
-        if self.inline:
-            pause, waited = _FIRST_PAUSE_S, 0.0
-            while True:
-                taken = self._lock.try_acquire()
-                if taken:
-                    try:
-                        return func(*args, **kwargs)
-                    finally:
-                        self._lock.release()
-                if taken is False or waited >= _LONGEST_AWAIT_S:
-                    break
-                await asyncio.sleep(pause)
-                waited += pause
-                pause = min(pause * 2, _LONGEST_PAUSE_S)
+        if self.inline and await self._lock.take_soon(_LONGEST_AWAIT_S):
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self._lock.release()
         return await run_in_threadpool(func, *args, **kwargs)
 
     async def read(self, func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
