@@ -203,22 +203,23 @@ class ChangeHub:
         there is nothing for the watcher to announce, and the indexes below ``stop`` are
         forgotten."""
         with self._lock:
-            own = self._own
-            if self._waiters and not all(index in own for index in range(start, stop)):
+            if self._waiters and not all(index in self._own for index in range(start, stop)):
                 return False
-            if own:
-                self._own = {index for index in own if index >= stop}
+            self._forget_below(stop)
             return True
 
     def others(self, indexes: Iterable[int], below: int) -> list[int]:
         """Of ``indexes`` (new in the ledger), those another process wrote; forgets this
         process's below ``below``."""
         with self._lock:
-            own = self._own
-            found = [index for index in indexes if index not in own]
-            if own:
-                self._own = {index for index in own if index >= below}
+            found = [index for index in indexes if index not in self._own]
+            self._forget_below(below)
         return found
+
+    def _forget_below(self, stop: int) -> None:
+        """Forget this process's indexes below ``stop`` (the hub's lock held)."""
+        if self._own:
+            self._own = {index for index in self._own if index >= stop}
 
     def close(self) -> None:
         """Release every waiter now and let nobody wait from now on (the server is stopping)."""

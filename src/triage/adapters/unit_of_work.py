@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
 from sqlalchemy import Connection, NestedTransaction, RootTransaction
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
@@ -35,7 +35,7 @@ from triage.adapters.hub_return_repository import SqlHubReturnRepository
 from triage.adapters.incident_repository import SqlIncidentRepository
 from triage.adapters.inventory_repository import SqlInventoryRepository
 from triage.adapters.job_repository import SqlJobRepository
-from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, tile_cache
+from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, SqlLogStorage, tile_cache
 from triage.adapters.operator_repository import SqlOperatorRepository
 from triage.adapters.packaged_data import PackagedFiles
 from triage.adapters.passwords import Argon2Passwords
@@ -50,7 +50,7 @@ from triage.adapters.totp import PyotpCodes
 from triage.adapters.witness_client import HttpWitnessClient
 from triage.adapters.work_order_repository import SqlWorkOrderRepository
 from triage.config import Settings
-from triage.errors import Conflict, DatabaseUnavailable, NotInitialised, RecordDisagrees
+from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
 from triage.ledger.entry import Entry
 from triage.ledger.tiles import TileCache
 from triage.services.ports import Clock, UnitOfWork
@@ -326,20 +326,14 @@ class _NotingLedger(SqlLedger):
         return first
 
 
-_HEAD_SIZE = "SELECT size FROM ledger_head WHERE log_id = ?"
-_HEAD_SIZE_PG = "SELECT size FROM ledger_head WHERE log_id = %s"
-
-
 class ChangeReader:
     """The ledger's size, read every few milliseconds by a ``changes.ChangeWatcher`` on a
-    connection of its own (one indexed read, no transaction kept open), and the entries after
-    a size, read in a unit of work when someone may wait on them."""
+    connection of its own (the head's one indexed read, no transaction kept open), and the
+    entries after a size, read in a unit of work when someone may wait on them."""
 
     def __init__(self, factory: SqlUnitOfWorkFactory) -> None:
         self._factory = factory
-        self._raw: Any = None
-        postgres = factory.database.dialect == "postgresql"
-        self._sql = _HEAD_SIZE_PG if postgres else _HEAD_SIZE
+        self._conn: Connection | None = None
 
     def __call__(
         self, size: int | None, most: int, skip: Callable[[int, int], bool]
@@ -357,29 +351,22 @@ class ChangeReader:
             return now, [found for batch in storage.read_entries(size, now) for found in batch]
 
     def _size(self) -> int:
-        if self._raw is None:
-            self._raw = self._factory.database.engine.raw_connection()
+        if self._conn is None:
+            self._conn = self._factory.database.engine.connect()
         try:
-            cursor = self._raw.cursor()
-            try:
-                cursor.execute(self._sql, (self._factory.facility_id,))
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
-            self._raw.rollback()  # no transaction left open between two reads
+            size = SqlLogStorage(self._conn, self._factory.facility_id).read_head().size
+            self._conn.rollback()  # no transaction left open between two reads
         except BaseException:
             self.close()
             raise
-        if row is None:
-            raise NotInitialised(f"the ledger {self._factory.facility_id!r} does not exist")
-        return int(row[0])
+        return size
 
     def close(self) -> None:
         """Give the connection back (the watcher stops)."""
-        raw, self._raw = self._raw, None
-        if raw is not None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
             with contextlib.suppress(Exception):
-                raw.close()
+                conn.close()
 
 
 def default_settings(database: Database) -> Settings:
