@@ -12,12 +12,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -265,68 +265,91 @@ NOT_FOR_SET_UP = frozenset(
 
 @dataclass
 class Template:
-    """A facility set up once (set_up_facility, on SQLite) and copied for each test."""
+    """A facility set up once (on SQLite) and copied for each test."""
 
-    data_dir: Path
-    key: Path  # the tool's private key
+    root: Path  # its data directory ("var") and the files its set-up wrote beside it
     people: dict[str, Enrolled]
-    tokens: dict[str, str]
-    vkey: str
+    token: str | None  # TRIAGE_TOKEN as its set-up left it
+    value: Any  # what its set-up returned
+
+
+T = TypeVar("T")
 
 
 class Templates:
-    """The facilities this test process set up to copy, one per choice of the settings that
-    set-up reads and per day (so that no test finds its set-up dated the day before); their
-    tokens last DEFAULT_DAYS (90 days), far beyond a session. Setting a facility up takes a
-    test 15 to 25 seconds (processes, password hashing, enrolments); a copy, milliseconds."""
+    """The facilities this test process set up to copy, one per set-up, per choice of the
+    settings that set-up reads and per day (so that no test finds its set-up dated the day
+    before); their tokens last DEFAULT_DAYS (90 days), far beyond a session. Setting a
+    facility up takes a test 5 to 25 seconds (processes, password hashing, enrolments); a
+    copy, milliseconds."""
 
     def __init__(self) -> None:
         self.root: Path | None = None  # set for the session by the fixture below
         self.built: dict[tuple[object, ...], Template] = {}
 
     def set_up(self, triage: Triage, key: Path) -> tuple[dict[str, str], str]:
-        """``triage``'s facility set up (set_up_facility), from a copy of a template when it
-        is on SQLite in a fresh data directory: its own files, key, people and tokens."""
-        if (
-            self.root is None
-            or "TRIAGE_DATABASE_URL" in triage.env
-            or triage.data_dir.exists()
-            or key.exists()
-        ):
+        """``triage``'s facility set up (set_up_facility): its own files, key, people and
+        tokens, from a copy of a template when it can be copied (``copied``)."""
+        if not self._copyable(triage) or key.exists():
             return set_up_facility(triage, key)
-        template = self._template(triage)
+        template = self._copy(
+            triage, "staffed", lambda built: set_up_facility(built, built.data_dir.parent / "key")
+        )
+        key.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(template.root / "key", key)
+        tokens, vkey = template.value
+        return dict(tokens), vkey
+
+    def copied(self, triage: Triage, name: str, build: Callable[[Triage], T]) -> T:
+        """What ``build(triage)`` returns, with the facility it sets up in ``triage``'s data
+        directory: a copy of the one it set up once in this process (named ``name``), when
+        ``triage`` is on SQLite in a fresh data directory; else ``build`` runs on ``triage``.
+        ``build`` may write files only in the data directory, and what it returns must not
+        name that directory."""
+        if not self._copyable(triage):
+            return build(triage)
+        return cast(T, copy.deepcopy(self._copy(triage, name, build).value))
+
+    def _copyable(self, triage: Triage) -> bool:
+        return (
+            self.root is not None
+            and "TRIAGE_DATABASE_URL" not in triage.env
+            and not triage.data_dir.exists()
+        )
+
+    def _copy(self, triage: Triage, name: str, build: Callable[[Triage], Any]) -> Template:
+        template = self._template(triage, name, build)
         # Modes are kept (copy2): the keys readable by their owner only, the directory 0700.
         # No path in the data directory names the directory itself.
-        shutil.copytree(template.data_dir, triage.data_dir)
-        key.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(template.key, key)
+        shutil.copytree(template.root / "var", triage.data_dir)
         triage.people.update(copy.deepcopy(template.people))
-        triage.env["TRIAGE_TOKEN"] = template.tokens["sup"]
-        return dict(template.tokens), template.vkey
+        if template.token is not None:
+            triage.env["TRIAGE_TOKEN"] = template.token
+        return template
 
-    def _template(self, triage: Triage) -> Template:
+    def _template(self, triage: Triage, name: str, build: Callable[[Triage], Any]) -> Template:
         assert self.root is not None
         settings = sorted(
-            (name, value)
-            for name, value in triage.env.items()
-            if name.startswith("TRIAGE_") and name not in NOT_FOR_SET_UP
+            (setting, value)
+            for setting, value in triage.env.items()
+            if setting.startswith("TRIAGE_") and setting not in NOT_FOR_SET_UP
         )
         now = datetime.now(UTC)
         zone = ZoneInfo(triage.env.get("TRIAGE_TIME_ZONE") or DEFAULT_TIME_ZONE)
         days = (now.date(), now.astimezone(zone).date())
-        wanted = (tuple(settings), days)
+        wanted = (name, tuple(settings), days)
         if wanted in self.built:
             return self.built[wanted]
-        for stale in [k for k in self.built if k[0] == wanted[0]]:  # set up another day
-            shutil.rmtree(self.built.pop(stale).data_dir.parent)
-        root = Path(tempfile.mkdtemp(prefix="facility-", dir=self.root))
+        for stale in [k for k in self.built if k[:2] == wanted[:2]]:  # set up another day
+            shutil.rmtree(self.built.pop(stale).root)
+        root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self.root))
         builder = Triage(root / "var")
         builder.env = {**triage.env, "TRIAGE_DATA_DIR": str(builder.data_dir)}
-        key = root / "tool.key"
-        tokens, vkey = set_up_facility(builder, key)
+        builder.env.pop("TRIAGE_TOKEN", None)  # the token the set-up chooses, if any
+        value = build(builder)
         # A consistent copy: every process and connection is closed (checked here).
         fold_into_one_file(builder.data_dir / "triage.db")
-        template = Template(builder.data_dir, key, builder.people, tokens, vkey)
+        template = Template(root, builder.people, builder.env.get("TRIAGE_TOKEN"), value)
         self.built[wanted] = template
         return template
 

@@ -12,7 +12,7 @@ import httpx
 import pyotp
 import pytest
 
-from tests.e2e.conftest import Triage, start_server, stop
+from tests.e2e.conftest import TEMPLATES, Triage, start_server, stop
 from triage.domain.roles import Permission
 
 DEVICE_SCAN = Permission.DEVICE_SCAN.value
@@ -34,8 +34,9 @@ def _json(result: str) -> dict[str, Any]:
     return value
 
 
-@pytest.fixture
-def site(triage: Triage) -> Iterator[Site]:
+def _first_administrator(triage: Triage) -> tuple[list[str], str]:
+    """A new facility whose first administrator, ada, is added and enrolled through the
+    command line: her recovery codes and an API token from her sign-in."""
     triage.run("init")
     # The host adds the first administrator, with an activation code (no token: nothing skips
     # the second factor).
@@ -71,6 +72,12 @@ def site(triage: Triage) -> Iterator[Site]:
     triage.run(
         "operator", "add", "sam", "--name", "Sam", "--role", "security_manager", "--token", token
     )
+    return recovery, token
+
+
+@pytest.fixture
+def site(triage: Triage) -> Iterator[Site]:
+    recovery, token = TEMPLATES.copied(triage, "ada-by-cli", _first_administrator)
     proc, client = start_server(triage)
     try:
         yield Site(client, triage, recovery, token)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 import httpx
 import pytest
 
-from tests.e2e.conftest import Triage, start_server, stop
+from tests.e2e.conftest import TEMPLATES, Triage, start_server, stop
 from tests.e2e.test_web import authenticator
 from tests.people import PASSWORD
 from triage.domain.roles import MATRIX, Permission, Role
@@ -51,23 +51,32 @@ def site(triage: Triage) -> Iterator[Site]:
         yield running
 
 
+def _who(role: Role) -> str:
+    return "root" if role is Role.ADMINISTRATOR else f"web-{role.value.replace('_', '-')}"
+
+
+def _person_of_each_role(triage: Triage) -> str:
+    """A new facility with a person of each role enrolled (the asset owner's of MAP-1): the
+    administrator's token."""
+    triage.run("init")
+    admin = triage.first_admin(_who(Role.ADMINISTRATOR), "Root")
+    triage.register_owner(admin)
+    for role in Role:
+        if role is not Role.ADMINISTRATOR:
+            owner = "MAP-1" if role is Role.ASSET_OWNER else None
+            triage.staff(admin, _who(role), role.value, asset_owner=owner)
+    return admin
+
+
 @contextmanager
 def signed_in_site(triage: Triage) -> Iterator[Site]:
     """A facility's server, and a browser signed in for each role."""
-    triage.run("init")
-    admin = triage.first_admin("root", "Root")
+    admin = TEMPLATES.copied(triage, "a-person-of-each-role", _person_of_each_role)
     server, client = start_server(triage, "--checkpoint-interval", "0", "--evidence-interval", "0")
     sessions = {}
     try:
         for role in Role:
-            who = f"web-{role.value.replace('_', '-')}"
-            if role is Role.ADMINISTRATOR:
-                who = "root"
-            elif role is Role.ASSET_OWNER:
-                triage.register_owner(admin)
-                triage.staff(admin, who, role.value, asset_owner="MAP-1")
-            else:
-                triage.staff(admin, who, role.value)
+            who = _who(role)
             totp = authenticator(triage, who)
             browser = httpx.Client(base_url=client.base_url, timeout=30)
             signed = browser.post(
