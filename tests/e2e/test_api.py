@@ -11,18 +11,22 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import Triage, start_server, stop
+from tests.e2e.conftest import TEMPLATES, Triage, start_server, stop
 from triage.ledger import checkpoint, rfc6962
 
 ORIGIN = "device-triage.local/demo"
 
 
+def _initialised(triage: Triage) -> tuple[str, str]:
+    """A new facility with an administrator enrolled and signed in: its verifier key and
+    their token. Entries 1 to 7, so the ledger starts at size 8."""
+    vkey = triage.run("init").stdout.strip().splitlines()[-1]
+    return vkey, triage.first_admin("ada")
+
+
 @pytest.fixture
 def server(triage: Triage) -> Iterator[tuple[httpx.Client, str]]:
-    vkey = triage.run("init").stdout.strip().splitlines()[-1]
-    # An administrator enrolled, signed in, and their token: entries 1 to 7, so the ledger
-    # starts at size 8.
-    admin = triage.first_admin("ada")
+    vkey, admin = TEMPLATES.copied(triage, "ada", _initialised)
     proc, client = start_server(triage, "--checkpoint-interval", "1")
     client.headers["Authorization"] = f"Bearer {admin}"
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from tests.e2e.conftest import Triage, start_server, stop
+from tests.e2e.conftest import TEMPLATES, Triage, start_server, stop
 from tests.interop.go_tlog import build_checker, run_checker
 from tests.interop.ledger_growth import grow_and_sign
 from tests.pgserver import PgCluster
@@ -59,20 +59,28 @@ def log(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Log:
         triage.env["TRIAGE_DATABASE_URL"] = url
     else:
         url = f"sqlite:///{triage.data_dir / 'triage.db'}"
+    vkey, auditor, old_note, old_size, size = TEMPLATES.copied(triage, "go-tlog", _two_checkpoints)
+    assert size // TILE_WIDTH >= 2 and size % TILE_WIDTH, size
+    # The older checkpoint as a witness cosigned it: Go's note.Open ignores the line of a key
+    # it is not given (C2SP tlog-cosignature, 64-byte signature and 8-byte timestamp).
+    witness, _ = cosignature.generate_cosigner_key("witness.example.org")
+    body = old_note[: old_note.index("\n\n") + 1]
+    line = cosignature.cosign(body, witness, 1_767_225_600)
+    old_file = tmp_path / "old-checkpoint"
+    old_file.write_text(cosignature.note_with_signatures(old_note, [line]))
+    return Log(triage, url, vkey, auditor, old_file, old_size, size)
+
+
+def _two_checkpoints(triage: Triage) -> tuple[str, str, str, int, int]:
+    """A new facility with an auditor, its ledger grown past two full tiles with a checkpoint
+    signed at 300 entries and another at the end: its verifier key, the auditor's token, the
+    older checkpoint's note and size, and the ledger's size."""
     vkey = triage.run("init").stdout.strip().splitlines()[-1]
     admin = triage.first_admin("admin", "Ada Admin")
     auditor = triage.staff(admin, "aud", "auditor")
     old = grow_and_sign(triage, 300)
     latest = grow_and_sign(triage, 700)
-    assert latest.size // TILE_WIDTH >= 2 and latest.size % TILE_WIDTH, latest.size
-    # The older checkpoint as a witness cosigned it: Go's note.Open ignores the line of a key
-    # it is not given (C2SP tlog-cosignature, 64-byte signature and 8-byte timestamp).
-    witness, _ = cosignature.generate_cosigner_key("witness.example.org")
-    body = old.note[: old.note.index("\n\n") + 1]
-    line = cosignature.cosign(body, witness, 1_767_225_600)
-    old_file = tmp_path / "old-checkpoint"
-    old_file.write_text(cosignature.note_with_signatures(old.note, [line]))
-    return Log(triage, url, vkey, auditor, old_file, old.size, latest.size)
+    return vkey, auditor, old.note, old.size, latest.size
 
 
 def _check(checker: Path, log: Log, base_url: str) -> subprocess.CompletedProcess[str]:
