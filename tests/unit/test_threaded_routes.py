@@ -17,6 +17,7 @@ from fastapi.routing import APIRouter
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from tests.threads import held_by_another_thread
 from triage.adapters.database import Database, WriterLock
 from triage.entrypoints.api.routing import Quick, ThreadedRoute
 from triage.entrypoints.request_bodies import body_limit, declared_limit
@@ -123,20 +124,6 @@ def _free_for_another_thread() -> bool:
     return got[0]
 
 
-def _held_by_another_thread() -> tuple[threading.Event, threading.Event, threading.Thread]:
-    taken, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with LOCK:
-            taken.set()
-            done.wait(10)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert taken.wait(10)
-    return taken, done, holder
-
-
 def test_a_quick_endpoint_runs_on_the_event_loop_holding_the_lock() -> None:
     app, threads, _ = build()
     with TestClient(app) as client:
@@ -153,19 +140,17 @@ def test_a_quick_endpoint_runs_on_the_event_loop_holding_the_lock() -> None:
 def test_a_quick_endpoint_goes_to_the_thread_pool_while_a_thread_holds_the_lock() -> None:
     app, threads, _ = build()
     with TestClient(app) as client:
-        _, done, holder = _held_by_another_thread()
         answered: dict[str, int] = {}
 
         def call() -> None:
             answered["status"] = client.get("/t/quick/abc").status_code
 
         caller = threading.Thread(target=call)
-        caller.start()
-        # The event loop is not blocked: another request is answered meanwhile.
-        assert client.get("/t/answer/x").status_code == 200
-        assert caller.is_alive(), "the quick call did not wait for the lock"
-        done.set()
-        holder.join(10)
+        with held_by_another_thread(LOCK):
+            caller.start()
+            # The event loop is not blocked: another request is answered meanwhile.
+            assert client.get("/t/answer/x").status_code == 200
+            assert caller.is_alive(), "the quick call did not wait for the lock"
         caller.join(10)
     assert answered == {"status": 200}
     assert threads["quick"] != threads["loop"]
@@ -191,12 +176,8 @@ def test_a_quick_read_runs_on_the_event_loop_even_while_a_writer_holds_the_lock(
     app, threads, _ = build()
     with TestClient(app) as client:
         client.get("/t/answer/x")  # where the event loop runs
-        _, done, holder = _held_by_another_thread()
-        try:
+        with held_by_another_thread(LOCK):
             got = client.get("/t/read/abc")
-        finally:
-            done.set()
-            holder.join(10)
     assert got.json() == {"name": "abc", "count": 0}
     assert threads["read"] == threads["loop"]
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.threads import held_by_another_thread
 from triage.adapters.database import Database, WriterLock
 from triage.errors import DatabaseUnavailable
 
@@ -121,21 +122,8 @@ def test_taking_it_soon_awaits_another_process_for_a_while_then_gives_up(tmp_pat
 
 def test_taking_it_soon_does_not_wait_for_a_thread_of_this_process() -> None:
     lock = WriterLock()
-    taken, done = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with lock:
-            taken.set()
-            done.wait(30)
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert taken.wait(30)
-    try:
+    with held_by_another_thread(lock, within=30):
         assert asyncio.run(lock.take_soon(30)) is False
-    finally:
-        done.set()
-        holder.join(30)
 
 
 def test_the_lock_is_reentrant_in_a_thread_and_held_until_the_last_release(
