@@ -126,7 +126,7 @@ def test_making_keys_loads_no_backend_nor_http(tmp_path: Path) -> None:
 
 
 def test_a_database_command_loads_no_server_pdf_nor_http(tmp_path: Path) -> None:
-    """`triage keys show` opens the installation (SQLAlchemy, the repositories) and loads
+    """`triage keys show` opens the installation (SQLAlchemy, the ledger's store) and loads
     nothing of the server, the PDF documents, the spreadsheets or HTTP."""
     data_dir = str(tmp_path / "var")
     code, _, output = _start(["init", "--data-dir", data_dir])
@@ -136,3 +136,9 @@ def test_a_database_command_loads_no_server_pdf_nor_http(tmp_path: Path) -> None
     assert "sqlalchemy" in loaded and "triage.bootstrap" in loaded  # it opened the database
     server_pdf_http = ["fastapi", "starlette", "uvicorn", "reportlab", "openpyxl", "httpx"]
     assert _heavy(loaded, server_pdf_http) == []
+    # Nor the parts of the product it does not use: the repositories, the projector and the
+    # domain they read and write load when a command first uses them (a fifth of a database
+    # command's start, and most of the test suite's time is such starts).
+    unused = [name for name in loaded if name.endswith("_repository")]
+    unused += _heavy(loaded, ["triage.adapters.projector", "triage.domain.assurance_records"])
+    assert unused == []

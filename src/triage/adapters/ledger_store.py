@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import heapq
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,10 +14,8 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, make_url, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, bindparam, func, insert, make_url, select, update
 
-from triage.adapters import projector
 from triage.adapters.database import Database
 from triage.adapters.fastsql import Statement
 from triage.adapters.tables import (
@@ -61,13 +60,26 @@ _LEVEL0_TILES_SQL = (
 _ANY_ROW_SQL = "SELECT 1 FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? LIMIT 1"
 
 
-def _upsert_tile(insert_of: Callable[[Table], Any]) -> Statement:
-    """Write a tile, replacing a shorter (partial) version of it, for one dialect's insert."""
-    statement = insert_of(ledger_tile).values(
-        log_id=bindparam("log_id"),
-        level=bindparam("level"),
-        idx=bindparam("idx"),
-        hashes=bindparam("hashes"),
+def _dialect(name: str) -> Any:
+    """SQLAlchemy's module of the ``postgresql`` or ``sqlite`` dialect (for its ``insert``)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql if name == "postgresql" else sqlite
+
+
+@functools.cache
+def _upsert_tile(dialect: str) -> Statement:
+    """Write a tile, replacing a shorter (partial) version of it, in ``dialect``'s SQL (its
+    dialect module loads here: a command that writes nothing never loads PostgreSQL's)."""
+    statement = (
+        _dialect(dialect)
+        .insert(ledger_tile)
+        .values(
+            log_id=bindparam("log_id"),
+            level=bindparam("level"),
+            idx=bindparam("idx"),
+            hashes=bindparam("hashes"),
+        )
     )
     return Statement(
         statement.on_conflict_do_update(
@@ -88,8 +100,6 @@ _WRITE_HEAD = Statement(
     .where(ledger_head.c.log_id == bindparam("log_id"))
     .values(size=bindparam("size"), root=bindparam("root"))
 )
-_UPSERT_TILE = _upsert_tile(sqlite.insert)
-_UPSERT_TILE_PG = _upsert_tile(postgresql.insert)
 _INSERT_SUBJECT = Statement(
     insert(ledger_subject).values(
         log_id=bindparam("log_id"),
@@ -330,14 +340,14 @@ class SqlLogStorage:
             {"log_id": self._log_id, "level": key.level, "idx": key.index, "hashes": data}
             for key, data in tiles.items()
         ]
-        upsert = _UPSERT_TILE_PG if self._conn.dialect.name == "postgresql" else _UPSERT_TILE
+        upsert = _upsert_tile(self._conn.dialect.name)
         if len(rows) == 1:
             upsert.run(self._conn, **rows[0])
         else:
             upsert.run_many(self._conn, rows)
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
+        dialect = _dialect(self._conn.dialect.name)
         self._conn.execute(
             dialect.insert(ledger_checkpoint)
             .values(
@@ -485,6 +495,9 @@ class SqlLedger:
             _INSERT_SUBJECT.run(self._conn, **rows[0])
         else:
             _INSERT_SUBJECT.run_many(self._conn, rows)
+        # The projector and the domain it builds rows from load with the first entry recorded.
+        from triage.adapters import projector
+
         projector.apply(self._conn, entries)
         return first
 

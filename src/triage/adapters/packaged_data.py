@@ -1,19 +1,22 @@
 """The data files that ship inside the package, read and handed to the domain (which reads no
-files). Each is read and parsed once per process: the files do not change while it runs."""
+files). Each is read and parsed once per process: the files do not change while it runs. The
+domain modules that parse them are imported when a file is first read, so that a command that
+reads none of them does not load them."""
 
 from __future__ import annotations
 
 import functools
 from importlib import resources
 from importlib.resources.abc import Traversable
+from typing import TYPE_CHECKING
 
-from triage.domain.assessment import Rules, parse_rules
-from triage.domain.catalogue import Catalogue, parse_catalogue
-from triage.domain.credentials import parse_common_passwords
-from triage.domain.duis_rules import DuisRules
-from triage.domain.incident import IncidentRules
-from triage.domain.reset_profile import ResetProfiles
-from triage.domain.tamper_policy import TamperPolicy
+if TYPE_CHECKING:
+    from triage.domain.assessment import Rules
+    from triage.domain.catalogue import Catalogue
+    from triage.domain.duis_rules import DuisRules
+    from triage.domain.incident import IncidentRules
+    from triage.domain.reset_profile import ResetProfiles
+    from triage.domain.tamper_policy import TamperPolicy
 
 CATALOGUE_FILE = "controls/sec-triage.yaml"
 TAMPER_POLICY_FILE = "policies/tamper-default.yaml"
@@ -71,34 +74,48 @@ def _text(name: str) -> str:
 
 @functools.cache
 def _common_passwords() -> frozenset[str]:
+    from triage.domain.credentials import parse_common_passwords
+
     return parse_common_passwords(_path(COMMON_PASSWORDS_FILE).read_text())
 
 
 @functools.cache
 def _tamper_policy() -> TamperPolicy:
+    from triage.domain.tamper_policy import TamperPolicy
+
     return TamperPolicy.load(_path(TAMPER_POLICY_FILE).read_bytes())
 
 
 @functools.cache
 def _reset_profiles() -> ResetProfiles:
+    from triage.domain.reset_profile import ResetProfiles
+
     return ResetProfiles.load(_path(RESET_PROFILES_FILE).read_bytes())
 
 
 @functools.cache
 def _assessment_rules() -> Rules:
+    from triage.domain.assessment import parse_rules
+
     return parse_rules(_text(ASSESSMENT_RULES_FILE))
 
 
 @functools.cache
 def _catalogue() -> Catalogue:
+    from triage.domain.catalogue import parse_catalogue
+
     return parse_catalogue(_text(CATALOGUE_FILE))
 
 
 @functools.cache
 def _incident_rules() -> IncidentRules:
+    from triage.domain.incident import IncidentRules
+
     return IncidentRules.load(_path(INCIDENT_RULES_FILE).read_bytes())
 
 
 @functools.cache
 def _duis_rules() -> DuisRules:
+    from triage.domain.duis_rules import DuisRules
+
     return DuisRules.load(_text(DUIS_RULES_FILE))

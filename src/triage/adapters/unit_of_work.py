@@ -8,53 +8,55 @@ from collections.abc import Callable, Sequence
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 from sqlalchemy import Connection, NestedTransaction, RootTransaction
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from triage.adapters.assessment_repository import SqlAssessmentRepository
-from triage.adapters.asset_owner_repository import SqlAssetOwnerRepository
-from triage.adapters.assurance_repository import SqlAssuranceRepository
 from triage.adapters.changes import ChangeHub, keys_of
 from triage.adapters.checkpoint_file import CheckpointFile
 from triage.adapters.clock import SystemClock
-from triage.adapters.consignment_repository import SqlConsignmentRepository
-from triage.adapters.cosignature_repository import SqlCosignatureRepository
-from triage.adapters.credential_repository import SqlCredentialRepository
-from triage.adapters.custody_repository import SqlCustodyRepository
 from triage.adapters.database import Database
-from triage.adapters.device_repository import SqlDeviceRepository
-from triage.adapters.dispatch_repository import SqlDispatchRepository
-from triage.adapters.disposal_repository import SqlDisposalRepository
-from triage.adapters.duis_request_repository import SqlDuisRequestRepository
-from triage.adapters.exception_repository import SqlExceptionRepository
-from triage.adapters.facilities import SqlFacilityRepository
-from triage.adapters.hub_return_repository import SqlHubReturnRepository
-from triage.adapters.incident_repository import SqlIncidentRepository
-from triage.adapters.inventory_repository import SqlInventoryRepository
-from triage.adapters.job_repository import SqlJobRepository
 from triage.adapters.ledger_store import SqlLedger, SqlLogOpener, SqlLogStorage, tile_cache
-from triage.adapters.operator_repository import SqlOperatorRepository
 from triage.adapters.packaged_data import PackagedFiles
 from triage.adapters.passwords import Argon2Passwords
-from triage.adapters.policy_repository import SqlPolicyRepository
-from triage.adapters.retention_repository import SqlRetentionRepository
-from triage.adapters.seal_repository import SqlSealRepository
-from triage.adapters.security_log_repository import SqlSecurityLogRepository
-from triage.adapters.security_repository import SqlSecurityRepository
-from triage.adapters.token_repository import SqlTokenRepository
-from triage.adapters.tool_repository import SqlToolRepository
 from triage.adapters.totp import PyotpCodes
 from triage.adapters.witness_client import HttpWitnessClient
-from triage.adapters.work_order_repository import SqlWorkOrderRepository
 from triage.config import Settings
 from triage.errors import Conflict, DatabaseUnavailable, RecordDisagrees
 from triage.ledger.entry import Entry
 from triage.ledger.tiles import TileCache
 from triage.services.ports import Clock, UnitOfWork
 from triage.services.throttle import Throttles
+
+if TYPE_CHECKING:
+    from triage.adapters.assessment_repository import SqlAssessmentRepository
+    from triage.adapters.asset_owner_repository import SqlAssetOwnerRepository
+    from triage.adapters.assurance_repository import SqlAssuranceRepository
+    from triage.adapters.consignment_repository import SqlConsignmentRepository
+    from triage.adapters.cosignature_repository import SqlCosignatureRepository
+    from triage.adapters.credential_repository import SqlCredentialRepository
+    from triage.adapters.custody_repository import SqlCustodyRepository
+    from triage.adapters.device_repository import SqlDeviceRepository
+    from triage.adapters.dispatch_repository import SqlDispatchRepository
+    from triage.adapters.disposal_repository import SqlDisposalRepository
+    from triage.adapters.duis_request_repository import SqlDuisRequestRepository
+    from triage.adapters.exception_repository import SqlExceptionRepository
+    from triage.adapters.facilities import SqlFacilityRepository
+    from triage.adapters.hub_return_repository import SqlHubReturnRepository
+    from triage.adapters.incident_repository import SqlIncidentRepository
+    from triage.adapters.inventory_repository import SqlInventoryRepository
+    from triage.adapters.job_repository import SqlJobRepository
+    from triage.adapters.operator_repository import SqlOperatorRepository
+    from triage.adapters.policy_repository import SqlPolicyRepository
+    from triage.adapters.retention_repository import SqlRetentionRepository
+    from triage.adapters.seal_repository import SqlSealRepository
+    from triage.adapters.security_log_repository import SqlSecurityLogRepository
+    from triage.adapters.security_repository import SqlSecurityRepository
+    from triage.adapters.token_repository import SqlTokenRepository
+    from triage.adapters.tool_repository import SqlToolRepository
+    from triage.adapters.work_order_repository import SqlWorkOrderRepository
 
 
 class SqlUnitOfWork:
@@ -133,106 +135,158 @@ class SqlUnitOfWork:
 
     @cached_property
     def facilities(self) -> SqlFacilityRepository:
+        from triage.adapters.facilities import SqlFacilityRepository
+
         return SqlFacilityRepository(self._conn_in_use(), self.facility_id)
 
     @cached_property
     def operators(self) -> SqlOperatorRepository:
+        from triage.adapters.operator_repository import SqlOperatorRepository
+
         return SqlOperatorRepository(self._conn_in_use())
 
     @cached_property
     def tokens(self) -> SqlTokenRepository:
+        from triage.adapters.token_repository import SqlTokenRepository
+
         return SqlTokenRepository(self._conn_in_use())
 
     @cached_property
     def tools(self) -> SqlToolRepository:
+        from triage.adapters.tool_repository import SqlToolRepository
+
         return SqlToolRepository(self._conn_in_use())
 
     @cached_property
     def policies(self) -> SqlPolicyRepository:
+        from triage.adapters.policy_repository import SqlPolicyRepository
+
         return SqlPolicyRepository(self._conn_in_use())
 
     @cached_property
     def consignments(self) -> SqlConsignmentRepository:
+        from triage.adapters.consignment_repository import SqlConsignmentRepository
+
         return SqlConsignmentRepository(self._conn_in_use())
 
     @cached_property
     def devices(self) -> SqlDeviceRepository:
+        from triage.adapters.device_repository import SqlDeviceRepository
+
         return SqlDeviceRepository(self._conn_in_use())
 
     @cached_property
     def jobs(self) -> SqlJobRepository:
+        from triage.adapters.job_repository import SqlJobRepository
+
         return SqlJobRepository(self._conn_in_use())
 
     @cached_property
     def work_orders(self) -> SqlWorkOrderRepository:
+        from triage.adapters.work_order_repository import SqlWorkOrderRepository
+
         return SqlWorkOrderRepository(self._conn_in_use())
 
     @cached_property
     def security_logs(self) -> SqlSecurityLogRepository:
+        from triage.adapters.security_log_repository import SqlSecurityLogRepository
+
         return SqlSecurityLogRepository(self._conn_in_use())
 
     @cached_property
     def exceptions(self) -> SqlExceptionRepository:
+        from triage.adapters.exception_repository import SqlExceptionRepository
+
         return SqlExceptionRepository(self._conn_in_use())
 
     @cached_property
     def credentials(self) -> SqlCredentialRepository:
+        from triage.adapters.credential_repository import SqlCredentialRepository
+
         return SqlCredentialRepository(self._conn_in_use())
 
     @cached_property
     def security(self) -> SqlSecurityRepository:
+        from triage.adapters.security_repository import SqlSecurityRepository
+
         return SqlSecurityRepository(self._conn_in_use())
 
     @cached_property
     def seals(self) -> SqlSealRepository:
+        from triage.adapters.seal_repository import SqlSealRepository
+
         return SqlSealRepository(self._conn_in_use())
 
     @cached_property
     def assurance(self) -> SqlAssuranceRepository:
+        from triage.adapters.assurance_repository import SqlAssuranceRepository
+
         return SqlAssuranceRepository(self._conn_in_use())
 
     @cached_property
     def assessments(self) -> SqlAssessmentRepository:
+        from triage.adapters.assessment_repository import SqlAssessmentRepository
+
         return SqlAssessmentRepository(self._conn_in_use())
 
     @cached_property
     def asset_owners(self) -> SqlAssetOwnerRepository:
+        from triage.adapters.asset_owner_repository import SqlAssetOwnerRepository
+
         return SqlAssetOwnerRepository(self._conn_in_use())
 
     @cached_property
     def dispatches(self) -> SqlDispatchRepository:
+        from triage.adapters.dispatch_repository import SqlDispatchRepository
+
         return SqlDispatchRepository(self._conn_in_use())
 
     @cached_property
     def disposals(self) -> SqlDisposalRepository:
+        from triage.adapters.disposal_repository import SqlDisposalRepository
+
         return SqlDisposalRepository(self._conn_in_use())
 
     @cached_property
     def custody(self) -> SqlCustodyRepository:
+        from triage.adapters.custody_repository import SqlCustodyRepository
+
         return SqlCustodyRepository(self._conn_in_use())
 
     @cached_property
     def retention(self) -> SqlRetentionRepository:
+        from triage.adapters.retention_repository import SqlRetentionRepository
+
         return SqlRetentionRepository(self._conn_in_use())
 
     @cached_property
     def inventory(self) -> SqlInventoryRepository:
+        from triage.adapters.inventory_repository import SqlInventoryRepository
+
         return SqlInventoryRepository(self._conn_in_use())
 
     @cached_property
     def duis_requests(self) -> SqlDuisRequestRepository:
+        from triage.adapters.duis_request_repository import SqlDuisRequestRepository
+
         return SqlDuisRequestRepository(self._conn_in_use())
 
     @cached_property
     def hub_returns(self) -> SqlHubReturnRepository:
+        from triage.adapters.hub_return_repository import SqlHubReturnRepository
+
         return SqlHubReturnRepository(self._conn_in_use())
 
     @cached_property
     def incidents(self) -> SqlIncidentRepository:
+        from triage.adapters.incident_repository import SqlIncidentRepository
+
         return SqlIncidentRepository(self._conn_in_use())
 
     @cached_property
     def cosignatures(self) -> SqlCosignatureRepository:
+        from triage.adapters.cosignature_repository import SqlCosignatureRepository
+
         return SqlCosignatureRepository(self._conn_in_use(), self.facility_id)
 
     def commit(self) -> None:

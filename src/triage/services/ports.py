@@ -13,84 +13,89 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, Self
 
-from triage.config import Settings
-from triage.domain.alert import Alert
-from triage.domain.assessment import Commissioning, Rules, SecParty
-from triage.domain.asset_owner import AssetOwner
-from triage.domain.assurance_records import (
-    AdoptedCatalogue,
-    ApprovalStep,
-    Assessment,
-    AssessmentSummary,
-    AttachedEvidence,
-    BenchResets,
-    DayOutcomes,
-    DecisionCount,
-    Evidence,
-    Finding,
-    JobCount,
-    PolicyInForce,
-    RecordedParty,
-    RemedialAction,
-)
-from triage.domain.catalogue import Catalogue, Control, ControlReadiness
-from triage.domain.consignment import Consignment
-from triage.domain.credentials import AccessLock, StoredCredential, WebSession
-from triage.domain.custody import (
-    CustodySettings,
-    DeviceCustody,
-    DeviceStocktake,
-    IdleDevice,
-    Location,
-    LocationCount,
-    SealDraw,
-)
-from triage.domain.device import Device, InventoryStatus
-from triage.domain.device_list import DeviceQuery, ListedDevice, Position
-from triage.domain.dispatch import Dispatch, DispatchState, DispatchSummary
-from triage.domain.disposal import DestructionMethod, DisposalRecord
-from triage.domain.duis_request import (
-    DccUser,
-    DuisBatch,
-    DuisSettings,
-    FinishedJob,
-    ProducedRequest,
-)
-from triage.domain.duis_rules import DuisRules
-from triage.domain.facility import Facility
-from triage.domain.hub_return import HubPolicy, HubReturnRecord
-from triage.domain.incident import Incident, IncidentKind, IncidentRules, IncidentStatus, Severity
-from triage.domain.intake_exception import IntakeException
-from triage.domain.inventory_reading import InventoryReading
-from triage.domain.job import TriageJob
-from triage.domain.lifecycle import JobState
-from triage.domain.people import Holder, Operator
-from triage.domain.reset_profile import ResetProfiles
-from triage.domain.retention import EvidenceFile, LegalHold, Purged, RetentionRule
-from triage.domain.seal_register import (
-    FittedCount,
-    SealBatch,
-    SealEvent,
-    Stocktake,
-    StoredReconciliation,
-)
-from triage.domain.seals import Discrepancy, Seal, SealStatus
-from triage.domain.seals import Scope as SealScope
-from triage.domain.security_log_reading import SecurityLogRecord
-from triage.domain.tamper_policy import TamperPolicy
-from triage.domain.thresholds import Metric, ThresholdSetting, WorkingHours
-from triage.domain.thresholds import Scope as ThresholdScope
-from triage.domain.token import StoredToken
-from triage.domain.tool import Tool
-from triage.domain.work_order_record import ResetResult, StoredWorkOrder
-from triage.ledger.audit import StorageOpener
-from triage.ledger.entry import Entry
-from triage.ledger.log import Log, LogStorage
-from triage.ledger.tiles import TileCache
-from triage.services.throttle import Throttles
-
 if TYPE_CHECKING:
+    from triage.config import Settings
+    from triage.domain.alert import Alert
+    from triage.domain.assessment import Commissioning, Rules, SecParty
+    from triage.domain.asset_owner import AssetOwner
+    from triage.domain.assurance_records import (
+        AdoptedCatalogue,
+        ApprovalStep,
+        Assessment,
+        AssessmentSummary,
+        AttachedEvidence,
+        BenchResets,
+        DayOutcomes,
+        DecisionCount,
+        Evidence,
+        Finding,
+        JobCount,
+        PolicyInForce,
+        RecordedParty,
+        RemedialAction,
+    )
+    from triage.domain.catalogue import Catalogue, Control, ControlReadiness
+    from triage.domain.consignment import Consignment
+    from triage.domain.credentials import AccessLock, StoredCredential, WebSession
+    from triage.domain.custody import (
+        CustodySettings,
+        DeviceCustody,
+        DeviceStocktake,
+        IdleDevice,
+        Location,
+        LocationCount,
+        SealDraw,
+    )
+    from triage.domain.device import Device, InventoryStatus
+    from triage.domain.device_list import DeviceQuery, ListedDevice, Position
+    from triage.domain.dispatch import Dispatch, DispatchState, DispatchSummary
+    from triage.domain.disposal import DestructionMethod, DisposalRecord
+    from triage.domain.duis_request import (
+        DccUser,
+        DuisBatch,
+        DuisSettings,
+        FinishedJob,
+        ProducedRequest,
+    )
+    from triage.domain.duis_rules import DuisRules
+    from triage.domain.facility import Facility
+    from triage.domain.hub_return import HubPolicy, HubReturnRecord
+    from triage.domain.incident import (
+        Incident,
+        IncidentKind,
+        IncidentRules,
+        IncidentStatus,
+        Severity,
+    )
+    from triage.domain.intake_exception import IntakeException
+    from triage.domain.inventory_reading import InventoryReading
+    from triage.domain.job import TriageJob
+    from triage.domain.lifecycle import JobState
+    from triage.domain.people import Holder, Operator
+    from triage.domain.reset_profile import ResetProfiles
+    from triage.domain.retention import EvidenceFile, LegalHold, Purged, RetentionRule
+    from triage.domain.seal_register import (
+        FittedCount,
+        SealBatch,
+        SealEvent,
+        Stocktake,
+        StoredReconciliation,
+    )
+    from triage.domain.seals import Discrepancy, Seal, SealStatus
+    from triage.domain.seals import Scope as SealScope
+    from triage.domain.security_log_reading import SecurityLogRecord
+    from triage.domain.tamper_policy import TamperPolicy
+    from triage.domain.thresholds import Metric, ThresholdSetting, WorkingHours
+    from triage.domain.thresholds import Scope as ThresholdScope
+    from triage.domain.token import StoredToken
+    from triage.domain.tool import Tool
+    from triage.domain.work_order_record import ResetResult, StoredWorkOrder
+    from triage.ledger.audit import StorageOpener
+    from triage.ledger.entry import Entry
+    from triage.ledger.log import Log, LogStorage
+    from triage.ledger.tiles import TileCache
     from triage.services.ledger import InclusionProof
+    from triage.services.throttle import Throttles
 
 
 # -- the data files that ship with the system, parsed (uow.packaged) ------------------------------

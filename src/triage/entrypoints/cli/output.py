@@ -6,12 +6,35 @@ import json
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import typer
-from rich.console import Console
 
-err = Console(stderr=True, soft_wrap=True)
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+class _Stderr:
+    """rich's console on standard error, made when something is first printed there: most
+    commands print nothing on it, and rich takes about 20 ms to load."""
+
+    def __init__(self) -> None:
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, soft_wrap=True)
+        return self._console
+
+    def print(self, *objects: Any, **options: Any) -> None:
+        """``rich.console.Console.print`` on standard error."""
+        self.console.print(*objects, **options)
+
+
+err = _Stderr()
 
 
 def emit(as_json: bool, data: Mapping[str, Any], text: str) -> None:
@@ -57,7 +80,7 @@ def progress(total: int | None, label: str, enabled: bool) -> Iterator[Advance]:
     )
 
     columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
+    with Progress(*columns, console=err.console, transient=True) as bar:
         task = bar.add_task(label, total=total)
 
         def advance(done: int, of: int | None = None, /) -> None:
