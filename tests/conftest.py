@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -113,12 +117,104 @@ def schemas(tmp_path_factory: pytest.TempPathFactory) -> Schemas:
     return Schemas(tmp_path_factory.mktemp("schemas"))
 
 
+@dataclass
+class SetUp:
+    """What a directory of tests sets up in the facility of each test that asks for it (see
+    ``facility_set_up``): ``build`` runs once per test process, backend and day, and each such
+    test gets a copy of the facility it left and of what it returned (``value``)."""
+
+    name: str
+    build: Callable[[bootstrap.App], Any]
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class _Facility:
+    data_dir: Path  # its keys and checkpoints, and its database on SQLite
+    database: str | None  # its PostgreSQL database, copied as a template
+    value: Any
+
+
+class Facilities:
+    """Facilities set up once per test process and copied into each test's database and data
+    directory: setting one up (operators, a tool, seals) takes a few hundred milliseconds, a
+    copy a few dozen. Each copy is opened as ``triage`` opens an installation (``bootstrap``),
+    with the test's own settings."""
+
+    def __init__(self, root: Path, schemas: Schemas) -> None:
+        self._root = root
+        self._schemas = schemas
+        self._made: dict[tuple[str, str, date], _Facility] = {}
+
+    def open_copy(
+        self, set_up: SetUp, settings: Settings, request: pytest.FixtureRequest
+    ) -> bootstrap.App:
+        """A copy of the facility ``set_up`` makes, in the empty database and data directory
+        of ``settings``; ``set_up.value`` becomes a copy of what its build returned."""
+        url = make_url(settings.database_url)
+        backend = url.get_backend_name()
+        key = (set_up.name, backend, date.today())
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = self._make(set_up, backend, request)
+        # Modes are kept (copytree uses copy2): the keys readable by their owner only.
+        shutil.copytree(made.data_dir, settings.data_dir, dirs_exist_ok=True)
+        if made.database is not None:
+            cluster: PgCluster = request.getfixturevalue("pg_cluster")
+            assert url.database is not None
+            cluster.drop_database(url.database)  # created empty by database_url, never opened
+            cluster.create_database(url.database, template=made.database)
+        set_up.value = copy.deepcopy(made.value)
+        return bootstrap.bootstrap(settings)
+
+    def _make(self, set_up: SetUp, backend: str, request: pytest.FixtureRequest) -> _Facility:
+        number = len(self._made)
+        data_dir = self._root / f"{set_up.name}-{backend}-{number}" / "data"
+        data_dir.mkdir(parents=True)
+        database = None
+        if backend == "sqlite":
+            url = f"sqlite:///{data_dir / 'triage.db'}"
+        else:
+            cluster: PgCluster = request.getfixturevalue("pg_cluster")
+            database = f"facility_{set_up.name}_{number}"
+            url = cluster.create_database(database)
+        self._schemas.copy_into(url, request)
+        application = bootstrap.initialise(Settings(data_dir=data_dir, database_url=url)).app
+        try:
+            value = set_up.build(application)
+        finally:
+            application.close()  # nothing stays connected to what is copied
+        if backend == "sqlite":
+            fold_into_one_file(data_dir / "triage.db")
+        return _Facility(data_dir, database, value)
+
+
+@pytest.fixture(scope="session")
+def facilities(tmp_path_factory: pytest.TempPathFactory, schemas: Schemas) -> Facilities:
+    return Facilities(tmp_path_factory.mktemp("facilities"), schemas)
+
+
+@pytest.fixture
+def facility_set_up() -> SetUp | None:
+    """What ``app`` sets up in a test's facility: nothing here (an initialised facility); a
+    directory of tests may say otherwise for the tests that ask for it."""
+    return None
+
+
 @pytest.fixture
 def app(
-    settings: Settings, schemas: Schemas, request: pytest.FixtureRequest
+    settings: Settings,
+    schemas: Schemas,
+    facilities: Facilities,
+    request: pytest.FixtureRequest,
 ) -> Iterator[bootstrap.App]:
-    """An initialised demo facility (its schema copied from ``schemas``)."""
-    schemas.copy_into(settings.database_url, request)
-    application = bootstrap.initialise(settings).app
+    """An initialised demo facility (its schema copied from ``schemas``), or a copy of the
+    facility ``facility_set_up`` says."""
+    set_up: SetUp | None = request.getfixturevalue("facility_set_up")
+    if set_up is None:
+        schemas.copy_into(settings.database_url, request)
+        application = bootstrap.initialise(settings).app
+    else:
+        application = facilities.open_copy(set_up, settings, request)
     yield application
     application.close()

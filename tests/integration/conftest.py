@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SetUp
 from tests.gbcs_logs import clean_log
 from tests.people_benches import assign_bench
 from tests.unit.fakes import FakeClock
@@ -182,8 +183,10 @@ def tool_headers(
     }
 
 
-@pytest.fixture
-def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
+def _staff(app: bootstrap.App) -> tuple[dict[str, Caller], str]:
+    """Operators in each role, a tool at bench B1, a SEC Party in commissioning, an asset
+    owner and seals: the facility every ``staffed`` test starts from. Returns the callers by
+    operator id and the tool's signing key."""
     uow = app.uow
     system = Caller.system("test")
     made = {}
@@ -224,6 +227,21 @@ def staffed(app: bootstrap.App, tmp_path: Path) -> Staffed:
     )
     seals.issue(uow, made["stella"], "ben", first="SL-0001", last="SL-0050")
     seals.issue(uow, made["stella"], "sup", first="SL-0051", last="SL-0060")
+    return made, signer
+
+
+@pytest.fixture
+def facility_set_up(request: pytest.FixtureRequest) -> SetUp | None:
+    """A test that asks for ``staffed`` gets its facility staffed by ``_staff``: staffed once
+    per test process, backend and day, then copied for each test (``tests/conftest.py``,
+    ``Facilities``)."""
+    return SetUp("staffed", _staff) if "staffed" in request.fixturenames else None
+
+
+@pytest.fixture
+def staffed(app: bootstrap.App, facility_set_up: SetUp | None, tmp_path: Path) -> Staffed:
+    assert facility_set_up is not None and facility_set_up.value is not None
+    made, signer = facility_set_up.value
     fleet_path = tmp_path / "fleet.json"
     SimulatedFleet.create(fleet_path, [])
     return Staffed(
