@@ -145,6 +145,7 @@ class Facilities:
         self._root = root
         self._schemas = schemas
         self._made: dict[tuple[str, str, date], _Facility] = {}
+        self._numbers = itertools.count()  # a build that failed leaves its name taken
 
     def open_copy(
         self, set_up: SetUp, settings: Settings, request: pytest.FixtureRequest
@@ -168,7 +169,7 @@ class Facilities:
         return bootstrap.bootstrap(settings)
 
     def _make(self, set_up: SetUp, backend: str, request: pytest.FixtureRequest) -> _Facility:
-        number = len(self._made)
+        number = next(self._numbers)
         data_dir = self._root / f"{set_up.name}-{backend}-{number}" / "data"
         data_dir.mkdir(parents=True)
         database = None
