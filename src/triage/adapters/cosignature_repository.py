@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, select
-from sqlalchemy.dialects import postgresql, sqlite
 
+from triage.adapters.fastsql import dialect_insert
 from triage.adapters.rows import utc
 from triage.adapters.tables import ledger_checkpoint, ledger_cosignature, witness_attempt
 from triage.services.ports import StoredCosignature, WitnessAttempt
@@ -37,9 +37,8 @@ class SqlCosignatureRepository:
         self._log_id = log_id
 
     def add(self, cosignature: StoredCosignature) -> bool:
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         added = self._conn.execute(
-            dialect.insert(_C)
+            dialect_insert(self._conn.dialect.name, _C)
             .values(
                 log_id=self._log_id,
                 size=cosignature.size,
@@ -85,7 +84,6 @@ class SqlCosignatureRepository:
         return None if row is None else _cosignature(row)
 
     def record_attempt(self, attempt: WitnessAttempt) -> None:
-        dialect = postgresql if self._conn.dialect.name == "postgresql" else sqlite
         values = {
             "attempted_at": attempt.at,
             "size": attempt.size,
@@ -93,7 +91,7 @@ class SqlCosignatureRepository:
             "detail": attempt.detail,
             "witness_size": attempt.witness_size,
         }
-        statement = dialect.insert(_A).values(
+        statement = dialect_insert(self._conn.dialect.name, _A).values(
             log_id=self._log_id, key_name=attempt.key_name, key_hash=attempt.key_hash, **values
         )
         self._conn.execute(

@@ -183,6 +183,15 @@ def _wrapped(exc: Exception, compiled: _Compiled, parameters: Any, dialect: Dial
     return DBAPIError.instance(compiled.sql, parameters, exc, compiled.dbapi_error, dialect=dialect)
 
 
+def dialect_insert(dialect: str, table: Table) -> Any:
+    """The ``postgresql`` or ``sqlite`` dialect's own insert into ``table`` (they differ in how
+    they say ON CONFLICT). The dialect's module loads on first use: a command that writes
+    nothing on SQLite never loads PostgreSQL's."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
 # -- statements made from a table and the names of the columns given -------------------------
 # The projections' writes and the reads by key, made once per table and set of names.
 

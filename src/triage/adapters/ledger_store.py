@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, make_url, select, update
 
 from triage.adapters.database import Database
-from triage.adapters.fastsql import Statement
+from triage.adapters.fastsql import Statement, dialect_insert
 from triage.adapters.tables import (
     ledger_bundle,
     ledger_checkpoint,
@@ -60,26 +60,14 @@ _LEVEL0_TILES_SQL = (
 _ANY_ROW_SQL = "SELECT 1 FROM ledger_entry WHERE log_id = ? AND idx >= ? AND idx < ? LIMIT 1"
 
 
-def _dialect(name: str) -> Any:
-    """SQLAlchemy's module of the ``postgresql`` or ``sqlite`` dialect (for its ``insert``)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    return postgresql if name == "postgresql" else sqlite
-
-
 @functools.cache
 def _upsert_tile(dialect: str) -> Statement:
-    """Write a tile, replacing a shorter (partial) version of it, in ``dialect``'s SQL (its
-    dialect module loads here: a command that writes nothing never loads PostgreSQL's)."""
-    statement = (
-        _dialect(dialect)
-        .insert(ledger_tile)
-        .values(
-            log_id=bindparam("log_id"),
-            level=bindparam("level"),
-            idx=bindparam("idx"),
-            hashes=bindparam("hashes"),
-        )
+    """Write a tile, replacing a shorter (partial) version of it, in ``dialect``'s SQL."""
+    statement = dialect_insert(dialect, ledger_tile).values(
+        log_id=bindparam("log_id"),
+        level=bindparam("level"),
+        idx=bindparam("idx"),
+        hashes=bindparam("hashes"),
     )
     return Statement(
         statement.on_conflict_do_update(
@@ -347,9 +335,8 @@ class SqlLogStorage:
             upsert.run_many(self._conn, rows)
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
-        dialect = _dialect(self._conn.dialect.name)
         self._conn.execute(
-            dialect.insert(ledger_checkpoint)
+            dialect_insert(self._conn.dialect.name, ledger_checkpoint)
             .values(
                 log_id=self._log_id,
                 size=checkpoint.size,

@@ -29,7 +29,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BinaryExpression, BooleanClauseList, ClauseElement
 
@@ -276,7 +275,7 @@ def put_row(conn: Connection, table: Table, row: dict[str, Any], keep: Sequence[
     statement = _MADE.get(key)
     if statement is None:
         primary = [c.key for c in table.primary_key.columns]
-        upsert = _dialect_insert(dialect, table).values({n: bindparam(n) for n in names})
+        upsert = fastsql.dialect_insert(dialect, table).values({n: bindparam(n) for n in names})
         changed = {n: upsert.excluded[n] for n in names if n not in primary and n not in keep}
         statement = _MADE[key] = fastsql.Statement(
             upsert.on_conflict_do_update(index_elements=primary, set_=changed)
@@ -297,7 +296,7 @@ def add_counts(
     statement = _MADE.get(key)
     if statement is None:
         primary = [c.key for c in table.primary_key.columns]
-        upsert = _dialect_insert(dialect, table).values(
+        upsert = fastsql.dialect_insert(dialect, table).values(
             [{n: bindparam(f"{n}_{i}") for n in names} for i in range(len(rows))]
         )
         statement = _MADE[key] = fastsql.Statement(
@@ -308,11 +307,6 @@ def add_counts(
         )
     values = {f"{n}_{i}": row[n] for i, row in enumerate(rows) for n in names}
     return statement.rows(conn, **values)
-
-
-def _dialect_insert(dialect: str, table: Table) -> Any:
-    """The dialect's own insert (they differ in how they say ON CONFLICT)."""
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 # What a repository read in a writing transaction that a handler would otherwise read again:
