@@ -83,10 +83,7 @@ class Schemas:
             shutil.copyfile(self._sqlite_template(), target)
             return
         cluster: PgCluster = request.getfixturevalue("pg_cluster")
-        template = self._postgresql_template(cluster)
-        assert url.database is not None
-        cluster.drop_database(url.database)  # created empty by database_url, never opened
-        cluster.create_database(url.database, template=template)
+        _replace_with_copy(cluster, database_url, self._postgresql_template(cluster))
 
     def _sqlite_template(self) -> Path:
         if self._sqlite is None:
@@ -102,6 +99,15 @@ class Schemas:
             _migrate(cluster.create_database(name))
             self._postgresql = name
         return self._postgresql
+
+
+def _replace_with_copy(cluster: PgCluster, database_url: str, template: str) -> None:
+    """Make the PostgreSQL database at ``database_url`` (created empty by ``database_url``,
+    never opened) a copy of ``template``."""
+    name = make_url(database_url).database
+    assert name is not None
+    cluster.drop_database(name)
+    cluster.create_database(name, template=template)
 
 
 def _migrate(url: str) -> None:
@@ -162,9 +168,7 @@ class Facilities:
         shutil.copytree(made.data_dir, settings.data_dir, dirs_exist_ok=True)
         if made.database is not None:
             cluster: PgCluster = request.getfixturevalue("pg_cluster")
-            assert url.database is not None
-            cluster.drop_database(url.database)  # created empty by database_url, never opened
-            cluster.create_database(url.database, template=made.database)
+            _replace_with_copy(cluster, settings.database_url, made.database)
         set_up.value = copy.deepcopy(made.value)
         return bootstrap.bootstrap(settings)
 
