@@ -138,8 +138,11 @@ def create_app(
     api.add_middleware(Hardening, routes=[route for r in routers for route in r.routes])
     # Outermost: everything inside sees the client's real address (and scheme).
     api.add_middleware(ClientAddress, trusted=application.settings.trusted_proxies)
-    for router in routers:
-        api.include_router(router)
+    # The routes themselves, in this order, not the routers: FastAPI keeps an included router
+    # as a router of its own, and matched a request against every router's routes before its
+    # own, then against its own router's a second time (tests/integration/test_routing.py).
+    # Each route was built whole by its router (prefix, tags, dependencies, route class).
+    api.router.routes.extend(route for router in routers for route in router.routes)
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/api/v1/docs", include_in_schema=False)

@@ -199,16 +199,16 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
     """Every method the requested path answers (RFC 9110: a 405 lists them in Allow).
 
     The router's own 405 names only the first route on the path, and here one path often has
-    a GET and a POST route, from different routers: each method is tried against them all.
+    a GET and a POST route, from different routers: every route is asked once whether the path
+    is its own (a full or partial match), and the methods of those that are make the answer; a
+    route that names no methods (a mount) answers them all.
     """
-    return [
-        method
-        for method in _METHODS
-        if any(
-            route.matches({**request.scope, "method": method})[0] is Match.FULL
-            for route in app.router.routes
-        )
-    ]
+    allowed: set[str] = set()
+    for route in app.router.routes:
+        if route.matches(request.scope)[0] is not Match.NONE:
+            methods = getattr(route, "methods", None)
+            allowed |= set(_METHODS) if methods is None else set(methods)
+    return [method for method in _METHODS if method in allowed]
 
 
 def install(app: FastAPI) -> None:
