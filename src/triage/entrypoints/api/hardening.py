@@ -73,13 +73,18 @@ class Hardening:
         (``request_bodies.body_limit``) get theirs; every other request gets the default."""
         self.app = app
         self.default_limit = default_limit
+        # Each with the literal start of its path (up to its first parameter): a request whose
+        # path does not start so is not the route's, found without asking the route (which
+        # costs a regular expression and FastAPI's bookkeeping, on every request).
         self.declared = tuple(
-            (route, limit) for route in routes if (limit := declared_limit(route)) is not None
+            (route, limit, str(getattr(route, "path", "")).split("{", 1)[0])
+            for route in routes
+            if (limit := declared_limit(route)) is not None
         )
         # The methods those routes answer (None: one answers any): a request by another method
         # matches none of them, and gets the default without trying each (on every request).
         methods: set[str] | None = set()
-        for route, _ in self.declared:
+        for route, _, _ in self.declared:
             answers = getattr(route, "methods", None)
             methods = None if methods is None or answers is None else methods | set(answers)
         self.declared_methods = None if methods is None else frozenset(methods)
@@ -88,8 +93,11 @@ class Hardening:
         """The largest body accepted for a request: what its route declared, else the default."""
         if self.declared_methods is not None and scope["method"] not in self.declared_methods:
             return self.default_limit
-        for route, limit in self.declared:
-            if route.matches(scope)[0] is Match.FULL:
+        # The path the routes see: behind a proxy's prefix (root_path), without it.
+        path, root = scope["path"], scope.get("root_path", "")
+        path = path[len(root) :] if root and path.startswith(root) else path
+        for route, limit, start in self.declared:
+            if path.startswith(start) and route.matches(scope)[0] is Match.FULL:
                 return limit
         return self.default_limit
 
