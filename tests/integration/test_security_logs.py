@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from tests.gbcs_logs import clean_log
 from tests.integration.conftest import CLEAN, Staffed, tool_headers
+from tests.integration.test_threshold_pages import _signed_in
 from tests.people import enrol
 from triage.adapters.devices import scenarios
 from triage.adapters.devices.simulated import SimulatedFleet
@@ -192,3 +193,21 @@ def test_the_log_travels_through_the_api_from_read_order_to_raw_bytes(staffed: S
     refused = client.post(f"/api/v1/jobs/{other}/inspection", json=typed, headers=ben)
     assert refused.status_code == 422
     assert "typed_log: the device's own log was read" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_while_the_tool_has_not_read_the_log_the_bench_page_says_it_waits(
+    staffed: Staffed,
+) -> None:
+    # The browser tests may find the tool quicker than the page; here no tool answers.
+    staffed.manifest("C-9", [D3])
+    job_id = _scanned(staffed, D3)
+    security_log.request_read(
+        staffed.app.uow, staffed.ben, job_id, "BENCH-1", staffed.app.signer_key()
+    )
+    with TestClient(create_app(staffed.app)) as client:
+        page = _signed_in(client, staffed, "ben", "B1").get(f"/bench/jobs/{job_id}")
+    assert page.status_code == 200
+    assert 'id="log-waiting"' in page.text
+    assert "The read order for BENCH-1 is waiting for the tool" in page.text
+    assert 'id="log-source"' not in page.text
