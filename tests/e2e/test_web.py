@@ -95,11 +95,11 @@ def read_the_log_at_the_bench(page: Page, tool_id: str) -> str:
     if not source.is_visible():
         expect(waiting).to_contain_text("waiting for the tool")
     deadline = time.monotonic() + 30
-    while not page.locator("#log-source").is_visible():
+    while not source.is_visible():
         assert time.monotonic() < deadline, "the tool did not read the log"
         page.wait_for_timeout(200)
         page.get_by_role("link", name="Check again").click()
-    return page.locator("#log-source code").inner_text()
+    return source.locator("code").inner_text()
 
 
 def shot(page: Page, name: str) -> None:

@@ -15,36 +15,15 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
+from tests.routes import asked
 from triage.bootstrap import App
 from triage.entrypoints.asgi import create_app
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
-
-
-@pytest.fixture
-def asked(monkeypatch: pytest.MonkeyPatch) -> Counter[int]:
-    """How many times each route (by id) was asked whether a request is its own (an
-    ``APIRoute`` asking its ``Route`` part counts once)."""
-    counts: Counter[int] = Counter()
-    inside: set[int] = set()
-    for cls in (APIRoute, Route):
-
-        def counting(self: BaseRoute, scope: Any, original: Any = cls.matches) -> Any:
-            if id(self) in inside:
-                return original(self, scope)
-            counts[id(self)] += 1
-            inside.add(id(self))
-            try:
-                return original(self, scope)
-            finally:
-                inside.discard(id(self))
-
-        monkeypatch.setattr(cls, "matches", counting)
-    return counts
+__all__ = ["asked"]  # the fixture, used by name
 
 
 def _in_order(routes: list[Any]) -> list[BaseRoute]:
