@@ -24,7 +24,7 @@ from triage import __version__, bootstrap
 from triage.bootstrap import App
 from triage.config import Settings
 from triage.entrypoints import scheduler
-from triage.entrypoints.api import problems
+from triage.entrypoints.api import problems, security
 from triage.entrypoints.api.asset_owner_routes import build_asset_owner_router
 from triage.entrypoints.api.assurance_routes import build_assurance_router
 from triage.entrypoints.api.auth_routes import build_auth_router
@@ -143,6 +143,8 @@ def create_app(
     # own, then against its own router's a second time (tests/integration/test_routing.py).
     # Each route was built whole by its router (prefix, tags, dependencies, route class).
     api.router.routes.extend(route for router in routers for route in router.routes)
+    # Which operations need an operator's token or session, as the document says.
+    problems.amend_openapi(api, lambda spec: security.document(spec, api.router.routes))
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @api.get("/api/v1/docs", include_in_schema=False)

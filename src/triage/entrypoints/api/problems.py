@@ -4,6 +4,7 @@ OpenAPI document: each operation lists the problems it can answer with."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from html import escape
 from http import HTTPStatus
 from typing import Any
@@ -211,20 +212,26 @@ def _allowed(app: FastAPI, request: Request) -> list[str]:
     return [method for method in _METHODS if method in allowed]
 
 
-def install(app: FastAPI) -> None:
-    """Register handlers so that no error leaves the API in another shape, and publish each
-    operation's problems in the OpenAPI document."""
-
-    build = app.openapi  # FastAPI's builder, which keeps the document once built
+def amend_openapi(app: FastAPI, amend: Callable[[dict[str, Any]], None]) -> None:
+    """Have ``amend`` complete the application's OpenAPI document once, when FastAPI first
+    builds it (FastAPI keeps the document once built)."""
+    build = app.openapi
 
     def openapi() -> dict[str, Any]:
         built = app.openapi_schema is not None
         spec = build()
         if not built:
-            _document(spec)
+            amend(spec)
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install(app: FastAPI) -> None:
+    """Register handlers so that no error leaves the API in another shape, and publish each
+    operation's problems in the OpenAPI document."""
+
+    amend_openapi(app, _document)
 
     @app.exception_handler(TriageError)
     async def _triage(_: Request, exc: TriageError) -> JSONResponse:

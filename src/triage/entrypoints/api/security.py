@@ -4,14 +4,25 @@ One dependency for every operator endpoint. A bearer token is checked as issued 
 revocation, bench). A web session comes from the session cookie; because a browser sends
 cookies by itself, a request that changes state must also carry the session's CSRF token
 (``triage.entrypoints.sessions``).
+
+The dependency reads the ``Authorization`` header and the session cookie itself, and a request
+is authenticated once however many of a route's dependencies ask for its operator (the result
+is kept in the request's scope): FastAPI solves every sub-dependency of a route anew on each
+request, and the bearer and cookie schemes as sub-dependencies, with a permission's check as a
+third level, cost more than the token's check itself. The OpenAPI document still names both
+schemes, for exactly the operations whose route asks for the operator (``document``).
 """
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from fastapi.security import APIKeyCookie, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette.concurrency import run_in_threadpool
+from starlette.routing import BaseRoute
 
 from triage.bootstrap import App
 from triage.domain.caller import Caller
@@ -21,6 +32,8 @@ from triage.entrypoints.sessions import CSRF_HEADER, SESSION_COOKIE, changes_sta
 from triage.errors import PermissionDenied, Unauthenticated
 from triage.services import auth, tokens
 
+# The two ways to authenticate, as the OpenAPI document describes them (``document``); the
+# dependency below reads the header and the cookie itself, as these schemes would.
 _bearer = HTTPBearer(auto_error=False, description="An operator's API token.")
 _cookie = APIKeyCookie(
     name=SESSION_COOKIE,
@@ -34,36 +47,41 @@ _cookie = APIKeyCookie(
 # it and tries every route with every role.
 ACCESS_KEY = "x-access"
 
+# In a request's scope: the operator it was authenticated as, once it has been.
+_AUTHENTICATED = "triage.operator"
+
 
 class _Operator:
-    """The dependency giving the authenticated operator of one application, or 401/403.
+    """The dependency giving the authenticated operator of one application, or 401/403; with a
+    ``permission``, only an operator holding it (403 otherwise).
 
-    Two of them for the same application are equal, so that FastAPI's per-request cache
-    authenticates once even when a route both requires a permission and asks for the caller.
+    However many of them a route has (a permission required of the route, the caller asked for
+    by its endpoint), the request is authenticated once: the first keeps the operator in the
+    request's scope for the others.
     """
 
-    def __init__(self, application: App) -> None:
+    def __init__(self, application: App, permission: Permission | None = None) -> None:
         self._application = application
+        self._permission = permission
         self._quick = Quick.of(application.database)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Operator) and other._application is self._application
+    async def __call__(self, request: Request) -> Caller:
+        caller: Caller | None = request.scope.get(_AUTHENTICATED)
+        if caller is None:
+            caller = await self._authenticate(request)
+            request.scope[_AUTHENTICATED] = caller
+        if self._permission is not None:
+            caller.require(self._permission)
+        return caller
 
-    def __hash__(self) -> int:
-        return object.__hash__(self._application)  # by identity, as __eq__ compares
-
-    async def __call__(
-        self,
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-        session: Annotated[str | None, Depends(_cookie)],
-    ) -> Caller:
+    async def _authenticate(self, request: Request) -> Caller:
         uow = self._application.uow
-        if credentials is not None:
-            if credentials.scheme.lower() != "bearer":
-                raise Unauthenticated("send an operator's API token as 'Authorization: Bearer ...'")
+        # As HTTPBearer reads it: another scheme, or none, is no token (the session may still be).
+        scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+        if scheme.lower() == "bearer" and token:
             # Two indexed reads and nothing written: quick (routing.Quick).
-            return await self._quick.read(tokens.authenticate_token, uow, credentials.credentials)
+            return await self._quick.read(tokens.authenticate_token, uow, token)
+        session = request.cookies.get(SESSION_COOKIE)
         if session:
             # A session is touched (written) now and then: in the thread pool.
             found = await run_in_threadpool(auth.authenticate_session, uow, session)
@@ -89,15 +107,7 @@ def permission_dependency(
     application: App, permission: Permission
 ) -> Callable[..., Awaitable[Caller]]:
     """A dependency giving the operator only when they hold ``permission``."""
-    operator = operator_dependency(application)
-
-    # A coroutine, though it does no I/O: FastAPI runs a plain function dependency in its
-    # thread pool, a hand-off (and back) costing more than the check itself on every request.
-    async def allowed(caller: Annotated[Caller, Depends(operator)]) -> Caller:
-        caller.require(permission)
-        return caller
-
-    return allowed
+    return _Operator(application, permission)
 
 
 def requires(application: App, permission: Permission) -> dict[str, Any]:
@@ -118,3 +128,30 @@ def access(kind: str) -> dict[str, Any]:
     if kind not in ("tool", "self", "service", "public"):
         raise ValueError(f"access kind {kind!r}")
     return {"openapi_extra": {ACCESS_KEY: kind}}
+
+
+def _asks_for_operator(dependant: Dependant) -> bool:
+    return any(
+        isinstance(d.call, _Operator) or _asks_for_operator(d) for d in dependant.dependencies
+    )
+
+
+def document(spec: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
+    """Name the two ways to authenticate in ``spec`` (the OpenAPI document of ``routes``) and,
+    for each operation whose route asks for the operator, that either will do."""
+    schemes = {scheme.scheme_name: scheme.model for scheme in (_bearer, _cookie)}
+    components = spec.setdefault("components", {})
+    components["securitySchemes"] = {
+        name: model.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for name, model in schemes.items()
+    }
+    paths = spec.get("paths", {})
+    for route in routes:
+        if not (isinstance(route, APIRoute) and route.include_in_schema):
+            continue
+        if not _asks_for_operator(route.dependant):
+            continue
+        for method in route.methods or ():
+            operation = paths.get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = [{name: []} for name in schemes]
