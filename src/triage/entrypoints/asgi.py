@@ -11,7 +11,7 @@ import json
 import os
 import signal
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.telemetry import TelemetryConfig
 
 from triage import __version__, bootstrap
 from triage.bootstrap import App
@@ -103,6 +104,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        telemetry=telemetry(os.environ),
     )
     problems.install(api)
     routers = (
@@ -166,6 +168,32 @@ async def watching_other_processes(application: App) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+# FastAPI's own OpenTelemetry hooks: configured by environment variables of these prefixes
+# (OpenTelemetry's, which `opentelemetry-instrument` sets from its options too, and FastAPI's).
+_TELEMETRY_PREFIXES = ("OTEL_", "FASTAPI_OTEL_")
+# Each signal FastAPI can send; none when OpenTelemetry is not configured.
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+
+
+def telemetry(environment: Mapping[str, str]) -> TelemetryConfig | None:
+    """FastAPI's telemetry settings: its defaults (spans, metrics and logs sent to the
+    providers OpenTelemetry is configured with) when the process's environment configures
+    OpenTelemetry or a tracer provider is already set, and none otherwise.
+
+    Without a configured provider FastAPI sends nothing, but it still asks OpenTelemetry's
+    global providers on every request whether one has been configured since (about 1 % of the
+    server's CPU on the device path; docs/performance.md, issue 22). Nothing in this
+    application configures a provider after it starts.
+    """
+    if any(name.startswith(_TELEMETRY_PREFIXES) for name in environment):
+        return None
+    from opentelemetry import trace  # FastAPI's own dependency, imported by FastAPI already
+
+    if not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        return None  # configured in code before the application was built
+    return _NO_TELEMETRY
 
 
 @contextlib.contextmanager
