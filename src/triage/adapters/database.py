@@ -263,7 +263,18 @@ def _create_engine(url: str, echo: bool) -> Engine:
                 raise NotInitialised(
                     f"the data directory {path.parent} does not exist; run 'triage init' first"
                 )
-        engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        # The connection returned last is taken first (LIFO; the pool's default is the one
+        # returned longest ago). SQLite keeps a page cache per connection and empties it when
+        # it finds that another connection has written since: taking each pooled connection in
+        # turn, every transaction read its pages again from the file (2.4 MB and 600 reads a
+        # device on the device path; docs/performance.md, issue 22). Transactions one after
+        # the other now keep using one connection, whose cache its own writes keep valid.
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_use_lifo=True,
+            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
