@@ -44,3 +44,9 @@ def test_transactions_one_after_another_keep_using_the_last_connection(db: Datab
     assert used[0] in held
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 6
+
+
+def test_a_database_in_memory_still_opens() -> None:
+    # Its pool (one connection a thread) takes no such option.
+    with Database("sqlite://").engine.connect() as conn:
+        assert conn.execute(text("SELECT 1")).scalar() == 1

@@ -257,23 +257,23 @@ def _normalise_url(url: str) -> str:
 def _create_engine(url: str, echo: bool) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        pool: dict[str, Any] = {}
         if parsed.database and parsed.database != ":memory:":
             path = Path(parsed.database)
             if not path.parent.is_dir():
                 raise NotInitialised(
                     f"the data directory {path.parent} does not exist; run 'triage init' first"
                 )
-        # The connection returned last is taken first (LIFO; the pool's default is the one
-        # returned longest ago). SQLite keeps a page cache per connection and empties it when
-        # it finds that another connection has written since: taking each pooled connection in
-        # turn, every transaction read its pages again from the file (2.4 MB and 600 reads a
-        # device on the device path; docs/performance.md, issue 22). Transactions one after
-        # the other now keep using one connection, whose cache its own writes keep valid.
+            # A file's pool hands out the connection returned last (LIFO; by default, the one
+            # returned longest ago). SQLite keeps a page cache per connection and empties it
+            # when it finds that another connection has written since: taking the pooled
+            # connections in turn, every transaction read its pages from the file again (2.4 MB
+            # and 600 reads a device on the device path; docs/performance.md, issue 22).
+            # Transactions one after the other now keep using one connection, whose cache its
+            # own writes keep valid. (A database in memory has one connection a thread.)
+            pool["pool_use_lifo"] = True
         engine = create_engine(
-            url,
-            echo=echo,
-            pool_use_lifo=True,
-            connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+            url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **pool
         )
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
