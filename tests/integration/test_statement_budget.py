@@ -27,6 +27,7 @@ from triage.domain.lifecycle import JobState
 from triage.domain.roles import Role
 from triage.domain.security_log_reading import SecurityLogReading
 from triage.domain.work_order import WorkOrder
+from triage.ledger.entry import Entry
 from triage.services import auth, intake, job_steps, security_log, tokens
 from triage.services.ports import UnitOfWork
 
@@ -215,6 +216,30 @@ def test_a_device_s_way_through_the_bench_stays_within_its_statement_budget(
     allowed = {step: budget + lock for step, budget in DEVICE_STEP_BUDGET.items()}
     over = {s: (len(n), allowed[s]) for s, n in used.items() if len(n) > allowed[s]}
     assert over == {}, f"statements used (and allowed): {over}; {used}"
+
+
+def test_a_step_writes_out_only_the_entries_it_records(
+    staffed: Staffed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every step reads back its device's latest entries to check the register against them
+    (``check_recorded``); it reads what it needs of them (``glance``) without writing each one
+    out again in canonical form to compare, which cost four fifths of the read (issue 22)."""
+    app = staffed.app
+    staffed.manifest("C-1", [D1, D2])
+    _device_steps(staffed, D1, "SL-0001")
+    written: list[str] = []
+    to_bytes = Entry.to_bytes
+
+    def counting(entry: Entry) -> bytes:
+        written.append(entry.type)
+        return to_bytes(entry)
+
+    monkeypatch.setattr(Entry, "to_bytes", counting)
+    before = staffed.ledger_size()
+    _device_steps(staffed, D2, "SL-0002")
+    recorded = staffed.ledger_size() - before
+    assert recorded >= 8
+    assert len(written) == recorded, written
 
 
 def test_each_step_answers_with_what_the_register_holds_after_it(staffed: Staffed) -> None:

@@ -14,7 +14,7 @@ from triage.domain.job import TriageJob
 from triage.domain.lifecycle import TRANSITIONS, Action, JobState, step
 from triage.domain.work_order import WorkOrder
 from triage.errors import LedgerStateError, NotFound, RecordDisagrees, VerificationError
-from triage.ledger.entry import Entry, Ref, format_time
+from triage.ledger.entry import Entry, Ref, format_time, glance
 from triage.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
@@ -197,7 +197,7 @@ def _disagreement(uow: UnitOfWork, job: TriageJob) -> str | None:
         try:
             if data is None:
                 raise LedgerStateError(f"entry {index} is not in the log")
-            entry = Entry.from_bytes(data)
+            entry = glance(data)  # its type, subject and data: the log checks the rest
         except (LedgerStateError, VerificationError) as exc:
             return f"entry {index} about the device cannot be read ({exc})"
         if entry.subject != device:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from triage.ledger import VerificationError
-from triage.ledger.entry import Entry, Ref, format_time
+from triage.ledger.entry import Entry, Glance, Ref, format_time, glance
 
 AT = datetime(2026, 11, 24, 15, 7, 57, 123456, tzinfo=UTC)
 
@@ -74,3 +74,32 @@ def test_bad_entries_are_refused(changes: dict[str, object], message: str) -> No
 def test_stored_bytes_that_are_not_an_entry_are_refused(raw: bytes, message: str) -> None:
     with pytest.raises(VerificationError, match=message):
         Entry.from_bytes(raw)
+
+
+def test_a_glance_reads_the_type_subject_and_data() -> None:
+    raw = _entry().to_bytes()
+    seen = glance(raw)
+    assert seen == Glance(
+        "device.received", Ref("device", "BC-33-AC-FF-FE-FA-55-3D"), _entry().data
+    )
+    # It does not ask for the canonical form: the log's verification does (by the entry's hash).
+    assert glance(raw.replace(b'{"actor"', b'{ "actor"')) == seen
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b"not json", "not valid JSON"),
+        (b"\xff", "not valid JSON"),
+        (b"[]", "exactly the fields"),
+        (b'{"type":"a.b"}', "exactly the fields"),
+        (_entry().to_bytes().replace(b'"count":3', b'"count":3.0'), "floats"),
+        (_entry(type="a.b").to_bytes().replace(b'"type":"a.b"', b'"type":7'), "type must be"),
+        (_entry().to_bytes().replace(b'"kind":"device"', b'"kind":null'), "subject.kind"),
+        (_entry().to_bytes().replace(b'{"id":"BC', b'{"who":"x","id":"BC'), "subject must have"),
+        (_entry(data={}).to_bytes().replace(b'"data":{}', b'"data":[]'), "data must be"),
+    ],
+)
+def test_a_glance_refuses_bytes_that_are_not_an_entry(raw: bytes, message: str) -> None:
+    with pytest.raises(VerificationError, match=message):
+        glance(raw)
