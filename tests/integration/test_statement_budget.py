@@ -224,7 +224,6 @@ def test_a_step_writes_out_only_the_entries_it_records(
     """Every step reads back its device's latest entries to check the register against them
     (``check_recorded``); it reads what it needs of them (``glance``) without writing each one
     out again in canonical form to compare, which cost four fifths of the read (issue 22)."""
-    app = staffed.app
     staffed.manifest("C-1", [D1, D2])
     _device_steps(staffed, D1, "SL-0001")
     written: list[str] = []

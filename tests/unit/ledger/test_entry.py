@@ -80,7 +80,7 @@ def test_a_glance_reads_the_type_subject_and_data() -> None:
     raw = _entry().to_bytes()
     seen = glance(raw)
     assert seen == Glance(
-        "device.received", Ref("device", "BC-33-AC-FF-FE-FA-55-3D"), _entry().data
+        "device.received", Ref("device", "BC-33-AC-FF-FE-FA-55-3D"), dict(_entry().data)
     )
     # It does not ask for the canonical form: the log's verification does (by the entry's hash).
     assert glance(raw.replace(b'{"actor"', b'{ "actor"')) == seen
