@@ -79,12 +79,7 @@ class Entry:
     @classmethod
     def from_bytes(cls, raw: bytes) -> Entry:
         """Parse stored bytes, refusing anything that is not an entry in canonical form."""
-        try:
-            obj = json.loads(raw.decode("utf-8"), parse_float=_refuse_float)
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise VerificationError(f"entry is not valid JSON: {exc}") from exc
-        if not isinstance(obj, dict) or set(obj) != _FIELDS:
-            raise VerificationError(f"entry must have exactly the fields {sorted(_FIELDS)}")
+        obj = _load(raw)
         try:
             entry = cls(
                 type=_str(obj["type"], "type"),
@@ -124,18 +119,25 @@ def glance(raw: bytes) -> Glance:
     compare its canonical form, nor check the time and every value, which took four fifths of
     the read. Those are the log's to check, entry by entry, against the hashes that fix their
     bytes (``triage ledger verify``)."""
-    try:
-        obj = json.loads(raw, parse_float=_refuse_float)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise VerificationError(f"entry is not valid JSON: {exc}") from exc
-    if not isinstance(obj, dict) or obj.keys() != _FIELDS:
-        raise VerificationError(f"entry must have exactly the fields {sorted(_FIELDS)}")
+    obj = _load(raw)
     try:
         return Glance(
             _str(obj["type"], "type"), _ref(obj["subject"], "subject"), _dict(obj["data"], "data")
         )
     except ValueError as exc:
         raise VerificationError(f"entry is malformed: {exc}") from exc
+
+
+def _load(raw: bytes) -> dict[str, Any]:
+    """Stored bytes as a JSON object with exactly an entry's fields (UTF-8, no floats), or
+    VerificationError."""
+    try:
+        obj = json.loads(raw.decode("utf-8"), parse_float=_refuse_float)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise VerificationError(f"entry is not valid JSON: {exc}") from exc
+    if not isinstance(obj, dict) or obj.keys() != _FIELDS:
+        raise VerificationError(f"entry must have exactly the fields {sorted(_FIELDS)}")
+    return obj
 
 
 def format_time(at: datetime) -> str:
